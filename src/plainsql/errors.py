@@ -1,0 +1,206 @@
+"""plainsql's own exception tree, and the mapping of psycopg errors onto it.
+
+    PlainSQLError
+    ├── ConfigError                 bad settings: a malformed URL, a non-numeric pool size
+    ├── DatabaseUnavailable         the server cannot be reached or refuses the login
+    ├── SQLFileError                a malformed file under sql/ (names the file and line)
+    ├── QueryNotFound               an unknown query name (also an AttributeError; suggests names)
+    ├── QueryError                  a named query failed on the server (carries query_name)
+    │   ├── IntegrityError          a constraint refused the write (carries constraint, table)
+    │   │   ├── UniqueViolation
+    │   │   ├── ForeignKeyViolation
+    │   │   ├── CheckViolation
+    │   │   └── NotNullViolation
+    │   ├── InvalidInput            a value PostgreSQL cannot store (a NUL byte in text, ...)
+    │   ├── QueryCanceled           statement_timeout or a cancel request
+    │   └── SerializationFailure    a serialization failure or deadlock: safe to retry
+    ├── MigrationError              a migration file is missing, broken or failed to run
+    └── DomainError                 base of the services' own errors (EmailTaken, NotFound, ...)
+
+Every mapped error keeps the psycopg exception as ``__cause__``. No message built here ever
+contains a password: connection errors are scrubbed with :func:`scrub_secrets`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import psycopg
+from psycopg import errors as pgerrors
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?=@)")
+_PASSWORD_KEYWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|[^\s&]+)")
+
+
+def scrub_secrets(text: str) -> str:
+    """Replace every password in URLs and key=value connection strings inside ``text``."""
+    text = _PASSWORD_IN_URL.sub(lambda m: m.group("head") + "***", text)
+    return _PASSWORD_KEYWORD.sub(lambda m: m.group("head") + "***", text)
+
+
+class PlainSQLError(Exception):
+    """Root of every error plainsql raises on purpose."""
+
+
+class ConfigError(PlainSQLError):
+    """The configuration cannot be used as given."""
+
+
+class DatabaseUnavailable(PlainSQLError):
+    """The server could not be reached, or refused the connection."""
+
+    def __init__(self, message: str, *, target: str = "") -> None:
+        super().__init__(scrub_secrets(message))
+        self.target = target
+
+
+class SQLFileError(PlainSQLError):
+    """A file under sql/ cannot be loaded; the message names the file and line."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+
+
+class QueryNotFound(PlainSQLError, AttributeError):
+    """No query (or folder) of that name; ``suggestions`` holds the close names."""
+
+    def __init__(self, name: str, namespace: str, suggestions: list[str]) -> None:
+        where = f" in {namespace}" if namespace else ""
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"no query named {name!r}{where}{hint}")
+        self.name = name
+        self.suggestions = suggestions
+
+
+class QueryError(PlainSQLError):
+    """A named query failed on the server."""
+
+    def __init__(self, message: str, *, query_name: str, sqlstate: str | None = None) -> None:
+        super().__init__(f"{query_name}: {message}" if query_name else message)
+        self.query_name = query_name
+        self.sqlstate = sqlstate
+
+
+class IntegrityError(QueryError):
+    """A constraint refused the write."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        query_name: str,
+        sqlstate: str | None = None,
+        constraint: str | None = None,
+        table: str | None = None,
+        column: str | None = None,
+    ) -> None:
+        super().__init__(message, query_name=query_name, sqlstate=sqlstate)
+        self.constraint = constraint
+        self.table = table
+        self.column = column
+
+
+class UniqueViolation(IntegrityError):
+    """A unique constraint or index already holds the value."""
+
+
+class ForeignKeyViolation(IntegrityError):
+    """The referenced row does not exist, or is still referenced."""
+
+
+class CheckViolation(IntegrityError):
+    """A CHECK constraint refused the value."""
+
+
+class NotNullViolation(IntegrityError):
+    """A NOT NULL column was given no value."""
+
+
+class InvalidInput(QueryError):
+    """A value PostgreSQL cannot store or parse (a NUL byte in text, a malformed uuid, ...)."""
+
+
+class QueryCanceled(QueryError):
+    """The statement ran past statement_timeout or was cancelled."""
+
+
+class SerializationFailure(QueryError):
+    """A serialization failure or deadlock; the whole transaction may be retried."""
+
+
+class MigrationError(PlainSQLError):
+    """A migration cannot be read, applied or rolled back."""
+
+
+class DomainError(PlainSQLError):
+    """Base of the errors the services raise about the data itself."""
+
+
+_INTEGRITY_CLASSES: tuple[tuple[type[psycopg.Error], type[IntegrityError]], ...] = (
+    (pgerrors.UniqueViolation, UniqueViolation),
+    (pgerrors.ForeignKeyViolation, ForeignKeyViolation),
+    (pgerrors.CheckViolation, CheckViolation),
+    (pgerrors.NotNullViolation, NotNullViolation),
+)
+
+_CONNECTION_CLASSES: tuple[type[psycopg.Error], ...] = (
+    pgerrors.ConnectionException,
+    pgerrors.InvalidAuthorizationSpecification,
+    pgerrors.InvalidPassword,
+    pgerrors.CannotConnectNow,
+    pgerrors.AdminShutdown,
+    pgerrors.CrashShutdown,
+    pgerrors.TooManyConnections,
+)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return scrub_secrets(text.splitlines()[0] if text else type(exc).__name__)
+
+
+def map_error(exc: psycopg.Error, *, query_name: str = "") -> PlainSQLError:
+    """Translate a psycopg error into plainsql's tree; the caller raises it ``from exc``."""
+    diag = exc.diag
+    sqlstate = exc.sqlstate
+    for pg_class, ours in _INTEGRITY_CLASSES:
+        if isinstance(exc, pg_class):
+            detail = f" ({scrub_secrets(diag.message_detail)})" if diag.message_detail else ""
+            return ours(
+                _first_line(exc) + detail,
+                query_name=query_name,
+                sqlstate=sqlstate,
+                constraint=diag.constraint_name,
+                table=diag.table_name,
+                column=diag.column_name,
+            )
+    if isinstance(exc, _CONNECTION_CLASSES) or (
+        isinstance(exc, psycopg.OperationalError) and sqlstate is None
+    ):
+        prefix = f"{query_name}: " if query_name else ""
+        return DatabaseUnavailable(prefix + _first_line(exc))
+    if isinstance(exc, pgerrors.QueryCanceled):
+        return QueryCanceled(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
+    if isinstance(exc, pgerrors.SerializationFailure | pgerrors.DeadlockDetected):
+        return SerializationFailure(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
+    if isinstance(exc, psycopg.DataError):
+        # Client-side DataError (e.g. a NUL byte, which libpq cannot send) has no sqlstate.
+        return InvalidInput(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
+    return QueryError(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
+
+
+def translate_constraint(
+    error: IntegrityError, by_constraint: Mapping[str, type[DomainError]]
+) -> PlainSQLError:
+    """Return the domain error registered for ``error.constraint``, or ``error`` itself.
+
+    Services use it to turn ``UniqueViolation`` on ``users_email_key`` into ``EmailTaken``:
+    ``raise translate_constraint(e, {"users_email_key": EmailTaken}) from e``.
+    """
+    domain_class = by_constraint.get(error.constraint or "")
+    if domain_class is None:
+        return error
+    return domain_class(str(error))

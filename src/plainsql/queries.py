@@ -1,0 +1,355 @@
+"""Load the named queries under sql/ with aiosql, through our own psycopg 3 adapters.
+
+``load_queries(path)`` gives sync query functions, ``load_async_queries(path)`` async ones;
+a folder is a namespace (``queries.auth.get_user_by_id(conn, user_id=...)``).
+
+What our layer fixes in aiosql 15's psycopg support (each has a test in tests/test_queries.py):
+
+- a literal ``%`` (``like 'a%'``, ``select '%'``) no longer breaks psycopg's placeholders;
+- array slices ``arr[1:2]`` / ``arr[lo:hi]`` are not taken for parameters;
+- ``:x`` inside ``$$ ... $$`` bodies, strings and comments is not a parameter;
+- ``<!`` returns the whole RETURNING row, sync and async alike (aiosql's sync adapter
+  returned a bare value for one column and the row otherwise; the async one always the row);
+- ``*!`` returns the affected-row count in async too (aiosql's returned None);
+- a plain select returns a list in both modes (aiosql's sync one was a lazy generator that
+  ran nothing until iterated, the async one an async generator); ``<name>_cursor`` streams;
+- errors are mapped to plainsql's tree and carry the query's full name;
+- an unknown query name raises :class:`QueryNotFound` with close names; a malformed file
+  raises :class:`SQLFileError` with the file and the line (aiosql counted lines after
+  removing block comments, and silently dropped SQL before the first ``-- name:``);
+- two queries with the same name in one folder are an error instead of a silent override.
+
+Rows are dicts (``psycopg.rows.dict_row``) unless a record class is bound to the query.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+import aiosql
+import psycopg
+from aiosql.query_loader import _QUERY_DEF, QueryLoader
+from aiosql.queries import Queries as AiosqlQueries
+from aiosql.types import QueryDatum, SQLOperationType
+from aiosql.utils import SQLLoadException, SQLParseException
+from psycopg.rows import RowFactory, class_row, dict_row
+
+from plainsql import sqltext
+from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, map_error
+
+Params = Mapping[str, Any]
+RecordClasses = Mapping[str, Callable[..., Any]]
+
+
+def _row_factory(record_classes: RecordClasses, query_name: str) -> RowFactory[Any]:
+    record_class = record_classes.get(query_name)
+    return dict_row if record_class is None else class_row(record_class)
+
+
+class _Mapped:
+    """Turn psycopg errors raised inside the block into plainsql errors carrying the query."""
+
+    __slots__ = ("query_name",)
+
+    def __init__(self, query_name: str) -> None:
+        self.query_name = query_name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, psycopg.Error):
+            raise map_error(exc, query_name=self.query_name) from exc
+
+
+class PsycopgAdapter:
+    """aiosql driver adapter for a sync psycopg 3 connection."""
+
+    is_aio_driver = False
+
+    def __init__(self, record_classes: RecordClasses | None = None) -> None:
+        self.record_classes: dict[str, Callable[..., Any]] = dict(record_classes or {})
+
+    def process_sql(self, query_name: str, op_type: SQLOperationType, sql: str) -> str:
+        # A script runs without parameters, where psycopg does not unescape %%.
+        return sql if op_type is SQLOperationType.SCRIPT else sqltext.to_pyformat(sql)
+
+    def _cursor(self, conn: psycopg.Connection[Any], query_name: str) -> psycopg.Cursor[Any]:
+        return conn.cursor(row_factory=_row_factory(self.record_classes, query_name))
+
+    def select(
+        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
+    ) -> list[Any]:
+        with _Mapped(query_name), self._cursor(conn, query_name) as cur:
+            cur.execute(sql, parameters)
+            return cur.fetchall()
+
+    def select_one(
+        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
+    ) -> Any:
+        with _Mapped(query_name), self._cursor(conn, query_name) as cur:
+            cur.execute(sql, parameters)
+            return cur.fetchone()
+
+    def select_value(self, conn: Any, query_name: str, sql: str, parameters: Params) -> Any:
+        with _Mapped(query_name), conn.cursor() as cur:
+            cur.execute(sql, parameters)
+            row = cur.fetchone()
+            return None if row is None else row[0]
+
+    @contextmanager
+    def select_cursor(
+        self, conn: Any, query_name: str, sql: str, parameters: Params
+    ) -> Iterator[psycopg.Cursor[Any]]:
+        with _Mapped(query_name), self._cursor(conn, query_name) as cur:
+            cur.execute(sql, parameters)
+            yield cur
+
+    def insert_update_delete(self, conn: Any, query_name: str, sql: str, parameters: Params) -> int:
+        with _Mapped(query_name), conn.cursor() as cur:
+            cur.execute(sql, parameters)
+            return int(cur.rowcount)
+
+    def insert_update_delete_many(
+        self, conn: Any, query_name: str, sql: str, parameters: list[Params]
+    ) -> int:
+        with _Mapped(query_name), conn.cursor() as cur:
+            cur.executemany(sql, parameters)
+            return int(cur.rowcount)
+
+    def insert_returning(self, conn: Any, query_name: str, sql: str, parameters: Params) -> Any:
+        return self.select_one(conn, query_name, sql, parameters)
+
+    def execute_script(self, conn: Any, sql: str) -> str:
+        with _Mapped("script"), conn.cursor() as cur:
+            cur.execute(sql)
+            return str(cur.statusmessage)
+
+
+class AsyncPsycopgAdapter:
+    """aiosql driver adapter for an async psycopg 3 connection; same results as the sync one."""
+
+    is_aio_driver = True
+
+    def __init__(self, record_classes: RecordClasses | None = None) -> None:
+        self.record_classes: dict[str, Callable[..., Any]] = dict(record_classes or {})
+
+    process_sql = PsycopgAdapter.process_sql
+
+    def _cursor(self, conn: Any, query_name: str) -> psycopg.AsyncCursor[Any]:
+        return cast(
+            psycopg.AsyncCursor[Any],
+            conn.cursor(row_factory=_row_factory(self.record_classes, query_name)),
+        )
+
+    async def select(
+        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
+    ) -> list[Any]:
+        with _Mapped(query_name):
+            async with self._cursor(conn, query_name) as cur:
+                await cur.execute(sql, parameters)
+                return await cur.fetchall()
+
+    async def select_one(
+        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
+    ) -> Any:
+        with _Mapped(query_name):
+            async with self._cursor(conn, query_name) as cur:
+                await cur.execute(sql, parameters)
+                return await cur.fetchone()
+
+    async def select_value(self, conn: Any, query_name: str, sql: str, parameters: Params) -> Any:
+        with _Mapped(query_name):
+            async with conn.cursor() as cur:
+                await cur.execute(sql, parameters)
+                row = await cur.fetchone()
+                return None if row is None else row[0]
+
+    @asynccontextmanager
+    async def select_cursor(
+        self, conn: Any, query_name: str, sql: str, parameters: Params
+    ) -> AsyncIterator[psycopg.AsyncCursor[Any]]:
+        with _Mapped(query_name):
+            async with self._cursor(conn, query_name) as cur:
+                await cur.execute(sql, parameters)
+                yield cur
+
+    async def insert_update_delete(
+        self, conn: Any, query_name: str, sql: str, parameters: Params
+    ) -> int:
+        with _Mapped(query_name):
+            async with conn.cursor() as cur:
+                await cur.execute(sql, parameters)
+                return int(cur.rowcount)
+
+    async def insert_update_delete_many(
+        self, conn: Any, query_name: str, sql: str, parameters: list[Params]
+    ) -> int:
+        with _Mapped(query_name):
+            async with conn.cursor() as cur:
+                await cur.executemany(sql, parameters)
+                return int(cur.rowcount)
+
+    async def insert_returning(
+        self, conn: Any, query_name: str, sql: str, parameters: Params
+    ) -> Any:
+        return await self.select_one(conn, query_name, sql, parameters)
+
+    async def execute_script(self, conn: Any, sql: str) -> str:
+        with _Mapped("script"):
+            async with conn.cursor() as cur:
+                await cur.execute(sql)
+                return str(cur.statusmessage)
+
+
+class _Loader(QueryLoader):  # type: ignore[misc]
+    """aiosql's loader with our parameter lexer, true line numbers and file-named errors."""
+
+    def _build_signature(
+        self, sql: str, qname: str, sig: list[str] | None
+    ) -> inspect.Signature:
+        params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        names = sqltext.parameter_names(sql)
+        if sig is not None:
+            undeclared = [n for n in names if n not in sig]
+            if undeclared:
+                raise SQLParseException(f"undeclared parameter in query {qname}: {undeclared}")
+            unused = sorted(set(sig) - set(names))
+            if unused:
+                raise SQLParseException(f"unused declared parameter in query {qname}: {unused}")
+        params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
+        return inspect.Signature(parameters=params)
+
+    def load_query_data_from_sql(
+        self, sql: str, ns_parts: list[str], fname: Path | str = "<unknown>"
+    ) -> list[QueryDatum]:
+        try:
+            usql = sqltext.blank_block_comments(sql)
+        except sqltext.UnterminatedError as exc:
+            raise SQLFileError(str(fname), sqltext.line_of(sql, exc.offset), str(exc)) from None
+        qdefs = _QUERY_DEF.split(usql)
+        preamble = qdefs[0]
+        for number, line in enumerate(preamble.splitlines(), start=1):
+            if line.strip() and not line.strip().startswith("--"):
+                raise SQLFileError(str(fname), number, "SQL before the first '-- name:' line")
+        lineno = 1 + preamble.count("\n")
+        data: list[QueryDatum] = []
+        for qdef in qdefs[1:]:
+            try:
+                datum = self._make_query_datum(qdef, ns_parts, (fname, lineno))
+            except (SQLParseException, SQLLoadException, sqltext.UnterminatedError) as exc:
+                message = str(exc).split(" at ")[0] if " at " in str(exc) else str(exc)
+                raise SQLFileError(str(fname), lineno, message) from None
+            data.append(datum)
+            lineno += qdef.count("\n")
+        return data
+
+    def load_query_data_from_dir_path(
+        self, dir_path: Path, ext: tuple[str, ...] = (".sql",), encoding: str | None = None
+    ) -> dict[str, Any]:
+        def load(folder: Path, ns_parts: list[str]) -> dict[str, Any]:
+            tree: dict[str, Any] = {}
+            origin: dict[str, Path] = {}
+            for path in sorted(folder.iterdir()):
+                if path.is_dir() and not path.name.startswith((".", "_")):
+                    tree[path.name] = load(path, [*ns_parts, path.name])
+                elif path.is_file() and path.suffix in ext:
+                    text = path.read_text(encoding=encoding or "utf-8")
+                    for datum in self.load_query_data_from_sql(text, ns_parts, path):
+                        short = datum.query_name.rpartition(".")[2]
+                        if short in tree:
+                            raise SQLFileError(
+                                str(path),
+                                datum.floc[1],
+                                f"query {short!r} is already defined in {origin[short]}",
+                            )
+                        tree[short] = datum
+                        origin[short] = path
+            return tree
+
+        return load(dir_path, [])
+
+
+class Queries(AiosqlQueries):  # type: ignore[misc]
+    """A namespace of query functions (one per folder of sql/), with helpful lookup errors."""
+
+    def __init__(self, driver_adapter: Any, kwargs_only: bool = True, namespace: str = "") -> None:
+        super().__init__(driver_adapter, kwargs_only=kwargs_only)
+        self._namespace = namespace
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for missing attributes: the queries themselves are instance attributes.
+        if name.startswith("__") or name in {"_namespace", "_available_queries"}:
+            raise AttributeError(name)
+        known = self.__dict__.get("_available_queries", set())
+        short_names = {q.rpartition(".")[2] for q in known if "." not in q}
+        short_names |= {q.split(".")[0] for q in known if "." in q}
+        close = difflib.get_close_matches(name, sorted(short_names), n=3, cutoff=0.6)
+        raise QueryNotFound(name, self.__dict__.get("_namespace", ""), close)
+
+    def get(self, dotted_name: str) -> Callable[..., Any]:
+        """A query by full name, e.g. ``queries.get("auth.get_user_by_id")``."""
+        target: Any = self
+        for part in dotted_name.split("."):
+            target = getattr(target, part)
+        return cast(Callable[..., Any], target)
+
+    def _make_async_fn(self, query_datum: QueryDatum) -> Any:
+        if query_datum.operation_type is not SQLOperationType.SELECT:
+            return super()._make_async_fn(query_datum)
+        name, doc, operation, sql, _, signature, floc, attributes, params = query_datum
+
+        async def afn(self: Queries, conn: Any, *args: Any, **kwargs: Any) -> list[Any]:
+            return cast(
+                list[Any],
+                await self.driver_adapter.select(
+                    conn, name, sql, self._params(attributes, params, args, kwargs)
+                ),
+            )
+
+        return self._query_fn(afn, name, doc, sql, operation, signature, floc, attributes, params)
+
+    def load_from_tree(self, query_data_tree: dict[str, Any]) -> Queries:
+        for key, value in query_data_tree.items():
+            if isinstance(value, dict):
+                path = f"{self._namespace}.{key}" if self._namespace else key
+                child = Queries(self.driver_adapter, self._kwargs_only, namespace=path)
+                self.add_child_queries(key, child.load_from_tree(value))
+            else:
+                self.add_queries(self._create_methods(value, self.is_aio))
+        return self
+
+
+def _load(path: Path, adapter: PsycopgAdapter | AsyncPsycopgAdapter) -> Queries:
+    path = Path(path)
+    if not path.exists():
+        raise SQLFileError(str(path), 0, "no such file or folder")
+    try:
+        queries = aiosql.from_path(
+            path,
+            lambda: adapter,
+            loader_cls=_Loader,
+            queries_cls=Queries,
+            # The ":obj.attr" feature rewrites SQL with a regex that ignores $$ bodies: off.
+            attribute=None,
+        )
+    except PlainSQLError:
+        raise
+    except (SQLParseException, SQLLoadException) as exc:
+        raise SQLFileError(str(path), 0, str(exc)) from None
+    return cast(Queries, queries)
+
+
+def load_queries(path: Path, record_classes: RecordClasses | None = None) -> Queries:
+    """Sync query functions for every ``-- name:`` under ``path`` (a folder or one file)."""
+    return _load(path, PsycopgAdapter(record_classes))
+
+
+def load_async_queries(path: Path, record_classes: RecordClasses | None = None) -> Queries:
+    """Async query functions for every ``-- name:`` under ``path`` (a folder or one file)."""
+    return _load(path, AsyncPsycopgAdapter(record_classes))

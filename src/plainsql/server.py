@@ -1,0 +1,85 @@
+"""Find the server to talk to, start the embedded one when needed, and open plain connections.
+
+Every connection opened here has ``application_name`` and ``statement_timeout`` set and a
+connect timeout, and a failure becomes :class:`DatabaseUnavailable` naming host and port,
+never the password.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from plainsql import embedded
+from plainsql.config import Settings, describe_target
+from plainsql.errors import DatabaseUnavailable, scrub_secrets
+
+
+def server_conninfo(settings: Settings, dbname: str | None = None) -> str:
+    """The connection string of the configured server, starting the embedded one if needed.
+
+    ``dbname`` replaces the database of the configured URL (used for scratch and test
+    databases on the same server).
+    """
+    if settings.uses_embedded:
+        base = _embedded_conninfo(settings)
+    else:
+        base = settings.database_url or ""
+    if dbname is None:
+        return base
+    return make_conninfo(base, dbname=dbname)
+
+
+def session_options(settings: Settings) -> dict[str, str | int]:
+    """libpq keywords every plainsql connection carries."""
+    return {
+        "application_name": settings.application_name,
+        "connect_timeout": settings.connect_timeout,
+        "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+    }
+
+
+def connect(
+    settings: Settings, conninfo: str | None = None, *, autocommit: bool = False
+) -> psycopg.Connection[tuple[object, ...]]:
+    """Open one connection (outside any pool) with plainsql's session options."""
+    target = server_conninfo(settings) if conninfo is None else conninfo
+    try:
+        return psycopg.connect(target, autocommit=autocommit, **session_options(settings))
+    except psycopg.Error as exc:
+        raise unavailable(target, exc) from exc
+
+
+def unavailable(conninfo: str, exc: BaseException) -> DatabaseUnavailable:
+    """A :class:`DatabaseUnavailable` naming the target, with the cause's reason scrubbed."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = scrub_secrets(lines[0] if lines else repr(exc))
+    target = describe_target(conninfo)
+    return DatabaseUnavailable(f"cannot connect to {target}: {reason}", target=target)
+
+
+def database_name(conninfo: str) -> str:
+    """The database a connection string points at (libpq's default: the user name)."""
+    params = conninfo_to_dict(conninfo)
+    return str(params.get("dbname") or params.get("user") or "postgres")
+
+
+EMBEDDED_DATABASE = "plainsql"
+
+
+def _embedded_conninfo(settings: Settings) -> str:
+    """Start the embedded server if needed and make sure its ``plainsql`` database exists."""
+    state = embedded.start(settings.pgdata_dir)
+    admin = embedded.url_for(state, "postgres")
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=settings.connect_timeout) as c:
+            exists = c.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+            ).fetchone()
+            if not exists:
+                c.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
+    except psycopg.errors.DuplicateDatabase:
+        pass  # another process created it between our check and our CREATE
+    except psycopg.Error as exc:
+        raise unavailable(admin, exc) from exc
+    return embedded.url_for(state, EMBEDDED_DATABASE)
