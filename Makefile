@@ -1,0 +1,61 @@
+# plainsql: every target creates .venv and installs the project into it when missing or stale,
+# so a fresh clone needs only python3, make and git.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PLAINSQL := $(BIN)/plainsql
+PYTEST_ARGS ?=
+
+.PHONY: help install migrate rollback status test lint format bench db-up db-down db-stop clean
+
+help: ## Show the targets and what they do
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install plainsql with its dev tools
+
+migrate: $(STAMP) ## Apply pending migrations (starts the embedded PostgreSQL if no DATABASE_URL)
+	$(PLAINSQL) migrate
+
+rollback: $(STAMP) ## Roll back the last applied migration
+	$(PLAINSQL) rollback
+
+status: $(STAMP) ## Show which migrations are applied
+	$(PLAINSQL) status
+
+test: $(STAMP) ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: $(STAMP) ## Benchmarks: plainsql vs raw psycopg in one run, figures and ratios
+	$(BIN)/python -m bench
+
+db-up: ## Start PostgreSQL 16 in Docker (docker compose); then export DATABASE_URL as printed
+	docker compose up -d --wait
+	@echo "export DATABASE_URL=postgresql://$${POSTGRES_USER:-plainsql}:***@127.0.0.1:$${POSTGRES_PORT:-5433}/$${POSTGRES_DB:-plainsql}  (password from .env)"
+
+db-down: ## Stop the Docker PostgreSQL (its volume is kept)
+	docker compose down
+
+db-stop: $(STAMP) ## Stop the embedded PostgreSQL (its data in .plainsql/pgdata is kept)
+	$(PLAINSQL) db stop
+
+clean: ## Remove .venv and caches (keeps the embedded database's data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

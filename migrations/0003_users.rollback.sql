@@ -1,0 +1,3 @@
+-- 0003_users rollback: drop the users table with its indexes and trigger.
+
+DROP TABLE users;

@@ -1,0 +1,156 @@
+"""Test support on a real PostgreSQL: pick a server, build the schema once, clone it per test.
+
+The pytest fixtures live in :mod:`plainsql.testing.plugin` (registered through the
+``pytest11`` entry point); this module holds the machinery they use, usable without pytest.
+
+Server choice, first that applies:
+
+1. ``PLAINSQL_TEST_DATABASE_URL`` or ``DATABASE_URL`` (the role needs CREATEDB);
+2. a throwaway ``postgres:16-alpine`` container via testcontainers, when a Docker engine answers;
+3. the project's embedded PostgreSQL (``.plainsql/pgdata``).
+
+The schema is built once per session by the real migrations into a template database;
+each test gets its own ``CREATE DATABASE ... TEMPLATE`` copy, dropped afterwards, so tests
+may commit, open many connections, and run in any order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from plainsql.config import DatabaseSource, Settings, load_settings
+from plainsql.migrations import Migrator
+from plainsql.server import server_conninfo
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class TestServer:
+    """A PostgreSQL server the tests may create and drop databases on."""
+
+    __test__ = False  # not a pytest test class
+
+    admin_conninfo: str
+    kind: str  # "url", "docker" or "embedded"
+    settings: Settings
+
+    def conninfo(self, dbname: str) -> str:
+        return make_conninfo(self.admin_conninfo, dbname=dbname)
+
+    def admin(self) -> psycopg.Connection[tuple[Any, ...]]:
+        return psycopg.connect(self.admin_conninfo, autocommit=True, connect_timeout=10)
+
+    def settings_for(self, dbname: str) -> Settings:
+        """Settings whose DATABASE_URL is ``dbname`` on this server."""
+        return replace(
+            self.settings, database_url=self.conninfo(dbname), source=DatabaseSource.ENVIRONMENT
+        )
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+    except Exception:
+        return False
+    return True
+
+
+@contextmanager
+def test_server(settings: Settings | None = None) -> Iterator[TestServer]:
+    """The server for this test session (see the module docstring for the order)."""
+    base = settings or load_settings()
+    url = os.environ.get("PLAINSQL_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        yield TestServer(url, "url", base)
+        return
+    if os.environ.get("PLAINSQL_TEST_DOCKER", "auto") != "off" and _docker_answers():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield TestServer(container.get_connection_url(), "docker", base)
+        return
+    embedded_settings = replace(base, database_url=None, source=DatabaseSource.EMBEDDED)
+    yield TestServer(server_conninfo(embedded_settings), "embedded", base)
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{os.getpid()}_{next(_counter)}_{secrets.token_hex(3)}"
+
+
+def create_database(server: TestServer, name: str, template: str | None = None) -> None:
+    with server.admin() as admin:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        admin.execute(statement)
+
+
+def drop_database(server: TestServer, name: str) -> None:
+    with server.admin() as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def build_template(server: TestServer) -> str:
+    """A database migrated to the latest schema, marked as a template; returns its name."""
+    name = unique_name("plainsql_tpl")
+    create_database(server, name)
+    try:
+        with Migrator(server.settings, server.conninfo(name)) as migrator:
+            migrator.migrate()
+        with server.admin() as admin:
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true").format(sql.Identifier(name))
+            )
+    except BaseException:
+        drop_database(server, name)
+        raise
+    return name
+
+
+def drop_template(server: TestServer, name: str) -> None:
+    with suppress(psycopg.Error), server.admin() as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name))
+        )
+    drop_database(server, name)
+
+
+@contextmanager
+def cloned_database(server: TestServer, template: str) -> Iterator[str]:
+    """A fresh copy of ``template`` for one test; dropped afterwards. Yields its name."""
+    name = unique_name("plainsql_test")
+    create_database(server, name, template)
+    try:
+        yield name
+    finally:
+        drop_database(server, name)
+
+
+@contextmanager
+def scratch_database(server: TestServer) -> Iterator[str]:
+    """An empty database (no migrations applied) for one test; dropped afterwards."""
+    name = unique_name("plainsql_scratch")
+    create_database(server, name)
+    try:
+        yield name
+    finally:
+        drop_database(server, name)

@@ -1,0 +1,1 @@
+"""Shared test settings: the plainsql pytest plugin provides the database fixtures."""
