@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 PLAINSQL := $(BIN)/plainsql
 PYTEST_ARGS ?=
 
-.PHONY: help install migrate rollback status test lint format bench db-up db-down db-stop clean
+.PHONY: help install migrate rollback seed status test lint format bench db-up db-down db-stop clean
 
 help: ## Show the targets and what they do
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ migrate: $(STAMP) ## Apply pending migrations (starts the embedded PostgreSQL if
 
 rollback: $(STAMP) ## Roll back the last applied migration
 	$(PLAINSQL) rollback
+
+seed: $(STAMP) ## Load the deterministic demo data in seeds/ (idempotent)
+	$(PLAINSQL) seed
 
 status: $(STAMP) ## Show which migrations are applied
 	$(PLAINSQL) status

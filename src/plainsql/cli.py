@@ -160,6 +160,21 @@ def new(settings: Settings, slug: str) -> None:
     click.echo(f"created {backward.relative_to(settings.project_dir)}")
 
 
+@cli.command()
+@_needs_settings
+def seed(settings: Settings) -> None:
+    """Load the demo data in seeds/*.sql (idempotent: a second run changes nothing)."""
+    from plainsql.seed import run_seeds
+
+    conninfo = server_conninfo(settings)
+    _echo_target(settings, conninfo)
+    run = run_seeds(settings, conninfo)
+    for path in run.files:
+        click.echo(f"seeded {path.relative_to(settings.project_dir)}")
+    if not run.files:
+        click.echo("no seed files in seeds/")
+
+
 @cli.group()
 def db() -> None:
     """The database server: where it is, and the embedded one's lifecycle."""
@@ -211,7 +226,9 @@ def db_status(settings: Settings) -> None:
     with connect(settings, conninfo) as conn:
         version = conn.execute("SHOW server_version").fetchone()
     shown = describe_target(conninfo)
-    click.echo(f"{settings.source.value}: {shown} answers (PostgreSQL {version[0] if version else '?'})")
+    click.echo(
+        f"{settings.source.value}: {shown} answers (PostgreSQL {version[0] if version else '?'})"
+    )
 
 
 @db.command("psql", context_settings={"ignore_unknown_options": True})
@@ -221,7 +238,9 @@ def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
     """Open psql on the database (extra arguments go to psql)."""
     conninfo = server_conninfo(settings)
     system_psql = shutil.which("psql")
-    program = str(embedded.binary("psql")) if settings.uses_embedded or not system_psql else system_psql
+    program = (
+        str(embedded.binary("psql")) if settings.uses_embedded or not system_psql else system_psql
+    )
     sys.stdout.flush()
     os.execv(program, [program, conninfo, *psql_args])
 

@@ -120,7 +120,9 @@ def load_settings(
     root = Path(env["PLAINSQL_PROJECT_DIR"]) if env.get("PLAINSQL_PROJECT_DIR") else None
     root = (project_dir or root or find_project_dir(Path.cwd())).resolve()
     dotenv_file = root / ".env"
-    dotenv: dict[str, str | None] = dict(dotenv_values(dotenv_file)) if dotenv_file.is_file() else {}
+    dotenv: dict[str, str | None] = (
+        dict(dotenv_values(dotenv_file)) if dotenv_file.is_file() else {}
+    )
     merged: dict[str, str | None] = {**dotenv, **env}
 
     url: str | None
@@ -160,7 +162,7 @@ def mask_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return scrub_secrets(url)
-    if not parts.scheme or not parts.netloc and not parts.query:
+    if not parts.scheme or (not parts.netloc and not parts.query):
         return scrub_secrets(url)
     netloc = parts.netloc
     if "@" in netloc:

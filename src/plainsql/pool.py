@@ -20,7 +20,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from plainsql.config import Settings
-from plainsql.server import server_conninfo, session_options, unavailable
+from plainsql.server import server_conninfo, session_options, unavailable, with_session_options
 
 
 def _pool_arguments(settings: Settings, conninfo: str, name: str) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _pool_arguments(settings: Settings, conninfo: str, name: str) -> dict[str, A
 def _probe_failure(settings: Settings, conninfo: str) -> Exception:
     """Connect once outside the pool to learn why the pool could not."""
     try:
-        psycopg.connect(conninfo, **session_options(settings)).close()
+        psycopg.connect(with_session_options(settings, conninfo)).close()
     except psycopg.Error as exc:
         return unavailable(conninfo, exc)
     return unavailable(conninfo, TimeoutError("the pool could not open a connection in time"))

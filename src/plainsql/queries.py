@@ -33,8 +33,8 @@ from typing import Any, cast
 
 import aiosql
 import psycopg
-from aiosql.query_loader import _QUERY_DEF, QueryLoader
 from aiosql.queries import Queries as AiosqlQueries
+from aiosql.query_loader import _QUERY_DEF, QueryLoader
 from aiosql.types import QueryDatum, SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 from psycopg.rows import RowFactory, class_row, dict_row
@@ -43,7 +43,7 @@ from plainsql import sqltext
 from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, map_error
 
 Params = Mapping[str, Any]
-RecordClasses = Mapping[str, Callable[..., Any]]
+RecordClasses = Mapping[str, type[Any]]
 
 
 def _row_factory(record_classes: RecordClasses, query_name: str) -> RowFactory[Any]:
@@ -73,7 +73,7 @@ class PsycopgAdapter:
     is_aio_driver = False
 
     def __init__(self, record_classes: RecordClasses | None = None) -> None:
-        self.record_classes: dict[str, Callable[..., Any]] = dict(record_classes or {})
+        self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
 
     def process_sql(self, query_name: str, op_type: SQLOperationType, sql: str) -> str:
         # A script runs without parameters, where psycopg does not unescape %%.
@@ -137,7 +137,7 @@ class AsyncPsycopgAdapter:
     is_aio_driver = True
 
     def __init__(self, record_classes: RecordClasses | None = None) -> None:
-        self.record_classes: dict[str, Callable[..., Any]] = dict(record_classes or {})
+        self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
 
     process_sql = PsycopgAdapter.process_sql
 
@@ -207,12 +207,10 @@ class AsyncPsycopgAdapter:
                 return str(cur.statusmessage)
 
 
-class _Loader(QueryLoader):  # type: ignore[misc]
+class _Loader(QueryLoader):
     """aiosql's loader with our parameter lexer, true line numbers and file-named errors."""
 
-    def _build_signature(
-        self, sql: str, qname: str, sig: list[str] | None
-    ) -> inspect.Signature:
+    def _build_signature(self, sql: str, qname: str, sig: list[str] | None) -> inspect.Signature:
         params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         names = sqltext.parameter_names(sql)
         if sig is not None:
@@ -275,7 +273,7 @@ class _Loader(QueryLoader):  # type: ignore[misc]
         return load(dir_path, [])
 
 
-class Queries(AiosqlQueries):  # type: ignore[misc]
+class Queries(AiosqlQueries):
     """A namespace of query functions (one per folder of sql/), with helpful lookup errors."""
 
     def __init__(self, driver_adapter: Any, kwargs_only: bool = True, namespace: str = "") -> None:
@@ -305,12 +303,11 @@ class Queries(AiosqlQueries):  # type: ignore[misc]
         name, doc, operation, sql, _, signature, floc, attributes, params = query_datum
 
         async def afn(self: Queries, conn: Any, *args: Any, **kwargs: Any) -> list[Any]:
-            return cast(
-                list[Any],
-                await self.driver_adapter.select(
-                    conn, name, sql, self._params(attributes, params, args, kwargs)
-                ),
+            adapter: Any = self.driver_adapter
+            rows = await adapter.select(
+                conn, name, sql, self._params(attributes, params, args, kwargs)
             )
+            return cast(list[Any], rows)
 
         return self._query_fn(afn, name, doc, sql, operation, signature, floc, attributes, params)
 
@@ -330,9 +327,10 @@ def _load(path: Path, adapter: PsycopgAdapter | AsyncPsycopgAdapter) -> Queries:
     if not path.exists():
         raise SQLFileError(str(path), 0, "no such file or folder")
     try:
+        factory: Any = lambda: adapter  # noqa: E731 - aiosql wants a factory, we have the instance
         queries = aiosql.from_path(
             path,
-            lambda: adapter,
+            factory,
             loader_cls=_Loader,
             queries_cls=Queries,
             # The ":obj.attr" feature rewrites SQL with a regex that ignores $$ bodies: off.

@@ -21,10 +21,7 @@ def server_conninfo(settings: Settings, dbname: str | None = None) -> str:
     ``dbname`` replaces the database of the configured URL (used for scratch and test
     databases on the same server).
     """
-    if settings.uses_embedded:
-        base = _embedded_conninfo(settings)
-    else:
-        base = settings.database_url or ""
+    base = _embedded_conninfo(settings) if settings.uses_embedded else settings.database_url or ""
     if dbname is None:
         return base
     return make_conninfo(base, dbname=dbname)
@@ -39,13 +36,18 @@ def session_options(settings: Settings) -> dict[str, str | int]:
     }
 
 
+def with_session_options(settings: Settings, conninfo: str) -> str:
+    """``conninfo`` plus plainsql's session options (values already in it are overridden)."""
+    return make_conninfo(conninfo, **session_options(settings))
+
+
 def connect(
     settings: Settings, conninfo: str | None = None, *, autocommit: bool = False
 ) -> psycopg.Connection[tuple[object, ...]]:
     """Open one connection (outside any pool) with plainsql's session options."""
     target = server_conninfo(settings) if conninfo is None else conninfo
     try:
-        return psycopg.connect(target, autocommit=autocommit, **session_options(settings))
+        return psycopg.connect(with_session_options(settings, target), autocommit=autocommit)
     except psycopg.Error as exc:
         raise unavailable(target, exc) from exc
 

@@ -71,7 +71,7 @@ def _docker_answers() -> bool:
 
 
 @contextmanager
-def test_server(settings: Settings | None = None) -> Iterator[TestServer]:
+def open_test_server(settings: Settings | None = None) -> Iterator[TestServer]:
     """The server for this test session (see the module docstring for the order)."""
     base = settings or load_settings()
     url = os.environ.get("PLAINSQL_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")

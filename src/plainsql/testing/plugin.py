@@ -23,15 +23,15 @@ from plainsql.testing import (
     build_template,
     cloned_database,
     drop_template,
+    open_test_server,
     scratch_database,
-    test_server,
 )
 
 
 @pytest.fixture(scope="session")
 def plainsql_server() -> Iterator[TestServer]:
     """The PostgreSQL server this session's tests run on."""
-    with test_server() as server:
+    with open_test_server() as server:
         yield server
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): plainsql against raw psycopg, in one run on the same database."""
