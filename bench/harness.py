@@ -78,6 +78,19 @@ def best_of(repeats: int, measure_once: Callable[[], Measurement]) -> Measuremen
     return min((measure_once() for _ in range(repeats)), key=lambda m: m.seconds)
 
 
+def interleaved(repeats: int, *contenders: Callable[[], Measurement]) -> tuple[Measurement, ...]:
+    """Run the contenders in turn (A B A B ...) and keep each one's fastest run.
+
+    Interleaving means a burst of load from the rest of the machine hits every contender
+    alike, so the ratio stays meaningful on a busy machine.
+    """
+    runs: list[list[Measurement]] = [[] for _ in contenders]
+    for _ in range(repeats):
+        for slot, contender in zip(runs, contenders, strict=True):
+            slot.append(contender())
+    return tuple(min(slot, key=lambda m: m.seconds) for slot in runs)
+
+
 def format_result(result: Result) -> str:
     lines = [f"{result.workload}"]
     for m in (result.plainsql, result.baseline, *result.others):
@@ -90,5 +103,10 @@ def format_result(result: Result) -> str:
             f"  ratio {other.label} / {result.plainsql.label}: "
             f"{other.seconds / result.plainsql.seconds:6.2f}x"
         )
-    lines.append(f"  ratio plainsql / {result.baseline.label}: {result.ratio:6.2f}x (time)")
+    if result.plainsql.peak_bytes and result.baseline.peak_bytes:
+        # Timings taken under tracemalloc are distorted: only the memory ratio is meaningful.
+        memory_ratio = result.plainsql.peak_bytes / result.baseline.peak_bytes
+        lines.append(f"  ratio plainsql / {result.baseline.label}: {memory_ratio:6.2f}x (memory)")
+    else:
+        lines.append(f"  ratio plainsql / {result.baseline.label}: {result.ratio:6.2f}x (time)")
     return "\n".join(lines)

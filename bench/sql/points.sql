@@ -1,3 +1,7 @@
 -- name: get_bench_point_by_id(point_id)^
 -- One bench point by primary key.
 SELECT id, label, value FROM bench_points WHERE id = :point_id;
+
+-- name: list_bench_points()
+-- Every bench point in id order.
+SELECT id, label, value FROM bench_points ORDER BY id;

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from bench.harness import BENCH_DIR, BenchContext, Result, best_of, measure
+from bench.harness import BENCH_DIR, BenchContext, Result, interleaved, measure
 from plainsql.queries import load_queries
 
 CALLS = 20_000
@@ -38,10 +38,11 @@ def run(ctx: BenchContext) -> list[Result]:
                     row: Any = cur.fetchone()
                     assert row is not None
 
-        through_psycopg()  # warm-up: prepared statements, caches
-        plain = best_of(
-            3, lambda: measure("plainsql get_bench_point_by_id", CALLS, through_plainsql)
+        through_psycopg()  # warm-up: server-side prepared statements, caches
+        plain, raw = interleaved(
+            3,
+            lambda: measure("plainsql get_bench_point_by_id", CALLS, through_plainsql),
+            lambda: measure("raw psycopg (dict rows)", CALLS, through_psycopg),
         )
-        raw = best_of(3, lambda: measure("raw psycopg (dict rows)", CALLS, through_psycopg))
         conn.execute("DROP TABLE bench_points")
     return [Result(f"point select by primary key ({CALLS:,} calls)", "calls", plain, raw)]
