@@ -50,11 +50,11 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 bench: $(STAMP) ## Benchmarks: plainsql vs raw psycopg in one run, figures and ratios
 	$(BIN)/python -m bench
 
-db-up: ## Start PostgreSQL 16 in Docker (docker compose); then export DATABASE_URL as printed
+db-up: $(STAMP) ## Start PostgreSQL 16 in Docker (docker compose); then export DATABASE_URL as printed
 	docker compose up -d --wait
 	@echo "export DATABASE_URL=postgresql://$${POSTGRES_USER:-plainsql}:***@127.0.0.1:$${POSTGRES_PORT:-5433}/$${POSTGRES_DB:-plainsql}  (password from .env)"
 
-db-down: ## Stop the Docker PostgreSQL (its volume is kept)
+db-down: $(STAMP) ## Stop the Docker PostgreSQL (its volume is kept)
 	docker compose down
 
 db-stop: $(STAMP) ## Stop the embedded PostgreSQL (its data in .plainsql/pgdata is kept)

@@ -231,3 +231,25 @@ async def test_async_queries_over_the_pool(
         created = await q.demo.create_item_full(conn, name="kiwi")
         assert created["name"] == "kiwi"
         assert await q.demo.get_percent_sign(conn) == "%"
+
+
+def test_sync_and_async_adapters_stay_twins() -> None:
+    """The two adapters are hand-written twins: same methods, same parameters, same results."""
+    import inspect
+
+    from plainsql.queries import AsyncPsycopgAdapter, PsycopgAdapter
+
+    def methods(cls: type) -> dict[str, list[str]]:
+        return {
+            name: list(inspect.signature(fn).parameters)
+            for name, fn in vars(cls).items()
+            if callable(fn) and not name.startswith("__")
+        }
+
+    assert methods(PsycopgAdapter) == methods(AsyncPsycopgAdapter)
+
+
+def test_a_query_may_not_shadow_a_method_of_the_namespace(tmp_path: Path) -> None:
+    (tmp_path / "a.sql").write_text("-- name: get(x)^\n-- Clashes with Queries.get.\nSELECT :x;\n")
+    with pytest.raises(SQLFileError, match="get"):
+        load_queries(tmp_path)

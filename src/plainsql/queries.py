@@ -290,6 +290,22 @@ class Queries(AiosqlQueries):
         close = difflib.get_close_matches(name, sorted(short_names), n=3, cutoff=0.6)
         raise QueryNotFound(name, self.__dict__.get("_namespace", ""), close)
 
+    def _check_free(self, name: str) -> None:
+        # aiosql checks with hasattr(), which would run __getattr__'s suggestions per query.
+        if name in self.__dict__ or hasattr(type(self), name):
+            raise SQLLoadException(f"cannot override existing attribute with query: {name}")
+
+    def add_query(self, query_name: str, fn: Callable[..., Any]) -> None:
+        self._check_free(query_name)
+        setattr(self, query_name, fn)
+        self._available_queries.add(query_name)
+
+    def add_child_queries(self, child_name: str, child_queries: AiosqlQueries) -> None:
+        self._check_free(child_name)
+        setattr(self, child_name, child_queries)
+        for child_query_name in child_queries.available_queries:
+            self._available_queries.add(f"{child_name}.{child_query_name}")
+
     def get(self, dotted_name: str) -> Callable[..., Any]:
         """A query by full name, e.g. ``queries.get("auth.get_user_by_id")``."""
         target: Any = self
