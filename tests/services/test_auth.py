@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from plainsql.services.errors import AlreadyExists, NotFound
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 SyncConn = psycopg.Connection[tuple[Any, ...]]
+WaitUntilBlocked = Callable[[str], Awaitable[None]]  # the fixture in conftest.py
 
 PASSWORD = "correct horse battery staple"
 
@@ -553,7 +555,7 @@ async def test_concurrent_consumers_of_one_value_one_wins(auth: AuthService) -> 
 
 
 async def test_a_consumer_waiting_on_another_gets_nothing_once_it_commits(
-    auth: AuthService, database_url: str
+    auth: AuthService, database_url: str, wait_until_blocked: WaitUntilBlocked
 ) -> None:
     """Deterministic race: the first consumer holds the row while the second one runs."""
     created = await auth.create_verification("ada@x.io", value="raced-value")
@@ -568,27 +570,11 @@ async def test_a_consumer_waiting_on_another_gets_nothing_once_it_commits(
         assert row == (created.verification.id,)
 
         second = asyncio.create_task(auth.consume_verification("ada@x.io", "raced-value"))
-        await wait_until_blocked(first, "DELETE FROM verifications")
+        await wait_until_blocked("DELETE FROM verifications")
         assert not second.done()
         await first.commit()
 
         assert await second is None
-
-
-async def wait_until_blocked(observer: psycopg.AsyncConnection[Any], query_start: str) -> None:
-    """Wait until another backend of this database waits on a lock running ``query_start``."""
-    for _ in range(1000):
-        cursor = await observer.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
-            " AND query LIKE %s",
-            (query_start.replace("%", r"\%") + "%",),
-        )
-        found = await cursor.fetchone()
-        if found is not None and found[0] > 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"no backend ever waited on a lock in {query_start!r}")
 
 
 async def test_verify_email_consumes_the_value_and_marks_the_email_verified(

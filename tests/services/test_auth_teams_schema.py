@@ -127,6 +127,7 @@ SELECT 'constraint:' || co.conrelid::regclass::text || ':' || co.conname
 FROM pg_constraint AS co
 JOIN pg_class AS c ON c.oid = co.conrelid
 WHERE c.relnamespace = 'public'::regnamespace AND c.relname !~ '^_?yoyo'
+    AND co.contype <> 'n'  -- PostgreSQL 18 lists NOT NULL columns as constraints too
 """
 
 

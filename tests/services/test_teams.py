@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from plainsql.services.teams import (
 )
 
 SyncConn = psycopg.Connection[tuple[Any, ...]]
+WaitUntilBlocked = Callable[[str], Awaitable[None]]  # the fixture in conftest.py
 
 
 async def new_user(auth: AuthService, name: str) -> User:
@@ -308,7 +310,10 @@ async def test_two_owners_demoting_themselves_at_once_one_stays_owner(
 
 
 async def test_the_database_serializes_demotions_on_separate_connections(
-    auth: AuthService, teams: TeamService, database_url: str
+    auth: AuthService,
+    teams: TeamService,
+    database_url: str,
+    wait_until_blocked: WaitUntilBlocked,
 ) -> None:
     """Deterministic race in plain SQL, no service code: the rule lives in the database.
 
@@ -323,7 +328,7 @@ async def test_the_database_serializes_demotions_on_separate_connections(
     ):
         await first.execute(demote, (team.id, alice.id))
         racing = asyncio.create_task(second.execute(demote, (team.id, bob.id)))
-        await wait_until_blocked(database_url, "UPDATE team_members")
+        await wait_until_blocked("UPDATE team_members")
         assert not racing.done()
         await first.commit()
 
@@ -338,7 +343,10 @@ async def test_the_database_serializes_demotions_on_separate_connections(
 
 
 async def test_a_waiting_service_demotion_fails_with_last_owner(
-    auth: AuthService, teams: TeamService, database_url: str
+    auth: AuthService,
+    teams: TeamService,
+    database_url: str,
+    wait_until_blocked: WaitUntilBlocked,
 ) -> None:
     """The same race with the service on the waiting side: it maps the refusal to LastOwner."""
     team, alice, bob = await team_with_two_owners(auth, teams)
@@ -348,25 +356,9 @@ async def test_a_waiting_service_demotion_fails_with_last_owner(
             (team.id, alice.id),
         )
         racing = asyncio.create_task(teams.change_role(team.id, bob.id, Role.MEMBER))
-        await wait_until_blocked(database_url, "UPDATE team_members")
+        await wait_until_blocked("UPDATE team_members")
         assert not racing.done()
         await first.commit()
 
         with pytest.raises(LastOwner):
             await racing
-
-
-async def wait_until_blocked(database_url: str, query_start: str) -> None:
-    """Return once another backend of this database waits on a lock running ``query_start``."""
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as observer:
-        for _ in range(2000):
-            cursor = await observer.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query LIKE %s",
-                (query_start + "%",),
-            )
-            found = await cursor.fetchone()
-            if found is not None and found[0] > 0:
-                return
-            await asyncio.sleep(0.01)
-    raise AssertionError(f"no backend ever waited on a lock in {query_start!r}")
