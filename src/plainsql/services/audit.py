@@ -1,0 +1,87 @@
+"""The audit log of users, teams and team_members: naming the acting user, and reading the log.
+
+The rows are written by the database (trigger ``audit_log_record``), never by Python. A
+service that knows who acts calls :func:`set_acting_user` inside its transaction; the
+setting is transaction-local (``set_config(..., true)``), so it cannot leak to the next
+user of a pooled connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.queries import Queries
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One INSERT, UPDATE or DELETE of an audited row."""
+
+    id: int
+    table_name: str
+    action: str
+    row_key: dict[str, Any]
+    old_row: dict[str, Any] | None
+    new_row: dict[str, Any] | None
+    acting_user_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> AuditEntry:
+        return cls(
+            id=row["id"],
+            table_name=row["table_name"],
+            action=row["action"],
+            row_key=row["row_key"],
+            old_row=row["old_row"],
+            new_row=row["new_row"],
+            acting_user_id=row["acting_user_id"],
+            created_at=row["created_at"],
+        )
+
+
+async def set_acting_user(
+    queries: Queries, conn: psycopg.AsyncConnection[Any], user_id: str | None
+) -> None:
+    """Name the acting user for the audit rows of the current transaction (None: unknown)."""
+    if user_id is not None:
+        await queries.audit.set_acting_user(conn, user_id=user_id)
+
+
+class AuditService:
+    """Reads the audit log."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
+    ) -> None:
+        self.pool = pool
+        self.queries = queries
+
+    async def list_row_history(
+        self, table_name: str, row_key: Mapping[str, object]
+    ) -> list[AuditEntry]:
+        """The changes of one row, oldest first; ``row_key`` e.g. ``{"id": user.id}``.
+
+        Key values are compared as the strings the trigger stored (a uuid as its text).
+        """
+        key = Jsonb({name: str(value) for name, value in row_key.items()})
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.audit.list_audit_entries_by_row(
+                conn, table_name=table_name, row_key=key
+            )
+        return [AuditEntry.from_row(row) for row in rows]
+
+    async def list_by_actor(self, acting_user_id: str, *, limit: int = 100) -> list[AuditEntry]:
+        """The latest ``limit`` changes made by one acting user, newest first."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.audit.list_audit_entries_by_actor(
+                conn, acting_user_id=acting_user_id, max_entries=limit
+            )
+        return [AuditEntry.from_row(row) for row in rows]

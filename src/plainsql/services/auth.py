@@ -1,0 +1,714 @@
+"""Auth service over the Better Auth tables: users, sign-in, sessions, accounts, verifications.
+
+Passwords are hashed with argon2id (argon2-cffi) in a worker thread, outside any database
+transaction, and only the hash reaches the database (``accounts.password`` of the
+``credential`` account). Session tokens and verification values come from :mod:`secrets`.
+
+No password, hash, token or verification value is ever logged or put into an exception
+message: records hide them from ``repr``, and a query that carries one as a parameter runs
+through :func:`_run_secret`, which drops the server's DETAIL (PostgreSQL's "Failing row
+contains (...)" would quote it) and the psycopg cause that holds it.
+
+Soft-deleted users are invisible to every read here, cannot sign in, and lose their sessions;
+they keep their email and username (a soft delete frees nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum, StrEnum
+from typing import Any, Final
+
+import psycopg
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.errors import (
+    DomainError,
+    IntegrityError,
+    InvalidInput,
+    QueryError,
+    translate_constraint,
+)
+from plainsql.queries import Queries
+from plainsql.services.audit import set_acting_user
+from plainsql.services.errors import AlreadyExists, Conflict, NotFound
+
+AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+
+CREDENTIAL_PROVIDER: Final = "credential"
+MIN_PASSWORD_LENGTH: Final = 8
+# argon2 accepts any length; a cap keeps one request from hashing megabytes.
+MAX_PASSWORD_LENGTH: Final = 1024
+DEFAULT_SESSION_TTL: Final = timedelta(days=7)
+DEFAULT_VERIFICATION_TTL: Final = timedelta(hours=1)
+EXPIRED_SESSIONS_BATCH: Final = 5000
+
+
+class Role(StrEnum):
+    """The ``user_role`` enum: a user's role globally and within a team."""
+
+    OWNER = "OWNER"
+    MEMBER = "MEMBER"
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class EmailTaken(AlreadyExists):
+    """Another user (soft-deleted ones included) has this email, compared case-insensitively."""
+
+
+class UsernameTaken(AlreadyExists):
+    """Another user (soft-deleted ones included) has this username, compared case-insensitively."""
+
+
+class UserNotFound(NotFound):
+    """No active user with this id, email or username."""
+
+
+class AccountAlreadyLinked(AlreadyExists):
+    """The provider account is linked to another user."""
+
+
+class AccountNotFound(NotFound):
+    """The user has no such linked account."""
+
+
+class InvalidCredentials(DomainError):
+    """Sign-in refused: unknown or soft-deleted user, no password, or a wrong password.
+
+    One error for all cases, so that a caller cannot tell which emails exist.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("invalid email or password")
+
+
+class PasswordRejected(DomainError):
+    """A new password is too short or too long (the message never quotes it)."""
+
+
+class LastOwner(Conflict):
+    """The change would leave a team without an OWNER (demotion, removal, user deletion).
+
+    Raised by the database (pseudo-constraint ``team_members_last_owner``); defined here
+    because deleting a user can trip it too. :mod:`plainsql.services.teams` re-exports it.
+    """
+
+
+_USER_CONSTRAINTS: Final[Mapping[str, type[DomainError]]] = {
+    "users_email_key": EmailTaken,
+    "users_username_key": UsernameTaken,
+    "team_members_last_owner": LastOwner,
+}
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """An active (not soft-deleted) user."""
+
+    id: str
+    name: str
+    email: str
+    email_verified: bool
+    image: str | None
+    username: str | None
+    role: Role
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> User:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            email=row["email"],
+            email_verified=row["email_verified"],
+            image=row["image"],
+            username=row["username"],
+            role=Role(row["role"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session, without its token (only its creator ever sees the token)."""
+
+    id: str
+    user_id: str
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Session:
+        return cls(
+            id=row["id"],
+            user_id=row["user_id"],
+            expires_at=row["expires_at"],
+            ip_address=row["ip_address"],
+            user_agent=row["user_agent"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session just created, with the bearer token to hand to the client (hidden from repr)."""
+
+    session: Session
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The result of a successful sign-in: the user, the new session and its token."""
+
+    user: User
+    session: Session
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A sign-in method of a user; never carries tokens or the password hash."""
+
+    id: str
+    user_id: str
+    account_id: str
+    provider_id: str
+    access_token_expires_at: datetime | None
+    refresh_token_expires_at: datetime | None
+    scope: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Account:
+        return cls(
+            id=row["id"],
+            user_id=row["user_id"],
+            account_id=row["account_id"],
+            provider_id=row["provider_id"],
+            access_token_expires_at=row["access_token_expires_at"],
+            refresh_token_expires_at=row["refresh_token_expires_at"],
+            scope=row["scope"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """A verification, without its value."""
+
+    id: str
+    identifier: str
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Verification:
+        return cls(
+            id=row["id"],
+            identifier=row["identifier"],
+            expires_at=row["expires_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewVerification:
+    """A verification just created, with the value to send (hidden from repr)."""
+
+    verification: Verification
+    value: str = field(repr=False)
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Default of :meth:`AuthService.update_profile` fields: leave the column as it is."""
+
+
+# --- secret-safe query calls --------------------------------------------------------------
+
+
+def _redacted(error: QueryError) -> QueryError:
+    """The same error without anything that may quote the parameters (DETAIL, bad input)."""
+    cause = error.__cause__
+    primary = None
+    if isinstance(cause, psycopg.Error) and cause.diag.message_primary:
+        primary = cause.diag.message_primary
+    if isinstance(error, InvalidInput) or primary is None:
+        # "invalid input syntax for type ...: <value>" would quote the value itself.
+        primary = f"the server refused the input (SQLSTATE {error.sqlstate or 'unknown'})"
+    message = f"{primary} [values hidden: the statement carries a secret]"
+    if isinstance(error, IntegrityError):
+        return type(error)(
+            message,
+            query_name=error.query_name,
+            sqlstate=error.sqlstate,
+            constraint=error.constraint,
+            table=error.table,
+            column=error.column,
+        )
+    return type(error)(message, query_name=error.query_name, sqlstate=error.sqlstate)
+
+
+async def _run_secret(query: Callable[..., Awaitable[Any]], conn: Any, **params: Any) -> Any:
+    """Run a query one of whose parameters is a secret; a failure loses the secret.
+
+    The replacement error is raised outside the ``except`` block, so it carries neither a
+    ``__cause__`` nor a ``__context__`` holding the original message. Its attributes
+    (class, query name, SQLSTATE, constraint, table, column) keep what a caller needs.
+    """
+    try:
+        return await query(conn, **params)
+    except QueryError as exc:
+        failure = _redacted(exc)
+    raise failure
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordRejected(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordRejected(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+
+
+# --- the service --------------------------------------------------------------------------
+
+
+class AuthService:
+    """Users, password sign-in, sessions, linked accounts and verifications.
+
+    ``password_hasher`` defaults to argon2-cffi's ``PasswordHasher()`` (argon2id, RFC 9106
+    low-memory profile); another one must also be argon2id. Hashes made with other
+    parameters are upgraded at the next successful sign-in.
+    """
+
+    def __init__(
+        self,
+        pool: AsyncPool,
+        queries: Queries,
+        *,
+        password_hasher: PasswordHasher | None = None,
+        session_ttl: timedelta = DEFAULT_SESSION_TTL,
+    ) -> None:
+        hasher = PasswordHasher() if password_hasher is None else password_hasher
+        if hasher.type is not Type.ID:
+            raise ValueError("the password hasher must use argon2id")
+        self.pool = pool
+        self.queries = queries
+        self.hasher = hasher
+        self.session_ttl = session_ttl
+        self._dummy_hash: str | None = None
+
+    # -- users ----------------------------------------------------------------------------
+
+    async def sign_up(
+        self,
+        *,
+        email: str,
+        password: str,
+        name: str,
+        username: str | None = None,
+        image: str | None = None,
+    ) -> User:
+        """Create a user with a credential account holding the password's argon2id hash.
+
+        Raises EmailTaken, UsernameTaken (soft-deleted users keep theirs) or PasswordRejected.
+        """
+        _check_new_password(password)
+        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        q = self.queries.auth
+        async with self.pool.connection() as conn, conn.transaction():
+            try:
+                row = await q.create_user(
+                    conn, name=name, email=email.strip(), username=username, image=image
+                )
+            except IntegrityError as exc:
+                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
+            await _run_secret(
+                q.create_credential_account, conn, user_id=row["id"], password_hash=password_hash
+            )
+        return User.from_row(row)
+
+    async def verify_password(self, *, email: str, password: str) -> User:
+        """The active user with this email if the password is right, else InvalidCredentials.
+
+        An unknown email costs one argon2 verification too, so that response times do not
+        tell which emails exist. A hash made with other parameters than the service's is
+        replaced by a fresh one (only if nobody changed it meanwhile).
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.auth.get_credential_by_email(conn, email=email.strip())
+        if row is None:
+            await asyncio.to_thread(self._verify, await self._get_dummy_hash(), password)
+            raise InvalidCredentials()
+        stored_hash: str = row["password_hash"]
+        if not await asyncio.to_thread(self._verify, stored_hash, password):
+            raise InvalidCredentials()
+        if self.hasher.check_needs_rehash(stored_hash):
+            new_hash = await asyncio.to_thread(self.hasher.hash, password)
+            async with self.pool.connection() as conn, conn.transaction():
+                await _run_secret(
+                    self.queries.auth.update_credential_password,
+                    conn,
+                    user_id=row["id"],
+                    old_password_hash=stored_hash,
+                    new_password_hash=new_hash,
+                )
+        return User.from_row(row)
+
+    async def sign_in(
+        self,
+        *,
+        email: str,
+        password: str,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
+        expires_in: timedelta | None = None,
+    ) -> SignedIn:
+        """Verify the password and open a session; raises InvalidCredentials."""
+        user = await self.verify_password(email=email, password=password)
+        try:
+            created = await self.create_session(
+                user.id, expires_in=expires_in, ip_address=ip_address, user_agent=user_agent
+            )
+        except UserNotFound:
+            # Soft-deleted between the password check and the session insert.
+            raise InvalidCredentials() from None
+        return SignedIn(user=user, session=created.session, token=created.token)
+
+    async def get_user_by_id(self, user_id: str) -> User:
+        """The active user with this id; raises UserNotFound."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.auth.get_user_by_id(conn, user_id=user_id)
+        if row is None:
+            raise UserNotFound(f"no user with id {user_id!r}")
+        return User.from_row(row)
+
+    async def get_user_by_email(self, email: str) -> User:
+        """The active user with this email (case-insensitive); raises UserNotFound."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.auth.get_user_by_email(conn, email=email.strip())
+        if row is None:
+            raise UserNotFound("no user with this email")
+        return User.from_row(row)
+
+    async def get_user_by_username(self, username: str) -> User:
+        """The active user with this username (case-insensitive); raises UserNotFound."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.auth.get_user_by_username(conn, username=username)
+        if row is None:
+            raise UserNotFound(f"no user with username {username!r}")
+        return User.from_row(row)
+
+    async def update_profile(
+        self,
+        user_id: str,
+        *,
+        name: str | _Unset = UNSET,
+        image: str | _Unset | None = UNSET,
+        username: str | _Unset | None = UNSET,
+        acting_user_id: str | None = None,
+    ) -> User:
+        """Change the given fields of an active user (``None`` clears image or username).
+
+        Raises UserNotFound or UsernameTaken.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            await set_acting_user(self.queries, conn, acting_user_id)
+            try:
+                row = await self.queries.auth.update_user_profile(
+                    conn,
+                    user_id=user_id,
+                    name=None if name is UNSET else name,
+                    set_image=image is not UNSET,
+                    image=None if image is UNSET else image,
+                    set_username=username is not UNSET,
+                    username=None if username is UNSET else username,
+                )
+            except IntegrityError as exc:
+                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
+        if row is None:
+            raise UserNotFound(f"no user with id {user_id!r}")
+        return User.from_row(row)
+
+    async def soft_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
+        """Hide the user from every read and sign-in, and end its sessions.
+
+        The row, its email and username stay. Raises UserNotFound, or LastOwner when the
+        user is the last active OWNER of a team.
+        """
+        q = self.queries.auth
+        async with self.pool.connection() as conn, conn.transaction():
+            await set_acting_user(self.queries, conn, acting_user_id)
+            try:
+                row = await q.update_user_soft_deleted(conn, user_id=user_id)
+            except IntegrityError as exc:
+                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
+            if row is None:
+                raise UserNotFound(f"no user with id {user_id!r}")
+            await q.delete_sessions_by_user(conn, user_id=user_id)
+
+    async def hard_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
+        """Delete the user (soft-deleted or not) with its sessions, accounts and memberships.
+
+        Raises UserNotFound, or LastOwner when the user is the last active OWNER of a team.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            await set_acting_user(self.queries, conn, acting_user_id)
+            try:
+                row = await self.queries.auth.delete_user(conn, user_id=user_id)
+            except IntegrityError as exc:
+                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
+        if row is None:
+            raise UserNotFound(f"no user with id {user_id!r}")
+
+    # -- sessions -------------------------------------------------------------------------
+
+    async def create_session(
+        self,
+        user_id: str,
+        *,
+        expires_in: timedelta | None = None,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
+    ) -> NewSession:
+        """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
+        token = secrets.token_urlsafe(32)
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await _run_secret(
+                self.queries.auth.create_session,
+                conn,
+                user_id=user_id,
+                token=token,
+                expires_in=self.session_ttl if expires_in is None else expires_in,
+                ip_address=ip_address,
+                user_agent=user_agent,
+            )
+        if row is None:
+            raise UserNotFound(f"no user with id {user_id!r}")
+        return NewSession(session=Session.from_row(row), token=token)
+
+    async def get_session(self, token: str) -> Session | None:
+        """The live session with this token, or None (unknown, revoked, expired, user deleted)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await _run_secret(self.queries.auth.get_live_session_by_token, conn, token=token)
+        return None if row is None else Session.from_row(row)
+
+    async def list_sessions(self, user_id: str) -> list[Session]:
+        """The user's live sessions, newest first."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.auth.list_live_sessions_by_user(conn, user_id=user_id)
+        return [Session.from_row(row) for row in rows]
+
+    async def revoke_session(self, user_id: str, session_id: str) -> bool:
+        """End one session of the user; False if it has no such session."""
+        async with self.pool.connection() as conn, conn.transaction():
+            count: int = await self.queries.auth.delete_session_by_id(
+                conn, session_id=session_id, user_id=user_id
+            )
+        return count == 1
+
+    async def sign_out(self, token: str) -> bool:
+        """End the session with this token; False if there is none."""
+        async with self.pool.connection() as conn, conn.transaction():
+            count: int = await _run_secret(
+                self.queries.auth.delete_session_by_token, conn, token=token
+            )
+        return count == 1
+
+    async def revoke_all_sessions(self, user_id: str) -> int:
+        """End every session of the user; returns how many there were."""
+        async with self.pool.connection() as conn, conn.transaction():
+            count: int = await self.queries.auth.delete_sessions_by_user(conn, user_id=user_id)
+        return count
+
+    async def delete_expired_sessions(self, *, batch_size: int = EXPIRED_SESSIONS_BATCH) -> int:
+        """Purge expired sessions in batches of ``batch_size``, one short transaction each.
+
+        Returns how many were deleted. Concurrent purges skip each other's rows.
+        """
+        total = 0
+        while True:
+            async with self.pool.connection() as conn, conn.transaction():
+                count: int = await self.queries.auth.delete_expired_sessions(
+                    conn, batch_size=batch_size
+                )
+            total += count
+            if count < batch_size:
+                return total
+
+    # -- accounts -------------------------------------------------------------------------
+
+    async def link_account(
+        self,
+        user_id: str,
+        *,
+        provider_id: str,
+        account_id: str,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        id_token: str | None = None,
+        access_token_expires_at: datetime | None = None,
+        refresh_token_expires_at: datetime | None = None,
+        scope: str | None = None,
+    ) -> Account:
+        """Link an OAuth provider account to an active user, or refresh its tokens if linked.
+
+        Raises UserNotFound, or AccountAlreadyLinked when another user holds it. The
+        ``credential`` provider is only created by :meth:`sign_up`.
+        """
+        if provider_id == CREDENTIAL_PROVIDER:
+            raise ValueError("credential accounts are created by sign_up, not linked")
+        q = self.queries.auth
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await _run_secret(
+                q.upsert_oauth_account,
+                conn,
+                user_id=user_id,
+                provider_id=provider_id,
+                account_id=account_id,
+                access_token=access_token,
+                refresh_token=refresh_token,
+                id_token=id_token,
+                access_token_expires_at=access_token_expires_at,
+                refresh_token_expires_at=refresh_token_expires_at,
+                scope=scope,
+            )
+            if row is None and await q.get_user_by_id(conn, user_id=user_id) is None:
+                raise UserNotFound(f"no user with id {user_id!r}")
+        if row is None:
+            raise AccountAlreadyLinked(f"this {provider_id} account is linked to another user")
+        return Account.from_row(row)
+
+    async def unlink_account(self, user_id: str, *, provider_id: str, account_id: str) -> None:
+        """Remove a linked OAuth account of the user; raises AccountNotFound."""
+        async with self.pool.connection() as conn, conn.transaction():
+            count: int = await self.queries.auth.delete_oauth_account(
+                conn, user_id=user_id, provider_id=provider_id, account_id=account_id
+            )
+        if count == 0:
+            raise AccountNotFound(f"the user has no linked {provider_id} account {account_id!r}")
+
+    async def list_accounts(self, user_id: str) -> list[Account]:
+        """The active user's accounts, credential included, oldest first."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.auth.list_accounts_by_user(conn, user_id=user_id)
+        return [Account.from_row(row) for row in rows]
+
+    # -- verifications --------------------------------------------------------------------
+
+    async def create_verification(
+        self,
+        identifier: str,
+        *,
+        expires_in: timedelta = DEFAULT_VERIFICATION_TTL,
+        value: str | None = None,
+    ) -> NewVerification:
+        """Store a one-time value for ``identifier`` (a fresh random one unless given)."""
+        secret = secrets.token_urlsafe(32) if value is None else value
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await _run_secret(
+                self.queries.auth.create_verification,
+                conn,
+                identifier=identifier,
+                value=secret,
+                expires_in=expires_in,
+            )
+        return NewVerification(verification=Verification.from_row(row), value=secret)
+
+    async def consume_verification(self, identifier: str, value: str) -> Verification | None:
+        """Use up a live value: the verification the first time, None ever after.
+
+        One DELETE ... RETURNING: of concurrent consumers exactly one gets the row.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await _run_secret(
+                self.queries.auth.delete_live_verification,
+                conn,
+                identifier=identifier,
+                value=value,
+            )
+        return None if row is None else Verification.from_row(row)
+
+    async def verify_email(self, email: str, value: str) -> User | None:
+        """Consume a verification sent to ``email`` and mark that user's email verified.
+
+        Returns the user, or None (value unknown, expired or used; user gone). One
+        transaction: if the user is gone, the value is not used up.
+        """
+        q = self.queries.auth
+        row = None
+        async with self.pool.connection() as conn, conn.transaction() as transaction:
+            consumed = await _run_secret(
+                q.delete_live_verification, conn, identifier=email, value=value
+            )
+            if consumed is not None:
+                row = await q.update_user_email_verified(conn, email=email)
+                if row is None:
+                    raise psycopg.Rollback(transaction)  # keep the value for a later attempt
+        return None if row is None else User.from_row(row)
+
+    async def delete_expired_verifications(self) -> int:
+        """Purge expired verifications; returns how many were deleted."""
+        async with self.pool.connection() as conn, conn.transaction():
+            count: int = await self.queries.auth.delete_expired_verifications(conn)
+        return count
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _get_dummy_hash(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
+        return self._dummy_hash
+
+
+__all__ = [
+    "UNSET",
+    "Account",
+    "AccountAlreadyLinked",
+    "AccountNotFound",
+    "AuthService",
+    "EmailTaken",
+    "InvalidCredentials",
+    "LastOwner",
+    "NewSession",
+    "NewVerification",
+    "PasswordRejected",
+    "Role",
+    "Session",
+    "SignedIn",
+    "User",
+    "UserNotFound",
+    "UsernameTaken",
+    "Verification",
+]

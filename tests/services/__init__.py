@@ -1,0 +1,1 @@
+"""Tests of plainsql.services, one module each."""

@@ -1,0 +1,138 @@
+"""The audit log: every change of users, teams and team_members, with the acting user."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+
+from plainsql.config import Settings
+from plainsql.pool import open_async_pool
+from plainsql.queries import Queries
+from plainsql.services.audit import AuditService
+from plainsql.services.auth import AuthService, Role, User
+from plainsql.services.teams import TeamService
+
+SyncConn = psycopg.Connection[tuple[Any, ...]]
+PASSWORD = "a long enough password"
+
+
+async def new_user(auth: AuthService, name: str) -> User:
+    return await auth.sign_up(email=f"{name}@x.io", password=PASSWORD, name=name.title())
+
+
+async def test_a_role_change_is_logged_with_its_acting_user(
+    auth: AuthService, teams: TeamService, audit: AuditService
+) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+
+    await teams.change_role(team.id, bob.id, Role.OWNER, acting_user_id=alice.id)
+
+    history = await audit.list_row_history("team_members", {"team_id": team.id, "user_id": bob.id})
+    assert [(e.action, e.acting_user_id) for e in history] == [
+        ("INSERT", alice.id),
+        ("UPDATE", alice.id),
+    ]
+    change = history[1]
+    assert change.row_key == {"team_id": str(team.id), "user_id": bob.id}
+    assert change.old_row is not None
+    assert change.new_row is not None
+    assert (change.old_row["role"], change.new_row["role"]) == ("MEMBER", "OWNER")
+    assert change.created_at is not None
+
+
+async def test_create_team_logs_the_team_and_its_owner_as_done_by_the_creator(
+    auth: AuthService, teams: TeamService, audit: AuditService
+) -> None:
+    alice = await new_user(auth, "alice")
+
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+
+    entries = await audit.list_by_actor(alice.id)
+    assert [(e.table_name, e.action, e.row_key) for e in entries] == [
+        ("team_members", "INSERT", {"team_id": str(team.id), "user_id": alice.id}),
+        ("teams", "INSERT", {"id": str(team.id)}),
+    ]
+    assert entries[1].old_row is None
+    assert entries[1].new_row is not None
+    assert entries[1].new_row["slug"] == "acme"
+
+
+async def test_user_changes_are_logged_and_outlive_a_hard_delete(
+    auth: AuthService, audit: AuditService
+) -> None:
+    admin = await new_user(auth, "admin")
+    user = await new_user(auth, "ada")
+
+    await auth.update_profile(user.id, name="Ada L.", acting_user_id=user.id)
+    await auth.soft_delete_user(user.id, acting_user_id=admin.id)
+    await auth.hard_delete_user(user.id, acting_user_id=admin.id)
+
+    history = await audit.list_row_history("users", {"id": user.id})
+    assert [(e.action, e.acting_user_id) for e in history] == [
+        ("INSERT", None),  # a sign-up has no acting user yet
+        ("UPDATE", user.id),
+        ("UPDATE", admin.id),
+        ("DELETE", admin.id),
+    ]
+    rename, soft_delete, hard_delete = history[1:]
+    assert rename.old_row is not None
+    assert rename.new_row is not None
+    assert (rename.old_row["name"], rename.new_row["name"]) == ("Ada", "Ada L.")
+    assert soft_delete.new_row is not None
+    assert soft_delete.new_row["deleted_at"] is not None
+    assert hard_delete.new_row is None
+    assert hard_delete.old_row is not None
+    assert hard_delete.old_row["email"] == "ada@x.io"
+
+
+async def test_the_acting_user_does_not_leak_to_the_next_transaction_on_a_connection(
+    db_settings: Settings, async_queries: Queries, fast_hasher: Any
+) -> None:
+    one_connection = replace(db_settings, pool_min_size=1, pool_max_size=1)
+    async with open_async_pool(one_connection) as pool:
+        auth = AuthService(pool, async_queries, password_hasher=fast_hasher)
+        audit = AuditService(pool, async_queries)
+        user = await new_user(auth, "ada")
+
+        await auth.update_profile(user.id, name="first", acting_user_id=user.id)
+        await auth.update_profile(user.id, name="second")  # same connection, nobody named
+
+        history = await audit.list_row_history("users", {"id": user.id})
+    assert [e.acting_user_id for e in history] == [None, user.id, None]
+
+
+async def test_every_writer_is_logged_even_plain_sql(conn: SyncConn, audit: AuditService) -> None:
+    conn.execute("SELECT set_config('app.user_id', 'psql-operator', true)")
+    conn.execute("INSERT INTO users (id, name, email) VALUES ('u1', 'From psql', 'p@x.io')")
+    conn.commit()
+
+    history = await audit.list_row_history("users", {"id": "u1"})
+
+    assert [(e.action, e.acting_user_id) for e in history] == [("INSERT", "psql-operator")]
+
+
+async def test_no_password_hash_or_token_is_ever_copied_into_the_log(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    user = await new_user(auth, "ada")
+    signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
+    await auth.link_account(user.id, provider_id="github", account_id="gh-1", access_token="gho_x1")
+    verification = await auth.create_verification(user.email)
+    await teams.create_team(name="Acme", slug="acme", creator_id=user.id)
+    await auth.update_profile(user.id, name="Ada L.", acting_user_id=user.id)
+    password_hash = conn.execute(
+        "SELECT password FROM accounts WHERE provider_id = 'credential'"
+    ).fetchone()
+    assert password_hash is not None
+
+    rows = conn.execute("SELECT table_name, row_key, old_row, new_row FROM audit_log").fetchall()
+    logged = "\n".join(str(row) for row in rows)
+
+    assert {row[0] for row in rows} == {"users", "teams", "team_members"}
+    for secret in (PASSWORD, password_hash[0], signed_in.token, "gho_x1", verification.value):
+        assert secret not in logged

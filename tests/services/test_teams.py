@@ -1,0 +1,364 @@
+"""TeamService on a real PostgreSQL: teams, members, roles, and the owner rule under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+import pytest
+
+from plainsql.services.auth import AuthService, LastOwner, Role, User, UserNotFound
+from plainsql.services.errors import AlreadyExists, Conflict, NotFound
+from plainsql.services.teams import (
+    AlreadyMember,
+    MemberNotFound,
+    SlugTaken,
+    Team,
+    TeamNotFound,
+    TeamService,
+)
+
+SyncConn = psycopg.Connection[tuple[Any, ...]]
+WaitUntilBlocked = Callable[[str], Awaitable[None]]  # the fixture in conftest.py
+
+
+async def new_user(auth: AuthService, name: str) -> User:
+    return await auth.sign_up(
+        email=f"{name}@x.io", password="a long enough password", name=name.title()
+    )
+
+
+async def team_with_two_owners(auth: AuthService, teams: TeamService) -> tuple[Team, User, User]:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id, Role.OWNER)
+    return team, alice, bob
+
+
+def owners(conn: SyncConn, team: Team) -> list[str]:
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT user_id FROM team_members WHERE team_id = %s AND role = 'OWNER'"
+            " ORDER BY user_id",
+            (team.id,),
+        )
+    ]
+
+
+# --- teams --------------------------------------------------------------------------------
+
+
+async def test_create_team_makes_its_creator_the_owner(
+    auth: AuthService, teams: TeamService
+) -> None:
+    alice = await new_user(auth, "alice")
+
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+
+    assert (team.name, team.slug) == ("Acme", "acme")
+    assert await teams.get_team_by_id(team.id) == team
+    assert await teams.get_team_by_slug("acme") == team
+    members = await teams.list_members(team.id)
+    assert [(m.user_id, m.name, m.email, m.role) for m in members] == [
+        (alice.id, "Alice", "alice@x.io", Role.OWNER)
+    ]
+
+
+async def test_a_taken_slug_raises_slug_taken(auth: AuthService, teams: TeamService) -> None:
+    alice = await new_user(auth, "alice")
+    await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+
+    with pytest.raises(SlugTaken) as caught:
+        await teams.create_team(name="Other Acme", slug="acme", creator_id=alice.id)
+
+    assert isinstance(caught.value, AlreadyExists)
+    assert len(await teams.list_user_teams(alice.id)) == 1
+
+
+async def test_create_team_for_an_unknown_creator_leaves_no_team(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    alice = await new_user(auth, "alice")
+    await auth.soft_delete_user(alice.id)
+
+    for creator in ("no-such-user", alice.id):
+        with pytest.raises(UserNotFound):
+            await teams.create_team(name="Acme", slug="acme", creator_id=creator)
+
+    assert conn.execute("SELECT count(*) FROM teams").fetchone() == (0,)
+
+
+async def test_get_an_unknown_team_raises_team_not_found(teams: TeamService) -> None:
+    with pytest.raises(TeamNotFound) as caught:
+        await teams.get_team_by_id(uuid.uuid4())
+    assert isinstance(caught.value, NotFound)
+    with pytest.raises(TeamNotFound):
+        await teams.get_team_by_slug("nope")
+
+
+async def test_delete_team_removes_its_memberships(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    team, alice, _ = await team_with_two_owners(auth, teams)
+
+    await teams.delete_team(team.id, acting_user_id=alice.id)
+
+    assert await teams.list_user_teams(alice.id) == []
+    assert conn.execute("SELECT count(*) FROM team_members").fetchone() == (0,)
+    with pytest.raises(TeamNotFound):
+        await teams.delete_team(team.id)
+
+
+# --- members ------------------------------------------------------------------------------
+
+
+async def test_add_members_and_list_them_owners_first_then_by_name(
+    auth: AuthService, teams: TeamService
+) -> None:
+    zoe = await new_user(auth, "zoe")
+    carol = await new_user(auth, "carol")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=zoe.id)
+
+    membership = await teams.add_member(team.id, carol.id)
+    await teams.add_member(team.id, bob.id, Role.MEMBER)
+
+    assert (membership.team_id, membership.user_id, membership.role) == (
+        team.id,
+        carol.id,
+        Role.MEMBER,
+    )
+    members = await teams.list_members(team.id)
+    assert [(m.name, m.role) for m in members] == [
+        ("Zoe", Role.OWNER),
+        ("Bob", Role.MEMBER),
+        ("Carol", Role.MEMBER),
+    ]
+
+
+async def test_add_member_errors(auth: AuthService, teams: TeamService) -> None:
+    alice = await new_user(auth, "alice")
+    gone = await new_user(auth, "gone")
+    await auth.soft_delete_user(gone.id)
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+
+    with pytest.raises(AlreadyMember):
+        await teams.add_member(team.id, alice.id)
+    with pytest.raises(TeamNotFound):
+        await teams.add_member(uuid.uuid4(), alice.id)
+    with pytest.raises(UserNotFound):
+        await teams.add_member(team.id, "no-such-user")
+    with pytest.raises(UserNotFound):
+        await teams.add_member(team.id, gone.id)
+
+
+async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id)
+
+    await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
+
+    assert [m.user_id for m in await teams.list_members(team.id)] == [alice.id]
+    with pytest.raises(MemberNotFound):
+        await teams.remove_member(team.id, bob.id)
+
+
+async def test_change_role_promotes_and_demotes(auth: AuthService, teams: TeamService) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id)
+
+    promoted = await teams.change_role(team.id, bob.id, Role.OWNER)
+    demoted = await teams.change_role(team.id, alice.id, Role.MEMBER)
+
+    assert (promoted.role, demoted.role) == (Role.OWNER, Role.MEMBER)
+    assert {t.team.slug: t.role for t in await teams.list_user_teams(alice.id)} == {
+        "acme": Role.MEMBER
+    }
+    with pytest.raises(MemberNotFound):
+        await teams.change_role(team.id, "no-such-user", Role.OWNER)
+
+
+async def test_list_user_teams_with_roles_by_team_name(
+    auth: AuthService, teams: TeamService
+) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    zeta = await teams.create_team(name="Zeta", slug="zeta", creator_id=alice.id)
+    await teams.create_team(name="Beta", slug="beta", creator_id=bob.id)
+    alpha = await teams.create_team(name="Alpha", slug="alpha", creator_id=bob.id)
+    await teams.add_member(alpha.id, alice.id)
+
+    listed = await teams.list_user_teams(alice.id)
+
+    assert [(t.team.name, t.role) for t in listed] == [("Alpha", Role.MEMBER), ("Zeta", Role.OWNER)]
+    assert listed[1].team == zeta
+
+
+async def test_soft_deleted_members_are_hidden_from_every_list(
+    auth: AuthService, teams: TeamService
+) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id)
+
+    await auth.soft_delete_user(bob.id)
+
+    assert [m.user_id for m in await teams.list_members(team.id)] == [alice.id]
+    assert await teams.list_user_teams(bob.id) == []
+    with pytest.raises(MemberNotFound):
+        await teams.change_role(team.id, bob.id, Role.OWNER)
+    # Removing the hidden membership is still allowed (clean-up).
+    await teams.remove_member(team.id, bob.id)
+
+
+# --- the last owner -----------------------------------------------------------------------
+
+
+async def test_the_last_owner_can_be_neither_demoted_nor_removed(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id)
+
+    with pytest.raises(LastOwner) as caught:
+        await teams.change_role(team.id, alice.id, Role.MEMBER)
+    assert isinstance(caught.value, Conflict)
+    with pytest.raises(LastOwner):
+        await teams.remove_member(team.id, alice.id)
+
+    assert owners(conn, team) == [alice.id]
+
+
+async def test_the_last_owner_can_hand_over_by_promoting_first(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id)
+
+    await teams.change_role(team.id, bob.id, Role.OWNER)
+    await teams.remove_member(team.id, alice.id)
+
+    assert owners(conn, team) == [bob.id]
+
+
+async def test_deleting_the_last_owner_is_refused_soft_or_hard(
+    auth: AuthService, teams: TeamService
+) -> None:
+    alice = await new_user(auth, "alice")
+    await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+
+    with pytest.raises(LastOwner):
+        await auth.soft_delete_user(alice.id)
+    with pytest.raises(LastOwner):
+        await auth.hard_delete_user(alice.id)
+
+    assert (await auth.get_user_by_id(alice.id)).id == alice.id
+
+
+async def test_deleting_one_of_two_owners_is_allowed(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    team, alice, bob = await team_with_two_owners(auth, teams)
+
+    await auth.hard_delete_user(bob.id)
+
+    assert owners(conn, team) == [alice.id]
+
+
+async def test_a_soft_deleted_owner_no_longer_counts(auth: AuthService, teams: TeamService) -> None:
+    team, alice, bob = await team_with_two_owners(auth, teams)
+    await auth.soft_delete_user(bob.id)
+
+    with pytest.raises(LastOwner):
+        await teams.change_role(team.id, alice.id, Role.MEMBER)
+
+
+async def test_two_owners_demoting_themselves_at_once_one_stays_owner(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    """Both demotions race on separate pooled connections; exactly one may succeed."""
+    for attempt in range(5):
+        alice = await new_user(auth, f"alice{attempt}")
+        bob = await new_user(auth, f"bob{attempt}")
+        team = await teams.create_team(name="Acme", slug=f"acme-{attempt}", creator_id=alice.id)
+        await teams.add_member(team.id, bob.id, Role.OWNER)
+
+        results = await asyncio.gather(
+            teams.change_role(team.id, alice.id, Role.MEMBER, acting_user_id=alice.id),
+            teams.change_role(team.id, bob.id, Role.MEMBER, acting_user_id=bob.id),
+            return_exceptions=True,
+        )
+
+        failures = [r for r in results if isinstance(r, BaseException)]
+        assert len(failures) == 1, results
+        assert isinstance(failures[0], LastOwner)
+        assert len(owners(conn, team)) == 1
+
+
+async def test_the_database_serializes_demotions_on_separate_connections(
+    auth: AuthService,
+    teams: TeamService,
+    database_url: str,
+    wait_until_blocked: WaitUntilBlocked,
+) -> None:
+    """Deterministic race in plain SQL, no service code: the rule lives in the database.
+
+    Connection 1 demotes alice and keeps its transaction open; connection 2 demotes bob
+    and has to wait for it; once 1 commits, 2 fails with team_members_last_owner.
+    """
+    team, alice, bob = await team_with_two_owners(auth, teams)
+    demote = "UPDATE team_members SET role = 'MEMBER' WHERE team_id = %s AND user_id = %s"
+    async with (
+        await psycopg.AsyncConnection.connect(database_url) as first,
+        await psycopg.AsyncConnection.connect(database_url) as second,
+    ):
+        await first.execute(demote, (team.id, alice.id))
+        racing = asyncio.create_task(second.execute(demote, (team.id, bob.id)))
+        await wait_until_blocked("UPDATE team_members")
+        assert not racing.done()
+        await first.commit()
+
+        with pytest.raises(psycopg.errors.CheckViolation) as caught:
+            await racing
+        assert caught.value.diag.constraint_name == "team_members_last_owner"
+        await second.rollback()
+
+    assert [m.user_id for m in await teams.list_members(team.id) if m.role is Role.OWNER] == [
+        bob.id
+    ]
+
+
+async def test_a_waiting_service_demotion_fails_with_last_owner(
+    auth: AuthService,
+    teams: TeamService,
+    database_url: str,
+    wait_until_blocked: WaitUntilBlocked,
+) -> None:
+    """The same race with the service on the waiting side: it maps the refusal to LastOwner."""
+    team, alice, bob = await team_with_two_owners(auth, teams)
+    async with await psycopg.AsyncConnection.connect(database_url) as first:
+        await first.execute(
+            "UPDATE team_members SET role = 'MEMBER' WHERE team_id = %s AND user_id = %s",
+            (team.id, alice.id),
+        )
+        racing = asyncio.create_task(teams.change_role(team.id, bob.id, Role.MEMBER))
+        await wait_until_blocked("UPDATE team_members")
+        assert not racing.done()
+        await first.commit()
+
+        with pytest.raises(LastOwner):
+            await racing
