@@ -100,3 +100,12 @@ def test_scrub_secrets_in_urls_and_keyword_strings() -> None:
     assert "pa55" not in cleaned
     assert "p a s s" not in cleaned
     assert "postgresql://app:***@db/x" in cleaned
+
+
+def test_constraint_messages_never_quote_the_row_data(schema: psycopg.Connection[Any]) -> None:
+    with pytest.raises(psycopg.Error) as caught, schema.transaction():
+        schema.execute("INSERT INTO parents VALUES (5, 'tok-SECRET-123', -1, 'x')")
+    mapped = map_error(caught.value, query_name="q")
+    assert isinstance(mapped, CheckViolation)
+    assert "tok-SECRET-123" in (caught.value.diag.message_detail or "")
+    assert "tok-SECRET-123" not in str(mapped)

@@ -18,7 +18,9 @@
     └── DomainError                 base of the services' own errors (EmailTaken, NotFound, ...)
 
 Every mapped error keeps the psycopg exception as ``__cause__``. No message built here ever
-contains a password: connection errors are scrubbed with :func:`scrub_secrets`.
+contains a password (connection errors are scrubbed with :func:`scrub_secrets`) or the row
+data PostgreSQL quotes in an error's DETAIL: constraint errors name the constraint, table and
+column, and the DETAIL stays on the cause for whoever debugs with the full picture.
 """
 
 from __future__ import annotations
@@ -168,9 +170,10 @@ def map_error(exc: psycopg.Error, *, query_name: str = "") -> PlainSQLError:
     sqlstate = exc.sqlstate
     for pg_class, ours in _INTEGRITY_CLASSES:
         if isinstance(exc, pg_class):
-            detail = f" ({scrub_secrets(diag.message_detail)})" if diag.message_detail else ""
+            # The server's DETAIL ("Key (token)=(...)", "Failing row contains (...)") quotes
+            # the data itself, which may be a secret: it stays on the cause, never in a message.
             return ours(
-                _first_line(exc) + detail,
+                _first_line(exc),
                 query_name=query_name,
                 sqlstate=sqlstate,
                 constraint=diag.constraint_name,
