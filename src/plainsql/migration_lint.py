@@ -425,6 +425,7 @@ def catalog_findings(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], tup
 def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Finding]:
     introduced: dict[tuple[str, str], tuple[MigrationFile, tuple[str, ...]]] = {}
     current: dict[tuple[str, str], tuple[str, ...]] = {}
+    findings = []
     with (
         scratch_database(settings, "lint") as conninfo,
         Migrator(settings, conninfo, check_files=False) as migrator,
@@ -434,14 +435,16 @@ def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Findi
             try:
                 migrator.migrate(to=migration.id)
             except MigrationError as exc:
+                # The schema checks below still cover the migrations before this one.
                 message = str(exc).splitlines()[0]
                 at = re.search(r":(\d+):\d+\b", message)
                 line = int(at.group(1)) if at else 1
-                return [Finding(_display(settings, migration.path), line, "applies", message)]
+                shown = _display(settings, migration.path)
+                findings.append(Finding(shown, line, "applies", message))
+                break
             current = catalog_findings(conn)
             for key, names in current.items():
                 introduced.setdefault(key, (migration, names))
-    findings = []
     for key in current:
         migration, names = introduced[key]
         rule, message = key

@@ -359,7 +359,9 @@ class Migrator:
         """Refuse to run while the database and the files disagree; adopt old checksums."""
         if recorded.dirty:
             mid, record = next(iter(recorded.dirty.items()))
-            raise MigrationError(f"{mid} is dirty: {record.describe()}. {_resolve_hint(mid[:4])}")
+            raise MigrationError(
+                f"{mid} is dirty: {record.describe()}. To resolve it, {_resolve_hint(mid[:4])}"
+            )
         missing = [mid for mid in recorded.applied if mid not in {m.id for m in self.files}]
         if missing:
             raise MigrationError(
@@ -596,8 +598,8 @@ class Migrator:
                     f"{direction} of {self._display(path)} (transactional: false) "
                     f"failed{where}\n"
                     f"{done} statement(s) before it were committed and stay; {migration.id} is "
-                    "now recorded as dirty and migrate refuses to run until it is resolved: "
-                    f"{_resolve_hint(migration.number)}"
+                    "now recorded as dirty and migrate refuses to run until it is resolved. "
+                    f"To resolve it, {_resolve_hint(migration.number)}"
                 ) from exc
         with conn.transaction():
             self._record(migration, yoyo_migration, direction)
