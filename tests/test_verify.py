@@ -115,3 +115,18 @@ def test_verify_passes_on_the_repository_migrations(plainsql_server: TestServer)
     assert len(report.checked) == len(
         [p for p in settings.migrations_dir.glob("*.sql") if not p.name.endswith(".rollback.sql")]
     )
+
+
+def test_verify_stops_at_a_rollback_that_fails_and_names_it(settings: Settings) -> None:
+    write_migration(settings.project_dir, "0001_t", *TABLE)
+    write_migration(
+        settings.project_dir,
+        "0002_u",
+        "-- 0002_u: u.\nCREATE TABLE u (id bigint PRIMARY KEY);\n",
+        "-- 0002_u rollback.\nDROP TABLE uu;\n",
+    )
+    report = verify_migrations(settings)
+    assert [p.migration_id for p in report.problems] == ["0002_u"]
+    text = report.problems[0].describe()
+    assert "stopped: rollback of migrations/0002_u.rollback.sql failed at " in text
+    assert "migrations/0002_u.rollback.sql:2:1 (statement 1 of 1)" in text

@@ -683,7 +683,10 @@ def _open_backend(settings: Settings, conninfo: str, application_name: str) -> A
             # rolls its transaction back instead of finishing a statement nobody waits for.
             conn.execute("SET statement_timeout = 0")
             conn.execute(f"SET lock_timeout = '{DDL_LOCK_TIMEOUT}'")
-            conn.execute("SET client_connection_check_interval = '1s'")
+            conn.execute(
+                "SELECT set_config('client_connection_check_interval', '1s', false)"
+                " WHERE current_setting('server_version_num')::int >= 140000"
+            )
             conn.execute("SELECT set_config('application_name', %s, false)", (application_name,))
             return conn
 

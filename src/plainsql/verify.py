@@ -61,8 +61,10 @@ def verify_migrations(
     ):
         floor: Snapshot = snapshot(conn)
         floor_id: str | None = None
+        current = "all migrations"
         try:
             for migration in migrator.files:
+                current = migration.id
                 before = snapshot(conn)
                 migrator.migrate(to=migration.id)
                 after = snapshot(conn)
@@ -100,17 +102,13 @@ def verify_migrations(
                     )
                 report.checked.append(migration.id)
                 say(f"verified {migration.id}")
+            current = "the final rollback"
             if floor_id is None:
                 migrator.rollback(everything=True)
             else:
                 migrator.rollback(to=floor_id)
         except MigrationError as exc:
-            failed = (
-                migrator.files[len(report.checked)].id
-                if report.checked != [m.id for m in migrator.files]
-                else "the final rollback"
-            )
-            report.problems.append(VerifyProblem(failed, f"stopped: {exc}"))
+            report.problems.append(VerifyProblem(current, f"stopped: {exc}"))
             return report
         differences = diff(floor, snapshot(conn))
         if differences:
