@@ -317,6 +317,8 @@ def new_migration(migrations_dir: Path, slug: str) -> tuple[Path, Path]:
         "-- Name every constraint and index; every foreign key gets an index.\n\n"
     )
     rollback.write_text(
-        f"-- {migration_id} rollback: undo everything {forward.name} creates, in reverse order.\n\n"
+        f"-- {migration_id} rollback: undo everything {forward.name} creates, in reverse order.\n"
+        "-- No way back? Delete this file and head the migration with "
+        "'-- irreversible: <reason>'.\n\n"
     )
     return forward, rollback
