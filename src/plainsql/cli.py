@@ -18,8 +18,8 @@ import click
 
 from plainsql import embedded
 from plainsql.config import Settings, describe_target, load_settings, mask_url
-from plainsql.errors import PlainSQLError, scrub_secrets
-from plainsql.migrations import Migrator, new_migration
+from plainsql.errors import MigrationError, PlainSQLError, scrub_secrets
+from plainsql.migrations import DEFAULT_LOCK_TIMEOUT, Migrator, new_migration
 from plainsql.server import server_conninfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,17 +72,65 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
     ctx.meta["project_dir"] = project_dir
 
 
+_lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another runner's migration lock.",
+)
+
+
 @cli.command()
 @click.option("--to", "to", metavar="ID", help="Apply up to and including this migration.")
 @click.option("--dry-run", is_flag=True, help="List what would be applied; change nothing.")
+@_lock_timeout_option
+@click.option(
+    "--accept-edit",
+    metavar="ID",
+    help="Record the current contents of an edited, applied migration (and do nothing else).",
+)
+@click.option(
+    "--resolve",
+    metavar="ID",
+    help="Close a dirty (failed non-transactional) migration; needs --applied or --rolled-back.",
+)
+@click.option("--applied", "resolved_as", flag_value="applied", help="With --resolve.")
+@click.option("--rolled-back", "resolved_as", flag_value="rolled-back", help="With --resolve.")
 @_needs_settings
-def migrate(settings: Settings, to: str | None, dry_run: bool) -> None:
+def migrate(
+    settings: Settings,
+    to: str | None,
+    dry_run: bool,
+    lock_timeout: float,
+    accept_edit: str | None,
+    resolve: str | None,
+    resolved_as: str | None,
+) -> None:
     """Apply the pending migrations."""
+    if resolve is not None and resolved_as is None:
+        raise click.UsageError("--resolve ID needs --applied or --rolled-back")
+    if resolved_as is not None and resolve is None:
+        raise click.UsageError("--applied and --rolled-back go with --resolve ID")
+    if accept_edit is not None and resolve is not None:
+        raise click.UsageError("use one of --accept-edit and --resolve")
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
-    with Migrator(settings, conninfo) as migrator:
+    with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
+        if accept_edit is not None:
+            migration_id = migrator.accept_edit(accept_edit)
+            click.echo(f"recorded the current contents of {migration_id} as applied")
+            return
+        if resolve is not None:
+            migration_id = migrator.resolve(resolve, applied=resolved_as == "applied")
+            click.echo(f"resolved {migration_id} as {resolved_as}; run `plainsql migrate` to go on")
+            return
         applied = migrator.migrate(to=to, dry_run=dry_run)
         total = len(migrator.files)
+        notes = migrator.notes
+    for note in notes:
+        click.echo(f"note: {note}")
     verb = "would apply" if dry_run else "applied"
     for migration_id in applied:
         click.echo(f"{verb} {migration_id}")
@@ -95,16 +143,22 @@ def migrate(settings: Settings, to: str | None, dry_run: bool) -> None:
 @click.option("--to", "to", metavar="ID", help="Roll back everything applied after ID.")
 @click.option("--all", "everything", is_flag=True, help="Roll back every applied migration.")
 @click.option("--dry-run", is_flag=True, help="List what would be rolled back; change nothing.")
+@_lock_timeout_option
 @_needs_settings
 def rollback(
-    settings: Settings, steps: int | None, to: str | None, everything: bool, dry_run: bool
+    settings: Settings,
+    steps: int | None,
+    to: str | None,
+    everything: bool,
+    dry_run: bool,
+    lock_timeout: float,
 ) -> None:
     """Roll back migrations, newest first (default: the last one applied)."""
     if sum(x is not None and x is not False for x in (steps, to, everything or None)) > 1:
         raise click.UsageError("use only one of --steps, --to and --all")
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
-    with Migrator(settings, conninfo) as migrator:
+    with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         done = migrator.rollback(steps=steps, to=to, everything=everything, dry_run=dry_run)
     verb = "would roll back" if dry_run else "rolled back"
     for migration_id in done:
@@ -117,10 +171,15 @@ def rollback(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @_needs_settings
 def status(settings: Settings, as_json: bool) -> None:
-    """Show each migration and whether it is applied."""
+    """Show each migration: applied, pending, edited since applied, dirty."""
     conninfo = server_conninfo(settings)
     with Migrator(settings, conninfo) as migrator:
         states = migrator.status()
+        missing = migrator.missing_files()
+
+    def rel(path: Path | None) -> str | None:
+        return str(path.relative_to(settings.project_dir)) if path else None
+
     if as_json:
         payload = {
             "database": mask_url(conninfo),
@@ -129,25 +188,39 @@ def status(settings: Settings, as_json: bool) -> None:
                     "id": s.id,
                     "applied": s.applied,
                     "applied_at": s.applied_at.isoformat() if s.applied_at else None,
-                    "path": str(s.path.relative_to(settings.project_dir)),
-                    "rollback": (
-                        str(s.rollback_path.relative_to(settings.project_dir))
-                        if s.rollback_path
-                        else None
-                    ),
+                    "path": rel(s.path),
+                    "rollback": rel(s.rollback_path),
+                    "edited": list(s.edited),
+                    "dirty": s.dirty.describe() if s.dirty else None,
+                    "irreversible": s.irreversible,
                 }
                 for s in states
             ],
+            "applied_without_file": missing,
         }
         click.echo(json.dumps(payload, indent=2))
         return
     _echo_target(settings, conninfo)
     for s in states:
-        mark = "applied" if s.applied else "pending"
+        mark = "dirty" if s.dirty else "applied" if s.applied else "pending"
         when = f"  {s.applied_at:%Y-%m-%d %H:%M:%S}Z" if s.applied_at else ""
-        click.echo(f"  [{mark:>7}] {s.id}{when}")
+        flags = ""
+        if s.edited:
+            flags += f"  EDITED since applied: {', '.join(s.edited)}"
+        if s.dirty:
+            flags += f"  ({s.dirty.describe()})"
+        if s.irreversible is not None:
+            flags += "  [irreversible]"
+        click.echo(f"  [{mark:>7}] {s.id}{when}{flags}")
+    for migration_id in missing:
+        click.echo(f"  [applied] {migration_id}  FILE MISSING from migrations/")
     pending = sum(not s.applied for s in states)
-    click.echo(f"{len(states) - pending} applied, {pending} pending")
+    edited = sum(bool(s.edited) for s in states)
+    dirty = sum(bool(s.dirty) for s in states)
+    tail = "".join(f", {n} {what}" for n, what in ((edited, "edited"), (dirty, "dirty")) if n)
+    click.echo(f"{len(states) - pending} applied, {pending} pending{tail}")
+    if edited or dirty or missing:
+        click.echo("`plainsql migrate` refuses to run until these are resolved (it says how)")
 
 
 @cli.command("new")
@@ -158,6 +231,93 @@ def new(settings: Settings, slug: str) -> None:
     forward, backward = new_migration(settings.migrations_dir, slug)
     click.echo(f"created {forward.relative_to(settings.project_dir)}")
     click.echo(f"created {backward.relative_to(settings.project_dir)}")
+
+
+# -- migration review and proof: verify, lint, schema dump, drift ------------------------------
+
+
+@cli.command()
+@_needs_settings
+def verify(settings: Settings) -> None:
+    """Prove every rollback on a scratch database: apply, roll back, compare, apply again."""
+    from plainsql.verify import verify_migrations
+
+    report = verify_migrations(settings, progress=click.echo)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(problem.describe(), err=True)
+        raise MigrationError(f"verify found {len(report.problems)} problem(s)")
+    click.echo(f"verified {len(report.checked)} migrations: every rollback restores the schema")
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="text: file:line: rule: message; github: workflow annotations for pull requests.",
+)
+@_needs_settings
+def lint(settings: Settings, output: str) -> None:
+    """Lint migrations/: squawk plus plainsql's rules (rollbacks, FK indexes, timestamptz...)."""
+    from plainsql.migration_lint import lint_migrations
+
+    findings = lint_migrations(settings)
+    for finding in findings:
+        click.echo(finding.github() if output == "github" else finding.text())
+    if findings:
+        raise MigrationError(f"lint found {len(findings)} problem(s) in migrations/")
+    click.echo("lint: migrations/ is clean")
+
+
+@cli.group()
+def schema() -> None:
+    """schema.sql: the schema the migrations build, for review."""
+
+
+@schema.command("dump")
+@click.option(
+    "--check", is_flag=True, help="Fail (exit 1) when schema.sql is stale; write nothing."
+)
+@_needs_settings
+def schema_dump(settings: Settings, check: bool) -> None:
+    """Write schema.sql from a scratch database built by the migrations."""
+    from plainsql.schema_dump import check_schema, write_schema
+
+    if check:
+        path = check_schema(settings)
+        click.echo(f"{path.relative_to(settings.project_dir)} is up to date")
+        return
+    path, changed = write_schema(settings)
+    state = "written" if changed else "unchanged"
+    click.echo(f"{path.relative_to(settings.project_dir)} {state}")
+
+
+@cli.command()
+@_needs_settings
+def drift(settings: Settings) -> None:
+    """Compare the database with what its applied migrations build; exit 0 only when equal."""
+    from plainsql.drift import find_drift
+
+    conninfo = server_conninfo(settings)
+    _echo_target(settings, conninfo)
+    report = find_drift(settings, conninfo)
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    if report.pending:
+        click.echo(f"pending (not drift): {', '.join(report.pending)}")
+    upto = report.compared_to or "no migration"
+    for difference in report.differences:
+        click.echo(difference.describe(f"the migrations (up to {upto})", "the database"))
+    if report.differences:
+        raise MigrationError(
+            f"drift: {len(report.differences)} object(s) differ from what the migrations build"
+        )
+    click.echo(f"no drift: the database matches the migrations up to {upto}")
 
 
 @cli.command()
