@@ -17,6 +17,50 @@ CREATE TYPE public.user_role AS ENUM (
 COMMENT ON TYPE public.user_role IS 'Role of a user, globally (users.role) and in a team (team_members.role).';
 
 --
+-- Name: audit_log_record(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.audit_log_record() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    old_data jsonb;
+    new_data jsonb;
+    key_data jsonb := '{}';
+    key_index integer;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        old_data := to_jsonb(OLD);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        new_data := to_jsonb(NEW);
+    END IF;
+    FOR key_index IN 0 .. TG_NARGS - 1 LOOP
+        key_data := key_data || jsonb_build_object(
+            TG_ARGV[key_index], coalesce(new_data, old_data) -> TG_ARGV[key_index]
+        );
+    END LOOP;
+    INSERT INTO audit_log (table_name, action, row_key, old_row, new_row, acting_user_id)
+    VALUES (
+        TG_TABLE_NAME,
+        TG_OP,
+        key_data,
+        old_data,
+        new_data,
+        -- After a transaction that set it ends, the setting reads as '' in that session.
+        nullif(current_setting('app.user_id', true), '')
+    );
+    RETURN NULL;
+END;
+$$;
+
+--
+-- Name: FUNCTION audit_log_record(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.audit_log_record() IS 'AFTER ROW trigger: appends the change to audit_log; TG_ARGV names the key columns.';
+
+--
 -- Name: set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -34,6 +78,197 @@ $$;
 --
 
 COMMENT ON FUNCTION public.set_updated_at() IS 'BEFORE UPDATE trigger function: sets NEW.updated_at to the transaction time.';
+
+--
+-- Name: team_assert_has_owner(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.team_assert_has_owner(checked_team_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    -- Serialize every owner-removing change of this team (see the migration's header).
+    PERFORM 1 FROM teams WHERE id = checked_team_id FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN;  -- the team itself is being deleted: its members go with it
+    END IF;
+    IF NOT EXISTS (
+        SELECT 1
+        FROM team_members AS m
+        JOIN users AS u ON u.id = m.user_id
+        WHERE m.team_id = checked_team_id AND m.role = 'OWNER' AND u.deleted_at IS NULL
+    ) THEN
+        RAISE EXCEPTION 'team % must keep at least one owner', checked_team_id
+            USING ERRCODE = 'check_violation',
+                  CONSTRAINT = 'team_members_last_owner',
+                  TABLE = 'team_members',
+                  HINT = 'Make another member an OWNER first, or delete the team.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION team_assert_has_owner(checked_team_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.team_assert_has_owner(checked_team_id uuid) IS 'Locks the team row, then raises check_violation (team_members_last_owner) if it has no active OWNER left.';
+
+--
+-- Name: team_members_keep_an_owner(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.team_members_keep_an_owner() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM team_assert_has_owner(OLD.team_id);
+    RETURN NULL;
+END;
+$$;
+
+--
+-- Name: users_keep_team_owners(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.users_keep_team_owners() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    owned_team_id uuid;
+BEGIN
+    -- Team order: two users soft-deleted at once lock their teams in the same order.
+    FOR owned_team_id IN
+        SELECT team_id FROM team_members WHERE user_id = NEW.id AND role = 'OWNER' ORDER BY team_id
+    LOOP
+        PERFORM team_assert_has_owner(owned_team_id);
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+
+--
+-- Name: accounts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.accounts (
+    id text DEFAULT (gen_random_uuid())::text NOT NULL,
+    user_id text NOT NULL,
+    account_id text NOT NULL,
+    provider_id text NOT NULL,
+    access_token text,
+    refresh_token text,
+    id_token text,
+    access_token_expires_at timestamp with time zone,
+    refresh_token_expires_at timestamp with time zone,
+    scope text,
+    password text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT accounts_account_id_not_blank CHECK ((btrim(account_id) <> ''::text)),
+    CONSTRAINT accounts_password_only_credential CHECK (((password IS NULL) OR (provider_id = 'credential'::text))),
+    CONSTRAINT accounts_provider_id_not_blank CHECK ((btrim(provider_id) <> ''::text))
+);
+
+--
+-- Name: TABLE accounts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.accounts IS 'Sign-in methods of a user: provider_id = ''credential'' holds an argon2id password hash, other providers hold OAuth tokens.';
+
+--
+-- Name: COLUMN accounts.password; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.password IS 'argon2id hash (PHC string) for the credential provider; never a password.';
+
+--
+-- Name: audit_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log (
+    id bigint NOT NULL,
+    table_name text NOT NULL,
+    action text NOT NULL,
+    row_key jsonb NOT NULL,
+    old_row jsonb,
+    new_row jsonb,
+    acting_user_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT audit_log_action_check CHECK ((action = ANY (ARRAY['INSERT'::text, 'UPDATE'::text, 'DELETE'::text]))),
+    CONSTRAINT audit_log_rows_match_action CHECK ((((action = 'INSERT'::text) AND (old_row IS NULL) AND (new_row IS NOT NULL)) OR ((action = 'UPDATE'::text) AND (old_row IS NOT NULL) AND (new_row IS NOT NULL)) OR ((action = 'DELETE'::text) AND (old_row IS NOT NULL) AND (new_row IS NULL))))
+);
+
+--
+-- Name: TABLE audit_log; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_log IS 'Append-only change log of users, teams and team_members, written by audit_log_record(); acting_user_id from app.user_id.';
+
+--
+-- Name: audit_log_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sessions (
+    id text DEFAULT (gen_random_uuid())::text NOT NULL,
+    user_id text NOT NULL,
+    token text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    ip_address text,
+    user_agent text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sessions_token_not_blank CHECK ((btrim(token) <> ''::text))
+);
+
+--
+-- Name: TABLE sessions; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sessions IS 'Signed-in sessions; token is the bearer secret. Live while expires_at > now().';
+
+--
+-- Name: team_members; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.team_members (
+    team_id uuid NOT NULL,
+    user_id text NOT NULL,
+    role public.user_role DEFAULT 'MEMBER'::public.user_role NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE team_members; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.team_members IS 'Membership of users in teams with their role; every team keeps at least one active OWNER.';
+
+--
+-- Name: teams; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.teams (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    slug text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT teams_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT teams_slug_not_blank CHECK ((btrim(slug) <> ''::text))
+);
 
 --
 -- Name: users; Type: TABLE; Schema: public; Owner: -
@@ -61,11 +296,131 @@ CREATE TABLE public.users (
 COMMENT ON TABLE public.users IS 'People who can sign in. deleted_at set = soft-deleted: invisible to every read, cannot sign in.';
 
 --
+-- Name: verifications; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.verifications (
+    id text DEFAULT (gen_random_uuid())::text NOT NULL,
+    identifier text NOT NULL,
+    value text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT verifications_identifier_not_blank CHECK ((btrim(identifier) <> ''::text)),
+    CONSTRAINT verifications_value_not_blank CHECK ((btrim(value) <> ''::text))
+);
+
+--
+-- Name: TABLE verifications; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.verifications IS 'One-time values sent to an identifier (email verification, password reset); consumed by DELETE ... RETURNING.';
+
+--
+-- Name: accounts accounts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.accounts
+    ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);
+
+--
+-- Name: accounts accounts_provider_id_account_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.accounts
+    ADD CONSTRAINT accounts_provider_id_account_id_key UNIQUE (provider_id, account_id);
+
+--
+-- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
+
+--
+-- Name: sessions sessions_token_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_token_key UNIQUE (token);
+
+--
+-- Name: team_members team_members_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_members
+    ADD CONSTRAINT team_members_pkey PRIMARY KEY (team_id, user_id);
+
+--
+-- Name: teams teams_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.teams
+    ADD CONSTRAINT teams_pkey PRIMARY KEY (id);
+
+--
+-- Name: teams teams_slug_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.teams
+    ADD CONSTRAINT teams_slug_key UNIQUE (slug);
+
+--
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+--
+-- Name: verifications verifications_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.verifications
+    ADD CONSTRAINT verifications_pkey PRIMARY KEY (id);
+
+--
+-- Name: accounts_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX accounts_user_id_idx ON public.accounts USING btree (user_id);
+
+--
+-- Name: audit_log_acting_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_acting_user_id_idx ON public.audit_log USING btree (acting_user_id, id);
+
+--
+-- Name: audit_log_table_name_row_key_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_table_name_row_key_idx ON public.audit_log USING btree (table_name, row_key, id);
+
+--
+-- Name: sessions_expires_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_expires_at_idx ON public.sessions USING btree (expires_at);
+
+--
+-- Name: sessions_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
+
+--
+-- Name: team_members_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX team_members_user_id_idx ON public.team_members USING btree (user_id);
 
 --
 -- Name: users_email_key; Type: INDEX; Schema: public; Owner: -
@@ -80,7 +435,101 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 CREATE UNIQUE INDEX users_username_key ON public.users USING btree (lower(username));
 
 --
+-- Name: verifications_expires_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX verifications_expires_at_idx ON public.verifications USING btree (expires_at);
+
+--
+-- Name: verifications_identifier_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX verifications_identifier_idx ON public.verifications USING btree (identifier);
+
+--
+-- Name: accounts accounts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER accounts_set_updated_at BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: sessions sessions_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER sessions_set_updated_at BEFORE UPDATE ON public.sessions FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: team_members team_members_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER team_members_audit AFTER INSERT OR DELETE OR UPDATE ON public.team_members FOR EACH ROW EXECUTE FUNCTION public.audit_log_record('team_id', 'user_id');
+
+--
+-- Name: team_members team_members_keep_an_owner; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER team_members_keep_an_owner AFTER DELETE OR UPDATE ON public.team_members FOR EACH ROW WHEN ((old.role = 'OWNER'::public.user_role)) EXECUTE FUNCTION public.team_members_keep_an_owner();
+
+--
+-- Name: teams teams_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER teams_audit AFTER INSERT OR DELETE OR UPDATE ON public.teams FOR EACH ROW EXECUTE FUNCTION public.audit_log_record('id');
+
+--
+-- Name: teams teams_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER teams_set_updated_at BEFORE UPDATE ON public.teams FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: users users_audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit_log_record('id');
+
+--
+-- Name: users users_keep_team_owners; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER users_keep_team_owners AFTER UPDATE OF deleted_at ON public.users FOR EACH ROW WHEN (((old.deleted_at IS NULL) AND (new.deleted_at IS NOT NULL))) EXECUTE FUNCTION public.users_keep_team_owners();
+
+--
 -- Name: users users_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: verifications verifications_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER verifications_set_updated_at BEFORE UPDATE ON public.verifications FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: accounts accounts_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.accounts
+    ADD CONSTRAINT accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: team_members team_members_team_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_members
+    ADD CONSTRAINT team_members_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+
+--
+-- Name: team_members team_members_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_members
+    ADD CONSTRAINT team_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
