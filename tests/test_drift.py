@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from plainsql.cli import cli
 from plainsql.config import Settings
 from plainsql.drift import find_drift
+from plainsql.migrations import Migrator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,10 +43,10 @@ def test_hand_made_changes_are_drift(
 def test_pending_migrations_are_not_drift(
     db_settings: Settings, conn: psycopg.Connection[Any]
 ) -> None:
-    conn.execute("DROP TABLE users")
-    conn.execute("DELETE FROM _yoyo_migration WHERE migration_id = '0003_users'")
-    conn.commit()
+    with Migrator(db_settings) as migrator:
+        ids = [m.id for m in migrator.files]
+        assert migrator.rollback(steps=1) == [ids[-1]]
     report = find_drift(db_settings)
     assert report.ok, [d.describe() for d in report.differences]
-    assert report.pending == ["0003_users"]
-    assert report.compared_to == "0002_user_role"
+    assert report.pending == [ids[-1]]
+    assert report.compared_to == ids[-2]

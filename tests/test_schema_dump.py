@@ -58,10 +58,10 @@ def test_schema_dump_check_fails_naming_schema_sql_when_stale(
     assert (tmp_path / "schema.sql").read_text() == (REPO / "schema.sql").read_text()
     assert CliRunner().invoke(cli, [*args, "--check"], env=env).exit_code == 0
 
-    (tmp_path / "migrations" / "0004_extra.sql").write_text(
-        "-- 0004_extra: one more table.\nCREATE TABLE extra (id bigint PRIMARY KEY);\n"
+    (tmp_path / "migrations" / "9999_extra.sql").write_text(
+        "-- 9999_extra: one more table.\nCREATE TABLE extra (id bigint PRIMARY KEY);\n"
     )
-    (tmp_path / "migrations" / "0004_extra.rollback.sql").write_text("DROP TABLE extra;\n")
+    (tmp_path / "migrations" / "9999_extra.rollback.sql").write_text("DROP TABLE extra;\n")
     stale = CliRunner().invoke(cli, [*args, "--check"], env=env)
     assert stale.exit_code == 1
     assert "schema.sql is stale" in stale.output

@@ -108,7 +108,7 @@ _CATALOG = """
 SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence'
        ELSE 'relation-' || c.relkind::text END || ':' || c.relname
 FROM pg_class AS c
-WHERE c.relnamespace = 'public'::regnamespace AND c.relname !~ '^_?yoyo'
+WHERE c.relnamespace = 'public'::regnamespace AND c.relname !~ '^(_?yoyo|plainsql_migration_)'
 UNION ALL
 SELECT 'type:' || t.typname
 FROM pg_type AS t
@@ -126,7 +126,7 @@ UNION ALL
 SELECT 'constraint:' || co.conrelid::regclass::text || ':' || co.conname
 FROM pg_constraint AS co
 JOIN pg_class AS c ON c.oid = co.conrelid
-WHERE c.relnamespace = 'public'::regnamespace AND c.relname !~ '^_?yoyo'
+WHERE c.relnamespace = 'public'::regnamespace AND c.relname !~ '^(_?yoyo|plainsql_migration_)'
     AND co.contype <> 'n'  -- PostgreSQL 18 lists NOT NULL columns as constraints too
 """
 
