@@ -425,6 +425,8 @@ async def test_list_filters_by_status_and_is_scoped(
     assert [m.meeting.id for m in completed.items] == [by_status[MeetingStatus.COMPLETED].id]
     assert await meetings.count_meetings(ALICE) == 6
     assert await meetings.count_meetings(ALICE, status=MeetingStatus.ACTIVE) == 2
+    assert await meetings.count_meetings(BOB) == 1
+    assert await meetings.count_meetings("nobody") == 0
     bobs = await meetings.list_meetings(BOB)
     assert [(m.meeting.name, m.agent_name) for m in bobs.items] == [("bob's", "B")]
     assert (await meetings.list_meetings("nobody")).items == ()
