@@ -1,0 +1,145 @@
+"""Atomic JSONB append, 5,000 phase appends: plainsql's service and query against raw psycopg.
+
+Every append is its own transaction running ONE ``UPDATE agent_states SET phases = phases ||
+...`` (the statement in sql/projects/agent_states.sql), spread round-robin over 50 projects so
+that the figure is the per-call cost rather than the rewriting of one ever-growing document.
+Three ways, same database, same statement, each from an emptied, vacuumed table:
+
+- plainsql service: ``AgentStatesService.append_phase`` over plainsql's async pool (a pool
+  checkout with its health check, a transaction, the query function, a record back);
+- plainsql query function: ``queries.projects.update_agent_state_append_phase`` on one
+  async connection, in a transaction per append;
+- raw psycopg: the same SQL text with ``%(name)s`` placeholders on one async connection, in a
+  transaction per append.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from bench.harness import BenchContext, Measurement, Result, measure
+from plainsql.pool import open_async_pool
+from plainsql.queries import Queries, load_async_queries
+from plainsql.services.agent_states import AgentStatesService
+
+APPENDS = 5_000
+ROUNDS = 2
+PROJECTS = 50
+USER = "bench-user"
+
+RAW_APPEND = """
+UPDATE agent_states AS s
+SET phases = s.phases || jsonb_build_array(%(phase)s::jsonb)
+FROM projects AS p
+WHERE p.id = s.project_id AND s.project_id = %(project_id)s AND p.user_id = %(user_id)s
+RETURNING jsonb_array_length(s.phases) AS phase_count
+"""
+
+
+def _phase(i: int) -> dict[str, Any]:
+    return {"name": f"phase {i}", "description": "generate the files", "completed": False}
+
+
+def _setup(conninfo: str) -> list[UUID]:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (id, name, email) VALUES (%s, 'Bench', 'bench@example.com')",
+            (USER,),
+        )
+        rows = conn.execute(
+            "INSERT INTO projects (user_id, name, description)"
+            " SELECT %s, 'bench ' || g, '' FROM generate_series(1, %s) g RETURNING id",
+            (USER, PROJECTS),
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        conn.execute("INSERT INTO agent_states (project_id) SELECT unnest(%s::uuid[])", (ids,))
+    return ids
+
+
+def _reset(conninfo: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("UPDATE agent_states SET phases = '[]'")
+        conn.execute("VACUUM agent_states")
+
+
+def _check(conninfo: str) -> None:
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute("SELECT sum(jsonb_array_length(phases)) FROM agent_states").fetchone()
+    if row is None or row[0] != APPENDS:
+        raise RuntimeError(f"expected {APPENDS} phases after a run, found {row}")
+
+
+async def _through_service(ctx: BenchContext, queries: Queries, ids: list[UUID]) -> None:
+    async with open_async_pool(ctx.settings) as pool:
+        service = AgentStatesService(pool, queries)
+        for i in range(APPENDS):
+            await service.append_phase(ids[i % PROJECTS], USER, _phase(i))
+
+
+async def _through_query(ctx: BenchContext, queries: Queries, ids: list[UUID]) -> None:
+    append = queries.projects.update_agent_state_append_phase
+    async with await psycopg.AsyncConnection.connect(ctx.conninfo) as conn:
+        for i in range(APPENDS):
+            async with conn.transaction():
+                await append(
+                    conn, project_id=ids[i % PROJECTS], user_id=USER, phase=Jsonb(_phase(i))
+                )
+
+
+async def _through_psycopg(ctx: BenchContext, ids: list[UUID], appends: int = APPENDS) -> None:
+    async with await psycopg.AsyncConnection.connect(ctx.conninfo) as conn:
+        for i in range(appends):
+            async with conn.transaction():
+                cur = conn.cursor(row_factory=psycopg.rows.dict_row)
+                await cur.execute(
+                    RAW_APPEND,
+                    {"project_id": ids[i % PROJECTS], "user_id": USER, "phase": Jsonb(_phase(i))},
+                )
+                await cur.fetchone()
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    queries = load_async_queries(ctx.settings.sql_dir)
+    ids = _setup(ctx.conninfo)
+
+    def timed(label: str, work: Callable[[], Coroutine[Any, Any, None]]) -> Measurement:
+        _reset(ctx.conninfo)
+        result = measure(label, APPENDS, lambda: asyncio.run(work()))
+        _check(ctx.conninfo)
+        return result
+
+    # Warm-up: server caches, the table's pages, the first TOAST chunks.
+    asyncio.run(_through_psycopg(ctx, ids, appends=500))
+    service_label = "plainsql AgentStatesService"
+    query_label = "plainsql query function"
+    raw_label = "raw psycopg (same SQL)"
+    ways: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
+        service_label: lambda: _through_service(ctx, queries, ids),
+        query_label: lambda: _through_query(ctx, queries, ids),
+        raw_label: lambda: _through_psycopg(ctx, ids),
+    }
+    # Rounds run every way once, so a change in the machine's load hits all of them alike;
+    # each way keeps its best round.
+    best: dict[str, Measurement] = {}
+    for _ in range(ROUNDS):
+        for label, work in ways.items():
+            result = timed(label, work)
+            if label not in best or result.seconds < best[label].seconds:
+                best[label] = result
+    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        conn.execute("DELETE FROM users WHERE id = %s", (USER,))
+    return [
+        Result(
+            f"atomic JSONB phase append ({APPENDS:,} appends, one transaction each)",
+            "appends",
+            best[service_label],
+            best[raw_label],
+            others=(best[query_label],),
+        )
+    ]

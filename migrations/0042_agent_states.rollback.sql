@@ -1,0 +1,3 @@
+-- 0042_agent_states rollback: drop the agent states.
+
+DROP TABLE agent_states;

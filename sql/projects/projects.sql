@@ -1,0 +1,57 @@
+-- name: list_projects_by_user(user_id)
+-- The user's projects, most recently updated first.
+SELECT id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at
+FROM projects
+WHERE user_id = :user_id
+ORDER BY updated_at DESC, id DESC;
+
+-- name: get_project_by_id(project_id, user_id)^
+-- The project if it belongs to the user, or nothing.
+SELECT id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at
+FROM projects
+WHERE id = :project_id AND user_id = :user_id;
+
+-- name: list_project_with_files_by_id(project_id, user_id)
+-- One row per file of the user's project (file_* NULL when it has none), path order; no rows if not theirs.
+SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
+       p.created_at, p.updated_at,
+       f.id AS file_id, f.path AS file_path, f.content AS file_content,
+       f.created_at AS file_created_at, f.updated_at AS file_updated_at
+FROM projects AS p
+LEFT JOIN project_files AS f ON f.project_id = p.id
+WHERE p.id = :project_id AND p.user_id = :user_id
+ORDER BY f.path;
+
+-- name: create_project(user_id, name, description)<!
+-- The new project.
+INSERT INTO projects (user_id, name, description)
+VALUES (:user_id, :name, :description)
+RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
+
+-- name: update_project(project_id, user_id, name, description)<!
+-- The project with its name and/or description replaced (NULL keeps a value), or nothing if not the user's.
+UPDATE projects
+SET name = coalesce(:name, name),
+    description = coalesce(:description, description)
+WHERE id = :project_id AND user_id = :user_id
+RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
+
+-- name: update_project_status(project_id, user_id, status)<!
+-- The project with its new status, or nothing if not the user's.
+UPDATE projects
+SET status = :status
+WHERE id = :project_id AND user_id = :user_id
+RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
+
+-- name: update_project_preview(project_id, user_id, preview_url, sandbox_id)<!
+-- The project with its preview url and sandbox id set (NULL clears them), or nothing if not the user's.
+UPDATE projects
+SET preview_url = :preview_url,
+    sandbox_id = :sandbox_id
+WHERE id = :project_id AND user_id = :user_id
+RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
+
+-- name: delete_project(project_id, user_id)!
+-- How many projects were deleted (0 or 1); files and agent state go with it (ON DELETE CASCADE).
+DELETE FROM projects
+WHERE id = :project_id AND user_id = :user_id;

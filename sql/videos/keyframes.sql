@@ -1,0 +1,15 @@
+-- name: create_keyframe(video_summary_id, user_id, timestamp_seconds, image_url, description)<!
+-- The new keyframe of the user's video, or nothing if the video is not theirs.
+INSERT INTO keyframes (video_summary_id, timestamp_seconds, image_url, description)
+SELECT v.id, :timestamp_seconds::integer, :image_url, :description
+FROM video_summaries AS v
+WHERE v.id = :video_summary_id AND v.user_id = :user_id
+RETURNING id, video_summary_id, timestamp_seconds, image_url, description, created_at;
+
+-- name: list_keyframes_by_video_summary(video_summary_id, user_id)
+-- The keyframes of the user's video in time order (none if the video is not theirs).
+SELECT k.id, k.video_summary_id, k.timestamp_seconds, k.image_url, k.description, k.created_at
+FROM keyframes AS k
+JOIN video_summaries AS v ON v.id = k.video_summary_id
+WHERE k.video_summary_id = :video_summary_id AND v.user_id = :user_id
+ORDER BY k.timestamp_seconds, k.id;

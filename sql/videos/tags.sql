@@ -1,0 +1,84 @@
+-- Tags and categories are shared by every user; the links to a video are the video owner's,
+-- so every link query checks that the video belongs to the user.
+
+-- name: create_video_summary_tag_by_name(video_summary_id, user_id, name)<!
+-- The tag named so (created when missing) with video_found: whether the user's video exists; the link is made when it does.
+WITH tag AS (
+    -- DO UPDATE (not DO NOTHING) so that RETURNING gives the id of a tag that already
+    -- exists, even one a concurrent transaction has just committed.
+    INSERT INTO tags (name)
+    VALUES (:name)
+    ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+    RETURNING id, name, description, created_at
+), video AS (
+    SELECT id
+    FROM video_summaries
+    WHERE id = :video_summary_id AND user_id = :user_id
+), link AS (
+    INSERT INTO video_summary_tags (video_summary_id, tag_id)
+    SELECT video.id, tag.id
+    FROM video CROSS JOIN tag
+    ON CONFLICT (video_summary_id, tag_id) DO NOTHING
+)
+SELECT tag.id, tag.name, tag.description, tag.created_at,
+       EXISTS (SELECT 1 FROM video) AS video_found
+FROM tag;
+
+-- name: delete_video_summary_tag(video_summary_id, user_id, tag_id)!
+-- How many tags were detached from the user's video (0 or 1); the tag itself stays.
+DELETE FROM video_summary_tags AS vt
+USING video_summaries AS v
+WHERE v.id = vt.video_summary_id AND vt.video_summary_id = :video_summary_id
+  AND v.user_id = :user_id AND vt.tag_id = :tag_id;
+
+-- name: list_tags_by_video_summary(video_summary_id, user_id)
+-- The tags of the user's video, by name (none if the video is not theirs).
+SELECT t.id, t.name, t.description, t.created_at
+FROM video_summary_tags AS vt
+JOIN video_summaries AS v ON v.id = vt.video_summary_id
+JOIN tags AS t ON t.id = vt.tag_id
+WHERE vt.video_summary_id = :video_summary_id AND v.user_id = :user_id
+ORDER BY t.name;
+
+-- name: create_category(name, description)<!
+-- The new category.
+INSERT INTO categories (name, description)
+VALUES (:name, :description)
+RETURNING id, name, description, created_at;
+
+-- name: list_categories()
+-- Every category, by name.
+SELECT id, name, description, created_at
+FROM categories
+ORDER BY name;
+
+-- name: create_video_summary_category(video_summary_id, user_id, category_id)<!
+-- video_found: whether the user's video exists; linked: whether a new link was made (false when already linked). An unknown category violates video_summary_categories_category_id_fkey.
+WITH video AS (
+    SELECT id
+    FROM video_summaries
+    WHERE id = :video_summary_id AND user_id = :user_id
+), link AS (
+    INSERT INTO video_summary_categories (video_summary_id, category_id)
+    SELECT video.id, :category_id
+    FROM video
+    ON CONFLICT (video_summary_id, category_id) DO NOTHING
+    RETURNING video_summary_id
+)
+SELECT EXISTS (SELECT 1 FROM video) AS video_found, EXISTS (SELECT 1 FROM link) AS linked;
+
+-- name: delete_video_summary_category(video_summary_id, user_id, category_id)!
+-- How many categories were detached from the user's video (0 or 1).
+DELETE FROM video_summary_categories AS vc
+USING video_summaries AS v
+WHERE v.id = vc.video_summary_id AND vc.video_summary_id = :video_summary_id
+  AND v.user_id = :user_id AND vc.category_id = :category_id;
+
+-- name: list_categories_by_video_summary(video_summary_id, user_id)
+-- The categories of the user's video, by name (none if the video is not theirs).
+SELECT c.id, c.name, c.description, c.created_at
+FROM video_summary_categories AS vc
+JOIN video_summaries AS v ON v.id = vc.video_summary_id
+JOIN categories AS c ON c.id = vc.category_id
+WHERE vc.video_summary_id = :video_summary_id AND v.user_id = :user_id
+ORDER BY c.name;

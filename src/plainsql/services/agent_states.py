@@ -1,0 +1,251 @@
+"""The AI app builder's agent state: one JSONB-heavy row per project, changed atomically.
+
+Each write below is ONE SQL statement that derives the new value from the stored one
+(``phases || ...``, ``jsonb_set``, an array merge), so N concurrent writers leave N changes.
+The source application read the row, edited it in memory and wrote it back, which lost
+concurrent updates. Reads and writes are scoped by the project's owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.queries import Queries
+from plainsql.services.errors import NotFound
+from plainsql.services.projects import Project, ProjectNotFound, project_from_row
+
+JSONObject = dict[str, Any]
+
+
+class AgentStateNotFound(NotFound):
+    """The user's project exists but has no agent state row."""
+
+
+class PhaseNotFound(NotFound):
+    """The agent state has no phase at that index."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentState:
+    id: UUID
+    project_id: UUID
+    current_state: str
+    current_phase: int | None
+    phases: tuple[JSONObject, ...]
+    sandbox_id: str | None
+    preview_url: str | None
+    generated_files: tuple[str, ...]
+    conversation_history: tuple[JSONObject, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+def _state(row: Mapping[str, Any]) -> AgentState:
+    return AgentState(
+        id=row["id"],
+        project_id=row["project_id"],
+        current_state=row["current_state"],
+        current_phase=row["current_phase"],
+        phases=tuple(row["phases"]),
+        sandbox_id=row["sandbox_id"],
+        preview_url=row["preview_url"],
+        generated_files=tuple(row["generated_files"]),
+        conversation_history=tuple(row["conversation_history"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class AgentStatesService:
+    """The agent state of a project. Reads return None for another user's project; writes to
+    it raise :class:`ProjectNotFound` (or :class:`AgentStateNotFound` if it has no state)."""
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
+        self.pool = pool
+        self.queries = queries
+
+    async def get(self, project_id: UUID, user_id: str) -> AgentState | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.get_agent_state_by_project_id(
+                conn, project_id=project_id, user_id=user_id
+            )
+        return None if row is None else _state(row)
+
+    async def upsert(
+        self,
+        project_id: UUID,
+        user_id: str,
+        *,
+        current_state: str = "idle",
+        current_phase: int | None = None,
+        phases: Sequence[Mapping[str, Any]] = (),
+        sandbox_id: str | None = None,
+        preview_url: str | None = None,
+        generated_files: Sequence[str] = (),
+        conversation_history: Sequence[Mapping[str, Any]] = (),
+    ) -> AgentState:
+        """Replace the whole state (or create it): for restoring a saved state."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.upsert_agent_state(
+                conn,
+                project_id=project_id,
+                user_id=user_id,
+                current_state=current_state,
+                current_phase=current_phase,
+                phases=Jsonb([dict(p) for p in phases]),
+                sandbox_id=sandbox_id,
+                preview_url=preview_url,
+                generated_files=list(generated_files),
+                conversation_history=Jsonb([dict(m) for m in conversation_history]),
+            )
+        if row is None:
+            raise ProjectNotFound(f"no project {project_id} for this user")
+        return _state(row)
+
+    async def set_current(
+        self, project_id: UUID, user_id: str, current_state: str, current_phase: int | None
+    ) -> AgentState:
+        """Set what the agent is doing and which phase it is on."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_agent_state_current(
+                conn,
+                project_id=project_id,
+                user_id=user_id,
+                current_state=current_state,
+                current_phase=current_phase,
+            )
+            state = await self._found(conn, row, project_id, user_id)
+        return state
+
+    async def append_phase(self, project_id: UUID, user_id: str, phase: Mapping[str, Any]) -> int:
+        """Append a phase (a JSON object); returns the number of phases after it."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_agent_state_append_phase(
+                conn, project_id=project_id, user_id=user_id, phase=Jsonb(dict(phase))
+            )
+            if row is None:
+                await self._raise_missing(conn, project_id, user_id)
+        count: int = row["phase_count"]
+        return count
+
+    async def complete_phase(self, project_id: UUID, user_id: str, index: int) -> AgentState:
+        """Set ``"completed": true`` on phase ``index`` (0-based)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_agent_state_complete_phase(
+                conn, project_id=project_id, user_id=user_id, phase_index=index
+            )
+            if row is None:
+                await self._raise_missing(
+                    conn,
+                    project_id,
+                    user_id,
+                    PhaseNotFound(f"project {project_id} has no phase {index}"),
+                )
+        return _state(row)
+
+    async def add_generated_files(
+        self, project_id: UUID, user_id: str, paths: Sequence[str]
+    ) -> tuple[str, ...]:
+        """Add the paths not yet listed, each once; returns the full list after the change."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_agent_state_add_generated_files(
+                conn, project_id=project_id, user_id=user_id, paths=list(paths)
+            )
+            if row is None:
+                await self._raise_missing(conn, project_id, user_id)
+        return tuple(row["generated_files"])
+
+    async def add_generated_file(
+        self, project_id: UUID, user_id: str, path: str
+    ) -> tuple[str, ...]:
+        """Add one generated file unless it is listed already; returns the full list."""
+        return await self.add_generated_files(project_id, user_id, [path])
+
+    async def append_message(
+        self, project_id: UUID, user_id: str, message: Mapping[str, Any]
+    ) -> int:
+        """Append a message (a JSON object) to the conversation; returns the message count."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_agent_state_append_message(
+                conn, project_id=project_id, user_id=user_id, message=Jsonb(dict(message))
+            )
+            if row is None:
+                await self._raise_missing(conn, project_id, user_id)
+        count: int = row["message_count"]
+        return count
+
+    async def set_sandbox(
+        self, project_id: UUID, user_id: str, sandbox_id: str | None, preview_url: str | None
+    ) -> AgentState:
+        """Set (or clear, with None) the sandbox id and preview url."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_agent_state_sandbox(
+                conn,
+                project_id=project_id,
+                user_id=user_id,
+                sandbox_id=sandbox_id,
+                preview_url=preview_url,
+            )
+            state = await self._found(conn, row, project_id, user_id)
+        return state
+
+    async def reset(self, project_id: UUID, user_id: str) -> AgentState:
+        """Back to the defaults: idle, no phase, no phases, files, messages or sandbox."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_agent_state_reset(
+                conn, project_id=project_id, user_id=user_id
+            )
+            state = await self._found(conn, row, project_id, user_id)
+        return state
+
+    async def list_projects_with_last_phase_completed(self, user_id: str) -> list[Project]:
+        """The user's projects whose last phase is marked completed."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.projects.list_projects_with_last_phase_completed(
+                conn, user_id=user_id
+            )
+        return [project_from_row(row) for row in rows]
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _found(
+        self,
+        conn: AsyncConnection[Any],
+        row: Mapping[str, Any] | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentState:
+        if row is None:
+            await self._raise_missing(conn, project_id, user_id)
+        return _state(row)
+
+    async def _raise_missing(
+        self,
+        conn: AsyncConnection[Any],
+        project_id: UUID,
+        user_id: str,
+        otherwise: NotFound | None = None,
+    ) -> NoReturn:
+        """After a write matched no row: say why (same transaction, so a second statement).
+
+        ProjectNotFound, else AgentStateNotFound, else ``otherwise``: the write's own
+        condition (a phase index) was what failed."""
+        project = await self.queries.projects.get_project_by_id(
+            conn, project_id=project_id, user_id=user_id
+        )
+        if project is None:
+            raise ProjectNotFound(f"no project {project_id} for this user")
+        state = await self.queries.projects.get_agent_state_by_project_id(
+            conn, project_id=project_id, user_id=user_id
+        )
+        if state is None or otherwise is None:
+            raise AgentStateNotFound(f"project {project_id} has no agent state")
+        raise otherwise

@@ -1,0 +1,260 @@
+"""The AI app builder's projects and their files, each scoped by the user who owns them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.queries import Queries
+from plainsql.services.errors import NotFound
+
+
+class ProjectNotFound(NotFound):
+    """No such project, or it belongs to another user."""
+
+
+class ProjectFileNotFound(NotFound):
+    """The project has no file at that path."""
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: UUID
+    user_id: str
+    name: str
+    description: str
+    status: str
+    preview_url: str | None
+    sandbox_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFile:
+    id: UUID
+    project_id: UUID
+    path: str
+    content: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectWithFiles:
+    project: Project
+    files: tuple[ProjectFile, ...]  # in path order
+
+
+def project_from_row(row: Mapping[str, Any]) -> Project:
+    return Project(
+        id=row["id"],
+        user_id=row["user_id"],
+        name=row["name"],
+        description=row["description"],
+        status=row["status"],
+        preview_url=row["preview_url"],
+        sandbox_id=row["sandbox_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _file(row: Mapping[str, Any]) -> ProjectFile:
+    return ProjectFile(
+        id=row["id"],
+        project_id=row["project_id"],
+        path=row["path"],
+        content=row["content"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class ProjectsService:
+    """Projects and their files. Reads return None (or nothing) for another user's project;
+    writes to it raise :class:`ProjectNotFound`."""
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
+        self.pool = pool
+        self.queries = queries
+
+    # -- projects -------------------------------------------------------------------------
+
+    async def list_projects(self, user_id: str) -> list[Project]:
+        """The user's projects, most recently updated first."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.projects.list_projects_by_user(conn, user_id=user_id)
+        return [project_from_row(row) for row in rows]
+
+    async def get_project(self, project_id: UUID, user_id: str) -> Project | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.get_project_by_id(
+                conn, project_id=project_id, user_id=user_id
+            )
+        return None if row is None else project_from_row(row)
+
+    async def get_project_with_files(
+        self, project_id: UUID, user_id: str
+    ) -> ProjectWithFiles | None:
+        """The project and all its files, read by one statement (one consistent snapshot)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.projects.list_project_with_files_by_id(
+                conn, project_id=project_id, user_id=user_id
+            )
+        if not rows:
+            return None
+        files = tuple(
+            ProjectFile(
+                id=row["file_id"],
+                project_id=row["id"],
+                path=row["file_path"],
+                content=row["file_content"],
+                created_at=row["file_created_at"],
+                updated_at=row["file_updated_at"],
+            )
+            for row in rows
+            if row["file_id"] is not None
+        )
+        return ProjectWithFiles(project_from_row(rows[0]), files)
+
+    async def create_project(self, user_id: str, name: str, description: str) -> Project:
+        """A new project with its (idle, empty) agent state, both or neither."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.create_project(
+                conn, user_id=user_id, name=name, description=description
+            )
+            await self.queries.projects.create_agent_state(conn, project_id=row["id"])
+        return project_from_row(row)
+
+    async def update_project(
+        self,
+        project_id: UUID,
+        user_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> Project:
+        """Replace the name and/or the description (None keeps the current value)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_project(
+                conn, project_id=project_id, user_id=user_id, name=name, description=description
+            )
+        return self._found(row, project_id)
+
+    async def set_status(self, project_id: UUID, user_id: str, status: str) -> Project:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_project_status(
+                conn, project_id=project_id, user_id=user_id, status=status
+            )
+        return self._found(row, project_id)
+
+    async def set_preview(
+        self, project_id: UUID, user_id: str, preview_url: str | None, sandbox_id: str | None
+    ) -> Project:
+        """Set (or clear, with None) the preview url and the sandbox id."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.update_project_preview(
+                conn,
+                project_id=project_id,
+                user_id=user_id,
+                preview_url=preview_url,
+                sandbox_id=sandbox_id,
+            )
+        return self._found(row, project_id)
+
+    async def delete_project(self, project_id: UUID, user_id: str) -> None:
+        """Delete the project with its files and agent state."""
+        async with self.pool.connection() as conn, conn.transaction():
+            deleted = await self.queries.projects.delete_project(
+                conn, project_id=project_id, user_id=user_id
+            )
+        if deleted == 0:
+            raise ProjectNotFound(f"no project {project_id} for this user")
+
+    # -- files ----------------------------------------------------------------------------
+
+    async def get_file(self, project_id: UUID, user_id: str, path: str) -> ProjectFile | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.get_project_file_by_path(
+                conn, project_id=project_id, user_id=user_id, path=path
+            )
+        return None if row is None else _file(row)
+
+    async def list_files(self, project_id: UUID, user_id: str) -> list[ProjectFile]:
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.projects.list_project_files(
+                conn, project_id=project_id, user_id=user_id
+            )
+        return [_file(row) for row in rows]
+
+    async def upsert_file(
+        self, project_id: UUID, user_id: str, path: str, content: str
+    ) -> ProjectFile:
+        """Create the file at ``path`` or replace its content."""
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.projects.upsert_project_file(
+                conn, project_id=project_id, user_id=user_id, path=path, content=content
+            )
+        if row is None:
+            raise ProjectNotFound(f"no project {project_id} for this user")
+        return _file(row)
+
+    async def upsert_files(self, project_id: UUID, user_id: str, files: Mapping[str, str]) -> int:
+        """Write many files (path -> content) in ONE statement; returns how many were created
+        or changed (a file that already has that content is left untouched)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            written: int = await self.queries.projects.upsert_project_files(
+                conn,
+                project_id=project_id,
+                user_id=user_id,
+                paths=list(files.keys()),
+                contents=list(files.values()),
+            )
+            # Nothing written is either "nothing to change" or "not the user's project";
+            # only then does a second statement tell which.
+            if written == 0 and files:
+                await self._require_project(conn, project_id, user_id)
+        return written
+
+    async def delete_file(self, project_id: UUID, user_id: str, path: str) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            deleted = await self.queries.projects.delete_project_file(
+                conn, project_id=project_id, user_id=user_id, path=path
+            )
+            if deleted == 0:
+                await self._require_project(conn, project_id, user_id)
+                raise ProjectFileNotFound(f"project {project_id} has no file {path!r}")
+
+    async def delete_files(self, project_id: UUID, user_id: str) -> int:
+        """Delete every file of the project; returns how many there were."""
+        async with self.pool.connection() as conn, conn.transaction():
+            deleted: int = await self.queries.projects.delete_project_files(
+                conn, project_id=project_id, user_id=user_id
+            )
+            if deleted == 0:
+                await self._require_project(conn, project_id, user_id)
+        return deleted
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _require_project(
+        self, conn: AsyncConnection[Any], project_id: UUID, user_id: str
+    ) -> None:
+        row = await self.queries.projects.get_project_by_id(
+            conn, project_id=project_id, user_id=user_id
+        )
+        if row is None:
+            raise ProjectNotFound(f"no project {project_id} for this user")
+
+    @staticmethod
+    def _found(row: Mapping[str, Any] | None, project_id: UUID) -> Project:
+        if row is None:
+            raise ProjectNotFound(f"no project {project_id} for this user")
+        return project_from_row(row)
