@@ -2,6 +2,41 @@
 -- CI fails when it is stale; regenerate it with `plainsql schema dump`.
 
 --
+-- Name: meeting_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.meeting_status AS ENUM (
+    'upcoming',
+    'active',
+    'completed',
+    'processing',
+    'cancelled'
+);
+
+--
+-- Name: TYPE meeting_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.meeting_status IS 'Lifecycle of a meeting: upcoming -> active -> processing -> completed; upcoming or active -> cancelled.';
+
+--
+-- Name: processing_status; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.processing_status AS ENUM (
+    'pending',
+    'processing',
+    'completed',
+    'failed'
+);
+
+--
+-- Name: TYPE processing_status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TYPE public.processing_status IS 'Where the AI summary of a video is: pending -> processing -> completed or failed.';
+
+--
 -- Name: user_role; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -59,6 +94,29 @@ $$;
 --
 
 COMMENT ON FUNCTION public.audit_log_record() IS 'AFTER ROW trigger: appends the change to audit_log; TG_ARGV names the key columns.';
+
+--
+-- Name: generate_id(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.generate_id() RETURNS text
+    LANGUAGE sql PARALLEL SAFE
+    AS $$
+    SELECT string_agg(
+               substr('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-',
+                      (get_byte(r.bytes, b.i) & 63) + 1, 1),
+               '' ORDER BY b.i)
+    FROM (SELECT uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) AS bytes) AS r
+    CROSS JOIN (
+        SELECT i FROM generate_series(0, 31) AS g(i) WHERE i % 16 <> 6 ORDER BY i LIMIT 21
+    ) AS b
+$$;
+
+--
+-- Name: FUNCTION generate_id(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.generate_id() IS 'A 21-character URL-safe random id (126 random bits from gen_random_uuid()), nanoid-style.';
 
 --
 -- Name: set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
@@ -182,6 +240,53 @@ COMMENT ON TABLE public.accounts IS 'Sign-in methods of a user: provider_id = ''
 COMMENT ON COLUMN public.accounts.password IS 'argon2id hash (PHC string) for the credential provider; never a password.';
 
 --
+-- Name: agent_states; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agent_states (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    current_state text DEFAULT 'idle'::text NOT NULL,
+    current_phase integer,
+    phases jsonb DEFAULT '[]'::jsonb NOT NULL,
+    sandbox_id text,
+    preview_url text,
+    generated_files text[] DEFAULT '{}'::text[] NOT NULL,
+    conversation_history jsonb DEFAULT '[]'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT agent_states_conversation_history_is_array CHECK ((jsonb_typeof(conversation_history) = 'array'::text)),
+    CONSTRAINT agent_states_current_phase_not_negative CHECK ((current_phase >= 0)),
+    CONSTRAINT agent_states_phases_is_array CHECK ((jsonb_typeof(phases) = 'array'::text))
+);
+
+--
+-- Name: TABLE agent_states; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.agent_states IS 'The code-generating agent''s state for one project: phases (a JSON array of objects), the files it generated, its conversation. Every write is one atomic UPDATE.';
+
+--
+-- Name: agents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agents (
+    id text DEFAULT public.generate_id() NOT NULL,
+    name text NOT NULL,
+    user_id text NOT NULL,
+    instructions text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT agents_name_not_blank CHECK ((btrim(name) <> ''::text))
+);
+
+--
+-- Name: TABLE agents; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.agents IS 'AI agents a user creates; each follows its instructions in meetings.';
+
+--
 -- Name: audit_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -218,6 +323,115 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: categories; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.categories (
+    id text DEFAULT public.generate_id() NOT NULL,
+    name text NOT NULL,
+    description text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT categories_name_not_blank CHECK ((btrim(name) <> ''::text))
+);
+
+--
+-- Name: TABLE categories; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.categories IS 'A curated list of video categories shared by every user.';
+
+--
+-- Name: keyframes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.keyframes (
+    id text DEFAULT public.generate_id() NOT NULL,
+    video_summary_id text NOT NULL,
+    timestamp_seconds integer NOT NULL,
+    image_url text NOT NULL,
+    description text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT keyframes_timestamp_seconds_not_negative CHECK ((timestamp_seconds >= 0))
+);
+
+--
+-- Name: TABLE keyframes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.keyframes IS 'Still images of a video at a point in time (timestamp_seconds: the source''s timestamp).';
+
+--
+-- Name: meetings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.meetings (
+    id text DEFAULT public.generate_id() NOT NULL,
+    name text NOT NULL,
+    user_id text NOT NULL,
+    agent_id text NOT NULL,
+    status public.meeting_status DEFAULT 'upcoming'::public.meeting_status NOT NULL,
+    started_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    transcript_url text,
+    recording_url text,
+    summary text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT meetings_ended_after_started CHECK ((ended_at >= started_at)),
+    CONSTRAINT meetings_name_not_blank CHECK ((btrim(name) <> ''::text))
+);
+
+--
+-- Name: TABLE meetings; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.meetings IS 'A meeting between a user and one of their agents. started_at is set on upcoming -> active, ended_at on active -> processing (or active -> cancelled); ended_at >= started_at.';
+
+--
+-- Name: project_files; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.project_files (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    project_id uuid NOT NULL,
+    path text NOT NULL,
+    content text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT project_files_path_not_blank CHECK ((btrim(path) <> ''::text))
+);
+
+--
+-- Name: TABLE project_files; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.project_files IS 'Source files of a project, one row per path; the unique (project_id, path) makes upsert by path, single or bulk, one INSERT ... ON CONFLICT statement.';
+
+--
+-- Name: projects; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.projects (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id text NOT NULL,
+    name text NOT NULL,
+    description text NOT NULL,
+    status text DEFAULT 'idle'::text NOT NULL,
+    preview_url text,
+    sandbox_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT projects_name_not_blank CHECK ((btrim(name) <> ''::text)),
+    CONSTRAINT projects_status_not_blank CHECK ((btrim(status) <> ''::text))
+);
+
+--
+-- Name: TABLE projects; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.projects IS 'AI app builder projects. status is free text set by the agent (default idle); preview_url and sandbox_id point at the running sandbox, when there is one.';
+
+--
 -- Name: sessions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -238,6 +452,24 @@ CREATE TABLE public.sessions (
 --
 
 COMMENT ON TABLE public.sessions IS 'Signed-in sessions; token is the bearer secret. Live while expires_at > now().';
+
+--
+-- Name: tags; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tags (
+    id text DEFAULT public.generate_id() NOT NULL,
+    name text NOT NULL,
+    description text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tags_name_not_blank CHECK ((btrim(name) <> ''::text))
+);
+
+--
+-- Name: TABLE tags; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.tags IS 'Free-form labels shared by every user''s videos, created by name on first use.';
 
 --
 -- Name: team_members; Type: TABLE; Schema: public; Owner: -
@@ -317,6 +549,53 @@ CREATE TABLE public.verifications (
 COMMENT ON TABLE public.verifications IS 'One-time values sent to an identifier (email verification, password reset); consumed by DELETE ... RETURNING.';
 
 --
+-- Name: video_summaries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.video_summaries (
+    id text DEFAULT public.generate_id() NOT NULL,
+    user_id text NOT NULL,
+    youtube_url text NOT NULL,
+    youtube_id text NOT NULL,
+    title text NOT NULL,
+    description text,
+    channel_name text,
+    duration integer,
+    thumbnail_url text,
+    processing_status public.processing_status DEFAULT 'pending'::public.processing_status NOT NULL,
+    processing_error text,
+    ai_generated_content jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT video_summaries_duration_not_negative CHECK ((duration >= 0)),
+    CONSTRAINT video_summaries_youtube_id_not_blank CHECK ((btrim(youtube_id) <> ''::text))
+);
+
+--
+-- Name: TABLE video_summaries; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.video_summaries IS 'A user''s summary of one YouTube video; ai_generated_content holds the model''s output once processing_status is completed, processing_error the reason when it failed.';
+
+--
+-- Name: video_summary_categories; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.video_summary_categories (
+    video_summary_id text NOT NULL,
+    category_id text NOT NULL
+);
+
+--
+-- Name: video_summary_tags; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.video_summary_tags (
+    video_summary_id text NOT NULL,
+    tag_id text NOT NULL
+);
+
+--
 -- Name: accounts accounts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -331,11 +610,81 @@ ALTER TABLE ONLY public.accounts
     ADD CONSTRAINT accounts_provider_id_account_id_key UNIQUE (provider_id, account_id);
 
 --
+-- Name: agent_states agent_states_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_states
+    ADD CONSTRAINT agent_states_pkey PRIMARY KEY (id);
+
+--
+-- Name: agent_states agent_states_project_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_states
+    ADD CONSTRAINT agent_states_project_id_key UNIQUE (project_id);
+
+--
+-- Name: agents agents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+--
+-- Name: categories categories_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.categories
+    ADD CONSTRAINT categories_name_key UNIQUE (name);
+
+--
+-- Name: categories categories_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.categories
+    ADD CONSTRAINT categories_pkey PRIMARY KEY (id);
+
+--
+-- Name: keyframes keyframes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.keyframes
+    ADD CONSTRAINT keyframes_pkey PRIMARY KEY (id);
+
+--
+-- Name: meetings meetings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.meetings
+    ADD CONSTRAINT meetings_pkey PRIMARY KEY (id);
+
+--
+-- Name: project_files project_files_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.project_files
+    ADD CONSTRAINT project_files_pkey PRIMARY KEY (id);
+
+--
+-- Name: project_files project_files_project_id_path_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.project_files
+    ADD CONSTRAINT project_files_project_id_path_key UNIQUE (project_id, path);
+
+--
+-- Name: projects projects_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_pkey PRIMARY KEY (id);
 
 --
 -- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -350,6 +699,20 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_token_key UNIQUE (token);
+
+--
+-- Name: tags tags_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tags
+    ADD CONSTRAINT tags_name_key UNIQUE (name);
+
+--
+-- Name: tags tags_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tags
+    ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
 
 --
 -- Name: team_members team_members_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -387,10 +750,44 @@ ALTER TABLE ONLY public.verifications
     ADD CONSTRAINT verifications_pkey PRIMARY KEY (id);
 
 --
+-- Name: video_summaries video_summaries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summaries
+    ADD CONSTRAINT video_summaries_pkey PRIMARY KEY (id);
+
+--
+-- Name: video_summaries video_summaries_user_id_youtube_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summaries
+    ADD CONSTRAINT video_summaries_user_id_youtube_id_key UNIQUE (user_id, youtube_id);
+
+--
+-- Name: video_summary_categories video_summary_categories_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summary_categories
+    ADD CONSTRAINT video_summary_categories_pkey PRIMARY KEY (video_summary_id, category_id);
+
+--
+-- Name: video_summary_tags video_summary_tags_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summary_tags
+    ADD CONSTRAINT video_summary_tags_pkey PRIMARY KEY (video_summary_id, tag_id);
+
+--
 -- Name: accounts_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX accounts_user_id_idx ON public.accounts USING btree (user_id);
+
+--
+-- Name: agents_user_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX agents_user_id_created_at_idx ON public.agents USING btree (user_id, created_at DESC, id DESC);
 
 --
 -- Name: audit_log_acting_user_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -403,6 +800,30 @@ CREATE INDEX audit_log_acting_user_id_idx ON public.audit_log USING btree (actin
 --
 
 CREATE INDEX audit_log_table_name_row_key_idx ON public.audit_log USING btree (table_name, row_key, id);
+
+--
+-- Name: keyframes_video_summary_id_timestamp_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX keyframes_video_summary_id_timestamp_idx ON public.keyframes USING btree (video_summary_id, timestamp_seconds, id);
+
+--
+-- Name: meetings_agent_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX meetings_agent_id_idx ON public.meetings USING btree (agent_id);
+
+--
+-- Name: meetings_user_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX meetings_user_id_created_at_idx ON public.meetings USING btree (user_id, created_at DESC, id DESC);
+
+--
+-- Name: projects_user_id_updated_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX projects_user_id_updated_at_idx ON public.projects USING btree (user_id, updated_at DESC, id DESC);
 
 --
 -- Name: sessions_expires_at_idx; Type: INDEX; Schema: public; Owner: -
@@ -447,10 +868,58 @@ CREATE INDEX verifications_expires_at_idx ON public.verifications USING btree (e
 CREATE INDEX verifications_identifier_idx ON public.verifications USING btree (identifier);
 
 --
+-- Name: video_summaries_user_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX video_summaries_user_id_created_at_idx ON public.video_summaries USING btree (user_id, created_at DESC, id DESC);
+
+--
+-- Name: video_summary_categories_category_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX video_summary_categories_category_id_idx ON public.video_summary_categories USING btree (category_id);
+
+--
+-- Name: video_summary_tags_tag_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX video_summary_tags_tag_id_idx ON public.video_summary_tags USING btree (tag_id);
+
+--
 -- Name: accounts accounts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER accounts_set_updated_at BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: agent_states agent_states_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER agent_states_set_updated_at BEFORE UPDATE ON public.agent_states FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: agents agents_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER agents_set_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: meetings meetings_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER meetings_set_updated_at BEFORE UPDATE ON public.meetings FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: project_files project_files_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER project_files_set_updated_at BEFORE UPDATE ON public.project_files FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: projects projects_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER projects_set_updated_at BEFORE UPDATE ON public.projects FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 --
 -- Name: sessions sessions_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -507,11 +976,66 @@ CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW E
 CREATE TRIGGER verifications_set_updated_at BEFORE UPDATE ON public.verifications FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 --
+-- Name: video_summaries video_summaries_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER video_summaries_set_updated_at BEFORE UPDATE ON public.video_summaries FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
 -- Name: accounts accounts_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.accounts
     ADD CONSTRAINT accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: agent_states agent_states_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_states
+    ADD CONSTRAINT agent_states_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: agents agents_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: keyframes keyframes_video_summary_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.keyframes
+    ADD CONSTRAINT keyframes_video_summary_id_fkey FOREIGN KEY (video_summary_id) REFERENCES public.video_summaries(id) ON DELETE CASCADE;
+
+--
+-- Name: meetings meetings_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.meetings
+    ADD CONSTRAINT meetings_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
+-- Name: meetings meetings_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.meetings
+    ADD CONSTRAINT meetings_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: project_files project_files_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.project_files
+    ADD CONSTRAINT project_files_project_id_fkey FOREIGN KEY (project_id) REFERENCES public.projects(id) ON DELETE CASCADE;
+
+--
+-- Name: projects projects_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.projects
+    ADD CONSTRAINT projects_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
 -- Name: sessions sessions_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -533,3 +1057,38 @@ ALTER TABLE ONLY public.team_members
 
 ALTER TABLE ONLY public.team_members
     ADD CONSTRAINT team_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: video_summaries video_summaries_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summaries
+    ADD CONSTRAINT video_summaries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: video_summary_categories video_summary_categories_category_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summary_categories
+    ADD CONSTRAINT video_summary_categories_category_id_fkey FOREIGN KEY (category_id) REFERENCES public.categories(id) ON DELETE CASCADE;
+
+--
+-- Name: video_summary_categories video_summary_categories_video_summary_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summary_categories
+    ADD CONSTRAINT video_summary_categories_video_summary_id_fkey FOREIGN KEY (video_summary_id) REFERENCES public.video_summaries(id) ON DELETE CASCADE;
+
+--
+-- Name: video_summary_tags video_summary_tags_tag_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summary_tags
+    ADD CONSTRAINT video_summary_tags_tag_id_fkey FOREIGN KEY (tag_id) REFERENCES public.tags(id) ON DELETE CASCADE;
+
+--
+-- Name: video_summary_tags video_summary_tags_video_summary_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.video_summary_tags
+    ADD CONSTRAINT video_summary_tags_video_summary_id_fkey FOREIGN KEY (video_summary_id) REFERENCES public.video_summaries(id) ON DELETE CASCADE;
