@@ -117,9 +117,7 @@ async def test_unknown_or_soft_deleted_owner(
         await workspaces.create(user_id="bob", slug="ada", name="Bob")
 
 
-async def test_rename_changes_name_and_slug(
-    async_pool: Pool, workspaces: WorkspaceService
-) -> None:
+async def test_rename_changes_name_and_slug(async_pool: Pool, workspaces: WorkspaceService) -> None:
     await add_user(async_pool, "ada")
     await add_user(async_pool, "bob")
     created = await workspaces.create(user_id="ada", slug="ada", name="Ada")
