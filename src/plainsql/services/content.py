@@ -34,7 +34,7 @@ from plainsql.services.workspaces import WorkspaceNotFound
 
 DEFAULT_SEARCH_LIMIT = 20
 
-# COPY's column list; _node_rows yields tuples in this order.
+# COPY's column list; node_rows yields tuples in this order.
 _COPY_NODES = (
     "COPY nodes (uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata)"
     " FROM STDIN"
@@ -185,11 +185,13 @@ def _json(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-Row = tuple[str, int, str | None, int, str, str, str, str | None, str | None]
+NodeRow = tuple[str, int, str | None, int, str, str, str, str | None, str | None]
+"""One node as COPY takes it: uuid, workspace_id, parent_uuid (None for a page), position,
+page_name, slug, title, html, metadata (JSON text)."""
 
 
-def _node_rows(workspace_id: int, pages: Sequence[PageInput], counts: list[int]) -> Iterator[Row]:
-    """COPY rows for every page and block, parents before children; counts pages and blocks.
+def node_rows(workspace_id: int, pages: Sequence[PageInput]) -> Iterator[NodeRow]:
+    """The rows of every page and block, each page followed by its blocks depth-first.
 
     Walks the blocks with an explicit stack: nesting depth is bounded by nothing but the
     content, and Python's recursion limit must not be what decides whether an import works.
@@ -197,7 +199,6 @@ def _node_rows(workspace_id: int, pages: Sequence[PageInput], counts: list[int])
     for page_position, page in enumerate(pages):
         page_key = _uuid_from_key(f"{workspace_id}::{page.name}")
         slug = page.slug or default_slug(page.name)
-        counts[0] += 1
         yield (
             page_key,
             workspace_id,
@@ -215,7 +216,6 @@ def _node_rows(workspace_id: int, pages: Sequence[PageInput], counts: list[int])
         while stack:
             parent_key, path, position, block = stack.pop()
             key = _uuid_from_key(f"{page_key}::{path}")
-            counts[1] += 1
             yield (
                 key,
                 workspace_id,
@@ -251,8 +251,7 @@ def _tree(rows: list[Mapping[str, Any]]) -> PageTree:
     for row in reversed(rows[1:]):
         node = Node.from_row(row)
         kids = tuple(reversed(children.pop(node.uuid, [])))
-        assert node.parent_uuid is not None
-        children.setdefault(node.parent_uuid, []).append(BlockTree(node, row["depth"], kids))
+        children.setdefault(row["parent_uuid"], []).append(BlockTree(node, row["depth"], kids))
     return PageTree(page, tuple(reversed(children.get(page.uuid, []))))
 
 
@@ -278,7 +277,7 @@ class ContentService:
         PostgreSQL cannot store (a NUL character); on any error nothing changes.
         """
         _check_pages(pages)
-        counts = [0, 0]
+        nodes = 0
         async with self.pool.connection() as conn, conn.transaction():
             found = await self.queries.content.get_workspace_id_for_import(
                 conn, workspace_id=workspace_id
@@ -290,11 +289,12 @@ class ContentService:
             )
             try:
                 async with conn.cursor() as cur, cur.copy(_COPY_NODES) as copy:
-                    for row in _node_rows(workspace_id, pages, counts):
+                    for row in node_rows(workspace_id, pages):
                         await copy.write_row(row)
+                        nodes += 1
             except psycopg.Error as exc:
                 raise map_error(exc, query_name="content.import_content (COPY nodes)") from exc
-        return ImportSummary(pages=counts[0], blocks=counts[1], replaced=replaced)
+        return ImportSummary(pages=len(pages), blocks=nodes - len(pages), replaced=replaced)
 
     async def count_nodes(self, workspace_id: int) -> int:
         async with self.pool.connection() as conn, conn.transaction():
