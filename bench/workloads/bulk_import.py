@@ -1,0 +1,219 @@
+"""Bulk import of 100,000 nodes: plainsql's import (COPY), 1,000-row VALUES batches, server COPY.
+
+All three load the same 100,000 rows (1,000 pages, each with 33 blocks of 2 children) into
+``nodes`` with all its indexes (two btrees, the pages' unique index, the full-text GIN, the
+backlinks GIN) and both foreign keys, each into an empty workspace of its own, after the
+previous run's rows are deleted and vacuumed away:
+
+- plainsql: ``ContentService.import_content``, from the parsed pages (ids computed inside);
+- raw psycopg: multi-row ``INSERT ... VALUES`` in 1,000-row batches (9,000 parameters each),
+  one transaction, rows computed before the clock starts;
+- server-side COPY from a file the server reads itself (written under /tmp, mode 0644).
+
+A second figure loads the same rows into an unindexed table with no constraints: the cost
+of getting rows to the server, which is what COPY changes, without the index maintenance
+that every path pays alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from bench.harness import BenchContext, Measurement, Result, best_of, measure
+from plainsql.pool import open_async_pool
+from plainsql.queries import load_async_queries
+from plainsql.services.content import BlockInput, ContentService, NodeRow, PageInput, node_rows
+
+PAGES = 1_000
+BLOCKS_PER_PAGE = 33  # each with 2 children: 1 + 33 * 3 = 100 nodes a page
+NODES = PAGES * (1 + BLOCKS_PER_PAGE * 3)
+BATCH = 1_000
+REPEATS = 2
+COLUMNS = (
+    *("uuid", "workspace_id", "parent_uuid", "position", "page_name", "slug", "title"),
+    *("html", "metadata"),
+)
+
+
+def _content() -> list[PageInput]:
+    """Notes-like pages: short paragraphs, one block in five links another page."""
+
+    def paragraph(p: int, b: int) -> str:
+        text = f"<p>Note {b} on topic {p}: how the setup works, what to check and why."
+        if b % 5 == 0:
+            text += f' See <a data-page="topics/{(p * 7 + b) % PAGES}">topic {b}</a>.'
+        return text + "</p>"
+
+    return [
+        PageInput(
+            f"topics/{p}",
+            f"Topic {p}",
+            html=f"<p>Everything about topic {p}.</p>",
+            metadata={"tags": ["topic", f"group-{p % 10}"]},
+            blocks=[
+                BlockInput(
+                    paragraph(p, b),
+                    children=[
+                        BlockInput(f"<p>Detail {b}.1, a <em>short</em> remark.</p>"),
+                        BlockInput(f"<p>Detail {b}.2 with <code>inline code</code>.</p>"),
+                    ],
+                )
+                for b in range(BLOCKS_PER_PAGE)
+            ],
+        )
+        for p in range(PAGES)
+    ]
+
+
+def _copy_text(value: object) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _values_batches(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeRow]) -> None:
+    """The source application's way: one multi-row INSERT per 1,000 rows, one transaction."""
+    row_sql = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    with conn.transaction(), conn.cursor() as cur:
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            statement = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES " + ", ".join(
+                [row_sql] * len(batch)
+            )
+            cur.execute(statement, [value for row in batch for value in row])
+
+
+def _copy_stdin(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeRow]) -> None:
+    with (
+        conn.transaction(),
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _copy_file(conn: psycopg.Connection[Any], table: str, path: Path) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM {}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+        sql.Literal(str(path)),
+    )
+    with conn.transaction():
+        conn.execute(statement)
+
+
+def _write_copy_file(rows: Sequence[NodeRow]) -> Path:
+    """The rows as a COPY text file the server process can read (it runs as another user)."""
+    handle, name = tempfile.mkstemp(prefix="plainsql-bench-nodes-", suffix=".tsv", dir="/tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write("\t".join(_copy_text(v) for v in row) + "\n")
+    os.chmod(name, 0o644)
+    return Path(name)
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    pages = _content()
+    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO users (id, name, email)"
+            " VALUES ('bench-import', 'Bench', 'bench@example.com')"
+        )
+        workspace_id = conn.execute(
+            "INSERT INTO workspaces (user_id, slug, name) VALUES ('bench-import', 'bench', 'Bench')"
+            " RETURNING id"
+        ).fetchone()
+        assert workspace_id is not None
+        ws: int = workspace_id[0]
+        rows = list(node_rows(ws, pages))
+        assert len(rows) == NODES
+        copy_file = _write_copy_file(rows)
+
+        def fresh(table: str) -> None:
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+            conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+
+        def timed(label: str, table: str, load: Callable[[], None]) -> Measurement:
+            def once() -> Measurement:
+                fresh(table)
+                return measure(label, NODES, load)
+
+            result = best_of(REPEATS, once)
+            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+            loaded = count.fetchone()
+            assert loaded is not None
+            assert loaded[0] == NODES, f"{label} loaded {loaded[0]} rows"
+            return result
+
+        def through_plainsql() -> None:
+            async def import_all() -> None:
+                async with open_async_pool(ctx.settings) as pool:
+                    service = ContentService(pool, load_async_queries(ctx.settings.sql_dir))
+                    await service.import_content(ws, pages)
+
+            asyncio.run(import_all())
+
+        try:
+            imported = timed("plainsql import_content (COPY)", "nodes", through_plainsql)
+            values = timed(
+                f"raw INSERT VALUES, {BATCH:,}-row batches",
+                "nodes",
+                lambda: _values_batches(conn, "nodes", rows),
+            )
+            server = timed(
+                "server-side COPY FROM file", "nodes", lambda: _copy_file(conn, "nodes", copy_file)
+            )
+            fresh("nodes")
+
+            conn.execute(
+                "CREATE TABLE bench_nodes_plain (uuid uuid, workspace_id bigint, parent_uuid uuid,"
+                " position integer, page_name text, slug text, title text, html text,"
+                " metadata jsonb)"
+            )
+            plain_copy = timed(
+                "COPY FROM STDIN (the import's path)",
+                "bench_nodes_plain",
+                lambda: _copy_stdin(conn, "bench_nodes_plain", rows),
+            )
+            plain_values = timed(
+                f"raw INSERT VALUES, {BATCH:,}-row batches",
+                "bench_nodes_plain",
+                lambda: _values_batches(conn, "bench_nodes_plain", rows),
+            )
+            plain_server = timed(
+                "server-side COPY FROM file",
+                "bench_nodes_plain",
+                lambda: _copy_file(conn, "bench_nodes_plain", copy_file),
+            )
+            conn.execute("DROP TABLE bench_nodes_plain")
+        finally:
+            copy_file.unlink()
+    return [
+        Result(
+            f"bulk import, {NODES:,} nodes into nodes (indexes, foreign keys)",
+            "rows",
+            imported,
+            values,
+            (server,),
+        ),
+        Result(
+            f"transport only, {NODES:,} rows into an unindexed table",
+            "rows",
+            plain_copy,
+            plain_values,
+            (plain_server,),
+        ),
+    ]

@@ -1,0 +1,3 @@
+-- 0025_deployment_history rollback: drop the table with its index and constraints.
+
+DROP TABLE deployment_history;

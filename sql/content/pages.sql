@@ -1,0 +1,35 @@
+-- name: list_pages_by_workspace(workspace_id)
+-- The pages of the workspace (no blocks), by page name.
+SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata,
+       created_at, updated_at
+FROM nodes
+WHERE workspace_id = :workspace_id AND parent_uuid IS NULL
+ORDER BY page_name;
+
+-- name: list_page_tree(workspace_id, page_name)
+-- The page (depth 0) then its blocks down to the workspace's embed_depth, depth-first in
+-- position order; no rows when the page does not exist. One recursive query, not one per level.
+WITH RECURSIVE tree AS (
+    SELECT n.uuid, n.workspace_id, n.parent_uuid, n.position, n.page_name, n.slug, n.title,
+           n.html, n.metadata, n.created_at, n.updated_at,
+           0 AS depth, ARRAY[]::integer[] AS path, w.embed_depth
+    FROM workspaces AS w
+    JOIN nodes AS n ON n.workspace_id = w.id
+    WHERE w.id = :workspace_id AND n.page_name = :page_name AND n.parent_uuid IS NULL
+    UNION ALL
+    SELECT c.uuid, c.workspace_id, c.parent_uuid, c.position, c.page_name, c.slug, c.title,
+           c.html, c.metadata, c.created_at, c.updated_at,
+           t.depth + 1, t.path || c.position, t.embed_depth
+    FROM tree AS t
+    JOIN nodes AS c ON c.parent_uuid = t.uuid
+    WHERE t.depth < t.embed_depth
+)
+SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata,
+       created_at, updated_at, depth
+FROM tree
+ORDER BY path, uuid;
+
+-- name: delete_page_by_name(workspace_id, page_name)!
+-- Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no such page.
+DELETE FROM nodes
+WHERE workspace_id = :workspace_id AND page_name = :page_name AND parent_uuid IS NULL;

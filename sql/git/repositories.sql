@@ -1,0 +1,35 @@
+-- name: create_git_repository(workspace_id, repo_url, branch, deploy_key)<!
+-- The connected repository. A second one for the workspace fails on
+-- git_repositories_workspace_id_key, an unknown workspace on git_repositories_workspace_id_fkey.
+INSERT INTO git_repositories (workspace_id, repo_url, branch, deploy_key)
+VALUES (:workspace_id, :repo_url, :branch, :deploy_key)
+RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+          created_at, updated_at;
+
+-- name: get_git_repository_by_workspace(workspace_id)^
+-- The workspace's repository, or none.
+SELECT id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+       created_at, updated_at
+FROM git_repositories
+WHERE workspace_id = :workspace_id;
+
+-- name: update_git_repository_sync_status(workspace_id, sync_status, error_log)<!
+-- The repository with its new sync status and error log (NULL clears it); none when missing.
+UPDATE git_repositories
+SET sync_status = :sync_status::sync_status, error_log = :error_log::text
+WHERE workspace_id = :workspace_id
+RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+          created_at, updated_at;
+
+-- name: update_git_repository_synced(workspace_id)<!
+-- The repository marked as synced now: last_sync set, status success, error log cleared.
+UPDATE git_repositories
+SET last_sync = now(), sync_status = 'success', error_log = NULL
+WHERE workspace_id = :workspace_id
+RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+          created_at, updated_at;
+
+-- name: delete_git_repository_by_workspace(workspace_id)!
+-- Disconnects the workspace's repository; 1, or 0 when there was none.
+DELETE FROM git_repositories
+WHERE workspace_id = :workspace_id;

@@ -1,0 +1,372 @@
+"""Content: a workspace's pages and nested blocks (the ``nodes`` tree): import, read, search.
+
+Node keys are deterministic, so importing the same content twice yields the same keys:
+
+- a page's uuid is :func:`page_uuid`: SHA-256 of ``'<workspace_id>::<page_name>'``;
+- a block's uuid is :func:`block_uuid`: SHA-256 of ``'<page uuid>::<path>'``, the path being
+  the positions from the page down to the block joined by dots (``'0.2.1'`` is the second
+  child of the third child of the page's first block).
+
+Of the 32-byte digest the first 16 bytes are kept, with the version nibble set to 8 and the
+variant bits to ``10`` (an RFC 9562 version-8 "custom" uuid): a valid uuid that says it is
+not random. The SQL function ``node_uuid(key)`` (migration 0023) computes the same value;
+a test holds the two together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.errors import DomainError, map_error
+from plainsql.queries import Queries
+from plainsql.services.errors import NotFound
+from plainsql.services.workspaces import WorkspaceNotFound
+
+DEFAULT_SEARCH_LIMIT = 20
+
+# COPY's column list; node_rows yields tuples in this order.
+_COPY_NODES = (
+    "COPY nodes (uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata)"
+    " FROM STDIN"
+)
+
+
+class PageNotFound(NotFound):
+    """No page of that name in the workspace."""
+
+
+class InvalidContent(DomainError, ValueError):
+    """The content to import is malformed (a blank or repeated page name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockInput:
+    """A block to import; its position is its index among its siblings."""
+
+    html: str | None
+    title: str = ""
+    metadata: Mapping[str, Any] | None = None
+    children: Sequence[BlockInput] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageInput:
+    """A page to import with its blocks; ``slug`` defaults to one made from the name."""
+
+    name: str
+    title: str
+    slug: str | None = None
+    html: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    blocks: Sequence[BlockInput] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    pages: int
+    blocks: int
+    replaced: int  # nodes the workspace had before the import
+
+    @property
+    def nodes(self) -> int:
+        return self.pages + self.blocks
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A page (``parent_uuid`` None) or a block."""
+
+    uuid: UUID
+    workspace_id: int
+    parent_uuid: UUID | None
+    position: int
+    page_name: str
+    slug: str
+    title: str
+    html: str | None
+    metadata: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Node:
+        return cls(
+            uuid=row["uuid"],
+            workspace_id=row["workspace_id"],
+            parent_uuid=row["parent_uuid"],
+            position=row["position"],
+            page_name=row["page_name"],
+            slug=row["slug"],
+            title=row["title"],
+            html=row["html"],
+            metadata=row["metadata"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockTree:
+    """A block with its nested blocks, in position order."""
+
+    node: Node
+    depth: int  # 1 for a block directly under the page
+    children: tuple[BlockTree, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageTree:
+    """A page and its blocks down to the workspace's ``embed_depth``."""
+
+    page: Node
+    blocks: tuple[BlockTree, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Backlink:
+    """A block linking the page, and the page that block sits on."""
+
+    uuid: UUID
+    parent_uuid: UUID
+    position: int
+    page_name: str
+    html: str | None
+    page_uuid: UUID
+    page_slug: str
+    page_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    uuid: UUID
+    parent_uuid: UUID | None
+    page_name: str
+    slug: str
+    title: str
+    rank: float
+    snippet: str  # the node's text as html, matches wrapped in <mark>
+
+
+def _uuid_from_key(key: str) -> str:
+    """The canonical text of the key's uuid; string slicing is the fast path for 100k rows."""
+    h = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    # Hex digit 12 is the version nibble (8); digit 16 carries the variant bits (10xx).
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[0:8]}-{h[8:12]}-8{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+def page_uuid(workspace_id: int, page_name: str) -> UUID:
+    """The deterministic key of a page (see the module docstring)."""
+    return UUID(_uuid_from_key(f"{workspace_id}::{page_name}"))
+
+
+def block_uuid(page: UUID, path: Sequence[int]) -> UUID:
+    """The deterministic key of the block at ``path`` (positions from the page down)."""
+    return UUID(_uuid_from_key(f"{page}::{'.'.join(map(str, path))}"))
+
+
+def default_slug(page_name: str) -> str:
+    """``'Guides/Set Up/Intro'`` -> ``'guides/set-up/intro'``."""
+    parts = (re.sub(r"[^a-z0-9]+", "-", part.lower()).strip("-") for part in page_name.split("/"))
+    return "/".join(part for part in parts if part) or "page"
+
+
+def _json(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+NodeRow = tuple[str, int, str | None, int, str, str, str, str | None, str | None]
+"""One node as COPY takes it: uuid, workspace_id, parent_uuid (None for a page), position,
+page_name, slug, title, html, metadata (JSON text)."""
+
+
+def node_rows(workspace_id: int, pages: Sequence[PageInput]) -> Iterator[NodeRow]:
+    """The rows of every page and block, each page followed by its blocks depth-first.
+
+    Walks the blocks with an explicit stack: nesting depth is bounded by nothing but the
+    content, and Python's recursion limit must not be what decides whether an import works.
+    """
+    for page_position, page in enumerate(pages):
+        page_key = _uuid_from_key(f"{workspace_id}::{page.name}")
+        slug = page.slug or default_slug(page.name)
+        yield (
+            page_key,
+            workspace_id,
+            None,
+            page_position,
+            page.name,
+            slug,
+            page.title,
+            page.html,
+            _json(page.metadata),
+        )
+        stack: list[tuple[str, str, int, BlockInput]] = [
+            (page_key, str(i), i, block) for i, block in reversed(list(enumerate(page.blocks)))
+        ]
+        while stack:
+            parent_key, path, position, block = stack.pop()
+            key = _uuid_from_key(f"{page_key}::{path}")
+            yield (
+                key,
+                workspace_id,
+                parent_key,
+                position,
+                page.name,
+                slug,
+                block.title,
+                block.html,
+                _json(block.metadata),
+            )
+            stack.extend(
+                (key, f"{path}.{i}", i, child)
+                for i, child in reversed(list(enumerate(block.children)))
+            )
+
+
+def _check_pages(pages: Sequence[PageInput]) -> None:
+    seen: set[str] = set()
+    for page in pages:
+        if not page.name.strip():
+            raise InvalidContent("a page name must not be blank")
+        if page.name in seen:
+            raise InvalidContent(f"page {page.name!r} appears twice in the content")
+        seen.add(page.name)
+
+
+def _tree(rows: list[Mapping[str, Any]]) -> PageTree:
+    """Nest the rows of list_page_tree (depth-first, parents first) into a PageTree."""
+    page = Node.from_row(rows[0])
+    children: dict[UUID, list[BlockTree]] = {}
+    # Build bottom-up: walk in reverse so every child is finished before its parent.
+    for row in reversed(rows[1:]):
+        node = Node.from_row(row)
+        kids = tuple(reversed(children.pop(node.uuid, [])))
+        children.setdefault(row["parent_uuid"], []).append(BlockTree(node, row["depth"], kids))
+    return PageTree(page, tuple(reversed(children.get(page.uuid, []))))
+
+
+class ContentService:
+    """Import and read a workspace's pages and blocks; each method is one transaction."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
+    ) -> None:
+        self.pool = pool
+        self.queries = queries
+
+    async def import_content(self, workspace_id: int, pages: Sequence[PageInput]) -> ImportSummary:
+        """Replace every node of the workspace with ``pages`` and their blocks, atomically.
+
+        How: lock the workspace row, delete its nodes, then COPY the new rows straight into
+        ``nodes``, all in one transaction. COPY streams the rows with no bind parameters, so
+        PostgreSQL's 65,535-parameter limit does not apply whatever the size. Straight into
+        ``nodes`` rather than through a staging table: a staging table costs a second write of
+        every row, and the foreign keys need no ordering, their checks run at the end of the
+        COPY statement. Re-importing rewrites every row (created_at restarts), with the same
+        keys. Raises WorkspaceNotFound, InvalidContent, or InvalidInput for a value
+        PostgreSQL cannot store (a NUL character); on any error nothing changes.
+        """
+        _check_pages(pages)
+        nodes = 0
+        async with self.pool.connection() as conn, conn.transaction():
+            found = await self.queries.content.get_workspace_id_for_import(
+                conn, workspace_id=workspace_id
+            )
+            if found is None:
+                raise WorkspaceNotFound(f"no workspace {workspace_id}")
+            replaced = await self.queries.content.delete_nodes_by_workspace(
+                conn, workspace_id=workspace_id
+            )
+            try:
+                async with conn.cursor() as cur, cur.copy(_COPY_NODES) as copy:
+                    for row in node_rows(workspace_id, pages):
+                        await copy.write_row(row)
+                        nodes += 1
+            except psycopg.Error as exc:
+                raise map_error(exc, query_name="content.import_content (COPY nodes)") from exc
+        return ImportSummary(pages=len(pages), blocks=nodes - len(pages), replaced=replaced)
+
+    async def count_nodes(self, workspace_id: int) -> int:
+        async with self.pool.connection() as conn, conn.transaction():
+            count = await self.queries.content.count_nodes_by_workspace(
+                conn, workspace_id=workspace_id
+            )
+        return int(count)
+
+    async def list_pages(self, workspace_id: int) -> list[Node]:
+        """The workspace's pages (without blocks), by name."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.content.list_pages_by_workspace(
+                conn, workspace_id=workspace_id
+            )
+        return [Node.from_row(row) for row in rows]
+
+    async def get_page(self, workspace_id: int, page_name: str) -> PageTree | None:
+        """The page with its blocks as a tree, down to the workspace's embed_depth."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.content.list_page_tree(
+                conn, workspace_id=workspace_id, page_name=page_name
+            )
+        return _tree(rows) if rows else None
+
+    async def delete_page(self, workspace_id: int, page_name: str) -> None:
+        """Delete the page and every block under it. Raises PageNotFound."""
+        async with self.pool.connection() as conn, conn.transaction():
+            deleted = await self.queries.content.delete_page_by_name(
+                conn, workspace_id=workspace_id, page_name=page_name
+            )
+        if deleted == 0:
+            raise PageNotFound(f"no page {page_name!r} in workspace {workspace_id}")
+
+    async def list_backlinks(self, workspace_id: int, page_name: str) -> list[Backlink]:
+        """The blocks of the workspace that link the page (``<a data-page="NAME">``)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.content.list_backlinks_by_page(
+                conn, workspace_id=workspace_id, page_name=page_name
+            )
+        return [
+            Backlink(
+                uuid=row["uuid"],
+                parent_uuid=row["parent_uuid"],
+                position=row["position"],
+                page_name=row["page_name"],
+                html=row["html"],
+                page_uuid=row["page_uuid"],
+                page_slug=row["page_slug"],
+                page_title=row["page_title"],
+            )
+            for row in rows
+        ]
+
+    async def search(
+        self, workspace_id: int, query: str, *, limit: int = DEFAULT_SEARCH_LIMIT
+    ) -> list[SearchHit]:
+        """Pages and blocks matching ``query`` (web-search syntax), most relevant first."""
+        if not query.strip():
+            return []
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await self.queries.content.list_search_results(
+                conn, workspace_id=workspace_id, query=query, limit=limit
+            )
+        return [
+            SearchHit(
+                uuid=row["uuid"],
+                parent_uuid=row["parent_uuid"],
+                page_name=row["page_name"],
+                slug=row["slug"],
+                title=row["title"],
+                rank=float(row["rank"]),
+                snippet=row["snippet"],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,147 @@
+"""Workspaces: one notes-publishing site per user, created, read, renamed and deleted.
+
+Uniqueness (one workspace per user, one slug per site) is decided by the database: the
+insert runs, and a ``UniqueViolation`` on ``workspaces_user_id_key`` or
+``workspaces_slug_key`` becomes :class:`WorkspaceAlreadyExists` or :class:`SlugTaken`.
+There is no check-then-insert, so two racing creates cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.errors import UniqueViolation, translate_constraint
+from plainsql.queries import Queries
+from plainsql.services.errors import AlreadyExists, NotFound
+
+DEFAULT_EMBED_DEPTH = 5
+
+
+class WorkspaceNotFound(NotFound):
+    """No such workspace (or its owner is soft-deleted)."""
+
+
+class OwnerNotFound(NotFound):
+    """The user who would own the workspace does not exist or is soft-deleted."""
+
+
+class WorkspaceAlreadyExists(AlreadyExists):
+    """The user already has a workspace (one per user)."""
+
+
+class SlugTaken(AlreadyExists):
+    """Another workspace already uses this slug."""
+
+
+_UNIQUE_ERRORS: Mapping[str, type[AlreadyExists]] = {
+    "workspaces_user_id_key": WorkspaceAlreadyExists,
+    "workspaces_slug_key": SlugTaken,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: int
+    user_id: str
+    slug: str
+    name: str
+    domain: str | None
+    embed_depth: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Workspace:
+        return cls(
+            id=row["id"],
+            user_id=row["user_id"],
+            slug=row["slug"],
+            name=row["name"],
+            domain=row["domain"],
+            embed_depth=row["embed_depth"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+class WorkspaceService:
+    """Create, read, rename and delete workspaces; each method is one transaction."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
+    ) -> None:
+        self.pool = pool
+        self.queries = queries
+
+    async def create(
+        self,
+        *,
+        user_id: str,
+        slug: str,
+        name: str,
+        domain: str | None = None,
+        embed_depth: int = DEFAULT_EMBED_DEPTH,
+    ) -> Workspace:
+        """The user's new workspace.
+
+        Raises OwnerNotFound, WorkspaceAlreadyExists (the user has one) or SlugTaken.
+        """
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                row = await self.queries.workspaces.create_workspace(
+                    conn,
+                    user_id=user_id,
+                    slug=slug,
+                    name=name,
+                    domain=domain,
+                    embed_depth=embed_depth,
+                )
+        except UniqueViolation as exc:
+            raise translate_constraint(exc, _UNIQUE_ERRORS) from exc
+        if row is None:
+            raise OwnerNotFound(f"no user {user_id!r} to own a workspace")
+        return Workspace.from_row(row)
+
+    async def get_by_slug(self, slug: str) -> Workspace | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.workspaces.get_workspace_by_slug(conn, slug=slug)
+        return None if row is None else Workspace.from_row(row)
+
+    async def get_by_user(self, user_id: str) -> Workspace | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await self.queries.workspaces.get_workspace_by_user_id(conn, user_id=user_id)
+        return None if row is None else Workspace.from_row(row)
+
+    async def rename(self, *, user_id: str, name: str, slug: str | None = None) -> Workspace:
+        """The user's workspace with its new name (and slug, when given).
+
+        Raises WorkspaceNotFound or SlugTaken.
+        """
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                row = await self.queries.workspaces.update_workspace_name(
+                    conn, user_id=user_id, name=name, slug=slug
+                )
+        except UniqueViolation as exc:
+            raise translate_constraint(exc, _UNIQUE_ERRORS) from exc
+        if row is None:
+            raise WorkspaceNotFound(f"user {user_id!r} has no workspace")
+        return Workspace.from_row(row)
+
+    async def delete(self, *, user_id: str) -> None:
+        """Delete the user's workspace with its pages, repository and deployments.
+
+        Raises WorkspaceNotFound.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            deleted = await self.queries.workspaces.delete_workspace_by_user_id(
+                conn, user_id=user_id
+            )
+        if deleted == 0:
+            raise WorkspaceNotFound(f"user {user_id!r} has no workspace")

@@ -1,0 +1,187 @@
+"""WorkspaceService on a real PostgreSQL: one workspace per user, unique slugs, cascades."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.queries import Queries
+from plainsql.services.content import BlockInput, ContentService, PageInput
+from plainsql.services.deployments import DeploymentService
+from plainsql.services.git import GitService
+from plainsql.services.workspaces import (
+    OwnerNotFound,
+    SlugTaken,
+    WorkspaceAlreadyExists,
+    WorkspaceNotFound,
+    WorkspaceService,
+)
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+
+
+async def add_user(pool: Pool, user_id: str) -> None:
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
+            (user_id, user_id.title(), f"{user_id}@example.com"),
+        )
+
+
+@pytest.fixture
+def workspaces(async_pool: Pool, async_queries: Queries) -> WorkspaceService:
+    return WorkspaceService(async_pool, async_queries)
+
+
+async def test_create_then_get_by_slug_and_by_user(
+    async_pool: Pool, workspaces: WorkspaceService
+) -> None:
+    await add_user(async_pool, "ada")
+    created = await workspaces.create(
+        user_id="ada", slug="ada-notes", name="Ada's notes", domain="notes.ada.example"
+    )
+    assert created.embed_depth == 5
+    assert created.domain == "notes.ada.example"
+    assert await workspaces.get_by_slug("ada-notes") == created
+    assert await workspaces.get_by_user("ada") == created
+    assert await workspaces.get_by_slug("nobody") is None
+    assert await workspaces.get_by_user("nobody") is None
+
+
+async def test_a_second_workspace_for_the_same_user_is_refused(
+    async_pool: Pool, workspaces: WorkspaceService
+) -> None:
+    await add_user(async_pool, "ada")
+    await workspaces.create(user_id="ada", slug="ada-notes", name="Notes")
+    with pytest.raises(WorkspaceAlreadyExists):
+        await workspaces.create(user_id="ada", slug="ada-other", name="Other")
+    assert await workspaces.get_by_slug("ada-other") is None
+
+
+async def test_a_taken_slug_is_refused(async_pool: Pool, workspaces: WorkspaceService) -> None:
+    await add_user(async_pool, "ada")
+    await add_user(async_pool, "bob")
+    await workspaces.create(user_id="ada", slug="notes", name="Ada")
+    with pytest.raises(SlugTaken):
+        await workspaces.create(user_id="bob", slug="notes", name="Bob")
+    assert await workspaces.get_by_user("bob") is None
+
+
+async def test_racing_creates_for_one_slug_leave_exactly_one(
+    async_pool: Pool, workspaces: WorkspaceService
+) -> None:
+    users = [f"user{i}" for i in range(6)]
+    for user in users:
+        await add_user(async_pool, user)
+    results = await asyncio.gather(
+        *(workspaces.create(user_id=user, slug="contested", name=user) for user in users),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    assert len(winners) == 1
+    assert all(isinstance(r, SlugTaken) for r in results if isinstance(r, BaseException))
+
+
+async def test_racing_creates_for_one_user_leave_exactly_one(
+    async_pool: Pool, workspaces: WorkspaceService
+) -> None:
+    await add_user(async_pool, "ada")
+    results = await asyncio.gather(
+        *(workspaces.create(user_id="ada", slug=f"s{i}", name="x") for i in range(6)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(
+        isinstance(r, WorkspaceAlreadyExists) for r in results if isinstance(r, BaseException)
+    )
+
+
+async def test_unknown_or_soft_deleted_owner(
+    async_pool: Pool, workspaces: WorkspaceService
+) -> None:
+    with pytest.raises(OwnerNotFound):
+        await workspaces.create(user_id="ghost", slug="ghost", name="Ghost")
+    await add_user(async_pool, "ada")
+    await workspaces.create(user_id="ada", slug="ada", name="Ada")
+    async with async_pool.connection() as conn:
+        await conn.execute("UPDATE users SET deleted_at = now() WHERE id = 'ada'")
+    assert await workspaces.get_by_slug("ada") is None
+    assert await workspaces.get_by_user("ada") is None
+    # A soft delete frees nothing: the slug stays taken.
+    await add_user(async_pool, "bob")
+    with pytest.raises(SlugTaken):
+        await workspaces.create(user_id="bob", slug="ada", name="Bob")
+
+
+async def test_rename_changes_name_and_slug(async_pool: Pool, workspaces: WorkspaceService) -> None:
+    await add_user(async_pool, "ada")
+    await add_user(async_pool, "bob")
+    created = await workspaces.create(user_id="ada", slug="ada", name="Ada")
+    await workspaces.create(user_id="bob", slug="bob", name="Bob")
+
+    renamed = await workspaces.rename(user_id="ada", name="Ada's garden")
+    assert (renamed.name, renamed.slug) == ("Ada's garden", "ada")
+    assert renamed.updated_at > created.updated_at
+    moved = await workspaces.rename(user_id="ada", name="Garden", slug="garden")
+    assert await workspaces.get_by_slug("garden") == moved
+    assert await workspaces.get_by_slug("ada") is None
+
+    with pytest.raises(SlugTaken):
+        await workspaces.rename(user_id="ada", name="Garden", slug="bob")
+    with pytest.raises(WorkspaceNotFound):
+        await workspaces.rename(user_id="nobody", name="x")
+
+
+async def test_delete(async_pool: Pool, workspaces: WorkspaceService) -> None:
+    await add_user(async_pool, "ada")
+    await workspaces.create(user_id="ada", slug="ada", name="Ada")
+    await workspaces.delete(user_id="ada")
+    assert await workspaces.get_by_user("ada") is None
+    with pytest.raises(WorkspaceNotFound):
+        await workspaces.delete(user_id="ada")
+    # The user may start again.
+    await workspaces.create(user_id="ada", slug="ada", name="Ada again")
+
+
+async def test_deleting_the_user_removes_everything_of_the_workspace(
+    async_pool: Pool, async_queries: Queries, workspaces: WorkspaceService
+) -> None:
+    await add_user(async_pool, "ada")
+    await add_user(async_pool, "bob")
+    ada = await workspaces.create(user_id="ada", slug="ada", name="Ada")
+    bob = await workspaces.create(user_id="bob", slug="bob", name="Bob")
+    content = ContentService(async_pool, async_queries)
+    git = GitService(async_pool, async_queries)
+    deployments = DeploymentService(async_pool, async_queries)
+    pages = [
+        PageInput(
+            "home",
+            "Home",
+            blocks=[BlockInput("<p>a</p>", children=[BlockInput("<p>b</p>")])],
+        )
+    ]
+    for workspace in (ada, bob):
+        await content.import_content(workspace.id, pages)
+        await git.connect_repository(workspace.id, repo_url=f"https://git.example/{workspace.slug}")
+        await deployments.record(workspace.id, commit_sha="abc1234")
+
+    async with async_pool.connection() as conn:
+        await conn.execute("DELETE FROM users WHERE id = 'ada'")
+
+    async with async_pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT (SELECT count(*) FROM workspaces WHERE id = %(w)s),"
+            " (SELECT count(*) FROM nodes WHERE workspace_id = %(w)s),"
+            " (SELECT count(*) FROM git_repositories WHERE workspace_id = %(w)s),"
+            " (SELECT count(*) FROM deployment_history WHERE workspace_id = %(w)s)",
+            {"w": ada.id},
+        )
+        assert await cur.fetchone() == (0, 0, 0, 0)
+    # Bob's workspace is untouched.
+    assert await content.count_nodes(bob.id) == 3
+    assert await git.get_repository(bob.id) is not None
+    assert len(await deployments.list_latest(bob.id)) == 1
