@@ -1,0 +1,16 @@
+-- 0001_library rollback: drop everything 0001_library.sql creates, in reverse order.
+DROP TABLE slots;
+
+DROP TABLE shelves;
+
+DROP VIEW author_book_counts;
+
+DROP TABLE books;
+
+DROP TABLE authors;
+
+DROP DOMAIN nickname;
+
+DROP DOMAIN email_address;
+
+DROP TYPE mood;
