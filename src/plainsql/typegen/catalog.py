@@ -167,20 +167,16 @@ class Catalog:
             self._never_null = frozenset(row[0] for row in rows)
         return oid in self._never_null
 
-    def has_before_row_trigger(self, relid: int, *, insert: bool, update: bool) -> bool:
-        """Whether a BEFORE ROW trigger could skip an INSERT or UPDATE of ``relid``."""
+    def has_skipping_trigger(self, relid: int, *, insert: bool, update: bool) -> bool:
+        """Whether a BEFORE or INSTEAD OF row trigger could skip an INSERT or UPDATE of ``relid``
+        (such a trigger returning NULL makes the statement return no row)."""
         if self._before_row_triggers is None:
             rows = self.conn.execute(
                 "SELECT tgrelid::int, tgtype::int FROM pg_trigger WHERE NOT tgisinternal"
             ).fetchall()
             events: dict[int, int] = {}
             for relation, tgtype in rows:
-                is_before_row = (
-                    tgtype & _TRIGGER_ROW
-                    and tgtype & _TRIGGER_BEFORE
-                    and not tgtype & _TRIGGER_INSTEAD
-                )
-                if is_before_row:
+                if tgtype & _TRIGGER_ROW and tgtype & (_TRIGGER_BEFORE | _TRIGGER_INSTEAD):
                     events[relation] = events.get(relation, 0) | tgtype
             self._before_row_triggers = events
         mask = (_TRIGGER_INSERT if insert else 0) | (_TRIGGER_UPDATE if update else 0)

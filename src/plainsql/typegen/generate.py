@@ -119,4 +119,5 @@ def run_check(settings: Settings) -> CheckResult:
                     describer.check(source)
                 except QueryFailed as exc:
                     failures.append(Failure(source, str(exc)))
+    failures.sort(key=lambda f: (str(f.source.path), f.source.line))
     return CheckResult(len(sources), [f.format(settings.project_dir) for f in failures])

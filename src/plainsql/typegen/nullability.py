@@ -279,7 +279,7 @@ class _Analyzer:
         if relid is None:
             return False
         update = action == ONCONFLICT_UPDATE
-        return not self.catalog.has_before_row_trigger(relid, insert=True, update=update)
+        return not self.catalog.has_skipping_trigger(relid, insert=True, update=update)
 
     def _target_relid(self, plan: Node) -> int | None:
         relations = plan.get("resultRelations") or []

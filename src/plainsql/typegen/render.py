@@ -298,7 +298,7 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
     return out
 
 
-def _return_type(method: Method) -> str:
+def return_annotation(method: Method) -> str:
     op = method.source.operation
     if op is SQLOperationType.SELECT:
         return f"list[{method.record}]"
@@ -319,7 +319,7 @@ def _method(method: Method, is_async: bool) -> list[str]:
     source = method.source
     op = source.operation
     short = source.name.rpartition(".")[2]
-    returns = _return_type(method)
+    returns = return_annotation(method)
     connection = "AsyncConnection[Any]" if is_async else "Connection[Any]"
     out = [f"    {'async def' if is_async else 'def'} {short}(", "        self,"]
     out.append(f"        conn: {connection},")

@@ -57,6 +57,7 @@ from .records import (
     ListPairsFromCteRow,
     ListShelfSlotsRow,
     Mood,
+    NoteRow,
     ShelfRow,
     UpdateBookPriceRow,
 )
@@ -66,6 +67,7 @@ FINGERPRINTS: dict[str, str] = {
     "library.count_books": "73223886e16ca6b2",
     "library.create_author": "3603cadab3589cd5",
     "library.create_books": "fa9a46bc13d44d4e",
+    "library.create_note": "69b9c4ac8af4fef8",
     "library.delete_author": "1dde297c6f3adfaf",
     "library.get_author_bio": "a643e8c5e19aa38c",
     "library.get_author_by_id": "b00521c740ff8667",
@@ -82,7 +84,7 @@ FINGERPRINTS: dict[str, str] = {
     "library.list_authors_tagged": "4932dfe1003804ae",
     "library.list_authors_with_book_counts": "1284aa57d92523b5",
     "library.list_authors_with_book_flag": "6bfbe4336daddc73",
-    "library.list_authors_with_book_title_forced": "1db502bff1222032",
+    "library.list_authors_with_book_title_forced": "369b83f1d192cbbb",
     "library.list_authors_with_books": "ae67e04d3421614d",
     "library.list_authors_with_books_titled": "b21882cbca62b12d",
     "library.list_authors_with_counts_by_subquery": "260ea9e6b593e9c4",
@@ -106,6 +108,7 @@ FINGERPRINTS: dict[str, str] = {
     "library.list_prolific_authors": "f5aff67dc1079ac2",
     "library.update_author_bio": "cc2a573f82fc562e",
     "library.update_book_price": "04edce1503f1763f",
+    "library.upsert_note": "1cd09b68a1d26191",
     "list_shelf_slots": "0664f69df82ab174",
     "reset_empty_shelves": "09f19801e9aca918",
     "upsert_shelf": "5cc16a493dc6219b",
@@ -186,6 +189,31 @@ class LibraryQueries:
         )
         return count
 
+    def create_note(
+        self,
+        conn: Connection[Any],
+        *,
+        note_id: int,
+        body: str,
+    ) -> NoteRow:
+        """A new note: the row as inserted (the table's BEFORE UPDATE trigger cannot skip an
+        INSERT).
+
+        ``library.create_note`` (sql/library/notes.sql:1).
+        """
+        row: NoteRow | None = self._a.insert_returning(
+            conn,
+            "library.create_note",
+            self._sql["library.create_note"],
+            {
+                "note_id": note_id,
+                "body": body,
+            },
+        )
+        if row is None:
+            raise MissingRow("library.create_note")
+        return row
+
     def delete_author(
         self,
         conn: Connection[Any],
@@ -214,7 +242,7 @@ class LibraryQueries:
     ) -> str | None:
         """A nullable value of one row, or no row.
 
-        ``library.get_author_bio`` (sql/library/expressions.sql:66).
+        ``library.get_author_bio`` (sql/library/expressions.sql:68).
         """
         value: str | None = self._a.select_value(
             conn,
@@ -477,7 +505,8 @@ class LibraryQueries:
         self,
         conn: Connection[Any],
     ) -> list[ListAuthorsWithBookTitleForcedRow]:
-        """An override on the nullable side of a LEFT JOIN.
+        """Authors who wrote books, with the titles: every author here has a book, so the LEFT
+        JOIN always matches; PostgreSQL cannot prove it, the override says it.
 
         ``library.list_authors_with_book_title_forced`` (sql/library/expressions.sql:56).
         """
@@ -683,7 +712,7 @@ class LibraryQueries:
     ) -> list[BookRow]:
         """An optional filter: a parameter tested with IS NULL may be None.
 
-        ``library.list_books_up_to`` (sql/library/expressions.sql:62).
+        ``library.list_books_up_to`` (sql/library/expressions.sql:64).
         """
         rows: list[BookRow] = self._a.select(
             conn,
@@ -884,6 +913,29 @@ class LibraryQueries:
         )
         return row
 
+    def upsert_note(
+        self,
+        conn: Connection[Any],
+        *,
+        note_id: int,
+        body: str,
+    ) -> NoteRow | None:
+        """Create or replace a note: the BEFORE UPDATE trigger could skip the update, so maybe no
+        row.
+
+        ``library.upsert_note`` (sql/library/notes.sql:6).
+        """
+        row: NoteRow | None = self._a.insert_returning(
+            conn,
+            "library.upsert_note",
+            self._sql["library.upsert_note"],
+            {
+                "note_id": note_id,
+                "body": body,
+            },
+        )
+        return row
+
 
 class TypedQueries:
     """Typed access to every query in sql/ (sync): ``TypedQueries(load_queries(sql_dir))``.
@@ -1047,6 +1099,31 @@ class AsyncLibraryQueries:
         )
         return count
 
+    async def create_note(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        note_id: int,
+        body: str,
+    ) -> NoteRow:
+        """A new note: the row as inserted (the table's BEFORE UPDATE trigger cannot skip an
+        INSERT).
+
+        ``library.create_note`` (sql/library/notes.sql:1).
+        """
+        row: NoteRow | None = await self._a.insert_returning(
+            conn,
+            "library.create_note",
+            self._sql["library.create_note"],
+            {
+                "note_id": note_id,
+                "body": body,
+            },
+        )
+        if row is None:
+            raise MissingRow("library.create_note")
+        return row
+
     async def delete_author(
         self,
         conn: AsyncConnection[Any],
@@ -1075,7 +1152,7 @@ class AsyncLibraryQueries:
     ) -> str | None:
         """A nullable value of one row, or no row.
 
-        ``library.get_author_bio`` (sql/library/expressions.sql:66).
+        ``library.get_author_bio`` (sql/library/expressions.sql:68).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -1338,7 +1415,8 @@ class AsyncLibraryQueries:
         self,
         conn: AsyncConnection[Any],
     ) -> list[ListAuthorsWithBookTitleForcedRow]:
-        """An override on the nullable side of a LEFT JOIN.
+        """Authors who wrote books, with the titles: every author here has a book, so the LEFT
+        JOIN always matches; PostgreSQL cannot prove it, the override says it.
 
         ``library.list_authors_with_book_title_forced`` (sql/library/expressions.sql:56).
         """
@@ -1544,7 +1622,7 @@ class AsyncLibraryQueries:
     ) -> list[BookRow]:
         """An optional filter: a parameter tested with IS NULL may be None.
 
-        ``library.list_books_up_to`` (sql/library/expressions.sql:62).
+        ``library.list_books_up_to`` (sql/library/expressions.sql:64).
         """
         rows: list[BookRow] = await self._a.select(
             conn,
@@ -1741,6 +1819,29 @@ class AsyncLibraryQueries:
             {
                 "price": price,
                 "book_id": book_id,
+            },
+        )
+        return row
+
+    async def upsert_note(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        note_id: int,
+        body: str,
+    ) -> NoteRow | None:
+        """Create or replace a note: the BEFORE UPDATE trigger could skip the update, so maybe no
+        row.
+
+        ``library.upsert_note`` (sql/library/notes.sql:6).
+        """
+        row: NoteRow | None = await self._a.insert_returning(
+            conn,
+            "library.upsert_note",
+            self._sql["library.upsert_note"],
+            {
+                "note_id": note_id,
+                "body": body,
             },
         )
         return row

@@ -317,6 +317,15 @@ class ListShelfSlotsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteRow:
+    """A row of notes: library.create_note, library.upsert_note."""
+
+    id: int
+    body: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ShelfRow:
     """A row of shelves: create_shelf_if_missing, upsert_shelf."""
 
@@ -344,6 +353,7 @@ class CreateBooksParams(TypedDict):
 RECORD_CLASSES: dict[str, type[Any]] = {
     "create_shelf_if_missing": ShelfRow,
     "library.create_author": AuthorRow,
+    "library.create_note": NoteRow,
     "library.get_author_by_id": AuthorRow,
     "library.get_author_contact": GetAuthorContactRow,
     "library.get_book_stats": GetBookStatsRow,
@@ -381,6 +391,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "library.list_pairs_from_cte": ListPairsFromCteRow,
     "library.list_prolific_authors": ListAuthorsWithCountsBySubqueryRow,
     "library.update_book_price": UpdateBookPriceRow,
+    "library.upsert_note": NoteRow,
     "list_shelf_slots": ListShelfSlotsRow,
     "upsert_shelf": ShelfRow,
 }

@@ -3,6 +3,10 @@ DROP TABLE slots;
 
 DROP TABLE shelves;
 
+DROP TABLE notes;
+
+DROP FUNCTION library_touch_updated_at();
+
 DROP VIEW author_book_counts;
 
 DROP TABLE books;

@@ -43,6 +43,26 @@ SELECT a.id, a.name, count(b.id) AS books
 
 COMMENT ON VIEW author_book_counts IS 'Books per author, authors without books included (0).';
 
+-- A table with a BEFORE UPDATE trigger (as every table with updated_at has in the reference
+-- schema): an upsert's RETURNING row could be skipped by it, a plain INSERT's cannot.
+CREATE FUNCTION library_touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END;
+$$;
+
+CREATE TABLE notes (
+    id integer CONSTRAINT notes_pkey PRIMARY KEY,
+    body text NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TRIGGER notes_touch_updated_at
+    BEFORE UPDATE ON notes
+    FOR EACH ROW EXECUTE FUNCTION library_touch_updated_at();
+
 -- Ten shelves and 20,000 slots, analyzed: for "shelves LEFT JOIN slots" the planner hashes
 -- the ten shelves and probes with the slots, a Hash Right Join with the nullable side as its
 -- outer child. No foreign key and no index on slots.shelf_id: an index would invite a
