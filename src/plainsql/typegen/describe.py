@@ -22,7 +22,7 @@ from aiosql.types import SQLOperationType
 from psycopg import pq, sql
 from psycopg.conninfo import make_conninfo
 
-from plainsql.config import Settings
+from plainsql.config import Settings, describe_target
 from plainsql.errors import PlainSQLError
 from plainsql.migrations import Migrator
 from plainsql.queries import load_queries
@@ -95,6 +95,10 @@ class QueryFailed(PlainSQLError):
     """One query could not be prepared or described."""
 
 
+class ScratchDatabaseError(PlainSQLError):
+    """The scratch database could not be created (the role needs CREATEDB)."""
+
+
 def load_sources(sql_dir: Path) -> list[QuerySource]:
     """Every named query under ``sql_dir`` (none when the folder does not exist), by name."""
     if not sql_dir.exists():
@@ -153,7 +157,15 @@ def scratch_database(settings: Settings) -> Iterator[str]:
     admin_conninfo = server_conninfo(settings)
     name = f"plainsql_typegen_{os.getpid()}_{secrets.token_hex(4)}"
     with connect(settings, admin_conninfo, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        try:
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+            )
+        except psycopg.Error as exc:
+            reason = (exc.diag.message_primary or str(exc)).strip()
+            raise ScratchDatabaseError(
+                f"cannot create a scratch database on {describe_target(admin_conninfo)}: {reason}"
+            ) from exc
     try:
         conninfo = make_conninfo(admin_conninfo, dbname=name)
         if settings.migrations_dir.is_dir():

@@ -1,9 +1,11 @@
 """From described queries to what the generated modules hold: records, enums, typed methods.
 
-Identical result shapes share one record class. A shape whose columns all come from one
-table is named after it (``users`` -> ``UserRow``; when several shapes of one table differ,
-the widest gets that name); any other shape is named after the first query returning it
-(``list_projects_with_owner`` -> ``ListProjectsWithOwnerRow``).
+Identical result shapes taken from the same tables share one record class (two queries
+returning ``id: str``, one from users and one from accounts, do not). A shape made of one
+table's own columns, under their names and with their nullability, is named after the table
+(``users`` -> ``UserRow``; when several such shapes of one table differ, the widest gets the
+name); any other shape after the first query returning it (``list_projects_with_owner`` ->
+``ListProjectsWithOwnerRow``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ _RESERVED_PARAMS = frozenset({"self", "conn"})
 class Field:
     name: str
     type: PyType
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What makes two results share a record: the same fields from the same tables."""
+
+    fields: tuple[Field, ...]
+    tables: frozenset[int]  # oids of the tables the columns come from (0: computed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +87,9 @@ def build(
     """The model of the generated modules, and the queries that cannot be typed."""
     failures: list[Failure] = []
     enum_oids: set[int] = set()
-    shapes: dict[tuple[Field, ...], list[DescribedQuery]] = defaultdict(list)
-    shape_tables: dict[tuple[Field, ...], str] = {}
+    shapes: dict[Shape, list[DescribedQuery]] = defaultdict(list)
+    shape_tables: dict[Shape, str] = {}
+    shape_of: dict[str, Shape] = {}
     params_of: dict[str, tuple[Field, ...]] = {}
     fields_of: dict[str, tuple[Field, ...]] = {}
 
@@ -101,12 +112,14 @@ def build(
         params_of[source.name] = params
         fields_of[source.name] = fields
         if source.operation in _ROW_OPERATIONS:
-            shapes[fields].append(query)
+            shape = Shape(fields, frozenset(c.table_oid for c in query.columns))
+            shapes[shape].append(query)
+            shape_of[source.name] = shape
             table = _table_of(query, catalog)
-            if fields in shape_tables and shape_tables[fields] != table:
-                shape_tables[fields] = ""  # queries of one shape disagree on its table
+            if shape in shape_tables and shape_tables[shape] != table:
+                shape_tables[shape] = ""  # queries of one shape disagree on its table
             else:
-                shape_tables.setdefault(fields, table)
+                shape_tables.setdefault(shape, table)
 
     record_names = _name_records(shapes, shape_tables)
     records = tuple(
@@ -114,7 +127,7 @@ def build(
             (
                 Record(
                     record_names[shape],
-                    shape,
+                    shape.fields,
                     shape_tables[shape],
                     tuple(q.source.name for q in queries),
                 )
@@ -142,7 +155,7 @@ def build(
             Method(
                 source=source,
                 params=params_of[source.name],
-                record=record_names.get(fields, "") if source.operation in _ROW_OPERATIONS else "",
+                record=record_names[shape_of[source.name]] if source.name in shape_of else "",
                 value=value,
                 optional=not query.exactly_one_row,
                 many_params=many,
@@ -163,6 +176,9 @@ def build(
 def _problem(query: DescribedQuery) -> str:
     """Why a query cannot get a typed function, or ""."""
     source = query.source
+    for part in source.name.split("."):
+        if not is_identifier(part):
+            return f"{part!r} cannot be a Python name: rename the query or its folder"
     for param in query.params:
         if not is_identifier(param.name) or param.name in _RESERVED_PARAMS:
             return f"parameter :{param.name} cannot be a Python keyword argument: rename it"
@@ -210,16 +226,16 @@ def _table_of(query: DescribedQuery, catalog: Catalog) -> str:
 
 
 def _name_records(
-    shapes: dict[tuple[Field, ...], list[DescribedQuery]], tables: dict[tuple[Field, ...], str]
-) -> dict[tuple[Field, ...], str]:
-    names: dict[tuple[Field, ...], str] = {}
+    shapes: dict[Shape, list[DescribedQuery]], tables: dict[Shape, str]
+) -> dict[Shape, str]:
+    names: dict[Shape, str] = {}
     taken: set[str] = set()
-    by_table: dict[str, list[tuple[Field, ...]]] = defaultdict(list)
+    by_table: dict[str, list[Shape]] = defaultdict(list)
     for shape in shapes:
         if tables[shape]:
             by_table[tables[shape]].append(shape)
     for table in sorted(by_table):
-        widest = min(by_table[table], key=lambda s: (-len(s), shapes[s][0].source.name))
+        widest = min(by_table[table], key=lambda s: (-len(s.fields), shapes[s][0].source.name))
         name = camel(singular(table)) + "Row"
         if name not in taken:
             names[widest] = name

@@ -87,7 +87,8 @@ def _docstring(text: str, indent: str) -> list[str]:
         joined = joined.replace('"""', "'''").replace("\\", "\\\\")
         lines += textwrap.wrap(joined, width=width, break_on_hyphens=False) or [""]
     if len(lines) == 1:
-        return [f'{indent}"""{lines[0]}"""']
+        line = lines[0][:-1] + '\\"' if lines[0].endswith('"') else lines[0]
+        return [f'{indent}"""{line}"""']
     body = [f"{indent}{line}" if line else "" for line in lines[1:]]
     return [f'{indent}"""{lines[0]}', *body, f'{indent}"""']
 
