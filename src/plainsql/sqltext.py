@@ -203,6 +203,8 @@ def strip_nullability_overrides(sql: str) -> tuple[str, dict[str, bool]]:
     ``title`` at run time. Returns ``{"title": True}`` for ``!`` and ``False`` for ``?``.
     Only a quoted alias right after ``AS`` is a mark: ``"a!"`` elsewhere is left alone.
     """
+    if '!"' not in sql and '?"' not in sql:
+        return sql, {}  # the common case, without a second pass of the lexer
     out: list[str] = []
     marks: dict[str, bool] = {}
     last_code = ""
