@@ -335,6 +335,73 @@ def seed(settings: Settings) -> None:
         click.echo("no seed files in seeds/")
 
 
+# -- typed queries (issue 6): typegen and check --------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 naming the generated files that are out of date.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Package folder to write (default: [tool.plainsql] typegen-out in pyproject.toml).",
+)
+@_needs_settings
+def typegen(settings: Settings, check_only: bool, out: Path | None) -> None:
+    """Generate typed records and query functions for sql/ (described on a scratch database)."""
+    from plainsql.typegen.generate import run_typegen
+
+    result = run_typegen(settings, out, check=check_only)
+    ctx = click.get_current_context()
+    for line in result.failures:
+        click.echo(line)
+    if result.failures:
+        click.echo(f"typegen: {len(result.failures)} queries cannot be typed; nothing written")
+        ctx.exit(1)
+    shown = [_shown(settings, path) for path in (result.stale or result.written)]
+    if check_only and shown:
+        for path in shown:
+            click.echo(f"stale: {path}")
+        click.echo(
+            "the generated query types do not match sql/ and migrations/: run `plainsql typegen`"
+        )
+        ctx.exit(1)
+    for path in shown:
+        click.echo(f"wrote {path}")
+    state = "up to date" if not shown or check_only else "generated"
+    click.echo(f"typegen: {result.queries} queries, types {state}")
+
+
+@cli.command()
+@_needs_settings
+def check(settings: Settings) -> None:
+    """Prepare every named query against the migrated schema; report each one that fails."""
+    from plainsql.typegen.generate import run_check
+
+    result = run_check(settings)
+    for line in result.failures:
+        click.echo(line)
+    if result.failures:
+        click.echo(f"check: {len(result.failures)} of {result.queries} queries fail to prepare")
+        click.get_current_context().exit(1)
+    click.echo(f"check: all {result.queries} queries prepare")
+
+
+def _shown(settings: Settings, path: Path) -> str:
+    try:
+        return path.relative_to(settings.project_dir).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- end of typed queries --------------------------------------------------------------------
+
+
 @cli.group()
 def db() -> None:
     """The database server: where it is, and the embedded one's lifecycle."""

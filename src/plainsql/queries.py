@@ -74,8 +74,13 @@ class PsycopgAdapter:
 
     def __init__(self, record_classes: RecordClasses | None = None) -> None:
         self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
+        # typegen's `AS "col!"` / `AS "col?"` marks, by query name (stripped from the SQL).
+        self.nullability_overrides: dict[str, dict[str, bool]] = {}
 
     def process_sql(self, query_name: str, op_type: SQLOperationType, sql: str) -> str:
+        sql, overrides = sqltext.strip_nullability_overrides(sql)
+        if overrides:
+            self.nullability_overrides[query_name] = overrides
         # A script runs without parameters, where psycopg does not unescape %%.
         return sql if op_type is SQLOperationType.SCRIPT else sqltext.to_pyformat(sql)
 
@@ -138,6 +143,7 @@ class AsyncPsycopgAdapter:
 
     def __init__(self, record_classes: RecordClasses | None = None) -> None:
         self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
+        self.nullability_overrides: dict[str, dict[str, bool]] = {}
 
     process_sql = PsycopgAdapter.process_sql
 

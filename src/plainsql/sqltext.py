@@ -191,6 +191,39 @@ def blank_block_comments(sql: str) -> str:
     return "".join(out)
 
 
+_OVERRIDE = re.compile(r'^"(?P<name>(?:[^"]|"")+)(?P<mark>[!?])"$')
+_ENDS_WITH_AS = re.compile(r"(?:^|[^A-Za-z0-9_$])[Aa][Ss]\s*$")
+
+
+def strip_nullability_overrides(sql: str) -> tuple[str, dict[str, bool]]:
+    """``sql`` without typegen's nullability marks, and the marks by column name.
+
+    ``AS "title!"`` (never NULL) and ``AS "title?"`` (may be NULL) tell ``plainsql typegen``
+    what the server cannot prove; the server must see ``AS "title"``, so the column is
+    ``title`` at run time. Returns ``{"title": True}`` for ``!`` and ``False`` for ``?``.
+    Only a quoted alias right after ``AS`` is a mark: ``"a!"`` elsewhere is left alone.
+    """
+    if '!"' not in sql and '?"' not in sql:
+        return sql, {}  # the common case, without a second pass of the lexer
+    out: list[str] = []
+    marks: dict[str, bool] = {}
+    last_code = ""
+    for token in tokenize(sql):
+        text = token.text
+        if token.kind is TokenKind.CODE:
+            last_code = text if text.strip() else last_code  # AS /* note */ "x!" still counts
+        elif token.kind is TokenKind.IDENTIFIER and _ENDS_WITH_AS.search(last_code):
+            match = _OVERRIDE.match(text)
+            if match:
+                text = f'"{match.group("name")}"'
+                marks[match.group("name").replace('""', '"')] = match.group("mark") == "!"
+            last_code = ""
+        elif token.kind not in (TokenKind.LINE_COMMENT, TokenKind.BLOCK_COMMENT):
+            last_code = ""
+        out.append(text)
+    return "".join(out), marks
+
+
 def line_of(sql: str, offset: int) -> int:
     """1-based line number of character ``offset`` in ``sql``."""
     return sql.count("\n", 0, max(0, offset)) + 1

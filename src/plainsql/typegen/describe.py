@@ -1,0 +1,309 @@
+"""Prepare and describe every named query on a scratch database built by the migrations.
+
+Nothing is executed: each query is PREPAREd (its ``:name`` parameters as ``$1..$n``), the
+server's description gives the parameter and column types, and its generic plan (captured
+with ``debug_print_plan`` while ``EXPLAIN EXECUTE`` builds it, inside a transaction that is
+rolled back) gives nullability (:mod:`plainsql.typegen.nullability`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from aiosql.types import SQLOperationType
+from psycopg import pq, sql
+from psycopg.conninfo import make_conninfo
+
+from plainsql.config import Settings, describe_target
+from plainsql.errors import PlainSQLError
+from plainsql.migrations import Migrator
+from plainsql.queries import load_queries
+from plainsql.server import connect, server_conninfo
+from plainsql.typegen import nodetree
+from plainsql.typegen.catalog import Catalog
+from plainsql.typegen.nullability import PlanFacts, analyze
+
+_PYFORMAT = re.compile(r"%%|%\((\w+)\)s")
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySource:
+    """A named query as plainsql.queries loaded it."""
+
+    name: str  # full dotted name, e.g. "auth.get_user_by_id"
+    operation: SQLOperationType
+    sql: str  # psycopg form, as run (overrides stripped)
+    doc: str
+    path: Path
+    line: int
+    params: tuple[str, ...]  # keyword parameters in signature order
+    overrides: Mapping[str, bool] = field(default_factory=dict)
+
+    def where(self, project_dir: Path) -> str:
+        """``sql/auth/users.sql:12`` (relative to the project when inside it)."""
+        try:
+            shown = self.path.resolve().relative_to(project_dir.resolve())
+        except ValueError:
+            shown = self.path
+        return f"{shown.as_posix()}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type_oid: int
+    nullable: bool
+    table_oid: int  # the table (or view) the column is taken from; 0 for an expression
+    table_column: int  # its attribute number in that table; 0 for an expression
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type_oid: int
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DescribedQuery:
+    source: QuerySource
+    params: tuple[Param, ...]
+    columns: tuple[Column, ...]
+    exactly_one_row: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A query the server (or typegen) refused, with its place in the SQL files."""
+
+    source: QuerySource
+    message: str
+
+    def format(self, project_dir: Path) -> str:
+        return f"{self.source.where(project_dir)}: {self.source.name}: {self.message}"
+
+
+class QueryFailed(PlainSQLError):
+    """One query could not be prepared or described."""
+
+
+class ScratchDatabaseError(PlainSQLError):
+    """The scratch database could not be created (the role needs CREATEDB)."""
+
+
+def load_sources(sql_dir: Path) -> list[QuerySource]:
+    """Every named query under ``sql_dir`` (none when the folder does not exist), by name."""
+    if not sql_dir.exists():
+        return []
+    queries = load_queries(sql_dir)
+    adapter: Any = queries.driver_adapter
+    overrides: dict[str, dict[str, bool]] = adapter.nullability_overrides
+    names = queries.available_queries
+    known = set(names)
+    sources: list[QuerySource] = []
+    for name in names:
+        fn: Any = queries.get(name)
+        if name.endswith("_cursor") and name.removesuffix("_cursor") in known:
+            base: Any = queries.get(name.removesuffix("_cursor"))
+            if base.operation is SQLOperationType.SELECT and fn.sql is base.sql:
+                continue  # aiosql's streaming twin of a select
+        signature = fn.__signature__
+        params = tuple(p for p in signature.parameters if p != "self") if signature else ()
+        sources.append(
+            QuerySource(
+                name=fn.__name__,
+                operation=fn.operation,
+                sql=fn.sql,
+                doc=(fn.__doc__ or "").strip(),
+                path=Path(fn.__code__.co_filename),
+                line=fn.__code__.co_firstlineno,
+                params=params,
+                overrides=dict(overrides.get(fn.__name__, {})),
+            )
+        )
+    return sorted(sources, key=lambda s: s.name)
+
+
+def numbered(pyformat_sql: str) -> tuple[str, list[str]]:
+    """psycopg's ``%(name)s`` form as the server's ``$1..$n`` form, and the names in order."""
+    order: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    return _PYFORMAT.sub(replace, pyformat_sql), order
+
+
+@contextmanager
+def scratch_database(settings: Settings) -> Iterator[str]:
+    """A new database on the configured server, migrated by ``migrations/``; dropped after.
+
+    Yields its connection string. The name is unique, so runs from several checkouts or
+    processes at once do not meet.
+    """
+    admin_conninfo = server_conninfo(settings)
+    name = f"plainsql_typegen_{os.getpid()}_{secrets.token_hex(4)}"
+    with connect(settings, admin_conninfo, autocommit=True) as admin:
+        try:
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+            )
+        except psycopg.Error as exc:
+            reason = (exc.diag.message_primary or str(exc)).strip()
+            raise ScratchDatabaseError(
+                f"cannot create a scratch database on {describe_target(admin_conninfo)}: {reason}"
+            ) from exc
+    try:
+        conninfo = make_conninfo(admin_conninfo, dbname=name)
+        if settings.migrations_dir.is_dir():
+            with Migrator(settings, conninfo) as migrator:
+                migrator.migrate()
+        yield conninfo
+    finally:
+        with connect(settings, admin_conninfo, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+class Describer:
+    """Prepares and describes queries over one autocommit connection to a migrated database."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.catalog = Catalog(conn)
+        self._counter = 0
+        # Plans printed for the client need not also fill the server's log (superuser only).
+        with suppress(psycopg.Error), conn.transaction():
+            conn.execute("SET log_min_messages = panic")
+
+    def prepare(self, source: QuerySource) -> tuple[str, pq.abc.PGresult, list[str]]:
+        """Prepare ``source``; returns the statement name, its description, parameter order."""
+        self._counter += 1
+        name = f"plainsql_typegen_{self._counter}"
+        text, order = numbered(source.sql)
+        result = self.conn.pgconn.prepare(name.encode(), text.encode())
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise QueryFailed(_error_text(result))
+        description = self.conn.pgconn.describe_prepared(name.encode())
+        if description.status != pq.ExecStatus.COMMAND_OK:
+            self._deallocate(name)
+            raise QueryFailed(_error_text(description))
+        return name, description, order
+
+    def check(self, source: QuerySource) -> None:
+        """Raise :class:`QueryFailed` when the server refuses to prepare ``source``."""
+        if source.operation is SQLOperationType.SCRIPT:
+            return  # several statements: nothing to prepare
+        name, _, _ = self.prepare(source)
+        self._deallocate(name)
+
+    def describe(self, source: QuerySource) -> DescribedQuery:
+        if source.operation is SQLOperationType.SCRIPT:
+            return DescribedQuery(source, (), (), False)
+        name, description, order = self.prepare(source)
+        try:
+            oids = [description.param_type(i) for i in range(description.nparams)]
+            fields = [
+                (
+                    (description.fname(i) or b"").decode(),
+                    description.ftype(i),
+                    description.ftable(i),
+                    description.ftablecol(i),
+                )
+                for i in range(description.nfields)
+            ]
+            self.catalog.types([*oids, *(f[1] for f in fields)])
+            facts = self._plan_facts(source, name, oids, len(fields))
+        finally:
+            self._deallocate(name)
+        params = tuple(
+            Param(param, oids[index], index + 1 in facts.nullable_params)
+            for index, param in enumerate(order)
+        )
+        columns = tuple(
+            Column(
+                column,
+                type_oid,
+                (not source.overrides[column])
+                if column in source.overrides
+                else facts.nullable[index],
+                table_oid,
+                table_column,
+            )
+            for index, (column, type_oid, table_oid, table_column) in enumerate(fields)
+        )
+        return DescribedQuery(source, params, columns, facts.exactly_one_row)
+
+    def _plan_facts(
+        self, source: QuerySource, name: str, oids: list[int], ncolumns: int
+    ) -> PlanFacts:
+        # EXECUTE coerces its NULL arguments to the parameter types, which a NOT NULL domain
+        # refuses: such parameters are planned as their base type (the plan then coerces).
+        base_oids = [self._base_type(oid) for oid in oids]
+        if base_oids == oids:
+            return self._explain(name, len(oids), ncolumns)
+        planned = f"{name}_base"
+        text, _ = numbered(source.sql)
+        result = self.conn.pgconn.prepare(planned.encode(), text.encode(), base_oids)
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise QueryFailed(_error_text(result))
+        try:
+            return self._explain(planned, len(oids), ncolumns)
+        finally:
+            self._deallocate(planned)
+
+    def _base_type(self, oid: int) -> int:
+        info = self.catalog.type(oid)
+        while info.kind == "d":
+            info = self.catalog.type(info.base)
+        return info.oid
+
+    def _explain(self, name: str, nparams: int, ncolumns: int) -> PlanFacts:
+        printed: list[str] = []
+
+        def on_notice(diag: psycopg.errors.Diagnostic) -> None:
+            if diag.message_primary == "plan:" and diag.message_detail:
+                printed.append(diag.message_detail)
+
+        args = f"({', '.join(['NULL'] * nparams)})" if nparams else ""
+        self.conn.add_notice_handler(on_notice)
+        try:
+            with self.conn.transaction():
+                # A write is planned, never run: EXPLAIN without ANALYZE, then roll back.
+                self.conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+                self.conn.execute("SET LOCAL debug_pretty_print = off")
+                self.conn.execute("SET LOCAL client_min_messages = log")
+                self.conn.execute("SET LOCAL debug_print_plan = on")
+                self.conn.execute(f"EXPLAIN EXECUTE {name}{args}")
+                raise psycopg.Rollback
+        finally:
+            self.conn.remove_notice_handler(on_notice)
+        if not printed:
+            if ncolumns:
+                raise QueryFailed("the server sent no plan (debug_print_plan) for this query")
+            # A utility statement (NOTIFY, REFRESH ...) has no plan and returns nothing.
+            return PlanFacts((), frozenset(), exactly_one_row=False)
+        return analyze(nodetree.parse(printed[-1]), ncolumns, self.catalog)
+
+    def _deallocate(self, name: str) -> None:
+        self.conn.pgconn.exec_(f"DEALLOCATE {name}".encode())
+
+
+def _error_text(result: pq.abc.PGresult) -> str:
+    primary = result.error_field(pq.DiagnosticField.MESSAGE_PRIMARY)
+    text = (primary or result.error_message or b"unknown error").decode(errors="replace")
+    return text.strip()

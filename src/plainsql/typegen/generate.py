@@ -1,0 +1,123 @@
+"""Run typegen and the prepare-everything check: scratch database, describe, write or compare.
+
+``plainsql typegen`` writes the generated package; ``--check`` writes nothing and names the
+files that differ from what would be written. ``plainsql check`` only prepares every query.
+Both build a scratch database from ``migrations/`` on the configured server and drop it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plainsql.config import Settings
+from plainsql.errors import ConfigError
+from plainsql.server import connect
+from plainsql.typegen.describe import (
+    DescribedQuery,
+    Describer,
+    Failure,
+    QueryFailed,
+    QuerySource,
+    load_sources,
+    scratch_database,
+)
+from plainsql.typegen.model import Model, build
+from plainsql.typegen.render import render
+
+CONFIG_KEY = "typegen-out"
+
+
+@dataclass(frozen=True, slots=True)
+class TypegenResult:
+    queries: int
+    failures: list[str] = field(default_factory=list)  # "file:line: query: error"
+    written: list[Path] = field(default_factory=list)
+    stale: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    queries: int
+    failures: list[str] = field(default_factory=list)
+
+
+def output_dir(settings: Settings, out: Path | None = None) -> Path:
+    """Where the generated package goes: ``out``, else ``[tool.plainsql] typegen-out``."""
+    if out is not None:
+        return out if out.is_absolute() else settings.project_dir / out
+    pyproject = settings.project_dir / "pyproject.toml"
+    configured = None
+    if pyproject.is_file():
+        with pyproject.open("rb") as handle:
+            tool = tomllib.load(handle).get("tool", {}).get("plainsql", {})
+        configured = tool.get(CONFIG_KEY)
+    if not configured:
+        raise ConfigError(
+            f"typegen needs an output package: set [tool.plainsql] {CONFIG_KEY} = "
+            '"src/<app>/typed" in pyproject.toml, or pass --out'
+        )
+    return settings.project_dir / str(configured)
+
+
+def describe_queries(settings: Settings, sources: list[QuerySource]) -> tuple[Model, list[Failure]]:
+    """Describe every query on a scratch database and build the model of the generated code."""
+    if not sources:
+        return Model((), (), {}, ()), []
+    failures: list[Failure] = []
+    described: list[DescribedQuery] = []
+    with (
+        scratch_database(settings) as conninfo,
+        connect(settings, conninfo, autocommit=True) as conn,
+    ):
+        describer = Describer(conn)
+        for source in sources:
+            try:
+                described.append(describer.describe(source))
+            except QueryFailed as exc:
+                failures.append(Failure(source, str(exc)))
+        model, problems = build(described, describer.catalog, settings.project_dir)
+    return model, sorted(failures + problems, key=lambda f: (str(f.source.path), f.source.line))
+
+
+def run_typegen(
+    settings: Settings, out: Path | None = None, *, check: bool = False
+) -> TypegenResult:
+    """Generate (or with ``check``, compare) the typed package for the project's sql/."""
+    target = output_dir(settings, out)
+    sources = load_sources(settings.sql_dir)
+    model, failures = describe_queries(settings, sources)
+    if failures:
+        return TypegenResult(len(sources), [f.format(settings.project_dir) for f in failures])
+    files = {target / name: text for name, text in render(model).items()}
+    changed = [
+        path
+        for path, text in sorted(files.items())
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
+    if check:
+        return TypegenResult(len(sources), stale=changed)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in changed:
+        path.write_text(files[path], encoding="utf-8")
+    return TypegenResult(len(sources), written=changed)
+
+
+def run_check(settings: Settings) -> CheckResult:
+    """Prepare every named query against a freshly migrated database; list the failures."""
+    sources = load_sources(settings.sql_dir)
+    failures: list[Failure] = []
+    if sources:
+        with (
+            scratch_database(settings) as conninfo,
+            connect(settings, conninfo, autocommit=True) as conn,
+        ):
+            describer = Describer(conn)
+            for source in sources:
+                try:
+                    describer.check(source)
+                except QueryFailed as exc:
+                    failures.append(Failure(source, str(exc)))
+    failures.sort(key=lambda f: (str(f.source.path), f.source.line))
+    return CheckResult(len(sources), [f.format(settings.project_dir) for f in failures])

@@ -1,0 +1,380 @@
+"""Which result columns can be NULL, which parameters may be None, read from the server's plan.
+
+The input is the generic plan of a prepared statement as PostgreSQL serialises it
+(:mod:`plainsql.typegen.nodetree`). Each result column is traced down the plan tree, Var by
+Var, to where its value is produced:
+
+- a column of a table is NOT NULL when its attribute is (or its domain is), unless it passes
+  through the null-extended side of an outer join on its way up. The side is read from the
+  join node itself: for a LEFT join the inner child (``righttree``) is null-extended, for a
+  RIGHT join the outer child (``lefttree``), for a FULL join both. So a ``LEFT JOIN`` that
+  the planner runs as a Hash Right Join (hashing the preserved side) is still right, and a
+  ``LEFT JOIN`` the planner reduced to an inner join (a strict ``WHERE`` on its right side)
+  yields NOT NULL columns, as PostgreSQL proved;
+- through subquery scans, CTE scans, VALUES lists, set operations (a column of a UNION is
+  nullable when it is in any branch) and recursive CTEs (to a fixpoint);
+- expressions are nullable unless proven otherwise: constants by their value; ``count()``
+  and the ranking window functions never NULL; ``COALESCE`` and ``GREATEST``/``LEAST`` when
+  one argument is not NULL; ``CASE`` when every branch and the ``ELSE`` are not NULL;
+  ``AND``/``OR``/``NOT`` over non-NULL inputs; ``IS [NOT] NULL``, ``IS [NOT] DISTINCT
+  FROM``, ``EXISTS`` (also when the planner hashes it as an ``IN``), ``ARRAY(...)``,
+  ``ARRAY[...]`` and ``ROW(...)`` never NULL; casts keep their input's nullability; a
+  scalar subquery is nullable unless it is a plain aggregate (one row, always) of a
+  non-NULL value; everything else (operators, function calls, other aggregates,
+  parameters) is nullable.
+
+A parameter may be None when the query can use a NULL there: it is written to a nullable
+column (INSERT, UPDATE SET, ON CONFLICT DO UPDATE SET) or tested with ``IS NULL``,
+``IS DISTINCT FROM`` or ``COALESCE``. Elsewhere (``WHERE id = :id``) a NULL would match
+nothing, so the parameter is typed without ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from plainsql.typegen.catalog import Catalog
+from plainsql.typegen.nodetree import Node, boolean, integer, node_type
+
+# Special varnos of a Var in a finished plan (src/include/nodes/primnodes.h).
+INNER_VAR = -1
+OUTER_VAR = -2
+INDEX_VAR = -3
+
+# JoinType values; these four have the same numbers in every supported release. Semi and
+# anti joins (4 and up) never null-extend the side they emit.
+JOIN_LEFT, JOIN_FULL, JOIN_RIGHT = 1, 2, 3
+
+# CmdType, OnConflictAction, SubLinkType, CoercionForm, AggStrategy, ParamKind values.
+CMD_UPDATE, CMD_INSERT = 2, 3
+ONCONFLICT_NOTHING, ONCONFLICT_UPDATE = 1, 2
+EXISTS_SUBLINK, ANY_SUBLINK, EXPR_SUBLINK, ARRAY_SUBLINK = 0, 2, 4, 6
+COERCE_EXPLICIT_CAST, COERCE_IMPLICIT_CAST = 1, 2
+AGG_PLAIN = 0
+PARAM_EXTERN, PARAM_EXEC = 0, 1
+
+_JOINS = frozenset({"NESTLOOP", "HASHJOIN", "MERGEJOIN"})
+_UNIONS = frozenset({"APPEND", "MERGEAPPEND"})
+_CASTS = frozenset({"RELABELTYPE", "COERCEVIAIO", "ARRAYCOERCEEXPR", "CONVERTROWTYPEEXPR"})
+_NEVER_NULL = frozenset(
+    {"NULLTEST", "BOOLEANTEST", "DISTINCTEXPR", "ARRAYEXPR", "ROWEXPR", "GROUPINGFUNC"}
+)
+_SAME_ROWS = frozenset(
+    {"SORT", "INCREMENTALSORT", "MATERIAL", "MEMOIZE", "GATHER", "GATHERMERGE", "UNIQUE", "HASH"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFacts:
+    """What the plan proves about one statement."""
+
+    nullable: tuple[bool, ...]  # per result column, in order
+    nullable_params: frozenset[int]  # 1-based numbers of the parameters that may be None
+    exactly_one_row: bool  # the statement always returns exactly one row (or fails)
+
+
+def analyze(stmt: Node, columns: int, catalog: Catalog) -> PlanFacts:
+    """Facts about a PlannedStmt whose first ``columns`` target entries are the result."""
+    return _Analyzer(stmt, catalog).facts(columns)
+
+
+def _children(value: Any) -> Iterator[Node]:
+    """Every node anywhere under ``value`` (depth first, ``value`` included)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
+
+
+def _result_entries(plan: Node) -> list[Node]:
+    return [te for te in plan.get("targetlist") or [] if not boolean(te.get("resjunk"))]
+
+
+class _Analyzer:
+    def __init__(self, stmt: Node, catalog: Catalog) -> None:
+        self.stmt = stmt
+        self.catalog = catalog
+        self.rtable: list[Node] = stmt.get("rtable") or []
+        self.subplans: list[Node] = stmt.get("subplans") or []
+        self.init_params: dict[int, tuple[Node, int]] = {}
+        self.worktables: dict[int, Node] = {}
+        for node in _children(stmt):
+            if "initPlan" not in node:
+                continue  # not a plan node
+            for subplan in node.get("initPlan") or []:
+                for index, paramid in enumerate(subplan.get("setParam") or []):
+                    self.init_params[paramid] = (subplan, index)
+            if node_type(node) == "RECURSIVEUNION":
+                self.worktables[integer(node.get("wtParam"))] = node
+        self._memo: dict[tuple[int, int], bool] = {}
+        # Recursive CTEs: the nullability assumed for the work table, refined to a fixpoint.
+        self._assumed: dict[int, list[bool]] = {}
+
+    # -- result columns -------------------------------------------------------------------
+
+    def facts(self, columns: int) -> PlanFacts:
+        top: Node = self.stmt["planTree"]
+        nullable = tuple(self.column(top, attno) for attno in range(1, columns + 1))
+        return PlanFacts(nullable, frozenset(self.nullable_params()), self.one_row(top))
+
+    def column(self, plan: Node, attno: int) -> bool:
+        """Whether output column ``attno`` (1-based) of ``plan`` can be NULL."""
+        key = (id(plan), attno)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if node_type(plan) == "RECURSIVEUNION":
+            result = self._recursive_union(plan, attno)
+        else:
+            entries = plan.get("targetlist") or []
+            result = attno > len(entries) or self.expr(plan, entries[attno - 1]["expr"])
+        self._memo[key] = result
+        return result
+
+    def _recursive_union(self, plan: Node, attno: int) -> bool:
+        left, right = plan["lefttree"], plan["righttree"]
+        width = len(plan.get("targetlist") or [])
+        assumed = [self.column(left, k) for k in range(1, width + 1)]
+        while True:
+            self._assumed[id(plan)] = assumed
+            self._memo.clear()  # values computed under the previous assumption
+            refined = [a or self.column(right, k) for k, a in enumerate(assumed, start=1)]
+            if refined == assumed:
+                break
+            assumed = refined
+        self._assumed.pop(id(plan), None)
+        return assumed[attno - 1]
+
+    def expr(self, plan: Node, e: Any) -> bool:
+        """Whether expression ``e``, evaluated at ``plan``, can be NULL."""
+        kind = node_type(e)
+        if kind == "VAR":
+            return self.var(plan, e)
+        if kind == "CONST":
+            return boolean(e.get("constisnull"))
+        if kind in _NEVER_NULL:
+            return False
+        if kind in _CASTS:
+            return self.expr(plan, e.get("arg"))
+        if kind == "COERCETODOMAIN":
+            return self.expr(plan, e.get("arg")) and not self.catalog.domain_not_null(
+                integer(e.get("resulttype"))
+            )
+        if kind == "FUNCEXPR":
+            cast = integer(e.get("funcformat")) in (COERCE_EXPLICIT_CAST, COERCE_IMPLICIT_CAST)
+            args = e.get("args") or []
+            return not (cast and args) or self.expr(plan, args[0])
+        if kind in ("AGGREF", "WINDOWFUNC"):
+            oid = integer(e.get("aggfnoid") if kind == "AGGREF" else e.get("winfnoid"))
+            return not self.catalog.never_null_function(oid)
+        if kind in ("COALESCEEXPR", "MINMAXEXPR"):
+            return all(self.expr(plan, arg) for arg in e.get("args") or [])
+        if kind == "BOOLEXPR":
+            return any(self.expr(plan, arg) for arg in e.get("args") or [])
+        if kind == "CASEEXPR":
+            results = [when["result"] for when in e.get("args") or []]
+            results.append(e.get("defresult"))
+            return any(self.expr(plan, result) for result in results)
+        if kind == "SUBPLAN":
+            return self.sublink(e, 0)
+        if kind == "ALTERNATIVESUBPLAN":
+            return self.sublink(e["subplans"][0], 0)
+        if kind == "PARAM" and integer(e.get("paramkind")) == PARAM_EXEC:
+            found = self.init_params.get(integer(e.get("paramid")))
+            return True if found is None else self.sublink(*found)
+        return True
+
+    def var(self, plan: Node, var: Node) -> bool:
+        if integer(var.get("varreturningtype")) != 0:
+            return True  # PostgreSQL 18's RETURNING old.x / new.x: absent rows are NULL
+        varno, attno = integer(var.get("varno")), integer(var.get("varattno"))
+        kind = node_type(plan)
+        if kind == "AGG" and plan.get("groupingSets"):
+            return True  # ROLLUP / CUBE / GROUPING SETS null out the columns not grouped
+        if varno in (OUTER_VAR, INNER_VAR):
+            if kind in _JOINS:
+                jointype = integer(plan.get("jointype"))
+                if varno == OUTER_VAR:
+                    extended = jointype in (JOIN_FULL, JOIN_RIGHT)
+                    return extended or self.column(plan["lefttree"], attno)
+                extended = jointype in (JOIN_FULL, JOIN_LEFT)
+                return extended or self.column(plan["righttree"], attno)
+            if kind in _UNIONS:
+                branches = plan.get("appendplans") or plan.get("mergeplans") or []
+                return any(self.column(branch, attno) for branch in branches)
+            child = plan.get("lefttree" if varno == OUTER_VAR else "righttree")
+            return True if child is None else self.column(child, attno)
+        if varno == INDEX_VAR:
+            entries = plan.get("indextlist") or []
+            if kind == "INDEXONLYSCAN" and 0 < attno <= len(entries):
+                return self.expr(plan, entries[attno - 1]["expr"])
+            return True
+        if varno < 1 or attno == 0:
+            return varno < 1  # ROWID_VAR and friends; a whole-row reference is never NULL
+        if kind == "SUBQUERYSCAN":
+            return self.column(plan["subplan"], attno)
+        if kind == "CTESCAN":
+            return self.column(self.subplans[integer(plan.get("ctePlanId")) - 1], attno)
+        if kind == "WORKTABLESCAN":
+            union = self.worktables.get(integer(plan.get("wtParam")))
+            assumed = self._assumed.get(id(union)) if union is not None else None
+            return True if assumed is None or attno > len(assumed) else assumed[attno - 1]
+        if kind == "VALUESSCAN":
+            rows = plan.get("values_lists") or []
+            return any(self.expr(plan, row[attno - 1]) for row in rows)
+        rte = self.rtable[varno - 1] if varno <= len(self.rtable) else {}
+        if integer(rte.get("rtekind"), -1) == 0:  # RTE_RELATION: a table's own column
+            return not self.catalog.column_not_null(integer(rte.get("relid")), attno)
+        return True  # function scans, table functions, tuplestores: not proven
+
+    def sublink(self, subplan: Node, index: int) -> bool:
+        """Nullability of output ``index`` of a sub-select used as an expression."""
+        kind = integer(subplan.get("subLinkType"))
+        if kind in (EXISTS_SUBLINK, ARRAY_SUBLINK):
+            return False
+        if kind == ANY_SUBLINK and boolean(subplan.get("unknownEqFalse")):
+            return False  # a correlated EXISTS the planner hashed as an IN: FALSE, never NULL
+        if kind == EXPR_SUBLINK:
+            plan = self.subplans[integer(subplan.get("plan_id")) - 1]
+            return not self.one_row(plan) or self.column(plan, index + 1)
+        return True
+
+    # -- row count ------------------------------------------------------------------------
+
+    def one_row(self, plan: Node) -> bool:
+        """Whether ``plan`` always yields exactly one row (when it does not fail)."""
+        kind = node_type(plan)
+        if kind == "RESULT":
+            if plan.get("resconstantqual"):
+                return False
+            child = plan.get("lefttree")
+            return child is None or self.one_row(child)
+        if kind == "AGG":
+            return integer(plan.get("aggstrategy")) == AGG_PLAIN and not plan.get("qual")
+        if kind in _SAME_ROWS or (kind == "WINDOWAGG" and not plan.get("runCondition")):
+            return not plan.get("qual") and self.one_row(plan["lefttree"])
+        if kind == "MODIFYTABLE":
+            return self._inserts_one_row(plan)
+        return False
+
+    def _inserts_one_row(self, plan: Node) -> bool:
+        """INSERT ... VALUES (one row) [ON CONFLICT DO UPDATE without WHERE] RETURNING."""
+        if integer(plan.get("operation")) != CMD_INSERT:
+            return False
+        source = plan.get("lefttree") or {}
+        if node_type(source) != "RESULT" or source.get("lefttree") or source.get("resconstantqual"):
+            return False
+        action = integer(plan.get("onConflictAction"))
+        if action == ONCONFLICT_NOTHING or (
+            action == ONCONFLICT_UPDATE and plan.get("onConflictWhere")
+        ):
+            return False
+        relid = self._target_relid(plan)
+        if relid is None:
+            return False
+        update = action == ONCONFLICT_UPDATE
+        return not self.catalog.has_skipping_trigger(relid, insert=True, update=update)
+
+    def _target_relid(self, plan: Node) -> int | None:
+        relations = plan.get("resultRelations") or []
+        if len(relations) != 1:
+            return None
+        rte = self.rtable[relations[0] - 1]
+        return integer(rte.get("relid")) if integer(rte.get("rtekind"), -1) == 0 else None
+
+    # -- parameters -----------------------------------------------------------------------
+
+    def nullable_params(self) -> set[int]:
+        accepting: set[int] = set()
+        for node in _children(self.stmt):
+            kind = node_type(node)
+            if kind in ("NULLTEST", "BOOLEANTEST"):
+                accepting |= _direct_params(node.get("arg"))
+            elif kind in ("DISTINCTEXPR", "COALESCEEXPR"):
+                for arg in node.get("args") or []:
+                    accepting |= _direct_params(arg)
+            elif kind == "MODIFYTABLE":
+                accepting |= self._params_written_to_nullable_columns(node)
+        return accepting
+
+    def _params_written_to_nullable_columns(self, plan: Node) -> set[int]:
+        relid = self._target_relid(plan)
+        if relid is None:
+            return set()
+        writes: list[tuple[int, Any, Node]] = []  # (column number, expression, evaluated at)
+        source = plan.get("lefttree") or {}
+        operation = integer(plan.get("operation"))
+        if operation == CMD_INSERT:
+            writes += [
+                (integer(te.get("resno")), te["expr"], source) for te in _result_entries(source)
+            ]
+        elif operation == CMD_UPDATE:
+            colnos = (plan.get("updateColnosLists") or [[]])[0]
+            entries = _result_entries(source)
+            writes += [
+                (colno, te["expr"], source) for colno, te in zip(colnos, entries, strict=False)
+            ]
+        conflict_set = plan.get("onConflictSet") or []
+        conflict_cols = plan.get("onConflictCols") or []
+        writes += [
+            (col, te["expr"], plan) for col, te in zip(conflict_cols, conflict_set, strict=False)
+        ]
+        accepting: set[int] = set()
+        for attno, expression, at in writes:
+            if not self.catalog.column_not_null(relid, attno):
+                accepting |= self._forwarded_params(at, expression)
+        return accepting
+
+    def _forwarded_params(self, plan: Node, e: Any) -> set[int]:
+        """Parameters whose value ``e`` passes on unchanged (through casts and child plans)."""
+        e = _strip_casts(e)
+        kind = node_type(e)
+        if kind == "PARAM":
+            return _direct_params(e)
+        if kind != "VAR":
+            return set()
+        varno, attno = integer(e.get("varno")), integer(e.get("varattno"))
+        if varno == OUTER_VAR and plan.get("lefttree"):
+            child = plan["lefttree"]
+            entries = child.get("targetlist") or []
+            return (
+                self._forwarded_params(child, entries[attno - 1]["expr"])
+                if attno <= len(entries)
+                else set()
+            )
+        if node_type(plan) == "VALUESSCAN" and varno > 0:
+            found: set[int] = set()
+            for row in plan.get("values_lists") or []:
+                found |= self._forwarded_params(plan, row[attno - 1])
+            return found
+        return set()
+
+
+def _strip_casts(e: Any) -> Any:
+    while True:
+        kind = node_type(e)
+        if kind in _CASTS or kind == "COERCETODOMAIN":
+            e = e.get("arg")
+        elif kind == "FUNCEXPR" and integer(e.get("funcformat")) in (
+            COERCE_EXPLICIT_CAST,
+            COERCE_IMPLICIT_CAST,
+        ):
+            args = e.get("args") or []
+            if not args:
+                return e
+            e = args[0]
+        else:
+            return e
+
+
+def _direct_params(e: Any) -> set[int]:
+    e = _strip_casts(e)
+    if node_type(e) == "PARAM" and integer(e.get("paramkind")) == PARAM_EXTERN:
+        return {integer(e.get("paramid"))}
+    return set()

@@ -1,0 +1,69 @@
+"""What generated query modules call at run time: the staleness check, JSON wrapping, row guards.
+
+Kept apart from the generator so that importing a generated module loads neither the
+generator nor a database driver beyond psycopg.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from aiosql.types import SQLOperationType
+from psycopg.types.json import Json, Jsonb
+
+from plainsql.errors import PlainSQLError
+
+
+class StaleTypes(PlainSQLError):
+    """The SQL loaded at run time is not the SQL the typed module was generated from."""
+
+
+class MissingRow(PlainSQLError):
+    """A query typed to return exactly one row returned none (the typing was wrong)."""
+
+    def __init__(self, query_name: str) -> None:
+        super().__init__(f"{query_name} returned no row where typegen proved one")
+        self.query_name = query_name
+
+
+def fingerprint(operation: SQLOperationType, sql: str) -> str:
+    """A short digest of what a query runs: its operation and its SQL as loaded."""
+    return hashlib.sha256(f"{operation.name}\n{sql}".encode()).hexdigest()[:16]
+
+
+def checked_sql(queries: Any, expected: Mapping[str, str]) -> dict[str, str]:
+    """The SQL of each expected query in ``queries``, refusing any that changed since typegen.
+
+    ``queries`` is a :class:`plainsql.queries.Queries` (sync or async: only its SQL is
+    used); ``expected`` maps each query name to its :func:`fingerprint` at generation time.
+    """
+    found: dict[str, str] = {}
+    stale: list[str] = []
+    for name, digest in expected.items():
+        try:
+            fn = queries.get(name)
+        except AttributeError:
+            stale.append(f"{name} (gone)")
+            continue
+        if fingerprint(fn.operation, fn.sql) != digest:
+            stale.append(name)
+            continue
+        found[name] = fn.sql
+    if stale:
+        listed = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        raise StaleTypes(
+            f"the generated query types do not match sql/ for {listed}: run `plainsql typegen`"
+        )
+    return found
+
+
+def as_jsonb(value: object) -> Jsonb | None:
+    """A jsonb parameter: SQL NULL for None, else the value as JSON."""
+    return None if value is None else Jsonb(value)
+
+
+def as_json(value: object) -> Json | None:
+    """A json parameter: SQL NULL for None, else the value as JSON."""
+    return None if value is None else Json(value)
