@@ -75,6 +75,14 @@ def _from_import(module: str, names: set[str]) -> str:
     return f"from {module} import (\n{body})"
 
 
+def _slots_lines(names: tuple[str, ...]) -> list[str]:
+    """``__slots__ = (...)`` as ruff format writes it: one line, or one name a line."""
+    line = "    __slots__ = (" + ", ".join(f'"{n}"' for n in names) + ")"
+    if len(line) <= LINE_LENGTH:
+        return [line]
+    return ["    __slots__ = (", *(f'        "{n}",' for n in names), "    )"]
+
+
 def _docstring(text: str, indent: str) -> list[str]:
     """A docstring at ``indent``, wrapped to the line length."""
     width = LINE_LENGTH - len(indent) - 6
@@ -269,11 +277,11 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
     folder = "sql/" + "".join(f"{part}/" for part in namespace.path)
     kind = "async" if is_async else "sync"
     children = sorted(namespace.children)
-    slots = ", ".join(f'"{s}"' for s in ("_a", "_sql", *children))
+    slots = _slots_lines(("_a", "_sql", *children))
     out = [f"class {name}:"]
     if namespace.path:
         out += _docstring(f"The queries in {folder} ({kind}).", "    ")
-        out += ["", f"    __slots__ = ({slots})", ""]
+        out += ["", *slots, ""]
         out.append(f"    def __init__(self, adapter: {adapter}, sql: Mapping[str, str]) -> None:")
         out += ["        self._a = adapter", "        self._sql = sql"]
     else:
@@ -284,7 +292,7 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
             "``queries`` is not the SQL this module was generated from.",
             "    ",
         )
-        out += ["", f"    __slots__ = ({slots})", ""]
+        out += ["", *slots, ""]
         out.append("    def __init__(self, queries: Queries) -> None:")
         out += [
             f"        self._a = {adapter}(RECORD_CLASSES)",

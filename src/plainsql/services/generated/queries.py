@@ -8,12 +8,3012 @@ that changed since this module was generated.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection, Connection
+
 from plainsql.queries import AsyncPsycopgAdapter, PsycopgAdapter, Queries
-from plainsql.typegen.runtime import checked_sql
+from plainsql.typegen.runtime import MissingRow, as_jsonb, checked_sql
 
-from .records import RECORD_CLASSES
+from .records import (
+    RECORD_CLASSES,
+    AccountRow,
+    AgentRow,
+    AgentStateRow,
+    AuditLogRow,
+    CategoryRow,
+    CreateCredentialAccountRow,
+    CreateVideoSummaryCategoryRow,
+    CreateVideoSummaryTagByNameRow,
+    DeleteUserRow,
+    DeploymentHistoryRow,
+    DeploymentStatus,
+    GetCredentialByEmailRow,
+    GetMeetingByIdRow,
+    GitRepositoryRow,
+    JSONParam,
+    KeyframeRow,
+    ListAgentsByUserRow,
+    ListBacklinksByPageRow,
+    ListPageTreeRow,
+    ListProjectWithFilesByIdRow,
+    ListSearchResultsRow,
+    ListTeamMembersRow,
+    ListTeamsByUserRow,
+    ListVideoSummariesByUserRow,
+    MeetingRow,
+    MeetingStatus,
+    NodeRow,
+    ProcessingStatus,
+    ProjectFileRow,
+    ProjectRow,
+    SessionRow,
+    SyncStatus,
+    TagRow,
+    TeamMemberRow,
+    TeamRow,
+    UpdateAgentStateAddGeneratedFilesRow,
+    UpdateAgentStateAppendMessageRow,
+    UpdateAgentStateAppendPhaseRow,
+    UpdateDeploymentBuildLogRow,
+    UserRole,
+    UserRow,
+    VerificationRow,
+    VideoSummaryRow,
+    WorkspaceRow,
+)
 
-FINGERPRINTS: dict[str, str] = {}
+FINGERPRINTS: dict[str, str] = {
+    "audit.list_audit_entries_by_actor": "dbf0c14a0cb8231e",
+    "audit.list_audit_entries_by_row": "1d2613be89cfdb43",
+    "audit.set_acting_user": "8d9553f180d9db1e",
+    "auth.create_credential_account": "298fb888612923cb",
+    "auth.create_session": "fdb20300112f4ab0",
+    "auth.create_user": "d25631dc9e43e9f3",
+    "auth.create_verification": "18d36ae5d008f477",
+    "auth.delete_expired_sessions": "cb33aeb3784458e6",
+    "auth.delete_expired_verifications": "70045003e269d707",
+    "auth.delete_live_verification": "fc5e22b0264c44b3",
+    "auth.delete_oauth_account": "89612db957645740",
+    "auth.delete_session_by_id": "6c2a7c8c03a5bc06",
+    "auth.delete_session_by_token": "a72206de7c558287",
+    "auth.delete_sessions_by_user": "52beee5b37aef2e7",
+    "auth.delete_user": "cfd4708ccb9092cd",
+    "auth.get_credential_by_email": "bb5b06d8417f09df",
+    "auth.get_live_session_by_token": "9b301015a4ff954a",
+    "auth.get_user_by_email": "c3a49122c20584f3",
+    "auth.get_user_by_id": "3b4938ef060cf0db",
+    "auth.get_user_by_username": "8c3307849dcaa3dd",
+    "auth.list_accounts_by_user": "db63bfc9e40b0437",
+    "auth.list_live_sessions_by_user": "b9f7f4cd58c845a1",
+    "auth.update_credential_password": "f9386455effe32d8",
+    "auth.update_user_email_verified": "e899814ba217599c",
+    "auth.update_user_profile": "f114f0bc0a63bbff",
+    "auth.update_user_soft_deleted": "4144b40c3be04253",
+    "auth.upsert_oauth_account": "4b0fba4c937d4daf",
+    "content.count_nodes_by_workspace": "5925feebc248c3d2",
+    "content.delete_nodes_by_workspace": "0cc93d106f4f013c",
+    "content.delete_page_by_name": "9e3cda80f30525c1",
+    "content.get_workspace_id_for_import": "118bfb3d8e3aef19",
+    "content.list_backlinks_by_page": "8289b08a72b508ab",
+    "content.list_page_tree": "8d8f481c9357f818",
+    "content.list_pages_by_workspace": "659faf9f0603f537",
+    "content.list_search_results": "1c96a38715aa31b6",
+    "git.create_deployment": "3b674f65ff3b5227",
+    "git.create_git_repository": "2368ec4a88be6a38",
+    "git.delete_git_repository_by_workspace": "8dd706f834a990c2",
+    "git.get_deployment_by_id": "6a5e540b29666183",
+    "git.get_git_repository_by_workspace": "2bb0d74645a4b233",
+    "git.list_latest_deployments": "352570941b58d678",
+    "git.update_deployment_build_log": "7251744cb4f703c1",
+    "git.update_deployment_status": "e54bd352e2d9452b",
+    "git.update_git_repository_sync_status": "442e4151fcd8ea5d",
+    "git.update_git_repository_synced": "c4dedb13b6b51549",
+    "meetings.count_meetings_by_user": "9c7d2919e63d665e",
+    "meetings.create_agent": "f17f29603f84b8e2",
+    "meetings.create_meeting": "57fafea22f245593",
+    "meetings.delete_agent": "6ab1016a87fc4ae8",
+    "meetings.delete_meeting": "b0011ea0ff4fa1cd",
+    "meetings.get_agent_by_id": "7239822e30388f41",
+    "meetings.get_meeting_by_id": "7b13d9c07ade8f16",
+    "meetings.list_agents_by_user": "64b5d96540fd118b",
+    "meetings.list_meetings_by_user": "fc46bf8dc224e576",
+    "meetings.update_agent": "10da36f03e903002",
+    "meetings.update_meeting_cancel": "548a513eb52326b5",
+    "meetings.update_meeting_complete": "d160ec0162ae054d",
+    "meetings.update_meeting_end": "8c205610dbf757ea",
+    "meetings.update_meeting_recording": "09e9e3ee37a882b0",
+    "meetings.update_meeting_start": "64985e132d7c77f6",
+    "projects.create_agent_state": "6abe8992be1868f5",
+    "projects.create_project": "56ca8ebc98cc1079",
+    "projects.delete_project": "4dbafff1e07f7f71",
+    "projects.delete_project_file": "4795ee027dd713a9",
+    "projects.delete_project_files": "c2c1486911133f3c",
+    "projects.get_agent_state_by_project_id": "7476b9909c867e7a",
+    "projects.get_project_by_id": "8bbe5b00ea85c97c",
+    "projects.get_project_file_by_path": "04c2641a3618cf4d",
+    "projects.list_project_files": "dc64835d185d6328",
+    "projects.list_project_with_files_by_id": "360ffc12050d3b60",
+    "projects.list_projects_by_user": "03b8cee8efd14c4c",
+    "projects.list_projects_with_last_phase_completed": "cbd0f043eb75dd81",
+    "projects.update_agent_state_add_generated_files": "060d49a847185131",
+    "projects.update_agent_state_append_message": "b2a6f043a115c331",
+    "projects.update_agent_state_append_phase": "1fc6cfccc751675d",
+    "projects.update_agent_state_complete_phase": "5779abcef4b2ad48",
+    "projects.update_agent_state_current": "b47962efcd1f4a91",
+    "projects.update_agent_state_reset": "d34e8ab85b565490",
+    "projects.update_agent_state_sandbox": "8d46554f7d38ba04",
+    "projects.update_project": "c7c5dcfb06ef06b3",
+    "projects.update_project_preview": "5fe751af654b417d",
+    "projects.update_project_status": "ed7e86b1bc93fdba",
+    "projects.upsert_agent_state": "f2acdbafc8e624a2",
+    "projects.upsert_project_file": "2b8f5c274274fffe",
+    "projects.upsert_project_files": "e4b3c028cec3e01a",
+    "teams.create_team": "e78c25255913121d",
+    "teams.create_team_member": "6c58137cb526f359",
+    "teams.delete_team": "ddf62f16b343a487",
+    "teams.delete_team_member": "d8b07b8c37a1ca25",
+    "teams.get_team_by_id": "6d2c9466af0ed1ff",
+    "teams.get_team_by_slug": "ef458e699175f939",
+    "teams.list_team_members": "f565a4ceda479d95",
+    "teams.list_teams_by_user": "12199eebc364b323",
+    "teams.update_team_member_role": "0600e0a5d8bd53db",
+    "videos.create_category": "b761550703ebc513",
+    "videos.create_keyframe": "f2def81af46a993f",
+    "videos.create_video_summary": "e4c344d2da03026b",
+    "videos.create_video_summary_category": "8ecca04a079c9331",
+    "videos.create_video_summary_tag_by_name": "a5a3bdae9c23ea92",
+    "videos.delete_video_summary": "1e0fc859dbc1d1cb",
+    "videos.delete_video_summary_category": "88bd75928304cc40",
+    "videos.delete_video_summary_tag": "b33e9d57a959f9c8",
+    "videos.get_video_summary_by_id": "030754d641ad1693",
+    "videos.get_video_summary_by_youtube_id": "7f6261e4db7bb754",
+    "videos.list_categories": "d1354919dbb55c00",
+    "videos.list_categories_by_video_summary": "adabe8cc42723855",
+    "videos.list_keyframes_by_video_summary": "1da4e5e5a4ee1b8d",
+    "videos.list_tags_by_video_summary": "2701fd7ba208396d",
+    "videos.list_video_summaries_by_user": "c1e21c3cdf4617ac",
+    "videos.update_video_summary_content": "6856346aec7ea81f",
+    "videos.update_video_summary_status": "b78cf4edfd686369",
+    "workspaces.create_workspace": "4ced24a95e16b3cc",
+    "workspaces.delete_workspace_by_user_id": "1102768bfa66482b",
+    "workspaces.get_workspace_by_slug": "b1a2cc995135a07b",
+    "workspaces.get_workspace_by_user_id": "8950f3c3e4ab9f58",
+    "workspaces.update_workspace_name": "8146df3f0dbd3b50",
+}
+
+
+class AuditQueries:
+    """The queries in sql/audit/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def list_audit_entries_by_actor(
+        self,
+        conn: Connection[Any],
+        *,
+        acting_user_id: str,
+        max_entries: int,
+    ) -> list[AuditLogRow]:
+        """Returns the latest max_entries changes made by one acting user, newest first.
+
+        ``audit.list_audit_entries_by_actor`` (sql/audit/audit_log.sql:14).
+        """
+        rows: list[AuditLogRow] = self._a.select(
+            conn,
+            "audit.list_audit_entries_by_actor",
+            self._sql["audit.list_audit_entries_by_actor"],
+            {
+                "acting_user_id": acting_user_id,
+                "max_entries": max_entries,
+            },
+        )
+        return rows
+
+    def list_audit_entries_by_row(
+        self,
+        conn: Connection[Any],
+        *,
+        table_name: str,
+        row_key: JSONParam,
+    ) -> list[AuditLogRow]:
+        """Returns the changes of one row (row_key as jsonb, e.g. {"id": ...}), oldest first.
+
+        ``audit.list_audit_entries_by_row`` (sql/audit/audit_log.sql:7).
+        """
+        rows: list[AuditLogRow] = self._a.select(
+            conn,
+            "audit.list_audit_entries_by_row",
+            self._sql["audit.list_audit_entries_by_row"],
+            {
+                "table_name": table_name,
+                "row_key": as_jsonb(row_key),
+            },
+        )
+        return rows
+
+    def set_acting_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> str | None:
+        """Sets app.user_id, read by the audit trigger, until the transaction ends; returns it.
+
+        ``audit.set_acting_user`` (sql/audit/audit_log.sql:3).
+        """
+        value: str | None = self._a.select_value(
+            conn,
+            "audit.set_acting_user",
+            self._sql["audit.set_acting_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return value
+
+
+class AuthQueries:
+    """The queries in sql/auth/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def create_credential_account(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        password_hash: str | None,
+    ) -> CreateCredentialAccountRow:
+        """Inserts the user's credential account (account_id = user id: one per user); returns
+        its id.
+
+        ``auth.create_credential_account`` (sql/auth/users.sql:10).
+        """
+        row: CreateCredentialAccountRow | None = self._a.insert_returning(
+            conn,
+            "auth.create_credential_account",
+            self._sql["auth.create_credential_account"],
+            {
+                "user_id": user_id,
+                "password_hash": password_hash,
+            },
+        )
+        if row is None:
+            raise MissingRow("auth.create_credential_account")
+        return row
+
+    def create_session(
+        self,
+        conn: Connection[Any],
+        *,
+        token: str,
+        expires_in: timedelta,
+        ip_address: str | None,
+        user_agent: str | None,
+        user_id: str,
+    ) -> SessionRow | None:
+        """Inserts a session expiring expires_in (an interval) from now for an active user;
+        returns the session without its token, or nothing when the user is not active.
+
+        ``auth.create_session`` (sql/auth/sessions.sql:4).
+        """
+        row: SessionRow | None = self._a.insert_returning(
+            conn,
+            "auth.create_session",
+            self._sql["auth.create_session"],
+            {
+                "token": token,
+                "expires_in": expires_in,
+                "ip_address": ip_address,
+                "user_agent": user_agent,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def create_user(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str,
+        email: str,
+        username: str | None,
+        image: str | None,
+    ) -> UserRow:
+        """Inserts a user; returns the new user.
+
+        ``auth.create_user`` (sql/auth/users.sql:4).
+        """
+        row: UserRow | None = self._a.insert_returning(
+            conn,
+            "auth.create_user",
+            self._sql["auth.create_user"],
+            {
+                "name": name,
+                "email": email,
+                "username": username,
+                "image": image,
+            },
+        )
+        if row is None:
+            raise MissingRow("auth.create_user")
+        return row
+
+    def create_verification(
+        self,
+        conn: Connection[Any],
+        *,
+        identifier: str,
+        value: str,
+        expires_in: timedelta,
+    ) -> VerificationRow:
+        """Inserts a value for the identifier expiring expires_in (an interval) from now; returns
+        the verification without its value.
+
+        ``auth.create_verification`` (sql/auth/verifications.sql:3).
+        """
+        row: VerificationRow | None = self._a.insert_returning(
+            conn,
+            "auth.create_verification",
+            self._sql["auth.create_verification"],
+            {
+                "identifier": identifier,
+                "value": value,
+                "expires_in": expires_in,
+            },
+        )
+        if row is None:
+            raise MissingRow("auth.create_verification")
+        return row
+
+    def delete_expired_sessions(
+        self,
+        conn: Connection[Any],
+        *,
+        batch_size: int,
+    ) -> int:
+        """Deletes up to batch_size expired sessions, skipping rows another purge holds; returns
+        the count.
+
+        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:44).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "auth.delete_expired_sessions",
+            self._sql["auth.delete_expired_sessions"],
+            {
+                "batch_size": batch_size,
+            },
+        )
+        return count
+
+    def delete_expired_verifications(
+        self,
+        conn: Connection[Any],
+    ) -> int:
+        """Deletes every expired verification; returns the count.
+
+        ``auth.delete_expired_verifications`` (sql/auth/verifications.sql:17).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "auth.delete_expired_verifications",
+            self._sql["auth.delete_expired_verifications"],
+            {},
+        )
+        return count
+
+    def delete_live_verification(
+        self,
+        conn: Connection[Any],
+        *,
+        identifier: str,
+        value: str,
+    ) -> VerificationRow | None:
+        """Consumes a live value: deletes it and returns the verification, or nothing (unknown,
+        expired or already consumed). One statement: of concurrent consumers exactly one wins.
+
+        ``auth.delete_live_verification`` (sql/auth/verifications.sql:10).
+        """
+        row: VerificationRow | None = self._a.insert_returning(
+            conn,
+            "auth.delete_live_verification",
+            self._sql["auth.delete_live_verification"],
+            {
+                "identifier": identifier,
+                "value": value,
+            },
+        )
+        return row
+
+    def delete_oauth_account(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        provider_id: str,
+        account_id: str,
+    ) -> int:
+        """Unlinks a provider account from the user (never the credential one); returns the
+        count.
+
+        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:31).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "auth.delete_oauth_account",
+            self._sql["auth.delete_oauth_account"],
+            {
+                "user_id": user_id,
+                "provider_id": provider_id,
+                "account_id": account_id,
+            },
+        )
+        return count
+
+    def delete_session_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        session_id: str,
+        user_id: str,
+    ) -> int:
+        """Deletes one session of this user; returns the count (0 or 1).
+
+        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:29).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "auth.delete_session_by_id",
+            self._sql["auth.delete_session_by_id"],
+            {
+                "session_id": session_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def delete_session_by_token(
+        self,
+        conn: Connection[Any],
+        *,
+        token: str,
+    ) -> int:
+        """Deletes the session with this token (sign-out); returns the count (0 or 1).
+
+        ``auth.delete_session_by_token`` (sql/auth/sessions.sql:34).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "auth.delete_session_by_token",
+            self._sql["auth.delete_session_by_token"],
+            {
+                "token": token,
+            },
+        )
+        return count
+
+    def delete_sessions_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> int:
+        """Deletes every session of the user; returns the count.
+
+        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:39).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "auth.delete_sessions_by_user",
+            self._sql["auth.delete_sessions_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def delete_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> DeleteUserRow | None:
+        """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
+        memberships; returns its id, or nothing.
+
+        ``auth.delete_user`` (sql/auth/users.sql:77).
+        """
+        row: DeleteUserRow | None = self._a.insert_returning(
+            conn,
+            "auth.delete_user",
+            self._sql["auth.delete_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def get_credential_by_email(
+        self,
+        conn: Connection[Any],
+        *,
+        email: str,
+    ) -> GetCredentialByEmailRow | None:
+        """Returns the active user with this email and its credential password hash, or nothing.
+
+        ``auth.get_credential_by_email`` (sql/auth/users.sql:34).
+        """
+        row: GetCredentialByEmailRow | None = self._a.select_one(
+            conn,
+            "auth.get_credential_by_email",
+            self._sql["auth.get_credential_by_email"],
+            {
+                "email": email,
+            },
+        )
+        return row
+
+    def get_live_session_by_token(
+        self,
+        conn: Connection[Any],
+        *,
+        token: str,
+    ) -> SessionRow | None:
+        """Returns the live session with this token, or nothing (expired, revoked, user deleted).
+
+        ``auth.get_live_session_by_token`` (sql/auth/sessions.sql:14).
+        """
+        row: SessionRow | None = self._a.select_one(
+            conn,
+            "auth.get_live_session_by_token",
+            self._sql["auth.get_live_session_by_token"],
+            {
+                "token": token,
+            },
+        )
+        return row
+
+    def get_user_by_email(
+        self,
+        conn: Connection[Any],
+        *,
+        email: str,
+    ) -> UserRow | None:
+        """Returns the active user with this email, compared case-insensitively, or nothing.
+
+        ``auth.get_user_by_email`` (sql/auth/users.sql:22).
+        """
+        row: UserRow | None = self._a.select_one(
+            conn,
+            "auth.get_user_by_email",
+            self._sql["auth.get_user_by_email"],
+            {
+                "email": email,
+            },
+        )
+        return row
+
+    def get_user_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> UserRow | None:
+        """Returns the active user with this id, or nothing.
+
+        ``auth.get_user_by_id`` (sql/auth/users.sql:16).
+        """
+        row: UserRow | None = self._a.select_one(
+            conn,
+            "auth.get_user_by_id",
+            self._sql["auth.get_user_by_id"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def get_user_by_username(
+        self,
+        conn: Connection[Any],
+        *,
+        username: str,
+    ) -> UserRow | None:
+        """Returns the active user with this username, compared case-insensitively, or nothing.
+
+        ``auth.get_user_by_username`` (sql/auth/users.sql:28).
+        """
+        row: UserRow | None = self._a.select_one(
+            conn,
+            "auth.get_user_by_username",
+            self._sql["auth.get_user_by_username"],
+            {
+                "username": username,
+            },
+        )
+        return row
+
+    def list_accounts_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> list[AccountRow]:
+        """Returns the active user's accounts (credential included), oldest first.
+
+        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:39).
+        """
+        rows: list[AccountRow] = self._a.select(
+            conn,
+            "auth.list_accounts_by_user",
+            self._sql["auth.list_accounts_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_live_sessions_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> list[SessionRow]:
+        """Returns the user's live sessions, newest first.
+
+        ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:21).
+        """
+        rows: list[SessionRow] = self._a.select(
+            conn,
+            "auth.list_live_sessions_by_user",
+            self._sql["auth.list_live_sessions_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def update_credential_password(
+        self,
+        conn: Connection[Any],
+        *,
+        new_password_hash: str | None,
+        user_id: str,
+        old_password_hash: str,
+    ) -> int:
+        """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
+
+        ``auth.update_credential_password`` (sql/auth/users.sql:43).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "auth.update_credential_password",
+            self._sql["auth.update_credential_password"],
+            {
+                "new_password_hash": new_password_hash,
+                "user_id": user_id,
+                "old_password_hash": old_password_hash,
+            },
+        )
+        return count
+
+    def update_user_email_verified(
+        self,
+        conn: Connection[Any],
+        *,
+        email: str,
+    ) -> UserRow | None:
+        """Marks the active user with this email (case-insensitive) as verified; returns the
+        user.
+
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:63).
+        """
+        row: UserRow | None = self._a.insert_returning(
+            conn,
+            "auth.update_user_email_verified",
+            self._sql["auth.update_user_email_verified"],
+            {
+                "email": email,
+            },
+        )
+        return row
+
+    def update_user_profile(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str | None,
+        set_image: bool,
+        image: str,
+        set_username: bool,
+        username: str,
+        user_id: str,
+    ) -> UserRow | None:
+        """Updates name (when given), image and username (when their set_ flag is true) of an
+        active user; returns the updated user, or nothing.
+
+        ``auth.update_user_profile`` (sql/auth/users.sql:52).
+        """
+        row: UserRow | None = self._a.insert_returning(
+            conn,
+            "auth.update_user_profile",
+            self._sql["auth.update_user_profile"],
+            {
+                "name": name,
+                "set_image": set_image,
+                "image": image,
+                "set_username": set_username,
+                "username": username,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_user_soft_deleted(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> DeleteUserRow | None:
+        """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
+
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
+        """
+        row: DeleteUserRow | None = self._a.insert_returning(
+            conn,
+            "auth.update_user_soft_deleted",
+            self._sql["auth.update_user_soft_deleted"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def upsert_oauth_account(
+        self,
+        conn: Connection[Any],
+        *,
+        account_id: str,
+        provider_id: str,
+        access_token: str | None,
+        refresh_token: str | None,
+        id_token: str | None,
+        access_token_expires_at: datetime | None,
+        refresh_token_expires_at: datetime | None,
+        scope: str | None,
+        user_id: str,
+    ) -> AccountRow | None:
+        """Links a provider account to an active user, or refreshes its tokens when it is already
+        linked to that user; returns the account, or nothing when the user is not active or
+        the provider account belongs to another user.
+
+        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:3).
+        """
+        row: AccountRow | None = self._a.insert_returning(
+            conn,
+            "auth.upsert_oauth_account",
+            self._sql["auth.upsert_oauth_account"],
+            {
+                "account_id": account_id,
+                "provider_id": provider_id,
+                "access_token": access_token,
+                "refresh_token": refresh_token,
+                "id_token": id_token,
+                "access_token_expires_at": access_token_expires_at,
+                "refresh_token_expires_at": refresh_token_expires_at,
+                "scope": scope,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class ContentQueries:
+    """The queries in sql/content/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def count_nodes_by_workspace(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+    ) -> int:
+        """The number of nodes (pages and blocks) of the workspace.
+
+        ``content.count_nodes_by_workspace`` (sql/content/import.sql:15).
+        """
+        value: int | None = self._a.select_value(
+            conn,
+            "content.count_nodes_by_workspace",
+            self._sql["content.count_nodes_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        if value is None:
+            raise MissingRow("content.count_nodes_by_workspace")
+        return value
+
+    def delete_nodes_by_workspace(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+    ) -> int:
+        """Deletes every node of the workspace; the number of nodes deleted.
+
+        ``content.delete_nodes_by_workspace`` (sql/content/import.sql:10).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "content.delete_nodes_by_workspace",
+            self._sql["content.delete_nodes_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return count
+
+    def delete_page_by_name(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+        page_name: str,
+    ) -> int:
+        """Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no
+        such page.
+
+        ``content.delete_page_by_name`` (sql/content/pages.sql:32).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "content.delete_page_by_name",
+            self._sql["content.delete_page_by_name"],
+            {
+                "workspace_id": workspace_id,
+                "page_name": page_name,
+            },
+        )
+        return count
+
+    def get_workspace_id_for_import(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+    ) -> int | None:
+        """The workspace id, row-locked until the import commits; NULL when there is no such
+        workspace. FOR UPDATE also makes other writers of this workspace's nodes wait (their
+        foreign-key check takes KEY SHARE on the row), so an import replaces the content as
+        one step.
+
+        ``content.get_workspace_id_for_import`` (sql/content/import.sql:1).
+        """
+        value: int | None = self._a.select_value(
+            conn,
+            "content.get_workspace_id_for_import",
+            self._sql["content.get_workspace_id_for_import"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return value
+
+    def list_backlinks_by_page(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+        page_name: str,
+    ) -> list[ListBacklinksByPageRow]:
+        """The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
+        page they sit on; by linking page, then position. Served by nodes_linked_pages_idx:
+        the expression must stay node_linked_pages(b.html) for the planner to match the index.
+
+        ``content.list_backlinks_by_page`` (sql/content/links.sql:1).
+        """
+        rows: list[ListBacklinksByPageRow] = self._a.select(
+            conn,
+            "content.list_backlinks_by_page",
+            self._sql["content.list_backlinks_by_page"],
+            {
+                "workspace_id": workspace_id,
+                "page_name": page_name,
+            },
+        )
+        return rows
+
+    def list_page_tree(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+        page_name: str,
+    ) -> list[ListPageTreeRow]:
+        """The page (depth 0) then its blocks down to the workspace's embed_depth, depth-first in
+        position order; no rows when the page does not exist. One recursive query, not one per
+        level.
+
+        ``content.list_page_tree`` (sql/content/pages.sql:9).
+        """
+        rows: list[ListPageTreeRow] = self._a.select(
+            conn,
+            "content.list_page_tree",
+            self._sql["content.list_page_tree"],
+            {
+                "workspace_id": workspace_id,
+                "page_name": page_name,
+            },
+        )
+        return rows
+
+    def list_pages_by_workspace(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+    ) -> list[NodeRow]:
+        """The pages of the workspace (no blocks), by page name.
+
+        ``content.list_pages_by_workspace`` (sql/content/pages.sql:1).
+        """
+        rows: list[NodeRow] = self._a.select(
+            conn,
+            "content.list_pages_by_workspace",
+            self._sql["content.list_pages_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return rows
+
+    def list_search_results(
+        self,
+        conn: Connection[Any],
+        *,
+        query: str,
+        workspace_id: int,
+        limit: int,
+    ) -> list[ListSearchResultsRow]:
+        """Nodes of the workspace matching the web-search style query, best first (ts_rank over
+        the title-weighted search_vector), each with an html snippet: the node's text, tags
+        stripped, matches wrapped in <mark>. ts_headline runs only on the rows kept by LIMIT.
+
+        ``content.list_search_results`` (sql/content/search.sql:1).
+        """
+        rows: list[ListSearchResultsRow] = self._a.select(
+            conn,
+            "content.list_search_results",
+            self._sql["content.list_search_results"],
+            {
+                "query": query,
+                "workspace_id": workspace_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
+
+class GitQueries:
+    """The queries in sql/git/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def create_deployment(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+        commit_sha: str,
+        status: DeploymentStatus,
+    ) -> DeploymentHistoryRow:
+        """The recorded deployment (build_log empty); an unknown workspace fails on
+        deployment_history_workspace_id_fkey.
+
+        ``git.create_deployment`` (sql/git/deployments.sql:1).
+        """
+        row: DeploymentHistoryRow | None = self._a.insert_returning(
+            conn,
+            "git.create_deployment",
+            self._sql["git.create_deployment"],
+            {
+                "workspace_id": workspace_id,
+                "commit_sha": commit_sha,
+                "status": status,
+            },
+        )
+        if row is None:
+            raise MissingRow("git.create_deployment")
+        return row
+
+    def create_git_repository(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+        repo_url: str,
+        branch: str,
+        deploy_key: str | None,
+    ) -> GitRepositoryRow:
+        """The connected repository. A second one for the workspace fails on
+        git_repositories_workspace_id_key, an unknown workspace on
+        git_repositories_workspace_id_fkey.
+
+        ``git.create_git_repository`` (sql/git/repositories.sql:1).
+        """
+        row: GitRepositoryRow | None = self._a.insert_returning(
+            conn,
+            "git.create_git_repository",
+            self._sql["git.create_git_repository"],
+            {
+                "workspace_id": workspace_id,
+                "repo_url": repo_url,
+                "branch": branch,
+                "deploy_key": deploy_key,
+            },
+        )
+        if row is None:
+            raise MissingRow("git.create_git_repository")
+        return row
+
+    def delete_git_repository_by_workspace(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+    ) -> int:
+        """Disconnects the workspace's repository; 1, or 0 when there was none.
+
+        ``git.delete_git_repository_by_workspace`` (sql/git/repositories.sql:32).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "git.delete_git_repository_by_workspace",
+            self._sql["git.delete_git_repository_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return count
+
+    def get_deployment_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        deployment_id: int,
+        workspace_id: int,
+    ) -> DeploymentHistoryRow | None:
+        """The deployment, if it belongs to the workspace.
+
+        ``git.get_deployment_by_id`` (sql/git/deployments.sql:8).
+        """
+        row: DeploymentHistoryRow | None = self._a.select_one(
+            conn,
+            "git.get_deployment_by_id",
+            self._sql["git.get_deployment_by_id"],
+            {
+                "deployment_id": deployment_id,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    def get_git_repository_by_workspace(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+    ) -> GitRepositoryRow | None:
+        """The workspace's repository, or none.
+
+        ``git.get_git_repository_by_workspace`` (sql/git/repositories.sql:9).
+        """
+        row: GitRepositoryRow | None = self._a.select_one(
+            conn,
+            "git.get_git_repository_by_workspace",
+            self._sql["git.get_git_repository_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    def list_latest_deployments(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+        limit: int,
+    ) -> list[DeploymentHistoryRow]:
+        """The workspace's latest deployments, newest first
+        (deployment_history_workspace_id_deployed_at_idx).
+
+        ``git.list_latest_deployments`` (sql/git/deployments.sql:34).
+        """
+        rows: list[DeploymentHistoryRow] = self._a.select(
+            conn,
+            "git.list_latest_deployments",
+            self._sql["git.list_latest_deployments"],
+            {
+                "workspace_id": workspace_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
+    def update_deployment_build_log(
+        self,
+        conn: Connection[Any],
+        *,
+        line: str,
+        deployment_id: int,
+        workspace_id: int,
+    ) -> UpdateDeploymentBuildLogRow | None:
+        """Appends one line to the build log in one atomic statement (concurrent appends all
+        land); the number of lines now in the log, or none when the deployment is missing.
+
+        ``git.update_deployment_build_log`` (sql/git/deployments.sql:26).
+        """
+        row: UpdateDeploymentBuildLogRow | None = self._a.insert_returning(
+            conn,
+            "git.update_deployment_build_log",
+            self._sql["git.update_deployment_build_log"],
+            {
+                "line": line,
+                "deployment_id": deployment_id,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    def update_deployment_status(
+        self,
+        conn: Connection[Any],
+        *,
+        status: DeploymentStatus,
+        error_log: str | None,
+        deployment_id: int,
+        workspace_id: int,
+    ) -> DeploymentHistoryRow | None:
+        """The deployment moved forward to :status (pending < building < success | failed),
+        keeping error_log when :error_log is NULL; none when it is missing, finished, or the
+        move goes backwards. One statement, so two racing updates cannot both finish a
+        deployment.
+
+        ``git.update_deployment_status`` (sql/git/deployments.sql:14).
+        """
+        row: DeploymentHistoryRow | None = self._a.insert_returning(
+            conn,
+            "git.update_deployment_status",
+            self._sql["git.update_deployment_status"],
+            {
+                "status": status,
+                "error_log": error_log,
+                "deployment_id": deployment_id,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    def update_git_repository_sync_status(
+        self,
+        conn: Connection[Any],
+        *,
+        sync_status: SyncStatus,
+        error_log: str | None,
+        workspace_id: int,
+    ) -> GitRepositoryRow | None:
+        """The repository with its new sync status and error log (NULL clears it); none when
+        missing.
+
+        ``git.update_git_repository_sync_status`` (sql/git/repositories.sql:16).
+        """
+        row: GitRepositoryRow | None = self._a.insert_returning(
+            conn,
+            "git.update_git_repository_sync_status",
+            self._sql["git.update_git_repository_sync_status"],
+            {
+                "sync_status": sync_status,
+                "error_log": error_log,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    def update_git_repository_synced(
+        self,
+        conn: Connection[Any],
+        *,
+        workspace_id: int,
+    ) -> GitRepositoryRow | None:
+        """The repository marked as synced now: last_sync set, status success, error log cleared.
+
+        ``git.update_git_repository_synced`` (sql/git/repositories.sql:24).
+        """
+        row: GitRepositoryRow | None = self._a.insert_returning(
+            conn,
+            "git.update_git_repository_synced",
+            self._sql["git.update_git_repository_synced"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+
+class MeetingsQueries:
+    """The queries in sql/meetings/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def count_meetings_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        status: MeetingStatus | None,
+    ) -> int:
+        """How many meetings the user has, optionally of one status.
+
+        ``meetings.count_meetings_by_user`` (sql/meetings/meetings.sql:39).
+        """
+        value: int | None = self._a.select_value(
+            conn,
+            "meetings.count_meetings_by_user",
+            self._sql["meetings.count_meetings_by_user"],
+            {
+                "user_id": user_id,
+                "status": status,
+            },
+        )
+        if value is None:
+            raise MissingRow("meetings.count_meetings_by_user")
+        return value
+
+    def create_agent(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        name: str,
+        instructions: str,
+    ) -> AgentRow:
+        """The new agent, with its database-generated 21-character id.
+
+        ``meetings.create_agent`` (sql/meetings/agents.sql:1).
+        """
+        row: AgentRow | None = self._a.insert_returning(
+            conn,
+            "meetings.create_agent",
+            self._sql["meetings.create_agent"],
+            {
+                "user_id": user_id,
+                "name": name,
+                "instructions": instructions,
+            },
+        )
+        if row is None:
+            raise MissingRow("meetings.create_agent")
+        return row
+
+    def create_meeting(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str,
+        agent_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The new upcoming meeting, or nothing if the agent is not the user's.
+
+        ``meetings.create_meeting`` (sql/meetings/meetings.sql:9).
+        """
+        row: MeetingRow | None = self._a.insert_returning(
+            conn,
+            "meetings.create_meeting",
+            self._sql["meetings.create_meeting"],
+            {
+                "name": name,
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def delete_agent(
+        self,
+        conn: Connection[Any],
+        *,
+        agent_id: str,
+        user_id: str,
+    ) -> int:
+        """How many agents were deleted (0 or 1); their meetings go with them (ON DELETE
+        CASCADE).
+
+        ``meetings.delete_agent`` (sql/meetings/agents.sql:29).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "meetings.delete_agent",
+            self._sql["meetings.delete_agent"],
+            {
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def delete_meeting(
+        self,
+        conn: Connection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> int:
+        """How many meetings were deleted (0 or 1).
+
+        ``meetings.delete_meeting`` (sql/meetings/meetings.sql:91).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "meetings.delete_meeting",
+            self._sql["meetings.delete_meeting"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def get_agent_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        agent_id: str,
+        user_id: str,
+    ) -> AgentRow | None:
+        """The agent if it belongs to the user, or nothing.
+
+        ``meetings.get_agent_by_id`` (sql/meetings/agents.sql:7).
+        """
+        row: AgentRow | None = self._a.select_one(
+            conn,
+            "meetings.get_agent_by_id",
+            self._sql["meetings.get_agent_by_id"],
+            {
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def get_meeting_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> GetMeetingByIdRow | None:
+        """The user's meeting with its agent's name, or nothing.
+
+        ``meetings.get_meeting_by_id`` (sql/meetings/meetings.sql:18).
+        """
+        row: GetMeetingByIdRow | None = self._a.select_one(
+            conn,
+            "meetings.get_meeting_by_id",
+            self._sql["meetings.get_meeting_by_id"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def list_agents_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> list[ListAgentsByUserRow]:
+        """The user's agents with how many meetings each has, newest first.
+
+        ``meetings.list_agents_by_user`` (sql/meetings/agents.sql:13).
+        """
+        rows: list[ListAgentsByUserRow] = self._a.select(
+            conn,
+            "meetings.list_agents_by_user",
+            self._sql["meetings.list_agents_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_meetings_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        status: MeetingStatus | None,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[GetMeetingByIdRow]:
+        """One page of the user's meetings with their agent's name, newest first, optionally of
+        one status, strictly after the cursor (before_created_at, before_id); NULL cursor =
+        first page.
+
+        ``meetings.list_meetings_by_user`` (sql/meetings/meetings.sql:26).
+        """
+        rows: list[GetMeetingByIdRow] = self._a.select(
+            conn,
+            "meetings.list_meetings_by_user",
+            self._sql["meetings.list_meetings_by_user"],
+            {
+                "user_id": user_id,
+                "status": status,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
+    def update_agent(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str | None,
+        instructions: str | None,
+        agent_id: str,
+        user_id: str,
+    ) -> AgentRow | None:
+        """The agent with its name and/or instructions replaced (NULL keeps a value), or nothing
+        if not the user's.
+
+        ``meetings.update_agent`` (sql/meetings/agents.sql:21).
+        """
+        row: AgentRow | None = self._a.insert_returning(
+            conn,
+            "meetings.update_agent",
+            self._sql["meetings.update_agent"],
+            {
+                "name": name,
+                "instructions": instructions,
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_meeting_cancel(
+        self,
+        conn: Connection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved upcoming or active -> cancelled (ended_at = now() if it had
+        started), or nothing (not the user's, or already over).
+
+        ``meetings.update_meeting_cancel`` (sql/meetings/meetings.sql:73).
+        """
+        row: MeetingRow | None = self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_cancel",
+            self._sql["meetings.update_meeting_cancel"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_meeting_complete(
+        self,
+        conn: Connection[Any],
+        *,
+        summary: str | None,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved processing -> completed with its summary, or nothing (not the
+        user's, or not processing).
+
+        ``meetings.update_meeting_complete`` (sql/meetings/meetings.sql:64).
+        """
+        row: MeetingRow | None = self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_complete",
+            self._sql["meetings.update_meeting_complete"],
+            {
+                "summary": summary,
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_meeting_end(
+        self,
+        conn: Connection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved active -> processing with ended_at = now(), or nothing (not the
+        user's, or not active).
+
+        ``meetings.update_meeting_end`` (sql/meetings/meetings.sql:55).
+        """
+        row: MeetingRow | None = self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_end",
+            self._sql["meetings.update_meeting_end"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_meeting_recording(
+        self,
+        conn: Connection[Any],
+        *,
+        transcript_url: str | None,
+        recording_url: str | None,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting with its transcript and/or recording url set (NULL keeps a value), or
+        nothing if not the user's.
+
+        ``meetings.update_meeting_recording`` (sql/meetings/meetings.sql:82).
+        """
+        row: MeetingRow | None = self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_recording",
+            self._sql["meetings.update_meeting_recording"],
+            {
+                "transcript_url": transcript_url,
+                "recording_url": recording_url,
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_meeting_start(
+        self,
+        conn: Connection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved upcoming -> active with started_at = now(), or nothing (not the
+        user's, or not upcoming).
+
+        ``meetings.update_meeting_start`` (sql/meetings/meetings.sql:46).
+        """
+        row: MeetingRow | None = self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_start",
+            self._sql["meetings.update_meeting_start"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class ProjectsQueries:
+    """The queries in sql/projects/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def create_agent_state(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+    ) -> AgentStateRow:
+        """The fresh (idle, empty) agent state of a project.
+
+        ``projects.create_agent_state`` (sql/projects/agent_states.sql:5).
+        """
+        row: AgentStateRow | None = self._a.insert_returning(
+            conn,
+            "projects.create_agent_state",
+            self._sql["projects.create_agent_state"],
+            {
+                "project_id": project_id,
+            },
+        )
+        if row is None:
+            raise MissingRow("projects.create_agent_state")
+        return row
+
+    def create_project(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        name: str,
+        description: str,
+    ) -> ProjectRow:
+        """The new project.
+
+        ``projects.create_project`` (sql/projects/projects.sql:25).
+        """
+        row: ProjectRow | None = self._a.insert_returning(
+            conn,
+            "projects.create_project",
+            self._sql["projects.create_project"],
+            {
+                "user_id": user_id,
+                "name": name,
+                "description": description,
+            },
+        )
+        if row is None:
+            raise MissingRow("projects.create_project")
+        return row
+
+    def delete_project(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> int:
+        """How many projects were deleted (0 or 1); files and agent state go with it (ON DELETE
+        CASCADE).
+
+        ``projects.delete_project`` (sql/projects/projects.sql:54).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "projects.delete_project",
+            self._sql["projects.delete_project"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def delete_project_file(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+        path: str,
+    ) -> int:
+        """How many files were deleted (0 or 1).
+
+        ``projects.delete_project_file`` (sql/projects/files.sql:36).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "projects.delete_project_file",
+            self._sql["projects.delete_project_file"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+                "path": path,
+            },
+        )
+        return count
+
+    def delete_project_files(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> int:
+        """How many files of the user's project were deleted.
+
+        ``projects.delete_project_files`` (sql/projects/files.sql:43).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "projects.delete_project_files",
+            self._sql["projects.delete_project_files"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def get_agent_state_by_project_id(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state of the user's project, or nothing.
+
+        ``projects.get_agent_state_by_project_id`` (sql/projects/agent_states.sql:12).
+        """
+        row: AgentStateRow | None = self._a.select_one(
+            conn,
+            "projects.get_agent_state_by_project_id",
+            self._sql["projects.get_agent_state_by_project_id"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def get_project_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project if it belongs to the user, or nothing.
+
+        ``projects.get_project_by_id`` (sql/projects/projects.sql:8).
+        """
+        row: ProjectRow | None = self._a.select_one(
+            conn,
+            "projects.get_project_by_id",
+            self._sql["projects.get_project_by_id"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def get_project_file_by_path(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+        path: str,
+    ) -> ProjectFileRow | None:
+        """The file at this path of the user's project, or nothing.
+
+        ``projects.get_project_file_by_path`` (sql/projects/files.sql:1).
+        """
+        row: ProjectFileRow | None = self._a.select_one(
+            conn,
+            "projects.get_project_file_by_path",
+            self._sql["projects.get_project_file_by_path"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+                "path": path,
+            },
+        )
+        return row
+
+    def list_project_files(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> list[ProjectFileRow]:
+        """The files of the user's project, in path order (none if the project is not theirs).
+
+        ``projects.list_project_files`` (sql/projects/files.sql:8).
+        """
+        rows: list[ProjectFileRow] = self._a.select(
+            conn,
+            "projects.list_project_files",
+            self._sql["projects.list_project_files"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_project_with_files_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> list[ListProjectWithFilesByIdRow]:
+        """One row per file of the user's project (file_* NULL when it has none), path order; no
+        rows if not theirs.
+
+        ``projects.list_project_with_files_by_id`` (sql/projects/projects.sql:14).
+        """
+        rows: list[ListProjectWithFilesByIdRow] = self._a.select(
+            conn,
+            "projects.list_project_with_files_by_id",
+            self._sql["projects.list_project_with_files_by_id"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_projects_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> list[ProjectRow]:
+        """The user's projects, most recently updated first.
+
+        ``projects.list_projects_by_user`` (sql/projects/projects.sql:1).
+        """
+        rows: list[ProjectRow] = self._a.select(
+            conn,
+            "projects.list_projects_by_user",
+            self._sql["projects.list_projects_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_projects_with_last_phase_completed(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> list[ProjectRow]:
+        """The user's projects whose last phase is marked completed, most recently updated first.
+
+        ``projects.list_projects_with_last_phase_completed``
+        (sql/projects/agent_states.sql:114).
+        """
+        rows: list[ProjectRow] = self._a.select(
+            conn,
+            "projects.list_projects_with_last_phase_completed",
+            self._sql["projects.list_projects_with_last_phase_completed"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def update_agent_state_add_generated_files(
+        self,
+        conn: Connection[Any],
+        *,
+        paths: list[str],
+        project_id: UUID,
+        user_id: str,
+    ) -> UpdateAgentStateAddGeneratedFilesRow | None:
+        """The generated files after adding the paths not yet listed (in order, once each), or
+        nothing if the project is not the user's.
+
+        ``projects.update_agent_state_add_generated_files``
+        (sql/projects/agent_states.sql:68).
+        """
+        row: UpdateAgentStateAddGeneratedFilesRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_add_generated_files",
+            self._sql["projects.update_agent_state_add_generated_files"],
+            {
+                "paths": paths,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_agent_state_append_message(
+        self,
+        conn: Connection[Any],
+        *,
+        message: JSONParam,
+        project_id: UUID,
+        user_id: str,
+    ) -> UpdateAgentStateAppendMessageRow | None:
+        """The number of messages in the conversation after appending this one, or nothing if the
+        project is not the user's.
+
+        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:81).
+        """
+        row: UpdateAgentStateAppendMessageRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_append_message",
+            self._sql["projects.update_agent_state_append_message"],
+            {
+                "message": as_jsonb(message),
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_agent_state_append_phase(
+        self,
+        conn: Connection[Any],
+        *,
+        phase: JSONParam,
+        project_id: UUID,
+        user_id: str,
+    ) -> UpdateAgentStateAppendPhaseRow | None:
+        """The number of phases after appending this one (a JSON object), or nothing if the
+        project is not the user's.
+
+        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:49).
+        """
+        row: UpdateAgentStateAppendPhaseRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_append_phase",
+            self._sql["projects.update_agent_state_append_phase"],
+            {
+                "phase": as_jsonb(phase),
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_agent_state_complete_phase(
+        self,
+        conn: Connection[Any],
+        *,
+        phase_index: int,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state with phases[phase_index] marked completed, or nothing if the project
+        is not the user's or has no such phase.
+
+        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:57).
+        """
+        row: AgentStateRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_complete_phase",
+            self._sql["projects.update_agent_state_complete_phase"],
+            {
+                "phase_index": phase_index,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_agent_state_current(
+        self,
+        conn: Connection[Any],
+        *,
+        current_state: str,
+        current_phase: int | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state with its current state and phase set, or nothing if the project is not
+        the user's.
+
+        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:39).
+        """
+        row: AgentStateRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_current",
+            self._sql["projects.update_agent_state_current"],
+            {
+                "current_state": current_state,
+                "current_phase": current_phase,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_agent_state_reset(
+        self,
+        conn: Connection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state back to its defaults (idle, no phase, sandbox, files or messages), or
+        nothing if the project is not the user's.
+
+        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:99).
+        """
+        row: AgentStateRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_reset",
+            self._sql["projects.update_agent_state_reset"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_agent_state_sandbox(
+        self,
+        conn: Connection[Any],
+        *,
+        sandbox_id: str | None,
+        preview_url: str | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state with its sandbox id and preview url set (NULL clears), or nothing if
+        the project is not the user's.
+
+        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:89).
+        """
+        row: AgentStateRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_sandbox",
+            self._sql["projects.update_agent_state_sandbox"],
+            {
+                "sandbox_id": sandbox_id,
+                "preview_url": preview_url,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_project(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str | None,
+        description: str | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project with its name and/or description replaced (NULL keeps a value), or nothing
+        if not the user's.
+
+        ``projects.update_project`` (sql/projects/projects.sql:31).
+        """
+        row: ProjectRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_project",
+            self._sql["projects.update_project"],
+            {
+                "name": name,
+                "description": description,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_project_preview(
+        self,
+        conn: Connection[Any],
+        *,
+        preview_url: str | None,
+        sandbox_id: str | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project with its preview url and sandbox id set (NULL clears them), or nothing if
+        not the user's.
+
+        ``projects.update_project_preview`` (sql/projects/projects.sql:46).
+        """
+        row: ProjectRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_project_preview",
+            self._sql["projects.update_project_preview"],
+            {
+                "preview_url": preview_url,
+                "sandbox_id": sandbox_id,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_project_status(
+        self,
+        conn: Connection[Any],
+        *,
+        status: str,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project with its new status, or nothing if not the user's.
+
+        ``projects.update_project_status`` (sql/projects/projects.sql:39).
+        """
+        row: ProjectRow | None = self._a.insert_returning(
+            conn,
+            "projects.update_project_status",
+            self._sql["projects.update_project_status"],
+            {
+                "status": status,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def upsert_agent_state(
+        self,
+        conn: Connection[Any],
+        *,
+        current_state: str,
+        current_phase: int | None,
+        phases: JSONParam,
+        sandbox_id: str | None,
+        preview_url: str | None,
+        generated_files: list[str],
+        conversation_history: JSONParam,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state of the user's project replaced whole (or created), or nothing if the
+        project is not theirs.
+
+        ``projects.upsert_agent_state`` (sql/projects/agent_states.sql:20).
+        """
+        row: AgentStateRow | None = self._a.insert_returning(
+            conn,
+            "projects.upsert_agent_state",
+            self._sql["projects.upsert_agent_state"],
+            {
+                "current_state": current_state,
+                "current_phase": current_phase,
+                "phases": as_jsonb(phases),
+                "sandbox_id": sandbox_id,
+                "preview_url": preview_url,
+                "generated_files": generated_files,
+                "conversation_history": as_jsonb(conversation_history),
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def upsert_project_file(
+        self,
+        conn: Connection[Any],
+        *,
+        path: str,
+        content: str,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectFileRow | None:
+        """The file written at this path (created or replaced), or nothing if the project is not
+        the user's.
+
+        ``projects.upsert_project_file`` (sql/projects/files.sql:16).
+        """
+        row: ProjectFileRow | None = self._a.insert_returning(
+            conn,
+            "projects.upsert_project_file",
+            self._sql["projects.upsert_project_file"],
+            {
+                "path": path,
+                "content": content,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def upsert_project_files(
+        self,
+        conn: Connection[Any],
+        *,
+        paths: list[str],
+        contents: list[str],
+        project_id: UUID,
+        user_id: str,
+    ) -> int:
+        """How many files were created or changed: paths[i] gets contents[i], the last one wins
+        for a repeated path; files whose content is already that are left untouched.
+
+        ``projects.upsert_project_files`` (sql/projects/files.sql:25).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "projects.upsert_project_files",
+            self._sql["projects.upsert_project_files"],
+            {
+                "paths": paths,
+                "contents": contents,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+
+class TeamsQueries:
+    """The queries in sql/teams/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def create_team(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str,
+        slug: str,
+    ) -> TeamRow:
+        """Inserts a team; returns it.
+
+        ``teams.create_team`` (sql/teams/teams.sql:3).
+        """
+        row: TeamRow | None = self._a.insert_returning(
+            conn,
+            "teams.create_team",
+            self._sql["teams.create_team"],
+            {
+                "name": name,
+                "slug": slug,
+            },
+        )
+        if row is None:
+            raise MissingRow("teams.create_team")
+        return row
+
+    def create_team_member(
+        self,
+        conn: Connection[Any],
+        *,
+        team_id: UUID,
+        role: UserRole,
+        user_id: str,
+    ) -> TeamMemberRow | None:
+        """Adds an active user to a team with a role; returns the membership, or nothing when the
+        user is not active.
+
+        ``teams.create_team_member`` (sql/teams/members.sql:4).
+        """
+        row: TeamMemberRow | None = self._a.insert_returning(
+            conn,
+            "teams.create_team_member",
+            self._sql["teams.create_team_member"],
+            {
+                "team_id": team_id,
+                "role": role,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def delete_team(
+        self,
+        conn: Connection[Any],
+        *,
+        team_id: UUID,
+    ) -> int:
+        """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
+
+        ``teams.delete_team`` (sql/teams/teams.sql:30).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "teams.delete_team",
+            self._sql["teams.delete_team"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return count
+
+    def delete_team_member(
+        self,
+        conn: Connection[Any],
+        *,
+        team_id: UUID,
+        user_id: str,
+    ) -> int:
+        """Removes a user (soft-deleted ones too) from a team; returns the count (0 or 1).
+
+        ``teams.delete_team_member`` (sql/teams/members.sql:24).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "teams.delete_team_member",
+            self._sql["teams.delete_team_member"],
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def get_team_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        team_id: UUID,
+    ) -> TeamRow | None:
+        """Returns the team with this id, or nothing.
+
+        ``teams.get_team_by_id`` (sql/teams/teams.sql:9).
+        """
+        row: TeamRow | None = self._a.select_one(
+            conn,
+            "teams.get_team_by_id",
+            self._sql["teams.get_team_by_id"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return row
+
+    def get_team_by_slug(
+        self,
+        conn: Connection[Any],
+        *,
+        slug: str,
+    ) -> TeamRow | None:
+        """Returns the team with this slug, or nothing.
+
+        ``teams.get_team_by_slug`` (sql/teams/teams.sql:15).
+        """
+        row: TeamRow | None = self._a.select_one(
+            conn,
+            "teams.get_team_by_slug",
+            self._sql["teams.get_team_by_slug"],
+            {
+                "slug": slug,
+            },
+        )
+        return row
+
+    def list_team_members(
+        self,
+        conn: Connection[Any],
+        *,
+        team_id: UUID,
+    ) -> list[ListTeamMembersRow]:
+        """Returns the team's active members with their names and roles, owners first, then by
+        name.
+
+        ``teams.list_team_members`` (sql/teams/members.sql:29).
+        """
+        rows: list[ListTeamMembersRow] = self._a.select(
+            conn,
+            "teams.list_team_members",
+            self._sql["teams.list_team_members"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return rows
+
+    def list_teams_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> list[ListTeamsByUserRow]:
+        """Returns the teams an active user belongs to, with the user's role in each, by name.
+
+        ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
+        """
+        rows: list[ListTeamsByUserRow] = self._a.select(
+            conn,
+            "teams.list_teams_by_user",
+            self._sql["teams.list_teams_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def update_team_member_role(
+        self,
+        conn: Connection[Any],
+        *,
+        role: UserRole,
+        team_id: UUID,
+        user_id: str,
+    ) -> TeamMemberRow | None:
+        """Sets the role of an active user in a team; returns the membership, or nothing.
+
+        ``teams.update_team_member_role`` (sql/teams/members.sql:13).
+        """
+        row: TeamMemberRow | None = self._a.insert_returning(
+            conn,
+            "teams.update_team_member_role",
+            self._sql["teams.update_team_member_role"],
+            {
+                "role": role,
+                "team_id": team_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class VideosQueries:
+    """The queries in sql/videos/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def create_category(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str,
+        description: str | None,
+    ) -> CategoryRow:
+        """The new category.
+
+        ``videos.create_category`` (sql/videos/tags.sql:43).
+        """
+        row: CategoryRow | None = self._a.insert_returning(
+            conn,
+            "videos.create_category",
+            self._sql["videos.create_category"],
+            {
+                "name": name,
+                "description": description,
+            },
+        )
+        if row is None:
+            raise MissingRow("videos.create_category")
+        return row
+
+    def create_keyframe(
+        self,
+        conn: Connection[Any],
+        *,
+        timestamp_seconds: int,
+        image_url: str,
+        description: str | None,
+        video_summary_id: str,
+        user_id: str,
+    ) -> KeyframeRow | None:
+        """The new keyframe of the user's video, or nothing if the video is not theirs.
+
+        ``videos.create_keyframe`` (sql/videos/keyframes.sql:1).
+        """
+        row: KeyframeRow | None = self._a.insert_returning(
+            conn,
+            "videos.create_keyframe",
+            self._sql["videos.create_keyframe"],
+            {
+                "timestamp_seconds": timestamp_seconds,
+                "image_url": image_url,
+                "description": description,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def create_video_summary(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        youtube_url: str,
+        youtube_id: str,
+        title: str,
+        description: str | None,
+        channel_name: str | None,
+        duration: int | None,
+        thumbnail_url: str | None,
+    ) -> VideoSummaryRow:
+        """The new pending video summary; the same youtube_id twice for one user violates
+        video_summaries_user_id_youtube_id_key.
+
+        ``videos.create_video_summary`` (sql/videos/video_summaries.sql:1).
+        """
+        row: VideoSummaryRow | None = self._a.insert_returning(
+            conn,
+            "videos.create_video_summary",
+            self._sql["videos.create_video_summary"],
+            {
+                "user_id": user_id,
+                "youtube_url": youtube_url,
+                "youtube_id": youtube_id,
+                "title": title,
+                "description": description,
+                "channel_name": channel_name,
+                "duration": duration,
+                "thumbnail_url": thumbnail_url,
+            },
+        )
+        if row is None:
+            raise MissingRow("videos.create_video_summary")
+        return row
+
+    def create_video_summary_category(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+        category_id: str,
+    ) -> CreateVideoSummaryCategoryRow:
+        """video_found: whether the user's video exists; linked: whether a new link was made
+        (false when already linked). An unknown category violates
+        video_summary_categories_category_id_fkey.
+
+        ``videos.create_video_summary_category`` (sql/videos/tags.sql:55).
+        """
+        row: CreateVideoSummaryCategoryRow | None = self._a.insert_returning(
+            conn,
+            "videos.create_video_summary_category",
+            self._sql["videos.create_video_summary_category"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+                "category_id": category_id,
+            },
+        )
+        if row is None:
+            raise MissingRow("videos.create_video_summary_category")
+        return row
+
+    def create_video_summary_tag_by_name(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str,
+        video_summary_id: str,
+        user_id: str,
+    ) -> CreateVideoSummaryTagByNameRow | None:
+        """The tag named so (created when missing) with video_found: whether the user's video
+        exists; the link is made when it does. DO UPDATE (not DO NOTHING) so that RETURNING
+        gives the id of a tag that already exists, even one a concurrent transaction has just
+        committed.
+
+        ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:4).
+        """
+        row: CreateVideoSummaryTagByNameRow | None = self._a.insert_returning(
+            conn,
+            "videos.create_video_summary_tag_by_name",
+            self._sql["videos.create_video_summary_tag_by_name"],
+            {
+                "name": name,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def delete_video_summary(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> int:
+        """How many video summaries were deleted (0 or 1); links and keyframes go with them.
+
+        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:62).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "videos.delete_video_summary",
+            self._sql["videos.delete_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def delete_video_summary_category(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+        category_id: str,
+    ) -> int:
+        """How many categories were detached from the user's video (0 or 1).
+
+        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:70).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "videos.delete_video_summary_category",
+            self._sql["videos.delete_video_summary_category"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+                "category_id": category_id,
+            },
+        )
+        return count
+
+    def delete_video_summary_tag(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+        tag_id: str,
+    ) -> int:
+        """How many tags were detached from the user's video (0 or 1); the tag itself stays.
+
+        ``videos.delete_video_summary_tag`` (sql/videos/tags.sql:27).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "videos.delete_video_summary_tag",
+            self._sql["videos.delete_video_summary_tag"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+                "tag_id": tag_id,
+            },
+        )
+        return count
+
+    def get_video_summary_by_id(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> VideoSummaryRow | None:
+        """The user's video summary, or nothing.
+
+        ``videos.get_video_summary_by_id`` (sql/videos/video_summaries.sql:11).
+        """
+        row: VideoSummaryRow | None = self._a.select_one(
+            conn,
+            "videos.get_video_summary_by_id",
+            self._sql["videos.get_video_summary_by_id"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def get_video_summary_by_youtube_id(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+        youtube_id: str,
+    ) -> VideoSummaryRow | None:
+        """The user's video summary of this YouTube video, or nothing.
+
+        ``videos.get_video_summary_by_youtube_id`` (sql/videos/video_summaries.sql:19).
+        """
+        row: VideoSummaryRow | None = self._a.select_one(
+            conn,
+            "videos.get_video_summary_by_youtube_id",
+            self._sql["videos.get_video_summary_by_youtube_id"],
+            {
+                "user_id": user_id,
+                "youtube_id": youtube_id,
+            },
+        )
+        return row
+
+    def list_categories(
+        self,
+        conn: Connection[Any],
+    ) -> list[CategoryRow]:
+        """Every category, by name.
+
+        ``videos.list_categories`` (sql/videos/tags.sql:49).
+        """
+        rows: list[CategoryRow] = self._a.select(
+            conn,
+            "videos.list_categories",
+            self._sql["videos.list_categories"],
+            {},
+        )
+        return rows
+
+    def list_categories_by_video_summary(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> list[CategoryRow]:
+        """The categories of the user's video, by name (none if the video is not theirs).
+
+        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:77).
+        """
+        rows: list[CategoryRow] = self._a.select(
+            conn,
+            "videos.list_categories_by_video_summary",
+            self._sql["videos.list_categories_by_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_keyframes_by_video_summary(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> list[KeyframeRow]:
+        """The keyframes of the user's video in time order (none if the video is not theirs).
+
+        ``videos.list_keyframes_by_video_summary`` (sql/videos/keyframes.sql:9).
+        """
+        rows: list[KeyframeRow] = self._a.select(
+            conn,
+            "videos.list_keyframes_by_video_summary",
+            self._sql["videos.list_keyframes_by_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_tags_by_video_summary(
+        self,
+        conn: Connection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> list[TagRow]:
+        """The tags of the user's video, by name (none if the video is not theirs).
+
+        ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:34).
+        """
+        rows: list[TagRow] = self._a.select(
+            conn,
+            "videos.list_tags_by_video_summary",
+            self._sql["videos.list_tags_by_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def list_video_summaries_by_user(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> list[ListVideoSummariesByUserRow]:
+        """The user's video summaries, newest first, each with its tag count and its category
+        names (sorted).
+
+        ``videos.list_video_summaries_by_user`` (sql/videos/video_summaries.sql:27).
+        """
+        rows: list[ListVideoSummariesByUserRow] = self._a.select(
+            conn,
+            "videos.list_video_summaries_by_user",
+            self._sql["videos.list_video_summaries_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    def update_video_summary_content(
+        self,
+        conn: Connection[Any],
+        *,
+        ai_generated_content: JSONParam | None,
+        video_summary_id: str,
+        user_id: str,
+    ) -> VideoSummaryRow | None:
+        """The video summary with the AI-generated content stored, or nothing if not the user's.
+
+        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:53).
+        """
+        row: VideoSummaryRow | None = self._a.insert_returning(
+            conn,
+            "videos.update_video_summary_content",
+            self._sql["videos.update_video_summary_content"],
+            {
+                "ai_generated_content": as_jsonb(ai_generated_content),
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_video_summary_status(
+        self,
+        conn: Connection[Any],
+        *,
+        processing_status: ProcessingStatus,
+        processing_error: str | None,
+        video_summary_id: str,
+        user_id: str,
+    ) -> VideoSummaryRow | None:
+        """The video summary with its processing status and error (NULL clears it) set, or
+        nothing if not the user's.
+
+        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:43).
+        """
+        row: VideoSummaryRow | None = self._a.insert_returning(
+            conn,
+            "videos.update_video_summary_status",
+            self._sql["videos.update_video_summary_status"],
+            {
+                "processing_status": processing_status,
+                "processing_error": processing_error,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class WorkspacesQueries:
+    """The queries in sql/workspaces/ (sync)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    def create_workspace(
+        self,
+        conn: Connection[Any],
+        *,
+        slug: str,
+        name: str,
+        domain: str | None,
+        embed_depth: int,
+        user_id: str,
+    ) -> WorkspaceRow | None:
+        """The new workspace; no row when the user does not exist or is soft-deleted. A second
+        workspace for the user or a taken slug fails on workspaces_user_id_key or
+        workspaces_slug_key: the constraints decide, so two racing creates cannot both
+        succeed.
+
+        ``workspaces.create_workspace`` (sql/workspaces/workspaces.sql:1).
+        """
+        row: WorkspaceRow | None = self._a.insert_returning(
+            conn,
+            "workspaces.create_workspace",
+            self._sql["workspaces.create_workspace"],
+            {
+                "slug": slug,
+                "name": name,
+                "domain": domain,
+                "embed_depth": embed_depth,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def delete_workspace_by_user_id(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> int:
+        """Deletes the user's workspace with its nodes, repository and deployments; 1 or 0 rows.
+
+        ``workspaces.delete_workspace_by_user_id`` (sql/workspaces/workspaces.sql:33).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "workspaces.delete_workspace_by_user_id",
+            self._sql["workspaces.delete_workspace_by_user_id"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    def get_workspace_by_slug(
+        self,
+        conn: Connection[Any],
+        *,
+        slug: str,
+    ) -> WorkspaceRow | None:
+        """The workspace with this slug, unless its owner is soft-deleted.
+
+        ``workspaces.get_workspace_by_slug`` (sql/workspaces/workspaces.sql:11).
+        """
+        row: WorkspaceRow | None = self._a.select_one(
+            conn,
+            "workspaces.get_workspace_by_slug",
+            self._sql["workspaces.get_workspace_by_slug"],
+            {
+                "slug": slug,
+            },
+        )
+        return row
+
+    def get_workspace_by_user_id(
+        self,
+        conn: Connection[Any],
+        *,
+        user_id: str,
+    ) -> WorkspaceRow | None:
+        """The user's workspace, unless the user is soft-deleted.
+
+        ``workspaces.get_workspace_by_user_id`` (sql/workspaces/workspaces.sql:18).
+        """
+        row: WorkspaceRow | None = self._a.select_one(
+            conn,
+            "workspaces.get_workspace_by_user_id",
+            self._sql["workspaces.get_workspace_by_user_id"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    def update_workspace_name(
+        self,
+        conn: Connection[Any],
+        *,
+        name: str,
+        slug: str | None,
+        user_id: str,
+    ) -> WorkspaceRow | None:
+        """The renamed workspace of the user (slug kept when :slug is NULL); no row when none.
+
+        ``workspaces.update_workspace_name`` (sql/workspaces/workspaces.sql:25).
+        """
+        row: WorkspaceRow | None = self._a.insert_returning(
+            conn,
+            "workspaces.update_workspace_name",
+            self._sql["workspaces.update_workspace_name"],
+            {
+                "name": name,
+                "slug": slug,
+                "user_id": user_id,
+            },
+        )
+        return row
 
 
 class TypedQueries:
@@ -23,11 +3023,2862 @@ class TypedQueries:
     not the SQL this module was generated from.
     """
 
-    __slots__ = ("_a", "_sql")
+    __slots__ = (
+        "_a",
+        "_sql",
+        "audit",
+        "auth",
+        "content",
+        "git",
+        "meetings",
+        "projects",
+        "teams",
+        "videos",
+        "workspaces",
+    )
 
     def __init__(self, queries: Queries) -> None:
         self._a = PsycopgAdapter(RECORD_CLASSES)
         self._sql = checked_sql(queries, FINGERPRINTS)
+        self.audit = AuditQueries(self._a, self._sql)
+        self.auth = AuthQueries(self._a, self._sql)
+        self.content = ContentQueries(self._a, self._sql)
+        self.git = GitQueries(self._a, self._sql)
+        self.meetings = MeetingsQueries(self._a, self._sql)
+        self.projects = ProjectsQueries(self._a, self._sql)
+        self.teams = TeamsQueries(self._a, self._sql)
+        self.videos = VideosQueries(self._a, self._sql)
+        self.workspaces = WorkspacesQueries(self._a, self._sql)
+
+
+class AsyncAuditQueries:
+    """The queries in sql/audit/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def list_audit_entries_by_actor(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        acting_user_id: str,
+        max_entries: int,
+    ) -> list[AuditLogRow]:
+        """Returns the latest max_entries changes made by one acting user, newest first.
+
+        ``audit.list_audit_entries_by_actor`` (sql/audit/audit_log.sql:14).
+        """
+        rows: list[AuditLogRow] = await self._a.select(
+            conn,
+            "audit.list_audit_entries_by_actor",
+            self._sql["audit.list_audit_entries_by_actor"],
+            {
+                "acting_user_id": acting_user_id,
+                "max_entries": max_entries,
+            },
+        )
+        return rows
+
+    async def list_audit_entries_by_row(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        table_name: str,
+        row_key: JSONParam,
+    ) -> list[AuditLogRow]:
+        """Returns the changes of one row (row_key as jsonb, e.g. {"id": ...}), oldest first.
+
+        ``audit.list_audit_entries_by_row`` (sql/audit/audit_log.sql:7).
+        """
+        rows: list[AuditLogRow] = await self._a.select(
+            conn,
+            "audit.list_audit_entries_by_row",
+            self._sql["audit.list_audit_entries_by_row"],
+            {
+                "table_name": table_name,
+                "row_key": as_jsonb(row_key),
+            },
+        )
+        return rows
+
+    async def set_acting_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> str | None:
+        """Sets app.user_id, read by the audit trigger, until the transaction ends; returns it.
+
+        ``audit.set_acting_user`` (sql/audit/audit_log.sql:3).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "audit.set_acting_user",
+            self._sql["audit.set_acting_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return value
+
+
+class AsyncAuthQueries:
+    """The queries in sql/auth/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def create_credential_account(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        password_hash: str | None,
+    ) -> CreateCredentialAccountRow:
+        """Inserts the user's credential account (account_id = user id: one per user); returns
+        its id.
+
+        ``auth.create_credential_account`` (sql/auth/users.sql:10).
+        """
+        row: CreateCredentialAccountRow | None = await self._a.insert_returning(
+            conn,
+            "auth.create_credential_account",
+            self._sql["auth.create_credential_account"],
+            {
+                "user_id": user_id,
+                "password_hash": password_hash,
+            },
+        )
+        if row is None:
+            raise MissingRow("auth.create_credential_account")
+        return row
+
+    async def create_session(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        token: str,
+        expires_in: timedelta,
+        ip_address: str | None,
+        user_agent: str | None,
+        user_id: str,
+    ) -> SessionRow | None:
+        """Inserts a session expiring expires_in (an interval) from now for an active user;
+        returns the session without its token, or nothing when the user is not active.
+
+        ``auth.create_session`` (sql/auth/sessions.sql:4).
+        """
+        row: SessionRow | None = await self._a.insert_returning(
+            conn,
+            "auth.create_session",
+            self._sql["auth.create_session"],
+            {
+                "token": token,
+                "expires_in": expires_in,
+                "ip_address": ip_address,
+                "user_agent": user_agent,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def create_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        email: str,
+        username: str | None,
+        image: str | None,
+    ) -> UserRow:
+        """Inserts a user; returns the new user.
+
+        ``auth.create_user`` (sql/auth/users.sql:4).
+        """
+        row: UserRow | None = await self._a.insert_returning(
+            conn,
+            "auth.create_user",
+            self._sql["auth.create_user"],
+            {
+                "name": name,
+                "email": email,
+                "username": username,
+                "image": image,
+            },
+        )
+        if row is None:
+            raise MissingRow("auth.create_user")
+        return row
+
+    async def create_verification(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        identifier: str,
+        value: str,
+        expires_in: timedelta,
+    ) -> VerificationRow:
+        """Inserts a value for the identifier expiring expires_in (an interval) from now; returns
+        the verification without its value.
+
+        ``auth.create_verification`` (sql/auth/verifications.sql:3).
+        """
+        row: VerificationRow | None = await self._a.insert_returning(
+            conn,
+            "auth.create_verification",
+            self._sql["auth.create_verification"],
+            {
+                "identifier": identifier,
+                "value": value,
+                "expires_in": expires_in,
+            },
+        )
+        if row is None:
+            raise MissingRow("auth.create_verification")
+        return row
+
+    async def delete_expired_sessions(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        batch_size: int,
+    ) -> int:
+        """Deletes up to batch_size expired sessions, skipping rows another purge holds; returns
+        the count.
+
+        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:44).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.delete_expired_sessions",
+            self._sql["auth.delete_expired_sessions"],
+            {
+                "batch_size": batch_size,
+            },
+        )
+        return count
+
+    async def delete_expired_verifications(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> int:
+        """Deletes every expired verification; returns the count.
+
+        ``auth.delete_expired_verifications`` (sql/auth/verifications.sql:17).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.delete_expired_verifications",
+            self._sql["auth.delete_expired_verifications"],
+            {},
+        )
+        return count
+
+    async def delete_live_verification(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        identifier: str,
+        value: str,
+    ) -> VerificationRow | None:
+        """Consumes a live value: deletes it and returns the verification, or nothing (unknown,
+        expired or already consumed). One statement: of concurrent consumers exactly one wins.
+
+        ``auth.delete_live_verification`` (sql/auth/verifications.sql:10).
+        """
+        row: VerificationRow | None = await self._a.insert_returning(
+            conn,
+            "auth.delete_live_verification",
+            self._sql["auth.delete_live_verification"],
+            {
+                "identifier": identifier,
+                "value": value,
+            },
+        )
+        return row
+
+    async def delete_oauth_account(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        provider_id: str,
+        account_id: str,
+    ) -> int:
+        """Unlinks a provider account from the user (never the credential one); returns the
+        count.
+
+        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:31).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.delete_oauth_account",
+            self._sql["auth.delete_oauth_account"],
+            {
+                "user_id": user_id,
+                "provider_id": provider_id,
+                "account_id": account_id,
+            },
+        )
+        return count
+
+    async def delete_session_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        session_id: str,
+        user_id: str,
+    ) -> int:
+        """Deletes one session of this user; returns the count (0 or 1).
+
+        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:29).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.delete_session_by_id",
+            self._sql["auth.delete_session_by_id"],
+            {
+                "session_id": session_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def delete_session_by_token(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        token: str,
+    ) -> int:
+        """Deletes the session with this token (sign-out); returns the count (0 or 1).
+
+        ``auth.delete_session_by_token`` (sql/auth/sessions.sql:34).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.delete_session_by_token",
+            self._sql["auth.delete_session_by_token"],
+            {
+                "token": token,
+            },
+        )
+        return count
+
+    async def delete_sessions_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> int:
+        """Deletes every session of the user; returns the count.
+
+        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:39).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.delete_sessions_by_user",
+            self._sql["auth.delete_sessions_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def delete_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> DeleteUserRow | None:
+        """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
+        memberships; returns its id, or nothing.
+
+        ``auth.delete_user`` (sql/auth/users.sql:77).
+        """
+        row: DeleteUserRow | None = await self._a.insert_returning(
+            conn,
+            "auth.delete_user",
+            self._sql["auth.delete_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def get_credential_by_email(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        email: str,
+    ) -> GetCredentialByEmailRow | None:
+        """Returns the active user with this email and its credential password hash, or nothing.
+
+        ``auth.get_credential_by_email`` (sql/auth/users.sql:34).
+        """
+        row: GetCredentialByEmailRow | None = await self._a.select_one(
+            conn,
+            "auth.get_credential_by_email",
+            self._sql["auth.get_credential_by_email"],
+            {
+                "email": email,
+            },
+        )
+        return row
+
+    async def get_live_session_by_token(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        token: str,
+    ) -> SessionRow | None:
+        """Returns the live session with this token, or nothing (expired, revoked, user deleted).
+
+        ``auth.get_live_session_by_token`` (sql/auth/sessions.sql:14).
+        """
+        row: SessionRow | None = await self._a.select_one(
+            conn,
+            "auth.get_live_session_by_token",
+            self._sql["auth.get_live_session_by_token"],
+            {
+                "token": token,
+            },
+        )
+        return row
+
+    async def get_user_by_email(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        email: str,
+    ) -> UserRow | None:
+        """Returns the active user with this email, compared case-insensitively, or nothing.
+
+        ``auth.get_user_by_email`` (sql/auth/users.sql:22).
+        """
+        row: UserRow | None = await self._a.select_one(
+            conn,
+            "auth.get_user_by_email",
+            self._sql["auth.get_user_by_email"],
+            {
+                "email": email,
+            },
+        )
+        return row
+
+    async def get_user_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> UserRow | None:
+        """Returns the active user with this id, or nothing.
+
+        ``auth.get_user_by_id`` (sql/auth/users.sql:16).
+        """
+        row: UserRow | None = await self._a.select_one(
+            conn,
+            "auth.get_user_by_id",
+            self._sql["auth.get_user_by_id"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def get_user_by_username(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        username: str,
+    ) -> UserRow | None:
+        """Returns the active user with this username, compared case-insensitively, or nothing.
+
+        ``auth.get_user_by_username`` (sql/auth/users.sql:28).
+        """
+        row: UserRow | None = await self._a.select_one(
+            conn,
+            "auth.get_user_by_username",
+            self._sql["auth.get_user_by_username"],
+            {
+                "username": username,
+            },
+        )
+        return row
+
+    async def list_accounts_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> list[AccountRow]:
+        """Returns the active user's accounts (credential included), oldest first.
+
+        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:39).
+        """
+        rows: list[AccountRow] = await self._a.select(
+            conn,
+            "auth.list_accounts_by_user",
+            self._sql["auth.list_accounts_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_live_sessions_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> list[SessionRow]:
+        """Returns the user's live sessions, newest first.
+
+        ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:21).
+        """
+        rows: list[SessionRow] = await self._a.select(
+            conn,
+            "auth.list_live_sessions_by_user",
+            self._sql["auth.list_live_sessions_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def update_credential_password(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        new_password_hash: str | None,
+        user_id: str,
+        old_password_hash: str,
+    ) -> int:
+        """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
+
+        ``auth.update_credential_password`` (sql/auth/users.sql:43).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.update_credential_password",
+            self._sql["auth.update_credential_password"],
+            {
+                "new_password_hash": new_password_hash,
+                "user_id": user_id,
+                "old_password_hash": old_password_hash,
+            },
+        )
+        return count
+
+    async def update_user_email_verified(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        email: str,
+    ) -> UserRow | None:
+        """Marks the active user with this email (case-insensitive) as verified; returns the
+        user.
+
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:63).
+        """
+        row: UserRow | None = await self._a.insert_returning(
+            conn,
+            "auth.update_user_email_verified",
+            self._sql["auth.update_user_email_verified"],
+            {
+                "email": email,
+            },
+        )
+        return row
+
+    async def update_user_profile(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str | None,
+        set_image: bool,
+        image: str,
+        set_username: bool,
+        username: str,
+        user_id: str,
+    ) -> UserRow | None:
+        """Updates name (when given), image and username (when their set_ flag is true) of an
+        active user; returns the updated user, or nothing.
+
+        ``auth.update_user_profile`` (sql/auth/users.sql:52).
+        """
+        row: UserRow | None = await self._a.insert_returning(
+            conn,
+            "auth.update_user_profile",
+            self._sql["auth.update_user_profile"],
+            {
+                "name": name,
+                "set_image": set_image,
+                "image": image,
+                "set_username": set_username,
+                "username": username,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_user_soft_deleted(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> DeleteUserRow | None:
+        """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
+
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
+        """
+        row: DeleteUserRow | None = await self._a.insert_returning(
+            conn,
+            "auth.update_user_soft_deleted",
+            self._sql["auth.update_user_soft_deleted"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def upsert_oauth_account(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        account_id: str,
+        provider_id: str,
+        access_token: str | None,
+        refresh_token: str | None,
+        id_token: str | None,
+        access_token_expires_at: datetime | None,
+        refresh_token_expires_at: datetime | None,
+        scope: str | None,
+        user_id: str,
+    ) -> AccountRow | None:
+        """Links a provider account to an active user, or refreshes its tokens when it is already
+        linked to that user; returns the account, or nothing when the user is not active or
+        the provider account belongs to another user.
+
+        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:3).
+        """
+        row: AccountRow | None = await self._a.insert_returning(
+            conn,
+            "auth.upsert_oauth_account",
+            self._sql["auth.upsert_oauth_account"],
+            {
+                "account_id": account_id,
+                "provider_id": provider_id,
+                "access_token": access_token,
+                "refresh_token": refresh_token,
+                "id_token": id_token,
+                "access_token_expires_at": access_token_expires_at,
+                "refresh_token_expires_at": refresh_token_expires_at,
+                "scope": scope,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class AsyncContentQueries:
+    """The queries in sql/content/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def count_nodes_by_workspace(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> int:
+        """The number of nodes (pages and blocks) of the workspace.
+
+        ``content.count_nodes_by_workspace`` (sql/content/import.sql:15).
+        """
+        value: int | None = await self._a.select_value(
+            conn,
+            "content.count_nodes_by_workspace",
+            self._sql["content.count_nodes_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        if value is None:
+            raise MissingRow("content.count_nodes_by_workspace")
+        return value
+
+    async def delete_nodes_by_workspace(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> int:
+        """Deletes every node of the workspace; the number of nodes deleted.
+
+        ``content.delete_nodes_by_workspace`` (sql/content/import.sql:10).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "content.delete_nodes_by_workspace",
+            self._sql["content.delete_nodes_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return count
+
+    async def delete_page_by_name(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+        page_name: str,
+    ) -> int:
+        """Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no
+        such page.
+
+        ``content.delete_page_by_name`` (sql/content/pages.sql:32).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "content.delete_page_by_name",
+            self._sql["content.delete_page_by_name"],
+            {
+                "workspace_id": workspace_id,
+                "page_name": page_name,
+            },
+        )
+        return count
+
+    async def get_workspace_id_for_import(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> int | None:
+        """The workspace id, row-locked until the import commits; NULL when there is no such
+        workspace. FOR UPDATE also makes other writers of this workspace's nodes wait (their
+        foreign-key check takes KEY SHARE on the row), so an import replaces the content as
+        one step.
+
+        ``content.get_workspace_id_for_import`` (sql/content/import.sql:1).
+        """
+        value: int | None = await self._a.select_value(
+            conn,
+            "content.get_workspace_id_for_import",
+            self._sql["content.get_workspace_id_for_import"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return value
+
+    async def list_backlinks_by_page(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+        page_name: str,
+    ) -> list[ListBacklinksByPageRow]:
+        """The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
+        page they sit on; by linking page, then position. Served by nodes_linked_pages_idx:
+        the expression must stay node_linked_pages(b.html) for the planner to match the index.
+
+        ``content.list_backlinks_by_page`` (sql/content/links.sql:1).
+        """
+        rows: list[ListBacklinksByPageRow] = await self._a.select(
+            conn,
+            "content.list_backlinks_by_page",
+            self._sql["content.list_backlinks_by_page"],
+            {
+                "workspace_id": workspace_id,
+                "page_name": page_name,
+            },
+        )
+        return rows
+
+    async def list_page_tree(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+        page_name: str,
+    ) -> list[ListPageTreeRow]:
+        """The page (depth 0) then its blocks down to the workspace's embed_depth, depth-first in
+        position order; no rows when the page does not exist. One recursive query, not one per
+        level.
+
+        ``content.list_page_tree`` (sql/content/pages.sql:9).
+        """
+        rows: list[ListPageTreeRow] = await self._a.select(
+            conn,
+            "content.list_page_tree",
+            self._sql["content.list_page_tree"],
+            {
+                "workspace_id": workspace_id,
+                "page_name": page_name,
+            },
+        )
+        return rows
+
+    async def list_pages_by_workspace(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> list[NodeRow]:
+        """The pages of the workspace (no blocks), by page name.
+
+        ``content.list_pages_by_workspace`` (sql/content/pages.sql:1).
+        """
+        rows: list[NodeRow] = await self._a.select(
+            conn,
+            "content.list_pages_by_workspace",
+            self._sql["content.list_pages_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return rows
+
+    async def list_search_results(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        query: str,
+        workspace_id: int,
+        limit: int,
+    ) -> list[ListSearchResultsRow]:
+        """Nodes of the workspace matching the web-search style query, best first (ts_rank over
+        the title-weighted search_vector), each with an html snippet: the node's text, tags
+        stripped, matches wrapped in <mark>. ts_headline runs only on the rows kept by LIMIT.
+
+        ``content.list_search_results`` (sql/content/search.sql:1).
+        """
+        rows: list[ListSearchResultsRow] = await self._a.select(
+            conn,
+            "content.list_search_results",
+            self._sql["content.list_search_results"],
+            {
+                "query": query,
+                "workspace_id": workspace_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
+
+class AsyncGitQueries:
+    """The queries in sql/git/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def create_deployment(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+        commit_sha: str,
+        status: DeploymentStatus,
+    ) -> DeploymentHistoryRow:
+        """The recorded deployment (build_log empty); an unknown workspace fails on
+        deployment_history_workspace_id_fkey.
+
+        ``git.create_deployment`` (sql/git/deployments.sql:1).
+        """
+        row: DeploymentHistoryRow | None = await self._a.insert_returning(
+            conn,
+            "git.create_deployment",
+            self._sql["git.create_deployment"],
+            {
+                "workspace_id": workspace_id,
+                "commit_sha": commit_sha,
+                "status": status,
+            },
+        )
+        if row is None:
+            raise MissingRow("git.create_deployment")
+        return row
+
+    async def create_git_repository(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+        repo_url: str,
+        branch: str,
+        deploy_key: str | None,
+    ) -> GitRepositoryRow:
+        """The connected repository. A second one for the workspace fails on
+        git_repositories_workspace_id_key, an unknown workspace on
+        git_repositories_workspace_id_fkey.
+
+        ``git.create_git_repository`` (sql/git/repositories.sql:1).
+        """
+        row: GitRepositoryRow | None = await self._a.insert_returning(
+            conn,
+            "git.create_git_repository",
+            self._sql["git.create_git_repository"],
+            {
+                "workspace_id": workspace_id,
+                "repo_url": repo_url,
+                "branch": branch,
+                "deploy_key": deploy_key,
+            },
+        )
+        if row is None:
+            raise MissingRow("git.create_git_repository")
+        return row
+
+    async def delete_git_repository_by_workspace(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> int:
+        """Disconnects the workspace's repository; 1, or 0 when there was none.
+
+        ``git.delete_git_repository_by_workspace`` (sql/git/repositories.sql:32).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "git.delete_git_repository_by_workspace",
+            self._sql["git.delete_git_repository_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return count
+
+    async def get_deployment_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        deployment_id: int,
+        workspace_id: int,
+    ) -> DeploymentHistoryRow | None:
+        """The deployment, if it belongs to the workspace.
+
+        ``git.get_deployment_by_id`` (sql/git/deployments.sql:8).
+        """
+        row: DeploymentHistoryRow | None = await self._a.select_one(
+            conn,
+            "git.get_deployment_by_id",
+            self._sql["git.get_deployment_by_id"],
+            {
+                "deployment_id": deployment_id,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    async def get_git_repository_by_workspace(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> GitRepositoryRow | None:
+        """The workspace's repository, or none.
+
+        ``git.get_git_repository_by_workspace`` (sql/git/repositories.sql:9).
+        """
+        row: GitRepositoryRow | None = await self._a.select_one(
+            conn,
+            "git.get_git_repository_by_workspace",
+            self._sql["git.get_git_repository_by_workspace"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    async def list_latest_deployments(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+        limit: int,
+    ) -> list[DeploymentHistoryRow]:
+        """The workspace's latest deployments, newest first
+        (deployment_history_workspace_id_deployed_at_idx).
+
+        ``git.list_latest_deployments`` (sql/git/deployments.sql:34).
+        """
+        rows: list[DeploymentHistoryRow] = await self._a.select(
+            conn,
+            "git.list_latest_deployments",
+            self._sql["git.list_latest_deployments"],
+            {
+                "workspace_id": workspace_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
+    async def update_deployment_build_log(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        line: str,
+        deployment_id: int,
+        workspace_id: int,
+    ) -> UpdateDeploymentBuildLogRow | None:
+        """Appends one line to the build log in one atomic statement (concurrent appends all
+        land); the number of lines now in the log, or none when the deployment is missing.
+
+        ``git.update_deployment_build_log`` (sql/git/deployments.sql:26).
+        """
+        row: UpdateDeploymentBuildLogRow | None = await self._a.insert_returning(
+            conn,
+            "git.update_deployment_build_log",
+            self._sql["git.update_deployment_build_log"],
+            {
+                "line": line,
+                "deployment_id": deployment_id,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    async def update_deployment_status(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        status: DeploymentStatus,
+        error_log: str | None,
+        deployment_id: int,
+        workspace_id: int,
+    ) -> DeploymentHistoryRow | None:
+        """The deployment moved forward to :status (pending < building < success | failed),
+        keeping error_log when :error_log is NULL; none when it is missing, finished, or the
+        move goes backwards. One statement, so two racing updates cannot both finish a
+        deployment.
+
+        ``git.update_deployment_status`` (sql/git/deployments.sql:14).
+        """
+        row: DeploymentHistoryRow | None = await self._a.insert_returning(
+            conn,
+            "git.update_deployment_status",
+            self._sql["git.update_deployment_status"],
+            {
+                "status": status,
+                "error_log": error_log,
+                "deployment_id": deployment_id,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    async def update_git_repository_sync_status(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        sync_status: SyncStatus,
+        error_log: str | None,
+        workspace_id: int,
+    ) -> GitRepositoryRow | None:
+        """The repository with its new sync status and error log (NULL clears it); none when
+        missing.
+
+        ``git.update_git_repository_sync_status`` (sql/git/repositories.sql:16).
+        """
+        row: GitRepositoryRow | None = await self._a.insert_returning(
+            conn,
+            "git.update_git_repository_sync_status",
+            self._sql["git.update_git_repository_sync_status"],
+            {
+                "sync_status": sync_status,
+                "error_log": error_log,
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+    async def update_git_repository_synced(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> GitRepositoryRow | None:
+        """The repository marked as synced now: last_sync set, status success, error log cleared.
+
+        ``git.update_git_repository_synced`` (sql/git/repositories.sql:24).
+        """
+        row: GitRepositoryRow | None = await self._a.insert_returning(
+            conn,
+            "git.update_git_repository_synced",
+            self._sql["git.update_git_repository_synced"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
+
+class AsyncMeetingsQueries:
+    """The queries in sql/meetings/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def count_meetings_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        status: MeetingStatus | None,
+    ) -> int:
+        """How many meetings the user has, optionally of one status.
+
+        ``meetings.count_meetings_by_user`` (sql/meetings/meetings.sql:39).
+        """
+        value: int | None = await self._a.select_value(
+            conn,
+            "meetings.count_meetings_by_user",
+            self._sql["meetings.count_meetings_by_user"],
+            {
+                "user_id": user_id,
+                "status": status,
+            },
+        )
+        if value is None:
+            raise MissingRow("meetings.count_meetings_by_user")
+        return value
+
+    async def create_agent(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        name: str,
+        instructions: str,
+    ) -> AgentRow:
+        """The new agent, with its database-generated 21-character id.
+
+        ``meetings.create_agent`` (sql/meetings/agents.sql:1).
+        """
+        row: AgentRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.create_agent",
+            self._sql["meetings.create_agent"],
+            {
+                "user_id": user_id,
+                "name": name,
+                "instructions": instructions,
+            },
+        )
+        if row is None:
+            raise MissingRow("meetings.create_agent")
+        return row
+
+    async def create_meeting(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        agent_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The new upcoming meeting, or nothing if the agent is not the user's.
+
+        ``meetings.create_meeting`` (sql/meetings/meetings.sql:9).
+        """
+        row: MeetingRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.create_meeting",
+            self._sql["meetings.create_meeting"],
+            {
+                "name": name,
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def delete_agent(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        agent_id: str,
+        user_id: str,
+    ) -> int:
+        """How many agents were deleted (0 or 1); their meetings go with them (ON DELETE
+        CASCADE).
+
+        ``meetings.delete_agent`` (sql/meetings/agents.sql:29).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "meetings.delete_agent",
+            self._sql["meetings.delete_agent"],
+            {
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def delete_meeting(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> int:
+        """How many meetings were deleted (0 or 1).
+
+        ``meetings.delete_meeting`` (sql/meetings/meetings.sql:91).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "meetings.delete_meeting",
+            self._sql["meetings.delete_meeting"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def get_agent_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        agent_id: str,
+        user_id: str,
+    ) -> AgentRow | None:
+        """The agent if it belongs to the user, or nothing.
+
+        ``meetings.get_agent_by_id`` (sql/meetings/agents.sql:7).
+        """
+        row: AgentRow | None = await self._a.select_one(
+            conn,
+            "meetings.get_agent_by_id",
+            self._sql["meetings.get_agent_by_id"],
+            {
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def get_meeting_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> GetMeetingByIdRow | None:
+        """The user's meeting with its agent's name, or nothing.
+
+        ``meetings.get_meeting_by_id`` (sql/meetings/meetings.sql:18).
+        """
+        row: GetMeetingByIdRow | None = await self._a.select_one(
+            conn,
+            "meetings.get_meeting_by_id",
+            self._sql["meetings.get_meeting_by_id"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def list_agents_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> list[ListAgentsByUserRow]:
+        """The user's agents with how many meetings each has, newest first.
+
+        ``meetings.list_agents_by_user`` (sql/meetings/agents.sql:13).
+        """
+        rows: list[ListAgentsByUserRow] = await self._a.select(
+            conn,
+            "meetings.list_agents_by_user",
+            self._sql["meetings.list_agents_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_meetings_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        status: MeetingStatus | None,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[GetMeetingByIdRow]:
+        """One page of the user's meetings with their agent's name, newest first, optionally of
+        one status, strictly after the cursor (before_created_at, before_id); NULL cursor =
+        first page.
+
+        ``meetings.list_meetings_by_user`` (sql/meetings/meetings.sql:26).
+        """
+        rows: list[GetMeetingByIdRow] = await self._a.select(
+            conn,
+            "meetings.list_meetings_by_user",
+            self._sql["meetings.list_meetings_by_user"],
+            {
+                "user_id": user_id,
+                "status": status,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
+    async def update_agent(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str | None,
+        instructions: str | None,
+        agent_id: str,
+        user_id: str,
+    ) -> AgentRow | None:
+        """The agent with its name and/or instructions replaced (NULL keeps a value), or nothing
+        if not the user's.
+
+        ``meetings.update_agent`` (sql/meetings/agents.sql:21).
+        """
+        row: AgentRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.update_agent",
+            self._sql["meetings.update_agent"],
+            {
+                "name": name,
+                "instructions": instructions,
+                "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_meeting_cancel(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved upcoming or active -> cancelled (ended_at = now() if it had
+        started), or nothing (not the user's, or already over).
+
+        ``meetings.update_meeting_cancel`` (sql/meetings/meetings.sql:73).
+        """
+        row: MeetingRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_cancel",
+            self._sql["meetings.update_meeting_cancel"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_meeting_complete(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        summary: str | None,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved processing -> completed with its summary, or nothing (not the
+        user's, or not processing).
+
+        ``meetings.update_meeting_complete`` (sql/meetings/meetings.sql:64).
+        """
+        row: MeetingRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_complete",
+            self._sql["meetings.update_meeting_complete"],
+            {
+                "summary": summary,
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_meeting_end(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved active -> processing with ended_at = now(), or nothing (not the
+        user's, or not active).
+
+        ``meetings.update_meeting_end`` (sql/meetings/meetings.sql:55).
+        """
+        row: MeetingRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_end",
+            self._sql["meetings.update_meeting_end"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_meeting_recording(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        transcript_url: str | None,
+        recording_url: str | None,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting with its transcript and/or recording url set (NULL keeps a value), or
+        nothing if not the user's.
+
+        ``meetings.update_meeting_recording`` (sql/meetings/meetings.sql:82).
+        """
+        row: MeetingRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_recording",
+            self._sql["meetings.update_meeting_recording"],
+            {
+                "transcript_url": transcript_url,
+                "recording_url": recording_url,
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_meeting_start(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting moved upcoming -> active with started_at = now(), or nothing (not the
+        user's, or not upcoming).
+
+        ``meetings.update_meeting_start`` (sql/meetings/meetings.sql:46).
+        """
+        row: MeetingRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.update_meeting_start",
+            self._sql["meetings.update_meeting_start"],
+            {
+                "meeting_id": meeting_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class AsyncProjectsQueries:
+    """The queries in sql/projects/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def create_agent_state(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+    ) -> AgentStateRow:
+        """The fresh (idle, empty) agent state of a project.
+
+        ``projects.create_agent_state`` (sql/projects/agent_states.sql:5).
+        """
+        row: AgentStateRow | None = await self._a.insert_returning(
+            conn,
+            "projects.create_agent_state",
+            self._sql["projects.create_agent_state"],
+            {
+                "project_id": project_id,
+            },
+        )
+        if row is None:
+            raise MissingRow("projects.create_agent_state")
+        return row
+
+    async def create_project(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        name: str,
+        description: str,
+    ) -> ProjectRow:
+        """The new project.
+
+        ``projects.create_project`` (sql/projects/projects.sql:25).
+        """
+        row: ProjectRow | None = await self._a.insert_returning(
+            conn,
+            "projects.create_project",
+            self._sql["projects.create_project"],
+            {
+                "user_id": user_id,
+                "name": name,
+                "description": description,
+            },
+        )
+        if row is None:
+            raise MissingRow("projects.create_project")
+        return row
+
+    async def delete_project(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> int:
+        """How many projects were deleted (0 or 1); files and agent state go with it (ON DELETE
+        CASCADE).
+
+        ``projects.delete_project`` (sql/projects/projects.sql:54).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "projects.delete_project",
+            self._sql["projects.delete_project"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def delete_project_file(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+        path: str,
+    ) -> int:
+        """How many files were deleted (0 or 1).
+
+        ``projects.delete_project_file`` (sql/projects/files.sql:36).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "projects.delete_project_file",
+            self._sql["projects.delete_project_file"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+                "path": path,
+            },
+        )
+        return count
+
+    async def delete_project_files(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> int:
+        """How many files of the user's project were deleted.
+
+        ``projects.delete_project_files`` (sql/projects/files.sql:43).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "projects.delete_project_files",
+            self._sql["projects.delete_project_files"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def get_agent_state_by_project_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state of the user's project, or nothing.
+
+        ``projects.get_agent_state_by_project_id`` (sql/projects/agent_states.sql:12).
+        """
+        row: AgentStateRow | None = await self._a.select_one(
+            conn,
+            "projects.get_agent_state_by_project_id",
+            self._sql["projects.get_agent_state_by_project_id"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def get_project_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project if it belongs to the user, or nothing.
+
+        ``projects.get_project_by_id`` (sql/projects/projects.sql:8).
+        """
+        row: ProjectRow | None = await self._a.select_one(
+            conn,
+            "projects.get_project_by_id",
+            self._sql["projects.get_project_by_id"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def get_project_file_by_path(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+        path: str,
+    ) -> ProjectFileRow | None:
+        """The file at this path of the user's project, or nothing.
+
+        ``projects.get_project_file_by_path`` (sql/projects/files.sql:1).
+        """
+        row: ProjectFileRow | None = await self._a.select_one(
+            conn,
+            "projects.get_project_file_by_path",
+            self._sql["projects.get_project_file_by_path"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+                "path": path,
+            },
+        )
+        return row
+
+    async def list_project_files(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> list[ProjectFileRow]:
+        """The files of the user's project, in path order (none if the project is not theirs).
+
+        ``projects.list_project_files`` (sql/projects/files.sql:8).
+        """
+        rows: list[ProjectFileRow] = await self._a.select(
+            conn,
+            "projects.list_project_files",
+            self._sql["projects.list_project_files"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_project_with_files_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> list[ListProjectWithFilesByIdRow]:
+        """One row per file of the user's project (file_* NULL when it has none), path order; no
+        rows if not theirs.
+
+        ``projects.list_project_with_files_by_id`` (sql/projects/projects.sql:14).
+        """
+        rows: list[ListProjectWithFilesByIdRow] = await self._a.select(
+            conn,
+            "projects.list_project_with_files_by_id",
+            self._sql["projects.list_project_with_files_by_id"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_projects_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> list[ProjectRow]:
+        """The user's projects, most recently updated first.
+
+        ``projects.list_projects_by_user`` (sql/projects/projects.sql:1).
+        """
+        rows: list[ProjectRow] = await self._a.select(
+            conn,
+            "projects.list_projects_by_user",
+            self._sql["projects.list_projects_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_projects_with_last_phase_completed(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> list[ProjectRow]:
+        """The user's projects whose last phase is marked completed, most recently updated first.
+
+        ``projects.list_projects_with_last_phase_completed``
+        (sql/projects/agent_states.sql:114).
+        """
+        rows: list[ProjectRow] = await self._a.select(
+            conn,
+            "projects.list_projects_with_last_phase_completed",
+            self._sql["projects.list_projects_with_last_phase_completed"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def update_agent_state_add_generated_files(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        paths: list[str],
+        project_id: UUID,
+        user_id: str,
+    ) -> UpdateAgentStateAddGeneratedFilesRow | None:
+        """The generated files after adding the paths not yet listed (in order, once each), or
+        nothing if the project is not the user's.
+
+        ``projects.update_agent_state_add_generated_files``
+        (sql/projects/agent_states.sql:68).
+        """
+        row: UpdateAgentStateAddGeneratedFilesRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_add_generated_files",
+            self._sql["projects.update_agent_state_add_generated_files"],
+            {
+                "paths": paths,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_agent_state_append_message(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        message: JSONParam,
+        project_id: UUID,
+        user_id: str,
+    ) -> UpdateAgentStateAppendMessageRow | None:
+        """The number of messages in the conversation after appending this one, or nothing if the
+        project is not the user's.
+
+        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:81).
+        """
+        row: UpdateAgentStateAppendMessageRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_append_message",
+            self._sql["projects.update_agent_state_append_message"],
+            {
+                "message": as_jsonb(message),
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_agent_state_append_phase(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        phase: JSONParam,
+        project_id: UUID,
+        user_id: str,
+    ) -> UpdateAgentStateAppendPhaseRow | None:
+        """The number of phases after appending this one (a JSON object), or nothing if the
+        project is not the user's.
+
+        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:49).
+        """
+        row: UpdateAgentStateAppendPhaseRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_append_phase",
+            self._sql["projects.update_agent_state_append_phase"],
+            {
+                "phase": as_jsonb(phase),
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_agent_state_complete_phase(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        phase_index: int,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state with phases[phase_index] marked completed, or nothing if the project
+        is not the user's or has no such phase.
+
+        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:57).
+        """
+        row: AgentStateRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_complete_phase",
+            self._sql["projects.update_agent_state_complete_phase"],
+            {
+                "phase_index": phase_index,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_agent_state_current(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        current_state: str,
+        current_phase: int | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state with its current state and phase set, or nothing if the project is not
+        the user's.
+
+        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:39).
+        """
+        row: AgentStateRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_current",
+            self._sql["projects.update_agent_state_current"],
+            {
+                "current_state": current_state,
+                "current_phase": current_phase,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_agent_state_reset(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state back to its defaults (idle, no phase, sandbox, files or messages), or
+        nothing if the project is not the user's.
+
+        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:99).
+        """
+        row: AgentStateRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_reset",
+            self._sql["projects.update_agent_state_reset"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_agent_state_sandbox(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        sandbox_id: str | None,
+        preview_url: str | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state with its sandbox id and preview url set (NULL clears), or nothing if
+        the project is not the user's.
+
+        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:89).
+        """
+        row: AgentStateRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_agent_state_sandbox",
+            self._sql["projects.update_agent_state_sandbox"],
+            {
+                "sandbox_id": sandbox_id,
+                "preview_url": preview_url,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_project(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str | None,
+        description: str | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project with its name and/or description replaced (NULL keeps a value), or nothing
+        if not the user's.
+
+        ``projects.update_project`` (sql/projects/projects.sql:31).
+        """
+        row: ProjectRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_project",
+            self._sql["projects.update_project"],
+            {
+                "name": name,
+                "description": description,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_project_preview(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        preview_url: str | None,
+        sandbox_id: str | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project with its preview url and sandbox id set (NULL clears them), or nothing if
+        not the user's.
+
+        ``projects.update_project_preview`` (sql/projects/projects.sql:46).
+        """
+        row: ProjectRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_project_preview",
+            self._sql["projects.update_project_preview"],
+            {
+                "preview_url": preview_url,
+                "sandbox_id": sandbox_id,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_project_status(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        status: str,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectRow | None:
+        """The project with its new status, or nothing if not the user's.
+
+        ``projects.update_project_status`` (sql/projects/projects.sql:39).
+        """
+        row: ProjectRow | None = await self._a.insert_returning(
+            conn,
+            "projects.update_project_status",
+            self._sql["projects.update_project_status"],
+            {
+                "status": status,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def upsert_agent_state(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        current_state: str,
+        current_phase: int | None,
+        phases: JSONParam,
+        sandbox_id: str | None,
+        preview_url: str | None,
+        generated_files: list[str],
+        conversation_history: JSONParam,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """The agent state of the user's project replaced whole (or created), or nothing if the
+        project is not theirs.
+
+        ``projects.upsert_agent_state`` (sql/projects/agent_states.sql:20).
+        """
+        row: AgentStateRow | None = await self._a.insert_returning(
+            conn,
+            "projects.upsert_agent_state",
+            self._sql["projects.upsert_agent_state"],
+            {
+                "current_state": current_state,
+                "current_phase": current_phase,
+                "phases": as_jsonb(phases),
+                "sandbox_id": sandbox_id,
+                "preview_url": preview_url,
+                "generated_files": generated_files,
+                "conversation_history": as_jsonb(conversation_history),
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def upsert_project_file(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        path: str,
+        content: str,
+        project_id: UUID,
+        user_id: str,
+    ) -> ProjectFileRow | None:
+        """The file written at this path (created or replaced), or nothing if the project is not
+        the user's.
+
+        ``projects.upsert_project_file`` (sql/projects/files.sql:16).
+        """
+        row: ProjectFileRow | None = await self._a.insert_returning(
+            conn,
+            "projects.upsert_project_file",
+            self._sql["projects.upsert_project_file"],
+            {
+                "path": path,
+                "content": content,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def upsert_project_files(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        paths: list[str],
+        contents: list[str],
+        project_id: UUID,
+        user_id: str,
+    ) -> int:
+        """How many files were created or changed: paths[i] gets contents[i], the last one wins
+        for a repeated path; files whose content is already that are left untouched.
+
+        ``projects.upsert_project_files`` (sql/projects/files.sql:25).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "projects.upsert_project_files",
+            self._sql["projects.upsert_project_files"],
+            {
+                "paths": paths,
+                "contents": contents,
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+
+class AsyncTeamsQueries:
+    """The queries in sql/teams/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def create_team(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        slug: str,
+    ) -> TeamRow:
+        """Inserts a team; returns it.
+
+        ``teams.create_team`` (sql/teams/teams.sql:3).
+        """
+        row: TeamRow | None = await self._a.insert_returning(
+            conn,
+            "teams.create_team",
+            self._sql["teams.create_team"],
+            {
+                "name": name,
+                "slug": slug,
+            },
+        )
+        if row is None:
+            raise MissingRow("teams.create_team")
+        return row
+
+    async def create_team_member(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+        role: UserRole,
+        user_id: str,
+    ) -> TeamMemberRow | None:
+        """Adds an active user to a team with a role; returns the membership, or nothing when the
+        user is not active.
+
+        ``teams.create_team_member`` (sql/teams/members.sql:4).
+        """
+        row: TeamMemberRow | None = await self._a.insert_returning(
+            conn,
+            "teams.create_team_member",
+            self._sql["teams.create_team_member"],
+            {
+                "team_id": team_id,
+                "role": role,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def delete_team(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+    ) -> int:
+        """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
+
+        ``teams.delete_team`` (sql/teams/teams.sql:30).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "teams.delete_team",
+            self._sql["teams.delete_team"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return count
+
+    async def delete_team_member(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+        user_id: str,
+    ) -> int:
+        """Removes a user (soft-deleted ones too) from a team; returns the count (0 or 1).
+
+        ``teams.delete_team_member`` (sql/teams/members.sql:24).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "teams.delete_team_member",
+            self._sql["teams.delete_team_member"],
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def get_team_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+    ) -> TeamRow | None:
+        """Returns the team with this id, or nothing.
+
+        ``teams.get_team_by_id`` (sql/teams/teams.sql:9).
+        """
+        row: TeamRow | None = await self._a.select_one(
+            conn,
+            "teams.get_team_by_id",
+            self._sql["teams.get_team_by_id"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return row
+
+    async def get_team_by_slug(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        slug: str,
+    ) -> TeamRow | None:
+        """Returns the team with this slug, or nothing.
+
+        ``teams.get_team_by_slug`` (sql/teams/teams.sql:15).
+        """
+        row: TeamRow | None = await self._a.select_one(
+            conn,
+            "teams.get_team_by_slug",
+            self._sql["teams.get_team_by_slug"],
+            {
+                "slug": slug,
+            },
+        )
+        return row
+
+    async def list_team_members(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+    ) -> list[ListTeamMembersRow]:
+        """Returns the team's active members with their names and roles, owners first, then by
+        name.
+
+        ``teams.list_team_members`` (sql/teams/members.sql:29).
+        """
+        rows: list[ListTeamMembersRow] = await self._a.select(
+            conn,
+            "teams.list_team_members",
+            self._sql["teams.list_team_members"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return rows
+
+    async def list_teams_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> list[ListTeamsByUserRow]:
+        """Returns the teams an active user belongs to, with the user's role in each, by name.
+
+        ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
+        """
+        rows: list[ListTeamsByUserRow] = await self._a.select(
+            conn,
+            "teams.list_teams_by_user",
+            self._sql["teams.list_teams_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def update_team_member_role(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        role: UserRole,
+        team_id: UUID,
+        user_id: str,
+    ) -> TeamMemberRow | None:
+        """Sets the role of an active user in a team; returns the membership, or nothing.
+
+        ``teams.update_team_member_role`` (sql/teams/members.sql:13).
+        """
+        row: TeamMemberRow | None = await self._a.insert_returning(
+            conn,
+            "teams.update_team_member_role",
+            self._sql["teams.update_team_member_role"],
+            {
+                "role": role,
+                "team_id": team_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class AsyncVideosQueries:
+    """The queries in sql/videos/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def create_category(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        description: str | None,
+    ) -> CategoryRow:
+        """The new category.
+
+        ``videos.create_category`` (sql/videos/tags.sql:43).
+        """
+        row: CategoryRow | None = await self._a.insert_returning(
+            conn,
+            "videos.create_category",
+            self._sql["videos.create_category"],
+            {
+                "name": name,
+                "description": description,
+            },
+        )
+        if row is None:
+            raise MissingRow("videos.create_category")
+        return row
+
+    async def create_keyframe(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        timestamp_seconds: int,
+        image_url: str,
+        description: str | None,
+        video_summary_id: str,
+        user_id: str,
+    ) -> KeyframeRow | None:
+        """The new keyframe of the user's video, or nothing if the video is not theirs.
+
+        ``videos.create_keyframe`` (sql/videos/keyframes.sql:1).
+        """
+        row: KeyframeRow | None = await self._a.insert_returning(
+            conn,
+            "videos.create_keyframe",
+            self._sql["videos.create_keyframe"],
+            {
+                "timestamp_seconds": timestamp_seconds,
+                "image_url": image_url,
+                "description": description,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def create_video_summary(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        youtube_url: str,
+        youtube_id: str,
+        title: str,
+        description: str | None,
+        channel_name: str | None,
+        duration: int | None,
+        thumbnail_url: str | None,
+    ) -> VideoSummaryRow:
+        """The new pending video summary; the same youtube_id twice for one user violates
+        video_summaries_user_id_youtube_id_key.
+
+        ``videos.create_video_summary`` (sql/videos/video_summaries.sql:1).
+        """
+        row: VideoSummaryRow | None = await self._a.insert_returning(
+            conn,
+            "videos.create_video_summary",
+            self._sql["videos.create_video_summary"],
+            {
+                "user_id": user_id,
+                "youtube_url": youtube_url,
+                "youtube_id": youtube_id,
+                "title": title,
+                "description": description,
+                "channel_name": channel_name,
+                "duration": duration,
+                "thumbnail_url": thumbnail_url,
+            },
+        )
+        if row is None:
+            raise MissingRow("videos.create_video_summary")
+        return row
+
+    async def create_video_summary_category(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+        category_id: str,
+    ) -> CreateVideoSummaryCategoryRow:
+        """video_found: whether the user's video exists; linked: whether a new link was made
+        (false when already linked). An unknown category violates
+        video_summary_categories_category_id_fkey.
+
+        ``videos.create_video_summary_category`` (sql/videos/tags.sql:55).
+        """
+        row: CreateVideoSummaryCategoryRow | None = await self._a.insert_returning(
+            conn,
+            "videos.create_video_summary_category",
+            self._sql["videos.create_video_summary_category"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+                "category_id": category_id,
+            },
+        )
+        if row is None:
+            raise MissingRow("videos.create_video_summary_category")
+        return row
+
+    async def create_video_summary_tag_by_name(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        video_summary_id: str,
+        user_id: str,
+    ) -> CreateVideoSummaryTagByNameRow | None:
+        """The tag named so (created when missing) with video_found: whether the user's video
+        exists; the link is made when it does. DO UPDATE (not DO NOTHING) so that RETURNING
+        gives the id of a tag that already exists, even one a concurrent transaction has just
+        committed.
+
+        ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:4).
+        """
+        row: CreateVideoSummaryTagByNameRow | None = await self._a.insert_returning(
+            conn,
+            "videos.create_video_summary_tag_by_name",
+            self._sql["videos.create_video_summary_tag_by_name"],
+            {
+                "name": name,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def delete_video_summary(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> int:
+        """How many video summaries were deleted (0 or 1); links and keyframes go with them.
+
+        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:62).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "videos.delete_video_summary",
+            self._sql["videos.delete_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def delete_video_summary_category(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+        category_id: str,
+    ) -> int:
+        """How many categories were detached from the user's video (0 or 1).
+
+        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:70).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "videos.delete_video_summary_category",
+            self._sql["videos.delete_video_summary_category"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+                "category_id": category_id,
+            },
+        )
+        return count
+
+    async def delete_video_summary_tag(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+        tag_id: str,
+    ) -> int:
+        """How many tags were detached from the user's video (0 or 1); the tag itself stays.
+
+        ``videos.delete_video_summary_tag`` (sql/videos/tags.sql:27).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "videos.delete_video_summary_tag",
+            self._sql["videos.delete_video_summary_tag"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+                "tag_id": tag_id,
+            },
+        )
+        return count
+
+    async def get_video_summary_by_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> VideoSummaryRow | None:
+        """The user's video summary, or nothing.
+
+        ``videos.get_video_summary_by_id`` (sql/videos/video_summaries.sql:11).
+        """
+        row: VideoSummaryRow | None = await self._a.select_one(
+            conn,
+            "videos.get_video_summary_by_id",
+            self._sql["videos.get_video_summary_by_id"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def get_video_summary_by_youtube_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        youtube_id: str,
+    ) -> VideoSummaryRow | None:
+        """The user's video summary of this YouTube video, or nothing.
+
+        ``videos.get_video_summary_by_youtube_id`` (sql/videos/video_summaries.sql:19).
+        """
+        row: VideoSummaryRow | None = await self._a.select_one(
+            conn,
+            "videos.get_video_summary_by_youtube_id",
+            self._sql["videos.get_video_summary_by_youtube_id"],
+            {
+                "user_id": user_id,
+                "youtube_id": youtube_id,
+            },
+        )
+        return row
+
+    async def list_categories(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[CategoryRow]:
+        """Every category, by name.
+
+        ``videos.list_categories`` (sql/videos/tags.sql:49).
+        """
+        rows: list[CategoryRow] = await self._a.select(
+            conn,
+            "videos.list_categories",
+            self._sql["videos.list_categories"],
+            {},
+        )
+        return rows
+
+    async def list_categories_by_video_summary(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> list[CategoryRow]:
+        """The categories of the user's video, by name (none if the video is not theirs).
+
+        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:77).
+        """
+        rows: list[CategoryRow] = await self._a.select(
+            conn,
+            "videos.list_categories_by_video_summary",
+            self._sql["videos.list_categories_by_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_keyframes_by_video_summary(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> list[KeyframeRow]:
+        """The keyframes of the user's video in time order (none if the video is not theirs).
+
+        ``videos.list_keyframes_by_video_summary`` (sql/videos/keyframes.sql:9).
+        """
+        rows: list[KeyframeRow] = await self._a.select(
+            conn,
+            "videos.list_keyframes_by_video_summary",
+            self._sql["videos.list_keyframes_by_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_tags_by_video_summary(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        user_id: str,
+    ) -> list[TagRow]:
+        """The tags of the user's video, by name (none if the video is not theirs).
+
+        ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:34).
+        """
+        rows: list[TagRow] = await self._a.select(
+            conn,
+            "videos.list_tags_by_video_summary",
+            self._sql["videos.list_tags_by_video_summary"],
+            {
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def list_video_summaries_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> list[ListVideoSummariesByUserRow]:
+        """The user's video summaries, newest first, each with its tag count and its category
+        names (sorted).
+
+        ``videos.list_video_summaries_by_user`` (sql/videos/video_summaries.sql:27).
+        """
+        rows: list[ListVideoSummariesByUserRow] = await self._a.select(
+            conn,
+            "videos.list_video_summaries_by_user",
+            self._sql["videos.list_video_summaries_by_user"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return rows
+
+    async def update_video_summary_content(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        ai_generated_content: JSONParam | None,
+        video_summary_id: str,
+        user_id: str,
+    ) -> VideoSummaryRow | None:
+        """The video summary with the AI-generated content stored, or nothing if not the user's.
+
+        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:53).
+        """
+        row: VideoSummaryRow | None = await self._a.insert_returning(
+            conn,
+            "videos.update_video_summary_content",
+            self._sql["videos.update_video_summary_content"],
+            {
+                "ai_generated_content": as_jsonb(ai_generated_content),
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_video_summary_status(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        processing_status: ProcessingStatus,
+        processing_error: str | None,
+        video_summary_id: str,
+        user_id: str,
+    ) -> VideoSummaryRow | None:
+        """The video summary with its processing status and error (NULL clears it) set, or
+        nothing if not the user's.
+
+        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:43).
+        """
+        row: VideoSummaryRow | None = await self._a.insert_returning(
+            conn,
+            "videos.update_video_summary_status",
+            self._sql["videos.update_video_summary_status"],
+            {
+                "processing_status": processing_status,
+                "processing_error": processing_error,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+
+class AsyncWorkspacesQueries:
+    """The queries in sql/workspaces/ (async)."""
+
+    __slots__ = ("_a", "_sql")
+
+    def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
+        self._a = adapter
+        self._sql = sql
+
+    async def create_workspace(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        slug: str,
+        name: str,
+        domain: str | None,
+        embed_depth: int,
+        user_id: str,
+    ) -> WorkspaceRow | None:
+        """The new workspace; no row when the user does not exist or is soft-deleted. A second
+        workspace for the user or a taken slug fails on workspaces_user_id_key or
+        workspaces_slug_key: the constraints decide, so two racing creates cannot both
+        succeed.
+
+        ``workspaces.create_workspace`` (sql/workspaces/workspaces.sql:1).
+        """
+        row: WorkspaceRow | None = await self._a.insert_returning(
+            conn,
+            "workspaces.create_workspace",
+            self._sql["workspaces.create_workspace"],
+            {
+                "slug": slug,
+                "name": name,
+                "domain": domain,
+                "embed_depth": embed_depth,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def delete_workspace_by_user_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> int:
+        """Deletes the user's workspace with its nodes, repository and deployments; 1 or 0 rows.
+
+        ``workspaces.delete_workspace_by_user_id`` (sql/workspaces/workspaces.sql:33).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "workspaces.delete_workspace_by_user_id",
+            self._sql["workspaces.delete_workspace_by_user_id"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return count
+
+    async def get_workspace_by_slug(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        slug: str,
+    ) -> WorkspaceRow | None:
+        """The workspace with this slug, unless its owner is soft-deleted.
+
+        ``workspaces.get_workspace_by_slug`` (sql/workspaces/workspaces.sql:11).
+        """
+        row: WorkspaceRow | None = await self._a.select_one(
+            conn,
+            "workspaces.get_workspace_by_slug",
+            self._sql["workspaces.get_workspace_by_slug"],
+            {
+                "slug": slug,
+            },
+        )
+        return row
+
+    async def get_workspace_by_user_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> WorkspaceRow | None:
+        """The user's workspace, unless the user is soft-deleted.
+
+        ``workspaces.get_workspace_by_user_id`` (sql/workspaces/workspaces.sql:18).
+        """
+        row: WorkspaceRow | None = await self._a.select_one(
+            conn,
+            "workspaces.get_workspace_by_user_id",
+            self._sql["workspaces.get_workspace_by_user_id"],
+            {
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_workspace_name(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        slug: str | None,
+        user_id: str,
+    ) -> WorkspaceRow | None:
+        """The renamed workspace of the user (slug kept when :slug is NULL); no row when none.
+
+        ``workspaces.update_workspace_name`` (sql/workspaces/workspaces.sql:25).
+        """
+        row: WorkspaceRow | None = await self._a.insert_returning(
+            conn,
+            "workspaces.update_workspace_name",
+            self._sql["workspaces.update_workspace_name"],
+            {
+                "name": name,
+                "slug": slug,
+                "user_id": user_id,
+            },
+        )
+        return row
 
 
 class AsyncTypedQueries:
@@ -38,8 +5889,29 @@ class AsyncTypedQueries:
     not the SQL this module was generated from.
     """
 
-    __slots__ = ("_a", "_sql")
+    __slots__ = (
+        "_a",
+        "_sql",
+        "audit",
+        "auth",
+        "content",
+        "git",
+        "meetings",
+        "projects",
+        "teams",
+        "videos",
+        "workspaces",
+    )
 
     def __init__(self, queries: Queries) -> None:
         self._a = AsyncPsycopgAdapter(RECORD_CLASSES)
         self._sql = checked_sql(queries, FINGERPRINTS)
+        self.audit = AsyncAuditQueries(self._a, self._sql)
+        self.auth = AsyncAuthQueries(self._a, self._sql)
+        self.content = AsyncContentQueries(self._a, self._sql)
+        self.git = AsyncGitQueries(self._a, self._sql)
+        self.meetings = AsyncMeetingsQueries(self._a, self._sql)
+        self.projects = AsyncProjectsQueries(self._a, self._sql)
+        self.teams = AsyncTeamsQueries(self._a, self._sql)
+        self.videos = AsyncVideosQueries(self._a, self._sql)
+        self.workspaces = AsyncWorkspacesQueries(self._a, self._sql)

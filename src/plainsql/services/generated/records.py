@@ -4,12 +4,636 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeAlias
+from uuid import UUID
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
 JSONParam: TypeAlias = (
     Mapping[str, "JSONParam"] | Sequence["JSONParam"] | str | int | float | bool | None
 )
 
+DeploymentStatus: TypeAlias = Literal["pending", "building", "success", "failed"]
+MeetingStatus: TypeAlias = Literal["upcoming", "active", "completed", "processing", "cancelled"]
+ProcessingStatus: TypeAlias = Literal["pending", "processing", "completed", "failed"]
+SyncStatus: TypeAlias = Literal["idle", "syncing", "success", "error"]
+UserRole: TypeAlias = Literal["OWNER", "MEMBER"]
 
-RECORD_CLASSES: dict[str, type[Any]] = {}
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """A row of accounts: auth.list_accounts_by_user, auth.upsert_oauth_account."""
+
+    id: str
+    user_id: str
+    account_id: str
+    provider_id: str
+    access_token_expires_at: datetime | None
+    refresh_token_expires_at: datetime | None
+    scope: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    """A row of agents: meetings.create_agent, meetings.get_agent_by_id, meetings.update_agent."""
+
+    id: str
+    name: str
+    user_id: str
+    instructions: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateRow:
+    """A row of agent_states: projects.create_agent_state,
+    projects.get_agent_state_by_project_id, projects.update_agent_state_complete_phase,
+    projects.update_agent_state_current, projects.update_agent_state_reset,
+    projects.update_agent_state_sandbox, projects.upsert_agent_state.
+    """
+
+    id: UUID
+    project_id: UUID
+    current_state: str
+    current_phase: int | None
+    phases: JSON
+    sandbox_id: str | None
+    preview_url: str | None
+    generated_files: list[str]
+    conversation_history: JSON
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLogRow:
+    """A row of audit_log: audit.list_audit_entries_by_actor, audit.list_audit_entries_by_row."""
+
+    id: int
+    table_name: str
+    action: str
+    row_key: JSON
+    old_row: JSON | None
+    new_row: JSON | None
+    acting_user_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    """A row of categories: videos.create_category, videos.list_categories,
+    videos.list_categories_by_video_summary.
+    """
+
+    id: str
+    name: str
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCredentialAccountRow:
+    """A row of accounts: auth.create_credential_account."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVideoSummaryCategoryRow:
+    """A row: videos.create_video_summary_category."""
+
+    video_found: bool
+    linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVideoSummaryTagByNameRow:
+    """A row: videos.create_video_summary_tag_by_name."""
+
+    id: str
+    name: str
+    description: str | None
+    created_at: datetime
+    video_found: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteUserRow:
+    """A row of users: auth.delete_user, auth.update_user_soft_deleted."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentHistoryRow:
+    """A row of deployment_history: git.create_deployment, git.get_deployment_by_id,
+    git.list_latest_deployments, git.update_deployment_status.
+    """
+
+    id: int
+    workspace_id: int
+    commit_sha: str
+    status: DeploymentStatus
+    deployed_at: datetime
+    error_log: str | None
+    build_log: JSON | None
+
+
+@dataclass(frozen=True, slots=True)
+class GetCredentialByEmailRow:
+    """A row: auth.get_credential_by_email."""
+
+    id: str
+    name: str
+    email: str
+    email_verified: bool
+    image: str | None
+    username: str | None
+    role: UserRole
+    created_at: datetime
+    updated_at: datetime
+    password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GetMeetingByIdRow:
+    """A row: meetings.get_meeting_by_id, meetings.list_meetings_by_user."""
+
+    id: str
+    name: str
+    user_id: str
+    agent_id: str
+    agent_name: str
+    status: MeetingStatus
+    started_at: datetime | None
+    ended_at: datetime | None
+    transcript_url: str | None
+    recording_url: str | None
+    summary: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GitRepositoryRow:
+    """A row of git_repositories: git.create_git_repository, git.get_git_repository_by_workspace,
+    git.update_git_repository_sync_status, git.update_git_repository_synced.
+    """
+
+    id: int
+    workspace_id: int
+    repo_url: str
+    branch: str
+    deploy_key: str | None
+    last_sync: datetime | None
+    sync_status: SyncStatus
+    error_log: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyframeRow:
+    """A row of keyframes: videos.create_keyframe, videos.list_keyframes_by_video_summary."""
+
+    id: str
+    video_summary_id: str
+    timestamp_seconds: int
+    image_url: str
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ListAgentsByUserRow:
+    """A row: meetings.list_agents_by_user."""
+
+    id: str
+    name: str
+    user_id: str
+    instructions: str
+    created_at: datetime
+    updated_at: datetime
+    meeting_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListBacklinksByPageRow:
+    """A row: content.list_backlinks_by_page."""
+
+    uuid: UUID
+    parent_uuid: UUID | None
+    position: int
+    page_name: str
+    html: str | None
+    page_uuid: UUID
+    page_slug: str
+    page_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListPageTreeRow:
+    """A row: content.list_page_tree."""
+
+    uuid: UUID
+    workspace_id: int
+    parent_uuid: UUID | None
+    position: int
+    page_name: str
+    slug: str
+    title: str
+    html: str | None
+    metadata: JSON | None
+    created_at: datetime
+    updated_at: datetime
+    depth: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListProjectWithFilesByIdRow:
+    """A row: projects.list_project_with_files_by_id."""
+
+    id: UUID
+    user_id: str
+    name: str
+    description: str
+    status: str
+    preview_url: str | None
+    sandbox_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    file_id: UUID | None
+    file_path: str | None
+    file_content: str | None
+    file_created_at: datetime | None
+    file_updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListSearchResultsRow:
+    """A row: content.list_search_results."""
+
+    uuid: UUID
+    parent_uuid: UUID | None
+    page_name: str
+    slug: str
+    title: str
+    rank: float | None
+    snippet: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListTeamMembersRow:
+    """A row: teams.list_team_members."""
+
+    team_id: UUID
+    user_id: str
+    name: str
+    email: str
+    username: str | None
+    image: str | None
+    role: UserRole
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ListTeamsByUserRow:
+    """A row: teams.list_teams_by_user."""
+
+    id: UUID
+    name: str
+    slug: str
+    created_at: datetime
+    updated_at: datetime
+    role: UserRole
+
+
+@dataclass(frozen=True, slots=True)
+class ListVideoSummariesByUserRow:
+    """A row: videos.list_video_summaries_by_user."""
+
+    id: str
+    user_id: str
+    youtube_url: str
+    youtube_id: str
+    title: str
+    description: str | None
+    channel_name: str | None
+    duration: int | None
+    thumbnail_url: str | None
+    processing_status: ProcessingStatus
+    processing_error: str | None
+    ai_generated_content: JSON | None
+    created_at: datetime
+    updated_at: datetime
+    tag_count: int
+    category_names: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRow:
+    """A row of meetings: meetings.create_meeting, meetings.update_meeting_cancel,
+    meetings.update_meeting_complete, meetings.update_meeting_end,
+    meetings.update_meeting_recording, meetings.update_meeting_start.
+    """
+
+    id: str
+    name: str
+    user_id: str
+    agent_id: str
+    status: MeetingStatus
+    started_at: datetime | None
+    ended_at: datetime | None
+    transcript_url: str | None
+    recording_url: str | None
+    summary: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    """A row of nodes: content.list_pages_by_workspace."""
+
+    uuid: UUID
+    workspace_id: int
+    parent_uuid: UUID | None
+    position: int
+    page_name: str
+    slug: str
+    title: str
+    html: str | None
+    metadata: JSON | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFileRow:
+    """A row of project_files: projects.get_project_file_by_path, projects.list_project_files,
+    projects.upsert_project_file.
+    """
+
+    id: UUID
+    project_id: UUID
+    path: str
+    content: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRow:
+    """A row of projects: projects.create_project, projects.get_project_by_id,
+    projects.list_projects_by_user, projects.list_projects_with_last_phase_completed,
+    projects.update_project, projects.update_project_preview, projects.update_project_status.
+    """
+
+    id: UUID
+    user_id: str
+    name: str
+    description: str
+    status: str
+    preview_url: str | None
+    sandbox_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A row of sessions: auth.create_session, auth.get_live_session_by_token,
+    auth.list_live_sessions_by_user.
+    """
+
+    id: str
+    user_id: str
+    expires_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    """A row of tags: videos.list_tags_by_video_summary."""
+
+    id: str
+    name: str
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMemberRow:
+    """A row of team_members: teams.create_team_member, teams.update_team_member_role."""
+
+    team_id: UUID
+    user_id: str
+    role: UserRole
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    """A row of teams: teams.create_team, teams.get_team_by_id, teams.get_team_by_slug."""
+
+    id: UUID
+    name: str
+    slug: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAgentStateAddGeneratedFilesRow:
+    """A row of agent_states: projects.update_agent_state_add_generated_files."""
+
+    generated_files: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAgentStateAppendMessageRow:
+    """A row: projects.update_agent_state_append_message."""
+
+    message_count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAgentStateAppendPhaseRow:
+    """A row: projects.update_agent_state_append_phase."""
+
+    phase_count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateDeploymentBuildLogRow:
+    """A row: git.update_deployment_build_log."""
+
+    line_count: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    """A row of users: auth.create_user, auth.get_user_by_email, auth.get_user_by_id,
+    auth.get_user_by_username, auth.update_user_email_verified, auth.update_user_profile.
+    """
+
+    id: str
+    name: str
+    email: str
+    email_verified: bool
+    image: str | None
+    username: str | None
+    role: UserRole
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationRow:
+    """A row of verifications: auth.create_verification, auth.delete_live_verification."""
+
+    id: str
+    identifier: str
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSummaryRow:
+    """A row of video_summaries: videos.create_video_summary, videos.get_video_summary_by_id,
+    videos.get_video_summary_by_youtube_id, videos.update_video_summary_content,
+    videos.update_video_summary_status.
+    """
+
+    id: str
+    user_id: str
+    youtube_url: str
+    youtube_id: str
+    title: str
+    description: str | None
+    channel_name: str | None
+    duration: int | None
+    thumbnail_url: str | None
+    processing_status: ProcessingStatus
+    processing_error: str | None
+    ai_generated_content: JSON | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRow:
+    """A row of workspaces: workspaces.create_workspace, workspaces.get_workspace_by_slug,
+    workspaces.get_workspace_by_user_id, workspaces.update_workspace_name.
+    """
+
+    id: int
+    user_id: str
+    slug: str
+    name: str
+    domain: str | None
+    embed_depth: int
+    created_at: datetime
+    updated_at: datetime
+
+
+RECORD_CLASSES: dict[str, type[Any]] = {
+    "audit.list_audit_entries_by_actor": AuditLogRow,
+    "audit.list_audit_entries_by_row": AuditLogRow,
+    "auth.create_credential_account": CreateCredentialAccountRow,
+    "auth.create_session": SessionRow,
+    "auth.create_user": UserRow,
+    "auth.create_verification": VerificationRow,
+    "auth.delete_live_verification": VerificationRow,
+    "auth.delete_user": DeleteUserRow,
+    "auth.get_credential_by_email": GetCredentialByEmailRow,
+    "auth.get_live_session_by_token": SessionRow,
+    "auth.get_user_by_email": UserRow,
+    "auth.get_user_by_id": UserRow,
+    "auth.get_user_by_username": UserRow,
+    "auth.list_accounts_by_user": AccountRow,
+    "auth.list_live_sessions_by_user": SessionRow,
+    "auth.update_user_email_verified": UserRow,
+    "auth.update_user_profile": UserRow,
+    "auth.update_user_soft_deleted": DeleteUserRow,
+    "auth.upsert_oauth_account": AccountRow,
+    "content.list_backlinks_by_page": ListBacklinksByPageRow,
+    "content.list_page_tree": ListPageTreeRow,
+    "content.list_pages_by_workspace": NodeRow,
+    "content.list_search_results": ListSearchResultsRow,
+    "git.create_deployment": DeploymentHistoryRow,
+    "git.create_git_repository": GitRepositoryRow,
+    "git.get_deployment_by_id": DeploymentHistoryRow,
+    "git.get_git_repository_by_workspace": GitRepositoryRow,
+    "git.list_latest_deployments": DeploymentHistoryRow,
+    "git.update_deployment_build_log": UpdateDeploymentBuildLogRow,
+    "git.update_deployment_status": DeploymentHistoryRow,
+    "git.update_git_repository_sync_status": GitRepositoryRow,
+    "git.update_git_repository_synced": GitRepositoryRow,
+    "meetings.create_agent": AgentRow,
+    "meetings.create_meeting": MeetingRow,
+    "meetings.get_agent_by_id": AgentRow,
+    "meetings.get_meeting_by_id": GetMeetingByIdRow,
+    "meetings.list_agents_by_user": ListAgentsByUserRow,
+    "meetings.list_meetings_by_user": GetMeetingByIdRow,
+    "meetings.update_agent": AgentRow,
+    "meetings.update_meeting_cancel": MeetingRow,
+    "meetings.update_meeting_complete": MeetingRow,
+    "meetings.update_meeting_end": MeetingRow,
+    "meetings.update_meeting_recording": MeetingRow,
+    "meetings.update_meeting_start": MeetingRow,
+    "projects.create_agent_state": AgentStateRow,
+    "projects.create_project": ProjectRow,
+    "projects.get_agent_state_by_project_id": AgentStateRow,
+    "projects.get_project_by_id": ProjectRow,
+    "projects.get_project_file_by_path": ProjectFileRow,
+    "projects.list_project_files": ProjectFileRow,
+    "projects.list_project_with_files_by_id": ListProjectWithFilesByIdRow,
+    "projects.list_projects_by_user": ProjectRow,
+    "projects.list_projects_with_last_phase_completed": ProjectRow,
+    "projects.update_agent_state_add_generated_files": UpdateAgentStateAddGeneratedFilesRow,
+    "projects.update_agent_state_append_message": UpdateAgentStateAppendMessageRow,
+    "projects.update_agent_state_append_phase": UpdateAgentStateAppendPhaseRow,
+    "projects.update_agent_state_complete_phase": AgentStateRow,
+    "projects.update_agent_state_current": AgentStateRow,
+    "projects.update_agent_state_reset": AgentStateRow,
+    "projects.update_agent_state_sandbox": AgentStateRow,
+    "projects.update_project": ProjectRow,
+    "projects.update_project_preview": ProjectRow,
+    "projects.update_project_status": ProjectRow,
+    "projects.upsert_agent_state": AgentStateRow,
+    "projects.upsert_project_file": ProjectFileRow,
+    "teams.create_team": TeamRow,
+    "teams.create_team_member": TeamMemberRow,
+    "teams.get_team_by_id": TeamRow,
+    "teams.get_team_by_slug": TeamRow,
+    "teams.list_team_members": ListTeamMembersRow,
+    "teams.list_teams_by_user": ListTeamsByUserRow,
+    "teams.update_team_member_role": TeamMemberRow,
+    "videos.create_category": CategoryRow,
+    "videos.create_keyframe": KeyframeRow,
+    "videos.create_video_summary": VideoSummaryRow,
+    "videos.create_video_summary_category": CreateVideoSummaryCategoryRow,
+    "videos.create_video_summary_tag_by_name": CreateVideoSummaryTagByNameRow,
+    "videos.get_video_summary_by_id": VideoSummaryRow,
+    "videos.get_video_summary_by_youtube_id": VideoSummaryRow,
+    "videos.list_categories": CategoryRow,
+    "videos.list_categories_by_video_summary": CategoryRow,
+    "videos.list_keyframes_by_video_summary": KeyframeRow,
+    "videos.list_tags_by_video_summary": TagRow,
+    "videos.list_video_summaries_by_user": ListVideoSummariesByUserRow,
+    "videos.update_video_summary_content": VideoSummaryRow,
+    "videos.update_video_summary_status": VideoSummaryRow,
+    "workspaces.create_workspace": WorkspaceRow,
+    "workspaces.get_workspace_by_slug": WorkspaceRow,
+    "workspaces.get_workspace_by_user_id": WorkspaceRow,
+    "workspaces.update_workspace_name": WorkspaceRow,
+}
