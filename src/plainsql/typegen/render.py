@@ -8,6 +8,7 @@ keeps as it is.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -75,6 +76,24 @@ def _from_import(module: str, names: set[str]) -> str:
     return f"from {module} import (\n{body})"
 
 
+# Columns holding credentials: their values stay out of the records' repr, and so out of logs
+# and tracebacks that print a record. Matched on the result column's name.
+_SECRET_COLUMN = re.compile(
+    r"^(password|passphrase|token|secret|api_key|deploy_key|private_key)$"
+    r"|_(password|token|secret|hash)$"
+)
+
+
+def is_secret_column(name: str) -> bool:
+    return _SECRET_COLUMN.search(name) is not None
+
+
+def _record_field(name: str, annotation: str) -> str:
+    if is_secret_column(name):
+        return f"    {name}: {annotation} = field(repr=False)"
+    return f"    {name}: {annotation}"
+
+
 def _slots_lines(names: tuple[str, ...]) -> list[str]:
     """``__slots__ = (...)`` as ruff format writes it: one line, or one name a line."""
     line = "    __slots__ = (" + ", ".join(f'"{n}"' for n in names) + ")"
@@ -110,6 +129,8 @@ def render_records(model: Model) -> str:
     imports.add("typing", "Any", "TypeAlias")
     if model.records:
         imports.add("dataclasses", "dataclass")
+    if any(is_secret_column(f.name) for record in model.records for f in record.fields):
+        imports.add("dataclasses", "field")
     if model.enums:
         imports.add("typing", "Literal")
     if model.param_dicts:
@@ -140,7 +161,7 @@ def render_records(model: Model) -> str:
         what = f"A row of {record.table}" if record.table else "A row"
         out += _docstring(f"{what}: {', '.join(record.queries)}.", "    ")
         out.append("")
-        out += [f"    {item.name}: {item.type.text}" for item in record.fields]
+        out += [_record_field(item.name, item.type.text) for item in record.fields]
     for params in model.param_dicts:
         out += ["", "", f"class {params.name}(TypedDict):"]
         out += _docstring(f"The parameters of one row of {params.queries[0]}.", "    ")

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
@@ -156,7 +156,7 @@ class GetCredentialByEmailRow:
     role: UserRole
     created_at: datetime
     updated_at: datetime
-    password_hash: str | None
+    password_hash: str | None = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +188,7 @@ class GitRepositoryRow:
     workspace_id: int
     repo_url: str
     branch: str
-    deploy_key: str | None
+    deploy_key: str | None = field(repr=False)
     last_sync: datetime | None
     sync_status: SyncStatus
     error_log: str | None
