@@ -30,7 +30,7 @@ from psycopg import sql
 from bench.harness import BenchContext, Measurement, Result, best_of, measure
 from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries
-from plainsql.services.content import BlockInput, ContentService, NodeRow, PageInput, node_rows
+from plainsql.services.content import BlockInput, ContentService, NodeCopyRow, PageInput, node_rows
 
 PAGES = 1_000
 BLOCKS_PER_PAGE = 33  # each with 2 children: 1 + 33 * 3 = 100 nodes a page
@@ -83,7 +83,7 @@ def _copy_text(value: object) -> str:
     return text
 
 
-def _values_batches(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeRow]) -> None:
+def _values_batches(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeCopyRow]) -> None:
     """The source application's way: one multi-row INSERT per 1,000 rows, one transaction."""
     row_sql = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     with conn.transaction(), conn.cursor() as cur:
@@ -95,7 +95,7 @@ def _values_batches(conn: psycopg.Connection[Any], table: str, rows: Sequence[No
             cur.execute(statement, [value for row in batch for value in row])
 
 
-def _copy_stdin(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeRow]) -> None:
+def _copy_stdin(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeCopyRow]) -> None:
     with (
         conn.transaction(),
         conn.cursor() as cur,
@@ -115,7 +115,7 @@ def _copy_file(conn: psycopg.Connection[Any], table: str, path: Path) -> None:
         conn.execute(statement)
 
 
-def _write_copy_file(rows: Sequence[NodeRow]) -> Path:
+def _write_copy_file(rows: Sequence[NodeCopyRow]) -> Path:
     """The rows as a COPY text file the server process can read (it runs as another user)."""
     handle, name = tempfile.mkstemp(prefix="plainsql-bench-nodes-", suffix=".tsv", dir="/tmp")
     with os.fdopen(handle, "w", encoding="utf-8") as out:

@@ -3,12 +3,15 @@
 Every append is its own transaction running ONE ``UPDATE agent_states SET phases = phases ||
 ...`` (the statement in sql/projects/agent_states.sql), spread round-robin over 50 projects so
 that the figure is the per-call cost rather than the rewriting of one ever-growing document.
-Three ways, same database, same statement, each from an emptied, vacuumed table:
+Four ways, same database, same statement, each from an emptied, vacuumed table:
 
 - plainsql service: ``AgentStatesService.append_phase`` over plainsql's async pool (a pool
   checkout with its health check, a transaction, the query function, a record back);
-- plainsql query function: ``queries.projects.update_agent_state_append_phase`` on one
-  async connection, in a transaction per append;
+- plainsql typed query function: ``AsyncTypedQueries(queries).projects.
+  update_agent_state_append_phase`` (what the service calls) on one async connection, in a
+  transaction per append;
+- plainsql query function: the aiosql function ``queries.projects.
+  update_agent_state_append_phase`` it wraps, the same way;
 - raw psycopg: the same SQL text with ``%(name)s`` placeholders on one async connection, in a
   transaction per append.
 """
@@ -27,6 +30,7 @@ from bench.harness import BenchContext, Measurement, Result, measure
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
 from plainsql.services.agent_states import AgentStatesService
+from plainsql.services.generated.queries import AsyncTypedQueries
 
 APPENDS = 5_000
 ROUNDS = 2
@@ -82,6 +86,14 @@ async def _through_service(ctx: BenchContext, queries: Queries, ids: list[UUID])
             await service.append_phase(ids[i % PROJECTS], USER, _phase(i))
 
 
+async def _through_typed_query(ctx: BenchContext, queries: Queries, ids: list[UUID]) -> None:
+    append = AsyncTypedQueries(queries).projects.update_agent_state_append_phase
+    async with await psycopg.AsyncConnection.connect(ctx.conninfo) as conn:
+        for i in range(APPENDS):
+            async with conn.transaction():
+                await append(conn, project_id=ids[i % PROJECTS], user_id=USER, phase=_phase(i))
+
+
 async def _through_query(ctx: BenchContext, queries: Queries, ids: list[UUID]) -> None:
     append = queries.projects.update_agent_state_append_phase
     async with await psycopg.AsyncConnection.connect(ctx.conninfo) as conn:
@@ -117,10 +129,12 @@ def run(ctx: BenchContext) -> list[Result]:
     # Warm-up: server caches, the table's pages, the first TOAST chunks.
     asyncio.run(_through_psycopg(ctx, ids, appends=500))
     service_label = "plainsql AgentStatesService"
+    typed_label = "plainsql typed query function"
     query_label = "plainsql query function"
     raw_label = "raw psycopg (same SQL)"
     ways: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         service_label: lambda: _through_service(ctx, queries, ids),
+        typed_label: lambda: _through_typed_query(ctx, queries, ids),
         query_label: lambda: _through_query(ctx, queries, ids),
         raw_label: lambda: _through_psycopg(ctx, ids),
     }
@@ -140,6 +154,6 @@ def run(ctx: BenchContext) -> list[Result]:
             "appends",
             best[service_label],
             best[raw_label],
-            others=(best[query_label],),
+            others=(best[typed_label], best[query_label]),
         )
     ]

@@ -35,7 +35,8 @@ WHERE lower(username) = lower(:username) AND deleted_at IS NULL;
 -- Returns the active user with this email and its credential password hash, or nothing.
 SELECT
     u.id, u.name, u.email, u.email_verified, u.image, u.username, u.role,
-    u.created_at, u.updated_at, a.password AS password_hash
+    u.created_at, u.updated_at,
+    a.password AS "password_hash!"  -- never NULL: the WHERE requires a.password IS NOT NULL
 FROM users AS u
 JOIN accounts AS a ON a.user_id = u.id AND a.provider_id = 'credential' AND a.account_id = u.id
 WHERE lower(u.email) = lower(:email) AND u.deleted_at IS NULL AND a.password IS NOT NULL;

@@ -2,7 +2,9 @@
 -- The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
 -- page they sit on; by linking page, then position. Served by nodes_linked_pages_idx: the
 -- expression must stay node_linked_pages(b.html) for the planner to match the index.
-SELECT b.uuid, b.parent_uuid, b.position, b.page_name, b.html,
+SELECT b.uuid,
+       b.parent_uuid AS "parent_uuid!",  -- never NULL: the WHERE clause keeps blocks only
+       b.position, b.page_name, b.html,
        p.uuid AS page_uuid, p.slug AS page_slug, p.title AS page_title
 FROM nodes AS b
 JOIN nodes AS p

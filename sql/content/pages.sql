@@ -25,7 +25,8 @@ WITH RECURSIVE tree AS (
     WHERE t.depth < t.embed_depth
 )
 SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata,
-       created_at, updated_at, depth
+       created_at, updated_at,
+       depth AS "depth!"  -- 0 for the page, then a parent's depth + 1: never NULL
 FROM tree
 ORDER BY path, uuid;
 

@@ -6,7 +6,7 @@ WITH q AS (
     SELECT websearch_to_tsquery('english', :query::text) AS query
 )
 SELECT n.uuid, n.parent_uuid, n.page_name, n.slug, n.title,
-       ts_rank(n.search_vector, q.query) AS rank,
+       ts_rank(n.search_vector, q.query) AS "rank!",  -- never NULL: @@ below keeps both set
        ts_headline(
            'english',
            btrim(regexp_replace(
@@ -14,7 +14,7 @@ SELECT n.uuid, n.parent_uuid, n.page_name, n.slug, n.title,
                '\s+', ' ', 'g')),
            q.query,
            'StartSel=<mark>, StopSel=</mark>, MinWords=8, MaxWords=30, MaxFragments=2'
-       ) AS snippet
+       ) AS "snippet!"  -- never NULL: built from title (NOT NULL), coalesce(html) and q.query
 FROM nodes AS n
 CROSS JOIN q
 WHERE n.workspace_id = :workspace_id AND n.search_vector @@ q.query

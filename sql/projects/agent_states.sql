@@ -1,6 +1,9 @@
 -- Every write here is ONE statement that computes the new value from the stored one, so N
 -- concurrent writers leave N changes (the source read the row, edited it in Python and wrote
 -- it back, losing concurrent updates). Each is scoped by the project's owner.
+-- The counts "phase_count!" and "message_count!" are marked NOT NULL for typegen: phases and
+-- conversation_history are NOT NULL and JSON arrays (CHECK agent_states_phases_is_array,
+-- agent_states_conversation_history_is_array), and jsonb_array_length of an array is never NULL.
 
 -- name: create_agent_state(project_id)<!
 -- The fresh (idle, empty) agent state of a project.
@@ -52,7 +55,7 @@ UPDATE agent_states AS s
 SET phases = s.phases || jsonb_build_array(:phase::jsonb)
 FROM projects AS p
 WHERE p.id = s.project_id AND s.project_id = :project_id AND p.user_id = :user_id
-RETURNING jsonb_array_length(s.phases) AS phase_count;
+RETURNING jsonb_array_length(s.phases) AS "phase_count!";
 
 -- name: update_agent_state_complete_phase(project_id, user_id, phase_index)<!
 -- The agent state with phases[phase_index] marked completed, or nothing if the project is not the user's or has no such phase.
@@ -84,7 +87,7 @@ UPDATE agent_states AS s
 SET conversation_history = s.conversation_history || jsonb_build_array(:message::jsonb)
 FROM projects AS p
 WHERE p.id = s.project_id AND s.project_id = :project_id AND p.user_id = :user_id
-RETURNING jsonb_array_length(s.conversation_history) AS message_count;
+RETURNING jsonb_array_length(s.conversation_history) AS "message_count!";
 
 -- name: update_agent_state_sandbox(project_id, user_id, sandbox_id, preview_url)<!
 -- The agent state with its sandbox id and preview url set (NULL clears), or nothing if the project is not the user's.

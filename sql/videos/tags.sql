@@ -2,7 +2,7 @@
 -- so every link query checks that the video belongs to the user.
 
 -- name: create_video_summary_tag_by_name(video_summary_id, user_id, name)<!
--- The tag named so (created when missing) with video_found: whether the user's video exists; the link is made when it does.
+-- The tag named so (created when missing), linked to the user's video; nothing if the video is not theirs (the tag is created all the same: roll back).
 WITH tag AS (
     -- DO UPDATE (not DO NOTHING) so that RETURNING gives the id of a tag that already
     -- exists, even one a concurrent transaction has just committed.
@@ -20,9 +20,9 @@ WITH tag AS (
     FROM video CROSS JOIN tag
     ON CONFLICT (video_summary_id, tag_id) DO NOTHING
 )
-SELECT tag.id, tag.name, tag.description, tag.created_at,
-       EXISTS (SELECT 1 FROM video) AS video_found
-FROM tag;
+SELECT tag.id, tag.name, tag.description, tag.created_at
+FROM tag
+WHERE EXISTS (SELECT 1 FROM video);
 
 -- name: delete_video_summary_tag(video_summary_id, user_id, tag_id)!
 -- How many tags were detached from the user's video (0 or 1); the tag itself stays.

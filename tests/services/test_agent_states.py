@@ -179,6 +179,19 @@ async def test_a_project_without_state_is_agent_state_not_found(
         await states.append_phase(uuid.uuid4(), ALICE, {"name": "a"})
 
 
+async def test_a_phase_written_past_the_service_that_is_no_object_is_refused_on_read(
+    states: AgentStatesService, project: Project, conn: Conn
+) -> None:
+    """The record promises a tuple of objects: a stray value is an error, not a wrong type."""
+    conn.execute(
+        """UPDATE agent_states SET phases = '[{"name": "a"}, 42]' WHERE project_id = %s""",
+        (project.id,),
+    )
+    conn.commit()
+    with pytest.raises(TypeError, match=r"agent_states\.phases"):
+        await states.get(project.id, ALICE)
+
+
 async def test_generated_files_are_listed_once_in_first_seen_order(
     states: AgentStatesService, project: Project
 ) -> None:

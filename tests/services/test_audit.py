@@ -39,8 +39,8 @@ async def test_a_role_change_is_logged_with_its_acting_user(
     ]
     change = history[1]
     assert change.row_key == {"team_id": str(team.id), "user_id": bob.id}
-    assert change.old_row is not None
-    assert change.new_row is not None
+    assert isinstance(change.old_row, dict)
+    assert isinstance(change.new_row, dict)
     assert (change.old_row["role"], change.new_row["role"]) == ("MEMBER", "OWNER")
     assert change.created_at is not None
 
@@ -58,7 +58,7 @@ async def test_create_team_logs_the_team_and_its_owner_as_done_by_the_creator(
         ("teams", "INSERT", {"id": str(team.id)}),
     ]
     assert entries[1].old_row is None
-    assert entries[1].new_row is not None
+    assert isinstance(entries[1].new_row, dict)
     assert entries[1].new_row["slug"] == "acme"
 
 
@@ -80,13 +80,13 @@ async def test_user_changes_are_logged_and_outlive_a_hard_delete(
         ("DELETE", admin.id),
     ]
     rename, soft_delete, hard_delete = history[1:]
-    assert rename.old_row is not None
-    assert rename.new_row is not None
+    assert isinstance(rename.old_row, dict)
+    assert isinstance(rename.new_row, dict)
     assert (rename.old_row["name"], rename.new_row["name"]) == ("Ada", "Ada L.")
-    assert soft_delete.new_row is not None
+    assert isinstance(soft_delete.new_row, dict)
     assert soft_delete.new_row["deleted_at"] is not None
     assert hard_delete.new_row is None
-    assert hard_delete.old_row is not None
+    assert isinstance(hard_delete.old_row, dict)
     assert hard_delete.old_row["email"] == "ada@x.io"
 
 

@@ -210,7 +210,7 @@ async def test_the_seed_is_idempotent_and_its_users_sign_in_with_the_demo_passwo
         for slug in ("acme", "globex"):
             team = await teams.get_team_by_slug(slug)
             members = await teams.list_members(team.id)
-            assert any(m.role is Role.OWNER for m in members), slug
+            assert any(m.role == Role.OWNER for m in members), slug
 
 
 def _seed_counts(url: str) -> tuple[int, ...]:

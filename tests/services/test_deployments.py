@@ -44,8 +44,8 @@ async def test_record_then_get(deployments: DeploymentService, workspace: Worksp
     deployment = await deployments.record(
         workspace.id, commit_sha="9fceb02d0ae598e95dc970b74767f19372d61af8"
     )
-    assert deployment.status is DeploymentStatus.PENDING
-    assert (deployment.error_log, deployment.build_log) == (None, ())
+    assert deployment.status == "pending"
+    assert (deployment.error_log, deployment.build_log) == (None, [])
     assert await deployments.get(workspace.id, deployment.id) == deployment
     assert await deployments.get(workspace.id + 1000, deployment.id) is None
     with pytest.raises(WorkspaceNotFound):
@@ -56,34 +56,28 @@ async def test_status_moves_forward_only(
     deployments: DeploymentService, workspace: Workspace
 ) -> None:
     deployment = await deployments.record(workspace.id, commit_sha="abc1234")
-    building = await deployments.update_status(
-        workspace.id, deployment.id, DeploymentStatus.BUILDING
-    )
-    assert building.status is DeploymentStatus.BUILDING
+    building = await deployments.update_status(workspace.id, deployment.id, "building")
+    assert building.status == "building"
     with pytest.raises(DeploymentStatusConflict):
-        await deployments.update_status(workspace.id, deployment.id, DeploymentStatus.PENDING)
+        await deployments.update_status(workspace.id, deployment.id, "pending")
     failed = await deployments.update_status(
-        workspace.id, deployment.id, DeploymentStatus.FAILED, error_log="exit status 1"
+        workspace.id, deployment.id, "failed", error_log="exit status 1"
     )
-    assert (failed.status, failed.error_log) == (DeploymentStatus.FAILED, "exit status 1")
+    assert (failed.status, failed.error_log) == ("failed", "exit status 1")
     with pytest.raises(DeploymentStatusConflict):
-        await deployments.update_status(workspace.id, deployment.id, DeploymentStatus.SUCCESS)
+        await deployments.update_status(workspace.id, deployment.id, "success")
     assert await deployments.get(workspace.id, deployment.id) == failed
     with pytest.raises(DeploymentNotFound):
-        await deployments.update_status(workspace.id, 987654, DeploymentStatus.BUILDING)
+        await deployments.update_status(workspace.id, 987654, "building")
 
 
 async def test_racing_finishes_leave_one_winner(
     deployments: DeploymentService, workspace: Workspace
 ) -> None:
-    deployment = await deployments.record(
-        workspace.id, commit_sha="abc1234", status=DeploymentStatus.BUILDING
-    )
+    deployment = await deployments.record(workspace.id, commit_sha="abc1234", status="building")
+    statuses: list[DeploymentStatus] = ["success", "failed"] * 3
     results = await asyncio.gather(
-        *(
-            deployments.update_status(workspace.id, deployment.id, status)
-            for status in [DeploymentStatus.SUCCESS, DeploymentStatus.FAILED] * 3
-        ),
+        *(deployments.update_status(workspace.id, deployment.id, status) for status in statuses),
         return_exceptions=True,
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
@@ -93,7 +87,7 @@ async def test_racing_finishes_leave_one_winner(
     )
     final = await deployments.get(workspace.id, deployment.id)
     assert final is not None
-    assert final.status is winners[0].status
+    assert final.status == winners[0].status
 
 
 async def test_concurrent_build_log_appends_all_land(
@@ -124,7 +118,7 @@ async def test_appending_to_a_null_build_log(
     assert await deployments.append_build_log(workspace.id, deployment.id, 'quote " and \\') == 1
     stored = await deployments.get(workspace.id, deployment.id)
     assert stored is not None
-    assert stored.build_log == ('quote " and \\',)
+    assert stored.build_log == ['quote " and \\']
 
 
 async def test_latest_n_newest_first_of_one_workspace(

@@ -14,7 +14,6 @@ from plainsql.services.git import (
     GitService,
     RepositoryAlreadyConnected,
     RepositoryNotFound,
-    SyncStatus,
 )
 from plainsql.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
 
@@ -42,7 +41,7 @@ async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
     )
     assert (repo.branch, repo.sync_status, repo.last_sync, repo.error_log) == (
         "main",
-        SyncStatus.IDLE,
+        "idle",
         None,
         None,
     )
@@ -74,20 +73,20 @@ async def test_connecting_to_a_missing_workspace(git: GitService) -> None:
 
 async def test_sync_status_error_log_and_last_sync(git: GitService, workspace: Workspace) -> None:
     await git.connect_repository(workspace.id, repo_url="https://git.example/ada.git", branch="pub")
-    syncing = await git.update_sync_status(workspace.id, SyncStatus.SYNCING)
-    assert syncing.sync_status is SyncStatus.SYNCING
+    syncing = await git.update_sync_status(workspace.id, "syncing")
+    assert syncing.sync_status == "syncing"
     failed = await git.update_sync_status(
-        workspace.id, SyncStatus.ERROR, error_log="fatal: couldn't find remote ref pub"
+        workspace.id, "error", error_log="fatal: couldn't find remote ref pub"
     )
     assert (failed.sync_status, failed.error_log) == (
-        SyncStatus.ERROR,
+        "error",
         "fatal: couldn't find remote ref pub",
     )
     assert failed.last_sync is None
     assert failed.updated_at >= syncing.updated_at
 
     synced = await git.record_sync(workspace.id)
-    assert (synced.sync_status, synced.error_log) == (SyncStatus.SUCCESS, None)
+    assert (synced.sync_status, synced.error_log) == ("success", None)
     assert synced.last_sync is not None
     assert synced.last_sync >= failed.updated_at
     assert await git.get_repository(workspace.id) == synced
@@ -95,7 +94,7 @@ async def test_sync_status_error_log_and_last_sync(git: GitService, workspace: W
 
 async def test_updates_of_a_missing_repository(git: GitService, workspace: Workspace) -> None:
     with pytest.raises(RepositoryNotFound):
-        await git.update_sync_status(workspace.id, SyncStatus.SYNCING)
+        await git.update_sync_status(workspace.id, "syncing")
     with pytest.raises(RepositoryNotFound):
         await git.record_sync(workspace.id)
     with pytest.raises(RepositoryNotFound):

@@ -337,7 +337,7 @@ async def test_the_database_serializes_demotions_on_separate_connections(
         assert caught.value.diag.constraint_name == "team_members_last_owner"
         await second.rollback()
 
-    assert [m.user_id for m in await teams.list_members(team.id) if m.role is Role.OWNER] == [
+    assert [m.user_id for m in await teams.list_members(team.id) if m.role == Role.OWNER] == [
         bob.id
     ]
 

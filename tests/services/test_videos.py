@@ -15,7 +15,6 @@ from plainsql.services.videos import (
     CategoryNotFound,
     CategoryNotLinked,
     DuplicateVideo,
-    ProcessingStatus,
     TagNotLinked,
     VideoNotFound,
     VideosService,
@@ -80,7 +79,7 @@ async def test_create_video_is_pending_with_every_field(service: VideosService) 
         duration=3600,
         thumbnail_url="https://i.ytimg.com/abc123.jpg",
     )
-    assert video.processing_status is ProcessingStatus.PENDING
+    assert video.processing_status == "pending"
     assert video.processing_error is None
     assert video.ai_generated_content is None
     assert (video.title, video.channel_name, video.duration) == (
@@ -111,22 +110,22 @@ async def test_get_video_is_scoped_by_user(service: VideosService, video: VideoS
 async def test_processing_status_with_its_error(
     service: VideosService, video: VideoSummary
 ) -> None:
-    processing = await service.set_processing_status(video.id, ALICE, ProcessingStatus.PROCESSING)
-    assert processing.processing_status is ProcessingStatus.PROCESSING
+    processing = await service.set_processing_status(video.id, ALICE, "processing")
+    assert processing.processing_status == "processing"
     failed = await service.set_processing_status(
-        video.id, ALICE, ProcessingStatus.FAILED, "transcript unavailable"
+        video.id, ALICE, "failed", "transcript unavailable"
     )
-    assert failed.processing_status is ProcessingStatus.FAILED
+    assert failed.processing_status == "failed"
     assert failed.processing_error == "transcript unavailable"
-    retried = await service.set_processing_status(video.id, ALICE, ProcessingStatus.COMPLETED)
+    retried = await service.set_processing_status(video.id, ALICE, "completed")
     assert retried.processing_error is None
 
     with pytest.raises(VideoNotFound):
-        await service.set_processing_status(video.id, BOB, ProcessingStatus.FAILED, "x")
+        await service.set_processing_status(video.id, BOB, "failed", "x")
 
 
 async def test_store_ai_generated_content(service: VideosService, video: VideoSummary) -> None:
-    content = {
+    content: dict[str, Any] = {
         "summary": "Short.",
         "key_points": ["one", "two"],
         "chapters": [{"start": 0, "title": "Intro"}],
@@ -154,10 +153,10 @@ async def test_list_videos_with_tag_counts_and_category_names(
 
     listed = await service.list_videos(ALICE)
 
-    assert [item.video.id for item in listed] == [plain.id, video.id]  # newest first
-    assert (listed[0].tag_count, listed[0].category_names) == (0, ())
-    assert (listed[1].tag_count, listed[1].category_names) == (3, ("Education", "Science"))
-    assert [item.video.youtube_id for item in await service.list_videos(BOB)] == ["bob00000001"]
+    assert [item.id for item in listed] == [plain.id, video.id]  # newest first
+    assert (listed[0].tag_count, listed[0].category_names) == (0, [])
+    assert (listed[1].tag_count, listed[1].category_names) == (3, ["Education", "Science"])
+    assert [item.youtube_id for item in await service.list_videos(BOB)] == ["bob00000001"]
     assert await service.list_videos("nobody") == []
 
 

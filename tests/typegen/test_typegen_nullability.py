@@ -143,6 +143,8 @@ EXPECTED_PARAMS: dict[str, list[str]] = {
         "profile: JSONParam | None",
     ],
     "library.update_author_bio": ["bio: str | None", "author_id: UUID"],
+    # written to a nullable column through a CASE branch (and a nullable domain)
+    "library.update_author_nick": ["set_nick: bool", "nick: str | None", "author_id: UUID"],
     "library.update_book_price": ["price: Decimal | int | None", "book_id: int"],
     "library.list_books_up_to": ["max_pages: int | None"],  # tested with IS NULL
     "library.list_authors_in_mood": ["mood: Mood"],

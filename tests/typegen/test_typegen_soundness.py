@@ -105,6 +105,7 @@ def _seed(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "name": "Another",
         "email": "another@example.org",
         "nick": None,
+        "set_nick": True,
         "profile": {"x": 1},
         "shelf_id": 3,
         "label": "third",

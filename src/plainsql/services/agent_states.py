@@ -15,12 +15,13 @@ from typing import Any, NoReturn
 from uuid import UUID
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
 from plainsql.services.errors import NotFound
-from plainsql.services.projects import Project, ProjectNotFound, project_from_row
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import JSON, AgentStateRow
+from plainsql.services.projects import Project, ProjectNotFound
 
 JSONObject = dict[str, Any]
 
@@ -33,6 +34,11 @@ class PhaseNotFound(NotFound):
     """The agent state has no phase at that index."""
 
 
+# Hand-written rather than the generated AgentStateRow: there phases and conversation_history
+# are ``JSON`` (any JSON value), which every caller would have to narrow before reading a
+# phase. The CHECKs keep both columns JSON arrays and this service writes only objects into
+# them, so the record holds tuples of objects (checked by _objects), and generated_files a
+# tuple: the frozen record is immutable all the way down.
 @dataclass(frozen=True, slots=True)
 class AgentState:
     id: UUID
@@ -48,19 +54,28 @@ class AgentState:
     updated_at: datetime
 
 
-def _state(row: Mapping[str, Any]) -> AgentState:
+def _objects(value: JSON, column: str) -> tuple[JSONObject, ...]:
+    """A JSON array of objects as a tuple; anything else (written past this service) is an error."""
+    if isinstance(value, list):
+        objects = tuple(item for item in value if isinstance(item, dict))
+        if len(objects) == len(value):
+            return objects
+    raise TypeError(f"agent_states.{column} is not a JSON array of objects")
+
+
+def _state(row: AgentStateRow) -> AgentState:
     return AgentState(
-        id=row["id"],
-        project_id=row["project_id"],
-        current_state=row["current_state"],
-        current_phase=row["current_phase"],
-        phases=tuple(row["phases"]),
-        sandbox_id=row["sandbox_id"],
-        preview_url=row["preview_url"],
-        generated_files=tuple(row["generated_files"]),
-        conversation_history=tuple(row["conversation_history"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=row.id,
+        project_id=row.project_id,
+        current_state=row.current_state,
+        current_phase=row.current_phase,
+        phases=_objects(row.phases, "phases"),
+        sandbox_id=row.sandbox_id,
+        preview_url=row.preview_url,
+        generated_files=tuple(row.generated_files),
+        conversation_history=_objects(row.conversation_history, "conversation_history"),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -70,11 +85,11 @@ class AgentStatesService:
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def get(self, project_id: UUID, user_id: str) -> AgentState | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.get_agent_state_by_project_id(
+            row = await self.q.projects.get_agent_state_by_project_id(
                 conn, project_id=project_id, user_id=user_id
             )
         return None if row is None else _state(row)
@@ -94,17 +109,17 @@ class AgentStatesService:
     ) -> AgentState:
         """Replace the whole state (or create it): for restoring a saved state."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.upsert_agent_state(
+            row = await self.q.projects.upsert_agent_state(
                 conn,
                 project_id=project_id,
                 user_id=user_id,
                 current_state=current_state,
                 current_phase=current_phase,
-                phases=Jsonb([dict(p) for p in phases]),
+                phases=[dict(p) for p in phases],
                 sandbox_id=sandbox_id,
                 preview_url=preview_url,
                 generated_files=list(generated_files),
-                conversation_history=Jsonb([dict(m) for m in conversation_history]),
+                conversation_history=[dict(m) for m in conversation_history],
             )
         if row is None:
             raise ProjectNotFound(f"no project {project_id} for this user")
@@ -115,7 +130,7 @@ class AgentStatesService:
     ) -> AgentState:
         """Set what the agent is doing and which phase it is on."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_agent_state_current(
+            row = await self.q.projects.update_agent_state_current(
                 conn,
                 project_id=project_id,
                 user_id=user_id,
@@ -128,18 +143,17 @@ class AgentStatesService:
     async def append_phase(self, project_id: UUID, user_id: str, phase: Mapping[str, Any]) -> int:
         """Append a phase (a JSON object); returns the number of phases after it."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_agent_state_append_phase(
-                conn, project_id=project_id, user_id=user_id, phase=Jsonb(dict(phase))
+            row = await self.q.projects.update_agent_state_append_phase(
+                conn, project_id=project_id, user_id=user_id, phase=dict(phase)
             )
             if row is None:
                 await self._raise_missing(conn, project_id, user_id)
-        count: int = row["phase_count"]
-        return count
+        return row.phase_count
 
     async def complete_phase(self, project_id: UUID, user_id: str, index: int) -> AgentState:
         """Set ``"completed": true`` on phase ``index`` (0-based)."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_agent_state_complete_phase(
+            row = await self.q.projects.update_agent_state_complete_phase(
                 conn, project_id=project_id, user_id=user_id, phase_index=index
             )
             if row is None:
@@ -156,12 +170,12 @@ class AgentStatesService:
     ) -> tuple[str, ...]:
         """Add the paths not yet listed, each once; returns the full list after the change."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_agent_state_add_generated_files(
+            row = await self.q.projects.update_agent_state_add_generated_files(
                 conn, project_id=project_id, user_id=user_id, paths=list(paths)
             )
             if row is None:
                 await self._raise_missing(conn, project_id, user_id)
-        return tuple(row["generated_files"])
+        return tuple(row.generated_files)
 
     async def add_generated_file(
         self, project_id: UUID, user_id: str, path: str
@@ -174,20 +188,19 @@ class AgentStatesService:
     ) -> int:
         """Append a message (a JSON object) to the conversation; returns the message count."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_agent_state_append_message(
-                conn, project_id=project_id, user_id=user_id, message=Jsonb(dict(message))
+            row = await self.q.projects.update_agent_state_append_message(
+                conn, project_id=project_id, user_id=user_id, message=dict(message)
             )
             if row is None:
                 await self._raise_missing(conn, project_id, user_id)
-        count: int = row["message_count"]
-        return count
+        return row.message_count
 
     async def set_sandbox(
         self, project_id: UUID, user_id: str, sandbox_id: str | None, preview_url: str | None
     ) -> AgentState:
         """Set (or clear, with None) the sandbox id and preview url."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_agent_state_sandbox(
+            row = await self.q.projects.update_agent_state_sandbox(
                 conn,
                 project_id=project_id,
                 user_id=user_id,
@@ -200,7 +213,7 @@ class AgentStatesService:
     async def reset(self, project_id: UUID, user_id: str) -> AgentState:
         """Back to the defaults: idle, no phase, no phases, files, messages or sandbox."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_agent_state_reset(
+            row = await self.q.projects.update_agent_state_reset(
                 conn, project_id=project_id, user_id=user_id
             )
             state = await self._found(conn, row, project_id, user_id)
@@ -209,17 +222,16 @@ class AgentStatesService:
     async def list_projects_with_last_phase_completed(self, user_id: str) -> list[Project]:
         """The user's projects whose last phase is marked completed."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.projects.list_projects_with_last_phase_completed(
+            return await self.q.projects.list_projects_with_last_phase_completed(
                 conn, user_id=user_id
             )
-        return [project_from_row(row) for row in rows]
 
     # -- helpers --------------------------------------------------------------------------
 
     async def _found(
         self,
         conn: AsyncConnection[Any],
-        row: Mapping[str, Any] | None,
+        row: AgentStateRow | None,
         project_id: UUID,
         user_id: str,
     ) -> AgentState:
@@ -238,12 +250,12 @@ class AgentStatesService:
 
         ProjectNotFound, else AgentStateNotFound, else ``otherwise``: the write's own
         condition (a phase index) was what failed."""
-        project = await self.queries.projects.get_project_by_id(
+        project = await self.q.projects.get_project_by_id(
             conn, project_id=project_id, user_id=user_id
         )
         if project is None:
             raise ProjectNotFound(f"no project {project_id} for this user")
-        state = await self.queries.projects.get_agent_state_by_project_id(
+        state = await self.q.projects.get_agent_state_by_project_id(
             conn, project_id=project_id, user_id=user_id
         )
         if state is None or otherwise is None:

@@ -9,50 +9,29 @@ user of a pooled connection.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import AuditLogRow
 
+AuditEntry = AuditLogRow
+"""One INSERT, UPDATE or DELETE of an audited row.
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One INSERT, UPDATE or DELETE of an audited row."""
-
-    id: int
-    table_name: str
-    action: str
-    row_key: dict[str, Any]
-    old_row: dict[str, Any] | None
-    new_row: dict[str, Any] | None
-    acting_user_id: str | None
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> AuditEntry:
-        return cls(
-            id=row["id"],
-            table_name=row["table_name"],
-            action=row["action"],
-            row_key=row["row_key"],
-            old_row=row["old_row"],
-            new_row=row["new_row"],
-            acting_user_id=row["acting_user_id"],
-            created_at=row["created_at"],
-        )
+``row_key`` is a JSON object of the key columns; ``old_row`` / ``new_row`` are JSON objects
+of the whole row (``old_row`` None for an INSERT, ``new_row`` None for a DELETE).
+"""
 
 
 async def set_acting_user(
-    queries: Queries, conn: psycopg.AsyncConnection[Any], user_id: str | None
+    q: AsyncTypedQueries, conn: psycopg.AsyncConnection[Any], user_id: str | None
 ) -> None:
     """Name the acting user for the audit rows of the current transaction (None: unknown)."""
     if user_id is not None:
-        await queries.audit.set_acting_user(conn, user_id=user_id)
+        await q.audit.set_acting_user(conn, user_id=user_id)
 
 
 class AuditService:
@@ -62,7 +41,7 @@ class AuditService:
         self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
     ) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def list_row_history(
         self, table_name: str, row_key: Mapping[str, object]
@@ -71,17 +50,15 @@ class AuditService:
 
         Key values are compared as the strings the trigger stored (a uuid as its text).
         """
-        key = Jsonb({name: str(value) for name, value in row_key.items()})
+        key = {name: str(value) for name, value in row_key.items()}
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.audit.list_audit_entries_by_row(
+            return await self.q.audit.list_audit_entries_by_row(
                 conn, table_name=table_name, row_key=key
             )
-        return [AuditEntry.from_row(row) for row in rows]
 
     async def list_by_actor(self, acting_user_id: str, *, limit: int = 100) -> list[AuditEntry]:
         """The latest ``limit`` changes made by one acting user, newest first."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.audit.list_audit_entries_by_actor(
+            return await self.q.audit.list_audit_entries_by_actor(
                 conn, acting_user_id=acting_user_id, max_entries=limit
             )
-        return [AuditEntry.from_row(row) for row in rows]

@@ -5,9 +5,13 @@ transaction, and only the hash reaches the database (``accounts.password`` of th
 ``credential`` account). Session tokens and verification values come from :mod:`secrets`.
 
 No password, hash, token or verification value is ever logged or put into an exception
-message: records hide them from ``repr``, and a query that carries one as a parameter runs
-through :func:`_run_secret`, which drops the server's DETAIL (PostgreSQL's "Failing row
-contains (...)" would quote it) and the psycopg cause that holds it.
+message: the records are the generated ones of :mod:`plainsql.services.generated`, and no
+query returns a token or a verification value (the only hash, of
+``auth.get_credential_by_email``, is hidden from the generated record's ``repr``); the
+values made here (:class:`NewSession`, :class:`SignedIn`, :class:`NewVerification`) hide
+theirs from ``repr``; and a query that carries one as a parameter runs through
+:func:`_run_secret`, which drops the server's DETAIL (PostgreSQL's "Failing row contains
+(...)" would quote it) and the psycopg cause that holds it.
 
 Soft-deleted users are invisible to every read here, cannot sign in, and lose their sessions;
 they keep their email and username (a soft delete frees nothing).
@@ -21,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import Any, Final
+from typing import Any, Final, ParamSpec, TypeVar
 
 import psycopg
 from argon2 import PasswordHasher, Type
@@ -38,8 +42,19 @@ from plainsql.errors import (
 from plainsql.queries import Queries
 from plainsql.services.audit import set_acting_user
 from plainsql.services.errors import AlreadyExists, Conflict, NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import (
+    AccountRow,
+    GetCredentialByEmailRow,
+    SessionRow,
+    UserRole,
+    UserRow,
+    VerificationRow,
+)
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 CREDENTIAL_PROVIDER: Final = "credential"
 MIN_PASSWORD_LENGTH: Final = 8
@@ -51,10 +66,23 @@ EXPIRED_SESSIONS_BATCH: Final = 5000
 
 
 class Role(StrEnum):
-    """The ``user_role`` enum: a user's role globally and within a team."""
+    """The ``user_role`` enum: a user's role globally and within a team.
+
+    Records carry a role as the generated ``UserRole`` literal (``"OWNER"``), which equals
+    the member here (``Role.OWNER == "OWNER"``); compare with ``==``, not ``is``.
+    """
 
     OWNER = "OWNER"
     MEMBER = "MEMBER"
+
+    @property
+    def label(self) -> UserRole:
+        """This role as the generated queries take it (mypy checks the match is exhaustive)."""
+        match self:
+            case Role.OWNER:
+                return "OWNER"
+            case Role.MEMBER:
+                return "MEMBER"
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -111,59 +139,21 @@ _USER_CONSTRAINTS: Final[Mapping[str, type[DomainError]]] = {
 
 # --- records ------------------------------------------------------------------------------
 
+User = UserRow
+"""An active (not soft-deleted) user: the generated record of ``users``' public columns."""
 
-@dataclass(frozen=True, slots=True)
-class User:
-    """An active (not soft-deleted) user."""
+Session = SessionRow
+"""A session, without its token (no query returns it: only its creator ever sees it)."""
 
-    id: str
-    name: str
-    email: str
-    email_verified: bool
-    image: str | None
-    username: str | None
-    role: Role
-    created_at: datetime
-    updated_at: datetime
+Account = AccountRow
+"""A sign-in method of a user; no query returns its tokens or its password hash."""
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> User:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            email=row["email"],
-            email_verified=row["email_verified"],
-            image=row["image"],
-            username=row["username"],
-            role=Role(row["role"]),
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+Verification = VerificationRow
+"""A verification, without its value (no query returns it)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A session, without its token (only its creator ever sees the token)."""
-
-    id: str
-    user_id: str
-    expires_at: datetime
-    ip_address: str | None
-    user_agent: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Session:
-        return cls(
-            id=row["id"],
-            user_id=row["user_id"],
-            expires_at=row["expires_at"],
-            ip_address=row["ip_address"],
-            user_agent=row["user_agent"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+# The three records below stay hand-written: each pairs a row with a secret made here in
+# Python (never read back from the database), which must stay out of ``repr``.
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,61 +174,26 @@ class SignedIn:
 
 
 @dataclass(frozen=True, slots=True)
-class Account:
-    """A sign-in method of a user; never carries tokens or the password hash."""
-
-    id: str
-    user_id: str
-    account_id: str
-    provider_id: str
-    access_token_expires_at: datetime | None
-    refresh_token_expires_at: datetime | None
-    scope: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Account:
-        return cls(
-            id=row["id"],
-            user_id=row["user_id"],
-            account_id=row["account_id"],
-            provider_id=row["provider_id"],
-            access_token_expires_at=row["access_token_expires_at"],
-            refresh_token_expires_at=row["refresh_token_expires_at"],
-            scope=row["scope"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """A verification, without its value."""
-
-    id: str
-    identifier: str
-    expires_at: datetime
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Verification:
-        return cls(
-            id=row["id"],
-            identifier=row["identifier"],
-            expires_at=row["expires_at"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class NewVerification:
     """A verification just created, with the value to send (hidden from repr)."""
 
     verification: Verification
     value: str = field(repr=False)
+
+
+def _user_of(row: GetCredentialByEmailRow) -> User:
+    """The user of a credential row, without its hash (one query reads both, for sign-in)."""
+    return User(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        email_verified=row.email_verified,
+        image=row.image,
+        username=row.username,
+        role=row.role,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 class _Unset(Enum):
@@ -274,7 +229,9 @@ def _redacted(error: QueryError) -> QueryError:
     return type(error)(message, query_name=error.query_name, sqlstate=error.sqlstate)
 
 
-async def _run_secret(query: Callable[..., Awaitable[Any]], conn: Any, **params: Any) -> Any:
+async def _run_secret(
+    query: Callable[_P, Awaitable[_T]], *args: _P.args, **kwargs: _P.kwargs
+) -> _T:
     """Run a query one of whose parameters is a secret; a failure loses the secret.
 
     The replacement error is raised outside the ``except`` block, so it carries neither a
@@ -282,7 +239,7 @@ async def _run_secret(query: Callable[..., Awaitable[Any]], conn: Any, **params:
     (class, query name, SQLSTATE, constraint, table, column) keep what a caller needs.
     """
     try:
-        return await query(conn, **params)
+        return await query(*args, **kwargs)
     except QueryError as exc:
         failure = _redacted(exc)
     raise failure
@@ -318,7 +275,7 @@ class AuthService:
         if hasher.type is not Type.ID:
             raise ValueError("the password hasher must use argon2id")
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
         self.hasher = hasher
         self.session_ttl = session_ttl
         self._dummy_hash: str | None = None
@@ -340,18 +297,18 @@ class AuthService:
         """
         _check_new_password(password)
         password_hash = await asyncio.to_thread(self.hasher.hash, password)
-        q = self.queries.auth
+        q = self.q.auth
         async with self.pool.connection() as conn, conn.transaction():
             try:
-                row = await q.create_user(
+                user = await q.create_user(
                     conn, name=name, email=email.strip(), username=username, image=image
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
             await _run_secret(
-                q.create_credential_account, conn, user_id=row["id"], password_hash=password_hash
+                q.create_credential_account, conn, user_id=user.id, password_hash=password_hash
             )
-        return User.from_row(row)
+        return user
 
     async def verify_password(self, *, email: str, password: str) -> User:
         """The active user with this email if the password is right, else InvalidCredentials.
@@ -361,24 +318,24 @@ class AuthService:
         replaced by a fresh one (only if nobody changed it meanwhile).
         """
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.auth.get_credential_by_email(conn, email=email.strip())
+            row = await self.q.auth.get_credential_by_email(conn, email=email.strip())
         if row is None:
             await asyncio.to_thread(self._verify, await self._get_dummy_hash(), password)
             raise InvalidCredentials()
-        stored_hash: str = row["password_hash"]
+        stored_hash = row.password_hash
         if not await asyncio.to_thread(self._verify, stored_hash, password):
             raise InvalidCredentials()
         if self.hasher.check_needs_rehash(stored_hash):
             new_hash = await asyncio.to_thread(self.hasher.hash, password)
             async with self.pool.connection() as conn, conn.transaction():
                 await _run_secret(
-                    self.queries.auth.update_credential_password,
+                    self.q.auth.update_credential_password,
                     conn,
-                    user_id=row["id"],
+                    user_id=row.id,
                     old_password_hash=stored_hash,
                     new_password_hash=new_hash,
                 )
-        return User.from_row(row)
+        return _user_of(row)
 
     async def sign_in(
         self,
@@ -403,26 +360,26 @@ class AuthService:
     async def get_user_by_id(self, user_id: str) -> User:
         """The active user with this id; raises UserNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.auth.get_user_by_id(conn, user_id=user_id)
+            row = await self.q.auth.get_user_by_id(conn, user_id=user_id)
         if row is None:
             raise UserNotFound(f"no user with id {user_id!r}")
-        return User.from_row(row)
+        return row
 
     async def get_user_by_email(self, email: str) -> User:
         """The active user with this email (case-insensitive); raises UserNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.auth.get_user_by_email(conn, email=email.strip())
+            row = await self.q.auth.get_user_by_email(conn, email=email.strip())
         if row is None:
             raise UserNotFound("no user with this email")
-        return User.from_row(row)
+        return row
 
     async def get_user_by_username(self, username: str) -> User:
         """The active user with this username (case-insensitive); raises UserNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.auth.get_user_by_username(conn, username=username)
+            row = await self.q.auth.get_user_by_username(conn, username=username)
         if row is None:
             raise UserNotFound(f"no user with username {username!r}")
-        return User.from_row(row)
+        return row
 
     async def update_profile(
         self,
@@ -438,9 +395,9 @@ class AuthService:
         Raises UserNotFound or UsernameTaken.
         """
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, acting_user_id)
+            await set_acting_user(self.q, conn, acting_user_id)
             try:
-                row = await self.queries.auth.update_user_profile(
+                row = await self.q.auth.update_user_profile(
                     conn,
                     user_id=user_id,
                     name=None if name is UNSET else name,
@@ -453,7 +410,7 @@ class AuthService:
                 raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
         if row is None:
             raise UserNotFound(f"no user with id {user_id!r}")
-        return User.from_row(row)
+        return row
 
     async def soft_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
         """Hide the user from every read and sign-in, and end its sessions.
@@ -461,9 +418,9 @@ class AuthService:
         The row, its email and username stay. Raises UserNotFound, or LastOwner when the
         user is the last active OWNER of a team.
         """
-        q = self.queries.auth
+        q = self.q.auth
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, acting_user_id)
+            await set_acting_user(self.q, conn, acting_user_id)
             try:
                 row = await q.update_user_soft_deleted(conn, user_id=user_id)
             except IntegrityError as exc:
@@ -478,9 +435,9 @@ class AuthService:
         Raises UserNotFound, or LastOwner when the user is the last active OWNER of a team.
         """
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, acting_user_id)
+            await set_acting_user(self.q, conn, acting_user_id)
             try:
-                row = await self.queries.auth.delete_user(conn, user_id=user_id)
+                row = await self.q.auth.delete_user(conn, user_id=user_id)
             except IntegrityError as exc:
                 raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
         if row is None:
@@ -499,8 +456,8 @@ class AuthService:
         """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
         token = secrets.token_urlsafe(32)
         async with self.pool.connection() as conn, conn.transaction():
-            row = await _run_secret(
-                self.queries.auth.create_session,
+            session = await _run_secret(
+                self.q.auth.create_session,
                 conn,
                 user_id=user_id,
                 token=token,
@@ -508,26 +465,24 @@ class AuthService:
                 ip_address=ip_address,
                 user_agent=user_agent,
             )
-        if row is None:
+        if session is None:
             raise UserNotFound(f"no user with id {user_id!r}")
-        return NewSession(session=Session.from_row(row), token=token)
+        return NewSession(session=session, token=token)
 
     async def get_session(self, token: str) -> Session | None:
         """The live session with this token, or None (unknown, revoked, expired, user deleted)."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await _run_secret(self.queries.auth.get_live_session_by_token, conn, token=token)
-        return None if row is None else Session.from_row(row)
+            return await _run_secret(self.q.auth.get_live_session_by_token, conn, token=token)
 
     async def list_sessions(self, user_id: str) -> list[Session]:
         """The user's live sessions, newest first."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.auth.list_live_sessions_by_user(conn, user_id=user_id)
-        return [Session.from_row(row) for row in rows]
+            return await self.q.auth.list_live_sessions_by_user(conn, user_id=user_id)
 
     async def revoke_session(self, user_id: str, session_id: str) -> bool:
         """End one session of the user; False if it has no such session."""
         async with self.pool.connection() as conn, conn.transaction():
-            count: int = await self.queries.auth.delete_session_by_id(
+            count = await self.q.auth.delete_session_by_id(
                 conn, session_id=session_id, user_id=user_id
             )
         return count == 1
@@ -535,15 +490,13 @@ class AuthService:
     async def sign_out(self, token: str) -> bool:
         """End the session with this token; False if there is none."""
         async with self.pool.connection() as conn, conn.transaction():
-            count: int = await _run_secret(
-                self.queries.auth.delete_session_by_token, conn, token=token
-            )
+            count = await _run_secret(self.q.auth.delete_session_by_token, conn, token=token)
         return count == 1
 
     async def revoke_all_sessions(self, user_id: str) -> int:
         """End every session of the user; returns how many there were."""
         async with self.pool.connection() as conn, conn.transaction():
-            count: int = await self.queries.auth.delete_sessions_by_user(conn, user_id=user_id)
+            count = await self.q.auth.delete_sessions_by_user(conn, user_id=user_id)
         return count
 
     async def delete_expired_sessions(self, *, batch_size: int = EXPIRED_SESSIONS_BATCH) -> int:
@@ -554,9 +507,7 @@ class AuthService:
         total = 0
         while True:
             async with self.pool.connection() as conn, conn.transaction():
-                count: int = await self.queries.auth.delete_expired_sessions(
-                    conn, batch_size=batch_size
-                )
+                count = await self.q.auth.delete_expired_sessions(conn, batch_size=batch_size)
             total += count
             if count < batch_size:
                 return total
@@ -583,7 +534,7 @@ class AuthService:
         """
         if provider_id == CREDENTIAL_PROVIDER:
             raise ValueError("credential accounts are created by sign_up, not linked")
-        q = self.queries.auth
+        q = self.q.auth
         async with self.pool.connection() as conn, conn.transaction():
             row = await _run_secret(
                 q.upsert_oauth_account,
@@ -602,12 +553,12 @@ class AuthService:
                 raise UserNotFound(f"no user with id {user_id!r}")
         if row is None:
             raise AccountAlreadyLinked(f"this {provider_id} account is linked to another user")
-        return Account.from_row(row)
+        return row
 
     async def unlink_account(self, user_id: str, *, provider_id: str, account_id: str) -> None:
         """Remove a linked OAuth account of the user; raises AccountNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            count: int = await self.queries.auth.delete_oauth_account(
+            count = await self.q.auth.delete_oauth_account(
                 conn, user_id=user_id, provider_id=provider_id, account_id=account_id
             )
         if count == 0:
@@ -616,8 +567,7 @@ class AuthService:
     async def list_accounts(self, user_id: str) -> list[Account]:
         """The active user's accounts, credential included, oldest first."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.auth.list_accounts_by_user(conn, user_id=user_id)
-        return [Account.from_row(row) for row in rows]
+            return await self.q.auth.list_accounts_by_user(conn, user_id=user_id)
 
     # -- verifications --------------------------------------------------------------------
 
@@ -632,13 +582,13 @@ class AuthService:
         secret = secrets.token_urlsafe(32) if value is None else value
         async with self.pool.connection() as conn, conn.transaction():
             row = await _run_secret(
-                self.queries.auth.create_verification,
+                self.q.auth.create_verification,
                 conn,
                 identifier=identifier,
                 value=secret,
                 expires_in=expires_in,
             )
-        return NewVerification(verification=Verification.from_row(row), value=secret)
+        return NewVerification(verification=row, value=secret)
 
     async def consume_verification(self, identifier: str, value: str) -> Verification | None:
         """Use up a live value: the verification the first time, None ever after.
@@ -646,13 +596,12 @@ class AuthService:
         One DELETE ... RETURNING: of concurrent consumers exactly one gets the row.
         """
         async with self.pool.connection() as conn, conn.transaction():
-            row = await _run_secret(
-                self.queries.auth.delete_live_verification,
+            return await _run_secret(
+                self.q.auth.delete_live_verification,
                 conn,
                 identifier=identifier,
                 value=value,
             )
-        return None if row is None else Verification.from_row(row)
 
     async def verify_email(self, email: str, value: str) -> User | None:
         """Consume a verification sent to ``email`` and mark that user's email verified.
@@ -660,22 +609,22 @@ class AuthService:
         Returns the user, or None (value unknown, expired or used; user gone). One
         transaction: if the user is gone, the value is not used up.
         """
-        q = self.queries.auth
-        row = None
+        q = self.q.auth
+        user: User | None = None
         async with self.pool.connection() as conn, conn.transaction() as transaction:
             consumed = await _run_secret(
                 q.delete_live_verification, conn, identifier=email, value=value
             )
             if consumed is not None:
-                row = await q.update_user_email_verified(conn, email=email)
-                if row is None:
+                user = await q.update_user_email_verified(conn, email=email)
+                if user is None:
                     raise psycopg.Rollback(transaction)  # keep the value for a later attempt
-        return None if row is None else User.from_row(row)
+        return user
 
     async def delete_expired_verifications(self) -> int:
         """Purge expired verifications; returns how many were deleted."""
         async with self.pool.connection() as conn, conn.transaction():
-            count: int = await self.queries.auth.delete_expired_verifications(conn)
+            count = await self.q.auth.delete_expired_verifications(conn)
         return count
 
     # -- internals ------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,11 +29,18 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.errors import DomainError, map_error
 from plainsql.queries import Queries
 from plainsql.services.errors import NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import (
+    ListBacklinksByPageRow,
+    ListPageTreeRow,
+    ListSearchResultsRow,
+    NodeRow,
+)
 from plainsql.services.workspaces import WorkspaceNotFound
 
 DEFAULT_SEARCH_LIMIT = 20
 
-# COPY's column list; node_rows yields tuples in this order.
+# COPY's column list; node_rows yields tuples (NodeCopyRow) in this order.
 _COPY_NODES = (
     "COPY nodes (uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata)"
     " FROM STDIN"
@@ -82,79 +88,41 @@ class ImportSummary:
         return self.pages + self.blocks
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
-    """A page (``parent_uuid`` None) or a block."""
+Node = NodeRow
+"""A page (``parent_uuid`` None) or a block: the generated record of the ``nodes`` table."""
 
-    uuid: UUID
-    workspace_id: int
-    parent_uuid: UUID | None
-    position: int
-    page_name: str
-    slug: str
-    title: str
-    html: str | None
-    metadata: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
+TreeNode = ListPageTreeRow
+"""A node of a page tree: a :data:`Node`'s columns and its ``depth`` (0 for the page)."""
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Node:
-        return cls(
-            uuid=row["uuid"],
-            workspace_id=row["workspace_id"],
-            parent_uuid=row["parent_uuid"],
-            position=row["position"],
-            page_name=row["page_name"],
-            slug=row["slug"],
-            title=row["title"],
-            html=row["html"],
-            metadata=row["metadata"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+Backlink = ListBacklinksByPageRow
+"""A block linking the page, and the page that block sits on (``page_uuid``, ...)."""
+
+SearchHit = ListSearchResultsRow
+"""A matching node, its ``rank`` and its ``snippet`` (the node's text as html, matches wrapped
+in ``<mark>``)."""
 
 
+# BlockTree and PageTree stay hand-written: the query returns flat rows (TreeNode), the
+# nesting is assembled from them in Python.
 @dataclass(frozen=True, slots=True)
 class BlockTree:
     """A block with its nested blocks, in position order."""
 
-    node: Node
-    depth: int  # 1 for a block directly under the page
+    node: TreeNode
     children: tuple[BlockTree, ...]
+
+    @property
+    def depth(self) -> int:
+        """1 for a block directly under the page."""
+        return self.node.depth
 
 
 @dataclass(frozen=True, slots=True)
 class PageTree:
     """A page and its blocks down to the workspace's ``embed_depth``."""
 
-    page: Node
+    page: TreeNode
     blocks: tuple[BlockTree, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Backlink:
-    """A block linking the page, and the page that block sits on."""
-
-    uuid: UUID
-    parent_uuid: UUID
-    position: int
-    page_name: str
-    html: str | None
-    page_uuid: UUID
-    page_slug: str
-    page_title: str
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    uuid: UUID
-    parent_uuid: UUID | None
-    page_name: str
-    slug: str
-    title: str
-    rank: float
-    snippet: str  # the node's text as html, matches wrapped in <mark>
 
 
 def _uuid_from_key(key: str) -> str:
@@ -185,12 +153,12 @@ def _json(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-NodeRow = tuple[str, int, str | None, int, str, str, str, str | None, str | None]
+NodeCopyRow = tuple[str, int, str | None, int, str, str, str, str | None, str | None]
 """One node as COPY takes it: uuid, workspace_id, parent_uuid (None for a page), position,
 page_name, slug, title, html, metadata (JSON text)."""
 
 
-def node_rows(workspace_id: int, pages: Sequence[PageInput]) -> Iterator[NodeRow]:
+def node_rows(workspace_id: int, pages: Sequence[PageInput]) -> Iterator[NodeCopyRow]:
     """The rows of every page and block, each page followed by its blocks depth-first.
 
     Walks the blocks with an explicit stack: nesting depth is bounded by nothing but the
@@ -243,15 +211,14 @@ def _check_pages(pages: Sequence[PageInput]) -> None:
         seen.add(page.name)
 
 
-def _tree(rows: list[Mapping[str, Any]]) -> PageTree:
+def _tree(rows: list[TreeNode]) -> PageTree:
     """Nest the rows of list_page_tree (depth-first, parents first) into a PageTree."""
-    page = Node.from_row(rows[0])
-    children: dict[UUID, list[BlockTree]] = {}
+    page = rows[0]
+    children: dict[UUID | None, list[BlockTree]] = {}
     # Build bottom-up: walk in reverse so every child is finished before its parent.
-    for row in reversed(rows[1:]):
-        node = Node.from_row(row)
+    for node in reversed(rows[1:]):
         kids = tuple(reversed(children.pop(node.uuid, [])))
-        children.setdefault(row["parent_uuid"], []).append(BlockTree(node, row["depth"], kids))
+        children.setdefault(node.parent_uuid, []).append(BlockTree(node, kids))
     return PageTree(page, tuple(reversed(children.get(page.uuid, []))))
 
 
@@ -262,7 +229,7 @@ class ContentService:
         self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
     ) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def import_content(self, workspace_id: int, pages: Sequence[PageInput]) -> ImportSummary:
         """Replace every node of the workspace with ``pages`` and their blocks, atomically.
@@ -279,12 +246,12 @@ class ContentService:
         _check_pages(pages)
         nodes = 0
         async with self.pool.connection() as conn, conn.transaction():
-            found = await self.queries.content.get_workspace_id_for_import(
+            found = await self.q.content.get_workspace_id_for_import(
                 conn, workspace_id=workspace_id
             )
             if found is None:
                 raise WorkspaceNotFound(f"no workspace {workspace_id}")
-            replaced = await self.queries.content.delete_nodes_by_workspace(
+            replaced = await self.q.content.delete_nodes_by_workspace(
                 conn, workspace_id=workspace_id
             )
             try:
@@ -298,23 +265,17 @@ class ContentService:
 
     async def count_nodes(self, workspace_id: int) -> int:
         async with self.pool.connection() as conn, conn.transaction():
-            count = await self.queries.content.count_nodes_by_workspace(
-                conn, workspace_id=workspace_id
-            )
-        return int(count)
+            return await self.q.content.count_nodes_by_workspace(conn, workspace_id=workspace_id)
 
     async def list_pages(self, workspace_id: int) -> list[Node]:
         """The workspace's pages (without blocks), by name."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.content.list_pages_by_workspace(
-                conn, workspace_id=workspace_id
-            )
-        return [Node.from_row(row) for row in rows]
+            return await self.q.content.list_pages_by_workspace(conn, workspace_id=workspace_id)
 
     async def get_page(self, workspace_id: int, page_name: str) -> PageTree | None:
         """The page with its blocks as a tree, down to the workspace's embed_depth."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.content.list_page_tree(
+            rows = await self.q.content.list_page_tree(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
         return _tree(rows) if rows else None
@@ -322,7 +283,7 @@ class ContentService:
     async def delete_page(self, workspace_id: int, page_name: str) -> None:
         """Delete the page and every block under it. Raises PageNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.content.delete_page_by_name(
+            deleted = await self.q.content.delete_page_by_name(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
         if deleted == 0:
@@ -331,22 +292,9 @@ class ContentService:
     async def list_backlinks(self, workspace_id: int, page_name: str) -> list[Backlink]:
         """The blocks of the workspace that link the page (``<a data-page="NAME">``)."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.content.list_backlinks_by_page(
+            return await self.q.content.list_backlinks_by_page(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
-        return [
-            Backlink(
-                uuid=row["uuid"],
-                parent_uuid=row["parent_uuid"],
-                position=row["position"],
-                page_name=row["page_name"],
-                html=row["html"],
-                page_uuid=row["page_uuid"],
-                page_slug=row["page_slug"],
-                page_title=row["page_title"],
-            )
-            for row in rows
-        ]
 
     async def search(
         self, workspace_id: int, query: str, *, limit: int = DEFAULT_SEARCH_LIMIT
@@ -355,18 +303,28 @@ class ContentService:
         if not query.strip():
             return []
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.content.list_search_results(
+            return await self.q.content.list_search_results(
                 conn, workspace_id=workspace_id, query=query, limit=limit
             )
-        return [
-            SearchHit(
-                uuid=row["uuid"],
-                parent_uuid=row["parent_uuid"],
-                page_name=row["page_name"],
-                slug=row["slug"],
-                title=row["title"],
-                rank=float(row["rank"]),
-                snippet=row["snippet"],
-            )
-            for row in rows
-        ]
+
+
+__all__ = [
+    "DEFAULT_SEARCH_LIMIT",
+    "Backlink",
+    "BlockInput",
+    "BlockTree",
+    "ContentService",
+    "ImportSummary",
+    "InvalidContent",
+    "Node",
+    "NodeCopyRow",
+    "PageInput",
+    "PageNotFound",
+    "PageTree",
+    "SearchHit",
+    "TreeNode",
+    "block_uuid",
+    "default_slug",
+    "node_rows",
+    "page_uuid",
+]

@@ -4,14 +4,12 @@ A deployment moves forward only: pending -> building -> success | failed, and a 
 one (success, failed) never changes status again; the guard is part of the UPDATE itself,
 so two racing updates cannot both finish it. Build-log lines are appended by one atomic
 UPDATE each (``build_log || jsonb_build_array(line)``): concurrent appends all land.
+The queries return the log as its lines (``text[]``), so a record's ``build_log`` is a
+``list[str]``. Statuses are the generated ``DeploymentStatus`` literal type (the enum's labels).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -20,18 +18,11 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.errors import ForeignKeyViolation, translate_constraint
 from plainsql.queries import Queries
 from plainsql.services.errors import Conflict, NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import CreateDeploymentRow, DeploymentStatus
 from plainsql.services.workspaces import WorkspaceNotFound
 
 DEFAULT_LATEST = 10
-
-
-class DeploymentStatus(StrEnum):
-    """The ``deployment_status`` enum, labels in the database's order."""
-
-    PENDING = "pending"
-    BUILDING = "building"
-    SUCCESS = "success"
-    FAILED = "failed"
 
 
 class DeploymentNotFound(NotFound):
@@ -42,28 +33,9 @@ class DeploymentStatusConflict(Conflict):
     """The deployment is finished, or the new status would move it backwards."""
 
 
-@dataclass(frozen=True, slots=True)
-class Deployment:
-    id: int
-    workspace_id: int
-    commit_sha: str
-    status: DeploymentStatus
-    deployed_at: datetime
-    error_log: str | None
-    build_log: tuple[str, ...] | None
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Deployment:
-        log = row["build_log"]
-        return cls(
-            id=row["id"],
-            workspace_id=row["workspace_id"],
-            commit_sha=row["commit_sha"],
-            status=DeploymentStatus(row["status"]),
-            deployed_at=row["deployed_at"],
-            error_log=row["error_log"],
-            build_log=None if log is None else tuple(log),
-        )
+Deployment = CreateDeploymentRow
+"""A deployment of a workspace's site: the generated record that the queries of
+sql/git/deployments.sql share (``build_log`` is the log's lines, None when the column is NULL)."""
 
 
 class DeploymentService:
@@ -73,33 +45,32 @@ class DeploymentService:
         self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
     ) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def record(
         self,
         workspace_id: int,
         *,
         commit_sha: str,
-        status: DeploymentStatus = DeploymentStatus.PENDING,
+        status: DeploymentStatus = "pending",
     ) -> Deployment:
         """The recorded deployment, deployed_at now. Raises WorkspaceNotFound."""
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                row = await self.queries.git.create_deployment(
-                    conn, workspace_id=workspace_id, commit_sha=commit_sha, status=status.value
+                row = await self.q.git.create_deployment(
+                    conn, workspace_id=workspace_id, commit_sha=commit_sha, status=status
                 )
         except ForeignKeyViolation as exc:
             raise translate_constraint(
                 exc, {"deployment_history_workspace_id_fkey": WorkspaceNotFound}
             ) from exc
-        return Deployment.from_row(row)
+        return row
 
     async def get(self, workspace_id: int, deployment_id: int) -> Deployment | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.git.get_deployment_by_id(
+            return await self.q.git.get_deployment_by_id(
                 conn, deployment_id=deployment_id, workspace_id=workspace_id
             )
-        return None if row is None else Deployment.from_row(row)
 
     async def update_status(
         self,
@@ -115,42 +86,51 @@ class DeploymentService:
         move would go backwards.
         """
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.git.update_deployment_status(
+            row = await self.q.git.update_deployment_status(
                 conn,
                 deployment_id=deployment_id,
                 workspace_id=workspace_id,
-                status=status.value,
+                status=status,
                 error_log=error_log,
             )
             if row is None:
                 # Only to name the error: the guarded UPDATE above already decided.
-                current = await self.queries.git.get_deployment_by_id(
+                current = await self.q.git.get_deployment_by_id(
                     conn, deployment_id=deployment_id, workspace_id=workspace_id
                 )
         if row is not None:
-            return Deployment.from_row(row)
+            return row
         if current is None:
             raise DeploymentNotFound(f"no deployment {deployment_id} in workspace {workspace_id}")
         raise DeploymentStatusConflict(
-            f"deployment {deployment_id} is {current['status']}: it cannot become {status.value}"
+            f"deployment {deployment_id} is {current.status}: it cannot become {status}"
         )
 
     async def append_build_log(self, workspace_id: int, deployment_id: int, line: str) -> int:
         """Append one line to the build log; the number of lines now. Raises DeploymentNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.git.update_deployment_build_log(
+            row = await self.q.git.update_deployment_build_log(
                 conn, deployment_id=deployment_id, workspace_id=workspace_id, line=line
             )
         if row is None:
             raise DeploymentNotFound(f"no deployment {deployment_id} in workspace {workspace_id}")
-        return int(row["line_count"])
+        return row.line_count
 
     async def list_latest(
         self, workspace_id: int, *, limit: int = DEFAULT_LATEST
     ) -> list[Deployment]:
         """The workspace's ``limit`` latest deployments, newest first."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.git.list_latest_deployments(
+            return await self.q.git.list_latest_deployments(
                 conn, workspace_id=workspace_id, limit=limit
             )
-        return [Deployment.from_row(row) for row in rows]
+
+
+__all__ = [
+    "DEFAULT_LATEST",
+    "Deployment",
+    "DeploymentNotFound",
+    "DeploymentService",
+    "DeploymentStatus",
+    "DeploymentStatusConflict",
+]

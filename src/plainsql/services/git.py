@@ -3,14 +3,12 @@
 Connecting a second repository to a workspace is refused by the database
 (``git_repositories_workspace_id_key``) and becomes :class:`RepositoryAlreadyConnected`.
 The deploy key is a secret: it is kept out of the record's repr and out of every message.
+Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum's labels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -19,16 +17,9 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.errors import DomainError, ForeignKeyViolation, UniqueViolation, translate_constraint
 from plainsql.queries import Queries
 from plainsql.services.errors import AlreadyExists, NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import GitRepositoryRow, SyncStatus
 from plainsql.services.workspaces import WorkspaceNotFound
-
-
-class SyncStatus(StrEnum):
-    """The ``sync_status`` enum, labels in the database's order."""
-
-    IDLE = "idle"
-    SYNCING = "syncing"
-    SUCCESS = "success"
-    ERROR = "error"
 
 
 class RepositoryNotFound(NotFound):
@@ -45,33 +36,9 @@ _CONSTRAINT_ERRORS: Mapping[str, type[DomainError]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class GitRepository:
-    id: int
-    workspace_id: int
-    repo_url: str
-    branch: str
-    deploy_key: str | None = field(repr=False)
-    last_sync: datetime | None
-    sync_status: SyncStatus
-    error_log: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> GitRepository:
-        return cls(
-            id=row["id"],
-            workspace_id=row["workspace_id"],
-            repo_url=row["repo_url"],
-            branch=row["branch"],
-            deploy_key=row["deploy_key"],
-            last_sync=row["last_sync"],
-            sync_status=SyncStatus(row["sync_status"]),
-            error_log=row["error_log"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+GitRepository = GitRepositoryRow
+"""A workspace's repository: the generated record of ``git_repositories`` (deploy_key kept out
+of its repr)."""
 
 
 class GitService:
@@ -81,7 +48,7 @@ class GitService:
         self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
     ) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def connect_repository(
         self,
@@ -94,7 +61,7 @@ class GitService:
         """The newly connected repository. Raises RepositoryAlreadyConnected, WorkspaceNotFound."""
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                row = await self.queries.git.create_git_repository(
+                row = await self.q.git.create_git_repository(
                     conn,
                     workspace_id=workspace_id,
                     repo_url=repo_url,
@@ -103,42 +70,46 @@ class GitService:
                 )
         except (UniqueViolation, ForeignKeyViolation) as exc:
             raise translate_constraint(exc, _CONSTRAINT_ERRORS) from exc
-        return GitRepository.from_row(row)
+        return row
 
     async def get_repository(self, workspace_id: int) -> GitRepository | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.git.get_git_repository_by_workspace(
-                conn, workspace_id=workspace_id
-            )
-        return None if row is None else GitRepository.from_row(row)
+            return await self.q.git.get_git_repository_by_workspace(conn, workspace_id=workspace_id)
 
     async def update_sync_status(
         self, workspace_id: int, status: SyncStatus, *, error_log: str | None = None
     ) -> GitRepository:
         """Set the sync status and the error log (None clears it). Raises RepositoryNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.git.update_git_repository_sync_status(
-                conn, workspace_id=workspace_id, sync_status=status.value, error_log=error_log
+            row = await self.q.git.update_git_repository_sync_status(
+                conn, workspace_id=workspace_id, sync_status=status, error_log=error_log
             )
         if row is None:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return GitRepository.from_row(row)
+        return row
 
     async def record_sync(self, workspace_id: int) -> GitRepository:
         """Mark a sync as done now: last_sync set, status success, error log cleared."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.git.update_git_repository_synced(
-                conn, workspace_id=workspace_id
-            )
+            row = await self.q.git.update_git_repository_synced(conn, workspace_id=workspace_id)
         if row is None:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return GitRepository.from_row(row)
+        return row
 
     async def disconnect_repository(self, workspace_id: int) -> None:
         """Remove the workspace's repository. Raises RepositoryNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.git.delete_git_repository_by_workspace(
+            deleted = await self.q.git.delete_git_repository_by_workspace(
                 conn, workspace_id=workspace_id
             )
         if deleted == 0:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
+
+
+__all__ = [
+    "GitRepository",
+    "GitService",
+    "RepositoryAlreadyConnected",
+    "RepositoryNotFound",
+    "SyncStatus",
+]

@@ -7,10 +7,9 @@ racing to make the same move one wins, the other gets :class:`IllegalMeetingTran
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, NoReturn
 
 from psycopg import AsyncConnection
@@ -18,16 +17,19 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
 from plainsql.services.errors import Conflict, NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import (
+    AgentRow,
+    GetMeetingByIdRow,
+    ListAgentsByUserRow,
+    MeetingRow,
+)
+from plainsql.services.generated.records import MeetingStatus as MeetingStatus  # the enum's labels
 
-
-class MeetingStatus(StrEnum):
-    """The ``meeting_status`` enum, same labels and order."""
-
-    UPCOMING = "upcoming"
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    PROCESSING = "processing"
-    CANCELLED = "cancelled"
+Agent = AgentRow
+AgentWithMeetingCount = ListAgentsByUserRow  # an agent's columns and its meeting_count
+Meeting = MeetingRow
+MeetingWithAgent = GetMeetingByIdRow  # a meeting as listed and shown: with its agent_name
 
 
 class AgentNotFound(NotFound):
@@ -42,52 +44,14 @@ class IllegalMeetingTransition(Conflict):
     """The meeting's status does not allow the move (or a concurrent caller made it first)."""
 
     def __init__(self, meeting_id: str, current: MeetingStatus, action: str) -> None:
-        super().__init__(f"cannot {action} meeting {meeting_id}: it is {current.value}")
+        super().__init__(f"cannot {action} meeting {meeting_id}: it is {current}")
         self.meeting_id = meeting_id
         self.current = current
         self.action = action
 
 
-@dataclass(frozen=True, slots=True)
-class Agent:
-    id: str
-    name: str
-    user_id: str
-    instructions: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AgentWithMeetingCount:
-    agent: Agent
-    meeting_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Meeting:
-    id: str
-    name: str
-    user_id: str
-    agent_id: str
-    status: MeetingStatus
-    started_at: datetime | None
-    ended_at: datetime | None
-    transcript_url: str | None
-    recording_url: str | None
-    summary: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingWithAgent:
-    """A meeting as listed and shown: with its agent's name."""
-
-    meeting: Meeting
-    agent_name: str
-
-
+# MeetingCursor and MeetingPage are hand-written: a page is assembled in Python from one more
+# row than it shows, not the shape of any query.
 @dataclass(frozen=True, slots=True)
 class MeetingCursor:
     """Where a page ended: the last meeting's (created_at, id). Pass it to get the next page."""
@@ -102,65 +66,28 @@ class MeetingPage:
     next_cursor: MeetingCursor | None  # None: this was the last page
 
 
-def _agent(row: Mapping[str, Any]) -> Agent:
-    return Agent(
-        id=row["id"],
-        name=row["name"],
-        user_id=row["user_id"],
-        instructions=row["instructions"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _meeting(row: Mapping[str, Any]) -> Meeting:
-    return Meeting(
-        id=row["id"],
-        name=row["name"],
-        user_id=row["user_id"],
-        agent_id=row["agent_id"],
-        status=MeetingStatus(row["status"]),
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
-        transcript_url=row["transcript_url"],
-        recording_url=row["recording_url"],
-        summary=row["summary"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _with_agent(row: Mapping[str, Any]) -> MeetingWithAgent:
-    return MeetingWithAgent(_meeting(row), row["agent_name"])
-
-
 class AgentsService:
     """A user's agents. Reads return None for another user's agent; writes raise AgentNotFound."""
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def create_agent(self, user_id: str, name: str, instructions: str) -> Agent:
         """A new agent; the database generates its 21-character id."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.meetings.create_agent(
+            return await self.q.meetings.create_agent(
                 conn, user_id=user_id, name=name, instructions=instructions
             )
-        return _agent(row)
 
     async def get_agent(self, agent_id: str, user_id: str) -> Agent | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.meetings.get_agent_by_id(
-                conn, agent_id=agent_id, user_id=user_id
-            )
-        return None if row is None else _agent(row)
+            return await self.q.meetings.get_agent_by_id(conn, agent_id=agent_id, user_id=user_id)
 
     async def list_agents(self, user_id: str) -> list[AgentWithMeetingCount]:
         """The user's agents, newest first, with how many meetings each has."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.meetings.list_agents_by_user(conn, user_id=user_id)
-        return [AgentWithMeetingCount(_agent(row), row["meeting_count"]) for row in rows]
+            return await self.q.meetings.list_agents_by_user(conn, user_id=user_id)
 
     async def update_agent(
         self,
@@ -172,19 +99,17 @@ class AgentsService:
     ) -> Agent:
         """Rename and/or change the instructions (None keeps the current value)."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.meetings.update_agent(
+            row = await self.q.meetings.update_agent(
                 conn, agent_id=agent_id, user_id=user_id, name=name, instructions=instructions
             )
         if row is None:
             raise AgentNotFound(f"no agent {agent_id} for this user")
-        return _agent(row)
+        return row
 
     async def delete_agent(self, agent_id: str, user_id: str) -> None:
         """Delete the agent and all its meetings."""
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.meetings.delete_agent(
-                conn, agent_id=agent_id, user_id=user_id
-            )
+            deleted = await self.q.meetings.delete_agent(conn, agent_id=agent_id, user_id=user_id)
         if deleted == 0:
             raise AgentNotFound(f"no agent {agent_id} for this user")
 
@@ -194,24 +119,23 @@ class MeetingsService:
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def create_meeting(self, user_id: str, agent_id: str, name: str) -> Meeting:
         """A new upcoming meeting with one of the user's agents."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.meetings.create_meeting(
+            row = await self.q.meetings.create_meeting(
                 conn, user_id=user_id, agent_id=agent_id, name=name
             )
         if row is None:
             raise AgentNotFound(f"no agent {agent_id} for this user")
-        return _meeting(row)
+        return row
 
     async def get_meeting(self, meeting_id: str, user_id: str) -> MeetingWithAgent | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.meetings.get_meeting_by_id(
+            return await self.q.meetings.get_meeting_by_id(
                 conn, meeting_id=meeting_id, user_id=user_id
             )
-        return None if row is None else _with_agent(row)
 
     async def list_meetings(
         self,
@@ -228,45 +152,70 @@ class MeetingsService:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.meetings.list_meetings_by_user(
+            rows = await self.q.meetings.list_meetings_by_user(
                 conn,
                 user_id=user_id,
-                status=None if status is None else status.value,
+                status=status,
                 before_created_at=None if after is None else after.created_at,
                 before_id=None if after is None else after.id,
                 page_size=page_size + 1,  # one more tells whether a next page exists
             )
-        items = tuple(_with_agent(row) for row in rows[:page_size])
+        items = tuple(rows[:page_size])
         next_cursor = None
         if len(rows) > page_size:
-            last = items[-1].meeting
+            last = items[-1]
             next_cursor = MeetingCursor(last.created_at, last.id)
         return MeetingPage(items, next_cursor)
 
     async def count_meetings(self, user_id: str, *, status: MeetingStatus | None = None) -> int:
         async with self.pool.connection() as conn, conn.transaction():
-            count: int = await self.queries.meetings.count_meetings_by_user(
-                conn, user_id=user_id, status=None if status is None else status.value
+            return await self.q.meetings.count_meetings_by_user(
+                conn, user_id=user_id, status=status
             )
-        return count
 
     async def start_meeting(self, meeting_id: str, user_id: str) -> Meeting:
         """upcoming -> active; sets started_at."""
-        return await self._transition("update_meeting_start", "start", meeting_id, user_id)
+        return await self._transition(
+            "start",
+            meeting_id,
+            user_id,
+            lambda conn: self.q.meetings.update_meeting_start(
+                conn, meeting_id=meeting_id, user_id=user_id
+            ),
+        )
 
     async def end_meeting(self, meeting_id: str, user_id: str) -> Meeting:
         """active -> processing; sets ended_at."""
-        return await self._transition("update_meeting_end", "end", meeting_id, user_id)
+        return await self._transition(
+            "end",
+            meeting_id,
+            user_id,
+            lambda conn: self.q.meetings.update_meeting_end(
+                conn, meeting_id=meeting_id, user_id=user_id
+            ),
+        )
 
     async def complete_meeting(self, meeting_id: str, user_id: str, summary: str) -> Meeting:
         """processing -> completed, storing the summary."""
         return await self._transition(
-            "update_meeting_complete", "complete", meeting_id, user_id, summary=summary
+            "complete",
+            meeting_id,
+            user_id,
+            lambda conn: self.q.meetings.update_meeting_complete(
+                conn, meeting_id=meeting_id, user_id=user_id, summary=summary
+            ),
         )
 
     async def cancel_meeting(self, meeting_id: str, user_id: str) -> Meeting:
         """upcoming or active -> cancelled; sets ended_at if the meeting had started."""
-        return await self._transition("update_meeting_cancel", "cancel", meeting_id, user_id)
+        return await self._transition(
+            "cancel",
+            meeting_id,
+            user_id,
+            lambda conn: self.q.meetings.update_meeting_cancel(
+                conn, meeting_id=meeting_id, user_id=user_id
+            ),
+        )
 
     async def set_recording(
         self,
@@ -278,7 +227,7 @@ class MeetingsService:
     ) -> Meeting:
         """Store the transcript and/or recording url (None keeps the current value)."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.meetings.update_meeting_recording(
+            row = await self.q.meetings.update_meeting_recording(
                 conn,
                 meeting_id=meeting_id,
                 user_id=user_id,
@@ -287,25 +236,29 @@ class MeetingsService:
             )
         if row is None:
             raise MeetingNotFound(f"no meeting {meeting_id} for this user")
-        return _meeting(row)
+        return row
 
     async def delete_meeting(self, meeting_id: str, user_id: str) -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.meetings.delete_meeting(
+            deleted = await self.q.meetings.delete_meeting(
                 conn, meeting_id=meeting_id, user_id=user_id
             )
         if deleted == 0:
             raise MeetingNotFound(f"no meeting {meeting_id} for this user")
 
     async def _transition(
-        self, query: str, action: str, meeting_id: str, user_id: str, **extra: Any
+        self,
+        action: str,
+        meeting_id: str,
+        user_id: str,
+        update: Callable[[AsyncConnection[Any]], Awaitable[Meeting | None]],
     ) -> Meeting:
+        """Run ``update`` (one conditional UPDATE); no row back is refused, and says why."""
         async with self.pool.connection() as conn, conn.transaction():
-            update = self.queries.meetings.get(query)
-            row = await update(conn, meeting_id=meeting_id, user_id=user_id, **extra)
+            row = await update(conn)
             if row is None:
                 await self._raise_refused(conn, action, meeting_id, user_id)
-        return _meeting(row)
+        return row
 
     async def _raise_refused(
         self, conn: AsyncConnection[Any], action: str, meeting_id: str, user_id: str
@@ -314,9 +267,7 @@ class MeetingsService:
 
         Read in the same transaction, after the UPDATE: under READ COMMITTED this sees the
         status a racing winner committed, which is the status that refused the move."""
-        row = await self.queries.meetings.get_meeting_by_id(
-            conn, meeting_id=meeting_id, user_id=user_id
-        )
+        row = await self.q.meetings.get_meeting_by_id(conn, meeting_id=meeting_id, user_id=user_id)
         if row is None:
             raise MeetingNotFound(f"no meeting {meeting_id} for this user")
-        raise IllegalMeetingTransition(meeting_id, MeetingStatus(row["status"]), action)
+        raise IllegalMeetingTransition(meeting_id, row.status, action)

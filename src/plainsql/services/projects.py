@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +12,15 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
 from plainsql.services.errors import NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import (
+    ListProjectWithFilesByIdRow,
+    ProjectFileRow,
+    ProjectRow,
+)
+
+Project = ProjectRow
+ProjectFile = ProjectFileRow
 
 
 class ProjectNotFound(NotFound):
@@ -23,58 +31,49 @@ class ProjectFileNotFound(NotFound):
     """The project has no file at that path."""
 
 
-@dataclass(frozen=True, slots=True)
-class Project:
-    id: UUID
-    user_id: str
-    name: str
-    description: str
-    status: str
-    preview_url: str | None
-    sandbox_id: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectFile:
-    id: UUID
-    project_id: UUID
-    path: str
-    content: str
-    created_at: datetime
-    updated_at: datetime
-
-
+# Hand-written: a tree built in Python from the rows of one LEFT JOIN (a project row repeated
+# per file), not the shape of any query.
 @dataclass(frozen=True, slots=True)
 class ProjectWithFiles:
     project: Project
     files: tuple[ProjectFile, ...]  # in path order
 
 
-def project_from_row(row: Mapping[str, Any]) -> Project:
-    return Project(
-        id=row["id"],
-        user_id=row["user_id"],
-        name=row["name"],
-        description=row["description"],
-        status=row["status"],
-        preview_url=row["preview_url"],
-        sandbox_id=row["sandbox_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+def _with_files(rows: Sequence[ListProjectWithFilesByIdRow]) -> ProjectWithFiles:
+    """The project of ``rows`` (the same in each) and the file each row carries."""
+    first = rows[0]
+    project = Project(
+        id=first.id,
+        user_id=first.user_id,
+        name=first.name,
+        description=first.description,
+        status=first.status,
+        preview_url=first.preview_url,
+        sandbox_id=first.sandbox_id,
+        created_at=first.created_at,
+        updated_at=first.updated_at,
     )
-
-
-def _file(row: Mapping[str, Any]) -> ProjectFile:
-    return ProjectFile(
-        id=row["id"],
-        project_id=row["project_id"],
-        path=row["path"],
-        content=row["content"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    files: list[ProjectFile] = []
+    for row in rows:
+        if row.file_id is None:  # a project without files: one row, every file_* NULL
+            continue
+        # file_id (the primary key) is set, so the join matched a file and its other
+        # columns, all NOT NULL in project_files, are set too.
+        assert row.file_path is not None
+        assert row.file_content is not None
+        assert row.file_created_at is not None
+        assert row.file_updated_at is not None
+        files.append(
+            ProjectFile(
+                id=row.file_id,
+                project_id=row.id,
+                path=row.file_path,
+                content=row.file_content,
+                created_at=row.file_created_at,
+                updated_at=row.file_updated_at,
+            )
+        )
+    return ProjectWithFiles(project, tuple(files))
 
 
 class ProjectsService:
@@ -83,55 +82,39 @@ class ProjectsService:
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     # -- projects -------------------------------------------------------------------------
 
     async def list_projects(self, user_id: str) -> list[Project]:
         """The user's projects, most recently updated first."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.projects.list_projects_by_user(conn, user_id=user_id)
-        return [project_from_row(row) for row in rows]
+            return await self.q.projects.list_projects_by_user(conn, user_id=user_id)
 
     async def get_project(self, project_id: UUID, user_id: str) -> Project | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.get_project_by_id(
+            return await self.q.projects.get_project_by_id(
                 conn, project_id=project_id, user_id=user_id
             )
-        return None if row is None else project_from_row(row)
 
     async def get_project_with_files(
         self, project_id: UUID, user_id: str
     ) -> ProjectWithFiles | None:
         """The project and all its files, read by one statement (one consistent snapshot)."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.projects.list_project_with_files_by_id(
+            rows = await self.q.projects.list_project_with_files_by_id(
                 conn, project_id=project_id, user_id=user_id
             )
-        if not rows:
-            return None
-        files = tuple(
-            ProjectFile(
-                id=row["file_id"],
-                project_id=row["id"],
-                path=row["file_path"],
-                content=row["file_content"],
-                created_at=row["file_created_at"],
-                updated_at=row["file_updated_at"],
-            )
-            for row in rows
-            if row["file_id"] is not None
-        )
-        return ProjectWithFiles(project_from_row(rows[0]), files)
+        return _with_files(rows) if rows else None
 
     async def create_project(self, user_id: str, name: str, description: str) -> Project:
         """A new project with its (idle, empty) agent state, both or neither."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.create_project(
+            project = await self.q.projects.create_project(
                 conn, user_id=user_id, name=name, description=description
             )
-            await self.queries.projects.create_agent_state(conn, project_id=row["id"])
-        return project_from_row(row)
+            await self.q.projects.create_agent_state(conn, project_id=project.id)
+        return project
 
     async def update_project(
         self,
@@ -143,14 +126,14 @@ class ProjectsService:
     ) -> Project:
         """Replace the name and/or the description (None keeps the current value)."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_project(
+            row = await self.q.projects.update_project(
                 conn, project_id=project_id, user_id=user_id, name=name, description=description
             )
         return self._found(row, project_id)
 
     async def set_status(self, project_id: UUID, user_id: str, status: str) -> Project:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_project_status(
+            row = await self.q.projects.update_project_status(
                 conn, project_id=project_id, user_id=user_id, status=status
             )
         return self._found(row, project_id)
@@ -160,7 +143,7 @@ class ProjectsService:
     ) -> Project:
         """Set (or clear, with None) the preview url and the sandbox id."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.update_project_preview(
+            row = await self.q.projects.update_project_preview(
                 conn,
                 project_id=project_id,
                 user_id=user_id,
@@ -172,7 +155,7 @@ class ProjectsService:
     async def delete_project(self, project_id: UUID, user_id: str) -> None:
         """Delete the project with its files and agent state."""
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.projects.delete_project(
+            deleted = await self.q.projects.delete_project(
                 conn, project_id=project_id, user_id=user_id
             )
         if deleted == 0:
@@ -182,35 +165,33 @@ class ProjectsService:
 
     async def get_file(self, project_id: UUID, user_id: str, path: str) -> ProjectFile | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.get_project_file_by_path(
+            return await self.q.projects.get_project_file_by_path(
                 conn, project_id=project_id, user_id=user_id, path=path
             )
-        return None if row is None else _file(row)
 
     async def list_files(self, project_id: UUID, user_id: str) -> list[ProjectFile]:
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.projects.list_project_files(
+            return await self.q.projects.list_project_files(
                 conn, project_id=project_id, user_id=user_id
             )
-        return [_file(row) for row in rows]
 
     async def upsert_file(
         self, project_id: UUID, user_id: str, path: str, content: str
     ) -> ProjectFile:
         """Create the file at ``path`` or replace its content."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.projects.upsert_project_file(
+            row = await self.q.projects.upsert_project_file(
                 conn, project_id=project_id, user_id=user_id, path=path, content=content
             )
         if row is None:
             raise ProjectNotFound(f"no project {project_id} for this user")
-        return _file(row)
+        return row
 
     async def upsert_files(self, project_id: UUID, user_id: str, files: Mapping[str, str]) -> int:
         """Write many files (path -> content) in ONE statement; returns how many were created
         or changed (a file that already has that content is left untouched)."""
         async with self.pool.connection() as conn, conn.transaction():
-            written: int = await self.queries.projects.upsert_project_files(
+            written = await self.q.projects.upsert_project_files(
                 conn,
                 project_id=project_id,
                 user_id=user_id,
@@ -225,7 +206,7 @@ class ProjectsService:
 
     async def delete_file(self, project_id: UUID, user_id: str, path: str) -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.projects.delete_project_file(
+            deleted = await self.q.projects.delete_project_file(
                 conn, project_id=project_id, user_id=user_id, path=path
             )
             if deleted == 0:
@@ -235,7 +216,7 @@ class ProjectsService:
     async def delete_files(self, project_id: UUID, user_id: str) -> int:
         """Delete every file of the project; returns how many there were."""
         async with self.pool.connection() as conn, conn.transaction():
-            deleted: int = await self.queries.projects.delete_project_files(
+            deleted = await self.q.projects.delete_project_files(
                 conn, project_id=project_id, user_id=user_id
             )
             if deleted == 0:
@@ -247,14 +228,12 @@ class ProjectsService:
     async def _require_project(
         self, conn: AsyncConnection[Any], project_id: UUID, user_id: str
     ) -> None:
-        row = await self.queries.projects.get_project_by_id(
-            conn, project_id=project_id, user_id=user_id
-        )
+        row = await self.q.projects.get_project_by_id(conn, project_id=project_id, user_id=user_id)
         if row is None:
             raise ProjectNotFound(f"no project {project_id} for this user")
 
     @staticmethod
-    def _found(row: Mapping[str, Any] | None, project_id: UUID) -> Project:
+    def _found(row: Project | None, project_id: UUID) -> Project:
         if row is None:
             raise ProjectNotFound(f"no project {project_id} for this user")
-        return project_from_row(row)
+        return row

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
@@ -26,6 +25,14 @@ from plainsql.queries import Queries
 from plainsql.services.audit import set_acting_user
 from plainsql.services.auth import LastOwner, Role, UserNotFound
 from plainsql.services.errors import AlreadyExists, NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import (
+    ListTeamMembersRow,
+    ListTeamsByUserRow,
+    TeamMemberRow,
+    TeamRow,
+    UserRole,
+)
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
@@ -55,83 +62,35 @@ _TEAM_CONSTRAINTS: Final[Mapping[str, type[DomainError]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Team:
-    """A team."""
+Team = TeamRow
+"""A team."""
 
-    id: UUID
-    name: str
-    slug: str
-    created_at: datetime
-    updated_at: datetime
+Membership = TeamMemberRow
+"""A user's membership of a team."""
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Team:
-        return cls(
-            id=row["id"],
-            name=row["name"],
-            slug=row["slug"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+TeamMember = ListTeamMembersRow
+"""An active member of a team, with the user's names (``joined_at``: when the user joined)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """A user's membership of a team."""
-
-    team_id: UUID
-    user_id: str
-    role: Role
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Membership:
-        return cls(
-            team_id=row["team_id"],
-            user_id=row["user_id"],
-            role=Role(row["role"]),
-            created_at=row["created_at"],
-        )
-
-
+# Hand-written: the query returns one flat row, the record nests the team in it, so that
+# ``user_team.team`` is the very Team that get_team_by_id returns (equal, and usable alike).
 @dataclass(frozen=True, slots=True)
 class UserTeam:
     """A team as one of its members sees it: with that member's role."""
 
     team: Team
-    role: Role
+    role: UserRole
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> UserTeam:
-        return cls(team=Team.from_row(row), role=Role(row["role"]))
-
-
-@dataclass(frozen=True, slots=True)
-class TeamMember:
-    """An active member of a team, with the user's names."""
-
-    team_id: UUID
-    user_id: str
-    name: str
-    email: str
-    username: str | None
-    image: str | None
-    role: Role
-    joined_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> TeamMember:
-        return cls(
-            team_id=row["team_id"],
-            user_id=row["user_id"],
-            name=row["name"],
-            email=row["email"],
-            username=row["username"],
-            image=row["image"],
-            role=Role(row["role"]),
-            joined_at=row["joined_at"],
+    def from_row(cls, row: ListTeamsByUserRow) -> UserTeam:
+        team = Team(
+            id=row.id,
+            name=row.name,
+            slug=row.slug,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
+        return cls(team=team, role=row.role)
 
 
 class TeamService:
@@ -139,7 +98,7 @@ class TeamService:
 
     def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def create_team(self, *, name: str, slug: str, creator_id: str) -> Team:
         """Create a team with its creator as OWNER, in one transaction.
@@ -147,41 +106,41 @@ class TeamService:
         Raises SlugTaken, or UserNotFound when the creator is not an active user (then no
         team is left behind).
         """
-        q = self.queries.teams
+        q = self.q.teams
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, creator_id)
+            await set_acting_user(self.q, conn, creator_id)
             try:
                 team = await q.create_team(conn, name=name, slug=slug)
                 member = await q.create_team_member(
-                    conn, team_id=team["id"], user_id=creator_id, role=Role.OWNER.value
+                    conn, team_id=team.id, user_id=creator_id, role=Role.OWNER.label
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
             if member is None:
                 raise UserNotFound(f"no user with id {creator_id!r}")
-        return Team.from_row(team)
+        return team
 
     async def get_team_by_id(self, team_id: UUID) -> Team:
         """The team with this id; raises TeamNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.teams.get_team_by_id(conn, team_id=team_id)
+            row = await self.q.teams.get_team_by_id(conn, team_id=team_id)
         if row is None:
             raise TeamNotFound(f"no team with id {team_id}")
-        return Team.from_row(row)
+        return row
 
     async def get_team_by_slug(self, slug: str) -> Team:
         """The team with this slug; raises TeamNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.teams.get_team_by_slug(conn, slug=slug)
+            row = await self.q.teams.get_team_by_slug(conn, slug=slug)
         if row is None:
             raise TeamNotFound(f"no team with slug {slug!r}")
-        return Team.from_row(row)
+        return row
 
     async def delete_team(self, team_id: UUID, *, acting_user_id: str | None = None) -> None:
         """Delete the team and its memberships; raises TeamNotFound."""
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, acting_user_id)
-            count: int = await self.queries.teams.delete_team(conn, team_id=team_id)
+            await set_acting_user(self.q, conn, acting_user_id)
+            count = await self.q.teams.delete_team(conn, team_id=team_id)
         if count == 0:
             raise TeamNotFound(f"no team with id {team_id}")
 
@@ -195,25 +154,25 @@ class TeamService:
     ) -> Membership:
         """Add an active user to the team; raises TeamNotFound, UserNotFound, AlreadyMember."""
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, acting_user_id)
+            await set_acting_user(self.q, conn, acting_user_id)
             try:
-                row = await self.queries.teams.create_team_member(
-                    conn, team_id=team_id, user_id=user_id, role=Role(role).value
+                row = await self.q.teams.create_team_member(
+                    conn, team_id=team_id, user_id=user_id, role=Role(role).label
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
         if row is None:
             raise UserNotFound(f"no user with id {user_id!r}")
-        return Membership.from_row(row)
+        return row
 
     async def remove_member(
         self, team_id: UUID, user_id: str, *, acting_user_id: str | None = None
     ) -> None:
         """Remove the user from the team; raises MemberNotFound, or LastOwner."""
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, acting_user_id)
+            await set_acting_user(self.q, conn, acting_user_id)
             try:
-                count: int = await self.queries.teams.delete_team_member(
+                count = await self.q.teams.delete_team_member(
                     conn, team_id=team_id, user_id=user_id
                 )
             except IntegrityError as exc:
@@ -229,28 +188,27 @@ class TeamService:
         To hand a team over, promote the new owner first, then demote the old one.
         """
         async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.queries, conn, acting_user_id)
+            await set_acting_user(self.q, conn, acting_user_id)
             try:
-                row = await self.queries.teams.update_team_member_role(
-                    conn, team_id=team_id, user_id=user_id, role=Role(role).value
+                row = await self.q.teams.update_team_member_role(
+                    conn, team_id=team_id, user_id=user_id, role=Role(role).label
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
         if row is None:
             raise MemberNotFound(f"user {user_id!r} is not a member of team {team_id}")
-        return Membership.from_row(row)
+        return row
 
     async def list_user_teams(self, user_id: str) -> list[UserTeam]:
         """The teams of an active user with the user's role in each, by team name."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.teams.list_teams_by_user(conn, user_id=user_id)
+            rows = await self.q.teams.list_teams_by_user(conn, user_id=user_id)
         return [UserTeam.from_row(row) for row in rows]
 
     async def list_members(self, team_id: UUID) -> list[TeamMember]:
         """The team's active members with their names: owners first, then by name."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.teams.list_team_members(conn, team_id=team_id)
-        return [TeamMember.from_row(row) for row in rows]
+            return await self.q.teams.list_team_members(conn, team_id=team_id)
 
 
 __all__ = [

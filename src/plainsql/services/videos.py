@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import ForeignKeyViolation, UniqueViolation, translate_constraint
 from plainsql.queries import Queries
 from plainsql.services.errors import AlreadyExists, NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import (
+    CategoryRow,
+    JSONParam,
+    KeyframeRow,
+    ListVideoSummariesByUserRow,
+    TagRow,
+    VideoSummaryRow,
+)
+from plainsql.services.generated.records import (
+    ProcessingStatus as ProcessingStatus,  # the enum's labels
+)
 
-
-class ProcessingStatus(StrEnum):
-    """The ``processing_status`` enum, same labels and order."""
-
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
+Category = CategoryRow
+Keyframe = KeyframeRow
+Tag = TagRow
+VideoSummary = VideoSummaryRow
+# A video as listed: its columns with its tag_count and its category_names (sorted).
+VideoSummaryListItem = ListVideoSummariesByUserRow
 
 
 class DuplicateVideo(AlreadyExists):
@@ -50,108 +55,13 @@ class CategoryNotLinked(NotFound):
     """The video is not in that category."""
 
 
-@dataclass(frozen=True, slots=True)
-class VideoSummary:
-    id: str
-    user_id: str
-    youtube_url: str
-    youtube_id: str
-    title: str
-    description: str | None
-    channel_name: str | None
-    duration: int | None
-    thumbnail_url: str | None
-    processing_status: ProcessingStatus
-    processing_error: str | None
-    ai_generated_content: Any  # any JSON value, None when not generated yet
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class VideoSummaryListItem:
-    """A video as listed: with its tag count and its category names (sorted)."""
-
-    video: VideoSummary
-    tag_count: int
-    category_names: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Tag:
-    id: str
-    name: str
-    description: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Category:
-    id: str
-    name: str
-    description: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Keyframe:
-    id: str
-    video_summary_id: str
-    timestamp_seconds: int
-    image_url: str
-    description: str | None
-    created_at: datetime
-
-
-def _video(row: Mapping[str, Any]) -> VideoSummary:
-    return VideoSummary(
-        id=row["id"],
-        user_id=row["user_id"],
-        youtube_url=row["youtube_url"],
-        youtube_id=row["youtube_id"],
-        title=row["title"],
-        description=row["description"],
-        channel_name=row["channel_name"],
-        duration=row["duration"],
-        thumbnail_url=row["thumbnail_url"],
-        processing_status=ProcessingStatus(row["processing_status"]),
-        processing_error=row["processing_error"],
-        ai_generated_content=row["ai_generated_content"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _tag(row: Mapping[str, Any]) -> Tag:
-    return Tag(
-        id=row["id"], name=row["name"], description=row["description"], created_at=row["created_at"]
-    )
-
-
-def _category(row: Mapping[str, Any]) -> Category:
-    return Category(
-        id=row["id"], name=row["name"], description=row["description"], created_at=row["created_at"]
-    )
-
-
-def _keyframe(row: Mapping[str, Any]) -> Keyframe:
-    return Keyframe(
-        id=row["id"],
-        video_summary_id=row["video_summary_id"],
-        timestamp_seconds=row["timestamp_seconds"],
-        image_url=row["image_url"],
-        description=row["description"],
-        created_at=row["created_at"],
-    )
-
-
 class VideosService:
     """A user's video library. Reads return None (or nothing) for another user's video;
     writes to it raise :class:`VideoNotFound`."""
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     # -- video summaries ------------------------------------------------------------------
 
@@ -170,7 +80,7 @@ class VideosService:
         """A new pending summary; the same YouTube video twice for one user is DuplicateVideo."""
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                row = await self.queries.videos.create_video_summary(
+                row = await self.q.videos.create_video_summary(
                     conn,
                     user_id=user_id,
                     youtube_url=youtube_url,
@@ -185,30 +95,24 @@ class VideosService:
             raise translate_constraint(
                 e, {"video_summaries_user_id_youtube_id_key": DuplicateVideo}
             ) from e
-        return _video(row)
+        return row
 
     async def get_video(self, video_id: str, user_id: str) -> VideoSummary | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.videos.get_video_summary_by_id(
+            return await self.q.videos.get_video_summary_by_id(
                 conn, video_summary_id=video_id, user_id=user_id
             )
-        return None if row is None else _video(row)
 
     async def get_video_by_youtube_id(self, user_id: str, youtube_id: str) -> VideoSummary | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.videos.get_video_summary_by_youtube_id(
+            return await self.q.videos.get_video_summary_by_youtube_id(
                 conn, user_id=user_id, youtube_id=youtube_id
             )
-        return None if row is None else _video(row)
 
     async def list_videos(self, user_id: str) -> list[VideoSummaryListItem]:
         """The user's videos, newest first, with tag counts and category names (one query)."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.videos.list_video_summaries_by_user(conn, user_id=user_id)
-        return [
-            VideoSummaryListItem(_video(row), row["tag_count"], tuple(row["category_names"]))
-            for row in rows
-        ]
+            return await self.q.videos.list_video_summaries_by_user(conn, user_id=user_id)
 
     async def set_processing_status(
         self,
@@ -219,30 +123,32 @@ class VideosService:
     ) -> VideoSummary:
         """Set the processing status and its error (None clears a previous error)."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.videos.update_video_summary_status(
+            row = await self.q.videos.update_video_summary_status(
                 conn,
                 video_summary_id=video_id,
                 user_id=user_id,
-                processing_status=status.value,
+                processing_status=status,
                 processing_error=error,
             )
         return self._found(row, video_id)
 
-    async def store_ai_content(self, video_id: str, user_id: str, content: Any) -> VideoSummary:
-        """Store the AI-generated content (any JSON value)."""
+    async def store_ai_content(
+        self, video_id: str, user_id: str, content: JSONParam
+    ) -> VideoSummary:
+        """Store the AI-generated content (any JSON value; None stores SQL NULL)."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.videos.update_video_summary_content(
+            row = await self.q.videos.update_video_summary_content(
                 conn,
                 video_summary_id=video_id,
                 user_id=user_id,
-                ai_generated_content=None if content is None else Jsonb(content),
+                ai_generated_content=content,
             )
         return self._found(row, video_id)
 
     async def delete_video(self, video_id: str, user_id: str) -> None:
         """Delete the video with its tag and category links and keyframes."""
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.videos.delete_video_summary(
+            deleted = await self.q.videos.delete_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
         if deleted == 0:
@@ -253,18 +159,18 @@ class VideosService:
     async def attach_tag(self, video_id: str, user_id: str, name: str) -> Tag:
         """Tag the video with ``name``, creating the tag when missing; returns the tag."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.videos.create_video_summary_tag_by_name(
+            row = await self.q.videos.create_video_summary_tag_by_name(
                 conn, video_summary_id=video_id, user_id=user_id, name=name
             )
-            if not row["video_found"]:
+            if row is None:
                 # Raising rolls the transaction back: no tag is left behind for a missing video.
                 raise VideoNotFound(f"no video summary {video_id} for this user")
-        return _tag(row)
+        return row
 
     async def detach_tag(self, video_id: str, user_id: str, tag_id: str) -> None:
         """Remove the tag from the video (the tag itself stays)."""
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.videos.delete_video_summary_tag(
+            deleted = await self.q.videos.delete_video_summary_tag(
                 conn, video_summary_id=video_id, user_id=user_id, tag_id=tag_id
             )
             if deleted == 0:
@@ -273,45 +179,40 @@ class VideosService:
 
     async def list_tags(self, video_id: str, user_id: str) -> list[Tag]:
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.videos.list_tags_by_video_summary(
+            return await self.q.videos.list_tags_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
-        return [_tag(row) for row in rows]
 
     async def create_category(self, name: str, description: str | None = None) -> Category:
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                row = await self.queries.videos.create_category(
-                    conn, name=name, description=description
-                )
+                row = await self.q.videos.create_category(conn, name=name, description=description)
         except UniqueViolation as e:
             raise translate_constraint(e, {"categories_name_key": CategoryNameTaken}) from e
-        return _category(row)
+        return row
 
     async def list_categories(self) -> list[Category]:
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.videos.list_categories(conn)
-        return [_category(row) for row in rows]
+            return await self.q.videos.list_categories(conn)
 
     async def attach_category(self, video_id: str, user_id: str, category_id: str) -> bool:
         """Put the video in the category; returns False if it was in it already."""
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                row = await self.queries.videos.create_video_summary_category(
+                row = await self.q.videos.create_video_summary_category(
                     conn, video_summary_id=video_id, user_id=user_id, category_id=category_id
                 )
-                if not row["video_found"]:
+                if not row.video_found:
                     raise VideoNotFound(f"no video summary {video_id} for this user")
         except ForeignKeyViolation as e:
             raise translate_constraint(
                 e, {"video_summary_categories_category_id_fkey": CategoryNotFound}
             ) from e
-        linked: bool = row["linked"]
-        return linked
+        return row.linked
 
     async def detach_category(self, video_id: str, user_id: str, category_id: str) -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.videos.delete_video_summary_category(
+            deleted = await self.q.videos.delete_video_summary_category(
                 conn, video_summary_id=video_id, user_id=user_id, category_id=category_id
             )
             if deleted == 0:
@@ -320,10 +221,9 @@ class VideosService:
 
     async def list_video_categories(self, video_id: str, user_id: str) -> list[Category]:
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.videos.list_categories_by_video_summary(
+            return await self.q.videos.list_categories_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
-        return [_category(row) for row in rows]
 
     # -- keyframes ------------------------------------------------------------------------
 
@@ -337,7 +237,7 @@ class VideosService:
         description: str | None = None,
     ) -> Keyframe:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.videos.create_keyframe(
+            row = await self.q.videos.create_keyframe(
                 conn,
                 video_summary_id=video_id,
                 user_id=user_id,
@@ -347,27 +247,26 @@ class VideosService:
             )
         if row is None:
             raise VideoNotFound(f"no video summary {video_id} for this user")
-        return _keyframe(row)
+        return row
 
     async def list_keyframes(self, video_id: str, user_id: str) -> list[Keyframe]:
         """The video's keyframes in time order."""
         async with self.pool.connection() as conn, conn.transaction():
-            rows = await self.queries.videos.list_keyframes_by_video_summary(
+            return await self.q.videos.list_keyframes_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
-        return [_keyframe(row) for row in rows]
 
     # -- helpers --------------------------------------------------------------------------
 
     async def _require_video(self, conn: AsyncConnection[Any], video_id: str, user_id: str) -> None:
-        row = await self.queries.videos.get_video_summary_by_id(
+        row = await self.q.videos.get_video_summary_by_id(
             conn, video_summary_id=video_id, user_id=user_id
         )
         if row is None:
             raise VideoNotFound(f"no video summary {video_id} for this user")
 
     @staticmethod
-    def _found(row: Mapping[str, Any] | None, video_id: str) -> VideoSummary:
+    def _found(row: VideoSummary | None, video_id: str) -> VideoSummary:
         if row is None:
             raise VideoNotFound(f"no video summary {video_id} for this user")
-        return _video(row)
+        return row

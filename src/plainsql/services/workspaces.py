@@ -9,8 +9,6 @@ There is no check-then-insert, so two racing creates cannot both succeed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -19,6 +17,8 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.errors import UniqueViolation, translate_constraint
 from plainsql.queries import Queries
 from plainsql.services.errors import AlreadyExists, NotFound
+from plainsql.services.generated.queries import AsyncTypedQueries
+from plainsql.services.generated.records import WorkspaceRow
 
 DEFAULT_EMBED_DEPTH = 5
 
@@ -45,29 +45,8 @@ _UNIQUE_ERRORS: Mapping[str, type[AlreadyExists]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Workspace:
-    id: int
-    user_id: str
-    slug: str
-    name: str
-    domain: str | None
-    embed_depth: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Workspace:
-        return cls(
-            id=row["id"],
-            user_id=row["user_id"],
-            slug=row["slug"],
-            name=row["name"],
-            domain=row["domain"],
-            embed_depth=row["embed_depth"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
+Workspace = WorkspaceRow
+"""A workspace: the generated record of the ``workspaces`` table."""
 
 
 class WorkspaceService:
@@ -77,7 +56,7 @@ class WorkspaceService:
         self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
     ) -> None:
         self.pool = pool
-        self.queries = queries
+        self.q = AsyncTypedQueries(queries)
 
     async def create(
         self,
@@ -94,7 +73,7 @@ class WorkspaceService:
         """
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                row = await self.queries.workspaces.create_workspace(
+                row = await self.q.workspaces.create_workspace(
                     conn,
                     user_id=user_id,
                     slug=slug,
@@ -106,17 +85,15 @@ class WorkspaceService:
             raise translate_constraint(exc, _UNIQUE_ERRORS) from exc
         if row is None:
             raise OwnerNotFound(f"no user {user_id!r} to own a workspace")
-        return Workspace.from_row(row)
+        return row
 
     async def get_by_slug(self, slug: str) -> Workspace | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.workspaces.get_workspace_by_slug(conn, slug=slug)
-        return None if row is None else Workspace.from_row(row)
+            return await self.q.workspaces.get_workspace_by_slug(conn, slug=slug)
 
     async def get_by_user(self, user_id: str) -> Workspace | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await self.queries.workspaces.get_workspace_by_user_id(conn, user_id=user_id)
-        return None if row is None else Workspace.from_row(row)
+            return await self.q.workspaces.get_workspace_by_user_id(conn, user_id=user_id)
 
     async def rename(self, *, user_id: str, name: str, slug: str | None = None) -> Workspace:
         """The user's workspace with its new name (and slug, when given).
@@ -125,14 +102,14 @@ class WorkspaceService:
         """
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                row = await self.queries.workspaces.update_workspace_name(
+                row = await self.q.workspaces.update_workspace_name(
                     conn, user_id=user_id, name=name, slug=slug
                 )
         except UniqueViolation as exc:
             raise translate_constraint(exc, _UNIQUE_ERRORS) from exc
         if row is None:
             raise WorkspaceNotFound(f"user {user_id!r} has no workspace")
-        return Workspace.from_row(row)
+        return row
 
     async def delete(self, *, user_id: str) -> None:
         """Delete the user's workspace with its pages, repository and deployments.
@@ -140,8 +117,17 @@ class WorkspaceService:
         Raises WorkspaceNotFound.
         """
         async with self.pool.connection() as conn, conn.transaction():
-            deleted = await self.queries.workspaces.delete_workspace_by_user_id(
-                conn, user_id=user_id
-            )
+            deleted = await self.q.workspaces.delete_workspace_by_user_id(conn, user_id=user_id)
         if deleted == 0:
             raise WorkspaceNotFound(f"user {user_id!r} has no workspace")
+
+
+__all__ = [
+    "DEFAULT_EMBED_DEPTH",
+    "OwnerNotFound",
+    "SlugTaken",
+    "Workspace",
+    "WorkspaceAlreadyExists",
+    "WorkspaceNotFound",
+    "WorkspaceService",
+]

@@ -24,7 +24,8 @@ Var, to where its value is produced:
   parameters) is nullable.
 
 A parameter may be None when the query can use a NULL there: it is written to a nullable
-column (INSERT, UPDATE SET, ON CONFLICT DO UPDATE SET) or tested with ``IS NULL``,
+column (INSERT, UPDATE SET, ON CONFLICT DO UPDATE SET; as it is, cast, or as a branch of a
+``CASE``) or tested with ``IS NULL``,
 ``IS DISTINCT FROM`` or ``COALESCE``. Elsewhere (``WHERE id = :id``) a NULL would match
 nothing, so the parameter is typed without ``None``.
 """
@@ -337,6 +338,11 @@ class _Analyzer:
         kind = node_type(e)
         if kind == "PARAM":
             return _direct_params(e)
+        if kind == "CASEEXPR":  # SET col = CASE WHEN :set_col THEN :col ELSE col END
+            found_in_results: set[int] = set()
+            for result in [w.get("result") for w in e.get("args") or []] + [e.get("defresult")]:
+                found_in_results |= self._forwarded_params(plan, result)
+            return found_in_results
         if kind != "VAR":
             return set()
         varno, attno = integer(e.get("varno")), integer(e.get("varattno"))

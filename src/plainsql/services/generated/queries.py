@@ -26,10 +26,9 @@ from .records import (
     AuditLogRow,
     CategoryRow,
     CreateCredentialAccountRow,
+    CreateDeploymentRow,
     CreateVideoSummaryCategoryRow,
-    CreateVideoSummaryTagByNameRow,
     DeleteUserRow,
-    DeploymentHistoryRow,
     DeploymentStatus,
     GetCredentialByEmailRow,
     GetMeetingByIdRow,
@@ -82,7 +81,7 @@ FINGERPRINTS: dict[str, str] = {
     "auth.delete_session_by_token": "a72206de7c558287",
     "auth.delete_sessions_by_user": "52beee5b37aef2e7",
     "auth.delete_user": "cfd4708ccb9092cd",
-    "auth.get_credential_by_email": "bb5b06d8417f09df",
+    "auth.get_credential_by_email": "bfdfb77394f76318",
     "auth.get_live_session_by_token": "9b301015a4ff954a",
     "auth.get_user_by_email": "c3a49122c20584f3",
     "auth.get_user_by_id": "3b4938ef060cf0db",
@@ -98,18 +97,18 @@ FINGERPRINTS: dict[str, str] = {
     "content.delete_nodes_by_workspace": "0cc93d106f4f013c",
     "content.delete_page_by_name": "9e3cda80f30525c1",
     "content.get_workspace_id_for_import": "118bfb3d8e3aef19",
-    "content.list_backlinks_by_page": "8289b08a72b508ab",
-    "content.list_page_tree": "8d8f481c9357f818",
+    "content.list_backlinks_by_page": "65f4fe6ae80b30f3",
+    "content.list_page_tree": "9c773be16d00ac21",
     "content.list_pages_by_workspace": "659faf9f0603f537",
-    "content.list_search_results": "1c96a38715aa31b6",
-    "git.create_deployment": "3b674f65ff3b5227",
+    "content.list_search_results": "a171b1d78065da4d",
+    "git.create_deployment": "5221fd69d324a942",
     "git.create_git_repository": "2368ec4a88be6a38",
     "git.delete_git_repository_by_workspace": "8dd706f834a990c2",
-    "git.get_deployment_by_id": "6a5e540b29666183",
+    "git.get_deployment_by_id": "400d13850183e370",
     "git.get_git_repository_by_workspace": "2bb0d74645a4b233",
-    "git.list_latest_deployments": "352570941b58d678",
-    "git.update_deployment_build_log": "7251744cb4f703c1",
-    "git.update_deployment_status": "e54bd352e2d9452b",
+    "git.list_latest_deployments": "e4f5bfd738b71da7",
+    "git.update_deployment_build_log": "317d760216992048",
+    "git.update_deployment_status": "c8fbe06b86176b0f",
     "git.update_git_repository_sync_status": "442e4151fcd8ea5d",
     "git.update_git_repository_synced": "c4dedb13b6b51549",
     "meetings.count_meetings_by_user": "9c7d2919e63d665e",
@@ -140,8 +139,8 @@ FINGERPRINTS: dict[str, str] = {
     "projects.list_projects_by_user": "03b8cee8efd14c4c",
     "projects.list_projects_with_last_phase_completed": "cbd0f043eb75dd81",
     "projects.update_agent_state_add_generated_files": "060d49a847185131",
-    "projects.update_agent_state_append_message": "b2a6f043a115c331",
-    "projects.update_agent_state_append_phase": "1fc6cfccc751675d",
+    "projects.update_agent_state_append_message": "ee087678ea3058ba",
+    "projects.update_agent_state_append_phase": "8396d88916e7b092",
     "projects.update_agent_state_complete_phase": "5779abcef4b2ad48",
     "projects.update_agent_state_current": "b47962efcd1f4a91",
     "projects.update_agent_state_reset": "d34e8ab85b565490",
@@ -165,7 +164,7 @@ FINGERPRINTS: dict[str, str] = {
     "videos.create_keyframe": "f2def81af46a993f",
     "videos.create_video_summary": "e4c344d2da03026b",
     "videos.create_video_summary_category": "8ecca04a079c9331",
-    "videos.create_video_summary_tag_by_name": "a5a3bdae9c23ea92",
+    "videos.create_video_summary_tag_by_name": "5a622f0c52fd2b98",
     "videos.delete_video_summary": "1e0fc859dbc1d1cb",
     "videos.delete_video_summary_category": "88bd75928304cc40",
     "videos.delete_video_summary_tag": "b33e9d57a959f9c8",
@@ -534,7 +533,7 @@ class AuthQueries:
         """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
         memberships; returns its id, or nothing.
 
-        ``auth.delete_user`` (sql/auth/users.sql:77).
+        ``auth.delete_user`` (sql/auth/users.sql:78).
         """
         row: DeleteUserRow | None = self._a.insert_returning(
             conn,
@@ -696,7 +695,7 @@ class AuthQueries:
     ) -> int:
         """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
 
-        ``auth.update_credential_password`` (sql/auth/users.sql:43).
+        ``auth.update_credential_password`` (sql/auth/users.sql:44).
         """
         count: int = self._a.insert_update_delete(
             conn,
@@ -719,7 +718,7 @@ class AuthQueries:
         """Marks the active user with this email (case-insensitive) as verified; returns the
         user.
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:63).
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:64).
         """
         row: UserRow | None = self._a.insert_returning(
             conn,
@@ -737,15 +736,15 @@ class AuthQueries:
         *,
         name: str | None,
         set_image: bool,
-        image: str,
+        image: str | None,
         set_username: bool,
-        username: str,
+        username: str | None,
         user_id: str,
     ) -> UserRow | None:
         """Updates name (when given), image and username (when their set_ flag is true) of an
         active user; returns the updated user, or nothing.
 
-        ``auth.update_user_profile`` (sql/auth/users.sql:52).
+        ``auth.update_user_profile`` (sql/auth/users.sql:53).
         """
         row: UserRow | None = self._a.insert_returning(
             conn,
@@ -770,7 +769,7 @@ class AuthQueries:
     ) -> DeleteUserRow | None:
         """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
 
-        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:71).
         """
         row: DeleteUserRow | None = self._a.insert_returning(
             conn,
@@ -882,7 +881,7 @@ class ContentQueries:
         """Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no
         such page.
 
-        ``content.delete_page_by_name`` (sql/content/pages.sql:32).
+        ``content.delete_page_by_name`` (sql/content/pages.sql:33).
         """
         count: int = self._a.insert_update_delete(
             conn,
@@ -1029,13 +1028,13 @@ class GitQueries:
         workspace_id: int,
         commit_sha: str,
         status: DeploymentStatus,
-    ) -> DeploymentHistoryRow:
+    ) -> CreateDeploymentRow:
         """The recorded deployment (build_log empty); an unknown workspace fails on
         deployment_history_workspace_id_fkey.
 
-        ``git.create_deployment`` (sql/git/deployments.sql:1).
+        ``git.create_deployment`` (sql/git/deployments.sql:5).
         """
-        row: DeploymentHistoryRow | None = self._a.insert_returning(
+        row: CreateDeploymentRow | None = self._a.insert_returning(
             conn,
             "git.create_deployment",
             self._sql["git.create_deployment"],
@@ -1105,12 +1104,12 @@ class GitQueries:
         *,
         deployment_id: int,
         workspace_id: int,
-    ) -> DeploymentHistoryRow | None:
+    ) -> CreateDeploymentRow | None:
         """The deployment, if it belongs to the workspace.
 
-        ``git.get_deployment_by_id`` (sql/git/deployments.sql:8).
+        ``git.get_deployment_by_id`` (sql/git/deployments.sql:16).
         """
-        row: DeploymentHistoryRow | None = self._a.select_one(
+        row: CreateDeploymentRow | None = self._a.select_one(
             conn,
             "git.get_deployment_by_id",
             self._sql["git.get_deployment_by_id"],
@@ -1147,13 +1146,13 @@ class GitQueries:
         *,
         workspace_id: int,
         limit: int,
-    ) -> list[DeploymentHistoryRow]:
+    ) -> list[CreateDeploymentRow]:
         """The workspace's latest deployments, newest first
         (deployment_history_workspace_id_deployed_at_idx).
 
-        ``git.list_latest_deployments`` (sql/git/deployments.sql:34).
+        ``git.list_latest_deployments`` (sql/git/deployments.sql:50).
         """
-        rows: list[DeploymentHistoryRow] = self._a.select(
+        rows: list[CreateDeploymentRow] = self._a.select(
             conn,
             "git.list_latest_deployments",
             self._sql["git.list_latest_deployments"],
@@ -1175,7 +1174,7 @@ class GitQueries:
         """Appends one line to the build log in one atomic statement (concurrent appends all
         land); the number of lines now in the log, or none when the deployment is missing.
 
-        ``git.update_deployment_build_log`` (sql/git/deployments.sql:26).
+        ``git.update_deployment_build_log`` (sql/git/deployments.sql:42).
         """
         row: UpdateDeploymentBuildLogRow | None = self._a.insert_returning(
             conn,
@@ -1197,15 +1196,15 @@ class GitQueries:
         error_log: str | None,
         deployment_id: int,
         workspace_id: int,
-    ) -> DeploymentHistoryRow | None:
+    ) -> CreateDeploymentRow | None:
         """The deployment moved forward to :status (pending < building < success | failed),
         keeping error_log when :error_log is NULL; none when it is missing, finished, or the
         move goes backwards. One statement, so two racing updates cannot both finish a
         deployment.
 
-        ``git.update_deployment_status`` (sql/git/deployments.sql:14).
+        ``git.update_deployment_status`` (sql/git/deployments.sql:26).
         """
-        row: DeploymentHistoryRow | None = self._a.insert_returning(
+        row: CreateDeploymentRow | None = self._a.insert_returning(
             conn,
             "git.update_deployment_status",
             self._sql["git.update_deployment_status"],
@@ -1652,7 +1651,7 @@ class ProjectsQueries:
     ) -> AgentStateRow:
         """The fresh (idle, empty) agent state of a project.
 
-        ``projects.create_agent_state`` (sql/projects/agent_states.sql:5).
+        ``projects.create_agent_state`` (sql/projects/agent_states.sql:8).
         """
         row: AgentStateRow | None = self._a.insert_returning(
             conn,
@@ -1770,7 +1769,7 @@ class ProjectsQueries:
     ) -> AgentStateRow | None:
         """The agent state of the user's project, or nothing.
 
-        ``projects.get_agent_state_by_project_id`` (sql/projects/agent_states.sql:12).
+        ``projects.get_agent_state_by_project_id`` (sql/projects/agent_states.sql:15).
         """
         row: AgentStateRow | None = self._a.select_one(
             conn,
@@ -1903,7 +1902,7 @@ class ProjectsQueries:
         """The user's projects whose last phase is marked completed, most recently updated first.
 
         ``projects.list_projects_with_last_phase_completed``
-        (sql/projects/agent_states.sql:114).
+        (sql/projects/agent_states.sql:117).
         """
         rows: list[ProjectRow] = self._a.select(
             conn,
@@ -1927,7 +1926,7 @@ class ProjectsQueries:
         nothing if the project is not the user's.
 
         ``projects.update_agent_state_add_generated_files``
-        (sql/projects/agent_states.sql:68).
+        (sql/projects/agent_states.sql:71).
         """
         row: UpdateAgentStateAddGeneratedFilesRow | None = self._a.insert_returning(
             conn,
@@ -1952,7 +1951,7 @@ class ProjectsQueries:
         """The number of messages in the conversation after appending this one, or nothing if the
         project is not the user's.
 
-        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:81).
+        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:84).
         """
         row: UpdateAgentStateAppendMessageRow | None = self._a.insert_returning(
             conn,
@@ -1977,7 +1976,7 @@ class ProjectsQueries:
         """The number of phases after appending this one (a JSON object), or nothing if the
         project is not the user's.
 
-        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:49).
+        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:52).
         """
         row: UpdateAgentStateAppendPhaseRow | None = self._a.insert_returning(
             conn,
@@ -2002,7 +2001,7 @@ class ProjectsQueries:
         """The agent state with phases[phase_index] marked completed, or nothing if the project
         is not the user's or has no such phase.
 
-        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:57).
+        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:60).
         """
         row: AgentStateRow | None = self._a.insert_returning(
             conn,
@@ -2028,7 +2027,7 @@ class ProjectsQueries:
         """The agent state with its current state and phase set, or nothing if the project is not
         the user's.
 
-        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:39).
+        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:42).
         """
         row: AgentStateRow | None = self._a.insert_returning(
             conn,
@@ -2053,7 +2052,7 @@ class ProjectsQueries:
         """The agent state back to its defaults (idle, no phase, sandbox, files or messages), or
         nothing if the project is not the user's.
 
-        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:99).
+        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:102).
         """
         row: AgentStateRow | None = self._a.insert_returning(
             conn,
@@ -2078,7 +2077,7 @@ class ProjectsQueries:
         """The agent state with its sandbox id and preview url set (NULL clears), or nothing if
         the project is not the user's.
 
-        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:89).
+        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:92).
         """
         row: AgentStateRow | None = self._a.insert_returning(
             conn,
@@ -2188,7 +2187,7 @@ class ProjectsQueries:
         """The agent state of the user's project replaced whole (or created), or nothing if the
         project is not theirs.
 
-        ``projects.upsert_agent_state`` (sql/projects/agent_states.sql:20).
+        ``projects.upsert_agent_state`` (sql/projects/agent_states.sql:23).
         """
         row: AgentStateRow | None = self._a.insert_returning(
             conn,
@@ -2602,15 +2601,15 @@ class VideosQueries:
         name: str,
         video_summary_id: str,
         user_id: str,
-    ) -> CreateVideoSummaryTagByNameRow | None:
-        """The tag named so (created when missing) with video_found: whether the user's video
-        exists; the link is made when it does. DO UPDATE (not DO NOTHING) so that RETURNING
-        gives the id of a tag that already exists, even one a concurrent transaction has just
-        committed.
+    ) -> TagRow | None:
+        """The tag named so (created when missing), linked to the user's video; nothing if the
+        video is not theirs (the tag is created all the same: roll back). DO UPDATE (not DO
+        NOTHING) so that RETURNING gives the id of a tag that already exists, even one a
+        concurrent transaction has just committed.
 
         ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:4).
         """
-        row: CreateVideoSummaryTagByNameRow | None = self._a.insert_returning(
+        row: TagRow | None = self._a.insert_returning(
             conn,
             "videos.create_video_summary_tag_by_name",
             self._sql["videos.create_video_summary_tag_by_name"],
@@ -3399,7 +3398,7 @@ class AsyncAuthQueries:
         """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
         memberships; returns its id, or nothing.
 
-        ``auth.delete_user`` (sql/auth/users.sql:77).
+        ``auth.delete_user`` (sql/auth/users.sql:78).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -3561,7 +3560,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
 
-        ``auth.update_credential_password`` (sql/auth/users.sql:43).
+        ``auth.update_credential_password`` (sql/auth/users.sql:44).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -3584,7 +3583,7 @@ class AsyncAuthQueries:
         """Marks the active user with this email (case-insensitive) as verified; returns the
         user.
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:63).
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:64).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -3602,15 +3601,15 @@ class AsyncAuthQueries:
         *,
         name: str | None,
         set_image: bool,
-        image: str,
+        image: str | None,
         set_username: bool,
-        username: str,
+        username: str | None,
         user_id: str,
     ) -> UserRow | None:
         """Updates name (when given), image and username (when their set_ flag is true) of an
         active user; returns the updated user, or nothing.
 
-        ``auth.update_user_profile`` (sql/auth/users.sql:52).
+        ``auth.update_user_profile`` (sql/auth/users.sql:53).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -3635,7 +3634,7 @@ class AsyncAuthQueries:
     ) -> DeleteUserRow | None:
         """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
 
-        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:71).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -3747,7 +3746,7 @@ class AsyncContentQueries:
         """Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no
         such page.
 
-        ``content.delete_page_by_name`` (sql/content/pages.sql:32).
+        ``content.delete_page_by_name`` (sql/content/pages.sql:33).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -3894,13 +3893,13 @@ class AsyncGitQueries:
         workspace_id: int,
         commit_sha: str,
         status: DeploymentStatus,
-    ) -> DeploymentHistoryRow:
+    ) -> CreateDeploymentRow:
         """The recorded deployment (build_log empty); an unknown workspace fails on
         deployment_history_workspace_id_fkey.
 
-        ``git.create_deployment`` (sql/git/deployments.sql:1).
+        ``git.create_deployment`` (sql/git/deployments.sql:5).
         """
-        row: DeploymentHistoryRow | None = await self._a.insert_returning(
+        row: CreateDeploymentRow | None = await self._a.insert_returning(
             conn,
             "git.create_deployment",
             self._sql["git.create_deployment"],
@@ -3970,12 +3969,12 @@ class AsyncGitQueries:
         *,
         deployment_id: int,
         workspace_id: int,
-    ) -> DeploymentHistoryRow | None:
+    ) -> CreateDeploymentRow | None:
         """The deployment, if it belongs to the workspace.
 
-        ``git.get_deployment_by_id`` (sql/git/deployments.sql:8).
+        ``git.get_deployment_by_id`` (sql/git/deployments.sql:16).
         """
-        row: DeploymentHistoryRow | None = await self._a.select_one(
+        row: CreateDeploymentRow | None = await self._a.select_one(
             conn,
             "git.get_deployment_by_id",
             self._sql["git.get_deployment_by_id"],
@@ -4012,13 +4011,13 @@ class AsyncGitQueries:
         *,
         workspace_id: int,
         limit: int,
-    ) -> list[DeploymentHistoryRow]:
+    ) -> list[CreateDeploymentRow]:
         """The workspace's latest deployments, newest first
         (deployment_history_workspace_id_deployed_at_idx).
 
-        ``git.list_latest_deployments`` (sql/git/deployments.sql:34).
+        ``git.list_latest_deployments`` (sql/git/deployments.sql:50).
         """
-        rows: list[DeploymentHistoryRow] = await self._a.select(
+        rows: list[CreateDeploymentRow] = await self._a.select(
             conn,
             "git.list_latest_deployments",
             self._sql["git.list_latest_deployments"],
@@ -4040,7 +4039,7 @@ class AsyncGitQueries:
         """Appends one line to the build log in one atomic statement (concurrent appends all
         land); the number of lines now in the log, or none when the deployment is missing.
 
-        ``git.update_deployment_build_log`` (sql/git/deployments.sql:26).
+        ``git.update_deployment_build_log`` (sql/git/deployments.sql:42).
         """
         row: UpdateDeploymentBuildLogRow | None = await self._a.insert_returning(
             conn,
@@ -4062,15 +4061,15 @@ class AsyncGitQueries:
         error_log: str | None,
         deployment_id: int,
         workspace_id: int,
-    ) -> DeploymentHistoryRow | None:
+    ) -> CreateDeploymentRow | None:
         """The deployment moved forward to :status (pending < building < success | failed),
         keeping error_log when :error_log is NULL; none when it is missing, finished, or the
         move goes backwards. One statement, so two racing updates cannot both finish a
         deployment.
 
-        ``git.update_deployment_status`` (sql/git/deployments.sql:14).
+        ``git.update_deployment_status`` (sql/git/deployments.sql:26).
         """
-        row: DeploymentHistoryRow | None = await self._a.insert_returning(
+        row: CreateDeploymentRow | None = await self._a.insert_returning(
             conn,
             "git.update_deployment_status",
             self._sql["git.update_deployment_status"],
@@ -4517,7 +4516,7 @@ class AsyncProjectsQueries:
     ) -> AgentStateRow:
         """The fresh (idle, empty) agent state of a project.
 
-        ``projects.create_agent_state`` (sql/projects/agent_states.sql:5).
+        ``projects.create_agent_state`` (sql/projects/agent_states.sql:8).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -4635,7 +4634,7 @@ class AsyncProjectsQueries:
     ) -> AgentStateRow | None:
         """The agent state of the user's project, or nothing.
 
-        ``projects.get_agent_state_by_project_id`` (sql/projects/agent_states.sql:12).
+        ``projects.get_agent_state_by_project_id`` (sql/projects/agent_states.sql:15).
         """
         row: AgentStateRow | None = await self._a.select_one(
             conn,
@@ -4768,7 +4767,7 @@ class AsyncProjectsQueries:
         """The user's projects whose last phase is marked completed, most recently updated first.
 
         ``projects.list_projects_with_last_phase_completed``
-        (sql/projects/agent_states.sql:114).
+        (sql/projects/agent_states.sql:117).
         """
         rows: list[ProjectRow] = await self._a.select(
             conn,
@@ -4792,7 +4791,7 @@ class AsyncProjectsQueries:
         nothing if the project is not the user's.
 
         ``projects.update_agent_state_add_generated_files``
-        (sql/projects/agent_states.sql:68).
+        (sql/projects/agent_states.sql:71).
         """
         row: UpdateAgentStateAddGeneratedFilesRow | None = await self._a.insert_returning(
             conn,
@@ -4817,7 +4816,7 @@ class AsyncProjectsQueries:
         """The number of messages in the conversation after appending this one, or nothing if the
         project is not the user's.
 
-        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:81).
+        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:84).
         """
         row: UpdateAgentStateAppendMessageRow | None = await self._a.insert_returning(
             conn,
@@ -4842,7 +4841,7 @@ class AsyncProjectsQueries:
         """The number of phases after appending this one (a JSON object), or nothing if the
         project is not the user's.
 
-        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:49).
+        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:52).
         """
         row: UpdateAgentStateAppendPhaseRow | None = await self._a.insert_returning(
             conn,
@@ -4867,7 +4866,7 @@ class AsyncProjectsQueries:
         """The agent state with phases[phase_index] marked completed, or nothing if the project
         is not the user's or has no such phase.
 
-        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:57).
+        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:60).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -4893,7 +4892,7 @@ class AsyncProjectsQueries:
         """The agent state with its current state and phase set, or nothing if the project is not
         the user's.
 
-        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:39).
+        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:42).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -4918,7 +4917,7 @@ class AsyncProjectsQueries:
         """The agent state back to its defaults (idle, no phase, sandbox, files or messages), or
         nothing if the project is not the user's.
 
-        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:99).
+        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:102).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -4943,7 +4942,7 @@ class AsyncProjectsQueries:
         """The agent state with its sandbox id and preview url set (NULL clears), or nothing if
         the project is not the user's.
 
-        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:89).
+        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:92).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -5053,7 +5052,7 @@ class AsyncProjectsQueries:
         """The agent state of the user's project replaced whole (or created), or nothing if the
         project is not theirs.
 
-        ``projects.upsert_agent_state`` (sql/projects/agent_states.sql:20).
+        ``projects.upsert_agent_state`` (sql/projects/agent_states.sql:23).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -5467,15 +5466,15 @@ class AsyncVideosQueries:
         name: str,
         video_summary_id: str,
         user_id: str,
-    ) -> CreateVideoSummaryTagByNameRow | None:
-        """The tag named so (created when missing) with video_found: whether the user's video
-        exists; the link is made when it does. DO UPDATE (not DO NOTHING) so that RETURNING
-        gives the id of a tag that already exists, even one a concurrent transaction has just
-        committed.
+    ) -> TagRow | None:
+        """The tag named so (created when missing), linked to the user's video; nothing if the
+        video is not theirs (the tag is created all the same: roll back). DO UPDATE (not DO
+        NOTHING) so that RETURNING gives the id of a tag that already exists, even one a
+        concurrent transaction has just committed.
 
         ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:4).
         """
-        row: CreateVideoSummaryTagByNameRow | None = await self._a.insert_returning(
+        row: TagRow | None = await self._a.insert_returning(
             conn,
             "videos.create_video_summary_tag_by_name",
             self._sql["videos.create_video_summary_tag_by_name"],

@@ -103,35 +103,9 @@ class CreateCredentialAccountRow:
 
 
 @dataclass(frozen=True, slots=True)
-class CreateVideoSummaryCategoryRow:
-    """A row: videos.create_video_summary_category."""
-
-    video_found: bool
-    linked: bool
-
-
-@dataclass(frozen=True, slots=True)
-class CreateVideoSummaryTagByNameRow:
-    """A row: videos.create_video_summary_tag_by_name."""
-
-    id: str
-    name: str
-    description: str | None
-    created_at: datetime
-    video_found: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DeleteUserRow:
-    """A row of users: auth.delete_user, auth.update_user_soft_deleted."""
-
-    id: str
-
-
-@dataclass(frozen=True, slots=True)
-class DeploymentHistoryRow:
-    """A row of deployment_history: git.create_deployment, git.get_deployment_by_id,
-    git.list_latest_deployments, git.update_deployment_status.
+class CreateDeploymentRow:
+    """A row: git.create_deployment, git.get_deployment_by_id, git.list_latest_deployments,
+    git.update_deployment_status.
     """
 
     id: int
@@ -140,7 +114,22 @@ class DeploymentHistoryRow:
     status: DeploymentStatus
     deployed_at: datetime
     error_log: str | None
-    build_log: JSON | None
+    build_log: list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVideoSummaryCategoryRow:
+    """A row: videos.create_video_summary_category."""
+
+    video_found: bool
+    linked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteUserRow:
+    """A row of users: auth.delete_user, auth.update_user_soft_deleted."""
+
+    id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +145,7 @@ class GetCredentialByEmailRow:
     role: UserRole
     created_at: datetime
     updated_at: datetime
-    password_hash: str | None = field(repr=False)
+    password_hash: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +215,7 @@ class ListBacklinksByPageRow:
     """A row: content.list_backlinks_by_page."""
 
     uuid: UUID
-    parent_uuid: UUID | None
+    parent_uuid: UUID
     position: int
     page_name: str
     html: str | None
@@ -250,7 +239,7 @@ class ListPageTreeRow:
     metadata: JSON | None
     created_at: datetime
     updated_at: datetime
-    depth: int | None
+    depth: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +271,8 @@ class ListSearchResultsRow:
     page_name: str
     slug: str
     title: str
-    rank: float | None
-    snippet: str | None
+    rank: float
+    snippet: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +410,7 @@ class SessionRow:
 
 @dataclass(frozen=True, slots=True)
 class TagRow:
-    """A row of tags: videos.list_tags_by_video_summary."""
+    """A row of tags: videos.create_video_summary_tag_by_name, videos.list_tags_by_video_summary."""
 
     id: str
     name: str
@@ -461,21 +450,21 @@ class UpdateAgentStateAddGeneratedFilesRow:
 class UpdateAgentStateAppendMessageRow:
     """A row: projects.update_agent_state_append_message."""
 
-    message_count: int | None
+    message_count: int
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateAgentStateAppendPhaseRow:
     """A row: projects.update_agent_state_append_phase."""
 
-    phase_count: int | None
+    phase_count: int
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateDeploymentBuildLogRow:
     """A row: git.update_deployment_build_log."""
 
-    line_count: int | None
+    line_count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,13 +558,13 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "content.list_page_tree": ListPageTreeRow,
     "content.list_pages_by_workspace": NodeRow,
     "content.list_search_results": ListSearchResultsRow,
-    "git.create_deployment": DeploymentHistoryRow,
+    "git.create_deployment": CreateDeploymentRow,
     "git.create_git_repository": GitRepositoryRow,
-    "git.get_deployment_by_id": DeploymentHistoryRow,
+    "git.get_deployment_by_id": CreateDeploymentRow,
     "git.get_git_repository_by_workspace": GitRepositoryRow,
-    "git.list_latest_deployments": DeploymentHistoryRow,
+    "git.list_latest_deployments": CreateDeploymentRow,
     "git.update_deployment_build_log": UpdateDeploymentBuildLogRow,
-    "git.update_deployment_status": DeploymentHistoryRow,
+    "git.update_deployment_status": CreateDeploymentRow,
     "git.update_git_repository_sync_status": GitRepositoryRow,
     "git.update_git_repository_synced": GitRepositoryRow,
     "meetings.create_agent": AgentRow,
@@ -622,7 +611,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "videos.create_keyframe": KeyframeRow,
     "videos.create_video_summary": VideoSummaryRow,
     "videos.create_video_summary_category": CreateVideoSummaryCategoryRow,
-    "videos.create_video_summary_tag_by_name": CreateVideoSummaryTagByNameRow,
+    "videos.create_video_summary_tag_by_name": TagRow,
     "videos.get_video_summary_by_id": VideoSummaryRow,
     "videos.get_video_summary_by_youtube_id": VideoSummaryRow,
     "videos.list_categories": CategoryRow,

@@ -107,6 +107,7 @@ FINGERPRINTS: dict[str, str] = {
     "library.list_pairs_from_cte": "4c25e251941b7fd4",
     "library.list_prolific_authors": "f5aff67dc1079ac2",
     "library.update_author_bio": "cc2a573f82fc562e",
+    "library.update_author_nick": "ba8a51206c770b4b",
     "library.update_book_price": "04edce1503f1763f",
     "library.upsert_note": "1cd09b68a1d26191",
     "list_shelf_slots": "0664f69df82ab174",
@@ -886,6 +887,30 @@ class LibraryQueries:
             self._sql["library.update_author_bio"],
             {
                 "bio": bio,
+                "author_id": author_id,
+            },
+        )
+        return count
+
+    def update_author_nick(
+        self,
+        conn: Connection[Any],
+        *,
+        set_nick: bool,
+        nick: str | None,
+        author_id: UUID,
+    ) -> int:
+        """Set or clear the nick when set_nick is true, else keep it: the number of rows changed.
+
+        ``library.update_author_nick`` (sql/library/authors.sql:31).
+        """
+        count: int = self._a.insert_update_delete(
+            conn,
+            "library.update_author_nick",
+            self._sql["library.update_author_nick"],
+            {
+                "set_nick": set_nick,
+                "nick": nick,
                 "author_id": author_id,
             },
         )
@@ -1796,6 +1821,30 @@ class AsyncLibraryQueries:
             self._sql["library.update_author_bio"],
             {
                 "bio": bio,
+                "author_id": author_id,
+            },
+        )
+        return count
+
+    async def update_author_nick(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        set_nick: bool,
+        nick: str | None,
+        author_id: UUID,
+    ) -> int:
+        """Set or clear the nick when set_nick is true, else keep it: the number of rows changed.
+
+        ``library.update_author_nick`` (sql/library/authors.sql:31).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "library.update_author_nick",
+            self._sql["library.update_author_nick"],
+            {
+                "set_nick": set_nick,
+                "nick": nick,
                 "author_id": author_id,
             },
         )

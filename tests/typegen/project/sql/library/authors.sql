@@ -27,3 +27,9 @@ UPDATE authors SET bio = :bio WHERE id = :author_id;
 -- name: delete_author(author_id)!
 -- Delete an author: the number of rows deleted.
 DELETE FROM authors WHERE id = :author_id;
+
+-- name: update_author_nick(author_id, set_nick, nick)!
+-- Set or clear the nick when set_nick is true, else keep it: the number of rows changed.
+UPDATE authors
+   SET nick = CASE WHEN :set_nick THEN CAST(:nick AS text) ELSE nick END
+ WHERE id = :author_id;
