@@ -9,19 +9,24 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PLAINSQL := $(BIN)/plainsql
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: help install migrate rollback seed status test lint format bench db-up db-down db-stop clean
+.PHONY: help install migrate rollback seed status test test-packaging lint format bench db-up db-down db-stop clean
 
 help: ## Show the targets and what they do
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# The toolkit (editable, with its extras), the development group (the reference applications'
+# dependencies and the tools), and src/ on the venv's path so `import reference_apps` works:
+# the application is developed here but never part of plainsql's wheel (README, "Layout").
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[embedded,testing,lint]' --group dev
+	@echo "$(CURDIR)/src" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/reference_apps-dev.pth"
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install plainsql with its dev tools
+install: $(STAMP) ## Create .venv: plainsql with its extras, the application's deps, dev tools
 
 migrate: $(STAMP) ## Apply pending migrations (starts the embedded PostgreSQL if no DATABASE_URL)
 	$(PLAINSQL) migrate
@@ -38,6 +43,9 @@ status: $(STAMP) ## Show which migrations are applied
 test: $(STAMP) ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+test-packaging: $(STAMP) ## Build plainsql's wheel, install it in fresh venvs, use it from a separate project
+	$(BIN)/python -m pytest -m packaging $(PYTEST_ARGS)
+
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -47,8 +55,8 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-bench: $(STAMP) ## Benchmarks: plainsql vs raw psycopg in one run, figures and ratios
-	$(BIN)/python -m bench
+bench: $(STAMP) ## Benchmarks: plainsql vs raw psycopg in one run (BENCH_ARGS=--smoke: quick)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 db-up: $(STAMP) ## Start PostgreSQL 16 in Docker (docker compose); then export DATABASE_URL as printed
 	docker compose up -d --wait
@@ -60,5 +68,6 @@ db-down: $(STAMP) ## Stop the Docker PostgreSQL (its volume is kept)
 db-stop: $(STAMP) ## Stop the embedded PostgreSQL (its data in .plainsql/pgdata is kept)
 	$(PLAINSQL) db stop
 
-clean: ## Remove .venv and caches (keeps the embedded database's data)
+clean: ## Stop the embedded server, remove .venv and caches (keeps the database's data)
+	@if test -x $(PLAINSQL); then $(PLAINSQL) db stop || true; fi
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

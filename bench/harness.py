@@ -1,8 +1,11 @@
 """What every workload shares: a scratch database migrated by the real migrations, timing, output.
 
 A workload is a module in bench/workloads/ with ``run(ctx: BenchContext) -> list[Result]``.
-Each measures plainsql and its raw-psycopg baseline in the same process on the same database
-and reports both, so the ratio is meaningful on any machine. Nothing here asserts anything.
+Each gets a database of its own, cloned from a template the real migrations built, so no
+workload sees another's rows. Each measures plainsql and its raw-psycopg baseline in the same
+process on the same database and reports both, so the ratio is meaningful on any machine.
+In a smoke run (``--smoke``) every workload does a small fraction of its work: it checks
+that the workloads run, and its figures mean nothing. Nothing here asserts anything.
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ BENCH_DIR = Path(__file__).resolve().parent
 
 @dataclass(frozen=True, slots=True)
 class BenchContext:
-    """The scratch database a run uses: migrated, empty of data, dropped afterwards."""
+    """One workload's scratch database: a fresh clone of the migrated template, dropped after."""
 
     settings: Settings  # DATABASE_URL points at the scratch database
     conninfo: str
+    smoke: bool = False  # a quick run: small sizes, figures not meaningful
+
+    def size(self, full: int, smoke: int) -> int:
+        """``full`` in a real run, ``smoke`` in a smoke run (counts, rows, repeats)."""
+        return smoke if self.smoke else full
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,7 @@ def format_result(result: Result) -> str:
     for m in (result.plainsql, result.baseline, *result.others):
         memory = f"  peak {m.peak_bytes / 1e6:8.1f} MB" if m.peak_bytes else ""
         lines.append(
-            f"  {m.label:<34} {m.seconds:9.3f} s  {m.per_second:12,.0f} {result.unit}/s{memory}"
+            f"  {m.label:<36} {m.seconds:9.3f} s  {m.per_second:12,.0f} {result.unit}/s{memory}"
         )
     for other in result.others:
         lines.append(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,67 @@ def test_project_dir_is_found_from_a_subfolder(project: Path) -> None:
     nested = project / "src" / "deep"
     nested.mkdir(parents=True)
     assert find_project_dir(nested) == project.resolve()
+
+
+def test_settings_come_from_the_tool_table_and_the_environment_overrides_it(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.plainsql]\n"
+        'sql-dir = "db/queries"\n'
+        'migrations-dir = "db/migrations"\n'
+        'typegen-flavours = ["async"]\n'
+        "pool-max-size = 4\n"
+    )
+    (tmp_path / ".env").write_text("PLAINSQL_POOL_MAX_SIZE=6\n")
+    settings = load_settings({}, tmp_path)
+    assert settings.sql_dir == tmp_path.resolve() / "db" / "queries"
+    assert settings.migrations_dir == tmp_path.resolve() / "db" / "migrations"
+    assert settings.typegen_flavours == ("async",)
+    assert settings.pool_max_size == 6, ".env beats pyproject.toml"
+    assert settings.updated_at_function is None, "no updated_at convention unless configured"
+    overridden = load_settings(
+        {"PLAINSQL_POOL_MAX_SIZE": "8", "PLAINSQL_SQL_DIR": "elsewhere"}, tmp_path
+    )
+    assert overridden.pool_max_size == 8
+    assert overridden.sql_dir == tmp_path.resolve() / "elsewhere"
+
+
+def test_an_unknown_key_or_a_bad_value_names_it(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.plainsql]\nsql_dir = "q"\n')
+    with pytest.raises(ConfigError, match=r"'sql_dir'.*sql-dir"):
+        load_settings({}, tmp_path)
+    (tmp_path / "pyproject.toml").write_text('[tool.plainsql]\ntypegen-flavours = ["fast"]\n')
+    with pytest.raises(ConfigError, match="typegen-flavours"):
+        load_settings({}, tmp_path)
+
+
+def test_the_project_is_found_from_its_tool_table_and_from_the_running_script(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "app"
+    (project / "scripts").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.plainsql]\nseeds-dir = "fixtures"\n')
+    (project / "scripts" / "where.py").write_text(
+        "from plainsql.config import load_settings\n"
+        "s = load_settings({})\n"
+        "print(s.project_dir, s.seeds_dir.name)\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shown = subprocess.run(
+        [sys.executable, str(project / "scripts" / "where.py")],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert shown == [str(project.resolve()), "fixtures"]
+    assert find_project_dir(project / "scripts") == project.resolve()
+
+
+def test_the_readme_lists_every_setting() -> None:
+    from plainsql.config import options_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert options_table() in readme

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from plainsql.cli import cli
-from plainsql.config import DatabaseSource, Settings
+from plainsql.config import DatabaseSource, Settings, load_settings
 from plainsql.migration_lint import created_objects, lint_migrations
 from plainsql.testing import TestServer
 
@@ -27,13 +26,13 @@ def write_migration(project: Path, migration_id: str, forward: str, rollback: st
 
 @pytest.fixture
 def settings(plainsql_server: TestServer, tmp_path: Path) -> Settings:
+    """A project of its own with plainsql's defaults, no .squawk.toml, and the updated_at rule."""
     (tmp_path / "migrations").mkdir()
-    shutil.copy(REPO / ".squawk.toml", tmp_path / ".squawk.toml")
-    return replace(
-        plainsql_server.settings,
-        project_dir=tmp_path,
-        database_url=plainsql_server.admin_conninfo,
-        source=DatabaseSource.ENVIRONMENT,
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.plainsql]\nupdated-at-function = "set_updated_at"\n'
+    )
+    return load_settings(
+        {"DATABASE_URL": plainsql_server.admin_conninfo, "PLAINSQL_PROJECT_DIR": str(tmp_path)}
     )
 
 
@@ -116,7 +115,7 @@ def test_lint_passes_well_formed_migrations(settings: Settings) -> None:
         "    CONSTRAINT parent_pkey PRIMARY KEY (id));\n"
         "CREATE TRIGGER parent_set_updated_at BEFORE UPDATE ON parent\n"
         "    FOR EACH ROW EXECUTE FUNCTION set_updated_at();\n"
-        "CREATE TABLE child (parent_id bigint NOT NULL, n integer NOT NULL,\n"
+        "CREATE TABLE child (parent_id bigint NOT NULL, n bigint NOT NULL,\n"
         "    CONSTRAINT child_pkey PRIMARY KEY (parent_id, n),\n"
         "    CONSTRAINT child_parent_id_fkey FOREIGN KEY (parent_id)\n"
         "        REFERENCES parent (id) ON DELETE CASCADE);\n",
@@ -131,6 +130,30 @@ def test_lint_passes_well_formed_migrations(settings: Settings) -> None:
     )
     findings = lint_migrations(settings)
     assert [f.text() for f in findings] == []
+
+
+def test_without_an_updated_at_function_there_is_no_updated_at_rule(settings: Settings) -> None:
+    bad_project(settings.project_dir)
+    unconfigured = replace(settings, updated_at_function=None)
+    rules = {f.rule for f in lint_migrations(unconfigured)}
+    assert "updated-at-trigger" not in rules
+    assert {"fk-indexed", "timestamptz-only"} <= rules
+
+
+def test_squawk_rules_the_runner_makes_redundant_are_off_unless_turned_on(
+    settings: Settings,
+) -> None:
+    write_migration(
+        settings.project_dir,
+        "0001_things",
+        "-- 0001_things: a table to lint.\nCREATE TABLE things (id bigint PRIMARY KEY);\n"
+        "ALTER TABLE things ADD COLUMN name text;\n",
+        "DROP TABLE things;\n",
+    )
+    assert [f.text() for f in lint_migrations(settings)] == []
+    everything_on = replace(settings, squawk_exclude=())
+    rules = {f.rule for f in lint_migrations(everything_on)}
+    assert "squawk/require-timeout-settings" in rules or "squawk/require-lock-timeout" in rules
 
 
 def test_lint_passes_on_the_repository_migrations(plainsql_server: TestServer) -> None:

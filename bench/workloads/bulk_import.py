@@ -13,6 +13,8 @@ previous run's rows are deleted and vacuumed away:
 A second figure loads the same rows into an unindexed table with no constraints: the cost
 of getting rows to the server, which is what COPY changes, without the index maintenance
 that every path pays alike.
+
+A smoke run loads 2,000 nodes (20 pages) the same ways.
 """
 
 from __future__ import annotations
@@ -30,11 +32,18 @@ from psycopg import sql
 from bench.harness import BenchContext, Measurement, Result, best_of, measure
 from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries
-from plainsql.services.content import BlockInput, ContentService, NodeCopyRow, PageInput, node_rows
+from reference_apps.services.content import (
+    BlockInput,
+    ContentService,
+    NodeCopyRow,
+    PageInput,
+    node_rows,
+)
 
 PAGES = 1_000
+SMOKE_PAGES = 20
 BLOCKS_PER_PAGE = 33  # each with 2 children: 1 + 33 * 3 = 100 nodes a page
-NODES = PAGES * (1 + BLOCKS_PER_PAGE * 3)
+NODES_PER_PAGE = 1 + BLOCKS_PER_PAGE * 3
 BATCH = 1_000
 REPEATS = 2
 COLUMNS = (
@@ -43,13 +52,13 @@ COLUMNS = (
 )
 
 
-def _content() -> list[PageInput]:
+def _content(pages: int) -> list[PageInput]:
     """Notes-like pages: short paragraphs, one block in five links another page."""
 
     def paragraph(p: int, b: int) -> str:
         text = f"<p>Note {b} on topic {p}: how the setup works, what to check and why."
         if b % 5 == 0:
-            text += f' See <a data-page="topics/{(p * 7 + b) % PAGES}">topic {b}</a>.'
+            text += f' See <a data-page="topics/{(p * 7 + b) % pages}">topic {b}</a>.'
         return text + "</p>"
 
     return [
@@ -69,7 +78,7 @@ def _content() -> list[PageInput]:
                 for b in range(BLOCKS_PER_PAGE)
             ],
         )
-        for p in range(PAGES)
+        for p in range(pages)
     ]
 
 
@@ -126,7 +135,8 @@ def _write_copy_file(rows: Sequence[NodeCopyRow]) -> Path:
 
 
 def run(ctx: BenchContext) -> list[Result]:
-    pages = _content()
+    pages = _content(ctx.size(PAGES, SMOKE_PAGES))
+    nodes = len(pages) * NODES_PER_PAGE
     with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO users (id, name, email)"
@@ -139,7 +149,7 @@ def run(ctx: BenchContext) -> list[Result]:
         assert workspace_id is not None
         ws: int = workspace_id[0]
         rows = list(node_rows(ws, pages))
-        assert len(rows) == NODES
+        assert len(rows) == nodes
         copy_file = _write_copy_file(rows)
 
         def fresh(table: str) -> None:
@@ -149,13 +159,13 @@ def run(ctx: BenchContext) -> list[Result]:
         def timed(label: str, table: str, load: Callable[[], None]) -> Measurement:
             def once() -> Measurement:
                 fresh(table)
-                return measure(label, NODES, load)
+                return measure(label, nodes, load)
 
             result = best_of(REPEATS, once)
             count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
             loaded = count.fetchone()
             assert loaded is not None
-            assert loaded[0] == NODES, f"{label} loaded {loaded[0]} rows"
+            assert loaded[0] == nodes, f"{label} loaded {loaded[0]} rows"
             return result
 
         def through_plainsql() -> None:
@@ -203,14 +213,14 @@ def run(ctx: BenchContext) -> list[Result]:
             copy_file.unlink()
     return [
         Result(
-            f"bulk import, {NODES:,} nodes into nodes (indexes, foreign keys)",
+            f"bulk import, {nodes:,} nodes into nodes (indexes, foreign keys)",
             "rows",
             imported,
             values,
             (server,),
         ),
         Result(
-            f"transport only, {NODES:,} rows into an unindexed table",
+            f"transport only, {nodes:,} rows into an unindexed table",
             "rows",
             plain_copy,
             plain_values,

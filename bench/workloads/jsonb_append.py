@@ -14,6 +14,8 @@ Four ways, same database, same statement, each from an emptied, vacuumed table:
   update_agent_state_append_phase`` it wraps, the same way;
 - raw psycopg: the same SQL text with ``%(name)s`` placeholders on one async connection, in a
   transaction per append.
+
+A smoke run makes 200 appends each way (after 50 to warm up) instead of 5,000 (after 500).
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ from psycopg.types.json import Jsonb
 from bench.harness import BenchContext, Measurement, Result, measure
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
-from plainsql.services.agent_states import AgentStatesService
-from plainsql.services.generated.queries import AsyncTypedQueries
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.services.agent_states import AgentStatesService
 
 APPENDS = 5_000
+SMOKE_APPENDS = 200
+WARM_UP = 500
+SMOKE_WARM_UP = 50
 ROUNDS = 2
 PROJECTS = 50
 USER = "bench-user"
@@ -72,39 +77,45 @@ def _reset(conninfo: str) -> None:
         conn.execute("VACUUM agent_states")
 
 
-def _check(conninfo: str) -> None:
+def _check(conninfo: str, appends: int) -> None:
     with psycopg.connect(conninfo) as conn:
         row = conn.execute("SELECT sum(jsonb_array_length(phases)) FROM agent_states").fetchone()
-    if row is None or row[0] != APPENDS:
-        raise RuntimeError(f"expected {APPENDS} phases after a run, found {row}")
+    if row is None or row[0] != appends:
+        raise RuntimeError(f"expected {appends} phases after a run, found {row}")
 
 
-async def _through_service(ctx: BenchContext, queries: Queries, ids: list[UUID]) -> None:
+async def _through_service(
+    ctx: BenchContext, queries: Queries, ids: list[UUID], appends: int
+) -> None:
     async with open_async_pool(ctx.settings) as pool:
         service = AgentStatesService(pool, queries)
-        for i in range(APPENDS):
+        for i in range(appends):
             await service.append_phase(ids[i % PROJECTS], USER, _phase(i))
 
 
-async def _through_typed_query(ctx: BenchContext, queries: Queries, ids: list[UUID]) -> None:
+async def _through_typed_query(
+    ctx: BenchContext, queries: Queries, ids: list[UUID], appends: int
+) -> None:
     append = AsyncTypedQueries(queries).projects.update_agent_state_append_phase
     async with await psycopg.AsyncConnection.connect(ctx.conninfo) as conn:
-        for i in range(APPENDS):
+        for i in range(appends):
             async with conn.transaction():
                 await append(conn, project_id=ids[i % PROJECTS], user_id=USER, phase=_phase(i))
 
 
-async def _through_query(ctx: BenchContext, queries: Queries, ids: list[UUID]) -> None:
+async def _through_query(
+    ctx: BenchContext, queries: Queries, ids: list[UUID], appends: int
+) -> None:
     append = queries.projects.update_agent_state_append_phase
     async with await psycopg.AsyncConnection.connect(ctx.conninfo) as conn:
-        for i in range(APPENDS):
+        for i in range(appends):
             async with conn.transaction():
                 await append(
                     conn, project_id=ids[i % PROJECTS], user_id=USER, phase=Jsonb(_phase(i))
                 )
 
 
-async def _through_psycopg(ctx: BenchContext, ids: list[UUID], appends: int = APPENDS) -> None:
+async def _through_psycopg(ctx: BenchContext, ids: list[UUID], appends: int) -> None:
     async with await psycopg.AsyncConnection.connect(ctx.conninfo) as conn:
         for i in range(appends):
             async with conn.transaction():
@@ -117,26 +128,27 @@ async def _through_psycopg(ctx: BenchContext, ids: list[UUID], appends: int = AP
 
 
 def run(ctx: BenchContext) -> list[Result]:
+    appends = ctx.size(APPENDS, SMOKE_APPENDS)
     queries = load_async_queries(ctx.settings.sql_dir)
     ids = _setup(ctx.conninfo)
 
     def timed(label: str, work: Callable[[], Coroutine[Any, Any, None]]) -> Measurement:
         _reset(ctx.conninfo)
-        result = measure(label, APPENDS, lambda: asyncio.run(work()))
-        _check(ctx.conninfo)
+        result = measure(label, appends, lambda: asyncio.run(work()))
+        _check(ctx.conninfo, appends)
         return result
 
     # Warm-up: server caches, the table's pages, the first TOAST chunks.
-    asyncio.run(_through_psycopg(ctx, ids, appends=500))
+    asyncio.run(_through_psycopg(ctx, ids, ctx.size(WARM_UP, SMOKE_WARM_UP)))
     service_label = "plainsql AgentStatesService"
     typed_label = "plainsql typed query function"
     query_label = "plainsql query function"
     raw_label = "raw psycopg (same SQL)"
     ways: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
-        service_label: lambda: _through_service(ctx, queries, ids),
-        typed_label: lambda: _through_typed_query(ctx, queries, ids),
-        query_label: lambda: _through_query(ctx, queries, ids),
-        raw_label: lambda: _through_psycopg(ctx, ids),
+        service_label: lambda: _through_service(ctx, queries, ids, appends),
+        typed_label: lambda: _through_typed_query(ctx, queries, ids, appends),
+        query_label: lambda: _through_query(ctx, queries, ids, appends),
+        raw_label: lambda: _through_psycopg(ctx, ids, appends),
     }
     # Rounds run every way once, so a change in the machine's load hits all of them alike;
     # each way keeps its best round.
@@ -150,7 +162,7 @@ def run(ctx: BenchContext) -> list[Result]:
         conn.execute("DELETE FROM users WHERE id = %s", (USER,))
     return [
         Result(
-            f"atomic JSONB phase append ({APPENDS:,} appends, one transaction each)",
+            f"atomic JSONB phase append ({appends:,} appends, one transaction each)",
             "appends",
             best[service_label],
             best[raw_label],

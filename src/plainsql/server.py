@@ -8,6 +8,7 @@ never the password.
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
@@ -66,22 +67,21 @@ def database_name(conninfo: str) -> str:
     return str(params.get("dbname") or params.get("user") or "postgres")
 
 
-EMBEDDED_DATABASE = "plainsql"
-
-
 def _embedded_conninfo(settings: Settings) -> str:
-    """Start the embedded server if needed and make sure its ``plainsql`` database exists."""
+    """Start the embedded server if needed and make sure its database exists."""
     state = embedded.start(settings.pgdata_dir)
     admin = embedded.url_for(state, "postgres")
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=settings.connect_timeout) as c:
             exists = c.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+                "SELECT 1 FROM pg_database WHERE datname = %s", (settings.embedded_database,)
             ).fetchone()
             if not exists:
-                c.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
+                c.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(settings.embedded_database))
+                )
     except psycopg.errors.DuplicateDatabase:
         pass  # another process created it between our check and our CREATE
     except psycopg.Error as exc:
         raise unavailable(admin, exc) from exc
-    return embedded.url_for(state, EMBEDDED_DATABASE)
+    return embedded.url_for(state, settings.embedded_database)

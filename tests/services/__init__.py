@@ -1,1 +1,1 @@
-"""Tests of plainsql.services, one module each."""
+"""Tests of reference_apps.services, one module each."""

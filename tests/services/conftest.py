@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.audit import AuditService
-from plainsql.services.auth import AuthService
-from plainsql.services.teams import TeamService
+from reference_apps.services.audit import AuditService
+from reference_apps.services.auth import AuthService
+from reference_apps.services.teams import TeamService
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 

@@ -15,12 +15,12 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.config import Settings
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
-from plainsql.services.agent_states import (
+from reference_apps.services.agent_states import (
     AgentStateNotFound,
     AgentStatesService,
     PhaseNotFound,
 )
-from plainsql.services.projects import Project, ProjectNotFound, ProjectsService
+from reference_apps.services.projects import Project, ProjectNotFound, ProjectsService
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 ALICE = "user-alice"

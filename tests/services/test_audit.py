@@ -10,9 +10,9 @@ import psycopg
 from plainsql.config import Settings
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
-from plainsql.services.audit import AuditService
-from plainsql.services.auth import AuthService, Role, User
-from plainsql.services.teams import TeamService
+from reference_apps.services.audit import AuditService
+from reference_apps.services.auth import AuthService, Role, User
+from reference_apps.services.teams import TeamService
 
 SyncConn = psycopg.Connection[tuple[Any, ...]]
 PASSWORD = "a long enough password"

@@ -17,7 +17,7 @@ from plainsql.config import Settings
 from plainsql.errors import CheckViolation
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
-from plainsql.services.auth import (
+from reference_apps.services.auth import (
     AccountAlreadyLinked,
     AccountNotFound,
     AuthService,
@@ -29,7 +29,7 @@ from plainsql.services.auth import (
     UsernameTaken,
     UserNotFound,
 )
-from plainsql.services.errors import AlreadyExists, NotFound
+from reference_apps.services.errors import AlreadyExists, NotFound
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 SyncConn = psycopg.Connection[tuple[Any, ...]]

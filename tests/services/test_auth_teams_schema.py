@@ -22,9 +22,9 @@ from plainsql.migrations import Migrator
 from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries, load_queries
 from plainsql.seed import run_seeds
-from plainsql.services.auth import AuthService, Role
-from plainsql.services.teams import TeamService
 from plainsql.testing import TestServer
+from reference_apps.services.auth import AuthService, Role
+from reference_apps.services.teams import TeamService
 
 MINE = [
     "0004_sessions",

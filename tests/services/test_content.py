@@ -16,7 +16,7 @@ from plainsql.config import Settings
 from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
 from plainsql.seed import run_seeds
-from plainsql.services.content import (
+from reference_apps.services.content import (
     BlockInput,
     BlockTree,
     ContentService,
@@ -26,7 +26,7 @@ from plainsql.services.content import (
     block_uuid,
     page_uuid,
 )
-from plainsql.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
+from reference_apps.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 

@@ -10,13 +10,13 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.deployments import (
+from reference_apps.services.deployments import (
     DeploymentNotFound,
     DeploymentService,
     DeploymentStatus,
     DeploymentStatusConflict,
 )
-from plainsql.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
+from reference_apps.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 

@@ -10,12 +10,12 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.git import (
+from reference_apps.services.git import (
     GitService,
     RepositoryAlreadyConnected,
     RepositoryNotFound,
 )
-from plainsql.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
+from reference_apps.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n"

@@ -14,7 +14,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.meetings import (
+from reference_apps.services.meetings import (
     Agent,
     AgentNotFound,
     AgentsService,

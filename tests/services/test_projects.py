@@ -11,8 +11,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import ForeignKeyViolation
 from plainsql.queries import Queries
-from plainsql.services.agent_states import AgentStatesService
-from plainsql.services.projects import (
+from reference_apps.services.agent_states import AgentStatesService
+from reference_apps.services.projects import (
     Project,
     ProjectFileNotFound,
     ProjectNotFound,

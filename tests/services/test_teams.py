@@ -10,9 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql.services.auth import AuthService, LastOwner, Role, User, UserNotFound
-from plainsql.services.errors import AlreadyExists, Conflict, NotFound
-from plainsql.services.teams import (
+from reference_apps.services.auth import AuthService, LastOwner, Role, User, UserNotFound
+from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
+from reference_apps.services.teams import (
     AlreadyMember,
     MemberNotFound,
     SlugTaken,

@@ -10,7 +10,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.videos import (
+from reference_apps.services.videos import (
     CategoryNameTaken,
     CategoryNotFound,
     CategoryNotLinked,

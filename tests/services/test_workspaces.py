@@ -10,10 +10,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.content import BlockInput, ContentService, PageInput
-from plainsql.services.deployments import DeploymentService
-from plainsql.services.git import GitService
-from plainsql.services.workspaces import (
+from reference_apps.services.content import BlockInput, ContentService, PageInput
+from reference_apps.services.deployments import DeploymentService
+from reference_apps.services.git import GitService
+from reference_apps.services.workspaces import (
     OwnerNotFound,
     SlugTaken,
     WorkspaceAlreadyExists,

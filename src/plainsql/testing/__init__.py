@@ -5,9 +5,12 @@ The pytest fixtures live in :mod:`plainsql.testing.plugin` (registered through t
 
 Server choice, first that applies:
 
-1. ``PLAINSQL_TEST_DATABASE_URL`` or ``DATABASE_URL`` (the role needs CREATEDB);
-2. a throwaway ``postgres:16-alpine`` container via testcontainers, when a Docker engine answers;
-3. the project's embedded PostgreSQL (``.plainsql/pgdata``).
+1. ``PLAINSQL_TEST_DATABASE_URL`` (the role needs CREATEDB);
+2. the server the CLI uses when one is configured explicitly: ``DATABASE_URL`` in the
+   environment or in ``.env``, or libpq's ``PG*`` variables (see :mod:`plainsql.config`);
+3. a throwaway ``postgres:16-alpine`` container via testcontainers, when it is installed and a
+   Docker engine answers (``PLAINSQL_TEST_DOCKER=off`` skips it);
+4. the project's embedded PostgreSQL (``.plainsql/pgdata``).
 
 The schema is built once per session by the real migrations into a template database;
 each test gets its own ``CREATE DATABASE ... TEMPLATE`` copy, dropped afterwards, so tests
@@ -28,7 +31,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from plainsql.config import DatabaseSource, Settings, load_settings
+from plainsql.config import DatabaseSource, Settings, load_settings, mask_url
+from plainsql.extras import require
 from plainsql.migrations import Migrator
 from plainsql.server import server_conninfo
 
@@ -42,7 +46,7 @@ class TestServer:
     __test__ = False  # not a pytest test class
 
     admin_conninfo: str
-    kind: str  # "url", "docker" or "embedded"
+    kind: str  # where it came from: "DATABASE_URL", ".env", ..., "docker" or "embedded"
     settings: Settings
 
     def conninfo(self, dbname: str) -> str:
@@ -70,22 +74,44 @@ def _docker_answers() -> bool:
     return True
 
 
+def _choice(settings: Settings) -> tuple[str, str | None]:
+    """(kind, conninfo): the server the tests use, conninfo None where it is yet to start."""
+    explicit = os.environ.get("PLAINSQL_TEST_DATABASE_URL")
+    if explicit:
+        return "PLAINSQL_TEST_DATABASE_URL", explicit
+    if not settings.uses_embedded:
+        return settings.source.value, settings.database_url or ""
+    if os.environ.get("PLAINSQL_TEST_DOCKER", "auto") != "off" and _docker_answers():
+        return "docker", None
+    return "embedded", None
+
+
+def describe_server_choice(settings: Settings | None = None) -> str:
+    """One line for the test header: which server the tests run on, password masked."""
+    settings = settings or load_settings()
+    kind, conninfo = _choice(settings)
+    if kind == "docker":
+        return "tests run on a throwaway postgres:16-alpine (testcontainers)"
+    if kind == "embedded":
+        return f"tests run on the embedded PostgreSQL in {settings.pgdata_dir}"
+    shown = mask_url(conninfo) if conninfo else "libpq's PG* variables"
+    return f"tests run on {shown} (from {kind}, as the CLI)"
+
+
 @contextmanager
 def open_test_server(settings: Settings | None = None) -> Iterator[TestServer]:
     """The server for this test session (see the module docstring for the order)."""
     base = settings or load_settings()
-    url = os.environ.get("PLAINSQL_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if url:
-        yield TestServer(url, "url", base)
-        return
-    if os.environ.get("PLAINSQL_TEST_DOCKER", "auto") != "off" and _docker_answers():
-        from testcontainers.postgres import PostgresContainer
-
-        with PostgresContainer("postgres:16-alpine", driver=None) as container:
-            yield TestServer(container.get_connection_url(), "docker", base)
-        return
-    embedded_settings = replace(base, database_url=None, source=DatabaseSource.EMBEDDED)
-    yield TestServer(server_conninfo(embedded_settings), "embedded", base)
+    kind, conninfo = _choice(base)
+    if conninfo is not None:
+        yield TestServer(conninfo, kind, base)
+    elif kind == "docker":
+        containers = require("testcontainers.postgres", "a Docker test server")
+        with containers.PostgresContainer("postgres:16-alpine", driver=None) as container:
+            yield TestServer(container.get_connection_url(), kind, base)
+    else:
+        embedded_settings = replace(base, database_url=None, source=DatabaseSource.EMBEDDED)
+        yield TestServer(server_conninfo(embedded_settings), kind, base)
 
 
 def unique_name(prefix: str) -> str:

@@ -7,7 +7,6 @@ Both build a scratch database from ``migrations/`` on the configured server and 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +25,6 @@ from plainsql.typegen.describe import (
 from plainsql.typegen.model import Model, build
 from plainsql.typegen.render import render
 
-CONFIG_KEY = "typegen-out"
-
 
 @dataclass(frozen=True, slots=True)
 class TypegenResult:
@@ -44,21 +41,15 @@ class CheckResult:
 
 
 def output_dir(settings: Settings, out: Path | None = None) -> Path:
-    """Where the generated package goes: ``out``, else ``[tool.plainsql] typegen-out``."""
+    """Where the generated package goes: ``out``, else the ``typegen-out`` setting."""
     if out is not None:
         return out if out.is_absolute() else settings.project_dir / out
-    pyproject = settings.project_dir / "pyproject.toml"
-    configured = None
-    if pyproject.is_file():
-        with pyproject.open("rb") as handle:
-            tool = tomllib.load(handle).get("tool", {}).get("plainsql", {})
-        configured = tool.get(CONFIG_KEY)
-    if not configured:
+    if settings.typegen_dir is None:
         raise ConfigError(
-            f"typegen needs an output package: set [tool.plainsql] {CONFIG_KEY} = "
-            '"src/<app>/typed" in pyproject.toml, or pass --out'
+            "typegen needs an output package: set [tool.plainsql] typegen-out = "
+            '"src/<app>/db" in pyproject.toml (or PLAINSQL_TYPEGEN_OUT), or pass --out'
         )
-    return settings.project_dir / str(configured)
+    return settings.typegen_dir
 
 
 def describe_queries(settings: Settings, sources: list[QuerySource]) -> tuple[Model, list[Failure]]:
@@ -90,7 +81,7 @@ def run_typegen(
     model, failures = describe_queries(settings, sources)
     if failures:
         return TypegenResult(len(sources), [f.format(settings.project_dir) for f in failures])
-    files = {target / name: text for name, text in render(model).items()}
+    files = {target / name: text for name, text in render(model, settings.typegen_flavours).items()}
     changed = [
         path
         for path, text in sorted(files.items())

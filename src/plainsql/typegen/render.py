@@ -225,15 +225,30 @@ def _walk(namespace: _Namespace) -> list[_Namespace]:
     return found
 
 
-def render_queries(model: Model, records_module: str = ".records") -> str:
+def render_queries(
+    model: Model, records_module: str = ".records", flavours: tuple[str, ...] = ("sync", "async")
+) -> str:
+    """The typed query classes: ``TypedQueries`` (sync) and/or ``AsyncTypedQueries`` (async)."""
     root = _tree(model.methods)
+    kinds = [
+        is_async for is_async in (False, True) if ("async" if is_async else "sync") in flavours
+    ]
     imports = _Imports()
     if root.children:
         imports.add("collections.abc", "Mapping")
     if model.methods:
         imports.add("typing", "Any")
-        imports.add("psycopg", "AsyncConnection", "Connection")
-    imports.add("plainsql.queries", "AsyncPsycopgAdapter", "PsycopgAdapter", "Queries")
+        imports.add(
+            "psycopg",
+            *(["AsyncConnection"] if True in kinds else []),
+            *(["Connection"] if False in kinds else []),
+        )
+    imports.add(
+        "plainsql.queries",
+        "Queries",
+        *(["AsyncPsycopgAdapter"] if True in kinds else []),
+        *(["PsycopgAdapter"] if False in kinds else []),
+    )
     imports.add("plainsql.typegen.runtime", "checked_sql")
     local = {"RECORD_CLASSES"}
     for method in model.methods:
@@ -250,13 +265,17 @@ def render_queries(model: Model, records_module: str = ".records") -> str:
             imports.add("collections.abc", "Iterable")
         if _guarded(method):
             imports.add("plainsql.typegen.runtime", "MissingRow")
+    wraps = {
+        False: "``TypedQueries(queries)`` wraps the sync queries of ``load_queries``",
+        True: "``AsyncTypedQueries(queries)`` the async ones of ``load_async_queries``",
+    }
+    flavour_text = " and ".join("sync" if not k else "async" for k in kinds)
     out = [
         HEADER,
-        '"""Typed functions for the named queries in sql/, sync and async (see docs/typegen.md).',
+        f'"""Typed functions for the named queries in sql/, {flavour_text} (see docs/typegen.md).',
         "",
-        "``TypedQueries(queries)`` wraps the sync queries of ``plainsql.queries.load_queries``,",
-        "``AsyncTypedQueries(queries)`` the async ones of ``load_async_queries``; both refuse SQL",
-        "that changed since this module was generated.",
+        *[f"{wraps[k]} (``plainsql.queries``);" for k in kinds],
+        "they refuse SQL that changed since this module was generated.",
         '"""',
         "",
         *imports.render(records_module, local),
@@ -268,7 +287,7 @@ def render_queries(model: Model, records_module: str = ".records") -> str:
         out.append("}")
     else:
         out.append("FINGERPRINTS: dict[str, str] = {}")
-    for is_async in (False, True):
+    for is_async in kinds:
         for namespace in _walk(root):
             out += ["", ""]
             out += _namespace_class(namespace, is_async)
@@ -420,7 +439,7 @@ def _rows_argument(method: Method) -> str:
     return "\n".join(lines)
 
 
-def render(model: Model) -> dict[str, str]:
+def render(model: Model, flavours: tuple[str, ...] = ("sync", "async")) -> dict[str, str]:
     """File name -> text of the generated package."""
     init = (
         f"{HEADER}\n"
@@ -429,5 +448,5 @@ def render(model: Model) -> dict[str, str]:
     return {
         "__init__.py": init,
         "records.py": render_records(model),
-        "queries.py": render_queries(model),
+        "queries.py": render_queries(model, flavours=flavours),
     }

@@ -17,10 +17,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import ForeignKeyViolation, translate_constraint
 from plainsql.queries import Queries
-from plainsql.services.errors import Conflict, NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import CreateDeploymentRow, DeploymentStatus
-from plainsql.services.workspaces import WorkspaceNotFound
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
+from reference_apps.services.errors import Conflict, NotFound
+from reference_apps.services.workspaces import WorkspaceNotFound
 
 DEFAULT_LATEST = 10
 

@@ -16,10 +16,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import DomainError, ForeignKeyViolation, UniqueViolation, translate_constraint
 from plainsql.queries import Queries
-from plainsql.services.errors import AlreadyExists, NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import GitRepositoryRow, SyncStatus
-from plainsql.services.workspaces import WorkspaceNotFound
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import GitRepositoryRow, SyncStatus
+from reference_apps.services.errors import AlreadyExists, NotFound
+from reference_apps.services.workspaces import WorkspaceNotFound
 
 
 class RepositoryNotFound(NotFound):

@@ -22,17 +22,17 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import DomainError, IntegrityError, translate_constraint
 from plainsql.queries import Queries
-from plainsql.services.audit import set_acting_user
-from plainsql.services.auth import LastOwner, Role, UserNotFound
-from plainsql.services.errors import AlreadyExists, NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import (
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import (
     ListTeamMembersRow,
     ListTeamsByUserRow,
     TeamMemberRow,
     TeamRow,
     UserRole,
 )
+from reference_apps.services.audit import set_acting_user
+from reference_apps.services.auth import LastOwner, Role, UserNotFound
+from reference_apps.services.errors import AlreadyExists, NotFound
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 

@@ -16,15 +16,15 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.errors import Conflict, NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import (
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import (
     AgentRow,
     GetMeetingByIdRow,
     ListAgentsByUserRow,
     MeetingRow,
 )
-from plainsql.services.generated.records import MeetingStatus as MeetingStatus  # the enum's labels
+from reference_apps.db.records import MeetingStatus as MeetingStatus  # the enum's labels
+from reference_apps.services.errors import Conflict, NotFound
 
 Agent = AgentRow
 AgentWithMeetingCount = ListAgentsByUserRow  # an agent's columns and its meeting_count

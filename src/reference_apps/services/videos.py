@@ -9,9 +9,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import ForeignKeyViolation, UniqueViolation, translate_constraint
 from plainsql.queries import Queries
-from plainsql.services.errors import AlreadyExists, NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import (
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import (
     CategoryRow,
     JSONParam,
     KeyframeRow,
@@ -19,9 +18,10 @@ from plainsql.services.generated.records import (
     TagRow,
     VideoSummaryRow,
 )
-from plainsql.services.generated.records import (
+from reference_apps.db.records import (
     ProcessingStatus as ProcessingStatus,  # the enum's labels
 )
+from reference_apps.services.errors import AlreadyExists, NotFound
 
 Category = CategoryRow
 Keyframe = KeyframeRow

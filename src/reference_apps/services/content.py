@@ -28,15 +28,15 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import DomainError, map_error
 from plainsql.queries import Queries
-from plainsql.services.errors import NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import (
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import (
     ListBacklinksByPageRow,
     ListPageTreeRow,
     ListSearchResultsRow,
     NodeRow,
 )
-from plainsql.services.workspaces import WorkspaceNotFound
+from reference_apps.services.errors import NotFound
+from reference_apps.services.workspaces import WorkspaceNotFound
 
 DEFAULT_SEARCH_LIMIT = 20
 

@@ -5,7 +5,7 @@ transaction, and only the hash reaches the database (``accounts.password`` of th
 ``credential`` account). Session tokens and verification values come from :mod:`secrets`.
 
 No password, hash, token or verification value is ever logged or put into an exception
-message: the records are the generated ones of :mod:`plainsql.services.generated`, and no
+message: the records are the generated ones of :mod:`reference_apps.db`, and no
 query returns a token or a verification value (the only hash, of
 ``auth.get_credential_by_email``, is hidden from the generated record's ``repr``); the
 values made here (:class:`NewSession`, :class:`SignedIn`, :class:`NewVerification`) hide
@@ -40,10 +40,8 @@ from plainsql.errors import (
     translate_constraint,
 )
 from plainsql.queries import Queries
-from plainsql.services.audit import set_acting_user
-from plainsql.services.errors import AlreadyExists, Conflict, NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import (
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import (
     AccountRow,
     GetCredentialByEmailRow,
     SessionRow,
@@ -51,6 +49,8 @@ from plainsql.services.generated.records import (
     UserRow,
     VerificationRow,
 )
+from reference_apps.services.audit import set_acting_user
+from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 _P = ParamSpec("_P")
@@ -126,7 +126,7 @@ class LastOwner(Conflict):
     """The change would leave a team without an OWNER (demotion, removal, user deletion).
 
     Raised by the database (pseudo-constraint ``team_members_last_owner``); defined here
-    because deleting a user can trip it too. :mod:`plainsql.services.teams` re-exports it.
+    because deleting a user can trip it too. :mod:`reference_apps.services.teams` re-exports it.
     """
 
 

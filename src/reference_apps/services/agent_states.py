@@ -18,10 +18,10 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.errors import NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import JSON, AgentStateRow
-from plainsql.services.projects import Project, ProjectNotFound
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import JSON, AgentStateRow
+from reference_apps.services.errors import NotFound
+from reference_apps.services.projects import Project, ProjectNotFound
 
 JSONObject = dict[str, Any]
 

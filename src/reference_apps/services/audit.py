@@ -15,8 +15,8 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import AuditLogRow
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import AuditLogRow
 
 AuditEntry = AuditLogRow
 """One INSERT, UPDATE or DELETE of an audited row.

@@ -11,13 +11,13 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
-from plainsql.services.errors import NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import (
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import (
     ListProjectWithFilesByIdRow,
     ProjectFileRow,
     ProjectRow,
 )
+from reference_apps.services.errors import NotFound
 
 Project = ProjectRow
 ProjectFile = ProjectFileRow

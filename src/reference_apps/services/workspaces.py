@@ -16,9 +16,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import UniqueViolation, translate_constraint
 from plainsql.queries import Queries
-from plainsql.services.errors import AlreadyExists, NotFound
-from plainsql.services.generated.queries import AsyncTypedQueries
-from plainsql.services.generated.records import WorkspaceRow
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import WorkspaceRow
+from reference_apps.services.errors import AlreadyExists, NotFound
 
 DEFAULT_EMBED_DEPTH = 5
 

@@ -1,0 +1,1 @@
+"""The reference applications' services: async, they take a pool and own their transactions."""
