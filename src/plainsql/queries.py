@@ -19,7 +19,10 @@ What our layer fixes in aiosql 15's psycopg support (each has a test in tests/te
   removing block comments, and silently dropped SQL before the first ``-- name:``);
 - two queries with the same name in one folder are an error instead of a silent override.
 
-Rows are dicts (``psycopg.rows.dict_row``) unless a record class is bound to the query.
+Rows are dicts (``psycopg.rows.dict_row``) unless a record class is bound to the query: then
+the record's ``from_row(values)`` classmethod builds it from the row's values, positionally
+(typegen's records have one), or, for a class without one, psycopg's ``class_row`` by column
+name.
 """
 
 from __future__ import annotations
@@ -48,7 +51,17 @@ RecordClasses = Mapping[str, type[Any]]
 
 def _row_factory(record_classes: RecordClasses, query_name: str) -> RowFactory[Any]:
     record_class = record_classes.get(query_name)
-    return dict_row if record_class is None else class_row(record_class)
+    if record_class is None:
+        return dict_row
+    from_row: Callable[[Any], Any] | None = getattr(record_class, "from_row", None)
+    if from_row is None:
+        return class_row(record_class)
+    built = from_row  # no keyword dict per row: the values tuple goes straight in
+
+    def positional(cursor: Any) -> Callable[[Any], Any]:
+        return built
+
+    return positional
 
 
 class _Mapped:

@@ -10,8 +10,9 @@ import psycopg
 from plainsql.config import Settings
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
+from reference_apps.db.records import UserRole
 from reference_apps.services.audit import AuditService
-from reference_apps.services.auth import AuthService, Role, User
+from reference_apps.services.auth import AuthService, User
 from reference_apps.services.teams import TeamService
 
 SyncConn = psycopg.Connection[tuple[Any, ...]]
@@ -30,7 +31,7 @@ async def test_a_role_change_is_logged_with_its_acting_user(
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
-    await teams.change_role(team.id, bob.id, Role.OWNER, acting_user_id=alice.id)
+    await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
 
     history = await audit.list_row_history("team_members", {"team_id": team.id, "user_id": bob.id})
     assert [(e.action, e.acting_user_id) for e in history] == [

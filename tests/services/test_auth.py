@@ -17,6 +17,7 @@ from plainsql.config import Settings
 from plainsql.errors import CheckViolation
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
+from reference_apps.db.records import UserRole
 from reference_apps.services.auth import (
     AccountAlreadyLinked,
     AccountNotFound,
@@ -24,7 +25,6 @@ from reference_apps.services.auth import (
     EmailTaken,
     InvalidCredentials,
     PasswordRejected,
-    Role,
     User,
     UsernameTaken,
     UserNotFound,
@@ -60,7 +60,7 @@ async def test_sign_up_stores_a_user_and_an_argon2id_hash_never_the_password(
         "ada@x.io",
         "Ada",
         "ada",
-        Role.MEMBER,
+        UserRole.MEMBER,
     )
     assert user.email_verified is False
     provider, account_id, stored = conn.execute(

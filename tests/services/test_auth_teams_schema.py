@@ -23,7 +23,8 @@ from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries, load_queries
 from plainsql.seed import run_seeds
 from plainsql.testing import TestServer
-from reference_apps.services.auth import AuthService, Role
+from reference_apps.db.records import UserRole
+from reference_apps.services.auth import AuthService
 from reference_apps.services.teams import TeamService
 
 MINE = [
@@ -210,7 +211,7 @@ async def test_the_seed_is_idempotent_and_its_users_sign_in_with_the_demo_passwo
         for slug in ("acme", "globex"):
             team = await teams.get_team_by_slug(slug)
             members = await teams.list_members(team.id)
-            assert any(m.role == Role.OWNER for m in members), slug
+            assert any(m.role == UserRole.OWNER for m in members), slug
 
 
 def _seed_counts(url: str) -> tuple[int, ...]:

@@ -56,26 +56,30 @@ async def test_status_moves_forward_only(
     deployments: DeploymentService, workspace: Workspace
 ) -> None:
     deployment = await deployments.record(workspace.id, commit_sha="abc1234")
-    building = await deployments.update_status(workspace.id, deployment.id, "building")
+    building = await deployments.update_status(
+        workspace.id, deployment.id, DeploymentStatus.BUILDING
+    )
     assert building.status == "building"
     with pytest.raises(DeploymentStatusConflict):
-        await deployments.update_status(workspace.id, deployment.id, "pending")
+        await deployments.update_status(workspace.id, deployment.id, DeploymentStatus.PENDING)
     failed = await deployments.update_status(
-        workspace.id, deployment.id, "failed", error_log="exit status 1"
+        workspace.id, deployment.id, DeploymentStatus.FAILED, error_log="exit status 1"
     )
     assert (failed.status, failed.error_log) == ("failed", "exit status 1")
     with pytest.raises(DeploymentStatusConflict):
-        await deployments.update_status(workspace.id, deployment.id, "success")
+        await deployments.update_status(workspace.id, deployment.id, DeploymentStatus.SUCCESS)
     assert await deployments.get(workspace.id, deployment.id) == failed
     with pytest.raises(DeploymentNotFound):
-        await deployments.update_status(workspace.id, 987654, "building")
+        await deployments.update_status(workspace.id, 987654, DeploymentStatus.BUILDING)
 
 
 async def test_racing_finishes_leave_one_winner(
     deployments: DeploymentService, workspace: Workspace
 ) -> None:
-    deployment = await deployments.record(workspace.id, commit_sha="abc1234", status="building")
-    statuses: list[DeploymentStatus] = ["success", "failed"] * 3
+    deployment = await deployments.record(
+        workspace.id, commit_sha="abc1234", status=DeploymentStatus.BUILDING
+    )
+    statuses: list[DeploymentStatus] = [DeploymentStatus.SUCCESS, DeploymentStatus.FAILED] * 3
     results = await asyncio.gather(
         *(deployments.update_status(workspace.id, deployment.id, status) for status in statuses),
         return_exceptions=True,

@@ -10,6 +10,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from reference_apps.db.records import SyncStatus
 from reference_apps.services.git import (
     GitService,
     RepositoryAlreadyConnected,
@@ -73,10 +74,10 @@ async def test_connecting_to_a_missing_workspace(git: GitService) -> None:
 
 async def test_sync_status_error_log_and_last_sync(git: GitService, workspace: Workspace) -> None:
     await git.connect_repository(workspace.id, repo_url="https://git.example/ada.git", branch="pub")
-    syncing = await git.update_sync_status(workspace.id, "syncing")
+    syncing = await git.update_sync_status(workspace.id, SyncStatus.SYNCING)
     assert syncing.sync_status == "syncing"
     failed = await git.update_sync_status(
-        workspace.id, "error", error_log="fatal: couldn't find remote ref pub"
+        workspace.id, SyncStatus.ERROR, error_log="fatal: couldn't find remote ref pub"
     )
     assert (failed.sync_status, failed.error_log) == (
         "error",
@@ -94,7 +95,7 @@ async def test_sync_status_error_log_and_last_sync(git: GitService, workspace: W
 
 async def test_updates_of_a_missing_repository(git: GitService, workspace: Workspace) -> None:
     with pytest.raises(RepositoryNotFound):
-        await git.update_sync_status(workspace.id, "syncing")
+        await git.update_sync_status(workspace.id, SyncStatus.SYNCING)
     with pytest.raises(RepositoryNotFound):
         await git.record_sync(workspace.id)
     with pytest.raises(RepositoryNotFound):

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, get_args
+from typing import Any
 
 import psycopg
 import pytest
@@ -253,7 +253,7 @@ ALLOWED = {
 }
 
 
-@pytest.mark.parametrize("status", get_args(MeetingStatus))
+@pytest.mark.parametrize("status", list(MeetingStatus))
 @pytest.mark.parametrize("action", sorted(ALLOWED))
 async def test_every_illegal_transition_is_refused_and_changes_nothing(
     meetings: MeetingsService, agent: Agent, status: MeetingStatus, action: str
@@ -417,26 +417,26 @@ async def test_meetings_created_between_pages_do_not_shift_later_pages(
 async def test_list_filters_by_status_and_is_scoped(
     meetings: MeetingsService, agents: AgentsService, agent: Agent
 ) -> None:
-    by_status = {s: await _meeting_in(meetings, agent, s) for s in get_args(MeetingStatus)}
-    await _meeting_in(meetings, agent, "active")
+    by_status = {s: await _meeting_in(meetings, agent, s) for s in list(MeetingStatus)}
+    await _meeting_in(meetings, agent, MeetingStatus.ACTIVE)
     bobs_agent = await agents.create_agent(BOB, "B", "x")
     await meetings.create_meeting(BOB, bobs_agent.id, "bob's")
 
     everything = await meetings.list_meetings(ALICE, page_size=50)
     assert len(everything.items) == 6
-    active = await meetings.list_meetings(ALICE, status="active")
+    active = await meetings.list_meetings(ALICE, status=MeetingStatus.ACTIVE)
     assert len(active.items) == 2
     assert {m.status for m in active.items} == {"active"}
-    completed = await meetings.list_meetings(ALICE, status="completed")
-    assert [m.id for m in completed.items] == [by_status["completed"].id]
+    completed = await meetings.list_meetings(ALICE, status=MeetingStatus.COMPLETED)
+    assert [m.id for m in completed.items] == [by_status[MeetingStatus.COMPLETED].id]
     assert await meetings.count_meetings(ALICE) == 6
-    assert await meetings.count_meetings(ALICE, status="active") == 2
+    assert await meetings.count_meetings(ALICE, status=MeetingStatus.ACTIVE) == 2
     assert await meetings.count_meetings(BOB) == 1
     assert await meetings.count_meetings("nobody") == 0
     bobs = await meetings.list_meetings(BOB)
     assert [(m.name, m.agent_name) for m in bobs.items] == [("bob's", "B")]
     assert (await meetings.list_meetings("nobody")).items == ()
-    paged = await _all_pages(meetings, page_size=1, status="active")
+    paged = await _all_pages(meetings, page_size=1, status=MeetingStatus.ACTIVE)
     assert [len(p) for p in paged] == [1, 1]
 
 

@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from reference_apps.services.auth import AuthService, LastOwner, Role, User, UserNotFound
+from reference_apps.db.records import UserRole
+from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
 from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
 from reference_apps.services.teams import (
     AlreadyMember,
@@ -35,7 +36,7 @@ async def team_with_two_owners(auth: AuthService, teams: TeamService) -> tuple[T
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
-    await teams.add_member(team.id, bob.id, Role.OWNER)
+    await teams.add_member(team.id, bob.id, UserRole.OWNER)
     return team, alice, bob
 
 
@@ -65,7 +66,7 @@ async def test_create_team_makes_its_creator_the_owner(
     assert await teams.get_team_by_slug("acme") == team
     members = await teams.list_members(team.id)
     assert [(m.user_id, m.name, m.email, m.role) for m in members] == [
-        (alice.id, "Alice", "alice@x.io", Role.OWNER)
+        (alice.id, "Alice", "alice@x.io", UserRole.OWNER)
     ]
 
 
@@ -126,18 +127,18 @@ async def test_add_members_and_list_them_owners_first_then_by_name(
     team = await teams.create_team(name="Acme", slug="acme", creator_id=zoe.id)
 
     membership = await teams.add_member(team.id, carol.id)
-    await teams.add_member(team.id, bob.id, Role.MEMBER)
+    await teams.add_member(team.id, bob.id, UserRole.MEMBER)
 
     assert (membership.team_id, membership.user_id, membership.role) == (
         team.id,
         carol.id,
-        Role.MEMBER,
+        UserRole.MEMBER,
     )
     members = await teams.list_members(team.id)
     assert [(m.name, m.role) for m in members] == [
-        ("Zoe", Role.OWNER),
-        ("Bob", Role.MEMBER),
-        ("Carol", Role.MEMBER),
+        ("Zoe", UserRole.OWNER),
+        ("Bob", UserRole.MEMBER),
+        ("Carol", UserRole.MEMBER),
     ]
 
 
@@ -176,15 +177,15 @@ async def test_change_role_promotes_and_demotes(auth: AuthService, teams: TeamSe
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
     await teams.add_member(team.id, bob.id)
 
-    promoted = await teams.change_role(team.id, bob.id, Role.OWNER)
-    demoted = await teams.change_role(team.id, alice.id, Role.MEMBER)
+    promoted = await teams.change_role(team.id, bob.id, UserRole.OWNER)
+    demoted = await teams.change_role(team.id, alice.id, UserRole.MEMBER)
 
-    assert (promoted.role, demoted.role) == (Role.OWNER, Role.MEMBER)
+    assert (promoted.role, demoted.role) == (UserRole.OWNER, UserRole.MEMBER)
     assert {t.team.slug: t.role for t in await teams.list_user_teams(alice.id)} == {
-        "acme": Role.MEMBER
+        "acme": UserRole.MEMBER
     }
     with pytest.raises(MemberNotFound):
-        await teams.change_role(team.id, "no-such-user", Role.OWNER)
+        await teams.change_role(team.id, "no-such-user", UserRole.OWNER)
 
 
 async def test_list_user_teams_with_roles_by_team_name(
@@ -199,7 +200,10 @@ async def test_list_user_teams_with_roles_by_team_name(
 
     listed = await teams.list_user_teams(alice.id)
 
-    assert [(t.team.name, t.role) for t in listed] == [("Alpha", Role.MEMBER), ("Zeta", Role.OWNER)]
+    assert [(t.team.name, t.role) for t in listed] == [
+        ("Alpha", UserRole.MEMBER),
+        ("Zeta", UserRole.OWNER),
+    ]
     assert listed[1].team == zeta
 
 
@@ -216,7 +220,7 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
     assert [m.user_id for m in await teams.list_members(team.id)] == [alice.id]
     assert await teams.list_user_teams(bob.id) == []
     with pytest.raises(MemberNotFound):
-        await teams.change_role(team.id, bob.id, Role.OWNER)
+        await teams.change_role(team.id, bob.id, UserRole.OWNER)
     # Removing the hidden membership is still allowed (clean-up).
     await teams.remove_member(team.id, bob.id)
 
@@ -233,7 +237,7 @@ async def test_the_last_owner_can_be_neither_demoted_nor_removed(
     await teams.add_member(team.id, bob.id)
 
     with pytest.raises(LastOwner) as caught:
-        await teams.change_role(team.id, alice.id, Role.MEMBER)
+        await teams.change_role(team.id, alice.id, UserRole.MEMBER)
     assert isinstance(caught.value, Conflict)
     with pytest.raises(LastOwner):
         await teams.remove_member(team.id, alice.id)
@@ -249,7 +253,7 @@ async def test_the_last_owner_can_hand_over_by_promoting_first(
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
     await teams.add_member(team.id, bob.id)
 
-    await teams.change_role(team.id, bob.id, Role.OWNER)
+    await teams.change_role(team.id, bob.id, UserRole.OWNER)
     await teams.remove_member(team.id, alice.id)
 
     assert owners(conn, team) == [bob.id]
@@ -284,7 +288,7 @@ async def test_a_soft_deleted_owner_no_longer_counts(auth: AuthService, teams: T
     await auth.soft_delete_user(bob.id)
 
     with pytest.raises(LastOwner):
-        await teams.change_role(team.id, alice.id, Role.MEMBER)
+        await teams.change_role(team.id, alice.id, UserRole.MEMBER)
 
 
 async def test_two_owners_demoting_themselves_at_once_one_stays_owner(
@@ -295,11 +299,11 @@ async def test_two_owners_demoting_themselves_at_once_one_stays_owner(
         alice = await new_user(auth, f"alice{attempt}")
         bob = await new_user(auth, f"bob{attempt}")
         team = await teams.create_team(name="Acme", slug=f"acme-{attempt}", creator_id=alice.id)
-        await teams.add_member(team.id, bob.id, Role.OWNER)
+        await teams.add_member(team.id, bob.id, UserRole.OWNER)
 
         results = await asyncio.gather(
-            teams.change_role(team.id, alice.id, Role.MEMBER, acting_user_id=alice.id),
-            teams.change_role(team.id, bob.id, Role.MEMBER, acting_user_id=bob.id),
+            teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id),
+            teams.change_role(team.id, bob.id, UserRole.MEMBER, acting_user_id=bob.id),
             return_exceptions=True,
         )
 
@@ -337,7 +341,7 @@ async def test_the_database_serializes_demotions_on_separate_connections(
         assert caught.value.diag.constraint_name == "team_members_last_owner"
         await second.rollback()
 
-    assert [m.user_id for m in await teams.list_members(team.id) if m.role == Role.OWNER] == [
+    assert [m.user_id for m in await teams.list_members(team.id) if m.role == UserRole.OWNER] == [
         bob.id
     ]
 
@@ -355,7 +359,7 @@ async def test_a_waiting_service_demotion_fails_with_last_owner(
             "UPDATE team_members SET role = 'MEMBER' WHERE team_id = %s AND user_id = %s",
             (team.id, alice.id),
         )
-        racing = asyncio.create_task(teams.change_role(team.id, bob.id, Role.MEMBER))
+        racing = asyncio.create_task(teams.change_role(team.id, bob.id, UserRole.MEMBER))
         await wait_until_blocked("UPDATE team_members")
         assert not racing.done()
         await first.commit()

@@ -10,6 +10,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.videos import (
     CategoryNameTaken,
     CategoryNotFound,
@@ -110,18 +111,18 @@ async def test_get_video_is_scoped_by_user(service: VideosService, video: VideoS
 async def test_processing_status_with_its_error(
     service: VideosService, video: VideoSummary
 ) -> None:
-    processing = await service.set_processing_status(video.id, ALICE, "processing")
+    processing = await service.set_processing_status(video.id, ALICE, ProcessingStatus.PROCESSING)
     assert processing.processing_status == "processing"
     failed = await service.set_processing_status(
-        video.id, ALICE, "failed", "transcript unavailable"
+        video.id, ALICE, ProcessingStatus.FAILED, "transcript unavailable"
     )
     assert failed.processing_status == "failed"
     assert failed.processing_error == "transcript unavailable"
-    retried = await service.set_processing_status(video.id, ALICE, "completed")
+    retried = await service.set_processing_status(video.id, ALICE, ProcessingStatus.COMPLETED)
     assert retried.processing_error is None
 
     with pytest.raises(VideoNotFound):
-        await service.set_processing_status(video.id, BOB, "failed", "x")
+        await service.set_processing_status(video.id, BOB, ProcessingStatus.FAILED, "x")
 
 
 async def test_store_ai_generated_content(service: VideosService, video: VideoSummary) -> None:

@@ -65,7 +65,7 @@ def _seed(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         name="Full",
         email="full@example.org",
         nick="F",
-        mood="happy",
+        mood=records.Mood.HAPPY,
         profile={"lang": "en", "tags": ["a", 1, None]},
     )
     conn.execute(
@@ -75,10 +75,20 @@ def _seed(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         (full.id,),
     )
     sparse = q.library.create_author(
-        conn, name="Sparse", email="sparse@example.org", nick=None, mood="sad", profile=None
+        conn,
+        name="Sparse",
+        email="sparse@example.org",
+        nick=None,
+        mood=records.Mood.SAD,
+        profile=None,
     )
     q.library.create_author(
-        conn, name="Bookless", email="none@example.org", nick=None, mood="meh", profile=None
+        conn,
+        name="Bookless",
+        email="none@example.org",
+        nick=None,
+        mood=records.Mood.MEH,
+        profile=None,
     )
     q.library.create_books(
         conn,

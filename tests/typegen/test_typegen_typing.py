@@ -45,7 +45,7 @@ def test_sync_calls_have_the_generated_types(library_conn: psycopg.Connection[An
         name="Ursula",
         email="ursula@example.org",
         nick=None,
-        mood="happy",
+        mood=Mood.HAPPY,
         profile={"languages": ["en"], "awards": 8},
     )
     assert_type(author, AuthorRow)
@@ -110,7 +110,7 @@ async def test_async_calls_have_the_generated_types(
 ) -> None:
     q = AsyncTypedQueries(load_async_queries(PROJECT / "sql"))
     author = await q.library.create_author(
-        library_aconn, name="Ted", email="ted@example.org", nick="T", mood="meh", profile=None
+        library_aconn, name="Ted", email="ted@example.org", nick="T", mood=Mood.MEH, profile=None
     )
     assert_type(author, AuthorRow)
     assert (author.nick, author.profile, author.settings) == ("T", None, {})
@@ -118,7 +118,7 @@ async def test_async_calls_have_the_generated_types(
     await q.library.create_books(
         library_aconn, [{"author_id": author.id, "title": "Stories", "pages": 281}]
     )
-    rows = await q.library.list_authors_in_mood(library_aconn, mood="meh")
+    rows = await q.library.list_authors_in_mood(library_aconn, mood=Mood.MEH)
     assert [(r.name, r.mood) for r in rows] == [("Ted", "meh")]
 
     priced = await q.library.update_book_price(library_aconn, book_id=10_000, price=5)
@@ -195,7 +195,7 @@ def test_mypy_rejects_a_wrong_keyword_and_wrong_argument_types(tmp_path: Path) -
             by_line[number] = by_line.get(number, "") + message + "\n"
     assert 'Unexpected keyword argument "author"' in by_line[11]
     assert 'incompatible type "str"; expected "UUID"' in by_line[12]
-    assert "expected \"Literal['happy', 'sad', 'meh']\"" in by_line[13]
+    assert 'incompatible type "str"; expected "Mood"' in by_line[13]
     assert 'incompatible type "None"; expected "UUID"' in by_line[15]
     assert 'Item "None" of "AuthorRow | None" has no attribute "name"' in by_line[16]
     # The correct calls on lines 10 and 14 (None for a nullable column) are accepted.

@@ -8,7 +8,9 @@ keeps as it is.
 
 from __future__ import annotations
 
+import keyword
 import re
+import sys
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,9 +25,6 @@ HEADER = (
 )
 LINE_LENGTH = 100
 
-_STDLIB = frozenset(
-    {"collections.abc", "dataclasses", "datetime", "decimal", "ipaddress", "typing", "uuid"}
-)
 
 _ADAPTER_CALL = {
     SQLOperationType.SELECT: "select",
@@ -53,7 +52,8 @@ class _Imports:
         sections: list[list[str]] = [["from __future__ import annotations"], [], [], []]
         for module in sorted(self.names, key=str.lower):
             first_party = module.startswith("plainsql")
-            section = 3 if first_party else 1 if module in _STDLIB else 2
+            stdlib = module.split(".")[0] in sys.stdlib_module_names
+            section = 3 if first_party else 1 if stdlib else 2
             sections[section].append(_from_import(module, self.names[module]))
         if local_module and local_names:
             sections.append([_from_import(local_module, local_names)])
@@ -132,7 +132,7 @@ def render_records(model: Model) -> str:
     if any(is_secret_column(f.name) for record in model.records for f in record.fields):
         imports.add("dataclasses", "field")
     if model.enums:
-        imports.add("typing", "Literal")
+        imports.add("enum", "StrEnum")
     if model.param_dicts:
         imports.add("typing", "TypedDict")
     local: set[str] = set()
@@ -152,16 +152,16 @@ def render_records(model: Model) -> str:
         " | float | bool | None",
         ")",
     ]
-    if model.enums:
-        out.append("")
     for alias, labels in model.enums.items():
-        out += _literal_alias(alias, labels)
+        out += ["", ""]
+        out += _enum_class(alias, labels)
     for record in model.records:
         out += ["", "", "@dataclass(frozen=True, slots=True)", f"class {record.name}:"]
         what = f"A row of {record.table}" if record.table else "A row"
         out += _docstring(f"{what}: {', '.join(record.queries)}.", "    ")
         out.append("")
         out += [_record_field(item.name, item.type.text) for item in record.fields]
+        out += _from_row(record.name, record.fields, set(model.enums))
     for params in model.param_dicts:
         out += ["", "", f"class {params.name}(TypedDict):"]
         out += _docstring(f"The parameters of one row of {params.queries[0]}.", "    ")
@@ -178,12 +178,56 @@ def render_records(model: Model) -> str:
     return "\n".join(out) + "\n"
 
 
-def _literal_alias(alias: str, labels: tuple[str, ...]) -> list[str]:
-    quoted = [_string(label) for label in labels]
-    line = f"{alias}: TypeAlias = Literal[{', '.join(quoted)}]"
-    if len(line) <= LINE_LENGTH:
-        return [line]
-    return [f"{alias}: TypeAlias = Literal[", *(f"    {q}," for q in quoted), "]"]
+def _enum_class(alias: str, labels: tuple[str, ...]) -> list[str]:
+    """A PostgreSQL enum as a StrEnum: its members equal their labels, in the server's order."""
+    out = [f"class {alias}(StrEnum):"]
+    out += _docstring(f"The labels of the enum {alias}, in the server's order.", "    ")
+    out.append("")
+    taken: set[str] = set()
+    for label in labels:
+        out.append(f"    {_member_name(label, taken)} = {_string(label)}")
+    return out
+
+
+def _member_name(label: str, taken: set[str]) -> str:
+    """``in-progress`` -> ``IN_PROGRESS``; a clash or a non-identifier gets a suffix/prefix."""
+    name = re.sub(r"[^0-9A-Za-z_]+", "_", label).strip("_").upper() or "EMPTY"
+    if name[0].isdigit():
+        name = "L_" + name
+    if keyword.iskeyword(name) or name.startswith("_"):
+        name = "L" + name
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}_{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _from_row(name: str, fields: tuple[Field, ...], enums: set[str]) -> list[str]:
+    """``from_row``: the record from a result row, positionally (plainsql's row factory calls
+    it instead of building a keyword dict per row), enum labels made members."""
+    out = [
+        "",
+        "    @classmethod",
+        f"    def from_row(cls, values: Sequence[Any]) -> {name}:",
+        '        """This record from a result row whose columns are in field order."""',
+    ]
+    converted = []
+    for index, item in enumerate(fields):
+        base = item.type.text.removesuffix(" | None")
+        value = f"values[{index}]"
+        if base in enums:
+            value = f"{base}({value})"
+            if item.type.text.endswith(" | None"):
+                value = f"None if values[{index}] is None else {value}"
+        converted.append(value)
+    if converted == [f"values[{i}]" for i in range(len(fields))]:
+        out.append("        return cls(*values)")
+    else:
+        out.append("        return cls(")
+        out += [f"            {value}," for value in converted]
+        out.append("        )")
+    return out
 
 
 def _string(text: str) -> str:

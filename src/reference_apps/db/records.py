@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeAlias
+from enum import StrEnum
+from typing import Any, TypeAlias
 from uuid import UUID
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
@@ -14,11 +15,49 @@ JSONParam: TypeAlias = (
     Mapping[str, "JSONParam"] | Sequence["JSONParam"] | str | int | float | bool | None
 )
 
-DeploymentStatus: TypeAlias = Literal["pending", "building", "success", "failed"]
-MeetingStatus: TypeAlias = Literal["upcoming", "active", "completed", "processing", "cancelled"]
-ProcessingStatus: TypeAlias = Literal["pending", "processing", "completed", "failed"]
-SyncStatus: TypeAlias = Literal["idle", "syncing", "success", "error"]
-UserRole: TypeAlias = Literal["OWNER", "MEMBER"]
+
+class DeploymentStatus(StrEnum):
+    """The labels of the enum DeploymentStatus, in the server's order."""
+
+    PENDING = "pending"
+    BUILDING = "building"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class MeetingStatus(StrEnum):
+    """The labels of the enum MeetingStatus, in the server's order."""
+
+    UPCOMING = "upcoming"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    PROCESSING = "processing"
+    CANCELLED = "cancelled"
+
+
+class ProcessingStatus(StrEnum):
+    """The labels of the enum ProcessingStatus, in the server's order."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class SyncStatus(StrEnum):
+    """The labels of the enum SyncStatus, in the server's order."""
+
+    IDLE = "idle"
+    SYNCING = "syncing"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class UserRole(StrEnum):
+    """The labels of the enum UserRole, in the server's order."""
+
+    OWNER = "OWNER"
+    MEMBER = "MEMBER"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +74,11 @@ class AccountRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> AccountRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class AgentRow:
@@ -46,6 +90,11 @@ class AgentRow:
     instructions: str
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> AgentRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +117,11 @@ class AgentStateRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> AgentStateRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class AuditLogRow:
@@ -82,6 +136,11 @@ class AuditLogRow:
     acting_user_id: str | None
     created_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> AuditLogRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class CategoryRow:
@@ -94,12 +153,22 @@ class CategoryRow:
     description: str | None
     created_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> CategoryRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class CreateCredentialAccountRow:
     """A row of accounts: auth.create_credential_account."""
 
     id: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> CreateCredentialAccountRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +185,19 @@ class CreateDeploymentRow:
     error_log: str | None
     build_log: list[str] | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> CreateDeploymentRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            DeploymentStatus(values[3]),
+            values[4],
+            values[5],
+            values[6],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CreateVideoSummaryCategoryRow:
@@ -124,12 +206,22 @@ class CreateVideoSummaryCategoryRow:
     video_found: bool
     linked: bool
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> CreateVideoSummaryCategoryRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class DeleteUserRow:
     """A row of users: auth.delete_user, auth.update_user_soft_deleted."""
 
     id: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> DeleteUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +238,22 @@ class GetCredentialByEmailRow:
     created_at: datetime
     updated_at: datetime
     password_hash: str = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetCredentialByEmailRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            values[5],
+            UserRole(values[6]),
+            values[7],
+            values[8],
+            values[9],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +274,25 @@ class GetMeetingByIdRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetMeetingByIdRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            MeetingStatus(values[5]),
+            values[6],
+            values[7],
+            values[8],
+            values[9],
+            values[10],
+            values[11],
+            values[12],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class GitRepositoryRow:
@@ -184,6 +311,22 @@ class GitRepositoryRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GitRepositoryRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            values[5],
+            SyncStatus(values[6]),
+            values[7],
+            values[8],
+            values[9],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class KeyframeRow:
@@ -195,6 +338,11 @@ class KeyframeRow:
     image_url: str
     description: str | None
     created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> KeyframeRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +357,11 @@ class ListAgentsByUserRow:
     updated_at: datetime
     meeting_count: int
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAgentsByUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListBacklinksByPageRow:
@@ -222,6 +375,11 @@ class ListBacklinksByPageRow:
     page_uuid: UUID
     page_slug: str
     page_title: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBacklinksByPageRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +398,11 @@ class ListPageTreeRow:
     created_at: datetime
     updated_at: datetime
     depth: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListPageTreeRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +424,11 @@ class ListProjectWithFilesByIdRow:
     file_created_at: datetime | None
     file_updated_at: datetime | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListProjectWithFilesByIdRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListSearchResultsRow:
@@ -273,6 +441,11 @@ class ListSearchResultsRow:
     title: str
     rank: float
     snippet: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListSearchResultsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +461,20 @@ class ListTeamMembersRow:
     role: UserRole
     joined_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListTeamMembersRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            values[5],
+            UserRole(values[6]),
+            values[7],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ListTeamsByUserRow:
@@ -299,6 +486,18 @@ class ListTeamsByUserRow:
     created_at: datetime
     updated_at: datetime
     role: UserRole
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListTeamsByUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            UserRole(values[5]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +521,28 @@ class ListVideoSummariesByUserRow:
     tag_count: int
     category_names: list[str]
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListVideoSummariesByUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            values[5],
+            values[6],
+            values[7],
+            values[8],
+            ProcessingStatus(values[9]),
+            values[10],
+            values[11],
+            values[12],
+            values[13],
+            values[14],
+            values[15],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class MeetingRow:
@@ -343,6 +564,24 @@ class MeetingRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> MeetingRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            MeetingStatus(values[4]),
+            values[5],
+            values[6],
+            values[7],
+            values[8],
+            values[9],
+            values[10],
+            values[11],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class NodeRow:
@@ -360,6 +599,11 @@ class NodeRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> NodeRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ProjectFileRow:
@@ -373,6 +617,11 @@ class ProjectFileRow:
     content: str
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ProjectFileRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +641,11 @@ class ProjectRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ProjectRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class SessionRow:
@@ -407,6 +661,11 @@ class SessionRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> SessionRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class TagRow:
@@ -417,6 +676,11 @@ class TagRow:
     description: str | None
     created_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> TagRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class TeamMemberRow:
@@ -426,6 +690,16 @@ class TeamMemberRow:
     user_id: str
     role: UserRole
     created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> TeamMemberRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            UserRole(values[2]),
+            values[3],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,12 +712,22 @@ class TeamRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> TeamRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class UpdateAgentStateAddGeneratedFilesRow:
     """A row of agent_states: projects.update_agent_state_add_generated_files."""
 
     generated_files: list[str]
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateAgentStateAddGeneratedFilesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +736,11 @@ class UpdateAgentStateAppendMessageRow:
 
     message_count: int
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateAgentStateAppendMessageRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class UpdateAgentStateAppendPhaseRow:
@@ -459,12 +748,22 @@ class UpdateAgentStateAppendPhaseRow:
 
     phase_count: int
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateAgentStateAppendPhaseRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class UpdateDeploymentBuildLogRow:
     """A row: git.update_deployment_build_log."""
 
     line_count: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateDeploymentBuildLogRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +782,21 @@ class UserRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            values[5],
+            UserRole(values[6]),
+            values[7],
+            values[8],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class VerificationRow:
@@ -493,6 +807,11 @@ class VerificationRow:
     expires_at: datetime
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> VerificationRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,6 +836,26 @@ class VideoSummaryRow:
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> VideoSummaryRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            values[5],
+            values[6],
+            values[7],
+            values[8],
+            ProcessingStatus(values[9]),
+            values[10],
+            values[11],
+            values[12],
+            values[13],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class WorkspaceRow:
@@ -532,6 +871,11 @@ class WorkspaceRow:
     embed_depth: int
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> WorkspaceRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 RECORD_CLASSES: dict[str, type[Any]] = {

@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Any, Final, ParamSpec, TypeVar
 
 import psycopg
@@ -45,7 +45,6 @@ from reference_apps.db.records import (
     AccountRow,
     GetCredentialByEmailRow,
     SessionRow,
-    UserRole,
     UserRow,
     VerificationRow,
 )
@@ -63,26 +62,6 @@ MAX_PASSWORD_LENGTH: Final = 1024
 DEFAULT_SESSION_TTL: Final = timedelta(days=7)
 DEFAULT_VERIFICATION_TTL: Final = timedelta(hours=1)
 EXPIRED_SESSIONS_BATCH: Final = 5000
-
-
-class Role(StrEnum):
-    """The ``user_role`` enum: a user's role globally and within a team.
-
-    Records carry a role as the generated ``UserRole`` literal (``"OWNER"``), which equals
-    the member here (``Role.OWNER == "OWNER"``); compare with ``==``, not ``is``.
-    """
-
-    OWNER = "OWNER"
-    MEMBER = "MEMBER"
-
-    @property
-    def label(self) -> UserRole:
-        """This role as the generated queries take it (mypy checks the match is exhaustive)."""
-        match self:
-            case Role.OWNER:
-                return "OWNER"
-            case Role.MEMBER:
-                return "MEMBER"
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -653,7 +632,6 @@ __all__ = [
     "NewSession",
     "NewVerification",
     "PasswordRejected",
-    "Role",
     "Session",
     "SignedIn",
     "User",

@@ -52,7 +52,7 @@ class DeploymentService:
         workspace_id: int,
         *,
         commit_sha: str,
-        status: DeploymentStatus = "pending",
+        status: DeploymentStatus = DeploymentStatus.PENDING,
     ) -> Deployment:
         """The recorded deployment, deployed_at now. Raises WorkspaceNotFound."""
         try:

@@ -31,7 +31,7 @@ from reference_apps.db.records import (
     UserRole,
 )
 from reference_apps.services.audit import set_acting_user
-from reference_apps.services.auth import LastOwner, Role, UserNotFound
+from reference_apps.services.auth import LastOwner, UserNotFound
 from reference_apps.services.errors import AlreadyExists, NotFound
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
@@ -112,7 +112,7 @@ class TeamService:
             try:
                 team = await q.create_team(conn, name=name, slug=slug)
                 member = await q.create_team_member(
-                    conn, team_id=team.id, user_id=creator_id, role=Role.OWNER.label
+                    conn, team_id=team.id, user_id=creator_id, role=UserRole.OWNER
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
@@ -148,7 +148,7 @@ class TeamService:
         self,
         team_id: UUID,
         user_id: str,
-        role: Role = Role.MEMBER,
+        role: UserRole = UserRole.MEMBER,
         *,
         acting_user_id: str | None = None,
     ) -> Membership:
@@ -157,7 +157,7 @@ class TeamService:
             await set_acting_user(self.q, conn, acting_user_id)
             try:
                 row = await self.q.teams.create_team_member(
-                    conn, team_id=team_id, user_id=user_id, role=Role(role).label
+                    conn, team_id=team_id, user_id=user_id, role=role
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
@@ -181,7 +181,7 @@ class TeamService:
             raise MemberNotFound(f"user {user_id!r} is not a member of team {team_id}")
 
     async def change_role(
-        self, team_id: UUID, user_id: str, role: Role, *, acting_user_id: str | None = None
+        self, team_id: UUID, user_id: str, role: UserRole, *, acting_user_id: str | None = None
     ) -> Membership:
         """Set the member's role; raises MemberNotFound, or LastOwner on the last OWNER.
 
@@ -191,7 +191,7 @@ class TeamService:
             await set_acting_user(self.q, conn, acting_user_id)
             try:
                 row = await self.q.teams.update_team_member_role(
-                    conn, team_id=team_id, user_id=user_id, role=Role(role).label
+                    conn, team_id=team_id, user_id=user_id, role=role
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeAlias, TypedDict
+from enum import StrEnum
+from typing import Any, TypeAlias, TypedDict
 from uuid import UUID
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
@@ -15,7 +16,13 @@ JSONParam: TypeAlias = (
     Mapping[str, "JSONParam"] | Sequence["JSONParam"] | str | int | float | bool | None
 )
 
-Mood: TypeAlias = Literal["happy", "sad", "meh"]
+
+class Mood(StrEnum):
+    """The labels of the enum Mood, in the server's order."""
+
+    HAPPY = "happy"
+    SAD = "sad"
+    MEH = "meh"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +32,11 @@ class AuthorBookCountRow:
     id: UUID
     name: str
     books: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> AuthorBookCountRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +56,35 @@ class AuthorRow:
     born: date | None
     created_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> AuthorRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            Mood(values[5]),
+            values[6],
+            values[7],
+            values[8],
+            values[9],
+            values[10],
+            values[11],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class BookRow:
     """A row of books: library.list_books_up_to."""
 
     title: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> BookRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +93,11 @@ class GetAuthorContactRow:
 
     email: str
     nick: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetAuthorContactRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +108,11 @@ class GetBookStatsRow:
     min_pages: int | None
     titles: list[str] | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetBookStatsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorLabelsRow:
@@ -77,6 +122,11 @@ class ListAuthorLabelsRow:
     about: str | None
     rating: Decimal
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorLabelsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorNamesRow:
@@ -84,6 +134,11 @@ class ListAuthorNamesRow:
 
     id: UUID
     name: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorNamesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +151,11 @@ class ListAuthorSettingsRow:
     lang: str | None
     matches: bool | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorSettingsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsAndBooksRow:
@@ -103,6 +163,11 @@ class ListAuthorsAndBooksRow:
 
     name: str | None
     title: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsAndBooksRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +178,11 @@ class ListAuthorsBooksAndCoauthorsRow:
     title: str | None
     book_author_name: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsBooksAndCoauthorsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsInMoodRow:
@@ -120,6 +190,14 @@ class ListAuthorsInMoodRow:
 
     name: str
     mood: Mood
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsInMoodRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            Mood(values[1]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +207,11 @@ class ListAuthorsTaggedRow:
     tags: list[str]
     tag_count: int | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsTaggedRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsWithBookCountsRow:
@@ -137,6 +220,11 @@ class ListAuthorsWithBookCountsRow:
     name: str
     book_count: int | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithBookCountsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsWithBookFlagRow:
@@ -144,6 +232,11 @@ class ListAuthorsWithBookFlagRow:
 
     name: str
     has_books: bool
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithBookFlagRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +248,11 @@ class ListAuthorsWithBookTitleForcedRow:
     name: str
     title: str
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithBookTitleForcedRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsWithBooksRow:
@@ -164,6 +262,11 @@ class ListAuthorsWithBooksRow:
     title: str | None
     subtitle: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithBooksRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsWithCountsBySubqueryRow:
@@ -171,6 +274,11 @@ class ListAuthorsWithCountsBySubqueryRow:
 
     name: str
     book_count: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithCountsBySubqueryRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +288,11 @@ class ListAuthorsWithFirstTitleRow:
     name: str
     first_title: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithFirstTitleRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsWithLatestBookRow:
@@ -188,12 +301,22 @@ class ListAuthorsWithLatestBookRow:
     name: str
     latest_title: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithLatestBookRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListAuthorsWithoutBooksRow:
     """A row of authors: library.list_authors_without_books."""
 
     name: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithoutBooksRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +325,11 @@ class ListBookChainRow:
 
     id: int
     title: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookChainRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +343,11 @@ class ListBookFactsRow:
     thick: bool | None
     nothing: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookFactsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListBookLengthsRow:
@@ -222,6 +355,11 @@ class ListBookLengthsRow:
 
     length: str
     long_only: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookLengthsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +373,11 @@ class ListBookStatsByAuthorRow:
     last_title: str | None
     average_price: Decimal | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookStatsByAuthorRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListBooksRankedRow:
@@ -244,6 +387,11 @@ class ListBooksRankedRow:
     position: int
     previous_title: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksRankedRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListBooksWithAuthorsRow:
@@ -251,6 +399,11 @@ class ListBooksWithAuthorsRow:
 
     title: str
     author_name: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksWithAuthorsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +413,11 @@ class ListBooksWithNextBookRow:
     title: str
     next_title: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksWithNextBookRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListBooksWithOptionalAuthorsRow:
@@ -268,6 +426,11 @@ class ListBooksWithOptionalAuthorsRow:
     name: str | None
     title: str
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksWithOptionalAuthorsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListLabelsRow:
@@ -275,12 +438,22 @@ class ListLabelsRow:
 
     label: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListLabelsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListMoodsRow:
     """A row: library.list_moods."""
 
     moods: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListMoodsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +463,11 @@ class ListNamesOverriddenRow:
     lower_name: str
     maybe_name: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListNamesOverriddenRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListPagesPerAuthorRow:
@@ -298,6 +476,11 @@ class ListPagesPerAuthorRow:
     author_id: UUID | None
     total_pages: int | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListPagesPerAuthorRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ListPairsFromCteRow:
@@ -305,6 +488,11 @@ class ListPairsFromCteRow:
 
     name: str
     title: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListPairsFromCteRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +503,11 @@ class ListShelfSlotsRow:
     position: int | None
     note: str | None
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListShelfSlotsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class NoteRow:
@@ -324,6 +517,11 @@ class NoteRow:
     body: str
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> NoteRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
 
 @dataclass(frozen=True, slots=True)
 class ShelfRow:
@@ -331,6 +529,11 @@ class ShelfRow:
 
     id: int
     label: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ShelfRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,6 +543,11 @@ class UpdateBookPriceRow:
     title: str
     author_name: str
     price: Decimal | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateBookPriceRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
 
 
 class CreateBooksParams(TypedDict):
