@@ -128,3 +128,39 @@ def test_typegen_says_where_to_configure_its_output(run_cli: RunCli, tmp_path: P
     result = run_cli(tmp_path, "typegen")
     assert result.exit_code == 1
     assert "[tool.plainsql] typegen-out" in result.output
+
+
+def test_one_module_per_folder_and_a_removed_folder_s_module_goes(
+    run_cli: RunCli, project_copy: Path
+) -> None:
+    shelf = project_copy / "sql" / "shelf"
+    shelf.mkdir()
+    (shelf / "counts.sql").write_text(
+        "-- name: count_books()$\n-- How many books there are.\nSELECT count(*) FROM books;\n"
+    )
+    assert run_cli(project_copy, "typegen").exit_code == 0
+    module = (project_copy / "library_types" / "shelf.py").read_text()
+    assert "class AsyncShelfQueries:" in module
+    assert "def count_books(" in module
+    entry = (project_copy / "library_types" / "queries.py").read_text()
+    assert "from .shelf import AsyncShelfQueries, ShelfQueries" in entry
+
+    (shelf / "counts.sql").unlink()
+    shelf.rmdir()
+    stale = run_cli(project_copy, "typegen", "--check")
+    assert stale.exit_code == 1
+    assert "stale: library_types/shelf.py" in stale.output
+    assert run_cli(project_copy, "typegen").exit_code == 0
+    assert not (project_copy / "library_types" / "shelf.py").exists()
+    assert run_cli(project_copy, "typegen", "--check").exit_code == 0
+
+
+def test_a_folder_named_like_a_generated_module_is_refused(
+    run_cli: RunCli, project_copy: Path
+) -> None:
+    folder = project_copy / "sql" / "records"
+    folder.mkdir()
+    (folder / "one.sql").write_text("-- name: get_one()$\n-- One.\nSELECT 1;\n")
+    result = run_cli(project_copy, "typegen")
+    assert result.exit_code == 1
+    assert "sql/records/ would generate records.py" in result.output

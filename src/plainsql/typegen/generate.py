@@ -23,7 +23,7 @@ from plainsql.typegen.describe import (
     scratch_database,
 )
 from plainsql.typegen.model import Model, build
-from plainsql.typegen.render import render
+from plainsql.typegen.render import HEADER, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +87,28 @@ def run_typegen(
         for path, text in sorted(files.items())
         if not path.is_file() or path.read_text(encoding="utf-8") != text
     ]
+    # A module typegen wrote before (its first line says so) that it no longer writes, e.g.
+    # after a sql/ folder was removed or renamed.
+    leftover = [path for path in _generated_modules(target) if path not in files]
     if check:
-        return TypegenResult(len(sources), stale=changed)
+        return TypegenResult(len(sources), stale=changed + leftover)
     target.mkdir(parents=True, exist_ok=True)
     for path in changed:
         path.write_text(files[path], encoding="utf-8")
-    return TypegenResult(len(sources), written=changed)
+    for path in leftover:
+        path.unlink()
+    return TypegenResult(len(sources), written=changed + leftover)
+
+
+def _generated_modules(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        with path.open(encoding="utf-8") as handle:
+            if handle.readline().rstrip("\n") == HEADER:
+                found.append(path)
+    return found
 
 
 def run_check(settings: Settings) -> CheckResult:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aiosql.types import SQLOperationType
 
+from plainsql.errors import ConfigError
 from plainsql.typegen.model import Field, Method, Model
 from plainsql.typegen.pytypes import JSON_ALIAS, JSON_PARAM_ALIAS, PyType, camel
 
@@ -48,15 +49,17 @@ class _Imports:
             self.add(module, name)
         local.update(py.local)
 
-    def render(self, local_module: str = "", local_names: set[str] | None = None) -> list[str]:
+    def render(self, local: dict[str, set[str]] | None = None) -> list[str]:
+        """The import block; ``local`` maps the package's own modules (``.records``) to names."""
         sections: list[list[str]] = [["from __future__ import annotations"], [], [], []]
         for module in sorted(self.names, key=str.lower):
             first_party = module.startswith("plainsql")
             stdlib = module.split(".")[0] in sys.stdlib_module_names
             section = 3 if first_party else 1 if stdlib else 2
             sections[section].append(_from_import(module, self.names[module]))
-        if local_module and local_names:
-            sections.append([_from_import(local_module, local_names)])
+        relative = [_from_import(m, names) for m, names in sorted((local or {}).items()) if names]
+        if relative:
+            sections.append(relative)
         blocks = ["\n".join(lines) for lines in sections if lines]
         return ["\n\n".join(blocks)]
 
@@ -269,73 +272,101 @@ def _walk(namespace: _Namespace) -> list[_Namespace]:
     return found
 
 
-def render_queries(
-    model: Model, records_module: str = ".records", flavours: tuple[str, ...] = ("sync", "async")
-) -> str:
-    """The typed query classes: ``TypedQueries`` (sync) and/or ``AsyncTypedQueries`` (async)."""
+# Module names the generated package uses itself: a sql/ folder of one of these names would
+# collide with them.
+RESERVED_MODULES = frozenset({"__init__", "queries", "records"})
+
+
+def _flavour_kinds(flavours: tuple[str, ...]) -> list[bool]:
+    """``is_async`` of each configured flavour, sync first."""
+    return [is_async for is_async in (False, True) if ("async" if is_async else "sync") in flavours]
+
+
+def render_query_modules(
+    model: Model, flavours: tuple[str, ...] = ("sync", "async")
+) -> dict[str, str]:
+    """File name -> text: one module per top-level sql/ folder (``auth.py`` holds the classes
+    of sql/auth/ and its subfolders) and ``queries.py`` with the entry points
+    (``TypedQueries`` sync, ``AsyncTypedQueries`` async; only the configured flavours) and
+    the queries of files directly in sql/."""
     root = _tree(model.methods)
-    kinds = [
-        is_async for is_async in (False, True) if ("async" if is_async else "sync") in flavours
-    ]
+    kinds = _flavour_kinds(flavours)
+    files: dict[str, str] = {}
+    for folder in sorted(root.children):
+        if folder in RESERVED_MODULES:
+            raise ConfigError(
+                f"sql/{folder}/ would generate {folder}.py, which typegen writes itself: "
+                "rename the folder"
+            )
+        spaces = _walk(root.children[folder])
+        files[f"{folder}.py"] = _query_module(f"sql/{folder}/", spaces, kinds, model, root=False)
+    files["queries.py"] = _query_module("sql/", [root], kinds, model, root=True)
+    return files
+
+
+def _query_module(
+    where: str, spaces: list[_Namespace], kinds: list[bool], model: Model, *, root: bool
+) -> str:
+    methods = [method for space in spaces for method in space.methods]
     imports = _Imports()
-    if root.children:
+    local: dict[str, set[str]] = {".records": set()}
+    if not root:
         imports.add("collections.abc", "Mapping")
-    if model.methods:
+    if methods:
         imports.add("typing", "Any")
-        imports.add(
-            "psycopg",
-            *(["AsyncConnection"] if True in kinds else []),
-            *(["Connection"] if False in kinds else []),
-        )
-    imports.add(
-        "plainsql.queries",
-        "Queries",
-        *(["AsyncPsycopgAdapter"] if True in kinds else []),
-        *(["PsycopgAdapter"] if False in kinds else []),
-    )
-    imports.add("plainsql.typegen.runtime", "checked_sql")
-    local = {"RECORD_CLASSES"}
-    for method in model.methods:
+        imports.add("psycopg", *(["AsyncConnection"] if True in kinds else []))
+        imports.add("psycopg", *(["Connection"] if False in kinds else []))
+    imports.add("plainsql.queries", *(["AsyncPsycopgAdapter"] if True in kinds else []))
+    imports.add("plainsql.queries", *(["PsycopgAdapter"] if False in kinds else []))
+    if root:
+        imports.add("plainsql.queries", "Queries")
+        imports.add("plainsql.typegen.runtime", "checked_sql")
+        local[".records"].add("RECORD_CLASSES")
+        for child in sorted(spaces[0].children):
+            local[f".{child}"] = {spaces[0].children[child].class_name(k) for k in kinds}
+    for method in methods:
         for item in method.params:
-            imports.add_type(item.type, local)
+            imports.add_type(item.type, local[".records"])
             if item.type.dump:
                 imports.add("plainsql.typegen.runtime", item.type.dump)
         if method.record:
-            local.add(method.record)
+            local[".records"].add(method.record)
         if method.value is not None:
-            imports.add_type(method.value, local)
+            imports.add_type(method.value, local[".records"])
         if method.many_params:
-            local.add(method.many_params)
+            local[".records"].add(method.many_params)
             imports.add("collections.abc", "Iterable")
         if _guarded(method):
             imports.add("plainsql.typegen.runtime", "MissingRow")
-    wraps = {
-        False: "``TypedQueries(queries)`` wraps the sync queries of ``load_queries``",
-        True: "``AsyncTypedQueries(queries)`` the async ones of ``load_async_queries``",
-    }
-    flavour_text = " and ".join("sync" if not k else "async" for k in kinds)
-    out = [
-        HEADER,
-        f'"""Typed functions for the named queries in sql/, {flavour_text} (see docs/typegen.md).',
-        "",
-        *[f"{wraps[k]} (``plainsql.queries``);" for k in kinds],
-        "they refuse SQL that changed since this module was generated.",
-        '"""',
-        "",
-        *imports.render(records_module, local),
-        "",
-    ]
-    if model.methods:
-        out.append("FINGERPRINTS: dict[str, str] = {")
-        out += [f'    "{m.source.name}": "{m.fingerprint}",' for m in model.methods]
-        out.append("}")
+    flavour_text = " and ".join("async" if k else "sync" for k in kinds)
+    if root:
+        wraps = {
+            False: "``TypedQueries(queries)`` wraps ``plainsql.queries.load_queries(sql_dir)``",
+            True: "``AsyncTypedQueries(queries)`` wraps ``load_async_queries(sql_dir)``",
+        }
+        doc = [
+            f'"""The entry points to the typed queries of sql/, {flavour_text} (docs/typegen.md).',
+            "",
+            *[f"{wraps[k]}." for k in kinds],
+            "They refuse SQL that changed since this package was generated.",
+            '"""',
+        ]
     else:
-        out.append("FINGERPRINTS: dict[str, str] = {}")
+        doc = [f'"""Typed functions for the named queries in {where}, {flavour_text}."""']
+    out = [HEADER, *doc, "", *imports.render(local), ""]
+    if root:
+        if model.methods:
+            out.append("FINGERPRINTS: dict[str, str] = {")
+            out += [f'    "{m.source.name}": "{m.fingerprint}",' for m in model.methods]
+            out.append("}")
+        else:
+            out.append("FINGERPRINTS: dict[str, str] = {}")
     for is_async in kinds:
-        for namespace in _walk(root):
-            out += ["", ""]
-            out += _namespace_class(namespace, is_async)
-    return "\n".join(out) + "\n"
+        for namespace in spaces:
+            if out[-1] != "":
+                out.append("")
+            out += ["", *_namespace_class(namespace, is_async)]
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def _returns_row_or_value(method: Method) -> bool:
@@ -492,5 +523,5 @@ def render(model: Model, flavours: tuple[str, ...] = ("sync", "async")) -> dict[
     return {
         "__init__.py": init,
         "records.py": render_records(model),
-        "queries.py": render_queries(model, flavours=flavours),
+        **render_query_modules(model, flavours),
     }
