@@ -11,7 +11,7 @@ PLAINSQL := $(BIN)/plainsql
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help install migrate rollback seed status test test-packaging lint format bench db-up db-down db-stop clean
+.PHONY: help install migrate rollback seed status test test-standalone lint format bench db-up db-down db-stop clean
 
 help: ## Show the targets and what they do
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,8 +43,8 @@ status: $(STAMP) ## Show which migrations are applied
 test: $(STAMP) ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-packaging: $(STAMP) ## Build plainsql's wheel, install it in fresh venvs, use it from a separate project
-	$(BIN)/python -m pytest -m packaging $(PYTEST_ARGS)
+test-standalone: $(STAMP) ## Tests independent of the server: the wheel, a separate project, mypy on copies
+	$(BIN)/python -m pytest -m standalone $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check src tests bench

@@ -14,13 +14,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from plainsql.config import Settings
 from plainsql.server import server_conninfo, session_options, unavailable, with_session_options
+
+# The connection and pool types plainsql hands out (rows are built per query, so the
+# connection's own row type is left open). Application code names these instead of
+# spelling ``Any``.
+Conn: TypeAlias = psycopg.Connection[Any]
+AsyncConn: TypeAlias = psycopg.AsyncConnection[Any]
+Pool: TypeAlias = ConnectionPool[Conn]
+AsyncPool: TypeAlias = AsyncConnectionPool[AsyncConn]
 
 
 def _pool_arguments(settings: Settings, conninfo: str, name: str) -> dict[str, Any]:

@@ -1,1 +1,1 @@
-"""Packaging tests: plainsql built and installed as a user would (make test-packaging)."""
+"""Packaging tests: plainsql built and installed as a user would (make test-standalone)."""

@@ -1,8 +1,8 @@
 """Fixtures of the packaging tests: plainsql's wheel, built once, and fresh virtual environments.
 
 These tests build and install plainsql as a user would; they do not depend on which server the
-main suite runs on, so they carry the ``packaging`` marker, are left out of ``make test`` and
-run once, in their own CI step (``make test-packaging``).
+main suite runs on, so they carry the ``standalone`` marker, are left out of ``make test`` and
+run once, in their own CI step (``make test-standalone``).
 """
 
 from __future__ import annotations

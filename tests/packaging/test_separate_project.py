@@ -21,7 +21,7 @@ from plainsql.testing import TestServer, create_database, drop_database, unique_
 
 from .conftest import Packaging
 
-pytestmark = pytest.mark.packaging
+pytestmark = pytest.mark.standalone
 
 FILES = {
     "pyproject.toml": """

@@ -12,7 +12,7 @@ import pytest
 
 from .conftest import Packaging
 
-pytestmark = pytest.mark.packaging
+pytestmark = pytest.mark.standalone
 
 # What the toolkit needs at run time. The embedded server, the pytest plugin's needs, squawk
 # and the reference applications' dependencies (argon2-cffi) are not on it.

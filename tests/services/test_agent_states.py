@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.config import Settings
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
+from reference_apps.db.records import JSON
 from reference_apps.services.agent_states import (
     AgentStateNotFound,
     AgentStatesService,
@@ -26,6 +27,12 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 ALICE = "user-alice"
 BOB = "user-bob"
 WORKERS = 8
+
+
+def objects(value: JSON) -> list[dict[str, JSON]]:
+    """A JSON array of objects, narrowed for the assertions (the service checks it on read)."""
+    assert isinstance(value, list)
+    return [item for item in value if isinstance(item, dict)]
 
 
 @pytest.fixture
@@ -91,9 +98,9 @@ async def test_upsert_replaces_the_whole_state(
 
     assert state.current_state == "coding"
     assert state.current_phase == 1
-    assert state.phases == ({"name": "plan", "completed": True}, {"name": "build"})
-    assert state.generated_files == ("a.ts", "b.ts")
-    assert state.conversation_history == ({"role": "user", "content": "hi"},)
+    assert state.phases == [{"name": "plan", "completed": True}, {"name": "build"}]
+    assert state.generated_files == ["a.ts", "b.ts"]
+    assert state.conversation_history == [{"role": "user", "content": "hi"}]
     assert (state.sandbox_id, state.preview_url) == ("sbx", "https://preview.example")
     assert await states.get(project.id, ALICE) == state
 
@@ -105,7 +112,7 @@ async def test_upsert_creates_a_missing_state(
     conn.commit()
     state = await states.upsert(project.id, ALICE, current_state="restored")
     assert state.current_state == "restored"
-    assert state.phases == ()
+    assert state.phases == []
 
 
 async def test_upsert_into_another_users_project_is_refused(
@@ -132,12 +139,12 @@ async def test_append_and_complete_phases(states: AgentStatesService, project: P
     assert await states.append_phase(project.id, ALICE, {"name": "build", "files": ["a"]}) == 2
 
     state = await states.complete_phase(project.id, ALICE, 1)
-    assert state.phases == (
+    assert state.phases == [
         {"name": "plan", "completed": False},
         {"name": "build", "files": ["a"], "completed": True},
-    )
+    ]
     state = await states.complete_phase(project.id, ALICE, 0)
-    assert state.phases[0] == {"name": "plan", "completed": True}
+    assert objects(state.phases)[0] == {"name": "plan", "completed": True}
 
 
 @pytest.mark.parametrize("index", [2, -1, 100])
@@ -150,7 +157,7 @@ async def test_completing_a_missing_phase_is_phase_not_found(
         await states.complete_phase(project.id, ALICE, index)
     state = await states.get(project.id, ALICE)
     assert state is not None
-    assert state.phases == ({"name": "a"}, {"name": "b"})
+    assert state.phases == [{"name": "a"}, {"name": "b"}]
 
 
 async def test_phase_writes_to_another_users_project_are_refused(
@@ -163,7 +170,7 @@ async def test_phase_writes_to_another_users_project_are_refused(
         await states.complete_phase(project.id, BOB, 0)
     state = await states.get(project.id, ALICE)
     assert state is not None
-    assert state.phases == ({"name": "a"},)
+    assert state.phases == [{"name": "a"}]
 
 
 async def test_a_project_without_state_is_agent_state_not_found(
@@ -208,7 +215,7 @@ async def test_append_message(states: AgentStatesService, project: Project) -> N
     assert await states.append_message(project.id, ALICE, {"role": "assistant", "content": ""}) == 2
     state = await states.get(project.id, ALICE)
     assert state is not None
-    assert [m["role"] for m in state.conversation_history] == ["user", "assistant"]
+    assert [m["role"] for m in objects(state.conversation_history)] == ["user", "assistant"]
     with pytest.raises(ProjectNotFound):
         await states.append_message(project.id, BOB, {"role": "user"})
 
@@ -228,9 +235,9 @@ async def test_set_sandbox_and_reset(states: AgentStatesService, project: Projec
     reset = await states.reset(project.id, ALICE)
 
     assert (reset.current_state, reset.current_phase) == ("idle", None)
-    assert reset.phases == ()
-    assert reset.generated_files == ()
-    assert reset.conversation_history == ()
+    assert reset.phases == []
+    assert reset.generated_files == []
+    assert reset.conversation_history == []
     assert (reset.sandbox_id, reset.preview_url) == (None, None)
     assert reset.id == state.id
 
@@ -277,7 +284,7 @@ async def test_8_workers_x_25_phase_appends_leave_exactly_200_phases(
 
     state = await service.get(project.id, ALICE)
     assert state is not None
-    names = [p["name"] for p in state.phases]
+    names = [str(p["name"]) for p in objects(state.phases)]
     assert len(names) == 200
     assert set(names) == {f"w{w}-p{i}" for w in range(WORKERS) for i in range(25)}
     for w in range(WORKERS):  # each worker's own appends keep their order
@@ -327,5 +334,5 @@ async def test_concurrent_messages_and_phase_completions_all_land(
 
     state = await service.get(project.id, ALICE)
     assert state is not None
-    assert all(p.get("completed") is True for p in state.phases)
-    assert len(state.conversation_history) == WORKERS * 5
+    assert all(p.get("completed") is True for p in objects(state.phases))
+    assert len(objects(state.conversation_history)) == WORKERS * 5

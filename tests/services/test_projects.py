@@ -67,9 +67,9 @@ async def test_create_project_comes_with_an_idle_empty_agent_state(
     state = await AgentStatesService(async_pool, async_queries).get(project.id, ALICE)
     assert state is not None
     assert state.current_state == "idle"
-    assert state.phases == ()
-    assert state.generated_files == ()
-    assert state.conversation_history == ()
+    assert state.phases == []
+    assert state.generated_files == []
+    assert state.conversation_history == []
 
 
 async def test_create_project_for_an_unknown_user_leaves_nothing(

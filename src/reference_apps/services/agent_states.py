@@ -9,21 +9,17 @@ concurrent updates. Reads and writes are scoped by the project's owner.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 from uuid import UUID
 
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
-
+from plainsql.pool import AsyncConn, AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
-from reference_apps.db.records import JSON, AgentStateRow
+from reference_apps.db.records import JSON, AgentStateRow, JSONParam
 from reference_apps.services.errors import NotFound
 from reference_apps.services.projects import Project, ProjectNotFound
 
-JSONObject = dict[str, Any]
+JSONObject = dict[str, JSON]
 
 
 class AgentStateNotFound(NotFound):
@@ -34,56 +30,29 @@ class PhaseNotFound(NotFound):
     """The agent state has no phase at that index."""
 
 
-# Hand-written rather than the generated AgentStateRow: there phases and conversation_history
-# are ``JSON`` (any JSON value), which every caller would have to narrow before reading a
-# phase. The CHECKs keep both columns JSON arrays and this service writes only objects into
-# them, so the record holds tuples of objects (checked by _objects), and generated_files a
-# tuple: the frozen record is immutable all the way down.
-@dataclass(frozen=True, slots=True)
-class AgentState:
-    id: UUID
-    project_id: UUID
-    current_state: str
-    current_phase: int | None
-    phases: tuple[JSONObject, ...]
-    sandbox_id: str | None
-    preview_url: str | None
-    generated_files: tuple[str, ...]
-    conversation_history: tuple[JSONObject, ...]
-    created_at: datetime
-    updated_at: datetime
+AgentState = AgentStateRow
+"""An agent state: the generated record. ``phases`` and ``conversation_history`` are JSON
+arrays of objects (the table's CHECKs keep them arrays, this service writes only objects, and
+every read checks it: see :func:`_checked`); narrow an element with ``isinstance(x, dict)``."""
 
 
-def _objects(value: JSON, column: str) -> tuple[JSONObject, ...]:
-    """A JSON array of objects as a tuple; anything else (written past this service) is an error."""
-    if isinstance(value, list):
-        objects = tuple(item for item in value if isinstance(item, dict))
-        if len(objects) == len(value):
-            return objects
-    raise TypeError(f"agent_states.{column} is not a JSON array of objects")
+def _objects(value: JSON, column: str) -> None:
+    """Refuse a value that is not a JSON array of objects (written past this service)."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TypeError(f"agent_states.{column} is not a JSON array of objects")
 
 
-def _state(row: AgentStateRow) -> AgentState:
-    return AgentState(
-        id=row.id,
-        project_id=row.project_id,
-        current_state=row.current_state,
-        current_phase=row.current_phase,
-        phases=_objects(row.phases, "phases"),
-        sandbox_id=row.sandbox_id,
-        preview_url=row.preview_url,
-        generated_files=tuple(row.generated_files),
-        conversation_history=_objects(row.conversation_history, "conversation_history"),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+def _checked(row: AgentStateRow) -> AgentState:
+    _objects(row.phases, "phases")
+    _objects(row.conversation_history, "conversation_history")
+    return row
 
 
 class AgentStatesService:
     """The agent state of a project. Reads return None for another user's project; writes to
     it raise :class:`ProjectNotFound` (or :class:`AgentStateNotFound` if it has no state)."""
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 
@@ -92,7 +61,7 @@ class AgentStatesService:
             row = await self.q.projects.get_agent_state_by_project_id(
                 conn, project_id=project_id, user_id=user_id
             )
-        return None if row is None else _state(row)
+        return None if row is None else _checked(row)
 
     async def upsert(
         self,
@@ -101,11 +70,11 @@ class AgentStatesService:
         *,
         current_state: str = "idle",
         current_phase: int | None = None,
-        phases: Sequence[Mapping[str, Any]] = (),
+        phases: Sequence[Mapping[str, JSONParam]] = (),
         sandbox_id: str | None = None,
         preview_url: str | None = None,
         generated_files: Sequence[str] = (),
-        conversation_history: Sequence[Mapping[str, Any]] = (),
+        conversation_history: Sequence[Mapping[str, JSONParam]] = (),
     ) -> AgentState:
         """Replace the whole state (or create it): for restoring a saved state."""
         async with self.pool.connection() as conn, conn.transaction():
@@ -123,7 +92,7 @@ class AgentStatesService:
             )
         if row is None:
             raise ProjectNotFound(f"no project {project_id} for this user")
-        return _state(row)
+        return _checked(row)
 
     async def set_current(
         self, project_id: UUID, user_id: str, current_state: str, current_phase: int | None
@@ -140,7 +109,9 @@ class AgentStatesService:
             state = await self._found(conn, row, project_id, user_id)
         return state
 
-    async def append_phase(self, project_id: UUID, user_id: str, phase: Mapping[str, Any]) -> int:
+    async def append_phase(
+        self, project_id: UUID, user_id: str, phase: Mapping[str, JSONParam]
+    ) -> int:
         """Append a phase (a JSON object); returns the number of phases after it."""
         async with self.pool.connection() as conn, conn.transaction():
             row = await self.q.projects.update_agent_state_append_phase(
@@ -163,7 +134,7 @@ class AgentStatesService:
                     user_id,
                     PhaseNotFound(f"project {project_id} has no phase {index}"),
                 )
-        return _state(row)
+        return _checked(row)
 
     async def add_generated_files(
         self, project_id: UUID, user_id: str, paths: Sequence[str]
@@ -184,7 +155,7 @@ class AgentStatesService:
         return await self.add_generated_files(project_id, user_id, [path])
 
     async def append_message(
-        self, project_id: UUID, user_id: str, message: Mapping[str, Any]
+        self, project_id: UUID, user_id: str, message: Mapping[str, JSONParam]
     ) -> int:
         """Append a message (a JSON object) to the conversation; returns the message count."""
         async with self.pool.connection() as conn, conn.transaction():
@@ -230,18 +201,18 @@ class AgentStatesService:
 
     async def _found(
         self,
-        conn: AsyncConnection[Any],
+        conn: AsyncConn,
         row: AgentStateRow | None,
         project_id: UUID,
         user_id: str,
     ) -> AgentState:
         if row is None:
             await self._raise_missing(conn, project_id, user_id)
-        return _state(row)
+        return _checked(row)
 
     async def _raise_missing(
         self,
-        conn: AsyncConnection[Any],
+        conn: AsyncConn,
         project_id: UUID,
         user_id: str,
         otherwise: NotFound | None = None,

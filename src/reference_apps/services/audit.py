@@ -9,11 +9,8 @@ user of a pooled connection.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool
-
+from plainsql.pool import AsyncConn, AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import AuditLogRow
@@ -26,9 +23,7 @@ of the whole row (``old_row`` None for an INSERT, ``new_row`` None for a DELETE)
 """
 
 
-async def set_acting_user(
-    q: AsyncTypedQueries, conn: psycopg.AsyncConnection[Any], user_id: str | None
-) -> None:
+async def set_acting_user(q: AsyncTypedQueries, conn: AsyncConn, user_id: str | None) -> None:
     """Name the acting user for the audit rows of the current transaction (None: unknown)."""
     if user_id is not None:
         await q.audit.set_acting_user(conn, user_id=user_id)
@@ -37,9 +32,7 @@ async def set_acting_user(
 class AuditService:
     """Reads the audit log."""
 
-    def __init__(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
-    ) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 

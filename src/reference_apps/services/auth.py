@@ -22,15 +22,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Final, ParamSpec, TypeVar
 
 import psycopg
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import (
     DomainError,
@@ -39,6 +38,7 @@ from plainsql.errors import (
     QueryError,
     translate_constraint,
 )
+from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
@@ -51,7 +51,6 @@ from reference_apps.db.records import (
 from reference_apps.services.audit import set_acting_user
 from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
 
-AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -135,29 +134,38 @@ Verification = VerificationRow
 # Python (never read back from the database), which must stay out of ``repr``.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NewSession:
     """A session just created, with the bearer token to hand to the client (hidden from repr)."""
 
     session: Session
-    token: str = field(repr=False)
+    token: str
+
+    def __repr__(self) -> str:
+        return f"NewSession(session={self.session!r}, token=<hidden>)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class SignedIn:
     """The result of a successful sign-in: the user, the new session and its token."""
 
     user: User
     session: Session
-    token: str = field(repr=False)
+    token: str
+
+    def __repr__(self) -> str:
+        return f"SignedIn(user={self.user!r}, session={self.session!r}, token=<hidden>)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NewVerification:
     """A verification just created, with the value to send (hidden from repr)."""
 
     verification: Verification
-    value: str = field(repr=False)
+    value: str
+
+    def __repr__(self) -> str:
+        return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
 
 
 def _user_of(row: GetCredentialByEmailRow) -> User:

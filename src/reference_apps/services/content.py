@@ -20,16 +20,16 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import DomainError, map_error
+from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
+    JSONParam,
     ListBacklinksByPageRow,
     ListPageTreeRow,
     ListSearchResultsRow,
@@ -61,7 +61,7 @@ class BlockInput:
 
     html: str | None
     title: str = ""
-    metadata: Mapping[str, Any] | None = None
+    metadata: Mapping[str, JSONParam] | None = None
     children: Sequence[BlockInput] = ()
 
 
@@ -73,7 +73,7 @@ class PageInput:
     title: str
     slug: str | None = None
     html: str | None = None
-    metadata: Mapping[str, Any] | None = None
+    metadata: Mapping[str, JSONParam] | None = None
     blocks: Sequence[BlockInput] = ()
 
 
@@ -149,7 +149,7 @@ def default_slug(page_name: str) -> str:
     return "/".join(part for part in parts if part) or "page"
 
 
-def _json(value: Mapping[str, Any] | None) -> str | None:
+def _json(value: Mapping[str, JSONParam] | None) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -225,9 +225,7 @@ def _tree(rows: list[TreeNode]) -> PageTree:
 class ContentService:
     """Import and read a workspace's pages and blocks; each method is one transaction."""
 
-    def __init__(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
-    ) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 

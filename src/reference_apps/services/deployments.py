@@ -10,12 +10,8 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
-from psycopg_pool import AsyncConnectionPool
-
 from plainsql.errors import ForeignKeyViolation, translate_constraint
+from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
@@ -41,9 +37,7 @@ sql/git/deployments.sql share (``build_log`` is the log's lines, None when the c
 class DeploymentService:
     """Record deployments, move their status, append build logs, list the latest."""
 
-    def __init__(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
-    ) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 

@@ -9,12 +9,9 @@ Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import DomainError, ForeignKeyViolation, UniqueViolation, translate_constraint
+from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
@@ -44,9 +41,7 @@ of its repr)."""
 class GitService:
     """Connect a workspace's repository and keep its sync state; each method one transaction."""
 
-    def __init__(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
-    ) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 

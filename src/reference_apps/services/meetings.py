@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
-
+from plainsql.pool import AsyncConn, AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
@@ -69,7 +67,7 @@ class MeetingPage:
 class AgentsService:
     """A user's agents. Reads return None for another user's agent; writes raise AgentNotFound."""
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 
@@ -117,7 +115,7 @@ class AgentsService:
 class MeetingsService:
     """A user's meetings and their lifecycle."""
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 
@@ -251,7 +249,7 @@ class MeetingsService:
         action: str,
         meeting_id: str,
         user_id: str,
-        update: Callable[[AsyncConnection[Any]], Awaitable[Meeting | None]],
+        update: Callable[[AsyncConn], Awaitable[Meeting | None]],
     ) -> Meeting:
         """Run ``update`` (one conditional UPDATE); no row back is refused, and says why."""
         async with self.pool.connection() as conn, conn.transaction():
@@ -261,7 +259,7 @@ class MeetingsService:
         return row
 
     async def _raise_refused(
-        self, conn: AsyncConnection[Any], action: str, meeting_id: str, user_id: str
+        self, conn: AsyncConn, action: str, meeting_id: str, user_id: str
     ) -> NoReturn:
         """The conditional UPDATE matched nothing: not the user's meeting, or a wrong status.
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
-
+from plainsql.pool import AsyncConn, AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
@@ -80,7 +77,7 @@ class ProjectsService:
     """Projects and their files. Reads return None (or nothing) for another user's project;
     writes to it raise :class:`ProjectNotFound`."""
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 
@@ -225,9 +222,7 @@ class ProjectsService:
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def _require_project(
-        self, conn: AsyncConnection[Any], project_id: UUID, user_id: str
-    ) -> None:
+    async def _require_project(self, conn: AsyncConn, project_id: UUID, user_id: str) -> None:
         row = await self.q.projects.get_project_by_id(conn, project_id=project_id, user_id=user_id)
         if row is None:
             raise ProjectNotFound(f"no project {project_id} for this user")

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 from uuid import UUID
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool
-
 from plainsql.errors import DomainError, IntegrityError, translate_constraint
+from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
@@ -33,8 +31,6 @@ from reference_apps.db.records import (
 from reference_apps.services.audit import set_acting_user
 from reference_apps.services.auth import LastOwner, UserNotFound
 from reference_apps.services.errors import AlreadyExists, NotFound
-
-AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
 class SlugTaken(AlreadyExists):

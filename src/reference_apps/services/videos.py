@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
-
 from plainsql.errors import ForeignKeyViolation, UniqueViolation, translate_constraint
+from plainsql.pool import AsyncConn, AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
@@ -59,7 +55,7 @@ class VideosService:
     """A user's video library. Reads return None (or nothing) for another user's video;
     writes to it raise :class:`VideoNotFound`."""
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[Any]], queries: Queries) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 
@@ -258,7 +254,7 @@ class VideosService:
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def _require_video(self, conn: AsyncConnection[Any], video_id: str, user_id: str) -> None:
+    async def _require_video(self, conn: AsyncConn, video_id: str, user_id: str) -> None:
         row = await self.q.videos.get_video_summary_by_id(
             conn, video_summary_id=video_id, user_id=user_id
         )

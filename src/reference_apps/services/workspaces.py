@@ -9,12 +9,9 @@ There is no check-then-insert, so two racing creates cannot both succeed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import UniqueViolation, translate_constraint
+from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import WorkspaceRow
@@ -52,9 +49,7 @@ Workspace = WorkspaceRow
 class WorkspaceService:
     """Create, read, rename and delete workspaces; each method is one transaction."""
 
-    def __init__(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]], queries: Queries
-    ) -> None:
+    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
         self.pool = pool
         self.q = AsyncTypedQueries(queries)
 
