@@ -46,14 +46,16 @@ test: $(STAMP) ## Run the test suite on a real PostgreSQL (embedded unless DATAB
 test-standalone: $(STAMP) ## Tests independent of the server: the wheel, a separate project, mypy on copies
 	$(BIN)/python -m pytest -m standalone $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, sync twins derived from async
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
+	$(BIN)/python tools/async_to_sync.py --check
 
-format: $(STAMP) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+format: $(STAMP) ## Apply ruff's fixes and formatting; derive the sync twins
+	$(BIN)/ruff check --fix src tests bench tools
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/python tools/async_to_sync.py
 
 bench: $(STAMP) ## Benchmarks: plainsql vs raw psycopg in one run (BENCH_ARGS=--smoke: quick)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -19,7 +19,8 @@ import click
 from plainsql import embedded
 from plainsql.config import Settings, describe_target, load_settings, mask_url
 from plainsql.errors import MigrationError, PlainSQLError, scrub_secrets
-from plainsql.migrations import DEFAULT_LOCK_TIMEOUT, Migrator, new_migration
+from plainsql.migrate.files import new_migration
+from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
 from plainsql.server import server_conninfo
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -178,7 +179,7 @@ def status(settings: Settings, as_json: bool) -> None:
         missing = migrator.missing_files()
 
     def rel(path: Path | None) -> str | None:
-        return str(path.relative_to(settings.project_dir)) if path else None
+        return settings.shown(path) if path else None
 
     if as_json:
         payload = {
@@ -229,8 +230,8 @@ def status(settings: Settings, as_json: bool) -> None:
 def new(settings: Settings, slug: str) -> None:
     """Write the next migration and its rollback file, with header comments."""
     forward, backward = new_migration(settings.migrations_dir, slug)
-    click.echo(f"created {forward.relative_to(settings.project_dir)}")
-    click.echo(f"created {backward.relative_to(settings.project_dir)}")
+    click.echo(f"created {settings.shown(forward)}")
+    click.echo(f"created {settings.shown(backward)}")
 
 
 # -- migration review and proof: verify, lint, schema dump, drift ------------------------------
@@ -240,7 +241,7 @@ def new(settings: Settings, slug: str) -> None:
 @_needs_settings
 def verify(settings: Settings) -> None:
     """Prove every rollback on a scratch database: apply, roll back, compare, apply again."""
-    from plainsql.verify import verify_migrations
+    from plainsql.migrate.verify import verify_migrations
 
     report = verify_migrations(settings, progress=click.echo)
     for note in report.notes:
@@ -264,7 +265,7 @@ def verify(settings: Settings) -> None:
 @_needs_settings
 def lint(settings: Settings, output: str) -> None:
     """Lint migrations/: squawk plus plainsql's rules (rollbacks, FK indexes, timestamptz...)."""
-    from plainsql.migration_lint import lint_migrations
+    from plainsql.migrate.lint import lint_migrations
 
     findings = lint_migrations(settings)
     for finding in findings:
@@ -286,22 +287,22 @@ def schema() -> None:
 @_needs_settings
 def schema_dump(settings: Settings, check: bool) -> None:
     """Write schema.sql from a scratch database built by the migrations."""
-    from plainsql.schema_dump import check_schema, write_schema
+    from plainsql.migrate.dump import check_schema, write_schema
 
     if check:
         path = check_schema(settings)
-        click.echo(f"{path.relative_to(settings.project_dir)} is up to date")
+        click.echo(f"{settings.shown(path)} is up to date")
         return
     path, changed = write_schema(settings)
     state = "written" if changed else "unchanged"
-    click.echo(f"{path.relative_to(settings.project_dir)} {state}")
+    click.echo(f"{settings.shown(path)} {state}")
 
 
 @cli.command()
 @_needs_settings
 def drift(settings: Settings) -> None:
     """Compare the database with what its applied migrations build; exit 0 only when equal."""
-    from plainsql.drift import find_drift
+    from plainsql.migrate.drift import find_drift
 
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
@@ -330,7 +331,7 @@ def seed(settings: Settings) -> None:
     _echo_target(settings, conninfo)
     run = run_seeds(settings, conninfo)
     for path in run.files:
-        click.echo(f"seeded {path.relative_to(settings.project_dir)}")
+        click.echo(f"seeded {settings.shown(path)}")
     if not run.files:
         click.echo("no seed files in seeds/")
 
@@ -363,7 +364,7 @@ def typegen(settings: Settings, check_only: bool, out: Path | None) -> None:
     if result.failures:
         click.echo(f"typegen: {len(result.failures)} queries cannot be typed; nothing written")
         ctx.exit(1)
-    shown = [_shown(settings, path) for path in (result.stale or result.written)]
+    shown = [settings.shown(path) for path in (result.stale or result.written)]
     if check_only and shown:
         for path in shown:
             click.echo(f"stale: {path}")
@@ -390,13 +391,6 @@ def check(settings: Settings) -> None:
         click.echo(f"check: {len(result.failures)} of {result.queries} queries fail to prepare")
         click.get_current_context().exit(1)
     click.echo(f"check: all {result.queries} queries prepare")
-
-
-def _shown(settings: Settings, path: Path) -> str:
-    try:
-        return path.relative_to(settings.project_dir).as_posix()
-    except ValueError:
-        return str(path)
 
 
 # -- end of typed queries --------------------------------------------------------------------

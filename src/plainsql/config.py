@@ -126,6 +126,18 @@ class Settings:
     def uses_embedded(self) -> bool:
         return self.source is DatabaseSource.EMBEDDED
 
+    def shown(self, path: Path) -> str:
+        """``path`` as messages show it: relative to the project folder when inside it."""
+        return shown_path(path, self.project_dir)
+
+
+def shown_path(path: Path, project_dir: Path) -> str:
+    """``migrations/0001_users.sql`` for a path inside ``project_dir``, else the path itself."""
+    try:
+        return path.resolve().relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
 
 # --- the options table ----------------------------------------------------------------------
 

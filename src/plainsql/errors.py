@@ -4,7 +4,11 @@
     ├── ConfigError                 bad settings: a malformed URL, a non-numeric pool size
     │   └── MissingExtra            a feature's optional dependency is not installed
     ├── DatabaseUnavailable         the server cannot be reached or refuses the login
+    ├── ScratchDatabaseError        a scratch database cannot be created (the role needs CREATEDB)
     ├── SQLFileError                a malformed file under sql/ (names the file and line)
+    ├── SQLTextError                SQL text that cannot be read (also a ValueError)
+    │   ├── UnterminatedError       a quote, dollar quote or comment that never closes
+    │   └── NodeTreeError           a plan node tree typegen cannot read
     ├── QueryNotFound               an unknown query name (also an AttributeError; suggests names)
     ├── QueryError                  a named query failed on the server (carries query_name)
     │   ├── IntegrityError          a constraint refused the write (carries constraint, table)
@@ -16,6 +20,13 @@
     │   ├── QueryCanceled           statement_timeout or a cancel request
     │   └── SerializationFailure    a serialization failure or deadlock: safe to retry
     ├── MigrationError              a migration file is missing, broken or failed to run
+    │   └── MigrationLockTimeout    another runner held the lock past the timeout
+    ├── LintError                   the linter itself could not run (squawk missing, crashing)
+    ├── SchemaDumpError             pg_dump failed, or schema.sql is stale
+    ├── SeedError                   a seed file failed (nothing of the run was kept)
+    ├── QueryFailed                 typegen/check could not prepare or describe a query
+    ├── StaleTypes                  the generated types describe other SQL than was loaded
+    ├── MissingRow                  a query typed to return one row returned none
     └── DomainError                 base of the services' own errors (EmailTaken, NotFound, ...)
 
 Every mapped error keeps the psycopg exception as ``__cause__``. No message built here ever
@@ -73,6 +84,26 @@ class SQLFileError(PlainSQLError):
         super().__init__(f"{path}:{line}: {message}")
         self.path = path
         self.line = line
+
+
+class ScratchDatabaseError(PlainSQLError):
+    """The scratch database could not be created (the role needs CREATEDB)."""
+
+
+class SQLTextError(PlainSQLError, ValueError):
+    """SQL text plainsql's readers cannot make sense of; callers turn it into a message."""
+
+
+class UnterminatedError(SQLTextError):
+    """A quote, dollar quote or block comment that never closes; ``offset`` is where it opens."""
+
+    def __init__(self, what: str, offset: int) -> None:
+        super().__init__(f"unterminated {what}")
+        self.offset = offset
+
+
+class NodeTreeError(SQLTextError):
+    """The text is not a node tree this reader understands."""
 
 
 class QueryNotFound(PlainSQLError, AttributeError):
@@ -144,6 +175,38 @@ class SerializationFailure(QueryError):
 
 class MigrationError(PlainSQLError):
     """A migration cannot be read, applied or rolled back."""
+
+
+class MigrationLockTimeout(MigrationError):
+    """Another runner held the migration lock for longer than the timeout."""
+
+
+class LintError(PlainSQLError):
+    """The linter itself could not run (squawk missing or crashing)."""
+
+
+class SchemaDumpError(PlainSQLError):
+    """pg_dump failed, or schema.sql is stale."""
+
+
+class SeedError(PlainSQLError):
+    """A seed file failed; nothing of the run was kept."""
+
+
+class QueryFailed(PlainSQLError):
+    """One query could not be prepared or described."""
+
+
+class StaleTypes(PlainSQLError):
+    """The SQL loaded at run time is not the SQL the typed module was generated from."""
+
+
+class MissingRow(PlainSQLError):
+    """A query typed to return exactly one row returned none (the typing was wrong)."""
+
+    def __init__(self, query_name: str) -> None:
+        super().__init__(f"{query_name} returned no row where typegen proved one")
+        self.query_name = query_name
 
 
 class DomainError(PlainSQLError):

@@ -19,211 +19,40 @@ What our layer fixes in aiosql 15's psycopg support (each has a test in tests/te
   removing block comments, and silently dropped SQL before the first ``-- name:``);
 - two queries with the same name in one folder are an error instead of a silent override.
 
-Rows are dicts (``psycopg.rows.dict_row``) unless a record class is bound to the query: then
-the record's ``from_row(values)`` classmethod builds it from the row's values, positionally
-(typegen's records have one), or, for a class without one, psycopg's ``class_row`` by column
-name.
+The adapters live in :mod:`plainsql.adapter_async` (the source) and :mod:`plainsql.adapter_sync`
+(derived from it); rows are dicts unless a record class is bound to the query
+(:func:`plainsql.adapter_common.row_factory`). This is the only module that uses aiosql's
+private names; tests/test_queries.py pins each aiosql behaviour it relies on or corrects.
 """
 
 from __future__ import annotations
 
+__all__ = [
+    "AsyncPsycopgAdapter",
+    "PsycopgAdapter",
+    "Queries",
+    "RecordClasses",
+    "load_async_queries",
+    "load_queries",
+]
+
 import difflib
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 import aiosql
-import psycopg
 from aiosql.queries import Queries as AiosqlQueries
 from aiosql.query_loader import _QUERY_DEF, QueryLoader
 from aiosql.types import QueryDatum, SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
-from psycopg.rows import RowFactory, class_row, dict_row
 
 from plainsql import sqltext
-from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, map_error
-
-Params = Mapping[str, Any]
-RecordClasses = Mapping[str, type[Any]]
-
-
-def _row_factory(record_classes: RecordClasses, query_name: str) -> RowFactory[Any]:
-    record_class = record_classes.get(query_name)
-    if record_class is None:
-        return dict_row
-    from_row: Callable[[Any], Any] | None = getattr(record_class, "from_row", None)
-    if from_row is None:
-        return class_row(record_class)
-    built = from_row  # no keyword dict per row: the values tuple goes straight in
-
-    def positional(cursor: Any) -> Callable[[Any], Any]:
-        return built
-
-    return positional
-
-
-class _Mapped:
-    """Turn psycopg errors raised inside the block into plainsql errors carrying the query."""
-
-    __slots__ = ("query_name",)
-
-    def __init__(self, query_name: str) -> None:
-        self.query_name = query_name
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, psycopg.Error):
-            raise map_error(exc, query_name=self.query_name) from exc
-
-
-class PsycopgAdapter:
-    """aiosql driver adapter for a sync psycopg 3 connection."""
-
-    is_aio_driver = False
-
-    def __init__(self, record_classes: RecordClasses | None = None) -> None:
-        self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
-        # typegen's `AS "col!"` / `AS "col?"` marks, by query name (stripped from the SQL).
-        self.nullability_overrides: dict[str, dict[str, bool]] = {}
-
-    def process_sql(self, query_name: str, op_type: SQLOperationType, sql: str) -> str:
-        sql, overrides = sqltext.strip_nullability_overrides(sql)
-        if overrides:
-            self.nullability_overrides[query_name] = overrides
-        # A script runs without parameters, where psycopg does not unescape %%.
-        return sql if op_type is SQLOperationType.SCRIPT else sqltext.to_pyformat(sql)
-
-    def _cursor(self, conn: psycopg.Connection[Any], query_name: str) -> psycopg.Cursor[Any]:
-        return conn.cursor(row_factory=_row_factory(self.record_classes, query_name))
-
-    def select(
-        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
-    ) -> list[Any]:
-        with _Mapped(query_name), self._cursor(conn, query_name) as cur:
-            cur.execute(sql, parameters)
-            return cur.fetchall()
-
-    def select_one(
-        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
-    ) -> Any:
-        with _Mapped(query_name), self._cursor(conn, query_name) as cur:
-            cur.execute(sql, parameters)
-            return cur.fetchone()
-
-    def select_value(self, conn: Any, query_name: str, sql: str, parameters: Params) -> Any:
-        with _Mapped(query_name), conn.cursor() as cur:
-            cur.execute(sql, parameters)
-            row = cur.fetchone()
-            return None if row is None else row[0]
-
-    @contextmanager
-    def select_cursor(
-        self, conn: Any, query_name: str, sql: str, parameters: Params
-    ) -> Iterator[psycopg.Cursor[Any]]:
-        with _Mapped(query_name), self._cursor(conn, query_name) as cur:
-            cur.execute(sql, parameters)
-            yield cur
-
-    def insert_update_delete(self, conn: Any, query_name: str, sql: str, parameters: Params) -> int:
-        with _Mapped(query_name), conn.cursor() as cur:
-            cur.execute(sql, parameters)
-            return int(cur.rowcount)
-
-    def insert_update_delete_many(
-        self, conn: Any, query_name: str, sql: str, parameters: list[Params]
-    ) -> int:
-        with _Mapped(query_name), conn.cursor() as cur:
-            cur.executemany(sql, parameters)
-            return int(cur.rowcount)
-
-    def insert_returning(self, conn: Any, query_name: str, sql: str, parameters: Params) -> Any:
-        return self.select_one(conn, query_name, sql, parameters)
-
-    def execute_script(self, conn: Any, sql: str) -> str:
-        with _Mapped("script"), conn.cursor() as cur:
-            cur.execute(sql)
-            return str(cur.statusmessage)
-
-
-class AsyncPsycopgAdapter:
-    """aiosql driver adapter for an async psycopg 3 connection; same results as the sync one."""
-
-    is_aio_driver = True
-
-    def __init__(self, record_classes: RecordClasses | None = None) -> None:
-        self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
-        self.nullability_overrides: dict[str, dict[str, bool]] = {}
-
-    process_sql = PsycopgAdapter.process_sql
-
-    def _cursor(self, conn: Any, query_name: str) -> psycopg.AsyncCursor[Any]:
-        return cast(
-            psycopg.AsyncCursor[Any],
-            conn.cursor(row_factory=_row_factory(self.record_classes, query_name)),
-        )
-
-    async def select(
-        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
-    ) -> list[Any]:
-        with _Mapped(query_name):
-            async with self._cursor(conn, query_name) as cur:
-                await cur.execute(sql, parameters)
-                return await cur.fetchall()
-
-    async def select_one(
-        self, conn: Any, query_name: str, sql: str, parameters: Params, record_class: Any = None
-    ) -> Any:
-        with _Mapped(query_name):
-            async with self._cursor(conn, query_name) as cur:
-                await cur.execute(sql, parameters)
-                return await cur.fetchone()
-
-    async def select_value(self, conn: Any, query_name: str, sql: str, parameters: Params) -> Any:
-        with _Mapped(query_name):
-            async with conn.cursor() as cur:
-                await cur.execute(sql, parameters)
-                row = await cur.fetchone()
-                return None if row is None else row[0]
-
-    @asynccontextmanager
-    async def select_cursor(
-        self, conn: Any, query_name: str, sql: str, parameters: Params
-    ) -> AsyncIterator[psycopg.AsyncCursor[Any]]:
-        with _Mapped(query_name):
-            async with self._cursor(conn, query_name) as cur:
-                await cur.execute(sql, parameters)
-                yield cur
-
-    async def insert_update_delete(
-        self, conn: Any, query_name: str, sql: str, parameters: Params
-    ) -> int:
-        with _Mapped(query_name):
-            async with conn.cursor() as cur:
-                await cur.execute(sql, parameters)
-                return int(cur.rowcount)
-
-    async def insert_update_delete_many(
-        self, conn: Any, query_name: str, sql: str, parameters: list[Params]
-    ) -> int:
-        with _Mapped(query_name):
-            async with conn.cursor() as cur:
-                await cur.executemany(sql, parameters)
-                return int(cur.rowcount)
-
-    async def insert_returning(
-        self, conn: Any, query_name: str, sql: str, parameters: Params
-    ) -> Any:
-        return await self.select_one(conn, query_name, sql, parameters)
-
-    async def execute_script(self, conn: Any, sql: str) -> str:
-        with _Mapped("script"):
-            async with conn.cursor() as cur:
-                await cur.execute(sql)
-                return str(cur.statusmessage)
+from plainsql.adapter_async import AsyncPsycopgAdapter
+from plainsql.adapter_common import RecordClasses
+from plainsql.adapter_sync import PsycopgAdapter
+from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, UnterminatedError
 
 
 class _Loader(QueryLoader):
@@ -247,7 +76,7 @@ class _Loader(QueryLoader):
     ) -> list[QueryDatum]:
         try:
             usql = sqltext.blank_block_comments(sql)
-        except sqltext.UnterminatedError as exc:
+        except UnterminatedError as exc:
             raise SQLFileError(str(fname), sqltext.line_of(sql, exc.offset), str(exc)) from None
         qdefs = _QUERY_DEF.split(usql)
         preamble = qdefs[0]
@@ -259,7 +88,7 @@ class _Loader(QueryLoader):
         for qdef in qdefs[1:]:
             try:
                 datum = self._make_query_datum(qdef, ns_parts, (fname, lineno))
-            except (SQLParseException, SQLLoadException, sqltext.UnterminatedError) as exc:
+            except (SQLParseException, SQLLoadException, UnterminatedError) as exc:
                 message = str(exc).split(" at ")[0] if " at " in str(exc) else str(exc)
                 raise SQLFileError(str(fname), lineno, message) from None
             data.append(datum)

@@ -13,13 +13,9 @@ from pathlib import Path
 import psycopg
 
 from plainsql.config import Settings
-from plainsql.errors import PlainSQLError, scrub_secrets
+from plainsql.errors import SeedError, scrub_secrets
 from plainsql.server import connect
 from plainsql.sqltext import line_of
-
-
-class SeedError(PlainSQLError):
-    """A seed file failed; nothing of the run was kept."""
 
 
 @dataclass(frozen=True, slots=True)

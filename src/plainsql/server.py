@@ -1,4 +1,5 @@
-"""Find the server to talk to, start the embedded one when needed, and open plain connections.
+"""Find the server to talk to, start the embedded one when needed, open plain connections, and
+make scratch databases.
 
 Every connection opened here has ``application_name`` and ``statement_timeout`` set and a
 connect timeout, and a failure becomes :class:`DatabaseUnavailable` naming host and port,
@@ -7,13 +8,18 @@ never the password.
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
 from plainsql.config import Settings, describe_target
-from plainsql.errors import DatabaseUnavailable, scrub_secrets
+from plainsql.errors import DatabaseUnavailable, ScratchDatabaseError, scrub_secrets
 
 
 def server_conninfo(settings: Settings, dbname: str | None = None) -> str:
@@ -85,3 +91,37 @@ def _embedded_conninfo(settings: Settings) -> str:
     except psycopg.Error as exc:
         raise unavailable(admin, exc) from exc
     return embedded.url_for(state, settings.embedded_database)
+
+
+@contextmanager
+def scratch_database(
+    settings: Settings, purpose: str = "scratch", *, conninfo: str | None = None
+) -> Iterator[str]:
+    """An empty database on the configured server (or the server of ``conninfo``); yields its
+    connection string and drops it whatever happens.
+
+    ``verify``, ``lint``, ``schema dump``, ``drift``, ``typegen``, ``check`` and the test
+    plugin build what they need in one of these, never touching the configured database. It is
+    made from template0, the pristine template, so nothing put into template1 leaks in; its
+    name (``plainsql_<purpose>_<pid>_<random>``) is unique, so runs from several checkouts or
+    processes at once never meet.
+    """
+    base = server_conninfo(settings) if conninfo is None else conninfo
+    name = f"plainsql_{purpose}_{os.getpid()}_{secrets.token_hex(4)}"
+    with connect(settings, base, autocommit=True) as admin:
+        try:
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+            )
+        except psycopg.Error as exc:
+            reason = scrub_secrets((exc.diag.message_primary or str(exc)).strip())
+            raise ScratchDatabaseError(
+                f"cannot create a scratch database on {describe_target(base)}: {reason}"
+            ) from exc
+    try:
+        yield make_conninfo(base, dbname=name)
+    finally:
+        with suppress(psycopg.Error), connect(settings, base, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

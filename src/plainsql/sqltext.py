@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
+from plainsql.errors import UnterminatedError
+
 
 class TokenKind(Enum):
     CODE = "code"
@@ -41,14 +43,6 @@ class Token:
     @property
     def parameter_name(self) -> str:
         return self.text[1:] if self.kind is TokenKind.PARAMETER else ""
-
-
-class UnterminatedError(ValueError):
-    """A quote, dollar quote or block comment that never closes; ``offset`` is where it opens."""
-
-    def __init__(self, what: str, offset: int) -> None:
-        super().__init__(f"unterminated {what}")
-        self.offset = offset
 
 
 _IDENT_START = re.compile(r"[A-Za-z_\u0080-\uffff]")

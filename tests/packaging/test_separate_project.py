@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from plainsql.migrations import BOOKKEEPING_TABLES
+from plainsql.migrate.ledger import BOOKKEEPING_TABLES
 from plainsql.testing import TestServer, create_database, drop_database, unique_name
 
 from .conftest import Packaging

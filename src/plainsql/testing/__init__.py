@@ -33,7 +33,7 @@ from psycopg.conninfo import make_conninfo
 
 from plainsql.config import DatabaseSource, Settings, load_settings, mask_url
 from plainsql.extras import require
-from plainsql.migrations import Migrator
+from plainsql.migrate.runner import Migrator
 from plainsql.server import server_conninfo
 
 _counter = itertools.count(1)
@@ -165,17 +165,6 @@ def cloned_database(server: TestServer, template: str) -> Iterator[str]:
     """A fresh copy of ``template`` for one test; dropped afterwards. Yields its name."""
     name = unique_name("plainsql_test")
     create_database(server, name, template)
-    try:
-        yield name
-    finally:
-        drop_database(server, name)
-
-
-@contextmanager
-def scratch_database(server: TestServer) -> Iterator[str]:
-    """An empty database (no migrations applied) for one test; dropped afterwards."""
-    name = unique_name("plainsql_scratch")
-    create_database(server, name)
     try:
         yield name
     finally:

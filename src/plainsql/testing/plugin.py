@@ -25,6 +25,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from plainsql.config import Settings
 from plainsql.pool import open_async_pool, open_pool
 from plainsql.queries import Queries, load_async_queries, load_queries
+from plainsql.server import scratch_database
 from plainsql.testing import (
     TestServer,
     build_template,
@@ -32,7 +33,6 @@ from plainsql.testing import (
     describe_server_choice,
     drop_template,
     open_test_server,
-    scratch_database,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,8 +92,10 @@ def plainsql_settings(plainsql_server: TestServer, plainsql_database: str) -> Se
 @pytest.fixture
 def plainsql_empty_database_url(plainsql_server: TestServer) -> Iterator[str]:
     """A database with no migrations applied, for migration tests."""
-    with scratch_database(plainsql_server) as name:
-        yield plainsql_server.conninfo(name)
+    with scratch_database(
+        plainsql_server.settings, "test", conninfo=plainsql_server.admin_conninfo
+    ) as conninfo:
+        yield conninfo
 
 
 @pytest.fixture

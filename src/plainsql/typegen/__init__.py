@@ -7,7 +7,7 @@ migrations and writes a package of records and typed query functions (see docs/t
 Modules, one job each: :mod:`~plainsql.typegen.describe` (scratch database, prepare,
 describe, plan), :mod:`~plainsql.typegen.nodetree` (read the server's plan text),
 :mod:`~plainsql.typegen.nullability` (which columns can be NULL),
-:mod:`~plainsql.typegen.catalog` (pg_catalog lookups), :mod:`~plainsql.typegen.pytypes`
+:mod:`~plainsql.typegen.pgtypes` (pg_catalog lookups), :mod:`~plainsql.typegen.pytypes`
 (PostgreSQL to Python types), :mod:`~plainsql.typegen.model` (records and methods),
 :mod:`~plainsql.typegen.render` (source text), :mod:`~plainsql.typegen.generate` (the
 commands), :mod:`~plainsql.typegen.runtime` (what generated code calls).

@@ -8,28 +8,23 @@ rolled back) gives nullability (:mod:`plainsql.typegen.nullability`).
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from aiosql.types import SQLOperationType
-from psycopg import pq, sql
-from psycopg.conninfo import make_conninfo
+from psycopg import pq
 
-from plainsql.config import Settings, describe_target
-from plainsql.errors import PlainSQLError
-from plainsql.migrations import Migrator
+from plainsql.config import shown_path
+from plainsql.errors import QueryFailed
 from plainsql.queries import load_queries
-from plainsql.server import connect, server_conninfo
 from plainsql.typegen import nodetree
-from plainsql.typegen.catalog import Catalog
 from plainsql.typegen.nullability import PlanFacts, analyze
+from plainsql.typegen.pgtypes import Catalog
 
 _PYFORMAT = re.compile(r"%%|%\((\w+)\)s")
 
@@ -49,11 +44,7 @@ class QuerySource:
 
     def where(self, project_dir: Path) -> str:
         """``sql/auth/users.sql:12`` (relative to the project when inside it)."""
-        try:
-            shown = self.path.resolve().relative_to(project_dir.resolve())
-        except ValueError:
-            shown = self.path
-        return f"{shown.as_posix()}:{self.line}"
+        return f"{shown_path(self.path, project_dir)}:{self.line}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +80,6 @@ class Failure:
 
     def format(self, project_dir: Path) -> str:
         return f"{self.source.where(project_dir)}: {self.source.name}: {self.message}"
-
-
-class QueryFailed(PlainSQLError):
-    """One query could not be prepared or described."""
-
-
-class ScratchDatabaseError(PlainSQLError):
-    """The scratch database could not be created (the role needs CREATEDB)."""
 
 
 def load_sources(sql_dir: Path) -> list[QuerySource]:
@@ -145,38 +128,6 @@ def numbered(pyformat_sql: str) -> tuple[str, list[str]]:
         return f"${order.index(name) + 1}"
 
     return _PYFORMAT.sub(replace, pyformat_sql), order
-
-
-@contextmanager
-def scratch_database(settings: Settings) -> Iterator[str]:
-    """A new database on the configured server, migrated by ``migrations/``; dropped after.
-
-    Yields its connection string. The name is unique, so runs from several checkouts or
-    processes at once do not meet.
-    """
-    admin_conninfo = server_conninfo(settings)
-    name = f"plainsql_typegen_{os.getpid()}_{secrets.token_hex(4)}"
-    with connect(settings, admin_conninfo, autocommit=True) as admin:
-        try:
-            admin.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
-            )
-        except psycopg.Error as exc:
-            reason = (exc.diag.message_primary or str(exc)).strip()
-            raise ScratchDatabaseError(
-                f"cannot create a scratch database on {describe_target(admin_conninfo)}: {reason}"
-            ) from exc
-    try:
-        conninfo = make_conninfo(admin_conninfo, dbname=name)
-        if settings.migrations_dir.is_dir():
-            with Migrator(settings, conninfo) as migrator:
-                migrator.migrate()
-        yield conninfo
-    finally:
-        with connect(settings, admin_conninfo, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 class Describer:

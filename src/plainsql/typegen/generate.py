@@ -7,20 +7,21 @@ Both build a scratch database from ``migrations/`` on the configured server and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from plainsql.config import Settings
-from plainsql.errors import ConfigError
-from plainsql.server import connect
+from plainsql.errors import ConfigError, QueryFailed
+from plainsql.migrate.runner import Migrator
+from plainsql.server import connect, scratch_database
 from plainsql.typegen.describe import (
     DescribedQuery,
     Describer,
     Failure,
-    QueryFailed,
     QuerySource,
     load_sources,
-    scratch_database,
 )
 from plainsql.typegen.model import Model, build
 from plainsql.typegen.render import HEADER, render
@@ -52,6 +53,16 @@ def output_dir(settings: Settings, out: Path | None = None) -> Path:
     return settings.typegen_dir
 
 
+@contextmanager
+def migrated_scratch(settings: Settings) -> Iterator[str]:
+    """A scratch database migrated by the project's migrations; yields its connection string."""
+    with scratch_database(settings, "typegen") as conninfo:
+        if settings.migrations_dir.is_dir():
+            with Migrator(settings, conninfo) as migrator:
+                migrator.migrate()
+        yield conninfo
+
+
 def describe_queries(settings: Settings, sources: list[QuerySource]) -> tuple[Model, list[Failure]]:
     """Describe every query on a scratch database and build the model of the generated code."""
     if not sources:
@@ -59,7 +70,7 @@ def describe_queries(settings: Settings, sources: list[QuerySource]) -> tuple[Mo
     failures: list[Failure] = []
     described: list[DescribedQuery] = []
     with (
-        scratch_database(settings) as conninfo,
+        migrated_scratch(settings) as conninfo,
         connect(settings, conninfo, autocommit=True) as conn,
     ):
         describer = Describer(conn)
@@ -117,7 +128,7 @@ def run_check(settings: Settings) -> CheckResult:
     failures: list[Failure] = []
     if sources:
         with (
-            scratch_database(settings) as conninfo,
+            migrated_scratch(settings) as conninfo,
             connect(settings, conninfo, autocommit=True) as conn,
         ):
             describer = Describer(conn)

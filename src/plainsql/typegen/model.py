@@ -16,8 +16,8 @@ from pathlib import Path
 
 from aiosql.types import SQLOperationType
 
-from plainsql.typegen.catalog import Catalog
 from plainsql.typegen.describe import DescribedQuery, Failure, QuerySource
+from plainsql.typegen.pgtypes import Catalog
 from plainsql.typegen.pytypes import (
     PyType,
     camel,

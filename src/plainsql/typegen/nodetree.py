@@ -16,15 +16,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from plainsql.errors import NodeTreeError
+
 Node = dict[str, Any]
 
 _TOKEN = re.compile(r"[(){}]|(?:\\.|[^\s(){}\\])+", re.DOTALL)
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _INT_LIST_TAGS = frozenset({"b", "i", "o", "x"})
-
-
-class NodeTreeError(ValueError):
-    """The text is not a node tree this reader understands."""
 
 
 def _tokens(text: str) -> list[tuple[str, bool]]:

@@ -36,8 +36,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from plainsql.typegen.catalog import Catalog
 from plainsql.typegen.nodetree import Node, boolean, integer, node_type
+from plainsql.typegen.pgtypes import Catalog
 
 # Special varnos of a Var in a finished plan (src/include/nodes/primnodes.h).
 INNER_VAR = -1

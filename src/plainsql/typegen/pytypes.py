@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from psycopg import adapters, pq
 
-from plainsql.typegen.catalog import Catalog, TypeInfo
+from plainsql.typegen.pgtypes import Catalog, TypeInfo
 
 JSON_ALIAS = "JSON"
 JSON_PARAM_ALIAS = "JSONParam"

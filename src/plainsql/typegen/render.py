@@ -337,7 +337,7 @@ def _query_module(
             local[".records"].add(method.many_params)
             imports.add("collections.abc", "Iterable")
         if _guarded(method):
-            imports.add("plainsql.typegen.runtime", "MissingRow")
+            imports.add("plainsql.errors", "MissingRow")
     flavour_text = " and ".join("async" if k else "sync" for k in kinds)
     if root:
         wraps = {

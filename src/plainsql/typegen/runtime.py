@@ -13,19 +13,7 @@ from typing import Any
 from aiosql.types import SQLOperationType
 from psycopg.types.json import Json, Jsonb
 
-from plainsql.errors import PlainSQLError
-
-
-class StaleTypes(PlainSQLError):
-    """The SQL loaded at run time is not the SQL the typed module was generated from."""
-
-
-class MissingRow(PlainSQLError):
-    """A query typed to return exactly one row returned none (the typing was wrong)."""
-
-    def __init__(self, query_name: str) -> None:
-        super().__init__(f"{query_name} returned no row where typegen proved one")
-        self.query_name = query_name
+from plainsql.errors import StaleTypes
 
 
 def fingerprint(operation: SQLOperationType, sql: str) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter
-from plainsql.typegen.runtime import MissingRow
 
 from .records import (
     CreateDeploymentRow,

@@ -9,8 +9,9 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter
-from plainsql.typegen.runtime import MissingRow, as_jsonb
+from plainsql.typegen.runtime import as_jsonb
 
 from .records import (
     AgentStateRow,

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 
+from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter
-from plainsql.typegen.runtime import MissingRow
 
 from .records import ListTeamMembersRow, ListTeamsByUserRow, TeamMemberRow, TeamRow, UserRole
 

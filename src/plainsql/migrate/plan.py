@@ -1,0 +1,175 @@
+"""The plan: what to apply or roll back, each migration's state, and the rails that refuse.
+
+Pure functions of the files on disk and a :class:`~plainsql.migrate.ledger.Recorded`
+snapshot: nothing here talks to the database, so a dry run and a real run plan alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from plainsql.config import Settings
+from plainsql.errors import MigrationError
+from plainsql.migrate.files import ROLLBACK_SUFFIX, MigrationFile, resolve_id
+from plainsql.migrate.ledger import DirtyRecord, Recorded
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationState:
+    """One migration on disk and what the database says about it."""
+
+    id: str
+    path: Path
+    rollback_path: Path | None
+    applied: bool
+    applied_at: datetime | None
+    edited: tuple[str, ...] = ()  # names of applied files whose content changed since
+    checksum_recorded: bool = False
+    dirty: DirtyRecord | None = None
+    irreversible: str | None = None
+
+
+def edited(migration: MigrationFile, recorded: Recorded) -> tuple[str, ...]:
+    """File names of an applied migration whose contents changed since it was recorded."""
+    sums = recorded.checksums.get(migration.id)
+    if sums is None or migration.id not in recorded.applied:
+        return ()
+    changed = []
+    if migration.sha256() != sums[0]:
+        changed.append(migration.path.name)
+    if migration.rollback_sha256() != sums[1]:
+        changed.append(migration.id + ROLLBACK_SUFFIX)
+    return tuple(changed)
+
+
+def states(files: list[MigrationFile], recorded: Recorded) -> list[MigrationState]:
+    """Every migration on disk with its state."""
+    return [
+        MigrationState(
+            id=m.id,
+            path=m.path,
+            rollback_path=m.rollback_path,
+            applied=m.id in recorded.applied,
+            applied_at=recorded.applied.get(m.id),
+            edited=edited(m, recorded),
+            checksum_recorded=m.id in recorded.checksums,
+            dirty=recorded.dirty.get(m.id),
+            irreversible=m.irreversible,
+        )
+        for m in files
+    ]
+
+
+def missing_files(files: list[MigrationFile], recorded: Recorded) -> list[str]:
+    """Ids the database has applied that have no file on disk."""
+    on_disk = {m.id for m in files}
+    return [mid for mid in recorded.applied if mid not in on_disk]
+
+
+def pending(
+    files: list[MigrationFile], recorded: Recorded, to: str | None = None
+) -> list[MigrationFile]:
+    """The migrations to apply, in order (up to and including ``to``)."""
+    limit = resolve_id(files, to) if to else None
+    todo = []
+    for migration in files:
+        if limit is not None and migration.id > limit:
+            break
+        if migration.id not in recorded.applied:
+            todo.append(migration)
+    return todo
+
+
+def to_roll_back(
+    files: list[MigrationFile],
+    recorded: Recorded,
+    *,
+    steps: int | None = 1,
+    to: str | None = None,
+    everything: bool = False,
+) -> list[MigrationFile]:
+    """The applied migrations a rollback would undo, newest first."""
+    done = [m for m in files if m.id in recorded.applied]
+    done.reverse()
+    if everything:
+        return done
+    if to is not None:
+        keep = resolve_id(files, to)
+        return [m for m in done if m.id > keep]
+    count = 1 if steps is None else steps
+    if count < 0:
+        raise MigrationError("--steps must be 0 or more")
+    return done[:count]
+
+
+def unrecorded(files: list[MigrationFile], recorded: Recorded) -> list[MigrationFile]:
+    """Applied migrations without checksums (applied before plainsql tracked them)."""
+    return [m for m in files if m.id in recorded.applied and m.id not in recorded.checksums]
+
+
+def check_ready(
+    settings: Settings,
+    files: list[MigrationFile],
+    recorded: Recorded,
+    *,
+    for_rollback: bool = False,
+    check_files: bool = True,
+) -> None:
+    """Refuse to run while the database and the files disagree (dirty, missing, edited), or,
+    before applying, while a file breaks a per-file rule."""
+    if recorded.dirty:
+        mid, record = next(iter(recorded.dirty.items()))
+        raise MigrationError(
+            f"{mid} is dirty: {record.describe()}. To resolve it, {resolve_hint(mid[:4])}"
+        )
+    missing = missing_files(files, recorded)
+    if missing:
+        raise MigrationError(
+            f"{missing[0]} is applied in the database but migrations/{missing[0]}.sql is "
+            "missing: restore the file (from version control) before migrating"
+        )
+    for migration in files:
+        changed = edited(migration, recorded)
+        if changed:
+            when = recorded.applied.get(migration.id)
+            applied = f" on {when:%Y-%m-%d %H:%M}Z" if when else ""
+            names = ", ".join(settings.shown(migration.path.with_name(n)) for n in changed)
+            folder = settings.shown(migration.path.parent)
+            raise MigrationError(
+                f"{names} changed after {migration.id} was applied{applied}. Restore the file "
+                f"(git checkout -- {folder}/{changed[0]}); put schema changes in a new "
+                "migration. If the edit is intentional and the database already matches it, "
+                f"record the new contents with `plainsql migrate --accept-edit {migration.number}`"
+            )
+    if check_files and not for_rollback:
+        for migration in files:
+            problems = migration.problems()
+            if problems:
+                line, _rule, message = problems[0]
+                raise MigrationError(f"{settings.shown(migration.path)}:{line}: {message}")
+
+
+def check_reversible(todo: list[MigrationFile]) -> None:
+    """Refuse a rollback that includes an irreversible migration or one without a rollback."""
+    for migration in todo:
+        if migration.irreversible is not None:
+            raise MigrationError(
+                f"{migration.id} is irreversible: {migration.irreversible or '(no reason)'}; "
+                "refusing to roll it back (nothing was rolled back)"
+            )
+        if migration.rollback_path is None:
+            raise MigrationError(
+                f"{migration.path.name} has no rollback file "
+                f"({migration.id}{ROLLBACK_SUFFIX}): refusing to mark it unapplied "
+                "while its objects stay in the database"
+            )
+
+
+def resolve_hint(number: str) -> str:
+    return (
+        "finish or undo its statements by hand, then run "
+        f"`plainsql migrate --resolve {number} --applied` (everything it does is in place) or "
+        f"`plainsql migrate --resolve {number} --rolled-back` (nothing of it remains)"
+    )

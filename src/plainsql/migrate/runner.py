@@ -1,0 +1,342 @@
+"""The migration runner: applies and rolls back migrations with the rails a DBA expects.
+
+The plan (:mod:`plainsql.migrate.plan`) says what to run and refuses what must not run; the
+ledger (:mod:`plainsql.migrate.ledger`) records it; this module runs it:
+
+- **one runner at a time**: every write runs under the advisory lock of
+  :mod:`plainsql.migrate.lock`; what is pending is computed after the lock is taken, so
+  a runner that waited finds nothing left to do;
+- **files run whole**: a transactional migration (the default) is sent to the server as ONE
+  multi-statement string inside a transaction that also records it, so it is applied and
+  recorded together or not at all, whatever a crash or a ``kill -9`` does. Its rollback
+  file is likewise one unit: statement counts do not matter;
+- **edits detected**: an applied file that changed stops ``migrate`` and ``rollback`` until
+  the file is restored or ``plainsql migrate --accept-edit ID`` records the new contents;
+- **rollbacks required**: a migration needs a rollback file unless its header says
+  ``-- irreversible: <reason>``; rolling such a migration back is refused with the reason;
+- **failures located**: an error names ``file:line:col`` and the failing statement. A
+  failing ``-- transactional: false`` migration (run statement by statement) is recorded as
+  dirty; ``migrate`` refuses to go on until the operator runs
+  ``plainsql migrate --resolve ID --applied`` or ``--rolled-back``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.pq import ExecStatus
+
+from plainsql.config import Settings
+from plainsql.errors import DatabaseUnavailable, MigrationError, scrub_secrets
+from plainsql.migrate import plan
+from plainsql.migrate.files import (
+    MigrationFile,
+    Statement,
+    discover,
+    location,
+    resolve_id,
+    split_statements,
+    statement_at,
+)
+from plainsql.migrate.ledger import Ledger, runner_name
+from plainsql.migrate.lock import migration_lock
+from plainsql.migrate.plan import MigrationState
+from plainsql.server import server_conninfo
+
+# How long a runner waits for another one to finish (seconds); `--lock-timeout` overrides it.
+DEFAULT_LOCK_TIMEOUT = 300.0
+
+
+class _ScriptCursor(psycopg.Cursor[Any]):
+    """A cursor that counts the statements of a multi-statement string that succeeded.
+
+    The server answers a simple-protocol query with one result per statement and stops at
+    the first error, so the number of good results before the error is the index of the
+    failing statement: the only way to name it when the error carries no position. This
+    overrides psycopg's private ``_check_results`` (pinned by tests/test_private_names.py);
+    it is the only module that does.
+    """
+
+    succeeded = 0
+
+    def _check_results(self, results: list[Any]) -> None:
+        good = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK, ExecStatus.EMPTY_QUERY)
+        count = 0
+        for result in results:
+            if result.status not in good:
+                break
+            count += 1
+        self.succeeded = count
+        super()._check_results(results)
+
+
+class Migrator:
+    """Runs migrations against one database; use as a context manager to close its connection."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        conninfo: str | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        check_files: bool = True,
+    ) -> None:
+        """``check_files=False`` skips the per-file rules (lint reports those itself)."""
+        self.settings = settings
+        self.check_files = check_files
+        self.conninfo = server_conninfo(settings) if conninfo is None else conninfo
+        self.files = discover(settings.migrations_dir)
+        self.lock_timeout = lock_timeout
+        self.runner = runner_name()
+        self.ledger = Ledger(settings, self.conninfo, self.runner)
+        self.notes: list[str] = []  # things a person should know about the last run
+
+    def __enter__(self) -> Migrator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        return self.ledger.conn
+
+    def _file(self, migration_id: str) -> MigrationFile:
+        for migration in self.files:
+            if migration.id == migration_id:
+                return migration
+        raise MigrationError(f"no migration {migration_id!r} on disk")
+
+    # -- reading (no writes, no lock) ------------------------------------------------------
+
+    def applied(self) -> dict[str, Any]:
+        """Applied migration ids with when they were applied (UTC)."""
+        return self.ledger.read().applied
+
+    def status(self) -> list[MigrationState]:
+        """Every migration on disk with its state; reads only (no lock, creates nothing)."""
+        return plan.states(self.files, self.ledger.read())
+
+    def missing_files(self) -> list[str]:
+        """Ids the database has applied that have no file in migrations/."""
+        return plan.missing_files(self.files, self.ledger.read())
+
+    def pending(self, to: str | None = None) -> list[MigrationFile]:
+        return plan.pending(self.files, self.ledger.read(), to)
+
+    def to_roll_back(
+        self, *, steps: int | None = 1, to: str | None = None, everything: bool = False
+    ) -> list[MigrationFile]:
+        """The applied migrations a rollback would undo, newest first."""
+        return plan.to_roll_back(
+            self.files, self.ledger.read(), steps=steps, to=to, everything=everything
+        )
+
+    # -- runs (under the lock) ----------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the migration lock, with the bookkeeping tables in place."""
+        with migration_lock(
+            self.settings,
+            self.conninfo,
+            timeout=self.lock_timeout,
+            application_name=self.runner,
+        ):
+            self.ledger.ensure()
+            yield
+
+    def _ready(self, *, for_rollback: bool = False) -> None:
+        """The plan's rails, after adopting the checksums of migrations applied untracked."""
+        recorded = self.ledger.read()
+        plan.check_ready(
+            self.settings,
+            self.files,
+            recorded,
+            for_rollback=for_rollback,
+            check_files=self.check_files,
+        )
+        untracked = plan.unrecorded(self.files, recorded)
+        if untracked:
+            with self.conn.transaction():
+                for migration in untracked:
+                    self.ledger.store_checksums(migration)
+            self.notes.append(
+                f"recorded checksums of {len(untracked)} migration(s) applied before plainsql "
+                f"tracked them ({untracked[0].id} .. {untracked[-1].id})"
+            )
+
+    def migrate(self, to: str | None = None, dry_run: bool = False) -> list[str]:
+        """Apply pending migrations (up to ``to``); returns the ids applied, in order."""
+        self.notes = []
+        if dry_run:
+            return [m.id for m in self.pending(to)]
+        with self._locked():
+            self._ready()
+            todo = self.pending(to)
+            for migration in todo:
+                self._run(migration, "apply")
+            return [m.id for m in todo]
+
+    def rollback(
+        self,
+        *,
+        steps: int | None = 1,
+        to: str | None = None,
+        everything: bool = False,
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Roll back applied migrations newest first; returns the ids rolled back, in order."""
+        self.notes = []
+        if dry_run:
+            todo = self.to_roll_back(steps=steps, to=to, everything=everything)
+            plan.check_reversible(todo)
+            return [m.id for m in todo]
+        with self._locked():
+            self._ready(for_rollback=True)
+            todo = self.to_roll_back(steps=steps, to=to, everything=everything)
+            plan.check_reversible(todo)
+            for migration in todo:
+                self._run(migration, "rollback")
+            return [m.id for m in todo]
+
+    def accept_edit(self, wanted: str) -> str:
+        """Record the current contents of an edited, applied migration; returns its id."""
+        with self._locked():
+            migration_id = resolve_id(self.files, wanted)
+            recorded = self.ledger.read()
+            migration = self._file(migration_id)
+            if migration_id not in recorded.applied:
+                raise MigrationError(f"{migration_id} is not applied: there is no edit to accept")
+            if migration_id in recorded.checksums and not plan.edited(migration, recorded):
+                raise MigrationError(f"{migration_id} is unchanged since it was applied")
+            with self.conn.transaction():
+                self.ledger.store_checksums(migration, note="accept-edit")
+            return migration_id
+
+    def resolve(self, wanted: str, *, applied: bool) -> str:
+        """Close a dirty migration as applied or as rolled back; returns its id."""
+        with self._locked():
+            migration_id = resolve_id(self.files, wanted)
+            recorded = self.ledger.read()
+            if migration_id not in recorded.dirty:
+                raise MigrationError(f"{migration_id} is not dirty: nothing to resolve")
+            self.ledger.resolve(self._file(migration_id), applied=applied, recorded=recorded)
+            return migration_id
+
+    # -- running one migration ----------------------------------------------------------------
+
+    def _run(self, migration: MigrationFile, direction: str) -> None:
+        path = migration.path if direction == "apply" else migration.rollback_path
+        text = migration.text if direction == "apply" else migration.rollback_text
+        assert path is not None
+        assert text is not None
+        try:
+            if migration.transactional:
+                self._run_whole(migration, direction, path, text)
+            else:
+                self._run_statements(migration, direction, path, text)
+        except psycopg.OperationalError as exc:
+            if exc.sqlstate is None:
+                raise DatabaseUnavailable(f"lost the connection during {migration.id}") from exc
+            raise
+
+    def _run_whole(self, migration: MigrationFile, direction: str, path: Path, text: str) -> None:
+        """The file as one multi-statement string, recorded in the same transaction."""
+        conn = self.conn
+        cursor = _ScriptCursor(conn)
+        try:
+            with conn.transaction():
+                cursor.execute(text.encode())
+                self.ledger.record(migration, direction)
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
+                raise
+            where = self._where(path, text, exc, cursor.succeeded)
+            raise MigrationError(
+                f"{direction} of {self.settings.shown(path)} failed{where}\n"
+                "the transaction was rolled back: nothing of this migration was kept"
+            ) from exc
+        finally:
+            cursor.close()
+
+    def _run_statements(
+        self, migration: MigrationFile, direction: str, path: Path, text: str
+    ) -> None:
+        """A `transactional: false` migration: one statement at a time, dirty until done."""
+        conn = self.conn
+        statements = split_statements(text)
+        self.ledger.start_dirty(migration, direction)
+        for statement in statements:
+            try:
+                conn.execute(statement.text.encode())
+            except psycopg.Error as exc:
+                if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
+                    raise
+                where = self._where(path, text, exc, statement.index, statements, statement)
+                line, column = location(text, statement.start)
+                shown = self.settings.shown(path)
+                self.ledger.fail_dirty(migration, f"{shown}:{line}:{column}", _primary(exc))
+                raise MigrationError(
+                    f"{direction} of {shown} (transactional: false) failed{where}\n"
+                    f"{statement.index} statement(s) before it were committed and stay; "
+                    f"{migration.id} is now recorded as dirty and migrate refuses to run until "
+                    f"it is resolved. To resolve it, {plan.resolve_hint(migration.number)}"
+                ) from exc
+        with conn.transaction():
+            self.ledger.record(migration, direction)
+            self.ledger.clear_dirty(migration.id)
+
+    def _where(
+        self,
+        path: Path,
+        text: str,
+        exc: psycopg.Error,
+        statement_index: int | None,
+        statements: list[Statement] | None = None,
+        sent: Statement | None = None,
+    ) -> str:
+        """`` at file:line:col (statement i of n): message`` plus the statement's first line."""
+        try:
+            statements = split_statements(text) if statements is None else statements
+        except ValueError:
+            statements = []
+        diag = exc.diag
+        position = diag.statement_position
+        base = sent.start if sent is not None else 0
+        statement: Statement | None = None
+        offset: int | None = None
+        if position:
+            offset = base + int(position) - 1
+            statement = statement_at(statements, offset)
+        elif statement_index is not None and statement_index < len(statements):
+            statement = statements[statement_index]
+            offset = statement.start
+        parts = []
+        if offset is not None:
+            line, column = location(text, offset)
+            parts.append(f" at {self.settings.shown(path)}:{line}:{column}")
+        if statement is not None:
+            parts.append(f" (statement {statement.index + 1} of {len(statements)})")
+        parts.append(f": {_primary(exc)}")
+        if diag.message_detail:
+            parts.append(f"\ndetail: {scrub_secrets(diag.message_detail)}")
+        if diag.message_hint:
+            parts.append(f"\nhint: {scrub_secrets(diag.message_hint)}")
+        if statement is not None:
+            parts.append(f"\nstatement: {statement.first_line}")
+        if diag.context:
+            parts.append(f"\ncontext: {scrub_secrets(diag.context.strip())}")
+        return "".join(parts)
+
+
+def _primary(exc: psycopg.Error) -> str:
+    message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
+    return scrub_secrets(message)

@@ -1,0 +1,1 @@
+"""The reference applications' tests, on the schema their migrations build."""

@@ -1,0 +1,38 @@
+"""Builders the application's tests share (datasette's tests/fixtures.py): users, workspaces.
+
+Fixtures that use them live in tests/app/services/conftest.py; a test module imports the
+builders and constants from here instead of writing its own copy.
+"""
+
+from __future__ import annotations
+
+from plainsql.pool import AsyncPool, Conn
+from plainsql.queries import Queries
+from reference_apps.services.workspaces import Workspace, WorkspaceService
+
+ALICE = "user-alice"
+BOB = "user-bob"
+
+
+def add_alice_and_bob(conn: Conn) -> None:
+    """Two plain users, ALICE and BOB, committed."""
+    conn.execute(
+        "INSERT INTO users (id, name, email) VALUES (%s, 'Alice', 'alice@example.com'),"
+        " (%s, 'Bob', 'bob@example.com')",
+        (ALICE, BOB),
+    )
+    conn.commit()
+
+
+async def add_workspace(
+    pool: AsyncPool, queries: Queries, name: str, embed_depth: int = 5
+) -> Workspace:
+    """A user called ``name`` with a workspace of the same slug."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
+            (name, name, f"{name}@example.com"),
+        )
+    return await WorkspaceService(pool, queries).create(
+        user_id=name, slug=name, name=name, embed_depth=embed_depth
+    )

@@ -1,0 +1,328 @@
+"""AgentStatesService: every write one atomic statement, concurrent writers lose nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.config import Settings
+from plainsql.pool import open_async_pool
+from plainsql.queries import Queries
+from reference_apps.db.records import JSON
+from reference_apps.services.agent_states import (
+    AgentStateNotFound,
+    AgentStatesService,
+    PhaseNotFound,
+)
+from reference_apps.services.projects import Project, ProjectNotFound, ProjectsService
+
+from ..fixtures import ALICE, BOB
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+WORKERS = 8
+
+
+def objects(value: JSON) -> list[dict[str, JSON]]:
+    """A JSON array of objects, narrowed for the assertions (the service checks it on read)."""
+    assert isinstance(value, list)
+    return [item for item in value if isinstance(item, dict)]
+
+
+@pytest.fixture
+def projects(
+    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> ProjectsService:
+    return ProjectsService(async_pool, async_queries)
+
+
+@pytest.fixture
+def states(
+    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> AgentStatesService:
+    return AgentStatesService(async_pool, async_queries)
+
+
+@pytest.fixture
+async def project(projects: ProjectsService) -> Project:
+    return await projects.create_project(ALICE, "builder", "an app")
+
+
+@pytest.fixture
+async def wide_pool(db_settings: Settings) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    """One open connection per worker, so the workers really run side by side."""
+    settings = replace(db_settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
+    async with open_async_pool(settings) as pool:
+        yield pool
+
+
+async def test_get_is_scoped_by_user(states: AgentStatesService, project: Project) -> None:
+    state = await states.get(project.id, ALICE)
+    assert state is not None
+    assert state.project_id == project.id
+    assert await states.get(project.id, BOB) is None
+    assert await states.get(uuid.uuid4(), ALICE) is None
+
+
+async def test_upsert_replaces_the_whole_state(
+    states: AgentStatesService, project: Project
+) -> None:
+    await states.append_phase(project.id, ALICE, {"name": "old"})
+    state = await states.upsert(
+        project.id,
+        ALICE,
+        current_state="coding",
+        current_phase=1,
+        phases=[{"name": "plan", "completed": True}, {"name": "build"}],
+        sandbox_id="sbx",
+        preview_url="https://preview.example",
+        generated_files=["a.ts", "b.ts"],
+        conversation_history=[{"role": "user", "content": "hi"}],
+    )
+
+    assert state.current_state == "coding"
+    assert state.current_phase == 1
+    assert state.phases == [{"name": "plan", "completed": True}, {"name": "build"}]
+    assert state.generated_files == ["a.ts", "b.ts"]
+    assert state.conversation_history == [{"role": "user", "content": "hi"}]
+    assert (state.sandbox_id, state.preview_url) == ("sbx", "https://preview.example")
+    assert await states.get(project.id, ALICE) == state
+
+
+async def test_upsert_creates_a_missing_state(
+    states: AgentStatesService, project: Project, conn: Conn
+) -> None:
+    conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
+    conn.commit()
+    state = await states.upsert(project.id, ALICE, current_state="restored")
+    assert state.current_state == "restored"
+    assert state.phases == []
+
+
+async def test_upsert_into_another_users_project_is_refused(
+    states: AgentStatesService, project: Project
+) -> None:
+    with pytest.raises(ProjectNotFound):
+        await states.upsert(project.id, BOB, current_state="hijacked")
+    state = await states.get(project.id, ALICE)
+    assert state is not None
+    assert state.current_state == "idle"
+
+
+async def test_set_current_state_and_phase(states: AgentStatesService, project: Project) -> None:
+    state = await states.set_current(project.id, ALICE, "generating", 2)
+    assert (state.current_state, state.current_phase) == ("generating", 2)
+    state = await states.set_current(project.id, ALICE, "idle", None)
+    assert (state.current_state, state.current_phase) == ("idle", None)
+    with pytest.raises(ProjectNotFound):
+        await states.set_current(project.id, BOB, "x", 0)
+
+
+async def test_append_and_complete_phases(states: AgentStatesService, project: Project) -> None:
+    assert await states.append_phase(project.id, ALICE, {"name": "plan", "completed": False}) == 1
+    assert await states.append_phase(project.id, ALICE, {"name": "build", "files": ["a"]}) == 2
+
+    state = await states.complete_phase(project.id, ALICE, 1)
+    assert state.phases == [
+        {"name": "plan", "completed": False},
+        {"name": "build", "files": ["a"], "completed": True},
+    ]
+    state = await states.complete_phase(project.id, ALICE, 0)
+    assert objects(state.phases)[0] == {"name": "plan", "completed": True}
+
+
+@pytest.mark.parametrize("index", [2, -1, 100])
+async def test_completing_a_missing_phase_is_phase_not_found(
+    states: AgentStatesService, project: Project, index: int
+) -> None:
+    await states.append_phase(project.id, ALICE, {"name": "a"})
+    await states.append_phase(project.id, ALICE, {"name": "b"})
+    with pytest.raises(PhaseNotFound):
+        await states.complete_phase(project.id, ALICE, index)
+    state = await states.get(project.id, ALICE)
+    assert state is not None
+    assert state.phases == [{"name": "a"}, {"name": "b"}]
+
+
+async def test_phase_writes_to_another_users_project_are_refused(
+    states: AgentStatesService, project: Project
+) -> None:
+    await states.append_phase(project.id, ALICE, {"name": "a"})
+    with pytest.raises(ProjectNotFound):
+        await states.append_phase(project.id, BOB, {"name": "evil"})
+    with pytest.raises(ProjectNotFound):
+        await states.complete_phase(project.id, BOB, 0)
+    state = await states.get(project.id, ALICE)
+    assert state is not None
+    assert state.phases == [{"name": "a"}]
+
+
+async def test_a_project_without_state_is_agent_state_not_found(
+    states: AgentStatesService, project: Project, conn: Conn
+) -> None:
+    conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
+    conn.commit()
+    with pytest.raises(AgentStateNotFound):
+        await states.append_phase(project.id, ALICE, {"name": "a"})
+    with pytest.raises(AgentStateNotFound):
+        await states.reset(project.id, ALICE)
+    with pytest.raises(ProjectNotFound):
+        await states.append_phase(uuid.uuid4(), ALICE, {"name": "a"})
+
+
+async def test_a_phase_written_past_the_service_that_is_no_object_is_refused_on_read(
+    states: AgentStatesService, project: Project, conn: Conn
+) -> None:
+    """The record promises a tuple of objects: a stray value is an error, not a wrong type."""
+    conn.execute(
+        """UPDATE agent_states SET phases = '[{"name": "a"}, 42]' WHERE project_id = %s""",
+        (project.id,),
+    )
+    conn.commit()
+    with pytest.raises(TypeError, match=r"agent_states\.phases"):
+        await states.get(project.id, ALICE)
+
+
+async def test_generated_files_are_listed_once_in_first_seen_order(
+    states: AgentStatesService, project: Project
+) -> None:
+    assert await states.add_generated_file(project.id, ALICE, "b.ts") == ("b.ts",)
+    assert await states.add_generated_file(project.id, ALICE, "b.ts") == ("b.ts",)
+    files = await states.add_generated_files(project.id, ALICE, ["a.ts", "b.ts", "c.ts", "a.ts"])
+    assert files == ("b.ts", "a.ts", "c.ts")
+    with pytest.raises(ProjectNotFound):
+        await states.add_generated_file(project.id, BOB, "evil.ts")
+
+
+async def test_append_message(states: AgentStatesService, project: Project) -> None:
+    assert await states.append_message(project.id, ALICE, {"role": "user", "content": "hi"}) == 1
+    assert await states.append_message(project.id, ALICE, {"role": "assistant", "content": ""}) == 2
+    state = await states.get(project.id, ALICE)
+    assert state is not None
+    assert [m["role"] for m in objects(state.conversation_history)] == ["user", "assistant"]
+    with pytest.raises(ProjectNotFound):
+        await states.append_message(project.id, BOB, {"role": "user"})
+
+
+async def test_set_sandbox_and_reset(states: AgentStatesService, project: Project) -> None:
+    state = await states.set_sandbox(project.id, ALICE, "sbx-9", "https://9.example")
+    assert (state.sandbox_id, state.preview_url) == ("sbx-9", "https://9.example")
+    with pytest.raises(ProjectNotFound):
+        await states.set_sandbox(project.id, BOB, None, None)
+
+    await states.set_current(project.id, ALICE, "coding", 0)
+    await states.append_phase(project.id, ALICE, {"name": "a"})
+    await states.add_generated_file(project.id, ALICE, "x")
+    await states.append_message(project.id, ALICE, {"role": "user"})
+    with pytest.raises(ProjectNotFound):
+        await states.reset(project.id, BOB)
+    reset = await states.reset(project.id, ALICE)
+
+    assert (reset.current_state, reset.current_phase) == ("idle", None)
+    assert reset.phases == []
+    assert reset.generated_files == []
+    assert reset.conversation_history == []
+    assert (reset.sandbox_id, reset.preview_url) == (None, None)
+    assert reset.id == state.id
+
+
+async def test_projects_whose_last_phase_is_completed(
+    states: AgentStatesService, projects: ProjectsService
+) -> None:
+    done = await projects.create_project(ALICE, "done", "")
+    await states.append_phase(done.id, ALICE, {"name": "a"})
+    await states.append_phase(done.id, ALICE, {"name": "b"})
+    await states.complete_phase(done.id, ALICE, 1)
+    half = await projects.create_project(ALICE, "half", "")  # an earlier phase completed only
+    await states.append_phase(half.id, ALICE, {"name": "a"})
+    await states.append_phase(half.id, ALICE, {"name": "b"})
+    await states.complete_phase(half.id, ALICE, 0)
+    await projects.create_project(ALICE, "empty", "")
+    bobs = await projects.create_project(BOB, "bob done", "")
+    await states.append_phase(bobs.id, BOB, {"name": "a", "completed": True})
+
+    assert [p.name for p in await states.list_projects_with_last_phase_completed(ALICE)] == ["done"]
+    assert [p.name for p in await states.list_projects_with_last_phase_completed(BOB)] == [
+        "bob done"
+    ]
+    assert await states.list_projects_with_last_phase_completed("nobody") == []
+
+
+# -- concurrency: separate connections, all workers released at once ---------------------
+
+
+async def test_8_workers_x_25_phase_appends_leave_exactly_200_phases(
+    project: Project, wide_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> None:
+    service = AgentStatesService(wide_pool, async_queries)
+    go = asyncio.Event()
+
+    async def worker(w: int) -> None:
+        await go.wait()
+        for i in range(25):
+            await service.append_phase(project.id, ALICE, {"name": f"w{w}-p{i}"})
+
+    tasks = [asyncio.create_task(worker(w)) for w in range(WORKERS)]
+    go.set()
+    await asyncio.gather(*tasks)
+
+    state = await service.get(project.id, ALICE)
+    assert state is not None
+    names = [str(p["name"]) for p in objects(state.phases)]
+    assert len(names) == 200
+    assert set(names) == {f"w{w}-p{i}" for w in range(WORKERS) for i in range(25)}
+    for w in range(WORKERS):  # each worker's own appends keep their order
+        mine = [n for n in names if n.startswith(f"w{w}-")]
+        assert mine == [f"w{w}-p{i}" for i in range(25)]
+
+
+async def test_8_workers_adding_the_same_10_files_leave_exactly_10(
+    project: Project, wide_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> None:
+    service = AgentStatesService(wide_pool, async_queries)
+    paths = [f"src/component_{i}.tsx" for i in range(10)]
+    go = asyncio.Event()
+
+    async def worker(w: int) -> None:
+        await go.wait()
+        for i in range(10):  # each worker starts at a different file
+            await service.add_generated_file(project.id, ALICE, paths[(i + w) % 10])
+
+    tasks = [asyncio.create_task(worker(w)) for w in range(WORKERS)]
+    go.set()
+    await asyncio.gather(*tasks)
+
+    state = await service.get(project.id, ALICE)
+    assert state is not None
+    assert len(state.generated_files) == 10
+    assert sorted(state.generated_files) == sorted(paths)
+
+
+async def test_concurrent_messages_and_phase_completions_all_land(
+    project: Project, wide_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> None:
+    service = AgentStatesService(wide_pool, async_queries)
+    for i in range(WORKERS):
+        await service.append_phase(project.id, ALICE, {"name": f"p{i}"})
+    go = asyncio.Event()
+
+    async def worker(w: int) -> None:
+        await go.wait()
+        await service.complete_phase(project.id, ALICE, w)
+        for i in range(5):
+            await service.append_message(project.id, ALICE, {"from": w, "n": i})
+
+    tasks = [asyncio.create_task(worker(w)) for w in range(WORKERS)]
+    go.set()
+    await asyncio.gather(*tasks)
+
+    state = await service.get(project.id, ALICE)
+    assert state is not None
+    assert all(p.get("completed") is True for p in objects(state.phases))
+    assert len(objects(state.conversation_history)) == WORKERS * 5

@@ -1,0 +1,462 @@
+"""ContentService on a real PostgreSQL: import by COPY, page trees, backlinks, search, plans."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.config import Settings
+from plainsql.errors import InvalidInput
+from plainsql.queries import Queries
+from plainsql.seed import run_seeds
+from reference_apps.services.content import (
+    BlockInput,
+    BlockTree,
+    ContentService,
+    InvalidContent,
+    PageInput,
+    PageNotFound,
+    block_uuid,
+    page_uuid,
+)
+from reference_apps.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
+
+from ..fixtures import add_workspace
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+
+
+def link(page: str, text: str = "link") -> str:
+    return f'<a data-page="{page}">{text}</a>'
+
+
+SITE = [
+    PageInput(
+        "guides/setup/intro",
+        "Setting up",
+        html="<p>How to set things up.</p>",
+        metadata={"tags": ["setup"], "draft": False},
+        blocks=[
+            BlockInput(
+                "<p>Install the tool</p>",
+                children=[
+                    BlockInput(
+                        "<p>On Linux</p>",
+                        children=[
+                            BlockInput(
+                                "<p>Debian</p>",
+                                children=[BlockInput("<p>Bookworm</p>")],
+                            )
+                        ],
+                    ),
+                    BlockInput("<p>On macOS</p>", metadata={"os": "mac"}),
+                ],
+            ),
+            BlockInput(f"<p>Questions? See {link('faq', 'the FAQ')}.</p>"),
+        ],
+    ),
+    PageInput(
+        "faq",
+        "Frequently asked questions",
+        blocks=[
+            BlockInput("<p>Why SQL files? Because reviewers read SQL.</p>"),
+            BlockInput(f"<p>Back to {link('guides/setup/intro', 'setup')}</p>"),
+        ],
+    ),
+    PageInput(
+        "R&D",
+        "Research and development",
+        blocks=[
+            BlockInput(f"<p>Related: {link('faq')} and {link('faq', 'again')}</p>"),
+            BlockInput("<p>The word faq without a link, and faq-old.</p>"),
+        ],
+    ),
+    PageInput(
+        "notes",
+        "Loose notes",
+        blocks=[BlockInput(f"<p>{link('R&amp;D', 'research')} is where ideas go</p>")],
+    ),
+]
+SITE_NODES = 4 + 6 + 2 + 2 + 1
+
+
+@pytest.fixture
+def content(async_pool: Pool, async_queries: Queries) -> ContentService:
+    return ContentService(async_pool, async_queries)
+
+
+async def node_keys(pool: Pool, workspace_id: int) -> list[tuple[Any, ...]]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT uuid, parent_uuid, position, page_name, title, html FROM nodes"
+            " WHERE workspace_id = %s ORDER BY uuid",
+            (workspace_id,),
+        )
+        return await cur.fetchall()
+
+
+def walk(blocks: tuple[BlockTree, ...]) -> Iterator[BlockTree]:
+    for block in blocks:
+        yield block
+        yield from walk(block.children)
+
+
+async def test_import_then_read_a_page_as_a_tree_in_order(
+    content: ContentService, workspace: Workspace
+) -> None:
+    summary = await content.import_content(workspace.id, SITE)
+    assert (summary.pages, summary.blocks, summary.nodes, summary.replaced) == (4, 11, 15, 0)
+
+    tree = await content.get_page(workspace.id, "guides/setup/intro")
+    assert tree is not None
+    assert tree.page.uuid == page_uuid(workspace.id, "guides/setup/intro")
+    assert (tree.page.title, tree.page.slug, tree.page.parent_uuid) == (
+        "Setting up",
+        "guides/setup/intro",
+        None,
+    )
+    assert tree.page.metadata == {"tags": ["setup"], "draft": False}
+    assert [b.node.html for b in tree.blocks] == [
+        "<p>Install the tool</p>",
+        '<p>Questions? See <a data-page="faq">the FAQ</a>.</p>',
+    ]
+    install = tree.blocks[0]
+    assert [c.node.html for c in install.children] == ["<p>On Linux</p>", "<p>On macOS</p>"]
+    assert install.children[1].node.metadata == {"os": "mac"}
+    assert [(b.node.html, b.depth) for b in walk(tree.blocks)] == [
+        ("<p>Install the tool</p>", 1),
+        ("<p>On Linux</p>", 2),
+        ("<p>Debian</p>", 3),
+        ("<p>Bookworm</p>", 4),
+        ("<p>On macOS</p>", 2),
+        ('<p>Questions? See <a data-page="faq">the FAQ</a>.</p>', 1),
+    ]
+    debian = install.children[0].children[0]
+    assert debian.node.uuid == block_uuid(tree.page.uuid, [0, 0, 0])
+    assert debian.node.parent_uuid == install.children[0].node.uuid
+    assert all(b.node.page_name == "guides/setup/intro" for b in walk(tree.blocks))
+
+    assert await content.get_page(workspace.id, "missing") is None
+    assert await content.get_page(workspace.id + 1000, "faq") is None
+
+
+async def test_the_tree_stops_at_the_workspace_embed_depth(
+    async_pool: Pool, async_queries: Queries, content: ContentService
+) -> None:
+    shallow = await add_workspace(async_pool, async_queries, "shallow", embed_depth=2)
+    await content.import_content(shallow.id, SITE)
+    tree = await content.get_page(shallow.id, "guides/setup/intro")
+    assert tree is not None
+    assert [(b.node.html, b.depth) for b in walk(tree.blocks)] == [
+        ("<p>Install the tool</p>", 1),
+        ("<p>On Linux</p>", 2),
+        ("<p>On macOS</p>", 2),
+        ('<p>Questions? See <a data-page="faq">the FAQ</a>.</p>', 1),
+    ]
+
+
+async def test_list_pages_by_name(content: ContentService, workspace: Workspace) -> None:
+    await content.import_content(workspace.id, SITE)
+    pages = await content.list_pages(workspace.id)
+    assert [p.page_name for p in pages] == sorted(p.name for p in SITE)
+    assert all(p.parent_uuid is None for p in pages)
+
+
+async def test_reimporting_the_same_content_changes_no_key_and_duplicates_nothing(
+    async_pool: Pool, content: ContentService, workspace: Workspace
+) -> None:
+    await content.import_content(workspace.id, SITE)
+    first = await node_keys(async_pool, workspace.id)
+    summary = await content.import_content(workspace.id, SITE)
+    assert summary.replaced == SITE_NODES
+    second = await node_keys(async_pool, workspace.id)
+    assert second == first
+    assert len(second) == SITE_NODES == len({row[0] for row in second})
+
+
+async def test_reimport_replaces_what_changed(
+    async_pool: Pool, content: ContentService, workspace: Workspace
+) -> None:
+    await content.import_content(workspace.id, SITE)
+    kept = SITE[1]
+    added = PageInput("changelog", "Changelog", blocks=[BlockInput("<p>v1</p>")])
+    await content.import_content(workspace.id, [kept, added])
+    assert [p.page_name for p in await content.list_pages(workspace.id)] == ["changelog", "faq"]
+    assert await content.count_nodes(workspace.id) == 3 + 2
+    faq = await content.get_page(workspace.id, "faq")
+    assert faq is not None
+    assert faq.page.uuid == page_uuid(workspace.id, "faq")
+
+
+async def test_keys_are_the_sql_node_uuid_of_the_documented_keys(
+    async_pool: Pool, content: ContentService, workspace: Workspace
+) -> None:
+    await content.import_content(workspace.id, SITE)
+    async with async_pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT node_uuid(%(w)s::text || '::' || 'guides/setup/intro'),"
+            " node_uuid(node_uuid(%(w)s::text || '::guides/setup/intro')::text || '::0.0.0')",
+            {"w": workspace.id},
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    page = page_uuid(workspace.id, "guides/setup/intro")
+    assert row == (page, block_uuid(page, [0, 0, 0]))
+    assert (page.version, page.variant) == (8, "specified in RFC 4122")
+    # The same page name in another workspace has another key.
+    assert page_uuid(workspace.id + 1, "guides/setup/intro") != page
+
+
+async def test_deleting_a_page_removes_all_its_blocks(
+    content: ContentService, workspace: Workspace
+) -> None:
+    await content.import_content(workspace.id, SITE)
+    await content.delete_page(workspace.id, "guides/setup/intro")
+    assert await content.get_page(workspace.id, "guides/setup/intro") is None
+    assert await content.count_nodes(workspace.id) == SITE_NODES - 7
+    with pytest.raises(PageNotFound):
+        await content.delete_page(workspace.id, "guides/setup/intro")
+
+
+async def test_backlinks_are_the_blocks_that_link_the_page(
+    async_pool: Pool, async_queries: Queries, content: ContentService, workspace: Workspace
+) -> None:
+    other = await add_workspace(async_pool, async_queries, "bob")
+    await content.import_content(workspace.id, SITE)
+    await content.import_content(other.id, SITE)
+
+    faq = await content.list_backlinks(workspace.id, "faq")
+    assert [(b.page_name, b.position, b.page_title) for b in faq] == [
+        ("R&D", 0, "Research and development"),
+        ("guides/setup/intro", 1, "Setting up"),
+    ]
+    intro = page_uuid(workspace.id, "guides/setup/intro")
+    assert faq[1].uuid == block_uuid(intro, [1])
+    assert faq[1].page_uuid == intro
+    assert faq[1].parent_uuid == intro
+    # An entity in the attribute is decoded: data-page="R&amp;D" links the page "R&D".
+    assert [b.page_name for b in await content.list_backlinks(workspace.id, "R&D")] == ["notes"]
+    assert await content.list_backlinks(workspace.id, "faq-old") == []
+    assert await content.list_backlinks(workspace.id, "notes") == []
+
+
+async def test_search_ranks_title_matches_first_and_highlights(
+    async_pool: Pool, async_queries: Queries, content: ContentService, workspace: Workspace
+) -> None:
+    other = await add_workspace(async_pool, async_queries, "bob")
+    pages = [
+        PageInput("install", "Installing", blocks=[BlockInput("<p>Steps follow.</p>")]),
+        PageInput(
+            "misc",
+            "Miscellany",
+            blocks=[
+                BlockInput("<p>Unrelated words about <b>gardens</b>.</p>"),
+                BlockInput("<p>Once you <em>installed</em> it, restart.</p>"),
+            ],
+        ),
+    ]
+    await content.import_content(workspace.id, pages)
+    await content.import_content(other.id, pages)
+
+    hits = await content.search(workspace.id, "install")
+    assert [(h.page_name, h.parent_uuid is None) for h in hits] == [
+        ("install", True),
+        ("misc", False),
+    ]
+    assert hits[0].rank > hits[1].rank > 0
+    assert "<mark>Installing</mark>" in hits[0].snippet
+    assert "<mark>installed</mark>" in hits[1].snippet
+    assert "<em>" not in hits[1].snippet
+    assert [h.title for h in await content.search(workspace.id, "gardens")] == [""]
+    assert await content.search(workspace.id, "volcano") == []
+    assert await content.search(workspace.id, "   ") == []
+    assert len(await content.search(workspace.id, "install", limit=1)) == 1
+
+
+async def test_invalid_content_is_refused_and_changes_nothing(
+    content: ContentService, workspace: Workspace
+) -> None:
+    await content.import_content(workspace.id, SITE)
+    with pytest.raises(InvalidContent):
+        await content.import_content(workspace.id, [SITE[0], SITE[1], SITE[0]])
+    with pytest.raises(InvalidContent):
+        await content.import_content(workspace.id, [PageInput("  ", "Blank")])
+    with pytest.raises(WorkspaceNotFound):
+        await content.import_content(workspace.id + 1000, SITE)
+    assert await content.count_nodes(workspace.id) == SITE_NODES
+
+
+async def test_a_failing_import_keeps_the_old_content(
+    async_pool: Pool, content: ContentService, workspace: Workspace
+) -> None:
+    await content.import_content(workspace.id, SITE)
+    before = await node_keys(async_pool, workspace.id)
+    broken = [*SITE, PageInput("bad", "Bad", blocks=[BlockInput("<p>nul \x00 byte</p>")])]
+    with pytest.raises(InvalidInput):
+        await content.import_content(workspace.id, broken)
+    assert await node_keys(async_pool, workspace.id) == before
+
+
+async def test_concurrent_imports_of_one_workspace_serialize(
+    async_pool: Pool, content: ContentService, workspace: Workspace
+) -> None:
+    versions = [
+        [
+            PageInput(f"v{v}-page-{p}", f"Page {p}", blocks=[BlockInput("<p>x</p>")])
+            for p in range(30)
+        ]
+        for v in range(4)
+    ]
+    await asyncio.gather(*(content.import_content(workspace.id, pages) for pages in versions))
+    names = {p.page_name for p in await content.list_pages(workspace.id)}
+    assert names in [{p.name for p in pages} for pages in versions]
+    assert await content.count_nodes(workspace.id) == 60
+
+
+@pytest.mark.slow
+async def test_an_import_of_100000_nodes_in_one_call(
+    content: ContentService, workspace: Workspace
+) -> None:
+    # 1,000 pages, each with 33 blocks holding 2 children each: 1,000 * (1 + 33 * 3) nodes.
+    pages = [
+        PageInput(
+            f"page-{p}",
+            f"Page {p}",
+            blocks=[
+                BlockInput(
+                    f"<p>block {b} of {link(f'page-{(p + b) % 1000}')}</p>",
+                    children=[BlockInput("<p>child one</p>"), BlockInput("<p>child two</p>")],
+                )
+                for b in range(33)
+            ],
+        )
+        for p in range(1000)
+    ]
+    summary = await content.import_content(workspace.id, pages)
+    assert summary.nodes == 100_000
+    assert await content.count_nodes(workspace.id) == 100_000
+
+
+def plan_nodes(plan: Any) -> Iterator[dict[str, Any]]:
+    """Every node of an EXPLAIN (FORMAT JSON) plan, depth first."""
+    if isinstance(plan, dict):
+        if "Node Type" in plan:
+            yield plan
+        for value in plan.values():
+            yield from plan_nodes(value)
+    elif isinstance(plan, list):
+        for item in plan:
+            yield from plan_nodes(item)
+
+
+def explain(
+    conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    row = conn.execute("EXPLAIN (FORMAT JSON) " + sql, params).fetchone()
+    assert row is not None
+    return list(plan_nodes(row[0]))
+
+
+@pytest.mark.slow
+async def test_backlinks_and_page_tree_never_scan_all_nodes(
+    async_pool: Pool,
+    async_queries: Queries,
+    queries: Queries,
+    content: ContentService,
+    workspace: Workspace,
+    conn: psycopg.Connection[Any],
+) -> None:
+    def site(pages: int, blocks: int) -> list[PageInput]:
+        # Every fifth block links another page: each page gets a handful of backlinks.
+        return [
+            PageInput(
+                f"topic/{p}",
+                f"Topic {p}",
+                blocks=[
+                    BlockInput(
+                        f"<p>Note {b} on topic {p}"
+                        + (f", see {link(f'topic/{(p * 7 + b) % pages}')}" if b % 5 == 0 else "")
+                        + "</p>",
+                        children=[BlockInput(f"<p>detail {b}</p>")] if b % 2 == 0 else (),
+                    )
+                    for b in range(blocks)
+                ],
+            )
+            for p in range(pages)
+        ]
+
+    summary = await content.import_content(workspace.id, site(200, 40))
+    assert summary.blocks >= 10_000
+    for name in ("bob", "carol"):
+        other = await add_workspace(async_pool, async_queries, name)
+        await content.import_content(other.id, site(150, 40))
+    conn.execute("ANALYZE nodes")
+    conn.execute("ANALYZE workspaces")
+
+    backlinks = await content.list_backlinks(workspace.id, "topic/42")
+    assert 0 < len(backlinks) < 20
+    tree = await content.get_page(workspace.id, "topic/42")
+    assert tree is not None
+    assert len(tree.blocks) == 40
+
+    # Beyond "no Seq Scan": an index scan that walks all of the workspace's blocks would pass
+    # that, so each query must also reach nodes through the index that answers it.
+    params = {"workspace_id": workspace.id, "page_name": "topic/42"}
+    for query, index in (
+        (queries.content.list_backlinks_by_page, "nodes_linked_pages_idx"),
+        (queries.content.list_page_tree, "nodes_parent_uuid_position_idx"),
+    ):
+        plan = explain(conn, query.sql, params)
+        seq_scans = [n for n in plan if n["Node Type"] == "Seq Scan"]
+        indexes = {n["Index Name"] for n in plan if "Index Name" in n}
+        assert not [n for n in seq_scans if n.get("Relation Name") == "nodes"], (
+            f"{query.__name__} scans nodes sequentially (indexes used: {sorted(indexes)})"
+        )
+        assert index in indexes, f"{query.__name__} does not use {index}: {sorted(indexes)}"
+
+
+async def test_the_seed_workspace_reads_back(
+    db_settings: Settings, async_pool: Pool, async_queries: Queries, content: ContentService
+) -> None:
+    run_seeds(db_settings)
+    run_seeds(db_settings)  # idempotent
+    workspace = await WorkspaceService(async_pool, async_queries).get_by_user("seed-user-alice")
+    assert workspace is not None
+    pages = await content.list_pages(workspace.id)
+    assert len(pages) >= 3
+    assert all(p.uuid == page_uuid(workspace.id, p.page_name) for p in pages)
+    trees = [await content.get_page(workspace.id, p.page_name) for p in pages]
+    assert any(b.depth >= 2 for t in trees if t is not None for b in walk(t.blocks))
+    for tree in trees:
+        assert tree is not None
+        keys = _block_keys(tree.page.uuid, tree.blocks, [])
+        assert {b.node.uuid for b in walk(tree.blocks)} == keys
+    linked = [await content.list_backlinks(workspace.id, p.page_name) for p in pages]
+    assert any(linked)
+    async with async_pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT (SELECT count(*) FROM git_repositories WHERE workspace_id = %(w)s),"
+            " (SELECT count(*) FROM deployment_history WHERE workspace_id = %(w)s),"
+            " (SELECT count(*) FROM nodes WHERE workspace_id = %(w)s)",
+            {"w": workspace.id},
+        )
+        counts = await cur.fetchone()
+    assert counts is not None
+    assert counts[:2] == (1, 2)
+    assert counts[2] == len(pages) + sum(len(list(walk(t.blocks))) for t in trees if t is not None)
+
+
+def _block_keys(page: UUID, blocks: tuple[BlockTree, ...], path: list[int]) -> set[UUID]:
+    """The deterministic keys of every block, from their positions."""
+    keys: set[UUID] = set()
+    for block in blocks:
+        here = [*path, block.node.position]
+        keys.add(block_uuid(page, here))
+        keys |= _block_keys(page, block.children, here)
+    return keys

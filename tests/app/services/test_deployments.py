@@ -1,0 +1,132 @@
+"""DeploymentService on a real PostgreSQL: forward-only status, atomic build-log appends."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.queries import Queries
+from reference_apps.services.deployments import (
+    DeploymentNotFound,
+    DeploymentService,
+    DeploymentStatus,
+    DeploymentStatusConflict,
+)
+from reference_apps.services.workspaces import Workspace, WorkspaceNotFound
+
+from ..fixtures import add_workspace
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+
+
+@pytest.fixture
+def deployments(async_pool: Pool, async_queries: Queries) -> DeploymentService:
+    return DeploymentService(async_pool, async_queries)
+
+
+async def test_record_then_get(deployments: DeploymentService, workspace: Workspace) -> None:
+    deployment = await deployments.record(
+        workspace.id, commit_sha="9fceb02d0ae598e95dc970b74767f19372d61af8"
+    )
+    assert deployment.status == "pending"
+    assert (deployment.error_log, deployment.build_log) == (None, [])
+    assert await deployments.get(workspace.id, deployment.id) == deployment
+    assert await deployments.get(workspace.id + 1000, deployment.id) is None
+    with pytest.raises(WorkspaceNotFound):
+        await deployments.record(workspace.id + 1000, commit_sha="abc")
+
+
+async def test_status_moves_forward_only(
+    deployments: DeploymentService, workspace: Workspace
+) -> None:
+    deployment = await deployments.record(workspace.id, commit_sha="abc1234")
+    building = await deployments.update_status(
+        workspace.id, deployment.id, DeploymentStatus.BUILDING
+    )
+    assert building.status == "building"
+    with pytest.raises(DeploymentStatusConflict):
+        await deployments.update_status(workspace.id, deployment.id, DeploymentStatus.PENDING)
+    failed = await deployments.update_status(
+        workspace.id, deployment.id, DeploymentStatus.FAILED, error_log="exit status 1"
+    )
+    assert (failed.status, failed.error_log) == ("failed", "exit status 1")
+    with pytest.raises(DeploymentStatusConflict):
+        await deployments.update_status(workspace.id, deployment.id, DeploymentStatus.SUCCESS)
+    assert await deployments.get(workspace.id, deployment.id) == failed
+    with pytest.raises(DeploymentNotFound):
+        await deployments.update_status(workspace.id, 987654, DeploymentStatus.BUILDING)
+
+
+async def test_racing_finishes_leave_one_winner(
+    deployments: DeploymentService, workspace: Workspace
+) -> None:
+    deployment = await deployments.record(
+        workspace.id, commit_sha="abc1234", status=DeploymentStatus.BUILDING
+    )
+    statuses: list[DeploymentStatus] = [DeploymentStatus.SUCCESS, DeploymentStatus.FAILED] * 3
+    results = await asyncio.gather(
+        *(deployments.update_status(workspace.id, deployment.id, status) for status in statuses),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if not isinstance(r, BaseException)]
+    assert len(winners) == 1
+    assert all(
+        isinstance(r, DeploymentStatusConflict) for r in results if isinstance(r, BaseException)
+    )
+    final = await deployments.get(workspace.id, deployment.id)
+    assert final is not None
+    assert final.status == winners[0].status
+
+
+async def test_concurrent_build_log_appends_all_land(
+    async_pool: Pool, deployments: DeploymentService, workspace: Workspace
+) -> None:
+    deployment = await deployments.record(workspace.id, commit_sha="abc1234")
+    lines = [f"step {i}: ok" for i in range(40)]
+    counts = await asyncio.gather(
+        *(deployments.append_build_log(workspace.id, deployment.id, line) for line in lines)
+    )
+    assert sorted(counts) == list(range(1, 41))
+    stored = await deployments.get(workspace.id, deployment.id)
+    assert stored is not None
+    assert stored.build_log is not None
+    assert sorted(stored.build_log) == sorted(lines)
+    with pytest.raises(DeploymentNotFound):
+        await deployments.append_build_log(workspace.id + 1000, deployment.id, "x")
+
+
+async def test_appending_to_a_null_build_log(
+    async_pool: Pool, deployments: DeploymentService, workspace: Workspace
+) -> None:
+    deployment = await deployments.record(workspace.id, commit_sha="abc1234")
+    async with async_pool.connection() as conn:
+        await conn.execute(
+            "UPDATE deployment_history SET build_log = NULL WHERE id = %s", (deployment.id,)
+        )
+    assert await deployments.append_build_log(workspace.id, deployment.id, 'quote " and \\') == 1
+    stored = await deployments.get(workspace.id, deployment.id)
+    assert stored is not None
+    assert stored.build_log == ['quote " and \\']
+
+
+async def test_latest_n_newest_first_of_one_workspace(
+    async_pool: Pool, async_queries: Queries, deployments: DeploymentService, workspace: Workspace
+) -> None:
+    other = await add_workspace(async_pool, async_queries, "bob")
+    for i in range(5):
+        await deployments.record(workspace.id, commit_sha=f"sha{i}")
+        await deployments.record(other.id, commit_sha=f"other{i}")
+    async with async_pool.connection() as conn:
+        # Out-of-order deployed_at: the list follows deployed_at, not insertion order.
+        await conn.execute(
+            "UPDATE deployment_history SET deployed_at = now() + interval '1 hour'"
+            " WHERE commit_sha = 'sha1'"
+        )
+    latest = await deployments.list_latest(workspace.id, limit=3)
+    assert [d.commit_sha for d in latest] == ["sha1", "sha4", "sha3"]
+    assert len(await deployments.list_latest(workspace.id)) == 5
+    assert await deployments.list_latest(workspace.id + 1000) == []

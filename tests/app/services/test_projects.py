@@ -1,0 +1,331 @@
+"""ProjectsService: projects and their files on a real PostgreSQL, scoped by user."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.errors import ForeignKeyViolation
+from plainsql.queries import Queries
+from reference_apps.services.agent_states import AgentStatesService
+from reference_apps.services.projects import (
+    Project,
+    ProjectFileNotFound,
+    ProjectNotFound,
+    ProjectsService,
+)
+
+from ..fixtures import ALICE, BOB
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+@pytest.fixture
+def service(
+    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> ProjectsService:
+    return ProjectsService(async_pool, async_queries)
+
+
+def count(conn: Conn, sql: str, *params: Any) -> int:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# -- projects ---------------------------------------------------------------------------
+
+
+async def test_create_project_comes_with_an_idle_empty_agent_state(
+    service: ProjectsService, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> None:
+    project = await service.create_project(ALICE, "Todo app", "A todo list in React")
+
+    assert isinstance(project.id, uuid.UUID)
+    assert (project.user_id, project.name, project.description) == (
+        ALICE,
+        "Todo app",
+        "A todo list in React",
+    )
+    assert project.status == "idle"
+    assert project.preview_url is None
+    assert project.sandbox_id is None
+    state = await AgentStatesService(async_pool, async_queries).get(project.id, ALICE)
+    assert state is not None
+    assert state.current_state == "idle"
+    assert state.phases == []
+    assert state.generated_files == []
+    assert state.conversation_history == []
+
+
+async def test_create_project_for_an_unknown_user_leaves_nothing(
+    service: ProjectsService, conn: Conn
+) -> None:
+    with pytest.raises(ForeignKeyViolation) as raised:
+        await service.create_project("no-such-user", "x", "y")
+    assert raised.value.constraint == "projects_user_id_fkey"
+    assert count(conn, "SELECT count(*) FROM projects") == 0
+    assert count(conn, "SELECT count(*) FROM agent_states") == 0
+
+
+async def test_list_projects_newest_update_first_and_only_the_users(
+    service: ProjectsService,
+) -> None:
+    first = await service.create_project(ALICE, "first", "")
+    second = await service.create_project(ALICE, "second", "")
+    await service.create_project(BOB, "bob's", "")
+
+    assert [p.name for p in await service.list_projects(ALICE)] == ["second", "first"]
+    await service.update_project(first.id, ALICE, description="touched")
+    assert [p.id for p in await service.list_projects(ALICE)] == [first.id, second.id]
+    assert [p.name for p in await service.list_projects(BOB)] == ["bob's"]
+    assert await service.list_projects("nobody") == []
+
+
+async def test_get_project_is_scoped_by_user(service: ProjectsService) -> None:
+    project = await service.create_project(ALICE, "mine", "d")
+
+    assert await service.get_project(project.id, ALICE) == project
+    assert await service.get_project(project.id, BOB) is None
+    assert await service.get_project(uuid.uuid4(), ALICE) is None
+
+
+async def test_get_project_with_files_in_path_order_and_scoped(service: ProjectsService) -> None:
+    project = await service.create_project(ALICE, "site", "d")
+    empty = await service.get_project_with_files(project.id, ALICE)
+    assert empty is not None
+    assert empty.project == project
+    assert empty.files == ()
+
+    await service.upsert_file(project.id, ALICE, "src/main.tsx", "main")
+    await service.upsert_file(project.id, ALICE, "index.html", "<html>")
+    found = await service.get_project_with_files(project.id, ALICE)
+
+    assert found is not None
+    assert found.project.id == project.id
+    assert [(f.path, f.content) for f in found.files] == [
+        ("index.html", "<html>"),
+        ("src/main.tsx", "main"),
+    ]
+    assert all(f.project_id == project.id for f in found.files)
+    assert await service.get_project_with_files(project.id, BOB) is None
+
+
+async def test_update_project_replaces_only_what_is_given(service: ProjectsService) -> None:
+    project = await service.create_project(ALICE, "old name", "old description")
+
+    renamed = await service.update_project(project.id, ALICE, name="new name")
+    assert (renamed.name, renamed.description) == ("new name", "old description")
+    assert renamed.updated_at > project.updated_at  # the trigger, not Python, keeps it
+    described = await service.update_project(project.id, ALICE, description="new description")
+    assert (described.name, described.description) == ("new name", "new description")
+
+    with pytest.raises(ProjectNotFound):
+        await service.update_project(project.id, BOB, name="stolen")
+    assert (await service.get_project(project.id, ALICE)) == described
+
+
+async def test_set_status_and_preview(service: ProjectsService) -> None:
+    project = await service.create_project(ALICE, "p", "d")
+
+    building = await service.set_status(project.id, ALICE, "building")
+    assert building.status == "building"
+    previewing = await service.set_preview(project.id, ALICE, "https://p.example/abc", "sbx-1")
+    assert (previewing.preview_url, previewing.sandbox_id) == ("https://p.example/abc", "sbx-1")
+    cleared = await service.set_preview(project.id, ALICE, None, None)
+    assert (cleared.preview_url, cleared.sandbox_id) == (None, None)
+    assert cleared.status == "building"
+
+    with pytest.raises(ProjectNotFound):
+        await service.set_status(project.id, BOB, "hacked")
+    with pytest.raises(ProjectNotFound):
+        await service.set_preview(project.id, BOB, "https://evil.example", None)
+    unchanged = await service.get_project(project.id, ALICE)
+    assert unchanged is not None
+    assert unchanged.status == "building"
+
+
+async def test_delete_project_cascades_to_files_and_agent_state(
+    service: ProjectsService, conn: Conn
+) -> None:
+    project = await service.create_project(ALICE, "doomed", "d")
+    kept = await service.create_project(ALICE, "kept", "d")
+    await service.upsert_files(project.id, ALICE, {"a.txt": "a", "b.txt": "b"})
+    await service.upsert_file(kept.id, ALICE, "k.txt", "k")
+
+    with pytest.raises(ProjectNotFound):
+        await service.delete_project(project.id, BOB)
+    await service.delete_project(project.id, ALICE)
+
+    assert await service.get_project(project.id, ALICE) is None
+    assert count(conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id) == 0
+    assert count(conn, "SELECT count(*) FROM agent_states WHERE project_id = %s", project.id) == 0
+    assert [f.path for f in await service.list_files(kept.id, ALICE)] == ["k.txt"]
+    with pytest.raises(ProjectNotFound):
+        await service.delete_project(project.id, ALICE)
+
+
+async def test_deleting_the_user_deletes_their_projects(
+    service: ProjectsService, conn: Conn
+) -> None:
+    project = await service.create_project(BOB, "p", "d")
+    await service.upsert_file(project.id, BOB, "f", "c")
+    conn.execute("DELETE FROM users WHERE id = %s", (BOB,))
+    conn.commit()
+    assert count(conn, "SELECT count(*) FROM projects") == 0
+    assert count(conn, "SELECT count(*) FROM project_files") == 0
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def project(service: ProjectsService) -> Project:
+    return await service.create_project(ALICE, "files", "d")
+
+
+async def test_upsert_file_creates_then_replaces_by_path(
+    service: ProjectsService, project: Project
+) -> None:
+    created = await service.upsert_file(project.id, ALICE, "app.py", "print(1)")
+    replaced = await service.upsert_file(project.id, ALICE, "app.py", "print(2)")
+
+    assert replaced.id == created.id
+    assert replaced.content == "print(2)"
+    assert replaced.created_at == created.created_at
+    assert replaced.updated_at > created.updated_at
+    assert [(f.path, f.content) for f in await service.list_files(project.id, ALICE)] == [
+        ("app.py", "print(2)")
+    ]
+
+
+async def test_upsert_file_into_another_users_project_is_refused(
+    service: ProjectsService, project: Project
+) -> None:
+    with pytest.raises(ProjectNotFound):
+        await service.upsert_file(project.id, BOB, "evil.py", "x")
+    with pytest.raises(ProjectNotFound):
+        await service.upsert_files(project.id, BOB, {"evil.py": "x"})
+    assert await service.list_files(project.id, ALICE) == []
+
+
+async def test_get_file_by_path_is_scoped_by_user(
+    service: ProjectsService, project: Project
+) -> None:
+    written = await service.upsert_file(project.id, ALICE, "README.md", "# hi")
+
+    assert await service.get_file(project.id, ALICE, "README.md") == written
+    assert await service.get_file(project.id, ALICE, "missing.md") is None
+    assert await service.get_file(project.id, BOB, "README.md") is None
+
+
+async def test_list_files_is_scoped_by_user(service: ProjectsService, project: Project) -> None:
+    await service.upsert_files(project.id, ALICE, {"b": "2", "a": "1"})
+    assert [f.path for f in await service.list_files(project.id, ALICE)] == ["a", "b"]
+    assert await service.list_files(project.id, BOB) == []
+
+
+async def test_delete_one_file(service: ProjectsService, project: Project) -> None:
+    await service.upsert_files(project.id, ALICE, {"a": "1", "b": "2"})
+
+    with pytest.raises(ProjectNotFound):
+        await service.delete_file(project.id, BOB, "a")
+    await service.delete_file(project.id, ALICE, "a")
+    with pytest.raises(ProjectFileNotFound):
+        await service.delete_file(project.id, ALICE, "a")
+    assert [f.path for f in await service.list_files(project.id, ALICE)] == ["b"]
+
+
+async def test_delete_all_files_of_a_project(
+    service: ProjectsService, project: Project, conn: Conn
+) -> None:
+    other = await service.create_project(ALICE, "other", "d")
+    await service.upsert_files(project.id, ALICE, {"a": "1", "b": "2", "c": "3"})
+    await service.upsert_file(other.id, ALICE, "keep", "k")
+
+    with pytest.raises(ProjectNotFound):
+        await service.delete_files(project.id, BOB)
+    assert await service.delete_files(project.id, ALICE) == 3
+    assert await service.delete_files(project.id, ALICE) == 0
+    assert count(conn, "SELECT count(*) FROM project_files") == 1
+
+
+async def test_upsert_files_reports_only_files_it_created_or_changed(
+    service: ProjectsService, project: Project
+) -> None:
+    assert await service.upsert_files(project.id, ALICE, {"a": "1", "b": "2"}) == 2
+    before = {f.path: f for f in await service.list_files(project.id, ALICE)}
+
+    # "a" is unchanged and left alone; "b" changes; "c" is new.
+    assert await service.upsert_files(project.id, ALICE, {"a": "1", "b": "two", "c": "3"}) == 2
+    after = {f.path: f for f in await service.list_files(project.id, ALICE)}
+    assert {p: f.content for p, f in after.items()} == {"a": "1", "b": "two", "c": "3"}
+    assert after["a"].updated_at == before["a"].updated_at
+    assert after["b"].updated_at > before["b"].updated_at
+    assert await service.upsert_files(project.id, ALICE, {}) == 0
+
+
+async def test_upsert_project_files_query_keeps_the_last_of_a_repeated_path(
+    project: Project, conn: Conn, queries: Queries
+) -> None:
+    # The service takes a mapping (no repeats), but the query itself must not fail on one.
+    written = queries.projects.upsert_project_files(
+        conn,
+        project_id=project.id,
+        user_id=ALICE,
+        paths=["x", "y", "x"],
+        contents=["first", "y", "last"],
+    )
+    assert written == 2
+    rows = conn.execute("SELECT path, content FROM project_files ORDER BY path").fetchall()
+    assert rows == [("x", "last"), ("y", "y")]
+
+
+STATEMENT_LOG = """
+CREATE TABLE statement_log (
+    id serial PRIMARY KEY, operation text NOT NULL, row_count bigint NOT NULL
+);
+CREATE FUNCTION log_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO statement_log (operation, row_count) SELECT TG_OP, count(*) FROM new_rows;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER project_files_log_insert AFTER INSERT ON project_files
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION log_inserted();
+CREATE TRIGGER project_files_log_update AFTER UPDATE ON project_files
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION log_inserted();
+"""
+
+
+async def test_bulk_upsert_of_5000_files_over_2500_is_one_statement(
+    service: ProjectsService, project: Project, conn: Conn
+) -> None:
+    """5,000 files into a project holding 2,500 of them: exactly 5,000, all new contents.
+
+    "One statement" is shown by the server, not by trusting the client: statement-level
+    triggers on project_files (this test's database is its own copy) log every INSERT and
+    UPDATE statement that touches the table with the number of rows it wrote, read from its
+    transition table. INSERT ... ON CONFLICT DO UPDATE fires the INSERT and the UPDATE
+    statement triggers once each; a loop of per-file statements would log thousands of rows.
+    """
+    old = {f"src/file_{i:05d}.ts": f"old {i}" for i in range(2_500)}
+    await service.upsert_files(project.id, ALICE, old)
+    conn.execute(STATEMENT_LOG)
+    conn.commit()
+
+    new = {f"src/file_{i:05d}.ts": f"new {i}" for i in range(5_000)}
+    written = await service.upsert_files(project.id, ALICE, new)
+
+    assert written == 5_000
+    log = conn.execute("SELECT operation, row_count FROM statement_log ORDER BY id").fetchall()
+    assert sorted(log) == [("INSERT", 2_500), ("UPDATE", 2_500)]
+    stored: dict[str, str] = dict(
+        conn.execute(
+            "SELECT path, content FROM project_files WHERE project_id = %s", (project.id,)
+        ).fetchall()
+    )
+    assert stored == new

@@ -1,0 +1,297 @@
+"""VideosService: video summaries, tags, categories and keyframes, scoped by user."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from plainsql.queries import Queries
+from reference_apps.db.records import ProcessingStatus
+from reference_apps.services.videos import (
+    CategoryNameTaken,
+    CategoryNotFound,
+    CategoryNotLinked,
+    DuplicateVideo,
+    TagNotLinked,
+    VideoNotFound,
+    VideosService,
+    VideoSummary,
+)
+
+from ..fixtures import ALICE, BOB
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+@pytest.fixture
+def service(
+    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+) -> VideosService:
+    return VideosService(async_pool, async_queries)
+
+
+async def add_video(
+    service: VideosService, user_id: str = ALICE, youtube_id: str = "dQw4w9WgXcQ"
+) -> VideoSummary:
+    return await service.create_video(
+        user_id,
+        youtube_url=f"https://www.youtube.com/watch?v={youtube_id}",
+        youtube_id=youtube_id,
+        title=f"Video {youtube_id}",
+    )
+
+
+@pytest.fixture
+async def video(service: VideosService) -> VideoSummary:
+    return await add_video(service)
+
+
+def count(conn: Conn, sql: str, *params: Any) -> int:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# -- video summaries --------------------------------------------------------------------
+
+
+async def test_create_video_is_pending_with_every_field(service: VideosService) -> None:
+    video = await service.create_video(
+        ALICE,
+        youtube_url="https://youtu.be/abc123",
+        youtube_id="abc123",
+        title="How PostgreSQL works",
+        description="A talk",
+        channel_name="PGConf",
+        duration=3600,
+        thumbnail_url="https://i.ytimg.com/abc123.jpg",
+    )
+    assert video.processing_status == "pending"
+    assert video.processing_error is None
+    assert video.ai_generated_content is None
+    assert (video.title, video.channel_name, video.duration) == (
+        "How PostgreSQL works",
+        "PGConf",
+        3600,
+    )
+    assert len(video.id) == 21
+    assert await service.get_video(video.id, ALICE) == video
+
+
+async def test_the_same_youtube_video_twice_for_one_user_is_duplicate(
+    service: VideosService, video: VideoSummary, conn: Conn
+) -> None:
+    with pytest.raises(DuplicateVideo):
+        await add_video(service, ALICE, video.youtube_id)
+    other_user_copy = await add_video(service, BOB, video.youtube_id)  # another user may
+    assert other_user_copy.id != video.id
+    assert count(conn, "SELECT count(*) FROM video_summaries") == 2
+
+
+async def test_get_video_is_scoped_by_user(service: VideosService, video: VideoSummary) -> None:
+    assert await service.get_video(video.id, BOB) is None
+    assert await service.get_video_by_youtube_id(ALICE, video.youtube_id) == video
+    assert await service.get_video_by_youtube_id(BOB, video.youtube_id) is None
+
+
+async def test_processing_status_with_its_error(
+    service: VideosService, video: VideoSummary
+) -> None:
+    processing = await service.set_processing_status(video.id, ALICE, ProcessingStatus.PROCESSING)
+    assert processing.processing_status == "processing"
+    failed = await service.set_processing_status(
+        video.id, ALICE, ProcessingStatus.FAILED, "transcript unavailable"
+    )
+    assert failed.processing_status == "failed"
+    assert failed.processing_error == "transcript unavailable"
+    retried = await service.set_processing_status(video.id, ALICE, ProcessingStatus.COMPLETED)
+    assert retried.processing_error is None
+
+    with pytest.raises(VideoNotFound):
+        await service.set_processing_status(video.id, BOB, ProcessingStatus.FAILED, "x")
+
+
+async def test_store_ai_generated_content(service: VideosService, video: VideoSummary) -> None:
+    content: dict[str, Any] = {
+        "summary": "Short.",
+        "key_points": ["one", "two"],
+        "chapters": [{"start": 0, "title": "Intro"}],
+    }
+    stored = await service.store_ai_content(video.id, ALICE, content)
+    assert stored.ai_generated_content == content
+    fetched = await service.get_video(video.id, ALICE)
+    assert fetched is not None
+    assert fetched.ai_generated_content == content
+    with pytest.raises(VideoNotFound):
+        await service.store_ai_content(video.id, BOB, {"summary": "evil"})
+
+
+async def test_list_videos_with_tag_counts_and_category_names(
+    service: VideosService, video: VideoSummary
+) -> None:
+    plain = await add_video(service, ALICE, "plain000001")
+    await add_video(service, BOB, "bob00000001")
+    for name in ("postgres", "databases", "talks"):
+        await service.attach_tag(video.id, ALICE, name)
+    science = await service.create_category("Science")
+    education = await service.create_category("Education")
+    await service.attach_category(video.id, ALICE, science.id)
+    await service.attach_category(video.id, ALICE, education.id)
+
+    listed = await service.list_videos(ALICE)
+
+    assert [item.id for item in listed] == [plain.id, video.id]  # newest first
+    assert (listed[0].tag_count, listed[0].category_names) == (0, [])
+    assert (listed[1].tag_count, listed[1].category_names) == (3, ["Education", "Science"])
+    assert [item.youtube_id for item in await service.list_videos(BOB)] == ["bob00000001"]
+    assert await service.list_videos("nobody") == []
+
+
+async def test_delete_video_cascades_to_links_and_keyframes(
+    service: VideosService, video: VideoSummary, conn: Conn
+) -> None:
+    await service.attach_tag(video.id, ALICE, "t")
+    category = await service.create_category("C")
+    await service.attach_category(video.id, ALICE, category.id)
+    await service.add_keyframe(video.id, ALICE, timestamp_seconds=1, image_url="https://k/1")
+
+    with pytest.raises(VideoNotFound):
+        await service.delete_video(video.id, BOB)
+    await service.delete_video(video.id, ALICE)
+
+    for table in ("video_summary_tags", "video_summary_categories", "keyframes"):
+        assert count(conn, f"SELECT count(*) FROM {table}") == 0
+    assert count(conn, "SELECT count(*) FROM tags") == 1  # shared tags stay
+    assert count(conn, "SELECT count(*) FROM categories") == 1
+
+
+# -- tags -------------------------------------------------------------------------------
+
+
+async def test_attach_tag_creates_it_by_name_once_and_reuses_it(
+    service: VideosService, video: VideoSummary, conn: Conn
+) -> None:
+    other = await add_video(service, BOB, "other000001")
+    created = await service.attach_tag(video.id, ALICE, "postgres")
+    reused = await service.attach_tag(other.id, BOB, "postgres")
+    again = await service.attach_tag(video.id, ALICE, "postgres")
+
+    assert created.id == reused.id == again.id
+    assert created.name == "postgres"
+    assert count(conn, "SELECT count(*) FROM tags") == 1
+    assert count(conn, "SELECT count(*) FROM video_summary_tags") == 2
+    assert [t.name for t in await service.list_tags(video.id, ALICE)] == ["postgres"]
+
+
+async def test_attach_tag_to_another_users_video_leaves_no_tag_behind(
+    service: VideosService, video: VideoSummary, conn: Conn
+) -> None:
+    with pytest.raises(VideoNotFound):
+        await service.attach_tag(video.id, BOB, "sneaky")
+    assert count(conn, "SELECT count(*) FROM tags") == 0
+    assert count(conn, "SELECT count(*) FROM video_summary_tags") == 0
+
+
+async def test_list_tags_in_name_order_and_scoped(
+    service: VideosService, video: VideoSummary
+) -> None:
+    for name in ("zeta", "alpha", "mid"):
+        await service.attach_tag(video.id, ALICE, name)
+    assert [t.name for t in await service.list_tags(video.id, ALICE)] == ["alpha", "mid", "zeta"]
+    assert await service.list_tags(video.id, BOB) == []
+
+
+async def test_detach_tag(service: VideosService, video: VideoSummary, conn: Conn) -> None:
+    tag = await service.attach_tag(video.id, ALICE, "t")
+    with pytest.raises(VideoNotFound):
+        await service.detach_tag(video.id, BOB, tag.id)
+    await service.detach_tag(video.id, ALICE, tag.id)
+    assert await service.list_tags(video.id, ALICE) == []
+    with pytest.raises(TagNotLinked):
+        await service.detach_tag(video.id, ALICE, tag.id)
+    assert count(conn, "SELECT count(*) FROM tags") == 1
+
+
+async def test_8_workers_tagging_with_one_new_name_create_one_tag(
+    service: VideosService, conn: Conn
+) -> None:
+    videos = [await add_video(service, ALICE, f"video{i:06d}") for i in range(8)]
+    go = asyncio.Event()
+
+    async def worker(video: VideoSummary) -> str:
+        await go.wait()
+        return (await service.attach_tag(video.id, ALICE, "brand-new")).id
+
+    tasks = [asyncio.create_task(worker(v)) for v in videos]
+    go.set()
+    ids = await asyncio.gather(*tasks)
+
+    assert len(set(ids)) == 1
+    assert count(conn, "SELECT count(*) FROM tags") == 1
+    assert count(conn, "SELECT count(*) FROM video_summary_tags") == 8
+
+
+# -- categories -------------------------------------------------------------------------
+
+
+async def test_categories_are_unique_by_name_and_listed_by_name(service: VideosService) -> None:
+    await service.create_category("Science", "Things about nature")
+    await service.create_category("Art")
+    with pytest.raises(CategoryNameTaken):
+        await service.create_category("Science")
+    assert [(c.name, c.description) for c in await service.list_categories()] == [
+        ("Art", None),
+        ("Science", "Things about nature"),
+    ]
+
+
+async def test_attach_and_detach_category(service: VideosService, video: VideoSummary) -> None:
+    category = await service.create_category("Music")
+    assert await service.attach_category(video.id, ALICE, category.id) is True
+    assert await service.attach_category(video.id, ALICE, category.id) is False
+    assert [c.name for c in await service.list_video_categories(video.id, ALICE)] == ["Music"]
+    assert await service.list_video_categories(video.id, BOB) == []
+
+    with pytest.raises(VideoNotFound):
+        await service.attach_category(video.id, BOB, category.id)
+    with pytest.raises(CategoryNotFound):
+        await service.attach_category(video.id, ALICE, "no-such-category")
+    with pytest.raises(VideoNotFound):
+        await service.detach_category(video.id, BOB, category.id)
+    await service.detach_category(video.id, ALICE, category.id)
+    with pytest.raises(CategoryNotLinked):
+        await service.detach_category(video.id, ALICE, category.id)
+    assert await service.list_video_categories(video.id, ALICE) == []
+
+
+# -- keyframes --------------------------------------------------------------------------
+
+
+async def test_keyframes_are_listed_in_time_order(
+    service: VideosService, video: VideoSummary
+) -> None:
+    for second in (90, 5, 42, 0):
+        await service.add_keyframe(
+            video.id,
+            ALICE,
+            timestamp_seconds=second,
+            image_url=f"https://frames.example/{second}.jpg",
+            description=f"at {second}s",
+        )
+    frames = await service.list_keyframes(video.id, ALICE)
+    assert [f.timestamp_seconds for f in frames] == [0, 5, 42, 90]
+    assert frames[2].image_url == "https://frames.example/42.jpg"
+    assert frames[2].description == "at 42s"
+    assert await service.list_keyframes(video.id, BOB) == []
+
+
+async def test_keyframes_cannot_be_added_to_another_users_video(
+    service: VideosService, video: VideoSummary, conn: Conn
+) -> None:
+    with pytest.raises(VideoNotFound):
+        await service.add_keyframe(video.id, BOB, timestamp_seconds=1, image_url="https://x")
+    assert count(conn, "SELECT count(*) FROM keyframes") == 0

@@ -1,0 +1,1 @@
+"""The toolkit's tests (plainsql), mirroring src/plainsql/."""

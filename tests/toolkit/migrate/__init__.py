@@ -1,0 +1,1 @@
+"""Tests of plainsql.migrate, one file per module."""

@@ -1,0 +1,415 @@
+"""The migration runner: one runner at a time, edits detected, rollbacks required, failures clean.
+
+Every test works on its own empty database and a temporary migrations folder; the
+repository's migrations/ is only ever copied.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+
+from plainsql.cli import cli
+from plainsql.config import DatabaseSource, Settings
+from plainsql.errors import MigrationError
+from plainsql.migrate.runner import Migrator
+from plainsql.testing import TestServer
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def write_migration(project: Path, migration_id: str, forward: str, rollback: str | None) -> None:
+    folder = project / "migrations"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{migration_id}.sql").write_text(forward)
+    if rollback is not None:
+        (folder / f"{migration_id}.rollback.sql").write_text(rollback)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "migrations").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def settings(plainsql_server: TestServer, empty_database_url: str, project: Path) -> Settings:
+    return replace(
+        plainsql_server.settings,
+        project_dir=project,
+        database_url=empty_database_url,
+        source=DatabaseSource.ENVIRONMENT,
+    )
+
+
+@pytest.fixture
+def db(empty_database_url: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        yield conn
+
+
+def run(project: Path, url: str, *args: str) -> Result:
+    return CliRunner().invoke(
+        cli, ["--project-dir", str(project), *args], env={"DATABASE_URL": url}
+    )
+
+
+def exists(conn: psycopg.Connection[Any], name: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def applied_ids(conn: psycopg.Connection[Any]) -> list[str]:
+    if not exists(conn, "_yoyo_migration"):
+        return []
+    rows = conn.execute("SELECT migration_id FROM _yoyo_migration ORDER BY migration_id")
+    return [r[0] for r in rows.fetchall()]
+
+
+def subprocess_env(url: str, project: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PLAINSQL_"))}
+    env["DATABASE_URL"] = url
+    env["PLAINSQL_PROJECT_DIR"] = str(project)
+    return env
+
+
+TABLE_T = ("-- 0001_t: a table.\nCREATE TABLE t (id bigint PRIMARY KEY);\n", "DROP TABLE t;\n")
+
+
+@pytest.mark.slow
+def test_four_concurrent_migrate_processes_apply_every_migration_once(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    for path in sorted((REPO / "migrations").glob("*.sql")):
+        shutil.copy(path, project / "migrations" / path.name)
+    write_migration(
+        project,
+        "9999_slow",
+        "-- 9999_slow: holds the lock a moment so the runners overlap.\n"
+        "CREATE TABLE slow_marker (id bigint PRIMARY KEY);\nSELECT pg_sleep(0.5);\n",
+        "DROP TABLE slow_marker;\n",
+    )
+    env = subprocess_env(empty_database_url, project)
+    runners = [
+        subprocess.Popen(
+            [sys.executable, "-m", "plainsql", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [runner.communicate(timeout=120) for runner in runners]
+    assert [r.returncode for r in runners] == [0, 0, 0, 0], outputs
+    on_disk = sorted(
+        p.stem
+        for p in (project / "migrations").glob("*.sql")
+        if not p.name.endswith(".rollback.sql")
+    )
+    assert applied_ids(db) == on_disk
+    applies = dict(
+        db.execute(
+            "SELECT migration_id, count(*) FROM _yoyo_log WHERE operation = 'apply'"
+            " GROUP BY migration_id"
+        ).fetchall()
+    )
+    assert applies == dict.fromkeys(on_disk, 1)
+    announced = [
+        line.removeprefix("applied ")
+        for out, _err in outputs
+        for line in out.splitlines()
+        if line.startswith("applied ")
+    ]
+    assert sorted(announced) == on_disk  # each migration reported by exactly one runner
+    assert sum("nothing to apply" in out for out, _ in outputs) == 3
+
+
+def test_status_on_a_fresh_database_creates_nothing(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    result = run(project, empty_database_url, "status")
+    assert result.exit_code == 0, result.output
+    assert "[pending] 0001_t" in result.output
+    tables = db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+    assert tables == (0,)
+
+
+def test_an_edited_applied_migration_is_shown_and_migrate_refuses(
+    project: Path, empty_database_url: str
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    assert run(project, empty_database_url, "migrate").exit_code == 0
+    forward = project / "migrations" / "0001_t.sql"
+    forward.write_text(forward.read_text().replace("bigint", "integer"))
+    write_migration(project, "0002_u", "-- 0002_u: another.\nCREATE TABLE u ();\n", "DROP TABLE u;")
+
+    status = run(project, empty_database_url, "status")
+    assert "EDITED since applied: 0001_t.sql" in status.output
+
+    refused = run(project, empty_database_url, "migrate")
+    assert refused.exit_code == 1
+    assert "migrations/0001_t.sql changed after 0001_t was applied" in refused.output
+    assert "plainsql migrate --accept-edit 0001" in refused.output
+    assert "applied 0002_u" not in refused.output
+    assert run(project, empty_database_url, "rollback").exit_code == 1
+
+    accepted = run(project, empty_database_url, "migrate", "--accept-edit", "0001")
+    assert accepted.exit_code == 0, accepted.output
+    done = run(project, empty_database_url, "migrate")
+    assert done.exit_code == 0, done.output
+    assert "applied 0002_u" in done.output
+
+
+def test_an_edited_rollback_file_counts_as_an_edit(project: Path, empty_database_url: str) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    assert run(project, empty_database_url, "migrate").exit_code == 0
+    (project / "migrations" / "0001_t.rollback.sql").write_text("DROP TABLE IF EXISTS t;\n")
+    refused = run(project, empty_database_url, "migrate")
+    assert refused.exit_code == 1
+    assert "0001_t.rollback.sql changed after 0001_t was applied" in refused.output
+
+
+def test_a_migration_without_rollback_is_refused(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(project, "0002_u", "-- 0002_u: no way back.\nCREATE TABLE u ();\n", None)
+    result = run(project, empty_database_url, "migrate")
+    assert result.exit_code == 1
+    assert "migrations/0002_u.sql:1: no rollback file 0002_u.rollback.sql" in result.output
+    assert "-- irreversible: <reason>" in result.output
+    assert applied_ids(db) == []
+    assert not exists(db, "t")
+
+
+def test_an_irreversible_migration_applies_and_its_rollback_is_refused_with_the_reason(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(
+        project,
+        "0002_drop_t",
+        "-- 0002_drop_t: retire t.\n-- irreversible: t's rows are deleted for good\n"
+        "DROP TABLE t;\n",
+        None,
+    )
+    assert run(project, empty_database_url, "migrate").exit_code == 0
+    assert applied_ids(db) == ["0001_t", "0002_drop_t"]
+    refused = run(project, empty_database_url, "rollback")
+    assert refused.exit_code == 1
+    assert "0002_drop_t is irreversible: t's rows are deleted for good" in refused.output
+    assert applied_ids(db) == ["0001_t", "0002_drop_t"]
+    status = run(project, empty_database_url, "status")
+    assert "[irreversible]" in status.output
+
+
+def test_a_syntax_error_in_the_third_statement_leaves_no_object_behind(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(
+        project,
+        "0002_broken",
+        "-- 0002_broken: two good statements and a typo.\n\n"
+        "CREATE TABLE a (id bigint PRIMARY KEY);\n\n"
+        "CREATE INDEX a_id_idx ON a (id);\n\n"
+        "CREATE TABL b (\n    id bigint\n);\n",
+        "DROP TABLE a;\n",
+    )
+    result = run(project, empty_database_url, "migrate")
+    assert result.exit_code == 1
+    assert "migrations/0002_broken.sql:7:8 (statement 3 of 3)" in result.output
+    assert 'syntax error at or near "TABL"' in result.output
+    assert "statement: CREATE TABL b (" in result.output
+    assert applied_ids(db) == ["0001_t"]  # the earlier migration stays applied
+    assert not exists(db, "a")
+    assert not exists(db, "a_id_idx")
+
+
+def test_an_error_without_a_position_still_names_the_statement(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(
+        project,
+        "0001_dup",
+        "-- 0001_dup: the third statement collides.\n"
+        "CREATE TABLE a (id bigint);\nCOMMENT ON TABLE a IS 'x; y';\nCREATE TABLE a (id bigint);\n",
+        "DROP TABLE a;\n",
+    )
+    result = run(project, empty_database_url, "migrate")
+    assert result.exit_code == 1
+    assert "migrations/0001_dup.sql:4:1 (statement 3 of 3)" in result.output
+    assert 'relation "a" already exists' in result.output
+    assert not exists(db, "a")
+
+
+def test_rollback_files_run_whole_whatever_the_statement_counts(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    # yoyo alone pairs rollback statements with forward ones by position; here the counts
+    # differ both ways and the rollback still undoes exactly what the forward did.
+    write_migration(
+        project,
+        "0001_three",
+        "-- 0001_three: three statements.\nCREATE TABLE a (id bigint);\n"
+        "CREATE INDEX a_id_idx ON a (id);\nCOMMENT ON TABLE a IS 'a';\n",
+        "DROP TABLE a;\n",
+    )
+    write_migration(
+        project,
+        "0002_one",
+        "-- 0002_one: one statement.\nCREATE TABLE b (id bigint);\n",
+        "DROP INDEX IF EXISTS b_nothing;\nDROP TABLE b;\nSELECT 1;\n",
+    )
+    assert run(project, empty_database_url, "migrate").exit_code == 0
+    result = run(project, empty_database_url, "rollback", "--all")
+    assert result.exit_code == 0, result.output
+    assert not exists(db, "a")
+    assert not exists(db, "b")
+    assert applied_ids(db) == []
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_long_transactional_migration_leaves_the_database_as_it_was(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    assert run(project, empty_database_url, "migrate").exit_code == 0
+    slow = (
+        "-- 0002_slow: a table, then a long backfill.\n"
+        "CREATE TABLE big (id bigint PRIMARY KEY);\nSELECT pg_sleep({seconds});\n"
+    )
+    write_migration(project, "0002_slow", slow.format(seconds=30), "DROP TABLE big;\n")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "plainsql", "migrate"],
+        env=subprocess_env(empty_database_url, project),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        sleeping = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+        deadline = time.monotonic() + 30
+        while db.execute(sleeping + " AND datname = current_database()").fetchone() != (1,):
+            assert runner.poll() is None, "the runner ended before its migration slept"
+            assert time.monotonic() < deadline, "the migration never started sleeping"
+            time.sleep(0.1)
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(timeout=10)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+    # The server notices the dead client within a second and rolls the transaction back.
+    deadline = time.monotonic() + 20
+    busy = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    while db.execute(busy).fetchone() != (0,):
+        assert time.monotonic() < deadline, "the killed runner's session stayed"
+        time.sleep(0.1)
+    assert applied_ids(db) == ["0001_t"]
+    assert not exists(db, "big")
+
+    write_migration(project, "0002_slow", slow.format(seconds=0), "DROP TABLE big;\n")
+    result = run(project, empty_database_url, "migrate")
+    assert result.exit_code == 0, result.output
+    assert "applied 0002_slow" in result.output
+    assert exists(db, "big")
+
+
+def test_a_failed_non_transactional_migration_is_dirty_until_resolved(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(
+        project,
+        "0002_index",
+        "-- transactional: false\n-- 0002_index: an index built without blocking writes.\n"
+        "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);\nSELECT 1 / 0;\n",
+        "DROP INDEX CONCURRENTLY IF EXISTS t_id_idx;\n",
+    )
+    write_migration(project, "0003_u", "-- 0003_u: later.\nCREATE TABLE u ();\n", "DROP TABLE u;")
+    failed = run(project, empty_database_url, "migrate")
+    assert failed.exit_code == 1
+    assert "migrations/0002_index.sql:4:1 (statement 2 of 2): division by zero" in failed.output
+    assert "1 statement(s) before it were committed and stay" in failed.output
+    assert exists(db, "t_id_idx")  # committed: it ran outside a transaction
+
+    again = run(project, empty_database_url, "migrate")
+    assert again.exit_code == 1
+    assert "0002_index is dirty" in again.output
+    assert "plainsql migrate --resolve 0002 --applied" in again.output
+    assert "--rolled-back" in again.output
+    assert not exists(db, "u")
+    assert "[  dirty] 0002_index" in run(project, empty_database_url, "status").output
+
+    resolved = run(project, empty_database_url, "migrate", "--resolve", "0002", "--applied")
+    assert resolved.exit_code == 0, resolved.output
+    done = run(project, empty_database_url, "migrate")
+    assert done.exit_code == 0, done.output
+    assert applied_ids(db) == ["0001_t", "0002_index", "0003_u"]
+
+
+def test_resolve_as_rolled_back_lets_the_migration_run_again(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    forward = (
+        "-- transactional: false\n-- 0002_index: an index built without blocking writes.\n"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_id_idx ON t (id);\nSELECT 1 / {divisor};\n"
+    )
+    write_migration(project, "0002_index", forward.format(divisor=0), "DROP INDEX t_id_idx;\n")
+    assert run(project, empty_database_url, "migrate").exit_code == 1
+    db.execute("DROP INDEX t_id_idx")  # the operator undoes what was committed
+    resolved = run(project, empty_database_url, "migrate", "--resolve", "0002", "--rolled-back")
+    assert resolved.exit_code == 0, resolved.output
+    write_migration(project, "0002_index", forward.format(divisor=1), "DROP INDEX t_id_idx;\n")
+    done = run(project, empty_database_url, "migrate")
+    assert done.exit_code == 0, done.output
+    assert applied_ids(db) == ["0001_t", "0002_index"]
+    assert exists(db, "t_id_idx")
+
+
+def test_a_database_migrated_before_checksums_gets_them_recorded(
+    settings: Settings, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(settings.project_dir, "0001_t", *TABLE_T)
+    with Migrator(settings) as migrator:
+        migrator.migrate()
+    db.execute("DELETE FROM plainsql_migration_checksums")
+    with Migrator(settings) as migrator:
+        assert migrator.migrate() == []
+        assert any("recorded checksums of 1 migration" in note for note in migrator.notes)
+    rows = db.execute("SELECT migration_id FROM plainsql_migration_checksums").fetchall()
+    assert rows == [("0001_t",)]
+
+
+def test_an_applied_migration_whose_file_is_gone_stops_migrate(
+    settings: Settings, project: Path
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    with Migrator(settings) as migrator:
+        migrator.migrate()
+    (project / "migrations" / "0001_t.sql").unlink()
+    (project / "migrations" / "0001_t.rollback.sql").unlink()
+    write_migration(project, "0002_u", "-- 0002_u: later.\nCREATE TABLE u ();\n", "DROP TABLE u;")
+    with (
+        Migrator(settings) as migrator,
+        pytest.raises(MigrationError, match=r"0001_t\.sql is missing"),
+    ):
+        migrator.migrate()

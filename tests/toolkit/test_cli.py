@@ -1,0 +1,164 @@
+"""cli.py: the real `plainsql` command, run as a subprocess the way a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def plainsql(
+    *args: str, database_url: str | None = None, cwd: Path = REPO, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DATABASE_URL"))}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, "-m", "plainsql", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def migration_ids() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".sql")
+        for p in (REPO / "migrations").glob("*.sql")
+        if not p.name.endswith(".rollback.sql")
+    )
+
+
+def test_migrate_lists_what_it_applied_then_has_nothing_to_do(empty_database_url: str) -> None:
+    first = plainsql("migrate", database_url=empty_database_url)
+    assert first.returncode == 0, first.stderr
+    applied = [line.split()[1] for line in first.stdout.splitlines() if line.startswith("applied")]
+    assert applied == migration_ids()
+
+    second = plainsql("migrate", database_url=empty_database_url)
+    assert second.returncode == 0, second.stderr
+    assert "nothing to apply" in second.stdout
+
+
+def test_rollback_undoes_the_last_and_migrate_reapplies_it(empty_database_url: str) -> None:
+    assert plainsql("migrate", database_url=empty_database_url).returncode == 0
+    last = migration_ids()[-1]
+
+    rolled = plainsql("rollback", database_url=empty_database_url)
+    assert rolled.returncode == 0, rolled.stderr
+    assert f"rolled back {last}" in rolled.stdout
+
+    status = json.loads(plainsql("status", "--json", database_url=empty_database_url).stdout)
+    states = {m["id"]: m["applied"] for m in status["migrations"]}
+    assert states[last] is False
+    assert all(applied for mid, applied in states.items() if mid != last)
+
+    again = plainsql("migrate", database_url=empty_database_url)
+    assert f"applied {last}" in again.stdout
+
+
+def test_rollback_all_and_dry_runs(empty_database_url: str) -> None:
+    assert plainsql("migrate", database_url=empty_database_url).returncode == 0
+    dry = plainsql("rollback", "--all", "--dry-run", database_url=empty_database_url)
+    assert [line.split()[-1] for line in dry.stdout.splitlines() if "would" in line] == list(
+        reversed(migration_ids())
+    )
+    everything = plainsql("rollback", "--all", database_url=empty_database_url)
+    assert everything.returncode == 0, everything.stderr
+    status = json.loads(plainsql("status", "--json", database_url=empty_database_url).stdout)
+    assert not any(m["applied"] for m in status["migrations"])
+
+
+def test_migrate_to_stops_at_the_given_migration(empty_database_url: str) -> None:
+    first_id = migration_ids()[0]
+    result = plainsql("migrate", "--to", first_id[:4], database_url=empty_database_url)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(plainsql("status", "--json", database_url=empty_database_url).stdout)
+    assert [m["id"] for m in status["migrations"] if m["applied"]] == [first_id]
+
+
+def test_status_json_lists_every_migration(empty_database_url: str) -> None:
+    result = plainsql("status", "--json", database_url=empty_database_url)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert [m["id"] for m in payload["migrations"]] == migration_ids()
+    assert all(m["applied"] is False for m in payload["migrations"])
+    assert all(m["rollback"] for m in payload["migrations"])
+
+
+def test_wrong_password_dsn_fails_fast_names_host_and_hides_secret() -> None:
+    started = time.monotonic()
+    result = plainsql("status", database_url="postgresql://u:s3cret@127.0.0.1:1/x", timeout=30)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert "127.0.0.1:1" in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+    assert elapsed < 10
+
+
+def test_db_url_masks_the_password() -> None:
+    result = plainsql("db", "url", database_url="postgresql://u:s3cret@db.example:5432/app")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "postgresql://u:***@db.example:5432/app"
+
+
+def test_db_status_reports_the_configured_server(database_url: str) -> None:
+    result = plainsql("db", "status", database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "answers (PostgreSQL" in result.stdout
+
+
+def test_new_writes_the_next_migration_pair_with_headers(tmp_path: Path) -> None:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "0001_first.sql").write_text("-- first\nSELECT 1;\n")
+    (tmp_path / "migrations" / "0001_first.rollback.sql").write_text("-- undo\nSELECT 1;\n")
+    result = plainsql("--project-dir", str(tmp_path), "new", "Add orders table")
+    assert result.returncode == 0, result.stderr
+    forward = tmp_path / "migrations" / "0002_add_orders_table.sql"
+    backward = tmp_path / "migrations" / "0002_add_orders_table.rollback.sql"
+    assert forward.read_text().startswith("-- 0002_add_orders_table:")
+    assert backward.read_text().startswith("-- 0002_add_orders_table rollback:")
+
+
+def test_a_failing_migration_names_its_file_and_keeps_nothing(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_broken.sql").write_text(
+        "-- broken on purpose\nCREATE TABLE kept_if_buggy (id int);\nCREATE TABLE oops (id nope);\n"
+    )
+    (folder / "0001_broken.rollback.sql").write_text("-- undo\nDROP TABLE kept_if_buggy;\n")
+    result = plainsql("--project-dir", str(tmp_path), "migrate", database_url=empty_database_url)
+    assert result.returncode == 1
+    assert "0001_broken.sql" in result.stderr
+    assert "nope" in result.stderr
+    status = plainsql("--project-dir", str(tmp_path), "status", database_url=empty_database_url)
+    assert "[pending] 0001_broken" in status.stdout
+    import psycopg
+
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT to_regclass('kept_if_buggy')").fetchone() == (None,)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["db", "--help"], ["rollback", "--help"]])
+def test_help_pages(args: list[str]) -> None:
+    result = plainsql(*args)
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+
+
+def test_conflicting_rollback_options_are_a_usage_error(empty_database_url: str) -> None:
+    result = plainsql("rollback", "--all", "--steps", "2", database_url=empty_database_url)
+    assert result.returncode == 2
+    assert "only one of" in result.stderr
