@@ -32,10 +32,9 @@ FROM users
 WHERE lower(username) = lower(:username) AND deleted_at IS NULL;
 
 -- name: get_credential_by_email(email)^
--- Returns the active user with this email and its credential password hash, or nothing.
+-- Returns the id of the active user with this email and its credential hash, or nothing.
 SELECT
-    u.id, u.name, u.email, u.email_verified, u.image, u.username, u.role,
-    u.created_at, u.updated_at,
+    u.id AS user_id,
     a.password AS "password_hash!"  -- never NULL: the WHERE requires a.password IS NOT NULL
 FROM users AS u
 JOIN accounts AS a ON a.user_id = u.id AND a.provider_id = 'credential' AND a.account_id = u.id

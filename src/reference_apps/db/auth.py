@@ -297,7 +297,7 @@ class AsyncAuthQueries:
         """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
         memberships; returns its id, or nothing.
 
-        ``auth.delete_user`` (sql/auth/users.sql:78).
+        ``auth.delete_user`` (sql/auth/users.sql:77).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -315,7 +315,7 @@ class AsyncAuthQueries:
         *,
         email: str,
     ) -> GetCredentialByEmailRow | None:
-        """Returns the active user with this email and its credential password hash, or nothing.
+        """Returns the id of the active user with this email and its credential hash, or nothing.
 
         ``auth.get_credential_by_email`` (sql/auth/users.sql:34).
         """
@@ -459,7 +459,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
 
-        ``auth.update_credential_password`` (sql/auth/users.sql:44).
+        ``auth.update_credential_password`` (sql/auth/users.sql:43).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -482,7 +482,7 @@ class AsyncAuthQueries:
         """Marks the active user with this email (case-insensitive) as verified; returns the
         user.
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:64).
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:63).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -508,7 +508,7 @@ class AsyncAuthQueries:
         """Updates name (when given), image and username (when their set_ flag is true) of an
         active user; returns the updated user, or nothing.
 
-        ``auth.update_user_profile`` (sql/auth/users.sql:53).
+        ``auth.update_user_profile`` (sql/auth/users.sql:52).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -533,7 +533,7 @@ class AsyncAuthQueries:
     ) -> DeleteUserRow | None:
         """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
 
-        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:71).
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,

@@ -37,7 +37,7 @@ FINGERPRINTS: dict[str, str] = {
     "auth.delete_session_by_token": "a72206de7c558287",
     "auth.delete_sessions_by_user": "52beee5b37aef2e7",
     "auth.delete_user": "cfd4708ccb9092cd",
-    "auth.get_credential_by_email": "bfdfb77394f76318",
+    "auth.get_credential_by_email": "bd468b1ebb544397",
     "auth.get_live_session_by_token": "9b301015a4ff954a",
     "auth.get_user_by_email": "c3a49122c20584f3",
     "auth.get_user_by_id": "3b4938ef060cf0db",

@@ -228,32 +228,13 @@ class DeleteUserRow:
 class GetCredentialByEmailRow:
     """A row: auth.get_credential_by_email."""
 
-    id: str
-    name: str
-    email: str
-    email_verified: bool
-    image: str | None
-    username: str | None
-    role: UserRole
-    created_at: datetime
-    updated_at: datetime
+    user_id: str
     password_hash: str = field(repr=False)
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> GetCredentialByEmailRow:
         """This record from a result row whose columns are in field order."""
-        return cls(
-            values[0],
-            values[1],
-            values[2],
-            values[3],
-            values[4],
-            values[5],
-            UserRole(values[6]),
-            values[7],
-            values[8],
-            values[9],
-        )
+        return cls(*values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,6 @@ from plainsql.queries import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     AccountRow,
-    GetCredentialByEmailRow,
     SessionRow,
     UserRow,
     VerificationRow,
@@ -168,21 +167,6 @@ class NewVerification:
         return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
 
 
-def _user_of(row: GetCredentialByEmailRow) -> User:
-    """The user of a credential row, without its hash (one query reads both, for sign-in)."""
-    return User(
-        id=row.id,
-        name=row.name,
-        email=row.email,
-        email_verified=row.email_verified,
-        image=row.image,
-        username=row.username,
-        role=row.role,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
 class _Unset(Enum):
     UNSET = "UNSET"
 
@@ -304,7 +288,7 @@ class AuthService:
         tell which emails exist. A hash made with other parameters than the service's is
         replaced by a fresh one (only if nobody changed it meanwhile).
         """
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.pool.connection() as conn:
             row = await self.q.auth.get_credential_by_email(conn, email=email.strip())
         if row is None:
             await asyncio.to_thread(self._verify, await self._get_dummy_hash(), password)
@@ -318,11 +302,15 @@ class AuthService:
                 await _run_secret(
                     self.q.auth.update_credential_password,
                     conn,
-                    user_id=row.id,
+                    user_id=row.user_id,
                     old_password_hash=stored_hash,
                     new_password_hash=new_hash,
                 )
-        return _user_of(row)
+        async with self.pool.connection() as conn:
+            user = await self.q.auth.get_user_by_id(conn, user_id=row.user_id)
+        if user is None:  # soft-deleted between the two reads
+            raise InvalidCredentials()
+        return user
 
     async def sign_in(
         self,

@@ -13,15 +13,9 @@ from plainsql.config import Settings, load_settings
 from plainsql.migrate.lint import created_objects, lint_migrations
 from plainsql.testing import TestServer
 
+from ..fixtures import write_migration
+
 REPO = Path(__file__).resolve().parents[3]
-
-
-def write_migration(project: Path, migration_id: str, forward: str, rollback: str | None) -> None:
-    folder = project / "migrations"
-    folder.mkdir(exist_ok=True)
-    (folder / f"{migration_id}.sql").write_text(forward)
-    if rollback is not None:
-        (folder / f"{migration_id}.rollback.sql").write_text(rollback)
 
 
 @pytest.fixture

@@ -27,15 +27,9 @@ from plainsql.errors import MigrationError
 from plainsql.migrate.runner import Migrator
 from plainsql.testing import TestServer
 
+from ..fixtures import write_migration
+
 REPO = Path(__file__).resolve().parents[3]
-
-
-def write_migration(project: Path, migration_id: str, forward: str, rollback: str | None) -> None:
-    folder = project / "migrations"
-    folder.mkdir(exist_ok=True)
-    (folder / f"{migration_id}.sql").write_text(forward)
-    if rollback is not None:
-        (folder / f"{migration_id}.rollback.sql").write_text(rollback)
 
 
 @pytest.fixture
@@ -413,3 +407,22 @@ def test_an_applied_migration_whose_file_is_gone_stops_migrate(
         pytest.raises(MigrationError, match=r"0001_t\.sql is missing"),
     ):
         migrator.migrate()
+
+
+def test_the_transactional_directive_is_read_once_whatever_its_spacing(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    # yoyo's own parser did not strip values: "false " with a trailing space made yoyo run
+    # the file in a transaction while plainsql's rules treated it as non-transactional.
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(
+        project,
+        "0002_index",
+        "--  transactional:   false   \n-- 0002_index: an index built without blocking.\n"
+        "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);\n",
+        "DROP INDEX CONCURRENTLY IF EXISTS t_id_idx;\n",
+    )
+    applied = run(project, empty_database_url, "migrate")
+    assert applied.exit_code == 0, applied.output
+    assert exists(db, "t_id_idx")
+    assert applied_ids(db) == ["0001_t", "0002_index"]

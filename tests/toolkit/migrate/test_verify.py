@@ -13,13 +13,7 @@ from plainsql.config import DatabaseSource, Settings
 from plainsql.migrate.verify import verify_migrations
 from plainsql.testing import TestServer
 
-
-def write_migration(project: Path, migration_id: str, forward: str, rollback: str | None) -> None:
-    folder = project / "migrations"
-    folder.mkdir(exist_ok=True)
-    (folder / f"{migration_id}.sql").write_text(forward)
-    if rollback is not None:
-        (folder / f"{migration_id}.rollback.sql").write_text(rollback)
+from ..fixtures import write_migration
 
 
 @pytest.fixture
