@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from plainsql.config import Settings
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 
 
 @pytest.fixture
@@ -53,6 +54,11 @@ def async_pool(
     plainsql_async_pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]],
 ) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
     return plainsql_async_pool
+
+
+@pytest.fixture
+def async_db(plainsql_async_db: AsyncDatabase) -> AsyncDatabase:
+    return plainsql_async_db
 
 
 @pytest.fixture

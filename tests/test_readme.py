@@ -22,8 +22,12 @@ def test_the_readme_has_a_sync_and_an_async_snippet() -> None:
 
 @pytest.mark.parametrize(
     ("snippet", "expected"),
-    [(SNIPPETS[0], "Ada MEMBER\n"), (SNIPPETS[1], "Grace False\ntaken: users_email_key\n")],
-    ids=["sync", "async"],
+    [
+        (SNIPPETS[0], "Ada MEMBER\n"),
+        (SNIPPETS[1], "Grace False\ntaken: users_email_key\n"),
+        (SNIPPETS[2], "('read committed', 'ops')\n"),
+    ],
+    ids=["sync", "async", "unit-of-work"],
 )
 def test_a_readme_snippet_runs_as_written(
     snippet: str, expected: str, plainsql_database_url: str

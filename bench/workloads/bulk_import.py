@@ -32,6 +32,7 @@ from psycopg import sql
 from bench.harness import BenchContext, Measurement, Result, best_of, measure
 from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.content import (
     BlockInput,
     ContentService,
@@ -171,7 +172,8 @@ def run(ctx: BenchContext) -> list[Result]:
         def through_plainsql() -> None:
             async def import_all() -> None:
                 async with open_async_pool(ctx.settings) as pool:
-                    service = ContentService(pool, load_async_queries(ctx.settings.sql_dir))
+                    db = AsyncDatabase(pool, ctx.settings)
+                    service = ContentService(db, load_async_queries(ctx.settings.sql_dir))
                     await service.import_content(ws, pages)
 
             asyncio.run(import_all())

@@ -31,6 +31,7 @@ from psycopg.types.json import Jsonb
 from bench.harness import BenchContext, Measurement, Result, measure
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.agent_states import AgentStatesService
 
@@ -88,7 +89,7 @@ async def _through_service(
     ctx: BenchContext, queries: Queries, ids: list[UUID], appends: int
 ) -> None:
     async with open_async_pool(ctx.settings) as pool:
-        service = AgentStatesService(pool, queries)
+        service = AgentStatesService(AsyncDatabase(pool, ctx.settings), queries)
         for i in range(appends):
             await service.append_phase(ids[i % PROJECTS], USER, _phase(i))
 

@@ -93,6 +93,8 @@ class Settings:
     squawk_exclude: tuple[str, ...] = DEFAULT_SQUAWK_EXCLUDE
     squawk_pg_version: str | None = None
     embedded_database: str = "plainsql"
+    acting_user_setting: str = "plainsql.acting_user"
+    prepared_statements: bool = True
 
     @property
     def sql_dir(self) -> Path:
@@ -185,6 +187,24 @@ def _path(name: str, raw: Any) -> Path:
     return Path(_text(name, raw))
 
 
+def _boolean(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    value = str(raw).strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _setting_name(name: str, raw: Any) -> str:
+    value = _text(name, raw)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_.]*", value):
+        raise ConfigError(f"{name} must be a custom setting name like 'app.user_id', got {raw!r}")
+    return value
+
+
 def _names(name: str, raw: Any) -> tuple[str, ...]:
     """A TOML array of strings, or a comma-separated string (environment variables)."""
     items = raw.split(",") if isinstance(raw, str) else raw
@@ -231,6 +251,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("squawk_pg_version", "squawk-pg-version", "PLAINSQL_SQUAWK_PG_VERSION",
            "(squawk's)", "server version squawk's version-dependent rules assume",
            _text, nullable=True),
+    Option("acting_user_setting", "acting-user-setting", "PLAINSQL_ACTING_USER_SETTING",
+           "plainsql.acting_user", "transaction-local setting a unit of work's acting user "
+           "goes into (for policies and triggers)", _setting_name),
+    Option("prepared_statements", "prepared-statements", "PLAINSQL_PREPARED_STATEMENTS", "true",
+           "psycopg's automatic prepared statements; `false` for a pooler that cannot keep "
+           "them (PgBouncer in transaction mode before 1.21)", _boolean),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",

@@ -4,6 +4,9 @@
     ├── ConfigError                 bad settings: a malformed URL, a non-numeric pool size
     │   └── MissingExtra            a feature's optional dependency is not installed
     ├── DatabaseUnavailable         the server cannot be reached or refuses the login
+    │   ├── PoolExhausted           no free connection in the pool in time (names pool, size)
+    │   └── ConnectionLost          the connection died inside a unit of work (rolled back)
+    │       └── CommitUncertain     ... during COMMIT: it may or may not have committed
     ├── ScratchDatabaseError        a scratch database cannot be created (the role needs CREATEDB)
     ├── SQLFileError                a malformed file under sql/ (names the file and line)
     ├── SQLTextError                SQL text that cannot be read (also a ValueError)
@@ -75,6 +78,37 @@ class DatabaseUnavailable(PlainSQLError):
     def __init__(self, message: str, *, target: str = "") -> None:
         super().__init__(scrub_secrets(message))
         self.target = target
+
+
+class PoolExhausted(DatabaseUnavailable):
+    """No connection of the pool became free within the pool's timeout."""
+
+    def __init__(self, message: str, *, pool: str, size: int) -> None:
+        super().__init__(message)
+        self.pool = pool
+        self.size = size
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection died inside a unit of work: the server rolled the transaction back."""
+
+    @classmethod
+    def explain(cls, exc: BaseException) -> str:
+        return (
+            f"the connection to the database was lost inside a transaction, which the server "
+            f"rolled back: {_first_line(exc)}"
+        )
+
+
+class CommitUncertain(ConnectionLost):
+    """The connection died during COMMIT: the transaction may or may not have committed."""
+
+    @classmethod
+    def explain(cls, exc: BaseException) -> str:
+        return (
+            "the connection to the database was lost during COMMIT: the transaction may or "
+            f"may not have committed (check before retrying): {_first_line(exc)}"
+        )
 
 
 class SQLFileError(PlainSQLError):

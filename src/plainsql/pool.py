@@ -4,15 +4,21 @@
         with pool.connection() as conn:
             ...
 
-Connections are checked before they are handed out (a server restart costs one retry, not
-an error), carry ``application_name`` and ``statement_timeout``, and a server that cannot
-be reached fails the ``with`` at once with :class:`DatabaseUnavailable` naming host and
-port, instead of a bare pool timeout.
+A connection is checked before it is handed out only when it sat idle for more than
+:data:`IDLE_CHECK_AFTER` seconds (a round trip per checkout would double the cost of a
+one-query call); a connection that died while in use is discarded by the pool, and
+:class:`plainsql.runtime_async.AsyncDatabase` retries a unit whose BEGIN found it dead.
+Connections carry ``application_name`` and ``statement_timeout``; with the
+``prepared-statements`` setting off, psycopg prepares nothing (for poolers that cannot keep
+prepared statements). A server that cannot be reached fails the ``with`` at once with
+:class:`DatabaseUnavailable` naming host and port, instead of a bare pool timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeAlias
 
@@ -29,6 +35,48 @@ Conn: TypeAlias = psycopg.Connection[Any]
 AsyncConn: TypeAlias = psycopg.AsyncConnection[Any]
 Pool: TypeAlias = ConnectionPool[Conn]
 AsyncPool: TypeAlias = AsyncConnectionPool[AsyncConn]
+
+
+# A connection idle for longer than this is checked (one round trip) before it is handed out.
+IDLE_CHECK_AFTER = 5.0
+
+_last_used: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary()
+
+
+def _configure(settings: Settings) -> Callable[[Conn], None]:
+    def configure(conn: Conn) -> None:
+        if not settings.prepared_statements:
+            conn.prepare_threshold = None
+        _last_used[conn] = time.monotonic()
+
+    return configure
+
+
+def _returned(conn: Conn) -> None:
+    _last_used[conn] = time.monotonic()
+
+
+def _check_if_idle(conn: Conn) -> None:
+    if time.monotonic() - _last_used.get(conn, 0.0) > IDLE_CHECK_AFTER:
+        ConnectionPool.check_connection(conn)
+
+
+def _async_configure(settings: Settings) -> Callable[[AsyncConn], Awaitable[None]]:
+    async def configure(conn: AsyncConn) -> None:
+        if not settings.prepared_statements:
+            conn.prepare_threshold = None
+        _last_used[conn] = time.monotonic()
+
+    return configure
+
+
+async def _async_returned(conn: AsyncConn) -> None:
+    _last_used[conn] = time.monotonic()
+
+
+async def _async_check_if_idle(conn: AsyncConn) -> None:
+    if time.monotonic() - _last_used.get(conn, 0.0) > IDLE_CHECK_AFTER:
+        await AsyncConnectionPool.check_connection(conn)
 
 
 def _pool_arguments(settings: Settings, conninfo: str, name: str) -> dict[str, Any]:
@@ -60,7 +108,10 @@ def open_pool(
     """A sync pool on the configured server (or ``conninfo``), closed when the block ends."""
     target = server_conninfo(settings) if conninfo is None else conninfo
     pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-        check=ConnectionPool.check_connection, **_pool_arguments(settings, target, name)
+        check=_check_if_idle,
+        configure=_configure(settings),
+        reset=_returned,
+        **_pool_arguments(settings, target, name),
     )
     try:
         pool.open(wait=True, timeout=settings.connect_timeout + 1)
@@ -80,7 +131,10 @@ async def open_async_pool(
     """An async pool on the configured server (or ``conninfo``), closed when the block ends."""
     target = server_conninfo(settings) if conninfo is None else conninfo
     pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-        check=AsyncConnectionPool.check_connection, **_pool_arguments(settings, target, name)
+        check=_async_check_if_idle,
+        configure=_async_configure(settings),
+        reset=_async_returned,
+        **_pool_arguments(settings, target, name),
     )
     try:
         await pool.open(wait=True, timeout=settings.connect_timeout + 1)

@@ -6,8 +6,9 @@ builders and constants from here instead of writing its own copy.
 
 from __future__ import annotations
 
-from plainsql.pool import AsyncPool, Conn
+from plainsql.pool import Conn
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.workspaces import Workspace, WorkspaceService
 
 ALICE = "user-alice"
@@ -25,14 +26,14 @@ def add_alice_and_bob(conn: Conn) -> None:
 
 
 async def add_workspace(
-    pool: AsyncPool, queries: Queries, name: str, embed_depth: int = 5
+    db: AsyncDatabase, queries: Queries, name: str, embed_depth: int = 5
 ) -> Workspace:
     """A user called ``name`` with a workspace of the same slug."""
-    async with pool.connection() as conn:
+    async with db.connection() as conn:
         await conn.execute(
             "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
             (name, name, f"{name}@example.com"),
         )
-    return await WorkspaceService(pool, queries).create(
+    return await WorkspaceService(db, queries).create(
         user_id=name, slug=name, name=name, embed_depth=embed_depth
     )

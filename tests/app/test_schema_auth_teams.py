@@ -18,6 +18,7 @@ from plainsql.config import Settings
 from plainsql.migrate.runner import Migrator
 from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries
+from plainsql.runtime_async import AsyncDatabase
 from plainsql.seed import run_seeds
 from plainsql.testing import TestServer
 from reference_apps.db.records import UserRole
@@ -181,8 +182,9 @@ async def test_the_seed_is_idempotent_and_its_users_sign_in_with_the_demo_passwo
 
     queries = load_async_queries(db_settings.sql_dir)
     async with open_async_pool(db_settings) as pool:
-        auth = AuthService(pool, queries)  # the default hasher: the seed hashes are current
-        teams = TeamService(pool, queries)
+        db = AsyncDatabase(pool, db_settings)
+        auth = AuthService(db, queries)  # the default hasher: the seed hashes are current
+        teams = TeamService(db, queries)
         for name in ("alice", "bob", "carol"):
             signed_in = await auth.sign_in(email=f"{name}@example.com", password=SEED_PASSWORD)
             assert signed_in.user.id == f"seed-user-{name}"

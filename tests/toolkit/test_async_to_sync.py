@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,18 @@ DERIVED = "src/plainsql/adapter_sync.py"
 pytestmark = pytest.mark.standalone
 
 
+def _twins() -> dict[str, str]:
+    spec = importlib.util.spec_from_file_location("async_to_sync", TOOL)
+    assert spec is not None
+    assert spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    twins: dict[str, str] = tool.TWINS
+    return twins
+
+
 def _copy(tmp_path: Path) -> Path:
-    for name in (SOURCE, DERIVED):
+    for name in [n for pair in _twins().items() for n in pair]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")

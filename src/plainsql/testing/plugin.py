@@ -5,8 +5,9 @@ installs plainsql, never shadows a project's own fixtures. Session: ``plainsql_s
 ``plainsql_template``, ``plainsql_queries``, ``plainsql_async_queries``. Per test:
 ``plainsql_database`` (the name of a fresh copy of the migrated template),
 ``plainsql_database_url``, ``plainsql_settings`` (Settings pointing at it), ``plainsql_conn``
-(a sync connection, rolled back after the test), ``plainsql_pool``, ``plainsql_async_pool``
-and ``plainsql_empty_database_url`` (no migrations applied).
+(a sync connection, rolled back after the test), ``plainsql_pool``, ``plainsql_async_pool``,
+``plainsql_db`` and ``plainsql_async_db`` (the runtime over them) and
+``plainsql_empty_database_url`` (no migrations applied).
 
 The async fixtures are pytest-asyncio fixtures, so they work in its strict mode (the default:
 mark async tests with ``@pytest.mark.asyncio``) and in auto mode alike. Without the
@@ -23,8 +24,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from plainsql.config import Settings
-from plainsql.pool import open_async_pool, open_pool
+from plainsql.pool import AsyncPool, Pool, open_async_pool, open_pool
 from plainsql.queries import Queries, load_async_queries, load_queries
+from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime_sync import Database
 from plainsql.server import scratch_database
 from plainsql.testing import (
     TestServer,
@@ -122,6 +125,18 @@ async def plainsql_async_pool(
     """plainsql's async pool on this test's database."""
     async with open_async_pool(plainsql_settings) as opened:
         yield opened
+
+
+@pytest.fixture
+def plainsql_db(plainsql_pool: Pool, plainsql_settings: Settings) -> Database:
+    """plainsql's sync runtime (units of work) over ``plainsql_pool``."""
+    return Database(plainsql_pool, plainsql_settings)
+
+
+@pytest.fixture
+def plainsql_async_db(plainsql_async_pool: AsyncPool, plainsql_settings: Settings) -> AsyncDatabase:
+    """plainsql's async runtime (units of work) over ``plainsql_async_pool``."""
+    return AsyncDatabase(plainsql_async_pool, plainsql_settings)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import NoReturn
 from uuid import UUID
 
-from plainsql.pool import AsyncConn, AsyncPool
+from plainsql.pool import AsyncConn
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSON, AgentStateRow, JSONParam
 from reference_apps.services.errors import NotFound
@@ -52,12 +53,12 @@ class AgentStatesService:
     """The agent state of a project. Reads return None for another user's project; writes to
     it raise :class:`ProjectNotFound` (or :class:`AgentStateNotFound` if it has no state)."""
 
-    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
-        self.pool = pool
+    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+        self.db = db
         self.q = AsyncTypedQueries(queries)
 
     async def get(self, project_id: UUID, user_id: str) -> AgentState | None:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.get_agent_state_by_project_id(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -77,7 +78,7 @@ class AgentStatesService:
         conversation_history: Sequence[Mapping[str, JSONParam]] = (),
     ) -> AgentState:
         """Replace the whole state (or create it): for restoring a saved state."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.upsert_agent_state(
                 conn,
                 project_id=project_id,
@@ -98,7 +99,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, current_state: str, current_phase: int | None
     ) -> AgentState:
         """Set what the agent is doing and which phase it is on."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.update_agent_state_current(
                 conn,
                 project_id=project_id,
@@ -113,7 +114,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, phase: Mapping[str, JSONParam]
     ) -> int:
         """Append a phase (a JSON object); returns the number of phases after it."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.update_agent_state_append_phase(
                 conn, project_id=project_id, user_id=user_id, phase=dict(phase)
             )
@@ -123,7 +124,7 @@ class AgentStatesService:
 
     async def complete_phase(self, project_id: UUID, user_id: str, index: int) -> AgentState:
         """Set ``"completed": true`` on phase ``index`` (0-based)."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.update_agent_state_complete_phase(
                 conn, project_id=project_id, user_id=user_id, phase_index=index
             )
@@ -140,7 +141,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, paths: Sequence[str]
     ) -> tuple[str, ...]:
         """Add the paths not yet listed, each once; returns the full list after the change."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.update_agent_state_add_generated_files(
                 conn, project_id=project_id, user_id=user_id, paths=list(paths)
             )
@@ -158,7 +159,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, message: Mapping[str, JSONParam]
     ) -> int:
         """Append a message (a JSON object) to the conversation; returns the message count."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.update_agent_state_append_message(
                 conn, project_id=project_id, user_id=user_id, message=dict(message)
             )
@@ -170,7 +171,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, sandbox_id: str | None, preview_url: str | None
     ) -> AgentState:
         """Set (or clear, with None) the sandbox id and preview url."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.update_agent_state_sandbox(
                 conn,
                 project_id=project_id,
@@ -183,7 +184,7 @@ class AgentStatesService:
 
     async def reset(self, project_id: UUID, user_id: str) -> AgentState:
         """Back to the defaults: idle, no phase, no phases, files, messages or sandbox."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.projects.update_agent_state_reset(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -192,7 +193,7 @@ class AgentStatesService:
 
     async def list_projects_with_last_phase_completed(self, user_id: str) -> list[Project]:
         """The user's projects whose last phase is marked completed."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.projects.list_projects_with_last_phase_completed(
                 conn, user_id=user_id
             )

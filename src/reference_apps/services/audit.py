@@ -1,17 +1,17 @@
 """The audit log of users, teams and team_members: naming the acting user, and reading the log.
 
 The rows are written by the database (trigger ``audit_log_record``), never by Python. A
-service that knows who acts calls :func:`set_acting_user` inside its transaction; the
-setting is transaction-local (``set_config(..., true)``), so it cannot leak to the next
-user of a pooled connection.
+service that knows who acts runs its unit of work as ``db.transaction(acting_user=...)``:
+plainsql sets ``app.user_id`` (``acting-user-setting`` in pyproject.toml), which the trigger
+reads, transaction-locally, so it cannot leak to the next user of a pooled connection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plainsql.pool import AsyncConn, AsyncPool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import AuditLogRow
 
@@ -23,17 +23,11 @@ of the whole row (``old_row`` None for an INSERT, ``new_row`` None for a DELETE)
 """
 
 
-async def set_acting_user(q: AsyncTypedQueries, conn: AsyncConn, user_id: str | None) -> None:
-    """Name the acting user for the audit rows of the current transaction (None: unknown)."""
-    if user_id is not None:
-        await q.audit.set_acting_user(conn, user_id=user_id)
-
-
 class AuditService:
     """Reads the audit log."""
 
-    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
-        self.pool = pool
+    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+        self.db = db
         self.q = AsyncTypedQueries(queries)
 
     async def list_row_history(
@@ -44,14 +38,14 @@ class AuditService:
         Key values are compared as the strings the trigger stored (a uuid as its text).
         """
         key = {name: str(value) for name, value in row_key.items()}
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.audit.list_audit_entries_by_row(
                 conn, table_name=table_name, row_key=key
             )
 
     async def list_by_actor(self, acting_user_id: str, *, limit: int = 100) -> list[AuditEntry]:
         """The latest ``limit`` changes made by one acting user, newest first."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.audit.list_audit_entries_by_actor(
                 conn, acting_user_id=acting_user_id, max_entries=limit
             )

@@ -38,8 +38,8 @@ from plainsql.errors import (
     QueryError,
     translate_constraint,
 )
-from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     AccountRow,
@@ -47,7 +47,6 @@ from reference_apps.db.records import (
     UserRow,
     VerificationRow,
 )
-from reference_apps.services.audit import set_acting_user
 from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
 
 _P = ParamSpec("_P")
@@ -167,6 +166,10 @@ class NewVerification:
         return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
 
 
+class _KeepTheValue(Exception):
+    """Raised inside a unit of work to roll it back quietly."""
+
+
 class _Unset(Enum):
     UNSET = "UNSET"
 
@@ -236,7 +239,7 @@ class AuthService:
 
     def __init__(
         self,
-        pool: AsyncPool,
+        db: AsyncDatabase,
         queries: Queries,
         *,
         password_hasher: PasswordHasher | None = None,
@@ -245,7 +248,7 @@ class AuthService:
         hasher = PasswordHasher() if password_hasher is None else password_hasher
         if hasher.type is not Type.ID:
             raise ValueError("the password hasher must use argon2id")
-        self.pool = pool
+        self.db = db
         self.q = AsyncTypedQueries(queries)
         self.hasher = hasher
         self.session_ttl = session_ttl
@@ -269,7 +272,7 @@ class AuthService:
         _check_new_password(password)
         password_hash = await asyncio.to_thread(self.hasher.hash, password)
         q = self.q.auth
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             try:
                 user = await q.create_user(
                     conn, name=name, email=email.strip(), username=username, image=image
@@ -288,7 +291,7 @@ class AuthService:
         tell which emails exist. A hash made with other parameters than the service's is
         replaced by a fresh one (only if nobody changed it meanwhile).
         """
-        async with self.pool.connection() as conn:
+        async with self.db.connection() as conn:
             row = await self.q.auth.get_credential_by_email(conn, email=email.strip())
         if row is None:
             await asyncio.to_thread(self._verify, await self._get_dummy_hash(), password)
@@ -298,7 +301,7 @@ class AuthService:
             raise InvalidCredentials()
         if self.hasher.check_needs_rehash(stored_hash):
             new_hash = await asyncio.to_thread(self.hasher.hash, password)
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.db.transaction() as conn:
                 await _run_secret(
                     self.q.auth.update_credential_password,
                     conn,
@@ -306,7 +309,7 @@ class AuthService:
                     old_password_hash=stored_hash,
                     new_password_hash=new_hash,
                 )
-        async with self.pool.connection() as conn:
+        async with self.db.connection() as conn:
             user = await self.q.auth.get_user_by_id(conn, user_id=row.user_id)
         if user is None:  # soft-deleted between the two reads
             raise InvalidCredentials()
@@ -334,7 +337,7 @@ class AuthService:
 
     async def get_user_by_id(self, user_id: str) -> User:
         """The active user with this id; raises UserNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.auth.get_user_by_id(conn, user_id=user_id)
         if row is None:
             raise UserNotFound(f"no user with id {user_id!r}")
@@ -342,7 +345,7 @@ class AuthService:
 
     async def get_user_by_email(self, email: str) -> User:
         """The active user with this email (case-insensitive); raises UserNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.auth.get_user_by_email(conn, email=email.strip())
         if row is None:
             raise UserNotFound("no user with this email")
@@ -350,7 +353,7 @@ class AuthService:
 
     async def get_user_by_username(self, username: str) -> User:
         """The active user with this username (case-insensitive); raises UserNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.auth.get_user_by_username(conn, username=username)
         if row is None:
             raise UserNotFound(f"no user with username {username!r}")
@@ -369,8 +372,7 @@ class AuthService:
 
         Raises UserNotFound or UsernameTaken.
         """
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, acting_user_id)
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             try:
                 row = await self.q.auth.update_user_profile(
                     conn,
@@ -394,8 +396,7 @@ class AuthService:
         user is the last active OWNER of a team.
         """
         q = self.q.auth
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, acting_user_id)
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             try:
                 row = await q.update_user_soft_deleted(conn, user_id=user_id)
             except IntegrityError as exc:
@@ -409,8 +410,7 @@ class AuthService:
 
         Raises UserNotFound, or LastOwner when the user is the last active OWNER of a team.
         """
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, acting_user_id)
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             try:
                 row = await self.q.auth.delete_user(conn, user_id=user_id)
             except IntegrityError as exc:
@@ -430,7 +430,7 @@ class AuthService:
     ) -> NewSession:
         """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
         token = secrets.token_urlsafe(32)
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             session = await _run_secret(
                 self.q.auth.create_session,
                 conn,
@@ -446,17 +446,17 @@ class AuthService:
 
     async def get_session(self, token: str) -> Session | None:
         """The live session with this token, or None (unknown, revoked, expired, user deleted)."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await _run_secret(self.q.auth.get_live_session_by_token, conn, token=token)
 
     async def list_sessions(self, user_id: str) -> list[Session]:
         """The user's live sessions, newest first."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.auth.list_live_sessions_by_user(conn, user_id=user_id)
 
     async def revoke_session(self, user_id: str, session_id: str) -> bool:
         """End one session of the user; False if it has no such session."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             count = await self.q.auth.delete_session_by_id(
                 conn, session_id=session_id, user_id=user_id
             )
@@ -464,13 +464,13 @@ class AuthService:
 
     async def sign_out(self, token: str) -> bool:
         """End the session with this token; False if there is none."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             count = await _run_secret(self.q.auth.delete_session_by_token, conn, token=token)
         return count == 1
 
     async def revoke_all_sessions(self, user_id: str) -> int:
         """End every session of the user; returns how many there were."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             count = await self.q.auth.delete_sessions_by_user(conn, user_id=user_id)
         return count
 
@@ -481,7 +481,7 @@ class AuthService:
         """
         total = 0
         while True:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.db.transaction() as conn:
                 count = await self.q.auth.delete_expired_sessions(conn, batch_size=batch_size)
             total += count
             if count < batch_size:
@@ -510,7 +510,7 @@ class AuthService:
         if provider_id == CREDENTIAL_PROVIDER:
             raise ValueError("credential accounts are created by sign_up, not linked")
         q = self.q.auth
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await _run_secret(
                 q.upsert_oauth_account,
                 conn,
@@ -532,7 +532,7 @@ class AuthService:
 
     async def unlink_account(self, user_id: str, *, provider_id: str, account_id: str) -> None:
         """Remove a linked OAuth account of the user; raises AccountNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             count = await self.q.auth.delete_oauth_account(
                 conn, user_id=user_id, provider_id=provider_id, account_id=account_id
             )
@@ -541,7 +541,7 @@ class AuthService:
 
     async def list_accounts(self, user_id: str) -> list[Account]:
         """The active user's accounts, credential included, oldest first."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.auth.list_accounts_by_user(conn, user_id=user_id)
 
     # -- verifications --------------------------------------------------------------------
@@ -555,7 +555,7 @@ class AuthService:
     ) -> NewVerification:
         """Store a one-time value for ``identifier`` (a fresh random one unless given)."""
         secret = secrets.token_urlsafe(32) if value is None else value
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await _run_secret(
                 self.q.auth.create_verification,
                 conn,
@@ -570,7 +570,7 @@ class AuthService:
 
         One DELETE ... RETURNING: of concurrent consumers exactly one gets the row.
         """
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await _run_secret(
                 self.q.auth.delete_live_verification,
                 conn,
@@ -585,20 +585,23 @@ class AuthService:
         transaction: if the user is gone, the value is not used up.
         """
         q = self.q.auth
-        user: User | None = None
-        async with self.pool.connection() as conn, conn.transaction() as transaction:
-            consumed = await _run_secret(
-                q.delete_live_verification, conn, identifier=email, value=value
-            )
-            if consumed is not None:
+        try:
+            async with self.db.transaction() as conn:
+                consumed = await _run_secret(
+                    q.delete_live_verification, conn, identifier=email, value=value
+                )
+                if consumed is None:
+                    return None
                 user = await q.update_user_email_verified(conn, email=email)
                 if user is None:
-                    raise psycopg.Rollback(transaction)  # keep the value for a later attempt
+                    raise _KeepTheValue  # roll back: the value stays for a later attempt
+        except _KeepTheValue:
+            return None
         return user
 
     async def delete_expired_verifications(self) -> int:
         """Purge expired verifications; returns how many were deleted."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             count = await self.q.auth.delete_expired_verifications(conn)
         return count
 

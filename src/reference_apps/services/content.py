@@ -25,8 +25,8 @@ from uuid import UUID
 import psycopg
 
 from plainsql.errors import DomainError, map_error
-from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     JSONParam,
@@ -225,8 +225,8 @@ def _tree(rows: list[TreeNode]) -> PageTree:
 class ContentService:
     """Import and read a workspace's pages and blocks; each method is one transaction."""
 
-    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
-        self.pool = pool
+    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+        self.db = db
         self.q = AsyncTypedQueries(queries)
 
     async def import_content(self, workspace_id: int, pages: Sequence[PageInput]) -> ImportSummary:
@@ -243,7 +243,7 @@ class ContentService:
         """
         _check_pages(pages)
         nodes = 0
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             found = await self.q.content.get_workspace_id_for_import(
                 conn, workspace_id=workspace_id
             )
@@ -262,17 +262,17 @@ class ContentService:
         return ImportSummary(pages=len(pages), blocks=nodes - len(pages), replaced=replaced)
 
     async def count_nodes(self, workspace_id: int) -> int:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.content.count_nodes_by_workspace(conn, workspace_id=workspace_id)
 
     async def list_pages(self, workspace_id: int) -> list[Node]:
         """The workspace's pages (without blocks), by name."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.content.list_pages_by_workspace(conn, workspace_id=workspace_id)
 
     async def get_page(self, workspace_id: int, page_name: str) -> PageTree | None:
         """The page with its blocks as a tree, down to the workspace's embed_depth."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             rows = await self.q.content.list_page_tree(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
@@ -280,7 +280,7 @@ class ContentService:
 
     async def delete_page(self, workspace_id: int, page_name: str) -> None:
         """Delete the page and every block under it. Raises PageNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             deleted = await self.q.content.delete_page_by_name(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
@@ -289,7 +289,7 @@ class ContentService:
 
     async def list_backlinks(self, workspace_id: int, page_name: str) -> list[Backlink]:
         """The blocks of the workspace that link the page (``<a data-page="NAME">``)."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.content.list_backlinks_by_page(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
@@ -300,7 +300,7 @@ class ContentService:
         """Pages and blocks matching ``query`` (web-search syntax), most relevant first."""
         if not query.strip():
             return []
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.content.list_search_results(
                 conn, workspace_id=workspace_id, query=query, limit=limit
             )

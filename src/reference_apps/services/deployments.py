@@ -11,8 +11,8 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 from __future__ import annotations
 
 from plainsql.errors import ForeignKeyViolation, translate_constraint
-from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
 from reference_apps.services.errors import Conflict, NotFound
@@ -37,8 +37,8 @@ sql/git/deployments.sql share (``build_log`` is the log's lines, None when the c
 class DeploymentService:
     """Record deployments, move their status, append build logs, list the latest."""
 
-    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
-        self.pool = pool
+    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+        self.db = db
         self.q = AsyncTypedQueries(queries)
 
     async def record(
@@ -50,7 +50,7 @@ class DeploymentService:
     ) -> Deployment:
         """The recorded deployment, deployed_at now. Raises WorkspaceNotFound."""
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.db.transaction() as conn:
                 row = await self.q.git.create_deployment(
                     conn, workspace_id=workspace_id, commit_sha=commit_sha, status=status
                 )
@@ -61,7 +61,7 @@ class DeploymentService:
         return row
 
     async def get(self, workspace_id: int, deployment_id: int) -> Deployment | None:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.git.get_deployment_by_id(
                 conn, deployment_id=deployment_id, workspace_id=workspace_id
             )
@@ -79,7 +79,7 @@ class DeploymentService:
         Raises DeploymentNotFound, or DeploymentStatusConflict when it is finished or the
         move would go backwards.
         """
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.git.update_deployment_status(
                 conn,
                 deployment_id=deployment_id,
@@ -102,7 +102,7 @@ class DeploymentService:
 
     async def append_build_log(self, workspace_id: int, deployment_id: int, line: str) -> int:
         """Append one line to the build log; the number of lines now. Raises DeploymentNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.git.update_deployment_build_log(
                 conn, deployment_id=deployment_id, workspace_id=workspace_id, line=line
             )
@@ -114,7 +114,7 @@ class DeploymentService:
         self, workspace_id: int, *, limit: int = DEFAULT_LATEST
     ) -> list[Deployment]:
         """The workspace's ``limit`` latest deployments, newest first."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.git.list_latest_deployments(
                 conn, workspace_id=workspace_id, limit=limit
             )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from plainsql.errors import DomainError, ForeignKeyViolation, UniqueViolation, translate_constraint
-from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
 from reference_apps.services.errors import AlreadyExists, NotFound
@@ -41,8 +41,8 @@ of its repr)."""
 class GitService:
     """Connect a workspace's repository and keep its sync state; each method one transaction."""
 
-    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
-        self.pool = pool
+    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+        self.db = db
         self.q = AsyncTypedQueries(queries)
 
     async def connect_repository(
@@ -55,7 +55,7 @@ class GitService:
     ) -> GitRepository:
         """The newly connected repository. Raises RepositoryAlreadyConnected, WorkspaceNotFound."""
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.db.transaction() as conn:
                 row = await self.q.git.create_git_repository(
                     conn,
                     workspace_id=workspace_id,
@@ -68,14 +68,14 @@ class GitService:
         return row
 
     async def get_repository(self, workspace_id: int) -> GitRepository | None:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.git.get_git_repository_by_workspace(conn, workspace_id=workspace_id)
 
     async def update_sync_status(
         self, workspace_id: int, status: SyncStatus, *, error_log: str | None = None
     ) -> GitRepository:
         """Set the sync status and the error log (None clears it). Raises RepositoryNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.git.update_git_repository_sync_status(
                 conn, workspace_id=workspace_id, sync_status=status, error_log=error_log
             )
@@ -85,7 +85,7 @@ class GitService:
 
     async def record_sync(self, workspace_id: int) -> GitRepository:
         """Mark a sync as done now: last_sync set, status success, error log cleared."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.git.update_git_repository_synced(conn, workspace_id=workspace_id)
         if row is None:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
@@ -93,7 +93,7 @@ class GitService:
 
     async def disconnect_repository(self, workspace_id: int) -> None:
         """Remove the workspace's repository. Raises RepositoryNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             deleted = await self.q.git.delete_git_repository_by_workspace(
                 conn, workspace_id=workspace_id
             )

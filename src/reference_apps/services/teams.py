@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
 
+from psycopg import IsolationLevel
+
 from plainsql.errors import DomainError, IntegrityError, translate_constraint
-from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     ListTeamMembersRow,
@@ -28,7 +30,6 @@ from reference_apps.db.records import (
     TeamRow,
     UserRole,
 )
-from reference_apps.services.audit import set_acting_user
 from reference_apps.services.auth import LastOwner, UserNotFound
 from reference_apps.services.errors import AlreadyExists, NotFound
 
@@ -90,11 +91,27 @@ class UserTeam:
 
 
 class TeamService:
-    """Teams, members and roles."""
+    """Teams, members and roles.
 
-    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
-        self.pool = pool
+    Role changes run at READ COMMITTED by default, where the last-owner trigger's row lock
+    serializes them. A deployment may run them at a stricter ``isolation``: then a
+    serialization failure or deadlock is retried (at most ``attempts`` times in all), and
+    ``retries`` counts the retries made.
+    """
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        queries: Queries,
+        *,
+        isolation: IsolationLevel | None = None,
+        attempts: int = 3,
+    ) -> None:
+        self.db = db
         self.q = AsyncTypedQueries(queries)
+        self.isolation = isolation
+        self.attempts = attempts
+        self.retries = 0
 
     async def create_team(self, *, name: str, slug: str, creator_id: str) -> Team:
         """Create a team with its creator as OWNER, in one transaction.
@@ -103,8 +120,7 @@ class TeamService:
         team is left behind).
         """
         q = self.q.teams
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, creator_id)
+        async with self.db.transaction(acting_user=creator_id) as conn:
             try:
                 team = await q.create_team(conn, name=name, slug=slug)
                 member = await q.create_team_member(
@@ -118,7 +134,7 @@ class TeamService:
 
     async def get_team_by_id(self, team_id: UUID) -> Team:
         """The team with this id; raises TeamNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.teams.get_team_by_id(conn, team_id=team_id)
         if row is None:
             raise TeamNotFound(f"no team with id {team_id}")
@@ -126,7 +142,7 @@ class TeamService:
 
     async def get_team_by_slug(self, slug: str) -> Team:
         """The team with this slug; raises TeamNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             row = await self.q.teams.get_team_by_slug(conn, slug=slug)
         if row is None:
             raise TeamNotFound(f"no team with slug {slug!r}")
@@ -134,8 +150,7 @@ class TeamService:
 
     async def delete_team(self, team_id: UUID, *, acting_user_id: str | None = None) -> None:
         """Delete the team and its memberships; raises TeamNotFound."""
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, acting_user_id)
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             count = await self.q.teams.delete_team(conn, team_id=team_id)
         if count == 0:
             raise TeamNotFound(f"no team with id {team_id}")
@@ -149,8 +164,7 @@ class TeamService:
         acting_user_id: str | None = None,
     ) -> Membership:
         """Add an active user to the team; raises TeamNotFound, UserNotFound, AlreadyMember."""
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, acting_user_id)
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             try:
                 row = await self.q.teams.create_team_member(
                     conn, team_id=team_id, user_id=user_id, role=role
@@ -165,8 +179,7 @@ class TeamService:
         self, team_id: UUID, user_id: str, *, acting_user_id: str | None = None
     ) -> None:
         """Remove the user from the team; raises MemberNotFound, or LastOwner."""
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, acting_user_id)
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             try:
                 count = await self.q.teams.delete_team_member(
                     conn, team_id=team_id, user_id=user_id
@@ -183,27 +196,39 @@ class TeamService:
 
         To hand a team over, promote the new owner first, then demote the old one.
         """
-        async with self.pool.connection() as conn, conn.transaction():
-            await set_acting_user(self.q, conn, acting_user_id)
-            try:
-                row = await self.q.teams.update_team_member_role(
-                    conn, team_id=team_id, user_id=user_id, role=role
-                )
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
+
+        calls = 0
+
+        async def unit() -> Membership | None:
+            nonlocal calls
+            calls += 1
+            async with self.db.transaction(
+                acting_user=acting_user_id, isolation=self.isolation
+            ) as conn:
+                try:
+                    return await self.q.teams.update_team_member_role(
+                        conn, team_id=team_id, user_id=user_id, role=role
+                    )
+                except IntegrityError as exc:
+                    raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
+
+        try:
+            row, _ = await self.db.retry(unit, attempts=self.attempts)
+        finally:
+            self.retries += calls - 1  # counted whether the last attempt succeeded or not
         if row is None:
             raise MemberNotFound(f"user {user_id!r} is not a member of team {team_id}")
         return row
 
     async def list_user_teams(self, user_id: str) -> list[UserTeam]:
         """The teams of an active user with the user's role in each, by team name."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             rows = await self.q.teams.list_teams_by_user(conn, user_id=user_id)
         return [UserTeam.from_row(row) for row in rows]
 
     async def list_members(self, team_id: UUID) -> list[TeamMember]:
         """The team's active members with their names: owners first, then by name."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.teams.list_team_members(conn, team_id=team_id)
 
 

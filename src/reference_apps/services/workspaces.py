@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from plainsql.errors import UniqueViolation, translate_constraint
-from plainsql.pool import AsyncPool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import WorkspaceRow
 from reference_apps.services.errors import AlreadyExists, NotFound
@@ -49,8 +49,8 @@ Workspace = WorkspaceRow
 class WorkspaceService:
     """Create, read, rename and delete workspaces; each method is one transaction."""
 
-    def __init__(self, pool: AsyncPool, queries: Queries) -> None:
-        self.pool = pool
+    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+        self.db = db
         self.q = AsyncTypedQueries(queries)
 
     async def create(
@@ -67,7 +67,7 @@ class WorkspaceService:
         Raises OwnerNotFound, WorkspaceAlreadyExists (the user has one) or SlugTaken.
         """
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.db.transaction() as conn:
                 row = await self.q.workspaces.create_workspace(
                     conn,
                     user_id=user_id,
@@ -83,11 +83,11 @@ class WorkspaceService:
         return row
 
     async def get_by_slug(self, slug: str) -> Workspace | None:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.workspaces.get_workspace_by_slug(conn, slug=slug)
 
     async def get_by_user(self, user_id: str) -> Workspace | None:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             return await self.q.workspaces.get_workspace_by_user_id(conn, user_id=user_id)
 
     async def rename(self, *, user_id: str, name: str, slug: str | None = None) -> Workspace:
@@ -96,7 +96,7 @@ class WorkspaceService:
         Raises WorkspaceNotFound or SlugTaken.
         """
         try:
-            async with self.pool.connection() as conn, conn.transaction():
+            async with self.db.transaction() as conn:
                 row = await self.q.workspaces.update_workspace_name(
                     conn, user_id=user_id, name=name, slug=slug
                 )
@@ -111,7 +111,7 @@ class WorkspaceService:
 
         Raises WorkspaceNotFound.
         """
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self.db.transaction() as conn:
             deleted = await self.q.workspaces.delete_workspace_by_user_id(conn, user_id=user_id)
         if deleted == 0:
             raise WorkspaceNotFound(f"user {user_id!r} has no workspace")

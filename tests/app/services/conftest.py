@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService
 from reference_apps.services.teams import TeamService
@@ -33,9 +34,9 @@ def users(conn: psycopg.Connection[Any]) -> None:
 
 
 @pytest.fixture
-async def workspace(async_pool: AsyncPool, async_queries: Queries) -> Workspace:
+async def workspace(async_db: AsyncDatabase, async_queries: Queries) -> Workspace:
     """Ada's workspace."""
-    return await add_workspace(async_pool, async_queries, "ada")
+    return await add_workspace(async_db, async_queries, "ada")
 
 
 @pytest.fixture
@@ -44,18 +45,18 @@ def fast_hasher() -> PasswordHasher:
 
 
 @pytest.fixture
-def auth(async_pool: AsyncPool, async_queries: Queries) -> AuthService:
-    return AuthService(async_pool, async_queries, password_hasher=FAST_HASHER)
+def auth(async_db: AsyncDatabase, async_queries: Queries) -> AuthService:
+    return AuthService(async_db, async_queries, password_hasher=FAST_HASHER)
 
 
 @pytest.fixture
-def teams(async_pool: AsyncPool, async_queries: Queries) -> TeamService:
-    return TeamService(async_pool, async_queries)
+def teams(async_db: AsyncDatabase, async_queries: Queries) -> TeamService:
+    return TeamService(async_db, async_queries)
 
 
 @pytest.fixture
-def audit(async_pool: AsyncPool, async_queries: Queries) -> AuditService:
-    return AuditService(async_pool, async_queries)
+def audit(async_db: AsyncDatabase, async_queries: Queries) -> AuditService:
+    return AuditService(async_db, async_queries)
 
 
 WaitUntilBlocked = Callable[[str], Awaitable[None]]

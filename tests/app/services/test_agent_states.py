@@ -10,11 +10,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.config import Settings
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import JSON
 from reference_apps.services.agent_states import (
     AgentStateNotFound,
@@ -37,16 +37,20 @@ def objects(value: JSON) -> list[dict[str, JSON]]:
 
 @pytest.fixture
 def projects(
-    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+    users: None,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
 ) -> ProjectsService:
-    return ProjectsService(async_pool, async_queries)
+    return ProjectsService(async_db, async_queries)
 
 
 @pytest.fixture
 def states(
-    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+    users: None,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
 ) -> AgentStatesService:
-    return AgentStatesService(async_pool, async_queries)
+    return AgentStatesService(async_db, async_queries)
 
 
 @pytest.fixture
@@ -55,11 +59,11 @@ async def project(projects: ProjectsService) -> Project:
 
 
 @pytest.fixture
-async def wide_pool(db_settings: Settings) -> AsyncIterator[AsyncConnectionPool[Any]]:
+async def wide_db(db_settings: Settings) -> AsyncIterator[AsyncDatabase]:
     """One open connection per worker, so the workers really run side by side."""
     settings = replace(db_settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
     async with open_async_pool(settings) as pool:
-        yield pool
+        yield AsyncDatabase(pool, settings)
 
 
 async def test_get_is_scoped_by_user(states: AgentStatesService, project: Project) -> None:
@@ -258,9 +262,9 @@ async def test_projects_whose_last_phase_is_completed(
 
 
 async def test_8_workers_x_25_phase_appends_leave_exactly_200_phases(
-    project: Project, wide_pool: AsyncConnectionPool[Any], async_queries: Queries
+    project: Project, wide_db: AsyncDatabase, async_queries: Queries
 ) -> None:
-    service = AgentStatesService(wide_pool, async_queries)
+    service = AgentStatesService(wide_db, async_queries)
     go = asyncio.Event()
 
     async def worker(w: int) -> None:
@@ -283,9 +287,9 @@ async def test_8_workers_x_25_phase_appends_leave_exactly_200_phases(
 
 
 async def test_8_workers_adding_the_same_10_files_leave_exactly_10(
-    project: Project, wide_pool: AsyncConnectionPool[Any], async_queries: Queries
+    project: Project, wide_db: AsyncDatabase, async_queries: Queries
 ) -> None:
-    service = AgentStatesService(wide_pool, async_queries)
+    service = AgentStatesService(wide_db, async_queries)
     paths = [f"src/component_{i}.tsx" for i in range(10)]
     go = asyncio.Event()
 
@@ -305,9 +309,9 @@ async def test_8_workers_adding_the_same_10_files_leave_exactly_10(
 
 
 async def test_concurrent_messages_and_phase_completions_all_land(
-    project: Project, wide_pool: AsyncConnectionPool[Any], async_queries: Queries
+    project: Project, wide_db: AsyncDatabase, async_queries: Queries
 ) -> None:
-    service = AgentStatesService(wide_pool, async_queries)
+    service = AgentStatesService(wide_db, async_queries)
     for i in range(WORKERS):
         await service.append_phase(project.id, ALICE, {"name": f"p{i}"})
     go = asyncio.Event()

@@ -10,6 +10,7 @@ import psycopg
 from plainsql.config import Settings
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import UserRole
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService, User
@@ -96,8 +97,9 @@ async def test_the_acting_user_does_not_leak_to_the_next_transaction_on_a_connec
 ) -> None:
     one_connection = replace(db_settings, pool_min_size=1, pool_max_size=1)
     async with open_async_pool(one_connection) as pool:
-        auth = AuthService(pool, async_queries, password_hasher=fast_hasher)
-        audit = AuditService(pool, async_queries)
+        db = AsyncDatabase(pool, one_connection)
+        auth = AuthService(db, async_queries, password_hasher=fast_hasher)
+        audit = AuditService(db, async_queries)
         user = await new_user(auth, "ada")
 
         await auth.update_profile(user.id, name="first", acting_user_id=user.id)

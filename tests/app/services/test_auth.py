@@ -17,6 +17,7 @@ from plainsql.config import Settings
 from plainsql.errors import CheckViolation
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import (
     AccountAlreadyLinked,
@@ -73,9 +74,9 @@ async def test_sign_up_stores_a_user_and_an_argon2id_hash_never_the_password(
 
 
 async def test_the_default_hasher_is_argon2id_with_argon2_cffi_parameters(
-    async_pool: AsyncPool, async_queries: Queries, conn: SyncConn
+    async_db: AsyncDatabase, async_queries: Queries, conn: SyncConn
 ) -> None:
-    service = AuthService(async_pool, async_queries)  # production parameters
+    service = AuthService(async_db, async_queries)  # production parameters
     user = await service.sign_up(email="prod@x.io", password=PASSWORD, name="Prod")
 
     stored = scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
@@ -83,12 +84,12 @@ async def test_the_default_hasher_is_argon2id_with_argon2_cffi_parameters(
 
 
 def test_a_hasher_other_than_argon2id_is_refused(
-    async_pool: AsyncPool, async_queries: Queries
+    async_db: AsyncDatabase, async_queries: Queries
 ) -> None:
     from argon2 import Type
 
     with pytest.raises(ValueError, match="argon2id"):
-        AuthService(async_pool, async_queries, password_hasher=PasswordHasher(type=Type.I))
+        AuthService(async_db, async_queries, password_hasher=PasswordHasher(type=Type.I))
 
 
 async def test_emails_differing_only_in_case_collide(auth: AuthService, conn: SyncConn) -> None:
@@ -184,12 +185,15 @@ async def test_sign_in_opens_a_session_found_by_its_token(auth: AuthService) -> 
 
 
 async def test_a_hash_made_with_other_parameters_is_upgraded_at_sign_in(
-    auth: AuthService, async_pool: AsyncPool, async_queries: Queries, conn: SyncConn
+    auth: AuthService,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
+    conn: SyncConn,
 ) -> None:
     user = await sign_up(auth)
     old = scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
     stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
-    upgraded = AuthService(async_pool, async_queries, password_hasher=stronger)
+    upgraded = AuthService(async_db, async_queries, password_hasher=stronger)
 
     await upgraded.sign_in(email="ada@x.io", password=PASSWORD)
 
@@ -616,7 +620,9 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
     # Pool and queries made under the capture, so that their own logging is seen too.
     async with open_async_pool(db_settings) as pool:
         auth = AuthService(
-            pool, load_async_queries(db_settings.sql_dir), password_hasher=fast_hasher
+            AsyncDatabase(pool, db_settings),
+            load_async_queries(db_settings.sql_dir),
+            password_hasher=fast_hasher,
         )
         await _sign_up_and_fail_to_sign_in(auth, conn, secrets, errors)
 

@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.config import Settings
 from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from plainsql.seed import run_seeds
 from reference_apps.services.content import (
     BlockInput,
@@ -87,8 +88,8 @@ SITE_NODES = 4 + 6 + 2 + 2 + 1
 
 
 @pytest.fixture
-def content(async_pool: Pool, async_queries: Queries) -> ContentService:
-    return ContentService(async_pool, async_queries)
+def content(async_db: AsyncDatabase, async_queries: Queries) -> ContentService:
+    return ContentService(async_db, async_queries)
 
 
 async def node_keys(pool: Pool, workspace_id: int) -> list[tuple[Any, ...]]:
@@ -147,9 +148,9 @@ async def test_import_then_read_a_page_as_a_tree_in_order(
 
 
 async def test_the_tree_stops_at_the_workspace_embed_depth(
-    async_pool: Pool, async_queries: Queries, content: ContentService
+    async_db: AsyncDatabase, async_queries: Queries, content: ContentService
 ) -> None:
-    shallow = await add_workspace(async_pool, async_queries, "shallow", embed_depth=2)
+    shallow = await add_workspace(async_db, async_queries, "shallow", embed_depth=2)
     await content.import_content(shallow.id, SITE)
     tree = await content.get_page(shallow.id, "guides/setup/intro")
     assert tree is not None
@@ -225,9 +226,12 @@ async def test_deleting_a_page_removes_all_its_blocks(
 
 
 async def test_backlinks_are_the_blocks_that_link_the_page(
-    async_pool: Pool, async_queries: Queries, content: ContentService, workspace: Workspace
+    async_db: AsyncDatabase,
+    async_queries: Queries,
+    content: ContentService,
+    workspace: Workspace,
 ) -> None:
-    other = await add_workspace(async_pool, async_queries, "bob")
+    other = await add_workspace(async_db, async_queries, "bob")
     await content.import_content(workspace.id, SITE)
     await content.import_content(other.id, SITE)
 
@@ -247,9 +251,12 @@ async def test_backlinks_are_the_blocks_that_link_the_page(
 
 
 async def test_search_ranks_title_matches_first_and_highlights(
-    async_pool: Pool, async_queries: Queries, content: ContentService, workspace: Workspace
+    async_db: AsyncDatabase,
+    async_queries: Queries,
+    content: ContentService,
+    workspace: Workspace,
 ) -> None:
-    other = await add_workspace(async_pool, async_queries, "bob")
+    other = await add_workspace(async_db, async_queries, "bob")
     pages = [
         PageInput("install", "Installing", blocks=[BlockInput("<p>Steps follow.</p>")]),
         PageInput(
@@ -365,7 +372,7 @@ def explain(
 
 @pytest.mark.slow
 async def test_backlinks_and_page_tree_never_scan_all_nodes(
-    async_pool: Pool,
+    async_db: AsyncDatabase,
     async_queries: Queries,
     queries: Queries,
     content: ContentService,
@@ -394,7 +401,7 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
     summary = await content.import_content(workspace.id, site(200, 40))
     assert summary.blocks >= 10_000
     for name in ("bob", "carol"):
-        other = await add_workspace(async_pool, async_queries, name)
+        other = await add_workspace(async_db, async_queries, name)
         await content.import_content(other.id, site(150, 40))
     conn.execute("ANALYZE nodes")
     conn.execute("ANALYZE workspaces")
@@ -422,11 +429,15 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
 
 
 async def test_the_seed_workspace_reads_back(
-    db_settings: Settings, async_pool: Pool, async_queries: Queries, content: ContentService
+    db_settings: Settings,
+    async_pool: Pool,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
+    content: ContentService,
 ) -> None:
     run_seeds(db_settings)
     run_seeds(db_settings)  # idempotent
-    workspace = await WorkspaceService(async_pool, async_queries).get_by_user("seed-user-alice")
+    workspace = await WorkspaceService(async_db, async_queries).get_by_user("seed-user-alice")
     assert workspace is not None
     pages = await content.list_pages(workspace.id)
     assert len(pages) >= 3

@@ -10,6 +10,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.deployments import (
     DeploymentNotFound,
     DeploymentService,
@@ -24,8 +25,8 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
 @pytest.fixture
-def deployments(async_pool: Pool, async_queries: Queries) -> DeploymentService:
-    return DeploymentService(async_pool, async_queries)
+def deployments(async_db: AsyncDatabase, async_queries: Queries) -> DeploymentService:
+    return DeploymentService(async_db, async_queries)
 
 
 async def test_record_then_get(deployments: DeploymentService, workspace: Workspace) -> None:
@@ -114,9 +115,13 @@ async def test_appending_to_a_null_build_log(
 
 
 async def test_latest_n_newest_first_of_one_workspace(
-    async_pool: Pool, async_queries: Queries, deployments: DeploymentService, workspace: Workspace
+    async_pool: Pool,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
+    deployments: DeploymentService,
+    workspace: Workspace,
 ) -> None:
-    other = await add_workspace(async_pool, async_queries, "bob")
+    other = await add_workspace(async_db, async_queries, "bob")
     for i in range(5):
         await deployments.record(workspace.id, commit_sha=f"sha{i}")
         await deployments.record(other.id, commit_sha=f"other{i}")

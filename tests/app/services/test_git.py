@@ -10,6 +10,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import SyncStatus
 from reference_apps.services.git import (
     GitService,
@@ -23,8 +24,8 @@ SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n"
 
 
 @pytest.fixture
-def git(async_pool: Pool, async_queries: Queries) -> GitService:
-    return GitService(async_pool, async_queries)
+def git(async_db: AsyncDatabase, async_queries: Queries) -> GitService:
+    return GitService(async_db, async_queries)
 
 
 async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:

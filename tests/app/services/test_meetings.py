@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.meetings import (
     Agent,
     AgentNotFound,
@@ -35,16 +35,20 @@ URL_SAFE_21 = re.compile(r"^[A-Za-z0-9_-]{21}$")
 
 @pytest.fixture
 def agents(
-    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+    users: None,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
 ) -> AgentsService:
-    return AgentsService(async_pool, async_queries)
+    return AgentsService(async_db, async_queries)
 
 
 @pytest.fixture
 def meetings(
-    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+    users: None,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
 ) -> MeetingsService:
-    return MeetingsService(async_pool, async_queries)
+    return MeetingsService(async_db, async_queries)
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.errors import ForeignKeyViolation
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.agent_states import AgentStatesService
 from reference_apps.services.projects import (
     Project,
@@ -26,9 +26,11 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 @pytest.fixture
 def service(
-    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+    users: None,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
 ) -> ProjectsService:
-    return ProjectsService(async_pool, async_queries)
+    return ProjectsService(async_db, async_queries)
 
 
 def count(conn: Conn, sql: str, *params: Any) -> int:
@@ -41,7 +43,9 @@ def count(conn: Conn, sql: str, *params: Any) -> int:
 
 
 async def test_create_project_comes_with_an_idle_empty_agent_state(
-    service: ProjectsService, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+    service: ProjectsService,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
 ) -> None:
     project = await service.create_project(ALICE, "Todo app", "A todo list in React")
 
@@ -54,7 +58,7 @@ async def test_create_project_comes_with_an_idle_empty_agent_state(
     assert project.status == "idle"
     assert project.preview_url is None
     assert project.sandbox_id is None
-    state = await AgentStatesService(async_pool, async_queries).get(project.id, ALICE)
+    state = await AgentStatesService(async_db, async_queries).get(project.id, ALICE)
     assert state is not None
     assert state.current_state == "idle"
     assert state.phases == []

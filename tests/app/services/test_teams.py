@@ -8,8 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
+import psycopg.sql
 import pytest
 
+from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
 from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
@@ -366,3 +369,60 @@ async def test_a_waiting_service_demotion_fails_with_last_owner(
 
         with pytest.raises(LastOwner):
             await racing
+
+
+async def _demotion_race(
+    auth: AuthService, teams: TeamService, database_url: str, tag: str, rounds: int
+) -> None:
+    """Two OWNERs demote themselves at once, ``rounds`` times: one must stay OWNER."""
+    for attempt in range(rounds):
+        alice = await new_user(auth, f"alice-{tag}{attempt}")
+        bob = await new_user(auth, f"bob-{tag}{attempt}")
+        team = await teams.create_team(
+            name="Acme", slug=f"acme-{tag}{attempt}", creator_id=alice.id
+        )
+        await teams.add_member(team.id, bob.id, UserRole.OWNER)
+        results = await asyncio.gather(
+            teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id),
+            teams.change_role(team.id, bob.id, UserRole.MEMBER, acting_user_id=bob.id),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        assert len(failures) == 1, results
+        assert isinstance(failures[0], LastOwner)
+        with psycopg.connect(database_url, autocommit=True) as fresh:  # a snapshot of now
+            assert len(owners(fresh, team)) == 1
+
+
+@pytest.fixture(params=["repeatable read", "serializable"])
+def default_isolation(request: pytest.FixtureRequest, database_url: str, database_name: str) -> str:
+    """The database's default isolation level, set before any pool connects to it."""
+    level = str(request.param)
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(
+            psycopg.sql.SQL("ALTER DATABASE {} SET default_transaction_isolation = {}").format(
+                psycopg.sql.Identifier(database_name), psycopg.sql.Literal(level)
+            )
+        )
+    return level
+
+
+async def test_the_last_owner_rule_holds_whatever_the_database_default_isolation(
+    default_isolation: str, auth: AuthService, teams: TeamService, database_url: str
+) -> None:
+    """plainsql pins READ COMMITTED in every BEGIN, where the trigger's row lock decides."""
+    with psycopg.connect(database_url) as fresh:
+        assert fresh.execute("SHOW default_transaction_isolation").fetchone() == (
+            default_isolation,
+        )
+    await _demotion_race(auth, teams, database_url, default_isolation[:3], rounds=5)
+
+
+async def test_role_changes_at_serializable_are_retried_and_keep_one_owner(
+    auth: AuthService, async_db: AsyncDatabase, async_queries: Queries, database_url: str
+) -> None:
+    strict = TeamService(
+        async_db, async_queries, isolation=psycopg.IsolationLevel.SERIALIZABLE, attempts=5
+    )
+    await _demotion_race(auth, strict, database_url, "ser", rounds=10)
+    assert strict.retries >= 1, "no demotion ever met a serialization failure to retry"

@@ -107,7 +107,7 @@ def test_renaming_a_record_field_is_a_mypy_error_in_the_service_using_it(
     generated = copy / "db" / "records.py"
     text = generated.read_text()
     user_row = text.index("class UserRow:")
-    renamed = text[:user_row] + text[user_row:].replace("    email: str\n", "    mail: str\n", 1)
+    renamed = text[:user_row] + text[user_row:].replace("    id: str\n", "    user_id: str\n", 1)
     assert renamed != text
     generated.write_text(renamed)
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
@@ -123,4 +123,4 @@ def test_renaming_a_record_field_is_a_mypy_error_in_the_service_using_it(
     errors = [line for line in result.stdout.splitlines() if ": error: " in line]
     assert errors, result.stdout
     assert all("reference_apps/services/" in line for line in errors), errors
-    assert any('"email"' in line and "UserRow" in line for line in errors), errors
+    assert any('"UserRow" has no attribute "id"' in line for line in errors), errors

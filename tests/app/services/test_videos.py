@@ -7,9 +7,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.videos import (
     CategoryNameTaken,
@@ -29,9 +29,11 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 @pytest.fixture
 def service(
-    users: None, async_pool: AsyncConnectionPool[Any], async_queries: Queries
+    users: None,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
 ) -> VideosService:
-    return VideosService(async_pool, async_queries)
+    return VideosService(async_db, async_queries)
 
 
 async def add_video(

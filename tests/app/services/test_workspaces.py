@@ -10,6 +10,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.content import BlockInput, ContentService, PageInput
 from reference_apps.services.deployments import DeploymentService
 from reference_apps.services.git import GitService
@@ -33,8 +34,8 @@ async def add_user(pool: Pool, user_id: str) -> None:
 
 
 @pytest.fixture
-def workspaces(async_pool: Pool, async_queries: Queries) -> WorkspaceService:
-    return WorkspaceService(async_pool, async_queries)
+def workspaces(async_db: AsyncDatabase, async_queries: Queries) -> WorkspaceService:
+    return WorkspaceService(async_db, async_queries)
 
 
 async def test_create_then_get_by_slug_and_by_user(
@@ -148,15 +149,15 @@ async def test_delete(async_pool: Pool, workspaces: WorkspaceService) -> None:
 
 
 async def test_deleting_the_user_removes_everything_of_the_workspace(
-    async_pool: Pool, async_queries: Queries, workspaces: WorkspaceService
+    async_pool: Pool, async_db: AsyncDatabase, async_queries: Queries, workspaces: WorkspaceService
 ) -> None:
     await add_user(async_pool, "ada")
     await add_user(async_pool, "bob")
     ada = await workspaces.create(user_id="ada", slug="ada", name="Ada")
     bob = await workspaces.create(user_id="bob", slug="bob", name="Bob")
-    content = ContentService(async_pool, async_queries)
-    git = GitService(async_pool, async_queries)
-    deployments = DeploymentService(async_pool, async_queries)
+    content = ContentService(async_db, async_queries)
+    git = GitService(async_db, async_queries)
+    deployments = DeploymentService(async_db, async_queries)
     pages = [
         PageInput(
             "home",

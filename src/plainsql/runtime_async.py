@@ -1,0 +1,142 @@
+"""The runtime path, written once (async): a database handle over a pool, and its units of work.
+
+    db = AsyncDatabase(pool, settings)
+    async with db.transaction(acting_user=user_id) as conn:   # BEGIN ... COMMIT
+        await q.teams.create_team(conn, ...)
+    async with db.connection() as conn:                        # one statement, no BEGIN
+        await q.auth.get_user_by_id(conn, user_id=user_id)
+
+This is the source of :mod:`plainsql.runtime_sync` (derived by ``tools/async_to_sync.py``).
+
+- **A unit of work** commits when its block ends and rolls back on any error. It can be
+  read-only, and it carries an *acting user*: a transaction-local setting
+  (``set_config(<acting-user-setting>, user, true)``), which row-level security policies and
+  audit triggers read. Nothing is session state: the isolation level and read-only flag go
+  into the ``BEGIN`` itself (psycopg writes ``BEGIN ISOLATION LEVEL ...``), the acting user
+  ends with the transaction, so a transaction-mode pooler (PgBouncer) is safe.
+- **The isolation level is pinned** to READ COMMITTED (or ``isolation`` per unit), whatever
+  the database's ``default_transaction_isolation`` says: code written for one level does not
+  silently run at another.
+- **Every failure is plainsql's**, with the driver error as ``__cause__``: no free connection
+  in time is :class:`~plainsql.errors.PoolExhausted` (naming the pool and its size); a
+  server that cannot be reached, :class:`~plainsql.errors.DatabaseUnavailable`; a connection
+  lost inside a unit, :class:`~plainsql.errors.ConnectionLost`, or
+  :class:`~plainsql.errors.CommitUncertain` when it was lost during COMMIT (the commit may or
+  may not have happened); SQL errors are mapped as query errors are.
+- **A dead connection is retried once** where nothing had been sent yet (its BEGIN failed):
+  the pool discards it and the unit starts again on another one, so a server restart costs
+  the callers no error once the server is back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg_pool import PoolTimeout
+
+from plainsql.config import Settings
+from plainsql.errors import (
+    CommitUncertain,
+    ConnectionLost,
+    PoolExhausted,
+    SerializationFailure,
+    map_error,
+)
+from plainsql.pool import AsyncConn, AsyncPool
+from plainsql.runtime_common import connection_broken, unit_isolation
+from plainsql.server import unavailable
+
+T = TypeVar("T")
+
+
+class AsyncDatabase:
+    """What a service is given: the pool, and units of work over it."""
+
+    def __init__(self, pool: AsyncPool, settings: Settings) -> None:
+        self.pool = pool
+        self.settings = settings
+
+    @asynccontextmanager
+    async def _checkout(self) -> AsyncIterator[AsyncConn]:
+        try:
+            conn = await self.pool.getconn()
+        except PoolTimeout as exc:
+            pool, size, timeout = self.pool.name, self.pool.max_size, self.pool.timeout
+            message = f"no free connection in pool {pool!r} (size {size}) within {timeout:g} s"
+            raise PoolExhausted(message, pool=pool, size=size) from exc
+        except psycopg.OperationalError as exc:
+            target = self.pool.conninfo if isinstance(self.pool.conninfo, str) else ""
+            raise unavailable(target, exc) from exc
+        try:
+            yield conn
+        finally:
+            await self.pool.putconn(conn)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConn]:
+        """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
+        async with self._checkout() as conn:
+            await conn.set_autocommit(True)
+            try:
+                yield conn
+            except psycopg.Error as exc:
+                raise _mapped(exc, committing=False) from exc
+            finally:
+                if not conn.closed:
+                    await conn.set_autocommit(False)
+
+    @asynccontextmanager
+    async def transaction(
+        self,
+        *,
+        acting_user: str | None = None,
+        read_only: bool = False,
+        isolation: IsolationLevel | None = None,
+    ) -> AsyncIterator[AsyncConn]:
+        """A unit of work: commits when the block ends, rolls back on any error."""
+        for attempt in (1, 2):
+            async with self._checkout() as conn:
+                await conn.set_isolation_level(unit_isolation(isolation))
+                await conn.set_read_only(read_only or None)
+                committing = False
+                started = False
+                try:
+                    async with conn.transaction():
+                        started = True
+                        if acting_user is not None:
+                            await conn.execute(
+                                "SELECT set_config(%s, %s, true)",
+                                (self.settings.acting_user_setting, acting_user),
+                            )
+                        yield conn
+                        committing = True
+                except psycopg.Error as exc:
+                    if not started and attempt == 1 and connection_broken(exc):
+                        continue  # BEGIN failed on a dead connection: nothing was sent
+                    raise _mapped(exc, committing=committing) from exc
+                finally:
+                    if not conn.closed:
+                        await conn.set_read_only(None)
+            return
+
+    async def retry(self, unit: Callable[[], Awaitable[T]], *, attempts: int = 3) -> tuple[T, int]:
+        """Run ``unit`` (which opens its own transaction) again after a serialization failure
+        or a deadlock, at most ``attempts`` times; returns its result and the retries made."""
+        for retries in range(attempts):
+            try:
+                return await unit(), retries
+            except SerializationFailure:
+                if retries == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:
+    if connection_broken(exc):
+        cls = CommitUncertain if committing else ConnectionLost
+        return cls(cls.explain(exc))
+    return map_error(exc, query_name="transaction")

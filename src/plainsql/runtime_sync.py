@@ -1,0 +1,119 @@
+# WARNING: this file is generated from src/plainsql/runtime_async.py by tools/async_to_sync.py.
+# DO NOT CHANGE: edit the async source and run `python tools/async_to_sync.py`.
+"""The runtime path, written once (async): a database handle over a pool, and its units of work.
+
+Generated from :mod:`plainsql.runtime_async`, the one to edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg_pool import PoolTimeout
+
+from plainsql.config import Settings
+from plainsql.errors import (
+    CommitUncertain,
+    ConnectionLost,
+    PoolExhausted,
+    SerializationFailure,
+    map_error,
+)
+from plainsql.pool import Conn, Pool
+from plainsql.runtime_common import connection_broken, unit_isolation
+from plainsql.server import unavailable
+
+T = TypeVar("T")
+
+
+class Database:
+    """What a service is given: the pool, and units of work over it."""
+
+    def __init__(self, pool: Pool, settings: Settings) -> None:
+        self.pool = pool
+        self.settings = settings
+
+    @contextmanager
+    def _checkout(self) -> Iterator[Conn]:
+        try:
+            conn = self.pool.getconn()
+        except PoolTimeout as exc:
+            pool, size, timeout = (self.pool.name, self.pool.max_size, self.pool.timeout)
+            message = f"no free connection in pool {pool!r} (size {size}) within {timeout:g} s"
+            raise PoolExhausted(message, pool=pool, size=size) from exc
+        except psycopg.OperationalError as exc:
+            target = self.pool.conninfo if isinstance(self.pool.conninfo, str) else ""
+            raise unavailable(target, exc) from exc
+        try:
+            yield conn
+        finally:
+            self.pool.putconn(conn)
+
+    @contextmanager
+    def connection(self) -> Iterator[Conn]:
+        """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
+        with self._checkout() as conn:
+            conn.set_autocommit(True)
+            try:
+                yield conn
+            except psycopg.Error as exc:
+                raise _mapped(exc, committing=False) from exc
+            finally:
+                if not conn.closed:
+                    conn.set_autocommit(False)
+
+    @contextmanager
+    def transaction(
+        self,
+        *,
+        acting_user: str | None = None,
+        read_only: bool = False,
+        isolation: IsolationLevel | None = None,
+    ) -> Iterator[Conn]:
+        """A unit of work: commits when the block ends, rolls back on any error."""
+        for attempt in (1, 2):
+            with self._checkout() as conn:
+                conn.set_isolation_level(unit_isolation(isolation))
+                conn.set_read_only(read_only or None)
+                committing = False
+                started = False
+                try:
+                    with conn.transaction():
+                        started = True
+                        if acting_user is not None:
+                            conn.execute(
+                                "SELECT set_config(%s, %s, true)",
+                                (self.settings.acting_user_setting, acting_user),
+                            )
+                        yield conn
+                        committing = True
+                except psycopg.Error as exc:
+                    if not started and attempt == 1 and connection_broken(exc):
+                        continue
+                    raise _mapped(exc, committing=committing) from exc
+                finally:
+                    if not conn.closed:
+                        conn.set_read_only(None)
+            return
+
+    def retry(self, unit: Callable[[], T], *, attempts: int = 3) -> tuple[T, int]:
+        """Run ``unit`` (which opens its own transaction) again after a serialization failure
+        or a deadlock, at most ``attempts`` times; returns its result and the retries made."""
+        for retries in range(attempts):
+            try:
+                return (unit(), retries)
+            except SerializationFailure:
+                if retries == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:
+    if connection_broken(exc):
+        cls = CommitUncertain if committing else ConnectionLost
+        return cls(cls.explain(exc))
+    return map_error(exc, query_name="transaction")

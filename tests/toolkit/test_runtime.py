@@ -1,0 +1,207 @@
+"""plainsql.runtime_async (and its derived sync twin): units of work, pinned settings, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import psycopg
+import pytest
+from psycopg import IsolationLevel, sql
+
+from plainsql.config import Settings
+from plainsql.errors import (
+    ConnectionLost,
+    PoolExhausted,
+    QueryError,
+    SerializationFailure,
+    UniqueViolation,
+)
+from plainsql.pool import open_async_pool, open_pool
+from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime_sync import Database
+
+
+@pytest.fixture
+def small(db_settings: Settings, database_url: str) -> Settings:
+    """A pool of one connection with a short timeout, and a table of its own."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE runtime_t (id int PRIMARY KEY, n int NOT NULL)")
+        conn.execute("INSERT INTO runtime_t VALUES (1, 0)")
+    return replace(db_settings, pool_min_size=1, pool_max_size=1, pool_timeout=0.5)
+
+
+@pytest.fixture
+async def db(small: Settings) -> AsyncIterator[AsyncDatabase]:
+    async with open_async_pool(small) as pool:
+        yield AsyncDatabase(pool, small)
+
+
+def _terminate(database_url: str, pid: int) -> None:
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+async def test_a_unit_commits_at_the_end_and_rolls_back_on_an_error(db: AsyncDatabase) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE runtime_t SET n = 1")
+
+    async def change_then_fail() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE runtime_t SET n = 2")
+            raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError):
+        await change_then_fail()
+    async with db.connection() as conn:
+        row = await (await conn.execute("SELECT n FROM runtime_t")).fetchone()
+    assert row == (1,)
+
+
+async def test_a_raw_driver_error_inside_a_unit_comes_out_as_plainsql_s(
+    db: AsyncDatabase,
+) -> None:
+    with pytest.raises(UniqueViolation) as caught:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO runtime_t VALUES (1, 0)")
+    assert caught.value.constraint == "runtime_t_pkey"
+    assert isinstance(caught.value.__cause__, psycopg.errors.UniqueViolation)
+
+
+async def test_the_isolation_level_is_pinned_whatever_the_database_default(
+    small: Settings, database_url: str, database_name: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL(
+                "ALTER DATABASE {} SET default_transaction_isolation = 'repeatable read'"
+            ).format(sql.Identifier(database_name))
+        )
+    async with open_async_pool(small) as pool:
+        db = AsyncDatabase(pool, small)
+        async with db.connection() as conn:
+            shown = await (await conn.execute("SHOW default_transaction_isolation")).fetchone()
+        assert shown == ("repeatable read",), "the database default did change"
+        async with db.transaction() as conn:
+            level = await (await conn.execute("SHOW transaction_isolation")).fetchone()
+        assert level == ("read committed",)
+        async with db.transaction(isolation=IsolationLevel.SERIALIZABLE) as conn:
+            level = await (await conn.execute("SHOW transaction_isolation")).fetchone()
+        assert level == ("serializable",)
+        async with db.transaction() as conn:  # the stricter level did not stick
+            level = await (await conn.execute("SHOW transaction_isolation")).fetchone()
+        assert level == ("read committed",)
+
+
+async def test_a_read_only_unit_refuses_writes_and_the_next_unit_can_write(
+    db: AsyncDatabase,
+) -> None:
+    with pytest.raises(QueryError) as caught:
+        async with db.transaction(read_only=True) as conn:
+            await conn.execute("UPDATE runtime_t SET n = 5")
+    assert caught.value.sqlstate == "25006"  # read_only_sql_transaction
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE runtime_t SET n = 6")
+
+
+async def test_the_acting_user_is_set_for_the_unit_only(db: AsyncDatabase) -> None:
+    setting = db.settings.acting_user_setting
+    async with db.transaction(acting_user="user-ada") as conn:
+        inside = await (
+            await conn.execute("SELECT current_setting(%s, true)", (setting,))
+        ).fetchone()
+    async with db.transaction() as conn:  # the same (only) connection of the pool
+        after = await (
+            await conn.execute("SELECT current_setting(%s, true)", (setting,))
+        ).fetchone()
+    assert inside == ("user-ada",)
+    assert after in ((None,), ("",))
+
+
+async def test_no_free_connection_in_time_is_pool_exhausted_naming_the_pool(
+    db: AsyncDatabase,
+) -> None:
+    async with db.transaction():
+        with pytest.raises(PoolExhausted) as caught:
+            await asyncio.wait_for(db.transaction().__aenter__(), timeout=30)
+    assert caught.value.size == 1
+    assert "pool 'plainsql' (size 1)" in str(caught.value)
+
+
+async def test_a_connection_killed_inside_a_unit_is_connection_lost_then_work_goes_on(
+    db: AsyncDatabase, database_url: str
+) -> None:
+
+    async def killed_midway() -> None:
+        async with db.transaction() as conn:
+            await asyncio.to_thread(_terminate, database_url, conn.info.backend_pid)
+            await conn.execute("UPDATE runtime_t SET n = 7")
+
+    with pytest.raises(ConnectionLost) as caught:
+        await killed_midway()
+    assert "rolled back" in str(caught.value)
+    assert isinstance(caught.value.__cause__, psycopg.Error)
+    async with db.transaction() as conn:  # the pool replaced the dead connection
+        row = await (await conn.execute("SELECT n FROM runtime_t")).fetchone()
+    assert row == (0,)
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_without_an_error(
+    db: AsyncDatabase, database_url: str
+) -> None:
+    async with db.transaction() as conn:
+        pid = conn.info.backend_pid
+    await asyncio.to_thread(_terminate, database_url, pid)
+    async with db.transaction() as conn:  # BEGIN fails on the dead one: retried once
+        assert conn.info.backend_pid != pid
+        await conn.execute("UPDATE runtime_t SET n = 8")
+
+
+async def test_retry_runs_a_unit_again_after_a_serialization_failure(
+    db: AsyncDatabase, database_url: str
+) -> None:
+    attempts = 0
+
+    async def unit() -> int:
+        nonlocal attempts
+        attempts += 1
+        async with db.transaction(isolation=IsolationLevel.REPEATABLE_READ) as conn:
+            await conn.execute("SELECT n FROM runtime_t WHERE id = 1")  # the snapshot
+            if attempts == 1:  # someone else updates the row meanwhile
+                await asyncio.to_thread(_bump, database_url)
+            await conn.execute("UPDATE runtime_t SET n = n + 10 WHERE id = 1")
+        return attempts
+
+    result, retries = await db.retry(unit, attempts=3)
+    assert (result, retries) == (2, 1)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT n FROM runtime_t").fetchone() == (11,)
+
+
+async def test_retry_gives_up_after_its_attempts(db: AsyncDatabase) -> None:
+    async def always_fails() -> None:
+        raise SerializationFailure("could not serialize access", query_name="x", sqlstate="40001")
+
+    with pytest.raises(SerializationFailure):
+        await db.retry(always_fails, attempts=2)
+
+
+def _bump(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE runtime_t SET n = n + 1 WHERE id = 1")
+
+
+def test_the_sync_runtime_behaves_alike(small: Settings) -> None:
+    with open_pool(small) as pool:
+        db = Database(pool, small)
+        with db.transaction(acting_user="user-bob") as conn:
+            conn.execute("UPDATE runtime_t SET n = 3")
+            setting = conn.execute(
+                "SELECT current_setting(%s, true)", (small.acting_user_setting,)
+            ).fetchone()
+        assert setting == ("user-bob",)
+        with pytest.raises(UniqueViolation), db.transaction() as conn:
+            conn.execute("INSERT INTO runtime_t VALUES (1, 0)")
+        with db.connection() as conn:
+            assert conn.execute("SELECT n FROM runtime_t").fetchone() == (3,)
