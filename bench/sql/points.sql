@@ -5,3 +5,7 @@ SELECT id, label, value FROM bench_points WHERE id = :point_id;
 -- name: list_bench_points()
 -- Every bench point in id order.
 SELECT id, label, value FROM bench_points ORDER BY id;
+
+-- name: get_bench_w5_point_by_id(point_id)^
+-- One point of the W5 table by primary key, or nothing.
+SELECT id, label, value FROM bench_points_w5 WHERE id = :point_id;

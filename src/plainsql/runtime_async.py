@@ -17,6 +17,10 @@ This is the source of :mod:`plainsql.runtime_sync` (derived by ``tools/async_to_
 - **The isolation level is pinned** to READ COMMITTED (or ``isolation`` per unit), whatever
   the database's ``default_transaction_isolation`` says: code written for one level does not
   silently run at another.
+- **Round trips**: a unit sends ``BEGIN ISOLATION LEVEL ...`` and the acting user's
+  ``set_config`` as one simple-protocol string (one round trip), its statements, then
+  ``COMMIT``: the same three round trips as psycopg's own BEGIN, statement, COMMIT. Inside a
+  unit, ``conn.transaction()`` makes a savepoint.
 - **Every failure is plainsql's**, with the driver error as ``__cause__``: no free connection
   in time is :class:`~plainsql.errors.PoolExhausted` (naming the pool and its size); a
   server that cannot be reached, :class:`~plainsql.errors.DatabaseUnavailable`; a connection
@@ -36,6 +40,7 @@ from typing import TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
+from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
 from plainsql.config import Settings
@@ -47,7 +52,13 @@ from plainsql.errors import (
     map_error,
 )
 from plainsql.pool import AsyncConn, AsyncPool
-from plainsql.runtime_common import connection_broken, unit_isolation
+from plainsql.runtime_common import (
+    COMMIT,
+    ROLLBACK,
+    begin_statement,
+    connection_broken,
+    unit_isolation,
+)
 from plainsql.server import unavailable
 
 T = TypeVar("T")
@@ -98,29 +109,33 @@ class AsyncDatabase:
         isolation: IsolationLevel | None = None,
     ) -> AsyncIterator[AsyncConn]:
         """A unit of work: commits when the block ends, rolls back on any error."""
+        begin = begin_statement(
+            unit_isolation(isolation), read_only, self.settings.acting_user_setting, acting_user
+        )
         for attempt in (1, 2):
             async with self._checkout() as conn:
-                await conn.set_isolation_level(unit_isolation(isolation))
-                await conn.set_read_only(read_only or None)
-                committing = False
-                started = False
+                await conn.set_autocommit(True)
                 try:
-                    async with conn.transaction():
-                        started = True
-                        if acting_user is not None:
-                            await conn.execute(
-                                "SELECT set_config(%s, %s, true)",
-                                (self.settings.acting_user_setting, acting_user),
-                            )
+                    try:
+                        await conn.execute(begin)
+                    except psycopg.Error as exc:
+                        if attempt == 1 and connection_broken(exc):
+                            continue  # a dead connection: nothing of the unit was sent
+                        raise _mapped(exc, committing=False) from exc
+                    try:
                         yield conn
-                        committing = True
-                except psycopg.Error as exc:
-                    if not started and attempt == 1 and connection_broken(exc):
-                        continue  # BEGIN failed on a dead connection: nothing was sent
-                    raise _mapped(exc, committing=committing) from exc
+                    except BaseException as exc:
+                        await _roll_back(conn)
+                        if isinstance(exc, psycopg.Error):
+                            raise _mapped(exc, committing=False) from exc
+                        raise
+                    try:
+                        await conn.execute(COMMIT)
+                    except psycopg.Error as exc:
+                        raise _mapped(exc, committing=True) from exc
                 finally:
                     if not conn.closed:
-                        await conn.set_read_only(None)
+                        await conn.set_autocommit(False)
             return
 
     async def retry(self, unit: Callable[[], Awaitable[T]], *, attempts: int = 3) -> tuple[T, int]:
@@ -133,6 +148,16 @@ class AsyncDatabase:
                 if retries == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+
+async def _roll_back(conn: AsyncConn) -> None:
+    """End the failed unit; a connection already gone is discarded by the pool anyway."""
+    if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
+        return
+    try:
+        await conn.execute(ROLLBACK)
+    except psycopg.Error:
+        await conn.close()  # the pool will replace it
 
 
 def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:

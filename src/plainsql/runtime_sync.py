@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
+from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
 from plainsql.config import Settings
@@ -24,7 +25,13 @@ from plainsql.errors import (
     map_error,
 )
 from plainsql.pool import Conn, Pool
-from plainsql.runtime_common import connection_broken, unit_isolation
+from plainsql.runtime_common import (
+    COMMIT,
+    ROLLBACK,
+    begin_statement,
+    connection_broken,
+    unit_isolation,
+)
 from plainsql.server import unavailable
 
 T = TypeVar("T")
@@ -75,29 +82,33 @@ class Database:
         isolation: IsolationLevel | None = None,
     ) -> Iterator[Conn]:
         """A unit of work: commits when the block ends, rolls back on any error."""
+        begin = begin_statement(
+            unit_isolation(isolation), read_only, self.settings.acting_user_setting, acting_user
+        )
         for attempt in (1, 2):
             with self._checkout() as conn:
-                conn.set_isolation_level(unit_isolation(isolation))
-                conn.set_read_only(read_only or None)
-                committing = False
-                started = False
+                conn.set_autocommit(True)
                 try:
-                    with conn.transaction():
-                        started = True
-                        if acting_user is not None:
-                            conn.execute(
-                                "SELECT set_config(%s, %s, true)",
-                                (self.settings.acting_user_setting, acting_user),
-                            )
+                    try:
+                        conn.execute(begin)
+                    except psycopg.Error as exc:
+                        if attempt == 1 and connection_broken(exc):
+                            continue
+                        raise _mapped(exc, committing=False) from exc
+                    try:
                         yield conn
-                        committing = True
-                except psycopg.Error as exc:
-                    if not started and attempt == 1 and connection_broken(exc):
-                        continue
-                    raise _mapped(exc, committing=committing) from exc
+                    except BaseException as exc:
+                        _roll_back(conn)
+                        if isinstance(exc, psycopg.Error):
+                            raise _mapped(exc, committing=False) from exc
+                        raise
+                    try:
+                        conn.execute(COMMIT)
+                    except psycopg.Error as exc:
+                        raise _mapped(exc, committing=True) from exc
                 finally:
                     if not conn.closed:
-                        conn.set_read_only(None)
+                        conn.set_autocommit(False)
             return
 
     def retry(self, unit: Callable[[], T], *, attempts: int = 3) -> tuple[T, int]:
@@ -110,6 +121,16 @@ class Database:
                 if retries == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+
+def _roll_back(conn: Conn) -> None:
+    """End the failed unit; a connection already gone is discarded by the pool anyway."""
+    if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
+        return
+    try:
+        conn.execute(ROLLBACK)
+    except psycopg.Error:
+        conn.close()
 
 
 def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:

@@ -1,0 +1,134 @@
+"""W5: 8 workers doing a point select, one checkout per call, with an acting user on each call.
+
+plainsql: ``Database.transaction(acting_user=...)`` (sync, 8 threads) and
+``AsyncDatabase.transaction(acting_user=...)`` (async, 8 tasks) over plainsql's pool, the
+query through its aiosql function; the base: a default psycopg pool of the same
+size (``ConnectionPool(conninfo, min_size=8, max_size=8)``), ``with pool.connection()``, the
+same SELECT. plainsql does more on each call (BEGIN ISOLATION LEVEL ..., the acting user's
+``set_config``, COMMIT); the figure says what that costs.
+
+A smoke run makes 40 calls per worker, twice each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+from bench.harness import BENCH_DIR, BenchContext, Measurement, Result, interleaved, measure
+from plainsql.pool import open_async_pool, open_pool
+from plainsql.queries import load_async_queries, load_queries
+from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime_sync import Database
+
+WORKERS = 8
+CALLS_PER_WORKER = 1_500
+SMOKE_CALLS = 40
+ROWS = 1_000
+REPEATS = 3
+SQL = "SELECT id, label, value FROM bench_points_w5 WHERE id = %(point_id)s"
+
+
+def _threads(work: Any) -> None:
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    calls = ctx.size(CALLS_PER_WORKER, SMOKE_CALLS)
+    total = calls * WORKERS
+    repeats = ctx.size(REPEATS, 2)
+    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bench_points_w5 (id integer PRIMARY KEY, label text NOT NULL,"
+            " value float8)"
+        )
+        conn.execute(
+            "INSERT INTO bench_points_w5 SELECT g, 'point ' || g, g * 0.5"
+            " FROM generate_series(1, %s) g",
+            (ROWS,),
+        )
+    settings = replace(ctx.settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
+    sync_queries = load_queries(BENCH_DIR / "sql")
+    async_queries = load_async_queries(BENCH_DIR / "sql")
+    results = []
+
+    with (
+        open_pool(settings, name="plainsql-w5") as pool,
+        ConnectionPool(ctx.conninfo, min_size=WORKERS, max_size=WORKERS, open=True) as base,
+    ):
+        db = Database(pool, settings)
+        base.wait()
+
+        def plain_worker(w: int) -> None:
+            for i in range(calls):
+                with db.transaction(acting_user=f"user-{w}") as conn:
+                    sync_queries.get_bench_w5_point_by_id(conn, point_id=(w * calls + i) % ROWS + 1)
+
+        def base_worker(w: int) -> None:
+            for i in range(calls):
+                with base.connection() as conn:
+                    conn.execute(SQL, {"point_id": (w * calls + i) % ROWS + 1}).fetchone()
+
+        _threads(base_worker)  # warm-up
+        plain, raw = interleaved(
+            repeats,
+            lambda: measure("plainsql, 8 threads", total, lambda: _threads(plain_worker)),
+            lambda: measure(
+                "default psycopg pool, 8 threads", total, lambda: _threads(base_worker)
+            ),
+        )
+        results.append(_throughput_result("W5 pool throughput, sync", total, plain, raw))
+
+    async def async_measure(label: str, use_plainsql: bool) -> Measurement:
+        """One timed round of 8 tasks, on pools opened (and warmed up) for it."""
+        async with (
+            open_async_pool(settings, name="plainsql-w5a") as apool,
+            AsyncConnectionPool(
+                ctx.conninfo, min_size=WORKERS, max_size=WORKERS, open=False
+            ) as abase,
+        ):
+            await abase.wait()
+            adb = AsyncDatabase(apool, settings)
+
+            async def plain_task(w: int) -> None:
+                for i in range(calls):
+                    async with adb.transaction(acting_user=f"user-{w}") as conn:
+                        await async_queries.get_bench_w5_point_by_id(
+                            conn, point_id=(w * calls + i) % ROWS + 1
+                        )
+
+            async def base_task(w: int) -> None:
+                for i in range(calls):
+                    async with abase.connection() as conn:
+                        cursor = await conn.execute(SQL, {"point_id": (w * calls + i) % ROWS + 1})
+                        await cursor.fetchone()
+
+            task = plain_task if use_plainsql else base_task
+            await asyncio.gather(*(task(w) for w in range(WORKERS)))  # warm-up
+            started = time.perf_counter()
+            await asyncio.gather(*(task(w) for w in range(WORKERS)))
+            return Measurement(label, time.perf_counter() - started, total, 0)
+
+    aplain, araw = interleaved(
+        repeats,
+        lambda: asyncio.run(async_measure("plainsql, 8 tasks", True)),
+        lambda: asyncio.run(async_measure("psycopg pool, 8 tasks", False)),
+    )
+    results.append(_throughput_result("W5 pool throughput, async", total, aplain, araw))
+    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        conn.execute("DROP TABLE bench_points_w5")
+    return results
+
+
+def _throughput_result(title: str, total: int, plain: Measurement, raw: Measurement) -> Result:
+    return Result(f"{title} ({total:,} calls, {WORKERS} workers)", "calls", plain, raw)
