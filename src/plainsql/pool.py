@@ -4,8 +4,8 @@
         with pool.connection() as conn:
             ...
 
-A connection is checked before it is handed out only when it sat idle for more than
-:data:`IDLE_CHECK_AFTER` seconds (a round trip per checkout would double the cost of a
+A connection is checked before it is handed out only when its previous checkout was more
+than :data:`IDLE_CHECK_AFTER` seconds ago (a round trip per checkout would double the cost of a
 one-query call); a connection that died while in use is discarded by the pool, and
 :class:`plainsql.runtime_async.AsyncDatabase` retries a unit whose BEGIN found it dead.
 Connections carry ``application_name`` and ``statement_timeout``; with the
@@ -52,12 +52,13 @@ def _configure(settings: Settings) -> Callable[[Conn], None]:
     return configure
 
 
-def _returned(conn: Conn) -> None:
-    _last_used[conn] = time.monotonic()
-
-
 def _check_if_idle(conn: Conn) -> None:
-    if time.monotonic() - _last_used.get(conn, 0.0) > IDLE_CHECK_AFTER:
+    # Idle time is measured from the previous checkout: a ``reset`` callback would give the
+    # return time, but psycopg_pool then hands every returned connection to a worker thread,
+    # which costs each checkout more than the check it saves.
+    now, last = time.monotonic(), _last_used.get(conn, 0.0)
+    _last_used[conn] = now
+    if now - last > IDLE_CHECK_AFTER:
         ConnectionPool.check_connection(conn)
 
 
@@ -70,12 +71,10 @@ def _async_configure(settings: Settings) -> Callable[[AsyncConn], Awaitable[None
     return configure
 
 
-async def _async_returned(conn: AsyncConn) -> None:
-    _last_used[conn] = time.monotonic()
-
-
 async def _async_check_if_idle(conn: AsyncConn) -> None:
-    if time.monotonic() - _last_used.get(conn, 0.0) > IDLE_CHECK_AFTER:
+    now, last = time.monotonic(), _last_used.get(conn, 0.0)
+    _last_used[conn] = now
+    if now - last > IDLE_CHECK_AFTER:
         await AsyncConnectionPool.check_connection(conn)
 
 
@@ -110,7 +109,6 @@ def open_pool(
     pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
         check=_check_if_idle,
         configure=_configure(settings),
-        reset=_returned,
         **_pool_arguments(settings, target, name),
     )
     try:
@@ -133,7 +131,6 @@ async def open_async_pool(
     pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
         check=_async_check_if_idle,
         configure=_async_configure(settings),
-        reset=_async_returned,
         **_pool_arguments(settings, target, name),
     )
     try:
