@@ -8,7 +8,10 @@ A connection is checked before it is handed out only when its previous checkout 
 than :data:`IDLE_CHECK_AFTER` seconds ago (a round trip per checkout would double the cost of a
 one-query call); a connection that died while in use is discarded by the pool, and
 :class:`plainsql.runtime_async.AsyncDatabase` retries a unit whose BEGIN found it dead.
-Connections carry ``application_name`` and ``statement_timeout``; with the
+Connections are in autocommit mode: a statement outside a unit of work commits on its own
+(one round trip, no BEGIN/COMMIT); ``AsyncDatabase.transaction()`` (or
+``conn.transaction()``) makes a transaction. Connections carry ``application_name`` and
+``statement_timeout``; with the
 ``prepared-statements`` setting off, psycopg prepares nothing (for poolers that cannot keep
 prepared statements). A server that cannot be reached fails the ``with`` at once with
 :class:`DatabaseUnavailable` naming host and port, instead of a bare pool timeout.
@@ -45,6 +48,7 @@ _last_used: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary
 
 def _configure(settings: Settings) -> Callable[[Conn], None]:
     def configure(conn: Conn) -> None:
+        conn.autocommit = True
         if not settings.prepared_statements:
             conn.prepare_threshold = None
         _last_used[conn] = time.monotonic()
@@ -64,6 +68,7 @@ def _check_if_idle(conn: Conn) -> None:
 
 def _async_configure(settings: Settings) -> Callable[[AsyncConn], Awaitable[None]]:
     async def configure(conn: AsyncConn) -> None:
+        await conn.set_autocommit(True)
         if not settings.prepared_statements:
             conn.prepare_threshold = None
         _last_used[conn] = time.monotonic()

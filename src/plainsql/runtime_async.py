@@ -91,13 +91,15 @@ class AsyncDatabase:
     async def connection(self) -> AsyncIterator[AsyncConn]:
         """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
         async with self._checkout() as conn:
-            await conn.set_autocommit(True)
+            restore = not conn.autocommit
+            if restore:
+                await conn.set_autocommit(True)
             try:
                 yield conn
             except psycopg.Error as exc:
                 raise _mapped(exc, committing=False) from exc
             finally:
-                if not conn.closed:
+                if restore and not conn.closed:
                     await conn.set_autocommit(False)
 
     @asynccontextmanager
@@ -114,7 +116,9 @@ class AsyncDatabase:
         )
         for attempt in (1, 2):
             async with self._checkout() as conn:
-                await conn.set_autocommit(True)
+                restore = not conn.autocommit  # plainsql's own pools hand out autocommit ones
+                if restore:
+                    await conn.set_autocommit(True)
                 try:
                     try:
                         await conn.execute(begin)
@@ -134,7 +138,7 @@ class AsyncDatabase:
                     except psycopg.Error as exc:
                         raise _mapped(exc, committing=True) from exc
                 finally:
-                    if not conn.closed:
+                    if restore and not conn.closed:
                         await conn.set_autocommit(False)
             return
 

@@ -64,13 +64,15 @@ class Database:
     def connection(self) -> Iterator[Conn]:
         """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
         with self._checkout() as conn:
-            conn.set_autocommit(True)
+            restore = not conn.autocommit
+            if restore:
+                conn.set_autocommit(True)
             try:
                 yield conn
             except psycopg.Error as exc:
                 raise _mapped(exc, committing=False) from exc
             finally:
-                if not conn.closed:
+                if restore and (not conn.closed):
                     conn.set_autocommit(False)
 
     @contextmanager
@@ -87,7 +89,9 @@ class Database:
         )
         for attempt in (1, 2):
             with self._checkout() as conn:
-                conn.set_autocommit(True)
+                restore = not conn.autocommit
+                if restore:
+                    conn.set_autocommit(True)
                 try:
                     try:
                         conn.execute(begin)
@@ -107,7 +111,7 @@ class Database:
                     except psycopg.Error as exc:
                         raise _mapped(exc, committing=True) from exc
                 finally:
-                    if not conn.closed:
+                    if restore and (not conn.closed):
                         conn.set_autocommit(False)
             return
 
