@@ -35,12 +35,25 @@ def server_conninfo(settings: Settings, dbname: str | None = None) -> str:
 
 
 def session_options(settings: Settings) -> dict[str, str | int]:
-    """libpq keywords every plainsql connection carries."""
-    return {
+    """libpq keywords every plainsql connection carries.
+
+    Over TCP, keepalives notice a peer that vanished, and ``tcp_user_timeout`` a server that
+    stopped acknowledging (frozen, or its host gone) while a statement is in flight: the
+    server cannot enforce its own ``statement_timeout`` then, so the client gives up 10 s
+    after it would have. libpq ignores both on a unix socket.
+    """
+    options: dict[str, str | int] = {
         "application_name": settings.application_name,
         "connect_timeout": settings.connect_timeout,
         "options": f"-c statement_timeout={settings.statement_timeout_ms}",
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
     }
+    if settings.statement_timeout_ms > 0:
+        options["tcp_user_timeout"] = settings.statement_timeout_ms + 10_000
+    return options
 
 
 def with_session_options(settings: Settings, conninfo: str) -> str:

@@ -79,3 +79,14 @@ async def test_async_pool_on_unreachable_server_raises_database_unavailable(
     with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:1"):
         async with open_async_pool(settings):
             pass
+
+
+def test_tcp_connections_carry_keepalives_and_a_user_timeout_past_the_statement_timeout(
+    db_settings: Settings,
+) -> None:
+    from plainsql.server import session_options
+
+    options = session_options(replace(db_settings, statement_timeout_ms=2_000))
+    assert options["keepalives"] == 1
+    assert options["tcp_user_timeout"] == 12_000
+    assert "tcp_user_timeout" not in session_options(replace(db_settings, statement_timeout_ms=0))
