@@ -67,9 +67,12 @@ def connect(
     """Open one connection (outside any pool) with plainsql's session options."""
     target = server_conninfo(settings) if conninfo is None else conninfo
     try:
-        return psycopg.connect(with_session_options(settings, target), autocommit=autocommit)
+        conn = psycopg.connect(with_session_options(settings, target), autocommit=autocommit)
     except psycopg.Error as exc:
         raise unavailable(target, exc) from exc
+    if not settings.prepared_statements:
+        conn.prepare_threshold = None
+    return conn
 
 
 def unavailable(conninfo: str, exc: BaseException) -> DatabaseUnavailable:
