@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
 from plainsql.config import Settings, describe_target, load_settings, mask_url
@@ -462,8 +463,15 @@ def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
     program = (
         str(embedded.binary("psql")) if settings.uses_embedded or not system_psql else system_psql
     )
+    # The password goes through the environment (PGPASSWORD), never the command line, which
+    # every user of the machine can read (ps, /proc/<pid>/cmdline).
+    params = conninfo_to_dict(conninfo)
+    password = params.pop("password", None)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
     sys.stdout.flush()
-    os.execv(program, [program, conninfo, *psql_args])
+    os.execve(program, [program, make_conninfo("", **params), *psql_args], env)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class DatabaseSource(StrEnum):
     EMBEDDED = "embedded"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Settings:
     """Everything plainsql needs to know about a project; immutable once loaded.
 
@@ -131,6 +132,13 @@ class Settings:
     def shown(self, path: Path) -> str:
         """``path`` as messages show it: relative to the project folder when inside it."""
         return shown_path(path, self.project_dir)
+
+    def __repr__(self) -> str:
+        """Every field, the URL's password masked (a repr ends up in logs and tracebacks)."""
+        shown = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        if self.database_url:
+            shown["database_url"] = mask_url(self.database_url)
+        return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
 
 def shown_path(path: Path, project_dir: Path) -> str:
@@ -341,6 +349,14 @@ def normalize_url(url: str) -> str:
     match = re.match(r"^(postgres(?:ql)?)\+[a-z0-9_]+://", url)
     if match:
         url = "postgresql://" + url[match.end() :]
+    authority = re.match(r"^[a-z][a-z0-9+.-]*://([^/?#]*)", url)
+    if authority and authority.group(1).count("@") > 1:
+        # libpq splits at the LAST '@' and would take part of the password for the host:
+        # nothing of such a URL is shown, since any part of it may be the secret.
+        raise ConfigError(
+            "DATABASE_URL has more than one '@' before the host: percent-encode an '@' in "
+            "the user name or password as %40 (the URL is not shown: it holds the password)"
+        )
     try:
         conninfo_to_dict(url)
     except Exception as exc:  # psycopg raises ProgrammingError with the raw string inside

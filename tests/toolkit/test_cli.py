@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,3 +164,37 @@ def test_conflicting_rollback_options_are_a_usage_error(empty_database_url: str)
     result = plainsql("rollback", "--all", "--steps", "2", database_url=empty_database_url)
     assert result.returncode == 2
     assert "only one of" in result.stderr
+
+
+@pytest.mark.standalone
+def test_db_psql_keeps_the_password_out_of_the_process_list(tmp_path: Path) -> None:
+    server = "127.0.0.1:5432"
+    try:
+        psycopg.connect(f"postgresql://postgres@{server}/postgres", connect_timeout=3).close()
+    except psycopg.Error:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have PostgreSQL at {server}", pytrace=False)
+        pytest.skip(f"no PostgreSQL answers at {server}")
+    if shutil.which("psql") is None:
+        pytest.skip("no psql on this machine")
+    (tmp_path / "migrations").mkdir()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://postgres:s3cret-pw@{server}/postgres",
+        "PLAINSQL_PROJECT_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "plainsql", "db", "psql", "-c", "SELECT pg_sleep(2)"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(1.0)  # plainsql has exec'd psql by now, in the same process
+        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    finally:
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert b"psql" in cmdline
+    assert b"s3cret-pw" not in cmdline
+    assert b"s3cret-pw" not in out + err

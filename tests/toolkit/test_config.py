@@ -176,3 +176,23 @@ def test_the_readme_lists_every_setting() -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert options_table() in readme
+
+
+def test_the_repr_of_settings_masks_the_password(tmp_path: Path) -> None:
+    settings = load_settings({"DATABASE_URL": "postgresql://app:hunter2@db/app"}, tmp_path)
+    shown = repr(settings)
+    assert "hunter2" not in shown
+    assert "postgresql://app:***@db/app" in shown
+
+
+def test_a_url_with_an_unencoded_at_in_the_password_is_refused_showing_none_of_it(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DATABASE_URL": "postgresql://app:p@ss@word@db.internal/app"}, tmp_path)
+    message = str(caught.value)
+    assert "%40" in message
+    for part in ("p@ss", "ss@word", "word@db", "db.internal", "app:p"):
+        assert part not in message
+    encoded = load_settings({"DATABASE_URL": "postgresql://app:p%40ss@db/app"}, tmp_path)
+    assert encoded.database_url == "postgresql://app:p%40ss@db/app"
