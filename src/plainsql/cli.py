@@ -178,6 +178,7 @@ def status(settings: Settings, as_json: bool) -> None:
     with Migrator(settings, conninfo) as migrator:
         states = migrator.status()
         missing = migrator.missing_files()
+        invalid = migrator.ledger.invalid_indexes()
 
     def rel(path: Path | None) -> str | None:
         return settings.shown(path) if path else None
@@ -199,6 +200,7 @@ def status(settings: Settings, as_json: bool) -> None:
                 for s in states
             ],
             "applied_without_file": missing,
+            "invalid_indexes": list(invalid),
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -216,6 +218,8 @@ def status(settings: Settings, as_json: bool) -> None:
         click.echo(f"  [{mark:>7}] {s.id}{when}{flags}")
     for migration_id in missing:
         click.echo(f"  [applied] {migration_id}  FILE MISSING from migrations/")
+    for index in invalid:
+        click.echo(f"  INVALID index {index} (left by a failed CREATE INDEX CONCURRENTLY)")
     pending = sum(not s.applied for s in states)
     edited = sum(bool(s.edited) for s in states)
     dirty = sum(bool(s.dirty) for s in states)

@@ -91,11 +91,25 @@ class DirtyRecord:
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """A snapshot of the ledger: applied ids (in order, with when), checksums, dirty records."""
+    """A snapshot of the ledger: applied ids (in order, with when), checksums, dirty records,
+    and the INVALID indexes a failed ``CREATE INDEX CONCURRENTLY`` leaves behind."""
 
     applied: dict[str, datetime | None]
     checksums: dict[str, tuple[str, str | None]]
     dirty: dict[str, DirtyRecord]
+    invalid_indexes: tuple[str, ...] = ()
+
+
+# An index a failed (or cancelled) CREATE INDEX CONCURRENTLY left behind: the planner never
+# uses it, a UNIQUE one enforces nothing, and `CREATE INDEX ... IF NOT EXISTS` skips it.
+_INVALID_INDEXES = """
+SELECT format('%I.%I', n.nspname, c.relname)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1
+"""
 
 
 class Ledger:
@@ -156,7 +170,11 @@ class Ledger:
                 f" FROM {DIRTY_TABLE} ORDER BY migration_id"
             ).fetchall():
                 dirty[row[0]] = DirtyRecord(*row)
-        return Recorded(applied, checksums, dirty)
+        return Recorded(applied, checksums, dirty, self.invalid_indexes())
+
+    def invalid_indexes(self) -> tuple[str, ...]:
+        """Qualified names of the INVALID indexes in the database."""
+        return tuple(name for (name,) in self.conn.execute(_INVALID_INDEXES).fetchall())
 
     # -- writing (under the runner's lock) -----------------------------------------------------
 

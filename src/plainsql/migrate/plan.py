@@ -122,7 +122,8 @@ def check_ready(
     if recorded.dirty:
         mid, record = next(iter(recorded.dirty.items()))
         raise MigrationError(
-            f"{mid} is dirty: {record.describe()}. To resolve it, {resolve_hint(mid[:4])}"
+            f"{mid} is dirty: {record.describe()}.{invalid_note(recorded.invalid_indexes)} "
+            f"To resolve it, {resolve_hint(mid[:4])}"
         )
     missing = missing_files(files, recorded)
     if missing:
@@ -165,6 +166,23 @@ def check_reversible(todo: list[MigrationFile]) -> None:
                 f"({migration.id}{ROLLBACK_SUFFIX}): refusing to mark it unapplied "
                 "while its objects stay in the database"
             )
+
+
+def invalid_note(indexes: tuple[str, ...]) -> str:
+    """What to say about INVALID indexes (empty when there are none)."""
+    if not indexes:
+        return ""
+    drops = "; ".join(f"DROP INDEX CONCURRENTLY {name}" for name in indexes)
+    return (
+        f" It left INVALID index(es) {', '.join(indexes)}: they enforce and speed up nothing, "
+        f"and CREATE INDEX ... IF NOT EXISTS would skip them. Drop them first ({drops})."
+    )
+
+
+def check_no_invalid_indexes(recorded: Recorded, doing: str) -> None:
+    """Refuse ``doing`` while an INVALID index is left in the database."""
+    if recorded.invalid_indexes:
+        raise MigrationError(f"refusing to {doing}:{invalid_note(recorded.invalid_indexes)}")
 
 
 def resolve_hint(number: str) -> str:

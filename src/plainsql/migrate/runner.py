@@ -228,6 +228,7 @@ class Migrator:
             recorded = self.ledger.read()
             if migration_id not in recorded.dirty:
                 raise MigrationError(f"{migration_id} is not dirty: nothing to resolve")
+            plan.check_no_invalid_indexes(recorded, f"resolve {migration_id}")
             self.ledger.resolve(self._file(migration_id), applied=applied, recorded=recorded)
             return migration_id
 
@@ -284,12 +285,24 @@ class Migrator:
                 line, column = location(text, statement.start)
                 shown = self.settings.shown(path)
                 self.ledger.fail_dirty(migration, f"{shown}:{line}:{column}", _primary(exc))
+                invalid = plan.invalid_note(self.ledger.invalid_indexes())
                 raise MigrationError(
                     f"{direction} of {shown} (transactional: false) failed{where}\n"
                     f"{statement.index} statement(s) before it were committed and stay; "
                     f"{migration.id} is now recorded as dirty and migrate refuses to run until "
-                    f"it is resolved. To resolve it, {plan.resolve_hint(migration.number)}"
+                    f"it is resolved.{invalid} To resolve it, "
+                    f"{plan.resolve_hint(migration.number)}"
                 ) from exc
+        invalid_indexes = self.ledger.invalid_indexes()
+        if invalid_indexes:  # e.g. CREATE INDEX CONCURRENTLY IF NOT EXISTS skipped one
+            shown = self.settings.shown(path)
+            self.ledger.fail_dirty(migration, shown, "INVALID indexes remain")
+            raise MigrationError(
+                f"{direction} of {shown} (transactional: false) ran, but the database holds "
+                f"INVALID indexes; {migration.id} is recorded as dirty."
+                f"{plan.invalid_note(invalid_indexes)} Then run it again: "
+                f"`plainsql migrate --resolve {migration.number} --rolled-back`, `plainsql migrate`"
+            )
         with conn.transaction():
             self.ledger.record(migration, direction)
             self.ledger.clear_dirty(migration.id)

@@ -426,3 +426,62 @@ def test_the_transactional_directive_is_read_once_whatever_its_spacing(
     assert applied.exit_code == 0, applied.output
     assert exists(db, "t_id_idx")
     assert applied_ids(db) == ["0001_t", "0002_index"]
+
+
+DUPLICATES = (
+    "-- 0001_n: a table whose n is not unique yet.\n"
+    "CREATE TABLE n_t (id int PRIMARY KEY, n int NOT NULL);\n"
+    "INSERT INTO n_t VALUES (1, 7), (2, 7);\n",
+    "DROP TABLE n_t;\n",
+)
+UNIQUE_N = (
+    "-- transactional: false\n-- 0002_unique_n: n becomes unique, built without blocking.\n"
+    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS n_t_n_key ON n_t (n);\n",
+    "DROP INDEX CONCURRENTLY IF EXISTS n_t_n_key;\n",
+)
+
+
+def test_a_failed_concurrent_index_build_is_named_and_blocks_resolve_until_dropped(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_n", *DUPLICATES)
+    write_migration(project, "0002_unique_n", *UNIQUE_N)
+    failed = run(project, empty_database_url, "migrate")
+    assert failed.exit_code == 1
+    assert "INVALID index(es) public.n_t_n_key" in failed.output
+    assert "DROP INDEX CONCURRENTLY public.n_t_n_key" in failed.output
+
+    status = run(project, empty_database_url, "status")
+    assert "INVALID index public.n_t_n_key" in status.output
+    again = run(project, empty_database_url, "migrate")
+    assert again.exit_code == 1
+    assert "INVALID index(es) public.n_t_n_key" in again.output
+    refused = run(project, empty_database_url, "migrate", "--resolve", "0002", "--rolled-back")
+    assert refused.exit_code == 1
+    assert "refusing to resolve 0002_unique_n" in refused.output
+
+    db.execute("DROP INDEX CONCURRENTLY public.n_t_n_key")
+    db.execute("DELETE FROM n_t WHERE id = 2")
+    resolved = run(project, empty_database_url, "migrate", "--resolve", "0002", "--rolled-back")
+    assert resolved.exit_code == 0, resolved.output
+    done = run(project, empty_database_url, "migrate")
+    assert done.exit_code == 0, done.output
+    valid = db.execute(
+        "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = 'n_t_n_key'::regclass"
+    ).fetchone()
+    assert valid == (True,)
+
+
+def test_if_not_exists_over_an_invalid_index_does_not_pass_for_success(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_n", *DUPLICATES)
+    assert run(project, empty_database_url, "migrate").exit_code == 0
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("CREATE UNIQUE INDEX CONCURRENTLY n_t_n_key ON n_t (n)")  # left INVALID
+    write_migration(project, "0002_unique_n", *UNIQUE_N)
+    skipped = run(project, empty_database_url, "migrate")
+    assert skipped.exit_code == 1
+    assert "ran, but the database holds INVALID indexes" in skipped.output
+    assert "public.n_t_n_key" in skipped.output
+    assert "0002_unique_n" not in applied_ids(db)
