@@ -488,7 +488,7 @@ def _method(method: Method, is_async: bool) -> list[str]:
 
 
 def _argument_value(item: Field) -> str:
-    return f"{item.type.dump}({item.name})" if item.type.dump else item.name
+    return f'{item.type.dump}({item.name}, "{item.name}")' if item.type.dump else item.name
 
 
 def _params_argument(method: Method) -> str:

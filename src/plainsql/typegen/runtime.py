@@ -7,13 +7,14 @@ generator nor a database driver beyond psycopg.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from aiosql.types import SQLOperationType
 from psycopg.types.json import Json, Jsonb
 
-from plainsql.errors import StaleTypes
+from plainsql.errors import InvalidInput, StaleTypes
 
 
 def fingerprint(operation: SQLOperationType, sql: str) -> str:
@@ -47,11 +48,40 @@ def checked_sql(queries: Any, expected: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def as_jsonb(value: object) -> Jsonb | None:
-    """A jsonb parameter: SQL NULL for None, else the value as JSON."""
-    return None if value is None else Jsonb(value)
+# The largest JSON parameter accepted, encoded (characters): a bigger one is InvalidInput
+# before anything reaches the server. Nesting is bounded by what json.dumps can encode (its
+# recursion limit, several hundred levels): deeper is InvalidInput too.
+MAX_JSON_CHARS = 4 * 1024 * 1024
 
 
-def as_json(value: object) -> Json | None:
-    """A json parameter: SQL NULL for None, else the value as JSON."""
-    return None if value is None else Json(value)
+def _encoded(value: object, name: str) -> str:
+    """``value`` as JSON text, or :class:`InvalidInput` naming the parameter and why."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except RecursionError:
+        raise InvalidInput(f"parameter {name}: JSON nested too deeply", query_name="") from None
+    except (TypeError, ValueError) as exc:  # a datetime, a Decimal, NaN, a set, ...
+        raise InvalidInput(f"parameter {name}: {exc}", query_name="") from exc
+    if len(text) > MAX_JSON_CHARS:
+        raise InvalidInput(
+            f"parameter {name}: JSON of {len(text):,} characters is over the limit of "
+            f"{MAX_JSON_CHARS:,}",
+            query_name="",
+        )
+    return text
+
+
+def as_jsonb(value: object, name: str = "value") -> Jsonb | None:
+    """A jsonb parameter: SQL NULL for None, else the value as JSON (checked, encoded once)."""
+    if value is None:
+        return None
+    text = _encoded(value, name)
+    return Jsonb(value, dumps=lambda _: text)
+
+
+def as_json(value: object, name: str = "value") -> Json | None:
+    """A json parameter: SQL NULL for None, else the value as JSON (checked, encoded once)."""
+    if value is None:
+        return None
+    text = _encoded(value, name)
+    return Json(value, dumps=lambda _: text)

@@ -62,7 +62,7 @@ class AsyncAuditQueries:
             self._sql["audit.list_audit_entries_by_row"],
             {
                 "table_name": table_name,
-                "row_key": as_jsonb(row_key),
+                "row_key": as_jsonb(row_key, "row_key"),
             },
         )
         return rows

@@ -349,7 +349,7 @@ class AsyncProjectsQueries:
             "projects.update_agent_state_append_message",
             self._sql["projects.update_agent_state_append_message"],
             {
-                "message": as_jsonb(message),
+                "message": as_jsonb(message, "message"),
                 "project_id": project_id,
                 "user_id": user_id,
             },
@@ -374,7 +374,7 @@ class AsyncProjectsQueries:
             "projects.update_agent_state_append_phase",
             self._sql["projects.update_agent_state_append_phase"],
             {
-                "phase": as_jsonb(phase),
+                "phase": as_jsonb(phase, "phase"),
                 "project_id": project_id,
                 "user_id": user_id,
             },
@@ -587,11 +587,11 @@ class AsyncProjectsQueries:
             {
                 "current_state": current_state,
                 "current_phase": current_phase,
-                "phases": as_jsonb(phases),
+                "phases": as_jsonb(phases, "phases"),
                 "sandbox_id": sandbox_id,
                 "preview_url": preview_url,
                 "generated_files": generated_files,
-                "conversation_history": as_jsonb(conversation_history),
+                "conversation_history": as_jsonb(conversation_history, "conversation_history"),
                 "project_id": project_id,
                 "user_id": user_id,
             },

@@ -411,7 +411,7 @@ class AsyncVideosQueries:
             "videos.update_video_summary_content",
             self._sql["videos.update_video_summary_content"],
             {
-                "ai_generated_content": as_jsonb(ai_generated_content),
+                "ai_generated_content": as_jsonb(ai_generated_content, "ai_generated_content"),
                 "video_summary_id": video_summary_id,
                 "user_id": user_id,
             },

@@ -6,12 +6,15 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 import pytest
 
 from plainsql.config import Settings
+from plainsql.errors import InvalidInput
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
@@ -330,3 +333,24 @@ async def test_concurrent_messages_and_phase_completions_all_land(
     assert state is not None
     assert all(p.get("completed") is True for p in objects(state.phases))
     assert len(objects(state.conversation_history)) == WORKERS * 5
+
+
+async def test_a_payload_json_cannot_encode_is_invalid_input_naming_the_parameter(
+    states: AgentStatesService, project: Project
+) -> None:
+    deep: list[object] = []
+    inner = deep
+    for _ in range(5_000):
+        inner.append([])
+        inner = inner[0]  # type: ignore[assignment]
+    for payload, why in (
+        ({"at": datetime.now(UTC)}, "datetime is not JSON serializable"),
+        ({"cost": Decimal("1.5")}, "Decimal is not JSON serializable"),
+        ({"nested": deep}, "nested too deeply"),
+    ):
+        with pytest.raises(InvalidInput, match=why) as caught:
+            await states.append_phase(project.id, ALICE, payload)  # type: ignore[arg-type]
+        assert "parameter phase" in str(caught.value)
+    state = await states.get(project.id, ALICE)
+    assert state is not None
+    assert state.phases == [], "nothing was written"

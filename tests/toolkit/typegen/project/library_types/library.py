@@ -106,7 +106,7 @@ class LibraryQueries:
                 "email": email,
                 "nick": nick,
                 "mood": mood,
-                "profile": as_jsonb(profile),
+                "profile": as_jsonb(profile, "profile"),
             },
         )
         if row is None:
@@ -317,7 +317,7 @@ class LibraryQueries:
             "library.list_author_settings",
             self._sql["library.list_author_settings"],
             {
-                "filter": as_jsonb(filter),
+                "filter": as_jsonb(filter, "filter"),
             },
         )
         return rows
@@ -952,7 +952,7 @@ class AsyncLibraryQueries:
                 "email": email,
                 "nick": nick,
                 "mood": mood,
-                "profile": as_jsonb(profile),
+                "profile": as_jsonb(profile, "profile"),
             },
         )
         if row is None:
@@ -1163,7 +1163,7 @@ class AsyncLibraryQueries:
             "library.list_author_settings",
             self._sql["library.list_author_settings"],
             {
-                "filter": as_jsonb(filter),
+                "filter": as_jsonb(filter, "filter"),
             },
         )
         return rows
