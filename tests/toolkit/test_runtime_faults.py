@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -33,13 +35,18 @@ EXPECTED = (ConnectionLost, CommitUncertain, PoolExhausted, DatabaseUnavailable)
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Path]:
-    pgdata = tmp_path / "pgdata"
+def cluster() -> Iterator[Path]:
+    """A second embedded cluster, outside pytest's own temporary folders (a pytest started
+    meanwhile, such as the separate project's, makes those private to root again)."""
+    folder = Path(tempfile.mkdtemp(prefix="plainsql-faults-"))
+    folder.chmod(0o755)
+    pgdata = folder / "pgdata"
     embedded.start(pgdata)
     try:
         yield pgdata
     finally:
         embedded.stop(pgdata)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _settings(pgdata: Path) -> Settings:
