@@ -14,6 +14,7 @@ from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import AuditLogRow
+from reference_apps.services.bounds import page_size
 
 AuditEntry = AuditLogRow
 """One INSERT, UPDATE or DELETE of an audited row.
@@ -45,6 +46,7 @@ class AuditService:
 
     async def list_by_actor(self, acting_user_id: str, *, limit: int = 100) -> list[AuditEntry]:
         """The latest ``limit`` changes made by one acting user, newest first."""
+        page_size(limit, "limit")
         async with self.db.transaction() as conn:
             return await self.q.audit.list_audit_entries_by_actor(
                 conn, acting_user_id=acting_user_id, max_entries=limit

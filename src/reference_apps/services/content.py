@@ -35,6 +35,7 @@ from reference_apps.db.records import (
     ListSearchResultsRow,
     NodeRow,
 )
+from reference_apps.services.bounds import page_size, search_text
 from reference_apps.services.errors import NotFound
 from reference_apps.services.workspaces import WorkspaceNotFound
 
@@ -298,6 +299,8 @@ class ContentService:
         self, workspace_id: int, query: str, *, limit: int = DEFAULT_SEARCH_LIMIT
     ) -> list[SearchHit]:
         """Pages and blocks matching ``query`` (web-search syntax), most relevant first."""
+        search_text(query, "query")
+        page_size(limit, "limit")
         if not query.strip():
             return []
         async with self.db.transaction() as conn:

@@ -15,6 +15,7 @@ from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
+from reference_apps.services.bounds import page_size
 from reference_apps.services.errors import Conflict, NotFound
 from reference_apps.services.workspaces import WorkspaceNotFound
 
@@ -114,6 +115,7 @@ class DeploymentService:
         self, workspace_id: int, *, limit: int = DEFAULT_LATEST
     ) -> list[Deployment]:
         """The workspace's ``limit`` latest deployments, newest first."""
+        page_size(limit, "limit")
         async with self.db.transaction() as conn:
             return await self.q.git.list_latest_deployments(
                 conn, workspace_id=workspace_id, limit=limit

@@ -23,6 +23,7 @@ from reference_apps.db.records import (
     MeetingRow,
 )
 from reference_apps.db.records import MeetingStatus as MeetingStatus  # the enum's labels
+from reference_apps.services.bounds import page_size as bounded_page_size
 from reference_apps.services.errors import Conflict, NotFound
 
 Agent = AgentRow
@@ -148,8 +149,7 @@ class MeetingsService:
 
         Keyset pagination on (created_at, id): a page is found from the index whatever its
         depth, and meetings created meanwhile neither repeat nor shift later pages."""
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
+        bounded_page_size(page_size, "page_size")
         async with self.db.transaction() as conn:
             rows = await self.q.meetings.list_meetings_by_user(
                 conn,

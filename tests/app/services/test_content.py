@@ -471,3 +471,12 @@ def _block_keys(page: UUID, blocks: tuple[BlockTree, ...], path: list[int]) -> s
         keys.add(block_uuid(page, here))
         keys |= _block_keys(page, block.children, here)
     return keys
+
+
+async def test_search_text_and_result_counts_are_bounded(
+    content: ContentService, workspace: Workspace
+) -> None:
+    with pytest.raises(InvalidInput, match="query must be at most 1,000 characters"):
+        await content.search(workspace.id, "word " * 2_000_000)
+    with pytest.raises(InvalidInput, match="limit must be between 1 and 500"):
+        await content.search(workspace.id, "setup", limit=100_000)

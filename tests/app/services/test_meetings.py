@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.meetings import (
@@ -435,8 +436,10 @@ async def test_list_filters_by_status_and_is_scoped(
 
 
 async def test_list_rejects_a_page_size_below_one(meetings: MeetingsService) -> None:
-    with pytest.raises(ValueError, match="page_size"):
+    with pytest.raises(InvalidInput, match="page_size must be between 1 and 500, got 0"):
         await meetings.list_meetings(ALICE, page_size=0)
+    with pytest.raises(InvalidInput, match="page_size must be between 1 and 500, got 10001"):
+        await meetings.list_meetings(ALICE, page_size=10_001)
 
 
 def test_a_deep_page_is_read_from_the_keyset_index(conn: Conn, queries: Queries) -> None:
