@@ -625,20 +625,20 @@ COMMENT ON TABLE public.projects IS 'AI app builder projects. status is free tex
 CREATE TABLE public.sessions (
     id text DEFAULT (gen_random_uuid())::text NOT NULL,
     user_id text NOT NULL,
-    token text NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     ip_address text,
     user_agent text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT sessions_token_not_blank CHECK ((btrim(token) <> ''::text))
+    token_hash bytea NOT NULL,
+    CONSTRAINT sessions_token_hash_is_sha256 CHECK ((octet_length(token_hash) = 32))
 );
 
 --
 -- Name: TABLE sessions; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.sessions IS 'Signed-in sessions; token is the bearer secret. Live while expires_at > now().';
+COMMENT ON TABLE public.sessions IS 'Signed-in sessions; token_hash is the SHA-256 of the bearer token, which is never stored. Live while expires_at > now().';
 
 --
 -- Name: tags; Type: TABLE; Schema: public; Owner: -
@@ -721,19 +721,19 @@ COMMENT ON TABLE public.users IS 'People who can sign in. deleted_at set = soft-
 CREATE TABLE public.verifications (
     id text DEFAULT (gen_random_uuid())::text NOT NULL,
     identifier text NOT NULL,
-    value text NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    value_hash bytea NOT NULL,
     CONSTRAINT verifications_identifier_not_blank CHECK ((btrim(identifier) <> ''::text)),
-    CONSTRAINT verifications_value_not_blank CHECK ((btrim(value) <> ''::text))
+    CONSTRAINT verifications_value_hash_is_sha256 CHECK ((octet_length(value_hash) = 32))
 );
 
 --
 -- Name: TABLE verifications; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.verifications IS 'One-time values sent to an identifier (email verification, password reset); consumed by DELETE ... RETURNING.';
+COMMENT ON TABLE public.verifications IS 'One-time values sent to an identifier (email verification, password reset), kept as their SHA-256 only; consumed by DELETE ... RETURNING.';
 
 --
 -- Name: video_summaries; Type: TABLE; Schema: public; Owner: -
@@ -952,11 +952,11 @@ ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
 
 --
--- Name: sessions sessions_token_key; Type: CONSTRAINT; Schema: public; Owner: -
+-- Name: sessions sessions_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.sessions
-    ADD CONSTRAINT sessions_token_key UNIQUE (token);
+    ADD CONSTRAINT sessions_token_hash_key UNIQUE (token_hash);
 
 --
 -- Name: tags tags_name_key; Type: CONSTRAINT; Schema: public; Owner: -

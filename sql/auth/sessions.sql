@@ -1,22 +1,24 @@
 -- Sessions: a bearer token with an expiry. A session is live while expires_at > now() and
--- its user is not soft-deleted. No query here returns the token: only its creator sees it.
+-- its user is not soft-deleted. Only the token's SHA-256 (token_hash) is stored: the service
+-- hashes the token and hands it to its creator once.
 
--- name: create_session(user_id, token, expires_in, ip_address, user_agent)<!
--- Inserts a session expiring expires_in (an interval) from now for an active user;
--- returns the session without its token, or nothing when the user is not active.
-INSERT INTO sessions (user_id, token, expires_at, ip_address, user_agent)
-SELECT u.id, CAST(:token AS text), now() + CAST(:expires_in AS interval),
+-- name: create_session(user_id, token_hash, expires_in, ip_address, user_agent)<!
+-- Inserts a session (by its token's SHA-256) expiring expires_in (an interval) from now for
+-- an active user; returns the session, or nothing when the user is not active.
+INSERT INTO sessions (user_id, token_hash, expires_at, ip_address, user_agent)
+SELECT u.id, CAST(:token_hash AS bytea), now() + CAST(:expires_in AS interval),
     CAST(:ip_address AS text), CAST(:user_agent AS text)
 FROM users AS u
 WHERE u.id = :user_id AND u.deleted_at IS NULL
 RETURNING id, user_id, expires_at, ip_address, user_agent, created_at, updated_at;
 
--- name: get_live_session_by_token(token)^
--- Returns the live session with this token, or nothing (expired, revoked, user deleted).
+-- name: get_live_session_by_token_hash(token_hash)^
+-- Returns the live session whose token has this SHA-256, or nothing (expired, revoked, user
+-- deleted).
 SELECT s.id, s.user_id, s.expires_at, s.ip_address, s.user_agent, s.created_at, s.updated_at
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
-WHERE s.token = :token AND s.expires_at > now() AND u.deleted_at IS NULL;
+WHERE s.token_hash = :token_hash AND s.expires_at > now() AND u.deleted_at IS NULL;
 
 -- name: list_live_sessions_by_user(user_id)
 -- Returns the user's live sessions, newest first.
@@ -31,10 +33,10 @@ ORDER BY s.created_at DESC, s.id;
 DELETE FROM sessions
 WHERE id = :session_id AND user_id = :user_id;
 
--- name: delete_session_by_token(token)!
--- Deletes the session with this token (sign-out); returns the count (0 or 1).
+-- name: delete_session_by_token_hash(token_hash)!
+-- Deletes the session whose token has this SHA-256 (sign-out); returns the count (0 or 1).
 DELETE FROM sessions
-WHERE token = :token;
+WHERE token_hash = :token_hash;
 
 -- name: delete_sessions_by_user(user_id)!
 -- Deletes every session of the user; returns the count.

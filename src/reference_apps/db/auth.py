@@ -61,23 +61,23 @@ class AsyncAuthQueries:
         self,
         conn: AsyncConnection[Any],
         *,
-        token: str,
+        token_hash: bytes,
         expires_in: timedelta,
         ip_address: str | None,
         user_agent: str | None,
         user_id: str,
     ) -> SessionRow | None:
-        """Inserts a session expiring expires_in (an interval) from now for an active user;
-        returns the session without its token, or nothing when the user is not active.
+        """Inserts a session (by its token's SHA-256) expiring expires_in (an interval) from now
+        for an active user; returns the session, or nothing when the user is not active.
 
-        ``auth.create_session`` (sql/auth/sessions.sql:4).
+        ``auth.create_session`` (sql/auth/sessions.sql:5).
         """
         row: SessionRow | None = await self._a.insert_returning(
             conn,
             "auth.create_session",
             self._sql["auth.create_session"],
             {
-                "token": token,
+                "token_hash": token_hash,
                 "expires_in": expires_in,
                 "ip_address": ip_address,
                 "user_agent": user_agent,
@@ -119,13 +119,13 @@ class AsyncAuthQueries:
         conn: AsyncConnection[Any],
         *,
         identifier: str,
-        value: str,
+        value_hash: bytes,
         expires_in: timedelta,
     ) -> VerificationRow:
-        """Inserts a value for the identifier expiring expires_in (an interval) from now; returns
-        the verification without its value.
+        """Inserts a value (by its SHA-256) for the identifier expiring expires_in (an interval)
+        from now; returns the verification.
 
-        ``auth.create_verification`` (sql/auth/verifications.sql:3).
+        ``auth.create_verification`` (sql/auth/verifications.sql:4).
         """
         row: VerificationRow | None = await self._a.insert_returning(
             conn,
@@ -133,7 +133,7 @@ class AsyncAuthQueries:
             self._sql["auth.create_verification"],
             {
                 "identifier": identifier,
-                "value": value,
+                "value_hash": value_hash,
                 "expires_in": expires_in,
             },
         )
@@ -150,7 +150,7 @@ class AsyncAuthQueries:
         """Deletes up to batch_size expired sessions, skipping rows another purge holds; returns
         the count.
 
-        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:44).
+        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:46).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -168,7 +168,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes every expired verification; returns the count.
 
-        ``auth.delete_expired_verifications`` (sql/auth/verifications.sql:17).
+        ``auth.delete_expired_verifications`` (sql/auth/verifications.sql:18).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -183,12 +183,12 @@ class AsyncAuthQueries:
         conn: AsyncConnection[Any],
         *,
         identifier: str,
-        value: str,
+        value_hash: bytes,
     ) -> VerificationRow | None:
         """Consumes a live value: deletes it and returns the verification, or nothing (unknown,
         expired or already consumed). One statement: of concurrent consumers exactly one wins.
 
-        ``auth.delete_live_verification`` (sql/auth/verifications.sql:10).
+        ``auth.delete_live_verification`` (sql/auth/verifications.sql:11).
         """
         row: VerificationRow | None = await self._a.insert_returning(
             conn,
@@ -196,7 +196,7 @@ class AsyncAuthQueries:
             self._sql["auth.delete_live_verification"],
             {
                 "identifier": identifier,
-                "value": value,
+                "value_hash": value_hash,
             },
         )
         return row
@@ -235,7 +235,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes one session of this user; returns the count (0 or 1).
 
-        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:29).
+        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:31).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -248,22 +248,23 @@ class AsyncAuthQueries:
         )
         return count
 
-    async def delete_session_by_token(
+    async def delete_session_by_token_hash(
         self,
         conn: AsyncConnection[Any],
         *,
-        token: str,
+        token_hash: bytes,
     ) -> int:
-        """Deletes the session with this token (sign-out); returns the count (0 or 1).
+        """Deletes the session whose token has this SHA-256 (sign-out); returns the count (0 or
+        1).
 
-        ``auth.delete_session_by_token`` (sql/auth/sessions.sql:34).
+        ``auth.delete_session_by_token_hash`` (sql/auth/sessions.sql:36).
         """
         count: int = await self._a.insert_update_delete(
             conn,
-            "auth.delete_session_by_token",
-            self._sql["auth.delete_session_by_token"],
+            "auth.delete_session_by_token_hash",
+            self._sql["auth.delete_session_by_token_hash"],
             {
-                "token": token,
+                "token_hash": token_hash,
             },
         )
         return count
@@ -276,7 +277,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes every session of the user; returns the count.
 
-        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:39).
+        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:41).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -329,22 +330,23 @@ class AsyncAuthQueries:
         )
         return row
 
-    async def get_live_session_by_token(
+    async def get_live_session_by_token_hash(
         self,
         conn: AsyncConnection[Any],
         *,
-        token: str,
+        token_hash: bytes,
     ) -> SessionRow | None:
-        """Returns the live session with this token, or nothing (expired, revoked, user deleted).
+        """Returns the live session whose token has this SHA-256, or nothing (expired, revoked,
+        user deleted).
 
-        ``auth.get_live_session_by_token`` (sql/auth/sessions.sql:14).
+        ``auth.get_live_session_by_token_hash`` (sql/auth/sessions.sql:15).
         """
         row: SessionRow | None = await self._a.select_one(
             conn,
-            "auth.get_live_session_by_token",
-            self._sql["auth.get_live_session_by_token"],
+            "auth.get_live_session_by_token_hash",
+            self._sql["auth.get_live_session_by_token_hash"],
             {
-                "token": token,
+                "token_hash": token_hash,
             },
         )
         return row
@@ -437,7 +439,7 @@ class AsyncAuthQueries:
     ) -> list[SessionRow]:
         """Returns the user's live sessions, newest first.
 
-        ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:21).
+        ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:23).
         """
         rows: list[SessionRow] = await self._a.select(
             conn,

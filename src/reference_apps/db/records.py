@@ -630,7 +630,7 @@ class ProjectRow:
 
 @dataclass(frozen=True, slots=True)
 class SessionRow:
-    """A row of sessions: auth.create_session, auth.get_live_session_by_token,
+    """A row of sessions: auth.create_session, auth.get_live_session_by_token_hash,
     auth.list_live_sessions_by_user.
     """
 
@@ -869,7 +869,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.delete_live_verification": VerificationRow,
     "auth.delete_user": DeleteUserRow,
     "auth.get_credential_by_email": GetCredentialByEmailRow,
-    "auth.get_live_session_by_token": SessionRow,
+    "auth.get_live_session_by_token_hash": SessionRow,
     "auth.get_user_by_email": UserRow,
     "auth.get_user_by_id": UserRow,
     "auth.get_user_by_username": UserRow,

@@ -4,8 +4,10 @@ Passwords are hashed with argon2id (argon2-cffi) in a worker thread, outside any
 transaction, and only the hash reaches the database (``accounts.password`` of the
 ``credential`` account). Session tokens and verification values come from :mod:`secrets`.
 
-No password, hash, token or verification value is ever logged or put into an exception
-message: the records are the generated ones of :mod:`reference_apps.db`, and no
+Session tokens and verification values are stored as their SHA-256 only
+(:func:`secret_hash`): the token is handed to its owner once, and a stolen database dump
+signs nobody in. No password, hash, token or verification value is ever logged or put into
+an exception message: the records are the generated ones of :mod:`reference_apps.db`, and no
 query returns a token or a verification value (the only hash, of
 ``auth.get_credential_by_email``, is hidden from the generated record's ``repr``); the
 values made here (:class:`NewSession`, :class:`SignedIn`, :class:`NewVerification`) hide
@@ -20,6 +22,7 @@ they keep their email and username (a soft delete frees nothing).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -164,6 +167,15 @@ class NewVerification:
 
     def __repr__(self) -> str:
         return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
+
+
+def secret_hash(secret: str) -> bytes:
+    """The SHA-256 of a bearer secret (session token, verification value): what is stored.
+
+    The secrets are 256 random bits (``secrets.token_urlsafe(32)``), so a plain SHA-256 is
+    enough to make a stolen hash useless: no salt or slow hash is needed, unlike passwords.
+    """
+    return hashlib.sha256(secret.encode()).digest()
 
 
 class _KeepTheValue(Exception):
@@ -435,7 +447,7 @@ class AuthService:
                 self.q.auth.create_session,
                 conn,
                 user_id=user_id,
-                token=token,
+                token_hash=secret_hash(token),
                 expires_in=self.session_ttl if expires_in is None else expires_in,
                 ip_address=ip_address,
                 user_agent=user_agent,
@@ -447,7 +459,9 @@ class AuthService:
     async def get_session(self, token: str) -> Session | None:
         """The live session with this token, or None (unknown, revoked, expired, user deleted)."""
         async with self.db.transaction() as conn:
-            return await _run_secret(self.q.auth.get_live_session_by_token, conn, token=token)
+            return await _run_secret(
+                self.q.auth.get_live_session_by_token_hash, conn, token_hash=secret_hash(token)
+            )
 
     async def list_sessions(self, user_id: str) -> list[Session]:
         """The user's live sessions, newest first."""
@@ -465,7 +479,9 @@ class AuthService:
     async def sign_out(self, token: str) -> bool:
         """End the session with this token; False if there is none."""
         async with self.db.transaction() as conn:
-            count = await _run_secret(self.q.auth.delete_session_by_token, conn, token=token)
+            count = await _run_secret(
+                self.q.auth.delete_session_by_token_hash, conn, token_hash=secret_hash(token)
+            )
         return count == 1
 
     async def revoke_all_sessions(self, user_id: str) -> int:
@@ -560,7 +576,7 @@ class AuthService:
                 self.q.auth.create_verification,
                 conn,
                 identifier=identifier,
-                value=secret,
+                value_hash=secret_hash(secret),
                 expires_in=expires_in,
             )
         return NewVerification(verification=row, value=secret)
@@ -575,7 +591,7 @@ class AuthService:
                 self.q.auth.delete_live_verification,
                 conn,
                 identifier=identifier,
-                value=value,
+                value_hash=secret_hash(value),
             )
 
     async def verify_email(self, email: str, value: str) -> User | None:
@@ -588,7 +604,10 @@ class AuthService:
         try:
             async with self.db.transaction() as conn:
                 consumed = await _run_secret(
-                    q.delete_live_verification, conn, identifier=email, value=value
+                    q.delete_live_verification,
+                    conn,
+                    identifier=email,
+                    value_hash=secret_hash(value),
                 )
                 if consumed is None:
                     return None

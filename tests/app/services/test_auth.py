@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import subprocess
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
+from plainsql import embedded
 from plainsql.config import Settings
 from plainsql.errors import CheckViolation
 from plainsql.pool import open_async_pool
@@ -29,6 +32,7 @@ from reference_apps.services.auth import (
     User,
     UsernameTaken,
     UserNotFound,
+    secret_hash,
 )
 from reference_apps.services.errors import AlreadyExists, NotFound
 
@@ -566,9 +570,9 @@ async def test_a_consumer_waiting_on_another_gets_nothing_once_it_commits(
     async with await psycopg.AsyncConnection.connect(database_url) as first:
         row = await (
             await first.execute(
-                "DELETE FROM verifications WHERE identifier = %s AND value = %s"
+                "DELETE FROM verifications WHERE identifier = %s AND value_hash = %s"
                 " AND expires_at > now() RETURNING id",
-                ("ada@x.io", "raced-value"),
+                ("ada@x.io", secret_hash("raced-value")),
             )
         ).fetchone()
         assert row == (created.verification.id,)
@@ -665,3 +669,35 @@ async def _sign_up_and_fail_to_sign_in(
     assert await auth.sign_out(signed_in.token)
     secrets.append(signed_in.token)
     secrets.append(scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id))
+
+
+async def test_a_database_dump_holds_no_session_token_or_verification_value(
+    auth: AuthService, database_url: str
+) -> None:
+    """A stolen dump signs nobody in: only SHA-256s are stored, and a hash is no token."""
+    await sign_up(auth)
+    signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
+    verification = await auth.create_verification("ada@x.io")
+    dumped = await asyncio.to_thread(
+        subprocess.run,
+        [str(embedded.binary("pg_dump")), "--format=plain", database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dump = dumped.stdout
+    assert "CREATE TABLE public.sessions" in dump
+    for secret in (signed_in.token, verification.value):
+        raw = secret.encode()
+        for form in (
+            secret,
+            raw.hex(),
+            base64.b64encode(raw).decode(),
+            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        ):
+            assert form not in dump
+    stolen = secret_hash(signed_in.token)
+    assert stolen.hex() in dump  # what the dump does hold (bytea as hex) ...
+    for forged in (stolen.hex(), base64.urlsafe_b64encode(stolen).decode().rstrip("=")):
+        assert await auth.get_session(forged) is None  # ... is no way in
+    assert await auth.get_session(signed_in.token) is not None
