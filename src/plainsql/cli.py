@@ -60,7 +60,7 @@ def _needs_settings(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(cls=PlainGroup)
+@click.group(cls=PlainGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--project-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -130,13 +130,19 @@ def migrate(
             return
         applied = migrator.migrate(to=to, dry_run=dry_run)
         total = len(migrator.files)
+        pending = len(migrator.pending())
         notes = migrator.notes
     for note in notes:
         click.echo(f"note: {note}")
     verb = "would apply" if dry_run else "applied"
     for migration_id in applied:
         click.echo(f"{verb} {migration_id}")
-    if not applied:
+    if not applied and pending and to is not None:
+        click.echo(
+            f"nothing to apply up to {to}: it is applied; {pending} later migration(s) of "
+            f"{total} are pending (`plainsql migrate` applies them)"
+        )
+    elif not applied:
         click.echo(f"nothing to apply: all {total} migrations are applied")
 
 
@@ -365,16 +371,19 @@ def typegen(settings: Settings, check_only: bool, out: Path | None) -> None:
     result = run_typegen(settings, out, check=check_only)
     ctx = click.get_current_context()
     for line in result.failures:
-        click.echo(line)
+        click.echo(line, err=True)
     if result.failures:
-        click.echo(f"typegen: {len(result.failures)} queries cannot be typed; nothing written")
+        click.echo(
+            f"typegen: {len(result.failures)} queries cannot be typed; nothing written", err=True
+        )
         ctx.exit(1)
     shown = [settings.shown(path) for path in (result.stale or result.written)]
     if check_only and shown:
         for path in shown:
-            click.echo(f"stale: {path}")
+            click.echo(f"stale: {path}", err=True)
         click.echo(
-            "the generated query types do not match sql/ and migrations/: run `plainsql typegen`"
+            "the generated query types do not match sql/ and migrations/: run `plainsql typegen`",
+            err=True,
         )
         ctx.exit(1)
     for path in shown:
@@ -391,9 +400,11 @@ def check(settings: Settings) -> None:
 
     result = run_check(settings)
     for line in result.failures:
-        click.echo(line)
+        click.echo(line, err=True)
     if result.failures:
-        click.echo(f"check: {len(result.failures)} of {result.queries} queries fail to prepare")
+        click.echo(
+            f"check: {len(result.failures)} of {result.queries} queries fail to prepare", err=True
+        )
         click.get_current_context().exit(1)
     click.echo(f"check: all {result.queries} queries prepare")
 

@@ -198,3 +198,29 @@ def test_db_psql_keeps_the_password_out_of_the_process_list(tmp_path: Path) -> N
     assert b"psql" in cmdline
     assert b"s3cret-pw" not in cmdline
     assert b"s3cret-pw" not in out + err
+
+
+def test_dash_h_is_help() -> None:
+    shown = plainsql("-h")
+    assert shown.returncode == 0
+    assert "Usage:" in shown.stdout
+    assert "migrate" in shown.stdout
+
+
+def test_migrate_to_an_applied_id_says_what_is_still_pending(empty_database_url: str) -> None:
+    first = migration_ids()[0]
+    assert plainsql("migrate", "--to", first, database_url=empty_database_url).returncode == 0
+    again = plainsql("migrate", "--to", first, database_url=empty_database_url)
+    assert again.returncode == 0, again.stderr
+    later = len(migration_ids()) - 1
+    assert f"nothing to apply up to {first}: it is applied; {later} later migration(s)" in (
+        again.stdout
+    )
+
+
+def test_an_unknown_id_suggests_the_closest_ones(empty_database_url: str) -> None:
+    wrong = migration_ids()[0].replace("_", "-", 1)
+    result = plainsql("migrate", "--to", wrong, database_url=empty_database_url)
+    assert result.returncode == 1
+    assert f"no migration {wrong!r}; did you mean {migration_ids()[0]}" in result.stderr
+    assert "[" not in result.stderr, "no Python list of every id"

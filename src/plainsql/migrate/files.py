@@ -16,6 +16,7 @@ transactional migration is sent to the server as one unit (see :mod:`plainsql.mi
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -298,7 +299,10 @@ def resolve_id(files: list[MigrationFile], wanted: str) -> str:
     for migration in files:
         if wanted in (migration.id, migration.number):
             return migration.id
-    raise MigrationError(f"no migration {wanted!r} in {[m.id for m in files]}")
+    names = [m.id for m in files] + [m.number for m in files]
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else f" ({len(files)} on disk)"
+    raise MigrationError(f"no migration {wanted!r}{hint}")
 
 
 def new_migration(migrations_dir: Path, slug: str) -> tuple[Path, Path]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+from plainsql.testing import TestServer
 
 from .conftest import PROJECT, RunCli
 
@@ -164,3 +169,32 @@ def test_a_folder_named_like_a_generated_module_is_refused(
     result = run_cli(project_copy, "typegen")
     assert result.exit_code == 1
     assert "sql/records/ would generate records.py" in result.output
+
+
+def test_typegen_and_check_failures_go_to_stderr(
+    plainsql_server: TestServer, project_copy: Path
+) -> None:
+    authors = project_copy / "sql" / "library" / "authors.sql"
+    authors.write_text(authors.read_text().replace("SELECT id, name FROM", "SELECT id, bio FROM"))
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PG", "DATABASE_URL", "PLAINSQL"))
+    }
+    env["DATABASE_URL"] = plainsql_server.admin_conninfo
+    stale = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "plainsql",
+            "--project-dir",
+            str(project_copy),
+            "typegen",
+            "--check",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert stale.returncode == 1
+    assert "stale: library_types/" in stale.stderr
+    assert "stale" not in stale.stdout
