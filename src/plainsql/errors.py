@@ -254,15 +254,26 @@ _INTEGRITY_CLASSES: tuple[tuple[type[psycopg.Error], type[IntegrityError]], ...]
     (pgerrors.NotNullViolation, NotNullViolation),
 )
 
-_CONNECTION_CLASSES: tuple[type[psycopg.Error], ...] = (
+# The connection is gone: the server shut down or crashed, or the link broke.
+_CONNECTION_GONE: tuple[type[psycopg.Error], ...] = (
     pgerrors.ConnectionException,
-    pgerrors.InvalidAuthorizationSpecification,
-    pgerrors.InvalidPassword,
     pgerrors.CannotConnectNow,
     pgerrors.AdminShutdown,
     pgerrors.CrashShutdown,
+)
+# The server refused a new connection.
+_CONNECTION_REFUSED: tuple[type[psycopg.Error], ...] = (
+    pgerrors.InvalidAuthorizationSpecification,
+    pgerrors.InvalidPassword,
     pgerrors.TooManyConnections,
 )
+
+
+def connection_lost(exc: psycopg.Error) -> bool:
+    """True when ``exc`` means the connection is gone (not that a statement failed)."""
+    if isinstance(exc, _CONNECTION_GONE):
+        return True
+    return isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -286,9 +297,7 @@ def map_error(exc: psycopg.Error, *, query_name: str = "") -> PlainSQLError:
                 table=diag.table_name,
                 column=diag.column_name,
             )
-    if isinstance(exc, _CONNECTION_CLASSES) or (
-        isinstance(exc, psycopg.OperationalError) and sqlstate is None
-    ):
+    if connection_lost(exc) or isinstance(exc, _CONNECTION_REFUSED):
         prefix = f"{query_name}: " if query_name else ""
         return DatabaseUnavailable(prefix + _first_line(exc))
     if isinstance(exc, pgerrors.QueryCanceled):

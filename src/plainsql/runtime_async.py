@@ -49,6 +49,7 @@ from plainsql.errors import (
     ConnectionLost,
     PoolExhausted,
     SerializationFailure,
+    connection_lost,
     map_error,
 )
 from plainsql.pool import AsyncConn, AsyncPool
@@ -56,7 +57,6 @@ from plainsql.runtime_common import (
     COMMIT,
     ROLLBACK,
     begin_statement,
-    connection_broken,
     unit_isolation,
 )
 from plainsql.server import unavailable
@@ -123,7 +123,7 @@ class AsyncDatabase:
                     try:
                         await conn.execute(begin)
                     except psycopg.Error as exc:
-                        if attempt == 1 and connection_broken(exc):
+                        if attempt == 1 and connection_lost(exc):
                             continue  # a dead connection: nothing of the unit was sent
                         raise _mapped(exc, committing=False) from exc
                     try:
@@ -165,7 +165,7 @@ async def _roll_back(conn: AsyncConn) -> None:
 
 
 def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:
-    if connection_broken(exc):
+    if connection_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))
     return map_error(exc, query_name="transaction")

@@ -22,16 +22,11 @@ from plainsql.errors import (
     ConnectionLost,
     PoolExhausted,
     SerializationFailure,
+    connection_lost,
     map_error,
 )
 from plainsql.pool import Conn, Pool
-from plainsql.runtime_common import (
-    COMMIT,
-    ROLLBACK,
-    begin_statement,
-    connection_broken,
-    unit_isolation,
-)
+from plainsql.runtime_common import COMMIT, ROLLBACK, begin_statement, unit_isolation
 from plainsql.server import unavailable
 
 T = TypeVar("T")
@@ -96,7 +91,7 @@ class Database:
                     try:
                         conn.execute(begin)
                     except psycopg.Error as exc:
-                        if attempt == 1 and connection_broken(exc):
+                        if attempt == 1 and connection_lost(exc):
                             continue
                         raise _mapped(exc, committing=False) from exc
                     try:
@@ -138,7 +133,7 @@ def _roll_back(conn: Conn) -> None:
 
 
 def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:
-    if connection_broken(exc):
+    if connection_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))
     return map_error(exc, query_name="transaction")

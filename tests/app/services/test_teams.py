@@ -295,25 +295,10 @@ async def test_a_soft_deleted_owner_no_longer_counts(auth: AuthService, teams: T
 
 
 async def test_two_owners_demoting_themselves_at_once_one_stays_owner(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, database_url: str
 ) -> None:
     """Both demotions race on separate pooled connections; exactly one may succeed."""
-    for attempt in range(5):
-        alice = await new_user(auth, f"alice{attempt}")
-        bob = await new_user(auth, f"bob{attempt}")
-        team = await teams.create_team(name="Acme", slug=f"acme-{attempt}", creator_id=alice.id)
-        await teams.add_member(team.id, bob.id, UserRole.OWNER)
-
-        results = await asyncio.gather(
-            teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id),
-            teams.change_role(team.id, bob.id, UserRole.MEMBER, acting_user_id=bob.id),
-            return_exceptions=True,
-        )
-
-        failures = [r for r in results if isinstance(r, BaseException)]
-        assert len(failures) == 1, results
-        assert isinstance(failures[0], LastOwner)
-        assert len(owners(conn, team)) == 1
+    await _demotion_race(auth, teams, database_url, "rc", rounds=5)
 
 
 async def test_the_database_serializes_demotions_on_separate_connections(
