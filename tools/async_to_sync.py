@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 TWINS = {
     "src/plainsql/adapter_async.py": "src/plainsql/adapter_sync.py",
     "src/plainsql/runtime_async.py": "src/plainsql/runtime_sync.py",
+    "src/plainsql/connection_async.py": "src/plainsql/connection_sync.py",
 }
 
 RENAMES = {
@@ -39,6 +40,10 @@ RENAMES = {
     "runtime_async": "runtime_sync",
     "asynccontextmanager": "contextmanager",
     "adapter_async": "adapter_sync",
+    "AsyncPlainConnection": "PlainConnection",
+    "AsyncDeadlineCursor": "DeadlineCursor",
+    "connection_async": "connection_sync",
+    "async_run_command": "run_command",
 }
 
 HEADER = (

@@ -2,6 +2,11 @@
 
 This is the source of both adapters: :mod:`plainsql.adapter_sync` is derived from it by
 ``tools/async_to_sync.py`` (``make format`` runs it; ``make lint`` checks the two agree).
+
+Every call is on the path of every query, so it is kept lean: the row factory of each query is
+built once (:meth:`AdapterBase.row_factory_of`), cursors are not closed explicitly (a
+client-side cursor holds nothing on the server; psycopg's ``conn.execute`` does the same), and
+driver errors are mapped in an ``except`` clause, which costs nothing when nothing fails.
 """
 
 from __future__ import annotations
@@ -12,18 +17,14 @@ from typing import Any
 
 import psycopg
 
-from plainsql.adapter_common import AdapterBase, Mapped, Params, row_factory
+from plainsql.adapter_common import AdapterBase, Params
+from plainsql.errors import map_error
 
 
 class AsyncPsycopgAdapter(AdapterBase):
     """aiosql driver adapter for an async psycopg 3 connection."""
 
     is_aio_driver = True
-
-    def _cursor(
-        self, conn: psycopg.AsyncConnection[Any], query_name: str
-    ) -> psycopg.AsyncCursor[Any]:
-        return conn.cursor(row_factory=row_factory(self.record_classes, query_name))
 
     async def select(
         self,
@@ -33,10 +34,12 @@ class AsyncPsycopgAdapter(AdapterBase):
         parameters: Params,
         record_class: Any = None,
     ) -> list[Any]:
-        with Mapped(query_name):
-            async with self._cursor(conn, query_name) as cur:
-                await cur.execute(sql, parameters)
-                return await cur.fetchall()
+        try:
+            cur = conn.cursor(row_factory=self.row_factory_of(query_name))
+            await cur.execute(sql, parameters)
+            return await cur.fetchall()
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
 
     async def select_one(
         self,
@@ -46,36 +49,44 @@ class AsyncPsycopgAdapter(AdapterBase):
         parameters: Params,
         record_class: Any = None,
     ) -> Any:
-        with Mapped(query_name):
-            async with self._cursor(conn, query_name) as cur:
-                await cur.execute(sql, parameters)
-                return await cur.fetchone()
+        try:
+            cur = conn.cursor(row_factory=self.row_factory_of(query_name))
+            await cur.execute(sql, parameters)
+            return await cur.fetchone()
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
 
     async def select_value(
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
-        with Mapped(query_name):
-            async with conn.cursor() as cur:
-                await cur.execute(sql, parameters)
-                row = await cur.fetchone()
-                return None if row is None else row[0]
+        try:
+            cur = conn.cursor()
+            await cur.execute(sql, parameters)
+            row = await cur.fetchone()
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
+        return None if row is None else row[0]
 
     @asynccontextmanager
     async def select_cursor(
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
     ) -> AsyncIterator[psycopg.AsyncCursor[Any]]:
-        with Mapped(query_name):
-            async with self._cursor(conn, query_name) as cur:
+        try:
+            async with conn.cursor(row_factory=self.row_factory_of(query_name)) as cur:
                 await cur.execute(sql, parameters)
                 yield cur
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
 
     async def insert_update_delete(
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
     ) -> int:
-        with Mapped(query_name):
-            async with conn.cursor() as cur:
-                await cur.execute(sql, parameters)
-                return int(cur.rowcount)
+        try:
+            cur = conn.cursor()
+            await cur.execute(sql, parameters)
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
+        return int(cur.rowcount)
 
     async def insert_update_delete_many(
         self,
@@ -84,10 +95,14 @@ class AsyncPsycopgAdapter(AdapterBase):
         sql: str,
         parameters: list[Params],
     ) -> int:
-        with Mapped(query_name):
-            async with conn.cursor() as cur:
-                await cur.executemany(sql, parameters)
-                return int(cur.rowcount)
+        """One execution per parameter mapping, pipelined by psycopg's ``executemany``: the
+        batch costs one round trip, not one per row."""
+        try:
+            cur = conn.cursor()
+            await cur.executemany(sql, parameters)
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
+        return int(cur.rowcount)
 
     async def insert_returning(
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
@@ -95,7 +110,9 @@ class AsyncPsycopgAdapter(AdapterBase):
         return await self.select_one(conn, query_name, sql, parameters)
 
     async def execute_script(self, conn: psycopg.AsyncConnection[Any], sql: str) -> str:
-        with Mapped("script"):
-            async with conn.cursor() as cur:
-                await cur.execute(sql)
-                return str(cur.statusmessage)
+        try:
+            cur = conn.cursor()
+            await cur.execute(sql)
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name="script") from exc
+        return str(cur.statusmessage)

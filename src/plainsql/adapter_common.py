@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import psycopg
 from aiosql.types import SQLOperationType
 from psycopg.rows import RowFactory, class_row, dict_row
 
 from plainsql import sqltext
-from plainsql.errors import map_error
 
 Params = Mapping[str, Any]
 RecordClasses = Mapping[str, type[Any]]
@@ -38,29 +36,23 @@ def row_factory(record_classes: RecordClasses, query_name: str) -> RowFactory[An
     return positional
 
 
-class Mapped:
-    """Turn psycopg errors raised inside the block into plainsql errors carrying the query."""
-
-    __slots__ = ("query_name",)
-
-    def __init__(self, query_name: str) -> None:
-        self.query_name = query_name
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        if isinstance(exc, psycopg.Error):
-            raise map_error(exc, query_name=self.query_name) from exc
-
-
 class AdapterBase:
     """State and SQL processing common to both adapters."""
 
     def __init__(self, record_classes: RecordClasses | None = None) -> None:
         self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
+        self._row_factories: dict[str, RowFactory[Any]] = {}
         # typegen's `AS "col!"` / `AS "col?"` marks, by query name (stripped from the SQL).
         self.nullability_overrides: dict[str, dict[str, bool]] = {}
+
+    def row_factory_of(self, query_name: str) -> RowFactory[Any]:
+        """The row factory of ``query_name``, built on its first call."""
+        factory = self._row_factories.get(query_name)
+        if factory is None:
+            factory = self._row_factories[query_name] = row_factory(
+                self.record_classes, query_name
+            )
+        return factory
 
     def process_sql(self, query_name: str, op_type: SQLOperationType, sql: str) -> str:
         sql, overrides = sqltext.strip_nullability_overrides(sql)

@@ -13,16 +13,14 @@ from typing import Any
 
 import psycopg
 
-from plainsql.adapter_common import AdapterBase, Mapped, Params, row_factory
+from plainsql.adapter_common import AdapterBase, Params
+from plainsql.errors import map_error
 
 
 class PsycopgAdapter(AdapterBase):
     """aiosql driver adapter for a sync psycopg 3 connection."""
 
     is_aio_driver = False
-
-    def _cursor(self, conn: psycopg.Connection[Any], query_name: str) -> psycopg.Cursor[Any]:
-        return conn.cursor(row_factory=row_factory(self.record_classes, query_name))
 
     def select(
         self,
@@ -32,9 +30,12 @@ class PsycopgAdapter(AdapterBase):
         parameters: Params,
         record_class: Any = None,
     ) -> list[Any]:
-        with Mapped(query_name), self._cursor(conn, query_name) as cur:
+        try:
+            cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
             return cur.fetchall()
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
 
     def select_one(
         self,
@@ -44,39 +45,56 @@ class PsycopgAdapter(AdapterBase):
         parameters: Params,
         record_class: Any = None,
     ) -> Any:
-        with Mapped(query_name), self._cursor(conn, query_name) as cur:
+        try:
+            cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
             return cur.fetchone()
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
 
     def select_value(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
-        with Mapped(query_name), conn.cursor() as cur:
+        try:
+            cur = conn.cursor()
             cur.execute(sql, parameters)
             row = cur.fetchone()
-            return None if row is None else row[0]
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
+        return None if row is None else row[0]
 
     @contextmanager
     def select_cursor(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> Iterator[psycopg.Cursor[Any]]:
-        with Mapped(query_name), self._cursor(conn, query_name) as cur:
-            cur.execute(sql, parameters)
-            yield cur
+        try:
+            with conn.cursor(row_factory=self.row_factory_of(query_name)) as cur:
+                cur.execute(sql, parameters)
+                yield cur
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
 
     def insert_update_delete(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> int:
-        with Mapped(query_name), conn.cursor() as cur:
+        try:
+            cur = conn.cursor()
             cur.execute(sql, parameters)
-            return int(cur.rowcount)
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
+        return int(cur.rowcount)
 
     def insert_update_delete_many(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: list[Params]
     ) -> int:
-        with Mapped(query_name), conn.cursor() as cur:
+        """One execution per parameter mapping, pipelined by psycopg's ``executemany``: the
+        batch costs one round trip, not one per row."""
+        try:
+            cur = conn.cursor()
             cur.executemany(sql, parameters)
-            return int(cur.rowcount)
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name=query_name) from exc
+        return int(cur.rowcount)
 
     def insert_returning(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
@@ -84,6 +102,9 @@ class PsycopgAdapter(AdapterBase):
         return self.select_one(conn, query_name, sql, parameters)
 
     def execute_script(self, conn: psycopg.Connection[Any], sql: str) -> str:
-        with Mapped("script"), conn.cursor() as cur:
+        try:
+            cur = conn.cursor()
             cur.execute(sql)
-            return str(cur.statusmessage)
+        except psycopg.Error as exc:
+            raise map_error(exc, query_name="script") from exc
+        return str(cur.statusmessage)

@@ -111,6 +111,19 @@ class CommitUncertain(ConnectionLost):
         )
 
 
+class DeadlineExceeded(ConnectionLost):
+    """The server did not answer within the client-side deadline (``statement_timeout`` plus a
+    grace): the connection was cut off, so a transaction on it did not commit (raised as
+    :class:`CommitUncertain` when it was the COMMIT that got no answer)."""
+
+    @classmethod
+    def explain(cls, seconds: float, grace: float) -> str:  # type: ignore[override]
+        return (
+            f"no answer from the database within {seconds:g} s (statement-timeout-ms plus "
+            f"{grace:g} s): the connection was closed and its transaction rolled back"
+        )
+
+
 class SQLFileError(PlainSQLError):
     """A file under sql/ cannot be loaded; the message names the file and line."""
 

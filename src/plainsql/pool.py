@@ -20,7 +20,6 @@ prepared statements). A server that cannot be reached fails the ``with`` at once
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeAlias
@@ -29,6 +28,9 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from plainsql.config import Settings
+from plainsql.connection_async import AsyncPlainConnection
+from plainsql.connection_sync import PlainConnection
+from plainsql.deadline import deadline_seconds
 from plainsql.server import server_conninfo, session_options, unavailable, with_session_options
 
 # The connection and pool types plainsql hands out (rows are built per query, so the
@@ -43,15 +45,17 @@ AsyncPool: TypeAlias = AsyncConnectionPool[AsyncConn]
 # A connection idle for longer than this is checked (one round trip) before it is handed out.
 IDLE_CHECK_AFTER = 5.0
 
-_last_used: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary()
-
 
 def _configure(settings: Settings) -> Callable[[Conn], None]:
+    seconds = deadline_seconds(settings)
+
     def configure(conn: Conn) -> None:
         conn.autocommit = True
         if not settings.prepared_statements:
             conn.prepare_threshold = None
-        _last_used[conn] = time.monotonic()
+        if isinstance(conn, PlainConnection):
+            conn.deadline = seconds
+            conn.last_used = time.monotonic()
 
     return configure
 
@@ -60,25 +64,33 @@ def _check_if_idle(conn: Conn) -> None:
     # Idle time is measured from the previous checkout: a ``reset`` callback would give the
     # return time, but psycopg_pool then hands every returned connection to a worker thread,
     # which costs each checkout more than the check it saves.
-    now, last = time.monotonic(), _last_used.get(conn, 0.0)
-    _last_used[conn] = now
+    if not isinstance(conn, PlainConnection):
+        return
+    now, last = time.monotonic(), conn.last_used
+    conn.last_used = now
     if now - last > IDLE_CHECK_AFTER:
         ConnectionPool.check_connection(conn)
 
 
 def _async_configure(settings: Settings) -> Callable[[AsyncConn], Awaitable[None]]:
+    seconds = deadline_seconds(settings)
+
     async def configure(conn: AsyncConn) -> None:
         await conn.set_autocommit(True)
         if not settings.prepared_statements:
             conn.prepare_threshold = None
-        _last_used[conn] = time.monotonic()
+        if isinstance(conn, AsyncPlainConnection):
+            conn.deadline = seconds
+            conn.last_used = time.monotonic()
 
     return configure
 
 
 async def _async_check_if_idle(conn: AsyncConn) -> None:
-    now, last = time.monotonic(), _last_used.get(conn, 0.0)
-    _last_used[conn] = now
+    if not isinstance(conn, AsyncPlainConnection):
+        return
+    now, last = time.monotonic(), conn.last_used
+    conn.last_used = now
     if now - last > IDLE_CHECK_AFTER:
         await AsyncConnectionPool.check_connection(conn)
 
@@ -112,6 +124,7 @@ def open_pool(
     """A sync pool on the configured server (or ``conninfo``), closed when the block ends."""
     target = server_conninfo(settings) if conninfo is None else conninfo
     pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+        connection_class=PlainConnection,
         check=_check_if_idle,
         configure=_configure(settings),
         **_pool_arguments(settings, target, name),
@@ -134,6 +147,7 @@ async def open_async_pool(
     """An async pool on the configured server (or ``conninfo``), closed when the block ends."""
     target = server_conninfo(settings) if conninfo is None else conninfo
     pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+        connection_class=AsyncPlainConnection,
         check=_async_check_if_idle,
         configure=_async_configure(settings),
         **_pool_arguments(settings, target, name),

@@ -10,7 +10,7 @@ This is the source of :mod:`plainsql.runtime_sync` (derived by ``tools/async_to_
 
 - **A unit of work** commits when its block ends and rolls back on any error. It can be
   read-only, and it carries an *acting user*: a transaction-local setting
-  (``set_config(<acting-user-setting>, user, true)``), which row-level security policies and
+  (``SET LOCAL "<acting-user-setting>" = 'user'``), which row-level security policies and
   audit triggers read. Nothing is session state: the isolation level and read-only flag go
   into the ``BEGIN`` itself (psycopg writes ``BEGIN ISOLATION LEVEL ...``), the acting user
   ends with the transaction, so a transaction-mode pooler (PgBouncer) is safe.
@@ -18,9 +18,14 @@ This is the source of :mod:`plainsql.runtime_sync` (derived by ``tools/async_to_
   the database's ``default_transaction_isolation`` says: code written for one level does not
   silently run at another.
 - **Round trips**: a unit sends ``BEGIN ISOLATION LEVEL ...`` and the acting user's
-  ``set_config`` as one simple-protocol string (one round trip), its statements, then
-  ``COMMIT``: the same three round trips as psycopg's own BEGIN, statement, COMMIT. Inside a
-  unit, ``conn.transaction()`` makes a savepoint.
+  ``SET LOCAL`` as one simple-protocol string (one round trip), its statements, then
+  ``COMMIT``: the same three round trips as psycopg's own BEGIN, statement, COMMIT. BEGIN and
+  COMMIT are sent by :mod:`plainsql.commands` at the least client CPU each runtime allows.
+  Inside a unit, ``conn.transaction()`` makes a savepoint.
+- **A client-side deadline** (:mod:`plainsql.deadline`): every statement on a plainsql pooled
+  connection fails with :class:`~plainsql.errors.DeadlineExceeded` when the server has not
+  answered within ``statement_timeout`` plus a grace (a frozen server cannot enforce its own
+  timeout). Such a unit is not retried.
 - **Every failure is plainsql's**, with the driver error as ``__cause__``: no free connection
   in time is :class:`~plainsql.errors.PoolExhausted` (naming the pool and its size); a
   server that cannot be reached, :class:`~plainsql.errors.DatabaseUnavailable`; a connection
@@ -43,10 +48,12 @@ from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
+from plainsql.commands import async_run_command
 from plainsql.config import Settings
 from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
+    DeadlineExceeded,
     PoolExhausted,
     SerializationFailure,
     connection_lost,
@@ -71,10 +78,9 @@ class AsyncDatabase:
         self.pool = pool
         self.settings = settings
 
-    @asynccontextmanager
-    async def _checkout(self) -> AsyncIterator[AsyncConn]:
+    async def _getconn(self) -> AsyncConn:
         try:
-            conn = await self.pool.getconn()
+            return await self.pool.getconn()
         except PoolTimeout as exc:
             pool, size, timeout = self.pool.name, self.pool.max_size, self.pool.timeout
             message = f"no free connection in pool {pool!r} (size {size}) within {timeout:g} s"
@@ -82,15 +88,12 @@ class AsyncDatabase:
         except psycopg.OperationalError as exc:
             target = self.pool.conninfo if isinstance(self.pool.conninfo, str) else ""
             raise unavailable(target, exc) from exc
-        try:
-            yield conn
-        finally:
-            await self.pool.putconn(conn)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConn]:
         """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
-        async with self._checkout() as conn:
+        conn = await self._getconn()
+        try:
             restore = not conn.autocommit
             if restore:
                 await conn.set_autocommit(True)
@@ -101,6 +104,8 @@ class AsyncDatabase:
             finally:
                 if restore and not conn.closed:
                     await conn.set_autocommit(False)
+        finally:
+            await self.pool.putconn(conn)
 
     @asynccontextmanager
     async def transaction(
@@ -115,13 +120,14 @@ class AsyncDatabase:
             unit_isolation(isolation), read_only, self.settings.acting_user_setting, acting_user
         )
         for attempt in (1, 2):
-            async with self._checkout() as conn:
+            conn = await self._getconn()
+            try:
                 restore = not conn.autocommit  # plainsql's own pools hand out autocommit ones
                 if restore:
                     await conn.set_autocommit(True)
                 try:
                     try:
-                        await conn.execute(begin)
+                        await async_run_command(conn, begin)
                     except psycopg.Error as exc:
                         if attempt == 1 and connection_lost(exc):
                             continue  # a dead connection: nothing of the unit was sent
@@ -134,12 +140,14 @@ class AsyncDatabase:
                             raise _mapped(exc, committing=False) from exc
                         raise
                     try:
-                        await conn.execute(COMMIT)
-                    except psycopg.Error as exc:
+                        await async_run_command(conn, COMMIT)
+                    except (psycopg.Error, DeadlineExceeded) as exc:
                         raise _mapped(exc, committing=True) from exc
                 finally:
                     if restore and not conn.closed:
                         await conn.set_autocommit(False)
+            finally:
+                await self.pool.putconn(conn)
             return
 
     async def retry(self, unit: Callable[[], Awaitable[T]], *, attempts: int = 3) -> tuple[T, int]:
@@ -159,12 +167,14 @@ async def _roll_back(conn: AsyncConn) -> None:
     if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
         return
     try:
-        await conn.execute(ROLLBACK)
-    except psycopg.Error:
+        await async_run_command(conn, ROLLBACK)
+    except (psycopg.Error, DeadlineExceeded):
         await conn.close()  # the pool will replace it
 
 
-def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:
+def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:
+    if isinstance(exc, DeadlineExceeded):
+        return CommitUncertain(CommitUncertain.explain(exc)) if committing else exc
     if connection_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))

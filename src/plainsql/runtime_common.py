@@ -20,16 +20,20 @@ def _begin(isolation: IsolationLevel, read_only: bool) -> str:
     return f"BEGIN ISOLATION LEVEL {isolation.name.replace('_', ' ')}{mode}"
 
 
+@functools.lru_cache(maxsize=4096)
 def begin_statement(
     isolation: IsolationLevel, read_only: bool, setting: str, acting_user: str | None
 ) -> str:
-    """``BEGIN ISOLATION LEVEL ... [READ ONLY]; SELECT set_config(setting, user, true)``: one
-    simple-protocol string, so a unit's start costs one round trip. The values are quoted by
-    psycopg (``sql.quote``); the string is built per unit, without a connection."""
+    """``BEGIN ISOLATION LEVEL ... [READ ONLY]; SET LOCAL "<setting>" = '<user>'``: one
+    simple-protocol string, so a unit's start costs one round trip, and the server runs no
+    query for the setting (``SET LOCAL`` is a utility command: nothing to plan). The values
+    are quoted by psycopg (``sql.Identifier``, ``sql.quote``); the string is built once per
+    distinct acting user (cached), without a connection."""
     begin = _begin(isolation, read_only)
     if acting_user is None:
         return begin
-    return f"{begin}; SELECT set_config({sql.quote(setting)}, {sql.quote(acting_user)}, true)"
+    name = sql.Identifier(setting).as_string()
+    return f"{begin}; SET LOCAL {name} = {sql.quote(acting_user)}"
 
 
 def unit_isolation(requested: IsolationLevel | None) -> IsolationLevel:

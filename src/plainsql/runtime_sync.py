@@ -16,10 +16,12 @@ from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
+from plainsql.commands import run_command
 from plainsql.config import Settings
 from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
+    DeadlineExceeded,
     PoolExhausted,
     SerializationFailure,
     connection_lost,
@@ -39,10 +41,9 @@ class Database:
         self.pool = pool
         self.settings = settings
 
-    @contextmanager
-    def _checkout(self) -> Iterator[Conn]:
+    def _getconn(self) -> Conn:
         try:
-            conn = self.pool.getconn()
+            return self.pool.getconn()
         except PoolTimeout as exc:
             pool, size, timeout = (self.pool.name, self.pool.max_size, self.pool.timeout)
             message = f"no free connection in pool {pool!r} (size {size}) within {timeout:g} s"
@@ -50,15 +51,12 @@ class Database:
         except psycopg.OperationalError as exc:
             target = self.pool.conninfo if isinstance(self.pool.conninfo, str) else ""
             raise unavailable(target, exc) from exc
-        try:
-            yield conn
-        finally:
-            self.pool.putconn(conn)
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:
         """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
-        with self._checkout() as conn:
+        conn = self._getconn()
+        try:
             restore = not conn.autocommit
             if restore:
                 conn.set_autocommit(True)
@@ -69,6 +67,8 @@ class Database:
             finally:
                 if restore and (not conn.closed):
                     conn.set_autocommit(False)
+        finally:
+            self.pool.putconn(conn)
 
     @contextmanager
     def transaction(
@@ -83,13 +83,14 @@ class Database:
             unit_isolation(isolation), read_only, self.settings.acting_user_setting, acting_user
         )
         for attempt in (1, 2):
-            with self._checkout() as conn:
+            conn = self._getconn()
+            try:
                 restore = not conn.autocommit
                 if restore:
                     conn.set_autocommit(True)
                 try:
                     try:
-                        conn.execute(begin)
+                        run_command(conn, begin)
                     except psycopg.Error as exc:
                         if attempt == 1 and connection_lost(exc):
                             continue
@@ -102,12 +103,14 @@ class Database:
                             raise _mapped(exc, committing=False) from exc
                         raise
                     try:
-                        conn.execute(COMMIT)
-                    except psycopg.Error as exc:
+                        run_command(conn, COMMIT)
+                    except (psycopg.Error, DeadlineExceeded) as exc:
                         raise _mapped(exc, committing=True) from exc
                 finally:
                     if restore and (not conn.closed):
                         conn.set_autocommit(False)
+            finally:
+                self.pool.putconn(conn)
             return
 
     def retry(self, unit: Callable[[], T], *, attempts: int = 3) -> tuple[T, int]:
@@ -127,12 +130,14 @@ def _roll_back(conn: Conn) -> None:
     if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:
         return
     try:
-        conn.execute(ROLLBACK)
-    except psycopg.Error:
+        run_command(conn, ROLLBACK)
+    except (psycopg.Error, DeadlineExceeded):
         conn.close()
 
 
-def _mapped(exc: psycopg.Error, *, committing: bool) -> Exception:
+def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:
+    if isinstance(exc, DeadlineExceeded):
+        return CommitUncertain(CommitUncertain.explain(exc)) if committing else exc
     if connection_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))

@@ -44,6 +44,7 @@ def session_options(settings: Settings) -> dict[str, str | int]:
     """
     options: dict[str, str | int] = {
         "application_name": settings.application_name,
+        "client_encoding": "UTF8",
         "connect_timeout": settings.connect_timeout,
         "options": f"-c statement_timeout={settings.statement_timeout_ms}",
         "keepalives": 1,

@@ -1,0 +1,132 @@
+"""BEGIN, COMMIT and ROLLBACK of a unit of work, sent through libpq directly.
+
+Everything else of :mod:`plainsql.runtime_async` / :mod:`plainsql.runtime_sync` is written once;
+these two functions are the exception, by design: how to wait is the one thing a sync and an
+async runtime must do differently.
+
+A command sent through a psycopg cursor costs about 10 µs more client CPU than the command
+itself (query conversion, prepare bookkeeping, result objects); a one-query unit sends two of
+them, and with 8 workers sharing one interpreter that client CPU is what limits throughput
+(``make bench``, W5). So both functions hand the command to libpq (psycopg's public
+``pgconn`` wrapper), as psycopg does for its own BEGIN and COMMIT:
+
+- :func:`run_command` (sync) calls ``PQexec``, which waits with the GIL released. It cannot
+  be interrupted by Ctrl-C; the statement deadline (:mod:`plainsql.deadline`) still applies.
+- :func:`async_run_command` sends the command and waits for the answer on the event loop
+  (``add_reader``), never blocking it. Cancelled mid-command, it closes the connection (its
+  state is unknown), which the pool then replaces.
+
+Both raise psycopg's errors (the runtime maps them), or
+:class:`~plainsql.errors.DeadlineExceeded` when the watchdog cut the connection off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from psycopg.errors import error_from_result
+from psycopg.pq import ConnStatus, ExecStatus
+
+from plainsql.connection_async import AsyncPlainConnection
+from plainsql.connection_sync import PlainConnection
+from plainsql.deadline import GRACE, watchdog
+from plainsql.errors import DeadlineExceeded
+
+# plainsql's connections are opened with client_encoding UTF8 (plainsql.server.session_options).
+_ENCODING = "utf-8"
+_OK = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
+
+
+def run_command(conn: psycopg.Connection[Any], statement: str) -> None:
+    """Send ``statement`` (simple protocol, no parameters) and wait for its end."""
+    seconds = conn.deadline if isinstance(conn, PlainConnection) else 0.0
+    if seconds:
+        guard = watchdog()
+        guard.arm(conn, seconds)
+        try:
+            result = conn.pgconn.exec_(statement.encode(_ENCODING))
+        finally:
+            guard.disarm(conn)
+    else:
+        result = conn.pgconn.exec_(statement.encode(_ENCODING))
+    if result.status not in _OK:
+        _raise_for(conn, result, seconds)
+
+
+async def async_run_command(conn: psycopg.AsyncConnection[Any], statement: str) -> None:
+    """Send ``statement`` (simple protocol, no parameters) and wait for its end."""
+    seconds = conn.deadline if isinstance(conn, AsyncPlainConnection) else 0.0
+    guard = watchdog()
+    if seconds:
+        guard.arm(conn, seconds)
+    try:
+        result = await _exec_async(conn.pgconn, statement.encode(_ENCODING))
+    except psycopg.OperationalError as exc:
+        if seconds and guard.expired(conn):
+            raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
+        raise
+    except BaseException:
+        conn.pgconn.finish()  # cancelled with the command in flight: the pool replaces it
+        raise
+    finally:
+        if seconds:
+            guard.disarm(conn)
+    if result.status not in _OK:
+        _raise_for(conn, result, seconds)
+
+
+def _raise_for(conn: psycopg.BaseConnection[Any], result: pq.abc.PGresult, seconds: float) -> None:
+    if conn.pgconn.status != ConnStatus.OK:
+        error: psycopg.Error = psycopg.OperationalError(
+            result.get_error_message(_ENCODING) or "the connection to the server was lost"
+        )
+    else:
+        error = error_from_result(result, encoding=_ENCODING)
+    if seconds and watchdog().expired(conn):
+        raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from error
+    raise error
+
+
+async def _exec_async(pgconn: pq.abc.PGconn, command: bytes) -> pq.abc.PGresult:
+    """libpq's asynchronous command processing: send, then read until the last result; the
+    first failed result of a multi-statement command, else the last one."""
+    loop = asyncio.get_running_loop()
+    pgconn.send_query(command)
+    while pgconn.flush():
+        await _ready(loop, pgconn.socket, write=True)
+    found: pq.abc.PGresult | None = None
+    while True:
+        pgconn.consume_input()
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                if found is None:
+                    raise psycopg.OperationalError("the server sent no result")
+                return found
+            if found is None or found.status in _OK:
+                found = result
+        await _ready(loop, pgconn.socket)
+
+
+async def _ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool = False) -> None:
+    """Wait until ``fd`` is readable (or writable)."""
+    done = loop.create_future()
+
+    def wake() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    if write:
+        loop.add_writer(fd, wake)
+    else:
+        loop.add_reader(fd, wake)
+    try:
+        await done
+    finally:
+        if write:
+            loop.remove_writer(fd)
+        else:
+            loop.remove_reader(fd)

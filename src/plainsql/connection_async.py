@@ -1,0 +1,97 @@
+"""plainsql's pooled connection and cursor (async source of :mod:`plainsql.connection_sync`).
+
+The pools of :mod:`plainsql.pool` make connections of this class. Compared with psycopg's
+own, a connection carries three things the runtime needs on every call without a lookup:
+
+- ``deadline``: the client-side limit of one statement (:mod:`plainsql.deadline`); every
+  statement sent through one of its cursors is armed with it;
+- ``last_used``: when it was last checked out (the pool checks only long-idle connections);
+- ``unit_cursor()``: one cursor kept for ``BEGIN``/``COMMIT``, so a unit of work does not build
+  two cursors of its own on every call.
+
+Generated into the sync twin by ``tools/async_to_sync.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Self
+
+import psycopg
+from psycopg.abc import Params, Query
+from psycopg.rows import Row
+
+from plainsql.deadline import GRACE, watchdog
+from plainsql.errors import DeadlineExceeded
+
+
+class AsyncPlainConnection(psycopg.AsyncConnection[Row]):
+    """A psycopg connection with a statement deadline and a cursor for BEGIN/COMMIT."""
+
+    __slots__ = ("_unit_cursor", "deadline", "last_used")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = 0.0
+        self.last_used = 0.0
+        self._unit_cursor: psycopg.AsyncCursor[Any] | None = None
+        self.cursor_factory = AsyncDeadlineCursor
+
+    def unit_cursor(self) -> psycopg.AsyncCursor[Any]:
+        """The cursor the runtime sends ``BEGIN ...`` and ``COMMIT`` through."""
+        cur = self._unit_cursor
+        if cur is None or cur.closed:
+            cur = self._unit_cursor = self.cursor()
+        return cur
+
+
+class AsyncDeadlineCursor(psycopg.AsyncCursor[Row]):
+    """A cursor whose statements fail with DeadlineExceeded when the server does not answer."""
+
+    async def execute(
+        self,
+        query: Query,
+        params: Params | None = None,
+        *,
+        prepare: bool | None = None,
+        binary: bool | None = None,
+    ) -> Self:
+        # psycopg overloads execute() for strings and t-string Templates; this passes both on.
+        parent: Any = super()
+        conn = self.connection
+        seconds = conn.deadline if isinstance(conn, AsyncPlainConnection) else 0.0
+        if not seconds:
+            await parent.execute(query, params, prepare=prepare, binary=binary)
+            return self
+        guard = watchdog()
+        guard.arm(conn, seconds)
+        try:
+            await parent.execute(query, params, prepare=prepare, binary=binary)
+            return self
+        except psycopg.OperationalError as exc:
+            if guard.expired(conn):
+                raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
+            raise
+        finally:
+            guard.disarm(conn)
+
+    async def executemany(
+        self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
+    ) -> None:
+        # A batch (pipelined by psycopg) gets the deadline once, for the whole batch.
+        parent: Any = super()
+        conn = self.connection
+        seconds = conn.deadline if isinstance(conn, AsyncPlainConnection) else 0.0
+        if not seconds:
+            await parent.executemany(query, params_seq, returning=returning)
+            return
+        guard = watchdog()
+        guard.arm(conn, seconds)
+        try:
+            await parent.executemany(query, params_seq, returning=returning)
+        except psycopg.OperationalError as exc:
+            if guard.expired(conn):
+                raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
+            raise
+        finally:
+            guard.disarm(conn)
