@@ -10,10 +10,11 @@ that the workloads run, and its figures mean nothing. Nothing here asserts anyth
 
 from __future__ import annotations
 
+import statistics
 import time
 import tracemalloc
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,14 +40,27 @@ class BenchContext:
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
+    """One contender's figure: the median of its rounds, with their spread.
+
+    ``cpu_seconds`` is the client's (this process's) CPU time over the same rounds' median:
+    what plainsql's own layer costs, free of the server's share and of the machine's noise.
+    """
+
     label: str
     seconds: float
     operations: int
     peak_bytes: int
+    cpu_seconds: float = 0.0
+    spread: float = 0.0  # (slowest - fastest round) / median; 0 for a single round
+    rounds: int = 1
 
     @property
     def per_second(self) -> float:
         return self.operations / self.seconds if self.seconds else float("inf")
+
+    @property
+    def cpu_per_operation_us(self) -> float:
+        return self.cpu_seconds / self.operations * 1e6 if self.operations else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +78,50 @@ class Result:
         """plainsql's time over the baseline's: 1.10 means 10% slower, 0.2 five times faster."""
         return self.plainsql.seconds / self.baseline.seconds
 
+    @property
+    def cpu_ratio(self) -> float:
+        """plainsql's client CPU per operation over the baseline's."""
+        base = self.baseline.cpu_seconds / self.baseline.operations
+        return self.plainsql.cpu_seconds / self.plainsql.operations / base if base else 0.0
+
 
 def measure(
     label: str, operations: int, fn: Callable[[], T], *, memory: bool = False
 ) -> Measurement:
-    """Time one call of ``fn`` (doing ``operations`` operations); optionally peak memory."""
+    """Time one call of ``fn`` (doing ``operations`` operations): wall clock, this process's
+    CPU time, and optionally peak Python memory."""
     if memory:
         tracemalloc.start()
+    cpu_started = time.process_time()
     started = time.perf_counter()
     fn()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     peak = 0
     if memory:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    return Measurement(label, elapsed, operations, peak)
+    return Measurement(label, elapsed, operations, peak, cpu)
+
+
+async def measure_async(
+    label: str, operations: int, fn: Callable[[], Awaitable[object]]
+) -> Measurement:
+    """:func:`measure` for a coroutine, run on the current event loop."""
+    cpu_started = time.process_time()
+    started = time.perf_counter()
+    await fn()
+    elapsed = time.perf_counter() - started
+    return Measurement(label, elapsed, operations, 0, time.process_time() - cpu_started)
+
+
+def median_of(runs: list[Measurement]) -> Measurement:
+    """The median round (by wall time), with the CPU median and the rounds' spread."""
+    ordered = sorted(runs, key=lambda m: m.seconds)
+    middle = ordered[(len(ordered) - 1) // 2]
+    cpu = statistics.median(m.cpu_seconds for m in runs)
+    spread = (ordered[-1].seconds - ordered[0].seconds) / middle.seconds if middle.seconds else 0
+    return replace(middle, cpu_seconds=cpu, spread=spread, rounds=len(runs))
 
 
 def best_of(repeats: int, measure_once: Callable[[], Measurement]) -> Measurement:
@@ -87,24 +130,38 @@ def best_of(repeats: int, measure_once: Callable[[], Measurement]) -> Measuremen
 
 
 def interleaved(repeats: int, *contenders: Callable[[], Measurement]) -> tuple[Measurement, ...]:
-    """Run the contenders in turn (A B A B ...) and keep each one's fastest run.
+    """Run the contenders in turn (A B A B ...) for ``repeats`` rounds; each one's median.
 
     Interleaving means a burst of load from the rest of the machine hits every contender
-    alike, so the ratio stays meaningful on a busy machine.
+    alike, so the ratio stays meaningful on a busy machine; the spread says how busy it was.
     """
     runs: list[list[Measurement]] = [[] for _ in contenders]
     for _ in range(repeats):
         for slot, contender in zip(runs, contenders, strict=True):
             slot.append(contender())
-    return tuple(min(slot, key=lambda m: m.seconds) for slot in runs)
+    return tuple(median_of(slot) for slot in runs)
+
+
+async def interleaved_async(
+    repeats: int, *contenders: Callable[[], Awaitable[Measurement]]
+) -> tuple[Measurement, ...]:
+    """:func:`interleaved` for contenders that are coroutines."""
+    runs: list[list[Measurement]] = [[] for _ in contenders]
+    for _ in range(repeats):
+        for slot, contender in zip(runs, contenders, strict=True):
+            slot.append(await contender())
+    return tuple(median_of(slot) for slot in runs)
 
 
 def format_result(result: Result) -> str:
     lines = [f"{result.workload}"]
     for m in (result.plainsql, result.baseline, *result.others):
         memory = f"  peak {m.peak_bytes / 1e6:8.1f} MB" if m.peak_bytes else ""
+        spread = f" ±{m.spread * 50:4.1f}%" if m.rounds > 1 else "       "
+        cpu = f"  cpu {m.cpu_per_operation_us:7.1f} µs/{result.unit[:-1] or result.unit}"
         lines.append(
-            f"  {m.label:<36} {m.seconds:9.3f} s  {m.per_second:12,.0f} {result.unit}/s{memory}"
+            f"  {m.label:<40} {m.seconds:8.3f} s{spread} {m.per_second:11,.0f} "
+            f"{result.unit}/s{cpu if m.cpu_seconds else ''}{memory}"
         )
     for other in result.others:
         lines.append(
@@ -117,4 +174,9 @@ def format_result(result: Result) -> str:
         lines.append(f"  ratio plainsql / {result.baseline.label}: {memory_ratio:6.2f}x (memory)")
     else:
         lines.append(f"  ratio plainsql / {result.baseline.label}: {result.ratio:6.2f}x (time)")
+        if result.plainsql.cpu_seconds and result.baseline.cpu_seconds:
+            lines.append(
+                f"  ratio plainsql / {result.baseline.label}: {result.cpu_ratio:6.2f}x "
+                "(client CPU per operation)"
+            )
     return "\n".join(lines)

@@ -9,3 +9,8 @@ SELECT id, label, value FROM bench_points ORDER BY id;
 -- name: get_bench_w5_point_by_id(point_id)^
 -- One point of the W5 table by primary key, or nothing.
 SELECT id, label, value FROM bench_points_w5 WHERE id = :point_id;
+
+-- name: insert_bench_event(label, amount)<!
+-- A new bench event, with the id and time the server gave it.
+INSERT INTO bench_events (label, amount) VALUES (:label, :amount)
+RETURNING id, label, amount, created_at;

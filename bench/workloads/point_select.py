@@ -1,54 +1,71 @@
-"""Point select by primary key, 20,000 calls: plainsql's query function against raw psycopg.
+"""W1: point select by primary key, 20,000 calls on one connection: the application's typed
+query function (``meetings.get_agent_by_id``, as typegen generated it, an ``AgentRow`` record
+back) against raw psycopg with tuple rows, the same SQL, both on their (auto-)prepared
+statement, on one async connection in autocommit (one round trip per call each).
 
-A smoke run makes 500 calls, twice each.
+The figure that matters is the client CPU per call: the server does the same work for both.
+A smoke run makes 500 calls per round.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
 
 import psycopg
 
-from bench.harness import BENCH_DIR, BenchContext, Result, interleaved, measure
-from plainsql.queries import load_queries
+from bench.harness import BenchContext, Measurement, Result, interleaved_async, measure_async
+from plainsql.queries import load_async_queries
+from reference_apps.db.queries import AsyncTypedQueries
 
 CALLS = 20_000
 SMOKE_CALLS = 500
-ROWS = 1_000
-REPEATS = 3
+AGENTS = 1_000
+ROUNDS = 7
+USER = "bench-w1"
+SQL = (
+    "SELECT id, name, user_id, instructions, created_at, updated_at\n"
+    "FROM agents\nWHERE id = %(agent_id)s AND user_id = %(user_id)s"
+)
 
 
 def run(ctx: BenchContext) -> list[Result]:
     calls = ctx.size(CALLS, SMOKE_CALLS)
-    queries = load_queries(BENCH_DIR / "sql")
-    get_point = queries.get_bench_point_by_id
     with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
         conn.execute(
-            "CREATE TABLE bench_points (id integer PRIMARY KEY, label text NOT NULL, value float8)"
+            "INSERT INTO users (id, name, email) VALUES (%s, 'W1', 'w1@bench.invalid')", (USER,)
         )
         conn.execute(
-            "INSERT INTO bench_points SELECT g, 'point ' || g, g * 0.5"
-            " FROM generate_series(1, %s) g",
-            (ROWS,),
+            "INSERT INTO agents (user_id, name, instructions)"
+            " SELECT %s, 'agent ' || g, 'be brief' FROM generate_series(1, %s) g",
+            (USER, AGENTS),
         )
+        ids: list[str] = [row[0] for row in conn.execute("SELECT id FROM agents ORDER BY id")]
+    get_agent = AsyncTypedQueries(load_async_queries(ctx.settings.sql_dir)).meetings.get_agent_by_id
 
-        def through_plainsql() -> None:
-            for i in range(calls):
-                get_point(conn, point_id=i % ROWS + 1)
+    async def compare() -> tuple[Measurement, ...]:
+        async with await psycopg.AsyncConnection.connect(ctx.conninfo, autocommit=True) as conn:
 
-        def through_psycopg() -> None:
-            sql = "SELECT id, label, value FROM bench_points WHERE id = %(point_id)s"
-            for i in range(calls):
-                with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-                    cur.execute(sql, {"point_id": i % ROWS + 1})
-                    row: Any = cur.fetchone()
+            async def through_plainsql() -> None:
+                for i in range(calls):
+                    row = await get_agent(conn, agent_id=ids[i % AGENTS], user_id=USER)
                     assert row is not None
 
-        through_psycopg()  # warm-up: server-side prepared statements, caches
-        plain, raw = interleaved(
-            ctx.size(REPEATS, 2),
-            lambda: measure("plainsql get_bench_point_by_id", calls, through_plainsql),
-            lambda: measure("raw psycopg (dict rows)", calls, through_psycopg),
-        )
-        conn.execute("DROP TABLE bench_points")
-    return [Result(f"point select by primary key ({calls:,} calls)", "calls", plain, raw)]
+            async def through_psycopg() -> None:
+                for i in range(calls):
+                    cur = await conn.execute(SQL, {"agent_id": ids[i % AGENTS], "user_id": USER})
+                    assert await cur.fetchone() is not None
+
+            await through_psycopg()  # warm-up: both statements prepared, caches filled
+            await through_plainsql()
+            return await interleaved_async(
+                ctx.size(ROUNDS, 2),
+                lambda: measure_async(
+                    "plainsql typed meetings.get_agent_by_id", calls, through_plainsql
+                ),
+                lambda: measure_async("raw psycopg (tuple rows)", calls, through_psycopg),
+            )
+
+    plain, raw = asyncio.run(compare())
+    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
+        conn.execute("DELETE FROM users WHERE id = %s", (USER,))
+    return [Result(f"W1 point select by primary key ({calls:,} calls)", "calls", plain, raw)]

@@ -2,12 +2,13 @@
 
 plainsql: ``Database.transaction(acting_user=...)`` (sync, 8 threads) and
 ``AsyncDatabase.transaction(acting_user=...)`` (async, 8 tasks) over plainsql's pool, the
-query through its aiosql function; the base: a default psycopg pool of the same
-size (``ConnectionPool(conninfo, min_size=8, max_size=8)``), ``with pool.connection()``, the
-same SELECT. plainsql does more on each call (BEGIN ISOLATION LEVEL ..., the acting user's
-``set_config``, COMMIT); the figure says what that costs.
+query through its aiosql function building a frozen record (bench/records.py); the base: a
+default psycopg pool of the same size (``ConnectionPool(conninfo, min_size=8, max_size=8)``),
+``with pool.connection()``, the same SELECT, tuple rows. Both make three round trips per call:
+psycopg's BEGIN, the SELECT, COMMIT; plainsql's ``BEGIN ISOLATION LEVEL READ COMMITTED; SET
+LOCAL <acting user>``, the SELECT, COMMIT.
 
-A smoke run makes 40 calls per worker, twice each.
+Five interleaved rounds, each contender's median. A smoke run makes 40 calls per worker, twice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from bench.harness import BENCH_DIR, BenchContext, Measurement, Result, interleaved, measure
+from bench.records import RECORD_CLASSES
 from plainsql.pool import open_async_pool, open_pool
 from plainsql.queries import load_async_queries, load_queries
 from plainsql.runtime_async import AsyncDatabase
@@ -31,7 +33,7 @@ WORKERS = 8
 CALLS_PER_WORKER = 1_500
 SMOKE_CALLS = 40
 ROWS = 1_000
-REPEATS = 3
+REPEATS = 5
 SQL = "SELECT id, label, value FROM bench_points_w5 WHERE id = %(point_id)s"
 
 
@@ -58,8 +60,8 @@ def run(ctx: BenchContext) -> list[Result]:
             (ROWS,),
         )
     settings = replace(ctx.settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
-    sync_queries = load_queries(BENCH_DIR / "sql")
-    async_queries = load_async_queries(BENCH_DIR / "sql")
+    sync_queries = load_queries(BENCH_DIR / "sql", RECORD_CLASSES)
+    async_queries = load_async_queries(BENCH_DIR / "sql", RECORD_CLASSES)
     results = []
 
     with (
@@ -115,9 +117,10 @@ def run(ctx: BenchContext) -> list[Result]:
 
             task = plain_task if use_plainsql else base_task
             await asyncio.gather(*(task(w) for w in range(WORKERS)))  # warm-up
-            started = time.perf_counter()
+            cpu_started, started = time.process_time(), time.perf_counter()
             await asyncio.gather(*(task(w) for w in range(WORKERS)))
-            return Measurement(label, time.perf_counter() - started, total, 0)
+            elapsed = time.perf_counter() - started
+            return Measurement(label, elapsed, total, 0, time.process_time() - cpu_started)
 
     aplain, araw = interleaved(
         repeats,
