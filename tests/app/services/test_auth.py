@@ -28,13 +28,17 @@ from reference_apps.services.auth import (
     AuthService,
     EmailTaken,
     InvalidCredentials,
+    OAuthTokens,
     PasswordRejected,
     User,
     UsernameTaken,
     UserNotFound,
     secret_hash,
 )
+from reference_apps.services.crypto import CorruptCiphertext, key_id_of
 from reference_apps.services.errors import AlreadyExists, NotFound
+
+from ..fixtures import TEST_KEY
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 SyncConn = psycopg.Connection[tuple[Any, ...]]
@@ -45,6 +49,15 @@ PASSWORD = "correct horse battery staple"
 
 async def sign_up(auth: AuthService, email: str = "ada@x.io", **extra: Any) -> User:
     return await auth.sign_up(email=email, password=PASSWORD, name="Ada", **extra)
+
+
+def stored_tokens(conn: SyncConn, account_id: str) -> list[bytes | None]:
+    """What the database holds of an account's access, refresh and id token."""
+    row = conn.execute(
+        "SELECT access_token, refresh_token, id_token FROM accounts WHERE id = %s", (account_id,)
+    ).fetchone()
+    assert row is not None
+    return [None if value is None else bytes(value) for value in row]
 
 
 def scalar(conn: SyncConn, query: str, *params: Any) -> Any:
@@ -452,9 +465,19 @@ async def test_link_list_and_unlink_an_oauth_account(auth: AuthService, conn: Sy
     )
     assert account.access_token_expires_at == expires
     assert "gho_access" not in repr(account)
-    assert conn.execute(
-        "SELECT access_token, refresh_token, password FROM accounts WHERE id = %s", (account.id,)
-    ).fetchone() == ("gho_access", "ghr_refresh", None)
+    access, refresh, id_token = stored_tokens(conn, account.id)
+    assert id_token is None
+    assert scalar(conn, "SELECT password FROM accounts WHERE id = %s", account.id) is None
+    for stored, token in ((access, b"gho_access"), (refresh, b"ghr_refresh")):
+        assert stored is not None
+        assert token not in stored
+        assert key_id_of(stored) == TEST_KEY.key_id
+    tokens = await auth.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
+    assert tokens == OAuthTokens(
+        access_token="gho_access", refresh_token="ghr_refresh", id_token=None
+    )
+    assert "gho_access" not in repr(tokens)
+    assert "ghr_refresh" not in repr(tokens)
     listed = await auth.list_accounts(user.id)
     assert [a.provider_id for a in listed] == ["credential", "github"]
 
@@ -476,7 +499,8 @@ async def test_linking_again_refreshes_the_tokens_of_the_same_account(
     )
 
     assert again.id == first.id
-    assert scalar(conn, "SELECT access_token FROM accounts WHERE id = %s", first.id) == "a2"
+    tokens = await auth.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
+    assert tokens.access_token == "a2"
 
 
 async def test_a_provider_account_belongs_to_one_user(auth: AuthService, conn: SyncConn) -> None:
@@ -489,9 +513,33 @@ async def test_a_provider_account_belongs_to_one_user(auth: AuthService, conn: S
             intruder.id, provider_id="github", account_id="gh-42", access_token="stolen"
         )
 
-    assert conn.execute(
-        "SELECT user_id, access_token FROM accounts WHERE provider_id = 'github'"
-    ).fetchall() == [(owner.id, "a1")]
+    assert conn.execute("SELECT user_id FROM accounts WHERE provider_id = 'github'").fetchall() == [
+        (owner.id,)
+    ]
+    tokens = await auth.get_oauth_tokens(owner.id, provider_id="github", account_id="gh-42")
+    assert tokens.access_token == "a1"
+    with pytest.raises(AccountNotFound):
+        await auth.get_oauth_tokens(intruder.id, provider_id="github", account_id="gh-42")
+
+
+async def test_a_token_moved_to_another_column_or_account_does_not_decrypt(
+    auth: AuthService, conn: SyncConn
+) -> None:
+    user = await sign_up(auth)
+    await auth.link_account(
+        user.id, provider_id="github", account_id="gh-1", access_token="A1", refresh_token="R1"
+    )
+    await auth.link_account(user.id, provider_id="github", account_id="gh-2", access_token="A2")
+    conn.execute(  # an attacker with write access swaps ciphertexts around
+        "UPDATE accounts SET access_token = (SELECT access_token FROM accounts"
+        " WHERE account_id = 'gh-1') WHERE account_id = 'gh-2'"
+    )
+    conn.execute("UPDATE accounts SET access_token = refresh_token WHERE account_id = 'gh-1'")
+    conn.commit()
+
+    for account_id in ("gh-1", "gh-2"):
+        with pytest.raises(CorruptCiphertext, match="fails authentication"):
+            await auth.get_oauth_tokens(user.id, provider_id="github", account_id=account_id)
 
 
 async def test_link_for_an_unknown_user_raises_user_not_found(auth: AuthService) -> None:
