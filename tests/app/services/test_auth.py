@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import secrets
 import subprocess
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -37,8 +38,9 @@ from reference_apps.services.auth import (
 )
 from reference_apps.services.crypto import CorruptCiphertext, key_id_of
 from reference_apps.services.errors import AlreadyExists, NotFound
+from reference_apps.services.git import GitService
 
-from ..fixtures import TEST_KEY
+from ..fixtures import TEST_KEY, TEST_KEYS, add_workspace
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 SyncConn = psycopg.Connection[tuple[Any, ...]]
@@ -667,7 +669,7 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
     caplog.set_level(logging.DEBUG)  # the root logger: every logger propagates here
     for name in ("psycopg", "psycopg.pool", "aiosql", "plainsql"):
         caplog.set_level(logging.DEBUG, logger=name)
-    secrets: list[str] = [PASSWORD, "wrong password for ada"]
+    hidden: list[str] = [PASSWORD, "wrong password for ada"]
     errors: list[BaseException] = []
     # Pool and queries made under the capture, so that their own logging is seen too.
     async with open_async_pool(db_settings) as pool:
@@ -676,7 +678,7 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
             load_async_queries(db_settings.sql_dir),
             password_hasher=fast_hasher,
         )
-        await _sign_up_and_fail_to_sign_in(auth, conn, secrets, errors)
+        await _sign_up_and_fail_to_sign_in(auth, conn, hidden, errors)
 
     assert len(errors) == 3
     assert caplog.records, "nothing was logged: the capture is not working"
@@ -693,12 +695,12 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
     ]
     texts += [message for error in errors for message in _messages_of(error)]
     texts.append(caplog.text)
-    for secret in secrets:
+    for secret in hidden:
         assert not [text for text in texts if secret in text]
 
 
 async def _sign_up_and_fail_to_sign_in(
-    auth: AuthService, conn: SyncConn, secrets: list[str], errors: list[BaseException]
+    auth: AuthService, conn: SyncConn, hidden: list[str], errors: list[BaseException]
 ) -> None:
     user = await sign_up(auth)
     try:
@@ -715,17 +717,34 @@ async def _sign_up_and_fail_to_sign_in(
         errors.append(exc)
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
     assert await auth.sign_out(signed_in.token)
-    secrets.append(signed_in.token)
-    secrets.append(scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id))
+    hidden.append(signed_in.token)
+    hidden.append(scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id))
 
 
-async def test_a_database_dump_holds_no_session_token_or_verification_value(
-    auth: AuthService, database_url: str
+async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
+    auth: AuthService, async_db: AsyncDatabase, async_queries: Queries, database_url: str
 ) -> None:
-    """A stolen dump signs nobody in: only SHA-256s are stored, and a hash is no token."""
-    await sign_up(auth)
+    """A stolen dump signs nobody in and hands out no provider token or deploy key: only
+    SHA-256s and AES-256-GCM envelopes are stored, and a hash is no token."""
+    user = await sign_up(auth)
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
     verification = await auth.create_verification("ada@x.io")
+    oauth = [f"{prefix}_{secrets.token_urlsafe(24)}" for prefix in ("gho", "ghr", "eyJ", "ya29")]
+    await auth.link_account(
+        user.id,
+        provider_id="github",
+        account_id="gh-42",
+        access_token=oauth[0],
+        refresh_token=oauth[1],
+        id_token=oauth[2],
+    )
+    await auth.link_account(user.id, provider_id="google", account_id="g-7", access_token=oauth[3])
+    workspace = await add_workspace(async_db, async_queries, "ada-site")
+    deploy_key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_urlsafe(48)}\n-----END"
+    git = GitService(async_db, async_queries, keys=TEST_KEYS)
+    await git.connect_repository(
+        workspace.id, repo_url="git@git.example:ada/site.git", deploy_key=deploy_key
+    )
     dumped = await asyncio.to_thread(
         subprocess.run,
         [str(embedded.binary("pg_dump")), "--format=plain", database_url],
@@ -735,15 +754,21 @@ async def test_a_database_dump_holds_no_session_token_or_verification_value(
     )
     dump = dumped.stdout
     assert "CREATE TABLE public.sessions" in dump
-    for secret in (signed_in.token, verification.value):
+    assert "COPY public.git_repositories" in dump
+    for secret in (signed_in.token, verification.value, *oauth, deploy_key):
         raw = secret.encode()
         for form in (
             secret,
+            secret.splitlines()[1] if "\n" in secret else secret,  # the key's body alone
             raw.hex(),
             base64.b64encode(raw).decode(),
             base64.urlsafe_b64encode(raw).decode().rstrip("="),
         ):
             assert form not in dump
+    assert await auth.get_oauth_tokens(user.id, provider_id="google", account_id="g-7") == (
+        OAuthTokens(access_token=oauth[3], refresh_token=None, id_token=None)
+    )
+    assert await git.get_deploy_key(workspace.id) == deploy_key
     stolen = secret_hash(signed_in.token)
     assert stolen.hex() in dump  # what the dump does hold (bytea as hex) ...
     for forged in (stolen.hex(), base64.urlsafe_b64encode(stolen).decode().rstrip("=")):
