@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import re
 import secrets
@@ -274,23 +275,32 @@ def local_key_ring(path: Path, *, shown: Callable[[Path], str] = str) -> KeyRing
     """
     where = shown(path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(descriptor, "w") as out:
-            out.write(
-                "# Encryption keys of this project's local database (id:base64, newest last).\n"
-                "# Made by reference_apps on first use; keep it private, never commit it.\n"
-                f"{EncryptionKey.generate('local-1').entry()}\n"
-            )
+    if not path.exists():
+        _create_key_file(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise EncryptionKeyError(
             f"{where} may be read by others (mode {mode:o}): run `chmod 600 {where}`"
         )
     return KeyRing.parse(path.read_text(), source=where)
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a fresh key to a private temporary file, then link it into place atomically:
+    of two processes starting at once, one file wins and neither reads a half-written one."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as out:
+            out.write(
+                "# Encryption keys of this project's local database (id:base64, newest last).\n"
+                "# Made by reference_apps on first use; keep it private, never commit it.\n"
+                f"{EncryptionKey.generate('local-1').entry()}\n"
+            )
+        with contextlib.suppress(FileExistsError):  # another process made it first: its key wins
+            os.link(draft, path)
+    finally:
+        draft.unlink()
 
 
 __all__ = [

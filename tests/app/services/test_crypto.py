@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,16 @@ def test_the_embedded_path_makes_a_private_key_file_once(tmp_path: Path) -> None
     again = load_key_ring(settings, {})  # the same file, the same key
     assert again.key_ids == first.key_ids
     assert again.decrypt(sealed, context=b"x") == "deploy key"
+
+
+def test_processes_starting_at_once_agree_on_one_key_file(tmp_path: Path) -> None:
+    settings = embedded_settings(tmp_path)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        rings = list(pool.map(lambda _: load_key_ring(settings, {}), range(16)))
+
+    sealed = rings[0].encrypt("deploy key", context=b"x")
+    assert all(ring.decrypt(sealed, context=b"x") == "deploy key" for ring in rings)
+    assert [p.name for p in (tmp_path / ".plainsql").iterdir()] == ["encryption-keys"]
 
 
 def test_a_key_file_others_may_read_is_refused(tmp_path: Path) -> None:
