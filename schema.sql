@@ -275,9 +275,9 @@ CREATE TABLE public.accounts (
     user_id text NOT NULL,
     account_id text NOT NULL,
     provider_id text NOT NULL,
-    access_token text,
-    refresh_token text,
-    id_token text,
+    access_token bytea,
+    refresh_token bytea,
+    id_token bytea,
     access_token_expires_at timestamp with time zone,
     refresh_token_expires_at timestamp with time zone,
     scope text,
@@ -294,6 +294,24 @@ CREATE TABLE public.accounts (
 --
 
 COMMENT ON TABLE public.accounts IS 'Sign-in methods of a user: provider_id = ''credential'' holds an argon2id password hash, other providers hold OAuth tokens.';
+
+--
+-- Name: COLUMN accounts.access_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.access_token IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
+
+--
+-- Name: COLUMN accounts.refresh_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.refresh_token IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
+
+--
+-- Name: COLUMN accounts.id_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.accounts.id_token IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
 
 --
 -- Name: COLUMN accounts.password; Type: COMMENT; Schema: public; Owner: -
@@ -446,7 +464,7 @@ CREATE TABLE public.git_repositories (
     workspace_id bigint NOT NULL,
     repo_url text NOT NULL,
     branch text DEFAULT 'main'::text NOT NULL,
-    deploy_key text,
+    deploy_key bytea,
     last_sync timestamp with time zone,
     sync_status public.sync_status DEFAULT 'idle'::public.sync_status NOT NULL,
     error_log text,
@@ -466,7 +484,7 @@ COMMENT ON TABLE public.git_repositories IS 'The git repository a workspace is p
 -- Name: COLUMN git_repositories.deploy_key; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.git_repositories.deploy_key IS 'Secret key used to pull the repository: never log it.';
+COMMENT ON COLUMN public.git_repositories.deploy_key IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) of the key that pulls the repository; never the key in clear.';
 
 --
 -- Name: git_repositories_id_seq; Type: SEQUENCE; Schema: public; Owner: -

@@ -2,15 +2,37 @@
 -- The connected repository. A second one for the workspace fails on
 -- git_repositories_workspace_id_key, an unknown workspace on git_repositories_workspace_id_fkey.
 INSERT INTO git_repositories (workspace_id, repo_url, branch, deploy_key)
-VALUES (:workspace_id, :repo_url, :branch, :deploy_key)
-RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+VALUES (:workspace_id, :repo_url, :branch, CAST(:deploy_key AS bytea))
+RETURNING id, workspace_id, repo_url, branch, last_sync, sync_status, error_log,
           created_at, updated_at;
 
 -- name: get_git_repository_by_workspace(workspace_id)^
 -- The workspace's repository, or none.
-SELECT id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+SELECT id, workspace_id, repo_url, branch, last_sync, sync_status, error_log,
        created_at, updated_at
 FROM git_repositories
+WHERE workspace_id = :workspace_id;
+
+-- name: get_git_deploy_key_ciphertext(workspace_id)^
+-- The workspace's repository's encrypted deploy key (NULL when it has none), or no row.
+SELECT workspace_id, deploy_key
+FROM git_repositories
+WHERE workspace_id = :workspace_id;
+
+-- name: list_git_deploy_key_ciphertexts(after_workspace_id, limit)
+-- The next page (by workspace, after :after_workspace_id) of repositories holding a deploy key,
+-- locked FOR UPDATE until the transaction ends: the key rotation re-encrypts them.
+SELECT workspace_id, deploy_key
+FROM git_repositories
+WHERE workspace_id > :after_workspace_id AND deploy_key IS NOT NULL
+ORDER BY workspace_id
+LIMIT :limit
+FOR UPDATE;
+
+-- name: update_git_deploy_key_ciphertext(workspace_id, deploy_key)!
+-- Replaces the encrypted deploy key of the workspace's repository (the key rotation).
+UPDATE git_repositories
+SET deploy_key = CAST(:deploy_key AS bytea)
 WHERE workspace_id = :workspace_id;
 
 -- name: update_git_repository_sync_status(workspace_id, sync_status, error_log)<!
@@ -18,7 +40,7 @@ WHERE workspace_id = :workspace_id;
 UPDATE git_repositories
 SET sync_status = :sync_status::sync_status, error_log = :error_log::text
 WHERE workspace_id = :workspace_id
-RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+RETURNING id, workspace_id, repo_url, branch, last_sync, sync_status, error_log,
           created_at, updated_at;
 
 -- name: update_git_repository_synced(workspace_id)<!
@@ -26,7 +48,7 @@ RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status
 UPDATE git_repositories
 SET last_sync = now(), sync_status = 'success', error_log = NULL
 WHERE workspace_id = :workspace_id
-RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+RETURNING id, workspace_id, repo_url, branch, last_sync, sync_status, error_log,
           created_at, updated_at;
 
 -- name: delete_git_repository_by_workspace(workspace_id)!

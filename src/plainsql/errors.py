@@ -35,7 +35,8 @@
 Every mapped error keeps the psycopg exception as ``__cause__``. No message built here ever
 contains a password (connection errors are scrubbed with :func:`scrub_secrets`) or the row
 data PostgreSQL quotes in an error's DETAIL: constraint errors name the constraint, table and
-column, and the DETAIL stays on the cause for whoever debugs with the full picture.
+column, and the DETAIL stays on the cause for whoever debugs with the full picture. Where a
+DETAIL is shown (migration errors), :func:`redact_row_data` takes the values out of it.
 """
 
 from __future__ import annotations
@@ -54,6 +55,24 @@ def scrub_secrets(text: str) -> str:
     """Replace every password in URLs and key=value connection strings inside ``text``."""
     text = _PASSWORD_IN_URL.sub(lambda m: m.group("head") + "***", text)
     return _PASSWORD_KEYWORD.sub(lambda m: m.group("head") + "***", text)
+
+
+# The DETAIL forms in which PostgreSQL quotes row data (src/backend: ri_triggers.c,
+# nbtutils/tuplesort "is duplicated", execMain.c "Failing row contains", exclusion
+# constraints "conflicts with existing key"). The values go; the column names stay.
+# Greedy to the detail's last ")": a value may hold ")", newlines, or look like a suffix.
+_KEY_VALUES = re.compile(r"\bKey \((?P<columns>.*?)\)=\(.*\)", re.S)
+_FAILING_ROW = re.compile(r"\bFailing row contains \(.*\)", re.S)
+_ROW_HIDDEN = "(values hidden)"
+
+
+def redact_row_data(detail: str) -> str:
+    """A server DETAIL without the row data it quotes: ``Key (email)=(a@x.io) already
+    exists.`` becomes ``Key (email)=(values hidden) already exists.``, ``Failing row
+    contains (...)`` loses its values. For messages meant for people (migration errors),
+    which end up in terminals and CI logs; the full DETAIL stays on the psycopg cause."""
+    detail = _FAILING_ROW.sub(f"Failing row contains {_ROW_HIDDEN}", detail)
+    return _KEY_VALUES.sub(lambda m: f"Key ({m.group('columns')})={_ROW_HIDDEN}", detail)
 
 
 class PlainSQLError(Exception):

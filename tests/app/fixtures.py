@@ -9,10 +9,16 @@ from __future__ import annotations
 from plainsql.pool import Conn
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
+from reference_apps.services.crypto import EncryptionKey, KeyRing
 from reference_apps.services.workspaces import Workspace, WorkspaceService
 
 ALICE = "user-alice"
 BOB = "user-bob"
+
+# The encryption keys of the services under test (fixed, so that a failure reproduces): the
+# tests never depend on the configuration or write a key file into the project.
+TEST_KEY = EncryptionKey("test-1", bytes(range(32)))
+TEST_KEYS = KeyRing([TEST_KEY], source="the tests' keys")
 
 
 def add_alice_and_bob(conn: Conn) -> None:

@@ -17,6 +17,7 @@ from plainsql.errors import (
     QueryError,
     UniqueViolation,
     map_error,
+    redact_row_data,
     scrub_secrets,
     translate_constraint,
 )
@@ -109,3 +110,32 @@ def test_constraint_messages_never_quote_the_row_data(schema: psycopg.Connection
     assert isinstance(mapped, CheckViolation)
     assert "tok-SECRET-123" in (caught.value.diag.message_detail or "")
     assert "tok-SECRET-123" not in str(mapped)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO parents VALUES (2, 'tok-SECRET-123', 1, 'x'), (3, 'tok-SECRET-123', 1, 'y')",
+        "INSERT INTO parents VALUES (5, 'tok-SECRET-123', -1, 'x')",
+        "INSERT INTO children VALUES (91823)",
+        "UPDATE parents SET code = 'tok-SECRET-123) already exists.\nmore'",
+        "CREATE UNIQUE INDEX parents_label_key ON parents (lower(label))",
+    ],
+)
+def test_redact_row_data_keeps_the_columns_and_hides_the_values(
+    schema: psycopg.Connection[Any], statement: str
+) -> None:
+    schema.execute("INSERT INTO parents VALUES (6, 'other', 1, 'ONE')")
+    schema.execute("INSERT INTO children VALUES (1)")
+    schema.execute("INSERT INTO parents VALUES (7, 'tok-SECRET-123', 1, 'one')")
+    with pytest.raises(psycopg.Error) as caught, schema.transaction():
+        schema.execute(statement)
+    detail = caught.value.diag.message_detail or ""
+    assert "tok-SECRET-123" in detail or "91823" in detail or "one" in detail
+
+    shown = redact_row_data(detail)
+
+    assert "(values hidden)" in shown
+    for value in ("tok-SECRET-123", "91823", "more", "=(one)"):
+        assert value not in shown
+    assert shown.startswith(("Key (", "Failing row contains"))

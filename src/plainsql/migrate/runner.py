@@ -31,7 +31,7 @@ import psycopg
 from psycopg.pq import ExecStatus
 
 from plainsql.config import Settings
-from plainsql.errors import DatabaseUnavailable, MigrationError, scrub_secrets
+from plainsql.errors import DatabaseUnavailable, MigrationError, redact_row_data, scrub_secrets
 from plainsql.migrate import plan
 from plainsql.migrate.files import (
     MigrationFile,
@@ -340,7 +340,7 @@ class Migrator:
             parts.append(f" (statement {statement.index + 1} of {len(statements)})")
         parts.append(f": {_primary(exc)}")
         if diag.message_detail:
-            parts.append(f"\ndetail: {scrub_secrets(diag.message_detail)}")
+            parts.append(f"\ndetail: {redact_row_data(scrub_secrets(diag.message_detail))}")
         if diag.message_hint:
             parts.append(f"\nhint: {scrub_secrets(diag.message_hint)}")
         if statement is not None:

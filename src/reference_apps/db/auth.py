@@ -17,6 +17,7 @@ from .records import (
     CreateCredentialAccountRow,
     DeleteUserRow,
     GetCredentialByEmailRow,
+    GetOauthTokenCiphertextsRow,
     SessionRow,
     UserRow,
     VerificationRow,
@@ -212,7 +213,7 @@ class AsyncAuthQueries:
         """Unlinks a provider account from the user (never the credential one); returns the
         count.
 
-        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:31).
+        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:33).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -351,6 +352,30 @@ class AsyncAuthQueries:
         )
         return row
 
+    async def get_oauth_token_ciphertexts(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        provider_id: str,
+        account_id: str,
+    ) -> GetOauthTokenCiphertextsRow | None:
+        """The encrypted tokens of the active user's linked provider account, or none.
+
+        ``auth.get_oauth_token_ciphertexts`` (sql/auth/accounts.sql:51).
+        """
+        row: GetOauthTokenCiphertextsRow | None = await self._a.select_one(
+            conn,
+            "auth.get_oauth_token_ciphertexts",
+            self._sql["auth.get_oauth_token_ciphertexts"],
+            {
+                "user_id": user_id,
+                "provider_id": provider_id,
+                "account_id": account_id,
+            },
+        )
+        return row
+
     async def get_user_by_email(
         self,
         conn: AsyncConnection[Any],
@@ -419,7 +444,7 @@ class AsyncAuthQueries:
     ) -> list[AccountRow]:
         """Returns the active user's accounts (credential included), oldest first.
 
-        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:39).
+        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:41).
         """
         rows: list[AccountRow] = await self._a.select(
             conn,
@@ -451,6 +476,29 @@ class AsyncAuthQueries:
         )
         return rows
 
+    async def list_oauth_token_ciphertexts(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        after_id: str,
+        limit: int,
+    ) -> list[GetOauthTokenCiphertextsRow]:
+        """The next page (by id, after :after_id) of accounts holding a token, locked FOR UPDATE
+        until the transaction ends: the key rotation re-encrypts them without racing a relink.
+
+        ``auth.list_oauth_token_ciphertexts`` (sql/auth/accounts.sql:62).
+        """
+        rows: list[GetOauthTokenCiphertextsRow] = await self._a.select(
+            conn,
+            "auth.list_oauth_token_ciphertexts",
+            self._sql["auth.list_oauth_token_ciphertexts"],
+            {
+                "after_id": after_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
     async def update_credential_password(
         self,
         conn: AsyncConnection[Any],
@@ -471,6 +519,33 @@ class AsyncAuthQueries:
                 "new_password_hash": new_password_hash,
                 "user_id": user_id,
                 "old_password_hash": old_password_hash,
+            },
+        )
+        return count
+
+    async def update_oauth_token_ciphertexts(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        access_token: bytes | None,
+        refresh_token: bytes | None,
+        id_token: bytes | None,
+        row_id: str,
+    ) -> int:
+        """Replaces the three encrypted tokens of one account (the key rotation); returns the
+        count.
+
+        ``auth.update_oauth_token_ciphertexts`` (sql/auth/accounts.sql:73).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.update_oauth_token_ciphertexts",
+            self._sql["auth.update_oauth_token_ciphertexts"],
+            {
+                "access_token": access_token,
+                "refresh_token": refresh_token,
+                "id_token": id_token,
+                "row_id": row_id,
             },
         )
         return count
@@ -553,9 +628,9 @@ class AsyncAuthQueries:
         *,
         account_id: str,
         provider_id: str,
-        access_token: str | None,
-        refresh_token: str | None,
-        id_token: str | None,
+        access_token: bytes | None,
+        refresh_token: bytes | None,
+        id_token: bytes | None,
         access_token_expires_at: datetime | None,
         refresh_token_expires_at: datetime | None,
         scope: str | None,
@@ -565,7 +640,7 @@ class AsyncAuthQueries:
         linked to that user; returns the account, or nothing when the user is not active or
         the provider account belongs to another user.
 
-        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:3).
+        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:5).
         """
         row: AccountRow | None = await self._a.insert_returning(
             conn,

@@ -238,6 +238,21 @@ class GetCredentialByEmailRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GetGitDeployKeyCiphertextRow:
+    """A row of git_repositories: git.get_git_deploy_key_ciphertext,
+    git.list_git_deploy_key_ciphertexts.
+    """
+
+    workspace_id: int
+    deploy_key: bytes | None = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetGitDeployKeyCiphertextRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class GetMeetingByIdRow:
     """A row: meetings.get_meeting_by_id, meetings.list_meetings_by_user."""
 
@@ -276,6 +291,23 @@ class GetMeetingByIdRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GetOauthTokenCiphertextsRow:
+    """A row of accounts: auth.get_oauth_token_ciphertexts, auth.list_oauth_token_ciphertexts."""
+
+    id: str
+    provider_id: str
+    account_id: str
+    access_token: bytes | None = field(repr=False)
+    refresh_token: bytes | None = field(repr=False)
+    id_token: bytes | None = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetOauthTokenCiphertextsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class GitRepositoryRow:
     """A row of git_repositories: git.create_git_repository, git.get_git_repository_by_workspace,
     git.update_git_repository_sync_status, git.update_git_repository_synced.
@@ -285,7 +317,6 @@ class GitRepositoryRow:
     workspace_id: int
     repo_url: str
     branch: str
-    deploy_key: str | None = field(repr=False)
     last_sync: datetime | None
     sync_status: SyncStatus
     error_log: str | None
@@ -301,11 +332,10 @@ class GitRepositoryRow:
             values[2],
             values[3],
             values[4],
-            values[5],
-            SyncStatus(values[6]),
+            SyncStatus(values[5]),
+            values[6],
             values[7],
             values[8],
-            values[9],
         )
 
 
@@ -870,11 +900,13 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.delete_user": DeleteUserRow,
     "auth.get_credential_by_email": GetCredentialByEmailRow,
     "auth.get_live_session_by_token_hash": SessionRow,
+    "auth.get_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.get_user_by_email": UserRow,
     "auth.get_user_by_id": UserRow,
     "auth.get_user_by_username": UserRow,
     "auth.list_accounts_by_user": AccountRow,
     "auth.list_live_sessions_by_user": SessionRow,
+    "auth.list_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.update_user_email_verified": UserRow,
     "auth.update_user_profile": UserRow,
     "auth.update_user_soft_deleted": DeleteUserRow,
@@ -886,7 +918,9 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "git.create_deployment": CreateDeploymentRow,
     "git.create_git_repository": GitRepositoryRow,
     "git.get_deployment_by_id": CreateDeploymentRow,
+    "git.get_git_deploy_key_ciphertext": GetGitDeployKeyCiphertextRow,
     "git.get_git_repository_by_workspace": GitRepositoryRow,
+    "git.list_git_deploy_key_ciphertexts": GetGitDeployKeyCiphertextRow,
     "git.list_latest_deployments": CreateDeploymentRow,
     "git.update_deployment_build_log": UpdateDeploymentBuildLogRow,
     "git.update_deployment_status": CreateDeploymentRow,

@@ -12,8 +12,14 @@ query returns a token or a verification value (the only hash, of
 ``auth.get_credential_by_email``, is hidden from the generated record's ``repr``); the
 values made here (:class:`NewSession`, :class:`SignedIn`, :class:`NewVerification`) hide
 theirs from ``repr``; and a query that carries one as a parameter runs through
-:func:`_run_secret`, which drops the server's DETAIL (PostgreSQL's "Failing row contains
-(...)" would quote it) and the psycopg cause that holds it.
+:func:`reference_apps.services.errors.run_secret`, which drops the server's DETAIL
+(PostgreSQL's "Failing row contains (...)" would quote it) and the psycopg cause holding it.
+
+Linked accounts' OAuth tokens (access, refresh, id) are stored encrypted (AES-256-GCM,
+:mod:`reference_apps.services.crypto`), bound to their column and provider account: they go
+in through :meth:`AuthService.link_account` and come out in clear only through
+:meth:`AuthService.get_oauth_tokens` (:class:`OAuthTokens`, hidden from ``repr``); the
+:class:`Account` records carry none.
 
 Soft-deleted users are invisible to every read here, cannot sign in, and lose their sessions;
 they keep their email and username (a soft delete frees nothing).
@@ -24,21 +30,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Final, ParamSpec, TypeVar
+from typing import Final
 
-import psycopg
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from plainsql.errors import (
     DomainError,
     IntegrityError,
-    InvalidInput,
-    QueryError,
     translate_constraint,
 )
 from plainsql.queries import Queries
@@ -50,10 +53,8 @@ from reference_apps.db.records import (
     UserRow,
     VerificationRow,
 )
-from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
+from reference_apps.services.crypto import KeyRing, load_key_ring
+from reference_apps.services.errors import AlreadyExists, Conflict, NotFound, run_secret
 
 CREDENTIAL_PROVIDER: Final = "credential"
 MIN_PASSWORD_LENGTH: Final = 8
@@ -169,6 +170,39 @@ class NewVerification:
         return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class OAuthTokens:
+    """The decrypted tokens of a linked provider account (hidden from repr)."""
+
+    access_token: str | None
+    refresh_token: str | None
+    id_token: str | None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={'<hidden>' if value is not None else None}"
+            for name, value in (
+                ("access_token", self.access_token),
+                ("refresh_token", self.refresh_token),
+                ("id_token", self.id_token),
+            )
+        )
+        return f"OAuthTokens({shown})"
+
+
+OAUTH_TOKEN_COLUMNS: Final = ("access_token", "refresh_token", "id_token")
+
+
+def oauth_token_context(column: str, provider_id: str, account_id: str) -> bytes:
+    """The associated data of an encrypted OAuth token: its column and provider account.
+
+    ``(provider_id, account_id)`` is the account's natural key (unique, known before the
+    upsert, unlike the generated ``id``), so a token copied to another account, or from
+    ``access_token`` to ``refresh_token``, does not decrypt.
+    """
+    return f"accounts.{column}\x00{provider_id}\x00{account_id}".encode()
+
+
 def secret_hash(secret: str) -> bytes:
     """The SHA-256 of a bearer secret (session token, verification value): what is stored.
 
@@ -190,47 +224,6 @@ UNSET: Final = _Unset.UNSET
 """Default of :meth:`AuthService.update_profile` fields: leave the column as it is."""
 
 
-# --- secret-safe query calls --------------------------------------------------------------
-
-
-def _redacted(error: QueryError) -> QueryError:
-    """The same error without anything that may quote the parameters (DETAIL, bad input)."""
-    cause = error.__cause__
-    primary = None
-    if isinstance(cause, psycopg.Error) and cause.diag.message_primary:
-        primary = cause.diag.message_primary
-    if isinstance(error, InvalidInput) or primary is None:
-        # "invalid input syntax for type ...: <value>" would quote the value itself.
-        primary = f"the server refused the input (SQLSTATE {error.sqlstate or 'unknown'})"
-    message = f"{primary} [values hidden: the statement carries a secret]"
-    if isinstance(error, IntegrityError):
-        return type(error)(
-            message,
-            query_name=error.query_name,
-            sqlstate=error.sqlstate,
-            constraint=error.constraint,
-            table=error.table,
-            column=error.column,
-        )
-    return type(error)(message, query_name=error.query_name, sqlstate=error.sqlstate)
-
-
-async def _run_secret(
-    query: Callable[_P, Awaitable[_T]], *args: _P.args, **kwargs: _P.kwargs
-) -> _T:
-    """Run a query one of whose parameters is a secret; a failure loses the secret.
-
-    The replacement error is raised outside the ``except`` block, so it carries neither a
-    ``__cause__`` nor a ``__context__`` holding the original message. Its attributes
-    (class, query name, SQLSTATE, constraint, table, column) keep what a caller needs.
-    """
-    try:
-        return await query(*args, **kwargs)
-    except QueryError as exc:
-        failure = _redacted(exc)
-    raise failure
-
-
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordRejected(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
@@ -247,6 +240,10 @@ class AuthService:
     ``password_hasher`` defaults to argon2-cffi's ``PasswordHasher()`` (argon2id, RFC 9106
     low-memory profile); another one must also be argon2id. Hashes made with other
     parameters are upgraded at the next successful sign-in.
+
+    ``keys`` encrypt the OAuth tokens; by default they are loaded from the configuration
+    (:func:`reference_apps.services.crypto.load_key_ring`) the first time a token is written
+    or read, so a service that never touches tokens needs none.
     """
 
     def __init__(
@@ -256,6 +253,7 @@ class AuthService:
         *,
         password_hasher: PasswordHasher | None = None,
         session_ttl: timedelta = DEFAULT_SESSION_TTL,
+        keys: KeyRing | None = None,
     ) -> None:
         hasher = PasswordHasher() if password_hasher is None else password_hasher
         if hasher.type is not Type.ID:
@@ -265,6 +263,14 @@ class AuthService:
         self.hasher = hasher
         self.session_ttl = session_ttl
         self._dummy_hash: str | None = None
+        self._keys = keys
+
+    @property
+    def keys(self) -> KeyRing:
+        """The encryption keys of the OAuth tokens (loaded from the configuration once)."""
+        if self._keys is None:
+            self._keys = load_key_ring(self.db.settings)
+        return self._keys
 
     # -- users ----------------------------------------------------------------------------
 
@@ -291,7 +297,7 @@ class AuthService:
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
-            await _run_secret(
+            await run_secret(
                 q.create_credential_account, conn, user_id=user.id, password_hash=password_hash
             )
         return user
@@ -314,7 +320,7 @@ class AuthService:
         if self.hasher.check_needs_rehash(stored_hash):
             new_hash = await asyncio.to_thread(self.hasher.hash, password)
             async with self.db.transaction() as conn:
-                await _run_secret(
+                await run_secret(
                     self.q.auth.update_credential_password,
                     conn,
                     user_id=row.user_id,
@@ -443,7 +449,7 @@ class AuthService:
         """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
         token = secrets.token_urlsafe(32)
         async with self.db.transaction() as conn:
-            session = await _run_secret(
+            session = await run_secret(
                 self.q.auth.create_session,
                 conn,
                 user_id=user_id,
@@ -459,7 +465,7 @@ class AuthService:
     async def get_session(self, token: str) -> Session | None:
         """The live session with this token, or None (unknown, revoked, expired, user deleted)."""
         async with self.db.transaction() as conn:
-            return await _run_secret(
+            return await run_secret(
                 self.q.auth.get_live_session_by_token_hash, conn, token_hash=secret_hash(token)
             )
 
@@ -479,7 +485,7 @@ class AuthService:
     async def sign_out(self, token: str) -> bool:
         """End the session with this token; False if there is none."""
         async with self.db.transaction() as conn:
-            count = await _run_secret(
+            count = await run_secret(
                 self.q.auth.delete_session_by_token_hash, conn, token_hash=secret_hash(token)
             )
         return count == 1
@@ -525,17 +531,26 @@ class AuthService:
         """
         if provider_id == CREDENTIAL_PROVIDER:
             raise ValueError("credential accounts are created by sign_up, not linked")
+        keys = self.keys
+        sealed = [
+            keys.encrypt_optional(
+                token, context=oauth_token_context(column, provider_id, account_id)
+            )
+            for column, token in zip(
+                OAUTH_TOKEN_COLUMNS, (access_token, refresh_token, id_token), strict=True
+            )
+        ]
         q = self.q.auth
         async with self.db.transaction() as conn:
-            row = await _run_secret(
+            row = await run_secret(
                 q.upsert_oauth_account,
                 conn,
                 user_id=user_id,
                 provider_id=provider_id,
                 account_id=account_id,
-                access_token=access_token,
-                refresh_token=refresh_token,
-                id_token=id_token,
+                access_token=sealed[0],
+                refresh_token=sealed[1],
+                id_token=sealed[2],
                 access_token_expires_at=access_token_expires_at,
                 refresh_token_expires_at=refresh_token_expires_at,
                 scope=scope,
@@ -545,6 +560,28 @@ class AuthService:
         if row is None:
             raise AccountAlreadyLinked(f"this {provider_id} account is linked to another user")
         return row
+
+    async def get_oauth_tokens(
+        self, user_id: str, *, provider_id: str, account_id: str
+    ) -> OAuthTokens:
+        """The decrypted tokens of the active user's linked account; raises AccountNotFound.
+
+        A token stored under a key no longer configured raises
+        :class:`~reference_apps.services.crypto.UnknownKeyId` naming the key id.
+        """
+        async with self.db.transaction() as conn:
+            row = await self.q.auth.get_oauth_token_ciphertexts(
+                conn, user_id=user_id, provider_id=provider_id, account_id=account_id
+            )
+        if row is None:
+            raise AccountNotFound(f"the user has no linked {provider_id} account {account_id!r}")
+        keys = self.keys
+        stored = (row.access_token, row.refresh_token, row.id_token)
+        access, refresh, id_ = (
+            keys.decrypt_optional(value, context=oauth_token_context(name, provider_id, account_id))
+            for name, value in zip(OAUTH_TOKEN_COLUMNS, stored, strict=True)
+        )
+        return OAuthTokens(access_token=access, refresh_token=refresh, id_token=id_)
 
     async def unlink_account(self, user_id: str, *, provider_id: str, account_id: str) -> None:
         """Remove a linked OAuth account of the user; raises AccountNotFound."""
@@ -572,7 +609,7 @@ class AuthService:
         """Store a one-time value for ``identifier`` (a fresh random one unless given)."""
         secret = secrets.token_urlsafe(32) if value is None else value
         async with self.db.transaction() as conn:
-            row = await _run_secret(
+            row = await run_secret(
                 self.q.auth.create_verification,
                 conn,
                 identifier=identifier,
@@ -587,7 +624,7 @@ class AuthService:
         One DELETE ... RETURNING: of concurrent consumers exactly one gets the row.
         """
         async with self.db.transaction() as conn:
-            return await _run_secret(
+            return await run_secret(
                 self.q.auth.delete_live_verification,
                 conn,
                 identifier=identifier,
@@ -603,7 +640,7 @@ class AuthService:
         q = self.q.auth
         try:
             async with self.db.transaction() as conn:
-                consumed = await _run_secret(
+                consumed = await run_secret(
                     q.delete_live_verification,
                     conn,
                     identifier=email,
@@ -649,6 +686,7 @@ __all__ = [
     "LastOwner",
     "NewSession",
     "NewVerification",
+    "OAuthTokens",
     "PasswordRejected",
     "Session",
     "SignedIn",

@@ -5,11 +5,22 @@ DomainError (plainsql.errors)
 ├── AlreadyExists       a unique fact is already taken (email, slug, youtube id, ...)
 └── Conflict            the row is not in a state that allows the change (a lost race,
                         an illegal transition, the last owner leaving)
+
+:func:`run_secret` runs a query one of whose parameters is a secret (a password hash, a
+token's hash, an encrypted token or deploy key): a failure loses the server's DETAIL.
 """
 
 from __future__ import annotations
 
-from plainsql.errors import DomainError
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+import psycopg
+
+from plainsql.errors import DomainError, IntegrityError, InvalidInput, QueryError
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class NotFound(DomainError):
@@ -22,3 +33,41 @@ class AlreadyExists(DomainError):
 
 class Conflict(DomainError):
     """The current state of the data does not allow the change."""
+
+
+def _redacted(error: QueryError) -> QueryError:
+    """The same error without anything that may quote the parameters (DETAIL, bad input)."""
+    cause = error.__cause__
+    primary = None
+    if isinstance(cause, psycopg.Error) and cause.diag.message_primary:
+        primary = cause.diag.message_primary
+    if isinstance(error, InvalidInput) or primary is None:
+        # "invalid input syntax for type ...: <value>" would quote the value itself.
+        primary = f"the server refused the input (SQLSTATE {error.sqlstate or 'unknown'})"
+    message = f"{primary} [values hidden: the statement carries a secret]"
+    if isinstance(error, IntegrityError):
+        return type(error)(
+            message,
+            query_name=error.query_name,
+            sqlstate=error.sqlstate,
+            constraint=error.constraint,
+            table=error.table,
+            column=error.column,
+        )
+    return type(error)(message, query_name=error.query_name, sqlstate=error.sqlstate)
+
+
+async def run_secret(query: Callable[_P, Awaitable[_T]], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Run a query one of whose parameters is a secret; a failure loses the secret.
+
+    PostgreSQL's DETAIL ("Failing row contains (...)", "Key (...)=(...)") quotes the row, so
+    plainsql keeps it on the psycopg cause only; here even the cause goes. The replacement
+    error is raised outside the ``except`` block, so it carries neither a ``__cause__`` nor a
+    ``__context__`` holding the original message. Its attributes (class, query name,
+    SQLSTATE, constraint, table, column) keep what a caller needs.
+    """
+    try:
+        return await query(*args, **kwargs)
+    except QueryError as exc:
+        failure = _redacted(exc)
+    raise failure

@@ -2,7 +2,11 @@
 
 Connecting a second repository to a workspace is refused by the database
 (``git_repositories_workspace_id_key``) and becomes :class:`RepositoryAlreadyConnected`.
-The deploy key is a secret: it is kept out of the record's repr and out of every message.
+The deploy key is a secret: it is stored encrypted (AES-256-GCM,
+:mod:`reference_apps.services.crypto`, bound to its workspace), the :class:`GitRepository`
+records never carry it, and it comes out in clear only through
+:meth:`GitService.get_deploy_key`, for the code that pulls the repository. A failed write
+never quotes it (:func:`reference_apps.services.errors.run_secret` drops the server's DETAIL).
 Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum's labels).
 """
 
@@ -15,7 +19,8 @@ from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
-from reference_apps.services.errors import AlreadyExists, NotFound
+from reference_apps.services.crypto import KeyRing, load_key_ring
+from reference_apps.services.errors import AlreadyExists, NotFound, run_secret
 from reference_apps.services.workspaces import WorkspaceNotFound
 
 
@@ -34,16 +39,35 @@ _CONSTRAINT_ERRORS: Mapping[str, type[DomainError]] = {
 
 
 GitRepository = GitRepositoryRow
-"""A workspace's repository: the generated record of ``git_repositories`` (deploy_key kept out
-of its repr)."""
+"""A workspace's repository: the generated record of ``git_repositories``, without the deploy
+key (:meth:`GitService.get_deploy_key` gives it)."""
+
+
+def deploy_key_context(workspace_id: int) -> bytes:
+    """The associated data of an encrypted deploy key: its column and workspace (one repository
+    per workspace), so a key copied to another workspace's row does not decrypt."""
+    return f"git_repositories.deploy_key\x00{workspace_id}".encode()
 
 
 class GitService:
-    """Connect a workspace's repository and keep its sync state; each method one transaction."""
+    """Connect a workspace's repository and keep its sync state; each method one transaction.
 
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+    ``keys`` encrypt the deploy keys; by default they are loaded from the configuration
+    (:func:`reference_apps.services.crypto.load_key_ring`) the first time a key is written or
+    read.
+    """
+
+    def __init__(self, db: AsyncDatabase, queries: Queries, *, keys: KeyRing | None = None) -> None:
         self.db = db
         self.q = AsyncTypedQueries(queries)
+        self._keys = keys
+
+    @property
+    def keys(self) -> KeyRing:
+        """The encryption keys of the deploy keys (loaded from the configuration once)."""
+        if self._keys is None:
+            self._keys = load_key_ring(self.db.settings)
+        return self._keys
 
     async def connect_repository(
         self,
@@ -53,23 +77,47 @@ class GitService:
         branch: str = "main",
         deploy_key: str | None = None,
     ) -> GitRepository:
-        """The newly connected repository. Raises RepositoryAlreadyConnected, WorkspaceNotFound."""
+        """The newly connected repository. Raises RepositoryAlreadyConnected, WorkspaceNotFound.
+
+        The deploy key is stored encrypted under the newest configured key.
+        """
+        sealed = (
+            None
+            if deploy_key is None
+            else self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
+        )
         try:
             async with self.db.transaction() as conn:
-                row = await self.q.git.create_git_repository(
+                row = await run_secret(
+                    self.q.git.create_git_repository,
                     conn,
                     workspace_id=workspace_id,
                     repo_url=repo_url,
                     branch=branch,
-                    deploy_key=deploy_key,
+                    deploy_key=sealed,
                 )
         except (UniqueViolation, ForeignKeyViolation) as exc:
             raise translate_constraint(exc, _CONSTRAINT_ERRORS) from exc
         return row
 
     async def get_repository(self, workspace_id: int) -> GitRepository | None:
+        """The workspace's repository (without its deploy key), or None."""
         async with self.db.transaction() as conn:
             return await self.q.git.get_git_repository_by_workspace(conn, workspace_id=workspace_id)
+
+    async def get_deploy_key(self, workspace_id: int) -> str | None:
+        """The workspace's deploy key in clear (None when the repository has none).
+
+        Raises RepositoryNotFound; a key stored under a key id no longer configured raises
+        :class:`~reference_apps.services.crypto.UnknownKeyId` naming it.
+        """
+        async with self.db.transaction() as conn:
+            row = await self.q.git.get_git_deploy_key_ciphertext(conn, workspace_id=workspace_id)
+        if row is None:
+            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
+        if row.deploy_key is None:
+            return None
+        return self.keys.decrypt(row.deploy_key, context=deploy_key_context(workspace_id))
 
     async def update_sync_status(
         self, workspace_id: int, status: SyncStatus, *, error_log: str | None = None
@@ -107,4 +155,5 @@ __all__ = [
     "RepositoryAlreadyConnected",
     "RepositoryNotFound",
     "SyncStatus",
+    "deploy_key_context",
 ]

@@ -18,7 +18,7 @@ from reference_apps.services.auth import AuthService
 from reference_apps.services.teams import TeamService
 from reference_apps.services.workspaces import Workspace
 
-from ..fixtures import add_alice_and_bob, add_workspace
+from ..fixtures import TEST_KEYS, add_alice_and_bob, add_workspace
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
@@ -46,7 +46,7 @@ def fast_hasher() -> PasswordHasher:
 
 @pytest.fixture
 def auth(async_db: AsyncDatabase, async_queries: Queries) -> AuthService:
-    return AuthService(async_db, async_queries, password_hasher=FAST_HASHER)
+    return AuthService(async_db, async_queries, password_hasher=FAST_HASHER, keys=TEST_KEYS)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import secrets
 import subprocess
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -28,13 +29,18 @@ from reference_apps.services.auth import (
     AuthService,
     EmailTaken,
     InvalidCredentials,
+    OAuthTokens,
     PasswordRejected,
     User,
     UsernameTaken,
     UserNotFound,
     secret_hash,
 )
+from reference_apps.services.crypto import CorruptCiphertext, key_id_of
 from reference_apps.services.errors import AlreadyExists, NotFound
+from reference_apps.services.git import GitService
+
+from ..fixtures import TEST_KEY, TEST_KEYS, add_workspace
 
 AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 SyncConn = psycopg.Connection[tuple[Any, ...]]
@@ -45,6 +51,15 @@ PASSWORD = "correct horse battery staple"
 
 async def sign_up(auth: AuthService, email: str = "ada@x.io", **extra: Any) -> User:
     return await auth.sign_up(email=email, password=PASSWORD, name="Ada", **extra)
+
+
+def stored_tokens(conn: SyncConn, account_id: str) -> list[bytes | None]:
+    """What the database holds of an account's access, refresh and id token."""
+    row = conn.execute(
+        "SELECT access_token, refresh_token, id_token FROM accounts WHERE id = %s", (account_id,)
+    ).fetchone()
+    assert row is not None
+    return [None if value is None else bytes(value) for value in row]
 
 
 def scalar(conn: SyncConn, query: str, *params: Any) -> Any:
@@ -452,9 +467,19 @@ async def test_link_list_and_unlink_an_oauth_account(auth: AuthService, conn: Sy
     )
     assert account.access_token_expires_at == expires
     assert "gho_access" not in repr(account)
-    assert conn.execute(
-        "SELECT access_token, refresh_token, password FROM accounts WHERE id = %s", (account.id,)
-    ).fetchone() == ("gho_access", "ghr_refresh", None)
+    access, refresh, id_token = stored_tokens(conn, account.id)
+    assert id_token is None
+    assert scalar(conn, "SELECT password FROM accounts WHERE id = %s", account.id) is None
+    for stored, token in ((access, b"gho_access"), (refresh, b"ghr_refresh")):
+        assert stored is not None
+        assert token not in stored
+        assert key_id_of(stored) == TEST_KEY.key_id
+    tokens = await auth.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
+    assert tokens == OAuthTokens(
+        access_token="gho_access", refresh_token="ghr_refresh", id_token=None
+    )
+    assert "gho_access" not in repr(tokens)
+    assert "ghr_refresh" not in repr(tokens)
     listed = await auth.list_accounts(user.id)
     assert [a.provider_id for a in listed] == ["credential", "github"]
 
@@ -476,7 +501,8 @@ async def test_linking_again_refreshes_the_tokens_of_the_same_account(
     )
 
     assert again.id == first.id
-    assert scalar(conn, "SELECT access_token FROM accounts WHERE id = %s", first.id) == "a2"
+    tokens = await auth.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
+    assert tokens.access_token == "a2"
 
 
 async def test_a_provider_account_belongs_to_one_user(auth: AuthService, conn: SyncConn) -> None:
@@ -489,9 +515,33 @@ async def test_a_provider_account_belongs_to_one_user(auth: AuthService, conn: S
             intruder.id, provider_id="github", account_id="gh-42", access_token="stolen"
         )
 
-    assert conn.execute(
-        "SELECT user_id, access_token FROM accounts WHERE provider_id = 'github'"
-    ).fetchall() == [(owner.id, "a1")]
+    assert conn.execute("SELECT user_id FROM accounts WHERE provider_id = 'github'").fetchall() == [
+        (owner.id,)
+    ]
+    tokens = await auth.get_oauth_tokens(owner.id, provider_id="github", account_id="gh-42")
+    assert tokens.access_token == "a1"
+    with pytest.raises(AccountNotFound):
+        await auth.get_oauth_tokens(intruder.id, provider_id="github", account_id="gh-42")
+
+
+async def test_a_token_moved_to_another_column_or_account_does_not_decrypt(
+    auth: AuthService, conn: SyncConn
+) -> None:
+    user = await sign_up(auth)
+    await auth.link_account(
+        user.id, provider_id="github", account_id="gh-1", access_token="A1", refresh_token="R1"
+    )
+    await auth.link_account(user.id, provider_id="github", account_id="gh-2", access_token="A2")
+    conn.execute(  # an attacker with write access swaps ciphertexts around
+        "UPDATE accounts SET access_token = (SELECT access_token FROM accounts"
+        " WHERE account_id = 'gh-1') WHERE account_id = 'gh-2'"
+    )
+    conn.execute("UPDATE accounts SET access_token = refresh_token WHERE account_id = 'gh-1'")
+    conn.commit()
+
+    for account_id in ("gh-1", "gh-2"):
+        with pytest.raises(CorruptCiphertext, match="fails authentication"):
+            await auth.get_oauth_tokens(user.id, provider_id="github", account_id=account_id)
 
 
 async def test_link_for_an_unknown_user_raises_user_not_found(auth: AuthService) -> None:
@@ -619,7 +669,7 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
     caplog.set_level(logging.DEBUG)  # the root logger: every logger propagates here
     for name in ("psycopg", "psycopg.pool", "aiosql", "plainsql"):
         caplog.set_level(logging.DEBUG, logger=name)
-    secrets: list[str] = [PASSWORD, "wrong password for ada"]
+    hidden: list[str] = [PASSWORD, "wrong password for ada"]
     errors: list[BaseException] = []
     # Pool and queries made under the capture, so that their own logging is seen too.
     async with open_async_pool(db_settings) as pool:
@@ -628,7 +678,7 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
             load_async_queries(db_settings.sql_dir),
             password_hasher=fast_hasher,
         )
-        await _sign_up_and_fail_to_sign_in(auth, conn, secrets, errors)
+        await _sign_up_and_fail_to_sign_in(auth, conn, hidden, errors)
 
     assert len(errors) == 3
     assert caplog.records, "nothing was logged: the capture is not working"
@@ -645,12 +695,12 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
     ]
     texts += [message for error in errors for message in _messages_of(error)]
     texts.append(caplog.text)
-    for secret in secrets:
+    for secret in hidden:
         assert not [text for text in texts if secret in text]
 
 
 async def _sign_up_and_fail_to_sign_in(
-    auth: AuthService, conn: SyncConn, secrets: list[str], errors: list[BaseException]
+    auth: AuthService, conn: SyncConn, hidden: list[str], errors: list[BaseException]
 ) -> None:
     user = await sign_up(auth)
     try:
@@ -667,17 +717,34 @@ async def _sign_up_and_fail_to_sign_in(
         errors.append(exc)
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
     assert await auth.sign_out(signed_in.token)
-    secrets.append(signed_in.token)
-    secrets.append(scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id))
+    hidden.append(signed_in.token)
+    hidden.append(scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id))
 
 
-async def test_a_database_dump_holds_no_session_token_or_verification_value(
-    auth: AuthService, database_url: str
+async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
+    auth: AuthService, async_db: AsyncDatabase, async_queries: Queries, database_url: str
 ) -> None:
-    """A stolen dump signs nobody in: only SHA-256s are stored, and a hash is no token."""
-    await sign_up(auth)
+    """A stolen dump signs nobody in and hands out no provider token or deploy key: only
+    SHA-256s and AES-256-GCM envelopes are stored, and a hash is no token."""
+    user = await sign_up(auth)
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
     verification = await auth.create_verification("ada@x.io")
+    oauth = [f"{prefix}_{secrets.token_urlsafe(24)}" for prefix in ("gho", "ghr", "eyJ", "ya29")]
+    await auth.link_account(
+        user.id,
+        provider_id="github",
+        account_id="gh-42",
+        access_token=oauth[0],
+        refresh_token=oauth[1],
+        id_token=oauth[2],
+    )
+    await auth.link_account(user.id, provider_id="google", account_id="g-7", access_token=oauth[3])
+    workspace = await add_workspace(async_db, async_queries, "ada-site")
+    deploy_key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_urlsafe(48)}\n-----END"
+    git = GitService(async_db, async_queries, keys=TEST_KEYS)
+    await git.connect_repository(
+        workspace.id, repo_url="git@git.example:ada/site.git", deploy_key=deploy_key
+    )
     dumped = await asyncio.to_thread(
         subprocess.run,
         [str(embedded.binary("pg_dump")), "--format=plain", database_url],
@@ -687,15 +754,21 @@ async def test_a_database_dump_holds_no_session_token_or_verification_value(
     )
     dump = dumped.stdout
     assert "CREATE TABLE public.sessions" in dump
-    for secret in (signed_in.token, verification.value):
+    assert "COPY public.git_repositories" in dump
+    for secret in (signed_in.token, verification.value, *oauth, deploy_key):
         raw = secret.encode()
         for form in (
             secret,
+            secret.splitlines()[1] if "\n" in secret else secret,  # the key's body alone
             raw.hex(),
             base64.b64encode(raw).decode(),
             base64.urlsafe_b64encode(raw).decode().rstrip("="),
         ):
             assert form not in dump
+    assert await auth.get_oauth_tokens(user.id, provider_id="google", account_id="g-7") == (
+        OAuthTokens(access_token=oauth[3], refresh_token=None, id_token=None)
+    )
+    assert await git.get_deploy_key(workspace.id) == deploy_key
     stolen = secret_hash(signed_in.token)
     assert stolen.hex() in dump  # what the dump does hold (bytea as hex) ...
     for forged in (stolen.hex(), base64.urlsafe_b64encode(stolen).decode().rstrip("=")):

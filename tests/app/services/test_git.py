@@ -1,17 +1,23 @@
-"""GitService on a real PostgreSQL: one repository per workspace, its sync status and log."""
+"""GitService on a real PostgreSQL: one repository per workspace, its sync state, its deploy key."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import logging
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.queries import Queries
+from plainsql.config import Settings
+from plainsql.errors import CheckViolation
+from plainsql.pool import open_async_pool
+from plainsql.queries import Queries, load_async_queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import SyncStatus
+from reference_apps.services.crypto import CorruptCiphertext, key_id_of
 from reference_apps.services.git import (
     GitService,
     RepositoryAlreadyConnected,
@@ -19,13 +25,16 @@ from reference_apps.services.git import (
 )
 from reference_apps.services.workspaces import Workspace, WorkspaceNotFound
 
+from ..fixtures import TEST_KEY, TEST_KEYS, add_workspace
+
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+SyncConn = psycopg.Connection[tuple[Any, ...]]
 SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n"
 
 
 @pytest.fixture
 def git(async_db: AsyncDatabase, async_queries: Queries) -> GitService:
-    return GitService(async_db, async_queries)
+    return GitService(async_db, async_queries, keys=TEST_KEYS)
 
 
 async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
@@ -38,9 +47,55 @@ async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
         None,
         None,
     )
-    assert repo.deploy_key == SECRET_KEY
+    assert await git.get_deploy_key(workspace.id) == SECRET_KEY
     assert await git.get_repository(workspace.id) == repo
     assert await git.get_repository(workspace.id + 1000) is None
+
+
+async def test_the_deploy_key_is_stored_encrypted_under_the_newest_key(
+    git: GitService, workspace: Workspace, conn: SyncConn
+) -> None:
+    await git.connect_repository(
+        workspace.id, repo_url="https://git.example/ada.git", deploy_key=SECRET_KEY
+    )
+
+    row = conn.execute(
+        "SELECT deploy_key FROM git_repositories WHERE workspace_id = %s", (workspace.id,)
+    ).fetchone()
+    assert row is not None
+    stored = bytes(row[0])
+    assert b"secret-material" not in stored
+    assert key_id_of(stored) == TEST_KEY.key_id
+
+
+async def test_a_repository_without_a_deploy_key(git: GitService, workspace: Workspace) -> None:
+    await git.connect_repository(workspace.id, repo_url="https://git.example/ada.git")
+    assert await git.get_deploy_key(workspace.id) is None
+    with pytest.raises(RepositoryNotFound):
+        await git.get_deploy_key(workspace.id + 1000)
+
+
+async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
+    git: GitService,
+    workspace: Workspace,
+    async_db: AsyncDatabase,
+    async_queries: Queries,
+    conn: SyncConn,
+) -> None:
+    other = await add_workspace(async_db, async_queries, "bob")
+    await git.connect_repository(workspace.id, repo_url="https://a.example/a.git", deploy_key="A")
+    await git.connect_repository(other.id, repo_url="https://b.example/b.git", deploy_key="B")
+    conn.execute(
+        "UPDATE git_repositories SET deploy_key ="
+        " (SELECT deploy_key FROM git_repositories WHERE workspace_id = %s)"
+        " WHERE workspace_id = %s",
+        (workspace.id, other.id),
+    )
+    conn.commit()
+
+    with pytest.raises(CorruptCiphertext, match="fails authentication"):
+        await git.get_deploy_key(other.id)
+    assert await git.get_deploy_key(workspace.id) == "A"
 
 
 async def test_one_repository_per_workspace_even_when_racing(
@@ -108,3 +163,87 @@ async def test_the_deploy_key_stays_out_of_the_repr(git: GitService, workspace: 
     )
     assert "secret-material" not in repr(repo)
     assert "secret-material" not in str(repo)
+
+
+# --- no deploy key in logs or errors ------------------------------------------------------
+
+
+def _messages_of(error: BaseException | None) -> list[str]:
+    """str, repr and args of an exception and of every exception chained to it."""
+    found: list[str] = []
+    while error is not None:
+        found.append(f"{type(error).__name__}: {error!s} {error!r} {error.args!r}")
+        error = error.__cause__ or error.__context__
+    return found
+
+
+async def test_a_failed_connect_logs_and_raises_no_deploy_key(
+    db_settings: Settings, workspace: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server's DETAIL quotes the row ("Failing row contains (...)"): it stays out."""
+    caplog.set_level(logging.DEBUG)  # the root logger: every logger propagates here
+    for name in ("psycopg", "psycopg.pool", "aiosql", "plainsql", "reference_apps"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    errors: list[BaseException] = []
+    # Pool and queries made under the capture, so that their own logging is seen too.
+    async with open_async_pool(db_settings) as pool:
+        git = GitService(
+            AsyncDatabase(pool, db_settings),
+            load_async_queries(db_settings.sql_dir),
+            keys=TEST_KEYS,
+        )
+        await git.connect_repository(
+            workspace.id, repo_url="https://git.example/a.git", deploy_key=SECRET_KEY
+        )
+        stored = await _stored_deploy_key(pool, workspace.id)
+        try:  # a second repository: git_repositories_workspace_id_key
+            await git.connect_repository(
+                workspace.id, repo_url="https://git.example/b.git", deploy_key=SECRET_KEY
+            )
+        except RepositoryAlreadyConnected as exc:
+            errors.append(exc)
+        try:  # a blank branch: a CHECK, whose DETAIL is the whole failing row
+            await git.connect_repository(
+                workspace.id + 1,
+                repo_url="https://git.example/c.git",
+                branch=" ",
+                deploy_key=SECRET_KEY,
+            )
+        except CheckViolation as exc:
+            errors.append(exc)
+
+    assert len(errors) == 2
+    assert isinstance(errors[1], CheckViolation)
+    assert errors[1].constraint == "git_repositories_branch_not_blank"
+    assert caplog.records, "nothing was logged: the capture is not working"
+    texts = [
+        " ".join(
+            [
+                record.getMessage(),
+                repr(record.args),
+                record.exc_text or "",
+                *_messages_of(record.exc_info[1] if record.exc_info else None),
+            ]
+        )
+        for record in caplog.records
+    ]
+    texts += [message for error in errors for message in _messages_of(error)]
+    texts.append(caplog.text)
+    forms = ["secret-material", SECRET_KEY]
+    for value in (SECRET_KEY.encode(), stored):  # the key, and what the database holds of it
+        forms += [value.hex(), base64.b64encode(value).decode()]
+    # A DETAIL would show any envelope under the test key as \x<hex> starting so:
+    forms.append(stored[: 3 + len(TEST_KEY.key_id)].hex())
+    for form in forms:
+        assert not [text for text in texts if form in text], form
+    assert all("DETAIL" not in text and "Failing row" not in text for text in texts)
+
+
+async def _stored_deploy_key(pool: Pool, workspace_id: int) -> bytes:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT deploy_key FROM git_repositories WHERE workspace_id = %s", (workspace_id,)
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    return bytes(row[0])

@@ -251,6 +251,25 @@ def test_an_error_without_a_position_still_names_the_statement(
     assert not exists(db, "a")
 
 
+def test_a_failed_migration_shows_the_detail_without_the_row_data(
+    project: Path, empty_database_url: str
+) -> None:
+    write_migration(
+        project,
+        "0001_codes",
+        "-- 0001_codes: a table holding a secret twice, then a unique index over it.\n"
+        "CREATE TABLE codes (code text);\n"
+        "INSERT INTO codes VALUES ('tok-SECRET-42'), ('tok-SECRET-42');\n"
+        "CREATE UNIQUE INDEX codes_code_key ON codes (code);\n",
+        "DROP TABLE codes;\n",
+    )
+    result = run(project, empty_database_url, "migrate")
+    assert result.exit_code == 1
+    assert "could not create unique index" in result.output
+    assert "detail: Key (code)=(values hidden) is duplicated." in result.output
+    assert "tok-SECRET-42" not in result.output
+
+
 def test_rollback_files_run_whole_whatever_the_statement_counts(
     project: Path, empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
