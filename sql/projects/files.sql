@@ -22,6 +22,14 @@ WHERE p.id = :project_id AND p.user_id = :user_id
 ON CONFLICT (project_id, path) DO UPDATE SET content = EXCLUDED.content
 RETURNING id, project_id, path, content, created_at, updated_at;
 
+-- name: upsert_project_file_batch(project_id, user_id, path, content)*!
+-- How many files were written: each row as upsert_project_file writes it (nothing for a project that is not the user's); run once per row, pipelined, so a batch costs one round trip.
+INSERT INTO project_files (project_id, path, content)
+SELECT p.id, :path, :content
+FROM projects AS p
+WHERE p.id = :project_id AND p.user_id = :user_id
+ON CONFLICT (project_id, path) DO UPDATE SET content = EXCLUDED.content;
+
 -- name: upsert_project_files(project_id, user_id, paths, contents)!
 -- How many files were created or changed: paths[i] gets contents[i], the last one wins for a repeated path; files whose content is already that are left untouched.
 INSERT INTO project_files (project_id, path, content)

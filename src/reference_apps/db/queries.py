@@ -112,6 +112,7 @@ FINGERPRINTS: dict[str, str] = {
     "projects.update_project_status": "ed7e86b1bc93fdba",
     "projects.upsert_agent_state": "f2acdbafc8e624a2",
     "projects.upsert_project_file": "2b8f5c274274fffe",
+    "projects.upsert_project_file_batch": "c099823fd40fc1a6",
     "projects.upsert_project_files": "e4b3c028cec3e01a",
     "teams.create_team": "e78c25255913121d",
     "teams.create_team_member": "6c58137cb526f359",

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 from uuid import UUID
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
@@ -887,6 +887,15 @@ class WorkspaceRow:
     def from_row(cls, values: Sequence[Any]) -> WorkspaceRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
+
+
+class UpsertProjectFileBatchParams(TypedDict):
+    """The parameters of one row of projects.upsert_project_file_batch."""
+
+    path: str
+    content: str
+    project_id: UUID
+    user_id: str
 
 
 RECORD_CLASSES: dict[str, type[Any]] = {

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql.errors import ForeignKeyViolation
+from plainsql.errors import ForeignKeyViolation, InvalidInput
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.services.agent_states import AgentStatesService
@@ -333,3 +333,44 @@ async def test_bulk_upsert_of_5000_files_over_2500_is_one_statement(
         ).fetchall()
     )
     assert stored == new
+
+
+# -- pipelined batches ------------------------------------------------------------------------
+
+
+def _batch_row(project_id: uuid.UUID, user_id: str, path: str, content: str) -> Any:
+    return {"project_id": project_id, "user_id": user_id, "path": path, "content": content}
+
+
+async def test_a_pipelined_batch_writes_each_row_of_the_users_project_only(
+    service: ProjectsService, async_db: AsyncDatabase, conn: Conn
+) -> None:
+    mine = await service.create_project(ALICE, "Batch", "")
+    theirs = await service.create_project(BOB, "Bob's", "")
+    rows = [_batch_row(mine.id, ALICE, f"src/f{i:02d}.py", f"print({i})") for i in range(40)]
+    rows.append(_batch_row(mine.id, ALICE, "src/f00.py", "print('again')"))  # last one wins
+    rows.append(_batch_row(theirs.id, ALICE, "stolen.py", "x"))  # not Alice's: nothing
+
+    async with async_db.transaction(acting_user=ALICE) as c:
+        written = await service.q.projects.upsert_project_file_batch(c, rows)
+
+    assert written == 41
+    files = await service.list_files(mine.id, ALICE)
+    assert [f.path for f in files] == [f"src/f{i:02d}.py" for i in range(40)]
+    assert files[0].content == "print('again')"
+    assert count(conn, "SELECT count(*) FROM project_files WHERE project_id = %s", theirs.id) == 0
+
+
+async def test_a_batch_with_one_bad_row_writes_nothing(
+    service: ProjectsService, async_db: AsyncDatabase, conn: Conn
+) -> None:
+    project = await service.create_project(ALICE, "Batch", "")
+    rows = [_batch_row(project.id, ALICE, f"f{i}.py", "ok") for i in range(10)]
+    rows.insert(5, _batch_row(project.id, ALICE, "nul.py", "a\x00b"))  # text cannot hold NUL
+
+    with pytest.raises(InvalidInput) as caught:
+        async with async_db.transaction(acting_user=ALICE) as c:
+            await service.q.projects.upsert_project_file_batch(c, rows)
+
+    assert "upsert_project_file_batch" in str(caught.value)
+    assert count(conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id) == 0
