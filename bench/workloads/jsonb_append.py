@@ -28,7 +28,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from bench.harness import BenchContext, Measurement, Result, measure
+from bench.harness import BenchContext, Measurement, Result, measure, median_of
 from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
 from plainsql.runtime_async import AsyncDatabase
@@ -39,7 +39,7 @@ APPENDS = 5_000
 SMOKE_APPENDS = 200
 WARM_UP = 500
 SMOKE_WARM_UP = 50
-ROUNDS = 2
+ROUNDS = 3
 PROJECTS = 50
 USER = "bench-user"
 
@@ -152,13 +152,12 @@ def run(ctx: BenchContext) -> list[Result]:
         raw_label: lambda: _through_psycopg(ctx, ids, appends),
     }
     # Rounds run every way once, so a change in the machine's load hits all of them alike;
-    # each way keeps its best round.
-    best: dict[str, Measurement] = {}
-    for _ in range(ROUNDS):
+    # each way reports its median round, with the spread.
+    rounds: dict[str, list[Measurement]] = {label: [] for label in ways}
+    for _ in range(ctx.size(ROUNDS, 2)):
         for label, work in ways.items():
-            result = timed(label, work)
-            if label not in best or result.seconds < best[label].seconds:
-                best[label] = result
+            rounds[label].append(timed(label, work))
+    best = {label: median_of(runs) for label, runs in rounds.items()}
     with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
         conn.execute("DELETE FROM users WHERE id = %s", (USER,))
     return [

@@ -81,7 +81,8 @@ def run(ctx: BenchContext) -> list[Result]:
                 with base.connection() as conn:
                     conn.execute(SQL, {"point_id": (w * calls + i) % ROWS + 1}).fetchone()
 
-        _threads(base_worker)  # warm-up
+        _threads(base_worker)  # warm-up: every connection has prepared its statements
+        _threads(plain_worker)
         plain, raw = interleaved(
             repeats,
             lambda: measure("plainsql, 8 threads", total, lambda: _threads(plain_worker)),
