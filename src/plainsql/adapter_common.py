@@ -49,9 +49,7 @@ class AdapterBase:
         """The row factory of ``query_name``, built on its first call."""
         factory = self._row_factories.get(query_name)
         if factory is None:
-            factory = self._row_factories[query_name] = row_factory(
-                self.record_classes, query_name
-            )
+            factory = self._row_factories[query_name] = row_factory(self.record_classes, query_name)
         return factory
 
     def process_sql(self, query_name: str, op_type: SQLOperationType, sql: str) -> str:
