@@ -53,8 +53,55 @@ CMD_UPDATE, CMD_INSERT = 2, 3
 ONCONFLICT_NOTHING, ONCONFLICT_UPDATE = 1, 2
 EXISTS_SUBLINK, ANY_SUBLINK, EXPR_SUBLINK, ARRAY_SUBLINK = 0, 2, 4, 6
 COERCE_EXPLICIT_CAST, COERCE_IMPLICIT_CAST = 1, 2
-AGG_PLAIN = 0
+AGG_PLAIN, AGG_SORTED, AGG_HASHED = 0, 1, 2
 PARAM_EXTERN, PARAM_EXEC = 0, 1
+IS_NOT_NULL = 1  # NullTestType
+SETOPCMD_INTERSECT, SETOPCMD_INTERSECT_ALL, SETOPCMD_EXCEPT, SETOPCMD_EXCEPT_ALL = 0, 1, 2, 3
+
+# Window frame options (src/include/nodes/parsenodes.h, the same in 15 to 18). A frame holds
+# the current row unless it starts after it, ends before it or excludes it.
+FRAME_START_OFFSET_FOLLOWING = 0x02000
+FRAME_START_UNBOUNDED_FOLLOWING = 0x00080
+FRAME_END_OFFSET_PRECEDING = 0x01000
+FRAME_END_UNBOUNDED_PRECEDING = 0x00040
+FRAME_EXCLUDE_CURRENT_ROW = 0x08000
+FRAME_EXCLUDE_GROUP = 0x10000
+_FRAME_WITHOUT_CURRENT_ROW = (
+    FRAME_START_OFFSET_FOLLOWING
+    | FRAME_START_UNBOUNDED_FOLLOWING
+    | FRAME_END_OFFSET_PRECEDING
+    | FRAME_END_UNBOUNDED_PRECEDING
+    | FRAME_EXCLUDE_CURRENT_ROW
+    | FRAME_EXCLUDE_GROUP
+)
+
+# Aggregates that return a value for a non-empty set of rows (Aggregate Functions, 9.21:
+# "except for count, these functions return a null value when no rows are selected"; strict
+# transition functions skip NULL inputs, so a NOT NULL input makes the set non-empty):
+# NOT NULL over a NOT NULL first argument in a group (never empty) or a window frame that
+# holds the current row. array_agg collects NULL inputs too ("an array of the argument
+# values, including nulls"): NOT NULL over any input.
+_AGGREGATES_OF_NON_NULL = frozenset(
+    {"max", "min", "sum", "avg", "bool_and", "bool_or", "every", "string_agg"}
+)
+_AGGREGATES_OF_ANYTHING = frozenset({"array_agg"})
+# Window functions (9.22): ntile(n) is NULL only for a NULL n; lag/lead(value, offset,
+# default) return value at the offset row or default, never NULL when all three are not;
+# first_value/last_value return the value at a row of the frame (it holds the current row).
+_WINDOW_ALL_ARGUMENTS = frozenset({"ntile"})
+_WINDOW_THREE_ARGUMENTS = frozenset({"lag", "lead"})
+_WINDOW_FRAME_VALUE = frozenset({"first_value", "last_value"})
+# Set-returning functions whose rows hold no NULL: generate_series is strict (NULL
+# arguments give no rows) and yields start, start + step, ... (9.26).
+_SERIES = frozenset({"generate_series"})
+# Functions NULL only where documented (9.4, 9.16): concat() ignores NULL arguments,
+# concat_ws() is NULL only for a NULL separator, json[b]_build_object/array() build a value
+# of any arguments (a NULL argument becomes JSON null). Each is NULL when called with
+# VARIADIC NULL, so none is trusted with VARIADIC.
+_NEVER_NULL_UNLESS_VARIADIC = frozenset(
+    {"concat", "json_build_object", "jsonb_build_object", "json_build_array", "jsonb_build_array"}
+)
+_NULL_FOR_NULL_FIRST_ARGUMENT = frozenset({"concat_ws"})
 
 _JOINS = frozenset({"NESTLOOP", "HASHJOIN", "MERGEJOIN"})
 _UNIONS = frozenset({"APPEND", "MERGEAPPEND"})
@@ -168,28 +215,115 @@ class _Analyzer:
                 integer(e.get("resulttype"))
             )
         if kind == "FUNCEXPR":
-            cast = integer(e.get("funcformat")) in (COERCE_EXPLICIT_CAST, COERCE_IMPLICIT_CAST)
+            return self._function(plan, e)
+        if kind == "OPEXPR":
+            oid = integer(e.get("opfuncid"))
+            return not self.catalog.non_null_over_non_null(oid) or self._any(plan, e.get("args"))
+        if kind == "AGGREF":
+            return self._aggregate(plan, e)
+        if kind == "WINDOWFUNC":
+            return self._window_function(plan, e)
+        if kind == "COALESCEEXPR":
             args = e.get("args") or []
-            return not (cast and args) or self.expr(plan, args[0])
-        if kind in ("AGGREF", "WINDOWFUNC"):
-            oid = integer(e.get("aggfnoid") if kind == "AGGREF" else e.get("winfnoid"))
-            return not self.catalog.never_null_function(oid)
-        if kind in ("COALESCEEXPR", "MINMAXEXPR"):
+            return all(self.expr(plan, arg) for arg in args) and not self._full_join_key(plan, args)
+        if kind == "MINMAXEXPR":
             return all(self.expr(plan, arg) for arg in e.get("args") or [])
         if kind == "BOOLEXPR":
-            return any(self.expr(plan, arg) for arg in e.get("args") or [])
+            return self._any(plan, e.get("args"))
         if kind == "CASEEXPR":
             results = [when["result"] for when in e.get("args") or []]
             results.append(e.get("defresult"))
             return any(self.expr(plan, result) for result in results)
         if kind == "SUBPLAN":
-            return self.sublink(e, 0)
+            return self.sublink(e, 0, plan)
         if kind == "ALTERNATIVESUBPLAN":
-            return self.sublink(e["subplans"][0], 0)
+            return self.sublink(e["subplans"][0], 0, plan)
         if kind == "PARAM" and integer(e.get("paramkind")) == PARAM_EXEC:
             found = self.init_params.get(integer(e.get("paramid")))
-            return True if found is None else self.sublink(*found)
+            return True if found is None else self.sublink(*found, plan)
         return True
+
+    def _any(self, plan: Node, args: Any) -> bool:
+        return any(self.expr(plan, arg) for arg in args or [])
+
+    def _function(self, plan: Node, e: Node) -> bool:
+        oid = integer(e.get("funcid"))
+        args = e.get("args") or []
+        if integer(e.get("funcformat")) in (COERCE_EXPLICIT_CAST, COERCE_IMPLICIT_CAST):
+            # A cast keeps its input's nullability when it is one of PostgreSQL's own
+            # (a user's cast function may return NULL), except a cast from json/jsonb: NULL
+            # for a JSON null since PostgreSQL 18 (an error on 15 to 17).
+            function = self.catalog.function(oid)
+            if not args or not function.builtin_name or self.catalog.json_cast(oid):
+                return True
+            return self.expr(plan, args[0])
+        name = self.catalog.function(oid).builtin_name
+        variadic = boolean(e.get("funcvariadic"))
+        if name in _NEVER_NULL_UNLESS_VARIADIC:
+            return variadic
+        if name in _NULL_FOR_NULL_FIRST_ARGUMENT:
+            return variadic or not args or self.expr(plan, args[0])
+        if name in _SERIES and boolean(e.get("funcretset")):
+            # In a SELECT list: its own rows, unless another set-returning function there
+            # makes more rows (the shorter one is padded with NULLs).
+            entries = plan.get("targetlist") or []
+            sets = [te for te in entries if _returns_set(te.get("expr"))]
+            return node_type(plan) != "PROJECTSET" or len(sets) != 1 or sets[0]["expr"] is not e
+        if self.catalog.non_null_over_non_null(oid) and not boolean(e.get("funcretset")):
+            return self._any(plan, args)
+        return True
+
+    def _aggregate(self, plan: Node, e: Node) -> bool:
+        oid = integer(e.get("aggfnoid"))
+        if self.catalog.never_null_function(oid):
+            return False
+        if e.get("aggfilter") is not None or not _grouped(plan):
+            # No GROUP BY (NULL over no rows), GROUPING SETS / ROLLUP / CUBE / GROUP BY ()
+            # (a row for an empty set), FILTER (a group with no row passing it).
+            return True
+        return self._aggregate_of(plan, oid, [te.get("expr") for te in e.get("args") or []])
+
+    def _aggregate_of(self, plan: Node, oid: int, args: list[Any]) -> bool:
+        """An aggregate over a set of rows known to be non-empty."""
+        name = self.catalog.function(oid).builtin_name
+        if name in _AGGREGATES_OF_ANYTHING:
+            return False
+        if name in _AGGREGATES_OF_NON_NULL and args:
+            return self.expr(plan, args[0])
+        return True
+
+    def _window_function(self, plan: Node, e: Node) -> bool:
+        oid = integer(e.get("winfnoid"))
+        if self.catalog.never_null_function(oid):
+            return False
+        args = e.get("args") or []
+        name = self.catalog.function(oid).builtin_name
+        if name in _WINDOW_ALL_ARGUMENTS:
+            return self._any(plan, args)
+        if name in _WINDOW_THREE_ARGUMENTS:
+            return len(args) != 3 or self._any(plan, args)
+        if not _frame_holds_current_row(plan, e):
+            return True
+        if name in _WINDOW_FRAME_VALUE:
+            return self._any(plan, args)
+        if boolean(e.get("winagg")) and e.get("aggfilter") is None:
+            return self._aggregate_of(plan, oid, args)
+        return True
+
+    def _full_join_key(self, plan: Node, args: list[Any]) -> bool:
+        """COALESCE(l.k, r.k) at a FULL join (the merged key of USING): every row has a side
+        that is not null-extended, so it is NOT NULL when each side's own value is."""
+        if node_type(plan) not in _JOINS or integer(plan.get("jointype")) != JOIN_FULL:
+            return False
+        sides = {OUTER_VAR: False, INNER_VAR: False}
+        for arg in args:
+            arg = self._strip_value_casts(arg)
+            varno = integer(arg.get("varno")) if node_type(arg) == "VAR" else 0
+            if varno in sides and integer(arg.get("varreturningtype")) == 0:
+                child = plan["lefttree" if varno == OUTER_VAR else "righttree"]
+                if not self.column(child, integer(arg.get("varattno"))):
+                    sides[varno] = True
+        return all(sides.values())
 
     def var(self, plan: Node, var: Node) -> bool:
         if integer(var.get("varreturningtype")) != 0:
@@ -198,6 +332,16 @@ class _Analyzer:
         kind = node_type(plan)
         if kind == "AGG" and plan.get("groupingSets"):
             return True  # ROLLUP / CUBE / GROUPING SETS null out the columns not grouped
+        if self._narrowed(plan, varno, attno):
+            return False
+        if kind == "SETOP":
+            branches = _setop_branches(plan)
+            cmd = integer(plan.get("cmd"))
+            if branches and cmd in (SETOPCMD_INTERSECT, SETOPCMD_INTERSECT_ALL):
+                # A row of an INTERSECT is equal (NULLs as equal) to a row of each branch.
+                return all(self.column(branch, attno) for branch in branches)
+            if branches and cmd in (SETOPCMD_EXCEPT, SETOPCMD_EXCEPT_ALL):
+                return self.column(branches[0], attno)  # rows of the left branch
         if varno in (OUTER_VAR, INNER_VAR):
             if kind in _JOINS:
                 jointype = integer(plan.get("jointype"))
@@ -229,22 +373,116 @@ class _Analyzer:
         if kind == "VALUESSCAN":
             rows = plan.get("values_lists") or []
             return any(self.expr(plan, row[attno - 1]) for row in rows)
+        if kind == "FUNCTIONSCAN":
+            return self._function_scan_column(plan, attno)
         rte = self.rtable[varno - 1] if varno <= len(self.rtable) else {}
         if integer(rte.get("rtekind"), -1) == 0:  # RTE_RELATION: a table's own column
             return not self.catalog.column_not_null(integer(rte.get("relid")), attno)
         return True  # function scans, table functions, tuplestores: not proven
 
-    def sublink(self, subplan: Node, index: int) -> bool:
-        """Nullability of output ``index`` of a sub-select used as an expression."""
+    def _strip_value_casts(self, e: Any) -> Any:
+        """``e`` without the casts that keep a value's nullability (PostgreSQL's own, not from
+        json/jsonb)."""
+        while True:
+            kind = node_type(e)
+            if kind == "RELABELTYPE":
+                e = e.get("arg")
+                continue
+            if kind == "FUNCEXPR" and integer(e.get("funcformat")) in (
+                COERCE_EXPLICIT_CAST,
+                COERCE_IMPLICIT_CAST,
+            ):
+                oid = integer(e.get("funcid"))
+                args = e.get("args") or []
+                if (
+                    args
+                    and self.catalog.function(oid).builtin_name
+                    and not self.catalog.json_cast(oid)
+                ):
+                    e = args[0]
+                    continue
+            return e
+
+    def _function_scan_column(self, plan: Node, attno: int) -> bool:
+        functions = plan.get("functions") or []
+        width = sum(integer(f.get("funccolcount")) for f in functions)
+        if boolean(plan.get("funcordinality")) and attno == width + 1:
+            return False  # WITH ORDINALITY: the row number, never NULL
+        if len(functions) != 1 or attno != 1:
+            return True  # ROWS FROM (f(), g()) pads the shorter function's rows with NULLs
+        call = functions[0].get("funcexpr")
+        return not (
+            node_type(call) == "FUNCEXPR"
+            and self.catalog.function(integer(call.get("funcid"))).builtin_name in _SERIES
+        )
+
+    def _narrowed(self, plan: Node, varno: int, attno: int) -> bool:
+        """Whether a top-level conjunct of the filter at ``plan`` rejects a NULL in the Var
+        (``x IS NOT NULL``, or a strict function or operator of it: NULL, so not true)."""
+        conjuncts = list(plan.get("qual") or [])
+        if node_type(plan) in _JOINS and integer(plan.get("jointype")) == 0:  # JOIN_INNER
+            for key in ("joinqual", "hashclauses", "mergeclauses"):
+                conjuncts += plan.get(key) or []
+        for conjunct in conjuncts:
+            kind = node_type(conjunct)
+            if kind == "NULLTEST":
+                tested = (
+                    [conjunct.get("arg")]
+                    if integer(conjunct.get("nulltesttype")) == IS_NOT_NULL
+                    and not boolean(conjunct.get("argisrow"))
+                    else []
+                )
+            elif kind in ("OPEXPR", "FUNCEXPR"):
+                oid = integer(conjunct.get("opfuncid" if kind == "OPEXPR" else "funcid"))
+                strict = self.catalog.function(oid).strict and not boolean(
+                    conjunct.get("funcretset")
+                )
+                tested = list(conjunct.get("args") or []) if strict else []
+            else:
+                tested = []
+            for arg in tested:
+                arg = _strip_relabel(arg)
+                if (
+                    node_type(arg) == "VAR"
+                    and integer(arg.get("varno")) == varno
+                    and integer(arg.get("varattno")) == attno
+                    and integer(arg.get("varreturningtype")) == 0
+                ):
+                    return True
+        return False
+
+    def sublink(self, subplan: Node, index: int, at: Node | None = None) -> bool:
+        """Nullability of output ``index`` of a sub-select used as an expression at ``at``."""
         kind = integer(subplan.get("subLinkType"))
         if kind in (EXISTS_SUBLINK, ARRAY_SUBLINK):
             return False
         if kind == ANY_SUBLINK and boolean(subplan.get("unknownEqFalse")):
             return False  # a correlated EXISTS the planner hashed as an IN: FALSE, never NULL
+        plan = self.subplans[integer(subplan.get("plan_id")) - 1]
         if kind == EXPR_SUBLINK:
-            plan = self.subplans[integer(subplan.get("plan_id")) - 1]
             return not self.one_row(plan) or self.column(plan, index + 1)
+        if kind == ANY_SUBLINK and at is not None:
+            return self._in_subquery(subplan, plan, at)
         return True
+
+    def _in_subquery(self, subplan: Node, plan: Node, at: Node) -> bool:
+        """``x IN (SELECT y ...)``: TRUE on a match, else NULL if a comparison was NULL, else
+        FALSE (9.24.3). A comparison that is never NULL over NOT NULL x and y: never NULL."""
+        test: Node = subplan.get("testexpr") or {}
+        if node_type(test) != "OPEXPR":
+            return True
+        if not self.catalog.non_null_over_non_null(integer(test.get("opfuncid"))):
+            return True
+        outputs = [integer(p) for p in subplan.get("paramIds") or []]
+        for arg in test.get("args") or []:
+            arg = _strip_relabel(arg)
+            if node_type(arg) == "PARAM" and integer(arg.get("paramkind")) == PARAM_EXEC:
+                paramid = integer(arg.get("paramid"))
+                if paramid not in outputs or self.column(plan, outputs.index(paramid) + 1):
+                    return True
+            elif self.expr(at, arg):
+                return True
+        return False
 
     # -- row count ------------------------------------------------------------------------
 
@@ -260,6 +498,13 @@ class _Analyzer:
             return integer(plan.get("aggstrategy")) == AGG_PLAIN and not plan.get("qual")
         if kind in _SAME_ROWS or (kind == "WINDOWAGG" and not plan.get("runCondition")):
             return not plan.get("qual") and self.one_row(plan["lefttree"])
+        if kind == "LIMIT":  # LIMIT n (n >= 1, a constant) without OFFSET over one row
+            count, offset = plan.get("limitCount"), plan.get("limitOffset")
+            return (
+                _positive_constant(count)
+                and (offset is None or _zero_constant(offset))
+                and self.one_row(plan["lefttree"])
+            )
         if kind == "MODIFYTABLE":
             return self._inserts_one_row(plan)
         return False
@@ -360,6 +605,67 @@ class _Analyzer:
                 found |= self._forwarded_params(plan, row[attno - 1])
             return found
         return set()
+
+
+def _returns_set(e: Any) -> bool:
+    return node_type(e) in ("FUNCEXPR", "OPEXPR") and boolean(
+        e.get("funcretset") or e.get("opretset")
+    )
+
+
+def _grouped(plan: Node) -> bool:
+    """An Agg node with GROUP BY keys (every group it emits has at least one row)."""
+    return (
+        node_type(plan) == "AGG"
+        and integer(plan.get("aggstrategy")) in (AGG_SORTED, AGG_HASHED)
+        and integer(plan.get("numCols")) > 0
+        and not plan.get("groupingSets")
+    )
+
+
+def _frame_holds_current_row(plan: Node, e: Node) -> bool:
+    if node_type(plan) != "WINDOWAGG" or integer(plan.get("winref")) != integer(e.get("winref")):
+        return False
+    return not integer(plan.get("frameOptions")) & _FRAME_WITHOUT_CURRENT_ROW
+
+
+def _setop_branches(plan: Node) -> list[Node]:
+    """The inputs of a SetOp: its two children on 18, the branches of its Append before."""
+    if plan.get("righttree"):
+        return [plan["lefttree"], plan["righttree"]]
+    child: Node = plan.get("lefttree") or {}
+    while node_type(child) in _SAME_ROWS:
+        child = child.get("lefttree") or {}
+    if node_type(child) in _UNIONS:
+        return list(child.get("appendplans") or child.get("mergeplans") or [])
+    return []
+
+
+def _datum_bytes(const: Any) -> list[int] | None:
+    """The bytes of a by-value Const's datum (``8 [ 1 0 0 ... ]``), None when NULL or other."""
+    if node_type(const) != "CONST" or boolean(const.get("constisnull")):
+        return None
+    value = const.get("constvalue")
+    if not isinstance(value, list) or "[" not in value or "]" not in value:
+        return None
+    return [int(b) for b in value[value.index("[") + 1 : value.index("]")]]
+
+
+def _positive_constant(const: Any) -> bool:
+    """A non-NULL constant integer other than 0 (a negative LIMIT is an error, not a row)."""
+    data = _datum_bytes(const)
+    return data is not None and any(data)
+
+
+def _zero_constant(const: Any) -> bool:
+    data = _datum_bytes(const)
+    return data is not None and not any(data)
+
+
+def _strip_relabel(e: Any) -> Any:
+    while node_type(e) == "RELABELTYPE":
+        e = e.get("arg")
+    return e
 
 
 def _strip_casts(e: Any) -> Any:

@@ -23,6 +23,59 @@ _TRIGGER_INSTEAD = 1 << 6
 # ranking window functions. Looked up by name in pg_catalog so no OID is hard-coded.
 _NEVER_NULL_FUNCTIONS = ("count", "row_number", "rank", "dense_rank", "percent_rank", "cume_dist")
 
+# Operators of pg_catalog that return a value for any non-NULL operands (they raise on
+# overflow or division by zero, never return NULL), so they are NOT NULL over NOT NULL inputs:
+# - the comparison operators of every B-tree operator family (a B-tree operator class is a
+#   total order: "the comparison operators must ... return true or false", Interfacing
+#   Extensions to Indexes, 36.16.2; records and arrays compare NULL fields as equal there),
+#   and their negators (<> of each =);
+# - +, -, *, / and % on the numeric types (Mathematical Operators, 9.3);
+# Functions by name: the concatenations (textcat = text || text, byteacat, jsonb_concat,
+# array_cat / array_append / array_prepend: "Array Functions and Operators", 9.19) and
+# cardinality() ("the total number of elements in the array, or 0 if the array is empty").
+# Deliberately absent: array_length() (NULL for an empty array), jsonb -> / ->> (NULL for a
+# missing key), any function outside pg_catalog (a user's function may return NULL).
+_NON_NULL_OPERATORS_SQL = """
+WITH btree AS (
+    SELECT amopopr, amopstrategy FROM pg_amop
+     WHERE amopmethod = (SELECT oid FROM pg_am WHERE amname = 'btree')
+), numeric_types AS (
+    SELECT oid FROM pg_type
+     WHERE typnamespace = 'pg_catalog'::regnamespace AND typname = ANY (%(numeric)s)
+)
+SELECT o.oprcode::oid::int
+  FROM pg_operator o
+ WHERE o.oprnamespace = 'pg_catalog'::regnamespace AND o.oprcode <> 0
+   AND (o.oid IN (SELECT amopopr FROM btree)
+        OR o.oprnegate IN (SELECT amopopr FROM btree WHERE amopstrategy = 3)
+        OR (o.oprname IN ('+', '-', '*', '/', '%%')
+            AND (o.oprleft = 0 OR o.oprleft IN (SELECT oid FROM numeric_types))
+            AND o.oprright IN (SELECT oid FROM numeric_types)
+            AND o.oprresult IN (SELECT oid FROM numeric_types)))
+UNION
+SELECT p.oid::int FROM pg_proc p
+ WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname = ANY (%(names)s)
+"""
+_NUMERIC_TYPES = ["int2", "int4", "int8", "float4", "float8", "numeric"]
+_NON_NULL_OVER_NON_NULL = [
+    "textcat",
+    "byteacat",
+    "jsonb_concat",
+    "array_cat",
+    "array_append",
+    "array_prepend",
+    "cardinality",
+]
+
+# The cast functions from json and jsonb to scalar types (bool, numeric, int2/4/8,
+# float4/8): since PostgreSQL 18 they turn a JSON null into SQL NULL, where 15 to 17 raise
+# "cannot cast jsonb null to type ...". A cast from json or jsonb is therefore nullable
+# whatever its input: the type must hold on every supported server (docs/typegen.md).
+_JSON_CASTS_SQL = """
+SELECT castfunc::int FROM pg_cast
+ WHERE castsource IN ('json'::regtype, 'jsonb'::regtype) AND castfunc <> 0
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class TypeInfo:
@@ -37,6 +90,14 @@ class TypeInfo:
     base: int  # typbasetype of a domain (0 otherwise)
     not_null: bool  # a domain declared NOT NULL
     labels: tuple[str, ...]  # enum labels in order
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """One pg_proc row: its name when it is one of PostgreSQL's own, and its strictness."""
+
+    builtin_name: str  # proname for a function of pg_catalog, "" for any other
+    strict: bool  # proisstrict: NULL for any NULL argument, without being called
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +125,9 @@ class Catalog:
         self._attributes: dict[int, dict[int, Attribute]] = {}
         self._relations: dict[int, Relation] = {}
         self._never_null: frozenset[int] | None = None
+        self._non_null_over_non_null: frozenset[int] | None = None
+        self._json_casts: frozenset[int] | None = None
+        self._functions: dict[int, Function] = {}
         self._before_row_triggers: dict[int, int] | None = None
 
     def types(self, oids: Iterable[int]) -> dict[int, TypeInfo]:
@@ -166,6 +230,40 @@ class Catalog:
             ).fetchall()
             self._never_null = frozenset(row[0] for row in rows)
         return oid in self._never_null
+
+    def function(self, oid: int) -> Function:
+        """Name (for pg_catalog's own functions) and strictness of a function."""
+        if not self._functions:
+            rows = self.conn.execute(
+                "SELECT oid::int, proname, proisstrict FROM pg_proc"
+                " WHERE pronamespace = 'pg_catalog'::regnamespace"
+            ).fetchall()
+            self._functions = {row[0]: Function(str(row[1]), bool(row[2])) for row in rows}
+        found = self._functions.get(oid)
+        if found is None:
+            row = self.conn.execute(
+                "SELECT proisstrict FROM pg_proc WHERE oid = %s", (oid,)
+            ).fetchone()
+            found = Function("", bool(row and row[0]))
+            self._functions[oid] = found
+        return found
+
+    def non_null_over_non_null(self, oid: int) -> bool:
+        """Whether function ``oid`` returns a value (never NULL) for non-NULL arguments."""
+        if self._non_null_over_non_null is None:
+            rows = self.conn.execute(
+                _NON_NULL_OPERATORS_SQL,
+                {"numeric": _NUMERIC_TYPES, "names": _NON_NULL_OVER_NON_NULL},
+            ).fetchall()
+            self._non_null_over_non_null = frozenset(row[0] for row in rows)
+        return oid in self._non_null_over_non_null
+
+    def json_cast(self, oid: int) -> bool:
+        """Whether function ``oid`` is a cast from json or jsonb (NULL for a JSON null on 18)."""
+        if self._json_casts is None:
+            rows = self.conn.execute(_JSON_CASTS_SQL).fetchall()
+            self._json_casts = frozenset(row[0] for row in rows)
+        return oid in self._json_casts
 
     def has_skipping_trigger(self, relid: int, *, insert: bool, update: bool) -> bool:
         """Whether a BEFORE or INSTEAD OF row trigger could skip an INSERT or UPDATE of ``relid``

@@ -19,14 +19,26 @@ from .records import (
     AuthorRow,
     BookRow,
     CreateBooksParams,
+    GetAnyOrphansRow,
     GetAuthorContactRow,
+    GetBookExtremesGroupedByNothingRow,
+    GetBookExtremesWithoutRowsRow,
     GetBookStatsRow,
+    GetBookTotalRow,
     JSONParam,
+    ListAuthorBookExtremesFilteredRow,
+    ListAuthorBookExtremesRow,
+    ListAuthorBookRollupRow,
     ListAuthorLabelsRow,
     ListAuthorNamesRow,
+    ListAuthorPinsRow,
+    ListAuthorsAndBooksByAuthorRow,
     ListAuthorsAndBooksRow,
     ListAuthorsBooksAndCoauthorsRow,
+    ListAuthorScoresRow,
     ListAuthorSettingsRow,
+    ListAuthorSettingsTextRow,
+    ListAuthorsInBookListRow,
     ListAuthorsInMoodRow,
     ListAuthorsTaggedRow,
     ListAuthorsWithBookCountsRow,
@@ -34,22 +46,49 @@ from .records import (
     ListAuthorsWithBooksRow,
     ListAuthorsWithBookTitleForcedRow,
     ListAuthorsWithCountsBySubqueryRow,
+    ListAuthorsWithExistsRow,
     ListAuthorsWithFirstTitleRow,
     ListAuthorsWithLatestBookRow,
+    ListAuthorsWithLimitedCountsRow,
     ListAuthorsWithoutBooksRow,
+    ListAuthorsWithSubtitledBooksRow,
+    ListAuthorTagCountsRow,
+    ListBookArithmeticRow,
     ListBookChainRow,
+    ListBookChainSubtitlesRow,
+    ListBookConcatsRow,
+    ListBookDescriptionsRow,
+    ListBookDocumentsRow,
     ListBookFactsRow,
+    ListBookLabelsRow,
     ListBookLengthsRow,
+    ListBookNamesNumberedRow,
+    ListBooksFramedRow,
+    ListBooksInLongListRow,
+    ListBookSizesRow,
     ListBooksRankedRow,
     ListBookStatsByAuthorRow,
+    ListBookSumsByShelfParityRow,
+    ListBooksUpToRow,
+    ListBooksWindowedRow,
     ListBooksWithAuthorsRow,
     ListBooksWithNextBookRow,
     ListBooksWithOptionalAuthorsRow,
+    ListCommonSubtitlesRow,
+    ListCountdownRow,
     ListLabelsRow,
     ListMoodsRow,
     ListNamesOverriddenRow,
     ListPagesPerAuthorRow,
     ListPairsFromCteRow,
+    ListRatedAuthorsRow,
+    ListSeriesRow,
+    ListSeriesRowsFromRow,
+    ListShelvesAndBooksByIdRow,
+    ListSubtitledBooksRow,
+    ListSubtitlesThatAreTitlesRow,
+    ListTitlesExceptSubtitlesRow,
+    ListUnevenSeriesRow,
     Mood,
     NoteRow,
     UpdateBookPriceRow,
@@ -175,6 +214,25 @@ class LibraryQueries:
         )
         return count
 
+    def get_any_orphans(
+        self,
+        conn: Connection[Any],
+    ) -> GetAnyOrphansRow:
+        """An uncorrelated EXISTS (an InitPlan). IN (subquery)
+        ---------------------------------------------------------------------------
+
+        ``library.get_any_orphans`` (sql/library/precision.sql:103).
+        """
+        row: GetAnyOrphansRow | None = self._a.select_one(
+            conn,
+            "library.get_any_orphans",
+            self._sql["library.get_any_orphans"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_any_orphans")
+        return row
+
     def get_author_bio(
         self,
         conn: Connection[Any],
@@ -235,6 +293,42 @@ class LibraryQueries:
         )
         return row
 
+    def get_book_extremes_grouped_by_nothing(
+        self,
+        conn: Connection[Any],
+    ) -> GetBookExtremesGroupedByNothingRow:
+        """GROUP BY (): one row even over no rows, like no GROUP BY.
+
+        ``library.get_book_extremes_grouped_by_nothing`` (sql/library/precision.sql:60).
+        """
+        row: GetBookExtremesGroupedByNothingRow | None = self._a.select_one(
+            conn,
+            "library.get_book_extremes_grouped_by_nothing",
+            self._sql["library.get_book_extremes_grouped_by_nothing"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_book_extremes_grouped_by_nothing")
+        return row
+
+    def get_book_extremes_without_rows(
+        self,
+        conn: Connection[Any],
+    ) -> GetBookExtremesWithoutRowsRow:
+        """No GROUP BY: one row even when no book matches, max() is then NULL.
+
+        ``library.get_book_extremes_without_rows`` (sql/library/precision.sql:54).
+        """
+        row: GetBookExtremesWithoutRowsRow | None = self._a.select_one(
+            conn,
+            "library.get_book_extremes_without_rows",
+            self._sql["library.get_book_extremes_without_rows"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_book_extremes_without_rows")
+        return row
+
     def get_book_stats(
         self,
         conn: Connection[Any],
@@ -253,6 +347,26 @@ class LibraryQueries:
             raise MissingRow("library.get_book_stats")
         return row
 
+    def get_book_total(
+        self,
+        conn: Connection[Any],
+    ) -> GetBookTotalRow:
+        """An uncorrelated count(*) with LIMIT 1 (an InitPlan), and a max() that may be NULL.
+        EXISTS
+        ----------------------------------------------------------------------------------
+
+        ``library.get_book_total`` (sql/library/precision.sql:87).
+        """
+        row: GetBookTotalRow | None = self._a.select_one(
+            conn,
+            "library.get_book_total",
+            self._sql["library.get_book_total"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_book_total")
+        return row
+
     def list_author_book_counts(
         self,
         conn: Connection[Any],
@@ -265,6 +379,55 @@ class LibraryQueries:
             conn,
             "library.list_author_book_counts",
             self._sql["library.list_author_book_counts"],
+            {},
+        )
+        return rows
+
+    def list_author_book_extremes(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorBookExtremesRow]:
+        """max/min/bool_and/string_agg/array_agg of NOT NULL columns per group: NOT NULL; of a
+        nullable column: nullable.
+
+        ``library.list_author_book_extremes`` (sql/library/precision.sql:26).
+        """
+        rows: list[ListAuthorBookExtremesRow] = self._a.select(
+            conn,
+            "library.list_author_book_extremes",
+            self._sql["library.list_author_book_extremes"],
+            {},
+        )
+        return rows
+
+    def list_author_book_extremes_filtered(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorBookExtremesFilteredRow]:
+        """FILTER can leave a group with no row for the aggregate: nullable.
+
+        ``library.list_author_book_extremes_filtered`` (sql/library/precision.sql:39).
+        """
+        rows: list[ListAuthorBookExtremesFilteredRow] = self._a.select(
+            conn,
+            "library.list_author_book_extremes_filtered",
+            self._sql["library.list_author_book_extremes_filtered"],
+            {},
+        )
+        return rows
+
+    def list_author_book_rollup(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorBookRollupRow]:
+        """ROLLUP adds a total row over all groups and nulls the grouped column there.
+
+        ``library.list_author_book_rollup`` (sql/library/precision.sql:48).
+        """
+        rows: list[ListAuthorBookRollupRow] = self._a.select(
+            conn,
+            "library.list_author_book_rollup",
+            self._sql["library.list_author_book_rollup"],
             {},
         )
         return rows
@@ -301,6 +464,38 @@ class LibraryQueries:
         )
         return rows
 
+    def list_author_pins(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorPinsRow]:
+        """A jsonb value cast to boolean: coalesce() keeps a JSON null, which 18 casts to NULL.
+
+        ``library.list_author_pins`` (sql/library/precision.sql:7).
+        """
+        rows: list[ListAuthorPinsRow] = self._a.select(
+            conn,
+            "library.list_author_pins",
+            self._sql["library.list_author_pins"],
+            {},
+        )
+        return rows
+
+    def list_author_scores(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorScoresRow]:
+        """A jsonb value cast to numeric and to integer.
+
+        ``library.list_author_scores`` (sql/library/precision.sql:12).
+        """
+        rows: list[ListAuthorScoresRow] = self._a.select(
+            conn,
+            "library.list_author_scores",
+            self._sql["library.list_author_scores"],
+            {},
+        )
+        return rows
+
     def list_author_settings(
         self,
         conn: Connection[Any],
@@ -319,6 +514,41 @@ class LibraryQueries:
             {
                 "filter": as_jsonb(filter, "filter"),
             },
+        )
+        return rows
+
+    def list_author_settings_text(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorSettingsTextRow]:
+        """jsonb as text (its output, 'null' for a JSON null: never NULL) and ->> cast to
+        boolean. aggregates over a group (never empty)
+        --------------------------------------------------
+
+        ``library.list_author_settings_text`` (sql/library/precision.sql:19).
+        """
+        rows: list[ListAuthorSettingsTextRow] = self._a.select(
+            conn,
+            "library.list_author_settings_text",
+            self._sql["library.list_author_settings_text"],
+            {},
+        )
+        return rows
+
+    def list_author_tag_counts(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorTagCountsRow]:
+        """cardinality() of a NOT NULL array is a number (0 when empty); array_length() of an
+        empty array is NULL.
+
+        ``library.list_author_tag_counts`` (sql/library/precision.sql:162).
+        """
+        rows: list[ListAuthorTagCountsRow] = self._a.select(
+            conn,
+            "library.list_author_tag_counts",
+            self._sql["library.list_author_tag_counts"],
+            {},
         )
         return rows
 
@@ -354,6 +584,23 @@ class LibraryQueries:
         )
         return rows
 
+    def list_authors_and_books_by_author(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorsAndBooksByAuthorRow]:
+        """A nullable key on one side (books.author_id): the merged key is nullable. recursive
+        CTEs ---------------------------------------------------------------------------
+
+        ``library.list_authors_and_books_by_author`` (sql/library/precision.sql:254).
+        """
+        rows: list[ListAuthorsAndBooksByAuthorRow] = self._a.select(
+            conn,
+            "library.list_authors_and_books_by_author",
+            self._sql["library.list_authors_and_books_by_author"],
+            {},
+        )
+        return rows
+
     def list_authors_books_and_coauthors(
         self,
         conn: Connection[Any],
@@ -366,6 +613,24 @@ class LibraryQueries:
             conn,
             "library.list_authors_books_and_coauthors",
             self._sql["library.list_authors_books_and_coauthors"],
+            {},
+        )
+        return rows
+
+    def list_authors_in_book_list(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorsInBookListRow]:
+        """author_id is nullable: a.id IN (...) is NULL when no author_id matches and one is
+        NULL; narrowed by IS NOT NULL in the sub-select, it is NOT NULL again. CASE
+        ------------------------------------------------------------------------------------
+
+        ``library.list_authors_in_book_list`` (sql/library/precision.sql:117).
+        """
+        rows: list[ListAuthorsInBookListRow] = self._a.select(
+            conn,
+            "library.list_authors_in_book_list",
+            self._sql["library.list_authors_in_book_list"],
             {},
         )
         return rows
@@ -512,6 +777,22 @@ class LibraryQueries:
         )
         return rows
 
+    def list_authors_with_exists(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorsWithExistsRow]:
+        """EXISTS is true or false; a scalar sub-select of true is NULL when it finds no row.
+
+        ``library.list_authors_with_exists`` (sql/library/precision.sql:94).
+        """
+        rows: list[ListAuthorsWithExistsRow] = self._a.select(
+            conn,
+            "library.list_authors_with_exists",
+            self._sql["library.list_authors_with_exists"],
+            {},
+        )
+        return rows
+
     def list_authors_with_first_title(
         self,
         conn: Connection[Any],
@@ -544,6 +825,40 @@ class LibraryQueries:
         )
         return rows
 
+    def list_authors_with_limited_counts(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorsWithLimitedCountsRow]:
+        """A plain count(*) is one row, also under LIMIT 1; OFFSET 1 skips it, GROUP BY may have
+        none.
+
+        ``library.list_authors_with_limited_counts`` (sql/library/precision.sql:78).
+        """
+        rows: list[ListAuthorsWithLimitedCountsRow] = self._a.select(
+            conn,
+            "library.list_authors_with_limited_counts",
+            self._sql["library.list_authors_with_limited_counts"],
+            {},
+        )
+        return rows
+
+    def list_authors_with_subtitled_books(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListAuthorsWithSubtitledBooksRow]:
+        """A test in an outer join's ON clause does not narrow the null-extended side; a WHERE on
+        the preserved side narrows it.
+
+        ``library.list_authors_with_subtitled_books`` (sql/library/precision.sql:295).
+        """
+        rows: list[ListAuthorsWithSubtitledBooksRow] = self._a.select(
+            conn,
+            "library.list_authors_with_subtitled_books",
+            self._sql["library.list_authors_with_subtitled_books"],
+            {},
+        )
+        return rows
+
     def list_authors_without_books(
         self,
         conn: Connection[Any],
@@ -556,6 +871,23 @@ class LibraryQueries:
             conn,
             "library.list_authors_without_books",
             self._sql["library.list_authors_without_books"],
+            {},
+        )
+        return rows
+
+    def list_book_arithmetic(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookArithmeticRow]:
+        """Arithmetic over NOT NULL numbers: NOT NULL; over a nullable one: nullable. window
+        functions ------------------------------------------------------------------------
+
+        ``library.list_book_arithmetic`` (sql/library/precision.sql:168).
+        """
+        rows: list[ListBookArithmeticRow] = self._a.select(
+            conn,
+            "library.list_book_arithmetic",
+            self._sql["library.list_book_arithmetic"],
             {},
         )
         return rows
@@ -581,11 +913,78 @@ class LibraryQueries:
         )
         return rows
 
+    def list_book_chain_subtitles(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookChainSubtitlesRow]:
+        """The recursive branch brings a nullable column: nullable. WHERE narrowing
+        ------------------------------------------------------------------------
+
+        ``library.list_book_chain_subtitles`` (sql/library/precision.sql:271).
+        """
+        rows: list[ListBookChainSubtitlesRow] = self._a.select(
+            conn,
+            "library.list_book_chain_subtitles",
+            self._sql["library.list_book_chain_subtitles"],
+            {},
+        )
+        return rows
+
+    def list_book_concats(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookConcatsRow]:
+        """concat() ignores NULLs; concat_ws() is NULL only for a NULL separator.
+
+        ``library.list_book_concats`` (sql/library/precision.sql:147).
+        """
+        rows: list[ListBookConcatsRow] = self._a.select(
+            conn,
+            "library.list_book_concats",
+            self._sql["library.list_book_concats"],
+            {},
+        )
+        return rows
+
+    def list_book_descriptions(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookDescriptionsRow]:
+        """|| over NOT NULL text: NOT NULL; with a nullable operand: nullable.
+
+        ``library.list_book_descriptions`` (sql/library/precision.sql:141).
+        """
+        rows: list[ListBookDescriptionsRow] = self._a.select(
+            conn,
+            "library.list_book_descriptions",
+            self._sql["library.list_book_descriptions"],
+            {},
+        )
+        return rows
+
+    def list_book_documents(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookDocumentsRow]:
+        """jsonb_build_object/array are never NULL (a NULL value becomes JSON null); -> into one
+        may be.
+
+        ``library.list_book_documents`` (sql/library/precision.sql:154).
+        """
+        rows: list[ListBookDocumentsRow] = self._a.select(
+            conn,
+            "library.list_book_documents",
+            self._sql["library.list_book_documents"],
+            {},
+        )
+        return rows
+
     def list_book_facts(
         self,
         conn: Connection[Any],
     ) -> list[ListBookFactsRow]:
-        """Literals, casts, IS NULL, an operator (nullable: not proven) and a typed NULL.
+        """Literals, casts, IS NULL, a comparison of NOT NULL values (never NULL) and a typed
+        NULL.
 
         ``library.list_book_facts`` (sql/library/expressions.sql:14).
         """
@@ -593,6 +992,22 @@ class LibraryQueries:
             conn,
             "library.list_book_facts",
             self._sql["library.list_book_facts"],
+            {},
+        )
+        return rows
+
+    def list_book_labels(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookLabelsRow]:
+        """Every branch and the ELSE NOT NULL: NOT NULL; a nullable branch: nullable.
+
+        ``library.list_book_labels`` (sql/library/precision.sql:127).
+        """
+        rows: list[ListBookLabelsRow] = self._a.select(
+            conn,
+            "library.list_book_labels",
+            self._sql["library.list_book_labels"],
             {},
         )
         return rows
@@ -613,6 +1028,41 @@ class LibraryQueries:
         )
         return rows
 
+    def list_book_names_numbered(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookNamesNumberedRow]:
+        """WITH ORDINALITY: the number is NOT NULL, the elements of unnest() may be NULL.
+        INTERSECT and EXCEPT
+        --------------------------------------------------------------------
+
+        ``library.list_book_names_numbered`` (sql/library/precision.sql:223).
+        """
+        rows: list[ListBookNamesNumberedRow] = self._a.select(
+            conn,
+            "library.list_book_names_numbered",
+            self._sql["library.list_book_names_numbered"],
+            {},
+        )
+        return rows
+
+    def list_book_sizes(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookSizesRow]:
+        """A simple CASE with an ELSE: NOT NULL; without it: NULL for the values not listed. ||,
+        concat, concat_ws, jsonb_build_object, cardinality, arithmetic --------------------
+
+        ``library.list_book_sizes`` (sql/library/precision.sql:133).
+        """
+        rows: list[ListBookSizesRow] = self._a.select(
+            conn,
+            "library.list_book_sizes",
+            self._sql["library.list_book_sizes"],
+            {},
+        )
+        return rows
+
     def list_book_stats_by_author(
         self,
         conn: Connection[Any],
@@ -625,6 +1075,58 @@ class LibraryQueries:
             conn,
             "library.list_book_stats_by_author",
             self._sql["library.list_book_stats_by_author"],
+            {},
+        )
+        return rows
+
+    def list_book_sums_by_shelf_parity(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookSumsByShelfParityRow]:
+        """sum() and avg() of coalesced values per group: NOT NULL; of a nullable column:
+        nullable. count(*) in a scalar subquery
+        ----------------------------------------------------------
+
+        ``library.list_book_sums_by_shelf_parity`` (sql/library/precision.sql:67).
+        """
+        rows: list[ListBookSumsByShelfParityRow] = self._a.select(
+            conn,
+            "library.list_book_sums_by_shelf_parity",
+            self._sql["library.list_book_sums_by_shelf_parity"],
+            {},
+        )
+        return rows
+
+    def list_books_framed(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBooksFramedRow]:
+        """Frames: one that holds the current row keeps first_value/last_value/max NOT NULL; one
+        ending before it, starting after it or excluding it can be empty. generate_series and
+        WITH ORDINALITY -----------------------------------------------------
+
+        ``library.list_books_framed`` (sql/library/precision.sql:192).
+        """
+        rows: list[ListBooksFramedRow] = self._a.select(
+            conn,
+            "library.list_books_framed",
+            self._sql["library.list_books_framed"],
+            {},
+        )
+        return rows
+
+    def list_books_in_long_list(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBooksInLongListRow]:
+        """NOT NULL id IN (a NOT NULL column): true or false.
+
+        ``library.list_books_in_long_list`` (sql/library/precision.sql:110).
+        """
+        rows: list[ListBooksInLongListRow] = self._a.select(
+            conn,
+            "library.list_books_in_long_list",
+            self._sql["library.list_books_in_long_list"],
             {},
         )
         return rows
@@ -645,23 +1147,57 @@ class LibraryQueries:
         )
         return rows
 
+    def list_books_subtitled_or_long(
+        self,
+        conn: Connection[Any],
+    ) -> list[BookRow]:
+        """Under OR the test does not narrow.
+
+        ``library.list_books_subtitled_or_long`` (sql/library/precision.sql:289).
+        """
+        rows: list[BookRow] = self._a.select(
+            conn,
+            "library.list_books_subtitled_or_long",
+            self._sql["library.list_books_subtitled_or_long"],
+            {},
+        )
+        return rows
+
     def list_books_up_to(
         self,
         conn: Connection[Any],
         *,
         max_pages: int | None,
-    ) -> list[BookRow]:
+    ) -> list[ListBooksUpToRow]:
         """An optional filter: a parameter tested with IS NULL may be None.
 
         ``library.list_books_up_to`` (sql/library/expressions.sql:64).
         """
-        rows: list[BookRow] = self._a.select(
+        rows: list[ListBooksUpToRow] = self._a.select(
             conn,
             "library.list_books_up_to",
             self._sql["library.list_books_up_to"],
             {
                 "max_pages": max_pages,
             },
+        )
+        return rows
+
+    def list_books_windowed(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBooksWindowedRow]:
+        """ntile(2), lag/lead with a NOT NULL default, first_value over the default frame (it
+        holds the current row): NOT NULL. lead() without a default and lag() with a nullable
+        one: NULL at the edge of the partition.
+
+        ``library.list_books_windowed`` (sql/library/precision.sql:178).
+        """
+        rows: list[ListBooksWindowedRow] = self._a.select(
+            conn,
+            "library.list_books_windowed",
+            self._sql["library.list_books_windowed"],
+            {},
         )
         return rows
 
@@ -709,6 +1245,38 @@ class LibraryQueries:
             conn,
             "library.list_books_with_optional_authors",
             self._sql["library.list_books_with_optional_authors"],
+            {},
+        )
+        return rows
+
+    def list_common_subtitles(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListCommonSubtitlesRow]:
+        """Both branches nullable (NULL matches NULL in a set operation): nullable.
+
+        ``library.list_common_subtitles`` (sql/library/precision.sql:234).
+        """
+        rows: list[ListCommonSubtitlesRow] = self._a.select(
+            conn,
+            "library.list_common_subtitles",
+            self._sql["library.list_common_subtitles"],
+            {},
+        )
+        return rows
+
+    def list_countdown(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListCountdownRow]:
+        """Arithmetic and || in the recursive branch over NOT NULL columns of both branches.
+
+        ``library.list_countdown`` (sql/library/precision.sql:262).
+        """
+        rows: list[ListCountdownRow] = self._a.select(
+            conn,
+            "library.list_countdown",
+            self._sql["library.list_countdown"],
             {},
         )
         return rows
@@ -806,6 +1374,154 @@ class LibraryQueries:
             conn,
             "library.list_prolific_authors",
             self._sql["library.list_prolific_authors"],
+            {},
+        )
+        return rows
+
+    def list_rated_authors(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListRatedAuthorsRow]:
+        """Narrowing applies at the level of the test: the sub-select's column is NOT NULL, the
+        outer query's other nullable columns are not.
+
+        ``library.list_rated_authors`` (sql/library/precision.sql:303).
+        """
+        rows: list[ListRatedAuthorsRow] = self._a.select(
+            conn,
+            "library.list_rated_authors",
+            self._sql["library.list_rated_authors"],
+            {},
+        )
+        return rows
+
+    def list_series(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListSeriesRow]:
+        """generate_series() in FROM and alone in the SELECT list: NOT NULL.
+
+        ``library.list_series`` (sql/library/precision.sql:209).
+        """
+        rows: list[ListSeriesRow] = self._a.select(
+            conn,
+            "library.list_series",
+            self._sql["library.list_series"],
+            {},
+        )
+        return rows
+
+    def list_series_rows_from(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListSeriesRowsFromRow]:
+        """The list_series_rows_from query.
+
+        ``library.list_series_rows_from`` (sql/library/precision.sql:219).
+        """
+        rows: list[ListSeriesRowsFromRow] = self._a.select(
+            conn,
+            "library.list_series_rows_from",
+            self._sql["library.list_series_rows_from"],
+            {},
+        )
+        return rows
+
+    def list_shelves_and_books_by_id(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListShelvesAndBooksByIdRow]:
+        """The merged key of a FULL JOIN USING is coalesce(left, right): NOT NULL when both
+        sides' keys are; the other columns are null-extended.
+
+        ``library.list_shelves_and_books_by_id`` (sql/library/precision.sql:247).
+        """
+        rows: list[ListShelvesAndBooksByIdRow] = self._a.select(
+            conn,
+            "library.list_shelves_and_books_by_id",
+            self._sql["library.list_shelves_and_books_by_id"],
+            {},
+        )
+        return rows
+
+    def list_subtitled_books(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListSubtitledBooksRow]:
+        """IS NOT NULL and a strict comparison in top-level AND conjuncts: NOT NULL.
+
+        ``library.list_subtitled_books`` (sql/library/precision.sql:283).
+        """
+        rows: list[ListSubtitledBooksRow] = self._a.select(
+            conn,
+            "library.list_subtitled_books",
+            self._sql["library.list_subtitled_books"],
+            {},
+        )
+        return rows
+
+    def list_subtitles_except_titles(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListCommonSubtitlesRow]:
+        """FULL JOIN ... USING
+        ----------------------------------------------------------------------
+
+        ``library.list_subtitles_except_titles`` (sql/library/precision.sql:242).
+        """
+        rows: list[ListCommonSubtitlesRow] = self._a.select(
+            conn,
+            "library.list_subtitles_except_titles",
+            self._sql["library.list_subtitles_except_titles"],
+            {},
+        )
+        return rows
+
+    def list_subtitles_that_are_titles(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListSubtitlesThatAreTitlesRow]:
+        """A row of an INTERSECT is in both branches: NOT NULL when either branch is.
+
+        ``library.list_subtitles_that_are_titles`` (sql/library/precision.sql:230).
+        """
+        rows: list[ListSubtitlesThatAreTitlesRow] = self._a.select(
+            conn,
+            "library.list_subtitles_that_are_titles",
+            self._sql["library.list_subtitles_that_are_titles"],
+            {},
+        )
+        return rows
+
+    def list_titles_except_subtitles(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListTitlesExceptSubtitlesRow]:
+        """EXCEPT returns rows of its left branch: their nullability.
+
+        ``library.list_titles_except_subtitles`` (sql/library/precision.sql:238).
+        """
+        rows: list[ListTitlesExceptSubtitlesRow] = self._a.select(
+            conn,
+            "library.list_titles_except_subtitles",
+            self._sql["library.list_titles_except_subtitles"],
+            {},
+        )
+        return rows
+
+    def list_uneven_series(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListUnevenSeriesRow]:
+        """Two set-returning functions in a SELECT list, or in ROWS FROM: the shorter is padded
+        with NULLs.
+
+        ``library.list_uneven_series`` (sql/library/precision.sql:214).
+        """
+        rows: list[ListUnevenSeriesRow] = self._a.select(
+            conn,
+            "library.list_uneven_series",
+            self._sql["library.list_uneven_series"],
             {},
         )
         return rows
@@ -1021,6 +1737,25 @@ class AsyncLibraryQueries:
         )
         return count
 
+    async def get_any_orphans(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> GetAnyOrphansRow:
+        """An uncorrelated EXISTS (an InitPlan). IN (subquery)
+        ---------------------------------------------------------------------------
+
+        ``library.get_any_orphans`` (sql/library/precision.sql:103).
+        """
+        row: GetAnyOrphansRow | None = await self._a.select_one(
+            conn,
+            "library.get_any_orphans",
+            self._sql["library.get_any_orphans"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_any_orphans")
+        return row
+
     async def get_author_bio(
         self,
         conn: AsyncConnection[Any],
@@ -1081,6 +1816,42 @@ class AsyncLibraryQueries:
         )
         return row
 
+    async def get_book_extremes_grouped_by_nothing(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> GetBookExtremesGroupedByNothingRow:
+        """GROUP BY (): one row even over no rows, like no GROUP BY.
+
+        ``library.get_book_extremes_grouped_by_nothing`` (sql/library/precision.sql:60).
+        """
+        row: GetBookExtremesGroupedByNothingRow | None = await self._a.select_one(
+            conn,
+            "library.get_book_extremes_grouped_by_nothing",
+            self._sql["library.get_book_extremes_grouped_by_nothing"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_book_extremes_grouped_by_nothing")
+        return row
+
+    async def get_book_extremes_without_rows(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> GetBookExtremesWithoutRowsRow:
+        """No GROUP BY: one row even when no book matches, max() is then NULL.
+
+        ``library.get_book_extremes_without_rows`` (sql/library/precision.sql:54).
+        """
+        row: GetBookExtremesWithoutRowsRow | None = await self._a.select_one(
+            conn,
+            "library.get_book_extremes_without_rows",
+            self._sql["library.get_book_extremes_without_rows"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_book_extremes_without_rows")
+        return row
+
     async def get_book_stats(
         self,
         conn: AsyncConnection[Any],
@@ -1099,6 +1870,26 @@ class AsyncLibraryQueries:
             raise MissingRow("library.get_book_stats")
         return row
 
+    async def get_book_total(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> GetBookTotalRow:
+        """An uncorrelated count(*) with LIMIT 1 (an InitPlan), and a max() that may be NULL.
+        EXISTS
+        ----------------------------------------------------------------------------------
+
+        ``library.get_book_total`` (sql/library/precision.sql:87).
+        """
+        row: GetBookTotalRow | None = await self._a.select_one(
+            conn,
+            "library.get_book_total",
+            self._sql["library.get_book_total"],
+            {},
+        )
+        if row is None:
+            raise MissingRow("library.get_book_total")
+        return row
+
     async def list_author_book_counts(
         self,
         conn: AsyncConnection[Any],
@@ -1111,6 +1902,55 @@ class AsyncLibraryQueries:
             conn,
             "library.list_author_book_counts",
             self._sql["library.list_author_book_counts"],
+            {},
+        )
+        return rows
+
+    async def list_author_book_extremes(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorBookExtremesRow]:
+        """max/min/bool_and/string_agg/array_agg of NOT NULL columns per group: NOT NULL; of a
+        nullable column: nullable.
+
+        ``library.list_author_book_extremes`` (sql/library/precision.sql:26).
+        """
+        rows: list[ListAuthorBookExtremesRow] = await self._a.select(
+            conn,
+            "library.list_author_book_extremes",
+            self._sql["library.list_author_book_extremes"],
+            {},
+        )
+        return rows
+
+    async def list_author_book_extremes_filtered(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorBookExtremesFilteredRow]:
+        """FILTER can leave a group with no row for the aggregate: nullable.
+
+        ``library.list_author_book_extremes_filtered`` (sql/library/precision.sql:39).
+        """
+        rows: list[ListAuthorBookExtremesFilteredRow] = await self._a.select(
+            conn,
+            "library.list_author_book_extremes_filtered",
+            self._sql["library.list_author_book_extremes_filtered"],
+            {},
+        )
+        return rows
+
+    async def list_author_book_rollup(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorBookRollupRow]:
+        """ROLLUP adds a total row over all groups and nulls the grouped column there.
+
+        ``library.list_author_book_rollup`` (sql/library/precision.sql:48).
+        """
+        rows: list[ListAuthorBookRollupRow] = await self._a.select(
+            conn,
+            "library.list_author_book_rollup",
+            self._sql["library.list_author_book_rollup"],
             {},
         )
         return rows
@@ -1147,6 +1987,38 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_author_pins(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorPinsRow]:
+        """A jsonb value cast to boolean: coalesce() keeps a JSON null, which 18 casts to NULL.
+
+        ``library.list_author_pins`` (sql/library/precision.sql:7).
+        """
+        rows: list[ListAuthorPinsRow] = await self._a.select(
+            conn,
+            "library.list_author_pins",
+            self._sql["library.list_author_pins"],
+            {},
+        )
+        return rows
+
+    async def list_author_scores(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorScoresRow]:
+        """A jsonb value cast to numeric and to integer.
+
+        ``library.list_author_scores`` (sql/library/precision.sql:12).
+        """
+        rows: list[ListAuthorScoresRow] = await self._a.select(
+            conn,
+            "library.list_author_scores",
+            self._sql["library.list_author_scores"],
+            {},
+        )
+        return rows
+
     async def list_author_settings(
         self,
         conn: AsyncConnection[Any],
@@ -1165,6 +2037,41 @@ class AsyncLibraryQueries:
             {
                 "filter": as_jsonb(filter, "filter"),
             },
+        )
+        return rows
+
+    async def list_author_settings_text(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorSettingsTextRow]:
+        """jsonb as text (its output, 'null' for a JSON null: never NULL) and ->> cast to
+        boolean. aggregates over a group (never empty)
+        --------------------------------------------------
+
+        ``library.list_author_settings_text`` (sql/library/precision.sql:19).
+        """
+        rows: list[ListAuthorSettingsTextRow] = await self._a.select(
+            conn,
+            "library.list_author_settings_text",
+            self._sql["library.list_author_settings_text"],
+            {},
+        )
+        return rows
+
+    async def list_author_tag_counts(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorTagCountsRow]:
+        """cardinality() of a NOT NULL array is a number (0 when empty); array_length() of an
+        empty array is NULL.
+
+        ``library.list_author_tag_counts`` (sql/library/precision.sql:162).
+        """
+        rows: list[ListAuthorTagCountsRow] = await self._a.select(
+            conn,
+            "library.list_author_tag_counts",
+            self._sql["library.list_author_tag_counts"],
+            {},
         )
         return rows
 
@@ -1200,6 +2107,23 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_authors_and_books_by_author(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorsAndBooksByAuthorRow]:
+        """A nullable key on one side (books.author_id): the merged key is nullable. recursive
+        CTEs ---------------------------------------------------------------------------
+
+        ``library.list_authors_and_books_by_author`` (sql/library/precision.sql:254).
+        """
+        rows: list[ListAuthorsAndBooksByAuthorRow] = await self._a.select(
+            conn,
+            "library.list_authors_and_books_by_author",
+            self._sql["library.list_authors_and_books_by_author"],
+            {},
+        )
+        return rows
+
     async def list_authors_books_and_coauthors(
         self,
         conn: AsyncConnection[Any],
@@ -1212,6 +2136,24 @@ class AsyncLibraryQueries:
             conn,
             "library.list_authors_books_and_coauthors",
             self._sql["library.list_authors_books_and_coauthors"],
+            {},
+        )
+        return rows
+
+    async def list_authors_in_book_list(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorsInBookListRow]:
+        """author_id is nullable: a.id IN (...) is NULL when no author_id matches and one is
+        NULL; narrowed by IS NOT NULL in the sub-select, it is NOT NULL again. CASE
+        ------------------------------------------------------------------------------------
+
+        ``library.list_authors_in_book_list`` (sql/library/precision.sql:117).
+        """
+        rows: list[ListAuthorsInBookListRow] = await self._a.select(
+            conn,
+            "library.list_authors_in_book_list",
+            self._sql["library.list_authors_in_book_list"],
             {},
         )
         return rows
@@ -1358,6 +2300,22 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_authors_with_exists(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorsWithExistsRow]:
+        """EXISTS is true or false; a scalar sub-select of true is NULL when it finds no row.
+
+        ``library.list_authors_with_exists`` (sql/library/precision.sql:94).
+        """
+        rows: list[ListAuthorsWithExistsRow] = await self._a.select(
+            conn,
+            "library.list_authors_with_exists",
+            self._sql["library.list_authors_with_exists"],
+            {},
+        )
+        return rows
+
     async def list_authors_with_first_title(
         self,
         conn: AsyncConnection[Any],
@@ -1390,6 +2348,40 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_authors_with_limited_counts(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorsWithLimitedCountsRow]:
+        """A plain count(*) is one row, also under LIMIT 1; OFFSET 1 skips it, GROUP BY may have
+        none.
+
+        ``library.list_authors_with_limited_counts`` (sql/library/precision.sql:78).
+        """
+        rows: list[ListAuthorsWithLimitedCountsRow] = await self._a.select(
+            conn,
+            "library.list_authors_with_limited_counts",
+            self._sql["library.list_authors_with_limited_counts"],
+            {},
+        )
+        return rows
+
+    async def list_authors_with_subtitled_books(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListAuthorsWithSubtitledBooksRow]:
+        """A test in an outer join's ON clause does not narrow the null-extended side; a WHERE on
+        the preserved side narrows it.
+
+        ``library.list_authors_with_subtitled_books`` (sql/library/precision.sql:295).
+        """
+        rows: list[ListAuthorsWithSubtitledBooksRow] = await self._a.select(
+            conn,
+            "library.list_authors_with_subtitled_books",
+            self._sql["library.list_authors_with_subtitled_books"],
+            {},
+        )
+        return rows
+
     async def list_authors_without_books(
         self,
         conn: AsyncConnection[Any],
@@ -1402,6 +2394,23 @@ class AsyncLibraryQueries:
             conn,
             "library.list_authors_without_books",
             self._sql["library.list_authors_without_books"],
+            {},
+        )
+        return rows
+
+    async def list_book_arithmetic(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookArithmeticRow]:
+        """Arithmetic over NOT NULL numbers: NOT NULL; over a nullable one: nullable. window
+        functions ------------------------------------------------------------------------
+
+        ``library.list_book_arithmetic`` (sql/library/precision.sql:168).
+        """
+        rows: list[ListBookArithmeticRow] = await self._a.select(
+            conn,
+            "library.list_book_arithmetic",
+            self._sql["library.list_book_arithmetic"],
             {},
         )
         return rows
@@ -1427,11 +2436,78 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_book_chain_subtitles(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookChainSubtitlesRow]:
+        """The recursive branch brings a nullable column: nullable. WHERE narrowing
+        ------------------------------------------------------------------------
+
+        ``library.list_book_chain_subtitles`` (sql/library/precision.sql:271).
+        """
+        rows: list[ListBookChainSubtitlesRow] = await self._a.select(
+            conn,
+            "library.list_book_chain_subtitles",
+            self._sql["library.list_book_chain_subtitles"],
+            {},
+        )
+        return rows
+
+    async def list_book_concats(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookConcatsRow]:
+        """concat() ignores NULLs; concat_ws() is NULL only for a NULL separator.
+
+        ``library.list_book_concats`` (sql/library/precision.sql:147).
+        """
+        rows: list[ListBookConcatsRow] = await self._a.select(
+            conn,
+            "library.list_book_concats",
+            self._sql["library.list_book_concats"],
+            {},
+        )
+        return rows
+
+    async def list_book_descriptions(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookDescriptionsRow]:
+        """|| over NOT NULL text: NOT NULL; with a nullable operand: nullable.
+
+        ``library.list_book_descriptions`` (sql/library/precision.sql:141).
+        """
+        rows: list[ListBookDescriptionsRow] = await self._a.select(
+            conn,
+            "library.list_book_descriptions",
+            self._sql["library.list_book_descriptions"],
+            {},
+        )
+        return rows
+
+    async def list_book_documents(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookDocumentsRow]:
+        """jsonb_build_object/array are never NULL (a NULL value becomes JSON null); -> into one
+        may be.
+
+        ``library.list_book_documents`` (sql/library/precision.sql:154).
+        """
+        rows: list[ListBookDocumentsRow] = await self._a.select(
+            conn,
+            "library.list_book_documents",
+            self._sql["library.list_book_documents"],
+            {},
+        )
+        return rows
+
     async def list_book_facts(
         self,
         conn: AsyncConnection[Any],
     ) -> list[ListBookFactsRow]:
-        """Literals, casts, IS NULL, an operator (nullable: not proven) and a typed NULL.
+        """Literals, casts, IS NULL, a comparison of NOT NULL values (never NULL) and a typed
+        NULL.
 
         ``library.list_book_facts`` (sql/library/expressions.sql:14).
         """
@@ -1439,6 +2515,22 @@ class AsyncLibraryQueries:
             conn,
             "library.list_book_facts",
             self._sql["library.list_book_facts"],
+            {},
+        )
+        return rows
+
+    async def list_book_labels(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookLabelsRow]:
+        """Every branch and the ELSE NOT NULL: NOT NULL; a nullable branch: nullable.
+
+        ``library.list_book_labels`` (sql/library/precision.sql:127).
+        """
+        rows: list[ListBookLabelsRow] = await self._a.select(
+            conn,
+            "library.list_book_labels",
+            self._sql["library.list_book_labels"],
             {},
         )
         return rows
@@ -1459,6 +2551,41 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_book_names_numbered(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookNamesNumberedRow]:
+        """WITH ORDINALITY: the number is NOT NULL, the elements of unnest() may be NULL.
+        INTERSECT and EXCEPT
+        --------------------------------------------------------------------
+
+        ``library.list_book_names_numbered`` (sql/library/precision.sql:223).
+        """
+        rows: list[ListBookNamesNumberedRow] = await self._a.select(
+            conn,
+            "library.list_book_names_numbered",
+            self._sql["library.list_book_names_numbered"],
+            {},
+        )
+        return rows
+
+    async def list_book_sizes(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookSizesRow]:
+        """A simple CASE with an ELSE: NOT NULL; without it: NULL for the values not listed. ||,
+        concat, concat_ws, jsonb_build_object, cardinality, arithmetic --------------------
+
+        ``library.list_book_sizes`` (sql/library/precision.sql:133).
+        """
+        rows: list[ListBookSizesRow] = await self._a.select(
+            conn,
+            "library.list_book_sizes",
+            self._sql["library.list_book_sizes"],
+            {},
+        )
+        return rows
+
     async def list_book_stats_by_author(
         self,
         conn: AsyncConnection[Any],
@@ -1471,6 +2598,58 @@ class AsyncLibraryQueries:
             conn,
             "library.list_book_stats_by_author",
             self._sql["library.list_book_stats_by_author"],
+            {},
+        )
+        return rows
+
+    async def list_book_sums_by_shelf_parity(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookSumsByShelfParityRow]:
+        """sum() and avg() of coalesced values per group: NOT NULL; of a nullable column:
+        nullable. count(*) in a scalar subquery
+        ----------------------------------------------------------
+
+        ``library.list_book_sums_by_shelf_parity`` (sql/library/precision.sql:67).
+        """
+        rows: list[ListBookSumsByShelfParityRow] = await self._a.select(
+            conn,
+            "library.list_book_sums_by_shelf_parity",
+            self._sql["library.list_book_sums_by_shelf_parity"],
+            {},
+        )
+        return rows
+
+    async def list_books_framed(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBooksFramedRow]:
+        """Frames: one that holds the current row keeps first_value/last_value/max NOT NULL; one
+        ending before it, starting after it or excluding it can be empty. generate_series and
+        WITH ORDINALITY -----------------------------------------------------
+
+        ``library.list_books_framed`` (sql/library/precision.sql:192).
+        """
+        rows: list[ListBooksFramedRow] = await self._a.select(
+            conn,
+            "library.list_books_framed",
+            self._sql["library.list_books_framed"],
+            {},
+        )
+        return rows
+
+    async def list_books_in_long_list(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBooksInLongListRow]:
+        """NOT NULL id IN (a NOT NULL column): true or false.
+
+        ``library.list_books_in_long_list`` (sql/library/precision.sql:110).
+        """
+        rows: list[ListBooksInLongListRow] = await self._a.select(
+            conn,
+            "library.list_books_in_long_list",
+            self._sql["library.list_books_in_long_list"],
             {},
         )
         return rows
@@ -1491,23 +2670,57 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_books_subtitled_or_long(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[BookRow]:
+        """Under OR the test does not narrow.
+
+        ``library.list_books_subtitled_or_long`` (sql/library/precision.sql:289).
+        """
+        rows: list[BookRow] = await self._a.select(
+            conn,
+            "library.list_books_subtitled_or_long",
+            self._sql["library.list_books_subtitled_or_long"],
+            {},
+        )
+        return rows
+
     async def list_books_up_to(
         self,
         conn: AsyncConnection[Any],
         *,
         max_pages: int | None,
-    ) -> list[BookRow]:
+    ) -> list[ListBooksUpToRow]:
         """An optional filter: a parameter tested with IS NULL may be None.
 
         ``library.list_books_up_to`` (sql/library/expressions.sql:64).
         """
-        rows: list[BookRow] = await self._a.select(
+        rows: list[ListBooksUpToRow] = await self._a.select(
             conn,
             "library.list_books_up_to",
             self._sql["library.list_books_up_to"],
             {
                 "max_pages": max_pages,
             },
+        )
+        return rows
+
+    async def list_books_windowed(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBooksWindowedRow]:
+        """ntile(2), lag/lead with a NOT NULL default, first_value over the default frame (it
+        holds the current row): NOT NULL. lead() without a default and lag() with a nullable
+        one: NULL at the edge of the partition.
+
+        ``library.list_books_windowed`` (sql/library/precision.sql:178).
+        """
+        rows: list[ListBooksWindowedRow] = await self._a.select(
+            conn,
+            "library.list_books_windowed",
+            self._sql["library.list_books_windowed"],
+            {},
         )
         return rows
 
@@ -1555,6 +2768,38 @@ class AsyncLibraryQueries:
             conn,
             "library.list_books_with_optional_authors",
             self._sql["library.list_books_with_optional_authors"],
+            {},
+        )
+        return rows
+
+    async def list_common_subtitles(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListCommonSubtitlesRow]:
+        """Both branches nullable (NULL matches NULL in a set operation): nullable.
+
+        ``library.list_common_subtitles`` (sql/library/precision.sql:234).
+        """
+        rows: list[ListCommonSubtitlesRow] = await self._a.select(
+            conn,
+            "library.list_common_subtitles",
+            self._sql["library.list_common_subtitles"],
+            {},
+        )
+        return rows
+
+    async def list_countdown(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListCountdownRow]:
+        """Arithmetic and || in the recursive branch over NOT NULL columns of both branches.
+
+        ``library.list_countdown`` (sql/library/precision.sql:262).
+        """
+        rows: list[ListCountdownRow] = await self._a.select(
+            conn,
+            "library.list_countdown",
+            self._sql["library.list_countdown"],
             {},
         )
         return rows
@@ -1652,6 +2897,154 @@ class AsyncLibraryQueries:
             conn,
             "library.list_prolific_authors",
             self._sql["library.list_prolific_authors"],
+            {},
+        )
+        return rows
+
+    async def list_rated_authors(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListRatedAuthorsRow]:
+        """Narrowing applies at the level of the test: the sub-select's column is NOT NULL, the
+        outer query's other nullable columns are not.
+
+        ``library.list_rated_authors`` (sql/library/precision.sql:303).
+        """
+        rows: list[ListRatedAuthorsRow] = await self._a.select(
+            conn,
+            "library.list_rated_authors",
+            self._sql["library.list_rated_authors"],
+            {},
+        )
+        return rows
+
+    async def list_series(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListSeriesRow]:
+        """generate_series() in FROM and alone in the SELECT list: NOT NULL.
+
+        ``library.list_series`` (sql/library/precision.sql:209).
+        """
+        rows: list[ListSeriesRow] = await self._a.select(
+            conn,
+            "library.list_series",
+            self._sql["library.list_series"],
+            {},
+        )
+        return rows
+
+    async def list_series_rows_from(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListSeriesRowsFromRow]:
+        """The list_series_rows_from query.
+
+        ``library.list_series_rows_from`` (sql/library/precision.sql:219).
+        """
+        rows: list[ListSeriesRowsFromRow] = await self._a.select(
+            conn,
+            "library.list_series_rows_from",
+            self._sql["library.list_series_rows_from"],
+            {},
+        )
+        return rows
+
+    async def list_shelves_and_books_by_id(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListShelvesAndBooksByIdRow]:
+        """The merged key of a FULL JOIN USING is coalesce(left, right): NOT NULL when both
+        sides' keys are; the other columns are null-extended.
+
+        ``library.list_shelves_and_books_by_id`` (sql/library/precision.sql:247).
+        """
+        rows: list[ListShelvesAndBooksByIdRow] = await self._a.select(
+            conn,
+            "library.list_shelves_and_books_by_id",
+            self._sql["library.list_shelves_and_books_by_id"],
+            {},
+        )
+        return rows
+
+    async def list_subtitled_books(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListSubtitledBooksRow]:
+        """IS NOT NULL and a strict comparison in top-level AND conjuncts: NOT NULL.
+
+        ``library.list_subtitled_books`` (sql/library/precision.sql:283).
+        """
+        rows: list[ListSubtitledBooksRow] = await self._a.select(
+            conn,
+            "library.list_subtitled_books",
+            self._sql["library.list_subtitled_books"],
+            {},
+        )
+        return rows
+
+    async def list_subtitles_except_titles(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListCommonSubtitlesRow]:
+        """FULL JOIN ... USING
+        ----------------------------------------------------------------------
+
+        ``library.list_subtitles_except_titles`` (sql/library/precision.sql:242).
+        """
+        rows: list[ListCommonSubtitlesRow] = await self._a.select(
+            conn,
+            "library.list_subtitles_except_titles",
+            self._sql["library.list_subtitles_except_titles"],
+            {},
+        )
+        return rows
+
+    async def list_subtitles_that_are_titles(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListSubtitlesThatAreTitlesRow]:
+        """A row of an INTERSECT is in both branches: NOT NULL when either branch is.
+
+        ``library.list_subtitles_that_are_titles`` (sql/library/precision.sql:230).
+        """
+        rows: list[ListSubtitlesThatAreTitlesRow] = await self._a.select(
+            conn,
+            "library.list_subtitles_that_are_titles",
+            self._sql["library.list_subtitles_that_are_titles"],
+            {},
+        )
+        return rows
+
+    async def list_titles_except_subtitles(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListTitlesExceptSubtitlesRow]:
+        """EXCEPT returns rows of its left branch: their nullability.
+
+        ``library.list_titles_except_subtitles`` (sql/library/precision.sql:238).
+        """
+        rows: list[ListTitlesExceptSubtitlesRow] = await self._a.select(
+            conn,
+            "library.list_titles_except_subtitles",
+            self._sql["library.list_titles_except_subtitles"],
+            {},
+        )
+        return rows
+
+    async def list_uneven_series(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListUnevenSeriesRow]:
+        """Two set-returning functions in a SELECT list, or in ROWS FROM: the shorter is padded
+        with NULLs.
+
+        ``library.list_uneven_series`` (sql/library/precision.sql:214).
+        """
+        rows: list[ListUnevenSeriesRow] = await self._a.select(
+            conn,
+            "library.list_uneven_series",
+            self._sql["library.list_uneven_series"],
             {},
         )
         return rows

@@ -77,12 +77,26 @@ class AuthorRow:
 
 @dataclass(frozen=True, slots=True)
 class BookRow:
-    """A row of books: library.list_books_up_to."""
+    """A row of books: library.list_books_subtitled_or_long."""
 
     title: str
+    subtitle: str | None
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> BookRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class GetAnyOrphansRow:
+    """A row: library.get_any_orphans."""
+
+    has_orphans: bool
+    orphan_author: UUID | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetAnyOrphansRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -101,6 +115,32 @@ class GetAuthorContactRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GetBookExtremesGroupedByNothingRow:
+    """A row: library.get_book_extremes_grouped_by_nothing."""
+
+    most_pages: int | None
+    titles: list[str] | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetBookExtremesGroupedByNothingRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class GetBookExtremesWithoutRowsRow:
+    """A row: library.get_book_extremes_without_rows."""
+
+    most_pages: int | None
+    titles: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetBookExtremesWithoutRowsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class GetBookStatsRow:
     """A row: library.get_book_stats."""
 
@@ -110,6 +150,65 @@ class GetBookStatsRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> GetBookStatsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class GetBookTotalRow:
+    """A row: library.get_book_total."""
+
+    books: int
+    no_subtitle: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetBookTotalRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorBookExtremesFilteredRow:
+    """A row: library.list_author_book_extremes_filtered."""
+
+    author_id: UUID | None
+    most_long_pages: int | None
+    long_titles: list[str] | None
+    long_books: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorBookExtremesFilteredRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorBookExtremesRow:
+    """A row: library.list_author_book_extremes."""
+
+    author_id: UUID | None
+    most_pages: int
+    first_title: str
+    all_thick: bool
+    titles: str
+    book_ids: list[int]
+    some_subtitle: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorBookExtremesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorBookRollupRow:
+    """A row: library.list_author_book_rollup."""
+
+    author_id: UUID | None
+    most_pages: int | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorBookRollupRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -142,6 +241,33 @@ class ListAuthorNamesRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListAuthorPinsRow:
+    """A row: library.list_author_pins."""
+
+    name: str
+    pinned: bool | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorPinsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorScoresRow:
+    """A row: library.list_author_scores."""
+
+    name: str
+    score: Decimal | None
+    first_score: int | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorScoresRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListAuthorSettingsRow:
     """A row: library.list_author_settings."""
 
@@ -153,6 +279,47 @@ class ListAuthorSettingsRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListAuthorSettingsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorSettingsTextRow:
+    """A row: library.list_author_settings_text."""
+
+    settings_text: str
+    pinned: bool | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorSettingsTextRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorTagCountsRow:
+    """A row: library.list_author_tag_counts."""
+
+    name: str
+    tag_count: int
+    tag_length: int | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorTagCountsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorsAndBooksByAuthorRow:
+    """A row: library.list_authors_and_books_by_author."""
+
+    author_id: UUID | None
+    name: str | None
+    title: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsAndBooksByAuthorRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -180,6 +347,20 @@ class ListAuthorsBooksAndCoauthorsRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListAuthorsBooksAndCoauthorsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorsInBookListRow:
+    """A row: library.list_authors_in_book_list."""
+
+    name: str
+    listed: bool | None
+    listed_known: bool
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsInBookListRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -282,6 +463,21 @@ class ListAuthorsWithCountsBySubqueryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListAuthorsWithExistsRow:
+    """A row: library.list_authors_with_exists."""
+
+    name: str
+    has_books: bool
+    no_long_books: bool
+    found: bool | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithExistsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListAuthorsWithFirstTitleRow:
     """A row: library.list_authors_with_first_title."""
 
@@ -308,6 +504,35 @@ class ListAuthorsWithLatestBookRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListAuthorsWithLimitedCountsRow:
+    """A row: library.list_authors_with_limited_counts."""
+
+    name: str
+    book_count: int
+    skipped: int | None
+    grouped_count: int | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithLimitedCountsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuthorsWithSubtitledBooksRow:
+    """A row: library.list_authors_with_subtitled_books."""
+
+    name: str
+    bio: str | None
+    subtitle: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithSubtitledBooksRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListAuthorsWithoutBooksRow:
     """A row of authors: library.list_authors_without_books."""
 
@@ -315,6 +540,21 @@ class ListAuthorsWithoutBooksRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListAuthorsWithoutBooksRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBookArithmeticRow:
+    """A row: library.list_book_arithmetic."""
+
+    doubled: int
+    negated: int
+    price_and_pages: Decimal
+    double_price: Decimal | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookArithmeticRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -333,6 +573,60 @@ class ListBookChainRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListBookChainSubtitlesRow:
+    """A row: library.list_book_chain_subtitles."""
+
+    depth: int
+    note: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookChainSubtitlesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBookConcatsRow:
+    """A row: library.list_book_concats."""
+
+    joined: str
+    listed: str
+    by_subtitle: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookConcatsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBookDescriptionsRow:
+    """A row: library.list_book_descriptions."""
+
+    description: str
+    full_title: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookDescriptionsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBookDocumentsRow:
+    """A row: library.list_book_documents."""
+
+    document: JSON
+    pair: JSON
+    missing: JSON | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookDocumentsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListBookFactsRow:
     """A row: library.list_book_facts."""
 
@@ -340,11 +634,24 @@ class ListBookFactsRow:
     letter: str
     id_text: str
     untitled: bool
-    thick: bool | None
+    thick: bool
     nothing: str | None
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListBookFactsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBookLabelsRow:
+    """A row: library.list_book_labels."""
+
+    label: str
+    long_subtitle: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookLabelsRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -363,18 +670,91 @@ class ListBookLengthsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListBookNamesNumberedRow:
+    """A row: library.list_book_names_numbered."""
+
+    id: int
+    name: str | None
+    n: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookNamesNumberedRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBookSizesRow:
+    """A row: library.list_book_sizes."""
+
+    parity: str
+    known: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookSizesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListBookStatsByAuthorRow:
     """A row: library.list_book_stats_by_author."""
 
     author_id: UUID | None
     books: int
     with_subtitle: int
-    total_pages: int | None
-    last_title: str | None
+    total_pages: int
+    last_title: str
     average_price: Decimal | None
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListBookStatsByAuthorRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBookSumsByShelfParityRow:
+    """A row: library.list_book_sums_by_shelf_parity."""
+
+    parity: int
+    total_price: Decimal
+    average_pages: Decimal
+    priced_total: Decimal | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookSumsByShelfParityRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBooksFramedRow:
+    """A row: library.list_books_framed."""
+
+    title: str
+    upto_next: str
+    most_pages_by_author: int
+    before: str | None
+    after: int | None
+    other_title: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksFramedRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBooksInLongListRow:
+    """A row: library.list_books_in_long_list."""
+
+    title: str
+    is_long: bool
+    is_short: bool
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksInLongListRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -389,6 +769,36 @@ class ListBooksRankedRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListBooksRankedRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBooksUpToRow:
+    """A row of books: library.list_books_up_to."""
+
+    title: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksUpToRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBooksWindowedRow:
+    """A row: library.list_books_windowed."""
+
+    title: str
+    size_rank: int
+    half: int
+    previous_title: str
+    next_title: str | None
+    previous_or_subtitle: str | None
+    thinnest: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksWindowedRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -428,6 +838,31 @@ class ListBooksWithOptionalAuthorsRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListBooksWithOptionalAuthorsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListCommonSubtitlesRow:
+    """A row: library.list_common_subtitles, library.list_subtitles_except_titles."""
+
+    subtitle: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListCommonSubtitlesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListCountdownRow:
+    """A row: library.list_countdown."""
+
+    i: int
+    label: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListCountdownRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -474,7 +909,7 @@ class ListPagesPerAuthorRow:
     """A row: library.list_pages_per_author."""
 
     author_id: UUID | None
-    total_pages: int | None
+    total_pages: int
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListPagesPerAuthorRow:
@@ -496,6 +931,46 @@ class ListPairsFromCteRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListRatedAuthorsRow:
+    """A row: library.list_rated_authors."""
+
+    name: str
+    rating: Decimal
+    born: date | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListRatedAuthorsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListSeriesRow:
+    """A row: library.list_series."""
+
+    n: int
+    m: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListSeriesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListSeriesRowsFromRow:
+    """A row: library.list_series_rows_from."""
+
+    a: int | None
+    n: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListSeriesRowsFromRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListShelfSlotsRow:
     """A row: list_shelf_slots."""
 
@@ -505,6 +980,70 @@ class ListShelfSlotsRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListShelfSlotsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListShelvesAndBooksByIdRow:
+    """A row: library.list_shelves_and_books_by_id."""
+
+    id: int
+    title: str | None
+    label: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListShelvesAndBooksByIdRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListSubtitledBooksRow:
+    """A row: library.list_subtitled_books."""
+
+    title: str
+    subtitle: str
+    price: Decimal
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListSubtitledBooksRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListSubtitlesThatAreTitlesRow:
+    """A row: library.list_subtitles_that_are_titles."""
+
+    subtitle: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListSubtitlesThatAreTitlesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListTitlesExceptSubtitlesRow:
+    """A row: library.list_titles_except_subtitles."""
+
+    title: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListTitlesExceptSubtitlesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListUnevenSeriesRow:
+    """A row: library.list_uneven_series."""
+
+    short: int | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListUnevenSeriesRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -562,16 +1101,29 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "create_shelf_if_missing": ShelfRow,
     "library.create_author": AuthorRow,
     "library.create_note": NoteRow,
+    "library.get_any_orphans": GetAnyOrphansRow,
     "library.get_author_by_id": AuthorRow,
     "library.get_author_contact": GetAuthorContactRow,
+    "library.get_book_extremes_grouped_by_nothing": GetBookExtremesGroupedByNothingRow,
+    "library.get_book_extremes_without_rows": GetBookExtremesWithoutRowsRow,
     "library.get_book_stats": GetBookStatsRow,
+    "library.get_book_total": GetBookTotalRow,
     "library.list_author_book_counts": AuthorBookCountRow,
+    "library.list_author_book_extremes": ListAuthorBookExtremesRow,
+    "library.list_author_book_extremes_filtered": ListAuthorBookExtremesFilteredRow,
+    "library.list_author_book_rollup": ListAuthorBookRollupRow,
     "library.list_author_labels": ListAuthorLabelsRow,
     "library.list_author_names": ListAuthorNamesRow,
+    "library.list_author_pins": ListAuthorPinsRow,
+    "library.list_author_scores": ListAuthorScoresRow,
     "library.list_author_settings": ListAuthorSettingsRow,
+    "library.list_author_settings_text": ListAuthorSettingsTextRow,
+    "library.list_author_tag_counts": ListAuthorTagCountsRow,
     "library.list_authors": AuthorRow,
     "library.list_authors_and_books": ListAuthorsAndBooksRow,
+    "library.list_authors_and_books_by_author": ListAuthorsAndBooksByAuthorRow,
     "library.list_authors_books_and_coauthors": ListAuthorsBooksAndCoauthorsRow,
+    "library.list_authors_in_book_list": ListAuthorsInBookListRow,
     "library.list_authors_in_mood": ListAuthorsInMoodRow,
     "library.list_authors_tagged": ListAuthorsTaggedRow,
     "library.list_authors_with_book_counts": ListAuthorsWithBookCountsRow,
@@ -580,24 +1132,51 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "library.list_authors_with_books": ListAuthorsWithBooksRow,
     "library.list_authors_with_books_titled": ListAuthorsWithBookTitleForcedRow,
     "library.list_authors_with_counts_by_subquery": ListAuthorsWithCountsBySubqueryRow,
+    "library.list_authors_with_exists": ListAuthorsWithExistsRow,
     "library.list_authors_with_first_title": ListAuthorsWithFirstTitleRow,
     "library.list_authors_with_latest_book": ListAuthorsWithLatestBookRow,
+    "library.list_authors_with_limited_counts": ListAuthorsWithLimitedCountsRow,
+    "library.list_authors_with_subtitled_books": ListAuthorsWithSubtitledBooksRow,
     "library.list_authors_without_books": ListAuthorsWithoutBooksRow,
+    "library.list_book_arithmetic": ListBookArithmeticRow,
     "library.list_book_chain": ListBookChainRow,
+    "library.list_book_chain_subtitles": ListBookChainSubtitlesRow,
+    "library.list_book_concats": ListBookConcatsRow,
+    "library.list_book_descriptions": ListBookDescriptionsRow,
+    "library.list_book_documents": ListBookDocumentsRow,
     "library.list_book_facts": ListBookFactsRow,
+    "library.list_book_labels": ListBookLabelsRow,
     "library.list_book_lengths": ListBookLengthsRow,
+    "library.list_book_names_numbered": ListBookNamesNumberedRow,
+    "library.list_book_sizes": ListBookSizesRow,
     "library.list_book_stats_by_author": ListBookStatsByAuthorRow,
+    "library.list_book_sums_by_shelf_parity": ListBookSumsByShelfParityRow,
+    "library.list_books_framed": ListBooksFramedRow,
+    "library.list_books_in_long_list": ListBooksInLongListRow,
     "library.list_books_ranked": ListBooksRankedRow,
-    "library.list_books_up_to": BookRow,
+    "library.list_books_subtitled_or_long": BookRow,
+    "library.list_books_up_to": ListBooksUpToRow,
+    "library.list_books_windowed": ListBooksWindowedRow,
     "library.list_books_with_authors": ListBooksWithAuthorsRow,
     "library.list_books_with_next_book": ListBooksWithNextBookRow,
     "library.list_books_with_optional_authors": ListBooksWithOptionalAuthorsRow,
+    "library.list_common_subtitles": ListCommonSubtitlesRow,
+    "library.list_countdown": ListCountdownRow,
     "library.list_labels": ListLabelsRow,
     "library.list_moods": ListMoodsRow,
     "library.list_names_overridden": ListNamesOverriddenRow,
     "library.list_pages_per_author": ListPagesPerAuthorRow,
     "library.list_pairs_from_cte": ListPairsFromCteRow,
     "library.list_prolific_authors": ListAuthorsWithCountsBySubqueryRow,
+    "library.list_rated_authors": ListRatedAuthorsRow,
+    "library.list_series": ListSeriesRow,
+    "library.list_series_rows_from": ListSeriesRowsFromRow,
+    "library.list_shelves_and_books_by_id": ListShelvesAndBooksByIdRow,
+    "library.list_subtitled_books": ListSubtitledBooksRow,
+    "library.list_subtitles_except_titles": ListCommonSubtitlesRow,
+    "library.list_subtitles_that_are_titles": ListSubtitlesThatAreTitlesRow,
+    "library.list_titles_except_subtitles": ListTitlesExceptSubtitlesRow,
+    "library.list_uneven_series": ListUnevenSeriesRow,
     "library.update_book_price": UpdateBookPriceRow,
     "library.upsert_note": NoteRow,
     "list_shelf_slots": ListShelfSlotsRow,

@@ -12,7 +12,7 @@ SELECT CASE WHEN pages > 300 THEN 'long' ELSE 'short' END AS length,
   FROM books;
 
 -- name: list_book_facts()
--- Literals, casts, IS NULL, an operator (nullable: not proven) and a typed NULL.
+-- Literals, casts, IS NULL, a comparison of NOT NULL values (never NULL) and a typed NULL.
 SELECT 1 AS one,
        'x' AS letter,
        id::text AS id_text,
