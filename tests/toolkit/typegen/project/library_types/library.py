@@ -241,7 +241,7 @@ class LibraryQueries:
     ) -> str | None:
         """A nullable value of one row, or no row.
 
-        ``library.get_author_bio`` (sql/library/expressions.sql:68).
+        ``library.get_author_bio`` (sql/library/expressions.sql:69).
         """
         value: str | None = self._a.select_value(
             conn,
@@ -505,7 +505,7 @@ class LibraryQueries:
         """jsonb columns and operators: -> gives jsonb, ->> gives text, @> a boolean; all may be
         NULL.
 
-        ``library.list_author_settings`` (sql/library/expressions.sql:38).
+        ``library.list_author_settings`` (sql/library/expressions.sql:39).
         """
         rows: list[ListAuthorSettingsRow] = self._a.select(
             conn,
@@ -661,7 +661,8 @@ class LibraryQueries:
         *,
         tag: str,
     ) -> list[ListAuthorsTaggedRow]:
-        """An array column, a function over it, and a scalar compared with any() of it.
+        """An array column, a function over it (NULL for an empty array), and a scalar compared
+        with any() of it: the authors with the tag, and those without any tag.
 
         ``library.list_authors_tagged`` (sql/library/expressions.sql:32).
         """
@@ -714,7 +715,7 @@ class LibraryQueries:
         """Authors who wrote books, with the titles: every author here has a book, so the LEFT
         JOIN always matches; PostgreSQL cannot prove it, the override says it.
 
-        ``library.list_authors_with_book_title_forced`` (sql/library/expressions.sql:56).
+        ``library.list_authors_with_book_title_forced`` (sql/library/expressions.sql:57).
         """
         rows: list[ListAuthorsWithBookTitleForcedRow] = self._a.select(
             conn,
@@ -1171,7 +1172,7 @@ class LibraryQueries:
     ) -> list[ListBooksUpToRow]:
         """An optional filter: a parameter tested with IS NULL may be None.
 
-        ``library.list_books_up_to`` (sql/library/expressions.sql:64).
+        ``library.list_books_up_to`` (sql/library/expressions.sql:65).
         """
         rows: list[ListBooksUpToRow] = self._a.select(
             conn,
@@ -1303,7 +1304,7 @@ class LibraryQueries:
     ) -> list[ListMoodsRow]:
         """An array of an enum: psycopg has no loader for it, so it arrives as text.
 
-        ``library.list_moods`` (sql/library/expressions.sql:47).
+        ``library.list_moods`` (sql/library/expressions.sql:48).
         """
         rows: list[ListMoodsRow] = self._a.select(
             conn,
@@ -1320,7 +1321,7 @@ class LibraryQueries:
         """Overrides: "!" forces NOT NULL, "?" forces nullable; the columns are named without
         them.
 
-        ``library.list_names_overridden`` (sql/library/expressions.sql:51).
+        ``library.list_names_overridden`` (sql/library/expressions.sql:52).
         """
         rows: list[ListNamesOverriddenRow] = self._a.select(
             conn,
@@ -1764,7 +1765,7 @@ class AsyncLibraryQueries:
     ) -> str | None:
         """A nullable value of one row, or no row.
 
-        ``library.get_author_bio`` (sql/library/expressions.sql:68).
+        ``library.get_author_bio`` (sql/library/expressions.sql:69).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -2028,7 +2029,7 @@ class AsyncLibraryQueries:
         """jsonb columns and operators: -> gives jsonb, ->> gives text, @> a boolean; all may be
         NULL.
 
-        ``library.list_author_settings`` (sql/library/expressions.sql:38).
+        ``library.list_author_settings`` (sql/library/expressions.sql:39).
         """
         rows: list[ListAuthorSettingsRow] = await self._a.select(
             conn,
@@ -2184,7 +2185,8 @@ class AsyncLibraryQueries:
         *,
         tag: str,
     ) -> list[ListAuthorsTaggedRow]:
-        """An array column, a function over it, and a scalar compared with any() of it.
+        """An array column, a function over it (NULL for an empty array), and a scalar compared
+        with any() of it: the authors with the tag, and those without any tag.
 
         ``library.list_authors_tagged`` (sql/library/expressions.sql:32).
         """
@@ -2237,7 +2239,7 @@ class AsyncLibraryQueries:
         """Authors who wrote books, with the titles: every author here has a book, so the LEFT
         JOIN always matches; PostgreSQL cannot prove it, the override says it.
 
-        ``library.list_authors_with_book_title_forced`` (sql/library/expressions.sql:56).
+        ``library.list_authors_with_book_title_forced`` (sql/library/expressions.sql:57).
         """
         rows: list[ListAuthorsWithBookTitleForcedRow] = await self._a.select(
             conn,
@@ -2694,7 +2696,7 @@ class AsyncLibraryQueries:
     ) -> list[ListBooksUpToRow]:
         """An optional filter: a parameter tested with IS NULL may be None.
 
-        ``library.list_books_up_to`` (sql/library/expressions.sql:64).
+        ``library.list_books_up_to`` (sql/library/expressions.sql:65).
         """
         rows: list[ListBooksUpToRow] = await self._a.select(
             conn,
@@ -2826,7 +2828,7 @@ class AsyncLibraryQueries:
     ) -> list[ListMoodsRow]:
         """An array of an enum: psycopg has no loader for it, so it arrives as text.
 
-        ``library.list_moods`` (sql/library/expressions.sql:47).
+        ``library.list_moods`` (sql/library/expressions.sql:48).
         """
         rows: list[ListMoodsRow] = await self._a.select(
             conn,
@@ -2843,7 +2845,7 @@ class AsyncLibraryQueries:
         """Overrides: "!" forces NOT NULL, "?" forces nullable; the columns are named without
         them.
 
-        ``library.list_names_overridden`` (sql/library/expressions.sql:51).
+        ``library.list_names_overridden`` (sql/library/expressions.sql:52).
         """
         rows: list[ListNamesOverriddenRow] = await self._a.select(
             conn,

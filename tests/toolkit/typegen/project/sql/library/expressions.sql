@@ -30,10 +30,11 @@ SELECT email, nick FROM authors WHERE id = :author_id;
 SELECT name, mood FROM authors WHERE mood = :mood;
 
 -- name: list_authors_tagged(tag)
--- An array column, a function over it, and a scalar compared with any() of it.
+-- An array column, a function over it (NULL for an empty array), and a scalar compared with
+-- any() of it: the authors with the tag, and those without any tag.
 SELECT tags, array_length(tags, 1) AS tag_count
   FROM authors
- WHERE :tag = any(tags);
+ WHERE :tag = any(tags) OR tags = '{}';
 
 -- name: list_author_settings(filter)
 -- jsonb columns and operators: -> gives jsonb, ->> gives text, @> a boolean; all may be NULL.

@@ -248,8 +248,8 @@ SELECT subtitle FROM books EXCEPT SELECT title FROM books;
 -- The merged key of a FULL JOIN USING is coalesce(left, right): NOT NULL when both sides'
 -- keys are; the other columns are null-extended.
 SELECT id, b.title, s.label
-  FROM (SELECT id, title FROM books) AS b
-  FULL JOIN (SELECT id::bigint AS id, label FROM shelves) AS s USING (id);
+  FROM (SELECT row_number() OVER (ORDER BY id) AS id, title FROM books) AS b
+  FULL JOIN (SELECT id::bigint AS id, label FROM shelves WHERE id IN (1, 2, 10)) AS s USING (id);
 
 -- name: list_authors_and_books_by_author()
 -- A nullable key on one side (books.author_id): the merged key is nullable.
