@@ -35,7 +35,7 @@ WHERE lower(username) = lower(:username) AND deleted_at IS NULL;
 -- Returns the id of the active user with this email and its credential hash, or nothing.
 SELECT
     u.id AS user_id,
-    a.password AS "password_hash!"  -- never NULL: the WHERE requires a.password IS NOT NULL
+    a.password AS password_hash  -- NOT NULL: the WHERE requires a.password IS NOT NULL
 FROM users AS u
 JOIN accounts AS a ON a.user_id = u.id AND a.provider_id = 'credential' AND a.account_id = u.id
 WHERE lower(u.email) = lower(:email) AND u.deleted_at IS NULL AND a.password IS NOT NULL;

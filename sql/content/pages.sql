@@ -26,7 +26,7 @@ WITH RECURSIVE tree AS (
 )
 SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata,
        created_at, updated_at,
-       depth AS "depth!"  -- 0 for the page, then a parent's depth + 1: never NULL
+       depth  -- 0 for the page, then a parent's depth + 1: typegen proves it NOT NULL
 FROM tree
 ORDER BY path, uuid;
 
