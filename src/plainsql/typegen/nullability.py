@@ -13,15 +13,20 @@ Var, to where its value is produced:
   yields NOT NULL columns, as PostgreSQL proved;
 - through subquery scans, CTE scans, VALUES lists, set operations (a column of a UNION is
   nullable when it is in any branch) and recursive CTEs (to a fixpoint);
-- expressions are nullable unless proven otherwise: constants by their value; ``count()``
-  and the ranking window functions never NULL; ``COALESCE`` and ``GREATEST``/``LEAST`` when
-  one argument is not NULL; ``CASE`` when every branch and the ``ELSE`` are not NULL;
-  ``AND``/``OR``/``NOT`` over non-NULL inputs; ``IS [NOT] NULL``, ``IS [NOT] DISTINCT
-  FROM``, ``EXISTS`` (also when the planner hashes it as an ``IN``), ``ARRAY(...)``,
-  ``ARRAY[...]`` and ``ROW(...)`` never NULL; casts keep their input's nullability; a
-  scalar subquery is nullable unless it is a plain aggregate (one row, always) of a
-  non-NULL value; everything else (operators, function calls, other aggregates,
-  parameters) is nullable.
+- expressions are nullable unless a rule proves them NOT NULL (docs/typegen.md,
+  "Nullability", has the table): constants by their value; ``count()`` and the ranking
+  window functions; ``COALESCE``/``GREATEST``/``LEAST`` with a NOT NULL argument, and the
+  merged key of a FULL JOIN USING; ``CASE`` with NOT NULL branches and ``ELSE``; boolean
+  operators, NULL tests, ``EXISTS``, arrays and rows; PostgreSQL's own casts (not from
+  json/jsonb: PostgreSQL 18 casts a JSON null to NULL), comparisons, arithmetic and
+  concatenations over NOT NULL operands; ``concat``, ``concat_ws``, ``json[b]_build_*``,
+  ``cardinality``; aggregates over a group (GROUP BY, no FILTER, no grouping sets) or a
+  window frame holding the current row; ``ntile``, ``lag``/``lead`` with a default; ``IN``
+  over NOT NULL sides; a scalar sub-select of exactly one row (``LIMIT 1`` included);
+  ``generate_series`` and ``WITH ORDINALITY``; INTERSECT/EXCEPT from their branches;
+  a column a top-level conjunct of the filter where it is produced tests with ``IS NOT
+  NULL`` or a strict operator. Everything else (other operators and functions, parameters)
+  is nullable.
 
 A parameter may be None when the query can use a NULL there: it is written to a nullable
 column (INSERT, UPDATE SET, ON CONFLICT DO UPDATE SET; as it is, cast, or as a branch of a
