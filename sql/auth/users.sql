@@ -27,7 +27,10 @@ WHERE lower(email) = lower(:email) AND deleted_at IS NULL;
 
 -- name: get_user_by_username(username)^
 -- Returns the active user with this username, compared case-insensitively, or nothing.
-SELECT id, name, email, email_verified, image, username, role, created_at, updated_at
+-- "username?": typegen proves it NOT NULL here (the WHERE), but the row stays the User of
+-- every other lookup (one record type, comparable with them).
+SELECT id, name, email, email_verified, image, username AS "username?", role, created_at,
+       updated_at
 FROM users
 WHERE lower(username) = lower(:username) AND deleted_at IS NULL;
 

@@ -114,6 +114,11 @@ _CASTS = frozenset({"RELABELTYPE", "COERCEVIAIO", "ARRAYCOERCEEXPR", "CONVERTROW
 _NEVER_NULL = frozenset(
     {"NULLTEST", "BOOLEANTEST", "DISTINCTEXPR", "ARRAYEXPR", "ROWEXPR", "GROUPINGFUNC"}
 )
+_INDEX_CONDITIONS = {
+    "INDEXSCAN": "indexqualorig",
+    "BITMAPHEAPSCAN": "bitmapqualorig",
+    "INDEXONLYSCAN": "indexqual",
+}
 _SAME_ROWS = frozenset(
     {"SORT", "INCREMENTALSORT", "MATERIAL", "MEMOIZE", "GATHER", "GATHERMERGE", "UNIQUE", "HASH"}
 )
@@ -425,36 +430,44 @@ class _Analyzer:
         """Whether a top-level conjunct of the filter at ``plan`` rejects a NULL in the Var
         (``x IS NOT NULL``, or a strict function or operator of it: NULL, so not true)."""
         conjuncts = list(plan.get("qual") or [])
+        # The conditions an index scan applies: on the table's columns (indexqualorig,
+        # bitmapqualorig) or, for an index-only scan, on the index's (INDEX_VAR, like its
+        # target list).
+        conjuncts += plan.get(_INDEX_CONDITIONS.get(node_type(plan), "")) or []
         if node_type(plan) in _JOINS and integer(plan.get("jointype")) == 0:  # JOIN_INNER
             for key in ("joinqual", "hashclauses", "mergeclauses"):
                 conjuncts += plan.get(key) or []
         for conjunct in conjuncts:
-            kind = node_type(conjunct)
-            if kind == "NULLTEST":
-                tested = (
-                    [conjunct.get("arg")]
-                    if integer(conjunct.get("nulltesttype")) == IS_NOT_NULL
-                    and not boolean(conjunct.get("argisrow"))
-                    else []
-                )
-            elif kind in ("OPEXPR", "FUNCEXPR"):
-                oid = integer(conjunct.get("opfuncid" if kind == "OPEXPR" else "funcid"))
-                strict = self.catalog.function(oid).strict and not boolean(
-                    conjunct.get("funcretset")
-                )
-                tested = list(conjunct.get("args") or []) if strict else []
-            else:
-                tested = []
-            for arg in tested:
-                arg = _strip_relabel(arg)
+            if node_type(conjunct) == "NULLTEST":
+                if integer(conjunct.get("nulltesttype")) != IS_NOT_NULL or boolean(
+                    conjunct.get("argisrow")
+                ):
+                    continue
+                conjunct = conjunct.get("arg")
+            for var in self._null_if_null(conjunct):
                 if (
-                    node_type(arg) == "VAR"
-                    and integer(arg.get("varno")) == varno
-                    and integer(arg.get("varattno")) == attno
-                    and integer(arg.get("varreturningtype")) == 0
+                    integer(var.get("varno")) == varno
+                    and integer(var.get("varattno")) == attno
+                    and integer(var.get("varreturningtype")) == 0
                 ):
                     return True
         return False
+
+    def _null_if_null(self, e: Any) -> list[Node]:
+        """The Vars whose NULL makes ``e`` NULL: ``e`` itself, or the arguments of a strict
+        function or operator ("returns null whenever any of its arguments are null",
+        CREATE FUNCTION), at any depth, through casts."""
+        kind = node_type(e)
+        if kind == "VAR":
+            return [e]
+        if kind in ("RELABELTYPE", "COERCEVIAIO"):
+            return self._null_if_null(e.get("arg"))
+        if kind in ("OPEXPR", "FUNCEXPR"):
+            oid = integer(e.get("opfuncid" if kind == "OPEXPR" else "funcid"))
+            retset = boolean(e.get("opretset" if kind == "OPEXPR" else "funcretset"))
+            if self.catalog.function(oid).strict and not retset:
+                return [var for arg in e.get("args") or [] for var in self._null_if_null(arg)]
+        return []
 
     def sublink(self, subplan: Node, index: int, at: Node | None = None) -> bool:
         """Nullability of output ``index`` of a sub-select used as an expression at ``at``."""

@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 from plainsql.queries import AsyncPsycopgAdapter
 from plainsql.typegen.runtime import as_jsonb
 
-from .records import AuditLogRow, JSONParam
+from .records import AuditLogRow, JSONParam, ListAuditEntriesByActorRow
 
 
 class AsyncAuditQueries:
@@ -29,12 +29,12 @@ class AsyncAuditQueries:
         *,
         acting_user_id: str,
         max_entries: int,
-    ) -> list[AuditLogRow]:
+    ) -> list[ListAuditEntriesByActorRow]:
         """Returns the latest max_entries changes made by one acting user, newest first.
 
         ``audit.list_audit_entries_by_actor`` (sql/audit/audit_log.sql:14).
         """
-        rows: list[AuditLogRow] = await self._a.select(
+        rows: list[ListAuditEntriesByActorRow] = await self._a.select(
             conn,
             "audit.list_audit_entries_by_actor",
             self._sql["audit.list_audit_entries_by_actor"],

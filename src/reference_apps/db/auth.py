@@ -299,7 +299,7 @@ class AsyncAuthQueries:
         """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
         memberships; returns its id, or nothing.
 
-        ``auth.delete_user`` (sql/auth/users.sql:77).
+        ``auth.delete_user`` (sql/auth/users.sql:80).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -319,7 +319,7 @@ class AsyncAuthQueries:
     ) -> GetCredentialByEmailRow | None:
         """Returns the id of the active user with this email and its credential hash, or nothing.
 
-        ``auth.get_credential_by_email`` (sql/auth/users.sql:34).
+        ``auth.get_credential_by_email`` (sql/auth/users.sql:37).
         """
         row: GetCredentialByEmailRow | None = await self._a.select_one(
             conn,
@@ -423,6 +423,8 @@ class AsyncAuthQueries:
         username: str,
     ) -> UserRow | None:
         """Returns the active user with this username, compared case-insensitively, or nothing.
+        "username?": typegen proves it NOT NULL here (the WHERE), but the row stays the User
+        of every other lookup (one record type, comparable with them).
 
         ``auth.get_user_by_username`` (sql/auth/users.sql:28).
         """
@@ -509,7 +511,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
 
-        ``auth.update_credential_password`` (sql/auth/users.sql:43).
+        ``auth.update_credential_password`` (sql/auth/users.sql:46).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -559,7 +561,7 @@ class AsyncAuthQueries:
         """Marks the active user with this email (case-insensitive) as verified; returns the
         user.
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:63).
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:66).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -585,7 +587,7 @@ class AsyncAuthQueries:
         """Updates name (when given), image and username (when their set_ flag is true) of an
         active user; returns the updated user, or nothing.
 
-        ``auth.update_user_profile`` (sql/auth/users.sql:52).
+        ``auth.update_user_profile`` (sql/auth/users.sql:55).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -610,7 +612,7 @@ class AsyncAuthQueries:
     ) -> DeleteUserRow | None:
         """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
 
-        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:73).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,

@@ -42,7 +42,7 @@ FINGERPRINTS: dict[str, str] = {
     "auth.get_oauth_token_ciphertexts": "7b5a28c08af0a38a",
     "auth.get_user_by_email": "c3a49122c20584f3",
     "auth.get_user_by_id": "3b4938ef060cf0db",
-    "auth.get_user_by_username": "8c3307849dcaa3dd",
+    "auth.get_user_by_username": "416c415cd51a4438",
     "auth.list_accounts_by_user": "db63bfc9e40b0437",
     "auth.list_live_sessions_by_user": "b9f7f4cd58c845a1",
     "auth.list_oauth_token_ciphertexts": "9dadd717b9177ede",

@@ -125,7 +125,7 @@ class AgentStateRow:
 
 @dataclass(frozen=True, slots=True)
 class AuditLogRow:
-    """A row of audit_log: audit.list_audit_entries_by_actor, audit.list_audit_entries_by_row."""
+    """A row of audit_log: audit.list_audit_entries_by_row."""
 
     id: int
     table_name: str
@@ -370,6 +370,25 @@ class ListAgentsByUserRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListAgentsByUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListAuditEntriesByActorRow:
+    """A row: audit.list_audit_entries_by_actor."""
+
+    id: int
+    table_name: str
+    action: str
+    row_key: JSON
+    old_row: JSON | None
+    new_row: JSON | None
+    acting_user_id: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuditEntriesByActorRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -899,7 +918,7 @@ class UpsertProjectFileBatchParams(TypedDict):
 
 
 RECORD_CLASSES: dict[str, type[Any]] = {
-    "audit.list_audit_entries_by_actor": AuditLogRow,
+    "audit.list_audit_entries_by_actor": ListAuditEntriesByActorRow,
     "audit.list_audit_entries_by_row": AuditLogRow,
     "auth.create_credential_account": CreateCredentialAccountRow,
     "auth.create_session": SessionRow,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
-from reference_apps.db.records import AuditLogRow
+from reference_apps.db.records import AuditLogRow, ListAuditEntriesByActorRow
 from reference_apps.services.bounds import page_size
 
 AuditEntry = AuditLogRow
@@ -22,6 +22,9 @@ AuditEntry = AuditLogRow
 ``row_key`` is a JSON object of the key columns; ``old_row`` / ``new_row`` are JSON objects
 of the whole row (``old_row`` None for an INSERT, ``new_row`` None for a DELETE).
 """
+
+ActorAuditEntry = ListAuditEntriesByActorRow
+"""An :data:`AuditEntry` found by its acting user: ``acting_user_id`` is never None there."""
 
 
 class AuditService:
@@ -44,7 +47,9 @@ class AuditService:
                 conn, table_name=table_name, row_key=key
             )
 
-    async def list_by_actor(self, acting_user_id: str, *, limit: int = 100) -> list[AuditEntry]:
+    async def list_by_actor(
+        self, acting_user_id: str, *, limit: int = 100
+    ) -> list[ActorAuditEntry]:
         """The latest ``limit`` changes made by one acting user, newest first."""
         page_size(limit, "limit")
         async with self.db.transaction() as conn:

@@ -236,6 +236,7 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
         "subtitle: str | None",
     ],
     "library.list_rated_authors": ["name: str", "rating: Decimal", "born: date | None"],
+    "library.list_books_of_author": ["author_id: UUID", "title: str"],
 }
 
 EXPECTED_COLUMNS["library.list_authors"] = EXPECTED_COLUMNS["library.get_author_by_id"]

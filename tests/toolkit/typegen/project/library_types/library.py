@@ -66,6 +66,7 @@ from .records import (
     ListBooksFramedRow,
     ListBooksInLongListRow,
     ListBookSizesRow,
+    ListBooksOfAuthorRow,
     ListBooksRankedRow,
     ListBookStatsByAuthorRow,
     ListBookSumsByShelfParityRow,
@@ -1129,6 +1130,26 @@ class LibraryQueries:
             "library.list_books_in_long_list",
             self._sql["library.list_books_in_long_list"],
             {},
+        )
+        return rows
+
+    def list_books_of_author(
+        self,
+        conn: Connection[Any],
+        *,
+        author_id: UUID,
+    ) -> list[ListBooksOfAuthorRow]:
+        """A strict comparison the planner may apply in an index scan: narrows there too.
+
+        ``library.list_books_of_author`` (sql/library/precision.sql:309).
+        """
+        rows: list[ListBooksOfAuthorRow] = self._a.select(
+            conn,
+            "library.list_books_of_author",
+            self._sql["library.list_books_of_author"],
+            {
+                "author_id": author_id,
+            },
         )
         return rows
 
@@ -2653,6 +2674,26 @@ class AsyncLibraryQueries:
             "library.list_books_in_long_list",
             self._sql["library.list_books_in_long_list"],
             {},
+        )
+        return rows
+
+    async def list_books_of_author(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        author_id: UUID,
+    ) -> list[ListBooksOfAuthorRow]:
+        """A strict comparison the planner may apply in an index scan: narrows there too.
+
+        ``library.list_books_of_author`` (sql/library/precision.sql:309).
+        """
+        rows: list[ListBooksOfAuthorRow] = await self._a.select(
+            conn,
+            "library.list_books_of_author",
+            self._sql["library.list_books_of_author"],
+            {
+                "author_id": author_id,
+            },
         )
         return rows
 

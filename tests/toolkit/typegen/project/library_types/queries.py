@@ -79,6 +79,7 @@ FINGERPRINTS: dict[str, str] = {
     "library.list_book_sums_by_shelf_parity": "c716a8dcde57fdb2",
     "library.list_books_framed": "f6efb5c27d3f938e",
     "library.list_books_in_long_list": "45dc8807e21ba989",
+    "library.list_books_of_author": "77390fc726410993",
     "library.list_books_ranked": "6ff7350c54df9e9a",
     "library.list_books_subtitled_or_long": "fe308790829fe3a2",
     "library.list_books_up_to": "7a50c100d3b7591e",

@@ -760,6 +760,19 @@ class ListBooksInLongListRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListBooksOfAuthorRow:
+    """A row: library.list_books_of_author."""
+
+    author_id: UUID
+    title: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBooksOfAuthorRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListBooksRankedRow:
     """A row: library.list_books_ranked."""
 
@@ -1153,6 +1166,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "library.list_book_sums_by_shelf_parity": ListBookSumsByShelfParityRow,
     "library.list_books_framed": ListBooksFramedRow,
     "library.list_books_in_long_list": ListBooksInLongListRow,
+    "library.list_books_of_author": ListBooksOfAuthorRow,
     "library.list_books_ranked": ListBooksRankedRow,
     "library.list_books_subtitled_or_long": BookRow,
     "library.list_books_up_to": ListBooksUpToRow,

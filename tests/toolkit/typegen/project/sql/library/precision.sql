@@ -305,3 +305,7 @@ SELECT a.name, a.bio, b.subtitle
 -- outer query's other nullable columns are not.
 SELECT r.name, r.rating, r.born
   FROM (SELECT name, rating, born FROM authors WHERE rating >= 0) AS r;
+
+-- name: list_books_of_author(author_id)
+-- A strict comparison the planner may apply in an index scan: narrows there too.
+SELECT author_id, title FROM books WHERE author_id = :author_id;
