@@ -237,6 +237,8 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
     ],
     "library.list_rated_authors": ["name: str", "rating: Decimal", "born: date | None"],
     "library.list_books_of_author": ["author_id: UUID", "title: str"],
+    "library.list_known_bios": ["name: str", "bio: str"],
+    "library.list_bios_or_default": ["name: str", "bio: str | None"],
 }
 
 EXPECTED_COLUMNS["library.list_authors"] = EXPECTED_COLUMNS["library.get_author_by_id"]

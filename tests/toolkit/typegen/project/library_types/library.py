@@ -53,6 +53,7 @@ from .records import (
     ListAuthorsWithoutBooksRow,
     ListAuthorsWithSubtitledBooksRow,
     ListAuthorTagCountsRow,
+    ListBiosOrDefaultRow,
     ListBookArithmeticRow,
     ListBookChainRow,
     ListBookChainSubtitlesRow,
@@ -77,6 +78,7 @@ from .records import (
     ListBooksWithOptionalAuthorsRow,
     ListCommonSubtitlesRow,
     ListCountdownRow,
+    ListKnownBiosRow,
     ListLabelsRow,
     ListMoodsRow,
     ListNamesOverriddenRow,
@@ -877,6 +879,22 @@ class LibraryQueries:
         )
         return rows
 
+    def list_bios_or_default(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBiosOrDefaultRow]:
+        """coalesce() is not strict: a NULL bio passes the test.
+
+        ``library.list_bios_or_default`` (sql/library/precision.sql:317).
+        """
+        rows: list[ListBiosOrDefaultRow] = self._a.select(
+            conn,
+            "library.list_bios_or_default",
+            self._sql["library.list_bios_or_default"],
+            {},
+        )
+        return rows
+
     def list_book_arithmetic(
         self,
         conn: Connection[Any],
@@ -1299,6 +1317,22 @@ class LibraryQueries:
             conn,
             "library.list_countdown",
             self._sql["library.list_countdown"],
+            {},
+        )
+        return rows
+
+    def list_known_bios(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListKnownBiosRow]:
+        """A strict function of the column inside the strict comparison narrows it too.
+
+        ``library.list_known_bios`` (sql/library/precision.sql:313).
+        """
+        rows: list[ListKnownBiosRow] = self._a.select(
+            conn,
+            "library.list_known_bios",
+            self._sql["library.list_known_bios"],
             {},
         )
         return rows
@@ -2421,6 +2455,22 @@ class AsyncLibraryQueries:
         )
         return rows
 
+    async def list_bios_or_default(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBiosOrDefaultRow]:
+        """coalesce() is not strict: a NULL bio passes the test.
+
+        ``library.list_bios_or_default`` (sql/library/precision.sql:317).
+        """
+        rows: list[ListBiosOrDefaultRow] = await self._a.select(
+            conn,
+            "library.list_bios_or_default",
+            self._sql["library.list_bios_or_default"],
+            {},
+        )
+        return rows
+
     async def list_book_arithmetic(
         self,
         conn: AsyncConnection[Any],
@@ -2843,6 +2893,22 @@ class AsyncLibraryQueries:
             conn,
             "library.list_countdown",
             self._sql["library.list_countdown"],
+            {},
+        )
+        return rows
+
+    async def list_known_bios(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListKnownBiosRow]:
+        """A strict function of the column inside the strict comparison narrows it too.
+
+        ``library.list_known_bios`` (sql/library/precision.sql:313).
+        """
+        rows: list[ListKnownBiosRow] = await self._a.select(
+            conn,
+            "library.list_known_bios",
+            self._sql["library.list_known_bios"],
             {},
         )
         return rows

@@ -545,6 +545,19 @@ class ListAuthorsWithoutBooksRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListBiosOrDefaultRow:
+    """A row of authors: library.list_bios_or_default."""
+
+    name: str
+    bio: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBiosOrDefaultRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListBookArithmeticRow:
     """A row: library.list_book_arithmetic."""
 
@@ -881,6 +894,19 @@ class ListCountdownRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListKnownBiosRow:
+    """A row: library.list_known_bios."""
+
+    name: str
+    bio: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListKnownBiosRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListLabelsRow:
     """A row: library.list_labels."""
 
@@ -1151,6 +1177,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "library.list_authors_with_limited_counts": ListAuthorsWithLimitedCountsRow,
     "library.list_authors_with_subtitled_books": ListAuthorsWithSubtitledBooksRow,
     "library.list_authors_without_books": ListAuthorsWithoutBooksRow,
+    "library.list_bios_or_default": ListBiosOrDefaultRow,
     "library.list_book_arithmetic": ListBookArithmeticRow,
     "library.list_book_chain": ListBookChainRow,
     "library.list_book_chain_subtitles": ListBookChainSubtitlesRow,
@@ -1176,6 +1203,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "library.list_books_with_optional_authors": ListBooksWithOptionalAuthorsRow,
     "library.list_common_subtitles": ListCommonSubtitlesRow,
     "library.list_countdown": ListCountdownRow,
+    "library.list_known_bios": ListKnownBiosRow,
     "library.list_labels": ListLabelsRow,
     "library.list_moods": ListMoodsRow,
     "library.list_names_overridden": ListNamesOverriddenRow,

@@ -309,3 +309,11 @@ SELECT r.name, r.rating, r.born
 -- name: list_books_of_author(author_id)
 -- A strict comparison the planner may apply in an index scan: narrows there too.
 SELECT author_id, title FROM books WHERE author_id = :author_id;
+
+-- name: list_known_bios()
+-- A strict function of the column inside the strict comparison narrows it too.
+SELECT name, bio FROM authors WHERE lower(bio) <> '';
+
+-- name: list_bios_or_default()
+-- coalesce() is not strict: a NULL bio passes the test.
+SELECT name, bio FROM authors WHERE coalesce(bio, 'none') <> '';
