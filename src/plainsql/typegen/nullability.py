@@ -241,8 +241,10 @@ class _Analyzer:
         if kind == "BOOLEXPR":
             return self._any(plan, e.get("args"))
         if kind == "CASEEXPR":
-            results = [when["result"] for when in e.get("args") or []]
-            results.append(e.get("defresult"))
+            whens = e.get("args") or []
+            results = [when["result"] for when in whens]
+            if not self._covered(plan, [when.get("expr") for when in whens]):
+                results.append(e.get("defresult"))
             return any(self.expr(plan, result) for result in results)
         if kind == "SUBPLAN":
             return self.sublink(e, 0, plan)
@@ -252,6 +254,39 @@ class _Analyzer:
             found = self.init_params.get(integer(e.get("paramid")))
             return True if found is None else self.sublink(*found, plan)
         return True
+
+    def _covered(self, plan: Node, conditions: list[Any]) -> bool:
+        """Whether one of the WHEN ``conditions`` of a searched CASE is always true, so that
+        its ELSE is never reached: two of them are ``c`` and its negation (``NOT c``, the
+        opposite NULL test, or the negator operator, which PostgreSQL writes for
+        ``NOT (a > b)``: "the negator must produce the logical negation", CREATE OPERATOR)
+        and ``c`` is never NULL."""
+        for i, first in enumerate(conditions):
+            for second in conditions[i + 1 :]:
+                for c, d in ((first, second), (second, first)):
+                    if self._negation(c, d) and not self.expr(plan, c):
+                        return True
+        return False
+
+    def _negation(self, c: Any, d: Any) -> bool:
+        """Whether ``d`` is the logical negation of ``c`` when ``c`` is not NULL."""
+        kind = node_type(d)
+        if kind == "BOOLEXPR" and d.get("boolop") == "not":
+            return _same(c, (d.get("args") or [None])[0])
+        if kind == "NULLTEST" and node_type(c) == "NULLTEST":
+            return (
+                integer(c.get("nulltesttype")) != integer(d.get("nulltesttype"))
+                and boolean(c.get("argisrow")) == boolean(d.get("argisrow"))
+                and _same(c.get("arg"), d.get("arg"))
+            )
+        if kind == "OPEXPR" and node_type(c) == "OPEXPR":
+            negator = self.catalog.negator(integer(c.get("opno")))
+            return (
+                negator != 0
+                and negator == integer(d.get("opno"))
+                and _same(c.get("args"), d.get("args"))
+            )
+        return False
 
     def _any(self, plan: Node, args: Any) -> bool:
         return any(self.expr(plan, arg) for arg in args or [])
@@ -623,6 +658,16 @@ class _Analyzer:
                 found |= self._forwarded_params(plan, row[attno - 1])
             return found
         return set()
+
+
+def _same(a: Any, b: Any) -> bool:
+    """The same expression (the parse locations aside)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = (a.keys() | b.keys()) - {"location"}
+        return all(_same(a.get(key), b.get(key)) for key in keys)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _returns_set(e: Any) -> bool:

@@ -128,6 +128,7 @@ class Catalog:
         self._non_null_over_non_null: frozenset[int] | None = None
         self._json_casts: frozenset[int] | None = None
         self._functions: dict[int, Function] = {}
+        self._negators: dict[int, int] | None = None
         self._before_row_triggers: dict[int, int] | None = None
 
     def types(self, oids: Iterable[int]) -> dict[int, TypeInfo]:
@@ -257,6 +258,15 @@ class Catalog:
             ).fetchall()
             self._non_null_over_non_null = frozenset(row[0] for row in rows)
         return oid in self._non_null_over_non_null
+
+    def negator(self, opno: int) -> int:
+        """The negator of operator ``opno`` (``<=`` for ``>``), 0 when it has none."""
+        if self._negators is None:
+            rows = self.conn.execute(
+                "SELECT oid::int, oprnegate::int FROM pg_operator WHERE oprnegate <> 0"
+            ).fetchall()
+            self._negators = {row[0]: row[1] for row in rows}
+        return self._negators.get(opno, 0)
 
     def json_cast(self, oid: int) -> bool:
         """Whether function ``oid`` is a cast from json or jsonb (NULL for a JSON null on 18)."""

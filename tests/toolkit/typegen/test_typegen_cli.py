@@ -22,7 +22,7 @@ def _append_query(path: Path, text: str) -> int:
 def test_the_checked_in_package_of_the_library_project_is_up_to_date(run_cli: RunCli) -> None:
     result = run_cli(PROJECT, "typegen", "--check")
     assert result.exit_code == 0, result.output
-    assert "typegen: 93 queries, types up to date" in result.output
+    assert "typegen: 94 queries, types up to date" in result.output
 
 
 def test_editing_a_column_list_without_regenerating_fails_the_check(
@@ -52,7 +52,7 @@ def test_editing_a_column_list_without_regenerating_fails_the_check(
 def test_check_names_the_file_and_line_of_a_broken_query(
     run_cli: RunCli, project_copy: Path
 ) -> None:
-    assert run_cli(project_copy, "check").output.strip() == "check: all 93 queries prepare"
+    assert run_cli(project_copy, "check").output.strip() == "check: all 94 queries prepare"
     books = project_copy / "sql" / "library" / "books.sql"
     line = _append_query(
         books,
@@ -64,7 +64,7 @@ def test_check_names_the_file_and_line_of_a_broken_query(
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f'sql/library/books.sql:{line}: library.get_book_isbn: column "isbn" does not exist',
-        "check: 1 of 94 queries fail to prepare",
+        "check: 1 of 95 queries fail to prepare",
     ]
 
 

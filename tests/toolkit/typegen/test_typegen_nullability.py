@@ -174,6 +174,7 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
     # CASE
     "library.list_book_labels": ["label: str", "long_subtitle: str | None"],
     "library.list_book_sizes": ["parity: str", "known: str | None"],
+    "library.list_book_halves": ["size: str", "kind: str", "cost: str | None"],
     # ||, concat, concat_ws, jsonb_build_object/array, cardinality, arithmetic
     "library.list_book_descriptions": ["description: str", "full_title: str | None"],
     "library.list_book_concats": ["joined: str", "listed: str", "by_subtitle: str | None"],

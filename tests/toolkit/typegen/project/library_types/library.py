@@ -61,6 +61,7 @@ from .records import (
     ListBookDescriptionsRow,
     ListBookDocumentsRow,
     ListBookFactsRow,
+    ListBookHalvesRow,
     ListBookLabelsRow,
     ListBookLengthsRow,
     ListBookNamesNumberedRow,
@@ -545,7 +546,7 @@ class LibraryQueries:
         """cardinality() of a NOT NULL array is a number (0 when empty); array_length() of an
         empty array is NULL.
 
-        ``library.list_author_tag_counts`` (sql/library/precision.sql:162).
+        ``library.list_author_tag_counts`` (sql/library/precision.sql:172).
         """
         rows: list[ListAuthorTagCountsRow] = self._a.select(
             conn,
@@ -594,7 +595,7 @@ class LibraryQueries:
         """A nullable key on one side (books.author_id): the merged key is nullable. recursive
         CTEs ---------------------------------------------------------------------------
 
-        ``library.list_authors_and_books_by_author`` (sql/library/precision.sql:254).
+        ``library.list_authors_and_books_by_author`` (sql/library/precision.sql:264).
         """
         rows: list[ListAuthorsAndBooksByAuthorRow] = self._a.select(
             conn,
@@ -853,7 +854,7 @@ class LibraryQueries:
         """A test in an outer join's ON clause does not narrow the null-extended side; a WHERE on
         the preserved side narrows it.
 
-        ``library.list_authors_with_subtitled_books`` (sql/library/precision.sql:295).
+        ``library.list_authors_with_subtitled_books`` (sql/library/precision.sql:305).
         """
         rows: list[ListAuthorsWithSubtitledBooksRow] = self._a.select(
             conn,
@@ -885,7 +886,7 @@ class LibraryQueries:
     ) -> list[ListBiosOrDefaultRow]:
         """coalesce() is not strict: a NULL bio passes the test.
 
-        ``library.list_bios_or_default`` (sql/library/precision.sql:317).
+        ``library.list_bios_or_default`` (sql/library/precision.sql:327).
         """
         rows: list[ListBiosOrDefaultRow] = self._a.select(
             conn,
@@ -902,7 +903,7 @@ class LibraryQueries:
         """Arithmetic over NOT NULL numbers: NOT NULL; over a nullable one: nullable. window
         functions ------------------------------------------------------------------------
 
-        ``library.list_book_arithmetic`` (sql/library/precision.sql:168).
+        ``library.list_book_arithmetic`` (sql/library/precision.sql:178).
         """
         rows: list[ListBookArithmeticRow] = self._a.select(
             conn,
@@ -940,7 +941,7 @@ class LibraryQueries:
         """The recursive branch brings a nullable column: nullable. WHERE narrowing
         ------------------------------------------------------------------------
 
-        ``library.list_book_chain_subtitles`` (sql/library/precision.sql:271).
+        ``library.list_book_chain_subtitles`` (sql/library/precision.sql:281).
         """
         rows: list[ListBookChainSubtitlesRow] = self._a.select(
             conn,
@@ -956,7 +957,7 @@ class LibraryQueries:
     ) -> list[ListBookConcatsRow]:
         """concat() ignores NULLs; concat_ws() is NULL only for a NULL separator.
 
-        ``library.list_book_concats`` (sql/library/precision.sql:147).
+        ``library.list_book_concats`` (sql/library/precision.sql:157).
         """
         rows: list[ListBookConcatsRow] = self._a.select(
             conn,
@@ -972,7 +973,7 @@ class LibraryQueries:
     ) -> list[ListBookDescriptionsRow]:
         """|| over NOT NULL text: NOT NULL; with a nullable operand: nullable.
 
-        ``library.list_book_descriptions`` (sql/library/precision.sql:141).
+        ``library.list_book_descriptions`` (sql/library/precision.sql:151).
         """
         rows: list[ListBookDescriptionsRow] = self._a.select(
             conn,
@@ -989,7 +990,7 @@ class LibraryQueries:
         """jsonb_build_object/array are never NULL (a NULL value becomes JSON null); -> into one
         may be.
 
-        ``library.list_book_documents`` (sql/library/precision.sql:154).
+        ``library.list_book_documents`` (sql/library/precision.sql:164).
         """
         rows: list[ListBookDocumentsRow] = self._a.select(
             conn,
@@ -1012,6 +1013,25 @@ class LibraryQueries:
             conn,
             "library.list_book_facts",
             self._sql["library.list_book_facts"],
+            {},
+        )
+        return rows
+
+    def list_book_halves(
+        self,
+        conn: Connection[Any],
+    ) -> list[ListBookHalvesRow]:
+        """Without ELSE, but the WHENs cover every case: a condition never NULL and its negation
+        (NOT (pages > 300) is planned as pages <= 300). Over a nullable price neither holds
+        for a book without price: NULL. ||, concat, concat_ws, jsonb_build_object,
+        cardinality, arithmetic --------------------
+
+        ``library.list_book_halves`` (sql/library/precision.sql:139).
+        """
+        rows: list[ListBookHalvesRow] = self._a.select(
+            conn,
+            "library.list_book_halves",
+            self._sql["library.list_book_halves"],
             {},
         )
         return rows
@@ -1056,7 +1076,7 @@ class LibraryQueries:
         INTERSECT and EXCEPT
         --------------------------------------------------------------------
 
-        ``library.list_book_names_numbered`` (sql/library/precision.sql:223).
+        ``library.list_book_names_numbered`` (sql/library/precision.sql:233).
         """
         rows: list[ListBookNamesNumberedRow] = self._a.select(
             conn,
@@ -1070,8 +1090,7 @@ class LibraryQueries:
         self,
         conn: Connection[Any],
     ) -> list[ListBookSizesRow]:
-        """A simple CASE with an ELSE: NOT NULL; without it: NULL for the values not listed. ||,
-        concat, concat_ws, jsonb_build_object, cardinality, arithmetic --------------------
+        """A simple CASE with an ELSE: NOT NULL; without it: NULL for the values not listed.
 
         ``library.list_book_sizes`` (sql/library/precision.sql:133).
         """
@@ -1125,7 +1144,7 @@ class LibraryQueries:
         ending before it, starting after it or excluding it can be empty. generate_series and
         WITH ORDINALITY -----------------------------------------------------
 
-        ``library.list_books_framed`` (sql/library/precision.sql:192).
+        ``library.list_books_framed`` (sql/library/precision.sql:202).
         """
         rows: list[ListBooksFramedRow] = self._a.select(
             conn,
@@ -1159,7 +1178,7 @@ class LibraryQueries:
     ) -> list[ListBooksOfAuthorRow]:
         """A strict comparison the planner may apply in an index scan: narrows there too.
 
-        ``library.list_books_of_author`` (sql/library/precision.sql:309).
+        ``library.list_books_of_author`` (sql/library/precision.sql:319).
         """
         rows: list[ListBooksOfAuthorRow] = self._a.select(
             conn,
@@ -1193,7 +1212,7 @@ class LibraryQueries:
     ) -> list[BookRow]:
         """Under OR the test does not narrow.
 
-        ``library.list_books_subtitled_or_long`` (sql/library/precision.sql:289).
+        ``library.list_books_subtitled_or_long`` (sql/library/precision.sql:299).
         """
         rows: list[BookRow] = self._a.select(
             conn,
@@ -1231,7 +1250,7 @@ class LibraryQueries:
         holds the current row): NOT NULL. lead() without a default and lag() with a nullable
         one: NULL at the edge of the partition.
 
-        ``library.list_books_windowed`` (sql/library/precision.sql:178).
+        ``library.list_books_windowed`` (sql/library/precision.sql:188).
         """
         rows: list[ListBooksWindowedRow] = self._a.select(
             conn,
@@ -1295,7 +1314,7 @@ class LibraryQueries:
     ) -> list[ListCommonSubtitlesRow]:
         """Both branches nullable (NULL matches NULL in a set operation): nullable.
 
-        ``library.list_common_subtitles`` (sql/library/precision.sql:234).
+        ``library.list_common_subtitles`` (sql/library/precision.sql:244).
         """
         rows: list[ListCommonSubtitlesRow] = self._a.select(
             conn,
@@ -1311,7 +1330,7 @@ class LibraryQueries:
     ) -> list[ListCountdownRow]:
         """Arithmetic and || in the recursive branch over NOT NULL columns of both branches.
 
-        ``library.list_countdown`` (sql/library/precision.sql:262).
+        ``library.list_countdown`` (sql/library/precision.sql:272).
         """
         rows: list[ListCountdownRow] = self._a.select(
             conn,
@@ -1327,7 +1346,7 @@ class LibraryQueries:
     ) -> list[ListKnownBiosRow]:
         """A strict function of the column inside the strict comparison narrows it too.
 
-        ``library.list_known_bios`` (sql/library/precision.sql:313).
+        ``library.list_known_bios`` (sql/library/precision.sql:323).
         """
         rows: list[ListKnownBiosRow] = self._a.select(
             conn,
@@ -1441,7 +1460,7 @@ class LibraryQueries:
         """Narrowing applies at the level of the test: the sub-select's column is NOT NULL, the
         outer query's other nullable columns are not.
 
-        ``library.list_rated_authors`` (sql/library/precision.sql:303).
+        ``library.list_rated_authors`` (sql/library/precision.sql:313).
         """
         rows: list[ListRatedAuthorsRow] = self._a.select(
             conn,
@@ -1457,7 +1476,7 @@ class LibraryQueries:
     ) -> list[ListSeriesRow]:
         """generate_series() in FROM and alone in the SELECT list: NOT NULL.
 
-        ``library.list_series`` (sql/library/precision.sql:209).
+        ``library.list_series`` (sql/library/precision.sql:219).
         """
         rows: list[ListSeriesRow] = self._a.select(
             conn,
@@ -1473,7 +1492,7 @@ class LibraryQueries:
     ) -> list[ListSeriesRowsFromRow]:
         """The list_series_rows_from query.
 
-        ``library.list_series_rows_from`` (sql/library/precision.sql:219).
+        ``library.list_series_rows_from`` (sql/library/precision.sql:229).
         """
         rows: list[ListSeriesRowsFromRow] = self._a.select(
             conn,
@@ -1490,7 +1509,7 @@ class LibraryQueries:
         """The merged key of a FULL JOIN USING is coalesce(left, right): NOT NULL when both
         sides' keys are; the other columns are null-extended.
 
-        ``library.list_shelves_and_books_by_id`` (sql/library/precision.sql:247).
+        ``library.list_shelves_and_books_by_id`` (sql/library/precision.sql:257).
         """
         rows: list[ListShelvesAndBooksByIdRow] = self._a.select(
             conn,
@@ -1506,7 +1525,7 @@ class LibraryQueries:
     ) -> list[ListSubtitledBooksRow]:
         """IS NOT NULL and a strict comparison in top-level AND conjuncts: NOT NULL.
 
-        ``library.list_subtitled_books`` (sql/library/precision.sql:283).
+        ``library.list_subtitled_books`` (sql/library/precision.sql:293).
         """
         rows: list[ListSubtitledBooksRow] = self._a.select(
             conn,
@@ -1523,7 +1542,7 @@ class LibraryQueries:
         """FULL JOIN ... USING
         ----------------------------------------------------------------------
 
-        ``library.list_subtitles_except_titles`` (sql/library/precision.sql:242).
+        ``library.list_subtitles_except_titles`` (sql/library/precision.sql:252).
         """
         rows: list[ListCommonSubtitlesRow] = self._a.select(
             conn,
@@ -1539,7 +1558,7 @@ class LibraryQueries:
     ) -> list[ListSubtitlesThatAreTitlesRow]:
         """A row of an INTERSECT is in both branches: NOT NULL when either branch is.
 
-        ``library.list_subtitles_that_are_titles`` (sql/library/precision.sql:230).
+        ``library.list_subtitles_that_are_titles`` (sql/library/precision.sql:240).
         """
         rows: list[ListSubtitlesThatAreTitlesRow] = self._a.select(
             conn,
@@ -1555,7 +1574,7 @@ class LibraryQueries:
     ) -> list[ListTitlesExceptSubtitlesRow]:
         """EXCEPT returns rows of its left branch: their nullability.
 
-        ``library.list_titles_except_subtitles`` (sql/library/precision.sql:238).
+        ``library.list_titles_except_subtitles`` (sql/library/precision.sql:248).
         """
         rows: list[ListTitlesExceptSubtitlesRow] = self._a.select(
             conn,
@@ -1572,7 +1591,7 @@ class LibraryQueries:
         """Two set-returning functions in a SELECT list, or in ROWS FROM: the shorter is padded
         with NULLs.
 
-        ``library.list_uneven_series`` (sql/library/precision.sql:214).
+        ``library.list_uneven_series`` (sql/library/precision.sql:224).
         """
         rows: list[ListUnevenSeriesRow] = self._a.select(
             conn,
@@ -2121,7 +2140,7 @@ class AsyncLibraryQueries:
         """cardinality() of a NOT NULL array is a number (0 when empty); array_length() of an
         empty array is NULL.
 
-        ``library.list_author_tag_counts`` (sql/library/precision.sql:162).
+        ``library.list_author_tag_counts`` (sql/library/precision.sql:172).
         """
         rows: list[ListAuthorTagCountsRow] = await self._a.select(
             conn,
@@ -2170,7 +2189,7 @@ class AsyncLibraryQueries:
         """A nullable key on one side (books.author_id): the merged key is nullable. recursive
         CTEs ---------------------------------------------------------------------------
 
-        ``library.list_authors_and_books_by_author`` (sql/library/precision.sql:254).
+        ``library.list_authors_and_books_by_author`` (sql/library/precision.sql:264).
         """
         rows: list[ListAuthorsAndBooksByAuthorRow] = await self._a.select(
             conn,
@@ -2429,7 +2448,7 @@ class AsyncLibraryQueries:
         """A test in an outer join's ON clause does not narrow the null-extended side; a WHERE on
         the preserved side narrows it.
 
-        ``library.list_authors_with_subtitled_books`` (sql/library/precision.sql:295).
+        ``library.list_authors_with_subtitled_books`` (sql/library/precision.sql:305).
         """
         rows: list[ListAuthorsWithSubtitledBooksRow] = await self._a.select(
             conn,
@@ -2461,7 +2480,7 @@ class AsyncLibraryQueries:
     ) -> list[ListBiosOrDefaultRow]:
         """coalesce() is not strict: a NULL bio passes the test.
 
-        ``library.list_bios_or_default`` (sql/library/precision.sql:317).
+        ``library.list_bios_or_default`` (sql/library/precision.sql:327).
         """
         rows: list[ListBiosOrDefaultRow] = await self._a.select(
             conn,
@@ -2478,7 +2497,7 @@ class AsyncLibraryQueries:
         """Arithmetic over NOT NULL numbers: NOT NULL; over a nullable one: nullable. window
         functions ------------------------------------------------------------------------
 
-        ``library.list_book_arithmetic`` (sql/library/precision.sql:168).
+        ``library.list_book_arithmetic`` (sql/library/precision.sql:178).
         """
         rows: list[ListBookArithmeticRow] = await self._a.select(
             conn,
@@ -2516,7 +2535,7 @@ class AsyncLibraryQueries:
         """The recursive branch brings a nullable column: nullable. WHERE narrowing
         ------------------------------------------------------------------------
 
-        ``library.list_book_chain_subtitles`` (sql/library/precision.sql:271).
+        ``library.list_book_chain_subtitles`` (sql/library/precision.sql:281).
         """
         rows: list[ListBookChainSubtitlesRow] = await self._a.select(
             conn,
@@ -2532,7 +2551,7 @@ class AsyncLibraryQueries:
     ) -> list[ListBookConcatsRow]:
         """concat() ignores NULLs; concat_ws() is NULL only for a NULL separator.
 
-        ``library.list_book_concats`` (sql/library/precision.sql:147).
+        ``library.list_book_concats`` (sql/library/precision.sql:157).
         """
         rows: list[ListBookConcatsRow] = await self._a.select(
             conn,
@@ -2548,7 +2567,7 @@ class AsyncLibraryQueries:
     ) -> list[ListBookDescriptionsRow]:
         """|| over NOT NULL text: NOT NULL; with a nullable operand: nullable.
 
-        ``library.list_book_descriptions`` (sql/library/precision.sql:141).
+        ``library.list_book_descriptions`` (sql/library/precision.sql:151).
         """
         rows: list[ListBookDescriptionsRow] = await self._a.select(
             conn,
@@ -2565,7 +2584,7 @@ class AsyncLibraryQueries:
         """jsonb_build_object/array are never NULL (a NULL value becomes JSON null); -> into one
         may be.
 
-        ``library.list_book_documents`` (sql/library/precision.sql:154).
+        ``library.list_book_documents`` (sql/library/precision.sql:164).
         """
         rows: list[ListBookDocumentsRow] = await self._a.select(
             conn,
@@ -2588,6 +2607,25 @@ class AsyncLibraryQueries:
             conn,
             "library.list_book_facts",
             self._sql["library.list_book_facts"],
+            {},
+        )
+        return rows
+
+    async def list_book_halves(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListBookHalvesRow]:
+        """Without ELSE, but the WHENs cover every case: a condition never NULL and its negation
+        (NOT (pages > 300) is planned as pages <= 300). Over a nullable price neither holds
+        for a book without price: NULL. ||, concat, concat_ws, jsonb_build_object,
+        cardinality, arithmetic --------------------
+
+        ``library.list_book_halves`` (sql/library/precision.sql:139).
+        """
+        rows: list[ListBookHalvesRow] = await self._a.select(
+            conn,
+            "library.list_book_halves",
+            self._sql["library.list_book_halves"],
             {},
         )
         return rows
@@ -2632,7 +2670,7 @@ class AsyncLibraryQueries:
         INTERSECT and EXCEPT
         --------------------------------------------------------------------
 
-        ``library.list_book_names_numbered`` (sql/library/precision.sql:223).
+        ``library.list_book_names_numbered`` (sql/library/precision.sql:233).
         """
         rows: list[ListBookNamesNumberedRow] = await self._a.select(
             conn,
@@ -2646,8 +2684,7 @@ class AsyncLibraryQueries:
         self,
         conn: AsyncConnection[Any],
     ) -> list[ListBookSizesRow]:
-        """A simple CASE with an ELSE: NOT NULL; without it: NULL for the values not listed. ||,
-        concat, concat_ws, jsonb_build_object, cardinality, arithmetic --------------------
+        """A simple CASE with an ELSE: NOT NULL; without it: NULL for the values not listed.
 
         ``library.list_book_sizes`` (sql/library/precision.sql:133).
         """
@@ -2701,7 +2738,7 @@ class AsyncLibraryQueries:
         ending before it, starting after it or excluding it can be empty. generate_series and
         WITH ORDINALITY -----------------------------------------------------
 
-        ``library.list_books_framed`` (sql/library/precision.sql:192).
+        ``library.list_books_framed`` (sql/library/precision.sql:202).
         """
         rows: list[ListBooksFramedRow] = await self._a.select(
             conn,
@@ -2735,7 +2772,7 @@ class AsyncLibraryQueries:
     ) -> list[ListBooksOfAuthorRow]:
         """A strict comparison the planner may apply in an index scan: narrows there too.
 
-        ``library.list_books_of_author`` (sql/library/precision.sql:309).
+        ``library.list_books_of_author`` (sql/library/precision.sql:319).
         """
         rows: list[ListBooksOfAuthorRow] = await self._a.select(
             conn,
@@ -2769,7 +2806,7 @@ class AsyncLibraryQueries:
     ) -> list[BookRow]:
         """Under OR the test does not narrow.
 
-        ``library.list_books_subtitled_or_long`` (sql/library/precision.sql:289).
+        ``library.list_books_subtitled_or_long`` (sql/library/precision.sql:299).
         """
         rows: list[BookRow] = await self._a.select(
             conn,
@@ -2807,7 +2844,7 @@ class AsyncLibraryQueries:
         holds the current row): NOT NULL. lead() without a default and lag() with a nullable
         one: NULL at the edge of the partition.
 
-        ``library.list_books_windowed`` (sql/library/precision.sql:178).
+        ``library.list_books_windowed`` (sql/library/precision.sql:188).
         """
         rows: list[ListBooksWindowedRow] = await self._a.select(
             conn,
@@ -2871,7 +2908,7 @@ class AsyncLibraryQueries:
     ) -> list[ListCommonSubtitlesRow]:
         """Both branches nullable (NULL matches NULL in a set operation): nullable.
 
-        ``library.list_common_subtitles`` (sql/library/precision.sql:234).
+        ``library.list_common_subtitles`` (sql/library/precision.sql:244).
         """
         rows: list[ListCommonSubtitlesRow] = await self._a.select(
             conn,
@@ -2887,7 +2924,7 @@ class AsyncLibraryQueries:
     ) -> list[ListCountdownRow]:
         """Arithmetic and || in the recursive branch over NOT NULL columns of both branches.
 
-        ``library.list_countdown`` (sql/library/precision.sql:262).
+        ``library.list_countdown`` (sql/library/precision.sql:272).
         """
         rows: list[ListCountdownRow] = await self._a.select(
             conn,
@@ -2903,7 +2940,7 @@ class AsyncLibraryQueries:
     ) -> list[ListKnownBiosRow]:
         """A strict function of the column inside the strict comparison narrows it too.
 
-        ``library.list_known_bios`` (sql/library/precision.sql:313).
+        ``library.list_known_bios`` (sql/library/precision.sql:323).
         """
         rows: list[ListKnownBiosRow] = await self._a.select(
             conn,
@@ -3017,7 +3054,7 @@ class AsyncLibraryQueries:
         """Narrowing applies at the level of the test: the sub-select's column is NOT NULL, the
         outer query's other nullable columns are not.
 
-        ``library.list_rated_authors`` (sql/library/precision.sql:303).
+        ``library.list_rated_authors`` (sql/library/precision.sql:313).
         """
         rows: list[ListRatedAuthorsRow] = await self._a.select(
             conn,
@@ -3033,7 +3070,7 @@ class AsyncLibraryQueries:
     ) -> list[ListSeriesRow]:
         """generate_series() in FROM and alone in the SELECT list: NOT NULL.
 
-        ``library.list_series`` (sql/library/precision.sql:209).
+        ``library.list_series`` (sql/library/precision.sql:219).
         """
         rows: list[ListSeriesRow] = await self._a.select(
             conn,
@@ -3049,7 +3086,7 @@ class AsyncLibraryQueries:
     ) -> list[ListSeriesRowsFromRow]:
         """The list_series_rows_from query.
 
-        ``library.list_series_rows_from`` (sql/library/precision.sql:219).
+        ``library.list_series_rows_from`` (sql/library/precision.sql:229).
         """
         rows: list[ListSeriesRowsFromRow] = await self._a.select(
             conn,
@@ -3066,7 +3103,7 @@ class AsyncLibraryQueries:
         """The merged key of a FULL JOIN USING is coalesce(left, right): NOT NULL when both
         sides' keys are; the other columns are null-extended.
 
-        ``library.list_shelves_and_books_by_id`` (sql/library/precision.sql:247).
+        ``library.list_shelves_and_books_by_id`` (sql/library/precision.sql:257).
         """
         rows: list[ListShelvesAndBooksByIdRow] = await self._a.select(
             conn,
@@ -3082,7 +3119,7 @@ class AsyncLibraryQueries:
     ) -> list[ListSubtitledBooksRow]:
         """IS NOT NULL and a strict comparison in top-level AND conjuncts: NOT NULL.
 
-        ``library.list_subtitled_books`` (sql/library/precision.sql:283).
+        ``library.list_subtitled_books`` (sql/library/precision.sql:293).
         """
         rows: list[ListSubtitledBooksRow] = await self._a.select(
             conn,
@@ -3099,7 +3136,7 @@ class AsyncLibraryQueries:
         """FULL JOIN ... USING
         ----------------------------------------------------------------------
 
-        ``library.list_subtitles_except_titles`` (sql/library/precision.sql:242).
+        ``library.list_subtitles_except_titles`` (sql/library/precision.sql:252).
         """
         rows: list[ListCommonSubtitlesRow] = await self._a.select(
             conn,
@@ -3115,7 +3152,7 @@ class AsyncLibraryQueries:
     ) -> list[ListSubtitlesThatAreTitlesRow]:
         """A row of an INTERSECT is in both branches: NOT NULL when either branch is.
 
-        ``library.list_subtitles_that_are_titles`` (sql/library/precision.sql:230).
+        ``library.list_subtitles_that_are_titles`` (sql/library/precision.sql:240).
         """
         rows: list[ListSubtitlesThatAreTitlesRow] = await self._a.select(
             conn,
@@ -3131,7 +3168,7 @@ class AsyncLibraryQueries:
     ) -> list[ListTitlesExceptSubtitlesRow]:
         """EXCEPT returns rows of its left branch: their nullability.
 
-        ``library.list_titles_except_subtitles`` (sql/library/precision.sql:238).
+        ``library.list_titles_except_subtitles`` (sql/library/precision.sql:248).
         """
         rows: list[ListTitlesExceptSubtitlesRow] = await self._a.select(
             conn,
@@ -3148,7 +3185,7 @@ class AsyncLibraryQueries:
         """Two set-returning functions in a SELECT list, or in ROWS FROM: the shorter is padded
         with NULLs.
 
-        ``library.list_uneven_series`` (sql/library/precision.sql:214).
+        ``library.list_uneven_series`` (sql/library/precision.sql:224).
         """
         rows: list[ListUnevenSeriesRow] = await self._a.select(
             conn,

@@ -72,6 +72,7 @@ FINGERPRINTS: dict[str, str] = {
     "library.list_book_descriptions": "08bbe1e77d583bc6",
     "library.list_book_documents": "2728b6806aac8091",
     "library.list_book_facts": "78ff07f2ba6a263b",
+    "library.list_book_halves": "485a270c00e251cf",
     "library.list_book_labels": "5cee0065e5d209f0",
     "library.list_book_lengths": "e3857396910955a5",
     "library.list_book_names_numbered": "d404033c6198c572",

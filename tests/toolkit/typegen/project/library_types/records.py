@@ -657,6 +657,20 @@ class ListBookFactsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListBookHalvesRow:
+    """A row: library.list_book_halves."""
+
+    size: str
+    kind: str
+    cost: str | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListBookHalvesRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListBookLabelsRow:
     """A row: library.list_book_labels."""
 
@@ -1185,6 +1199,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "library.list_book_descriptions": ListBookDescriptionsRow,
     "library.list_book_documents": ListBookDocumentsRow,
     "library.list_book_facts": ListBookFactsRow,
+    "library.list_book_halves": ListBookHalvesRow,
     "library.list_book_labels": ListBookLabelsRow,
     "library.list_book_lengths": ListBookLengthsRow,
     "library.list_book_names_numbered": ListBookNamesNumberedRow,

@@ -136,6 +136,16 @@ SELECT CASE pages % 2 WHEN 0 THEN 'even' ELSE 'odd' END AS parity,
        CASE pages WHEN 412 THEN 'dune' END AS known
   FROM books;
 
+-- name: list_book_halves()
+-- Without ELSE, but the WHENs cover every case: a condition never NULL and its negation
+-- (NOT (pages > 300) is planned as pages <= 300). Over a nullable price neither holds for
+-- a book without price: NULL.
+SELECT CASE WHEN pages > 300 THEN 'long' WHEN NOT (pages > 300) THEN 'short' END AS size,
+       CASE WHEN subtitle IS NULL THEN 'plain' WHEN subtitle IS NOT NULL THEN 'subtitled' END
+           AS kind,
+       CASE WHEN price > 5 THEN 'dear' WHEN NOT (price > 5) THEN 'cheap' END AS cost
+  FROM books;
+
 -- ||, concat, concat_ws, jsonb_build_object, cardinality, arithmetic --------------------
 
 -- name: list_book_descriptions()
