@@ -105,9 +105,9 @@ async def rotate_keys(
                 conn, after_workspace_id=after_workspace, limit=batch_size
             )
             for repository in repositories:
-                value = repository.deploy_key
-                if value is None or keys.is_current(value):
-                    current += value is not None
+                value = repository.deploy_key  # the query skips repositories without one
+                if keys.is_current(value):
+                    current += 1
                     continue
                 context = deploy_key_context(repository.workspace_id)
                 plaintext += key_id_of(value) is None

@@ -69,6 +69,10 @@ PARAMS: dict[str, Any] = {
     "provider_id": "github",
     "account_id": "gh-alice",
     "limit": 10,
+    "after_id": "",
+    "after_workspace_id": 0,
+    "row_id": "soundness-gh-alice",
+    "deploy_key": None,
     "error_log": None,
     "instructions": "Be brief.",
     "paths": ["src/new.ts"],
@@ -99,7 +103,6 @@ PARAMS: dict[str, Any] = {
     "commit_sha": "0123456789abcdef0123456789abcdef01234567",
     "repo_url": "https://git.example.com/bob/notes.git",
     "branch": "main",
-    "deploy_key": None,
     "line": "one more line",
     "sync_status": records.SyncStatus.SYNCING,
     "before_created_at": None,
@@ -242,6 +245,24 @@ def _fixture(
         " INSERT INTO video_summary_categories (video_summary_id, category_id)"
         " VALUES ('seed-video-privacy-01', 'soundness-category')"
     )
+    # Linked provider accounts (encrypted tokens: any bytes here): Alice's with an access
+    # token only, Carol's with a refresh token only, Bob's with none. Alice's repository
+    # holds a deploy key.
+    for user, account, tokens in (
+        (ALICE, "gh-alice", (b"\x01", None)),
+        ("seed-user-carol", "gh-carol", (None, b"\x02")),
+        ("seed-user-bob", "gh-bob", (None, None)),
+    ):
+        conn.execute(
+            "INSERT INTO accounts (id, user_id, account_id, provider_id, access_token,"
+            " refresh_token) VALUES (%s, %s, %s, 'github', %s, %s)",
+            (f"soundness-{account}", user, account, *tokens),
+        )
+    conn.execute(
+        "UPDATE git_repositories SET deploy_key = '\\x00'::bytea WHERE workspace_id ="
+        " (SELECT id FROM workspaces WHERE user_id = %s)",
+        (ALICE,),
+    )
     # A live session and verification of Alice, and a deployment still pending without a
     # build log.
     conn.execute(
@@ -328,6 +349,7 @@ def _fixture(
             "team_id": GLOBEX,
         },
         "auth.get_user_by_id": {"user_id": DAVE},
+        "auth.get_oauth_token_ciphertexts": {"account_id": "gh-bob"},
         "auth.get_user_by_email": {"email": "dave@example.com"},
         "auth.update_user_email_verified": {"email": "dave@example.com"},
         "auth.update_user_profile": {"user_id": DAVE},

@@ -16,6 +16,7 @@ from .records import (
     DeploymentStatus,
     GetGitDeployKeyCiphertextRow,
     GitRepositoryRow,
+    ListGitDeployKeyCiphertextsRow,
     SyncStatus,
     UpdateDeploymentBuildLogRow,
 )
@@ -175,14 +176,14 @@ class AsyncGitQueries:
         *,
         after_workspace_id: int,
         limit: int,
-    ) -> list[GetGitDeployKeyCiphertextRow]:
+    ) -> list[ListGitDeployKeyCiphertextsRow]:
         """The next page (by workspace, after :after_workspace_id) of repositories holding a
         deploy key, locked FOR UPDATE until the transaction ends: the key rotation re-encrypts
         them.
 
         ``git.list_git_deploy_key_ciphertexts`` (sql/git/repositories.sql:22).
         """
-        rows: list[GetGitDeployKeyCiphertextRow] = await self._a.select(
+        rows: list[ListGitDeployKeyCiphertextsRow] = await self._a.select(
             conn,
             "git.list_git_deploy_key_ciphertexts",
             self._sql["git.list_git_deploy_key_ciphertexts"],

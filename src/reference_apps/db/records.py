@@ -239,9 +239,7 @@ class GetCredentialByEmailRow:
 
 @dataclass(frozen=True, slots=True)
 class GetGitDeployKeyCiphertextRow:
-    """A row of git_repositories: git.get_git_deploy_key_ciphertext,
-    git.list_git_deploy_key_ciphertexts.
-    """
+    """A row of git_repositories: git.get_git_deploy_key_ciphertext."""
 
     workspace_id: int
     deploy_key: bytes | None = field(repr=False)
@@ -408,6 +406,19 @@ class ListBacklinksByPageRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListBacklinksByPageRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListGitDeployKeyCiphertextsRow:
+    """A row: git.list_git_deploy_key_ciphertexts."""
+
+    workspace_id: int
+    deploy_key: bytes = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListGitDeployKeyCiphertextsRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -948,7 +959,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "git.get_deployment_by_id": CreateDeploymentRow,
     "git.get_git_deploy_key_ciphertext": GetGitDeployKeyCiphertextRow,
     "git.get_git_repository_by_workspace": GitRepositoryRow,
-    "git.list_git_deploy_key_ciphertexts": GetGitDeployKeyCiphertextRow,
+    "git.list_git_deploy_key_ciphertexts": ListGitDeployKeyCiphertextsRow,
     "git.list_latest_deployments": CreateDeploymentRow,
     "git.update_deployment_build_log": UpdateDeploymentBuildLogRow,
     "git.update_deployment_status": CreateDeploymentRow,
