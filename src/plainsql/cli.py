@@ -98,6 +98,11 @@ _lock_timeout_option = click.option(
     metavar="ID",
     help="Close a dirty (failed non-transactional) migration; needs --applied or --rolled-back.",
 )
+@click.option(
+    "--allow-out-of-order",
+    is_flag=True,
+    help="Apply pending migrations that sort below an applied one (from a late-merged branch).",
+)
 @click.option("--applied", "resolved_as", flag_value="applied", help="With --resolve.")
 @click.option("--rolled-back", "resolved_as", flag_value="rolled-back", help="With --resolve.")
 @_needs_settings
@@ -108,6 +113,7 @@ def migrate(
     lock_timeout: float,
     accept_edit: str | None,
     resolve: str | None,
+    allow_out_of_order: bool,
     resolved_as: str | None,
 ) -> None:
     """Apply the pending migrations."""
@@ -128,7 +134,7 @@ def migrate(
             migration_id = migrator.resolve(resolve, applied=resolved_as == "applied")
             click.echo(f"resolved {migration_id} as {resolved_as}; run `plainsql migrate` to go on")
             return
-        applied = migrator.migrate(to=to, dry_run=dry_run)
+        applied = migrator.migrate(to=to, dry_run=dry_run, allow_out_of_order=allow_out_of_order)
         total = len(migrator.files)
         pending = len(migrator.pending())
         notes = migrator.notes
@@ -239,7 +245,7 @@ def status(settings: Settings, as_json: bool) -> None:
 @click.argument("slug")
 @_needs_settings
 def new(settings: Settings, slug: str) -> None:
-    """Write the next migration and its rollback file, with header comments."""
+    """Write a new migration (id: UTC timestamp + SLUG) and its rollback file."""
     forward, backward = new_migration(settings.migrations_dir, slug)
     click.echo(f"created {settings.shown(forward)}")
     click.echo(f"created {settings.shown(backward)}")

@@ -120,16 +120,29 @@ def test_db_status_reports_the_configured_server(database_url: str) -> None:
     assert "answers (PostgreSQL" in result.stdout
 
 
-def test_new_writes_the_next_migration_pair_with_headers(tmp_path: Path) -> None:
+def test_new_writes_timestamped_pairs_that_never_clash(tmp_path: Path) -> None:
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "0001_first.sql").write_text("-- first\nSELECT 1;\n")
     (tmp_path / "migrations" / "0001_first.rollback.sql").write_text("-- undo\nSELECT 1;\n")
-    result = plainsql("--project-dir", str(tmp_path), "new", "Add orders table")
-    assert result.returncode == 0, result.stderr
-    forward = tmp_path / "migrations" / "0002_add_orders_table.sql"
-    backward = tmp_path / "migrations" / "0002_add_orders_table.rollback.sql"
-    assert forward.read_text().startswith("-- 0002_add_orders_table:")
-    assert backward.read_text().startswith("-- 0002_add_orders_table rollback:")
+    created = []
+    for _ in range(2):  # twice in a row: usually the same second
+        result = plainsql("--project-dir", str(tmp_path), "new", "Add orders table")
+        assert result.returncode == 0, result.stderr
+        created.append(result.stdout.split()[1])
+    first, second = (Path(name).name.removesuffix(".sql") for name in created)
+    assert first != second
+    for migration_id in (first, second):
+        number, slug = migration_id.split("_", 1)
+        assert len(number) == 14, migration_id
+        assert number.startswith("20"), migration_id
+        assert slug == "add_orders_table"
+        forward = tmp_path / "migrations" / f"{migration_id}.sql"
+        backward = tmp_path / "migrations" / f"{migration_id}.rollback.sql"
+        assert forward.read_text().startswith(f"-- {migration_id}:")
+        assert backward.read_text().startswith(f"-- {migration_id} rollback:")
+    from plainsql.migrate.files import discover
+
+    assert [m.id for m in discover(tmp_path / "migrations")] == ["0001_first", first, second]
 
 
 def test_a_failing_migration_names_its_file_and_keeps_nothing(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from plainsql.config import Settings
 from plainsql.errors import MigrationError
 from plainsql.migrate.catalog import Difference, diff, snapshot
+from plainsql.migrate.files import order_key
 from plainsql.migrate.runner import Migrator
 from plainsql.server import connect, scratch_database, server_conninfo
 
@@ -41,10 +42,12 @@ def find_drift(settings: Settings, conninfo: str | None = None) -> DriftReport:
                 "have: restore the files before comparing"
             )
         files = live_migrator.files
-    newest = max(applied) if applied else None
+    newest = max(applied, key=order_key) if applied else None
     report = DriftReport(newest)
     report.pending = [m.id for m in files if m.id not in applied]
-    gaps = [mid for mid in report.pending if newest is not None and mid < newest]
+    gaps = [
+        mid for mid in report.pending if newest is not None and order_key(mid) < order_key(newest)
+    ]
     if gaps:
         report.notes.append(
             f"{', '.join(gaps)} not applied although {newest} is: the comparison applies them"

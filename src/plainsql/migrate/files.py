@@ -1,7 +1,12 @@
 """The migrations on disk: discovery, header directives, checksums, and where an offset lies.
 
-Layout: ``migrations/NNNN_slug.sql`` with ``NNNN_slug.rollback.sql`` beside it; the id of a
-migration is its file name without ``.sql``. Directives live in the leading comment block of
+Layout: ``migrations/<number>_slug.sql`` with ``<number>_slug.rollback.sql`` beside it; the id
+of a migration is its file name without ``.sql``. The number is either four digits (``0007``,
+the sequence plainsql used first) or a UTC timestamp of fourteen (``20261128093000``, what
+``plainsql new`` writes: two branches adding a migration each do not pick the same one).
+Migrations run in the order of their number read as an integer, so every ``NNNN`` file
+comes before every timestamped one (see :func:`order_key`). Two files with the same number
+are refused, naming both. Directives live in the leading comment block of
 the forward file (yoyo reads the same block):
 
 - ``-- transactional: false``: run statement by statement outside a transaction (yoyo's own
@@ -20,13 +25,15 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
 from plainsql.errors import MigrationError, UnterminatedError
 from plainsql.sqltext import TokenKind, tokenize
 
-MIGRATION_NAME = re.compile(r"^(?P<number>\d{4})_(?P<slug>[a-z0-9_]+)$")
+MIGRATION_NAME = re.compile(r"^(?P<number>\d{4}|\d{14})_(?P<slug>[a-z0-9_]+)$")
+TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 ROLLBACK_SUFFIX = ".rollback.sql"
 
 _DIRECTIVE = re.compile(r"^\s*--\s*(?P<name>[a-z_]+)\s*:\s*(?P<value>.*?)\s*$")
@@ -44,6 +51,22 @@ _CONCURRENTLY = re.compile(
     r"|alter\s+table\s+.*\s+detach\s+partition\s+.*\s+concurrently)\b",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+def number_of(migration_id: str) -> str:
+    """The number an id starts with: ``0007`` of ``0007_users``, the timestamp of a new one."""
+    return migration_id.split("_", 1)[0]
+
+
+def order_key(migration_id: str) -> tuple[int, str]:
+    """Where a migration sorts: its number as an integer, then its id.
+
+    As integers, ``0001``..``9999`` sort before every fourteen-digit timestamp, so a project
+    that started with sequential numbers keeps its order when it moves to timestamps. An id
+    that is not a migration name (a row yoyo wrote by other means) sorts last.
+    """
+    number = number_of(migration_id)
+    return (int(number), migration_id) if number.isdigit() else (10**15, migration_id)
 
 
 def sha256_of(path: Path | None) -> str | None:
@@ -146,7 +169,11 @@ class MigrationFile:
 
     @property
     def number(self) -> str:
-        return self.id[:4]
+        return number_of(self.id)
+
+    @property
+    def order(self) -> tuple[int, str]:
+        return order_key(self.id)
 
     @cached_property
     def text(self) -> str:
@@ -267,8 +294,9 @@ class MigrationFile:
         return found
 
 
-def discover(migrations_dir: Path) -> list[MigrationFile]:
-    """Every migration under ``migrations_dir`` in id order; misnamed files are an error."""
+def discover(migrations_dir: Path, *, unique: bool = True) -> list[MigrationFile]:
+    """Every migration under ``migrations_dir`` in order; misnamed files are an error, and so
+    are two files with one number (unless ``unique`` is False: ``plainsql new`` works then)."""
     if not migrations_dir.is_dir():
         raise MigrationError(f"no migrations folder at {migrations_dir}")
     found: list[MigrationFile] = []
@@ -279,7 +307,9 @@ def discover(migrations_dir: Path) -> list[MigrationFile]:
         migration_id = path.name.removesuffix(".sql")
         if not MIGRATION_NAME.match(migration_id):
             raise MigrationError(
-                f"{path}: a migration is named NNNN_slug.sql (four digits, lower-case slug)"
+                f"{path}: a migration is named <number>_slug.sql: a number of four digits "
+                "(0007) or a fourteen-digit UTC timestamp (20261128093000), then a lower-case "
+                "slug of letters, digits and underscores"
             )
         rollback = path.with_name(migration_id + ROLLBACK_SUFFIX)
         found.append(MigrationFile(migration_id, path, rollback if rollback.is_file() else None))
@@ -287,11 +317,32 @@ def discover(migrations_dir: Path) -> list[MigrationFile]:
     for path in sorted(migrations_dir.glob("*" + ROLLBACK_SUFFIX)):
         if path.name.removesuffix(ROLLBACK_SUFFIX) not in forward_ids:
             raise MigrationError(f"{path}: rollback file without its migration")
-    numbers = [m.number for m in found]
-    duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
-    if duplicates:
-        raise MigrationError(f"two migrations share the number {', '.join(duplicates)}")
+    found.sort(key=lambda m: m.order)
+    if unique:
+        check_unique(migrations_dir, found)
     return found
+
+
+def check_unique(migrations_dir: Path, found: list[MigrationFile]) -> None:
+    """Refuse two migrations with one number, naming both and the commands that fix it."""
+    by_number: dict[str, list[MigrationFile]] = {}
+    for migration in found:
+        by_number.setdefault(migration.number, []).append(migration)
+    for number, same in sorted(by_number.items()):
+        if len(same) > 1:
+            names = " and ".join(m.path.name for m in same)
+            fresh = next_number(found)
+            folder = migrations_dir.name
+            moves = " or ".join(
+                f"`git mv {folder}/{m.id}.sql {folder}/{fresh}_{m.id.split('_', 1)[1]}.sql` "
+                "(and its rollback file)"
+                for m in same
+            )
+            raise MigrationError(
+                f"{names} share the number {number}: the number is a migration's place in the "
+                "order, so it must be unique (usually two branches each added one). Give the "
+                f"one that no database has applied yet a new number: {moves}"
+            )
 
 
 def resolve_id(files: list[MigrationFile], wanted: str) -> str:
@@ -305,21 +356,48 @@ def resolve_id(files: list[MigrationFile], wanted: str) -> str:
     raise MigrationError(f"no migration {wanted!r}{hint}")
 
 
-def new_migration(migrations_dir: Path, slug: str) -> tuple[Path, Path]:
-    """Write the next ``NNNN_slug.sql`` and its rollback, each with a header to fill in."""
+def next_number(files: list[MigrationFile], now: datetime | None = None) -> str:
+    """A UTC timestamp for a new migration: now, or one second after the newest timestamp on
+    disk when that is not earlier (two ``plainsql new`` in the same second, a clock behind)."""
+    stamp = (now or datetime.now(UTC)).replace(microsecond=0, tzinfo=None)
+    stamps = [m.number for m in files if len(m.number) == 14]
+    if stamps:
+        newest = datetime.strptime(max(stamps), TIMESTAMP_FORMAT)
+        stamp = max(stamp, newest + timedelta(seconds=1))
+    return stamp.strftime(TIMESTAMP_FORMAT)
+
+
+def new_migration(
+    migrations_dir: Path, slug: str, now: datetime | None = None
+) -> tuple[Path, Path]:
+    """Write ``<UTC timestamp>_slug.sql`` and its rollback, each with a header to fill in.
+
+    The files are created exclusively: a file that appeared meanwhile (another ``plainsql
+    new`` at the same moment) is never overwritten; the next second is taken instead.
+    """
     clean = re.sub(r"[^a-z0-9]+", "_", slug.lower()).strip("_")
     if not clean:
         raise MigrationError(f"a migration slug needs letters or digits, got {slug!r}")
     migrations_dir.mkdir(parents=True, exist_ok=True)
-    existing = discover(migrations_dir)
-    number = int(existing[-1].number) + 1 if existing else 1
-    migration_id = f"{number:04d}_{clean}"
-    forward = migrations_dir / f"{migration_id}.sql"
-    rollback = migrations_dir / f"{migration_id}{ROLLBACK_SUFFIX}"
-    forward.write_text(
-        f"-- {migration_id}: say what this migration does and why.\n"
-        "-- Name every constraint and index; every foreign key gets an index.\n\n"
-    )
+    existing = discover(migrations_dir, unique=False)
+    number = next_number(existing, now)
+    while True:
+        migration_id = f"{number}_{clean}"
+        forward = migrations_dir / f"{migration_id}.sql"
+        rollback = migrations_dir / f"{migration_id}{ROLLBACK_SUFFIX}"
+        taken = any(p.name.startswith(number + "_") for p in migrations_dir.iterdir())
+        if not taken:
+            try:
+                with forward.open("x", encoding="utf-8") as handle:
+                    handle.write(
+                        f"-- {migration_id}: say what this migration does and why.\n"
+                        "-- Name every constraint and index; every foreign key gets an index.\n\n"
+                    )
+                break
+            except FileExistsError:
+                pass
+        following = datetime.strptime(number, TIMESTAMP_FORMAT) + timedelta(seconds=1)
+        number = following.strftime(TIMESTAMP_FORMAT)
     rollback.write_text(
         f"-- {migration_id} rollback: undo everything {forward.name} creates, in reverse order.\n"
         "-- No way back? Delete this file and head the migration with "

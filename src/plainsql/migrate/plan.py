@@ -7,12 +7,19 @@ snapshot: nothing here talks to the database, so a dry run and a real run plan a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from plainsql.config import Settings
 from plainsql.errors import MigrationError
-from plainsql.migrate.files import ROLLBACK_SUFFIX, MigrationFile, resolve_id
+from plainsql.migrate.files import (
+    ROLLBACK_SUFFIX,
+    MigrationFile,
+    next_number,
+    number_of,
+    order_key,
+    resolve_id,
+)
 from plainsql.migrate.ledger import DirtyRecord, Recorded
 
 
@@ -72,10 +79,10 @@ def pending(
     files: list[MigrationFile], recorded: Recorded, to: str | None = None
 ) -> list[MigrationFile]:
     """The migrations to apply, in order (up to and including ``to``)."""
-    limit = resolve_id(files, to) if to else None
+    limit = order_key(resolve_id(files, to)) if to else None
     todo = []
     for migration in files:
-        if limit is not None and migration.id > limit:
+        if limit is not None and migration.order > limit:
             break
         if migration.id not in recorded.applied:
             todo.append(migration)
@@ -90,14 +97,22 @@ def to_roll_back(
     to: str | None = None,
     everything: bool = False,
 ) -> list[MigrationFile]:
-    """The applied migrations a rollback would undo, newest first."""
-    done = [m for m in files if m.id in recorded.applied]
-    done.reverse()
+    """The applied migrations a rollback would undo, the last applied first.
+
+    Migrations are undone in the reverse of the order they were applied in, which is the
+    order of their ids unless one was applied with ``--allow-out-of-order``.
+    """
+    oldest = datetime.min.replace(tzinfo=UTC)
+    done = sorted(
+        (m for m in files if m.id in recorded.applied),
+        key=lambda m: (recorded.applied[m.id] or oldest, m.order),
+        reverse=True,
+    )
     if everything:
         return done
     if to is not None:
-        keep = resolve_id(files, to)
-        return [m for m in done if m.id > keep]
+        keep = order_key(resolve_id(files, to))
+        return [m for m in done if m.order > keep]
     count = 1 if steps is None else steps
     if count < 0:
         raise MigrationError("--steps must be 0 or more")
@@ -116,14 +131,16 @@ def check_ready(
     *,
     for_rollback: bool = False,
     check_files: bool = True,
+    allow_out_of_order: bool = False,
 ) -> None:
     """Refuse to run while the database and the files disagree (dirty, missing, edited), or,
-    before applying, while a file breaks a per-file rule."""
+    before applying, while a file breaks a per-file rule or a pending migration sorts below
+    an applied one (unless ``allow_out_of_order``)."""
     if recorded.dirty:
         mid, record = next(iter(recorded.dirty.items()))
         raise MigrationError(
             f"{mid} is dirty: {record.describe()}.{invalid_note(recorded.invalid_indexes)} "
-            f"To resolve it, {resolve_hint(mid[:4])}"
+            f"To resolve it, {resolve_hint(number_of(mid))}"
         )
     missing = missing_files(files, recorded)
     if missing:
@@ -144,12 +161,45 @@ def check_ready(
                 "migration. If the edit is intentional and the database already matches it, "
                 f"record the new contents with `plainsql migrate --accept-edit {migration.number}`"
             )
+    if not for_rollback and not allow_out_of_order:
+        check_in_order(settings, files, recorded)
     if check_files and not for_rollback:
         for migration in files:
             problems = migration.problems()
             if problems:
                 line, _rule, message = problems[0]
                 raise MigrationError(f"{settings.shown(migration.path)}:{line}: {message}")
+
+
+def out_of_order(files: list[MigrationFile], recorded: Recorded) -> list[MigrationFile]:
+    """Pending migrations that sort below the newest applied one (added on a branch while
+    another branch's later migration was applied first)."""
+    applied = [m for m in files if m.id in recorded.applied]
+    if not applied:
+        return []
+    newest = max(m.order for m in applied)
+    return [m for m in files if m.id not in recorded.applied and m.order < newest]
+
+
+def check_in_order(settings: Settings, files: list[MigrationFile], recorded: Recorded) -> None:
+    """Refuse while a pending migration sorts below an applied one, naming both."""
+    late = out_of_order(files, recorded)
+    if not late:
+        return
+    newest = max((m for m in files if m.id in recorded.applied), key=lambda m: m.order)
+    names = ", ".join(settings.shown(m.path) for m in late)
+    fresh = next_number(files)
+    first = late[0]
+    folder = settings.shown(first.path.parent)
+    move = f"`git mv {folder}/{first.id}.sql {folder}/{fresh}_{first.id.split('_', 1)[1]}.sql`"
+    raise MigrationError(
+        f"{names} {'is not applied but sorts' if len(late) == 1 else 'are not applied but sort'} "
+        f"before "
+        f"{newest.id}, which is: out of order (usually a branch merged after a later migration "
+        "was applied). If no database has applied it yet, give it a new number: "
+        f"{move} (and its rollback file). If it does not depend on the later migrations, apply "
+        "it where it is with `plainsql migrate --allow-out-of-order`"
+    )
 
 
 def check_reversible(todo: list[MigrationFile]) -> None:

@@ -153,7 +153,7 @@ class Migrator:
             self.ledger.ensure()
             yield
 
-    def _ready(self, *, for_rollback: bool = False) -> None:
+    def _ready(self, *, for_rollback: bool = False, allow_out_of_order: bool = False) -> None:
         """The plan's rails, after adopting the checksums of migrations applied untracked."""
         recorded = self.ledger.read()
         plan.check_ready(
@@ -162,6 +162,7 @@ class Migrator:
             recorded,
             for_rollback=for_rollback,
             check_files=self.check_files,
+            allow_out_of_order=allow_out_of_order,
         )
         untracked = plan.unrecorded(self.files, recorded)
         if untracked:
@@ -173,13 +174,19 @@ class Migrator:
                 f"tracked them ({untracked[0].id} .. {untracked[-1].id})"
             )
 
-    def migrate(self, to: str | None = None, dry_run: bool = False) -> list[str]:
-        """Apply pending migrations (up to ``to``); returns the ids applied, in order."""
+    def migrate(
+        self, to: str | None = None, dry_run: bool = False, *, allow_out_of_order: bool = False
+    ) -> list[str]:
+        """Apply pending migrations (up to ``to``); returns the ids applied, in order.
+
+        A pending migration that sorts below an applied one is refused unless
+        ``allow_out_of_order``; then it is applied where it is, before the later pending ones.
+        """
         self.notes = []
         if dry_run:
             return [m.id for m in self.pending(to)]
         with self._locked():
-            self._ready()
+            self._ready(allow_out_of_order=allow_out_of_order)
             todo = self.pending(to)
             for migration in todo:
                 self._run(migration, "apply")

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from plainsql.migrate.files import discover, location, split_statements
+import pytest
+
+from plainsql.errors import MigrationError
+from plainsql.migrate.files import (
+    discover,
+    location,
+    new_migration,
+    next_number,
+    split_statements,
+)
 
 
 def test_split_statements_keeps_bodies_quotes_and_comments_whole() -> None:
@@ -55,3 +65,44 @@ def test_directives_and_problems_of_a_file(tmp_path: Path) -> None:
     assert c.problems() == []
     assert not d.transactional
     assert [rule for _, rule, _ in d.problems()] == ["rollback-present"]
+
+
+def test_numbers_sort_as_integers_so_old_sequences_come_before_timestamps(tmp_path: Path) -> None:
+    for name in ("20260101000000_c", "0002_b", "0010_d", "0001_a", "20251231235959_e"):
+        _write(tmp_path, f"{name}.sql", "-- x\n-- irreversible: test\nSELECT 1;\n")
+    assert [m.id for m in discover(tmp_path)] == [
+        "0001_a",
+        "0002_b",
+        "0010_d",
+        "20251231235959_e",
+        "20260101000000_c",
+    ]
+
+
+def test_two_files_with_one_number_are_refused_naming_both(tmp_path: Path) -> None:
+    _write(tmp_path, "20261128093000_orders.sql", "-- x\n-- irreversible: test\nSELECT 1;\n")
+    _write(tmp_path, "20261128093000_invoices.sql", "-- x\n-- irreversible: test\nSELECT 1;\n")
+    with pytest.raises(MigrationError) as caught:
+        discover(tmp_path)
+    message = str(caught.value)
+    assert "20261128093000_invoices.sql and 20261128093000_orders.sql" in message
+    assert "share the number 20261128093000" in message
+
+
+def test_a_misnamed_file_is_refused_with_the_naming_rule(tmp_path: Path) -> None:
+    _write(tmp_path, "202611280930_short.sql", "SELECT 1;\n")
+    with pytest.raises(MigrationError, match="fourteen-digit UTC timestamp"):
+        discover(tmp_path)
+
+
+def test_new_in_the_same_second_takes_the_next_one(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 28, 9, 30, 59, 500000, tzinfo=UTC)
+    first, _ = new_migration(tmp_path, "orders", now=now)
+    second, _ = new_migration(tmp_path, "orders", now=now)
+    third, _ = new_migration(tmp_path, "invoices", now=now)
+    assert [p.name for p in (first, second, third)] == [
+        "20261128093059_orders.sql",
+        "20261128093100_orders.sql",
+        "20261128093101_invoices.sql",
+    ]
+    assert next_number([], now) == "20261128093059"
