@@ -86,7 +86,11 @@ _lock_timeout_option = click.option(
 
 @cli.command()
 @click.option("--to", "to", metavar="ID", help="Apply up to and including this migration.")
-@click.option("--dry-run", is_flag=True, help="List what would be applied; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the SQL that would be applied, in order, after the same checks; change nothing.",
+)
 @_lock_timeout_option
 @click.option(
     "--accept-edit",
@@ -126,6 +130,7 @@ def migrate(
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
+        migrator.on_wait = _say_waiting
         if accept_edit is not None:
             migration_id = migrator.accept_edit(accept_edit)
             click.echo(f"recorded the current contents of {migration_id} as applied")
@@ -137,12 +142,12 @@ def migrate(
         applied = migrator.migrate(to=to, dry_run=dry_run, allow_out_of_order=allow_out_of_order)
         total = len(migrator.files)
         pending = len(migrator.pending())
-        notes = migrator.notes
-    for note in notes:
-        click.echo(f"note: {note}")
-    verb = "would apply" if dry_run else "applied"
-    for migration_id in applied:
-        click.echo(f"{verb} {migration_id}")
+        for note in migrator.notes:
+            click.echo(f"note: {note}")
+        if dry_run:
+            _print_sql(settings, migrator, applied, "apply")
+    for migration_id in [] if dry_run else applied:
+        click.echo(f"applied {migration_id}")
     if not applied and pending and to is not None:
         click.echo(
             f"nothing to apply up to {to}: it is applied; {pending} later migration(s) of "
@@ -152,11 +157,33 @@ def migrate(
         click.echo(f"nothing to apply: all {total} migrations are applied")
 
 
+def _say_waiting(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _print_sql(settings: Settings, migrator: Migrator, ids: list[str], direction: str) -> None:
+    """The SQL a run would send, in order, as one script whose plainsql lines are comments."""
+    verb = "would apply" if direction == "apply" else "would roll back"
+    for migration_id in ids:
+        path, text = migrator.sql_of(migration_id, direction)
+        how = (
+            "one transaction, recorded with it"
+            if migrator.file(migration_id).transactional
+            else "transactional: false, statement by statement"
+        )
+        click.echo(f"-- {verb} {migration_id}: {settings.shown(path)} ({how})")
+        click.echo(text.rstrip("\n") + "\n")
+
+
 @cli.command()
 @click.option("--steps", type=click.IntRange(min=0), default=None, help="Roll back N migrations.")
 @click.option("--to", "to", metavar="ID", help="Roll back everything applied after ID.")
 @click.option("--all", "everything", is_flag=True, help="Roll back every applied migration.")
-@click.option("--dry-run", is_flag=True, help="List what would be rolled back; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the SQL that would roll back, in order, after the same checks; change nothing.",
+)
 @_lock_timeout_option
 @_needs_settings
 def rollback(
@@ -173,10 +200,12 @@ def rollback(
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
+        migrator.on_wait = _say_waiting
         done = migrator.rollback(steps=steps, to=to, everything=everything, dry_run=dry_run)
-    verb = "would roll back" if dry_run else "rolled back"
-    for migration_id in done:
-        click.echo(f"{verb} {migration_id}")
+        if dry_run:
+            _print_sql(settings, migrator, done, "rollback")
+    for migration_id in [] if dry_run else done:
+        click.echo(f"rolled back {migration_id}")
     if not done:
         click.echo("nothing to roll back")
 

@@ -72,9 +72,10 @@ def test_rollback_undoes_the_last_and_migrate_reapplies_it(empty_database_url: s
 def test_rollback_all_and_dry_runs(empty_database_url: str) -> None:
     assert plainsql("migrate", database_url=empty_database_url).returncode == 0
     dry = plainsql("rollback", "--all", "--dry-run", database_url=empty_database_url)
-    assert [line.split()[-1] for line in dry.stdout.splitlines() if "would" in line] == list(
-        reversed(migration_ids())
-    )
+    said = [line.split()[4] for line in dry.stdout.splitlines() if line.startswith("-- would")]
+    assert [mid.rstrip(":") for mid in said] == list(reversed(migration_ids()))
+    last = migration_ids()[-1]
+    assert (REPO / "migrations" / f"{last}.rollback.sql").read_text().strip() in dry.stdout
     everything = plainsql("rollback", "--all", database_url=empty_database_url)
     assert everything.returncode == 0, everything.stderr
     status = json.loads(plainsql("status", "--json", database_url=empty_database_url).stdout)

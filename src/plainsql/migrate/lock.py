@@ -3,14 +3,15 @@
 The lock is a session-level ``pg_advisory_lock`` on a fixed key, taken on a connection that
 does nothing else, so it is held for the whole run whatever the migration connection does
 (non-transactional statements, reconnects) and released by the server the moment the
-runner's process dies. A second runner polls ``pg_try_advisory_lock`` until a deadline;
-on timeout the message names the holder from ``pg_locks`` and ``pg_stat_activity``.
+runner's process dies. A second runner says once that it waits, naming the holder (pid and
+``application_name``, from ``pg_locks`` and ``pg_stat_activity``), and polls
+``pg_try_advisory_lock`` until a deadline; on timeout the message names the holder in full.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -28,9 +29,18 @@ POLL_SECONDS = 0.2
 
 @contextmanager
 def migration_lock(
-    settings: Settings, conninfo: str, *, timeout: float, application_name: str
+    settings: Settings,
+    conninfo: str,
+    *,
+    timeout: float,
+    application_name: str,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[psycopg.Connection[Any]]:
-    """Hold the migration lock of the database at ``conninfo`` for the ``with`` block."""
+    """Hold the migration lock of the database at ``conninfo`` for the ``with`` block.
+
+    When another session holds it, ``on_wait`` is called once with a line naming the holder,
+    and the lock is polled for until ``timeout`` seconds have passed.
+    """
     conn = connect(settings, conninfo, autocommit=True)
     try:
         conn.execute("SELECT set_config('application_name', %s, false)", (application_name,))
@@ -42,6 +52,9 @@ def migration_lock(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise MigrationLockTimeout(_timeout_message(conn, timeout))
+            if on_wait is not None:
+                on_wait(_waiting_message(conn, remaining))
+                on_wait = None
             time.sleep(min(POLL_SECONDS, remaining))
         try:
             yield conn
@@ -69,6 +82,18 @@ def lock_holders(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     )
     names = [c.name for c in cursor.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _waiting_message(conn: psycopg.Connection[Any], remaining: float) -> str:
+    holders = lock_holders(conn)
+    who = (
+        "; ".join(f"pid {h['pid']}, application_name {h['application_name']!r}" for h in holders)
+        or "a session that released it just now"
+    )
+    return (
+        f"waiting for the migration lock, held by {who} "
+        f"(giving up in {remaining:.0f}s; --lock-timeout sets how long)"
+    )
 
 
 def _timeout_message(conn: psycopg.Connection[Any], timeout: float) -> str:

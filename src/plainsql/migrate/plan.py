@@ -142,6 +142,8 @@ def check_ready(
             f"{mid} is dirty: {record.describe()}.{invalid_note(recorded.invalid_indexes)} "
             f"To resolve it, {resolve_hint(number_of(mid))}"
         )
+    if not for_rollback:
+        check_no_invalid_indexes(recorded, "migrate")
     missing = missing_files(files, recorded)
     if missing:
         raise MigrationError(
@@ -218,13 +220,13 @@ def check_reversible(todo: list[MigrationFile]) -> None:
             )
 
 
-def invalid_note(indexes: tuple[str, ...]) -> str:
+def invalid_note(indexes: tuple[str, ...], subject: str = "It left") -> str:
     """What to say about INVALID indexes (empty when there are none)."""
     if not indexes:
         return ""
     drops = "; ".join(f"DROP INDEX CONCURRENTLY {name}" for name in indexes)
     return (
-        f" It left INVALID index(es) {', '.join(indexes)}: they enforce and speed up nothing, "
+        f" {subject} INVALID index(es) {', '.join(indexes)}: they enforce and speed up nothing, "
         f"and CREATE INDEX ... IF NOT EXISTS would skip them. Drop them first ({drops})."
     )
 
@@ -232,7 +234,8 @@ def invalid_note(indexes: tuple[str, ...]) -> str:
 def check_no_invalid_indexes(recorded: Recorded, doing: str) -> None:
     """Refuse ``doing`` while an INVALID index is left in the database."""
     if recorded.invalid_indexes:
-        raise MigrationError(f"refusing to {doing}:{invalid_note(recorded.invalid_indexes)}")
+        note = invalid_note(recorded.invalid_indexes, "the database holds")
+        raise MigrationError(f"refusing to {doing}:{note}")
 
 
 def resolve_hint(number: str) -> str:

@@ -22,7 +22,7 @@ ledger (:mod:`plainsql.migrate.ledger`) records it; this module runs it:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,8 @@ class Migrator:
         self.runner = runner_name()
         self.ledger = Ledger(settings, self.conninfo, self.runner)
         self.notes: list[str] = []  # things a person should know about the last run
+        # Called once with the lock's holders when another runner holds the lock.
+        self.on_wait: Callable[[str], None] | None = None
 
     def __enter__(self) -> Migrator:
         return self
@@ -108,7 +110,8 @@ class Migrator:
     def conn(self) -> psycopg.Connection[Any]:
         return self.ledger.conn
 
-    def _file(self, migration_id: str) -> MigrationFile:
+    def file(self, migration_id: str) -> MigrationFile:
+        """The migration on disk with this exact id."""
         for migration in self.files:
             if migration.id == migration_id:
                 return migration
@@ -142,19 +145,25 @@ class Migrator:
     # -- runs (under the lock) ----------------------------------------------------------------
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Hold the migration lock, with the bookkeeping tables in place."""
+    def _locked(self, *, create: bool = True) -> Iterator[None]:
+        """Hold the migration lock, with the bookkeeping tables in place (unless not
+        ``create``: a dry run waits for the lock like a real run and creates nothing)."""
         with migration_lock(
             self.settings,
             self.conninfo,
             timeout=self.lock_timeout,
             application_name=self.runner,
+            on_wait=self.on_wait,
         ):
-            self.ledger.ensure()
+            if create:
+                self.ledger.ensure()
             yield
 
-    def _ready(self, *, for_rollback: bool = False, allow_out_of_order: bool = False) -> None:
-        """The plan's rails, after adopting the checksums of migrations applied untracked."""
+    def _ready(
+        self, *, for_rollback: bool = False, allow_out_of_order: bool = False, dry_run: bool = False
+    ) -> None:
+        """The plan's rails, then adopting the checksums of migrations applied untracked (a dry
+        run only says it would)."""
         recorded = self.ledger.read()
         plan.check_ready(
             self.settings,
@@ -165,7 +174,12 @@ class Migrator:
             allow_out_of_order=allow_out_of_order,
         )
         untracked = plan.unrecorded(self.files, recorded)
-        if untracked:
+        if untracked and dry_run:
+            self.notes.append(
+                f"would record checksums of {len(untracked)} migration(s) applied before "
+                f"plainsql tracked them ({untracked[0].id} .. {untracked[-1].id})"
+            )
+        elif untracked:
             with self.conn.transaction():
                 for migration in untracked:
                     self.ledger.store_checksums(migration)
@@ -181,15 +195,16 @@ class Migrator:
 
         A pending migration that sorts below an applied one is refused unless
         ``allow_out_of_order``; then it is applied where it is, before the later pending ones.
+        A dry run goes through the same lock and rails, then returns what it would apply
+        (:meth:`sql_of` gives the SQL) and changes nothing.
         """
         self.notes = []
-        if dry_run:
-            return [m.id for m in self.pending(to)]
-        with self._locked():
-            self._ready(allow_out_of_order=allow_out_of_order)
+        with self._locked(create=not dry_run):
+            self._ready(allow_out_of_order=allow_out_of_order, dry_run=dry_run)
             todo = self.pending(to)
-            for migration in todo:
-                self._run(migration, "apply")
+            if not dry_run:
+                for migration in todo:
+                    self._run(migration, "apply")
             return [m.id for m in todo]
 
     def rollback(
@@ -200,26 +215,33 @@ class Migrator:
         everything: bool = False,
         dry_run: bool = False,
     ) -> list[str]:
-        """Roll back applied migrations newest first; returns the ids rolled back, in order."""
+        """Roll back applied migrations, the last applied first; returns the ids rolled back,
+        in order. A dry run goes through the same lock and rails and changes nothing."""
         self.notes = []
-        if dry_run:
+        with self._locked(create=not dry_run):
+            self._ready(for_rollback=True, dry_run=dry_run)
             todo = self.to_roll_back(steps=steps, to=to, everything=everything)
             plan.check_reversible(todo)
+            if not dry_run:
+                for migration in todo:
+                    self._run(migration, "rollback")
             return [m.id for m in todo]
-        with self._locked():
-            self._ready(for_rollback=True)
-            todo = self.to_roll_back(steps=steps, to=to, everything=everything)
-            plan.check_reversible(todo)
-            for migration in todo:
-                self._run(migration, "rollback")
-            return [m.id for m in todo]
+
+    def sql_of(self, migration_id: str, direction: str) -> tuple[Path, str]:
+        """The file and the SQL a run sends for ``migration_id`` (``apply`` or ``rollback``)."""
+        migration = self.file(migration_id)
+        path = migration.path if direction == "apply" else migration.rollback_path
+        text = migration.text if direction == "apply" else migration.rollback_text
+        if path is None or text is None:
+            raise MigrationError(f"{migration_id} has no rollback file")
+        return path, text
 
     def accept_edit(self, wanted: str) -> str:
         """Record the current contents of an edited, applied migration; returns its id."""
         with self._locked():
             migration_id = resolve_id(self.files, wanted)
             recorded = self.ledger.read()
-            migration = self._file(migration_id)
+            migration = self.file(migration_id)
             if migration_id not in recorded.applied:
                 raise MigrationError(f"{migration_id} is not applied: there is no edit to accept")
             if migration_id in recorded.checksums and not plan.edited(migration, recorded):
@@ -236,7 +258,7 @@ class Migrator:
             if migration_id not in recorded.dirty:
                 raise MigrationError(f"{migration_id} is not dirty: nothing to resolve")
             plan.check_no_invalid_indexes(recorded, f"resolve {migration_id}")
-            self.ledger.resolve(self._file(migration_id), applied=applied, recorded=recorded)
+            self.ledger.resolve(self.file(migration_id), applied=applied, recorded=recorded)
             return migration_id
 
     # -- running one migration ----------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -52,3 +55,28 @@ def test_runners_on_different_databases_do_not_wait_for_each_other(
         )
     assert result.exit_code == 0, result.output
     assert "applied 0001_t" in result.output
+
+
+def test_a_waiting_runner_says_who_it_waits_for_then_goes_on(
+    project: Path, empty_database_url: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PLAINSQL_"))}
+    env["DATABASE_URL"] = empty_database_url
+    with psycopg.connect(empty_database_url, autocommit=True) as holder:
+        holder.execute("SET application_name = 'deploy-42'")
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "plainsql", "--project-dir", str(project), "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert runner.stderr is not None
+        line = runner.stderr.readline()  # blocks until the runner finds the lock taken
+        assert line.startswith("waiting for the migration lock, held by pid "), line
+        assert f"pid {holder.info.backend_pid}, application_name 'deploy-42'" in line
+        holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 0, err
+    assert "applied 0001_t" in out

@@ -24,6 +24,7 @@ from click.testing import CliRunner, Result
 from plainsql.cli import cli
 from plainsql.config import DatabaseSource, Settings
 from plainsql.errors import MigrationError
+from plainsql.migrate.lock import LOCK_KEY
 from plainsql.migrate.runner import Migrator
 from plainsql.testing import TestServer
 
@@ -491,7 +492,7 @@ def test_a_failed_concurrent_index_build_is_named_and_blocks_resolve_until_dropp
     assert valid == (True,)
 
 
-def test_if_not_exists_over_an_invalid_index_does_not_pass_for_success(
+def test_migrate_refuses_to_start_while_an_invalid_index_exists(
     project: Path, empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_n", *DUPLICATES)
@@ -499,8 +500,154 @@ def test_if_not_exists_over_an_invalid_index_does_not_pass_for_success(
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("CREATE UNIQUE INDEX CONCURRENTLY n_t_n_key ON n_t (n)")  # left INVALID
     write_migration(project, "0002_unique_n", *UNIQUE_N)
-    skipped = run(project, empty_database_url, "migrate")
-    assert skipped.exit_code == 1
-    assert "ran, but the database holds INVALID indexes" in skipped.output
-    assert "public.n_t_n_key" in skipped.output
+    refused = run(project, empty_database_url, "migrate")
+    assert refused.exit_code == 1
+    assert "refusing to migrate: the database holds INVALID index(es) public.n_t_n_key" in (
+        refused.stderr
+    )
     assert "0002_unique_n" not in applied_ids(db)
+    db.execute("DROP INDEX CONCURRENTLY public.n_t_n_key")
+    db.execute("DELETE FROM n_t WHERE id = 2")
+    done = run(project, empty_database_url, "migrate")
+    assert done.exit_code == 0, done.output
+    assert "0002_unique_n" in applied_ids(db)
+
+
+# -- dry runs: the same lock and rails as a real run, then the SQL, and no change ---------
+
+
+def _edited(project: Path, url: str, db: psycopg.Connection[Any]) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    assert run(project, url, "migrate").exit_code == 0
+    (project / "migrations" / "0001_t.sql").write_text(TABLE_T[0] + "-- edited\n")
+    write_migration(project, "0002_u", "-- 0002_u: later.\nCREATE TABLE u ();\n", "DROP TABLE u;")
+
+
+def _dirty(project: Path, url: str, db: psycopg.Connection[Any]) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(
+        project,
+        "0002_index",
+        "-- transactional: false\n-- 0002_index: fails half-way.\n"
+        "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);\nSELECT 1 / 0;\n",
+        "DROP INDEX CONCURRENTLY IF EXISTS t_id_idx;\n",
+    )
+    assert run(project, url, "migrate").exit_code == 1
+
+
+def _invalid_index(project: Path, url: str, db: psycopg.Connection[Any]) -> None:
+    write_migration(project, "0001_n", *DUPLICATES)
+    assert run(project, url, "migrate").exit_code == 0
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        db.execute("CREATE UNIQUE INDEX CONCURRENTLY n_t_n_key ON n_t (n)")  # left INVALID
+    write_migration(project, "0002_unique_n", *UNIQUE_N)
+
+
+def _missing_rollback(project: Path, url: str, db: psycopg.Connection[Any]) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(project, "0002_u", "-- 0002_u: no way back.\nCREATE TABLE u ();\n", None)
+
+
+def _irreversible(project: Path, url: str, db: psycopg.Connection[Any]) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(
+        project, "0002_u", "-- 0002_u: x.\n-- irreversible: data goes\nCREATE TABLE u ();\n", None
+    )
+    assert run(project, url, "migrate").exit_code == 0
+
+
+def _held_lock(project: Path, url: str, db: psycopg.Connection[Any]) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    assert run(project, url, "migrate").exit_code == 0
+    write_migration(project, "0002_u", "-- 0002_u: later.\nCREATE TABLE u ();\n", "DROP TABLE u;")
+    db.execute("SET application_name = 'deploy-42'")
+    db.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+
+
+def _out_of_order(project: Path, url: str, db: psycopg.Connection[Any]) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(project, "0003_v", "-- 0003_v: x.\nCREATE TABLE v ();\n", "DROP TABLE v;")
+    assert run(project, url, "migrate").exit_code == 0
+    write_migration(project, "0002_u", "-- 0002_u: late.\nCREATE TABLE u ();\n", "DROP TABLE u;")
+
+
+REFUSALS = [
+    (_edited, "migrate", "0001_t.sql changed after 0001_t was applied"),
+    (_edited, "rollback", "0001_t.sql changed after 0001_t was applied"),
+    (_dirty, "migrate", "0002_index is dirty"),
+    (_dirty, "rollback", "0002_index is dirty"),
+    (_invalid_index, "migrate", "INVALID index(es) public.n_t_n_key"),
+    (_missing_rollback, "migrate", "no rollback file 0002_u.rollback.sql"),
+    (_irreversible, "rollback", "0002_u is irreversible: data goes"),
+    (_held_lock, "migrate", "another migration runner holds the migration lock"),
+    (_held_lock, "rollback", "another migration runner holds the migration lock"),
+    (_out_of_order, "migrate", "migrations/0002_u.sql is not applied but sorts before 0003_v"),
+]
+
+
+def _state(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    """Every table, index and ledger row: what a run could change."""
+    rows = conn.execute(
+        "SELECT relname, relkind::text FROM pg_class c JOIN pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE nspname = 'public' ORDER BY 1"
+    ).fetchall()
+    if exists(conn, "_yoyo_log"):
+        rows += conn.execute(
+            "SELECT migration_id, operation FROM _yoyo_log ORDER BY 1, 2"
+        ).fetchall()
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("setup", "command", "refusal"),
+    REFUSALS,
+    ids=[f"{setup.__name__.strip('_')}-{command}" for setup, command, _ in REFUSALS],
+)
+def test_a_dry_run_refuses_what_the_real_run_refuses(
+    project: Path,
+    empty_database_url: str,
+    db: psycopg.Connection[Any],
+    setup: Any,
+    command: str,
+    refusal: str,
+) -> None:
+    setup(project, empty_database_url, db)
+    before = _state(db)
+    args = (command, "--lock-timeout", "0.3")
+    dry = run(project, empty_database_url, *args, "--dry-run")
+    assert _state(db) == before
+    real = run(project, empty_database_url, *args)
+    assert (dry.exit_code, real.exit_code) == (1, 1), (dry.output, real.output)
+    assert refusal in dry.stderr
+    assert dry.stderr.splitlines()[-1] == real.stderr.splitlines()[-1]
+    assert "-- would" not in dry.stdout
+
+
+def test_a_dry_run_prints_the_sql_in_order_and_changes_nothing(
+    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    write_migration(project, "0001_t", *TABLE_T)
+    write_migration(project, "0002_u", "-- 0002_u: later.\nCREATE TABLE u ();\n", "DROP TABLE u;")
+    dry = run(project, empty_database_url, "migrate", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.split("\n", 1)[1] == (
+        "-- would apply 0001_t: migrations/0001_t.sql (one transaction, recorded with it)\n"
+        f"{TABLE_T[0]}\n"
+        "-- would apply 0002_u: migrations/0002_u.sql (one transaction, recorded with it)\n"
+        "-- 0002_u: later.\nCREATE TABLE u ();\n\n"
+    )
+    assert _state(db) == []  # not even the ledger tables
+    assert run(project, empty_database_url, "migrate").exit_code == 0
+    back = run(project, empty_database_url, "rollback", "--steps", "2", "--dry-run")
+    assert back.exit_code == 0, back.output
+    assert [line for line in back.stdout.splitlines() if not line.startswith("database:")] == [
+        "-- would roll back 0002_u: migrations/0002_u.rollback.sql (one transaction, recorded "
+        "with it)",
+        "DROP TABLE u;",
+        "",
+        "-- would roll back 0001_t: migrations/0001_t.rollback.sql (one transaction, recorded "
+        "with it)",
+        "DROP TABLE t;",
+        "",
+    ]
+    assert exists(db, "u")
