@@ -280,6 +280,35 @@ def new(settings: Settings, slug: str) -> None:
     click.echo(f"created {settings.shown(backward)}")
 
 
+@cli.command()
+@click.option("--slug", default="baseline", show_default=True, help="The migration's slug.")
+@click.option(
+    "--no-privileges",
+    is_flag=True,
+    help="Leave GRANT/REVOKE out (when the roles they name will not exist where it is replayed).",
+)
+@_needs_settings
+def baseline(settings: Settings, slug: str, no_privileges: bool) -> None:
+    """Adopt an existing database: its schema becomes the first migration, recorded as applied."""
+    from plainsql.migrate.baseline import baseline as take_baseline
+    from plainsql.migrate.drift import find_drift
+
+    conninfo = server_conninfo(settings)
+    _echo_target(settings, conninfo)
+    result = take_baseline(settings, conninfo, slug=slug, privileges=not no_privileges)
+    click.echo(
+        f"wrote {settings.shown(result.path)} ({result.statements} statements from pg_dump; "
+        "irreversible)"
+    )
+    click.echo(f"recorded {result.migration_id} as applied (nothing was run)")
+    report = find_drift(settings, conninfo)
+    for difference in report.differences:
+        click.echo(difference.describe("the migrations", "the database"), err=True)
+    if report.differences:
+        raise MigrationError(f"drift after baseline: {len(report.differences)} object(s) differ")
+    click.echo(f"no drift: the database matches {result.migration_id}")
+
+
 # -- migration review and proof: verify, lint, schema dump, drift ------------------------------
 
 

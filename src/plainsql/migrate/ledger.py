@@ -204,13 +204,13 @@ class Ledger:
             (migration.id, migration.sha256(), migration.rollback_sha256(), by),
         )
 
-    def record(self, migration: MigrationFile, direction: str) -> None:
+    def record(self, migration: MigrationFile, direction: str, note: str = "") -> None:
         """Mark the migration applied (``apply``) or not (``rollback``), and log it; always
         inside the caller's transaction."""
         backend, yoyo_migration = self._yoyo, _yoyo_migration(migration)
         if direction == "apply":
             backend.mark_one(yoyo_migration, log=False)
-            self.store_checksums(migration)
+            self.store_checksums(migration, note=note)
         else:
             backend.unmark_one(yoyo_migration, log=False)
             self._forget_checksums(migration.id)

@@ -250,6 +250,19 @@ class Migrator:
                 self.ledger.store_checksums(migration, note="accept-edit")
             return migration_id
 
+    def mark_baseline(self, migration_id: str) -> None:
+        """Record a baseline migration as applied without running it (its objects exist)."""
+        with self._locked():
+            recorded = self.ledger.read()
+            if recorded.applied:
+                first = next(iter(recorded.applied))
+                raise MigrationError(
+                    f"the database has migrations recorded as applied ({first} ..): "
+                    "refusing to record a baseline"
+                )
+            with self.conn.transaction():
+                self.ledger.record(self.file(migration_id), "apply", note="baseline")
+
     def resolve(self, wanted: str, *, applied: bool) -> str:
         """Close a dirty migration as applied or as rolled back; returns its id."""
         with self._locked():
