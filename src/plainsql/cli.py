@@ -18,8 +18,8 @@ import click
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
-from plainsql.config import Settings, describe_target, load_settings, mask_url
-from plainsql.errors import MigrationError, PlainSQLError, scrub_secrets
+from plainsql.config import Settings, describe_target, is_project, load_settings, mask_url
+from plainsql.errors import ConfigError, MigrationError, PlainSQLError, scrub_secrets
 from plainsql.migrate.files import new_migration
 from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
 from plainsql.server import server_conninfo
@@ -35,9 +35,33 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
+def _quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get("quiet"))
+
+
+def colour_on(err: bool = False) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = sys.stderr if err else sys.stdout
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _style(text: str, *, err: bool = False, **styles: Any) -> str:
+    return click.style(text, **styles) if colour_on(err) else text
+
+
+def _say(text: str, **styles: Any) -> None:
+    """An informational line on stdout; ``--quiet`` silences it."""
+    if not _quiet():
+        click.echo(_style(text, **styles) if styles else text)
+
+
 def _echo_target(settings: Settings, conninfo: str) -> None:
     shown = mask_url(conninfo) if conninfo else "(libpq PG* variables)"
-    click.echo(f"database: {shown} [{settings.source.value}]")
+    _say(f"database: {shown} [{settings.source.value}]")
 
 
 class PlainGroup(click.Group):
@@ -47,15 +71,37 @@ class PlainGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PlainSQLError as exc:
-            click.echo(f"error: {scrub_secrets(str(exc))}", err=True)
+            prefix = _style("error:", err=True, fg="red", bold=True)
+            click.echo(f"{prefix} {scrub_secrets(str(exc))}", err=True)
             ctx.exit(1)
 
 
 def _needs_settings(fn: F) -> F:
+    """Hand the command its settings; before anything can start the embedded server, refuse
+    a folder that is not a plainsql project (the server would be created inside it)."""
+
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
-        return fn(_settings(ctx), *args, **kwargs)
+        settings = _settings(ctx)
+        if settings.uses_embedded and not is_project(settings.project_dir):
+            raise ConfigError(
+                f"{settings.project_dir} is not a plainsql project (no migrations/ folder and "
+                "no [tool.plainsql] in pyproject.toml), so no embedded server was started for "
+                "it: run the command in your project, pass --project-dir, set DATABASE_URL, or "
+                "start one here with `plainsql new SLUG` (it creates migrations/)"
+            )
+        return fn(settings, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings_only(fn: F) -> F:
+    """Hand the command its settings, project or not (it starts no server)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(_settings(click.get_current_context()), *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
@@ -67,11 +113,15 @@ def _needs_settings(fn: F) -> F:
     default=None,
     help="Project folder (default: nearest folder above with migrations/ or pyproject.toml).",
 )
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only results and errors (no progress or notes)."
+)
 @click.version_option(package_name="plainsql")
 @click.pass_context
-def cli(ctx: click.Context, project_dir: Path | None) -> None:
+def cli(ctx: click.Context, project_dir: Path | None, quiet: bool) -> None:
     """plainsql: named SQL queries and plain-SQL migrations for PostgreSQL."""
     ctx.meta["project_dir"] = project_dir
+    ctx.meta["quiet"] = quiet
 
 
 _lock_timeout_option = click.option(
@@ -131,34 +181,41 @@ def migrate(
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
+        migrator.on_done = _say_done
         if accept_edit is not None:
             migration_id = migrator.accept_edit(accept_edit)
-            click.echo(f"recorded the current contents of {migration_id} as applied")
+            _say(f"recorded the current contents of {migration_id} as applied")
             return
         if resolve is not None:
             migration_id = migrator.resolve(resolve, applied=resolved_as == "applied")
-            click.echo(f"resolved {migration_id} as {resolved_as}; run `plainsql migrate` to go on")
+            _say(f"resolved {migration_id} as {resolved_as}; run `plainsql migrate` to go on")
             return
         applied = migrator.migrate(to=to, dry_run=dry_run, allow_out_of_order=allow_out_of_order)
         total = len(migrator.files)
         pending = len(migrator.pending())
         for note in migrator.notes:
-            click.echo(f"note: {note}")
+            _say(f"note: {note}")
         if dry_run:
             _print_sql(settings, migrator, applied, "apply")
-    for migration_id in [] if dry_run else applied:
-        click.echo(f"applied {migration_id}")
     if not applied and pending and to is not None:
-        click.echo(
+        _say(
             f"nothing to apply up to {to}: it is applied; {pending} later migration(s) of "
             f"{total} are pending (`plainsql migrate` applies them)"
         )
     elif not applied:
-        click.echo(f"nothing to apply: all {total} migrations are applied")
+        _say(f"nothing to apply: all {total} migrations are applied")
 
 
 def _say_waiting(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(_style(line, err=True, fg="yellow"), err=True)
+
+
+def _say_done(direction: str, migration_id: str) -> None:
+    """Progress: each migration as soon as it is applied or rolled back."""
+    if direction == "apply":
+        _say(f"applied {migration_id}", fg="green")
+    else:
+        _say(f"rolled back {migration_id}", fg="yellow")
 
 
 def _print_sql(settings: Settings, migrator: Migrator, ids: list[str], direction: str) -> None:
@@ -201,13 +258,12 @@ def rollback(
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
+        migrator.on_done = _say_done
         done = migrator.rollback(steps=steps, to=to, everything=everything, dry_run=dry_run)
         if dry_run:
             _print_sql(settings, migrator, done, "rollback")
-    for migration_id in [] if dry_run else done:
-        click.echo(f"rolled back {migration_id}")
     if not done:
-        click.echo("nothing to roll back")
+        _say("nothing to roll back")
 
 
 @cli.command()
@@ -246,21 +302,28 @@ def status(settings: Settings, as_json: bool) -> None:
         click.echo(json.dumps(payload, indent=2))
         return
     _echo_target(settings, conninfo)
+    rows: list[tuple[str, str, str, str, str | None]] = []  # mark, id, when, notes, colour
     for s in states:
         mark = "dirty" if s.dirty else "applied" if s.applied else "pending"
-        when = f"  {s.applied_at:%Y-%m-%d %H:%M:%S}Z" if s.applied_at else ""
-        flags = ""
+        when = f"{s.applied_at:%Y-%m-%d %H:%M:%S}Z" if s.applied_at else ""
+        notes = []
         if s.edited:
-            flags += f"  EDITED since applied: {', '.join(s.edited)}"
+            notes.append(f"EDITED since applied: {', '.join(s.edited)}")
         if s.dirty:
-            flags += f"  ({s.dirty.describe()})"
+            notes.append(f"({s.dirty.describe()})")
         if s.irreversible is not None:
-            flags += "  [irreversible]"
-        click.echo(f"  [{mark:>7}] {s.id}{when}{flags}")
+            notes.append("[irreversible]")
+        colour = "red" if s.dirty or s.edited else None if s.applied else "yellow"
+        rows.append((mark, s.id, when, "  ".join(notes), colour))
     for migration_id in missing:
-        click.echo(f"  [applied] {migration_id}  FILE MISSING from migrations/")
+        rows.append(("applied", migration_id, "", "FILE MISSING from migrations/", "red"))
+    id_width = max((len(row[1]) for row in rows), default=0)
+    for mark, migration_id, when, remarks, colour in rows:
+        line = f"  [{mark:>7}] {migration_id:<{id_width}}  {when:<20}  {remarks}".rstrip()
+        click.echo(_style(line, fg=colour) if colour else line)
     for index in invalid:
-        click.echo(f"  INVALID index {index} (left by a failed CREATE INDEX CONCURRENTLY)")
+        line = f"  INVALID index {index} (left by a failed CREATE INDEX CONCURRENTLY)"
+        click.echo(_style(line, fg="red"))
     pending = sum(not s.applied for s in states)
     edited = sum(bool(s.edited) for s in states)
     dirty = sum(bool(s.dirty) for s in states)
@@ -272,7 +335,7 @@ def status(settings: Settings, as_json: bool) -> None:
 
 @cli.command("new")
 @click.argument("slug")
-@_needs_settings
+@_settings_only
 def new(settings: Settings, slug: str) -> None:
     """Write a new migration (id: UTC timestamp + SLUG) and its rollback file."""
     forward, backward = new_migration(settings.migrations_dir, slug)
@@ -296,17 +359,17 @@ def baseline(settings: Settings, slug: str, no_privileges: bool) -> None:
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     result = take_baseline(settings, conninfo, slug=slug, privileges=not no_privileges)
-    click.echo(
+    _say(
         f"wrote {settings.shown(result.path)} ({result.statements} statements from pg_dump; "
         "irreversible)"
     )
-    click.echo(f"recorded {result.migration_id} as applied (nothing was run)")
+    _say(f"recorded {result.migration_id} as applied (nothing was run)")
     report = find_drift(settings, conninfo)
     for difference in report.differences:
         click.echo(difference.describe("the migrations", "the database"), err=True)
     if report.differences:
         raise MigrationError(f"drift after baseline: {len(report.differences)} object(s) differ")
-    click.echo(f"no drift: the database matches {result.migration_id}")
+    _say(f"no drift: the database matches {result.migration_id}")
 
 
 # -- migration review and proof: verify, lint, schema dump, drift ------------------------------
@@ -318,14 +381,14 @@ def verify(settings: Settings) -> None:
     """Prove every rollback on a scratch database: apply, roll back, compare, apply again."""
     from plainsql.migrate.verify import verify_migrations
 
-    report = verify_migrations(settings, progress=click.echo)
+    report = verify_migrations(settings, progress=_say)
     for note in report.notes:
-        click.echo(f"note: {note}")
+        _say(f"note: {note}")
     if not report.ok:
         for problem in report.problems:
             click.echo(problem.describe(), err=True)
         raise MigrationError(f"verify found {len(report.problems)} problem(s)")
-    click.echo(f"verified {len(report.checked)} migrations: every rollback restores the schema")
+    _say(f"verified {len(report.checked)} migrations: every rollback restores the schema")
 
 
 @cli.command()
@@ -347,7 +410,7 @@ def lint(settings: Settings, output: str) -> None:
         click.echo(finding.github() if output == "github" else finding.text())
     if findings:
         raise MigrationError(f"lint found {len(findings)} problem(s) in migrations/")
-    click.echo("lint: migrations/ is clean")
+    _say("lint: migrations/ is clean")
 
 
 @cli.group()
@@ -366,11 +429,11 @@ def schema_dump(settings: Settings, check: bool) -> None:
 
     if check:
         path = check_schema(settings)
-        click.echo(f"{settings.shown(path)} is up to date")
+        _say(f"{settings.shown(path)} is up to date")
         return
     path, changed = write_schema(settings)
     state = "written" if changed else "unchanged"
-    click.echo(f"{settings.shown(path)} {state}")
+    _say(f"{settings.shown(path)} {state}")
 
 
 @cli.command()
@@ -383,9 +446,9 @@ def drift(settings: Settings) -> None:
     _echo_target(settings, conninfo)
     report = find_drift(settings, conninfo)
     for note in report.notes:
-        click.echo(f"note: {note}")
+        _say(f"note: {note}")
     if report.pending:
-        click.echo(f"pending (not drift): {', '.join(report.pending)}")
+        _say(f"pending (not drift): {', '.join(report.pending)}")
     upto = report.compared_to or "no migration"
     for difference in report.differences:
         click.echo(difference.describe(f"the migrations (up to {upto})", "the database"))
@@ -393,7 +456,7 @@ def drift(settings: Settings) -> None:
         raise MigrationError(
             f"drift: {len(report.differences)} object(s) differ from what the migrations build"
         )
-    click.echo(f"no drift: the database matches the migrations up to {upto}")
+    _say(f"no drift: the database matches the migrations up to {upto}")
 
 
 @cli.command()
@@ -405,10 +468,14 @@ def seed(settings: Settings) -> None:
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     run = run_seeds(settings, conninfo)
-    for path in run.files:
-        click.echo(f"seeded {settings.shown(path)}")
+    for path, rows in zip(run.files, run.written, strict=True):
+        _say(
+            f"seeded {settings.shown(path)}: " + (f"{rows} row(s) written" if rows else "no change")
+        )
     if not run.files:
-        click.echo("no seed files in seeds/")
+        _say("no seed files in seeds/")
+    elif not run.changed:
+        _say("seed: nothing changed (every seed row was already there)")
 
 
 # -- typed queries (issue 6): typegen and check --------------------------------------------
@@ -451,9 +518,9 @@ def typegen(settings: Settings, check_only: bool, out: Path | None) -> None:
         )
         ctx.exit(1)
     for path in shown:
-        click.echo(f"wrote {path}")
+        _say(f"wrote {path}")
     state = "up to date" if not shown or check_only else "generated"
-    click.echo(f"typegen: {result.queries} queries, types {state}")
+    _say(f"typegen: {result.queries} queries, types {state}")
 
 
 @cli.command()
@@ -470,7 +537,7 @@ def check(settings: Settings) -> None:
             f"check: {len(result.failures)} of {result.queries} queries fail to prepare", err=True
         )
         click.get_current_context().exit(1)
-    click.echo(f"check: all {result.queries} queries prepare")
+    _say(f"check: all {result.queries} queries prepare")
 
 
 # -- end of typed queries --------------------------------------------------------------------
@@ -497,22 +564,23 @@ def db_start(settings: Settings) -> None:
     if not settings.uses_embedded:
         click.echo(f"using {settings.source.value}; no embedded server to start")
         return
-    state = embedded.start(settings.pgdata_dir)
-    click.echo(f"embedded PostgreSQL running (pid {state.pid}), data in {state.pgdata}")
+    state = embedded.start(settings.pgdata_dir, started_from=settings.project_dir)
+    _say(f"embedded PostgreSQL running (pid {state.pid}), data in {state.pgdata}")
 
 
 @db.command("stop")
-@_needs_settings
+@_settings_only
 def db_stop(settings: Settings) -> None:
     """Stop the embedded server; its data stays in .plainsql/pgdata."""
     stopped = embedded.stop(settings.pgdata_dir)
-    click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    _say("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 
 @db.command("status")
-@_needs_settings
+@_settings_only
 def db_status(settings: Settings) -> None:
-    """Say which server is configured and whether it answers."""
+    """Say which server is configured and whether it answers; list the other embedded servers
+    started from this checkout that still run."""
     if settings.uses_embedded:
         state = embedded.status(settings.pgdata_dir)
         if state.running:
@@ -520,16 +588,26 @@ def db_status(settings: Settings) -> None:
         else:
             created = "exists" if state.initialized else "not created yet"
             click.echo(f"embedded PostgreSQL stopped; data folder {state.pgdata} {created}")
-        return
-    from plainsql.server import connect
+    else:
+        from plainsql.server import connect
 
-    conninfo = server_conninfo(settings)
-    with connect(settings, conninfo) as conn:
-        version = conn.execute("SHOW server_version").fetchone()
-    shown = describe_target(conninfo)
-    click.echo(
-        f"{settings.source.value}: {shown} answers (PostgreSQL {version[0] if version else '?'})"
-    )
+        conninfo = server_conninfo(settings)
+        with connect(settings, conninfo) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+        shown = describe_target(conninfo)
+        click.echo(
+            f"{settings.source.value}: {shown} answers "
+            f"(PostgreSQL {version[0] if version else '?'})"
+        )
+    own = settings.pgdata_dir.resolve()
+    others = [s for s in embedded.started_under(settings.project_dir) if s.pgdata.resolve() != own]
+    if others:
+        click.echo("other embedded PostgreSQL servers started from this checkout, still running:")
+        for other in others:
+            click.echo(f"  pid {other.pid!s:<8} data in {other.pgdata}")
+        click.echo(
+            "stop one with `plainsql --project-dir <its project> db stop` or kill -INT <pid>"
+        )
 
 
 @db.command("psql", context_settings={"ignore_unknown_options": True})

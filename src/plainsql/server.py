@@ -92,7 +92,7 @@ def database_name(conninfo: str) -> str:
 
 def _embedded_conninfo(settings: Settings) -> str:
     """Start the embedded server if needed and make sure its database exists."""
-    state = embedded.start(settings.pgdata_dir)
+    state = embedded.start(settings.pgdata_dir, started_from=settings.project_dir)
     admin = embedded.url_for(state, "postgres")
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=settings.connect_timeout) as c:

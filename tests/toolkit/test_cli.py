@@ -238,3 +238,147 @@ def test_an_unknown_id_suggests_the_closest_ones(empty_database_url: str) -> Non
     assert result.returncode == 1
     assert f"no migration {wrong!r}; did you mean {migration_ids()[0]}" in result.stderr
     assert "[" not in result.stderr, "no Python list of every id"
+
+
+# -- output: aligned status, --quiet, colour, projects before servers, db status -------------
+
+
+def _project(folder: Path) -> Path:
+    (folder / "migrations").mkdir(parents=True)
+    for migration_id, extra in (("0001_a", ""), ("20261128093000_a_longer_name", "")):
+        (folder / "migrations" / f"{migration_id}.sql").write_text(
+            f"-- {migration_id}: a table.\nCREATE TABLE t_{migration_id[:4]} ();\n{extra}"
+        )
+        (folder / "migrations" / f"{migration_id}.rollback.sql").write_text(
+            f"DROP TABLE t_{migration_id[:4]};\n"
+        )
+    return folder
+
+
+def test_status_columns_line_up_whatever_the_id_lengths(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    project = _project(tmp_path)
+    migrate = plainsql("--project-dir", str(project), "migrate", database_url=empty_database_url)
+    assert migrate.returncode == 0, migrate.stderr
+    (project / "migrations" / "20261128100000_later.sql").write_text(
+        "-- later.\n-- irreversible: test\nSELECT 1;\n"
+    )
+    result = plainsql("--project-dir", str(project), "status", database_url=empty_database_url)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("  [")]
+    assert len(rows) == 3
+    applied_at = [row.index("Z") for row in rows[:2]]  # the end of the timestamp column
+    assert applied_at[0] == applied_at[1]
+    assert rows[2].index("[irreversible]") == applied_at[0] + 3  # past an empty timestamp
+
+
+def test_quiet_prints_nothing_but_results_and_errors(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    project = _project(tmp_path)
+    quiet = plainsql(
+        "--project-dir", str(project), "-q", "migrate", database_url=empty_database_url
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert (quiet.stdout, quiet.stderr) == ("", "")
+    loud = plainsql("--project-dir", str(project), "rollback", database_url=empty_database_url)
+    assert "rolled back 20261128093000_a_longer_name" in loud.stdout
+    (project / "migrations" / "0001_a.sql").write_text("-- edited\n")
+    failed = plainsql(
+        "--project-dir", str(project), "-q", "migrate", database_url=empty_database_url
+    )
+    assert failed.returncode == 1
+    assert failed.stdout == ""
+    assert "0001_a.sql changed after 0001_a was applied" in failed.stderr
+
+
+def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """stdout of ``plainsql args`` run with a pseudo-terminal as its stdout."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "plainsql", *args],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert done.returncode == 0, done.stderr
+        return b"".join(chunks).decode()
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    project = _project(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "NO_COLOR"))}
+    env["DATABASE_URL"] = empty_database_url
+    args = ["--project-dir", str(project), "status"]
+    assert "\x1b[33m  [pending] 0001_a" in _in_a_terminal(args, env)  # yellow: pending
+    assert "\x1b[" not in _in_a_terminal(args, {**env, "NO_COLOR": "1"})
+    piped = plainsql(*args, database_url=empty_database_url)
+    assert "[pending] 0001_a" in piped.stdout
+    assert "\x1b[" not in piped.stdout
+
+
+@pytest.mark.parametrize(
+    "command", [("migrate",), ("status",), ("seed",), ("verify",), ("db", "url"), ("baseline",)]
+)
+def test_a_folder_that_is_no_project_fails_before_any_server_starts(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = plainsql("--project-dir", str(tmp_path), *command)  # no DATABASE_URL: embedded
+    assert result.returncode == 1
+    assert f"{tmp_path.resolve()} is not a plainsql project" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no .plainsql/pgdata was created
+
+
+@pytest.mark.slow
+def test_db_status_lists_the_embedded_servers_started_from_the_checkout(tmp_path: Path) -> None:
+    checkout, nested = tmp_path / "checkout", tmp_path / "checkout" / "examples" / "demo"
+    (checkout / "migrations").mkdir(parents=True)
+    (nested / "migrations").mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DATABASE_URL"))}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+
+    def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "plainsql", "--project-dir", str(project), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    started = cli(nested, "db", "start")
+    assert started.returncode == 0, started.stderr
+    try:
+        status = cli(checkout, "db", "status")
+        assert status.returncode == 0, status.stderr
+        assert "embedded PostgreSQL stopped" in status.stdout  # the checkout's own
+        assert "started from this checkout, still running:" in status.stdout
+        assert str(nested / ".plainsql" / "pgdata") in status.stdout
+    finally:
+        stopped = cli(nested, "db", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert str(nested) not in cli(checkout, "db", "status").stdout

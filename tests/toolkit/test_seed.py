@@ -57,3 +57,36 @@ def test_a_failing_seed_file_is_named_and_keeps_nothing(
     with psycopg.connect(database_url) as conn:
         count = conn.execute("SELECT count(*) FROM users WHERE id = 'u1'").fetchone()
     assert count == (0,)
+
+
+def test_seed_says_what_it_wrote_and_that_a_second_run_changed_nothing(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    from click.testing import CliRunner
+
+    from plainsql.cli import cli
+
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "0001_t.sql").write_text(
+        "-- 0001_t: a table.\nCREATE TABLE t (id int PRIMARY KEY, name text);\n"
+    )
+    (tmp_path / "migrations" / "0001_t.rollback.sql").write_text("DROP TABLE t;\n")
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "0001_t.sql").write_text(
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b') ON CONFLICT DO NOTHING;\n"
+    )
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(
+            cli, ["--project-dir", str(tmp_path), *args], env={"DATABASE_URL": empty_database_url}
+        )
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    run("migrate")
+    first = run("seed")
+    assert "seeded seeds/0001_t.sql: 2 row(s) written" in first
+    assert "nothing changed" not in first
+    second = run("seed")
+    assert "seeded seeds/0001_t.sql: no change" in second
+    assert "seed: nothing changed" in second

@@ -96,6 +96,8 @@ class Migrator:
         self.notes: list[str] = []  # things a person should know about the last run
         # Called once with the lock's holders when another runner holds the lock.
         self.on_wait: Callable[[str], None] | None = None
+        # Called with (direction, id) as each migration is applied or rolled back.
+        self.on_done: Callable[[str, str], None] | None = None
 
     def __enter__(self) -> Migrator:
         return self
@@ -277,6 +279,11 @@ class Migrator:
     # -- running one migration ----------------------------------------------------------------
 
     def _run(self, migration: MigrationFile, direction: str) -> None:
+        self._run_one(migration, direction)
+        if self.on_done is not None:
+            self.on_done(direction, migration.id)
+
+    def _run_one(self, migration: MigrationFile, direction: str) -> None:
         path = migration.path if direction == "apply" else migration.rollback_path
         text = migration.text if direction == "apply" else migration.rollback_text
         assert path is not None
