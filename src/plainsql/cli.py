@@ -372,6 +372,31 @@ def baseline(settings: Settings, slug: str, no_privileges: bool) -> None:
     _say(f"no drift: the database matches {result.migration_id}")
 
 
+@cli.command()
+@click.option("--to", "to", metavar="ID", required=True, help="The last migration to squash.")
+@click.option("--slug", default="squashed", show_default=True, help="The new migration's slug.")
+@_needs_settings
+def squash(settings: Settings, to: str, slug: str) -> None:
+    """Replace the migrations up to ID with one building the same, proven before it is written."""
+    from plainsql.migrate.squash import squash as run_squash
+
+    result = run_squash(settings, to, slug=slug)
+    first, last = result.originals[0], result.originals[-1]
+    _say(
+        f"squashed {len(result.originals)} migrations ({first} .. {last}) into "
+        f"{settings.shown(result.forward)}: it builds the same catalog and dump (schema, rows, "
+        "GRANTs) and verify passes"
+    )
+    if result.rollback is None:
+        _say("its rollback is declared irreversible: one of the originals was")
+    for role in result.roles:
+        _say(f"note: it creates role {role} (NOLOGIN) where missing")
+    _say(
+        "databases that applied the originals record the squash in their place on their next "
+        "`plainsql migrate`; commit the change"
+    )
+
+
 # -- migration review and proof: verify, lint, schema dump, drift ------------------------------
 
 

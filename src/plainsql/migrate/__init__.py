@@ -8,6 +8,7 @@
 - beside them: :mod:`~plainsql.migrate.lock` (one runner at a time),
   :mod:`~plainsql.migrate.lint`, :mod:`~plainsql.migrate.verify`,
   :mod:`~plainsql.migrate.drift`, :mod:`~plainsql.migrate.dump` (schema.sql),
-  :mod:`~plainsql.migrate.baseline` (adopt an existing database) and
+  :mod:`~plainsql.migrate.baseline` (adopt an existing database),
+  :mod:`~plainsql.migrate.squash` (replace the start of a history) and
   :mod:`~plainsql.migrate.catalog` (catalog snapshots they compare).
 """

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from plainsql.config import Settings
 from plainsql.errors import MigrationError
+from plainsql.migrate import plan
 from plainsql.migrate.catalog import Difference, diff, snapshot
 from plainsql.migrate.files import order_key
 from plainsql.migrate.runner import Migrator
@@ -34,7 +35,10 @@ def find_drift(settings: Settings, conninfo: str | None = None) -> DriftReport:
     """Compare the database at ``conninfo`` (default: the configured one) with the migrations."""
     live = server_conninfo(settings) if conninfo is None else conninfo
     with Migrator(settings, live) as live_migrator:
-        applied = live_migrator.applied()
+        recorded = live_migrator.ledger.read()
+        # A squash whose originals are applied counts as applied (migrate records it so).
+        mappings = plan.squash_mappings(live_migrator.files, recorded)
+        applied = plan.mapped(recorded, mappings).applied
         missing = live_migrator.missing_files()
         if missing:
             raise MigrationError(

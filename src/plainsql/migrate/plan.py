@@ -70,9 +70,53 @@ def states(files: list[MigrationFile], recorded: Recorded) -> list[MigrationStat
 
 
 def missing_files(files: list[MigrationFile], recorded: Recorded) -> list[str]:
-    """Ids the database has applied that have no file on disk."""
+    """Ids the database has applied that have no file on disk (and no squash replacing them)."""
     on_disk = {m.id for m in files}
-    return [mid for mid in recorded.applied if mid not in on_disk]
+    squashed = {mid for m in files for mid in m.squashes}
+    return [mid for mid in recorded.applied if mid not in on_disk and mid not in squashed]
+
+
+def squash_mappings(
+    files: list[MigrationFile], recorded: Recorded
+) -> list[tuple[MigrationFile, tuple[str, ...]]]:
+    """Squash migrations to record as applied, each with the applied ids it replaces: those
+    whose originals the database applied, all of them. A database that applied only some
+    is refused (it must finish them with the old files first)."""
+    found = []
+    for migration in files:
+        originals = migration.squashes
+        if not originals or migration.id in recorded.applied:
+            continue
+        done = [mid for mid in originals if mid in recorded.applied]
+        if not done:
+            continue
+        if len(done) < len(originals):
+            missing = [mid for mid in originals if mid not in recorded.applied]
+            raise MigrationError(
+                f"{migration.id} squashes {len(originals)} migrations; the database applied "
+                f"{len(done)} of them but not {', '.join(missing)}: apply those with the files "
+                "from before the squash (check out the commit before it and run "
+                "`plainsql migrate`), then migrate with the squashed history"
+            )
+        found.append((migration, tuple(done)))
+    return found
+
+
+def mapped(recorded: Recorded, mappings: list[tuple[MigrationFile, tuple[str, ...]]]) -> Recorded:
+    """``recorded`` as it will read once ``mappings`` are written (for a dry run)."""
+    if not mappings:
+        return recorded
+    applied = dict(recorded.applied)
+    checksums = dict(recorded.checksums)
+    for migration, originals in mappings:
+        times = [t for t in (applied[mid] for mid in originals) if t is not None]
+        when = max(times) if times else None
+        for mid in originals:
+            applied.pop(mid, None)
+            checksums.pop(mid, None)
+        applied[migration.id] = when
+        checksums[migration.id] = (migration.sha256(), migration.rollback_sha256())
+    return Recorded(applied, checksums, recorded.dirty, recorded.invalid_indexes)
 
 
 def pending(

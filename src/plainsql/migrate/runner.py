@@ -42,7 +42,7 @@ from plainsql.migrate.files import (
     split_statements,
     statement_at,
 )
-from plainsql.migrate.ledger import Ledger, runner_name
+from plainsql.migrate.ledger import Ledger, Recorded, runner_name
 from plainsql.migrate.lock import migration_lock
 from plainsql.migrate.plan import MigrationState
 from plainsql.server import server_conninfo
@@ -162,11 +162,16 @@ class Migrator:
             yield
 
     def _ready(
-        self, *, for_rollback: bool = False, allow_out_of_order: bool = False, dry_run: bool = False
+        self,
+        *,
+        for_rollback: bool = False,
+        allow_out_of_order: bool = False,
+        dry_run: bool = False,
+        recorded: Recorded | None = None,
     ) -> None:
         """The plan's rails, then adopting the checksums of migrations applied untracked (a dry
         run only says it would)."""
-        recorded = self.ledger.read()
+        recorded = self.ledger.read() if recorded is None else recorded
         plan.check_ready(
             self.settings,
             self.files,
@@ -202,8 +207,20 @@ class Migrator:
         """
         self.notes = []
         with self._locked(create=not dry_run):
-            self._ready(allow_out_of_order=allow_out_of_order, dry_run=dry_run)
-            todo = self.pending(to)
+            recorded = self.ledger.read()
+            mappings = plan.squash_mappings(self.files, recorded)
+            recorded = plan.mapped(recorded, mappings)
+            self._ready(allow_out_of_order=allow_out_of_order, dry_run=dry_run, recorded=recorded)
+            for migration, originals in mappings:
+                if not dry_run:
+                    with self.conn.transaction():
+                        self.ledger.map_squash(migration, originals)
+                self.notes.append(
+                    f"{'would record' if dry_run else 'recorded'} {migration.id} as applied in "
+                    f"place of the {len(originals)} migrations it squashes "
+                    f"({originals[0]} .. {originals[-1]})"
+                )
+            todo = plan.pending(self.files, recorded, to)
             if not dry_run:
                 for migration in todo:
                     self._run(migration, "apply")
