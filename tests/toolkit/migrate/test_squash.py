@@ -111,3 +111,62 @@ def test_squashing_the_first_half_builds_the_same_and_old_databases_migrate_on(
     # Rolling back one step still undoes the newest migration, not the squash.
     back = run(project, empty_database_url, "rollback")
     assert f"rolled back {after[-1]}" in back.stdout
+
+
+def test_a_squash_keeps_rows_and_grants_creates_missing_roles_and_refuses_half_applied(
+    tmp_path: Path, fresh_cluster: str
+) -> None:
+    project = tmp_path / "project"
+    (project / "migrations").mkdir(parents=True)
+    migrations = {
+        "0001_kinds": (
+            "-- 0001_kinds: kinds, readable by app_reader.\n"
+            "DO $$ BEGIN\n"
+            "    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_reader') THEN\n"
+            "        CREATE ROLE app_reader NOLOGIN;\n"
+            "    END IF;\nEND $$;\n"
+            "CREATE TABLE kinds (id int PRIMARY KEY, name text NOT NULL);\n"
+            "INSERT INTO kinds VALUES (1, 'a'), (2, 'b');\n"
+            "GRANT SELECT ON kinds TO app_reader;\n",
+            "DROP TABLE kinds;\n",
+        ),
+        "0002_kind_note": (
+            "-- 0002_kind_note: a note.\nALTER TABLE kinds ADD COLUMN note text;\n",
+            "ALTER TABLE kinds DROP COLUMN note;\n",
+        ),
+        "0003_later": ("-- 0003_later: later.\nCREATE TABLE later ();\n", "DROP TABLE later;\n"),
+    }
+    for migration_id, (forward, rollback) in migrations.items():
+        (project / "migrations" / f"{migration_id}.sql").write_text(forward)
+        (project / "migrations" / f"{migration_id}.rollback.sql").write_text(rollback)
+
+    def url(dbname: str) -> str:
+        return fresh_cluster.replace("/postgres?", f"/{dbname}?")
+
+    with psycopg.connect(fresh_cluster, autocommit=True) as admin:
+        for dbname in ("app", "partial", "fresh"):
+            admin.execute(f"CREATE DATABASE {dbname}")
+        assert run(project, url("partial"), "migrate", "--to", "0001").exit_code == 0
+
+        squashed = run(project, url("app"), "squash", "--to", "0002")
+        assert squashed.exit_code == 0, squashed.output
+        text = (project / "migrations" / "0002_squashed.sql").read_text()
+        assert "-- squashes: 0001_kinds 0002_kind_note\n" in text
+        assert 'CREATE ROLE "app_reader" NOLOGIN;' in text
+        assert "INSERT INTO public.kinds (id, name, note) VALUES (1, 'a', NULL);" in text
+
+        refused = run(project, url("partial"), "migrate")
+        assert refused.exit_code == 1
+        assert "applied 1 of them but not 0002_kind_note" in refused.stderr
+
+        admin.execute("DROP DATABASE partial WITH (FORCE)")
+        admin.execute("DROP ROLE app_reader")  # as on a cluster that never saw it
+        built = run(project, url("fresh"), "migrate")
+        assert built.exit_code == 0, built.output
+    with psycopg.connect(url("fresh")) as conn:
+        assert conn.execute("SELECT id, name FROM kinds ORDER BY id").fetchall() == [
+            (1, "a"),
+            (2, "b"),
+        ]
+        granted = conn.execute("SELECT has_table_privilege('app_reader', 'kinds', 'SELECT')")
+        assert granted.fetchone() == (True,)
