@@ -225,7 +225,8 @@ async def test_workspace_keyed_calls_act_only_on_the_acting_user_s_workspace(
 
     assert await content.count_nodes(ada.id, acting_user_id="ada") == 1
     repo = await git.get_repository(ada.id, acting_user_id="ada")
-    assert repo is not None and repo.repo_url == "https://git.example/ada"
+    assert repo is not None
+    assert repo.repo_url == "https://git.example/ada"
     assert [d.commit_sha for d in await deployments.list_latest(ada.id, acting_user_id="ada")] == [
         "abc1234"
     ]
