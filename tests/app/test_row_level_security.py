@@ -16,8 +16,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from psycopg import sql
 
+from plainsql.cli import cli
 from plainsql.config import Settings
 from plainsql.errors import PermissionDenied, QueryError
 from plainsql.pool import Conn, open_pool
@@ -435,3 +437,34 @@ def test_the_owner_is_not_bound_by_the_policies(
     with psycopg.connect(database_url) as owner:
         row = owner.execute("SELECT count(*) FROM workspaces").fetchone()
     assert row == (2,)
+
+
+# --- the role is the cluster's -------------------------------------------------------------
+
+
+def test_rolling_back_the_role_leaves_it_to_the_other_databases_and_takes_this_one_s_grants(
+    database_url: str,
+) -> None:
+    """This test's database is one of several on the cluster holding grants to the role (the
+    session's template at least): rolling back here must neither fail nor drop it for them."""
+    runner = CliRunner()
+    settings_env = {"DATABASE_URL": database_url}
+    result = runner.invoke(cli, ["rollback", "--to", "0044_video_library"], env=settings_env)
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_roles WHERE rolname = %s", (ROLE,)
+        ).fetchone() == (1,)
+        held = conn.execute(
+            "SELECT count(*) FROM pg_shdepend WHERE refobjid = %s::regrole"
+            " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (ROLE,),
+        ).fetchone()
+        assert held == (0,), "nothing in this database refers to the role any more"
+        others = conn.execute(
+            "SELECT count(DISTINCT dbid) FROM pg_shdepend WHERE refobjid = %s::regrole", (ROLE,)
+        ).fetchone()
+        assert others is not None
+        assert others[0] >= 1, "the template still holds its grants"
+    result = runner.invoke(cli, ["migrate"], env=settings_env)
+    assert result.exit_code == 0, result.output
