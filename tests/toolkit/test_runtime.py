@@ -32,7 +32,10 @@ def small(db_settings: Settings, database_url: str) -> Settings:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE runtime_t (id int PRIMARY KEY, n int NOT NULL)")
         conn.execute("INSERT INTO runtime_t VALUES (1, 0)")
-    return replace(db_settings, pool_min_size=1, pool_max_size=1, pool_timeout=0.5)
+    # The toolkit default: no transaction role (the application's pyproject sets one).
+    return replace(
+        db_settings, pool_min_size=1, pool_max_size=1, pool_timeout=0.5, transaction_role=None
+    )
 
 
 @pytest.fixture

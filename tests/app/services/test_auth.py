@@ -758,7 +758,10 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     deploy_key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_urlsafe(48)}\n-----END"
     git = GitService(async_db, async_queries, keys=TEST_KEYS)
     await git.connect_repository(
-        workspace.id, repo_url="git@git.example:ada/site.git", deploy_key=deploy_key
+        workspace.id,
+        repo_url="git@git.example:ada/site.git",
+        deploy_key=deploy_key,
+        acting_user_id=workspace.user_id,
     )
     dumped = await asyncio.to_thread(
         subprocess.run,
@@ -783,7 +786,7 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     assert await auth.get_oauth_tokens(user.id, provider_id="google", account_id="g-7") == (
         OAuthTokens(access_token=oauth[3], refresh_token=None, id_token=None)
     )
-    assert await git.get_deploy_key(workspace.id) == deploy_key
+    assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == deploy_key
     stolen = secret_hash(signed_in.token)
     assert stolen.hex() in dump  # what the dump does hold (bytea as hex) ...
     for forged in (stolen.hex(), base64.urlsafe_b64encode(stolen).decode().rstrip("=")):
