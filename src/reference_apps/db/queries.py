@@ -121,7 +121,7 @@ FINGERPRINTS: dict[str, str] = {
     "teams.delete_team_member": "d8b07b8c37a1ca25",
     "teams.get_team_by_id": "6d2c9466af0ed1ff",
     "teams.get_team_by_slug": "ef458e699175f939",
-    "teams.get_team_member_role": "ad89cd8b6b6a24b3",
+    "teams.get_team_member_role": "d93736702fcf52bd",
     "teams.list_team_members": "44ca846474e8e9f9",
     "teams.list_teams_by_user": "12199eebc364b323",
     "teams.update_team_member_role": "41d974baa1f8694f",

@@ -105,7 +105,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Removes a user (soft-deleted ones too) from a team; returns the count (0 or 1).
 
-        ``teams.delete_team_member`` (sql/teams/members.sql:28).
+        ``teams.delete_team_member`` (sql/teams/members.sql:29).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -164,12 +164,14 @@ class AsyncTeamsQueries:
         *,
         team_id: UUID,
         user_id: str,
-    ) -> UserRole | None:
-        """Returns the user's role in the team, or nothing when it is not a member.
+    ) -> str | None:
+        """Returns the user's role in the team ('OWNER' or 'MEMBER', as text), or nothing when it
+        is not a member. (A `$` query returns the label as psycopg reads it: text, typed as
+        such.)
 
         ``teams.get_team_member_role`` (sql/teams/members.sql:22).
         """
-        value: UserRole | None = await self._a.select_value(
+        value: str | None = await self._a.select_value(
             conn,
             "teams.get_team_member_role",
             self._sql["teams.get_team_member_role"],
@@ -190,7 +192,7 @@ class AsyncTeamsQueries:
         name; nothing unless the acting user is a member (the co-member directory,
         app_team_directory).
 
-        ``teams.list_team_members`` (sql/teams/members.sql:33).
+        ``teams.list_team_members`` (sql/teams/members.sql:34).
         """
         rows: list[ListTeamMembersRow] = await self._a.select(
             conn,

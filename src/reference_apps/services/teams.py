@@ -268,7 +268,7 @@ class TeamService:
         )
         if role is None:
             raise TeamNotFound(f"no team with id {team_id}")
-        if role != UserRole.OWNER:  # a `$` query returns the label as str (typegen says UserRole)
+        if role != UserRole.OWNER:
             raise NotTeamOwner(f"only an OWNER of team {team_id} may {doing}")
 
 
