@@ -86,11 +86,237 @@ CREATE TYPE public.user_role AS ENUM (
 COMMENT ON TYPE public.user_role IS 'Role of a user, globally (users.role) and in a team (team_members.role).';
 
 --
+-- Name: app_acting_user(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_acting_user() RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT nullif(current_setting('app.user_id', true), '') $$;
+
+--
+-- Name: FUNCTION app_acting_user(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_acting_user() IS 'The transaction''s acting user (setting app.user_id), NULL when unset or empty: policies fail closed.';
+
+--
+-- Name: app_create_team(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_create_team(team_name text, team_slug text) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    creator text := app_acting_user();
+    new_team_id uuid;
+BEGIN
+    INSERT INTO teams (name, slug) VALUES (team_name, team_slug) RETURNING id INTO new_team_id;
+    INSERT INTO team_members (team_id, user_id, role)
+    SELECT new_team_id, u.id, 'OWNER'
+    FROM users AS u
+    WHERE u.id = creator AND u.deleted_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'a team needs an active acting user to own it'
+            USING ERRCODE = 'foreign_key_violation',
+                  CONSTRAINT = 'team_members_user_id_fkey',
+                  TABLE = 'team_members';
+    END IF;
+    RETURN new_team_id;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_create_team(team_name text, team_slug text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_create_team(team_name text, team_slug text) IS 'Team creation path: a team with the acting user as its OWNER; returns the team''s id.';
+
+--
+-- Name: app_credential_by_email(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_credential_by_email(email_address text) RETURNS TABLE(user_id text, password_hash text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT u.id, a.password
+    FROM users AS u
+    JOIN accounts AS a
+        ON a.user_id = u.id AND a.provider_id = 'credential' AND a.account_id = u.id
+    WHERE lower(u.email) = lower(email_address) AND u.deleted_at IS NULL
+        AND a.password IS NOT NULL
+$$;
+
+--
+-- Name: FUNCTION app_credential_by_email(email_address text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_credential_by_email(email_address text) IS 'Sign-in path: the id and credential hash of the active user with this email (no acting user yet).';
+
+--
+-- Name: app_delete_expired_sessions(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_delete_expired_sessions(batch_size integer) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH purged AS (
+        DELETE FROM sessions
+        WHERE id = any(ARRAY(
+            SELECT id FROM sessions WHERE expires_at <= now() LIMIT batch_size
+            FOR UPDATE SKIP LOCKED
+        ))
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM purged
+$$;
+
+--
+-- Name: FUNCTION app_delete_expired_sessions(batch_size integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_delete_expired_sessions(batch_size integer) IS 'Maintenance path: deletes up to batch_size expired sessions of any user; returns the count.';
+
+--
+-- Name: app_is_team_member(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_is_team_member(checked_team_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM team_members
+        WHERE team_id = checked_team_id AND user_id = app_acting_user()
+    )
+$$;
+
+--
+-- Name: app_is_team_owner(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_is_team_owner(checked_team_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM team_members
+        WHERE team_id = checked_team_id AND user_id = app_acting_user() AND role = 'OWNER'
+    )
+$$;
+
+--
+-- Name: app_mark_email_verified(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_mark_email_verified(email_address text) RETURNS text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    UPDATE users
+    SET email_verified = true
+    WHERE lower(email) = lower(email_address) AND deleted_at IS NULL
+    RETURNING id
+$$;
+
+--
+-- Name: FUNCTION app_mark_email_verified(email_address text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_mark_email_verified(email_address text) IS 'Email verification path (after a verification value was consumed): the user''s id, else NULL.';
+
+--
+-- Name: app_session_user(bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_session_user(session_token_hash bytea) RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT s.user_id
+    FROM sessions AS s
+    JOIN users AS u ON u.id = s.user_id
+    WHERE s.token_hash = session_token_hash AND s.expires_at > now() AND u.deleted_at IS NULL
+$$;
+
+--
+-- Name: FUNCTION app_session_user(session_token_hash bytea); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_session_user(session_token_hash bytea) IS 'Session lookup path: the user of the live session whose token has this SHA-256, else NULL.';
+
+--
+-- Name: app_sign_up(text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_sign_up(new_name text, new_email text, new_username text, new_image text, password_hash text) RETURNS text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH new_user AS (
+        INSERT INTO users (name, email, username, image)
+        VALUES (new_name, new_email, new_username, new_image)
+        RETURNING id
+    ), credential AS (
+        INSERT INTO accounts (user_id, account_id, provider_id, password)
+        SELECT id, id, 'credential', password_hash FROM new_user
+    )
+    SELECT id FROM new_user
+$$;
+
+--
+-- Name: FUNCTION app_sign_up(new_name text, new_email text, new_username text, new_image text, password_hash text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_sign_up(new_name text, new_email text, new_username text, new_image text, password_hash text) IS 'Sign-up path: a user (role MEMBER) and its credential account; returns the new user''s id.';
+
+--
+-- Name: app_team_directory(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_team_directory(checked_team_id uuid) RETURNS TABLE(team_id uuid, user_id text, name text, email text, username text, image text, role public.user_role, joined_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT m.team_id, m.user_id, u.name, u.email, u.username, u.image, m.role, m.created_at
+    FROM team_members AS m
+    JOIN users AS u ON u.id = m.user_id
+    WHERE m.team_id = checked_team_id AND u.deleted_at IS NULL
+        AND app_is_team_member(checked_team_id)
+$$;
+
+--
+-- Name: FUNCTION app_team_directory(checked_team_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_team_directory(checked_team_id uuid) IS 'Co-member directory: the active members of a team the acting user belongs to, else none.';
+
+--
+-- Name: app_user_is_active(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_user_is_active(checked_user_id text) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM users WHERE id = checked_user_id AND deleted_at IS NULL)
+$$;
+
+--
+-- Name: FUNCTION app_user_is_active(checked_user_id text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_user_is_active(checked_user_id text) IS 'Adding a member: whether this id is an active user (and nothing else about it).';
+
+--
 -- Name: audit_log_record(); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.audit_log_record() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     old_data jsonb;
@@ -204,7 +430,8 @@ COMMENT ON FUNCTION public.set_updated_at() IS 'BEFORE UPDATE trigger function: 
 --
 
 CREATE FUNCTION public.team_assert_has_owner(checked_team_id uuid) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
     -- Serialize every owner-removing change of this team (see the migration's header).
@@ -238,7 +465,8 @@ COMMENT ON FUNCTION public.team_assert_has_owner(checked_team_id uuid) IS 'Locks
 --
 
 CREATE FUNCTION public.team_members_keep_an_owner() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
     PERFORM team_assert_has_owner(OLD.team_id);
@@ -251,7 +479,8 @@ $$;
 --
 
 CREATE FUNCTION public.users_keep_team_owners() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
     owned_team_id uuid;
@@ -288,6 +517,8 @@ CREATE TABLE public.accounts (
     CONSTRAINT accounts_password_only_credential CHECK (((password IS NULL) OR (provider_id = 'credential'::text))),
     CONSTRAINT accounts_provider_id_not_blank CHECK ((btrim(provider_id) <> ''::text))
 );
+
+ALTER TABLE ONLY public.accounts FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE accounts; Type: COMMENT; Schema: public; Owner: -
@@ -340,6 +571,8 @@ CREATE TABLE public.agent_states (
     CONSTRAINT agent_states_phases_is_array CHECK ((jsonb_typeof(phases) = 'array'::text))
 );
 
+ALTER TABLE ONLY public.agent_states FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE agent_states; Type: COMMENT; Schema: public; Owner: -
 --
@@ -359,6 +592,8 @@ CREATE TABLE public.agents (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT agents_name_not_blank CHECK ((btrim(name) <> ''::text))
 );
+
+ALTER TABLE ONLY public.agents FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE agents; Type: COMMENT; Schema: public; Owner: -
@@ -436,6 +671,8 @@ CREATE TABLE public.deployment_history (
     CONSTRAINT deployment_history_commit_sha_not_blank CHECK ((btrim(commit_sha) <> ''::text))
 );
 
+ALTER TABLE ONLY public.deployment_history FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE deployment_history; Type: COMMENT; Schema: public; Owner: -
 --
@@ -473,6 +710,8 @@ CREATE TABLE public.git_repositories (
     CONSTRAINT git_repositories_branch_not_blank CHECK ((btrim(branch) <> ''::text)),
     CONSTRAINT git_repositories_repo_url_not_blank CHECK ((btrim(repo_url) <> ''::text))
 );
+
+ALTER TABLE ONLY public.git_repositories FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE git_repositories; Type: COMMENT; Schema: public; Owner: -
@@ -513,6 +752,8 @@ CREATE TABLE public.keyframes (
     CONSTRAINT keyframes_timestamp_seconds_not_negative CHECK ((timestamp_seconds >= 0))
 );
 
+ALTER TABLE ONLY public.keyframes FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE keyframes; Type: COMMENT; Schema: public; Owner: -
 --
@@ -539,6 +780,8 @@ CREATE TABLE public.meetings (
     CONSTRAINT meetings_ended_after_started CHECK ((ended_at >= started_at)),
     CONSTRAINT meetings_name_not_blank CHECK ((btrim(name) <> ''::text))
 );
+
+ALTER TABLE ONLY public.meetings FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE meetings; Type: COMMENT; Schema: public; Owner: -
@@ -567,6 +810,8 @@ CREATE TABLE public.nodes (
     CONSTRAINT nodes_page_name_not_blank CHECK ((btrim(page_name) <> ''::text)),
     CONSTRAINT nodes_parent_not_self CHECK ((parent_uuid <> uuid))
 );
+
+ALTER TABLE ONLY public.nodes FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE nodes; Type: COMMENT; Schema: public; Owner: -
@@ -606,6 +851,8 @@ CREATE TABLE public.project_files (
     CONSTRAINT project_files_path_not_blank CHECK ((btrim(path) <> ''::text))
 );
 
+ALTER TABLE ONLY public.project_files FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE project_files; Type: COMMENT; Schema: public; Owner: -
 --
@@ -630,6 +877,8 @@ CREATE TABLE public.projects (
     CONSTRAINT projects_status_not_blank CHECK ((btrim(status) <> ''::text))
 );
 
+ALTER TABLE ONLY public.projects FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE projects; Type: COMMENT; Schema: public; Owner: -
 --
@@ -651,6 +900,8 @@ CREATE TABLE public.sessions (
     token_hash bytea NOT NULL,
     CONSTRAINT sessions_token_hash_is_sha256 CHECK ((octet_length(token_hash) = 32))
 );
+
+ALTER TABLE ONLY public.sessions FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE sessions; Type: COMMENT; Schema: public; Owner: -
@@ -687,6 +938,8 @@ CREATE TABLE public.team_members (
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.team_members FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE team_members; Type: COMMENT; Schema: public; Owner: -
 --
@@ -707,6 +960,8 @@ CREATE TABLE public.teams (
     CONSTRAINT teams_slug_not_blank CHECK ((btrim(slug) <> ''::text))
 );
 
+ALTER TABLE ONLY public.teams FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: users; Type: TABLE; Schema: public; Owner: -
 --
@@ -725,6 +980,8 @@ CREATE TABLE public.users (
     CONSTRAINT users_email_not_blank CHECK ((btrim(email) <> ''::text)),
     CONSTRAINT users_username_not_blank CHECK (((username IS NULL) OR (btrim(username) <> ''::text)))
 );
+
+ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE users; Type: COMMENT; Schema: public; Owner: -
@@ -776,6 +1033,8 @@ CREATE TABLE public.video_summaries (
     CONSTRAINT video_summaries_youtube_id_not_blank CHECK ((btrim(youtube_id) <> ''::text))
 );
 
+ALTER TABLE ONLY public.video_summaries FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE video_summaries; Type: COMMENT; Schema: public; Owner: -
 --
@@ -791,6 +1050,8 @@ CREATE TABLE public.video_summary_categories (
     category_id text NOT NULL
 );
 
+ALTER TABLE ONLY public.video_summary_categories FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: video_summary_tags; Type: TABLE; Schema: public; Owner: -
 --
@@ -799,6 +1060,8 @@ CREATE TABLE public.video_summary_tags (
     video_summary_id text NOT NULL,
     tag_id text NOT NULL
 );
+
+ALTER TABLE ONLY public.video_summary_tags FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: workspaces; Type: TABLE; Schema: public; Owner: -
@@ -817,6 +1080,8 @@ CREATE TABLE public.workspaces (
     CONSTRAINT workspaces_name_not_blank CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT workspaces_slug_not_blank CHECK ((btrim(slug) <> ''::text))
 );
+
+ALTER TABLE ONLY public.workspaces FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE workspaces; Type: COMMENT; Schema: public; Owner: -
@@ -1478,3 +1743,267 @@ ALTER TABLE ONLY public.video_summary_tags
 
 ALTER TABLE ONLY public.workspaces
     ADD CONSTRAINT workspaces_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: accounts; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.accounts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: accounts accounts_own_rows; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY accounts_own_rows ON public.accounts TO reference_app USING ((user_id = public.app_acting_user()));
+
+--
+-- Name: agent_states; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.agent_states ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: agent_states agent_states_own_project; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY agent_states_own_project ON public.agent_states TO reference_app USING ((project_id IN ( SELECT projects.id
+   FROM public.projects
+  WHERE (projects.user_id = public.app_acting_user()))));
+
+--
+-- Name: agents; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.agents ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: agents agents_own_rows; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY agents_own_rows ON public.agents TO reference_app USING ((user_id = public.app_acting_user()));
+
+--
+-- Name: deployment_history; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.deployment_history ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: deployment_history deployment_history_own_workspace; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY deployment_history_own_workspace ON public.deployment_history TO reference_app USING ((workspace_id IN ( SELECT workspaces.id
+   FROM public.workspaces
+  WHERE (workspaces.user_id = public.app_acting_user()))));
+
+--
+-- Name: git_repositories; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.git_repositories ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: git_repositories git_repositories_own_workspace; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY git_repositories_own_workspace ON public.git_repositories TO reference_app USING ((workspace_id IN ( SELECT workspaces.id
+   FROM public.workspaces
+  WHERE (workspaces.user_id = public.app_acting_user()))));
+
+--
+-- Name: keyframes; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.keyframes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: keyframes keyframes_own_summary; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY keyframes_own_summary ON public.keyframes TO reference_app USING ((video_summary_id IN ( SELECT video_summaries.id
+   FROM public.video_summaries
+  WHERE (video_summaries.user_id = public.app_acting_user()))));
+
+--
+-- Name: meetings; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.meetings ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: meetings meetings_own_rows; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY meetings_own_rows ON public.meetings TO reference_app USING ((user_id = public.app_acting_user())) WITH CHECK (((user_id = public.app_acting_user()) AND (agent_id IN ( SELECT agents.id
+   FROM public.agents
+  WHERE (agents.user_id = public.app_acting_user())))));
+
+--
+-- Name: nodes; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.nodes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: nodes nodes_own_workspace; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY nodes_own_workspace ON public.nodes TO reference_app USING ((workspace_id IN ( SELECT workspaces.id
+   FROM public.workspaces
+  WHERE (workspaces.user_id = public.app_acting_user()))));
+
+--
+-- Name: project_files; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.project_files ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: project_files project_files_own_project; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY project_files_own_project ON public.project_files TO reference_app USING ((project_id IN ( SELECT projects.id
+   FROM public.projects
+  WHERE (projects.user_id = public.app_acting_user()))));
+
+--
+-- Name: projects; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.projects ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: projects projects_own_rows; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY projects_own_rows ON public.projects TO reference_app USING ((user_id = public.app_acting_user()));
+
+--
+-- Name: sessions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sessions sessions_own_rows; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY sessions_own_rows ON public.sessions TO reference_app USING ((user_id = public.app_acting_user()));
+
+--
+-- Name: team_members; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.team_members ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: team_members team_members_members_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_members_members_read ON public.team_members FOR SELECT TO reference_app USING (public.app_is_team_member(team_id));
+
+--
+-- Name: team_members team_members_owners_add; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_members_owners_add ON public.team_members FOR INSERT TO reference_app WITH CHECK (public.app_is_team_owner(team_id));
+
+--
+-- Name: team_members team_members_owners_remove_or_leave; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_members_owners_remove_or_leave ON public.team_members FOR DELETE TO reference_app USING ((public.app_is_team_owner(team_id) OR (user_id = public.app_acting_user())));
+
+--
+-- Name: team_members team_members_owners_update; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_members_owners_update ON public.team_members FOR UPDATE TO reference_app USING (public.app_is_team_owner(team_id));
+
+--
+-- Name: teams; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.teams ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: teams teams_members_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY teams_members_read ON public.teams FOR SELECT TO reference_app USING (public.app_is_team_member(id));
+
+--
+-- Name: teams teams_owners_delete; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY teams_owners_delete ON public.teams FOR DELETE TO reference_app USING (public.app_is_team_owner(id));
+
+--
+-- Name: teams teams_owners_update; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY teams_owners_update ON public.teams FOR UPDATE TO reference_app USING (public.app_is_team_owner(id));
+
+--
+-- Name: users; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: users users_own_row; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY users_own_row ON public.users TO reference_app USING ((id = public.app_acting_user()));
+
+--
+-- Name: video_summaries; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.video_summaries ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: video_summaries video_summaries_own_rows; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY video_summaries_own_rows ON public.video_summaries TO reference_app USING ((user_id = public.app_acting_user()));
+
+--
+-- Name: video_summary_categories; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.video_summary_categories ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: video_summary_categories video_summary_categories_own_summary; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY video_summary_categories_own_summary ON public.video_summary_categories TO reference_app USING ((video_summary_id IN ( SELECT video_summaries.id
+   FROM public.video_summaries
+  WHERE (video_summaries.user_id = public.app_acting_user()))));
+
+--
+-- Name: video_summary_tags; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.video_summary_tags ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: video_summary_tags video_summary_tags_own_summary; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY video_summary_tags_own_summary ON public.video_summary_tags TO reference_app USING ((video_summary_id IN ( SELECT video_summaries.id
+   FROM public.video_summaries
+  WHERE (video_summaries.user_id = public.app_acting_user()))));
+
+--
+-- Name: workspaces; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.workspaces ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: workspaces workspaces_own_rows; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY workspaces_own_rows ON public.workspaces TO reference_app USING ((user_id = public.app_acting_user()));

@@ -174,7 +174,7 @@ def run(ctx: BenchContext) -> list[Result]:
                 async with open_async_pool(ctx.settings) as pool:
                     db = AsyncDatabase(pool, ctx.settings)
                     service = ContentService(db, load_async_queries(ctx.settings.sql_dir))
-                    await service.import_content(ws, pages)
+                    await service.import_content(ws, pages, acting_user_id="bench-import")
 
             asyncio.run(import_all())
 

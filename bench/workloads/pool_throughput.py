@@ -6,7 +6,8 @@ query through its aiosql function building a frozen record (bench/records.py); t
 default psycopg pool of the same size (``ConnectionPool(conninfo, min_size=8, max_size=8)``),
 ``with pool.connection()``, the same SELECT, tuple rows. Both make three round trips per call:
 psycopg's BEGIN, the SELECT, COMMIT; plainsql's ``BEGIN ISOLATION LEVEL READ COMMITTED; SET
-LOCAL <acting user>``, the SELECT, COMMIT.
+LOCAL ROLE <transaction-role>; SET LOCAL <acting user>`` (the role when ``transaction-role``
+is set, as the reference project sets it), the SELECT, COMMIT.
 
 Five interleaved rounds, each contender's median. A smoke run makes 40 calls per worker, twice.
 """
@@ -20,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from bench.harness import BENCH_DIR, BenchContext, Measurement, Result, interleaved, measure
@@ -59,6 +61,12 @@ def run(ctx: BenchContext) -> list[Result]:
             " FROM generate_series(1, %s) g",
             (ROWS,),
         )
+        if ctx.settings.transaction_role:  # plainsql's units act as the application's role
+            conn.execute(
+                sql.SQL("GRANT SELECT ON bench_points_w5 TO {}").format(
+                    sql.Identifier(ctx.settings.transaction_role)
+                )
+            )
     settings = replace(ctx.settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
     sync_queries = load_queries(BENCH_DIR / "sql", RECORD_CLASSES)
     async_queries = load_async_queries(BENCH_DIR / "sql", RECORD_CLASSES)

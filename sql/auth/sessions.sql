@@ -12,6 +12,11 @@ FROM users AS u
 WHERE u.id = :user_id AND u.deleted_at IS NULL
 RETURNING id, user_id, expires_at, ip_address, user_agent, created_at, updated_at;
 
+-- name: get_session_user_by_token_hash(token_hash)$
+-- Returns the id of the user whose live session's token has this SHA-256, or nothing (the
+-- session lookup path app_session_user of migration 0051: it tells who is acting).
+SELECT app_session_user(:token_hash) AS user_id;
+
 -- name: get_live_session_by_token_hash(token_hash)^
 -- Returns the live session whose token has this SHA-256, or nothing (expired, revoked, user
 -- deleted).
@@ -43,13 +48,7 @@ WHERE token_hash = :token_hash;
 DELETE FROM sessions
 WHERE user_id = :user_id;
 
--- name: delete_expired_sessions(batch_size)!
--- Deletes up to batch_size expired sessions, skipping rows another purge holds; returns the count.
-DELETE FROM sessions
-WHERE id = any(ARRAY(
-    SELECT id
-    FROM sessions
-    WHERE expires_at <= now()
-    LIMIT :batch_size
-    FOR UPDATE SKIP LOCKED
-));
+-- name: delete_expired_sessions(batch_size)$
+-- Deletes up to batch_size expired sessions of any user, skipping rows another purge holds;
+-- returns the count (the maintenance path app_delete_expired_sessions of migration 0051).
+SELECT app_delete_expired_sessions(:batch_size) AS "count!";

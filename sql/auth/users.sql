@@ -7,11 +7,14 @@ INSERT INTO users (name, email, username, image)
 VALUES (:name, :email, :username, :image)
 RETURNING id, name, email, email_verified, image, username, role, created_at, updated_at;
 
--- name: create_credential_account(user_id, password_hash)<!
--- Inserts the user's credential account (account_id = user id: one per user); returns its id.
-INSERT INTO accounts (user_id, account_id, provider_id, password)
-VALUES (:user_id, :user_id, 'credential', :password_hash)
-RETURNING id;
+-- name: create_user_with_credential(name, email, username, image, password_hash)$
+-- Signs up: inserts a user (role MEMBER) and its credential account holding the password
+-- hash; returns the user's id (the path app_sign_up of migration 0051: nobody acts yet).
+-- (coalesce(..., NULL) changes nothing: it tells typegen that username and image may be None.)
+SELECT app_sign_up(
+    :name, :email, coalesce(CAST(:username AS text), NULL), coalesce(CAST(:image AS text), NULL),
+    :password_hash
+) AS "id!";
 
 -- name: get_user_by_id(user_id)^
 -- Returns the active user with this id, or nothing.
@@ -35,13 +38,12 @@ FROM users
 WHERE lower(username) = lower(:username) AND deleted_at IS NULL;
 
 -- name: get_credential_by_email(email)^
--- Returns the id of the active user with this email and its credential hash, or nothing.
+-- Returns the id of the active user with this email and its credential hash, or nothing
+-- (the sign-in path app_credential_by_email of migration 0051: nobody acts yet).
 SELECT
-    u.id AS user_id,
-    a.password AS password_hash  -- NOT NULL: the WHERE requires a.password IS NOT NULL
-FROM users AS u
-JOIN accounts AS a ON a.user_id = u.id AND a.provider_id = 'credential' AND a.account_id = u.id
-WHERE lower(u.email) = lower(:email) AND u.deleted_at IS NULL AND a.password IS NOT NULL;
+    c.user_id AS "user_id!",
+    c.password_hash AS "password_hash!"  -- never NULL: the path requires a password
+FROM app_credential_by_email(:email) AS c;
 
 -- name: update_credential_password(user_id, old_password_hash, new_password_hash)!
 -- Replaces the credential hash if it is still the old one; returns the count (0 or 1).
@@ -63,12 +65,10 @@ SET
 WHERE id = :user_id AND deleted_at IS NULL
 RETURNING id, name, email, email_verified, image, username, role, created_at, updated_at;
 
--- name: update_user_email_verified(email)<!
--- Marks the active user with this email (case-insensitive) as verified; returns the user.
-UPDATE users
-SET email_verified = true
-WHERE lower(email) = lower(:email) AND deleted_at IS NULL
-RETURNING id, name, email, email_verified, image, username, role, created_at, updated_at;
+-- name: update_user_email_verified(email)$
+-- Marks the active user with this email (case-insensitive) as verified; returns its id, or
+-- nothing (the path app_mark_email_verified of migration 0051: that user is not signed in).
+SELECT app_mark_email_verified(:email) AS id;
 
 -- name: update_user_soft_deleted(user_id)<!
 -- Soft-deletes an active user (sets deleted_at); returns its id, or nothing.

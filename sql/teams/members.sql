@@ -4,22 +4,27 @@
 -- name: create_team_member(team_id, user_id, role)<!
 -- Adds an active user to a team with a role; returns the membership, or nothing when the
 -- user is not active.
+-- (app_user_is_active: the acting user cannot read other users' rows.)
 INSERT INTO team_members (team_id, user_id, role)
-SELECT CAST(:team_id AS uuid), u.id, CAST(:role AS user_role)
-FROM users AS u
-WHERE u.id = :user_id AND u.deleted_at IS NULL
+SELECT CAST(:team_id AS uuid), CAST(:user_id AS text), CAST(:role AS user_role)
+WHERE app_user_is_active(:user_id)
 RETURNING team_id, user_id, role, created_at;
 
 -- name: update_team_member_role(team_id, user_id, role)<!
 -- Sets the role of an active user in a team; returns the membership, or nothing.
 UPDATE team_members AS m
 SET role = CAST(:role AS user_role)
-FROM users AS u
 WHERE m.team_id = :team_id
     AND m.user_id = :user_id
-    AND u.id = m.user_id
-    AND u.deleted_at IS NULL
+    AND app_user_is_active(m.user_id)
 RETURNING m.team_id, m.user_id, m.role, m.created_at;
+
+-- name: get_team_member_role(team_id, user_id)$
+-- Returns the user's role in the team ('OWNER' or 'MEMBER', as text), or nothing when it is
+-- not a member. (A `$` query returns the label as psycopg reads it: text, typed as such.)
+SELECT CAST(role AS text) AS role
+FROM team_members
+WHERE team_id = :team_id AND user_id = :user_id;
 
 -- name: delete_team_member(team_id, user_id)!
 -- Removes a user (soft-deleted ones too) from a team; returns the count (0 or 1).
@@ -27,11 +32,10 @@ DELETE FROM team_members
 WHERE team_id = :team_id AND user_id = :user_id;
 
 -- name: list_team_members(team_id)
--- Returns the team's active members with their names and roles, owners first, then by name.
+-- Returns the team's active members with their names and roles, owners first, then by name;
+-- nothing unless the acting user is a member (the co-member directory, app_team_directory).
 SELECT
-    m.team_id, m.user_id, u.name, u.email, u.username, u.image, m.role,
-    m.created_at AS joined_at
-FROM team_members AS m
-JOIN users AS u ON u.id = m.user_id
-WHERE m.team_id = :team_id AND u.deleted_at IS NULL
-ORDER BY m.role = 'OWNER' DESC, u.name, u.id;
+    d.team_id AS "team_id!", d.user_id AS "user_id!", d.name AS "name!", d.email AS "email!",
+    d.username, d.image, d.role AS "role!", d.joined_at AS "joined_at!"
+FROM app_team_directory(:team_id) AS d
+ORDER BY d.role = 'OWNER' DESC, d.name, d.user_id;

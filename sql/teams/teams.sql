@@ -1,10 +1,9 @@
 -- Teams, addressed by id or by their unique slug.
 
--- name: create_team(name, slug)<!
--- Inserts a team; returns it.
-INSERT INTO teams (name, slug)
-VALUES (:name, :slug)
-RETURNING id, name, slug, created_at, updated_at;
+-- name: create_team(name, slug)$
+-- Creates a team with the acting user as its OWNER; returns the team's id (the path
+-- app_create_team of migration 0051: the role cannot insert a team it is not yet a member of).
+SELECT app_create_team(:name, :slug) AS "id!";
 
 -- name: get_team_by_id(team_id)^
 -- Returns the team with this id, or nothing.

@@ -1,15 +1,22 @@
 -- Tags and categories are shared by every user; the links to a video are the video owner's,
 -- so every link query checks that the video belongs to the user.
 
+-- name: create_tag_if_missing(name)!
+-- Creates the tag named so unless it exists (the application role may add tags, never rename
+-- one: no DO UPDATE); 1 when created, 0 when it existed. A tag a concurrent transaction is
+-- inserting makes this wait for it: the next statement then sees it.
+INSERT INTO tags (name)
+VALUES (:name)
+ON CONFLICT (name) DO NOTHING;
+
 -- name: create_video_summary_tag_by_name(video_summary_id, user_id, name)<!
--- The tag named so (created when missing), linked to the user's video; nothing if the video is not theirs (the tag is created all the same: roll back).
+-- The tag named so, linked to the user's video; nothing if the tag is missing (run
+-- create_tag_if_missing first, as a statement of its own: its snapshot must see the tag) or
+-- the video is not theirs.
 WITH tag AS (
-    -- DO UPDATE (not DO NOTHING) so that RETURNING gives the id of a tag that already
-    -- exists, even one a concurrent transaction has just committed.
-    INSERT INTO tags (name)
-    VALUES (:name)
-    ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-    RETURNING id, name, description, created_at
+    SELECT id, name, description, created_at
+    FROM tags
+    WHERE name = :name
 ), video AS (
     SELECT id
     FROM video_summaries

@@ -95,6 +95,7 @@ class Settings:
     squawk_pg_version: str | None = None
     embedded_database: str = "plainsql"
     acting_user_setting: str = "plainsql.acting_user"
+    transaction_role: str | None = None
     prepared_statements: bool = True
 
     @property
@@ -229,6 +230,15 @@ def _flavours(name: str, raw: Any) -> tuple[str, ...]:
     return tuple(f for f in TYPEGEN_FLAVOURS if f in flavours)
 
 
+def _role_name(name: str, raw: Any) -> str:
+    value = _text(name, raw)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
+        raise ConfigError(
+            f"{name} must be a role name of letters, digits and underscores, got {raw!r}"
+        )
+    return value
+
+
 def _identifier(name: str, raw: Any) -> str:
     value = _text(name, raw)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", value):
@@ -262,6 +272,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("acting_user_setting", "acting-user-setting", "PLAINSQL_ACTING_USER_SETTING",
            "plainsql.acting_user", "transaction-local setting a unit of work's acting user "
            "goes into (for policies and triggers)", _setting_name),
+    Option("transaction_role", "transaction-role", "PLAINSQL_TRANSACTION_ROLE",
+           "(none: the login role)", "role every unit of work acts as (`SET LOCAL ROLE`, "
+           "sent with its `BEGIN`): the login role must be a member of it; migrations and "
+           "seeds keep the login role", _role_name, nullable=True),
     Option("prepared_statements", "prepared-statements", "PLAINSQL_PREPARED_STATEMENTS", "true",
            "psycopg's automatic prepared statements; `false` for a pooler that cannot keep "
            "them (PgBouncer in transaction mode before 1.21)", _boolean),

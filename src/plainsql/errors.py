@@ -20,6 +20,7 @@
     │   │   ├── CheckViolation
     │   │   └── NotNullViolation
     │   ├── InvalidInput            a value PostgreSQL cannot store (a NUL byte in text, ...)
+    │   ├── PermissionDenied        no privilege, or a row-level security policy refused a row
     │   ├── QueryCanceled           statement_timeout or a cancel request
     │   └── SerializationFailure    a serialization failure or deadlock: safe to retry
     ├── MigrationError              a migration file is missing, broken or failed to run
@@ -231,6 +232,11 @@ class InvalidInput(QueryError):
     """A value PostgreSQL cannot store or parse (a NUL byte in text, a malformed uuid, ...)."""
 
 
+class PermissionDenied(QueryError):
+    """The role lacks the privilege, or a row-level security policy refused the new row
+    (SQLSTATE 42501, insufficient_privilege)."""
+
+
 class QueryCanceled(QueryError):
     """The statement ran past statement_timeout or was cancelled."""
 
@@ -332,6 +338,8 @@ def map_error(exc: psycopg.Error, *, query_name: str = "") -> PlainSQLError:
     if connection_lost(exc) or isinstance(exc, _CONNECTION_REFUSED):
         prefix = f"{query_name}: " if query_name else ""
         return DatabaseUnavailable(prefix + _first_line(exc))
+    if isinstance(exc, pgerrors.InsufficientPrivilege):
+        return PermissionDenied(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
     if isinstance(exc, pgerrors.QueryCanceled):
         return QueryCanceled(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
     if isinstance(exc, pgerrors.SerializationFailure | pgerrors.DeadlockDetected):

@@ -11,15 +11,17 @@ This is the source of :mod:`plainsql.runtime_sync` (derived by ``tools/async_to_
 - **A unit of work** commits when its block ends and rolls back on any error. It can be
   read-only, and it carries an *acting user*: a transaction-local setting
   (``SET LOCAL "<acting-user-setting>" = 'user'``), which row-level security policies and
-  audit triggers read. Nothing is session state: the isolation level and read-only flag go
+  audit triggers read. With a ``transaction-role`` configured it also acts as that role
+  (``SET LOCAL ROLE``), so the policies apply even when the login role owns the tables or is
+  a superuser. Nothing is session state: the isolation level and read-only flag go
   into the ``BEGIN`` itself (psycopg writes ``BEGIN ISOLATION LEVEL ...``), the acting user
   ends with the transaction, so a transaction-mode pooler (PgBouncer) is safe.
 - **The isolation level is pinned** to READ COMMITTED (or ``isolation`` per unit), whatever
   the database's ``default_transaction_isolation`` says: code written for one level does not
   silently run at another.
-- **Round trips**: a unit sends ``BEGIN ISOLATION LEVEL ...`` and the acting user's
-  ``SET LOCAL`` as one simple-protocol string (one round trip), its statements, then
-  ``COMMIT``: the same three round trips as psycopg's own BEGIN, statement, COMMIT. BEGIN and
+- **Round trips**: a unit sends ``BEGIN ISOLATION LEVEL ...``, its ``SET LOCAL ROLE`` and the
+  acting user's ``SET LOCAL`` as one simple-protocol string (one round trip), its statements,
+  then ``COMMIT``: the same three round trips as psycopg's own BEGIN, statement, COMMIT. BEGIN and
   COMMIT are sent by :mod:`plainsql.commands` at the least client CPU each runtime allows.
   Inside a unit, ``conn.transaction()`` makes a savepoint.
 - **A client-side deadline** (:mod:`plainsql.deadline`): every statement on a plainsql pooled
@@ -90,8 +92,18 @@ class AsyncDatabase:
             raise unavailable(target, exc) from exc
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConn]:
-        """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
+    async def connection(self, *, acting_user: str | None = None) -> AsyncIterator[AsyncConn]:
+        """A connection for statements that each commit on their own (no BEGIN/COMMIT), as the
+        login role.
+
+        With an ``acting_user`` the call needs a transaction (the role and the setting are
+        transaction-local): its statements run as one unit of work, as :meth:`transaction`
+        runs them, with the ``transaction-role`` and the acting user.
+        """
+        if acting_user is not None:
+            async with self.transaction(acting_user=acting_user) as unit:
+                yield unit
+            return
         conn = await self._getconn()
         try:
             restore = not conn.autocommit
@@ -116,8 +128,13 @@ class AsyncDatabase:
         isolation: IsolationLevel | None = None,
     ) -> AsyncIterator[AsyncConn]:
         """A unit of work: commits when the block ends, rolls back on any error."""
+        settings = self.settings
         begin = begin_statement(
-            unit_isolation(isolation), read_only, self.settings.acting_user_setting, acting_user
+            unit_isolation(isolation),
+            read_only,
+            settings.acting_user_setting,
+            acting_user,
+            settings.transaction_role,
         )
         for attempt in (1, 2):
             conn = await self._getconn()

@@ -22,18 +22,25 @@ def _begin(isolation: IsolationLevel, read_only: bool) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def begin_statement(
-    isolation: IsolationLevel, read_only: bool, setting: str, acting_user: str | None
+    isolation: IsolationLevel,
+    read_only: bool,
+    setting: str,
+    acting_user: str | None,
+    role: str | None = None,
 ) -> str:
-    """``BEGIN ISOLATION LEVEL ... [READ ONLY]; SET LOCAL "<setting>" = '<user>'``: one
-    simple-protocol string, so a unit's start costs one round trip, and the server runs no
-    query for the setting (``SET LOCAL`` is a utility command: nothing to plan). The values
-    are quoted by psycopg (``sql.Identifier``, ``sql.quote``); the string is built once per
-    distinct acting user (cached), without a connection."""
-    begin = _begin(isolation, read_only)
-    if acting_user is None:
-        return begin
-    name = sql.Identifier(setting).as_string()
-    return f"{begin}; SET LOCAL {name} = {sql.quote(acting_user)}"
+    """``BEGIN ISOLATION LEVEL ... [READ ONLY]; SET LOCAL ROLE "<role>"; SET LOCAL "<setting>"
+    = '<user>'``: one simple-protocol string, so a unit's start costs one round trip, and the
+    server runs no query for the role or the setting (``SET LOCAL`` is a utility command:
+    nothing to plan). Both end with the transaction: nothing is session state. The values are
+    quoted by psycopg (``sql.Identifier``, ``sql.quote``); the string is built once per
+    distinct acting user and role (cached), without a connection."""
+    parts = [_begin(isolation, read_only)]
+    if role is not None:
+        parts.append(f"SET LOCAL ROLE {sql.Identifier(role).as_string()}")
+    if acting_user is not None:
+        name = sql.Identifier(setting).as_string()
+        parts.append(f"SET LOCAL {name} = {sql.quote(acting_user)}")
+    return "; ".join(parts)
 
 
 def unit_isolation(requested: IsolationLevel | None) -> IsolationLevel:

@@ -53,8 +53,18 @@ class Database:
             raise unavailable(target, exc) from exc
 
     @contextmanager
-    def connection(self) -> Iterator[Conn]:
-        """A connection for statements that each commit on their own (no BEGIN/COMMIT)."""
+    def connection(self, *, acting_user: str | None = None) -> Iterator[Conn]:
+        """A connection for statements that each commit on their own (no BEGIN/COMMIT), as the
+        login role.
+
+        With an ``acting_user`` the call needs a transaction (the role and the setting are
+        transaction-local): its statements run as one unit of work, as :meth:`transaction`
+        runs them, with the ``transaction-role`` and the acting user.
+        """
+        if acting_user is not None:
+            with self.transaction(acting_user=acting_user) as unit:
+                yield unit
+            return
         conn = self._getconn()
         try:
             restore = not conn.autocommit
@@ -79,8 +89,13 @@ class Database:
         isolation: IsolationLevel | None = None,
     ) -> Iterator[Conn]:
         """A unit of work: commits when the block ends, rolls back on any error."""
+        settings = self.settings
         begin = begin_statement(
-            unit_isolation(isolation), read_only, self.settings.acting_user_setting, acting_user
+            unit_isolation(isolation),
+            read_only,
+            settings.acting_user_setting,
+            acting_user,
+            settings.transaction_role,
         )
         for attempt in (1, 2):
             conn = self._getconn()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from plainsql.config import Settings, load_settings
@@ -61,7 +61,11 @@ class RotationReport:
 async def rotate_keys(
     db: AsyncDatabase, queries: Queries, keys: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> RotationReport:
-    """Re-encrypt every OAuth token and deploy key that is not under ``keys``' newest key."""
+    """Re-encrypt every OAuth token and deploy key that is not under ``keys``' newest key.
+
+    ``db`` must not act as the application role (``transaction-role`` unset, a login role
+    that reads every user's rows): this is a maintenance job over all users.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     q = AsyncTypedQueries(queries)
@@ -131,6 +135,9 @@ def _reencrypted(keys: KeyRing, stored: bytes, context: bytes) -> bytes:
 
 async def _rotate(settings: Settings, batch_size: int) -> RotationReport:
     keys = load_key_ring(settings)  # before connecting: a missing key fails fast
+    # Every user's secrets, as the data step of migrations: as the login role (the schema's
+    # owner), never as the application role, whose policies would show it no row.
+    settings = replace(settings, transaction_role=None)
     async with open_async_pool(settings, name="rotate_keys") as pool:
         db = AsyncDatabase(pool, settings)
         return await rotate_keys(

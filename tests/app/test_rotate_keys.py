@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from reference_apps.services.crypto import (
     key_id_of,
 )
 from reference_apps.services.git import GitService
+from reference_apps.services.workspaces import Workspace
 
 from .fixtures import add_workspace
 
@@ -50,9 +52,16 @@ class App:
         self.auth = AuthService(db, queries, password_hasher=FAST_HASHER, keys=keys)
         self.git = GitService(db, queries, keys=keys)
 
-    async def secrets(self, user_id: str, workspace_id: int) -> tuple[OAuthTokens, str | None]:
+    async def secrets(self, user_id: str, workspace: Workspace) -> tuple[OAuthTokens, str | None]:
         tokens = await self.auth.get_oauth_tokens(user_id, provider_id="github", account_id="42")
-        return tokens, await self.git.get_deploy_key(workspace_id)
+        deploy_key = await self.git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id)
+        return tokens, deploy_key
+
+
+def as_owner(db: AsyncDatabase) -> AsyncDatabase:
+    """The same pool as its login role (the schema's owner), not the application role: the
+    rotation is a maintenance job over every user's secrets."""
+    return AsyncDatabase(db.pool, replace(db.settings, transaction_role=None))
 
 
 def stored_key_ids(conn: SyncConn) -> list[str | None]:
@@ -80,26 +89,29 @@ async def test_rotation_moves_everything_to_the_newest_key(
         id_token=TOKENS.id_token,
     )
     await old.git.connect_repository(
-        workspace.id, repo_url="https://git.example/ada.git", deploy_key=DEPLOY_KEY
+        workspace.id,
+        repo_url="https://git.example/ada.git",
+        deploy_key=DEPLOY_KEY,
+        acting_user_id=workspace.user_id,
     )
     assert stored_key_ids(conn) == ["key-1"] * 4
 
     # Key 2 added (last: the newest): everything written under key 1 still reads.
     both = KeyRing([KEY_1, KEY_2])
     added = App(async_db, async_queries, both)
-    assert await added.secrets(user.id, workspace.id) == (TOKENS, DEPLOY_KEY)
+    assert await added.secrets(user.id, workspace) == (TOKENS, DEPLOY_KEY)
     # Key 1 cannot be dropped yet: the values under it would no longer read.
     only_new = App(async_db, async_queries, KeyRing([KEY_2]))
     with pytest.raises(UnknownKeyId, match="'key-1'"):
-        await only_new.secrets(user.id, workspace.id)
+        await only_new.secrets(user.id, workspace)
 
-    report = await rotate_keys(async_db, async_queries, both, batch_size=1)
+    report = await rotate_keys(as_owner(async_db), async_queries, both, batch_size=1)
 
     assert (report.oauth_tokens_rewritten, report.deploy_keys_rewritten) == (3, 1)
     assert stored_key_ids(conn) == ["key-2"] * 4
     # Key 1 removed: everything still reads.
-    assert await only_new.secrets(user.id, workspace.id) == (TOKENS, DEPLOY_KEY)
-    again = await rotate_keys(async_db, async_queries, both)
+    assert await only_new.secrets(user.id, workspace) == (TOKENS, DEPLOY_KEY)
+    again = await rotate_keys(as_owner(async_db), async_queries, both)
     assert (again.oauth_tokens_rewritten, again.deploy_keys_rewritten) == (0, 0)
     assert again.already_current == 4
 
@@ -128,7 +140,7 @@ async def test_plaintext_left_by_the_migrations_is_encrypted_by_the_rotation(
         tokens = await auth.get_oauth_tokens("u1", provider_id="github", account_id="42")
         assert tokens.access_token == "gho_from_before"  # read as it is until the data step
 
-        report = await rotate_keys(db, async_queries, keys)
+        report = await rotate_keys(as_owner(db), async_queries, keys)
 
         assert report.plaintext_encrypted == 2
         tokens = await auth.get_oauth_tokens("u1", provider_id="github", account_id="42")
@@ -173,7 +185,10 @@ async def test_the_command_rotates_and_names_a_missing_setting(
 ) -> None:
     workspace = await add_workspace(async_db, async_queries, "ada")
     await GitService(async_db, async_queries, keys=KeyRing([KEY_1])).connect_repository(
-        workspace.id, repo_url="https://git.example/ada.git", deploy_key=DEPLOY_KEY
+        workspace.id,
+        repo_url="https://git.example/ada.git",
+        deploy_key=DEPLOY_KEY,
+        acting_user_id=workspace.user_id,
     )
 
     missing = run_command(env={"DATABASE_URL": database_url})
@@ -192,7 +207,7 @@ async def test_the_command_rotates_and_names_a_missing_setting(
     assert "1 deploy key(s)" in rotated.stdout
     assert stored_key_ids(conn) == ["key-3"]
     git = GitService(async_db, async_queries, keys=KeyRing.parse(new_key.stdout))
-    assert await git.get_deploy_key(workspace.id) == DEPLOY_KEY
+    assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == DEPLOY_KEY
     for output in (missing.stdout, missing.stderr, rotated.stdout, rotated.stderr):
         assert "rotate-me" not in output
         assert KEY_1.entry().split(":")[1] not in output

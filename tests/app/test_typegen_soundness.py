@@ -297,7 +297,11 @@ def _fixture(
         "*": PARAMS | {"workspace_id": workspace, "deployment_id": deployment},
         "auth.create_session": {"token_hash": b"\x03" * 32},
         "auth.create_user": {"email": "erin@example.com", "name": "Erin"},
-        "auth.create_credential_account": {"user_id": DAVE},
+        "auth.create_user_with_credential": {
+            "email": "erin.credential@example.com",
+            "name": "Erin",
+            "password_hash": "$argon2id$not-a-real-hash",
+        },
         "auth.delete_user": {"user_id": "seed-user-carol"},
         "auth.update_user_soft_deleted": {"user_id": "seed-user-carol"},
         "git.create_deployment": {"status": records.DeploymentStatus.PENDING},
@@ -312,7 +316,8 @@ def _fixture(
         "workspaces.create_workspace": {"user_id": "seed-user-bob", "slug": "bob"},
         "workspaces.update_workspace_name": {"slug": "alice"},
         "videos.create_video_summary": {"youtube_id": "brandNew"},
-        "videos.create_video_summary_tag_by_name": {"name": "brand-new-tag"},
+        "videos.create_video_summary_tag_by_name": {"name": "databases"},  # an existing tag
+        "videos.create_tag_if_missing": {"name": "brand-new-tag"},
         "videos.create_category": {"name": "Brand new"},
         "videos.get_video_summary_by_id": {"video_summary_id": "seed-video-indexes-01"},
         "meetings.update_meeting_start": {"meeting_id": "seed-meet-upcoming-01"},
@@ -441,7 +446,11 @@ async def test_every_query_of_sql_fits_its_generated_annotation(
     loaded: Any = load_async_queries(db_settings.sql_dir)
     operations = {name: loaded.get(name).operation for name in loaded.available_queries}
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        # The explicit paths of migration 0051 read the acting user (team creation, the
+        # co-member directory): Alice in the first pass, Bob (Globex's owner) in the second.
+        await conn.execute("SELECT set_config('app.user_id', %s, false)", (ALICE,))
         first = await _run_every_query(conn, q, operations, full)
+        await conn.execute("SELECT set_config('app.user_id', 'seed-user-bob', false)")
         second = await _run_every_query(conn, q, operations, sparse)
     assert first.failures == [], "\n".join(first.failures)
     assert first.empty == [], "\n".join(first.empty)  # every query returns a row

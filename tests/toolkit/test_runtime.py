@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
 import psycopg
 import pytest
 from psycopg import IsolationLevel, sql
+from psycopg.pq import TransactionStatus
 
 from plainsql.config import Settings
 from plainsql.errors import (
     ConnectionLost,
+    PermissionDenied,
     PoolExhausted,
     QueryError,
     SerializationFailure,
@@ -29,7 +32,10 @@ def small(db_settings: Settings, database_url: str) -> Settings:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE runtime_t (id int PRIMARY KEY, n int NOT NULL)")
         conn.execute("INSERT INTO runtime_t VALUES (1, 0)")
-    return replace(db_settings, pool_min_size=1, pool_max_size=1, pool_timeout=0.5)
+    # The toolkit default: no transaction role (the application's pyproject sets one).
+    return replace(
+        db_settings, pool_min_size=1, pool_max_size=1, pool_timeout=0.5, transaction_role=None
+    )
 
 
 @pytest.fixture
@@ -117,6 +123,67 @@ async def test_the_acting_user_is_set_for_the_unit_only(db: AsyncDatabase) -> No
         ).fetchone()
     assert inside == ("user-ada",)
     assert after in ((None,), ("",))
+
+
+@pytest.fixture
+def unit_role(database_url: str) -> Iterator[str]:
+    """A NOLOGIN role of this test's own (roles are cluster-wide) that may read runtime_t."""
+    role = f"runtime_role_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT SELECT ON runtime_t TO {}").format(sql.Identifier(role)))
+    yield role
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+async def test_a_unit_acts_as_the_transaction_role_and_the_connection_does_not_keep_it(
+    small: Settings, unit_role: str
+) -> None:
+    acting = replace(small, transaction_role=unit_role)
+    async with open_async_pool(acting) as pool:
+        db = AsyncDatabase(pool, acting)
+        async with db.transaction(acting_user="user-ada") as conn:
+            cursor = await conn.execute(
+                "SELECT current_user, current_setting(%s), (SELECT n FROM runtime_t)",
+                (acting.acting_user_setting,),
+            )
+            assert await cursor.fetchone() == (unit_role, "user-ada", 0)
+        with pytest.raises(PermissionDenied) as caught:
+            async with db.transaction() as conn:
+                await conn.execute("UPDATE runtime_t SET n = 1")
+        assert caught.value.sqlstate == "42501"
+        async with db.connection() as conn:  # the same (only) connection, as the login role
+            cursor = await conn.execute("SELECT current_user = session_user")
+            assert await cursor.fetchone() == (True,)
+            await conn.execute("UPDATE runtime_t SET n = 2")
+
+
+async def test_a_single_call_with_an_acting_user_runs_as_the_role_in_one_unit(
+    small: Settings, unit_role: str
+) -> None:
+    acting = replace(small, transaction_role=unit_role)
+    async with open_async_pool(acting) as pool:
+        db = AsyncDatabase(pool, acting)
+        async with db.connection(acting_user="user-bob") as conn:
+            cursor = await conn.execute(
+                "SELECT current_user, current_setting(%s)", (acting.acting_user_setting,)
+            )
+            assert await cursor.fetchone() == (unit_role, "user-bob")
+            assert conn.info.transaction_status == TransactionStatus.INTRANS
+
+
+async def test_a_transaction_role_the_login_role_cannot_take_fails_at_begin(
+    small: Settings,
+) -> None:
+    acting = replace(small, transaction_role="no_such_role_anywhere")
+    async with open_async_pool(acting) as pool:
+        db = AsyncDatabase(pool, acting)
+        with pytest.raises(QueryError) as caught:
+            async with db.transaction():
+                pass
+        assert "no_such_role_anywhere" in str(caught.value)
 
 
 async def test_no_free_connection_in_time_is_pool_exhausted_naming_the_pool(

@@ -72,6 +72,7 @@ def _settings(pgdata: Path) -> Settings:
         pool_max_size=CALLERS,
         pool_timeout=2.0,
         connect_timeout=2,
+        transaction_role=None,  # a bare cluster: no migration made the project's role
     )
 
 

@@ -14,7 +14,6 @@ from plainsql.queries import AsyncPsycopgAdapter
 
 from .records import (
     AccountRow,
-    CreateCredentialAccountRow,
     DeleteUserRow,
     GetCredentialByEmailRow,
     GetOauthTokenCiphertextsRow,
@@ -32,31 +31,6 @@ class AsyncAuthQueries:
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter
         self._sql = sql
-
-    async def create_credential_account(
-        self,
-        conn: AsyncConnection[Any],
-        *,
-        user_id: str,
-        password_hash: str | None,
-    ) -> CreateCredentialAccountRow:
-        """Inserts the user's credential account (account_id = user id: one per user); returns
-        its id.
-
-        ``auth.create_credential_account`` (sql/auth/users.sql:10).
-        """
-        row: CreateCredentialAccountRow | None = await self._a.insert_returning(
-            conn,
-            "auth.create_credential_account",
-            self._sql["auth.create_credential_account"],
-            {
-                "user_id": user_id,
-                "password_hash": password_hash,
-            },
-        )
-        if row is None:
-            raise MissingRow("auth.create_credential_account")
-        return row
 
     async def create_session(
         self,
@@ -115,6 +89,39 @@ class AsyncAuthQueries:
             raise MissingRow("auth.create_user")
         return row
 
+    async def create_user_with_credential(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        email: str,
+        username: str | None,
+        image: str | None,
+        password_hash: str,
+    ) -> str:
+        """Signs up: inserts a user (role MEMBER) and its credential account holding the password
+        hash; returns the user's id (the path app_sign_up of migration 0051: nobody acts yet).
+        (coalesce(..., NULL) changes nothing: it tells typegen that username and image may be
+        None.)
+
+        ``auth.create_user_with_credential`` (sql/auth/users.sql:10).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "auth.create_user_with_credential",
+            self._sql["auth.create_user_with_credential"],
+            {
+                "name": name,
+                "email": email,
+                "username": username,
+                "image": image,
+                "password_hash": password_hash,
+            },
+        )
+        if value is None:
+            raise MissingRow("auth.create_user_with_credential")
+        return value
+
     async def create_verification(
         self,
         conn: AsyncConnection[Any],
@@ -148,12 +155,13 @@ class AsyncAuthQueries:
         *,
         batch_size: int,
     ) -> int:
-        """Deletes up to batch_size expired sessions, skipping rows another purge holds; returns
-        the count.
+        """Deletes up to batch_size expired sessions of any user, skipping rows another purge
+        holds; returns the count (the maintenance path app_delete_expired_sessions of
+        migration 0051).
 
-        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:46).
+        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:51).
         """
-        count: int = await self._a.insert_update_delete(
+        value: int | None = await self._a.select_value(
             conn,
             "auth.delete_expired_sessions",
             self._sql["auth.delete_expired_sessions"],
@@ -161,7 +169,9 @@ class AsyncAuthQueries:
                 "batch_size": batch_size,
             },
         )
-        return count
+        if value is None:
+            raise MissingRow("auth.delete_expired_sessions")
+        return value
 
     async def delete_expired_verifications(
         self,
@@ -236,7 +246,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes one session of this user; returns the count (0 or 1).
 
-        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:31).
+        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:36).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -258,7 +268,7 @@ class AsyncAuthQueries:
         """Deletes the session whose token has this SHA-256 (sign-out); returns the count (0 or
         1).
 
-        ``auth.delete_session_by_token_hash`` (sql/auth/sessions.sql:36).
+        ``auth.delete_session_by_token_hash`` (sql/auth/sessions.sql:41).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -278,7 +288,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes every session of the user; returns the count.
 
-        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:41).
+        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:46).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -317,9 +327,10 @@ class AsyncAuthQueries:
         *,
         email: str,
     ) -> GetCredentialByEmailRow | None:
-        """Returns the id of the active user with this email and its credential hash, or nothing.
+        """Returns the id of the active user with this email and its credential hash, or nothing
+        (the sign-in path app_credential_by_email of migration 0051: nobody acts yet).
 
-        ``auth.get_credential_by_email`` (sql/auth/users.sql:37).
+        ``auth.get_credential_by_email`` (sql/auth/users.sql:40).
         """
         row: GetCredentialByEmailRow | None = await self._a.select_one(
             conn,
@@ -340,7 +351,7 @@ class AsyncAuthQueries:
         """Returns the live session whose token has this SHA-256, or nothing (expired, revoked,
         user deleted).
 
-        ``auth.get_live_session_by_token_hash`` (sql/auth/sessions.sql:15).
+        ``auth.get_live_session_by_token_hash`` (sql/auth/sessions.sql:20).
         """
         row: SessionRow | None = await self._a.select_one(
             conn,
@@ -376,6 +387,27 @@ class AsyncAuthQueries:
         )
         return row
 
+    async def get_session_user_by_token_hash(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        token_hash: bytes,
+    ) -> str | None:
+        """Returns the id of the user whose live session's token has this SHA-256, or nothing
+        (the session lookup path app_session_user of migration 0051: it tells who is acting).
+
+        ``auth.get_session_user_by_token_hash`` (sql/auth/sessions.sql:15).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "auth.get_session_user_by_token_hash",
+            self._sql["auth.get_session_user_by_token_hash"],
+            {
+                "token_hash": token_hash,
+            },
+        )
+        return value
+
     async def get_user_by_email(
         self,
         conn: AsyncConnection[Any],
@@ -384,7 +416,7 @@ class AsyncAuthQueries:
     ) -> UserRow | None:
         """Returns the active user with this email, compared case-insensitively, or nothing.
 
-        ``auth.get_user_by_email`` (sql/auth/users.sql:22).
+        ``auth.get_user_by_email`` (sql/auth/users.sql:25).
         """
         row: UserRow | None = await self._a.select_one(
             conn,
@@ -404,7 +436,7 @@ class AsyncAuthQueries:
     ) -> UserRow | None:
         """Returns the active user with this id, or nothing.
 
-        ``auth.get_user_by_id`` (sql/auth/users.sql:16).
+        ``auth.get_user_by_id`` (sql/auth/users.sql:19).
         """
         row: UserRow | None = await self._a.select_one(
             conn,
@@ -426,7 +458,7 @@ class AsyncAuthQueries:
         "username?": typegen proves it NOT NULL here (the WHERE), but the row stays the User
         of every other lookup (one record type, comparable with them).
 
-        ``auth.get_user_by_username`` (sql/auth/users.sql:28).
+        ``auth.get_user_by_username`` (sql/auth/users.sql:31).
         """
         row: UserRow | None = await self._a.select_one(
             conn,
@@ -466,7 +498,7 @@ class AsyncAuthQueries:
     ) -> list[SessionRow]:
         """Returns the user's live sessions, newest first.
 
-        ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:23).
+        ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:28).
         """
         rows: list[SessionRow] = await self._a.select(
             conn,
@@ -511,7 +543,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
 
-        ``auth.update_credential_password`` (sql/auth/users.sql:46).
+        ``auth.update_credential_password`` (sql/auth/users.sql:48).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -557,13 +589,14 @@ class AsyncAuthQueries:
         conn: AsyncConnection[Any],
         *,
         email: str,
-    ) -> UserRow | None:
-        """Marks the active user with this email (case-insensitive) as verified; returns the
-        user.
+    ) -> str | None:
+        """Marks the active user with this email (case-insensitive) as verified; returns its id,
+        or nothing (the path app_mark_email_verified of migration 0051: that user is not
+        signed in).
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:66).
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:68).
         """
-        row: UserRow | None = await self._a.insert_returning(
+        value: str | None = await self._a.select_value(
             conn,
             "auth.update_user_email_verified",
             self._sql["auth.update_user_email_verified"],
@@ -571,7 +604,7 @@ class AsyncAuthQueries:
                 "email": email,
             },
         )
-        return row
+        return value
 
     async def update_user_profile(
         self,
@@ -587,7 +620,7 @@ class AsyncAuthQueries:
         """Updates name (when given), image and username (when their set_ flag is true) of an
         active user; returns the updated user, or nothing.
 
-        ``auth.update_user_profile`` (sql/auth/users.sql:55).
+        ``auth.update_user_profile`` (sql/auth/users.sql:57).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,

@@ -160,18 +160,6 @@ class CategoryRow:
 
 
 @dataclass(frozen=True, slots=True)
-class CreateCredentialAccountRow:
-    """A row of accounts: auth.create_credential_account."""
-
-    id: str
-
-    @classmethod
-    def from_row(cls, values: Sequence[Any]) -> CreateCredentialAccountRow:
-        """This record from a result row whose columns are in field order."""
-        return cls(*values)
-
-
-@dataclass(frozen=True, slots=True)
 class CreateDeploymentRow:
     """A row: git.create_deployment, git.get_deployment_by_id, git.list_latest_deployments,
     git.update_deployment_status.
@@ -745,7 +733,7 @@ class TeamMemberRow:
 
 @dataclass(frozen=True, slots=True)
 class TeamRow:
-    """A row of teams: teams.create_team, teams.get_team_by_id, teams.get_team_by_slug."""
+    """A row of teams: teams.get_team_by_id, teams.get_team_by_slug."""
 
     id: UUID
     name: str
@@ -810,7 +798,7 @@ class UpdateDeploymentBuildLogRow:
 @dataclass(frozen=True, slots=True)
 class UserRow:
     """A row of users: auth.create_user, auth.get_user_by_email, auth.get_user_by_id,
-    auth.get_user_by_username, auth.update_user_email_verified, auth.update_user_profile.
+    auth.get_user_by_username, auth.update_user_profile.
     """
 
     id: str
@@ -931,7 +919,6 @@ class UpsertProjectFileBatchParams(TypedDict):
 RECORD_CLASSES: dict[str, type[Any]] = {
     "audit.list_audit_entries_by_actor": ListAuditEntriesByActorRow,
     "audit.list_audit_entries_by_row": AuditLogRow,
-    "auth.create_credential_account": CreateCredentialAccountRow,
     "auth.create_session": SessionRow,
     "auth.create_user": UserRow,
     "auth.create_verification": VerificationRow,
@@ -946,7 +933,6 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.list_accounts_by_user": AccountRow,
     "auth.list_live_sessions_by_user": SessionRow,
     "auth.list_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
-    "auth.update_user_email_verified": UserRow,
     "auth.update_user_profile": UserRow,
     "auth.update_user_soft_deleted": DeleteUserRow,
     "auth.upsert_oauth_account": AccountRow,
@@ -998,7 +984,6 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "projects.update_project_status": ProjectRow,
     "projects.upsert_agent_state": AgentStateRow,
     "projects.upsert_project_file": ProjectFileRow,
-    "teams.create_team": TeamRow,
     "teams.create_team_member": TeamMemberRow,
     "teams.get_team_by_id": TeamRow,
     "teams.get_team_by_slug": TeamRow,

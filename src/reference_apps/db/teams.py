@@ -30,12 +30,14 @@ class AsyncTeamsQueries:
         *,
         name: str,
         slug: str,
-    ) -> TeamRow:
-        """Inserts a team; returns it.
+    ) -> UUID:
+        """Creates a team with the acting user as its OWNER; returns the team's id (the path
+        app_create_team of migration 0051: the role cannot insert a team it is not yet a
+        member of).
 
         ``teams.create_team`` (sql/teams/teams.sql:3).
         """
-        row: TeamRow | None = await self._a.insert_returning(
+        value: UUID | None = await self._a.select_value(
             conn,
             "teams.create_team",
             self._sql["teams.create_team"],
@@ -44,20 +46,21 @@ class AsyncTeamsQueries:
                 "slug": slug,
             },
         )
-        if row is None:
+        if value is None:
             raise MissingRow("teams.create_team")
-        return row
+        return value
 
     async def create_team_member(
         self,
         conn: AsyncConnection[Any],
         *,
         team_id: UUID,
-        role: UserRole,
         user_id: str,
+        role: UserRole,
     ) -> TeamMemberRow | None:
         """Adds an active user to a team with a role; returns the membership, or nothing when the
-        user is not active.
+        user is not active. (app_user_is_active: the acting user cannot read other users'
+        rows.)
 
         ``teams.create_team_member`` (sql/teams/members.sql:4).
         """
@@ -67,8 +70,8 @@ class AsyncTeamsQueries:
             self._sql["teams.create_team_member"],
             {
                 "team_id": team_id,
-                "role": role,
                 "user_id": user_id,
+                "role": role,
             },
         )
         return row
@@ -81,7 +84,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
 
-        ``teams.delete_team`` (sql/teams/teams.sql:30).
+        ``teams.delete_team`` (sql/teams/teams.sql:29).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -102,7 +105,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Removes a user (soft-deleted ones too) from a team; returns the count (0 or 1).
 
-        ``teams.delete_team_member`` (sql/teams/members.sql:24).
+        ``teams.delete_team_member`` (sql/teams/members.sql:29).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -123,7 +126,7 @@ class AsyncTeamsQueries:
     ) -> TeamRow | None:
         """Returns the team with this id, or nothing.
 
-        ``teams.get_team_by_id`` (sql/teams/teams.sql:9).
+        ``teams.get_team_by_id`` (sql/teams/teams.sql:8).
         """
         row: TeamRow | None = await self._a.select_one(
             conn,
@@ -143,7 +146,7 @@ class AsyncTeamsQueries:
     ) -> TeamRow | None:
         """Returns the team with this slug, or nothing.
 
-        ``teams.get_team_by_slug`` (sql/teams/teams.sql:15).
+        ``teams.get_team_by_slug`` (sql/teams/teams.sql:14).
         """
         row: TeamRow | None = await self._a.select_one(
             conn,
@@ -155,6 +158,30 @@ class AsyncTeamsQueries:
         )
         return row
 
+    async def get_team_member_role(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+        user_id: str,
+    ) -> str | None:
+        """Returns the user's role in the team ('OWNER' or 'MEMBER', as text), or nothing when it
+        is not a member. (A `$` query returns the label as psycopg reads it: text, typed as
+        such.)
+
+        ``teams.get_team_member_role`` (sql/teams/members.sql:22).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "teams.get_team_member_role",
+            self._sql["teams.get_team_member_role"],
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+            },
+        )
+        return value
+
     async def list_team_members(
         self,
         conn: AsyncConnection[Any],
@@ -162,9 +189,10 @@ class AsyncTeamsQueries:
         team_id: UUID,
     ) -> list[ListTeamMembersRow]:
         """Returns the team's active members with their names and roles, owners first, then by
-        name.
+        name; nothing unless the acting user is a member (the co-member directory,
+        app_team_directory).
 
-        ``teams.list_team_members`` (sql/teams/members.sql:29).
+        ``teams.list_team_members`` (sql/teams/members.sql:34).
         """
         rows: list[ListTeamMembersRow] = await self._a.select(
             conn,
@@ -184,7 +212,7 @@ class AsyncTeamsQueries:
     ) -> list[ListTeamsByUserRow]:
         """Returns the teams an active user belongs to, with the user's role in each, by name.
 
-        ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
+        ``teams.list_teams_by_user`` (sql/teams/teams.sql:20).
         """
         rows: list[ListTeamsByUserRow] = await self._a.select(
             conn,

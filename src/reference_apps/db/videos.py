@@ -42,7 +42,7 @@ class AsyncVideosQueries:
     ) -> CategoryRow:
         """The new category.
 
-        ``videos.create_category`` (sql/videos/tags.sql:43).
+        ``videos.create_category`` (sql/videos/tags.sql:50).
         """
         row: CategoryRow | None = await self._a.insert_returning(
             conn,
@@ -84,6 +84,28 @@ class AsyncVideosQueries:
             },
         )
         return row
+
+    async def create_tag_if_missing(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+    ) -> int:
+        """Creates the tag named so unless it exists (the application role may add tags, never
+        rename one: no DO UPDATE); 1 when created, 0 when it existed. A tag a concurrent
+        transaction is inserting makes this wait for it: the next statement then sees it.
+
+        ``videos.create_tag_if_missing`` (sql/videos/tags.sql:4).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "videos.create_tag_if_missing",
+            self._sql["videos.create_tag_if_missing"],
+            {
+                "name": name,
+            },
+        )
+        return count
 
     async def create_video_summary(
         self,
@@ -134,7 +156,7 @@ class AsyncVideosQueries:
         (false when already linked). An unknown category violates
         video_summary_categories_category_id_fkey.
 
-        ``videos.create_video_summary_category`` (sql/videos/tags.sql:55).
+        ``videos.create_video_summary_category`` (sql/videos/tags.sql:62).
         """
         row: CreateVideoSummaryCategoryRow | None = await self._a.insert_returning(
             conn,
@@ -158,12 +180,11 @@ class AsyncVideosQueries:
         video_summary_id: str,
         user_id: str,
     ) -> TagRow | None:
-        """The tag named so (created when missing), linked to the user's video; nothing if the
-        video is not theirs (the tag is created all the same: roll back). DO UPDATE (not DO
-        NOTHING) so that RETURNING gives the id of a tag that already exists, even one a
-        concurrent transaction has just committed.
+        """The tag named so, linked to the user's video; nothing if the tag is missing (run
+        create_tag_if_missing first, as a statement of its own: its snapshot must see the tag)
+        or the video is not theirs.
 
-        ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:4).
+        ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:12).
         """
         row: TagRow | None = await self._a.insert_returning(
             conn,
@@ -209,7 +230,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many categories were detached from the user's video (0 or 1).
 
-        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:70).
+        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:77).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -233,7 +254,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many tags were detached from the user's video (0 or 1); the tag itself stays.
 
-        ``videos.delete_video_summary_tag`` (sql/videos/tags.sql:27).
+        ``videos.delete_video_summary_tag`` (sql/videos/tags.sql:34).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -297,7 +318,7 @@ class AsyncVideosQueries:
     ) -> list[CategoryRow]:
         """Every category, by name.
 
-        ``videos.list_categories`` (sql/videos/tags.sql:49).
+        ``videos.list_categories`` (sql/videos/tags.sql:56).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
@@ -316,7 +337,7 @@ class AsyncVideosQueries:
     ) -> list[CategoryRow]:
         """The categories of the user's video, by name (none if the video is not theirs).
 
-        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:77).
+        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:84).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
@@ -360,7 +381,7 @@ class AsyncVideosQueries:
     ) -> list[TagRow]:
         """The tags of the user's video, by name (none if the video is not theirs).
 
-        ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:34).
+        ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:41).
         """
         rows: list[TagRow] = await self._a.select(
             conn,

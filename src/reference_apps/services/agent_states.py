@@ -58,7 +58,7 @@ class AgentStatesService:
         self.q = AsyncTypedQueries(queries)
 
     async def get(self, project_id: UUID, user_id: str) -> AgentState | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.get_agent_state_by_project_id(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -78,7 +78,7 @@ class AgentStatesService:
         conversation_history: Sequence[Mapping[str, JSONParam]] = (),
     ) -> AgentState:
         """Replace the whole state (or create it): for restoring a saved state."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.upsert_agent_state(
                 conn,
                 project_id=project_id,
@@ -99,7 +99,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, current_state: str, current_phase: int | None
     ) -> AgentState:
         """Set what the agent is doing and which phase it is on."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_current(
                 conn,
                 project_id=project_id,
@@ -114,7 +114,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, phase: Mapping[str, JSONParam]
     ) -> int:
         """Append a phase (a JSON object); returns the number of phases after it."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_append_phase(
                 conn, project_id=project_id, user_id=user_id, phase=dict(phase)
             )
@@ -124,7 +124,7 @@ class AgentStatesService:
 
     async def complete_phase(self, project_id: UUID, user_id: str, index: int) -> AgentState:
         """Set ``"completed": true`` on phase ``index`` (0-based)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_complete_phase(
                 conn, project_id=project_id, user_id=user_id, phase_index=index
             )
@@ -141,7 +141,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, paths: Sequence[str]
     ) -> tuple[str, ...]:
         """Add the paths not yet listed, each once; returns the full list after the change."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_add_generated_files(
                 conn, project_id=project_id, user_id=user_id, paths=list(paths)
             )
@@ -159,7 +159,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, message: Mapping[str, JSONParam]
     ) -> int:
         """Append a message (a JSON object) to the conversation; returns the message count."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_append_message(
                 conn, project_id=project_id, user_id=user_id, message=dict(message)
             )
@@ -171,7 +171,7 @@ class AgentStatesService:
         self, project_id: UUID, user_id: str, sandbox_id: str | None, preview_url: str | None
     ) -> AgentState:
         """Set (or clear, with None) the sandbox id and preview url."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_sandbox(
                 conn,
                 project_id=project_id,
@@ -184,7 +184,7 @@ class AgentStatesService:
 
     async def reset(self, project_id: UUID, user_id: str) -> AgentState:
         """Back to the defaults: idle, no phase, no phases, files, messages or sandbox."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_reset(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -193,7 +193,7 @@ class AgentStatesService:
 
     async def list_projects_with_last_phase_completed(self, user_id: str) -> list[Project]:
         """The user's projects whose last phase is marked completed."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.projects.list_projects_with_last_phase_completed(
                 conn, user_id=user_id
             )

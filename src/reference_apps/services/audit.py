@@ -28,7 +28,13 @@ ActorAuditEntry = ListAuditEntriesByActorRow
 
 
 class AuditService:
-    """Reads the audit log."""
+    """Reads the audit log: an operator's service.
+
+    The application's role cannot read ``audit_log`` (migration 0050): give this service a
+    database handle whose units do not act as that role (``transaction-role`` unset) and
+    whose login role may read the log (the schema's owner, or an auditor role granted
+    SELECT on it).
+    """
 
     def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
         self.db = db

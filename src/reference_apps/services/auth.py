@@ -42,6 +42,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from plainsql.errors import (
     DomainError,
     IntegrityError,
+    PermissionDenied,
     translate_constraint,
 )
 from plainsql.queries import Queries
@@ -290,16 +291,24 @@ class AuthService:
         _check_new_password(password)
         password_hash = await asyncio.to_thread(self.hasher.hash, password)
         q = self.q.auth
-        async with self.db.transaction() as conn:
+        async with self.db.transaction() as conn:  # nobody acts yet: the sign-up path
             try:
-                user = await q.create_user(
-                    conn, name=name, email=email.strip(), username=username, image=image
+                user_id = await run_secret(
+                    q.create_user_with_credential,
+                    conn,
+                    name=name,
+                    email=email.strip(),
+                    username=username,
+                    image=image,
+                    password_hash=password_hash,
                 )
             except IntegrityError as exc:
                 raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
-            await run_secret(
-                q.create_credential_account, conn, user_id=user.id, password_hash=password_hash
-            )
+            # From here on the new user acts: it reads its own row back.
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+            user = await q.get_user_by_id(conn, user_id=user_id)
+        if user is None:
+            raise AssertionError(f"user {user_id!r} signed up but cannot read its own row")
         return user
 
     async def verify_password(self, *, email: str, password: str) -> User:
@@ -309,7 +318,7 @@ class AuthService:
         tell which emails exist. A hash made with other parameters than the service's is
         replaced by a fresh one (only if nobody changed it meanwhile).
         """
-        async with self.db.connection() as conn:
+        async with self.db.transaction(read_only=True) as conn:  # the sign-in path
             row = await self.q.auth.get_credential_by_email(conn, email=email.strip())
         if row is None:
             await asyncio.to_thread(self._verify, await self._get_dummy_hash(), password)
@@ -319,7 +328,7 @@ class AuthService:
             raise InvalidCredentials()
         if self.hasher.check_needs_rehash(stored_hash):
             new_hash = await asyncio.to_thread(self.hasher.hash, password)
-            async with self.db.transaction() as conn:
+            async with self.db.transaction(acting_user=row.user_id) as conn:
                 await run_secret(
                     self.q.auth.update_credential_password,
                     conn,
@@ -327,7 +336,7 @@ class AuthService:
                     old_password_hash=stored_hash,
                     new_password_hash=new_hash,
                 )
-        async with self.db.connection() as conn:
+        async with self.db.connection(acting_user=row.user_id) as conn:
             user = await self.q.auth.get_user_by_id(conn, user_id=row.user_id)
         if user is None:  # soft-deleted between the two reads
             raise InvalidCredentials()
@@ -354,24 +363,30 @@ class AuthService:
         return SignedIn(user=user, session=created.session, token=created.token)
 
     async def get_user_by_id(self, user_id: str) -> User:
-        """The active user with this id; raises UserNotFound."""
-        async with self.db.transaction() as conn:
+        """The active user with this id, as that user sees itself; raises UserNotFound."""
+        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
             row = await self.q.auth.get_user_by_id(conn, user_id=user_id)
         if row is None:
             raise UserNotFound(f"no user with id {user_id!r}")
         return row
 
-    async def get_user_by_email(self, email: str) -> User:
-        """The active user with this email (case-insensitive); raises UserNotFound."""
-        async with self.db.transaction() as conn:
+    async def get_user_by_email(self, email: str, *, acting_user_id: str) -> User:
+        """The active user with this email (case-insensitive); raises UserNotFound.
+
+        A user sees only its own row: another user's email is not found.
+        """
+        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
             row = await self.q.auth.get_user_by_email(conn, email=email.strip())
         if row is None:
             raise UserNotFound("no user with this email")
         return row
 
-    async def get_user_by_username(self, username: str) -> User:
-        """The active user with this username (case-insensitive); raises UserNotFound."""
-        async with self.db.transaction() as conn:
+    async def get_user_by_username(self, username: str, *, acting_user_id: str) -> User:
+        """The active user with this username (case-insensitive); raises UserNotFound.
+
+        A user sees only its own row: another user's username is not found.
+        """
+        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
             row = await self.q.auth.get_user_by_username(conn, username=username)
         if row is None:
             raise UserNotFound(f"no user with username {username!r}")
@@ -388,9 +403,10 @@ class AuthService:
     ) -> User:
         """Change the given fields of an active user (``None`` clears image or username).
 
-        Raises UserNotFound or UsernameTaken.
+        The acting user (default: the user itself) changes only its own row: any other
+        user is UserNotFound. Raises UserNotFound or UsernameTaken.
         """
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
+        async with self.db.transaction(acting_user=acting_user_id or user_id) as conn:
             try:
                 row = await self.q.auth.update_user_profile(
                     conn,
@@ -414,7 +430,7 @@ class AuthService:
         user is the last active OWNER of a team.
         """
         q = self.q.auth
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
+        async with self.db.transaction(acting_user=acting_user_id or user_id) as conn:
             try:
                 row = await q.update_user_soft_deleted(conn, user_id=user_id)
             except IntegrityError as exc:
@@ -428,7 +444,7 @@ class AuthService:
 
         Raises UserNotFound, or LastOwner when the user is the last active OWNER of a team.
         """
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
+        async with self.db.transaction(acting_user=acting_user_id or user_id) as conn:
             try:
                 row = await self.q.auth.delete_user(conn, user_id=user_id)
             except IntegrityError as exc:
@@ -448,7 +464,7 @@ class AuthService:
     ) -> NewSession:
         """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
         token = secrets.token_urlsafe(32)
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             session = await run_secret(
                 self.q.auth.create_session,
                 conn,
@@ -463,43 +479,60 @@ class AuthService:
         return NewSession(session=session, token=token)
 
     async def get_session(self, token: str) -> Session | None:
-        """The live session with this token, or None (unknown, revoked, expired, user deleted)."""
-        async with self.db.transaction() as conn:
-            return await run_secret(
-                self.q.auth.get_live_session_by_token_hash, conn, token_hash=secret_hash(token)
+        """The live session with this token, or None (unknown, revoked, expired, user deleted).
+
+        The session lookup path names the session's user, who then acts to read it.
+        """
+        token_hash = secret_hash(token)
+        q = self.q.auth
+        async with self.db.transaction(read_only=True) as conn:
+            user_id = await run_secret(
+                q.get_session_user_by_token_hash, conn, token_hash=token_hash
             )
+            if user_id is None:
+                return None
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+            return await run_secret(q.get_live_session_by_token_hash, conn, token_hash=token_hash)
 
     async def list_sessions(self, user_id: str) -> list[Session]:
         """The user's live sessions, newest first."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
             return await self.q.auth.list_live_sessions_by_user(conn, user_id=user_id)
 
     async def revoke_session(self, user_id: str, session_id: str) -> bool:
         """End one session of the user; False if it has no such session."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             count = await self.q.auth.delete_session_by_id(
                 conn, session_id=session_id, user_id=user_id
             )
         return count == 1
 
     async def sign_out(self, token: str) -> bool:
-        """End the session with this token; False if there is none."""
+        """End the session with this token; False if there is none (or it expired)."""
+        token_hash = secret_hash(token)
+        q = self.q.auth
         async with self.db.transaction() as conn:
-            count = await run_secret(
-                self.q.auth.delete_session_by_token_hash, conn, token_hash=secret_hash(token)
+            user_id = await run_secret(
+                q.get_session_user_by_token_hash, conn, token_hash=token_hash
             )
+            if user_id is None:
+                return False
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+            count = await run_secret(q.delete_session_by_token_hash, conn, token_hash=token_hash)
         return count == 1
 
     async def revoke_all_sessions(self, user_id: str) -> int:
         """End every session of the user; returns how many there were."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             count = await self.q.auth.delete_sessions_by_user(conn, user_id=user_id)
         return count
 
     async def delete_expired_sessions(self, *, batch_size: int = EXPIRED_SESSIONS_BATCH) -> int:
         """Purge expired sessions in batches of ``batch_size``, one short transaction each.
 
-        Returns how many were deleted. Concurrent purges skip each other's rows.
+        Returns how many were deleted. Concurrent purges skip each other's rows. A
+        maintenance job over every user's sessions: it runs through its own path
+        (``app_delete_expired_sessions``), with no acting user.
         """
         total = 0
         while True:
@@ -541,20 +574,26 @@ class AuthService:
             )
         ]
         q = self.q.auth
-        async with self.db.transaction() as conn:
-            row = await run_secret(
-                q.upsert_oauth_account,
-                conn,
-                user_id=user_id,
-                provider_id=provider_id,
-                account_id=account_id,
-                access_token=sealed[0],
-                refresh_token=sealed[1],
-                id_token=sealed[2],
-                access_token_expires_at=access_token_expires_at,
-                refresh_token_expires_at=refresh_token_expires_at,
-                scope=scope,
-            )
+        async with self.db.transaction(acting_user=user_id) as conn:
+            try:
+                row = await run_secret(
+                    q.upsert_oauth_account,
+                    conn,
+                    user_id=user_id,
+                    provider_id=provider_id,
+                    account_id=account_id,
+                    access_token=sealed[0],
+                    refresh_token=sealed[1],
+                    id_token=sealed[2],
+                    access_token_expires_at=access_token_expires_at,
+                    refresh_token_expires_at=refresh_token_expires_at,
+                    scope=scope,
+                )
+            except PermissionDenied:
+                # The provider account is another user's: the policy hides it from this one.
+                raise AccountAlreadyLinked(
+                    f"this {provider_id} account is linked to another user"
+                ) from None
             if row is None and await q.get_user_by_id(conn, user_id=user_id) is None:
                 raise UserNotFound(f"no user with id {user_id!r}")
         if row is None:
@@ -569,7 +608,7 @@ class AuthService:
         A token stored under a key no longer configured raises
         :class:`~reference_apps.services.crypto.UnknownKeyId` naming the key id.
         """
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
             row = await self.q.auth.get_oauth_token_ciphertexts(
                 conn, user_id=user_id, provider_id=provider_id, account_id=account_id
             )
@@ -585,7 +624,7 @@ class AuthService:
 
     async def unlink_account(self, user_id: str, *, provider_id: str, account_id: str) -> None:
         """Remove a linked OAuth account of the user; raises AccountNotFound."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             count = await self.q.auth.delete_oauth_account(
                 conn, user_id=user_id, provider_id=provider_id, account_id=account_id
             )
@@ -594,7 +633,7 @@ class AuthService:
 
     async def list_accounts(self, user_id: str) -> list[Account]:
         """The active user's accounts, credential included, oldest first."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
             return await self.q.auth.list_accounts_by_user(conn, user_id=user_id)
 
     # -- verifications --------------------------------------------------------------------
@@ -648,9 +687,11 @@ class AuthService:
                 )
                 if consumed is None:
                     return None
-                user = await q.update_user_email_verified(conn, email=email)
-                if user is None:
+                user_id = await q.update_user_email_verified(conn, email=email)
+                if user_id is None:
                     raise _KeepTheValue  # roll back: the value stays for a later attempt
+                await self.q.audit.set_acting_user(conn, user_id=user_id)
+                user = await q.get_user_by_id(conn, user_id=user_id)
         except _KeepTheValue:
             return None
         return user

@@ -41,10 +41,19 @@ from reference_apps.services.workspaces import WorkspaceNotFound
 
 DEFAULT_SEARCH_LIMIT = 20
 
-# COPY's column list; node_rows yields tuples (NodeCopyRow) in this order.
-_COPY_NODES = (
-    "COPY nodes (uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata)"
-    " FROM STDIN"
+# The import's staging table: COPY cannot write into a table with row-level security as a role
+# the policies bind, so the rows go into this temporary table first (no policy, no index, no
+# WAL), then into nodes with one INSERT ... SELECT that the policy checks. It lives as long as
+# the import's transaction. node_rows yields tuples (NodeCopyRow) in this column order.
+_NODE_COLUMNS = "uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata"
+_CREATE_STAGING = (
+    "CREATE TEMPORARY TABLE nodes_import (uuid uuid, workspace_id bigint, parent_uuid uuid,"
+    " position integer, page_name text, slug text, title text, html text, metadata jsonb)"
+    " ON COMMIT DROP"
+)
+_COPY_STAGING = f"COPY nodes_import ({_NODE_COLUMNS}) FROM STDIN"
+_INSERT_FROM_STAGING = (
+    f"INSERT INTO nodes ({_NODE_COLUMNS}) SELECT {_NODE_COLUMNS} FROM nodes_import"
 )
 
 
@@ -230,21 +239,28 @@ class ContentService:
         self.db = db
         self.q = AsyncTypedQueries(queries)
 
-    async def import_content(self, workspace_id: int, pages: Sequence[PageInput]) -> ImportSummary:
+    async def import_content(
+        self, workspace_id: int, pages: Sequence[PageInput], *, acting_user_id: str
+    ) -> ImportSummary:
         """Replace every node of the workspace with ``pages`` and their blocks, atomically.
 
-        How: lock the workspace row, delete its nodes, then COPY the new rows straight into
-        ``nodes``, all in one transaction. COPY streams the rows with no bind parameters, so
-        PostgreSQL's 65,535-parameter limit does not apply whatever the size. Straight into
-        ``nodes`` rather than through a staging table: a staging table costs a second write of
-        every row, and the foreign keys need no ordering, their checks run at the end of the
-        COPY statement. Re-importing rewrites every row (created_at restarts), with the same
-        keys. Raises WorkspaceNotFound, InvalidContent, or InvalidInput for a value
-        PostgreSQL cannot store (a NUL character); on any error nothing changes.
+        How, in one transaction acting as ``acting_user_id``: lock the workspace row (only
+        the acting user's own workspace is visible: any other is WorkspaceNotFound), delete
+        its nodes, COPY the new rows into a temporary staging table, then move them into
+        ``nodes`` with one ``INSERT ... SELECT``, which the row-level security policy checks
+        (PostgreSQL refuses ``COPY FROM`` into a table with row-level security for a role its
+        policies bind). COPY streams the rows with no bind parameters, so PostgreSQL's
+        65,535-parameter limit does not apply whatever the size; the staging table costs a
+        second write of every row, into local memory without WAL or indexes (``make bench``
+        reports the import against a server-side COPY straight into ``nodes``). The foreign
+        keys need no ordering: their checks run at the end of the statement. Re-importing
+        rewrites every row (created_at restarts), with the same keys. Raises
+        WorkspaceNotFound, InvalidContent, or InvalidInput for a value PostgreSQL cannot
+        store (a NUL character); on any error nothing changes.
         """
         _check_pages(pages)
         nodes = 0
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             found = await self.q.content.get_workspace_id_for_import(
                 conn, workspace_id=workspace_id
             )
@@ -253,57 +269,71 @@ class ContentService:
             replaced = await self.q.content.delete_nodes_by_workspace(
                 conn, workspace_id=workspace_id
             )
+            step = "CREATE TEMPORARY TABLE nodes_import"
             try:
-                async with conn.cursor() as cur, cur.copy(_COPY_NODES) as copy:
+                await conn.execute(_CREATE_STAGING)
+                step = "COPY nodes_import"
+                async with conn.cursor() as cur, cur.copy(_COPY_STAGING) as copy:
                     for row in node_rows(workspace_id, pages):
                         await copy.write_row(row)
                         nodes += 1
+                step = "INSERT INTO nodes ... SELECT FROM nodes_import"
+                await conn.execute(_INSERT_FROM_STAGING)
             except psycopg.Error as exc:
-                raise map_error(exc, query_name="content.import_content (COPY nodes)") from exc
+                raise map_error(exc, query_name=f"content.import_content ({step})") from exc
         return ImportSummary(pages=len(pages), blocks=nodes - len(pages), replaced=replaced)
 
-    async def count_nodes(self, workspace_id: int) -> int:
-        async with self.db.transaction() as conn:
+    async def count_nodes(self, workspace_id: int, *, acting_user_id: str) -> int:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.content.count_nodes_by_workspace(conn, workspace_id=workspace_id)
 
-    async def list_pages(self, workspace_id: int) -> list[Node]:
+    async def list_pages(self, workspace_id: int, *, acting_user_id: str) -> list[Node]:
         """The workspace's pages (without blocks), by name."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.content.list_pages_by_workspace(conn, workspace_id=workspace_id)
 
-    async def get_page(self, workspace_id: int, page_name: str) -> PageTree | None:
+    async def get_page(
+        self, workspace_id: int, page_name: str, *, acting_user_id: str
+    ) -> PageTree | None:
         """The page with its blocks as a tree, down to the workspace's embed_depth."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             rows = await self.q.content.list_page_tree(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
         return _tree(rows) if rows else None
 
-    async def delete_page(self, workspace_id: int, page_name: str) -> None:
+    async def delete_page(self, workspace_id: int, page_name: str, *, acting_user_id: str) -> None:
         """Delete the page and every block under it. Raises PageNotFound."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             deleted = await self.q.content.delete_page_by_name(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
         if deleted == 0:
             raise PageNotFound(f"no page {page_name!r} in workspace {workspace_id}")
 
-    async def list_backlinks(self, workspace_id: int, page_name: str) -> list[Backlink]:
+    async def list_backlinks(
+        self, workspace_id: int, page_name: str, *, acting_user_id: str
+    ) -> list[Backlink]:
         """The blocks of the workspace that link the page (``<a data-page="NAME">``)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.content.list_backlinks_by_page(
                 conn, workspace_id=workspace_id, page_name=page_name
             )
 
     async def search(
-        self, workspace_id: int, query: str, *, limit: int = DEFAULT_SEARCH_LIMIT
+        self,
+        workspace_id: int,
+        query: str,
+        *,
+        acting_user_id: str,
+        limit: int = DEFAULT_SEARCH_LIMIT,
     ) -> list[SearchHit]:
         """Pages and blocks matching ``query`` (web-search syntax), most relevant first."""
         search_text(query, "query")
         page_size(limit, "limit")
         if not query.strip():
             return []
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.content.list_search_results(
                 conn, workspace_id=workspace_id, query=query, limit=limit
             )

@@ -10,7 +10,7 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 
 from __future__ import annotations
 
-from plainsql.errors import ForeignKeyViolation, translate_constraint
+from plainsql.errors import ForeignKeyViolation, PermissionDenied, translate_constraint
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
@@ -46,12 +46,13 @@ class DeploymentService:
         self,
         workspace_id: int,
         *,
+        acting_user_id: str,
         commit_sha: str,
         status: DeploymentStatus = DeploymentStatus.PENDING,
     ) -> Deployment:
         """The recorded deployment, deployed_at now. Raises WorkspaceNotFound."""
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.transaction(acting_user=acting_user_id) as conn:
                 row = await self.q.git.create_deployment(
                     conn, workspace_id=workspace_id, commit_sha=commit_sha, status=status
                 )
@@ -59,10 +60,14 @@ class DeploymentService:
             raise translate_constraint(
                 exc, {"deployment_history_workspace_id_fkey": WorkspaceNotFound}
             ) from exc
+        except PermissionDenied as exc:  # the policy: not the acting user's workspace (or none)
+            raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
         return row
 
-    async def get(self, workspace_id: int, deployment_id: int) -> Deployment | None:
-        async with self.db.transaction() as conn:
+    async def get(
+        self, workspace_id: int, deployment_id: int, *, acting_user_id: str
+    ) -> Deployment | None:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.git.get_deployment_by_id(
                 conn, deployment_id=deployment_id, workspace_id=workspace_id
             )
@@ -73,6 +78,7 @@ class DeploymentService:
         deployment_id: int,
         status: DeploymentStatus,
         *,
+        acting_user_id: str,
         error_log: str | None = None,
     ) -> Deployment:
         """Move the deployment forward to ``status``; ``error_log`` None keeps the old one.
@@ -80,7 +86,7 @@ class DeploymentService:
         Raises DeploymentNotFound, or DeploymentStatusConflict when it is finished or the
         move would go backwards.
         """
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             row = await self.q.git.update_deployment_status(
                 conn,
                 deployment_id=deployment_id,
@@ -101,9 +107,11 @@ class DeploymentService:
             f"deployment {deployment_id} is {current.status}: it cannot become {status}"
         )
 
-    async def append_build_log(self, workspace_id: int, deployment_id: int, line: str) -> int:
+    async def append_build_log(
+        self, workspace_id: int, deployment_id: int, line: str, *, acting_user_id: str
+    ) -> int:
         """Append one line to the build log; the number of lines now. Raises DeploymentNotFound."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             row = await self.q.git.update_deployment_build_log(
                 conn, deployment_id=deployment_id, workspace_id=workspace_id, line=line
             )
@@ -112,11 +120,11 @@ class DeploymentService:
         return row.line_count
 
     async def list_latest(
-        self, workspace_id: int, *, limit: int = DEFAULT_LATEST
+        self, workspace_id: int, *, acting_user_id: str, limit: int = DEFAULT_LATEST
     ) -> list[Deployment]:
         """The workspace's ``limit`` latest deployments, newest first."""
         page_size(limit, "limit")
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.git.list_latest_deployments(
                 conn, workspace_id=workspace_id, limit=limit
             )

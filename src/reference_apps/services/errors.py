@@ -3,8 +3,9 @@
 DomainError (plainsql.errors)
 ├── NotFound            the row does not exist, or belongs to another user
 ├── AlreadyExists       a unique fact is already taken (email, slug, youtube id, ...)
-└── Conflict            the row is not in a state that allows the change (a lost race,
-                        an illegal transition, the last owner leaving)
+├── Conflict            the row is not in a state that allows the change (a lost race,
+│                       an illegal transition, the last owner leaving)
+└── Forbidden           the acting user sees the row but its role does not allow the change
 
 :func:`run_secret` runs a query one of whose parameters is a secret (a password hash, a
 token's hash, an encrypted token or deploy key): a failure loses the server's DETAIL.
@@ -33,6 +34,10 @@ class AlreadyExists(DomainError):
 
 class Conflict(DomainError):
     """The current state of the data does not allow the change."""
+
+
+class Forbidden(DomainError):
+    """The acting user may see the row, but not change it (a MEMBER managing its team)."""
 
 
 def _redacted(error: QueryError) -> QueryError:

@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plainsql.errors import DomainError, ForeignKeyViolation, UniqueViolation, translate_constraint
+from plainsql.errors import (
+    DomainError,
+    ForeignKeyViolation,
+    PermissionDenied,
+    UniqueViolation,
+    translate_constraint,
+)
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
@@ -73,6 +79,7 @@ class GitService:
         self,
         workspace_id: int,
         *,
+        acting_user_id: str,
         repo_url: str,
         branch: str = "main",
         deploy_key: str | None = None,
@@ -87,7 +94,7 @@ class GitService:
             else self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
         )
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.transaction(acting_user=acting_user_id) as conn:
                 row = await run_secret(
                     self.q.git.create_git_repository,
                     conn,
@@ -98,20 +105,24 @@ class GitService:
                 )
         except (UniqueViolation, ForeignKeyViolation) as exc:
             raise translate_constraint(exc, _CONSTRAINT_ERRORS) from exc
+        except PermissionDenied as exc:  # the policy: not the acting user's workspace (or none)
+            raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
         return row
 
-    async def get_repository(self, workspace_id: int) -> GitRepository | None:
+    async def get_repository(
+        self, workspace_id: int, *, acting_user_id: str
+    ) -> GitRepository | None:
         """The workspace's repository (without its deploy key), or None."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.git.get_git_repository_by_workspace(conn, workspace_id=workspace_id)
 
-    async def get_deploy_key(self, workspace_id: int) -> str | None:
+    async def get_deploy_key(self, workspace_id: int, *, acting_user_id: str) -> str | None:
         """The workspace's deploy key in clear (None when the repository has none).
 
         Raises RepositoryNotFound; a key stored under a key id no longer configured raises
         :class:`~reference_apps.services.crypto.UnknownKeyId` naming it.
         """
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             row = await self.q.git.get_git_deploy_key_ciphertext(conn, workspace_id=workspace_id)
         if row is None:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
@@ -120,10 +131,15 @@ class GitService:
         return self.keys.decrypt(row.deploy_key, context=deploy_key_context(workspace_id))
 
     async def update_sync_status(
-        self, workspace_id: int, status: SyncStatus, *, error_log: str | None = None
+        self,
+        workspace_id: int,
+        status: SyncStatus,
+        *,
+        acting_user_id: str,
+        error_log: str | None = None,
     ) -> GitRepository:
         """Set the sync status and the error log (None clears it). Raises RepositoryNotFound."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             row = await self.q.git.update_git_repository_sync_status(
                 conn, workspace_id=workspace_id, sync_status=status, error_log=error_log
             )
@@ -131,17 +147,17 @@ class GitService:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
         return row
 
-    async def record_sync(self, workspace_id: int) -> GitRepository:
+    async def record_sync(self, workspace_id: int, *, acting_user_id: str) -> GitRepository:
         """Mark a sync as done now: last_sync set, status success, error log cleared."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             row = await self.q.git.update_git_repository_synced(conn, workspace_id=workspace_id)
         if row is None:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
         return row
 
-    async def disconnect_repository(self, workspace_id: int) -> None:
+    async def disconnect_repository(self, workspace_id: int, *, acting_user_id: str) -> None:
         """Remove the workspace's repository. Raises RepositoryNotFound."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             deleted = await self.q.git.delete_git_repository_by_workspace(
                 conn, workspace_id=workspace_id
             )

@@ -75,18 +75,18 @@ class AgentsService:
 
     async def create_agent(self, user_id: str, name: str, instructions: str) -> Agent:
         """A new agent; the database generates its 21-character id."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.meetings.create_agent(
                 conn, user_id=user_id, name=name, instructions=instructions
             )
 
     async def get_agent(self, agent_id: str, user_id: str) -> Agent | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.meetings.get_agent_by_id(conn, agent_id=agent_id, user_id=user_id)
 
     async def list_agents(self, user_id: str) -> list[AgentWithMeetingCount]:
         """The user's agents, newest first, with how many meetings each has."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.meetings.list_agents_by_user(conn, user_id=user_id)
 
     async def update_agent(
@@ -98,7 +98,7 @@ class AgentsService:
         instructions: str | None = None,
     ) -> Agent:
         """Rename and/or change the instructions (None keeps the current value)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.meetings.update_agent(
                 conn, agent_id=agent_id, user_id=user_id, name=name, instructions=instructions
             )
@@ -108,7 +108,7 @@ class AgentsService:
 
     async def delete_agent(self, agent_id: str, user_id: str) -> None:
         """Delete the agent and all its meetings."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.meetings.delete_agent(conn, agent_id=agent_id, user_id=user_id)
         if deleted == 0:
             raise AgentNotFound(f"no agent {agent_id} for this user")
@@ -123,7 +123,7 @@ class MeetingsService:
 
     async def create_meeting(self, user_id: str, agent_id: str, name: str) -> Meeting:
         """A new upcoming meeting with one of the user's agents."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.meetings.create_meeting(
                 conn, user_id=user_id, agent_id=agent_id, name=name
             )
@@ -132,7 +132,7 @@ class MeetingsService:
         return row
 
     async def get_meeting(self, meeting_id: str, user_id: str) -> MeetingWithAgent | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.meetings.get_meeting_by_id(
                 conn, meeting_id=meeting_id, user_id=user_id
             )
@@ -150,7 +150,7 @@ class MeetingsService:
         Keyset pagination on (created_at, id): a page is found from the index whatever its
         depth, and meetings created meanwhile neither repeat nor shift later pages."""
         bounded_page_size(page_size, "page_size")
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             rows = await self.q.meetings.list_meetings_by_user(
                 conn,
                 user_id=user_id,
@@ -167,7 +167,7 @@ class MeetingsService:
         return MeetingPage(items, next_cursor)
 
     async def count_meetings(self, user_id: str, *, status: MeetingStatus | None = None) -> int:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.meetings.count_meetings_by_user(
                 conn, user_id=user_id, status=status
             )
@@ -225,7 +225,7 @@ class MeetingsService:
         recording_url: str | None = None,
     ) -> Meeting:
         """Store the transcript and/or recording url (None keeps the current value)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.meetings.update_meeting_recording(
                 conn,
                 meeting_id=meeting_id,
@@ -238,7 +238,7 @@ class MeetingsService:
         return row
 
     async def delete_meeting(self, meeting_id: str, user_id: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.meetings.delete_meeting(
                 conn, meeting_id=meeting_id, user_id=user_id
             )
@@ -253,7 +253,7 @@ class MeetingsService:
         update: Callable[[AsyncConn], Awaitable[Meeting | None]],
     ) -> Meeting:
         """Run ``update`` (one conditional UPDATE); no row back is refused, and says why."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await update(conn)
             if row is None:
                 await self._raise_refused(conn, action, meeting_id, user_id)

@@ -86,11 +86,11 @@ class ProjectsService:
 
     async def list_projects(self, user_id: str) -> list[Project]:
         """The user's projects, most recently updated first."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.projects.list_projects_by_user(conn, user_id=user_id)
 
     async def get_project(self, project_id: UUID, user_id: str) -> Project | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.projects.get_project_by_id(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -99,7 +99,7 @@ class ProjectsService:
         self, project_id: UUID, user_id: str
     ) -> ProjectWithFiles | None:
         """The project and all its files, read by one statement (one consistent snapshot)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             rows = await self.q.projects.list_project_with_files_by_id(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -107,7 +107,7 @@ class ProjectsService:
 
     async def create_project(self, user_id: str, name: str, description: str) -> Project:
         """A new project with its (idle, empty) agent state, both or neither."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             project = await self.q.projects.create_project(
                 conn, user_id=user_id, name=name, description=description
             )
@@ -123,14 +123,14 @@ class ProjectsService:
         description: str | None = None,
     ) -> Project:
         """Replace the name and/or the description (None keeps the current value)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_project(
                 conn, project_id=project_id, user_id=user_id, name=name, description=description
             )
         return self._found(row, project_id)
 
     async def set_status(self, project_id: UUID, user_id: str, status: str) -> Project:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_project_status(
                 conn, project_id=project_id, user_id=user_id, status=status
             )
@@ -140,7 +140,7 @@ class ProjectsService:
         self, project_id: UUID, user_id: str, preview_url: str | None, sandbox_id: str | None
     ) -> Project:
         """Set (or clear, with None) the preview url and the sandbox id."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_project_preview(
                 conn,
                 project_id=project_id,
@@ -152,7 +152,7 @@ class ProjectsService:
 
     async def delete_project(self, project_id: UUID, user_id: str) -> None:
         """Delete the project with its files and agent state."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.projects.delete_project(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -162,13 +162,13 @@ class ProjectsService:
     # -- files ----------------------------------------------------------------------------
 
     async def get_file(self, project_id: UUID, user_id: str, path: str) -> ProjectFile | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.projects.get_project_file_by_path(
                 conn, project_id=project_id, user_id=user_id, path=path
             )
 
     async def list_files(self, project_id: UUID, user_id: str) -> list[ProjectFile]:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.projects.list_project_files(
                 conn, project_id=project_id, user_id=user_id
             )
@@ -177,7 +177,7 @@ class ProjectsService:
         self, project_id: UUID, user_id: str, path: str, content: str
     ) -> ProjectFile:
         """Create the file at ``path`` or replace its content."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.upsert_project_file(
                 conn, project_id=project_id, user_id=user_id, path=path, content=content
             )
@@ -188,7 +188,7 @@ class ProjectsService:
     async def upsert_files(self, project_id: UUID, user_id: str, files: Mapping[str, str]) -> int:
         """Write many files (path -> content) in ONE statement; returns how many were created
         or changed (a file that already has that content is left untouched)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             written = await self.q.projects.upsert_project_files(
                 conn,
                 project_id=project_id,
@@ -203,7 +203,7 @@ class ProjectsService:
         return written
 
     async def delete_file(self, project_id: UUID, user_id: str, path: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.projects.delete_project_file(
                 conn, project_id=project_id, user_id=user_id, path=path
             )
@@ -213,7 +213,7 @@ class ProjectsService:
 
     async def delete_files(self, project_id: UUID, user_id: str) -> int:
         """Delete every file of the project; returns how many there were."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.projects.delete_project_files(
                 conn, project_id=project_id, user_id=user_id
             )

@@ -6,8 +6,10 @@ owners left, so two owners demoting themselves at the same time cannot both succ
 refusal arrives as the pseudo-constraint ``team_members_last_owner`` and becomes
 :class:`LastOwner` here.
 
-Every write takes ``acting_user_id`` (who does it) for the audit log; ``create_team`` uses
-the creator. Deciding *whether* the actor may do it is the caller's business.
+Every call takes its acting user (``acting_user_id``; ``create_team`` the creator,
+``list_user_teams`` the user): the unit of work acts as that user, for the row-level security
+policies and the audit log. Team management checks the acting member's role (see
+:class:`TeamService`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from uuid import UUID
 from psycopg import IsolationLevel
 
 from plainsql.errors import DomainError, IntegrityError, translate_constraint
+from plainsql.pool import AsyncConn
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
@@ -31,7 +34,7 @@ from reference_apps.db.records import (
     UserRole,
 )
 from reference_apps.services.auth import LastOwner, UserNotFound
-from reference_apps.services.errors import AlreadyExists, NotFound
+from reference_apps.services.errors import AlreadyExists, Forbidden, NotFound
 
 
 class SlugTaken(AlreadyExists):
@@ -48,6 +51,10 @@ class AlreadyMember(AlreadyExists):
 
 class MemberNotFound(NotFound):
     """The user is not an (active) member of the team."""
+
+
+class NotTeamOwner(Forbidden):
+    """The acting user is a MEMBER of the team: only an OWNER manages members or deletes it."""
 
 
 _TEAM_CONSTRAINTS: Final[Mapping[str, type[DomainError]]] = {
@@ -91,7 +98,14 @@ class UserTeam:
 
 
 class TeamService:
-    """Teams, members and roles.
+    """Teams, members and roles, as their acting user may see and change them.
+
+    Every call names its acting user, and the unit of work acts as that user: the database's
+    policies (migration 0051) show a team only to its members and let only its OWNERs change
+    it. The service checks the acting member's role first, to say why: a team the acting user
+    is not a member of is :class:`TeamNotFound` (another user's team cannot be touched, nor
+    told apart from a missing one); a MEMBER managing members or deleting the team is
+    :class:`NotTeamOwner`. A member may leave a team (remove itself).
 
     Role changes run at READ COMMITTED by default, where the last-owner trigger's row lock
     serializes them. A deployment may run them at a stricter ``isolation``: then a
@@ -114,7 +128,7 @@ class TeamService:
         self.retries = 0
 
     async def create_team(self, *, name: str, slug: str, creator_id: str) -> Team:
-        """Create a team with its creator as OWNER, in one transaction.
+        """Create a team with its creator (the acting user) as OWNER, in one transaction.
 
         Raises SlugTaken, or UserNotFound when the creator is not an active user (then no
         team is left behind).
@@ -122,35 +136,37 @@ class TeamService:
         q = self.q.teams
         async with self.db.transaction(acting_user=creator_id) as conn:
             try:
-                team = await q.create_team(conn, name=name, slug=slug)
-                member = await q.create_team_member(
-                    conn, team_id=team.id, user_id=creator_id, role=UserRole.OWNER
-                )
+                team_id = await q.create_team(conn, name=name, slug=slug)
             except IntegrityError as exc:
                 raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
-            if member is None:
-                raise UserNotFound(f"no user with id {creator_id!r}")
+            team = await q.get_team_by_id(conn, team_id=team_id)
+        if team is None:  # the path made the creator its OWNER: it sees the team
+            raise AssertionError(f"team {team_id} created but not visible to its creator")
         return team
 
-    async def get_team_by_id(self, team_id: UUID) -> Team:
-        """The team with this id; raises TeamNotFound."""
-        async with self.db.transaction() as conn:
+    async def get_team_by_id(self, team_id: UUID, *, acting_user_id: str) -> Team:
+        """The team with this id, if the acting user is a member; raises TeamNotFound."""
+        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
             row = await self.q.teams.get_team_by_id(conn, team_id=team_id)
         if row is None:
             raise TeamNotFound(f"no team with id {team_id}")
         return row
 
-    async def get_team_by_slug(self, slug: str) -> Team:
-        """The team with this slug; raises TeamNotFound."""
-        async with self.db.transaction() as conn:
+    async def get_team_by_slug(self, slug: str, *, acting_user_id: str) -> Team:
+        """The team with this slug, if the acting user is a member; raises TeamNotFound."""
+        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
             row = await self.q.teams.get_team_by_slug(conn, slug=slug)
         if row is None:
             raise TeamNotFound(f"no team with slug {slug!r}")
         return row
 
-    async def delete_team(self, team_id: UUID, *, acting_user_id: str | None = None) -> None:
-        """Delete the team and its memberships; raises TeamNotFound."""
+    async def delete_team(self, team_id: UUID, *, acting_user_id: str) -> None:
+        """Delete the team and its memberships (an OWNER only).
+
+        Raises TeamNotFound or NotTeamOwner.
+        """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
+            await self._require_owner(conn, team_id, acting_user_id, "delete the team")
             count = await self.q.teams.delete_team(conn, team_id=team_id)
         if count == 0:
             raise TeamNotFound(f"no team with id {team_id}")
@@ -161,10 +177,14 @@ class TeamService:
         user_id: str,
         role: UserRole = UserRole.MEMBER,
         *,
-        acting_user_id: str | None = None,
+        acting_user_id: str,
     ) -> Membership:
-        """Add an active user to the team; raises TeamNotFound, UserNotFound, AlreadyMember."""
+        """Add an active user to the team (an OWNER only).
+
+        Raises TeamNotFound, NotTeamOwner, UserNotFound or AlreadyMember.
+        """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
+            await self._require_owner(conn, team_id, acting_user_id, "add members")
             try:
                 row = await self.q.teams.create_team_member(
                     conn, team_id=team_id, user_id=user_id, role=role
@@ -175,11 +195,14 @@ class TeamService:
             raise UserNotFound(f"no user with id {user_id!r}")
         return row
 
-    async def remove_member(
-        self, team_id: UUID, user_id: str, *, acting_user_id: str | None = None
-    ) -> None:
-        """Remove the user from the team; raises MemberNotFound, or LastOwner."""
+    async def remove_member(self, team_id: UUID, user_id: str, *, acting_user_id: str) -> None:
+        """Remove the user from the team: an OWNER removes anyone, a member itself (leaving).
+
+        Raises TeamNotFound, NotTeamOwner, MemberNotFound, or LastOwner.
+        """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
+            if user_id != acting_user_id:
+                await self._require_owner(conn, team_id, acting_user_id, "remove members")
             try:
                 count = await self.q.teams.delete_team_member(
                     conn, team_id=team_id, user_id=user_id
@@ -190,10 +213,11 @@ class TeamService:
             raise MemberNotFound(f"user {user_id!r} is not a member of team {team_id}")
 
     async def change_role(
-        self, team_id: UUID, user_id: str, role: UserRole, *, acting_user_id: str | None = None
+        self, team_id: UUID, user_id: str, role: UserRole, *, acting_user_id: str
     ) -> Membership:
-        """Set the member's role; raises MemberNotFound, or LastOwner on the last OWNER.
+        """Set the member's role (an OWNER only).
 
+        Raises TeamNotFound, NotTeamOwner, MemberNotFound, or LastOwner on the last OWNER.
         To hand a team over, promote the new owner first, then demote the old one.
         """
 
@@ -205,6 +229,7 @@ class TeamService:
             async with self.db.transaction(
                 acting_user=acting_user_id, isolation=self.isolation
             ) as conn:
+                await self._require_owner(conn, team_id, acting_user_id, "change roles")
                 try:
                     return await self.q.teams.update_team_member_role(
                         conn, team_id=team_id, user_id=user_id, role=role
@@ -221,15 +246,30 @@ class TeamService:
         return row
 
     async def list_user_teams(self, user_id: str) -> list[UserTeam]:
-        """The teams of an active user with the user's role in each, by team name."""
-        async with self.db.transaction() as conn:
+        """The teams of an active user (the acting user) with its role in each, by team name."""
+        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
             rows = await self.q.teams.list_teams_by_user(conn, user_id=user_id)
         return [UserTeam.from_row(row) for row in rows]
 
-    async def list_members(self, team_id: UUID) -> list[TeamMember]:
-        """The team's active members with their names: owners first, then by name."""
-        async with self.db.transaction() as conn:
+    async def list_members(self, team_id: UUID, *, acting_user_id: str) -> list[TeamMember]:
+        """The team's active members with their names: owners first, then by name.
+
+        Empty unless the acting user is a member (the co-member directory).
+        """
+        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
             return await self.q.teams.list_team_members(conn, team_id=team_id)
+
+    async def _require_owner(
+        self, conn: AsyncConn, team_id: UUID, acting_user_id: str, doing: str
+    ) -> None:
+        """Raise TeamNotFound (not a member) or NotTeamOwner (a MEMBER) unless an OWNER."""
+        role = await self.q.teams.get_team_member_role(
+            conn, team_id=team_id, user_id=acting_user_id
+        )
+        if role is None:
+            raise TeamNotFound(f"no team with id {team_id}")
+        if role != UserRole.OWNER:
+            raise NotTeamOwner(f"only an OWNER of team {team_id} may {doing}")
 
 
 __all__ = [
@@ -237,6 +277,7 @@ __all__ = [
     "LastOwner",
     "MemberNotFound",
     "Membership",
+    "NotTeamOwner",
     "SlugTaken",
     "Team",
     "TeamMember",

@@ -76,7 +76,7 @@ class VideosService:
     ) -> VideoSummary:
         """A new pending summary; the same YouTube video twice for one user is DuplicateVideo."""
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.transaction(acting_user=user_id) as conn:
                 row = await self.q.videos.create_video_summary(
                     conn,
                     user_id=user_id,
@@ -95,20 +95,20 @@ class VideosService:
         return row
 
     async def get_video(self, video_id: str, user_id: str) -> VideoSummary | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.videos.get_video_summary_by_id(
                 conn, video_summary_id=video_id, user_id=user_id
             )
 
     async def get_video_by_youtube_id(self, user_id: str, youtube_id: str) -> VideoSummary | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.videos.get_video_summary_by_youtube_id(
                 conn, user_id=user_id, youtube_id=youtube_id
             )
 
     async def list_videos(self, user_id: str) -> list[VideoSummaryListItem]:
         """The user's videos, newest first, with tag counts and category names (one query)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.videos.list_video_summaries_by_user(conn, user_id=user_id)
 
     async def set_processing_status(
@@ -119,7 +119,7 @@ class VideosService:
         error: str | None = None,
     ) -> VideoSummary:
         """Set the processing status and its error (None clears a previous error)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.videos.update_video_summary_status(
                 conn,
                 video_summary_id=video_id,
@@ -133,7 +133,7 @@ class VideosService:
         self, video_id: str, user_id: str, content: JSONParam
     ) -> VideoSummary:
         """Store the AI-generated content (any JSON value; None stores SQL NULL)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.videos.update_video_summary_content(
                 conn,
                 video_summary_id=video_id,
@@ -144,7 +144,7 @@ class VideosService:
 
     async def delete_video(self, video_id: str, user_id: str) -> None:
         """Delete the video with its tag and category links and keyframes."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.videos.delete_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
@@ -155,7 +155,9 @@ class VideosService:
 
     async def attach_tag(self, video_id: str, user_id: str, name: str) -> Tag:
         """Tag the video with ``name``, creating the tag when missing; returns the tag."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
+            # Two statements: the second's snapshot sees a tag a concurrent call just added.
+            await self.q.videos.create_tag_if_missing(conn, name=name)
             row = await self.q.videos.create_video_summary_tag_by_name(
                 conn, video_summary_id=video_id, user_id=user_id, name=name
             )
@@ -166,7 +168,7 @@ class VideosService:
 
     async def detach_tag(self, video_id: str, user_id: str, tag_id: str) -> None:
         """Remove the tag from the video (the tag itself stays)."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.videos.delete_video_summary_tag(
                 conn, video_summary_id=video_id, user_id=user_id, tag_id=tag_id
             )
@@ -175,12 +177,14 @@ class VideosService:
                 raise TagNotLinked(f"video summary {video_id} has no tag {tag_id}")
 
     async def list_tags(self, video_id: str, user_id: str) -> list[Tag]:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.videos.list_tags_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
 
     async def create_category(self, name: str, description: str | None = None) -> Category:
+        # Categories (like tags) are a shared catalogue: no policy, no acting user needed; the
+        # application role may read and add them, never rename or delete one.
         try:
             async with self.db.transaction() as conn:
                 row = await self.q.videos.create_category(conn, name=name, description=description)
@@ -195,7 +199,7 @@ class VideosService:
     async def attach_category(self, video_id: str, user_id: str, category_id: str) -> bool:
         """Put the video in the category; returns False if it was in it already."""
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.transaction(acting_user=user_id) as conn:
                 row = await self.q.videos.create_video_summary_category(
                     conn, video_summary_id=video_id, user_id=user_id, category_id=category_id
                 )
@@ -208,7 +212,7 @@ class VideosService:
         return row.linked
 
     async def detach_category(self, video_id: str, user_id: str, category_id: str) -> None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.videos.delete_video_summary_category(
                 conn, video_summary_id=video_id, user_id=user_id, category_id=category_id
             )
@@ -217,7 +221,7 @@ class VideosService:
                 raise CategoryNotLinked(f"video summary {video_id} is not in {category_id}")
 
     async def list_video_categories(self, video_id: str, user_id: str) -> list[Category]:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.videos.list_categories_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
@@ -233,7 +237,7 @@ class VideosService:
         image_url: str,
         description: str | None = None,
     ) -> Keyframe:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.videos.create_keyframe(
                 conn,
                 video_summary_id=video_id,
@@ -248,7 +252,7 @@ class VideosService:
 
     async def list_keyframes(self, video_id: str, user_id: str) -> list[Keyframe]:
         """The video's keyframes in time order."""
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.videos.list_keyframes_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )

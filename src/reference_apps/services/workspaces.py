@@ -67,7 +67,7 @@ class WorkspaceService:
         Raises OwnerNotFound, WorkspaceAlreadyExists (the user has one) or SlugTaken.
         """
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.transaction(acting_user=user_id) as conn:
                 row = await self.q.workspaces.create_workspace(
                     conn,
                     user_id=user_id,
@@ -82,12 +82,13 @@ class WorkspaceService:
             raise OwnerNotFound(f"no user {user_id!r} to own a workspace")
         return row
 
-    async def get_by_slug(self, slug: str) -> Workspace | None:
-        async with self.db.transaction() as conn:
+    async def get_by_slug(self, slug: str, *, acting_user_id: str) -> Workspace | None:
+        """The acting user's workspace if it has this slug (another user's is not visible)."""
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             return await self.q.workspaces.get_workspace_by_slug(conn, slug=slug)
 
     async def get_by_user(self, user_id: str) -> Workspace | None:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.workspaces.get_workspace_by_user_id(conn, user_id=user_id)
 
     async def rename(self, *, user_id: str, name: str, slug: str | None = None) -> Workspace:
@@ -96,7 +97,7 @@ class WorkspaceService:
         Raises WorkspaceNotFound or SlugTaken.
         """
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.transaction(acting_user=user_id) as conn:
                 row = await self.q.workspaces.update_workspace_name(
                     conn, user_id=user_id, name=name, slug=slug
                 )
@@ -111,7 +112,7 @@ class WorkspaceService:
 
         Raises WorkspaceNotFound.
         """
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(acting_user=user_id) as conn:
             deleted = await self.q.workspaces.delete_workspace_by_user_id(conn, user_id=user_id)
         if deleted == 0:
             raise WorkspaceNotFound(f"user {user_id!r} has no workspace")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -56,7 +57,10 @@ def teams(async_db: AsyncDatabase, async_queries: Queries) -> TeamService:
 
 @pytest.fixture
 def audit(async_db: AsyncDatabase, async_queries: Queries) -> AuditService:
-    return AuditService(async_db, async_queries)
+    """The audit reader, on the login role (an operator's): the application role cannot read
+    audit_log."""
+    operator = AsyncDatabase(async_db.pool, replace(async_db.settings, transaction_role=None))
+    return AuditService(operator, async_queries)
 
 
 WaitUntilBlocked = Callable[[str], Awaitable[None]]

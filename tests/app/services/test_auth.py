@@ -230,8 +230,23 @@ async def test_get_user_by_id_email_and_username(auth: AuthService) -> None:
     user = await sign_up(auth, username="Ada.L")
 
     assert await auth.get_user_by_id(user.id) == user
-    assert await auth.get_user_by_email("ADA@x.io") == user
-    assert await auth.get_user_by_username("ada.l") == user
+    assert await auth.get_user_by_email("ADA@x.io", acting_user_id=user.id) == user
+    assert await auth.get_user_by_username("ada.l", acting_user_id=user.id) == user
+
+
+async def test_a_user_finds_no_other_user_by_email_or_username(auth: AuthService) -> None:
+    ada = await sign_up(auth, username="ada")
+    bob = await sign_up(auth, email="bob@x.io", username="bob")
+
+    with pytest.raises(UserNotFound):
+        await auth.get_user_by_email("ada@x.io", acting_user_id=bob.id)
+    with pytest.raises(UserNotFound):
+        await auth.get_user_by_username("ada", acting_user_id=bob.id)
+    with pytest.raises(UserNotFound):
+        await auth.update_profile(ada.id, name="Mallory", acting_user_id=bob.id)
+    with pytest.raises(UserNotFound):
+        await auth.hard_delete_user(ada.id, acting_user_id=bob.id)
+    assert (await auth.get_user_by_id(ada.id)).name == ada.name
 
 
 async def test_get_of_an_unknown_user_raises_user_not_found(auth: AuthService) -> None:
@@ -239,9 +254,9 @@ async def test_get_of_an_unknown_user_raises_user_not_found(auth: AuthService) -
         await auth.get_user_by_id("no-such-user")
     assert isinstance(caught.value, NotFound)
     with pytest.raises(UserNotFound):
-        await auth.get_user_by_email("nobody@x.io")
+        await auth.get_user_by_email("nobody@x.io", acting_user_id="no-such-user")
     with pytest.raises(UserNotFound):
-        await auth.get_user_by_username("nobody")
+        await auth.get_user_by_username("nobody", acting_user_id="no-such-user")
 
 
 async def test_update_profile_changes_only_the_given_fields(auth: AuthService) -> None:
@@ -287,9 +302,9 @@ async def test_a_soft_deleted_user_is_invisible_and_cannot_sign_in(
     with pytest.raises(UserNotFound):
         await auth.get_user_by_id(user.id)
     with pytest.raises(UserNotFound):
-        await auth.get_user_by_email("ada@x.io")
+        await auth.get_user_by_email("ada@x.io", acting_user_id=user.id)
     with pytest.raises(UserNotFound):
-        await auth.get_user_by_username("ada")
+        await auth.get_user_by_username("ada", acting_user_id=user.id)
     with pytest.raises(InvalidCredentials):
         await auth.sign_in(email="ada@x.io", password=PASSWORD)
     assert await auth.get_session(signed_in.token) is None
@@ -743,7 +758,10 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     deploy_key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_urlsafe(48)}\n-----END"
     git = GitService(async_db, async_queries, keys=TEST_KEYS)
     await git.connect_repository(
-        workspace.id, repo_url="git@git.example:ada/site.git", deploy_key=deploy_key
+        workspace.id,
+        repo_url="git@git.example:ada/site.git",
+        deploy_key=deploy_key,
+        acting_user_id=workspace.user_id,
     )
     dumped = await asyncio.to_thread(
         subprocess.run,
@@ -768,7 +786,7 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     assert await auth.get_oauth_tokens(user.id, provider_id="google", account_id="g-7") == (
         OAuthTokens(access_token=oauth[3], refresh_token=None, id_token=None)
     )
-    assert await git.get_deploy_key(workspace.id) == deploy_key
+    assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == deploy_key
     stolen = secret_hash(signed_in.token)
     assert stolen.hex() in dump  # what the dump does hold (bytea as hex) ...
     for forged in (stolen.hex(), base64.urlsafe_b64encode(stolen).decode().rstrip("=")):

@@ -111,10 +111,12 @@ def walk(blocks: tuple[BlockTree, ...]) -> Iterator[BlockTree]:
 async def test_import_then_read_a_page_as_a_tree_in_order(
     content: ContentService, workspace: Workspace
 ) -> None:
-    summary = await content.import_content(workspace.id, SITE)
+    summary = await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     assert (summary.pages, summary.blocks, summary.nodes, summary.replaced) == (4, 11, 15, 0)
 
-    tree = await content.get_page(workspace.id, "guides/setup/intro")
+    tree = await content.get_page(
+        workspace.id, "guides/setup/intro", acting_user_id=workspace.user_id
+    )
     assert tree is not None
     assert tree.page.uuid == page_uuid(workspace.id, "guides/setup/intro")
     assert (tree.page.title, tree.page.slug, tree.page.parent_uuid) == (
@@ -143,16 +145,18 @@ async def test_import_then_read_a_page_as_a_tree_in_order(
     assert debian.node.parent_uuid == install.children[0].node.uuid
     assert all(b.node.page_name == "guides/setup/intro" for b in walk(tree.blocks))
 
-    assert await content.get_page(workspace.id, "missing") is None
-    assert await content.get_page(workspace.id + 1000, "faq") is None
+    assert await content.get_page(workspace.id, "missing", acting_user_id=workspace.user_id) is None
+    assert (
+        await content.get_page(workspace.id + 1000, "faq", acting_user_id=workspace.user_id) is None
+    )
 
 
 async def test_the_tree_stops_at_the_workspace_embed_depth(
     async_db: AsyncDatabase, async_queries: Queries, content: ContentService
 ) -> None:
     shallow = await add_workspace(async_db, async_queries, "shallow", embed_depth=2)
-    await content.import_content(shallow.id, SITE)
-    tree = await content.get_page(shallow.id, "guides/setup/intro")
+    await content.import_content(shallow.id, SITE, acting_user_id=shallow.user_id)
+    tree = await content.get_page(shallow.id, "guides/setup/intro", acting_user_id=shallow.user_id)
     assert tree is not None
     assert [(b.node.html, b.depth) for b in walk(tree.blocks)] == [
         ("<p>Install the tool</p>", 1),
@@ -163,8 +167,8 @@ async def test_the_tree_stops_at_the_workspace_embed_depth(
 
 
 async def test_list_pages_by_name(content: ContentService, workspace: Workspace) -> None:
-    await content.import_content(workspace.id, SITE)
-    pages = await content.list_pages(workspace.id)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    pages = await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
     assert [p.page_name for p in pages] == sorted(p.name for p in SITE)
     assert all(p.parent_uuid is None for p in pages)
 
@@ -172,9 +176,9 @@ async def test_list_pages_by_name(content: ContentService, workspace: Workspace)
 async def test_reimporting_the_same_content_changes_no_key_and_duplicates_nothing(
     async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
-    await content.import_content(workspace.id, SITE)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     first = await node_keys(async_pool, workspace.id)
-    summary = await content.import_content(workspace.id, SITE)
+    summary = await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     assert summary.replaced == SITE_NODES
     second = await node_keys(async_pool, workspace.id)
     assert second == first
@@ -184,13 +188,16 @@ async def test_reimporting_the_same_content_changes_no_key_and_duplicates_nothin
 async def test_reimport_replaces_what_changed(
     async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
-    await content.import_content(workspace.id, SITE)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     kept = SITE[1]
     added = PageInput("changelog", "Changelog", blocks=[BlockInput("<p>v1</p>")])
-    await content.import_content(workspace.id, [kept, added])
-    assert [p.page_name for p in await content.list_pages(workspace.id)] == ["changelog", "faq"]
-    assert await content.count_nodes(workspace.id) == 3 + 2
-    faq = await content.get_page(workspace.id, "faq")
+    await content.import_content(workspace.id, [kept, added], acting_user_id=workspace.user_id)
+    assert [
+        p.page_name
+        for p in await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
+    ] == ["changelog", "faq"]
+    assert await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == 3 + 2
+    faq = await content.get_page(workspace.id, "faq", acting_user_id=workspace.user_id)
     assert faq is not None
     assert faq.page.uuid == page_uuid(workspace.id, "faq")
 
@@ -198,7 +205,7 @@ async def test_reimport_replaces_what_changed(
 async def test_keys_are_the_sql_node_uuid_of_the_documented_keys(
     async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
-    await content.import_content(workspace.id, SITE)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     async with async_pool.connection() as conn:
         cur = await conn.execute(
             "SELECT node_uuid(%(w)s::text || '::' || 'guides/setup/intro'),"
@@ -217,12 +224,19 @@ async def test_keys_are_the_sql_node_uuid_of_the_documented_keys(
 async def test_deleting_a_page_removes_all_its_blocks(
     content: ContentService, workspace: Workspace
 ) -> None:
-    await content.import_content(workspace.id, SITE)
-    await content.delete_page(workspace.id, "guides/setup/intro")
-    assert await content.get_page(workspace.id, "guides/setup/intro") is None
-    assert await content.count_nodes(workspace.id) == SITE_NODES - 7
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    await content.delete_page(workspace.id, "guides/setup/intro", acting_user_id=workspace.user_id)
+    assert (
+        await content.get_page(workspace.id, "guides/setup/intro", acting_user_id=workspace.user_id)
+        is None
+    )
+    assert (
+        await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == SITE_NODES - 7
+    )
     with pytest.raises(PageNotFound):
-        await content.delete_page(workspace.id, "guides/setup/intro")
+        await content.delete_page(
+            workspace.id, "guides/setup/intro", acting_user_id=workspace.user_id
+        )
 
 
 async def test_backlinks_are_the_blocks_that_link_the_page(
@@ -232,10 +246,10 @@ async def test_backlinks_are_the_blocks_that_link_the_page(
     workspace: Workspace,
 ) -> None:
     other = await add_workspace(async_db, async_queries, "bob")
-    await content.import_content(workspace.id, SITE)
-    await content.import_content(other.id, SITE)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    await content.import_content(other.id, SITE, acting_user_id=other.user_id)
 
-    faq = await content.list_backlinks(workspace.id, "faq")
+    faq = await content.list_backlinks(workspace.id, "faq", acting_user_id=workspace.user_id)
     assert [(b.page_name, b.position, b.page_title) for b in faq] == [
         ("R&D", 0, "Research and development"),
         ("guides/setup/intro", 1, "Setting up"),
@@ -245,9 +259,17 @@ async def test_backlinks_are_the_blocks_that_link_the_page(
     assert faq[1].page_uuid == intro
     assert faq[1].parent_uuid == intro
     # An entity in the attribute is decoded: data-page="R&amp;D" links the page "R&D".
-    assert [b.page_name for b in await content.list_backlinks(workspace.id, "R&D")] == ["notes"]
-    assert await content.list_backlinks(workspace.id, "faq-old") == []
-    assert await content.list_backlinks(workspace.id, "notes") == []
+    assert [
+        b.page_name
+        for b in await content.list_backlinks(workspace.id, "R&D", acting_user_id=workspace.user_id)
+    ] == ["notes"]
+    assert (
+        await content.list_backlinks(workspace.id, "faq-old", acting_user_id=workspace.user_id)
+        == []
+    )
+    assert (
+        await content.list_backlinks(workspace.id, "notes", acting_user_id=workspace.user_id) == []
+    )
 
 
 async def test_search_ranks_title_matches_first_and_highlights(
@@ -268,10 +290,10 @@ async def test_search_ranks_title_matches_first_and_highlights(
             ],
         ),
     ]
-    await content.import_content(workspace.id, pages)
-    await content.import_content(other.id, pages)
+    await content.import_content(workspace.id, pages, acting_user_id=workspace.user_id)
+    await content.import_content(other.id, pages, acting_user_id=other.user_id)
 
-    hits = await content.search(workspace.id, "install")
+    hits = await content.search(workspace.id, "install", acting_user_id=workspace.user_id)
     assert [(h.page_name, h.parent_uuid is None) for h in hits] == [
         ("install", True),
         ("misc", False),
@@ -280,33 +302,45 @@ async def test_search_ranks_title_matches_first_and_highlights(
     assert "<mark>Installing</mark>" in hits[0].snippet
     assert "<mark>installed</mark>" in hits[1].snippet
     assert "<em>" not in hits[1].snippet
-    assert [h.title for h in await content.search(workspace.id, "gardens")] == [""]
-    assert await content.search(workspace.id, "volcano") == []
-    assert await content.search(workspace.id, "   ") == []
-    assert len(await content.search(workspace.id, "install", limit=1)) == 1
+    assert [
+        h.title
+        for h in await content.search(workspace.id, "gardens", acting_user_id=workspace.user_id)
+    ] == [""]
+    assert await content.search(workspace.id, "volcano", acting_user_id=workspace.user_id) == []
+    assert await content.search(workspace.id, "   ", acting_user_id=workspace.user_id) == []
+    assert (
+        len(
+            await content.search(workspace.id, "install", limit=1, acting_user_id=workspace.user_id)
+        )
+        == 1
+    )
 
 
 async def test_invalid_content_is_refused_and_changes_nothing(
     content: ContentService, workspace: Workspace
 ) -> None:
-    await content.import_content(workspace.id, SITE)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     with pytest.raises(InvalidContent):
-        await content.import_content(workspace.id, [SITE[0], SITE[1], SITE[0]])
+        await content.import_content(
+            workspace.id, [SITE[0], SITE[1], SITE[0]], acting_user_id=workspace.user_id
+        )
     with pytest.raises(InvalidContent):
-        await content.import_content(workspace.id, [PageInput("  ", "Blank")])
+        await content.import_content(
+            workspace.id, [PageInput("  ", "Blank")], acting_user_id=workspace.user_id
+        )
     with pytest.raises(WorkspaceNotFound):
-        await content.import_content(workspace.id + 1000, SITE)
-    assert await content.count_nodes(workspace.id) == SITE_NODES
+        await content.import_content(workspace.id + 1000, SITE, acting_user_id=workspace.user_id)
+    assert await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == SITE_NODES
 
 
 async def test_a_failing_import_keeps_the_old_content(
     async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
-    await content.import_content(workspace.id, SITE)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     before = await node_keys(async_pool, workspace.id)
     broken = [*SITE, PageInput("bad", "Bad", blocks=[BlockInput("<p>nul \x00 byte</p>")])]
     with pytest.raises(InvalidInput):
-        await content.import_content(workspace.id, broken)
+        await content.import_content(workspace.id, broken, acting_user_id=workspace.user_id)
     assert await node_keys(async_pool, workspace.id) == before
 
 
@@ -320,10 +354,18 @@ async def test_concurrent_imports_of_one_workspace_serialize(
         ]
         for v in range(4)
     ]
-    await asyncio.gather(*(content.import_content(workspace.id, pages) for pages in versions))
-    names = {p.page_name for p in await content.list_pages(workspace.id)}
+    await asyncio.gather(
+        *(
+            content.import_content(workspace.id, pages, acting_user_id=workspace.user_id)
+            for pages in versions
+        )
+    )
+    names = {
+        p.page_name
+        for p in await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
+    }
     assert names in [{p.name for p in pages} for pages in versions]
-    assert await content.count_nodes(workspace.id) == 60
+    assert await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == 60
 
 
 @pytest.mark.slow
@@ -345,9 +387,9 @@ async def test_an_import_of_100000_nodes_in_one_call(
         )
         for p in range(1000)
     ]
-    summary = await content.import_content(workspace.id, pages)
+    summary = await content.import_content(workspace.id, pages, acting_user_id=workspace.user_id)
     assert summary.nodes == 100_000
-    assert await content.count_nodes(workspace.id) == 100_000
+    assert await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == 100_000
 
 
 def plan_nodes(plan: Any) -> Iterator[dict[str, Any]]:
@@ -398,17 +440,21 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
             for p in range(pages)
         ]
 
-    summary = await content.import_content(workspace.id, site(200, 40))
+    summary = await content.import_content(
+        workspace.id, site(200, 40), acting_user_id=workspace.user_id
+    )
     assert summary.blocks >= 10_000
     for name in ("bob", "carol"):
         other = await add_workspace(async_db, async_queries, name)
-        await content.import_content(other.id, site(150, 40))
+        await content.import_content(other.id, site(150, 40), acting_user_id=other.user_id)
     conn.execute("ANALYZE nodes")
     conn.execute("ANALYZE workspaces")
 
-    backlinks = await content.list_backlinks(workspace.id, "topic/42")
+    backlinks = await content.list_backlinks(
+        workspace.id, "topic/42", acting_user_id=workspace.user_id
+    )
     assert 0 < len(backlinks) < 20
-    tree = await content.get_page(workspace.id, "topic/42")
+    tree = await content.get_page(workspace.id, "topic/42", acting_user_id=workspace.user_id)
     assert tree is not None
     assert len(tree.blocks) == 40
 
@@ -439,16 +485,22 @@ async def test_the_seed_workspace_reads_back(
     run_seeds(db_settings)  # idempotent
     workspace = await WorkspaceService(async_db, async_queries).get_by_user("seed-user-alice")
     assert workspace is not None
-    pages = await content.list_pages(workspace.id)
+    pages = await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
     assert len(pages) >= 3
     assert all(p.uuid == page_uuid(workspace.id, p.page_name) for p in pages)
-    trees = [await content.get_page(workspace.id, p.page_name) for p in pages]
+    trees = [
+        await content.get_page(workspace.id, p.page_name, acting_user_id=workspace.user_id)
+        for p in pages
+    ]
     assert any(b.depth >= 2 for t in trees if t is not None for b in walk(t.blocks))
     for tree in trees:
         assert tree is not None
         keys = _block_keys(tree.page.uuid, tree.blocks, [])
         assert {b.node.uuid for b in walk(tree.blocks)} == keys
-    linked = [await content.list_backlinks(workspace.id, p.page_name) for p in pages]
+    linked = [
+        await content.list_backlinks(workspace.id, p.page_name, acting_user_id=workspace.user_id)
+        for p in pages
+    ]
     assert any(linked)
     async with async_pool.connection() as conn:
         cur = await conn.execute(
@@ -477,6 +529,6 @@ async def test_search_text_and_result_counts_are_bounded(
     content: ContentService, workspace: Workspace
 ) -> None:
     with pytest.raises(InvalidInput, match="query must be at most 1,000 characters"):
-        await content.search(workspace.id, "word " * 2_000_000)
+        await content.search(workspace.id, "word " * 2_000_000, acting_user_id=workspace.user_id)
     with pytest.raises(InvalidInput, match="limit must be between 1 and 500"):
-        await content.search(workspace.id, "setup", limit=100_000)
+        await content.search(workspace.id, "setup", limit=100_000, acting_user_id=workspace.user_id)

@@ -39,7 +39,10 @@ def git(async_db: AsyncDatabase, async_queries: Queries) -> GitService:
 
 async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
     repo = await git.connect_repository(
-        workspace.id, repo_url="git@git.example:ada/notes.git", deploy_key=SECRET_KEY
+        workspace.id,
+        repo_url="git@git.example:ada/notes.git",
+        deploy_key=SECRET_KEY,
+        acting_user_id=workspace.user_id,
     )
     assert (repo.branch, repo.sync_status, repo.last_sync, repo.error_log) == (
         "main",
@@ -47,16 +50,19 @@ async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
         None,
         None,
     )
-    assert await git.get_deploy_key(workspace.id) == SECRET_KEY
-    assert await git.get_repository(workspace.id) == repo
-    assert await git.get_repository(workspace.id + 1000) is None
+    assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == SECRET_KEY
+    assert await git.get_repository(workspace.id, acting_user_id=workspace.user_id) == repo
+    assert await git.get_repository(workspace.id + 1000, acting_user_id=workspace.user_id) is None
 
 
 async def test_the_deploy_key_is_stored_encrypted_under_the_newest_key(
     git: GitService, workspace: Workspace, conn: SyncConn
 ) -> None:
     await git.connect_repository(
-        workspace.id, repo_url="https://git.example/ada.git", deploy_key=SECRET_KEY
+        workspace.id,
+        repo_url="https://git.example/ada.git",
+        deploy_key=SECRET_KEY,
+        acting_user_id=workspace.user_id,
     )
 
     row = conn.execute(
@@ -69,10 +75,12 @@ async def test_the_deploy_key_is_stored_encrypted_under_the_newest_key(
 
 
 async def test_a_repository_without_a_deploy_key(git: GitService, workspace: Workspace) -> None:
-    await git.connect_repository(workspace.id, repo_url="https://git.example/ada.git")
-    assert await git.get_deploy_key(workspace.id) is None
+    await git.connect_repository(
+        workspace.id, repo_url="https://git.example/ada.git", acting_user_id=workspace.user_id
+    )
+    assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) is None
     with pytest.raises(RepositoryNotFound):
-        await git.get_deploy_key(workspace.id + 1000)
+        await git.get_deploy_key(workspace.id + 1000, acting_user_id=workspace.user_id)
 
 
 async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
@@ -83,8 +91,15 @@ async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
     conn: SyncConn,
 ) -> None:
     other = await add_workspace(async_db, async_queries, "bob")
-    await git.connect_repository(workspace.id, repo_url="https://a.example/a.git", deploy_key="A")
-    await git.connect_repository(other.id, repo_url="https://b.example/b.git", deploy_key="B")
+    await git.connect_repository(
+        workspace.id,
+        repo_url="https://a.example/a.git",
+        deploy_key="A",
+        acting_user_id=workspace.user_id,
+    )
+    await git.connect_repository(
+        other.id, repo_url="https://b.example/b.git", deploy_key="B", acting_user_id=other.user_id
+    )
     conn.execute(
         "UPDATE git_repositories SET deploy_key ="
         " (SELECT deploy_key FROM git_repositories WHERE workspace_id = %s)"
@@ -94,8 +109,8 @@ async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
     conn.commit()
 
     with pytest.raises(CorruptCiphertext, match="fails authentication"):
-        await git.get_deploy_key(other.id)
-    assert await git.get_deploy_key(workspace.id) == "A"
+        await git.get_deploy_key(other.id, acting_user_id=other.user_id)
+    assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == "A"
 
 
 async def test_one_repository_per_workspace_even_when_racing(
@@ -103,7 +118,11 @@ async def test_one_repository_per_workspace_even_when_racing(
 ) -> None:
     results = await asyncio.gather(
         *(
-            git.connect_repository(workspace.id, repo_url=f"https://git.example/r{i}.git")
+            git.connect_repository(
+                workspace.id,
+                repo_url=f"https://git.example/r{i}.git",
+                acting_user_id=workspace.user_id,
+            )
             for i in range(5)
         ),
         return_exceptions=True,
@@ -116,15 +135,27 @@ async def test_one_repository_per_workspace_even_when_racing(
 
 async def test_connecting_to_a_missing_workspace(git: GitService) -> None:
     with pytest.raises(WorkspaceNotFound):
-        await git.connect_repository(424242, repo_url="https://git.example/x.git")
+        await git.connect_repository(
+            424242, repo_url="https://git.example/x.git", acting_user_id="ada"
+        )
 
 
 async def test_sync_status_error_log_and_last_sync(git: GitService, workspace: Workspace) -> None:
-    await git.connect_repository(workspace.id, repo_url="https://git.example/ada.git", branch="pub")
-    syncing = await git.update_sync_status(workspace.id, SyncStatus.SYNCING)
+    await git.connect_repository(
+        workspace.id,
+        repo_url="https://git.example/ada.git",
+        branch="pub",
+        acting_user_id=workspace.user_id,
+    )
+    syncing = await git.update_sync_status(
+        workspace.id, SyncStatus.SYNCING, acting_user_id=workspace.user_id
+    )
     assert syncing.sync_status == "syncing"
     failed = await git.update_sync_status(
-        workspace.id, SyncStatus.ERROR, error_log="fatal: couldn't find remote ref pub"
+        workspace.id,
+        SyncStatus.ERROR,
+        error_log="fatal: couldn't find remote ref pub",
+        acting_user_id=workspace.user_id,
     )
     assert (failed.sync_status, failed.error_log) == (
         "error",
@@ -133,33 +164,42 @@ async def test_sync_status_error_log_and_last_sync(git: GitService, workspace: W
     assert failed.last_sync is None
     assert failed.updated_at >= syncing.updated_at
 
-    synced = await git.record_sync(workspace.id)
+    synced = await git.record_sync(workspace.id, acting_user_id=workspace.user_id)
     assert (synced.sync_status, synced.error_log) == ("success", None)
     assert synced.last_sync is not None
     assert synced.last_sync >= failed.updated_at
-    assert await git.get_repository(workspace.id) == synced
+    assert await git.get_repository(workspace.id, acting_user_id=workspace.user_id) == synced
 
 
 async def test_updates_of_a_missing_repository(git: GitService, workspace: Workspace) -> None:
     with pytest.raises(RepositoryNotFound):
-        await git.update_sync_status(workspace.id, SyncStatus.SYNCING)
+        await git.update_sync_status(
+            workspace.id, SyncStatus.SYNCING, acting_user_id=workspace.user_id
+        )
     with pytest.raises(RepositoryNotFound):
-        await git.record_sync(workspace.id)
+        await git.record_sync(workspace.id, acting_user_id=workspace.user_id)
     with pytest.raises(RepositoryNotFound):
-        await git.disconnect_repository(workspace.id)
+        await git.disconnect_repository(workspace.id, acting_user_id=workspace.user_id)
 
 
 async def test_disconnect_then_connect_another(git: GitService, workspace: Workspace) -> None:
-    await git.connect_repository(workspace.id, repo_url="https://git.example/old.git")
-    await git.disconnect_repository(workspace.id)
-    assert await git.get_repository(workspace.id) is None
-    repo = await git.connect_repository(workspace.id, repo_url="https://git.example/new.git")
+    await git.connect_repository(
+        workspace.id, repo_url="https://git.example/old.git", acting_user_id=workspace.user_id
+    )
+    await git.disconnect_repository(workspace.id, acting_user_id=workspace.user_id)
+    assert await git.get_repository(workspace.id, acting_user_id=workspace.user_id) is None
+    repo = await git.connect_repository(
+        workspace.id, repo_url="https://git.example/new.git", acting_user_id=workspace.user_id
+    )
     assert repo.repo_url == "https://git.example/new.git"
 
 
 async def test_the_deploy_key_stays_out_of_the_repr(git: GitService, workspace: Workspace) -> None:
     repo = await git.connect_repository(
-        workspace.id, repo_url="https://git.example/ada.git", deploy_key=SECRET_KEY
+        workspace.id,
+        repo_url="https://git.example/ada.git",
+        deploy_key=SECRET_KEY,
+        acting_user_id=workspace.user_id,
     )
     assert "secret-material" not in repr(repo)
     assert "secret-material" not in str(repo)
@@ -193,21 +233,28 @@ async def test_a_failed_connect_logs_and_raises_no_deploy_key(
             keys=TEST_KEYS,
         )
         await git.connect_repository(
-            workspace.id, repo_url="https://git.example/a.git", deploy_key=SECRET_KEY
+            workspace.id,
+            repo_url="https://git.example/a.git",
+            deploy_key=SECRET_KEY,
+            acting_user_id=workspace.user_id,
         )
         stored = await _stored_deploy_key(pool, workspace.id)
         try:  # a second repository: git_repositories_workspace_id_key
             await git.connect_repository(
-                workspace.id, repo_url="https://git.example/b.git", deploy_key=SECRET_KEY
+                workspace.id,
+                repo_url="https://git.example/b.git",
+                deploy_key=SECRET_KEY,
+                acting_user_id=workspace.user_id,
             )
         except RepositoryAlreadyConnected as exc:
             errors.append(exc)
-        try:  # a blank branch: a CHECK, whose DETAIL is the whole failing row
+        try:  # a blank branch: a CHECK (checked before the unique key), DETAIL the whole row
             await git.connect_repository(
-                workspace.id + 1,
+                workspace.id,
                 repo_url="https://git.example/c.git",
                 branch=" ",
                 deploy_key=SECRET_KEY,
+                acting_user_id=workspace.user_id,
             )
         except CheckViolation as exc:
             errors.append(exc)

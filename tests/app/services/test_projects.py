@@ -302,6 +302,9 @@ CREATE TRIGGER project_files_log_insert AFTER INSERT ON project_files
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION log_inserted();
 CREATE TRIGGER project_files_log_update AFTER UPDATE ON project_files
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION log_inserted();
+-- The service acts as the application role (transaction-role), which writes the log.
+GRANT INSERT ON statement_log TO reference_app;
+GRANT USAGE ON SEQUENCE statement_log_id_seq TO reference_app;
 """
 
 

@@ -15,10 +15,11 @@ from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
-from reference_apps.services.errors import AlreadyExists, Conflict, NotFound
+from reference_apps.services.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from reference_apps.services.teams import (
     AlreadyMember,
     MemberNotFound,
+    NotTeamOwner,
     SlugTaken,
     Team,
     TeamNotFound,
@@ -39,7 +40,7 @@ async def team_with_two_owners(auth: AuthService, teams: TeamService) -> tuple[T
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
-    await teams.add_member(team.id, bob.id, UserRole.OWNER)
+    await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     return team, alice, bob
 
 
@@ -65,9 +66,9 @@ async def test_create_team_makes_its_creator_the_owner(
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
 
     assert (team.name, team.slug) == ("Acme", "acme")
-    assert await teams.get_team_by_id(team.id) == team
-    assert await teams.get_team_by_slug("acme") == team
-    members = await teams.list_members(team.id)
+    assert await teams.get_team_by_id(team.id, acting_user_id=alice.id) == team
+    assert await teams.get_team_by_slug("acme", acting_user_id=alice.id) == team
+    members = await teams.list_members(team.id, acting_user_id=alice.id)
     assert [(m.user_id, m.name, m.email, m.role) for m in members] == [
         (alice.id, "Alice", "alice@x.io", UserRole.OWNER)
     ]
@@ -99,10 +100,10 @@ async def test_create_team_for_an_unknown_creator_leaves_no_team(
 
 async def test_get_an_unknown_team_raises_team_not_found(teams: TeamService) -> None:
     with pytest.raises(TeamNotFound) as caught:
-        await teams.get_team_by_id(uuid.uuid4())
+        await teams.get_team_by_id(uuid.uuid4(), acting_user_id="no-such-user")
     assert isinstance(caught.value, NotFound)
     with pytest.raises(TeamNotFound):
-        await teams.get_team_by_slug("nope")
+        await teams.get_team_by_slug("nope", acting_user_id="no-such-user")
 
 
 async def test_delete_team_removes_its_memberships(
@@ -115,7 +116,7 @@ async def test_delete_team_removes_its_memberships(
     assert await teams.list_user_teams(alice.id) == []
     assert conn.execute("SELECT count(*) FROM team_members").fetchone() == (0,)
     with pytest.raises(TeamNotFound):
-        await teams.delete_team(team.id)
+        await teams.delete_team(team.id, acting_user_id=alice.id)
 
 
 # --- members ------------------------------------------------------------------------------
@@ -129,15 +130,15 @@ async def test_add_members_and_list_them_owners_first_then_by_name(
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=zoe.id)
 
-    membership = await teams.add_member(team.id, carol.id)
-    await teams.add_member(team.id, bob.id, UserRole.MEMBER)
+    membership = await teams.add_member(team.id, carol.id, acting_user_id=zoe.id)
+    await teams.add_member(team.id, bob.id, UserRole.MEMBER, acting_user_id=zoe.id)
 
     assert (membership.team_id, membership.user_id, membership.role) == (
         team.id,
         carol.id,
         UserRole.MEMBER,
     )
-    members = await teams.list_members(team.id)
+    members = await teams.list_members(team.id, acting_user_id=carol.id)
     assert [(m.name, m.role) for m in members] == [
         ("Zoe", UserRole.OWNER),
         ("Bob", UserRole.MEMBER),
@@ -152,43 +153,45 @@ async def test_add_member_errors(auth: AuthService, teams: TeamService) -> None:
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
 
     with pytest.raises(AlreadyMember):
-        await teams.add_member(team.id, alice.id)
+        await teams.add_member(team.id, alice.id, acting_user_id=alice.id)
     with pytest.raises(TeamNotFound):
-        await teams.add_member(uuid.uuid4(), alice.id)
+        await teams.add_member(uuid.uuid4(), alice.id, acting_user_id=alice.id)
     with pytest.raises(UserNotFound):
-        await teams.add_member(team.id, "no-such-user")
+        await teams.add_member(team.id, "no-such-user", acting_user_id=alice.id)
     with pytest.raises(UserNotFound):
-        await teams.add_member(team.id, gone.id)
+        await teams.add_member(team.id, gone.id, acting_user_id=alice.id)
 
 
 async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
-    await teams.add_member(team.id, bob.id)
+    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
 
-    assert [m.user_id for m in await teams.list_members(team.id)] == [alice.id]
+    assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
+        alice.id
+    ]
     with pytest.raises(MemberNotFound):
-        await teams.remove_member(team.id, bob.id)
+        await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
 
 
 async def test_change_role_promotes_and_demotes(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
-    await teams.add_member(team.id, bob.id)
+    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
-    promoted = await teams.change_role(team.id, bob.id, UserRole.OWNER)
-    demoted = await teams.change_role(team.id, alice.id, UserRole.MEMBER)
+    promoted = await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
+    demoted = await teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id)
 
     assert (promoted.role, demoted.role) == (UserRole.OWNER, UserRole.MEMBER)
     assert {t.team.slug: t.role for t in await teams.list_user_teams(alice.id)} == {
         "acme": UserRole.MEMBER
     }
     with pytest.raises(MemberNotFound):
-        await teams.change_role(team.id, "no-such-user", UserRole.OWNER)
+        await teams.change_role(team.id, "no-such-user", UserRole.OWNER, acting_user_id=bob.id)
 
 
 async def test_list_user_teams_with_roles_by_team_name(
@@ -199,7 +202,7 @@ async def test_list_user_teams_with_roles_by_team_name(
     zeta = await teams.create_team(name="Zeta", slug="zeta", creator_id=alice.id)
     await teams.create_team(name="Beta", slug="beta", creator_id=bob.id)
     alpha = await teams.create_team(name="Alpha", slug="alpha", creator_id=bob.id)
-    await teams.add_member(alpha.id, alice.id)
+    await teams.add_member(alpha.id, alice.id, acting_user_id=bob.id)
 
     listed = await teams.list_user_teams(alice.id)
 
@@ -216,16 +219,78 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
-    await teams.add_member(team.id, bob.id)
+    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await auth.soft_delete_user(bob.id)
 
-    assert [m.user_id for m in await teams.list_members(team.id)] == [alice.id]
+    assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
+        alice.id
+    ]
     assert await teams.list_user_teams(bob.id) == []
     with pytest.raises(MemberNotFound):
-        await teams.change_role(team.id, bob.id, UserRole.OWNER)
+        await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     # Removing the hidden membership is still allowed (clean-up).
-    await teams.remove_member(team.id, bob.id)
+    await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
+
+
+# --- authorization ------------------------------------------------------------------------
+
+
+async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    carol = await new_user(auth, "carol")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+
+    refused = [
+        teams.add_member(team.id, carol.id, acting_user_id=bob.id),
+        teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=bob.id),
+        teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=bob.id),
+        teams.remove_member(team.id, alice.id, acting_user_id=bob.id),
+        teams.delete_team(team.id, acting_user_id=bob.id),
+    ]
+    for call in refused:
+        with pytest.raises(NotTeamOwner) as caught:
+            await call
+        assert isinstance(caught.value, Forbidden)
+
+    rows = conn.execute(
+        "SELECT user_id, role::text FROM team_members WHERE team_id = %s ORDER BY user_id",
+        (team.id,),
+    ).fetchall()
+    assert rows == sorted([(alice.id, "OWNER"), (bob.id, "MEMBER")])
+    # A member reads the team and its members, and may leave it.
+    assert await teams.get_team_by_id(team.id, acting_user_id=bob.id) == team
+    assert len(await teams.list_members(team.id, acting_user_id=bob.id)) == 2
+    await teams.remove_member(team.id, bob.id, acting_user_id=bob.id)
+    assert await teams.list_user_teams(bob.id) == []
+
+
+async def test_another_user_s_team_cannot_be_touched_at_all(
+    auth: AuthService, teams: TeamService, conn: SyncConn
+) -> None:
+    alice = await new_user(auth, "alice")
+    mallory = await new_user(auth, "mallory")
+    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+
+    for call in (
+        teams.get_team_by_id(team.id, acting_user_id=mallory.id),
+        teams.get_team_by_slug("acme", acting_user_id=mallory.id),
+        teams.add_member(team.id, mallory.id, UserRole.OWNER, acting_user_id=mallory.id),
+        teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=mallory.id),
+        teams.remove_member(team.id, alice.id, acting_user_id=mallory.id),
+        teams.delete_team(team.id, acting_user_id=mallory.id),
+    ):
+        with pytest.raises(TeamNotFound):
+            await call
+    assert await teams.list_members(team.id, acting_user_id=mallory.id) == []
+    assert conn.execute(
+        "SELECT user_id, role::text FROM team_members WHERE team_id = %s", (team.id,)
+    ).fetchall() == [(alice.id, "OWNER")]
+    assert conn.execute("SELECT name FROM teams WHERE id = %s", (team.id,)).fetchone() == ("Acme",)
 
 
 # --- the last owner -----------------------------------------------------------------------
@@ -237,13 +302,13 @@ async def test_the_last_owner_can_be_neither_demoted_nor_removed(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
-    await teams.add_member(team.id, bob.id)
+    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     with pytest.raises(LastOwner) as caught:
-        await teams.change_role(team.id, alice.id, UserRole.MEMBER)
+        await teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id)
     assert isinstance(caught.value, Conflict)
     with pytest.raises(LastOwner):
-        await teams.remove_member(team.id, alice.id)
+        await teams.remove_member(team.id, alice.id, acting_user_id=alice.id)
 
     assert owners(conn, team) == [alice.id]
 
@@ -254,10 +319,10 @@ async def test_the_last_owner_can_hand_over_by_promoting_first(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
-    await teams.add_member(team.id, bob.id)
+    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
-    await teams.change_role(team.id, bob.id, UserRole.OWNER)
-    await teams.remove_member(team.id, alice.id)
+    await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
+    await teams.remove_member(team.id, alice.id, acting_user_id=alice.id)
 
     assert owners(conn, team) == [bob.id]
 
@@ -291,7 +356,7 @@ async def test_a_soft_deleted_owner_no_longer_counts(auth: AuthService, teams: T
     await auth.soft_delete_user(bob.id)
 
     with pytest.raises(LastOwner):
-        await teams.change_role(team.id, alice.id, UserRole.MEMBER)
+        await teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id)
 
 
 async def test_two_owners_demoting_themselves_at_once_one_stays_owner(
@@ -329,9 +394,8 @@ async def test_the_database_serializes_demotions_on_separate_connections(
         assert caught.value.diag.constraint_name == "team_members_last_owner"
         await second.rollback()
 
-    assert [m.user_id for m in await teams.list_members(team.id) if m.role == UserRole.OWNER] == [
-        bob.id
-    ]
+    members = await teams.list_members(team.id, acting_user_id=bob.id)
+    assert [m.user_id for m in members if m.role == UserRole.OWNER] == [bob.id]
 
 
 async def test_a_waiting_service_demotion_fails_with_last_owner(
@@ -347,7 +411,9 @@ async def test_a_waiting_service_demotion_fails_with_last_owner(
             "UPDATE team_members SET role = 'MEMBER' WHERE team_id = %s AND user_id = %s",
             (team.id, alice.id),
         )
-        racing = asyncio.create_task(teams.change_role(team.id, bob.id, UserRole.MEMBER))
+        racing = asyncio.create_task(
+            teams.change_role(team.id, bob.id, UserRole.MEMBER, acting_user_id=bob.id)
+        )
         await wait_until_blocked("UPDATE team_members")
         assert not racing.done()
         await first.commit()
@@ -366,7 +432,7 @@ async def _demotion_race(
         team = await teams.create_team(
             name="Acme", slug=f"acme-{tag}{attempt}", creator_id=alice.id
         )
-        await teams.add_member(team.id, bob.id, UserRole.OWNER)
+        await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
         results = await asyncio.gather(
             teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id),
             teams.change_role(team.id, bob.id, UserRole.MEMBER, acting_user_id=bob.id),

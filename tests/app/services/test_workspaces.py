@@ -47,9 +47,10 @@ async def test_create_then_get_by_slug_and_by_user(
     )
     assert created.embed_depth == 5
     assert created.domain == "notes.ada.example"
-    assert await workspaces.get_by_slug("ada-notes") == created
+    assert await workspaces.get_by_slug("ada-notes", acting_user_id="ada") == created
+    assert await workspaces.get_by_slug("ada-notes", acting_user_id="bob") is None, "Ada's"
     assert await workspaces.get_by_user("ada") == created
-    assert await workspaces.get_by_slug("nobody") is None
+    assert await workspaces.get_by_slug("nobody", acting_user_id="ada") is None
     assert await workspaces.get_by_user("nobody") is None
 
 
@@ -60,7 +61,7 @@ async def test_a_second_workspace_for_the_same_user_is_refused(
     await workspaces.create(user_id="ada", slug="ada-notes", name="Notes")
     with pytest.raises(WorkspaceAlreadyExists):
         await workspaces.create(user_id="ada", slug="ada-other", name="Other")
-    assert await workspaces.get_by_slug("ada-other") is None
+    assert await workspaces.get_by_slug("ada-other", acting_user_id="ada") is None
 
 
 async def test_a_taken_slug_is_refused(async_pool: Pool, workspaces: WorkspaceService) -> None:
@@ -110,7 +111,7 @@ async def test_unknown_or_soft_deleted_owner(
     await workspaces.create(user_id="ada", slug="ada", name="Ada")
     async with async_pool.connection() as conn:
         await conn.execute("UPDATE users SET deleted_at = now() WHERE id = 'ada'")
-    assert await workspaces.get_by_slug("ada") is None
+    assert await workspaces.get_by_slug("ada", acting_user_id="ada") is None
     assert await workspaces.get_by_user("ada") is None
     # A soft delete frees nothing: the slug stays taken.
     await add_user(async_pool, "bob")
@@ -128,8 +129,8 @@ async def test_rename_changes_name_and_slug(async_pool: Pool, workspaces: Worksp
     assert (renamed.name, renamed.slug) == ("Ada's garden", "ada")
     assert renamed.updated_at > created.updated_at
     moved = await workspaces.rename(user_id="ada", name="Garden", slug="garden")
-    assert await workspaces.get_by_slug("garden") == moved
-    assert await workspaces.get_by_slug("ada") is None
+    assert await workspaces.get_by_slug("garden", acting_user_id="ada") == moved
+    assert await workspaces.get_by_slug("ada", acting_user_id="ada") is None
 
     with pytest.raises(SlugTaken):
         await workspaces.rename(user_id="ada", name="Garden", slug="bob")
@@ -166,9 +167,15 @@ async def test_deleting_the_user_removes_everything_of_the_workspace(
         )
     ]
     for workspace in (ada, bob):
-        await content.import_content(workspace.id, pages)
-        await git.connect_repository(workspace.id, repo_url=f"https://git.example/{workspace.slug}")
-        await deployments.record(workspace.id, commit_sha="abc1234")
+        await content.import_content(workspace.id, pages, acting_user_id=workspace.user_id)
+        await git.connect_repository(
+            workspace.id,
+            repo_url=f"https://git.example/{workspace.slug}",
+            acting_user_id=workspace.user_id,
+        )
+        await deployments.record(
+            workspace.id, commit_sha="abc1234", acting_user_id=workspace.user_id
+        )
 
     async with async_pool.connection() as conn:
         await conn.execute("DELETE FROM users WHERE id = 'ada'")
@@ -183,6 +190,43 @@ async def test_deleting_the_user_removes_everything_of_the_workspace(
         )
         assert await cur.fetchone() == (0, 0, 0, 0)
     # Bob's workspace is untouched.
-    assert await content.count_nodes(bob.id) == 3
-    assert await git.get_repository(bob.id) is not None
-    assert len(await deployments.list_latest(bob.id)) == 1
+    assert await content.count_nodes(bob.id, acting_user_id=bob.user_id) == 3
+    assert await git.get_repository(bob.id, acting_user_id=bob.user_id) is not None
+    assert len(await deployments.list_latest(bob.id, acting_user_id=bob.user_id)) == 1
+
+
+async def test_workspace_keyed_calls_act_only_on_the_acting_user_s_workspace(
+    async_pool: Pool, async_db: AsyncDatabase, async_queries: Queries, workspaces: WorkspaceService
+) -> None:
+    await add_user(async_pool, "ada")
+    await add_user(async_pool, "bob")
+    ada = await workspaces.create(user_id="ada", slug="ada", name="Ada")
+    content = ContentService(async_db, async_queries)
+    git = GitService(async_db, async_queries)
+    deployments = DeploymentService(async_db, async_queries)
+    home = [PageInput("home", "Home", html="<p>ada's</p>")]
+    await content.import_content(ada.id, home, acting_user_id="ada")
+    await git.connect_repository(ada.id, repo_url="https://git.example/ada", acting_user_id="ada")
+    deployed = await deployments.record(ada.id, commit_sha="abc1234", acting_user_id="ada")
+
+    # Bob names Ada's workspace: reads find nothing, writes are refused, nothing changes.
+    with pytest.raises(WorkspaceNotFound):
+        await content.import_content(ada.id, [PageInput("x", "X")], acting_user_id="bob")
+    with pytest.raises(WorkspaceNotFound):
+        await git.connect_repository(ada.id, repo_url="https://evil.example", acting_user_id="bob")
+    with pytest.raises(WorkspaceNotFound):
+        await deployments.record(ada.id, commit_sha="bad", acting_user_id="bob")
+    assert await content.get_page(ada.id, "home", acting_user_id="bob") is None
+    assert await content.search(ada.id, "ada", acting_user_id="bob") == []
+    assert await content.count_nodes(ada.id, acting_user_id="bob") == 0
+    assert await git.get_repository(ada.id, acting_user_id="bob") is None
+    assert await deployments.list_latest(ada.id, acting_user_id="bob") == []
+    assert await deployments.get(ada.id, deployed.id, acting_user_id="bob") is None
+
+    assert await content.count_nodes(ada.id, acting_user_id="ada") == 1
+    repo = await git.get_repository(ada.id, acting_user_id="ada")
+    assert repo is not None
+    assert repo.repo_url == "https://git.example/ada"
+    assert [d.commit_sha for d in await deployments.list_latest(ada.id, acting_user_id="ada")] == [
+        "abc1234"
+    ]

@@ -1,0 +1,470 @@
+"""Least privilege and row-level security (migrations 0050, 0051), tried with raw SQL as the
+application role reference_app, the way a careless query or an attacker would.
+
+The user-owned tables are found in the catalog (every table with a foreign-key path to users
+or teams) and compared with the contract's list (../shared/reference-schema.md). User A owns a
+row in each; user B, acting through plainsql's runtime with ``transaction-role``, reads,
+updates and deletes none of them and cannot insert one for A, while it handles its own rows
+normally; with no acting user nothing is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg import sql
+
+from plainsql.cli import cli
+from plainsql.config import Settings
+from plainsql.errors import PermissionDenied, QueryError
+from plainsql.pool import Conn, open_pool
+from plainsql.runtime_sync import Database
+
+ROLE = "reference_app"
+A, B = "rls-a", "rls-b"
+INDEX = {A: 1, B: 2}
+
+# The contract's list: users and every table holding a user's rows directly or through a parent.
+CONTRACT_TABLES = {
+    "users", "sessions", "accounts", "agents", "meetings",
+    "video_summaries", "video_summary_tags", "video_summary_categories", "keyframes",
+    "projects", "project_files", "agent_states",
+    "workspaces", "nodes", "git_repositories", "deployment_history",
+    "teams", "team_members",
+}  # fmt: skip
+
+# One row of the user %(u)s (number %(k)s) per table, parents first; %(n)s tells rows apart.
+# Keys are derived from the user, so a statement can name another user's parent rows.
+ROWS: dict[str, str] = {
+    "users": "INSERT INTO users (id, name, email) VALUES (%(u)s || '-guest', 'guest', %(u)s ||"
+    " '-guest@example.com')",
+    "sessions": "INSERT INTO sessions (id, user_id, token_hash, expires_at) VALUES ("
+    "%(u)s || '-s' || %(n)s, %(u)s, sha256(convert_to(%(u)s || %(n)s, 'UTF8')), now() + '1 day')",
+    "accounts": "INSERT INTO accounts (id, user_id, account_id, provider_id) VALUES ("
+    "%(u)s || '-a' || %(n)s, %(u)s, %(u)s || %(n)s, 'github')",
+    "teams": "INSERT INTO teams (id, name, slug) VALUES (md5('team' || %(u)s || %(n)s)::uuid,"
+    " 'team', 'team-' || %(u)s || %(n)s)",
+    "team_members": "INSERT INTO team_members (team_id, user_id, role) VALUES"
+    " (md5('team' || %(u)s || '1')::uuid, %(u)s || '-guest', 'MEMBER')",
+    "workspaces": "INSERT INTO workspaces (id, user_id, slug, name) VALUES"
+    " (%(k)s * 1000 + %(n)s, %(u)s, 'ws-' || %(u)s || %(n)s, 'ws')",
+    "nodes": "INSERT INTO nodes (uuid, workspace_id, page_name, slug, title) VALUES"
+    " (md5('node' || %(u)s || %(n)s)::uuid, %(k)s * 1000 + 1, 'p' || %(n)s, 'p', 'P')",
+    "git_repositories": "INSERT INTO git_repositories (workspace_id, repo_url) VALUES"
+    " (%(k)s * 1000 + 1, 'https://example.com/' || %(n)s)",
+    "deployment_history": "INSERT INTO deployment_history (workspace_id, commit_sha, status)"
+    " VALUES (%(k)s * 1000 + 1, 'c' || %(n)s, 'success')",
+    "projects": "INSERT INTO projects (id, user_id, name, description) VALUES"
+    " (md5('project' || %(u)s || %(n)s)::uuid, %(u)s, 'p', 'd')",
+    "project_files": "INSERT INTO project_files (project_id, path, content) VALUES"
+    " (md5('project' || %(u)s || '1')::uuid, 'f' || %(n)s, 'x')",
+    "agent_states": "INSERT INTO agent_states (project_id) VALUES"
+    " (md5('project' || %(u)s || '1')::uuid)",
+    "agents": "INSERT INTO agents (id, name, user_id, instructions) VALUES"
+    " (%(u)s || '-agent' || %(n)s, 'a', %(u)s, 'i')",
+    "meetings": "INSERT INTO meetings (id, name, user_id, agent_id) VALUES"
+    " (%(u)s || '-m' || %(n)s, 'm', %(u)s, %(u)s || '-agent1')",
+    "video_summaries": "INSERT INTO video_summaries (id, user_id, youtube_url, youtube_id, title)"
+    " VALUES (%(u)s || '-v' || %(n)s, %(u)s, 'https://youtu.be/x', 'y' || %(n)s, 't')",
+    "video_summary_tags": "INSERT INTO video_summary_tags (video_summary_id, tag_id) VALUES"
+    " (%(u)s || '-v1', 'tag' || %(n)s)",
+    "video_summary_categories": "INSERT INTO video_summary_categories"
+    " (video_summary_id, category_id) VALUES (%(u)s || '-v1', 'cat' || %(n)s)",
+    "keyframes": "INSERT INTO keyframes (id, video_summary_id, timestamp_seconds, image_url)"
+    " VALUES (%(u)s || '-k' || %(n)s, %(u)s || '-v1', 1, 'https://example.com/k.png')",
+}
+# A column every UPDATE may set to itself (the role may update it).
+TOUCH = {
+    "users": "name", "sessions": "user_agent", "accounts": "scope", "teams": "name",
+    "team_members": "role", "workspaces": "name", "nodes": "title",
+    "git_repositories": "branch", "deployment_history": "error_log", "projects": "name",
+    "project_files": "content", "agent_states": "current_state", "agents": "name",
+    "meetings": "name", "video_summaries": "title", "video_summary_tags": "tag_id",
+    "video_summary_categories": "category_id", "keyframes": "image_url",
+}  # fmt: skip
+# Inserted by the owner for both users: the user rows themselves, and the creator's OWNER
+# membership (the role creates a team through app_create_team(), tested below).
+OWNER_ONLY = ("users", "teams")
+
+
+def _params(user: str, n: int = 1) -> dict[str, Any]:
+    return {"u": user, "k": INDEX[user], "n": n}
+
+
+def _seed(conn: Conn, user: str) -> None:
+    """As the owner: the user, a guest user of its own, and one row of every table."""
+    conn.execute(
+        "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)", (user, user, f"{user}@x.io")
+    )
+    for table, statement in ROWS.items():
+        conn.execute(statement, _params(user))
+        if table == "teams":
+            conn.execute(
+                "INSERT INTO team_members (team_id, user_id, role)"
+                " VALUES (md5('team' || %s || '1')::uuid, %s, 'OWNER')",
+                (user, user),
+            )
+    conn.commit()
+
+
+@pytest.fixture
+def app_db(db_settings: Settings) -> Iterator[Database]:
+    """plainsql's runtime acting as reference_app, over a pool of one connection (reused)."""
+    settings = replace(db_settings, transaction_role=ROLE, pool_min_size=1, pool_max_size=1)
+    with open_pool(settings) as pool:
+        yield Database(pool, settings)
+
+
+@pytest.fixture
+def seeded(conn: Conn) -> None:
+    conn.execute("INSERT INTO tags (id, name) VALUES ('tag1', 'one'), ('tag2', 'two')")
+    conn.execute("INSERT INTO categories (id, name) VALUES ('cat1', 'one'), ('cat2', 'two')")
+    _seed(conn, A)
+    _seed(conn, B)
+
+
+def _user_owned_tables(conn: Conn) -> set[str]:
+    """Tables with a foreign-key path to users or teams, read from the catalog."""
+    edges = conn.execute(
+        "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint AS c"
+        " WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"
+    ).fetchall()
+    owned = {"users", "teams"}
+    while True:
+        more = {child for child, parent in edges if parent in owned} - owned
+        if not more:
+            return owned
+        owned |= more
+
+
+def _count(conn: Conn, table: str) -> int:
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# Which rows of each table belong to the user %(u)s (number %(k)s): see ROWS.
+OWNED_BY = {
+    "users": "t.id IN (%(u)s, %(u)s || '-guest')",
+    "teams": "t.slug LIKE 'team-' || %(u)s || '%%'",
+    "team_members": "t.team_id = md5('team' || %(u)s || '1')::uuid",
+    "nodes": "t.workspace_id = %(k)s * 1000 + 1",
+    "git_repositories": "t.workspace_id = %(k)s * 1000 + 1",
+    "deployment_history": "t.workspace_id = %(k)s * 1000 + 1",
+    "project_files": "t.project_id = md5('project' || %(u)s || '1')::uuid",
+    "agent_states": "t.project_id = md5('project' || %(u)s || '1')::uuid",
+    "video_summary_tags": "t.video_summary_id = %(u)s || '-v1'",
+    "video_summary_categories": "t.video_summary_id = %(u)s || '-v1'",
+    "keyframes": "t.video_summary_id = %(u)s || '-v1'",
+}
+
+
+def _owned_by(table: str) -> sql.Composable:
+    return sql.SQL(OWNED_BY.get(table, "t.user_id = %(u)s"))
+
+
+def _rows_of(conn: Conn, table: str, user: str) -> int:
+    """How many of ``table``'s rows belong to ``user`` that ``conn`` can see."""
+    query = sql.SQL("SELECT count(*) FROM {} AS t WHERE {}").format(
+        sql.Identifier(table), _owned_by(table)
+    )
+    row = conn.execute(query, _params(user)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_user_owned_tables_in_the_catalog_are_the_contract_s_and_all_force_rls(
+    conn: Conn,
+) -> None:
+    assert _user_owned_tables(conn) == CONTRACT_TABLES
+    flags = dict(
+        conn.execute(
+            "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class"
+            " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
+        ).fetchall()
+    )
+    assert {t for t in CONTRACT_TABLES if not flags[t]} == set()
+    assert set(ROWS) == CONTRACT_TABLES, "this test seeds every user-owned table"
+
+
+def test_b_sees_updates_deletes_none_of_a_s_rows_and_cannot_insert_one_for_a(
+    conn: Conn, app_db: Database, seeded: None
+) -> None:
+    before = {table: _rows_of(conn, table, A) for table in CONTRACT_TABLES}
+    assert all(before.values()), before
+    for table in sorted(CONTRACT_TABLES):
+        name, column = sql.Identifier(table), sql.Identifier(TOUCH[table])
+        with app_db.transaction(acting_user=B) as unit:
+            seen = _rows_of(unit, table, A)
+            updated = unit.execute(
+                sql.SQL("UPDATE {t} AS t SET {c} = t.{c} WHERE {w}").format(
+                    t=name, c=column, w=_owned_by(table)
+                ),
+                _params(A),
+            ).rowcount
+            deleted = unit.execute(
+                sql.SQL("DELETE FROM {t} AS t WHERE {w}").format(t=name, w=_owned_by(table)),
+                _params(A),
+            ).rowcount
+        assert (seen, updated, deleted) == (0, 0, 0), table
+        with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
+            unit.execute(ROWS[table], _params(A, 2))
+    conn.rollback()  # a fresh snapshot is not needed in READ COMMITTED; end the idle one
+    assert {table: _rows_of(conn, table, A) for table in CONTRACT_TABLES} == before
+
+
+def test_b_handles_its_own_rows_normally(conn: Conn, app_db: Database, seeded: None) -> None:
+    tables = [t for t in ROWS if t not in OWNER_ONLY]
+    with app_db.transaction(acting_user=B) as unit:
+        for table in ROWS:
+            assert _rows_of(unit, table, B) >= 1, table
+            assert _count(unit, table) == _rows_of(unit, table, B), table
+            column = sql.Identifier(TOUCH[table])
+            updated = unit.execute(
+                sql.SQL("UPDATE {t} SET {c} = {c}").format(t=sql.Identifier(table), c=column)
+            ).rowcount
+            assert updated >= 1, table
+        for table in reversed(tables):
+            # The team keeps its OWNER (the last-owner rule); its guest member goes.
+            keep = " WHERE role = 'MEMBER'" if table == "team_members" else ""
+            deleted = unit.execute(
+                sql.SQL("DELETE FROM {}").format(sql.Identifier(table)) + sql.SQL(keep)
+            )
+            assert deleted.rowcount >= 1, table
+        for table in tables:  # the same rows again, as the role
+            unit.execute(ROWS[table], _params(B))
+    for table in tables:
+        assert _rows_of(conn, table, B) >= 1, table
+    with app_db.transaction(acting_user=B) as unit:  # its team first: it is the only OWNER
+        assert unit.execute("DELETE FROM teams").rowcount == 1
+        assert unit.execute("DELETE FROM users WHERE id = %s", (B,)).rowcount == 1
+
+
+def test_with_no_acting_user_every_table_reads_empty_also_on_a_reused_connection(
+    conn: Conn, app_db: Database, seeded: None
+) -> None:
+    with app_db.transaction(acting_user=B) as unit:
+        assert _count(unit, "users") == 1
+        pid = unit.info.backend_pid
+    with app_db.transaction() as unit:
+        assert unit.info.backend_pid == pid, "the pool's one connection, reused"
+        setting = unit.execute("SELECT current_setting('app.user_id', true)").fetchone()
+        assert setting == ("",), "the earlier unit's setting reads '' on this connection"
+        counts = {table: _count(unit, table) for table in CONTRACT_TABLES}
+    assert counts == dict.fromkeys(CONTRACT_TABLES, 0)
+    with pytest.raises(PermissionDenied), app_db.transaction() as unit:
+        unit.execute(ROWS["workspaces"], _params(B, 5))
+
+
+# --- 2. escalations ------------------------------------------------------------------------
+
+
+def test_escalations_as_the_application_role_fail(
+    conn: Conn, app_db: Database, seeded: None
+) -> None:
+    team = f"md5('team' || '{A}' || '1')::uuid"
+    conn.execute(
+        f"INSERT INTO team_members (team_id, user_id, role) VALUES ({team}, %s, 'MEMBER')", (B,)
+    )
+    conn.commit()
+    with app_db.transaction(acting_user=B) as unit:
+        promoted = unit.execute(
+            f"UPDATE team_members SET role = 'OWNER' WHERE team_id = {team} AND user_id = %s",
+            (B,),
+        ).rowcount
+        demoted = unit.execute(
+            f"UPDATE team_members SET role = 'MEMBER' WHERE team_id = {team} AND user_id = %s",
+            (A,),
+        ).rowcount
+        removed = unit.execute(
+            f"DELETE FROM team_members WHERE team_id = {team} AND user_id = %s", (A,)
+        ).rowcount
+        renamed = unit.execute(f"UPDATE teams SET name = 'mine' WHERE id = {team}").rowcount
+        deleted = unit.execute(f"DELETE FROM teams WHERE id = {team}").rowcount
+    assert (promoted, demoted, removed, renamed, deleted) == (0, 0, 0, 0, 0)
+    roles = conn.execute(
+        f"SELECT user_id, role::text FROM team_members WHERE team_id = {team} ORDER BY user_id"
+    ).fetchall()
+    assert roles == [(A, "OWNER"), (f"{A}-guest", "MEMBER"), (B, "MEMBER")]
+    refused: list[tuple[str, tuple[str, ...] | None]] = [
+        ("UPDATE users SET role = 'OWNER' WHERE id = %s", (B,)),
+        ("UPDATE tags SET name = 'renamed' WHERE id = 'tag1'", ()),
+        ("DELETE FROM tags WHERE id = 'tag1'", ()),
+        ("UPDATE categories SET name = 'renamed' WHERE id = 'cat1'", ()),
+        ("DELETE FROM categories WHERE id = 'cat1'", ()),
+        ("SELECT count(*) FROM audit_log", ()),
+        (
+            "INSERT INTO audit_log (table_name, action, row_key, new_row)"
+            " VALUES ('users', 'INSERT', '{}', '{}')",
+            (),
+        ),
+        ("DELETE FROM audit_log", ()),
+        ("INSERT INTO users (id, name, email) VALUES ('x', 'x', 'x@x.io')", ()),
+        ("INSERT INTO teams (name, slug) VALUES ('x', 'x')", ()),
+        ("TRUNCATE sessions", ()),
+        ("CREATE TABLE public.mine (id int)", ()),
+        ("ALTER TABLE users DISABLE ROW LEVEL SECURITY", ()),
+        ("SET LOCAL row_security = off; SELECT count(*) FROM workspaces", None),
+        ("SELECT team_assert_has_owner(gen_random_uuid())", ()),
+    ]
+    for statement, params in refused:
+        with pytest.raises(QueryError) as caught, app_db.transaction(acting_user=B) as unit:
+            unit.execute(statement, params)
+        assert caught.value.sqlstate == "42501" or isinstance(caught.value, PermissionDenied), (
+            statement
+        )
+    assert conn.execute("SELECT role::text FROM users WHERE id = %s", (B,)).fetchone() == (
+        "MEMBER",
+    )
+    assert conn.execute("SELECT name FROM tags WHERE id = 'tag1'").fetchone() == ("one",)
+    with app_db.transaction(acting_user=B) as unit:  # readable and insertable, though
+        unit.execute("INSERT INTO tags (id, name) VALUES ('tag3', 'three')")
+        assert _count(unit, "tags") == 3
+        assert _count(unit, "categories") == 2
+
+
+def test_the_role_holds_no_ownership_ddl_or_bypass(conn: Conn) -> None:
+    role = conn.execute(
+        "SELECT rolsuper, rolcanlogin, rolbypassrls, rolcreatedb, rolcreaterole"
+        " FROM pg_roles WHERE rolname = %s",
+        (ROLE,),
+    ).fetchone()
+    assert role == (False, False, False, False, False)
+    owned = conn.execute(
+        "SELECT count(*) FROM pg_class WHERE relowner = %s::regrole", (ROLE,)
+    ).fetchone()
+    assert owned == (0,)
+    extra = conn.execute(
+        "SELECT c.relname, p.privilege_type FROM pg_class AS c,"
+        " LATERAL aclexplode(c.relacl) AS p"
+        " WHERE c.relnamespace = 'public'::regnamespace AND p.grantee = %s::regrole"
+        " AND p.privilege_type NOT IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'USAGE')",
+        (ROLE,),
+    ).fetchall()
+    assert extra == []
+    schema = conn.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", (ROLE,)).fetchone()
+    assert schema == (False,)
+
+
+# --- 3. the explicit paths -----------------------------------------------------------------
+
+
+def _scalar(unit: Conn, statement: str, params: tuple[Any, ...] = ()) -> Any:
+    row = unit.execute(statement, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_the_explicit_paths_work_as_the_role(conn: Conn, app_db: Database, seeded: None) -> None:
+    with app_db.transaction() as unit:  # nobody acts yet
+        new_id = _scalar(
+            unit,
+            "SELECT app_sign_up('Cy', 'cy@x.io', NULL, NULL, '$argon2id$fake')",
+        )
+        credential = unit.execute("SELECT * FROM app_credential_by_email('CY@x.io')").fetchall()
+        assert credential == [(new_id, "$argon2id$fake")]
+        token_hash = "sha256(convert_to(%s, 'UTF8'))"  # B's seeded session (see ROWS)
+        assert _scalar(unit, f"SELECT app_session_user({token_hash})", (B + "1",)) == B
+        assert _scalar(unit, "SELECT app_session_user('\\x00'::bytea)") is None
+    with app_db.transaction(acting_user=B) as unit:
+        team_id = _scalar(unit, "SELECT app_create_team('New', 'new-team')")
+        assert _scalar(unit, "SELECT name FROM teams WHERE id = %s", (team_id,)) == "New"
+        unit.execute(
+            "INSERT INTO team_members (team_id, user_id) VALUES (%s, %s)", (team_id, new_id)
+        )
+        directory = unit.execute(
+            "SELECT user_id, email, role::text FROM app_team_directory(%s) ORDER BY email",
+            (team_id,),
+        ).fetchall()
+        assert directory == [(new_id, "cy@x.io", "MEMBER"), (B, f"{B}@x.io", "OWNER")]
+        unit.execute("UPDATE users SET name = 'Bee' WHERE id = %s", (B,))
+    with app_db.transaction(acting_user=A) as unit:  # not a member: an empty directory
+        assert unit.execute("SELECT * FROM app_team_directory(%s)", (team_id,)).fetchall() == []
+    trail = conn.execute(
+        "SELECT table_name, action, acting_user_id FROM audit_log"
+        " WHERE acting_user_id = %s ORDER BY id",
+        (B,),
+    ).fetchall()
+    assert trail == [
+        ("teams", "INSERT", B),
+        ("team_members", "INSERT", B),
+        ("team_members", "INSERT", B),
+        ("users", "UPDATE", B),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("function", "call"),
+    [
+        ("app_sign_up(text, text, text, text, text)",
+         "SELECT app_sign_up('Cy', 'cy@x.io', NULL, NULL, 'h')"),
+        ("app_credential_by_email(text)", "SELECT * FROM app_credential_by_email('a@x.io')"),
+        ("app_session_user(bytea)", "SELECT app_session_user('\\x00'::bytea)"),
+        ("app_create_team(text, text)", "SELECT app_create_team('T', 't')"),
+        ("app_team_directory(uuid)", "SELECT * FROM app_team_directory(gen_random_uuid())"),
+        ("app_user_is_active(text)", "SELECT app_user_is_active('x')"),
+        ("app_mark_email_verified(text)", "SELECT app_mark_email_verified('a@x.io')"),
+        ("app_delete_expired_sessions(integer)", "SELECT app_delete_expired_sessions(10)"),
+    ],
+)  # fmt: skip
+def test_without_its_grant_a_path_is_refused(
+    conn: Conn, app_db: Database, seeded: None, function: str, call: str
+) -> None:
+    conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM {ROLE}")
+    conn.commit()
+    with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
+        unit.execute(call)
+
+
+def test_without_security_definer_the_audit_trigger_cannot_write(
+    conn: Conn, app_db: Database, seeded: None
+) -> None:
+    conn.execute("ALTER FUNCTION audit_log_record() SECURITY INVOKER")
+    conn.commit()
+    with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
+        unit.execute("UPDATE users SET name = 'Bee' WHERE id = %s", (B,))
+
+
+def test_the_owner_is_not_bound_by_the_policies(
+    conn: Conn, database_url: str, seeded: None
+) -> None:
+    """Migrations and seeds run as the owner (a superuser here): it sees both users' rows."""
+    with psycopg.connect(database_url) as owner:
+        row = owner.execute("SELECT count(*) FROM workspaces").fetchone()
+    assert row == (2,)
+
+
+# --- the role is the cluster's -------------------------------------------------------------
+
+
+def test_rolling_back_the_role_leaves_it_to_the_other_databases_and_takes_this_one_s_grants(
+    database_url: str,
+) -> None:
+    """This test's database is one of several on the cluster holding grants to the role (the
+    session's template at least): rolling back here must neither fail nor drop it for them."""
+    runner = CliRunner()
+    settings_env = {"DATABASE_URL": database_url}
+    result = runner.invoke(cli, ["rollback", "--to", "0044_video_library"], env=settings_env)
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_roles WHERE rolname = %s", (ROLE,)
+        ).fetchone() == (1,)
+        held = conn.execute(
+            "SELECT count(*) FROM pg_shdepend WHERE refobjid = %s::regrole"
+            " AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            (ROLE,),
+        ).fetchone()
+        assert held == (0,), "nothing in this database refers to the role any more"
+        others = conn.execute(
+            "SELECT count(DISTINCT dbid) FROM pg_shdepend WHERE refobjid = %s::regrole", (ROLE,)
+        ).fetchone()
+        assert others is not None
+        assert others[0] >= 1, "the template still holds its grants"
+    result = runner.invoke(cli, ["migrate"], env=settings_env)
+    assert result.exit_code == 0, result.output
