@@ -32,7 +32,7 @@ from psycopg.pq import ConnStatus, ExecStatus
 
 from plainsql.connection_async import AsyncPlainConnection
 from plainsql.connection_sync import PlainConnection
-from plainsql.deadline import GRACE, watchdog
+from plainsql.deadline import GRACE, Guarded, watchdog
 from plainsql.errors import DeadlineExceeded
 
 # plainsql's connections are opened with client_encoding UTF8 (plainsql.server.session_options).
@@ -43,14 +43,7 @@ _OK = (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK)
 def run_command(conn: psycopg.Connection[Any], statement: str) -> None:
     """Send ``statement`` (simple protocol, no parameters) and wait for its end."""
     seconds = conn.deadline if isinstance(conn, PlainConnection) else 0.0
-    if seconds:
-        guard = watchdog()
-        guard.arm(conn, seconds)
-        try:
-            result = conn.pgconn.exec_(statement.encode(_ENCODING))
-        finally:
-            guard.disarm(conn)
-    else:
+    with Guarded(conn, seconds):
         result = conn.pgconn.exec_(statement.encode(_ENCODING))
     if result.status not in _OK:
         _raise_for(conn, result, seconds)
@@ -59,21 +52,14 @@ def run_command(conn: psycopg.Connection[Any], statement: str) -> None:
 async def async_run_command(conn: psycopg.AsyncConnection[Any], statement: str) -> None:
     """Send ``statement`` (simple protocol, no parameters) and wait for its end."""
     seconds = conn.deadline if isinstance(conn, AsyncPlainConnection) else 0.0
-    guard = watchdog()
-    if seconds:
-        guard.arm(conn, seconds)
     try:
-        result = await _exec_async(conn.pgconn, statement.encode(_ENCODING))
-    except psycopg.OperationalError as exc:
-        if seconds and guard.expired(conn):
-            raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
+        with Guarded(conn, seconds):
+            result = await _exec_async(conn.pgconn, statement.encode(_ENCODING))
+    except (psycopg.Error, DeadlineExceeded):
         raise
     except BaseException:
         conn.pgconn.finish()  # cancelled with the command in flight: the pool replaces it
         raise
-    finally:
-        if seconds:
-            guard.disarm(conn)
     if result.status not in _OK:
         _raise_for(conn, result, seconds)
 

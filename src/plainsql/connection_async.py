@@ -21,8 +21,7 @@ import psycopg
 from psycopg.abc import Params, Query
 from psycopg.rows import Row
 
-from plainsql.deadline import GRACE, watchdog
-from plainsql.errors import DeadlineExceeded
+from plainsql.deadline import Guarded
 
 
 class AsyncPlainConnection(psycopg.AsyncConnection[Row]):
@@ -60,20 +59,9 @@ class AsyncDeadlineCursor(psycopg.AsyncCursor[Row]):
         parent: Any = super()
         conn = self.connection
         seconds = conn.deadline if isinstance(conn, AsyncPlainConnection) else 0.0
-        if not seconds:
+        with Guarded(conn, seconds):
             await parent.execute(query, params, prepare=prepare, binary=binary)
-            return self
-        guard = watchdog()
-        guard.arm(conn, seconds)
-        try:
-            await parent.execute(query, params, prepare=prepare, binary=binary)
-            return self
-        except psycopg.OperationalError as exc:
-            if guard.expired(conn):
-                raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
-            raise
-        finally:
-            guard.disarm(conn)
+        return self
 
     async def executemany(
         self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
@@ -82,16 +70,5 @@ class AsyncDeadlineCursor(psycopg.AsyncCursor[Row]):
         parent: Any = super()
         conn = self.connection
         seconds = conn.deadline if isinstance(conn, AsyncPlainConnection) else 0.0
-        if not seconds:
+        with Guarded(conn, seconds):
             await parent.executemany(query, params_seq, returning=returning)
-            return
-        guard = watchdog()
-        guard.arm(conn, seconds)
-        try:
-            await parent.executemany(query, params_seq, returning=returning)
-        except psycopg.OperationalError as exc:
-            if guard.expired(conn):
-                raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
-            raise
-        finally:
-            guard.disarm(conn)

@@ -14,8 +14,7 @@ import psycopg
 from psycopg.abc import Params, Query
 from psycopg.rows import Row
 
-from plainsql.deadline import GRACE, watchdog
-from plainsql.errors import DeadlineExceeded
+from plainsql.deadline import Guarded
 
 
 class PlainConnection(psycopg.Connection[Row]):
@@ -52,20 +51,9 @@ class DeadlineCursor(psycopg.Cursor[Row]):
         parent: Any = super()
         conn = self.connection
         seconds = conn.deadline if isinstance(conn, PlainConnection) else 0.0
-        if not seconds:
+        with Guarded(conn, seconds):
             parent.execute(query, params, prepare=prepare, binary=binary)
-            return self
-        guard = watchdog()
-        guard.arm(conn, seconds)
-        try:
-            parent.execute(query, params, prepare=prepare, binary=binary)
-            return self
-        except psycopg.OperationalError as exc:
-            if guard.expired(conn):
-                raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
-            raise
-        finally:
-            guard.disarm(conn)
+        return self
 
     def executemany(
         self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
@@ -73,16 +61,5 @@ class DeadlineCursor(psycopg.Cursor[Row]):
         parent: Any = super()
         conn = self.connection
         seconds = conn.deadline if isinstance(conn, PlainConnection) else 0.0
-        if not seconds:
+        with Guarded(conn, seconds):
             parent.executemany(query, params_seq, returning=returning)
-            return
-        guard = watchdog()
-        guard.arm(conn, seconds)
-        try:
-            parent.executemany(query, params_seq, returning=returning)
-        except psycopg.OperationalError as exc:
-            if guard.expired(conn):
-                raise DeadlineExceeded(DeadlineExceeded.explain(seconds, GRACE)) from exc
-            raise
-        finally:
-            guard.disarm(conn)

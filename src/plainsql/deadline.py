@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 
 from plainsql.config import Settings
+from plainsql.errors import DeadlineExceeded
 
 # Seconds beyond statement_timeout before the client gives up: the server's own cancel (at
 # statement_timeout) must have had time to arrive, and a large result time to transfer.
@@ -107,6 +108,31 @@ def _sever(conn: psycopg.BaseConnection[Any]) -> None:
             sock.shutdown(socket.SHUT_RDWR)
         finally:
             sock.close()
+
+
+class Guarded:
+    """``with Guarded(conn, seconds):`` around one wait on the server: armed for ``seconds``
+    (no deadline when 0), and a connection error caused by the watchdog raised as
+    :class:`~plainsql.errors.DeadlineExceeded` (a class, not a generator: it runs on every
+    statement)."""
+
+    __slots__ = ("conn", "seconds")
+
+    def __init__(self, conn: psycopg.BaseConnection[Any], seconds: float) -> None:
+        self.conn = conn
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        if self.seconds:
+            watchdog().arm(self.conn, self.seconds)
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if not self.seconds:
+            return
+        guard = watchdog()
+        guard.disarm(self.conn)
+        if isinstance(exc, psycopg.OperationalError) and guard.expired(self.conn):
+            raise DeadlineExceeded(DeadlineExceeded.explain(self.seconds, GRACE)) from exc
 
 
 _watchdog: Watchdog | None = None
