@@ -10,7 +10,9 @@ project each round:
 - plainsql one by one: the typed ``projects.upsert_project_file`` called 1,000 times (a round
   trip each, the written row back each time);
 - raw psycopg pipeline: ``async with conn.pipeline()`` around 1,000 ``cursor.execute`` calls
-  of the same INSERT ... ON CONFLICT statement.
+  of the same INSERT ... ON CONFLICT statement, in a transaction that acts as the application
+  does (``SET LOCAL ROLE`` to ``transaction-role`` when one is configured, and the acting
+  user), so the server checks the same row-level security policies for both.
 
 Seven interleaved rounds, each contender's median. A smoke run writes 50 files, twice.
 """
@@ -22,6 +24,7 @@ from dataclasses import replace
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from bench.harness import BenchContext, Measurement, Result, interleaved_async, measure_async
 from plainsql.pool import open_async_pool
@@ -76,6 +79,16 @@ def run(ctx: BenchContext) -> list[Result]:
             for i in range(files)
         ]
 
+    act_as = [
+        sql.SQL("SET LOCAL {} = {}").format(
+            sql.Identifier(ctx.settings.acting_user_setting), sql.Literal(USER)
+        )
+    ]
+    if ctx.settings.transaction_role:
+        act_as.insert(
+            0, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ctx.settings.transaction_role))
+        )
+
     async def compare() -> tuple[Measurement, ...]:
         async with (
             open_async_pool(settings, name="plainsql-batch") as pool,
@@ -100,6 +113,8 @@ def run(ctx: BenchContext) -> list[Result]:
                 batch = rows()
                 async with raw_conn.transaction(), raw_conn.pipeline():
                     cur = raw_conn.cursor()
+                    for statement in act_as:
+                        await cur.execute(statement)
                     for row in batch:
                         await cur.execute(RAW_UPSERT, dict(row))
 
