@@ -77,11 +77,19 @@ def run(ctx: BenchContext) -> list[Result]:
         ConnectionPool(ctx.conninfo, min_size=WORKERS, max_size=WORKERS, open=True) as base,
     ):
         db = Database(pool, settings)
+        # The same units without the role switch (issue 13's W5: acting user only): a
+        # ``SET LOCAL ROLE`` costs the server about 10 µs per unit.
+        db_no_role = Database(pool, replace(settings, transaction_role=None))
         base.wait()
 
         def plain_worker(w: int) -> None:
             for i in range(calls):
                 with db.transaction(acting_user=f"user-{w}") as conn:
+                    sync_queries.get_bench_w5_point_by_id(conn, point_id=(w * calls + i) % ROWS + 1)
+
+        def no_role_worker(w: int) -> None:
+            for i in range(calls):
+                with db_no_role.transaction(acting_user=f"user-{w}") as conn:
                     sync_queries.get_bench_w5_point_by_id(conn, point_id=(w * calls + i) % ROWS + 1)
 
         def base_worker(w: int) -> None:
@@ -91,14 +99,19 @@ def run(ctx: BenchContext) -> list[Result]:
 
         _threads(base_worker)  # warm-up: every connection has prepared its statements
         _threads(plain_worker)
-        plain, raw = interleaved(
+        plain, raw, no_role = interleaved(
             repeats,
             lambda: measure("plainsql, 8 threads", total, lambda: _threads(plain_worker)),
             lambda: measure(
                 "default psycopg pool, 8 threads", total, lambda: _threads(base_worker)
             ),
+            lambda: measure(
+                "plainsql, 8 threads, no role switch", total, lambda: _threads(no_role_worker)
+            ),
         )
-        results.append(_throughput_result("W5 pool throughput, sync", total, plain, raw))
+        results.append(
+            _throughput_result("W5 pool throughput, sync", total, plain, raw, (no_role,))
+        )
 
     async def async_measure(label: str, use_plainsql: bool) -> Measurement:
         """One timed round of 8 tasks, on pools opened (and warmed up) for it."""
@@ -142,5 +155,11 @@ def run(ctx: BenchContext) -> list[Result]:
     return results
 
 
-def _throughput_result(title: str, total: int, plain: Measurement, raw: Measurement) -> Result:
-    return Result(f"{title} ({total:,} calls, {WORKERS} workers)", "calls", plain, raw)
+def _throughput_result(
+    title: str,
+    total: int,
+    plain: Measurement,
+    raw: Measurement,
+    others: tuple[Measurement, ...] = (),
+) -> Result:
+    return Result(f"{title} ({total:,} calls, {WORKERS} workers)", "calls", plain, raw, others)
