@@ -100,6 +100,82 @@ CREATE FUNCTION public.app_acting_user() RETURNS text
 COMMENT ON FUNCTION public.app_acting_user() IS 'The transaction''s acting user (setting app.user_id), NULL when unset or empty: policies fail closed.';
 
 --
+-- Name: app_claim_videos(text, integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_claim_videos(worker text, batch_size integer, lease_seconds integer, max_attempts integer) RETURNS TABLE(id text, user_id text, youtube_url text, youtube_id text, title text, description text, channel_name text, duration integer, processing_attempts integer, claimed_until timestamp with time zone, claim_token uuid)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH given_up AS (
+        UPDATE video_summaries AS v
+        SET processing_status = 'failed',
+            processing_error = coalesce(v.processing_error, '')
+                || CASE WHEN v.processing_error IS NULL THEN '' ELSE '; ' END
+                || 'lease of ' || coalesce(v.claimed_by, 'a worker') || ' ran out after attempt '
+                || v.processing_attempts,
+            claimed_until = NULL, claimed_by = NULL, claim_token = NULL
+        WHERE v.id = any(ARRAY(
+            SELECT q.id FROM video_summaries AS q
+            WHERE q.processing_status = 'processing' AND q.claimed_until <= now()
+                AND q.processing_attempts >= max_attempts
+            FOR UPDATE SKIP LOCKED
+        ))
+    ), claimable AS (
+        SELECT q.id
+        FROM video_summaries AS q
+        WHERE q.processing_status IN ('pending', 'processing')
+            AND (q.processing_status = 'pending' OR q.claimed_until <= now())
+            AND q.processing_attempts < max_attempts
+        ORDER BY q.created_at, q.id
+        LIMIT batch_size
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE video_summaries AS v
+    SET processing_status = 'processing',
+        processing_attempts = v.processing_attempts + 1,
+        claimed_until = now() + make_interval(secs => lease_seconds),
+        claimed_by = worker,
+        claim_token = gen_random_uuid()
+    FROM claimable
+    WHERE v.id = claimable.id
+    RETURNING v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description,
+        v.channel_name, v.duration, v.processing_attempts, v.claimed_until, v.claim_token
+$$;
+
+--
+-- Name: FUNCTION app_claim_videos(worker text, batch_size integer, lease_seconds integer, max_attempts integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_claim_videos(worker text, batch_size integer, lease_seconds integer, max_attempts integer) IS 'Worker path: claims up to batch_size pending (or lease-expired) videos of any user for lease_seconds.';
+
+--
+-- Name: app_complete_video(text, uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_complete_video(video_id text, token uuid, content jsonb) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH done AS (
+        UPDATE video_summaries
+        SET processing_status = 'completed',
+            ai_generated_content = content,
+            processing_error = NULL,
+            claimed_until = NULL, claimed_by = NULL, claim_token = NULL
+        WHERE id = video_id AND processing_status = 'processing' AND claim_token = token
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+--
+-- Name: FUNCTION app_complete_video(video_id text, token uuid, content jsonb); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_complete_video(video_id text, token uuid, content jsonb) IS 'Worker path: processing -> completed with the content, only for the newest claim''s token; false otherwise.';
+
+--
 -- Name: app_create_team(text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -178,6 +254,29 @@ $$;
 --
 
 COMMENT ON FUNCTION public.app_delete_expired_sessions(batch_size integer) IS 'Maintenance path: deletes up to batch_size expired sessions of any user; returns the count.';
+
+--
+-- Name: app_fail_video(text, uuid, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_fail_video(video_id text, token uuid, error text, max_attempts integer) RETURNS public.processing_status
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    UPDATE video_summaries
+    SET processing_status = CASE WHEN processing_attempts >= max_attempts
+                                 THEN 'failed' ELSE 'pending' END::processing_status,
+        processing_error = error,
+        claimed_until = NULL, claimed_by = NULL, claim_token = NULL
+    WHERE id = video_id AND processing_status = 'processing' AND claim_token = token
+    RETURNING processing_status
+$$;
+
+--
+-- Name: FUNCTION app_fail_video(video_id text, token uuid, error text, max_attempts integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_fail_video(video_id text, token uuid, error text, max_attempts integer) IS 'Worker path: the newest claim failed: pending again while attempts are left, else failed; the error is kept.';
 
 --
 -- Name: app_is_team_member(uuid); Type: FUNCTION; Schema: public; Owner: -
@@ -494,6 +593,20 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+--
+-- Name: video_search_vector(text, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.video_search_vector(title text, ai_generated_content jsonb) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (setweight(to_tsvector('english'::regconfig, COALESCE(title, ''::text)), 'A'::"char") || setweight(to_tsvector('english'::regconfig, COALESCE((ai_generated_content ->> 'summary'::text), ''::text)), 'B'::"char"));
+
+--
+-- Name: FUNCTION video_search_vector(title text, ai_generated_content jsonb); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.video_search_vector(title text, ai_generated_content jsonb) IS 'What the video search matches: the title (weight A) and the AI summary (weight B), in English.';
 
 --
 -- Name: accounts; Type: TABLE; Schema: public; Owner: -
@@ -1029,6 +1142,10 @@ CREATE TABLE public.video_summaries (
     ai_generated_content jsonb,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    processing_attempts integer DEFAULT 0 NOT NULL,
+    claimed_until timestamp with time zone,
+    claimed_by text,
+    claim_token uuid,
     CONSTRAINT video_summaries_duration_not_negative CHECK ((duration >= 0)),
     CONSTRAINT video_summaries_youtube_id_not_blank CHECK ((btrim(youtube_id) <> ''::text))
 );
@@ -1040,6 +1157,24 @@ ALTER TABLE ONLY public.video_summaries FORCE ROW LEVEL SECURITY;
 --
 
 COMMENT ON TABLE public.video_summaries IS 'A user''s summary of one YouTube video; ai_generated_content holds the model''s output once processing_status is completed, processing_error the reason when it failed.';
+
+--
+-- Name: COLUMN video_summaries.processing_attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.video_summaries.processing_attempts IS 'How many times a worker claimed the video (app_claim_videos); bounded by max_attempts.';
+
+--
+-- Name: COLUMN video_summaries.claimed_until; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.video_summaries.claimed_until IS 'While processing: the end of the claiming worker''s lease; after it, another worker may claim.';
+
+--
+-- Name: COLUMN video_summaries.claim_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.video_summaries.claim_token IS 'While processing: the token of the newest claim; only its holder may complete or fail it.';
 
 --
 -- Name: video_summary_categories; Type: TABLE; Schema: public; Owner: -
@@ -1376,10 +1511,10 @@ CREATE INDEX deployment_history_workspace_id_deployed_at_idx ON public.deploymen
 CREATE INDEX keyframes_video_summary_id_timestamp_idx ON public.keyframes USING btree (video_summary_id, timestamp_seconds, id);
 
 --
--- Name: meetings_agent_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: meetings_agent_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX meetings_agent_id_idx ON public.meetings USING btree (agent_id);
+CREATE INDEX meetings_agent_id_created_at_idx ON public.meetings USING btree (agent_id, created_at DESC, id DESC);
 
 --
 -- Name: meetings_user_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
@@ -1442,6 +1577,12 @@ CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
 CREATE INDEX team_members_user_id_idx ON public.team_members USING btree (user_id);
 
 --
+-- Name: users_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_created_at_idx ON public.users USING btree (created_at DESC, id DESC);
+
+--
 -- Name: users_email_key; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1466,10 +1607,28 @@ CREATE INDEX verifications_expires_at_idx ON public.verifications USING btree (e
 CREATE INDEX verifications_identifier_idx ON public.verifications USING btree (identifier);
 
 --
+-- Name: video_summaries_claimable_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX video_summaries_claimable_idx ON public.video_summaries USING btree (created_at, id) WHERE (processing_status = ANY (ARRAY['pending'::public.processing_status, 'processing'::public.processing_status]));
+
+--
+-- Name: video_summaries_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX video_summaries_search_idx ON public.video_summaries USING gin (public.video_search_vector(title, ai_generated_content));
+
+--
 -- Name: video_summaries_user_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX video_summaries_user_id_created_at_idx ON public.video_summaries USING btree (user_id, created_at DESC, id DESC);
+
+--
+-- Name: video_summaries_user_id_status_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX video_summaries_user_id_status_created_at_idx ON public.video_summaries USING btree (user_id, processing_status, created_at DESC, id DESC);
 
 --
 -- Name: video_summary_categories_category_id_idx; Type: INDEX; Schema: public; Owner: -

@@ -10,13 +10,16 @@ SELECT id, name, user_id, instructions, created_at, updated_at
 FROM agents
 WHERE id = :agent_id AND user_id = :user_id;
 
--- name: list_agents_by_user(user_id)
--- The user's agents with how many meetings each has, newest first.
+-- name: list_agents_by_user(user_id, before_created_at, before_id, page_size)
+-- One page of the user's agents with how many meetings each has, newest first, strictly after the cursor (before_created_at, before_id); NULL cursor = first page.
 SELECT a.id, a.name, a.user_id, a.instructions, a.created_at, a.updated_at,
        (SELECT count(*) FROM meetings AS m WHERE m.agent_id = a.id) AS meeting_count
 FROM agents AS a
 WHERE a.user_id = :user_id
-ORDER BY a.created_at DESC, a.id DESC;
+  AND (a.created_at, a.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY a.created_at DESC, a.id DESC
+LIMIT :page_size::integer;
 
 -- name: update_agent(agent_id, user_id, name, instructions)<!
 -- The agent with its name and/or instructions replaced (NULL keeps a value), or nothing if not the user's.

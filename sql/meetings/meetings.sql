@@ -1,3 +1,7 @@
+-- Meeting pages read agent_name with a scalar subquery, not a join: a join makes the planner
+-- misjudge how many rows the user's meetings and agents pair into, and sort instead of
+-- reading the index in order.
+--
 -- A meeting's lifecycle: upcoming -> active -> processing -> completed, and cancel from
 -- upcoming or active. Each move is ONE conditional UPDATE ... WHERE status = <allowed>: of two
 -- racing callers the second waits for the first's row lock, re-checks the status, finds it
@@ -25,16 +29,56 @@ WHERE m.id = :meeting_id AND m.user_id = :user_id;
 
 -- name: list_meetings_by_user(user_id, status, before_created_at, before_id, page_size)
 -- One page of the user's meetings with their agent's name, newest first, optionally of one status, strictly after the cursor (before_created_at, before_id); NULL cursor = first page.
-SELECT m.id, m.name, m.user_id, m.agent_id, a.name AS agent_name, m.status, m.started_at,
-       m.ended_at, m.transcript_url, m.recording_url, m.summary, m.created_at, m.updated_at
+SELECT m.id, m.name, m.user_id, m.agent_id,
+       (SELECT a.name FROM agents AS a WHERE a.id = m.agent_id) AS "agent_name!",
+       m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
+       m.created_at, m.updated_at
 FROM meetings AS m
-JOIN agents AS a ON a.id = m.agent_id
 WHERE m.user_id = :user_id
   AND (:status::meeting_status IS NULL OR m.status = :status::meeting_status)
   AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
                               coalesce(:before_id::text, ''))
 ORDER BY m.created_at DESC, m.id DESC
 LIMIT :page_size::integer;
+
+-- name: list_meetings_by_agent(user_id, agent_id, before_created_at, before_id, page_size)
+-- One page of the meetings the user had with one of their agents, newest first, strictly after the cursor; NULL cursor = first page.
+SELECT m.id, m.name, m.user_id, m.agent_id,
+       (SELECT a.name FROM agents AS a WHERE a.id = m.agent_id) AS "agent_name!",
+       m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
+       m.created_at, m.updated_at
+FROM meetings AS m
+WHERE m.agent_id = :agent_id AND m.user_id = :user_id
+  AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT :page_size::integer;
+
+-- name: list_meetings_by_name(user_id, name_contains, before_created_at, before_id, page_size)
+-- One page of the user's meetings whose name contains the text (case-insensitive, taken literally: % and _ match themselves), newest first, strictly after the cursor.
+SELECT m.id, m.name, m.user_id, m.agent_id,
+       (SELECT a.name FROM agents AS a WHERE a.id = m.agent_id) AS "agent_name!",
+       m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
+       m.created_at, m.updated_at
+FROM meetings AS m
+WHERE m.user_id = :user_id
+  AND m.name ILIKE '%' || replace(replace(replace(:name_contains::text, '\', '\\'),
+                                          '%', '\%'), '_', '\_') || '%'
+  AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT :page_size::integer;
+
+-- name: update_meeting(meeting_id, user_id, name, agent_id)<!
+-- The meeting renamed and/or moved to another of the user's agents (NULL keeps a value), or nothing if the meeting or the agent is not the user's.
+UPDATE meetings AS m
+SET name = coalesce(:name, m.name),
+    agent_id = coalesce(:agent_id::text, m.agent_id)
+WHERE m.id = :meeting_id AND m.user_id = :user_id
+  AND (:agent_id::text IS NULL
+       OR EXISTS (SELECT 1 FROM agents AS a WHERE a.id = :agent_id::text AND a.user_id = :user_id))
+RETURNING m.id, m.name, m.user_id, m.agent_id, m.status, m.started_at, m.ended_at,
+          m.transcript_url, m.recording_url, m.summary, m.created_at, m.updated_at;
 
 -- name: count_meetings_by_user(user_id, status)$
 -- How many meetings the user has, optionally of one status.

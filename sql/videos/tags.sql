@@ -89,3 +89,45 @@ JOIN video_summaries AS v ON v.id = vc.video_summary_id
 JOIN categories AS c ON c.id = vc.category_id
 WHERE vc.video_summary_id = :video_summary_id AND v.user_id = :user_id
 ORDER BY c.name;
+
+-- name: list_tag_counts_by_user(user_id, limit)
+-- The tags on the user's videos with how many of their videos have each, most used first (then by name), at most limit: a counted top-N.
+SELECT t.id, t.name, count(*) AS "video_count!"
+FROM video_summaries AS v
+JOIN video_summary_tags AS vt ON vt.video_summary_id = v.id
+JOIN tags AS t ON t.id = vt.tag_id
+WHERE v.user_id = :user_id
+GROUP BY t.id, t.name
+ORDER BY count(*) DESC, t.name
+LIMIT :limit::integer;
+
+-- name: update_video_summary_tags_relink(user_id, tag_id, new_name)<!
+-- "Renames" a tag for one user: every video of theirs tagged tag_id is tagged new_name instead (the tag named so must exist: run create_tag_if_missing first, as its own statement); the shared tags rows are never renamed. Returns the new tag and how many videos were relinked; nothing if no tag has that name.
+WITH new_tag AS (
+    SELECT id, name FROM tags WHERE name = :new_name
+), mine AS (
+    SELECT vt.video_summary_id
+    FROM video_summary_tags AS vt
+    JOIN video_summaries AS v ON v.id = vt.video_summary_id
+    WHERE v.user_id = :user_id AND vt.tag_id = :tag_id
+), linked AS (
+    INSERT INTO video_summary_tags (video_summary_id, tag_id)
+    SELECT mine.video_summary_id, new_tag.id
+    FROM mine CROSS JOIN new_tag
+    ON CONFLICT (video_summary_id, tag_id) DO NOTHING
+), unlinked AS (
+    DELETE FROM video_summary_tags AS vt
+    USING mine, new_tag
+    WHERE vt.video_summary_id = mine.video_summary_id AND vt.tag_id = :tag_id
+      AND new_tag.id <> :tag_id
+    RETURNING vt.video_summary_id
+)
+SELECT new_tag.id AS "id!", new_tag.name AS "name!",
+       (SELECT count(*) FROM mine) AS "relinked_count!"
+FROM new_tag;
+
+-- name: delete_video_summary_tags_by_tag(user_id, tag_id)!
+-- Drops the tag from every video of the user's; how many videos lost it. The shared tag stays.
+DELETE FROM video_summary_tags AS vt
+USING video_summaries AS v
+WHERE v.id = vt.video_summary_id AND v.user_id = :user_id AND vt.tag_id = :tag_id;

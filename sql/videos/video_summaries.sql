@@ -24,8 +24,14 @@ SELECT id, user_id, youtube_url, youtube_id, title, description, channel_name, d
 FROM video_summaries
 WHERE user_id = :user_id AND youtube_id = :youtube_id;
 
--- name: list_video_summaries_by_user(user_id)
--- The user's video summaries, newest first, each with its tag count and its category names (sorted).
+-- Video pages are keyset pages, newest first, on (created_at, id), strictly after the cursor
+-- (before_created_at, before_id; NULL = the first page). Each row has its tag count and its
+-- category names (sorted). Browsing by tag or category walks the user's videos in that order
+-- (video_summaries_user_id_created_at_idx) and keeps those linked, each checked on the link
+-- table's primary key: no sort, whatever the tag's popularity among other users.
+
+-- name: list_video_summaries_by_user(user_id, before_created_at, before_id, page_size)
+-- One page of the user's video summaries, newest first, with tag_count and category_names.
 SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.channel_name,
        v.duration, v.thumbnail_url, v.processing_status, v.processing_error,
        v.ai_generated_content, v.created_at, v.updated_at,
@@ -38,7 +44,96 @@ SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.c
              ORDER BY c.name) AS category_names
 FROM video_summaries AS v
 WHERE v.user_id = :user_id
-ORDER BY v.created_at DESC, v.id DESC;
+  AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY v.created_at DESC, v.id DESC
+LIMIT :page_size::integer;
+
+-- name: list_video_summaries_by_status(user_id, processing_status, before_created_at, before_id, page_size)
+-- One page of the user's video summaries in one processing status, newest first.
+SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.channel_name,
+       v.duration, v.thumbnail_url, v.processing_status, v.processing_error,
+       v.ai_generated_content, v.created_at, v.updated_at,
+       (SELECT count(*) FROM video_summary_tags AS vt WHERE vt.video_summary_id = v.id)
+           AS tag_count,
+       ARRAY(SELECT c.name
+             FROM video_summary_categories AS vc
+             JOIN categories AS c ON c.id = vc.category_id
+             WHERE vc.video_summary_id = v.id
+             ORDER BY c.name) AS category_names
+FROM video_summaries AS v
+WHERE v.user_id = :user_id AND v.processing_status = :processing_status::processing_status
+  AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY v.created_at DESC, v.id DESC
+LIMIT :page_size::integer;
+
+-- name: list_video_summaries_by_tag(user_id, tag_id, before_created_at, before_id, page_size)
+-- One page of the user's video summaries with this tag, newest first.
+SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.channel_name,
+       v.duration, v.thumbnail_url, v.processing_status, v.processing_error,
+       v.ai_generated_content, v.created_at, v.updated_at,
+       (SELECT count(*) FROM video_summary_tags AS vt WHERE vt.video_summary_id = v.id)
+           AS tag_count,
+       ARRAY(SELECT c.name
+             FROM video_summary_categories AS vc
+             JOIN categories AS c ON c.id = vc.category_id
+             WHERE vc.video_summary_id = v.id
+             ORDER BY c.name) AS category_names
+FROM video_summaries AS v
+WHERE v.user_id = :user_id
+  AND EXISTS (SELECT 1 FROM video_summary_tags AS t
+              WHERE t.video_summary_id = v.id AND t.tag_id = :tag_id)
+  AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY v.created_at DESC, v.id DESC
+LIMIT :page_size::integer;
+
+-- name: list_video_summaries_by_category(user_id, category_id, before_created_at, before_id, page_size)
+-- One page of the user's video summaries in this category, newest first.
+SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.channel_name,
+       v.duration, v.thumbnail_url, v.processing_status, v.processing_error,
+       v.ai_generated_content, v.created_at, v.updated_at,
+       (SELECT count(*) FROM video_summary_tags AS vt WHERE vt.video_summary_id = v.id)
+           AS tag_count,
+       ARRAY(SELECT c.name
+             FROM video_summary_categories AS vc
+             JOIN categories AS c ON c.id = vc.category_id
+             WHERE vc.video_summary_id = v.id
+             ORDER BY c.name) AS category_names
+FROM video_summaries AS v
+WHERE v.user_id = :user_id
+  AND EXISTS (SELECT 1 FROM video_summary_categories AS k
+              WHERE k.video_summary_id = v.id AND k.category_id = :category_id)
+  AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY v.created_at DESC, v.id DESC
+LIMIT :page_size::integer;
+
+-- name: list_video_summaries_search(user_id, query, limit)
+-- The user's videos whose title or AI summary match the web-search style query, best first (ts_rank; title weighs more), each with an html snippet of title and summary, matches in <mark>. A ranked top-N: it sorts the matching rows only, and ts_headline runs on the rows kept.
+WITH q AS (
+    SELECT websearch_to_tsquery('english', :query::text) AS query
+), hits AS (
+    SELECT v.id, v.title, v.ai_generated_content, v.processing_status, v.created_at,
+           ts_rank(video_search_vector(v.title, v.ai_generated_content), q.query) AS rank
+    FROM video_summaries AS v
+    CROSS JOIN q
+    WHERE v.user_id = :user_id
+      AND video_search_vector(v.title, v.ai_generated_content) @@ q.query
+    ORDER BY rank DESC, v.created_at DESC, v.id DESC
+    LIMIT :limit::integer
+)
+SELECT h.id AS "id!", h.title AS "title!", h.processing_status AS "processing_status!",
+       h.created_at AS "created_at!", h.rank AS "rank!",
+       ts_headline('english',
+                   h.title || ' ' || coalesce(h.ai_generated_content ->> 'summary', ''),
+                   q.query,
+                   'StartSel=<mark>, StopSel=</mark>, MinWords=8, MaxWords=30, MaxFragments=2'
+       ) AS "snippet!"
+FROM hits AS h
+CROSS JOIN q
+ORDER BY h.rank DESC, h.created_at DESC, h.id DESC;
 
 -- name: update_video_summary_status(video_summary_id, user_id, processing_status, processing_error)<!
 -- The video summary with its processing status and error (NULL clears it) set, or nothing if not the user's.

@@ -12,7 +12,14 @@ from psycopg import AsyncConnection
 from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter
 
-from .records import AgentRow, GetMeetingByIdRow, ListAgentsByUserRow, MeetingRow, MeetingStatus
+from .records import (
+    AgentRow,
+    GetMeetingByIdRow,
+    ListAgentsByUserRow,
+    ListMeetingsByAgentRow,
+    MeetingRow,
+    MeetingStatus,
+)
 
 
 class AsyncMeetingsQueries:
@@ -33,7 +40,7 @@ class AsyncMeetingsQueries:
     ) -> int:
         """How many meetings the user has, optionally of one status.
 
-        ``meetings.count_meetings_by_user`` (sql/meetings/meetings.sql:39).
+        ``meetings.count_meetings_by_user`` (sql/meetings/meetings.sql:83).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -84,7 +91,7 @@ class AsyncMeetingsQueries:
     ) -> MeetingRow | None:
         """The new upcoming meeting, or nothing if the agent is not the user's.
 
-        ``meetings.create_meeting`` (sql/meetings/meetings.sql:9).
+        ``meetings.create_meeting`` (sql/meetings/meetings.sql:13).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -108,7 +115,7 @@ class AsyncMeetingsQueries:
         """How many agents were deleted (0 or 1); their meetings go with them (ON DELETE
         CASCADE).
 
-        ``meetings.delete_agent`` (sql/meetings/agents.sql:29).
+        ``meetings.delete_agent`` (sql/meetings/agents.sql:32).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -130,7 +137,7 @@ class AsyncMeetingsQueries:
     ) -> int:
         """How many meetings were deleted (0 or 1).
 
-        ``meetings.delete_meeting`` (sql/meetings/meetings.sql:91).
+        ``meetings.delete_meeting`` (sql/meetings/meetings.sql:135).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -174,7 +181,7 @@ class AsyncMeetingsQueries:
     ) -> GetMeetingByIdRow | None:
         """The user's meeting with its agent's name, or nothing.
 
-        ``meetings.get_meeting_by_id`` (sql/meetings/meetings.sql:18).
+        ``meetings.get_meeting_by_id`` (sql/meetings/meetings.sql:22).
         """
         row: GetMeetingByIdRow | None = await self._a.select_one(
             conn,
@@ -192,8 +199,12 @@ class AsyncMeetingsQueries:
         conn: AsyncConnection[Any],
         *,
         user_id: str,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
     ) -> list[ListAgentsByUserRow]:
-        """The user's agents with how many meetings each has, newest first.
+        """One page of the user's agents with how many meetings each has, newest first, strictly
+        after the cursor (before_created_at, before_id); NULL cursor = first page.
 
         ``meetings.list_agents_by_user`` (sql/meetings/agents.sql:13).
         """
@@ -203,6 +214,67 @@ class AsyncMeetingsQueries:
             self._sql["meetings.list_agents_by_user"],
             {
                 "user_id": user_id,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
+    async def list_meetings_by_agent(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        agent_id: str,
+        user_id: str,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[ListMeetingsByAgentRow]:
+        """One page of the meetings the user had with one of their agents, newest first, strictly
+        after the cursor; NULL cursor = first page.
+
+        ``meetings.list_meetings_by_agent`` (sql/meetings/meetings.sql:44).
+        """
+        rows: list[ListMeetingsByAgentRow] = await self._a.select(
+            conn,
+            "meetings.list_meetings_by_agent",
+            self._sql["meetings.list_meetings_by_agent"],
+            {
+                "agent_id": agent_id,
+                "user_id": user_id,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
+    async def list_meetings_by_name(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        name_contains: str,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[ListMeetingsByAgentRow]:
+        """One page of the user's meetings whose name contains the text (case-insensitive, taken
+        literally: % and _ match themselves), newest first, strictly after the cursor.
+
+        ``meetings.list_meetings_by_name`` (sql/meetings/meetings.sql:57).
+        """
+        rows: list[ListMeetingsByAgentRow] = await self._a.select(
+            conn,
+            "meetings.list_meetings_by_name",
+            self._sql["meetings.list_meetings_by_name"],
+            {
+                "user_id": user_id,
+                "name_contains": name_contains,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
             },
         )
         return rows
@@ -216,14 +288,14 @@ class AsyncMeetingsQueries:
         before_created_at: datetime | None,
         before_id: str | None,
         page_size: int,
-    ) -> list[GetMeetingByIdRow]:
+    ) -> list[ListMeetingsByAgentRow]:
         """One page of the user's meetings with their agent's name, newest first, optionally of
         one status, strictly after the cursor (before_created_at, before_id); NULL cursor =
         first page.
 
-        ``meetings.list_meetings_by_user`` (sql/meetings/meetings.sql:26).
+        ``meetings.list_meetings_by_user`` (sql/meetings/meetings.sql:30).
         """
-        rows: list[GetMeetingByIdRow] = await self._a.select(
+        rows: list[ListMeetingsByAgentRow] = await self._a.select(
             conn,
             "meetings.list_meetings_by_user",
             self._sql["meetings.list_meetings_by_user"],
@@ -249,7 +321,7 @@ class AsyncMeetingsQueries:
         """The agent with its name and/or instructions replaced (NULL keeps a value), or nothing
         if not the user's.
 
-        ``meetings.update_agent`` (sql/meetings/agents.sql:21).
+        ``meetings.update_agent`` (sql/meetings/agents.sql:24).
         """
         row: AgentRow | None = await self._a.insert_returning(
             conn,
@@ -259,6 +331,33 @@ class AsyncMeetingsQueries:
                 "name": name,
                 "instructions": instructions,
                 "agent_id": agent_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
+    async def update_meeting(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str | None,
+        agent_id: str | None,
+        meeting_id: str,
+        user_id: str,
+    ) -> MeetingRow | None:
+        """The meeting renamed and/or moved to another of the user's agents (NULL keeps a value),
+        or nothing if the meeting or the agent is not the user's.
+
+        ``meetings.update_meeting`` (sql/meetings/meetings.sql:72).
+        """
+        row: MeetingRow | None = await self._a.insert_returning(
+            conn,
+            "meetings.update_meeting",
+            self._sql["meetings.update_meeting"],
+            {
+                "name": name,
+                "agent_id": agent_id,
+                "meeting_id": meeting_id,
                 "user_id": user_id,
             },
         )
@@ -274,7 +373,7 @@ class AsyncMeetingsQueries:
         """The meeting moved upcoming or active -> cancelled (ended_at = now() if it had
         started), or nothing (not the user's, or already over).
 
-        ``meetings.update_meeting_cancel`` (sql/meetings/meetings.sql:73).
+        ``meetings.update_meeting_cancel`` (sql/meetings/meetings.sql:117).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -298,7 +397,7 @@ class AsyncMeetingsQueries:
         """The meeting moved processing -> completed with its summary, or nothing (not the
         user's, or not processing).
 
-        ``meetings.update_meeting_complete`` (sql/meetings/meetings.sql:64).
+        ``meetings.update_meeting_complete`` (sql/meetings/meetings.sql:108).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -322,7 +421,7 @@ class AsyncMeetingsQueries:
         """The meeting moved active -> processing with ended_at = now(), or nothing (not the
         user's, or not active).
 
-        ``meetings.update_meeting_end`` (sql/meetings/meetings.sql:55).
+        ``meetings.update_meeting_end`` (sql/meetings/meetings.sql:99).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -347,7 +446,7 @@ class AsyncMeetingsQueries:
         """The meeting with its transcript and/or recording url set (NULL keeps a value), or
         nothing if not the user's.
 
-        ``meetings.update_meeting_recording`` (sql/meetings/meetings.sql:82).
+        ``meetings.update_meeting_recording`` (sql/meetings/meetings.sql:126).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -372,7 +471,7 @@ class AsyncMeetingsQueries:
         """The meeting moved upcoming -> active with started_at = now(), or nothing (not the
         user's, or not upcoming).
 
-        ``meetings.update_meeting_start`` (sql/meetings/meetings.sql:46).
+        ``meetings.update_meeting_start`` (sql/meetings/meetings.sql:90).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,

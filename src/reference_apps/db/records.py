@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeAlias, TypedDict
+from typing import Any, TypeAlias
 from uuid import UUID
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
@@ -125,7 +125,7 @@ class AgentStateRow:
 
 @dataclass(frozen=True, slots=True)
 class AuditLogRow:
-    """A row of audit_log: audit.list_audit_entries_by_row."""
+    """A row of audit_log: audit.list_audit_entries_by_actor, audit.list_audit_entries_by_row."""
 
     id: int
     table_name: str
@@ -226,21 +226,8 @@ class GetCredentialByEmailRow:
 
 
 @dataclass(frozen=True, slots=True)
-class GetGitDeployKeyCiphertextRow:
-    """A row of git_repositories: git.get_git_deploy_key_ciphertext."""
-
-    workspace_id: int
-    deploy_key: bytes | None = field(repr=False)
-
-    @classmethod
-    def from_row(cls, values: Sequence[Any]) -> GetGitDeployKeyCiphertextRow:
-        """This record from a result row whose columns are in field order."""
-        return cls(*values)
-
-
-@dataclass(frozen=True, slots=True)
 class GetMeetingByIdRow:
-    """A row: meetings.get_meeting_by_id, meetings.list_meetings_by_user."""
+    """A row: meetings.get_meeting_by_id."""
 
     id: str
     name: str
@@ -277,23 +264,6 @@ class GetMeetingByIdRow:
 
 
 @dataclass(frozen=True, slots=True)
-class GetOauthTokenCiphertextsRow:
-    """A row of accounts: auth.get_oauth_token_ciphertexts, auth.list_oauth_token_ciphertexts."""
-
-    id: str
-    provider_id: str
-    account_id: str
-    access_token: bytes | None = field(repr=False)
-    refresh_token: bytes | None = field(repr=False)
-    id_token: bytes | None = field(repr=False)
-
-    @classmethod
-    def from_row(cls, values: Sequence[Any]) -> GetOauthTokenCiphertextsRow:
-        """This record from a result row whose columns are in field order."""
-        return cls(*values)
-
-
-@dataclass(frozen=True, slots=True)
 class GitRepositoryRow:
     """A row of git_repositories: git.create_git_repository, git.get_git_repository_by_workspace,
     git.update_git_repository_sync_status, git.update_git_repository_synced.
@@ -303,6 +273,7 @@ class GitRepositoryRow:
     workspace_id: int
     repo_url: str
     branch: str
+    deploy_key: str | None = field(repr=False)
     last_sync: datetime | None
     sync_status: SyncStatus
     error_log: str | None
@@ -318,16 +289,19 @@ class GitRepositoryRow:
             values[2],
             values[3],
             values[4],
-            SyncStatus(values[5]),
-            values[6],
+            values[5],
+            SyncStatus(values[6]),
             values[7],
             values[8],
+            values[9],
         )
 
 
 @dataclass(frozen=True, slots=True)
 class KeyframeRow:
-    """A row of keyframes: videos.create_keyframe, videos.list_keyframes_by_video_summary."""
+    """A row of keyframes: videos.create_keyframe, videos.create_keyframes,
+    videos.list_keyframes_by_video_summary.
+    """
 
     id: str
     video_summary_id: str
@@ -361,25 +335,6 @@ class ListAgentsByUserRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ListAuditEntriesByActorRow:
-    """A row: audit.list_audit_entries_by_actor."""
-
-    id: int
-    table_name: str
-    action: str
-    row_key: JSON
-    old_row: JSON | None
-    new_row: JSON | None
-    acting_user_id: str
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, values: Sequence[Any]) -> ListAuditEntriesByActorRow:
-        """This record from a result row whose columns are in field order."""
-        return cls(*values)
-
-
-@dataclass(frozen=True, slots=True)
 class ListBacklinksByPageRow:
     """A row: content.list_backlinks_by_page."""
 
@@ -399,16 +354,43 @@ class ListBacklinksByPageRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ListGitDeployKeyCiphertextsRow:
-    """A row: git.list_git_deploy_key_ciphertexts."""
+class ListMeetingsByAgentRow:
+    """A row: meetings.list_meetings_by_agent, meetings.list_meetings_by_name,
+    meetings.list_meetings_by_user.
+    """
 
-    workspace_id: int
-    deploy_key: bytes = field(repr=False)
+    id: str
+    name: str
+    user_id: str
+    agent_id: str
+    agent_name: str
+    status: MeetingStatus
+    started_at: datetime | None
+    ended_at: datetime | None
+    transcript_url: str | None
+    recording_url: str | None
+    summary: str | None
+    created_at: datetime
+    updated_at: datetime
 
     @classmethod
-    def from_row(cls, values: Sequence[Any]) -> ListGitDeployKeyCiphertextsRow:
+    def from_row(cls, values: Sequence[Any]) -> ListMeetingsByAgentRow:
         """This record from a result row whose columns are in field order."""
-        return cls(*values)
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            values[3],
+            values[4],
+            MeetingStatus(values[5]),
+            values[6],
+            values[7],
+            values[8],
+            values[9],
+            values[10],
+            values[11],
+            values[12],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,6 +460,20 @@ class ListSearchResultsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListTagCountsByUserRow:
+    """A row: videos.list_tag_counts_by_user."""
+
+    id: str
+    name: str
+    video_count: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListTagCountsByUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListTeamMembersRow:
     """A row: teams.list_team_members."""
 
@@ -530,8 +526,10 @@ class ListTeamsByUserRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ListVideoSummariesByUserRow:
-    """A row: videos.list_video_summaries_by_user."""
+class ListVideoSummariesByCategoryRow:
+    """A row: videos.list_video_summaries_by_category, videos.list_video_summaries_by_status,
+    videos.list_video_summaries_by_tag, videos.list_video_summaries_by_user.
+    """
 
     id: str
     user_id: str
@@ -551,7 +549,7 @@ class ListVideoSummariesByUserRow:
     category_names: list[str]
 
     @classmethod
-    def from_row(cls, values: Sequence[Any]) -> ListVideoSummariesByUserRow:
+    def from_row(cls, values: Sequence[Any]) -> ListVideoSummariesByCategoryRow:
         """This record from a result row whose columns are in field order."""
         return cls(
             values[0],
@@ -574,10 +572,35 @@ class ListVideoSummariesByUserRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListVideoSummariesSearchRow:
+    """A row: videos.list_video_summaries_search."""
+
+    id: str
+    title: str
+    processing_status: ProcessingStatus
+    created_at: datetime
+    rank: float
+    snippet: str
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListVideoSummariesSearchRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            ProcessingStatus(values[2]),
+            values[3],
+            values[4],
+            values[5],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class MeetingRow:
-    """A row of meetings: meetings.create_meeting, meetings.update_meeting_cancel,
-    meetings.update_meeting_complete, meetings.update_meeting_end,
-    meetings.update_meeting_recording, meetings.update_meeting_start.
+    """A row of meetings: meetings.create_meeting, meetings.update_meeting,
+    meetings.update_meeting_cancel, meetings.update_meeting_complete,
+    meetings.update_meeting_end, meetings.update_meeting_recording,
+    meetings.update_meeting_start.
     """
 
     id: str
@@ -796,6 +819,42 @@ class UpdateDeploymentBuildLogRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateVideoSummaryTagsRelinkRow:
+    """A row: videos.update_video_summary_tags_relink."""
+
+    id: str
+    name: str
+    relinked_count: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateVideoSummaryTagsRelinkRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateVideosClaimRow:
+    """A row: videos.update_videos_claim."""
+
+    id: str
+    user_id: str
+    youtube_url: str
+    youtube_id: str
+    title: str
+    description: str | None
+    channel_name: str | None
+    duration: int | None
+    processing_attempts: int
+    claimed_until: datetime
+    claim_token: UUID = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateVideosClaimRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class UserRow:
     """A row of users: auth.create_user, auth.get_user_by_email, auth.get_user_by_id,
     auth.get_user_by_username, auth.update_user_profile.
@@ -907,17 +966,8 @@ class WorkspaceRow:
         return cls(*values)
 
 
-class UpsertProjectFileBatchParams(TypedDict):
-    """The parameters of one row of projects.upsert_project_file_batch."""
-
-    path: str
-    content: str
-    project_id: UUID
-    user_id: str
-
-
 RECORD_CLASSES: dict[str, type[Any]] = {
-    "audit.list_audit_entries_by_actor": ListAuditEntriesByActorRow,
+    "audit.list_audit_entries_by_actor": AuditLogRow,
     "audit.list_audit_entries_by_row": AuditLogRow,
     "auth.create_session": SessionRow,
     "auth.create_user": UserRow,
@@ -926,13 +976,11 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.delete_user": DeleteUserRow,
     "auth.get_credential_by_email": GetCredentialByEmailRow,
     "auth.get_live_session_by_token_hash": SessionRow,
-    "auth.get_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.get_user_by_email": UserRow,
     "auth.get_user_by_id": UserRow,
     "auth.get_user_by_username": UserRow,
     "auth.list_accounts_by_user": AccountRow,
     "auth.list_live_sessions_by_user": SessionRow,
-    "auth.list_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.update_user_profile": UserRow,
     "auth.update_user_soft_deleted": DeleteUserRow,
     "auth.upsert_oauth_account": AccountRow,
@@ -943,9 +991,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "git.create_deployment": CreateDeploymentRow,
     "git.create_git_repository": GitRepositoryRow,
     "git.get_deployment_by_id": CreateDeploymentRow,
-    "git.get_git_deploy_key_ciphertext": GetGitDeployKeyCiphertextRow,
     "git.get_git_repository_by_workspace": GitRepositoryRow,
-    "git.list_git_deploy_key_ciphertexts": ListGitDeployKeyCiphertextsRow,
     "git.list_latest_deployments": CreateDeploymentRow,
     "git.update_deployment_build_log": UpdateDeploymentBuildLogRow,
     "git.update_deployment_status": CreateDeploymentRow,
@@ -956,8 +1002,11 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "meetings.get_agent_by_id": AgentRow,
     "meetings.get_meeting_by_id": GetMeetingByIdRow,
     "meetings.list_agents_by_user": ListAgentsByUserRow,
-    "meetings.list_meetings_by_user": GetMeetingByIdRow,
+    "meetings.list_meetings_by_agent": ListMeetingsByAgentRow,
+    "meetings.list_meetings_by_name": ListMeetingsByAgentRow,
+    "meetings.list_meetings_by_user": ListMeetingsByAgentRow,
     "meetings.update_agent": AgentRow,
+    "meetings.update_meeting": MeetingRow,
     "meetings.update_meeting_cancel": MeetingRow,
     "meetings.update_meeting_complete": MeetingRow,
     "meetings.update_meeting_end": MeetingRow,
@@ -992,6 +1041,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "teams.update_team_member_role": TeamMemberRow,
     "videos.create_category": CategoryRow,
     "videos.create_keyframe": KeyframeRow,
+    "videos.create_keyframes": KeyframeRow,
     "videos.create_video_summary": VideoSummaryRow,
     "videos.create_video_summary_category": CreateVideoSummaryCategoryRow,
     "videos.create_video_summary_tag_by_name": TagRow,
@@ -1000,10 +1050,17 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "videos.list_categories": CategoryRow,
     "videos.list_categories_by_video_summary": CategoryRow,
     "videos.list_keyframes_by_video_summary": KeyframeRow,
+    "videos.list_tag_counts_by_user": ListTagCountsByUserRow,
     "videos.list_tags_by_video_summary": TagRow,
-    "videos.list_video_summaries_by_user": ListVideoSummariesByUserRow,
+    "videos.list_video_summaries_by_category": ListVideoSummariesByCategoryRow,
+    "videos.list_video_summaries_by_status": ListVideoSummariesByCategoryRow,
+    "videos.list_video_summaries_by_tag": ListVideoSummariesByCategoryRow,
+    "videos.list_video_summaries_by_user": ListVideoSummariesByCategoryRow,
+    "videos.list_video_summaries_search": ListVideoSummariesSearchRow,
     "videos.update_video_summary_content": VideoSummaryRow,
     "videos.update_video_summary_status": VideoSummaryRow,
+    "videos.update_video_summary_tags_relink": UpdateVideoSummaryTagsRelinkRow,
+    "videos.update_videos_claim": UpdateVideosClaimRow,
     "workspaces.create_workspace": WorkspaceRow,
     "workspaces.get_workspace_by_slug": WorkspaceRow,
     "workspaces.get_workspace_by_user_id": WorkspaceRow,

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from psycopg import AsyncConnection
 
@@ -17,9 +19,13 @@ from .records import (
     CreateVideoSummaryCategoryRow,
     JSONParam,
     KeyframeRow,
-    ListVideoSummariesByUserRow,
+    ListTagCountsByUserRow,
+    ListVideoSummariesByCategoryRow,
+    ListVideoSummariesSearchRow,
     ProcessingStatus,
     TagRow,
+    UpdateVideosClaimRow,
+    UpdateVideoSummaryTagsRelinkRow,
     VideoSummaryRow,
 )
 
@@ -84,6 +90,36 @@ class AsyncVideosQueries:
             },
         )
         return row
+
+    async def create_keyframes(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        timestamps_seconds: list[int],
+        image_urls: list[str],
+        descriptions: list[str],
+        video_summary_id: str,
+        user_id: str,
+    ) -> list[KeyframeRow]:
+        """Many keyframes of the user's video in one statement (parallel arrays, one element per
+        keyframe), returned in time order; none if the video is not theirs. An empty
+        description is stored as NULL. The policy checks the statement once, not per row.
+
+        ``videos.create_keyframes`` (sql/videos/keyframes.sql:17).
+        """
+        rows: list[KeyframeRow] = await self._a.select(
+            conn,
+            "videos.create_keyframes",
+            self._sql["videos.create_keyframes"],
+            {
+                "timestamps_seconds": timestamps_seconds,
+                "image_urls": image_urls,
+                "descriptions": descriptions,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return rows
 
     async def create_tag_if_missing(
         self,
@@ -198,6 +234,30 @@ class AsyncVideosQueries:
         )
         return row
 
+    async def delete_keyframe(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        keyframe_id: str,
+        video_summary_id: str,
+        user_id: str,
+    ) -> int:
+        """How many keyframes of the user's video were deleted (0 or 1).
+
+        ``videos.delete_keyframe`` (sql/videos/keyframes.sql:32).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "videos.delete_keyframe",
+            self._sql["videos.delete_keyframe"],
+            {
+                "keyframe_id": keyframe_id,
+                "video_summary_id": video_summary_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
     async def delete_video_summary(
         self,
         conn: AsyncConnection[Any],
@@ -207,7 +267,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many video summaries were deleted (0 or 1); links and keyframes go with them.
 
-        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:62).
+        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:157).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -268,6 +328,29 @@ class AsyncVideosQueries:
         )
         return count
 
+    async def delete_video_summary_tags_by_tag(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        tag_id: str,
+    ) -> int:
+        """Drops the tag from every video of the user's; how many videos lost it. The shared tag
+        stays.
+
+        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:129).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "videos.delete_video_summary_tags_by_tag",
+            self._sql["videos.delete_video_summary_tags_by_tag"],
+            {
+                "user_id": user_id,
+                "tag_id": tag_id,
+            },
+        )
+        return count
+
     async def get_video_summary_by_id(
         self,
         conn: AsyncConnection[Any],
@@ -297,7 +380,13 @@ class AsyncVideosQueries:
         user_id: str,
         youtube_id: str,
     ) -> VideoSummaryRow | None:
-        """The user's video summary of this YouTube video, or nothing.
+        """The user's video summary of this YouTube video, or nothing. Video pages are keyset
+        pages, newest first, on (created_at, id), strictly after the cursor
+        (before_created_at, before_id; NULL = the first page). Each row has its tag count and
+        its category names (sorted). Browsing by tag or category walks the user's videos in
+        that order (video_summaries_user_id_created_at_idx) and keeps those linked, each
+        checked on the link table's primary key: no sort, whatever the tag's popularity among
+        other users.
 
         ``videos.get_video_summary_by_youtube_id`` (sql/videos/video_summaries.sql:19).
         """
@@ -372,6 +461,29 @@ class AsyncVideosQueries:
         )
         return rows
 
+    async def list_tag_counts_by_user(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        limit: int,
+    ) -> list[ListTagCountsByUserRow]:
+        """The tags on the user's videos with how many of their videos have each, most used first
+        (then by name), at most limit: a counted top-N.
+
+        ``videos.list_tag_counts_by_user`` (sql/videos/tags.sql:93).
+        """
+        rows: list[ListTagCountsByUserRow] = await self._a.select(
+            conn,
+            "videos.list_tag_counts_by_user",
+            self._sql["videos.list_tag_counts_by_user"],
+            {
+                "user_id": user_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
     async def list_tags_by_video_summary(
         self,
         conn: AsyncConnection[Any],
@@ -394,26 +506,197 @@ class AsyncVideosQueries:
         )
         return rows
 
+    async def list_video_summaries_by_category(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        category_id: str,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[ListVideoSummariesByCategoryRow]:
+        """One page of the user's video summaries in this category, newest first.
+
+        ``videos.list_video_summaries_by_category`` (sql/videos/video_summaries.sql:92).
+        """
+        rows: list[ListVideoSummariesByCategoryRow] = await self._a.select(
+            conn,
+            "videos.list_video_summaries_by_category",
+            self._sql["videos.list_video_summaries_by_category"],
+            {
+                "user_id": user_id,
+                "category_id": category_id,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
+    async def list_video_summaries_by_status(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        processing_status: ProcessingStatus,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[ListVideoSummariesByCategoryRow]:
+        """One page of the user's video summaries in one processing status, newest first.
+
+        ``videos.list_video_summaries_by_status`` (sql/videos/video_summaries.sql:52).
+        """
+        rows: list[ListVideoSummariesByCategoryRow] = await self._a.select(
+            conn,
+            "videos.list_video_summaries_by_status",
+            self._sql["videos.list_video_summaries_by_status"],
+            {
+                "user_id": user_id,
+                "processing_status": processing_status,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
+    async def list_video_summaries_by_tag(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        tag_id: str,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[ListVideoSummariesByCategoryRow]:
+        """One page of the user's video summaries with this tag, newest first.
+
+        ``videos.list_video_summaries_by_tag`` (sql/videos/video_summaries.sql:71).
+        """
+        rows: list[ListVideoSummariesByCategoryRow] = await self._a.select(
+            conn,
+            "videos.list_video_summaries_by_tag",
+            self._sql["videos.list_video_summaries_by_tag"],
+            {
+                "user_id": user_id,
+                "tag_id": tag_id,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
     async def list_video_summaries_by_user(
         self,
         conn: AsyncConnection[Any],
         *,
         user_id: str,
-    ) -> list[ListVideoSummariesByUserRow]:
-        """The user's video summaries, newest first, each with its tag count and its category
-        names (sorted).
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[ListVideoSummariesByCategoryRow]:
+        """One page of the user's video summaries, newest first, with tag_count and
+        category_names.
 
-        ``videos.list_video_summaries_by_user`` (sql/videos/video_summaries.sql:27).
+        ``videos.list_video_summaries_by_user`` (sql/videos/video_summaries.sql:33).
         """
-        rows: list[ListVideoSummariesByUserRow] = await self._a.select(
+        rows: list[ListVideoSummariesByCategoryRow] = await self._a.select(
             conn,
             "videos.list_video_summaries_by_user",
             self._sql["videos.list_video_summaries_by_user"],
             {
                 "user_id": user_id,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
             },
         )
         return rows
+
+    async def list_video_summaries_search(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        query: str,
+        user_id: str,
+        limit: int,
+    ) -> list[ListVideoSummariesSearchRow]:
+        """The user's videos whose title or AI summary match the web-search style query, best
+        first (ts_rank; title weighs more), each with an html snippet of title and summary,
+        matches in <mark>. A ranked top-N: it sorts the matching rows only, and ts_headline
+        runs on the rows kept.
+
+        ``videos.list_video_summaries_search`` (sql/videos/video_summaries.sql:113).
+        """
+        rows: list[ListVideoSummariesSearchRow] = await self._a.select(
+            conn,
+            "videos.list_video_summaries_search",
+            self._sql["videos.list_video_summaries_search"],
+            {
+                "query": query,
+                "user_id": user_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
+    async def update_video_complete(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        claim_token: UUID,
+        ai_generated_content: JSONParam,
+    ) -> bool:
+        """True when the claim was still the video's newest and it is now completed with the
+        content; false when the lease was lost to another claim (or the video is gone).
+
+        ``videos.update_video_complete`` (sql/videos/worker.sql:14).
+        """
+        value: bool | None = await self._a.select_value(
+            conn,
+            "videos.update_video_complete",
+            self._sql["videos.update_video_complete"],
+            {
+                "video_summary_id": video_summary_id,
+                "claim_token": claim_token,
+                "ai_generated_content": as_jsonb(ai_generated_content, "ai_generated_content"),
+            },
+        )
+        if value is None:
+            raise MissingRow("videos.update_video_complete")
+        return value
+
+    async def update_video_fail(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        video_summary_id: str,
+        claim_token: UUID,
+        processing_error: str,
+        max_attempts: int,
+    ) -> ProcessingStatus | None:
+        """The status after a failed attempt (pending while attempts are left, else failed; the
+        error is kept), or NULL when the lease was lost.
+
+        ``videos.update_video_fail`` (sql/videos/worker.sql:19).
+        """
+        value: ProcessingStatus | None = await self._a.select_value(
+            conn,
+            "videos.update_video_fail",
+            self._sql["videos.update_video_fail"],
+            {
+                "video_summary_id": video_summary_id,
+                "claim_token": claim_token,
+                "processing_error": processing_error,
+                "max_attempts": max_attempts,
+            },
+        )
+        return value
 
     async def update_video_summary_content(
         self,
@@ -425,7 +708,7 @@ class AsyncVideosQueries:
     ) -> VideoSummaryRow | None:
         """The video summary with the AI-generated content stored, or nothing if not the user's.
 
-        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:53).
+        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:148).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,
@@ -451,7 +734,7 @@ class AsyncVideosQueries:
         """The video summary with its processing status and error (NULL clears it) set, or
         nothing if not the user's.
 
-        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:43).
+        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:138).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,
@@ -465,3 +748,58 @@ class AsyncVideosQueries:
             },
         )
         return row
+
+    async def update_video_summary_tags_relink(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        new_name: str,
+        user_id: str,
+        tag_id: str,
+    ) -> UpdateVideoSummaryTagsRelinkRow | None:
+        """"Renames" a tag for one user: every video of theirs tagged tag_id is tagged new_name
+        instead (the tag named so must exist: run create_tag_if_missing first, as its own
+        statement); the shared tags rows are never renamed. Returns the new tag and how many
+        videos were relinked; nothing if no tag has that name.
+
+        ``videos.update_video_summary_tags_relink`` (sql/videos/tags.sql:104).
+        """
+        row: UpdateVideoSummaryTagsRelinkRow | None = await self._a.insert_returning(
+            conn,
+            "videos.update_video_summary_tags_relink",
+            self._sql["videos.update_video_summary_tags_relink"],
+            {
+                "new_name": new_name,
+                "user_id": user_id,
+                "tag_id": tag_id,
+            },
+        )
+        return row
+
+    async def update_videos_claim(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        worker: str,
+        batch_size: int,
+        lease_seconds: int,
+        max_attempts: int,
+    ) -> list[UpdateVideosClaimRow]:
+        """Claims up to batch_size pending videos of any user, oldest first (or ones whose lease
+        ran out), for lease_seconds; each comes with its claim_token and attempt number.
+        Commit before working on them: the lease is what keeps other workers off.
+
+        ``videos.update_videos_claim`` (sql/videos/worker.sql:5).
+        """
+        rows: list[UpdateVideosClaimRow] = await self._a.select(
+            conn,
+            "videos.update_videos_claim",
+            self._sql["videos.update_videos_claim"],
+            {
+                "worker": worker,
+                "batch_size": batch_size,
+                "lease_seconds": lease_seconds,
+                "max_attempts": max_attempts,
+            },
+        )
+        return rows

@@ -8,7 +8,6 @@ racing to make the same move one wins, the other gets :class:`IllegalMeetingTran
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
@@ -20,11 +19,14 @@ from reference_apps.db.records import (
     AgentRow,
     GetMeetingByIdRow,
     ListAgentsByUserRow,
+    ListMeetingsByAgentRow,
     MeetingRow,
 )
 from reference_apps.db.records import MeetingStatus as MeetingStatus  # the enum's labels
 from reference_apps.services.bounds import page_size as bounded_page_size
+from reference_apps.services.bounds import search_text
 from reference_apps.services.errors import Conflict, NotFound
+from reference_apps.services.paging import Page, decode_cursor, page_of
 
 Agent = AgentRow
 AgentWithMeetingCount = ListAgentsByUserRow  # an agent's columns and its meeting_count
@@ -50,20 +52,10 @@ class IllegalMeetingTransition(Conflict):
         self.action = action
 
 
-# MeetingCursor and MeetingPage are hand-written: a page is assembled in Python from one more
-# row than it shows, not the shape of any query.
-@dataclass(frozen=True, slots=True)
-class MeetingCursor:
-    """Where a page ended: the last meeting's (created_at, id). Pass it to get the next page."""
-
-    created_at: datetime
-    id: str
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingPage:
-    items: tuple[MeetingWithAgent, ...]
-    next_cursor: MeetingCursor | None  # None: this was the last page
+# A meeting as listed: the same fields as MeetingWithAgent.
+MeetingListItem = ListMeetingsByAgentRow
+MeetingPage = Page[MeetingListItem]
+AgentPage = Page[AgentWithMeetingCount]
 
 
 class AgentsService:
@@ -84,10 +76,22 @@ class AgentsService:
         async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.meetings.get_agent_by_id(conn, agent_id=agent_id, user_id=user_id)
 
-    async def list_agents(self, user_id: str) -> list[AgentWithMeetingCount]:
-        """The user's agents, newest first, with how many meetings each has."""
+    async def list_agents(
+        self, user_id: str, *, after: str | None = None, page_size: int = 20
+    ) -> AgentPage:
+        """One page of the user's agents, newest first, with how many meetings each has;
+        ``after`` is the previous page's ``next_cursor`` (keyset paging, see paging.py)."""
+        bounded_page_size(page_size, "page_size")
+        start = decode_cursor("agents", after)
         async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.meetings.list_agents_by_user(conn, user_id=user_id)
+            rows = await self.q.meetings.list_agents_by_user(
+                conn,
+                user_id=user_id,
+                before_created_at=start.created_at,
+                before_id=start.id,
+                page_size=page_size + 1,
+            )
+        return page_of("agents", rows, page_size, lambda r: (r.created_at, r.id))
 
     async def update_agent(
         self,
@@ -142,29 +146,89 @@ class MeetingsService:
         user_id: str,
         *,
         status: MeetingStatus | None = None,
-        after: MeetingCursor | None = None,
+        after: str | None = None,
         page_size: int = 20,
     ) -> MeetingPage:
-        """One page of the user's meetings, newest first, optionally of one status.
+        """One page of the user's meetings, newest first, optionally of one status; ``after``
+        is the previous page's ``next_cursor``.
 
         Keyset pagination on (created_at, id): a page is found from the index whatever its
         depth, and meetings created meanwhile neither repeat nor shift later pages."""
         bounded_page_size(page_size, "page_size")
+        start = decode_cursor("meetings", after)
         async with self.db.transaction(acting_user=user_id) as conn:
             rows = await self.q.meetings.list_meetings_by_user(
                 conn,
                 user_id=user_id,
                 status=status,
-                before_created_at=None if after is None else after.created_at,
-                before_id=None if after is None else after.id,
+                before_created_at=start.created_at,
+                before_id=start.id,
                 page_size=page_size + 1,  # one more tells whether a next page exists
             )
-        items = tuple(rows[:page_size])
-        next_cursor = None
-        if len(rows) > page_size:
-            last = items[-1]
-            next_cursor = MeetingCursor(last.created_at, last.id)
-        return MeetingPage(items, next_cursor)
+        return page_of("meetings", rows, page_size, _meeting_key)
+
+    async def list_meetings_by_agent(
+        self, user_id: str, agent_id: str, *, after: str | None = None, page_size: int = 20
+    ) -> MeetingPage:
+        """One page of the meetings with one of the user's agents, newest first (empty for
+        another user's agent)."""
+        bounded_page_size(page_size, "page_size")
+        start = decode_cursor("meetings-by-agent", after)
+        async with self.db.transaction(acting_user=user_id) as conn:
+            rows = await self.q.meetings.list_meetings_by_agent(
+                conn,
+                user_id=user_id,
+                agent_id=agent_id,
+                before_created_at=start.created_at,
+                before_id=start.id,
+                page_size=page_size + 1,
+            )
+        return page_of("meetings-by-agent", rows, page_size, _meeting_key)
+
+    async def search_meetings(
+        self, user_id: str, name_contains: str, *, after: str | None = None, page_size: int = 20
+    ) -> MeetingPage:
+        """One page of the user's meetings whose name contains ``name_contains`` (any case;
+        ``%`` and ``_`` are plain characters), newest first."""
+        bounded_page_size(page_size, "page_size")
+        search_text(name_contains, "name_contains")
+        start = decode_cursor("meetings-by-name", after)
+        async with self.db.transaction(acting_user=user_id) as conn:
+            rows = await self.q.meetings.list_meetings_by_name(
+                conn,
+                user_id=user_id,
+                name_contains=name_contains,
+                before_created_at=start.created_at,
+                before_id=start.id,
+                page_size=page_size + 1,
+            )
+        return page_of("meetings-by-name", rows, page_size, _meeting_key)
+
+    async def update_meeting(
+        self,
+        meeting_id: str,
+        user_id: str,
+        *,
+        name: str | None = None,
+        agent_id: str | None = None,
+    ) -> Meeting:
+        """Rename the meeting and/or move it to another of the user's agents (None keeps the
+        current value), whatever its status. MeetingNotFound for another user's meeting,
+        AgentNotFound for another user's agent."""
+        async with self.db.transaction(acting_user=user_id) as conn:
+            row = await self.q.meetings.update_meeting(
+                conn, meeting_id=meeting_id, user_id=user_id, name=name, agent_id=agent_id
+            )
+            if row is None:
+                if (
+                    await self.q.meetings.get_meeting_by_id(
+                        conn, meeting_id=meeting_id, user_id=user_id
+                    )
+                    is None
+                ):
+                    raise MeetingNotFound(f"no meeting {meeting_id} for this user")
+                raise AgentNotFound(f"no agent {agent_id} for this user")
+        return row
 
     async def count_meetings(self, user_id: str, *, status: MeetingStatus | None = None) -> int:
         async with self.db.transaction(acting_user=user_id) as conn:
@@ -270,3 +334,7 @@ class MeetingsService:
         if row is None:
             raise MeetingNotFound(f"no meeting {meeting_id} for this user")
         raise IllegalMeetingTransition(meeting_id, row.status, action)
+
+
+def _meeting_key(row: MeetingListItem) -> tuple[datetime, str]:
+    return (row.created_at, row.id)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from plainsql.errors import ForeignKeyViolation, UniqueViolation, translate_constraint
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from plainsql.errors import (
+    ForeignKeyViolation,
+    InvalidInput,
+    UniqueViolation,
+    translate_constraint,
+)
 from plainsql.pool import AsyncConn
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
@@ -11,21 +19,43 @@ from reference_apps.db.records import (
     CategoryRow,
     JSONParam,
     KeyframeRow,
-    ListVideoSummariesByUserRow,
+    ListTagCountsByUserRow,
+    ListVideoSummariesByCategoryRow,
+    ListVideoSummariesSearchRow,
     TagRow,
+    UpdateVideoSummaryTagsRelinkRow,
     VideoSummaryRow,
 )
 from reference_apps.db.records import (
     ProcessingStatus as ProcessingStatus,  # the enum's labels
 )
+from reference_apps.services.bounds import page_size as bounded_page_size
+from reference_apps.services.bounds import search_text
 from reference_apps.services.errors import AlreadyExists, NotFound
+from reference_apps.services.paging import Page, decode_cursor, page_of
 
 Category = CategoryRow
 Keyframe = KeyframeRow
 Tag = TagRow
 VideoSummary = VideoSummaryRow
 # A video as listed: its columns with its tag_count and its category_names (sorted).
-VideoSummaryListItem = ListVideoSummariesByUserRow
+VideoSummaryListItem = ListVideoSummariesByCategoryRow
+VideoPage = Page[VideoSummaryListItem]
+# A search hit: id, title, processing_status, created_at, rank and an html snippet.
+VideoSearchResult = ListVideoSummariesSearchRow
+# A tag (id, name) with video_count: how many of the user's videos carry it.
+TagCount = ListTagCountsByUserRow
+# A per-user tag "rename": the new tag's id and name, and relinked_count.
+TagRelinked = UpdateVideoSummaryTagsRelinkRow
+
+
+@dataclass(frozen=True, slots=True)
+class KeyframeInput:
+    """One keyframe to add with :meth:`VideosService.add_keyframes`."""
+
+    timestamp_seconds: int
+    image_url: str
+    description: str | None = None  # None or "" stores NULL
 
 
 class DuplicateVideo(AlreadyExists):
@@ -46,6 +76,14 @@ class CategoryNotFound(NotFound):
 
 class TagNotLinked(NotFound):
     """The video has no such tag."""
+
+
+class TagNotFound(NotFound):
+    """No tag with that name."""
+
+
+class KeyframeNotFound(NotFound):
+    """No such keyframe of the video, or the video is another user's."""
 
 
 class CategoryNotLinked(NotFound):
@@ -106,10 +144,82 @@ class VideosService:
                 conn, user_id=user_id, youtube_id=youtube_id
             )
 
-    async def list_videos(self, user_id: str) -> list[VideoSummaryListItem]:
-        """The user's videos, newest first, with tag counts and category names (one query)."""
+    async def list_videos(
+        self,
+        user_id: str,
+        *,
+        status: ProcessingStatus | None = None,
+        tag_id: str | None = None,
+        category_id: str | None = None,
+        after: str | None = None,
+        page_size: int = 20,
+    ) -> VideoPage:
+        """One page of the user's videos, newest first, with tag counts and category names;
+        optionally only those in one processing status, with one tag, or in one category (at
+        most one filter: InvalidInput otherwise). ``after`` is the previous page's
+        ``next_cursor``, valid only for the same filter. Keyset paging (paging.py)."""
+        bounded_page_size(page_size, "page_size")
+        given = [
+            n
+            for n, v in (("status", status), ("tag_id", tag_id), ("category_id", category_id))
+            if v is not None
+        ]
+        if len(given) > 1:
+            raise InvalidInput(f"list_videos filters by one of {', '.join(given)}", query_name="")
+        kind = "videos" + "".join(f"-by-{n}" for n in given)
+        start = decode_cursor(kind, after)
         async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.list_video_summaries_by_user(conn, user_id=user_id)
+            if status is not None:
+                rows = await self.q.videos.list_video_summaries_by_status(
+                    conn,
+                    user_id=user_id,
+                    processing_status=status,
+                    before_created_at=start.created_at,
+                    before_id=start.id,
+                    page_size=page_size + 1,
+                )
+            elif tag_id is not None:
+                rows = await self.q.videos.list_video_summaries_by_tag(
+                    conn,
+                    user_id=user_id,
+                    tag_id=tag_id,
+                    before_created_at=start.created_at,
+                    before_id=start.id,
+                    page_size=page_size + 1,
+                )
+            elif category_id is not None:
+                rows = await self.q.videos.list_video_summaries_by_category(
+                    conn,
+                    user_id=user_id,
+                    category_id=category_id,
+                    before_created_at=start.created_at,
+                    before_id=start.id,
+                    page_size=page_size + 1,
+                )
+            else:
+                rows = await self.q.videos.list_video_summaries_by_user(
+                    conn,
+                    user_id=user_id,
+                    before_created_at=start.created_at,
+                    before_id=start.id,
+                    page_size=page_size + 1,
+                )
+        return page_of(kind, rows, page_size, lambda r: (r.created_at, r.id))
+
+    async def search_videos(
+        self, user_id: str, query: str, *, limit: int = 20
+    ) -> list[VideoSearchResult]:
+        """The user's videos whose title or AI summary (``ai_generated_content['summary']``)
+        match ``query`` (web-search syntax: words, "phrases", -not, or), best first: a
+        title match ranks above a summary match. Each has an html ``snippet`` of title and
+        summary with the matches in ``<mark>``: the user's own text, not escaped. A ranked
+        top-``limit``, not a paged list."""
+        bounded_page_size(limit, "limit")
+        search_text(query, "query")
+        async with self.db.transaction(acting_user=user_id) as conn:
+            return await self.q.videos.list_video_summaries_search(
+                conn, user_id=user_id, query=query, limit=limit
+            )
 
     async def set_processing_status(
         self,
@@ -180,6 +290,38 @@ class VideosService:
         async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.videos.list_tags_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
+            )
+
+    async def list_tag_counts(self, user_id: str, *, limit: int = 100) -> list[TagCount]:
+        """The tags on the user's videos with how many of their videos carry each, most used
+        first, then by name; at most ``limit``."""
+        bounded_page_size(limit, "limit")
+        async with self.db.transaction(acting_user=user_id) as conn:
+            return await self.q.videos.list_tag_counts_by_user(conn, user_id=user_id, limit=limit)
+
+    async def rename_tag(self, user_id: str, tag_id: str, new_name: str) -> TagRelinked:
+        """ "Rename" a tag for this user only. Tags are a shared catalogue (``tags.name`` is
+        unique across users), so the row is never renamed: every video of the user's tagged
+        ``tag_id`` is relinked to the tag named ``new_name`` (created when missing), in one
+        unit. Other users' videos keep the old tag; the old tag stays in the catalogue.
+        Returns the new tag's id and name and how many videos were relinked (0 when the user
+        has no video with the tag)."""
+        async with self.db.transaction(acting_user=user_id) as conn:
+            # Two statements: the second's snapshot sees a tag a concurrent call just added.
+            await self.q.videos.create_tag_if_missing(conn, name=new_name)
+            row = await self.q.videos.update_video_summary_tags_relink(
+                conn, user_id=user_id, tag_id=tag_id, new_name=new_name
+            )
+        if row is None:  # the tag was created above: only a concurrent purge could do this
+            raise TagNotFound(f"no tag named {new_name!r}")
+        return row
+
+    async def drop_tag(self, user_id: str, tag_id: str) -> int:
+        """Take the tag off every video of the user's; how many lost it. The shared tag and
+        other users' links stay."""
+        async with self.db.transaction(acting_user=user_id) as conn:
+            return await self.q.videos.delete_video_summary_tags_by_tag(
+                conn, user_id=user_id, tag_id=tag_id
             )
 
     async def create_category(self, name: str, description: str | None = None) -> Category:
@@ -256,6 +398,36 @@ class VideosService:
             return await self.q.videos.list_keyframes_by_video_summary(
                 conn, video_summary_id=video_id, user_id=user_id
             )
+
+    async def add_keyframes(
+        self, video_id: str, user_id: str, keyframes: Sequence[KeyframeInput]
+    ) -> list[Keyframe]:
+        """Add many keyframes in one INSERT (not COPY: PostgreSQL refuses COPY FROM into a
+        table with row-level security for a role its policies bind); all or none. Returned in
+        time order. VideoNotFound for another user's video; an empty list adds nothing."""
+        if not keyframes:
+            return []
+        async with self.db.transaction(acting_user=user_id) as conn:
+            rows = await self.q.videos.create_keyframes(
+                conn,
+                video_summary_id=video_id,
+                user_id=user_id,
+                timestamps_seconds=[k.timestamp_seconds for k in keyframes],
+                image_urls=[k.image_url for k in keyframes],
+                descriptions=[k.description or "" for k in keyframes],  # "" stores NULL
+            )
+            if not rows:
+                raise VideoNotFound(f"no video summary {video_id} for this user")
+        return rows
+
+    async def delete_keyframe(self, keyframe_id: str, video_id: str, user_id: str) -> None:
+        """Delete one keyframe of the user's video; KeyframeNotFound when there is none."""
+        async with self.db.transaction(acting_user=user_id) as conn:
+            deleted = await self.q.videos.delete_keyframe(
+                conn, keyframe_id=keyframe_id, video_summary_id=video_id, user_id=user_id
+            )
+        if deleted == 0:
+            raise KeyframeNotFound(f"no keyframe {keyframe_id} of video {video_id} for this user")
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from reference_apps.services.meetings import (
     AgentsService,
     IllegalMeetingTransition,
     Meeting,
-    MeetingCursor,
+    MeetingListItem,
     MeetingNotFound,
     MeetingsService,
     MeetingStatus,
@@ -93,10 +93,10 @@ async def test_list_agents_newest_first_with_meeting_counts(
     await meetings.create_meeting(ALICE, agent.id, "one")
     await meetings.create_meeting(ALICE, agent.id, "two")
 
-    listed = await agents.list_agents(ALICE)
+    listed = (await agents.list_agents(ALICE)).items
     assert [(a.id, a.meeting_count) for a in listed] == [(second.id, 0), (agent.id, 2)]
-    assert [a.name for a in await agents.list_agents(BOB)] == ["Bob's"]
-    assert await agents.list_agents("nobody") == []
+    assert [a.name for a in (await agents.list_agents(BOB)).items] == ["Bob's"]
+    assert (await agents.list_agents("nobody")).items == ()
 
 
 async def test_update_agent_renames_and_changes_instructions(
@@ -354,9 +354,9 @@ async def _until_waiting_on_locks(conn: psycopg.AsyncConnection[Any], waiting: i
 
 async def _all_pages(
     meetings: MeetingsService, page_size: int, status: MeetingStatus | None = None
-) -> list[list[MeetingWithAgent]]:
+) -> list[list[MeetingListItem]]:
     pages = []
-    cursor: MeetingCursor | None = None
+    cursor: str | None = None
     while True:
         page = await meetings.list_meetings(ALICE, status=status, after=cursor, page_size=page_size)
         pages.append(list(page.items))

@@ -144,13 +144,13 @@ async def test_list_videos_with_tag_counts_and_category_names(
     await service.attach_category(video.id, ALICE, science.id)
     await service.attach_category(video.id, ALICE, education.id)
 
-    listed = await service.list_videos(ALICE)
+    listed = (await service.list_videos(ALICE)).items
 
     assert [item.id for item in listed] == [plain.id, video.id]  # newest first
     assert (listed[0].tag_count, listed[0].category_names) == (0, [])
     assert (listed[1].tag_count, listed[1].category_names) == (3, ["Education", "Science"])
-    assert [item.youtube_id for item in await service.list_videos(BOB)] == ["bob00000001"]
-    assert await service.list_videos("nobody") == []
+    assert [item.youtube_id for item in (await service.list_videos(BOB)).items] == ["bob00000001"]
+    assert (await service.list_videos("nobody")).items == ()
 
 
 async def test_delete_video_cascades_to_links_and_keyframes(

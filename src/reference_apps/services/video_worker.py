@@ -1,0 +1,107 @@
+"""The summarising worker's queue: claim pending videos, then complete or fail each claim.
+
+A worker runs :meth:`VideoWorkerQueue.claim` (one committed unit: the claimed videos are
+``processing`` with a lease until ``claimed_until``), works on them outside any transaction,
+and reports each with :meth:`complete` or :meth:`fail`, passing the claim back. Claims use
+``FOR UPDATE SKIP LOCKED``: concurrent workers never wait for each other nor take the same
+video while its lease runs.
+
+Semantics (migration 0052):
+
+- **At least once, completed exactly once.** A worker that dies (or stalls past its lease)
+  loses its videos to the next claim once the lease ran out; its late ``complete`` then returns
+  False and changes nothing, because only the newest claim's token can complete a video.
+- **Bounded attempts.** Every claim counts one attempt. A failure puts the video back to
+  ``pending`` (the error kept in ``processing_error``) while fewer than ``max_attempts``
+  claims were made, else it ends ``failed``; a video whose lease ran out on its last attempt
+  is marked ``failed`` by the next claim.
+- **Its own grant.** The worker acts for no user: the queue's three SECURITY DEFINER functions
+  (``app_claim_videos``, ``app_complete_video``, ``app_fail_video``) are granted to the
+  application role one by one; row-level security stays on for anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from plainsql.errors import InvalidInput
+from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import JSONParam, ProcessingStatus, UpdateVideosClaimRow
+
+# A claimed video: its columns the worker needs, processing_attempts (this claim's number),
+# claimed_until and claim_token (pass the claim back to complete/fail).
+ClaimedVideo = UpdateVideosClaimRow
+
+DEFAULT_LEASE_SECONDS: Final = 300
+DEFAULT_MAX_ATTEMPTS: Final = 3
+MAX_BATCH_SIZE: Final = 100
+
+
+class VideoWorkerQueue:
+    """The queue as one worker sees it; ``worker_id`` names it in the lease (diagnostics)."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        queries: Queries,
+        worker_id: str,
+        *,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        if lease_seconds < 1:
+            raise InvalidInput(
+                f"lease_seconds must be at least 1, got {lease_seconds}", query_name=""
+            )
+        if max_attempts < 1:
+            raise InvalidInput(
+                f"max_attempts must be at least 1, got {max_attempts}", query_name=""
+            )
+        self.db = db
+        self.q = AsyncTypedQueries(queries)
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+
+    async def claim(self, batch_size: int = 10) -> list[ClaimedVideo]:
+        """Up to ``batch_size`` videos, oldest first, now ``processing`` under this worker's
+        lease (committed when this returns); an empty list when nothing is claimable."""
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise InvalidInput(
+                f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}",
+                query_name="",
+            )
+        async with self.db.transaction() as conn:
+            return await self.q.videos.update_videos_claim(
+                conn,
+                worker=self.worker_id,
+                batch_size=batch_size,
+                lease_seconds=self.lease_seconds,
+                max_attempts=self.max_attempts,
+            )
+
+    async def complete(self, claim: ClaimedVideo, content: JSONParam) -> bool:
+        """``processing -> completed`` with the AI content; False (and nothing changed) when
+        this claim is no longer the video's newest: the lease ran out and another worker took
+        it, or the video was deleted."""
+        async with self.db.transaction() as conn:
+            return await self.q.videos.update_video_complete(
+                conn,
+                video_summary_id=claim.id,
+                claim_token=claim.claim_token,
+                ai_generated_content=content,
+            )
+
+    async def fail(self, claim: ClaimedVideo, error: str) -> ProcessingStatus | None:
+        """Record a failed attempt with its error: ``pending`` again while attempts are left,
+        else ``failed``; None when this claim is no longer the video's newest."""
+        async with self.db.transaction() as conn:
+            return await self.q.videos.update_video_fail(
+                conn,
+                video_summary_id=claim.id,
+                claim_token=claim.claim_token,
+                processing_error=error,
+                max_attempts=self.max_attempts,
+            )

@@ -1,0 +1,169 @@
+"""Keyset pages with opaque cursors (services/paging.py), through the services."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import psycopg
+import pytest
+
+from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
+from reference_apps.db.records import ProcessingStatus
+from reference_apps.services.meetings import AgentsService, MeetingsService
+from reference_apps.services.paging import InvalidCursor
+from reference_apps.services.videos import KeyframeInput, VideosService
+
+from ..fixtures import ALICE, BOB
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+async def test_paging_10000_meetings_with_concurrent_inserts_returns_each_once_in_order(
+    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries, database_url: str
+) -> None:
+    conn.execute(
+        "INSERT INTO agents (id, user_id, name, instructions) VALUES ('ag', %s, 'A', 'i')", (ALICE,)
+    )
+    conn.execute(
+        "INSERT INTO meetings (id, user_id, agent_id, name, created_at)"
+        " SELECT 'm' || lpad(i::text, 5, '0'), %s, 'ag', 'meeting ' || i,"
+        "  timestamptz '2026-01-01' + make_interval(secs => i / 3)"  # ties: broken by id
+        " FROM generate_series(1, 10000) AS i",
+        (ALICE,),
+    )
+    conn.commit()
+    existing = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM meetings ORDER BY created_at DESC, id DESC"
+        ).fetchall()
+    ]
+    meetings = MeetingsService(async_db, async_queries)
+    done = asyncio.Event()
+    inserted = 0
+
+    async def insert_meanwhile() -> None:
+        nonlocal inserted
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
+            while not done.is_set():
+                # one newer than every row (before any cursor) and one among the old rows
+                # (after the cursor for most of the walk)
+                await c.execute(
+                    "INSERT INTO meetings (id, user_id, agent_id, name, created_at) VALUES"
+                    " ('new' || %s, %s, 'ag', 'new', now()),"
+                    " ('old' || %s, %s, 'ag', 'old', timestamptz '2026-01-01'"
+                    "  + make_interval(secs => (random() * 3333)::int))",
+                    (inserted, ALICE, inserted, ALICE),
+                )
+                inserted += 1
+                await asyncio.sleep(0)
+
+    inserter = asyncio.create_task(insert_meanwhile())
+    listed: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = await meetings.list_meetings(ALICE, after=cursor, page_size=100)
+        listed.extend(page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+        await asyncio.sleep(0)
+    done.set()
+    await inserter
+
+    assert inserted > 0
+    ids = [m.id for m in listed]
+    assert len(ids) == len(set(ids))  # nothing twice
+    assert [i for i in ids if not i.startswith(("new", "old"))] == existing  # all, in order
+    keys = [(m.created_at, m.id) for m in listed]
+    assert keys == sorted(keys, reverse=True)
+
+
+async def test_a_cursor_of_another_list_or_garbage_is_refused(
+    users: None, async_db: AsyncDatabase, async_queries: Queries
+) -> None:
+    agents = AgentsService(async_db, async_queries)
+    meetings = MeetingsService(async_db, async_queries)
+    for i in range(3):
+        await agents.create_agent(ALICE, f"a{i}", "i")
+    page = await agents.list_agents(ALICE, page_size=2)
+    assert page.next_cursor is not None
+    with pytest.raises(InvalidCursor, match="after"):
+        await meetings.list_meetings(ALICE, after=page.next_cursor)
+    with pytest.raises(InvalidCursor):
+        await agents.list_agents(ALICE, after="not-a-cursor")
+    rest = await agents.list_agents(ALICE, after=page.next_cursor, page_size=2)
+    assert [a.name for a in page.items + rest.items] == ["a2", "a1", "a0"]
+    assert rest.next_cursor is None
+
+
+async def test_videos_browse_by_status_tag_and_category_page_by_page(
+    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+) -> None:
+    videos = VideosService(async_db, async_queries)
+    made = [
+        await videos.create_video(ALICE, youtube_url="u", youtube_id=f"y{i}", title=f"t{i}")
+        for i in range(7)
+    ]
+    await videos.create_video(BOB, youtube_url="u", youtube_id="b", title="bob")
+    science = await videos.create_category("Science")
+    for v in made[::2]:  # y0, y2, y4, y6
+        await videos.attach_tag(v.id, ALICE, "pg")
+        await videos.attach_category(v.id, ALICE, science.id)
+    tag = (await videos.list_tags(made[0].id, ALICE))[0]
+    await videos.set_processing_status(made[1].id, ALICE, ProcessingStatus.FAILED, "boom")
+
+    async def walk(**filters: Any) -> list[str]:
+        out: list[str] = []
+        cursor = None
+        while True:
+            page = await videos.list_videos(ALICE, after=cursor, page_size=3, **filters)
+            out += [v.youtube_id for v in page.items]
+            if (cursor := page.next_cursor) is None:
+                return out
+
+    assert await walk() == [f"y{i}" for i in range(6, -1, -1)]
+    assert await walk(tag_id=tag.id) == ["y6", "y4", "y2", "y0"]
+    assert await walk(category_id=science.id) == ["y6", "y4", "y2", "y0"]
+    assert await walk(status="failed") == ["y1"]
+    assert await walk(status="pending") == ["y6", "y5", "y4", "y3", "y2", "y0"]
+
+
+async def test_video_search_tag_counts_rename_drop_and_keyframes(
+    users: None, async_db: AsyncDatabase, async_queries: Queries
+) -> None:
+    videos = VideosService(async_db, async_queries)
+    a = await videos.create_video(ALICE, youtube_url="u", youtube_id="a", title="Vacuum internals")
+    b = await videos.create_video(ALICE, youtube_url="u", youtube_id="b", title="Cooking pasta")
+    c = await videos.create_video(BOB, youtube_url="u", youtube_id="c", title="Vacuum cleaners")
+    await videos.store_ai_content(b.id, ALICE, {"summary": "How autovacuum keeps tables lean"})
+    hits = await videos.search_videos(ALICE, "vacuum")
+    assert [h.id for h in hits] == [a.id]  # title only; Bob's never
+    hits = await videos.search_videos(ALICE, "autovacuum")
+    assert [h.id for h in hits] == [b.id]
+    assert "<mark>autovacuum</mark>" in hits[0].snippet
+
+    for v in (a, b):
+        await videos.attach_tag(v.id, ALICE, "db")
+    await videos.attach_tag(a.id, ALICE, "pg")
+    await videos.attach_tag(c.id, BOB, "db")
+    counts = await videos.list_tag_counts(ALICE)
+    assert [(t.name, t.video_count) for t in counts] == [("db", 2), ("pg", 1)]
+    db_tag = next(t for t in counts if t.name == "db")
+    renamed = await videos.rename_tag(ALICE, db_tag.id, "databases")
+    assert (renamed.name, renamed.relinked_count) == ("databases", 2)
+    assert sorted(t.name for t in await videos.list_tags(a.id, ALICE)) == ["databases", "pg"]
+    assert [t.name for t in await videos.list_tags(c.id, BOB)] == ["db"]  # Bob's keep it
+    assert await videos.drop_tag(ALICE, renamed.id) == 2
+    assert [(t.name, t.video_count) for t in await videos.list_tag_counts(ALICE)] == [("pg", 1)]
+
+    frames = await videos.add_keyframes(
+        a.id,
+        ALICE,
+        [KeyframeInput(30, "https://x/2.png"), KeyframeInput(5, "https://x/1.png", "intro")],
+    )
+    assert [(k.timestamp_seconds, k.description) for k in frames] == [(5, "intro"), (30, None)]
+    await videos.delete_keyframe(frames[0].id, a.id, ALICE)
+    assert [k.timestamp_seconds for k in await videos.list_keyframes(a.id, ALICE)] == [30]
