@@ -1511,16 +1511,28 @@ CREATE INDEX deployment_history_workspace_id_deployed_at_idx ON public.deploymen
 CREATE INDEX keyframes_video_summary_id_timestamp_idx ON public.keyframes USING btree (video_summary_id, timestamp_seconds, id);
 
 --
--- Name: meetings_agent_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: meetings_agent_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX meetings_agent_id_created_at_idx ON public.meetings USING btree (agent_id, created_at DESC, id DESC);
+CREATE INDEX meetings_agent_id_idx ON public.meetings USING btree (agent_id);
+
+--
+-- Name: meetings_user_id_agent_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX meetings_user_id_agent_id_created_at_idx ON public.meetings USING btree (user_id, agent_id, created_at DESC, id DESC);
 
 --
 -- Name: meetings_user_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX meetings_user_id_created_at_idx ON public.meetings USING btree (user_id, created_at DESC, id DESC);
+
+--
+-- Name: meetings_user_id_status_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX meetings_user_id_status_created_at_idx ON public.meetings USING btree (user_id, status, created_at DESC, id DESC);
 
 --
 -- Name: nodes_linked_pages_idx; Type: INDEX; Schema: public; Owner: -
@@ -1625,22 +1637,28 @@ CREATE INDEX video_summaries_search_idx ON public.video_summaries USING gin (pub
 CREATE INDEX video_summaries_user_id_created_at_idx ON public.video_summaries USING btree (user_id, created_at DESC, id DESC);
 
 --
+-- Name: video_summaries_user_id_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX video_summaries_user_id_id_idx ON public.video_summaries USING btree (user_id, id);
+
+--
 -- Name: video_summaries_user_id_status_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX video_summaries_user_id_status_created_at_idx ON public.video_summaries USING btree (user_id, processing_status, created_at DESC, id DESC);
 
 --
--- Name: video_summary_categories_category_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: video_summary_categories_category_id_video_summary_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX video_summary_categories_category_id_idx ON public.video_summary_categories USING btree (category_id);
+CREATE INDEX video_summary_categories_category_id_video_summary_id_idx ON public.video_summary_categories USING btree (category_id, video_summary_id);
 
 --
--- Name: video_summary_tags_tag_id_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: video_summary_tags_tag_id_video_summary_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX video_summary_tags_tag_id_idx ON public.video_summary_tags USING btree (tag_id);
+CREATE INDEX video_summary_tags_tag_id_video_summary_id_idx ON public.video_summary_tags USING btree (tag_id, video_summary_id);
 
 --
 -- Name: accounts accounts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -

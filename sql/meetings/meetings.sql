@@ -27,15 +27,27 @@ FROM meetings AS m
 JOIN agents AS a ON a.id = m.agent_id
 WHERE m.id = :meeting_id AND m.user_id = :user_id;
 
--- name: list_meetings_by_user(user_id, status, before_created_at, before_id, page_size)
--- One page of the user's meetings with their agent's name, newest first, optionally of one status, strictly after the cursor (before_created_at, before_id); NULL cursor = first page.
+-- name: list_meetings_by_user(user_id, before_created_at, before_id, page_size)
+-- One page of the user's meetings with their agent's name, newest first, strictly after the cursor (before_created_at, before_id); NULL cursor = first page.
 SELECT m.id, m.name, m.user_id, m.agent_id,
        (SELECT a.name FROM agents AS a WHERE a.id = m.agent_id) AS "agent_name!",
        m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
        m.created_at, m.updated_at
 FROM meetings AS m
 WHERE m.user_id = :user_id
-  AND (:status::meeting_status IS NULL OR m.status = :status::meeting_status)
+  AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::text, ''))
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT :page_size::integer;
+
+-- name: list_meetings_by_status(user_id, status, before_created_at, before_id, page_size)
+-- One page of the user's meetings of one status, newest first, strictly after the cursor.
+SELECT m.id, m.name, m.user_id, m.agent_id,
+       (SELECT a.name FROM agents AS a WHERE a.id = m.agent_id) AS "agent_name!",
+       m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
+       m.created_at, m.updated_at
+FROM meetings AS m
+WHERE m.user_id = :user_id AND m.status = :status::meeting_status
   AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
                               coalesce(:before_id::text, ''))
 ORDER BY m.created_at DESC, m.id DESC
@@ -48,22 +60,21 @@ SELECT m.id, m.name, m.user_id, m.agent_id,
        m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
        m.created_at, m.updated_at
 FROM meetings AS m
-WHERE m.agent_id = :agent_id AND m.user_id = :user_id
+WHERE m.user_id = :user_id AND m.agent_id = :agent_id
   AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
                               coalesce(:before_id::text, ''))
 ORDER BY m.created_at DESC, m.id DESC
 LIMIT :page_size::integer;
 
 -- name: list_meetings_by_name(user_id, name_contains, before_created_at, before_id, page_size)
--- One page of the user's meetings whose name contains the text (case-insensitive, taken literally: % and _ match themselves), newest first, strictly after the cursor.
+-- One page of the user's meetings whose name contains the text (case-insensitive, taken literally), newest first: the user's meetings in index order, filtered, strictly after the cursor.
 SELECT m.id, m.name, m.user_id, m.agent_id,
        (SELECT a.name FROM agents AS a WHERE a.id = m.agent_id) AS "agent_name!",
        m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
        m.created_at, m.updated_at
 FROM meetings AS m
 WHERE m.user_id = :user_id
-  AND m.name ILIKE '%' || replace(replace(replace(:name_contains::text, '\', '\\'),
-                                          '%', '\%'), '_', '\_') || '%'
+  AND strpos(lower(m.name), lower(:name_contains::text)) > 0
   AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
                               coalesce(:before_id::text, ''))
 ORDER BY m.created_at DESC, m.id DESC

@@ -26,9 +26,11 @@ WHERE user_id = :user_id AND youtube_id = :youtube_id;
 
 -- Video pages are keyset pages, newest first, on (created_at, id), strictly after the cursor
 -- (before_created_at, before_id; NULL = the first page). Each row has its tag count and its
--- category names (sorted). Browsing by tag or category walks the user's videos in that order
--- (video_summaries_user_id_created_at_idx) and keeps those linked, each checked on the link
--- table's primary key: no sort, whatever the tag's popularity among other users.
+-- category names (in no order: the service sorts them, so no page plan holds a sort).
+-- Browsing by tag or category goes through the link table in the order of its key
+-- (video_summary_id), which the index (tag_id, video_summary_id) serves: the page is read in
+-- index order and never sorted. Tags are shared, so a page of a tag many other users use
+-- passes over their links (checked by the link table's policy, one hash probe each).
 
 -- name: list_video_summaries_by_user(user_id, before_created_at, before_id, page_size)
 -- One page of the user's video summaries, newest first, with tag_count and category_names.
@@ -40,8 +42,7 @@ SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.c
        ARRAY(SELECT c.name
              FROM video_summary_categories AS vc
              JOIN categories AS c ON c.id = vc.category_id
-             WHERE vc.video_summary_id = v.id
-             ORDER BY c.name) AS category_names
+             WHERE vc.video_summary_id = v.id) AS category_names
 FROM video_summaries AS v
 WHERE v.user_id = :user_id
   AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
@@ -59,8 +60,7 @@ SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.c
        ARRAY(SELECT c.name
              FROM video_summary_categories AS vc
              JOIN categories AS c ON c.id = vc.category_id
-             WHERE vc.video_summary_id = v.id
-             ORDER BY c.name) AS category_names
+             WHERE vc.video_summary_id = v.id) AS category_names
 FROM video_summaries AS v
 WHERE v.user_id = :user_id AND v.processing_status = :processing_status::processing_status
   AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
@@ -68,8 +68,8 @@ WHERE v.user_id = :user_id AND v.processing_status = :processing_status::process
 ORDER BY v.created_at DESC, v.id DESC
 LIMIT :page_size::integer;
 
--- name: list_video_summaries_by_tag(user_id, tag_id, before_created_at, before_id, page_size)
--- One page of the user's video summaries with this tag, newest first.
+-- name: list_video_summaries_by_tag(user_id, tag_id, after_id, page_size)
+-- One page of the user's video summaries with this tag, in the link table's key order (video id), strictly after after_id (NULL = the first page).
 SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.channel_name,
        v.duration, v.thumbnail_url, v.processing_status, v.processing_error,
        v.ai_generated_content, v.created_at, v.updated_at,
@@ -78,19 +78,22 @@ SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.c
        ARRAY(SELECT c.name
              FROM video_summary_categories AS vc
              JOIN categories AS c ON c.id = vc.category_id
-             WHERE vc.video_summary_id = v.id
-             ORDER BY c.name) AS category_names
-FROM video_summaries AS v
-WHERE v.user_id = :user_id
-  AND EXISTS (SELECT 1 FROM video_summary_tags AS t
-              WHERE t.video_summary_id = v.id AND t.tag_id = :tag_id)
-  AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
-                              coalesce(:before_id::text, ''))
-ORDER BY v.created_at DESC, v.id DESC
-LIMIT :page_size::integer;
+             WHERE vc.video_summary_id = v.id) AS category_names
+FROM (
+    -- the page's ids: the link's index and the user's ids (user_id, id), merged in id order
+    SELECT t.video_summary_id AS id
+    FROM video_summary_tags AS t
+    JOIN video_summaries AS mine ON mine.id = t.video_summary_id
+    WHERE t.tag_id = :tag_id AND t.video_summary_id > coalesce(:after_id::text, '')
+      AND mine.user_id = :user_id
+    ORDER BY t.video_summary_id
+    LIMIT :page_size::integer
+) AS page
+JOIN video_summaries AS v ON v.id = page.id
+ORDER BY page.id;
 
--- name: list_video_summaries_by_category(user_id, category_id, before_created_at, before_id, page_size)
--- One page of the user's video summaries in this category, newest first.
+-- name: list_video_summaries_by_category(user_id, category_id, after_id, page_size)
+-- One page of the user's video summaries in this category, in the link table's key order (video id), strictly after after_id (NULL = the first page).
 SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.channel_name,
        v.duration, v.thumbnail_url, v.processing_status, v.processing_error,
        v.ai_generated_content, v.created_at, v.updated_at,
@@ -99,16 +102,19 @@ SELECT v.id, v.user_id, v.youtube_url, v.youtube_id, v.title, v.description, v.c
        ARRAY(SELECT c.name
              FROM video_summary_categories AS vc
              JOIN categories AS c ON c.id = vc.category_id
-             WHERE vc.video_summary_id = v.id
-             ORDER BY c.name) AS category_names
-FROM video_summaries AS v
-WHERE v.user_id = :user_id
-  AND EXISTS (SELECT 1 FROM video_summary_categories AS k
-              WHERE k.video_summary_id = v.id AND k.category_id = :category_id)
-  AND (v.created_at, v.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
-                              coalesce(:before_id::text, ''))
-ORDER BY v.created_at DESC, v.id DESC
-LIMIT :page_size::integer;
+             WHERE vc.video_summary_id = v.id) AS category_names
+FROM (
+    -- the page's ids: the link's index and the user's ids (user_id, id), merged in id order
+    SELECT k.video_summary_id AS id
+    FROM video_summary_categories AS k
+    JOIN video_summaries AS mine ON mine.id = k.video_summary_id
+    WHERE k.category_id = :category_id AND k.video_summary_id > coalesce(:after_id::text, '')
+      AND mine.user_id = :user_id
+    ORDER BY k.video_summary_id
+    LIMIT :page_size::integer
+) AS page
+JOIN video_summaries AS v ON v.id = page.id
+ORDER BY page.id;
 
 -- name: list_video_summaries_search(user_id, query, limit)
 -- The user's videos whose title or AI summary match the web-search style query, best first (ts_rank; title weighs more), each with an html snippet of title and summary, matches in <mark>. A ranked top-N: it sorts the matching rows only, and ts_headline runs on the rows kept.

@@ -40,7 +40,7 @@ class AsyncMeetingsQueries:
     ) -> int:
         """How many meetings the user has, optionally of one status.
 
-        ``meetings.count_meetings_by_user`` (sql/meetings/meetings.sql:83).
+        ``meetings.count_meetings_by_user`` (sql/meetings/meetings.sql:94).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -137,7 +137,7 @@ class AsyncMeetingsQueries:
     ) -> int:
         """How many meetings were deleted (0 or 1).
 
-        ``meetings.delete_meeting`` (sql/meetings/meetings.sql:135).
+        ``meetings.delete_meeting`` (sql/meetings/meetings.sql:146).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -225,8 +225,8 @@ class AsyncMeetingsQueries:
         self,
         conn: AsyncConnection[Any],
         *,
-        agent_id: str,
         user_id: str,
+        agent_id: str,
         before_created_at: datetime | None,
         before_id: str | None,
         page_size: int,
@@ -234,15 +234,15 @@ class AsyncMeetingsQueries:
         """One page of the meetings the user had with one of their agents, newest first, strictly
         after the cursor; NULL cursor = first page.
 
-        ``meetings.list_meetings_by_agent`` (sql/meetings/meetings.sql:44).
+        ``meetings.list_meetings_by_agent`` (sql/meetings/meetings.sql:56).
         """
         rows: list[ListMeetingsByAgentRow] = await self._a.select(
             conn,
             "meetings.list_meetings_by_agent",
             self._sql["meetings.list_meetings_by_agent"],
             {
-                "agent_id": agent_id,
                 "user_id": user_id,
+                "agent_id": agent_id,
                 "before_created_at": before_created_at,
                 "before_id": before_id,
                 "page_size": page_size,
@@ -261,9 +261,10 @@ class AsyncMeetingsQueries:
         page_size: int,
     ) -> list[ListMeetingsByAgentRow]:
         """One page of the user's meetings whose name contains the text (case-insensitive, taken
-        literally: % and _ match themselves), newest first, strictly after the cursor.
+        literally), newest first: the user's meetings in index order, filtered, strictly after
+        the cursor.
 
-        ``meetings.list_meetings_by_name`` (sql/meetings/meetings.sql:57).
+        ``meetings.list_meetings_by_name`` (sql/meetings/meetings.sql:69).
         """
         rows: list[ListMeetingsByAgentRow] = await self._a.select(
             conn,
@@ -279,19 +280,46 @@ class AsyncMeetingsQueries:
         )
         return rows
 
+    async def list_meetings_by_status(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        status: MeetingStatus,
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[ListMeetingsByAgentRow]:
+        """One page of the user's meetings of one status, newest first, strictly after the
+        cursor.
+
+        ``meetings.list_meetings_by_status`` (sql/meetings/meetings.sql:43).
+        """
+        rows: list[ListMeetingsByAgentRow] = await self._a.select(
+            conn,
+            "meetings.list_meetings_by_status",
+            self._sql["meetings.list_meetings_by_status"],
+            {
+                "user_id": user_id,
+                "status": status,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
     async def list_meetings_by_user(
         self,
         conn: AsyncConnection[Any],
         *,
         user_id: str,
-        status: MeetingStatus | None,
         before_created_at: datetime | None,
         before_id: str | None,
         page_size: int,
     ) -> list[ListMeetingsByAgentRow]:
-        """One page of the user's meetings with their agent's name, newest first, optionally of
-        one status, strictly after the cursor (before_created_at, before_id); NULL cursor =
-        first page.
+        """One page of the user's meetings with their agent's name, newest first, strictly after
+        the cursor (before_created_at, before_id); NULL cursor = first page.
 
         ``meetings.list_meetings_by_user`` (sql/meetings/meetings.sql:30).
         """
@@ -301,7 +329,6 @@ class AsyncMeetingsQueries:
             self._sql["meetings.list_meetings_by_user"],
             {
                 "user_id": user_id,
-                "status": status,
                 "before_created_at": before_created_at,
                 "before_id": before_id,
                 "page_size": page_size,
@@ -348,7 +375,7 @@ class AsyncMeetingsQueries:
         """The meeting renamed and/or moved to another of the user's agents (NULL keeps a value),
         or nothing if the meeting or the agent is not the user's.
 
-        ``meetings.update_meeting`` (sql/meetings/meetings.sql:72).
+        ``meetings.update_meeting`` (sql/meetings/meetings.sql:83).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -373,7 +400,7 @@ class AsyncMeetingsQueries:
         """The meeting moved upcoming or active -> cancelled (ended_at = now() if it had
         started), or nothing (not the user's, or already over).
 
-        ``meetings.update_meeting_cancel`` (sql/meetings/meetings.sql:117).
+        ``meetings.update_meeting_cancel`` (sql/meetings/meetings.sql:128).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -397,7 +424,7 @@ class AsyncMeetingsQueries:
         """The meeting moved processing -> completed with its summary, or nothing (not the
         user's, or not processing).
 
-        ``meetings.update_meeting_complete`` (sql/meetings/meetings.sql:108).
+        ``meetings.update_meeting_complete`` (sql/meetings/meetings.sql:119).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -421,7 +448,7 @@ class AsyncMeetingsQueries:
         """The meeting moved active -> processing with ended_at = now(), or nothing (not the
         user's, or not active).
 
-        ``meetings.update_meeting_end`` (sql/meetings/meetings.sql:99).
+        ``meetings.update_meeting_end`` (sql/meetings/meetings.sql:110).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -446,7 +473,7 @@ class AsyncMeetingsQueries:
         """The meeting with its transcript and/or recording url set (NULL keeps a value), or
         nothing if not the user's.
 
-        ``meetings.update_meeting_recording`` (sql/meetings/meetings.sql:126).
+        ``meetings.update_meeting_recording`` (sql/meetings/meetings.sql:137).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,
@@ -471,7 +498,7 @@ class AsyncMeetingsQueries:
         """The meeting moved upcoming -> active with started_at = now(), or nothing (not the
         user's, or not upcoming).
 
-        ``meetings.update_meeting_start`` (sql/meetings/meetings.sql:90).
+        ``meetings.update_meeting_start`` (sql/meetings/meetings.sql:101).
         """
         row: MeetingRow | None = await self._a.insert_returning(
             conn,

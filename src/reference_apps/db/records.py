@@ -356,7 +356,7 @@ class ListBacklinksByPageRow:
 @dataclass(frozen=True, slots=True)
 class ListMeetingsByAgentRow:
     """A row: meetings.list_meetings_by_agent, meetings.list_meetings_by_name,
-    meetings.list_meetings_by_user.
+    meetings.list_meetings_by_status, meetings.list_meetings_by_user.
     """
 
     id: str
@@ -1004,6 +1004,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "meetings.list_agents_by_user": ListAgentsByUserRow,
     "meetings.list_meetings_by_agent": ListMeetingsByAgentRow,
     "meetings.list_meetings_by_name": ListMeetingsByAgentRow,
+    "meetings.list_meetings_by_status": ListMeetingsByAgentRow,
     "meetings.list_meetings_by_user": ListMeetingsByAgentRow,
     "meetings.update_agent": AgentRow,
     "meetings.update_meeting": MeetingRow,

@@ -267,7 +267,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many video summaries were deleted (0 or 1); links and keyframes go with them.
 
-        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:157).
+        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:163).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -383,10 +383,12 @@ class AsyncVideosQueries:
         """The user's video summary of this YouTube video, or nothing. Video pages are keyset
         pages, newest first, on (created_at, id), strictly after the cursor
         (before_created_at, before_id; NULL = the first page). Each row has its tag count and
-        its category names (sorted). Browsing by tag or category walks the user's videos in
-        that order (video_summaries_user_id_created_at_idx) and keeps those linked, each
-        checked on the link table's primary key: no sort, whatever the tag's popularity among
-        other users.
+        its category names (in no order: the service sorts them, so no page plan holds a
+        sort). Browsing by tag or category goes through the link table in the order of its key
+        (video_summary_id), which the index (tag_id, video_summary_id) serves: the page is
+        read in index order and never sorted. Tags are shared, so a page of a tag many other
+        users use passes over their links (checked by the link table's policy, one hash probe
+        each).
 
         ``videos.get_video_summary_by_youtube_id`` (sql/videos/video_summaries.sql:19).
         """
@@ -510,25 +512,25 @@ class AsyncVideosQueries:
         self,
         conn: AsyncConnection[Any],
         *,
-        user_id: str,
         category_id: str,
-        before_created_at: datetime | None,
-        before_id: str | None,
+        after_id: str | None,
+        user_id: str,
         page_size: int,
     ) -> list[ListVideoSummariesByCategoryRow]:
-        """One page of the user's video summaries in this category, newest first.
+        """One page of the user's video summaries in this category, in the link table's key order
+        (video id), strictly after after_id (NULL = the first page). the page's ids: the
+        link's index and the user's ids (user_id, id), merged in id order
 
-        ``videos.list_video_summaries_by_category`` (sql/videos/video_summaries.sql:92).
+        ``videos.list_video_summaries_by_category`` (sql/videos/video_summaries.sql:95).
         """
         rows: list[ListVideoSummariesByCategoryRow] = await self._a.select(
             conn,
             "videos.list_video_summaries_by_category",
             self._sql["videos.list_video_summaries_by_category"],
             {
-                "user_id": user_id,
                 "category_id": category_id,
-                "before_created_at": before_created_at,
-                "before_id": before_id,
+                "after_id": after_id,
+                "user_id": user_id,
                 "page_size": page_size,
             },
         )
@@ -546,7 +548,7 @@ class AsyncVideosQueries:
     ) -> list[ListVideoSummariesByCategoryRow]:
         """One page of the user's video summaries in one processing status, newest first.
 
-        ``videos.list_video_summaries_by_status`` (sql/videos/video_summaries.sql:52).
+        ``videos.list_video_summaries_by_status`` (sql/videos/video_summaries.sql:53).
         """
         rows: list[ListVideoSummariesByCategoryRow] = await self._a.select(
             conn,
@@ -566,13 +568,14 @@ class AsyncVideosQueries:
         self,
         conn: AsyncConnection[Any],
         *,
-        user_id: str,
         tag_id: str,
-        before_created_at: datetime | None,
-        before_id: str | None,
+        after_id: str | None,
+        user_id: str,
         page_size: int,
     ) -> list[ListVideoSummariesByCategoryRow]:
-        """One page of the user's video summaries with this tag, newest first.
+        """One page of the user's video summaries with this tag, in the link table's key order
+        (video id), strictly after after_id (NULL = the first page). the page's ids: the
+        link's index and the user's ids (user_id, id), merged in id order
 
         ``videos.list_video_summaries_by_tag`` (sql/videos/video_summaries.sql:71).
         """
@@ -581,10 +584,9 @@ class AsyncVideosQueries:
             "videos.list_video_summaries_by_tag",
             self._sql["videos.list_video_summaries_by_tag"],
             {
-                "user_id": user_id,
                 "tag_id": tag_id,
-                "before_created_at": before_created_at,
-                "before_id": before_id,
+                "after_id": after_id,
+                "user_id": user_id,
                 "page_size": page_size,
             },
         )
@@ -602,7 +604,7 @@ class AsyncVideosQueries:
         """One page of the user's video summaries, newest first, with tag_count and
         category_names.
 
-        ``videos.list_video_summaries_by_user`` (sql/videos/video_summaries.sql:33).
+        ``videos.list_video_summaries_by_user`` (sql/videos/video_summaries.sql:35).
         """
         rows: list[ListVideoSummariesByCategoryRow] = await self._a.select(
             conn,
@@ -630,7 +632,7 @@ class AsyncVideosQueries:
         matches in <mark>. A ranked top-N: it sorts the matching rows only, and ts_headline
         runs on the rows kept.
 
-        ``videos.list_video_summaries_search`` (sql/videos/video_summaries.sql:113).
+        ``videos.list_video_summaries_search`` (sql/videos/video_summaries.sql:119).
         """
         rows: list[ListVideoSummariesSearchRow] = await self._a.select(
             conn,
@@ -708,7 +710,7 @@ class AsyncVideosQueries:
     ) -> VideoSummaryRow | None:
         """The video summary with the AI-generated content stored, or nothing if not the user's.
 
-        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:148).
+        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:154).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,
@@ -734,7 +736,7 @@ class AsyncVideosQueries:
         """The video summary with its processing status and error (NULL clears it) set, or
         nothing if not the user's.
 
-        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:138).
+        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:144).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,
@@ -757,7 +759,7 @@ class AsyncVideosQueries:
         user_id: str,
         tag_id: str,
     ) -> UpdateVideoSummaryTagsRelinkRow | None:
-        """"Renames" a tag for one user: every video of theirs tagged tag_id is tagged new_name
+        """ "Renames" a tag for one user: every video of theirs tagged tag_id is tagged new_name
         instead (the tag named so must exist: run create_tag_if_missing first, as its own
         statement); the shared tags rows are never renamed. Returns the new tag and how many
         videos were relinked; nothing if no tag has that name.

@@ -155,17 +155,27 @@ class MeetingsService:
         Keyset pagination on (created_at, id): a page is found from the index whatever its
         depth, and meetings created meanwhile neither repeat nor shift later pages."""
         bounded_page_size(page_size, "page_size")
-        start = decode_cursor("meetings", after)
+        kind = "meetings" if status is None else "meetings-by-status"
+        start = decode_cursor(kind, after)
         async with self.db.transaction(acting_user=user_id) as conn:
-            rows = await self.q.meetings.list_meetings_by_user(
-                conn,
-                user_id=user_id,
-                status=status,
-                before_created_at=start.created_at,
-                before_id=start.id,
-                page_size=page_size + 1,  # one more tells whether a next page exists
-            )
-        return page_of("meetings", rows, page_size, _meeting_key)
+            if status is None:
+                rows = await self.q.meetings.list_meetings_by_user(
+                    conn,
+                    user_id=user_id,
+                    before_created_at=start.created_at,
+                    before_id=start.id,
+                    page_size=page_size + 1,  # one more tells whether a next page exists
+                )
+            else:
+                rows = await self.q.meetings.list_meetings_by_status(
+                    conn,
+                    user_id=user_id,
+                    status=status,
+                    before_created_at=start.created_at,
+                    before_id=start.id,
+                    page_size=page_size + 1,
+                )
+        return page_of(kind, rows, page_size, _meeting_key)
 
     async def list_meetings_by_agent(
         self, user_id: str, agent_id: str, *, after: str | None = None, page_size: int = 20

@@ -1,7 +1,8 @@
 """Keyset pages with an opaque cursor.
 
 Every list that can grow is read a page at a time in a stable order with a unique tie breaker,
-``(created_at DESC, id DESC)``, and the next page starts strictly after the last row shown:
+``(created_at DESC, id DESC)`` (or, through a link table, the link's key, ``id``), and the
+next page starts strictly after the last row shown:
 an index finds it whatever its depth (never OFFSET), and rows inserted meanwhile, before or
 after the cursor, neither repeat nor shift a row of the pages still to come.
 
@@ -50,9 +51,11 @@ class Keyset:
 START = Keyset(None, None)
 
 
-def encode_cursor(kind: str, created_at: datetime, row_id: str) -> str:
-    """The opaque cursor of the page after the row (created_at, row_id) of the list ``kind``."""
-    raw = json.dumps([kind, created_at.isoformat(), row_id], separators=(",", ":"))
+def encode_cursor(kind: str, created_at: datetime | None, row_id: str) -> str:
+    """The opaque cursor of the page after the row (created_at, row_id) of the list ``kind``
+    (created_at None: a list in id order)."""
+    stamp = None if created_at is None else created_at.isoformat()
+    raw = json.dumps([kind, stamp, row_id], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -65,7 +68,7 @@ def decode_cursor(kind: str, cursor: str | None, name: str = "after") -> Keyset:
         found_kind, created_at, row_id = json.loads(raw)
         if found_kind != kind or not isinstance(row_id, str):
             raise ValueError(kind)
-        return Keyset(datetime.fromisoformat(created_at), row_id)
+        return Keyset(None if created_at is None else datetime.fromisoformat(created_at), row_id)
     except (ValueError, TypeError, binascii.Error) as e:
         raise InvalidCursor(f"{name} is not a cursor of this list ({kind})", query_name="") from e
 
@@ -74,7 +77,7 @@ def page_of(
     kind: str,
     rows: Sequence[T],
     page_size: int,
-    key: Callable[[T], tuple[datetime, str]],
+    key: Callable[[T], tuple[datetime | None, str]],
 ) -> Page[T]:
     """The page of ``rows`` (read with ``page_size + 1``: one more tells a next page exists)."""
     items = tuple(rows[:page_size])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from plainsql.errors import (
     ForeignKeyViolation,
@@ -154,9 +154,11 @@ class VideosService:
         after: str | None = None,
         page_size: int = 20,
     ) -> VideoPage:
-        """One page of the user's videos, newest first, with tag counts and category names;
-        optionally only those in one processing status, with one tag, or in one category (at
-        most one filter: InvalidInput otherwise). ``after`` is the previous page's
+        """One page of the user's videos, newest first, with tag counts and category names
+        (sorted); optionally only those in one processing status, with one tag, or in one
+        category (at most one filter: InvalidInput otherwise). The videos of a tag or a
+        category come in the order of the link table's key, the video id (stable, not by
+        date): the order its index serves. ``after`` is the previous page's
         ``next_cursor``, valid only for the same filter. Keyset paging (paging.py)."""
         bounded_page_size(page_size, "page_size")
         given = [
@@ -180,20 +182,14 @@ class VideosService:
                 )
             elif tag_id is not None:
                 rows = await self.q.videos.list_video_summaries_by_tag(
-                    conn,
-                    user_id=user_id,
-                    tag_id=tag_id,
-                    before_created_at=start.created_at,
-                    before_id=start.id,
-                    page_size=page_size + 1,
+                    conn, user_id=user_id, tag_id=tag_id, after_id=start.id, page_size=page_size + 1
                 )
             elif category_id is not None:
                 rows = await self.q.videos.list_video_summaries_by_category(
                     conn,
                     user_id=user_id,
                     category_id=category_id,
-                    before_created_at=start.created_at,
-                    before_id=start.id,
+                    after_id=start.id,
                     page_size=page_size + 1,
                 )
             else:
@@ -204,6 +200,10 @@ class VideosService:
                     before_id=start.id,
                     page_size=page_size + 1,
                 )
+        # the SQL leaves category names unordered (no sort in the page plan); sort them here
+        rows = [replace(r, category_names=sorted(r.category_names)) for r in rows]
+        if tag_id is not None or category_id is not None:  # link-table order: by video id
+            return page_of(kind, rows, page_size, lambda r: (None, r.id))
         return page_of(kind, rows, page_size, lambda r: (r.created_at, r.id))
 
     async def search_videos(
