@@ -100,6 +100,26 @@ CREATE FUNCTION public.app_acting_user() RETURNS text
 COMMENT ON FUNCTION public.app_acting_user() IS 'The transaction''s acting user (setting app.user_id), NULL when unset or empty: policies fail closed.';
 
 --
+-- Name: app_acting_user_is_admin(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_acting_user_is_admin() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM users
+        WHERE id = app_acting_user() AND role = 'OWNER' AND deleted_at IS NULL
+    )
+$$;
+
+--
+-- Name: FUNCTION app_acting_user_is_admin(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_acting_user_is_admin() IS 'Whether the acting user is an administrator: active, global role OWNER (the admins'' read policy).';
+
+--
 -- Name: app_claim_videos(text, integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -231,6 +251,30 @@ $$;
 COMMENT ON FUNCTION public.app_credential_by_email(email_address text) IS 'Sign-in path: the id and credential hash of the active user with this email (no acting user yet).';
 
 --
+-- Name: app_credential_by_login(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_credential_by_login(login text) RETURNS TABLE(user_id text, password_hash text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT u.id, a.password
+    FROM users AS u
+    JOIN accounts AS a
+        ON a.user_id = u.id AND a.provider_id = 'credential' AND a.account_id = u.id
+    WHERE (lower(u.email) = lower(login) OR lower(u.username) = lower(login))
+        AND u.deleted_at IS NULL AND a.password IS NOT NULL
+    ORDER BY lower(u.email) = lower(login) DESC  -- a username equal to another's email loses
+    LIMIT 1
+$$;
+
+--
+-- Name: FUNCTION app_credential_by_login(login text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_credential_by_login(login text) IS 'Sign-in path: the id and credential hash of the active user with this email or username.';
+
+--
 -- Name: app_delete_expired_sessions(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -327,6 +371,28 @@ $$;
 COMMENT ON FUNCTION public.app_mark_email_verified(email_address text) IS 'Email verification path (after a verification value was consumed): the user''s id, else NULL.';
 
 --
+-- Name: app_purge_deleted_teams(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_purge_deleted_teams(retention_seconds integer) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH purged AS (
+        DELETE FROM teams
+        WHERE deleted_at < now() - make_interval(secs => retention_seconds)
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM purged
+$$;
+
+--
+-- Name: FUNCTION app_purge_deleted_teams(retention_seconds integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_purge_deleted_teams(retention_seconds integer) IS 'Maintenance path: deletes teams soft-deleted more than retention_seconds ago; returns the count.';
+
+--
 -- Name: app_session_user(bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -345,6 +411,30 @@ $$;
 --
 
 COMMENT ON FUNCTION public.app_session_user(session_token_hash bytea) IS 'Session lookup path: the user of the live session whose token has this SHA-256, else NULL.';
+
+--
+-- Name: app_set_user_role(text, public.user_role); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_set_user_role(target_user_id text, new_role public.user_role) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT app_acting_user_is_admin() THEN
+        RAISE EXCEPTION 'only an administrator may change a user''s role'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE users SET role = new_role WHERE id = target_user_id AND deleted_at IS NULL;
+    RETURN FOUND;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_set_user_role(target_user_id text, new_role public.user_role); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_set_user_role(target_user_id text, new_role public.user_role) IS 'Admin path: sets an active user''s global role; true when found. Others: insufficient_privilege.';
 
 --
 -- Name: app_sign_up(text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
@@ -1069,11 +1159,18 @@ CREATE TABLE public.teams (
     slug text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
     CONSTRAINT teams_name_not_blank CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT teams_slug_not_blank CHECK ((btrim(slug) <> ''::text))
 );
 
 ALTER TABLE ONLY public.teams FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: COLUMN teams.deleted_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.teams.deleted_at IS 'Set when an OWNER soft-deleted the team; its slug stays taken until app_purge_deleted_teams().';
 
 --
 -- Name: users; Type: TABLE; Schema: public; Owner: -
@@ -1547,6 +1644,12 @@ CREATE INDEX nodes_linked_pages_idx ON public.nodes USING gin (public.node_linke
 CREATE UNIQUE INDEX nodes_page_key ON public.nodes USING btree (workspace_id, page_name) WHERE (parent_uuid IS NULL);
 
 --
+-- Name: nodes_page_slug_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX nodes_page_slug_idx ON public.nodes USING btree (workspace_id, slug) WHERE (parent_uuid IS NULL);
+
+--
 -- Name: nodes_parent_uuid_position_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1563,6 +1666,12 @@ CREATE INDEX nodes_search_vector_idx ON public.nodes USING gin (search_vector);
 --
 
 CREATE INDEX nodes_workspace_id_page_name_idx ON public.nodes USING btree (workspace_id, page_name);
+
+--
+-- Name: projects_user_id_status_updated_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX projects_user_id_status_updated_at_idx ON public.projects USING btree (user_id, status, updated_at DESC, id DESC);
 
 --
 -- Name: projects_user_id_updated_at_idx; Type: INDEX; Schema: public; Owner: -
@@ -2126,6 +2235,12 @@ CREATE POLICY teams_owners_update ON public.teams FOR UPDATE TO reference_app US
 --
 
 ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: users users_admins_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY users_admins_read ON public.users FOR SELECT TO reference_app USING (( SELECT public.app_acting_user_is_admin() AS app_acting_user_is_admin));
 
 --
 -- Name: users users_own_row; Type: POLICY; Schema: public; Owner: -

@@ -2,6 +2,10 @@
 -- single-column indexes of 0044.
 -- transactional: false
 
+DROP INDEX CONCURRENTLY IF EXISTS nodes_page_slug_idx;
+
+DROP INDEX CONCURRENTLY IF EXISTS projects_user_id_status_updated_at_idx;
+
 DROP INDEX CONCURRENTLY IF EXISTS users_created_at_idx;
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS video_summary_categories_category_id_idx

@@ -16,7 +16,10 @@
 --   in the order of its key (video_summary_id); they start with the foreign key's column, so
 --   they replace the single-column indexes of 0044; video_summaries_user_id_id_idx gives the
 --   user's videos in the same order, so joining the two is a merge of two index scans;
--- - users_created_at_idx: the administrators' list of users, newest first.
+-- - users_created_at_idx: the administrators' list of users, newest first;
+-- - projects_user_id_status_updated_at_idx: a user's projects of one status, most recently
+--   updated first;
+-- - nodes_page_slug_idx: a page by its slug (its public URL).
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS video_summaries_claimable_idx
     ON video_summaries (created_at, id)
@@ -48,3 +51,9 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS video_summary_categories_category_id_vid
 DROP INDEX CONCURRENTLY IF EXISTS video_summary_categories_category_id_idx;
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS users_created_at_idx ON users (created_at DESC, id DESC);
+
+CREATE INDEX CONCURRENTLY IF NOT EXISTS projects_user_id_status_updated_at_idx
+    ON projects (user_id, status, updated_at DESC, id DESC);
+
+CREATE INDEX CONCURRENTLY IF NOT EXISTS nodes_page_slug_idx
+    ON nodes (workspace_id, slug) WHERE parent_uuid IS NULL;

@@ -83,3 +83,22 @@ RETURNING id;
 DELETE FROM users
 WHERE id = :user_id
 RETURNING id;
+
+-- name: get_credential_by_login(login)^
+-- The id and credential hash of the active user whose email or username is login (any case), or nothing (the sign-in path app_credential_by_login, 0054). Should a username equal another user's email, the email wins.
+SELECT c.user_id AS "user_id!", c.password_hash AS "password_hash!"
+FROM app_credential_by_login(:login) AS c;
+
+-- name: list_users_page(before_created_at, before_id, page_size)
+-- One page of the active users, newest first, strictly after the cursor (NULL = the first page): the administrators' list. Only an administrator (global role OWNER) sees anyone but themself (the policy users_admins_read, 0054).
+SELECT id, name, email, email_verified, image, username, role, created_at, updated_at
+FROM users
+WHERE deleted_at IS NULL
+  AND (created_at, id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
+                          coalesce(:before_id::text, ''))
+ORDER BY created_at DESC, id DESC
+LIMIT :page_size::integer;
+
+-- name: update_user_role(user_id, role)$
+-- Sets an active user's global role (the admin path app_set_user_role, 0054): true when found; an acting user who is not an administrator gets insufficient_privilege.
+SELECT app_set_user_role(:user_id::text, :role::user_role) AS "found!";

@@ -34,3 +34,12 @@ ORDER BY path, uuid;
 -- Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no such page.
 DELETE FROM nodes
 WHERE workspace_id = :workspace_id AND page_name = :page_name AND parent_uuid IS NULL;
+
+-- name: get_page_by_slug(workspace_id, slug)^
+-- The page (not a block) of the workspace with this slug, its public URL; when several pages share a slug, the first by page name.
+SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata,
+       created_at, updated_at
+FROM nodes
+WHERE workspace_id = :workspace_id AND slug = :slug AND parent_uuid IS NULL
+ORDER BY page_name
+LIMIT 1;

@@ -55,3 +55,13 @@ RETURNING id, workspace_id, repo_url, branch, last_sync, sync_status, error_log,
 -- Disconnects the workspace's repository; 1, or 0 when there was none.
 DELETE FROM git_repositories
 WHERE workspace_id = :workspace_id;
+
+-- name: update_git_repository_remote(workspace_id, repo_url, branch)<!
+-- The workspace's repository pointed at another url and/or branch (NULL keeps a value); the sync state goes back to idle (last sync and error cleared): the new remote was never synced. None when missing.
+UPDATE git_repositories
+SET repo_url = coalesce(:repo_url::text, repo_url),
+    branch = coalesce(:branch::text, branch),
+    sync_status = 'idle', last_sync = NULL, error_log = NULL
+WHERE workspace_id = :workspace_id
+RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+          created_at, updated_at;

@@ -39,6 +39,32 @@ SET current_state = EXCLUDED.current_state,
 RETURNING s.id, s.project_id, s.current_state, s.current_phase, s.phases, s.sandbox_id,
           s.preview_url, s.generated_files, s.conversation_history, s.created_at, s.updated_at;
 
+-- name: upsert_agent_state_partial(project_id, user_id, current_state, current_phase, phases, sandbox_id, preview_url, generated_files, conversation_history)<!
+-- A partial update of the agent state of the user's project (created when missing): a NULL argument keeps the stored value (a new state takes the column's default), anything given replaces it. Nothing if the project is not theirs.
+INSERT INTO agent_states AS s (project_id, current_state, current_phase, phases, sandbox_id,
+                               preview_url, generated_files, conversation_history)
+SELECT p.id, coalesce(:current_state::text, 'idle'), :current_phase::integer,
+       coalesce(:phases::jsonb, '[]'), :sandbox_id::text, :preview_url::text,
+       coalesce(:generated_files::text[], '{}'), coalesce(:conversation_history::jsonb, '[]')
+FROM projects AS p
+WHERE p.id = :project_id AND p.user_id = :user_id
+ON CONFLICT (project_id) DO UPDATE
+SET current_state = coalesce(:current_state::text, s.current_state),
+    current_phase = coalesce(:current_phase::integer, s.current_phase),
+    phases = coalesce(:phases::jsonb, s.phases),
+    sandbox_id = coalesce(:sandbox_id::text, s.sandbox_id),
+    preview_url = coalesce(:preview_url::text, s.preview_url),
+    generated_files = coalesce(:generated_files::text[], s.generated_files),
+    conversation_history = coalesce(:conversation_history::jsonb, s.conversation_history)
+RETURNING s.id, s.project_id, s.current_state, s.current_phase, s.phases, s.sandbox_id,
+          s.preview_url, s.generated_files, s.conversation_history, s.created_at, s.updated_at;
+
+-- name: delete_agent_state(project_id, user_id)!
+-- How many agent states of the user's project were deleted (0 or 1); the project stays.
+DELETE FROM agent_states AS s
+USING projects AS p
+WHERE p.id = s.project_id AND s.project_id = :project_id AND p.user_id = :user_id;
+
 -- name: update_agent_state_current(project_id, user_id, current_state, current_phase)<!
 -- The agent state with its current state and phase set, or nothing if the project is not the user's.
 UPDATE agent_states AS s
@@ -50,9 +76,10 @@ RETURNING s.id, s.project_id, s.current_state, s.current_phase, s.phases, s.sand
           s.preview_url, s.generated_files, s.conversation_history, s.created_at, s.updated_at;
 
 -- name: update_agent_state_append_phase(project_id, user_id, phase)<!
--- The number of phases after appending this one (a JSON object), or nothing if the project is not the user's.
+-- The number of phases after appending this one (a JSON object), which becomes the current phase (current_phase: its 0-based index), or nothing if the project is not the user's.
 UPDATE agent_states AS s
-SET phases = s.phases || jsonb_build_array(:phase::jsonb)
+SET phases = s.phases || jsonb_build_array(:phase::jsonb),
+    current_phase = jsonb_array_length(s.phases)
 FROM projects AS p
 WHERE p.id = s.project_id AND s.project_id = :project_id AND p.user_id = :user_id
 RETURNING jsonb_array_length(s.phases) AS "phase_count!";

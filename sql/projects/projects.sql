@@ -55,3 +55,27 @@ RETURNING id, user_id, name, description, status, preview_url, sandbox_id, creat
 -- How many projects were deleted (0 or 1); files and agent state go with it (ON DELETE CASCADE).
 DELETE FROM projects
 WHERE id = :project_id AND user_id = :user_id;
+
+-- name: list_projects_page(user_id, before_updated_at, before_id, page_size)
+-- One page of the user's projects, most recently updated first, each with its file_count, strictly after the cursor (before_updated_at, before_id; NULL = the first page). A project updated while paging moves to the front: it may be missed by, or come again in, a walk already under way.
+SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
+       p.created_at, p.updated_at,
+       (SELECT count(*) FROM project_files AS f WHERE f.project_id = p.id) AS file_count
+FROM projects AS p
+WHERE p.user_id = :user_id
+  AND (p.updated_at, p.id) < (coalesce(:before_updated_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+ORDER BY p.updated_at DESC, p.id DESC
+LIMIT :page_size::integer;
+
+-- name: list_projects_by_status(user_id, status, before_updated_at, before_id, page_size)
+-- One page of the user's projects in one status, most recently updated first, with file_count (see list_projects_page).
+SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
+       p.created_at, p.updated_at,
+       (SELECT count(*) FROM project_files AS f WHERE f.project_id = p.id) AS file_count
+FROM projects AS p
+WHERE p.user_id = :user_id AND p.status = :status
+  AND (p.updated_at, p.id) < (coalesce(:before_updated_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+ORDER BY p.updated_at DESC, p.id DESC
+LIMIT :page_size::integer;

@@ -102,7 +102,7 @@ ORDER BY count(*) DESC, t.name
 LIMIT :limit::integer;
 
 -- name: update_video_summary_tags_relink(user_id, tag_id, new_name)<!
--- "Renames" a tag for one user: every video of theirs tagged tag_id is tagged new_name instead (the tag named so must exist: run create_tag_if_missing first, as its own statement); the shared tags rows are never renamed. Returns the new tag and how many videos were relinked; nothing if no tag has that name.
+-- For one user, "renames" a tag: every video of theirs tagged tag_id is tagged new_name instead (the tag named so must exist: run create_tag_if_missing first, as its own statement); the shared tags rows are never renamed. Returns the new tag and how many videos were relinked; nothing if no tag has that name.
 WITH new_tag AS (
     SELECT id, name FROM tags WHERE name = :new_name
 ), mine AS (

@@ -34,3 +34,12 @@ RETURNING w.id, w.user_id, w.slug, w.name, w.domain, w.embed_depth, w.created_at
 -- Deletes the user's workspace with its nodes, repository and deployments; 1 or 0 rows.
 DELETE FROM workspaces
 WHERE user_id = :user_id;
+
+-- name: update_workspace_settings(user_id, domain, set_domain, embed_depth)<!
+-- The user's workspace with its custom domain (when set_domain; NULL removes it) and/or embed_depth (NULL keeps it) changed; no row when none. A depth out of range fails on workspaces_embed_depth_range.
+UPDATE workspaces AS w
+SET domain = CASE WHEN :set_domain::boolean THEN :domain::text ELSE w.domain END,
+    embed_depth = coalesce(:embed_depth::integer, w.embed_depth)
+FROM users AS u
+WHERE w.user_id = :user_id AND u.id = w.user_id AND u.deleted_at IS NULL
+RETURNING w.id, w.user_id, w.slug, w.name, w.domain, w.embed_depth, w.created_at, w.updated_at;

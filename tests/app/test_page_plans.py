@@ -37,6 +37,9 @@ PAGE_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "videos.list_video_summaries_by_tag": ("video_summaries", {"user_id": ACTING, "tag_id": "t3"}),
     "videos.list_video_summaries_by_category": (
         "video_summaries", {"user_id": ACTING, "category_id": "c2"}),
+    "projects.list_projects_page": ("projects", {"user_id": ACTING}),
+    "projects.list_projects_by_status": ("projects", {"user_id": ACTING, "status": "deployed"}),
+    "auth.list_users_page": ("users", {}),  # the acting user is an administrator
 }  # fmt: skip
 
 # Sorts allowed, and why: in these plans a Sort may sit right under a Limit (a top-N), under
@@ -55,15 +58,27 @@ OTHER_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
 
 @pytest.fixture(scope="module")
 def big(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
-    """A database with 50,000 rows per paged table over 100 users, analyzed (built once)."""
+    """A database with 50,000 rows per paged table (users included) over 100 users who own
+    them, vacuumed and analyzed (built once)."""
     name = unique_name("page_plans")
     create_database(plainsql_server, name, plainsql_template)
     url = plainsql_server.conninfo(name)
     with psycopg.connect(url) as c:
-        c.execute(
-            "INSERT INTO users (id, name, email) SELECT 'pu-' || u, 'u', 'pu' || u || '@x.io'"
+        c.execute(  # 50,000 users; the first USERS own the rows below; ACTING is an admin
+            "INSERT INTO users (id, name, email, role, created_at)"
+            " SELECT 'pu-' || u, 'u', 'pu' || u || '@x.io',"
+            "  CASE WHEN 'pu-' || u = %s THEN 'OWNER' ELSE 'MEMBER' END::user_role,"
+            "  now() - make_interval(mins => u)"
             " FROM generate_series(1, %s) AS u",
-            (USERS,),
+            (ACTING, USERS * PER_USER),
+        )
+        c.execute(
+            "INSERT INTO projects (id, user_id, name, description, status, updated_at)"
+            " SELECT md5('p' || u || '-' || i)::uuid, 'pu-' || u, 'p' || i, 'd',"
+            "  (ARRAY['idle', 'deployed', 'building'])[i %% 3 + 1],"
+            "  now() - make_interval(mins => i * 11 + u)"
+            " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
+            (USERS, PER_USER),
         )
         c.execute(
             "INSERT INTO agents (id, user_id, name, instructions, created_at)"
@@ -141,6 +156,21 @@ def _nodes(
 
 
 def _middle_cursor(c: Conn, table: str, params: dict[str, Any]) -> dict[str, Any]:
+    if table == "users":
+        row = c.execute(
+            "SELECT created_at, id FROM users ORDER BY created_at DESC, id DESC"
+            " OFFSET 25000 LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        return {"before_created_at": row[0], "before_id": row[1], "page_size": 51}
+    if table == "projects":
+        row = c.execute(
+            "SELECT updated_at, id FROM projects WHERE user_id = %s"
+            " ORDER BY updated_at DESC, id DESC OFFSET %s LIMIT 1",
+            (params["user_id"], PER_USER // 2),
+        ).fetchone()
+        assert row is not None
+        return {"before_updated_at": row[0], "before_id": row[1], "page_size": 21}
     if "tag_id" in params or "category_id" in params:  # link-table order: by video id
         link, key = (
             ("video_summary_tags", "tag_id")
@@ -223,3 +253,14 @@ def test_ranked_search_and_counts_sort_only_a_limited_top_n(
         ("default", "generic"), _plans(big, queries, name, table, params), strict=True
     ):
         assert _problems(plan, table, sorts_allowed_under_limit=True) == [], f"{mode}:\n{text}"
+
+
+def test_every_page_query_is_examined(queries: Queries) -> None:
+    """A query taking a page_size is a page query: it must be in PAGE_QUERIES."""
+    paged = {
+        name
+        for name in queries.available_queries
+        if not name.endswith("_cursor")
+        and "%(page_size)s" in getattr(getattr(queries, name.split(".")[0]), name.split(".")[1]).sql
+    }
+    assert paged == {name.split("/")[0] for name in PAGE_QUERIES}

@@ -16,8 +16,8 @@ from .records import (
     AccountRow,
     DeleteUserRow,
     GetCredentialByEmailRow,
-    GetOauthTokenCiphertextsRow,
     SessionRow,
+    UserRole,
     UserRow,
     VerificationRow,
 )
@@ -223,7 +223,7 @@ class AsyncAuthQueries:
         """Unlinks a provider account from the user (never the credential one); returns the
         count.
 
-        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:33).
+        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:31).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -309,7 +309,7 @@ class AsyncAuthQueries:
         """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
         memberships; returns its id, or nothing.
 
-        ``auth.delete_user`` (sql/auth/users.sql:80).
+        ``auth.delete_user`` (sql/auth/users.sql:77).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -330,7 +330,7 @@ class AsyncAuthQueries:
         """Returns the id of the active user with this email and its credential hash, or nothing
         (the sign-in path app_credential_by_email of migration 0051: nobody acts yet).
 
-        ``auth.get_credential_by_email`` (sql/auth/users.sql:40).
+        ``auth.get_credential_by_email`` (sql/auth/users.sql:37).
         """
         row: GetCredentialByEmailRow | None = await self._a.select_one(
             conn,
@@ -338,6 +338,28 @@ class AsyncAuthQueries:
             self._sql["auth.get_credential_by_email"],
             {
                 "email": email,
+            },
+        )
+        return row
+
+    async def get_credential_by_login(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        login: str,
+    ) -> GetCredentialByEmailRow | None:
+        """The id and credential hash of the active user whose email or username is login (any
+        case), or nothing (the sign-in path app_credential_by_login, 0054). Should a username
+        equal another user's email, the email wins.
+
+        ``auth.get_credential_by_login`` (sql/auth/users.sql:84).
+        """
+        row: GetCredentialByEmailRow | None = await self._a.select_one(
+            conn,
+            "auth.get_credential_by_login",
+            self._sql["auth.get_credential_by_login"],
+            {
+                "login": login,
             },
         )
         return row
@@ -359,30 +381,6 @@ class AsyncAuthQueries:
             self._sql["auth.get_live_session_by_token_hash"],
             {
                 "token_hash": token_hash,
-            },
-        )
-        return row
-
-    async def get_oauth_token_ciphertexts(
-        self,
-        conn: AsyncConnection[Any],
-        *,
-        user_id: str,
-        provider_id: str,
-        account_id: str,
-    ) -> GetOauthTokenCiphertextsRow | None:
-        """The encrypted tokens of the active user's linked provider account, or none.
-
-        ``auth.get_oauth_token_ciphertexts`` (sql/auth/accounts.sql:51).
-        """
-        row: GetOauthTokenCiphertextsRow | None = await self._a.select_one(
-            conn,
-            "auth.get_oauth_token_ciphertexts",
-            self._sql["auth.get_oauth_token_ciphertexts"],
-            {
-                "user_id": user_id,
-                "provider_id": provider_id,
-                "account_id": account_id,
             },
         )
         return row
@@ -455,8 +453,6 @@ class AsyncAuthQueries:
         username: str,
     ) -> UserRow | None:
         """Returns the active user with this username, compared case-insensitively, or nothing.
-        "username?": typegen proves it NOT NULL here (the WHERE), but the row stays the User
-        of every other lookup (one record type, comparable with them).
 
         ``auth.get_user_by_username`` (sql/auth/users.sql:31).
         """
@@ -478,7 +474,7 @@ class AsyncAuthQueries:
     ) -> list[AccountRow]:
         """Returns the active user's accounts (credential included), oldest first.
 
-        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:41).
+        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:39).
         """
         rows: list[AccountRow] = await self._a.select(
             conn,
@@ -510,25 +506,28 @@ class AsyncAuthQueries:
         )
         return rows
 
-    async def list_oauth_token_ciphertexts(
+    async def list_users_page(
         self,
         conn: AsyncConnection[Any],
         *,
-        after_id: str,
-        limit: int,
-    ) -> list[GetOauthTokenCiphertextsRow]:
-        """The next page (by id, after :after_id) of accounts holding a token, locked FOR UPDATE
-        until the transaction ends: the key rotation re-encrypts them without racing a relink.
+        before_created_at: datetime | None,
+        before_id: str | None,
+        page_size: int,
+    ) -> list[UserRow]:
+        """One page of the active users, newest first, strictly after the cursor (NULL = the
+        first page): the administrators' list. Only an administrator (global role OWNER) sees
+        anyone but themself (the policy users_admins_read, 0054).
 
-        ``auth.list_oauth_token_ciphertexts`` (sql/auth/accounts.sql:62).
+        ``auth.list_users_page`` (sql/auth/users.sql:89).
         """
-        rows: list[GetOauthTokenCiphertextsRow] = await self._a.select(
+        rows: list[UserRow] = await self._a.select(
             conn,
-            "auth.list_oauth_token_ciphertexts",
-            self._sql["auth.list_oauth_token_ciphertexts"],
+            "auth.list_users_page",
+            self._sql["auth.list_users_page"],
             {
-                "after_id": after_id,
-                "limit": limit,
+                "before_created_at": before_created_at,
+                "before_id": before_id,
+                "page_size": page_size,
             },
         )
         return rows
@@ -543,7 +542,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
 
-        ``auth.update_credential_password`` (sql/auth/users.sql:48).
+        ``auth.update_credential_password`` (sql/auth/users.sql:45).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -553,33 +552,6 @@ class AsyncAuthQueries:
                 "new_password_hash": new_password_hash,
                 "user_id": user_id,
                 "old_password_hash": old_password_hash,
-            },
-        )
-        return count
-
-    async def update_oauth_token_ciphertexts(
-        self,
-        conn: AsyncConnection[Any],
-        *,
-        access_token: bytes | None,
-        refresh_token: bytes | None,
-        id_token: bytes | None,
-        row_id: str,
-    ) -> int:
-        """Replaces the three encrypted tokens of one account (the key rotation); returns the
-        count.
-
-        ``auth.update_oauth_token_ciphertexts`` (sql/auth/accounts.sql:73).
-        """
-        count: int = await self._a.insert_update_delete(
-            conn,
-            "auth.update_oauth_token_ciphertexts",
-            self._sql["auth.update_oauth_token_ciphertexts"],
-            {
-                "access_token": access_token,
-                "refresh_token": refresh_token,
-                "id_token": id_token,
-                "row_id": row_id,
             },
         )
         return count
@@ -594,7 +566,7 @@ class AsyncAuthQueries:
         or nothing (the path app_mark_email_verified of migration 0051: that user is not
         signed in).
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:68).
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:65).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -620,7 +592,7 @@ class AsyncAuthQueries:
         """Updates name (when given), image and username (when their set_ flag is true) of an
         active user; returns the updated user, or nothing.
 
-        ``auth.update_user_profile`` (sql/auth/users.sql:57).
+        ``auth.update_user_profile`` (sql/auth/users.sql:54).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -637,6 +609,31 @@ class AsyncAuthQueries:
         )
         return row
 
+    async def update_user_role(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        role: UserRole,
+    ) -> bool:
+        """Sets an active user's global role (the admin path app_set_user_role, 0054): true when
+        found; an acting user who is not an administrator gets insufficient_privilege.
+
+        ``auth.update_user_role`` (sql/auth/users.sql:99).
+        """
+        value: bool | None = await self._a.select_value(
+            conn,
+            "auth.update_user_role",
+            self._sql["auth.update_user_role"],
+            {
+                "user_id": user_id,
+                "role": role,
+            },
+        )
+        if value is None:
+            raise MissingRow("auth.update_user_role")
+        return value
+
     async def update_user_soft_deleted(
         self,
         conn: AsyncConnection[Any],
@@ -645,7 +642,7 @@ class AsyncAuthQueries:
     ) -> DeleteUserRow | None:
         """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
 
-        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:73).
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -663,9 +660,9 @@ class AsyncAuthQueries:
         *,
         account_id: str,
         provider_id: str,
-        access_token: bytes | None,
-        refresh_token: bytes | None,
-        id_token: bytes | None,
+        access_token: str | None,
+        refresh_token: str | None,
+        id_token: str | None,
         access_token_expires_at: datetime | None,
         refresh_token_expires_at: datetime | None,
         scope: str | None,
@@ -675,7 +672,7 @@ class AsyncAuthQueries:
         linked to that user; returns the account, or nothing when the user is not active or
         the provider account belongs to another user.
 
-        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:5).
+        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:3).
         """
         row: AccountRow | None = await self._a.insert_returning(
             conn,

@@ -88,6 +88,29 @@ class AsyncContentQueries:
         )
         return count
 
+    async def get_page_by_slug(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+        slug: str,
+    ) -> NodeRow | None:
+        """The page (not a block) of the workspace with this slug, its public URL; when several
+        pages share a slug, the first by page name.
+
+        ``content.get_page_by_slug`` (sql/content/pages.sql:38).
+        """
+        row: NodeRow | None = await self._a.select_one(
+            conn,
+            "content.get_page_by_slug",
+            self._sql["content.get_page_by_slug"],
+            {
+                "workspace_id": workspace_id,
+                "slug": slug,
+            },
+        )
+        return row
+
     async def get_workspace_id_for_import(
         self,
         conn: AsyncConnection[Any],

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,13 +17,13 @@ from plainsql.typegen.runtime import as_jsonb
 from .records import (
     AgentStateRow,
     JSONParam,
+    ListProjectsByStatusRow,
     ListProjectWithFilesByIdRow,
     ProjectFileRow,
     ProjectRow,
     UpdateAgentStateAddGeneratedFilesRow,
     UpdateAgentStateAppendMessageRow,
     UpdateAgentStateAppendPhaseRow,
-    UpsertProjectFileBatchParams,
 )
 
 
@@ -83,6 +84,28 @@ class AsyncProjectsQueries:
             raise MissingRow("projects.create_project")
         return row
 
+    async def delete_agent_state(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        project_id: UUID,
+        user_id: str,
+    ) -> int:
+        """How many agent states of the user's project were deleted (0 or 1); the project stays.
+
+        ``projects.delete_agent_state`` (sql/projects/agent_states.sql:62).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "projects.delete_agent_state",
+            self._sql["projects.delete_agent_state"],
+            {
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
     async def delete_project(
         self,
         conn: AsyncConnection[Any],
@@ -116,7 +139,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files were deleted (0 or 1).
 
-        ``projects.delete_project_file`` (sql/projects/files.sql:44).
+        ``projects.delete_project_file`` (sql/projects/files.sql:36).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -139,7 +162,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files of the user's project were deleted.
 
-        ``projects.delete_project_files`` (sql/projects/files.sql:51).
+        ``projects.delete_project_files`` (sql/projects/files.sql:43).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -265,6 +288,35 @@ class AsyncProjectsQueries:
         )
         return rows
 
+    async def list_projects_by_status(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        status: str,
+        before_updated_at: datetime | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[ListProjectsByStatusRow]:
+        """One page of the user's projects in one status, most recently updated first, with
+        file_count (see list_projects_page).
+
+        ``projects.list_projects_by_status`` (sql/projects/projects.sql:71).
+        """
+        rows: list[ListProjectsByStatusRow] = await self._a.select(
+            conn,
+            "projects.list_projects_by_status",
+            self._sql["projects.list_projects_by_status"],
+            {
+                "user_id": user_id,
+                "status": status,
+                "before_updated_at": before_updated_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
     async def list_projects_by_user(
         self,
         conn: AsyncConnection[Any],
@@ -285,6 +337,35 @@ class AsyncProjectsQueries:
         )
         return rows
 
+    async def list_projects_page(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        before_updated_at: datetime | None,
+        before_id: UUID | None,
+        page_size: int,
+    ) -> list[ListProjectsByStatusRow]:
+        """One page of the user's projects, most recently updated first, each with its
+        file_count, strictly after the cursor (before_updated_at, before_id; NULL = the first
+        page). A project updated while paging moves to the front: it may be missed by, or come
+        again in, a walk already under way.
+
+        ``projects.list_projects_page`` (sql/projects/projects.sql:59).
+        """
+        rows: list[ListProjectsByStatusRow] = await self._a.select(
+            conn,
+            "projects.list_projects_page",
+            self._sql["projects.list_projects_page"],
+            {
+                "user_id": user_id,
+                "before_updated_at": before_updated_at,
+                "before_id": before_id,
+                "page_size": page_size,
+            },
+        )
+        return rows
+
     async def list_projects_with_last_phase_completed(
         self,
         conn: AsyncConnection[Any],
@@ -294,7 +375,7 @@ class AsyncProjectsQueries:
         """The user's projects whose last phase is marked completed, most recently updated first.
 
         ``projects.list_projects_with_last_phase_completed``
-        (sql/projects/agent_states.sql:117).
+        (sql/projects/agent_states.sql:144).
         """
         rows: list[ProjectRow] = await self._a.select(
             conn,
@@ -318,7 +399,7 @@ class AsyncProjectsQueries:
         nothing if the project is not the user's.
 
         ``projects.update_agent_state_add_generated_files``
-        (sql/projects/agent_states.sql:71).
+        (sql/projects/agent_states.sql:98).
         """
         row: UpdateAgentStateAddGeneratedFilesRow | None = await self._a.insert_returning(
             conn,
@@ -343,7 +424,7 @@ class AsyncProjectsQueries:
         """The number of messages in the conversation after appending this one, or nothing if the
         project is not the user's.
 
-        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:84).
+        ``projects.update_agent_state_append_message`` (sql/projects/agent_states.sql:111).
         """
         row: UpdateAgentStateAppendMessageRow | None = await self._a.insert_returning(
             conn,
@@ -365,10 +446,11 @@ class AsyncProjectsQueries:
         project_id: UUID,
         user_id: str,
     ) -> UpdateAgentStateAppendPhaseRow | None:
-        """The number of phases after appending this one (a JSON object), or nothing if the
-        project is not the user's.
+        """The number of phases after appending this one (a JSON object), which becomes the
+        current phase (current_phase: its 0-based index), or nothing if the project is not the
+        user's.
 
-        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:52).
+        ``projects.update_agent_state_append_phase`` (sql/projects/agent_states.sql:78).
         """
         row: UpdateAgentStateAppendPhaseRow | None = await self._a.insert_returning(
             conn,
@@ -393,7 +475,7 @@ class AsyncProjectsQueries:
         """The agent state with phases[phase_index] marked completed, or nothing if the project
         is not the user's or has no such phase.
 
-        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:60).
+        ``projects.update_agent_state_complete_phase`` (sql/projects/agent_states.sql:87).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -419,7 +501,7 @@ class AsyncProjectsQueries:
         """The agent state with its current state and phase set, or nothing if the project is not
         the user's.
 
-        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:42).
+        ``projects.update_agent_state_current`` (sql/projects/agent_states.sql:68).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -444,7 +526,7 @@ class AsyncProjectsQueries:
         """The agent state back to its defaults (idle, no phase, sandbox, files or messages), or
         nothing if the project is not the user's.
 
-        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:102).
+        ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:129).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -469,7 +551,7 @@ class AsyncProjectsQueries:
         """The agent state with its sandbox id and preview url set (NULL clears), or nothing if
         the project is not the user's.
 
-        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:92).
+        ``projects.update_agent_state_sandbox`` (sql/projects/agent_states.sql:119).
         """
         row: AgentStateRow | None = await self._a.insert_returning(
             conn,
@@ -599,6 +681,44 @@ class AsyncProjectsQueries:
         )
         return row
 
+    async def upsert_agent_state_partial(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        current_state: str | None,
+        current_phase: int | None,
+        phases: JSONParam | None,
+        sandbox_id: str | None,
+        preview_url: str | None,
+        generated_files: list[str] | None,
+        conversation_history: JSONParam | None,
+        project_id: UUID,
+        user_id: str,
+    ) -> AgentStateRow | None:
+        """A partial update of the agent state of the user's project (created when missing): a
+        NULL argument keeps the stored value (a new state takes the column's default),
+        anything given replaces it. Nothing if the project is not theirs.
+
+        ``projects.upsert_agent_state_partial`` (sql/projects/agent_states.sql:42).
+        """
+        row: AgentStateRow | None = await self._a.insert_returning(
+            conn,
+            "projects.upsert_agent_state_partial",
+            self._sql["projects.upsert_agent_state_partial"],
+            {
+                "current_state": current_state,
+                "current_phase": current_phase,
+                "phases": as_jsonb(phases, "phases"),
+                "sandbox_id": sandbox_id,
+                "preview_url": preview_url,
+                "generated_files": generated_files,
+                "conversation_history": as_jsonb(conversation_history, "conversation_history"),
+                "project_id": project_id,
+                "user_id": user_id,
+            },
+        )
+        return row
+
     async def upsert_project_file(
         self,
         conn: AsyncConnection[Any],
@@ -626,25 +746,6 @@ class AsyncProjectsQueries:
         )
         return row
 
-    async def upsert_project_file_batch(
-        self,
-        conn: AsyncConnection[Any],
-        rows: Iterable[UpsertProjectFileBatchParams],
-    ) -> int:
-        """How many files were written: each row as upsert_project_file writes it (nothing for a
-        project that is not the user's); run once per row, pipelined, so a batch costs one
-        round trip.
-
-        ``projects.upsert_project_file_batch`` (sql/projects/files.sql:25).
-        """
-        count: int = await self._a.insert_update_delete_many(
-            conn,
-            "projects.upsert_project_file_batch",
-            self._sql["projects.upsert_project_file_batch"],
-            list(rows),
-        )
-        return count
-
     async def upsert_project_files(
         self,
         conn: AsyncConnection[Any],
@@ -657,7 +758,7 @@ class AsyncProjectsQueries:
         """How many files were created or changed: paths[i] gets contents[i], the last one wins
         for a repeated path; files whose content is already that are left untouched.
 
-        ``projects.upsert_project_files`` (sql/projects/files.sql:33).
+        ``projects.upsert_project_files`` (sql/projects/files.sql:25).
         """
         count: int = await self._a.insert_update_delete(
             conn,

@@ -102,7 +102,8 @@ class AgentStateRow:
     """A row of agent_states: projects.create_agent_state,
     projects.get_agent_state_by_project_id, projects.update_agent_state_complete_phase,
     projects.update_agent_state_current, projects.update_agent_state_reset,
-    projects.update_agent_state_sandbox, projects.upsert_agent_state.
+    projects.update_agent_state_sandbox, projects.upsert_agent_state,
+    projects.upsert_agent_state_partial.
     """
 
     id: UUID
@@ -214,7 +215,7 @@ class DeleteUserRow:
 
 @dataclass(frozen=True, slots=True)
 class GetCredentialByEmailRow:
-    """A row: auth.get_credential_by_email."""
+    """A row: auth.get_credential_by_email, auth.get_credential_by_login."""
 
     user_id: str
     password_hash: str = field(repr=False)
@@ -266,7 +267,8 @@ class GetMeetingByIdRow:
 @dataclass(frozen=True, slots=True)
 class GitRepositoryRow:
     """A row of git_repositories: git.create_git_repository, git.get_git_repository_by_workspace,
-    git.update_git_repository_sync_status, git.update_git_repository_synced.
+    git.update_git_repository_remote, git.update_git_repository_sync_status,
+    git.update_git_repository_synced.
     """
 
     id: int
@@ -437,6 +439,27 @@ class ListProjectWithFilesByIdRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListProjectWithFilesByIdRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListProjectsByStatusRow:
+    """A row: projects.list_projects_by_status, projects.list_projects_page."""
+
+    id: UUID
+    user_id: str
+    name: str
+    description: str
+    status: str
+    preview_url: str | None
+    sandbox_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    file_count: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListProjectsByStatusRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -637,7 +660,7 @@ class MeetingRow:
 
 @dataclass(frozen=True, slots=True)
 class NodeRow:
-    """A row of nodes: content.list_pages_by_workspace."""
+    """A row of nodes: content.get_page_by_slug, content.list_pages_by_workspace."""
 
     uuid: UUID
     workspace_id: int
@@ -756,7 +779,9 @@ class TeamMemberRow:
 
 @dataclass(frozen=True, slots=True)
 class TeamRow:
-    """A row of teams: teams.get_team_by_id, teams.get_team_by_slug."""
+    """A row of teams: teams.get_team_by_id, teams.get_team_by_slug, teams.update_team_name,
+    teams.update_team_restored.
+    """
 
     id: UUID
     name: str
@@ -857,7 +882,7 @@ class UpdateVideosClaimRow:
 @dataclass(frozen=True, slots=True)
 class UserRow:
     """A row of users: auth.create_user, auth.get_user_by_email, auth.get_user_by_id,
-    auth.get_user_by_username, auth.update_user_profile.
+    auth.get_user_by_username, auth.list_users_page, auth.update_user_profile.
     """
 
     id: str
@@ -948,7 +973,8 @@ class VideoSummaryRow:
 @dataclass(frozen=True, slots=True)
 class WorkspaceRow:
     """A row of workspaces: workspaces.create_workspace, workspaces.get_workspace_by_slug,
-    workspaces.get_workspace_by_user_id, workspaces.update_workspace_name.
+    workspaces.get_workspace_by_user_id, workspaces.update_workspace_name,
+    workspaces.update_workspace_settings.
     """
 
     id: int
@@ -975,15 +1001,18 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.delete_live_verification": VerificationRow,
     "auth.delete_user": DeleteUserRow,
     "auth.get_credential_by_email": GetCredentialByEmailRow,
+    "auth.get_credential_by_login": GetCredentialByEmailRow,
     "auth.get_live_session_by_token_hash": SessionRow,
     "auth.get_user_by_email": UserRow,
     "auth.get_user_by_id": UserRow,
     "auth.get_user_by_username": UserRow,
     "auth.list_accounts_by_user": AccountRow,
     "auth.list_live_sessions_by_user": SessionRow,
+    "auth.list_users_page": UserRow,
     "auth.update_user_profile": UserRow,
     "auth.update_user_soft_deleted": DeleteUserRow,
     "auth.upsert_oauth_account": AccountRow,
+    "content.get_page_by_slug": NodeRow,
     "content.list_backlinks_by_page": ListBacklinksByPageRow,
     "content.list_page_tree": ListPageTreeRow,
     "content.list_pages_by_workspace": NodeRow,
@@ -995,6 +1024,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "git.list_latest_deployments": CreateDeploymentRow,
     "git.update_deployment_build_log": UpdateDeploymentBuildLogRow,
     "git.update_deployment_status": CreateDeploymentRow,
+    "git.update_git_repository_remote": GitRepositoryRow,
     "git.update_git_repository_sync_status": GitRepositoryRow,
     "git.update_git_repository_synced": GitRepositoryRow,
     "meetings.create_agent": AgentRow,
@@ -1020,7 +1050,9 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "projects.get_project_file_by_path": ProjectFileRow,
     "projects.list_project_files": ProjectFileRow,
     "projects.list_project_with_files_by_id": ListProjectWithFilesByIdRow,
+    "projects.list_projects_by_status": ListProjectsByStatusRow,
     "projects.list_projects_by_user": ProjectRow,
+    "projects.list_projects_page": ListProjectsByStatusRow,
     "projects.list_projects_with_last_phase_completed": ProjectRow,
     "projects.update_agent_state_add_generated_files": UpdateAgentStateAddGeneratedFilesRow,
     "projects.update_agent_state_append_message": UpdateAgentStateAppendMessageRow,
@@ -1033,6 +1065,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "projects.update_project_preview": ProjectRow,
     "projects.update_project_status": ProjectRow,
     "projects.upsert_agent_state": AgentStateRow,
+    "projects.upsert_agent_state_partial": AgentStateRow,
     "projects.upsert_project_file": ProjectFileRow,
     "teams.create_team_member": TeamMemberRow,
     "teams.get_team_by_id": TeamRow,
@@ -1040,6 +1073,8 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "teams.list_team_members": ListTeamMembersRow,
     "teams.list_teams_by_user": ListTeamsByUserRow,
     "teams.update_team_member_role": TeamMemberRow,
+    "teams.update_team_name": TeamRow,
+    "teams.update_team_restored": TeamRow,
     "videos.create_category": CategoryRow,
     "videos.create_keyframe": KeyframeRow,
     "videos.create_keyframes": KeyframeRow,
@@ -1066,4 +1101,5 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "workspaces.get_workspace_by_slug": WorkspaceRow,
     "workspaces.get_workspace_by_user_id": WorkspaceRow,
     "workspaces.update_workspace_name": WorkspaceRow,
+    "workspaces.update_workspace_settings": WorkspaceRow,
 }

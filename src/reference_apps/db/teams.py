@@ -35,7 +35,7 @@ class AsyncTeamsQueries:
         app_create_team of migration 0051: the role cannot insert a team it is not yet a
         member of).
 
-        ``teams.create_team`` (sql/teams/teams.sql:3).
+        ``teams.create_team`` (sql/teams/teams.sql:4).
         """
         value: UUID | None = await self._a.select_value(
             conn,
@@ -84,7 +84,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
 
-        ``teams.delete_team`` (sql/teams/teams.sql:29).
+        ``teams.delete_team`` (sql/teams/teams.sql:30).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -118,6 +118,30 @@ class AsyncTeamsQueries:
         )
         return count
 
+    async def delete_teams_soft_deleted_before(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        retention_seconds: int,
+    ) -> int:
+        """The maintenance purge (app_purge_deleted_teams, 0054): deletes every team soft-deleted
+        more than retention_seconds ago, with its memberships; returns the count. No acting
+        user needed.
+
+        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:55).
+        """
+        value: int | None = await self._a.select_value(
+            conn,
+            "teams.delete_teams_soft_deleted_before",
+            self._sql["teams.delete_teams_soft_deleted_before"],
+            {
+                "retention_seconds": retention_seconds,
+            },
+        )
+        if value is None:
+            raise MissingRow("teams.delete_teams_soft_deleted_before")
+        return value
+
     async def get_team_by_id(
         self,
         conn: AsyncConnection[Any],
@@ -126,7 +150,7 @@ class AsyncTeamsQueries:
     ) -> TeamRow | None:
         """Returns the team with this id, or nothing.
 
-        ``teams.get_team_by_id`` (sql/teams/teams.sql:8).
+        ``teams.get_team_by_id`` (sql/teams/teams.sql:9).
         """
         row: TeamRow | None = await self._a.select_one(
             conn,
@@ -146,7 +170,7 @@ class AsyncTeamsQueries:
     ) -> TeamRow | None:
         """Returns the team with this slug, or nothing.
 
-        ``teams.get_team_by_slug`` (sql/teams/teams.sql:14).
+        ``teams.get_team_by_slug`` (sql/teams/teams.sql:15).
         """
         row: TeamRow | None = await self._a.select_one(
             conn,
@@ -212,7 +236,7 @@ class AsyncTeamsQueries:
     ) -> list[ListTeamsByUserRow]:
         """Returns the teams an active user belongs to, with the user's role in each, by name.
 
-        ``teams.list_teams_by_user`` (sql/teams/teams.sql:20).
+        ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
         """
         rows: list[ListTeamsByUserRow] = await self._a.select(
             conn,
@@ -247,3 +271,71 @@ class AsyncTeamsQueries:
             },
         )
         return row
+
+    async def update_team_name(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        name: str,
+        slug: str | None,
+        team_id: UUID,
+    ) -> TeamRow | None:
+        """The live team renamed (slug kept when :slug is NULL); nothing when missing,
+        soft-deleted or the acting user is not an OWNER (the policy). A taken slug violates
+        teams_slug_key.
+
+        ``teams.update_team_name`` (sql/teams/teams.sql:35).
+        """
+        row: TeamRow | None = await self._a.insert_returning(
+            conn,
+            "teams.update_team_name",
+            self._sql["teams.update_team_name"],
+            {
+                "name": name,
+                "slug": slug,
+                "team_id": team_id,
+            },
+        )
+        return row
+
+    async def update_team_restored(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+    ) -> TeamRow | None:
+        """Restores the soft-deleted team (an OWNER's: the policy); nothing when missing, live,
+        or purged.
+
+        ``teams.update_team_restored`` (sql/teams/teams.sql:48).
+        """
+        row: TeamRow | None = await self._a.insert_returning(
+            conn,
+            "teams.update_team_restored",
+            self._sql["teams.update_team_restored"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return row
+
+    async def update_team_soft_deleted(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+    ) -> int:
+        """Soft-deletes the live team (an OWNER's: the policy); 1, or 0 when missing or already
+        deleted.
+
+        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:42).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "teams.update_team_soft_deleted",
+            self._sql["teams.update_team_soft_deleted"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return count

@@ -759,7 +759,7 @@ class AsyncVideosQueries:
         user_id: str,
         tag_id: str,
     ) -> UpdateVideoSummaryTagsRelinkRow | None:
-        """ "Renames" a tag for one user: every video of theirs tagged tag_id is tagged new_name
+        """For one user, "renames" a tag: every video of theirs tagged tag_id is tagged new_name
         instead (the tag named so must exist: run create_tag_if_missing first, as its own
         statement); the shared tags rows are never renamed. Returns the new tag and how many
         videos were relinked; nothing if no tag has that name.

@@ -136,3 +136,31 @@ class AsyncWorkspacesQueries:
             },
         )
         return row
+
+    async def update_workspace_settings(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        set_domain: bool,
+        domain: str | None,
+        embed_depth: int | None,
+        user_id: str,
+    ) -> WorkspaceRow | None:
+        """The user's workspace with its custom domain (when set_domain; NULL removes it) and/or
+        embed_depth (NULL keeps it) changed; no row when none. A depth out of range fails on
+        workspaces_embed_depth_range.
+
+        ``workspaces.update_workspace_settings`` (sql/workspaces/workspaces.sql:38).
+        """
+        row: WorkspaceRow | None = await self._a.insert_returning(
+            conn,
+            "workspaces.update_workspace_settings",
+            self._sql["workspaces.update_workspace_settings"],
+            {
+                "set_domain": set_domain,
+                "domain": domain,
+                "embed_depth": embed_depth,
+                "user_id": user_id,
+            },
+        )
+        return row

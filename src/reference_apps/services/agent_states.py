@@ -69,6 +69,48 @@ class AgentStatesService:
         project_id: UUID,
         user_id: str,
         *,
+        current_state: str | None = None,
+        current_phase: int | None = None,
+        phases: Sequence[Mapping[str, JSONParam]] | None = None,
+        sandbox_id: str | None = None,
+        preview_url: str | None = None,
+        generated_files: Sequence[str] | None = None,
+        conversation_history: Sequence[Mapping[str, JSONParam]] | None = None,
+    ) -> AgentState:
+        """A partial update, creating the state when missing, in one statement.
+
+        Semantics: a field given (not None) replaces the stored value; a field left out (None)
+        keeps it, and a state created here takes the column's default for it (idle, no phase,
+        empty lists, no sandbox). None therefore never clears a value: clear the sandbox with
+        :meth:`set_sandbox`, the phase with :meth:`set_current`, everything with
+        :meth:`reset`; :meth:`replace` writes every field. ProjectNotFound for another user's
+        project."""
+        async with self.db.transaction(acting_user=user_id) as conn:
+            row = await self.q.projects.upsert_agent_state_partial(
+                conn,
+                project_id=project_id,
+                user_id=user_id,
+                current_state=current_state,
+                current_phase=current_phase,
+                phases=None if phases is None else [dict(p) for p in phases],
+                sandbox_id=sandbox_id,
+                preview_url=preview_url,
+                generated_files=None if generated_files is None else list(generated_files),
+                conversation_history=(
+                    None
+                    if conversation_history is None
+                    else [dict(m) for m in conversation_history]
+                ),
+            )
+        if row is None:
+            raise ProjectNotFound(f"no project {project_id} for this user")
+        return _checked(row)
+
+    async def replace(
+        self,
+        project_id: UUID,
+        user_id: str,
+        *,
         current_state: str = "idle",
         current_phase: int | None = None,
         phases: Sequence[Mapping[str, JSONParam]] = (),
@@ -77,7 +119,8 @@ class AgentStatesService:
         generated_files: Sequence[str] = (),
         conversation_history: Sequence[Mapping[str, JSONParam]] = (),
     ) -> AgentState:
-        """Replace the whole state (or create it): for restoring a saved state."""
+        """Replace the whole state (or create it): every field not given takes its default.
+        For restoring a saved state; :meth:`upsert` is the partial update."""
         async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.upsert_agent_state(
                 conn,
@@ -113,7 +156,9 @@ class AgentStatesService:
     async def append_phase(
         self, project_id: UUID, user_id: str, phase: Mapping[str, JSONParam]
     ) -> int:
-        """Append a phase (a JSON object); returns the number of phases after it."""
+        """Append a phase (a JSON object) and make it the current one: ``current_phase``
+        becomes its 0-based index (the number of phases before it), in the same statement.
+        Returns the number of phases after it."""
         async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_append_phase(
                 conn, project_id=project_id, user_id=user_id, phase=dict(phase)
@@ -190,6 +235,16 @@ class AgentStatesService:
             )
             state = await self._found(conn, row, project_id, user_id)
         return state
+
+    async def delete(self, project_id: UUID, user_id: str) -> None:
+        """Delete the project's agent state alone (the project and its files stay; a later
+        :meth:`upsert` creates a fresh one). ProjectNotFound or AgentStateNotFound."""
+        async with self.db.transaction(acting_user=user_id) as conn:
+            deleted = await self.q.projects.delete_agent_state(
+                conn, project_id=project_id, user_id=user_id
+            )
+            if deleted == 0:
+                await self._raise_missing(conn, project_id, user_id)
 
     async def list_projects_with_last_phase_completed(self, user_id: str) -> list[Project]:
         """The user's projects whose last phase is marked completed."""

@@ -311,15 +311,25 @@ class AuthService:
             raise AssertionError(f"user {user_id!r} signed up but cannot read its own row")
         return user
 
-    async def verify_password(self, *, email: str, password: str) -> User:
-        """The active user with this email if the password is right, else InvalidCredentials.
+    async def verify_password(
+        self, *, email: str | None = None, login: str | None = None, password: str
+    ) -> User:
+        """The active user with this email (or, with ``login``, this email or username, any
+        case: the notes application's sign-in) if the password is right, else
+        InvalidCredentials. Give exactly one of ``email`` and ``login``; should a username
+        equal another user's email, ``login`` means the email's user.
 
         An unknown email costs one argon2 verification too, so that response times do not
         tell which emails exist. A hash made with other parameters than the service's is
         replaced by a fresh one (only if nobody changed it meanwhile).
         """
+        if (email is None) == (login is None):
+            raise InvalidInput("give exactly one of email and login", query_name="")
         async with self.db.transaction(read_only=True) as conn:  # the sign-in path
-            row = await self.q.auth.get_credential_by_email(conn, email=email.strip())
+            if email is not None:
+                row = await self.q.auth.get_credential_by_email(conn, email=email.strip())
+            else:
+                row = await self.q.auth.get_credential_by_login(conn, login=(login or "").strip())
         if row is None:
             await asyncio.to_thread(self._verify, await self._get_dummy_hash(), password)
             raise InvalidCredentials()
@@ -345,14 +355,16 @@ class AuthService:
     async def sign_in(
         self,
         *,
-        email: str,
+        email: str | None = None,
+        login: str | None = None,
         password: str,
         ip_address: str | None = None,
         user_agent: str | None = None,
         expires_in: timedelta | None = None,
     ) -> SignedIn:
-        """Verify the password and open a session; raises InvalidCredentials."""
-        user = await self.verify_password(email=email, password=password)
+        """Verify the password (by ``email``, or by ``login``: email or username) and open a
+        session; raises InvalidCredentials."""
+        user = await self.verify_password(email=email, login=login, password=password)
         try:
             created = await self.create_session(
                 user.id, expires_in=expires_in, ip_address=ip_address, user_agent=user_agent

@@ -302,6 +302,15 @@ class ContentService:
             )
         return _tree(rows) if rows else None
 
+    async def get_page_by_slug(
+        self, workspace_id: int, slug: str, *, acting_user_id: str
+    ) -> Node | None:
+        """The page (without blocks) whose slug is ``slug``: what its public URL names. Should
+        several pages share the slug, the first by page name. ``get_page`` then reads its
+        tree by ``page_name``."""
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            return await self.q.content.get_page_by_slug(conn, workspace_id=workspace_id, slug=slug)
+
     async def delete_page(self, workspace_id: int, page_name: str, *, acting_user_id: str) -> None:
         """Delete the page and every block under it. Raises PageNotFound."""
         async with self.db.transaction(acting_user=acting_user_id) as conn:

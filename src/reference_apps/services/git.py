@@ -155,6 +155,25 @@ class GitService:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
         return row
 
+    async def change_remote(
+        self,
+        workspace_id: int,
+        *,
+        acting_user_id: str,
+        repo_url: str | None = None,
+        branch: str | None = None,
+    ) -> GitRepository:
+        """Point the repository at another url and/or branch (None keeps a value). The new
+        remote was never synced: the sync status goes back to idle, last_sync and the error
+        log are cleared. Raises RepositoryNotFound."""
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            row = await self.q.git.update_git_repository_remote(
+                conn, workspace_id=workspace_id, repo_url=repo_url, branch=branch
+            )
+        if row is None:
+            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
+        return row
+
     async def disconnect_repository(self, workspace_id: int, *, acting_user_id: str) -> None:
         """Remove the workspace's repository. Raises RepositoryNotFound."""
         async with self.db.transaction(acting_user=acting_user_id) as conn:

@@ -42,7 +42,8 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Keyset:
-    """Where a page starts: strictly after the row (created_at, id); both None: the start."""
+    """Where a page starts: strictly after the row (created_at, id); both None: the start.
+    created_at is the list's time key (a project list's is updated_at); None in id order."""
 
     created_at: datetime | None
     id: str | None

@@ -11,14 +11,20 @@ from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
+    ListProjectsByStatusRow,
     ListProjectWithFilesByIdRow,
     ProjectFileRow,
     ProjectRow,
 )
+from reference_apps.services.bounds import page_size as bounded_page_size
 from reference_apps.services.errors import NotFound
+from reference_apps.services.paging import InvalidCursor, Page, decode_cursor, page_of
 
 Project = ProjectRow
 ProjectFile = ProjectFileRow
+# A project as listed: its columns and file_count.
+ProjectListItem = ListProjectsByStatusRow
+ProjectPage = Page[ProjectListItem]
 
 
 class ProjectNotFound(NotFound):
@@ -88,6 +94,47 @@ class ProjectsService:
         """The user's projects, most recently updated first."""
         async with self.db.transaction(acting_user=user_id) as conn:
             return await self.q.projects.list_projects_by_user(conn, user_id=user_id)
+
+    async def list_projects_page(
+        self,
+        user_id: str,
+        *,
+        status: str | None = None,
+        after: str | None = None,
+        page_size: int = 20,
+    ) -> ProjectPage:
+        """One page of the user's projects, most recently updated first, each with its
+        ``file_count``; optionally only those whose status is ``status``. Keyset paging on
+        (updated_at, id) (paging.py): a project updated while a walk is under way moves to
+        the front, so that walk may miss it or see it again."""
+        bounded_page_size(page_size, "page_size")
+        kind = "projects" if status is None else "projects-by-status"
+        start = decode_cursor(kind, after)
+        try:
+            before_id = None if start.id is None else UUID(start.id)
+        except ValueError as exc:
+            raise InvalidCursor(
+                f"after is not a cursor of this list ({kind})", query_name=""
+            ) from exc
+        async with self.db.transaction(acting_user=user_id) as conn:
+            if status is None:
+                rows = await self.q.projects.list_projects_page(
+                    conn,
+                    user_id=user_id,
+                    before_updated_at=start.created_at,
+                    before_id=before_id,
+                    page_size=page_size + 1,
+                )
+            else:
+                rows = await self.q.projects.list_projects_by_status(
+                    conn,
+                    user_id=user_id,
+                    status=status,
+                    before_updated_at=start.created_at,
+                    before_id=before_id,
+                    page_size=page_size + 1,
+                )
+        return page_of(kind, rows, page_size, lambda r: (r.updated_at, str(r.id)))
 
     async def get_project(self, project_id: UUID, user_id: str) -> Project | None:
         async with self.db.transaction(acting_user=user_id) as conn:

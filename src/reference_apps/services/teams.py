@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Final
 from uuid import UUID
 
 from psycopg import IsolationLevel
 
-from plainsql.errors import DomainError, IntegrityError, translate_constraint
+from plainsql.errors import DomainError, IntegrityError, InvalidInput, translate_constraint
 from plainsql.pool import AsyncConn
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
@@ -170,6 +171,60 @@ class TeamService:
             count = await self.q.teams.delete_team(conn, team_id=team_id)
         if count == 0:
             raise TeamNotFound(f"no team with id {team_id}")
+
+    async def rename_team(
+        self, team_id: UUID, *, name: str, slug: str | None = None, acting_user_id: str
+    ) -> Team:
+        """The live team with its new name (and slug, when given; an OWNER only).
+
+        Raises TeamNotFound (also for a soft-deleted team), NotTeamOwner or SlugTaken (a
+        soft-deleted team's slug stays taken until the purge).
+        """
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            await self._require_owner(conn, team_id, acting_user_id, "rename the team")
+            try:
+                row = await self.q.teams.update_team_name(
+                    conn, team_id=team_id, name=name, slug=slug
+                )
+            except IntegrityError as exc:
+                raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
+        if row is None:
+            raise TeamNotFound(f"no team with id {team_id}")
+        return row
+
+    async def soft_delete_team(self, team_id: UUID, *, acting_user_id: str) -> None:
+        """Soft-delete the team (an OWNER only): from now on every get and list leaves it out,
+        its members and slug stay, an OWNER may restore it, and :meth:`purge_deleted_teams`
+        deletes it for good once the retention period is over. Raises TeamNotFound (also
+        when already soft-deleted) or NotTeamOwner."""
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            await self._require_owner(conn, team_id, acting_user_id, "delete the team")
+            count = await self.q.teams.update_team_soft_deleted(conn, team_id=team_id)
+        if count == 0:
+            raise TeamNotFound(f"no team with id {team_id}")
+
+    async def restore_team(self, team_id: UUID, *, acting_user_id: str) -> Team:
+        """Bring a soft-deleted team back (an OWNER of it only), with its members as they
+        were. Raises TeamNotFound (unknown, live, or purged) or NotTeamOwner."""
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            await self._require_owner(conn, team_id, acting_user_id, "restore the team")
+            row = await self.q.teams.update_team_restored(conn, team_id=team_id)
+        if row is None:
+            raise TeamNotFound(f"no soft-deleted team with id {team_id}")
+        return row
+
+    async def purge_deleted_teams(self, *, retention: timedelta) -> int:
+        """The maintenance purge (run it from a scheduled job, e.g. daily): delete every team
+        soft-deleted longer than ``retention`` ago, with its memberships, freeing its slug.
+        Runs with no acting user, through the path app_purge_deleted_teams (0054). Returns how
+        many teams were purged."""
+        seconds = int(retention.total_seconds())
+        if seconds < 0:
+            raise InvalidInput(f"retention must not be negative, got {retention}", query_name="")
+        async with self.db.transaction() as conn:
+            return await self.q.teams.delete_teams_soft_deleted_before(
+                conn, retention_seconds=seconds
+            )
 
     async def add_member(
         self,

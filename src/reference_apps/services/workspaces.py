@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plainsql.errors import UniqueViolation, translate_constraint
+from plainsql.errors import InvalidInput, UniqueViolation, translate_constraint
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
@@ -18,6 +18,14 @@ from reference_apps.db.records import WorkspaceRow
 from reference_apps.services.errors import AlreadyExists, NotFound
 
 DEFAULT_EMBED_DEPTH = 5
+MAX_EMBED_DEPTH = 100  # CHECK workspaces_embed_depth_range
+
+
+class _Keep:
+    """The type of :data:`KEEP`: "leave this value as it is" where None means "remove it"."""
+
+
+KEEP = _Keep()
 
 
 class WorkspaceNotFound(NotFound):
@@ -103,6 +111,33 @@ class WorkspaceService:
                 )
         except UniqueViolation as exc:
             raise translate_constraint(exc, _UNIQUE_ERRORS) from exc
+        if row is None:
+            raise WorkspaceNotFound(f"user {user_id!r} has no workspace")
+        return row
+
+    async def update_settings(
+        self,
+        *,
+        user_id: str,
+        domain: str | _Keep | None = KEEP,
+        embed_depth: int | None = None,
+    ) -> Workspace:
+        """The user's workspace with its custom ``domain`` (a string sets it, None removes it,
+        leaving it out keeps it) and/or ``embed_depth`` (None keeps it; 0 to 100, else
+        InvalidInput) changed. Raises WorkspaceNotFound."""
+        if embed_depth is not None and not 0 <= embed_depth <= MAX_EMBED_DEPTH:
+            raise InvalidInput(
+                f"embed_depth must be between 0 and {MAX_EMBED_DEPTH}, got {embed_depth}",
+                query_name="",
+            )
+        async with self.db.transaction(acting_user=user_id) as conn:
+            row = await self.q.workspaces.update_workspace_settings(
+                conn,
+                user_id=user_id,
+                domain=None if isinstance(domain, _Keep) else domain,
+                set_domain=not isinstance(domain, _Keep),
+                embed_depth=embed_depth,
+            )
         if row is None:
             raise WorkspaceNotFound(f"user {user_id!r} has no workspace")
         return row

@@ -77,11 +77,11 @@ async def test_get_is_scoped_by_user(states: AgentStatesService, project: Projec
     assert await states.get(uuid.uuid4(), ALICE) is None
 
 
-async def test_upsert_replaces_the_whole_state(
+async def test_replace_replaces_the_whole_state(
     states: AgentStatesService, project: Project
 ) -> None:
     await states.append_phase(project.id, ALICE, {"name": "old"})
-    state = await states.upsert(
+    state = await states.replace(
         project.id,
         ALICE,
         current_state="coding",

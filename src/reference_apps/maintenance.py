@@ -1,0 +1,52 @@
+"""Maintenance commands of the reference applications, for a scheduler (cron, a k8s CronJob):
+
+    python -m reference_apps.maintenance purge-teams --retention-days 30
+
+``purge-teams`` deletes the teams soft-deleted more than the retention period ago (their
+memberships go with them, and their slugs become free). It reads the same settings as the
+application (``[tool.plainsql]``, DATABASE_URL, ...) and acts as the application role through
+its explicit path: no acting user, no policy turned off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import click
+
+from plainsql.config import load_settings
+from plainsql.pool import open_async_pool
+from plainsql.queries import load_async_queries
+from plainsql.runtime_async import AsyncDatabase
+from reference_apps.services.teams import TeamService
+
+
+@click.group()
+def main() -> None:
+    """Maintenance jobs of the reference applications."""
+
+
+@main.command("purge-teams")
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Purge teams soft-deleted more than this many days ago.",
+)
+def purge_teams(retention_days: int) -> None:
+    """Delete teams soft-deleted longer ago than the retention period."""
+
+    async def run() -> int:
+        settings = load_settings()
+        async with open_async_pool(settings) as pool:
+            teams = TeamService(AsyncDatabase(pool, settings), load_async_queries(settings.sql_dir))
+            return await teams.purge_deleted_teams(retention=timedelta(days=retention_days))
+
+    purged = asyncio.run(run())
+    click.echo(f"purged {purged} team(s) soft-deleted more than {retention_days} day(s) ago")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The administrators' operations on users: the list of every active user, and a user's
+global role.
+
+An administrator is an active user whose global role (``users.role``) is OWNER. Both run as
+the application role under row-level security through their own grants (migration 0054): the
+list through the policy ``users_admins_read``, which calls ``app_acting_user_is_admin()``
+(a user who is not an administrator sees only their own row in it); the role change through
+``app_set_user_role()``, which refuses anyone else with insufficient_privilege, raised here as
+:class:`NotAnAdministrator`.
+"""
+
+from __future__ import annotations
+
+from plainsql.errors import PermissionDenied
+from plainsql.queries import Queries
+from plainsql.runtime_async import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import UserRole, UserRow
+from reference_apps.services.bounds import page_size as bounded_page_size
+from reference_apps.services.errors import Forbidden, NotFound
+from reference_apps.services.paging import Page, decode_cursor, page_of
+
+UserPage = Page[UserRow]
+
+
+class NotAnAdministrator(Forbidden):
+    """The acting user is not an administrator (an active user with global role OWNER)."""
+
+
+class UserNotFound(NotFound):
+    """No active user with that id."""
+
+
+class UsersAdminService:
+    """Every active user, and their global roles, for an administrator."""
+
+    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
+        self.db = db
+        self.q = AsyncTypedQueries(queries)
+
+    async def list_users(
+        self, *, acting_user_id: str, after: str | None = None, page_size: int = 50
+    ) -> UserPage:
+        """One page of the active users, newest first (keyset paging, paging.py). For an acting
+        user who is not an administrator the list holds only their own row."""
+        bounded_page_size(page_size, "page_size")
+        start = decode_cursor("users", after)
+        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
+            rows = await self.q.auth.list_users_page(
+                conn,
+                before_created_at=start.created_at,
+                before_id=start.id,
+                page_size=page_size + 1,
+            )
+        return page_of("users", rows, page_size, lambda r: (r.created_at, r.id))
+
+    async def set_role(self, user_id: str, role: UserRole, *, acting_user_id: str) -> None:
+        """Set an active user's global role. NotAnAdministrator unless the acting user is one;
+        UserNotFound for an unknown or soft-deleted user."""
+        try:
+            async with self.db.transaction(acting_user=acting_user_id) as conn:
+                found = await self.q.auth.update_user_role(conn, user_id=user_id, role=role)
+        except PermissionDenied as exc:
+            raise NotAnAdministrator("only an administrator may change a user's role") from exc
+        if not found:
+            raise UserNotFound(f"no active user {user_id!r}")
