@@ -410,6 +410,16 @@ def test_the_explicit_paths_work_as_the_role(conn: Conn, app_db: Database, seede
         ("app_user_is_active(text)", "SELECT app_user_is_active('x')"),
         ("app_mark_email_verified(text)", "SELECT app_mark_email_verified('a@x.io')"),
         ("app_delete_expired_sessions(integer)", "SELECT app_delete_expired_sessions(10)"),
+        ("app_claim_videos(text, integer, integer, integer)",
+         "SELECT * FROM app_claim_videos('w', 1, 60, 3)"),
+        ("app_complete_video(text, uuid, jsonb)",
+         "SELECT app_complete_video('v', gen_random_uuid(), '{}')"),
+        ("app_fail_video(text, uuid, text, integer)",
+         "SELECT app_fail_video('v', gen_random_uuid(), 'e', 3)"),
+        ("app_credential_by_login(text)", "SELECT * FROM app_credential_by_login('a')"),
+        ("app_acting_user_is_admin()", "SELECT app_acting_user_is_admin()"),
+        ("app_set_user_role(text, user_role)", "SELECT app_set_user_role('x', 'MEMBER')"),
+        ("app_purge_deleted_teams(integer)", "SELECT app_purge_deleted_teams(30)"),
     ],
 )  # fmt: skip
 def test_without_its_grant_a_path_is_refused(
