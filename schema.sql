@@ -137,7 +137,8 @@ CREATE FUNCTION public.app_claim_videos(worker text, batch_size integer, lease_s
             claimed_until = NULL, claimed_by = NULL, claim_token = NULL
         WHERE v.id = any(ARRAY(
             SELECT q.id FROM video_summaries AS q
-            WHERE q.processing_status = 'processing' AND q.claimed_until <= now()
+            WHERE q.processing_status = 'processing'
+                AND coalesce(q.claimed_until, '-infinity') <= now()
                 AND q.processing_attempts >= max_attempts
             FOR UPDATE SKIP LOCKED
         ))
@@ -145,7 +146,8 @@ CREATE FUNCTION public.app_claim_videos(worker text, batch_size integer, lease_s
         SELECT q.id
         FROM video_summaries AS q
         WHERE q.processing_status IN ('pending', 'processing')
-            AND (q.processing_status = 'pending' OR q.claimed_until <= now())
+            AND (q.processing_status = 'pending'
+                 OR coalesce(q.claimed_until, '-infinity') <= now())
             AND q.processing_attempts < max_attempts
         ORDER BY q.created_at, q.id
         LIMIT batch_size

@@ -5,7 +5,7 @@
 -- the outcome with that token: completed (with the content), or a failure (the error kept),
 -- which puts the video back to pending until max_attempts claims were made, then to failed.
 -- A worker that dies holds its videos only until the lease runs out: the next claim takes them
--- again. Processing is at least once; completion is exactly once, because only the holder of
+-- again (a video in processing with no lease, set so by hand, counts as one whose lease ran out). Processing is at least once; completion is exactly once, because only the holder of
 -- the newest claim_token of a video still in processing can complete it.
 --
 -- The worker runs without an acting user: these are SECURITY DEFINER functions, EXECUTE
@@ -56,7 +56,8 @@ AS $$
             claimed_until = NULL, claimed_by = NULL, claim_token = NULL
         WHERE v.id = any(ARRAY(
             SELECT q.id FROM video_summaries AS q
-            WHERE q.processing_status = 'processing' AND q.claimed_until <= now()
+            WHERE q.processing_status = 'processing'
+                AND coalesce(q.claimed_until, '-infinity') <= now()
                 AND q.processing_attempts >= max_attempts
             FOR UPDATE SKIP LOCKED
         ))
@@ -64,7 +65,8 @@ AS $$
         SELECT q.id
         FROM video_summaries AS q
         WHERE q.processing_status IN ('pending', 'processing')
-            AND (q.processing_status = 'pending' OR q.claimed_until <= now())
+            AND (q.processing_status = 'pending'
+                 OR coalesce(q.claimed_until, '-infinity') <= now())
             AND q.processing_attempts < max_attempts
         ORDER BY q.created_at, q.id
         LIMIT batch_size

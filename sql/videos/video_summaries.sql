@@ -142,10 +142,13 @@ CROSS JOIN q
 ORDER BY h.rank DESC, h.created_at DESC, h.id DESC;
 
 -- name: update_video_summary_status(video_summary_id, user_id, processing_status, processing_error)<!
--- The video summary with its processing status and error (NULL clears it) set, or nothing if not the user's.
+-- The video summary with its processing status and error (NULL clears it) set, or nothing if not the user's. Any worker's lease is dropped (its late report then changes nothing); back to pending, the attempts start again from 0.
 UPDATE video_summaries
 SET processing_status = :processing_status::processing_status,
-    processing_error = :processing_error
+    processing_error = :processing_error,
+    processing_attempts = CASE WHEN :processing_status::processing_status = 'pending' THEN 0
+                               ELSE processing_attempts END,
+    claimed_until = NULL, claimed_by = NULL, claim_token = NULL
 WHERE id = :video_summary_id AND user_id = :user_id
 RETURNING id, user_id, youtube_url, youtube_id, title, description, channel_name, duration,
           thumbnail_url, processing_status, processing_error, ai_generated_content,

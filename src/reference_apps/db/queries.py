@@ -162,7 +162,7 @@ FINGERPRINTS: dict[str, str] = {
     "videos.update_video_complete": "8645f414a234acb9",
     "videos.update_video_fail": "d05b9652a94f64d5",
     "videos.update_video_summary_content": "6856346aec7ea81f",
-    "videos.update_video_summary_status": "b78cf4edfd686369",
+    "videos.update_video_summary_status": "09f8baf51a85318d",
     "videos.update_video_summary_tags_relink": "14eb2be40694e97a",
     "videos.update_videos_claim": "5c675f498ab3e99c",
     "workspaces.create_workspace": "4ced24a95e16b3cc",

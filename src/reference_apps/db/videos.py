@@ -267,7 +267,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many video summaries were deleted (0 or 1); links and keyframes go with them.
 
-        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:163).
+        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:166).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -710,7 +710,7 @@ class AsyncVideosQueries:
     ) -> VideoSummaryRow | None:
         """The video summary with the AI-generated content stored, or nothing if not the user's.
 
-        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:154).
+        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:157).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,
@@ -734,7 +734,8 @@ class AsyncVideosQueries:
         user_id: str,
     ) -> VideoSummaryRow | None:
         """The video summary with its processing status and error (NULL clears it) set, or
-        nothing if not the user's.
+        nothing if not the user's. Any worker's lease is dropped (its late report then changes
+        nothing); back to pending, the attempts start again from 0.
 
         ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:144).
         """

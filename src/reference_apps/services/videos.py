@@ -228,7 +228,9 @@ class VideosService:
         status: ProcessingStatus,
         error: str | None = None,
     ) -> VideoSummary:
-        """Set the processing status and its error (None clears a previous error)."""
+        """Set the processing status and its error (None clears a previous error). A worker's
+        lease on the video is dropped (its late report changes nothing); ``pending`` (a retry
+        the user asks for) gives the worker queue its attempts back."""
         async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.videos.update_video_summary_status(
                 conn,

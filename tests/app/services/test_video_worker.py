@@ -16,7 +16,9 @@ import pytest
 from plainsql.errors import PermissionDenied
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
+from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.video_worker import ClaimedVideo, VideoWorkerQueue
+from reference_apps.services.videos import VideosService
 
 from ..fixtures import ALICE, BOB
 
@@ -142,6 +144,26 @@ async def test_a_failing_video_is_retried_with_its_error_kept_then_fails_for_goo
     assert await q.fail(claim, "model timed out") == "failed"
     assert video_state(conn, video_id) == ("failed", 2, "model timed out", None, True)
     assert await q.claim() == []  # bounded: never claimed again
+
+
+async def test_a_user_retrying_a_failed_video_gives_it_its_attempts_back(
+    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+) -> None:
+    (video_id,) = add_pending_videos(conn, 1)
+    q = queue(async_db, async_queries, "w", max_attempts=1)
+    (claim,) = await q.claim()
+    assert await q.fail(claim, "boom") == "failed"
+    user = conn.execute("SELECT user_id FROM video_summaries WHERE id = %s", (video_id,)).fetchone()
+    assert user is not None
+    conn.commit()
+    await VideosService(async_db, async_queries).set_processing_status(
+        video_id, user[0], ProcessingStatus.PENDING
+    )
+    (again,) = await q.claim()
+    assert again.processing_attempts == 1
+    assert await q.complete(again, {"summary": "ok"})
+    assert not await q.complete(claim, {"summary": "stale"})  # the first claim stays dead
+    assert video_state(conn, video_id)[:2] == ("completed", 1)
 
 
 async def test_a_lease_running_out_on_the_last_attempt_fails_the_video(
