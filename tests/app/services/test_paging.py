@@ -8,12 +8,18 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.meetings import AgentsService, MeetingsService
 from reference_apps.services.paging import InvalidCursor
-from reference_apps.services.videos import KeyframeInput, VideosService
+from reference_apps.services.videos import (
+    KeyframeInput,
+    KeyframeNotFound,
+    VideoNotFound,
+    VideosService,
+)
 
 from ..fixtures import ALICE, BOB
 
@@ -167,5 +173,11 @@ async def test_video_search_tag_counts_rename_drop_and_keyframes(
         [KeyframeInput(30, "https://x/2.png"), KeyframeInput(5, "https://x/1.png", "intro")],
     )
     assert [(k.timestamp_seconds, k.description) for k in frames] == [(5, "intro"), (30, None)]
+    with pytest.raises(VideoNotFound):  # one statement: none of them goes in
+        await videos.add_keyframes(a.id, BOB, [KeyframeInput(1, "https://x/b.png")])
+    with pytest.raises(KeyframeNotFound):
+        await videos.delete_keyframe(frames[0].id, a.id, BOB)
     await videos.delete_keyframe(frames[0].id, a.id, ALICE)
     assert [k.timestamp_seconds for k in await videos.list_keyframes(a.id, ALICE)] == [30]
+    with pytest.raises(InvalidInput, match="status, tag_id"):
+        await videos.list_videos(ALICE, status=ProcessingStatus.PENDING, tag_id="x")
