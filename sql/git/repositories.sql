@@ -56,12 +56,14 @@ RETURNING id, workspace_id, repo_url, branch, last_sync, sync_status, error_log,
 DELETE FROM git_repositories
 WHERE workspace_id = :workspace_id;
 
--- name: update_git_repository_remote(workspace_id, repo_url, branch)<!
--- The workspace's repository pointed at another url and/or branch (NULL keeps a value); the sync state goes back to idle (last sync and error cleared): the new remote was never synced. None when missing.
+-- name: update_git_repository_remote(workspace_id, repo_url, branch, set_deploy_key, deploy_key)<!
+-- The workspace's repository pointed at another url and/or branch (NULL keeps a value) and, when set_deploy_key, given another encrypted deploy key (NULL removes it); the sync state goes back to idle (last sync and error cleared): the new remote was never synced. None when missing.
 UPDATE git_repositories
 SET repo_url = coalesce(:repo_url::text, repo_url),
     branch = coalesce(:branch::text, branch),
+    deploy_key = CASE WHEN :set_deploy_key::boolean THEN CAST(:deploy_key AS bytea)
+                      ELSE deploy_key END,
     sync_status = 'idle', last_sync = NULL, error_log = NULL
 WHERE workspace_id = :workspace_id
-RETURNING id, workspace_id, repo_url, branch, deploy_key, last_sync, sync_status, error_log,
+RETURNING id, workspace_id, repo_url, branch, last_sync, sync_status, error_log,
           created_at, updated_at;

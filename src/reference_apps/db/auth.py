@@ -16,6 +16,7 @@ from .records import (
     AccountRow,
     DeleteUserRow,
     GetCredentialByEmailRow,
+    GetOauthTokenCiphertextsRow,
     SessionRow,
     UserRole,
     UserRow,
@@ -223,7 +224,7 @@ class AsyncAuthQueries:
         """Unlinks a provider account from the user (never the credential one); returns the
         count.
 
-        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:31).
+        ``auth.delete_oauth_account`` (sql/auth/accounts.sql:33).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -309,7 +310,7 @@ class AsyncAuthQueries:
         """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
         memberships; returns its id, or nothing.
 
-        ``auth.delete_user`` (sql/auth/users.sql:77).
+        ``auth.delete_user`` (sql/auth/users.sql:80).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -330,7 +331,7 @@ class AsyncAuthQueries:
         """Returns the id of the active user with this email and its credential hash, or nothing
         (the sign-in path app_credential_by_email of migration 0051: nobody acts yet).
 
-        ``auth.get_credential_by_email`` (sql/auth/users.sql:37).
+        ``auth.get_credential_by_email`` (sql/auth/users.sql:40).
         """
         row: GetCredentialByEmailRow | None = await self._a.select_one(
             conn,
@@ -352,7 +353,7 @@ class AsyncAuthQueries:
         case), or nothing (the sign-in path app_credential_by_login, 0054). Should a username
         equal another user's email, the email wins.
 
-        ``auth.get_credential_by_login`` (sql/auth/users.sql:84).
+        ``auth.get_credential_by_login`` (sql/auth/users.sql:87).
         """
         row: GetCredentialByEmailRow | None = await self._a.select_one(
             conn,
@@ -381,6 +382,30 @@ class AsyncAuthQueries:
             self._sql["auth.get_live_session_by_token_hash"],
             {
                 "token_hash": token_hash,
+            },
+        )
+        return row
+
+    async def get_oauth_token_ciphertexts(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+        provider_id: str,
+        account_id: str,
+    ) -> GetOauthTokenCiphertextsRow | None:
+        """The encrypted tokens of the active user's linked provider account, or none.
+
+        ``auth.get_oauth_token_ciphertexts`` (sql/auth/accounts.sql:51).
+        """
+        row: GetOauthTokenCiphertextsRow | None = await self._a.select_one(
+            conn,
+            "auth.get_oauth_token_ciphertexts",
+            self._sql["auth.get_oauth_token_ciphertexts"],
+            {
+                "user_id": user_id,
+                "provider_id": provider_id,
+                "account_id": account_id,
             },
         )
         return row
@@ -453,6 +478,8 @@ class AsyncAuthQueries:
         username: str,
     ) -> UserRow | None:
         """Returns the active user with this username, compared case-insensitively, or nothing.
+        "username?": typegen proves it NOT NULL here (the WHERE), but the row stays the User
+        of every other lookup (one record type, comparable with them).
 
         ``auth.get_user_by_username`` (sql/auth/users.sql:31).
         """
@@ -474,7 +501,7 @@ class AsyncAuthQueries:
     ) -> list[AccountRow]:
         """Returns the active user's accounts (credential included), oldest first.
 
-        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:39).
+        ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:41).
         """
         rows: list[AccountRow] = await self._a.select(
             conn,
@@ -506,6 +533,29 @@ class AsyncAuthQueries:
         )
         return rows
 
+    async def list_oauth_token_ciphertexts(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        after_id: str,
+        limit: int,
+    ) -> list[GetOauthTokenCiphertextsRow]:
+        """The next page (by id, after :after_id) of accounts holding a token, locked FOR UPDATE
+        until the transaction ends: the key rotation re-encrypts them without racing a relink.
+
+        ``auth.list_oauth_token_ciphertexts`` (sql/auth/accounts.sql:62).
+        """
+        rows: list[GetOauthTokenCiphertextsRow] = await self._a.select(
+            conn,
+            "auth.list_oauth_token_ciphertexts",
+            self._sql["auth.list_oauth_token_ciphertexts"],
+            {
+                "after_id": after_id,
+                "limit": limit,
+            },
+        )
+        return rows
+
     async def list_users_page(
         self,
         conn: AsyncConnection[Any],
@@ -518,7 +568,7 @@ class AsyncAuthQueries:
         first page): the administrators' list. Only an administrator (global role OWNER) sees
         anyone but themself (the policy users_admins_read, 0054).
 
-        ``auth.list_users_page`` (sql/auth/users.sql:89).
+        ``auth.list_users_page`` (sql/auth/users.sql:92).
         """
         rows: list[UserRow] = await self._a.select(
             conn,
@@ -542,7 +592,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Replaces the credential hash if it is still the old one; returns the count (0 or 1).
 
-        ``auth.update_credential_password`` (sql/auth/users.sql:45).
+        ``auth.update_credential_password`` (sql/auth/users.sql:48).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -552,6 +602,33 @@ class AsyncAuthQueries:
                 "new_password_hash": new_password_hash,
                 "user_id": user_id,
                 "old_password_hash": old_password_hash,
+            },
+        )
+        return count
+
+    async def update_oauth_token_ciphertexts(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        access_token: bytes | None,
+        refresh_token: bytes | None,
+        id_token: bytes | None,
+        row_id: str,
+    ) -> int:
+        """Replaces the three encrypted tokens of one account (the key rotation); returns the
+        count.
+
+        ``auth.update_oauth_token_ciphertexts`` (sql/auth/accounts.sql:73).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.update_oauth_token_ciphertexts",
+            self._sql["auth.update_oauth_token_ciphertexts"],
+            {
+                "access_token": access_token,
+                "refresh_token": refresh_token,
+                "id_token": id_token,
+                "row_id": row_id,
             },
         )
         return count
@@ -566,7 +643,7 @@ class AsyncAuthQueries:
         or nothing (the path app_mark_email_verified of migration 0051: that user is not
         signed in).
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:65).
+        ``auth.update_user_email_verified`` (sql/auth/users.sql:68).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -592,7 +669,7 @@ class AsyncAuthQueries:
         """Updates name (when given), image and username (when their set_ flag is true) of an
         active user; returns the updated user, or nothing.
 
-        ``auth.update_user_profile`` (sql/auth/users.sql:54).
+        ``auth.update_user_profile`` (sql/auth/users.sql:57).
         """
         row: UserRow | None = await self._a.insert_returning(
             conn,
@@ -619,7 +696,7 @@ class AsyncAuthQueries:
         """Sets an active user's global role (the admin path app_set_user_role, 0054): true when
         found; an acting user who is not an administrator gets insufficient_privilege.
 
-        ``auth.update_user_role`` (sql/auth/users.sql:99).
+        ``auth.update_user_role`` (sql/auth/users.sql:102).
         """
         value: bool | None = await self._a.select_value(
             conn,
@@ -642,7 +719,7 @@ class AsyncAuthQueries:
     ) -> DeleteUserRow | None:
         """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
 
-        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:70).
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:73).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -660,9 +737,9 @@ class AsyncAuthQueries:
         *,
         account_id: str,
         provider_id: str,
-        access_token: str | None,
-        refresh_token: str | None,
-        id_token: str | None,
+        access_token: bytes | None,
+        refresh_token: bytes | None,
+        id_token: bytes | None,
         access_token_expires_at: datetime | None,
         refresh_token_expires_at: datetime | None,
         scope: str | None,
@@ -672,7 +749,7 @@ class AsyncAuthQueries:
         linked to that user; returns the account, or nothing when the user is not active or
         the provider account belongs to another user.
 
-        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:3).
+        ``auth.upsert_oauth_account`` (sql/auth/accounts.sql:5).
         """
         row: AccountRow | None = await self._a.insert_returning(
             conn,

@@ -14,7 +14,9 @@ from plainsql.queries import AsyncPsycopgAdapter
 from .records import (
     CreateDeploymentRow,
     DeploymentStatus,
+    GetGitDeployKeyCiphertextRow,
     GitRepositoryRow,
+    ListGitDeployKeyCiphertextsRow,
     SyncStatus,
     UpdateDeploymentBuildLogRow,
 )
@@ -63,7 +65,7 @@ class AsyncGitQueries:
         workspace_id: int,
         repo_url: str,
         branch: str,
-        deploy_key: str | None,
+        deploy_key: bytes | None,
     ) -> GitRepositoryRow:
         """The connected repository. A second one for the workspace fails on
         git_repositories_workspace_id_key, an unknown workspace on
@@ -94,7 +96,7 @@ class AsyncGitQueries:
     ) -> int:
         """Disconnects the workspace's repository; 1, or 0 when there was none.
 
-        ``git.delete_git_repository_by_workspace`` (sql/git/repositories.sql:32).
+        ``git.delete_git_repository_by_workspace`` (sql/git/repositories.sql:54).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -128,6 +130,26 @@ class AsyncGitQueries:
         )
         return row
 
+    async def get_git_deploy_key_ciphertext(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        workspace_id: int,
+    ) -> GetGitDeployKeyCiphertextRow | None:
+        """The workspace's repository's encrypted deploy key (NULL when it has none), or no row.
+
+        ``git.get_git_deploy_key_ciphertext`` (sql/git/repositories.sql:16).
+        """
+        row: GetGitDeployKeyCiphertextRow | None = await self._a.select_one(
+            conn,
+            "git.get_git_deploy_key_ciphertext",
+            self._sql["git.get_git_deploy_key_ciphertext"],
+            {
+                "workspace_id": workspace_id,
+            },
+        )
+        return row
+
     async def get_git_repository_by_workspace(
         self,
         conn: AsyncConnection[Any],
@@ -147,6 +169,30 @@ class AsyncGitQueries:
             },
         )
         return row
+
+    async def list_git_deploy_key_ciphertexts(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        after_workspace_id: int,
+        limit: int,
+    ) -> list[ListGitDeployKeyCiphertextsRow]:
+        """The next page (by workspace, after :after_workspace_id) of repositories holding a
+        deploy key, locked FOR UPDATE until the transaction ends: the key rotation re-encrypts
+        them.
+
+        ``git.list_git_deploy_key_ciphertexts`` (sql/git/repositories.sql:22).
+        """
+        rows: list[ListGitDeployKeyCiphertextsRow] = await self._a.select(
+            conn,
+            "git.list_git_deploy_key_ciphertexts",
+            self._sql["git.list_git_deploy_key_ciphertexts"],
+            {
+                "after_workspace_id": after_workspace_id,
+                "limit": limit,
+            },
+        )
+        return rows
 
     async def list_latest_deployments(
         self,
@@ -225,19 +271,44 @@ class AsyncGitQueries:
         )
         return row
 
+    async def update_git_deploy_key_ciphertext(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        deploy_key: bytes | None,
+        workspace_id: int,
+    ) -> int:
+        """Replaces the encrypted deploy key of the workspace's repository (the key rotation).
+
+        ``git.update_git_deploy_key_ciphertext`` (sql/git/repositories.sql:32).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "git.update_git_deploy_key_ciphertext",
+            self._sql["git.update_git_deploy_key_ciphertext"],
+            {
+                "deploy_key": deploy_key,
+                "workspace_id": workspace_id,
+            },
+        )
+        return count
+
     async def update_git_repository_remote(
         self,
         conn: AsyncConnection[Any],
         *,
         repo_url: str | None,
         branch: str | None,
+        set_deploy_key: bool,
+        deploy_key: bytes | None,
         workspace_id: int,
     ) -> GitRepositoryRow | None:
-        """The workspace's repository pointed at another url and/or branch (NULL keeps a value);
-        the sync state goes back to idle (last sync and error cleared): the new remote was
-        never synced. None when missing.
+        """The workspace's repository pointed at another url and/or branch (NULL keeps a value)
+        and, when set_deploy_key, given another encrypted deploy key (NULL removes it); the
+        sync state goes back to idle (last sync and error cleared): the new remote was never
+        synced. None when missing.
 
-        ``git.update_git_repository_remote`` (sql/git/repositories.sql:37).
+        ``git.update_git_repository_remote`` (sql/git/repositories.sql:59).
         """
         row: GitRepositoryRow | None = await self._a.insert_returning(
             conn,
@@ -246,6 +317,8 @@ class AsyncGitQueries:
             {
                 "repo_url": repo_url,
                 "branch": branch,
+                "set_deploy_key": set_deploy_key,
+                "deploy_key": deploy_key,
                 "workspace_id": workspace_id,
             },
         )
@@ -262,7 +335,7 @@ class AsyncGitQueries:
         """The repository with its new sync status and error log (NULL clears it); none when
         missing.
 
-        ``git.update_git_repository_sync_status`` (sql/git/repositories.sql:16).
+        ``git.update_git_repository_sync_status`` (sql/git/repositories.sql:38).
         """
         row: GitRepositoryRow | None = await self._a.insert_returning(
             conn,
@@ -284,7 +357,7 @@ class AsyncGitQueries:
     ) -> GitRepositoryRow | None:
         """The repository marked as synced now: last_sync set, status success, error log cleared.
 
-        ``git.update_git_repository_synced`` (sql/git/repositories.sql:24).
+        ``git.update_git_repository_synced`` (sql/git/repositories.sql:46).
         """
         row: GitRepositoryRow | None = await self._a.insert_returning(
             conn,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +24,7 @@ from .records import (
     UpdateAgentStateAddGeneratedFilesRow,
     UpdateAgentStateAppendMessageRow,
     UpdateAgentStateAppendPhaseRow,
+    UpsertProjectFileBatchParams,
 )
 
 
@@ -139,7 +140,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files were deleted (0 or 1).
 
-        ``projects.delete_project_file`` (sql/projects/files.sql:36).
+        ``projects.delete_project_file`` (sql/projects/files.sql:44).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -162,7 +163,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files of the user's project were deleted.
 
-        ``projects.delete_project_files`` (sql/projects/files.sql:43).
+        ``projects.delete_project_files`` (sql/projects/files.sql:51).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -746,6 +747,25 @@ class AsyncProjectsQueries:
         )
         return row
 
+    async def upsert_project_file_batch(
+        self,
+        conn: AsyncConnection[Any],
+        rows: Iterable[UpsertProjectFileBatchParams],
+    ) -> int:
+        """How many files were written: each row as upsert_project_file writes it (nothing for a
+        project that is not the user's); run once per row, pipelined, so a batch costs one
+        round trip.
+
+        ``projects.upsert_project_file_batch`` (sql/projects/files.sql:25).
+        """
+        count: int = await self._a.insert_update_delete_many(
+            conn,
+            "projects.upsert_project_file_batch",
+            self._sql["projects.upsert_project_file_batch"],
+            list(rows),
+        )
+        return count
+
     async def upsert_project_files(
         self,
         conn: AsyncConnection[Any],
@@ -758,7 +778,7 @@ class AsyncProjectsQueries:
         """How many files were created or changed: paths[i] gets contents[i], the last one wins
         for a repeated path; files whose content is already that are left untouched.
 
-        ``projects.upsert_project_files`` (sql/projects/files.sql:25).
+        ``projects.upsert_project_files`` (sql/projects/files.sql:33).
         """
         count: int = await self._a.insert_update_delete(
             conn,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 from uuid import UUID
 
 JSON: TypeAlias = dict[str, "JSON"] | list["JSON"] | str | int | float | bool | None
@@ -126,7 +126,7 @@ class AgentStateRow:
 
 @dataclass(frozen=True, slots=True)
 class AuditLogRow:
-    """A row of audit_log: audit.list_audit_entries_by_actor, audit.list_audit_entries_by_row."""
+    """A row of audit_log: audit.list_audit_entries_by_row."""
 
     id: int
     table_name: str
@@ -227,6 +227,19 @@ class GetCredentialByEmailRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GetGitDeployKeyCiphertextRow:
+    """A row of git_repositories: git.get_git_deploy_key_ciphertext."""
+
+    workspace_id: int
+    deploy_key: bytes | None = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetGitDeployKeyCiphertextRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class GetMeetingByIdRow:
     """A row: meetings.get_meeting_by_id."""
 
@@ -265,6 +278,23 @@ class GetMeetingByIdRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GetOauthTokenCiphertextsRow:
+    """A row of accounts: auth.get_oauth_token_ciphertexts, auth.list_oauth_token_ciphertexts."""
+
+    id: str
+    provider_id: str
+    account_id: str
+    access_token: bytes | None = field(repr=False)
+    refresh_token: bytes | None = field(repr=False)
+    id_token: bytes | None = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetOauthTokenCiphertextsRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class GitRepositoryRow:
     """A row of git_repositories: git.create_git_repository, git.get_git_repository_by_workspace,
     git.update_git_repository_remote, git.update_git_repository_sync_status,
@@ -275,7 +305,6 @@ class GitRepositoryRow:
     workspace_id: int
     repo_url: str
     branch: str
-    deploy_key: str | None = field(repr=False)
     last_sync: datetime | None
     sync_status: SyncStatus
     error_log: str | None
@@ -291,11 +320,10 @@ class GitRepositoryRow:
             values[2],
             values[3],
             values[4],
-            values[5],
-            SyncStatus(values[6]),
+            SyncStatus(values[5]),
+            values[6],
             values[7],
             values[8],
-            values[9],
         )
 
 
@@ -337,6 +365,25 @@ class ListAgentsByUserRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListAuditEntriesByActorRow:
+    """A row: audit.list_audit_entries_by_actor."""
+
+    id: int
+    table_name: str
+    action: str
+    row_key: JSON
+    old_row: JSON | None
+    new_row: JSON | None
+    acting_user_id: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListAuditEntriesByActorRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ListBacklinksByPageRow:
     """A row: content.list_backlinks_by_page."""
 
@@ -351,6 +398,19 @@ class ListBacklinksByPageRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> ListBacklinksByPageRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListGitDeployKeyCiphertextsRow:
+    """A row: git.list_git_deploy_key_ciphertexts."""
+
+    workspace_id: int
+    deploy_key: bytes = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListGitDeployKeyCiphertextsRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -992,8 +1052,17 @@ class WorkspaceRow:
         return cls(*values)
 
 
+class UpsertProjectFileBatchParams(TypedDict):
+    """The parameters of one row of projects.upsert_project_file_batch."""
+
+    path: str
+    content: str
+    project_id: UUID
+    user_id: str
+
+
 RECORD_CLASSES: dict[str, type[Any]] = {
-    "audit.list_audit_entries_by_actor": AuditLogRow,
+    "audit.list_audit_entries_by_actor": ListAuditEntriesByActorRow,
     "audit.list_audit_entries_by_row": AuditLogRow,
     "auth.create_session": SessionRow,
     "auth.create_user": UserRow,
@@ -1003,11 +1072,13 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.get_credential_by_email": GetCredentialByEmailRow,
     "auth.get_credential_by_login": GetCredentialByEmailRow,
     "auth.get_live_session_by_token_hash": SessionRow,
+    "auth.get_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.get_user_by_email": UserRow,
     "auth.get_user_by_id": UserRow,
     "auth.get_user_by_username": UserRow,
     "auth.list_accounts_by_user": AccountRow,
     "auth.list_live_sessions_by_user": SessionRow,
+    "auth.list_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.list_users_page": UserRow,
     "auth.update_user_profile": UserRow,
     "auth.update_user_soft_deleted": DeleteUserRow,
@@ -1020,7 +1091,9 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "git.create_deployment": CreateDeploymentRow,
     "git.create_git_repository": GitRepositoryRow,
     "git.get_deployment_by_id": CreateDeploymentRow,
+    "git.get_git_deploy_key_ciphertext": GetGitDeployKeyCiphertextRow,
     "git.get_git_repository_by_workspace": GitRepositoryRow,
+    "git.list_git_deploy_key_ciphertexts": ListGitDeployKeyCiphertextsRow,
     "git.list_latest_deployments": CreateDeploymentRow,
     "git.update_deployment_build_log": UpdateDeploymentBuildLogRow,
     "git.update_deployment_status": CreateDeploymentRow,

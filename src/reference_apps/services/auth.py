@@ -42,6 +42,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from plainsql.errors import (
     DomainError,
     IntegrityError,
+    InvalidInput,
     PermissionDenied,
     translate_constraint,
 )

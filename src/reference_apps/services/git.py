@@ -27,7 +27,7 @@ from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
 from reference_apps.services.crypto import KeyRing, load_key_ring
 from reference_apps.services.errors import AlreadyExists, NotFound, run_secret
-from reference_apps.services.workspaces import WorkspaceNotFound
+from reference_apps.services.workspaces import KEEP, Keep, WorkspaceNotFound
 
 
 class RepositoryNotFound(NotFound):
@@ -162,13 +162,27 @@ class GitService:
         acting_user_id: str,
         repo_url: str | None = None,
         branch: str | None = None,
+        deploy_key: str | Keep | None = KEEP,
     ) -> GitRepository:
-        """Point the repository at another url and/or branch (None keeps a value). The new
-        remote was never synced: the sync status goes back to idle, last_sync and the error
-        log are cleared. Raises RepositoryNotFound."""
+        """Point the repository at another url and/or branch (None keeps a value) and change
+        its deploy key (a string replaces it, stored encrypted under the newest key like
+        :meth:`connect_repository`; None removes it; left out, it stays). The new remote was
+        never synced: the sync status goes back to idle, last_sync and the error log are
+        cleared. Raises RepositoryNotFound."""
+        sealed = (
+            None
+            if deploy_key is None or isinstance(deploy_key, Keep)
+            else self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
+        )
         async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.update_git_repository_remote(
-                conn, workspace_id=workspace_id, repo_url=repo_url, branch=branch
+            row = await run_secret(
+                self.q.git.update_git_repository_remote,
+                conn,
+                workspace_id=workspace_id,
+                repo_url=repo_url,
+                branch=branch,
+                set_deploy_key=not isinstance(deploy_key, Keep),
+                deploy_key=sealed,
             )
         if row is None:
             raise RepositoryNotFound(f"workspace {workspace_id} has no repository")

@@ -21,11 +21,11 @@ DEFAULT_EMBED_DEPTH = 5
 MAX_EMBED_DEPTH = 100  # CHECK workspaces_embed_depth_range
 
 
-class _Keep:
+class Keep:
     """The type of :data:`KEEP`: "leave this value as it is" where None means "remove it"."""
 
 
-KEEP = _Keep()
+KEEP = Keep()
 
 
 class WorkspaceNotFound(NotFound):
@@ -119,7 +119,7 @@ class WorkspaceService:
         self,
         *,
         user_id: str,
-        domain: str | _Keep | None = KEEP,
+        domain: str | Keep | None = KEEP,
         embed_depth: int | None = None,
     ) -> Workspace:
         """The user's workspace with its custom ``domain`` (a string sets it, None removes it,
@@ -134,8 +134,8 @@ class WorkspaceService:
             row = await self.q.workspaces.update_workspace_settings(
                 conn,
                 user_id=user_id,
-                domain=None if isinstance(domain, _Keep) else domain,
-                set_domain=not isinstance(domain, _Keep),
+                domain=None if isinstance(domain, Keep) else domain,
+                set_domain=not isinstance(domain, Keep),
                 embed_depth=embed_depth,
             )
         if row is None:

@@ -33,7 +33,7 @@ from reference_apps.services.projects import ProjectsService
 from reference_apps.services.teams import SlugTaken, TeamNotFound, TeamService
 from reference_apps.services.workspaces import Workspace, WorkspaceService
 
-from ..fixtures import ALICE, BOB
+from ..fixtures import ALICE, BOB, TEST_KEYS
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -180,7 +180,7 @@ async def test_sign_in_by_username_or_email(auth: AuthService) -> None:
 
 
 async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
-    workspace: Workspace, async_db: AsyncDatabase, async_queries: Queries
+    workspace: Workspace, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
 ) -> None:
     spaces = WorkspaceService(async_db, async_queries)
     user = workspace.user_id
@@ -204,8 +204,10 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
     assert page.page_name == "Getting Started"
     assert await content.get_page_by_slug(workspace.id, "nope", acting_user_id=user) is None
 
-    git = GitService(async_db, async_queries)
-    await git.connect_repository(workspace.id, acting_user_id=user, repo_url="https://a/x.git")
+    git = GitService(async_db, async_queries, keys=TEST_KEYS)
+    await git.connect_repository(
+        workspace.id, acting_user_id=user, repo_url="https://a/x.git", deploy_key="old key"
+    )
     await git.record_sync(workspace.id, acting_user_id=user)
     repo = await git.change_remote(
         workspace.id, acting_user_id=user, repo_url="https://b/y.git", branch="pages"
@@ -213,6 +215,16 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
     assert (repo.repo_url, repo.branch, repo.sync_status, repo.last_sync) == (
         "https://b/y.git", "pages", "idle", None,
     )  # fmt: skip
+    assert await git.get_deploy_key(workspace.id, acting_user_id=user) == "old key"  # kept
+    await git.change_remote(workspace.id, acting_user_id=user, deploy_key="new key")
+    assert await git.get_deploy_key(workspace.id, acting_user_id=user) == "new key"
+    stored = conn.execute(
+        "SELECT deploy_key FROM git_repositories WHERE workspace_id = %s", (workspace.id,)
+    ).fetchone()
+    assert stored is not None
+    assert b"new key" not in bytes(stored[0])  # encrypted
+    await git.change_remote(workspace.id, acting_user_id=user, deploy_key=None)
+    assert await git.get_deploy_key(workspace.id, acting_user_id=user) is None
 
 
 # -- app builder ------------------------------------------------------------------------------
