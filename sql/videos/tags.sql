@@ -92,7 +92,7 @@ ORDER BY c.name;
 
 -- name: list_tag_counts_by_user(user_id, limit)
 -- The tags on the user's videos with how many of their videos have each, most used first (then by name), at most limit: a counted top-N.
-SELECT t.id, t.name, count(*) AS "video_count!"
+SELECT t.id, t.name, count(*) AS video_count
 FROM video_summaries AS v
 JOIN video_summary_tags AS vt ON vt.video_summary_id = v.id
 JOIN tags AS t ON t.id = vt.tag_id
@@ -122,8 +122,7 @@ WITH new_tag AS (
       AND new_tag.id <> :tag_id
     RETURNING vt.video_summary_id
 )
-SELECT new_tag.id AS "id!", new_tag.name AS "name!",
-       (SELECT count(*) FROM mine) AS "relinked_count!"
+SELECT new_tag.id, new_tag.name, (SELECT count(*) FROM mine) AS relinked_count
 FROM new_tag;
 
 -- name: delete_video_summary_tags_by_tag(user_id, tag_id)!

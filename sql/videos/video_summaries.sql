@@ -130,8 +130,7 @@ WITH q AS (
     ORDER BY rank DESC, v.created_at DESC, v.id DESC
     LIMIT :limit::integer
 )
-SELECT h.id AS "id!", h.title AS "title!", h.processing_status AS "processing_status!",
-       h.created_at AS "created_at!", h.rank AS "rank!",
+SELECT h.id, h.title, h.processing_status, h.created_at, h.rank AS "rank!",
        ts_headline('english',
                    h.title || ' ' || coalesce(h.ai_generated_content ->> 'summary', ''),
                    q.query,

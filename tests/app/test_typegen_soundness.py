@@ -41,6 +41,7 @@ DAVE = "soundness-user-dave"
 FRANK = "soundness-user-frank"
 BARE_PROJECT = UUID("50000000-0000-4000-8000-000000000001")
 DONE_PROJECT = UUID("50000000-0000-4000-8000-000000000002")
+DELETED_TEAM = UUID("5eed0000-0000-4000-8000-00000000dead")
 
 # One value per parameter name (the seeded rows of Alice, mostly), then per query where the
 # query needs another (a new email for a new user, a user without a workspace...).
@@ -132,6 +133,22 @@ PARAMS: dict[str, Any] = {
     "processing_error": None,
     "domain": None,
     "embed_depth": 3,
+    # issue 16
+    "login": "alice@example.com",
+    "set_domain": False,
+    "set_deploy_key": False,
+    "name_contains": "",
+    "before_updated_at": None,
+    "retention_seconds": 0,
+    "timestamps_seconds": [8],
+    "image_urls": ["https://img.example/k2.png"],
+    "descriptions": [""],
+    "keyframe_id": "seed-keyframe-0000003",
+    "worker": "soundness-worker",
+    "lease_seconds": 60,
+    "max_attempts": 3,
+    "claim_token": UUID("c1a10000-0000-4000-8000-000000000001"),
+    "new_name": "databases",
 }
 
 
@@ -199,6 +216,13 @@ def _fixture(
         assert row is not None, sql
         return row[0]
 
+    # Issue 16's work queue: Alice's video in processing under a known claim, and a pending
+    # video of Dave with no description, channel or duration for the claim to take.
+    conn.execute(
+        "UPDATE video_summaries SET claim_token = %s, processing_attempts = 1,"
+        " claimed_until = now() + interval '1 hour' WHERE id = 'seed-video-indexes-01'",
+        (PARAMS["claim_token"],),
+    )
     # Dave: a user with no account, no team, no username; his workspace has no domain and a
     # git repository never synced. Frank: a workspace without a repository. A project of
     # Alice without agent state or files. A category without description, of Bob's video.
@@ -213,6 +237,31 @@ def _fixture(
     conn.execute(
         "INSERT INTO team_members (team_id, user_id, role) VALUES (%s, %s, 'MEMBER')",
         (GLOBEX, DAVE),
+    )
+    # Bob (the second pass's acting user) is an administrator too: global role OWNER.
+    conn.execute("UPDATE users SET role = 'OWNER' WHERE id = 'seed-user-bob'")
+    conn.execute(  # a team Alice owns, soft-deleted (issue 16)
+        "INSERT INTO teams (id, name, slug, deleted_at) VALUES (%s, 'Gone', 'gone', now())",
+        (DELETED_TEAM,),
+    )
+    conn.execute(
+        "INSERT INTO team_members (team_id, user_id, role) VALUES (%s, %s, 'OWNER')",
+        (DELETED_TEAM, ALICE),
+    )
+    conn.execute(
+        "INSERT INTO video_summaries (id, user_id, youtube_url, youtube_id, title)"
+        " VALUES ('soundness-video-dave', %s, 'https://youtu.be/d', 'daveVid', 'Dave''s')",
+        (DAVE,),
+    )
+    conn.execute(
+        "INSERT INTO video_summary_tags (video_summary_id, tag_id)"
+        " VALUES ('soundness-video-dave', %s)",
+        (PARAMS["tag_id"],),
+    )
+    conn.execute(
+        "INSERT INTO video_summary_categories (video_summary_id, category_id)"
+        " VALUES ('soundness-video-dave', %s)",
+        (PARAMS["category_id"],),
     )
     conn.execute(
         "INSERT INTO git_repositories (workspace_id, repo_url, branch)"
@@ -334,6 +383,13 @@ def _fixture(
         },
         "teams.get_team_by_slug": {"slug": "acme"},
         "workspaces.get_workspace_by_slug": {"slug": "alice"},
+        "content.get_page_by_slug": {"slug": "guides/getting-started"},
+        "meetings.list_meetings_by_status": {"status": records.MeetingStatus.ACTIVE},
+        "projects.list_projects_by_status": {"status": "ready"},
+        "teams.update_team_restored": {"team_id": DELETED_TEAM},
+        "videos.list_video_summaries_search": {"query": "postgresql"},
+        "videos.update_video_complete": {"video_summary_id": "seed-video-indexes-01"},
+        "videos.update_video_fail": {"video_summary_id": "seed-video-indexes-01"},
     }
     # The sparse rows: Bob's project without preview and phase, his private video without
     # channel, Dave (no username) and his workspace, the pending deployment, Gone's history.
@@ -382,6 +438,21 @@ def _fixture(
         "teams.create_team_member": {"user_id": FRANK},
         "teams.delete_team_member": {"user_id": "seed-user-carol"},
         "teams.update_team_member_role": {"user_id": "seed-user-carol"},
+        # issue 16
+        "content.get_page_by_slug": {"workspace_id": workspace, "slug": "reference/faq"},
+        "meetings.list_meetings_by_status": {
+            "user_id": ALICE,
+            "status": records.MeetingStatus.UPCOMING,
+        },
+        "meetings.update_meeting": {"user_id": ALICE, "meeting_id": "seed-meet-upcoming-01"},
+        "projects.list_projects_by_status": {"status": "idle"},
+        "videos.list_video_summaries_by_status": {
+            "user_id": DAVE,
+            "processing_status": records.ProcessingStatus.PENDING,
+        },
+        "videos.list_video_summaries_by_tag": {"user_id": DAVE},
+        "videos.list_video_summaries_by_category": {"user_id": DAVE},
+        "workspaces.update_workspace_settings": {"user_id": DAVE, "set_domain": True},
     }
     return full, sparse
 
@@ -460,7 +531,7 @@ async def test_every_query_of_sql_fits_its_generated_annotation(
     # Every column typed | None is seen NULL, but for those NULL cannot reach through these
     # queries for reasons typegen does not read (NEVER_NULL_HERE).
     unseen = first.nullable - first.seen_null - second.seen_null
-    assert unseen == NEVER_NULL_HERE, sorted(unseen ^ NEVER_NULL_HERE)
+    assert unseen == NEVER_NULL_HERE, "\n".join(map(str, sorted(unseen ^ NEVER_NULL_HERE)))
     assert len(first.nullable) > 150
 
 

@@ -267,7 +267,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many video summaries were deleted (0 or 1); links and keyframes go with them.
 
-        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:166).
+        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:165).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -338,7 +338,7 @@ class AsyncVideosQueries:
         """Drops the tag from every video of the user's; how many videos lost it. The shared tag
         stays.
 
-        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:129).
+        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:128).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -681,13 +681,14 @@ class AsyncVideosQueries:
         claim_token: UUID,
         processing_error: str,
         max_attempts: int,
-    ) -> ProcessingStatus | None:
+    ) -> str | None:
         """The status after a failed attempt (pending while attempts are left, else failed; the
-        error is kept), or NULL when the lease was lost.
+        error is kept), or NULL when the lease was lost. (As text: a single enum value comes
+        back as the label, which the service makes a ProcessingStatus.)
 
         ``videos.update_video_fail`` (sql/videos/worker.sql:19).
         """
-        value: ProcessingStatus | None = await self._a.select_value(
+        value: str | None = await self._a.select_value(
             conn,
             "videos.update_video_fail",
             self._sql["videos.update_video_fail"],
@@ -710,7 +711,7 @@ class AsyncVideosQueries:
     ) -> VideoSummaryRow | None:
         """The video summary with the AI-generated content stored, or nothing if not the user's.
 
-        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:157).
+        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:156).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,
@@ -737,7 +738,7 @@ class AsyncVideosQueries:
         nothing if not the user's. Any worker's lease is dropped (its late report then changes
         nothing); back to pending, the attempts start again from 0.
 
-        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:144).
+        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:143).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,

@@ -98,10 +98,11 @@ class VideoWorkerQueue:
         """Record a failed attempt with its error: ``pending`` again while attempts are left,
         else ``failed``; None when this claim is no longer the video's newest."""
         async with self.db.transaction() as conn:
-            return await self.q.videos.update_video_fail(
+            status = await self.q.videos.update_video_fail(
                 conn,
                 video_summary_id=claim.id,
                 claim_token=claim.claim_token,
                 processing_error=error,
                 max_attempts=self.max_attempts,
             )
+        return None if status is None else ProcessingStatus(status)
