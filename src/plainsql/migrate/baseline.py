@@ -29,7 +29,7 @@ from pathlib import Path
 from plainsql.config import Settings
 from plainsql.errors import MigrationError
 from plainsql.migrate.catalog import Difference, diff, snapshot
-from plainsql.migrate.dump import pg_dump
+from plainsql.migrate.dump import NOISE_LINES, dump_lines, pg_dump
 from plainsql.migrate.files import discover, new_migration, split_statements
 from plainsql.migrate.runner import Migrator
 from plainsql.server import connect, database_name, scratch_database
@@ -38,13 +38,8 @@ IRREVERSIBLE = (
     "a baseline records a database as plainsql found it; there is nothing before it to return to"
 )
 
-_DROPPED = re.compile(
-    r"^(\\restrict .*|\\unrestrict .*|-- Dumped (from|by) .*"
-    r"|SELECT pg_catalog\.set_config\('search_path', '', false\);"
-    r"|ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(pg_attver=\d+\);)$"
-)
+_DROPPED = re.compile("^(" + "|".join(NOISE_LINES) + ")$")
 _SET = re.compile(r"^SET (?P<name>[a-z_]+) = (?P<value>.*);$")
-_BANNER = re.compile(r"^--\n-- PostgreSQL database dump( complete)?\n--\n", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -58,7 +53,7 @@ class BaselineResult:
 def runnable(raw: str) -> str:
     """pg_dump's output as a migration body the runner can execute inside its transaction."""
     lines = []
-    for line in _BANNER.sub("", raw.replace("\r\n", "\n")).split("\n"):
+    for line in dump_lines(raw):
         if _DROPPED.match(line):
             continue
         setting = _SET.match(line)

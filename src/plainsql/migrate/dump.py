@@ -30,18 +30,28 @@ HEADER = (
     "-- CI fails when it is stale; regenerate it with `plainsql schema dump`.\n"
 )
 
-_DROPPED_LINES = re.compile(
-    r"^(\\restrict .*|\\unrestrict .*|-- Dumped (from|by) .*|SET [a-z_]+ = .*;"
-    r"|SELECT pg_catalog\.set_config\('search_path', '', false\);"
-    r"|ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(pg_attver=\d+\);)$"
+# Lines of pg_dump's output that depend on the server or the run, or that no migration can
+# execute (psql meta-commands, the session-wide search_path): `schema dump` and `baseline` both
+# drop them (`schema dump` drops the SET preamble too; `baseline` keeps one of its settings).
+NOISE_LINES = (
+    r"\\restrict .*",
+    r"\\unrestrict .*",
+    r"-- Dumped (from|by) .*",
+    r"SELECT pg_catalog\.set_config\('search_path', '', false\);",
+    r"ALTER TABLE ONLY \S+ ALTER COLUMN \S+ SET \(pg_attver=\d+\);",
 )
+_DROPPED_LINES = re.compile("^(" + "|".join((*NOISE_LINES, r"SET [a-z_]+ = .*;")) + ")$")
 _DUMP_BANNER = re.compile(r"^--\n-- PostgreSQL database dump( complete)?\n--\n", re.MULTILINE)
+
+
+def dump_lines(raw: str) -> list[str]:
+    """pg_dump's output as lines, without its banner comments."""
+    return _DUMP_BANNER.sub("", raw.replace("\r\n", "\n")).split("\n")
 
 
 def normalize(raw: str) -> str:
     """The dump without server- and run-dependent lines; blank-line runs folded to one."""
-    text = _DUMP_BANNER.sub("", raw.replace("\r\n", "\n"))
-    lines = [line.rstrip() for line in text.split("\n") if not _DROPPED_LINES.match(line)]
+    lines = [line.rstrip() for line in dump_lines(raw) if not _DROPPED_LINES.match(line)]
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
     return HEADER + "\n" + body + "\n"
 
