@@ -160,13 +160,13 @@ def format_result(result: Result) -> str:
         spread = f" ±{m.spread * 50:4.1f}%" if m.rounds > 1 else "       "
         cpu = f"  cpu {m.cpu_per_operation_us:7.1f} µs/{result.unit[:-1] or result.unit}"
         lines.append(
-            f"  {m.label:<40} {m.seconds:8.3f} s{spread} {m.per_second:11,.0f} "
+            f"  {m.label:<52} {m.seconds:8.3f} s{spread} {m.per_second:11,.0f} "
             f"{result.unit}/s{cpu if m.cpu_seconds else ''}{memory}"
         )
     for other in result.others:
         lines.append(
-            f"  ratio {other.label} / {result.plainsql.label}: "
-            f"{other.seconds / result.plainsql.seconds:6.2f}x"
+            f"  ratio plainsql / {other.label}: {result.plainsql.seconds / other.seconds:6.2f}x"
+            " (time)"
         )
     if result.plainsql.peak_bytes and result.baseline.peak_bytes:
         # Timings taken under tracemalloc are distorted: only the memory ratio is meaningful.

@@ -16,6 +16,7 @@ from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
 from plainsql.runtime_async import AsyncDatabase
 from plainsql.seed import run_seeds
+from reference_apps.services import content as content_module
 from reference_apps.services.content import (
     BlockInput,
     BlockTree,
@@ -342,6 +343,96 @@ async def test_a_failing_import_keeps_the_old_content(
     with pytest.raises(InvalidInput):
         await content.import_content(workspace.id, broken, acting_user_id=workspace.user_id)
     assert await node_keys(async_pool, workspace.id) == before
+
+
+TRICKY = [
+    PageInput(
+        "odd/Ünïcødé page",
+        "Tabs\tnewlines\nand a \\ backslash",
+        html=None,
+        metadata={"quote": 'say "hi"', "nested": {"list": [1, 2.5, None, True]}, "emoji": "🚀"},
+        blocks=[
+            BlockInput("line one\r\nline two\\N not null", title="\\N"),
+            BlockInput(None, metadata={}),
+            BlockInput("<p>" + "long text " * 2_000 + "</p>"),
+        ],
+    ),
+    PageInput("plain", "", html=""),
+]
+
+
+async def test_every_value_arrives_as_given(content: ContentService, workspace: Workspace) -> None:
+    # The import sends binary COPY data it encodes itself: text with COPY's text-format
+    # specials, NULLs, empty strings, long values and JSON must arrive unchanged.
+    await content.import_content(workspace.id, TRICKY, acting_user_id=workspace.user_id)
+    tree = await content.get_page(workspace.id, TRICKY[0].name, acting_user_id=workspace.user_id)
+    assert tree is not None
+    assert (tree.page.title, tree.page.html, tree.page.metadata) == (
+        TRICKY[0].title,
+        None,
+        TRICKY[0].metadata,
+    )
+    assert [(b.node.html, b.node.title, b.node.metadata) for b in tree.blocks] == [
+        (b.html, b.title, b.metadata) for b in TRICKY[0].blocks
+    ]
+    plain = await content.get_page(workspace.id, "plain", acting_user_id=workspace.user_id)
+    assert plain is not None
+    assert (plain.page.title, plain.page.html, plain.page.metadata) == ("", "", None)
+
+
+async def test_text_utf8_cannot_encode_is_invalid_content(
+    content: ContentService, workspace: Workspace
+) -> None:
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    surrogate = [PageInput("bad", "Bad", blocks=[BlockInput("<p>half a pair \ud800</p>")])]
+    with pytest.raises(InvalidContent, match="UTF-8"):
+        await content.import_content(workspace.id, surrogate, acting_user_id=workspace.user_id)
+    assert await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == SITE_NODES
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Imports move 3 rows at a time: SITE's pages and nested blocks straddle chunks."""
+    monkeypatch.setattr(content_module, "IMPORT_CHUNK_ROWS", 3)
+    return 3
+
+
+async def test_an_import_in_many_chunks_builds_the_same_trees(
+    async_pool: Pool, content: ContentService, workspace: Workspace, small_chunks: int
+) -> None:
+    summary = await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    assert summary.pages + summary.blocks == SITE_NODES > small_chunks * 4
+    keys = await node_keys(async_pool, workspace.id)
+    assert len(keys) == SITE_NODES
+    tree = await content.get_page(workspace.id, SITE[0].name, acting_user_id=workspace.user_id)
+    assert tree is not None
+    assert [b.node.html for b in walk(tree.blocks)] == [
+        "<p>Install the tool</p>",
+        "<p>On Linux</p>",
+        "<p>Debian</p>",
+        "<p>Bookworm</p>",
+        "<p>On macOS</p>",
+        f"<p>Questions? See {link('faq', 'the FAQ')}.</p>",
+    ]
+
+
+async def test_a_failure_in_a_late_chunk_keeps_the_old_content(
+    async_pool: Pool, content: ContentService, workspace: Workspace, small_chunks: int
+) -> None:
+    # Earlier chunks are already in nodes when the last one fails: the transaction takes them
+    # back, and the pool's connection is usable afterwards.
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    before = await node_keys(async_pool, workspace.id)
+    broken = [*SITE, PageInput("bad", "Bad", blocks=[BlockInput("<p>nul \x00 byte</p>")])]
+    with pytest.raises(InvalidInput, match=r"content\.import_content"):
+        await content.import_content(workspace.id, broken, acting_user_id=workspace.user_id)
+    assert await node_keys(async_pool, workspace.id) == before
+    surrogate = [*SITE, PageInput("bad", "Bad", html="\udfff")]
+    with pytest.raises(InvalidContent):
+        await content.import_content(workspace.id, surrogate, acting_user_id=workspace.user_id)
+    assert await node_keys(async_pool, workspace.id) == before
+    summary = await content.import_content(workspace.id, SITE[:2], acting_user_id=workspace.user_id)
+    assert summary.replaced == SITE_NODES
 
 
 async def test_concurrent_imports_of_one_workspace_serialize(
