@@ -124,22 +124,24 @@ def median_of(runs: list[Measurement]) -> Measurement:
     return replace(middle, cpu_seconds=cpu, spread=spread, rounds=len(runs))
 
 
-def best_of(repeats: int, measure_once: Callable[[], Measurement]) -> Measurement:
-    """The fastest of ``repeats`` runs: the least disturbed by the rest of the machine."""
-    return min((measure_once() for _ in range(repeats)), key=lambda m: m.seconds)
-
-
 def interleaved(repeats: int, *contenders: Callable[[], Measurement]) -> tuple[Measurement, ...]:
-    """Run the contenders in turn (A B A B ...) for ``repeats`` rounds; each one's median.
+    """Run the contenders in turn for ``repeats`` rounds; each one's median.
 
     Interleaving means a burst of load from the rest of the machine hits every contender
     alike, so the ratio stays meaningful on a busy machine; the spread says how busy it was.
+    Each round starts one contender later (A B C, B C A, C A B, ...): none is always first
+    after a warm-up or always right after the same neighbour.
     """
     runs: list[list[Measurement]] = [[] for _ in contenders]
-    for _ in range(repeats):
-        for slot, contender in zip(runs, contenders, strict=True):
-            slot.append(contender())
+    for round_number in range(repeats):
+        for slot in _round_order(round_number, len(contenders)):
+            runs[slot].append(contenders[slot]())
     return tuple(median_of(slot) for slot in runs)
+
+
+def _round_order(round_number: int, count: int) -> list[int]:
+    first = round_number % count
+    return [*range(first, count), *range(first)]
 
 
 async def interleaved_async(
@@ -147,9 +149,9 @@ async def interleaved_async(
 ) -> tuple[Measurement, ...]:
     """:func:`interleaved` for contenders that are coroutines."""
     runs: list[list[Measurement]] = [[] for _ in contenders]
-    for _ in range(repeats):
-        for slot, contender in zip(runs, contenders, strict=True):
-            slot.append(await contender())
+    for round_number in range(repeats):
+        for slot in _round_order(round_number, len(contenders)):
+            runs[slot].append(await contenders[slot]())
     return tuple(median_of(slot) for slot in runs)
 
 
