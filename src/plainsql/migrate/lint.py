@@ -29,6 +29,11 @@ Rules (every finding fails the lint; silence squawk on one statement with squawk
   scratch database after each migration is applied, so they see what PostgreSQL built, not
   what a regular expression guessed. A finding still true after the last migration is
   reported against the migration that introduced it, at the first line naming the object.
+  One of them is accepted, for one object, by a comment in any migration saying why:
+  ``-- plainsql-ignore <rule> <object>: <reason>`` (the object as the message names it: the
+  foreign key, the table, or ``table.column``). An ignore without a reason, or one that no
+  finding matches (the object was renamed, or the finding fixed), is itself a finding
+  (``ignore``): a stale exception must not outlive its reason silently.
 """
 
 from __future__ import annotations
@@ -444,9 +449,56 @@ def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Findi
             current = catalog_findings(conn, settings.updated_at_function)
             for key, names in current.items():
                 introduced.setdefault(key, (migration, names))
+    ignores = _ignores(files)
+    used: set[tuple[str, str]] = set()
     for key in current:
         migration, names = introduced[key]
         rule, message = key
+        subject = (rule, _subject(rule, names))
+        if ignores.get(subject, (None, 0, ""))[2]:
+            used.add(subject)
+            continue
         line = _line_naming(migration.text, names)
         findings.append(Finding(settings.shown(migration.path), line, rule, message))
+    for (rule, name), (migration, line, reason) in ignores.items():
+        shown = settings.shown(migration.path)
+        if rule not in CATALOG_RULES:
+            findings.append(
+                Finding(shown, line, "ignore", f"{rule} is not one of {', '.join(CATALOG_RULES)}")
+            )
+        elif not reason:
+            findings.append(Finding(shown, line, "ignore", f"say why {rule} {name} is ignored"))
+        elif (rule, name) not in used:
+            findings.append(
+                Finding(shown, line, "ignore", f"{rule} {name} is ignored but not found")
+            )
     return findings
+
+
+_IGNORE = re.compile(r"^--\s*plainsql-ignore\s+(\S+)\s+([^\s:]+)\s*(?::\s*(.*?))?\s*$", re.M)
+CATALOG_RULES = ("fk-indexed", "updated-at-trigger", "timestamptz-only")
+
+
+def _subject(rule: str, names: tuple[str, ...]) -> str:
+    """What a ``plainsql-ignore`` names: the foreign key, the table, or ``table.column``."""
+    if rule == "fk-indexed":
+        return names[0]
+    if rule == "timestamptz-only":
+        return f"{names[1]}.{names[0]}"
+    return names[-1]
+
+
+def _ignores(
+    files: list[MigrationFile],
+) -> dict[tuple[str, str], tuple[MigrationFile, int, str]]:
+    """(rule, object) -> the migration, line and reason of its ``plainsql-ignore`` comment.
+
+    An ignore without a reason is kept with an empty one: it accepts nothing, and is reported.
+    """
+    found: dict[tuple[str, str], tuple[MigrationFile, int, str]] = {}
+    for migration in files:
+        for match in _IGNORE.finditer(migration.text):
+            rule, name, reason = match.group(1), match.group(2), match.group(3) or ""
+            line = migration.text.count("\n", 0, match.start()) + 1
+            found[(rule, name)] = (migration, line, reason)
+    return found

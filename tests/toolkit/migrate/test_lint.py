@@ -83,6 +83,39 @@ def test_lint_reports_each_rule_at_its_line(settings: Settings) -> None:
         assert any(line.startswith(wanted) for line in lines), (wanted, lines)
 
 
+def test_a_catalog_finding_is_accepted_only_with_a_reason_and_only_while_true(
+    settings: Settings,
+) -> None:
+    bad_project(settings.project_dir)
+    write_migration(
+        settings.project_dir,
+        "0005_exceptions",
+        "-- 0005_exceptions: the findings we accept, and why.\n"
+        "-- plainsql-ignore fk-indexed child_parent_id_fkey: parents are never deleted\n"
+        "-- plainsql-ignore timestamptz-only child.seen_at\n"
+        "-- plainsql-ignore fk-indexed child_gone_fkey: renamed since\n"
+        "-- plainsql-ignore squawk/ban-drop-column child: not ours\n"
+        "SELECT 1;\n",
+        "SELECT 1;\n",
+    )
+    lines = [f.text() for f in lint_migrations(settings)]
+    assert not any("fk-indexed" in line and "child_parent_id_fkey" in line for line in lines)
+    # No reason: the finding stays, and the ignore is reported.
+    assert any(line.startswith("migrations/0002_child.sql:5: timestamptz-only:") for line in lines)
+    assert (
+        "migrations/0005_exceptions.sql:3: ignore: say why timestamptz-only child.seen_at is "
+        "ignored" in lines
+    )
+    assert (
+        "migrations/0005_exceptions.sql:4: ignore: fk-indexed child_gone_fkey is ignored but not "
+        "found" in lines
+    )
+    assert any(
+        line.startswith("migrations/0005_exceptions.sql:5: ignore: squawk/ban-drop-column is not")
+        for line in lines
+    )
+
+
 def test_lint_github_format_and_exit_code(settings: Settings) -> None:
     bad_project(settings.project_dir)
     result = CliRunner().invoke(
