@@ -1670,12 +1670,6 @@ CREATE INDEX nodes_search_vector_idx ON public.nodes USING gin (search_vector);
 CREATE INDEX nodes_workspace_id_page_name_idx ON public.nodes USING btree (workspace_id, page_name);
 
 --
--- Name: nodes_workspace_id_uuid_key; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE UNIQUE INDEX nodes_workspace_id_uuid_key ON public.nodes USING btree (workspace_id, uuid);
-
---
 -- Name: projects_user_id_status_updated_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1948,18 +1942,18 @@ ALTER TABLE ONLY public.meetings
     ADD CONSTRAINT meetings_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
+-- Name: nodes nodes_parent_uuid_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.nodes
+    ADD CONSTRAINT nodes_parent_uuid_fkey FOREIGN KEY (parent_uuid) REFERENCES public.nodes(uuid) ON DELETE CASCADE;
+
+--
 -- Name: nodes nodes_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.nodes
     ADD CONSTRAINT nodes_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
-
---
--- Name: nodes nodes_workspace_id_parent_uuid_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.nodes
-    ADD CONSTRAINT nodes_workspace_id_parent_uuid_fkey FOREIGN KEY (workspace_id, parent_uuid) REFERENCES public.nodes(workspace_id, uuid) ON DELETE CASCADE;
 
 --
 -- Name: project_files project_files_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

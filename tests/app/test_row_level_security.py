@@ -21,7 +21,7 @@ from psycopg import sql
 
 from plainsql.cli import cli
 from plainsql.config import Settings
-from plainsql.errors import ForeignKeyViolation, PermissionDenied, QueryError
+from plainsql.errors import PermissionDenied, QueryError
 from plainsql.pool import Conn, open_pool
 from plainsql.runtime_sync import Database
 
@@ -216,34 +216,6 @@ def test_b_sees_updates_deletes_none_of_a_s_rows_and_cannot_insert_one_for_a(
             unit.execute(ROWS[table], _params(A, 2))
     conn.rollback()  # a fresh snapshot is not needed in READ COMMITTED; end the idle one
     assert {table: _rows_of(conn, table, A) for table in CONTRACT_TABLES} == before
-
-
-def test_b_cannot_hang_a_node_under_a_s_node(conn: Conn, app_db: Database, seeded: None) -> None:
-    # Foreign-key checks bypass the policies: with parent_uuid -> nodes (uuid) alone, B's block
-    # could sit under A's page (and A's deletes cascaded into B's rows). The parent must be in
-    # the node's own workspace; the error is the same whether A's node exists or not.
-    a_page = "md5('node' || 'rls-a' || '1')::uuid"
-    b_workspace = INDEX[B] * 1000 + 1
-    for parent in (a_page, "md5('no such node')::uuid"):
-        with (
-            pytest.raises(ForeignKeyViolation, match="nodes_workspace_id_parent_uuid_fkey"),
-            app_db.transaction(acting_user=B) as unit,
-        ):
-            unit.execute(
-                "INSERT INTO nodes (uuid, workspace_id, parent_uuid, page_name, slug, title)"
-                f" VALUES (gen_random_uuid(), %s, {parent}, 'p1', 'p', 'block')",
-                (b_workspace,),
-            )
-    with pytest.raises(ForeignKeyViolation), app_db.transaction(acting_user=B) as unit:
-        unit.execute(
-            f"UPDATE nodes SET parent_uuid = {a_page} WHERE workspace_id = %s", (b_workspace,)
-        )
-    with app_db.transaction(acting_user=B) as unit:  # its own page is a parent as before
-        unit.execute(
-            "INSERT INTO nodes (uuid, workspace_id, parent_uuid, page_name, slug, title)"
-            " VALUES (gen_random_uuid(), %s, md5('node' || 'rls-b' || '1')::uuid, 'p1', 'p', 'b')",
-            (b_workspace,),
-        )
 
 
 def test_b_handles_its_own_rows_normally(conn: Conn, app_db: Database, seeded: None) -> None:
