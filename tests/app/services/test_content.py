@@ -435,6 +435,36 @@ async def test_a_failure_in_a_late_chunk_keeps_the_old_content(
     assert summary.replaced == SITE_NODES
 
 
+async def test_an_import_cancelled_while_a_chunk_moves_keeps_the_old_content(
+    async_pool: Pool,
+    content: ContentService,
+    workspace: Workspace,
+    small_chunks: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The task is cancelled while the server moves the first chunk (the client is building the
+    # second): the statement is abandoned, the transaction rolled back, the connection usable.
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    before = await node_keys(async_pool, workspace.id)
+    rows = content_module.node_rows
+
+    def cancelling_rows(workspace_id: int, pages: Any) -> Iterator[Any]:
+        for i, row in enumerate(rows(workspace_id, pages)):
+            if i == small_chunks:  # the first row of the second chunk
+                task = asyncio.current_task()
+                assert task is not None
+                task.cancel()
+            yield row
+
+    monkeypatch.setattr(content_module, "node_rows", cancelling_rows)
+    with pytest.raises(asyncio.CancelledError):
+        await content.import_content(workspace.id, SITE[:2], acting_user_id=workspace.user_id)
+    monkeypatch.setattr(content_module, "node_rows", rows)
+    assert await node_keys(async_pool, workspace.id) == before
+    summary = await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    assert summary.replaced == SITE_NODES
+
+
 async def test_concurrent_imports_of_one_workspace_serialize(
     async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
