@@ -76,6 +76,30 @@ def redact_row_data(detail: str) -> str:
     return _KEY_VALUES.sub(lambda m: f"Key ({m.group('columns')})={_ROW_HIDDEN}", detail)
 
 
+# The CONTEXT lines in which COPY quotes the data it was reading (copyfromparse.c,
+# CopyFromErrorCallback): ``COPY t, line 3, column c: "value"`` and ``COPY t, line 3: "the
+# line"``. The value goes; the table, line and column stay.
+_COPY_DATA = re.compile(r'^(?P<where>COPY .*?, line \d+(?:, column [^:\n]*)?): ".*?"$', re.M | re.S)
+
+
+def redact_context(context: str) -> str:
+    """A server CONTEXT without the data COPY quotes (see :func:`redact_row_data`)."""
+    return _COPY_DATA.sub(lambda m: f"{m.group('where')}: {_ROW_HIDDEN}", context)
+
+
+# A data exception (SQLSTATE class 22) quotes the value it could not take at the end of its
+# message: 'invalid input syntax for type integer: "abc"', 'invalid input value for enum
+# color: "purple"'.
+_QUOTED_VALUE = re.compile(r'^(?P<head>.*?): ".*"$', re.S)
+
+
+def redact_data_value(message: str, sqlstate: str | None) -> str:
+    """A data exception's message without the value it quotes (see :func:`redact_row_data`)."""
+    if not (sqlstate or "").startswith("22"):
+        return message
+    return _QUOTED_VALUE.sub(lambda m: f"{m.group('head')}: (value hidden)", message)
+
+
 class PlainSQLError(Exception):
     """Root of every error plainsql raises on purpose."""
 

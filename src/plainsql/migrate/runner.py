@@ -31,7 +31,14 @@ import psycopg
 from psycopg.pq import ExecStatus
 
 from plainsql.config import Settings
-from plainsql.errors import DatabaseUnavailable, MigrationError, redact_row_data, scrub_secrets
+from plainsql.errors import (
+    DatabaseUnavailable,
+    MigrationError,
+    redact_context,
+    redact_data_value,
+    redact_row_data,
+    scrub_secrets,
+)
 from plainsql.migrate import plan
 from plainsql.migrate.files import (
     MigrationFile,
@@ -412,10 +419,10 @@ class Migrator:
         if statement is not None:
             parts.append(f"\nstatement: {statement.first_line}")
         if diag.context:
-            parts.append(f"\ncontext: {scrub_secrets(diag.context.strip())}")
+            parts.append(f"\ncontext: {redact_context(scrub_secrets(diag.context.strip()))}")
         return "".join(parts)
 
 
 def _primary(exc: psycopg.Error) -> str:
     message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-    return scrub_secrets(message)
+    return redact_data_value(scrub_secrets(message), exc.sqlstate)

@@ -272,6 +272,38 @@ def test_a_failed_migration_shows_the_detail_without_the_row_data(
     assert "tok-SECRET-42" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("line", "message", "where"),
+    [
+        (  # a bad value
+            "1\\ttok-%s-7\\tnot-%s",
+            "invalid input syntax for type integer: (value hidden)",
+            "COPY codes, line 1, column n:",
+        ),
+        ("2\\ttok-%s-7", 'missing data for column "n"', "COPY codes, line 1:"),  # a short line
+    ],
+)
+def test_a_failed_copy_shows_where_without_the_data(
+    project: Path, empty_database_url: str, line: str, message: str, where: str
+) -> None:
+    # COPY's CONTEXT quotes the value or the whole line it could not load; the program prints
+    # 'tok-SECRET-7' (and 'not-number'), which the statement itself never spells out.
+    write_migration(
+        project,
+        "0001_codes",
+        "-- 0001_codes: codes loaded by COPY from a program's output.\n"
+        "CREATE TABLE codes (id integer, code text, n integer);\n"
+        f"COPY codes FROM PROGRAM 'printf \"{line}\\\\n\" SECRET number';\n",
+        "DROP TABLE codes;\n",
+    )
+    result = run(project, empty_database_url, "migrate")
+    assert result.exit_code == 1
+    assert message in result.output
+    assert f"context: {where} (values hidden)" in result.output
+    assert "tok-SECRET-7" not in result.output
+    assert "not-number" not in result.output
+
+
 def test_rollback_files_run_whole_whatever_the_statement_counts(
     project: Path, empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
