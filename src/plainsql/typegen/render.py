@@ -476,6 +476,9 @@ def _method(method: Method, is_async: bool) -> list[str]:
     guard = _guarded(method)
     if guard:
         declared = f"{returns} | None"
+    enum = _value_enum(method)
+    if enum:  # the adapter gives the label: psycopg loads an enum as str
+        declared = declared.replace(enum, "str")
     out.append(f"        {variable}: {declared} = {call}{_ADAPTER_CALL[op]}(")
     out += ["            conn,", f"            {name},", f"            {sql},"]
     for argument in arguments:
@@ -483,8 +486,22 @@ def _method(method: Method, is_async: bool) -> list[str]:
     out.append("        )")
     if guard:
         out += [f"        if {variable} is None:", f"            raise MissingRow({name})"]
-    out.append(f"        return {variable}")
+    if enum and (guard or not declared.endswith("| None")):
+        out.append(f"        return {enum}({variable})")
+    elif enum:
+        out.append(f"        return None if {variable} is None else {enum}({variable})")
+    else:
+        out.append(f"        return {variable}")
     return out
+
+
+def _value_enum(method: Method) -> str:
+    """The enum a ``$`` query's value is a member of, or ""."""
+    value = method.value
+    if value is None or not value.enums:
+        return ""
+    base = value.text.removesuffix(" | None")
+    return base if base in value.local else ""
 
 
 def _argument_value(item: Field) -> str:

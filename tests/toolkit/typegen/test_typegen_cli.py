@@ -22,7 +22,7 @@ def _append_query(path: Path, text: str) -> int:
 def test_the_checked_in_package_of_the_library_project_is_up_to_date(run_cli: RunCli) -> None:
     result = run_cli(PROJECT, "typegen", "--check")
     assert result.exit_code == 0, result.output
-    assert "typegen: 94 queries, types up to date" in result.output
+    assert "typegen: 96 queries, types up to date" in result.output
 
 
 def test_editing_a_column_list_without_regenerating_fails_the_check(
@@ -52,7 +52,7 @@ def test_editing_a_column_list_without_regenerating_fails_the_check(
 def test_check_names_the_file_and_line_of_a_broken_query(
     run_cli: RunCli, project_copy: Path
 ) -> None:
-    assert run_cli(project_copy, "check").output.strip() == "check: all 94 queries prepare"
+    assert run_cli(project_copy, "check").output.strip() == "check: all 96 queries prepare"
     books = project_copy / "sql" / "library" / "books.sql"
     line = _append_query(
         books,
@@ -64,7 +64,7 @@ def test_check_names_the_file_and_line_of_a_broken_query(
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f'sql/library/books.sql:{line}: library.get_book_isbn: column "isbn" does not exist',
-        "check: 1 of 95 queries fail to prepare",
+        "check: 1 of 97 queries fail to prepare",
     ]
 
 
@@ -89,7 +89,7 @@ def test_check_lists_every_query_a_migration_breaks(run_cli: RunCli, project_cop
         "library.list_authors_with_books",  # joins.sql
     ]
     assert all("subtitle" in line and "does not exist" in line for line in failures)
-    assert summary == "check: 4 of 50 queries fail to prepare"
+    assert summary == "check: 4 of 52 queries fail to prepare"
 
 
 def test_typegen_refuses_a_query_it_cannot_type_and_writes_nothing(

@@ -14,7 +14,7 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 from typing import Any, assert_type
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
@@ -92,6 +92,15 @@ def test_sync_calls_have_the_generated_types(library_conn: psycopg.Connection[An
     bio = q.library.get_author_bio(library_conn, author_id=author.id)
     assert_type(bio, str | None)
     assert bio is None
+
+    # A `$` query's enum value is the member, as a record's field is (psycopg loads a label).
+    mood = q.library.get_author_mood(library_conn, author_id=author.id)
+    assert_type(mood, Mood | None)
+    assert mood is Mood.HAPPY
+    assert q.library.get_author_mood(library_conn, author_id=uuid4()) is None
+    default = q.library.get_default_mood(library_conn)
+    assert_type(default, Mood)
+    assert default is Mood.MEH
 
     slots = q.list_shelf_slots(library_conn)
     assert_type(slots, list[ListShelfSlotsRow])

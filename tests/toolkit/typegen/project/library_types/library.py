@@ -297,6 +297,26 @@ class LibraryQueries:
         )
         return row
 
+    def get_author_mood(
+        self,
+        conn: Connection[Any],
+        *,
+        author_id: UUID,
+    ) -> Mood | None:
+        """An enum value of one row, or no row: the member, not its label.
+
+        ``library.get_author_mood`` (sql/library/expressions.sql:73).
+        """
+        value: str | None = self._a.select_value(
+            conn,
+            "library.get_author_mood",
+            self._sql["library.get_author_mood"],
+            {
+                "author_id": author_id,
+            },
+        )
+        return None if value is None else Mood(value)
+
     def get_book_extremes_grouped_by_nothing(
         self,
         conn: Connection[Any],
@@ -370,6 +390,24 @@ class LibraryQueries:
         if row is None:
             raise MissingRow("library.get_book_total")
         return row
+
+    def get_default_mood(
+        self,
+        conn: Connection[Any],
+    ) -> Mood:
+        """An enum value of exactly one row.
+
+        ``library.get_default_mood`` (sql/library/expressions.sql:77).
+        """
+        value: str | None = self._a.select_value(
+            conn,
+            "library.get_default_mood",
+            self._sql["library.get_default_mood"],
+            {},
+        )
+        if value is None:
+            raise MissingRow("library.get_default_mood")
+        return Mood(value)
 
     def list_author_book_counts(
         self,
@@ -1891,6 +1929,26 @@ class AsyncLibraryQueries:
         )
         return row
 
+    async def get_author_mood(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        author_id: UUID,
+    ) -> Mood | None:
+        """An enum value of one row, or no row: the member, not its label.
+
+        ``library.get_author_mood`` (sql/library/expressions.sql:73).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "library.get_author_mood",
+            self._sql["library.get_author_mood"],
+            {
+                "author_id": author_id,
+            },
+        )
+        return None if value is None else Mood(value)
+
     async def get_book_extremes_grouped_by_nothing(
         self,
         conn: AsyncConnection[Any],
@@ -1964,6 +2022,24 @@ class AsyncLibraryQueries:
         if row is None:
             raise MissingRow("library.get_book_total")
         return row
+
+    async def get_default_mood(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> Mood:
+        """An enum value of exactly one row.
+
+        ``library.get_default_mood`` (sql/library/expressions.sql:77).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "library.get_default_mood",
+            self._sql["library.get_default_mood"],
+            {},
+        )
+        if value is None:
+            raise MissingRow("library.get_default_mood")
+        return Mood(value)
 
     async def list_author_book_counts(
         self,

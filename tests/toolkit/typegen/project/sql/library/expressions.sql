@@ -69,3 +69,11 @@ SELECT title FROM books WHERE (:max_pages::integer IS NULL OR pages <= :max_page
 -- name: get_author_bio(author_id)$
 -- A nullable value of one row, or no row.
 SELECT bio FROM authors WHERE id = :author_id;
+
+-- name: get_author_mood(author_id)$
+-- An enum value of one row, or no row: the member, not its label.
+SELECT mood FROM authors WHERE id = :author_id;
+
+-- name: get_default_mood()$
+-- An enum value of exactly one row.
+SELECT CAST('meh' AS mood) AS mood;
