@@ -116,6 +116,8 @@ def _docstring(text: str, indent: str) -> list[str]:
         joined = " ".join(line.strip() for line in paragraph.splitlines())
         joined = joined.replace('"""', "'''").replace("\\", "\\\\")
         lines += textwrap.wrap(joined, width=width, break_on_hyphens=False) or [""]
+    if lines[0].startswith('"'):
+        lines[0] = " " + lines[0]  # as ruff format writes it: four quotes in a row read badly
     if len(lines) == 1:
         line = lines[0][:-1] + '\\"' if lines[0].endswith('"') else lines[0]
         return [f'{indent}"""{line}"""']

@@ -395,7 +395,8 @@ class LibraryQueries:
         self,
         conn: Connection[Any],
     ) -> Mood:
-        """An enum value of exactly one row.
+        """ "meh", the default mood: an enum value of exactly one row (the comment opens with a
+        quote, which the docstring must carry as ruff format writes it).
 
         ``library.get_default_mood`` (sql/library/expressions.sql:77).
         """
@@ -2027,7 +2028,8 @@ class AsyncLibraryQueries:
         self,
         conn: AsyncConnection[Any],
     ) -> Mood:
-        """An enum value of exactly one row.
+        """ "meh", the default mood: an enum value of exactly one row (the comment opens with a
+        quote, which the docstring must carry as ruff format writes it).
 
         ``library.get_default_mood`` (sql/library/expressions.sql:77).
         """

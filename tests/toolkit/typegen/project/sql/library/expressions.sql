@@ -75,5 +75,6 @@ SELECT bio FROM authors WHERE id = :author_id;
 SELECT mood FROM authors WHERE id = :author_id;
 
 -- name: get_default_mood()$
--- An enum value of exactly one row.
+-- "meh", the default mood: an enum value of exactly one row (the comment opens with a
+-- quote, which the docstring must carry as ruff format writes it).
 SELECT CAST('meh' AS mood) AS mood;
