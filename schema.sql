@@ -485,21 +485,22 @@ $$;
 COMMENT ON FUNCTION public.app_team_directory(checked_team_id uuid) IS 'Co-member directory: the active members of a team the acting user belongs to, else none.';
 
 --
--- Name: app_user_is_active(text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: app_user_is_active(text, uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.app_user_is_active(checked_user_id text) RETURNS boolean
+CREATE FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT EXISTS (SELECT 1 FROM users WHERE id = checked_user_id AND deleted_at IS NULL)
+    SELECT app_is_team_owner(for_team_id)
+        AND EXISTS (SELECT 1 FROM users WHERE id = checked_user_id AND deleted_at IS NULL)
 $$;
 
 --
--- Name: FUNCTION app_user_is_active(checked_user_id text); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION app_user_is_active(checked_user_id text, for_team_id uuid); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.app_user_is_active(checked_user_id text) IS 'Adding a member: whether this id is an active user (and nothing else about it).';
+COMMENT ON FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) IS 'Adding a member: whether this id is an active user, told only to an OWNER of the team.';
 
 --
 -- Name: audit_log_record(); Type: FUNCTION; Schema: public; Owner: -

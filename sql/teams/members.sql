@@ -3,11 +3,11 @@
 
 -- name: create_team_member(team_id, user_id, role)<!
 -- Adds an active user to a team with a role; returns the membership, or nothing when the
--- user is not active.
--- (app_user_is_active: the acting user cannot read other users' rows.)
+-- user is not active or the acting user is not an OWNER of the team.
+-- (app_user_is_active: the acting user cannot read other users' rows; it answers owners only.)
 INSERT INTO team_members (team_id, user_id, role)
 SELECT CAST(:team_id AS uuid), CAST(:user_id AS text), CAST(:role AS user_role)
-WHERE app_user_is_active(:user_id)
+WHERE app_user_is_active(:user_id, :team_id)
 RETURNING team_id, user_id, role, created_at;
 
 -- name: update_team_member_role(team_id, user_id, role)<!
@@ -16,7 +16,7 @@ UPDATE team_members AS m
 SET role = CAST(:role AS user_role)
 WHERE m.team_id = :team_id
     AND m.user_id = :user_id
-    AND app_user_is_active(m.user_id)
+    AND app_user_is_active(m.user_id, m.team_id)
 RETURNING m.team_id, m.user_id, m.role, m.created_at;
 
 -- name: get_team_member_role(team_id, user_id)$

@@ -385,6 +385,15 @@ def test_the_explicit_paths_work_as_the_role(conn: Conn, app_db: Database, seede
         unit.execute("UPDATE users SET name = 'Bee' WHERE id = %s", (B,))
     with app_db.transaction(acting_user=A) as unit:  # not a member: an empty directory
         assert unit.execute("SELECT * FROM app_team_directory(%s)", (team_id,)).fetchall() == []
+    # Whether an id is an active user is told to an OWNER of the team only: A, and the new
+    # MEMBER, cannot test ids for accounts through it.
+    is_active = "SELECT app_user_is_active(%s, %s)"
+    with app_db.transaction(acting_user=B) as unit:
+        assert _scalar(unit, is_active, (A, team_id)) is True
+        assert _scalar(unit, is_active, ("nobody", team_id)) is False
+    for outsider in (A, new_id):
+        with app_db.transaction(acting_user=outsider) as unit:
+            assert _scalar(unit, is_active, (B, team_id)) is False
     trail = conn.execute(
         "SELECT table_name, action, acting_user_id FROM audit_log"
         " WHERE acting_user_id = %s ORDER BY id",
@@ -407,7 +416,8 @@ def test_the_explicit_paths_work_as_the_role(conn: Conn, app_db: Database, seede
         ("app_session_user(bytea)", "SELECT app_session_user('\\x00'::bytea)"),
         ("app_create_team(text, text)", "SELECT app_create_team('T', 't')"),
         ("app_team_directory(uuid)", "SELECT * FROM app_team_directory(gen_random_uuid())"),
-        ("app_user_is_active(text)", "SELECT app_user_is_active('x')"),
+        ("app_user_is_active(text, uuid)",
+         "SELECT app_user_is_active('x', gen_random_uuid())"),
         ("app_mark_email_verified(text)", "SELECT app_mark_email_verified('a@x.io')"),
         ("app_delete_expired_sessions(integer)", "SELECT app_delete_expired_sessions(10)"),
         ("app_claim_videos(text, integer, integer, integer)",

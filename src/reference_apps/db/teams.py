@@ -59,8 +59,9 @@ class AsyncTeamsQueries:
         role: UserRole,
     ) -> TeamMemberRow | None:
         """Adds an active user to a team with a role; returns the membership, or nothing when the
-        user is not active. (app_user_is_active: the acting user cannot read other users'
-        rows.)
+        user is not active or the acting user is not an OWNER of the team.
+        (app_user_is_active: the acting user cannot read other users' rows; it answers owners
+        only.)
 
         ``teams.create_team_member`` (sql/teams/members.sql:4).
         """
