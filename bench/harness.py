@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
+from psycopg import sql
+
 from plainsql.config import Settings
 
 T = TypeVar("T")
@@ -32,6 +34,19 @@ class BenchContext:
     settings: Settings  # DATABASE_URL points at the scratch database
     conninfo: str
     smoke: bool = False  # a quick run: small sizes, figures not meaningful
+
+    def act_as(self, user_id: str) -> list[sql.Composed]:
+        """What plainsql's units of work set first: the application's role (when
+        ``transaction-role`` is set) and the acting user; for raw psycopg contenders."""
+        statements = [
+            sql.SQL("SET LOCAL {} = {}").format(
+                sql.Identifier(self.settings.acting_user_setting), sql.Literal(user_id)
+            )
+        ]
+        if self.settings.transaction_role:
+            role = sql.Identifier(self.settings.transaction_role)
+            statements.insert(0, sql.SQL("SET LOCAL ROLE {}").format(role))
+        return statements
 
     def size(self, full: int, smoke: int) -> int:
         """``full`` in a real run, ``smoke`` in a smoke run (counts, rows, repeats)."""

@@ -24,7 +24,6 @@ from dataclasses import replace
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
 
 from bench.harness import BenchContext, Measurement, Result, interleaved_async, measure_async
 from plainsql.pool import open_async_pool
@@ -79,15 +78,7 @@ def run(ctx: BenchContext) -> list[Result]:
             for i in range(files)
         ]
 
-    act_as = [
-        sql.SQL("SET LOCAL {} = {}").format(
-            sql.Identifier(ctx.settings.acting_user_setting), sql.Literal(USER)
-        )
-    ]
-    if ctx.settings.transaction_role:
-        act_as.insert(
-            0, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ctx.settings.transaction_role))
-        )
+    act_as = ctx.act_as(USER)
 
     async def compare() -> tuple[Measurement, ...]:
         async with (

@@ -146,20 +146,6 @@ def _write_copy_file(rows: Sequence[NodeCopyRow]) -> Path:
     return Path(name)
 
 
-def _act_as(ctx: BenchContext, user_id: str) -> list[sql.Composed]:
-    """What plainsql's unit of work sets: the application's role and the acting user."""
-    statements = [
-        sql.SQL("SET LOCAL {} = {}").format(
-            sql.Identifier(ctx.settings.acting_user_setting), sql.Literal(user_id)
-        )
-    ]
-    if ctx.settings.transaction_role:
-        statements.insert(
-            0, sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ctx.settings.transaction_role))
-        )
-    return statements
-
-
 def run(ctx: BenchContext) -> list[Result]:
     pages = _content(ctx.size(PAGES, SMOKE_PAGES))
     nodes = len(pages) * NODES_PER_PAGE
@@ -215,7 +201,7 @@ def run(ctx: BenchContext) -> list[Result]:
             what the import pays with no transport at all."""
             label = "floor: INSERT ... SELECT from a filled staging table"
             with conn.transaction():
-                for statement in _act_as(ctx, "bench-import"):
+                for statement in ctx.act_as("bench-import"):
                     conn.execute(statement)
                 conn.execute(
                     "CREATE TEMPORARY TABLE bench_nodes_staged (uuid uuid, workspace_id bigint,"
