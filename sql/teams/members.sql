@@ -20,9 +20,8 @@ WHERE m.team_id = :team_id
 RETURNING m.team_id, m.user_id, m.role, m.created_at;
 
 -- name: get_team_member_role(team_id, user_id)$
--- Returns the user's role in the team ('OWNER' or 'MEMBER', as text), or nothing when it is
--- not a member. (A `$` query returns the label as psycopg reads it: text, typed as such.)
-SELECT CAST(role AS text) AS role
+-- Returns the user's role in the team (OWNER or MEMBER), or nothing when it is not a member.
+SELECT role
 FROM team_members
 WHERE team_id = :team_id AND user_id = :user_id;
 

@@ -18,7 +18,5 @@ SELECT app_complete_video(:video_summary_id::text, :claim_token::uuid,
 
 -- name: update_video_fail(video_summary_id, claim_token, processing_error, max_attempts)$
 -- The status after a failed attempt (pending while attempts are left, else failed; the error is kept), or NULL when the lease was lost.
--- (As text: a single enum value comes back as the label, which the service makes a
--- ProcessingStatus.)
 SELECT app_fail_video(:video_summary_id::text, :claim_token::uuid, :processing_error::text,
-                      :max_attempts::integer)::text AS status;
+                      :max_attempts::integer) AS status;

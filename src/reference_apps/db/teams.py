@@ -106,7 +106,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Removes a user (soft-deleted ones too) from a team; returns the count (0 or 1).
 
-        ``teams.delete_team_member`` (sql/teams/members.sql:29).
+        ``teams.delete_team_member`` (sql/teams/members.sql:28).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -189,10 +189,9 @@ class AsyncTeamsQueries:
         *,
         team_id: UUID,
         user_id: str,
-    ) -> str | None:
-        """Returns the user's role in the team ('OWNER' or 'MEMBER', as text), or nothing when it
-        is not a member. (A `$` query returns the label as psycopg reads it: text, typed as
-        such.)
+    ) -> UserRole | None:
+        """Returns the user's role in the team (OWNER or MEMBER), or nothing when it is not a
+        member.
 
         ``teams.get_team_member_role`` (sql/teams/members.sql:22).
         """
@@ -205,7 +204,7 @@ class AsyncTeamsQueries:
                 "user_id": user_id,
             },
         )
-        return value
+        return None if value is None else UserRole(value)
 
     async def list_team_members(
         self,
@@ -217,7 +216,7 @@ class AsyncTeamsQueries:
         name; nothing unless the acting user is a member (the co-member directory,
         app_team_directory).
 
-        ``teams.list_team_members`` (sql/teams/members.sql:34).
+        ``teams.list_team_members`` (sql/teams/members.sql:33).
         """
         rows: list[ListTeamMembersRow] = await self._a.select(
             conn,

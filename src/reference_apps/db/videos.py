@@ -681,10 +681,9 @@ class AsyncVideosQueries:
         claim_token: UUID,
         processing_error: str,
         max_attempts: int,
-    ) -> str | None:
+    ) -> ProcessingStatus | None:
         """The status after a failed attempt (pending while attempts are left, else failed; the
-        error is kept), or NULL when the lease was lost. (As text: a single enum value comes
-        back as the label, which the service makes a ProcessingStatus.)
+        error is kept), or NULL when the lease was lost.
 
         ``videos.update_video_fail`` (sql/videos/worker.sql:19).
         """
@@ -699,7 +698,7 @@ class AsyncVideosQueries:
                 "max_attempts": max_attempts,
             },
         )
-        return value
+        return None if value is None else ProcessingStatus(value)
 
     async def update_video_summary_content(
         self,

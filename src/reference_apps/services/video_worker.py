@@ -105,4 +105,4 @@ class VideoWorkerQueue:
                 processing_error=error,
                 max_attempts=self.max_attempts,
             )
-        return None if status is None else ProcessingStatus(status)
+        return status
