@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, ForwardRef, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, get_type_hints
 from uuid import UUID
 
 import psycopg
@@ -31,6 +30,7 @@ from reference_apps.db import queries as generated
 from reference_apps.db import records
 
 NAMESPACE = {**vars(records), **vars(generated)}
+Conforms = Callable[[object, Any, Mapping[str, Any]], bool]  # the `conforms` fixture
 FOLDERS = tuple(generated.AsyncTypedQueries.__slots__[2:])  # after _a and _sql
 
 ALICE = "seed-user-alice"
@@ -163,35 +163,6 @@ NEVER_NULL_HERE = {
     ("meetings.update_meeting_start", "started_at"),  # SET started_at = now()
     ("meetings.update_meeting_end", "ended_at"),  # SET ended_at = now()
 }
-
-
-def conforms(value: object, hint: Any) -> bool:
-    """Whether ``value`` is of type ``hint`` (the subset of typing the generator writes)."""
-    if isinstance(hint, str | ForwardRef):
-        hint = eval(hint if isinstance(hint, str) else hint.__forward_arg__, NAMESPACE)
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        return any(conforms(value, arg) for arg in get_args(hint))
-    if hint is None or hint is type(None):
-        return value is None
-    if origin is Literal:
-        return value in get_args(hint)
-    if origin is list:
-        (item,) = get_args(hint)
-        return isinstance(value, list) and all(conforms(v, item) for v in value)
-    if origin is dict:
-        key, item = get_args(hint)
-        return isinstance(value, dict) and all(
-            conforms(k, key) and conforms(v, item) for k, v in value.items()
-        )
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        fields = get_type_hints(hint, NAMESPACE)
-        return type(value) is hint and all(
-            conforms(getattr(value, f), t) for f, t in fields.items()
-        )
-    if hint is int:
-        return type(value) is int  # not a bool
-    return isinstance(hint, type) and isinstance(value, hint)
 
 
 def _typed_functions(q: generated.AsyncTypedQueries) -> list[tuple[str, Callable[..., Any]]]:
@@ -473,6 +444,7 @@ async def _run_every_query(
     q: generated.AsyncTypedQueries,
     operations: dict[str, SQLOperationType],
     params: dict[str, dict[str, Any]],
+    conforms: Conforms,
 ) -> Run:
     """Every typed function once, each in a savepoint rolled back, with ``params["*"]``
     updated by ``params[query name]``."""
@@ -491,7 +463,7 @@ async def _run_every_query(
             run.failures.append(f"{name}: {type(exc).__name__}: {exc}")
             continue
         run.checked += 1
-        if not conforms(result, hints["return"]):
+        if not conforms(result, hints["return"], NAMESPACE):
             run.failures.append(f"{name}: {result!r} is not {hints['return']}")
         rows = result if isinstance(result, list) else [result]
         if operation is not SQLOperationType.INSERT_UPDATE_DELETE and rows in ([], [None]):
@@ -508,7 +480,7 @@ async def _run_every_query(
 
 
 async def test_every_query_of_sql_fits_its_generated_annotation(
-    database_url: str, db_settings: Settings
+    database_url: str, db_settings: Settings, conforms: Conforms
 ) -> None:
     run_seeds(db_settings, database_url)
     with psycopg.connect(database_url) as sync_conn:
@@ -520,9 +492,9 @@ async def test_every_query_of_sql_fits_its_generated_annotation(
         # The explicit paths of migration 0051 read the acting user (team creation, the
         # co-member directory): Alice in the first pass, Bob (Globex's owner) in the second.
         await conn.execute("SELECT set_config('app.user_id', %s, false)", (ALICE,))
-        first = await _run_every_query(conn, q, operations, full)
+        first = await _run_every_query(conn, q, operations, full, conforms)
         await conn.execute("SELECT set_config('app.user_id', 'seed-user-bob', false)")
-        second = await _run_every_query(conn, q, operations, sparse)
+        second = await _run_every_query(conn, q, operations, sparse, conforms)
     assert first.failures == [], "\n".join(first.failures)
     assert first.empty == [], "\n".join(first.empty)  # every query returns a row
     assert first.checked >= 100

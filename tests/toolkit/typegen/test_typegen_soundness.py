@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, ForwardRef, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, get_args, get_type_hints
 from uuid import UUID
 
 import psycopg
@@ -29,35 +28,7 @@ from .project.library_types import queries as generated
 from .project.library_types import records
 
 NAMESPACE = {**vars(records), **vars(generated)}
-
-
-def conforms(value: object, hint: Any) -> bool:
-    """Whether ``value`` is of type ``hint`` (the subset of typing the generator writes)."""
-    if isinstance(hint, str | ForwardRef):
-        hint = eval(hint if isinstance(hint, str) else hint.__forward_arg__, NAMESPACE)
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        return any(conforms(value, arg) for arg in get_args(hint))
-    if hint is None or hint is type(None):
-        return value is None
-    if origin is Literal:
-        return value in get_args(hint)
-    if origin is list:
-        (item,) = get_args(hint)
-        return isinstance(value, list) and all(conforms(v, item) for v in value)
-    if origin is dict:
-        key, item = get_args(hint)
-        return isinstance(value, dict) and all(
-            conforms(k, key) and conforms(v, item) for k, v in value.items()
-        )
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        fields = get_type_hints(hint, NAMESPACE)
-        return type(value) is hint and all(
-            conforms(getattr(value, f), t) for f, t in fields.items()
-        )
-    if hint is int:
-        return type(value) is int  # not a bool
-    return isinstance(hint, type) and isinstance(value, hint)
+Conforms = Callable[[object, Any, Mapping[str, Any]], bool]  # the `conforms` fixture
 
 
 def _seed(conn: psycopg.Connection[Any]) -> dict[str, Any]:
@@ -192,7 +163,7 @@ READS = (SQLOperationType.SELECT, SQLOperationType.SELECT_ONE, SQLOperationType.
 
 
 def _run_every_query(
-    conn: psycopg.Connection[Any], params: dict[str, Any], *, populated: bool
+    conn: psycopg.Connection[Any], params: dict[str, Any], conforms: Conforms, *, populated: bool
 ) -> tuple[set[tuple[str, str]], set[tuple[str, str]], list[str], list[str]]:
     """Run every query through its typed function (only the reads on empty tables); returns
     the (query, field) pairs typed ``| None``, those seen NULL, the queries that returned no
@@ -220,7 +191,7 @@ def _run_every_query(
                 function(conn, **arguments)
             continue
         result = function(conn, **arguments)
-        if not conforms(result, hints["return"]):
+        if not conforms(result, hints["return"], NAMESPACE):
             mismatches.append(f"{name}: {result!r} is not {hints['return']}")
         rows = result if isinstance(result, list) else [result]
         if operation is not SQLOperationType.SELECT_VALUE and rows in ([], [None]):
@@ -234,25 +205,27 @@ def _run_every_query(
 
 
 def test_every_result_fits_its_generated_annotation(
-    library_conn: psycopg.Connection[Any],
+    library_conn: psycopg.Connection[Any], conforms: Conforms
 ) -> None:
     """Every query over data made to produce NULLs, then over empty tables (where aggregates
     without GROUP BY return NULL): each value fits its annotation, each query returns a row
     on the data, and every column typed ``| None`` is seen NULL."""
     params = _seed(library_conn)
-    nullable, seen_null, empty, mismatches = _run_every_query(library_conn, params, populated=True)
+    nullable, seen_null, empty, mismatches = _run_every_query(
+        library_conn, params, conforms, populated=True
+    )
     assert mismatches == []
     assert empty == []
     # Again for the other author and book: the point queries see the sparse row's NULLs.
     _, seen_on_sparse, _, mismatches = _run_every_query(
-        library_conn, params | params["sparse"], populated=True
+        library_conn, params | params["sparse"], conforms, populated=True
     )
     assert mismatches == []
     seen_null |= seen_on_sparse
     with library_conn.transaction():
         library_conn.execute("TRUNCATE books, authors, notes, slots, shelves")
         _, seen_on_empty, _, mismatches_on_empty = _run_every_query(
-            library_conn, params, populated=False
+            library_conn, params, conforms, populated=False
         )
         assert mismatches_on_empty == []
         raise psycopg.Rollback
