@@ -1,4 +1,4 @@
-"""The runtime path, written once (async): a database handle over a pool, and its units of work.
+"""The runtime path: a database handle over a pool, and its units of work.
 
     db = AsyncDatabase(pool, settings)
     async with db.transaction(acting_user=user_id) as conn:   # BEGIN ... COMMIT
