@@ -10,7 +10,8 @@ from plainsql.config import Settings, load_settings
 from plainsql.queries import Queries, load_async_queries, load_queries
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import AsyncConn, AsyncPool, Conn, Pool, open_async_pool, open_pool
+from plainsql.runtime.pool import Conn, Pool, open_pool
+from plainsql.runtime.pool_async import AsyncConn, AsyncPool, open_async_pool
 
 __version__ = "0.1.0"
 
