@@ -41,10 +41,10 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 async def test_a_meeting_is_renamed_moved_to_another_agent_filtered_and_searched(
-    users: None, async_db: AsyncDatabase, async_queries: Queries
+    users: None, plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
 ) -> None:
-    agents = AgentsService(async_db, async_queries)
-    meetings = MeetingsService(async_db, async_queries)
+    agents = AgentsService(plainsql_async_db, plainsql_async_queries)
+    meetings = MeetingsService(plainsql_async_db, plainsql_async_queries)
     tutor = await agents.create_agent(ALICE, "Tutor", "teach")
     coach = await agents.create_agent(ALICE, "Coach", "push")
     bobs = await agents.create_agent(BOB, "Bob's", "x")
@@ -71,11 +71,14 @@ async def test_a_meeting_is_renamed_moved_to_another_agent_filtered_and_searched
 
 
 async def test_an_administrator_lists_every_user_and_changes_a_role(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None,
+    plainsql_conn: Conn,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
 ) -> None:
-    conn.execute("UPDATE users SET role = 'OWNER' WHERE id = %s", (ALICE,))
-    conn.commit()
-    admin = UsersAdminService(async_db, async_queries)
+    plainsql_conn.execute("UPDATE users SET role = 'OWNER' WHERE id = %s", (ALICE,))
+    plainsql_conn.commit()
+    admin = UsersAdminService(plainsql_async_db, plainsql_async_queries)
     first = await admin.list_users(acting_user_id=ALICE, page_size=1)
     rest = await admin.list_users(acting_user_id=ALICE, after=first.next_cursor, page_size=5)
     assert {u.id for u in first.items + rest.items} == {ALICE, BOB}
@@ -85,7 +88,9 @@ async def test_an_administrator_lists_every_user_and_changes_a_role(
     await admin.set_role(ALICE, UserRole.MEMBER, acting_user_id=BOB)
     with pytest.raises(NotAnAdministrator):
         await admin.set_role(ALICE, UserRole.OWNER, acting_user_id=ALICE)
-    roles: dict[str, str] = dict(conn.execute("SELECT id, role::text FROM users").fetchall())
+    roles: dict[str, str] = dict(
+        plainsql_conn.execute("SELECT id, role::text FROM users").fetchall()
+    )
     assert roles == {ALICE: "MEMBER", BOB: "OWNER"}
 
 
@@ -93,19 +98,23 @@ async def test_an_administrator_lists_every_user_and_changes_a_role(
     "function", ["app_acting_user_is_admin()", "app_set_user_role(text, user_role)"]
 )
 async def test_without_its_grant_the_admin_path_is_refused(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries, function: str
+    users: None,
+    plainsql_conn: Conn,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
+    function: str,
 ) -> None:
-    conn.execute("UPDATE users SET role = 'OWNER' WHERE id = %s", (ALICE,))
-    conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM reference_app")
-    conn.commit()
-    admin = UsersAdminService(async_db, async_queries)
+    plainsql_conn.execute("UPDATE users SET role = 'OWNER' WHERE id = %s", (ALICE,))
+    plainsql_conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM reference_app")
+    plainsql_conn.commit()
+    admin = UsersAdminService(plainsql_async_db, plainsql_async_queries)
     if function.startswith("app_acting"):  # the read policy of the administrators' list
         with pytest.raises(PermissionDenied):
             await admin.list_users(acting_user_id=ALICE)
     else:
         with pytest.raises(NotAnAdministrator):  # the role change path
             await admin.set_role(BOB, UserRole.OWNER, acting_user_id=ALICE)
-    role = conn.execute("SELECT role::text FROM users WHERE id = %s", (BOB,)).fetchone()
+    role = plainsql_conn.execute("SELECT role::text FROM users WHERE id = %s", (BOB,)).fetchone()
     assert role == ("MEMBER",)
 
 
@@ -113,7 +122,7 @@ async def test_without_its_grant_the_admin_path_is_refused(
 
 
 async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retention(
-    auth: AuthService, teams: TeamService, conn: Conn, database_url: str
+    auth: AuthService, teams: TeamService, plainsql_conn: Conn, plainsql_database_url: str
 ) -> None:
     owner = await auth.sign_up(email="o@x.io", password="a long passphrase", name="O")
     team = await teams.create_team(name="Blue", slug="blue", creator_id=owner.id)
@@ -135,13 +144,13 @@ async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retentio
 
     await teams.soft_delete_team(team.id, acting_user_id=owner.id)
     assert await teams.purge_deleted_teams(retention=timedelta(days=30)) == 0  # too recent
-    conn.execute(
+    plainsql_conn.execute(
         "UPDATE teams SET deleted_at = now() - interval '31 days' WHERE id = %s", (team.id,)
     )
-    conn.commit()
+    plainsql_conn.commit()
     command = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "reference_apps.maintenance", "purge-teams", "--retention-days", "30",
-        env={**os.environ, "DATABASE_URL": database_url},
+        env={**os.environ, "DATABASE_URL": plainsql_database_url},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await command.communicate()
@@ -152,10 +161,12 @@ async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retentio
 
 
 async def test_without_its_grant_the_team_purge_is_refused(
-    users: None, conn: Conn, teams: TeamService
+    users: None, plainsql_conn: Conn, teams: TeamService
 ) -> None:
-    conn.execute("REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_app")
-    conn.commit()
+    plainsql_conn.execute(
+        "REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_app"
+    )
+    plainsql_conn.commit()
     with pytest.raises(PermissionDenied):
         await teams.purge_deleted_teams(retention=timedelta(0))
 
@@ -179,9 +190,12 @@ async def test_sign_in_by_username_or_email(auth: AuthService) -> None:
 
 
 async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
-    workspace: Workspace, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    workspace: Workspace,
+    plainsql_conn: Conn,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
 ) -> None:
-    spaces = WorkspaceService(async_db, async_queries)
+    spaces = WorkspaceService(plainsql_async_db, plainsql_async_queries)
     user = workspace.user_id
     changed = await spaces.update_settings(user_id=user, domain="notes.example", embed_depth=2)
     assert (changed.domain, changed.embed_depth) == ("notes.example", 2)
@@ -192,7 +206,7 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
     with pytest.raises(InvalidInput, match="embed_depth"):
         await spaces.update_settings(user_id=user, embed_depth=101)
 
-    content = ContentService(async_db, async_queries)
+    content = ContentService(plainsql_async_db, plainsql_async_queries)
     await content.import_content(
         workspace.id,
         [PageInput("Getting Started", "Start", slug="getting-started"), PageInput("B", "B")],
@@ -203,7 +217,7 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
     assert page.page_name == "Getting Started"
     assert await content.get_page_by_slug(workspace.id, "nope", acting_user_id=user) is None
 
-    git = GitService(async_db, async_queries, keys=TEST_KEYS)
+    git = GitService(plainsql_async_db, plainsql_async_queries, keys=TEST_KEYS)
     await git.connect_repository(
         workspace.id, acting_user_id=user, repo_url="https://a/x.git", deploy_key="old key"
     )
@@ -217,7 +231,7 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
     assert await git.get_deploy_key(workspace.id, acting_user_id=user) == "old key"  # kept
     await git.change_remote(workspace.id, acting_user_id=user, deploy_key="new key")
     assert await git.get_deploy_key(workspace.id, acting_user_id=user) == "new key"
-    stored = conn.execute(
+    stored = plainsql_conn.execute(
         "SELECT deploy_key FROM git_repositories WHERE workspace_id = %s", (workspace.id,)
     ).fetchone()
     assert stored is not None
@@ -230,10 +244,10 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
 
 
 async def test_projects_by_status_with_file_counts_and_the_agent_state_semantics(
-    users: None, async_db: AsyncDatabase, async_queries: Queries
+    users: None, plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
 ) -> None:
-    projects = ProjectsService(async_db, async_queries)
-    states = AgentStatesService(async_db, async_queries)
+    projects = ProjectsService(plainsql_async_db, plainsql_async_queries)
+    states = AgentStatesService(plainsql_async_db, plainsql_async_queries)
     made = [await projects.create_project(ALICE, f"p{i}", "d") for i in range(3)]
     await projects.upsert_files(made[0].id, ALICE, {"a.ts": "1", "b.ts": "2"})
     await projects.set_status(made[1].id, ALICE, "deployed")

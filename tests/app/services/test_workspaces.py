@@ -33,14 +33,16 @@ async def add_user(pool: Pool, user_id: str) -> None:
 
 
 @pytest.fixture
-def workspaces(async_db: AsyncDatabase, async_queries: Queries) -> WorkspaceService:
-    return WorkspaceService(async_db, async_queries)
+def workspaces(
+    plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+) -> WorkspaceService:
+    return WorkspaceService(plainsql_async_db, plainsql_async_queries)
 
 
 async def test_create_then_get_by_slug_and_by_user(
-    async_pool: Pool, workspaces: WorkspaceService
+    plainsql_async_pool: Pool, workspaces: WorkspaceService
 ) -> None:
-    await add_user(async_pool, "ada")
+    await add_user(plainsql_async_pool, "ada")
     created = await workspaces.create(
         user_id="ada", slug="ada-notes", name="Ada's notes", domain="notes.ada.example"
     )
@@ -54,18 +56,20 @@ async def test_create_then_get_by_slug_and_by_user(
 
 
 async def test_a_second_workspace_for_the_same_user_is_refused(
-    async_pool: Pool, workspaces: WorkspaceService
+    plainsql_async_pool: Pool, workspaces: WorkspaceService
 ) -> None:
-    await add_user(async_pool, "ada")
+    await add_user(plainsql_async_pool, "ada")
     await workspaces.create(user_id="ada", slug="ada-notes", name="Notes")
     with pytest.raises(WorkspaceAlreadyExists):
         await workspaces.create(user_id="ada", slug="ada-other", name="Other")
     assert await workspaces.get_by_slug("ada-other", acting_user_id="ada") is None
 
 
-async def test_a_taken_slug_is_refused(async_pool: Pool, workspaces: WorkspaceService) -> None:
-    await add_user(async_pool, "ada")
-    await add_user(async_pool, "bob")
+async def test_a_taken_slug_is_refused(
+    plainsql_async_pool: Pool, workspaces: WorkspaceService
+) -> None:
+    await add_user(plainsql_async_pool, "ada")
+    await add_user(plainsql_async_pool, "bob")
     await workspaces.create(user_id="ada", slug="notes", name="Ada")
     with pytest.raises(SlugTaken):
         await workspaces.create(user_id="bob", slug="notes", name="Bob")
@@ -73,11 +77,11 @@ async def test_a_taken_slug_is_refused(async_pool: Pool, workspaces: WorkspaceSe
 
 
 async def test_racing_creates_for_one_slug_leave_exactly_one(
-    async_pool: Pool, workspaces: WorkspaceService
+    plainsql_async_pool: Pool, workspaces: WorkspaceService
 ) -> None:
     users = [f"user{i}" for i in range(6)]
     for user in users:
-        await add_user(async_pool, user)
+        await add_user(plainsql_async_pool, user)
     results = await asyncio.gather(
         *(workspaces.create(user_id=user, slug="contested", name=user) for user in users),
         return_exceptions=True,
@@ -88,9 +92,9 @@ async def test_racing_creates_for_one_slug_leave_exactly_one(
 
 
 async def test_racing_creates_for_one_user_leave_exactly_one(
-    async_pool: Pool, workspaces: WorkspaceService
+    plainsql_async_pool: Pool, workspaces: WorkspaceService
 ) -> None:
-    await add_user(async_pool, "ada")
+    await add_user(plainsql_async_pool, "ada")
     results = await asyncio.gather(
         *(workspaces.create(user_id="ada", slug=f"s{i}", name="x") for i in range(6)),
         return_exceptions=True,
@@ -102,25 +106,27 @@ async def test_racing_creates_for_one_user_leave_exactly_one(
 
 
 async def test_unknown_or_soft_deleted_owner(
-    async_pool: Pool, workspaces: WorkspaceService
+    plainsql_async_pool: Pool, workspaces: WorkspaceService
 ) -> None:
     with pytest.raises(OwnerNotFound):
         await workspaces.create(user_id="ghost", slug="ghost", name="Ghost")
-    await add_user(async_pool, "ada")
+    await add_user(plainsql_async_pool, "ada")
     await workspaces.create(user_id="ada", slug="ada", name="Ada")
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         await conn.execute("UPDATE users SET deleted_at = now() WHERE id = 'ada'")
     assert await workspaces.get_by_slug("ada", acting_user_id="ada") is None
     assert await workspaces.get_by_user("ada") is None
     # A soft delete frees nothing: the slug stays taken.
-    await add_user(async_pool, "bob")
+    await add_user(plainsql_async_pool, "bob")
     with pytest.raises(SlugTaken):
         await workspaces.create(user_id="bob", slug="ada", name="Bob")
 
 
-async def test_rename_changes_name_and_slug(async_pool: Pool, workspaces: WorkspaceService) -> None:
-    await add_user(async_pool, "ada")
-    await add_user(async_pool, "bob")
+async def test_rename_changes_name_and_slug(
+    plainsql_async_pool: Pool, workspaces: WorkspaceService
+) -> None:
+    await add_user(plainsql_async_pool, "ada")
+    await add_user(plainsql_async_pool, "bob")
     created = await workspaces.create(user_id="ada", slug="ada", name="Ada")
     await workspaces.create(user_id="bob", slug="bob", name="Bob")
 
@@ -137,8 +143,8 @@ async def test_rename_changes_name_and_slug(async_pool: Pool, workspaces: Worksp
         await workspaces.rename(user_id="nobody", name="x")
 
 
-async def test_delete(async_pool: Pool, workspaces: WorkspaceService) -> None:
-    await add_user(async_pool, "ada")
+async def test_delete(plainsql_async_pool: Pool, workspaces: WorkspaceService) -> None:
+    await add_user(plainsql_async_pool, "ada")
     await workspaces.create(user_id="ada", slug="ada", name="Ada")
     await workspaces.delete(user_id="ada")
     assert await workspaces.get_by_user("ada") is None
@@ -149,15 +155,18 @@ async def test_delete(async_pool: Pool, workspaces: WorkspaceService) -> None:
 
 
 async def test_deleting_the_user_removes_everything_of_the_workspace(
-    async_pool: Pool, async_db: AsyncDatabase, async_queries: Queries, workspaces: WorkspaceService
+    plainsql_async_pool: Pool,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
+    workspaces: WorkspaceService,
 ) -> None:
-    await add_user(async_pool, "ada")
-    await add_user(async_pool, "bob")
+    await add_user(plainsql_async_pool, "ada")
+    await add_user(plainsql_async_pool, "bob")
     ada = await workspaces.create(user_id="ada", slug="ada", name="Ada")
     bob = await workspaces.create(user_id="bob", slug="bob", name="Bob")
-    content = ContentService(async_db, async_queries)
-    git = GitService(async_db, async_queries)
-    deployments = DeploymentService(async_db, async_queries)
+    content = ContentService(plainsql_async_db, plainsql_async_queries)
+    git = GitService(plainsql_async_db, plainsql_async_queries)
+    deployments = DeploymentService(plainsql_async_db, plainsql_async_queries)
     pages = [
         PageInput(
             "home",
@@ -176,10 +185,10 @@ async def test_deleting_the_user_removes_everything_of_the_workspace(
             workspace.id, commit_sha="abc1234", acting_user_id=workspace.user_id
         )
 
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         await conn.execute("DELETE FROM users WHERE id = 'ada'")
 
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         cur = await conn.execute(
             "SELECT (SELECT count(*) FROM workspaces WHERE id = %(w)s),"
             " (SELECT count(*) FROM nodes WHERE workspace_id = %(w)s),"
@@ -195,14 +204,17 @@ async def test_deleting_the_user_removes_everything_of_the_workspace(
 
 
 async def test_workspace_keyed_calls_act_only_on_the_acting_user_s_workspace(
-    async_pool: Pool, async_db: AsyncDatabase, async_queries: Queries, workspaces: WorkspaceService
+    plainsql_async_pool: Pool,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
+    workspaces: WorkspaceService,
 ) -> None:
-    await add_user(async_pool, "ada")
-    await add_user(async_pool, "bob")
+    await add_user(plainsql_async_pool, "ada")
+    await add_user(plainsql_async_pool, "bob")
     ada = await workspaces.create(user_id="ada", slug="ada", name="Ada")
-    content = ContentService(async_db, async_queries)
-    git = GitService(async_db, async_queries)
-    deployments = DeploymentService(async_db, async_queries)
+    content = ContentService(plainsql_async_db, plainsql_async_queries)
+    git = GitService(plainsql_async_db, plainsql_async_queries)
+    deployments = DeploymentService(plainsql_async_db, plainsql_async_queries)
     home = [PageInput("home", "Home", html="<p>ada's</p>")]
     await content.import_content(ada.id, home, acting_user_id="ada")
     await git.connect_repository(ada.id, repo_url="https://git.example/ada", acting_user_id="ada")
