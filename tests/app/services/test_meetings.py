@@ -475,3 +475,30 @@ def _index_conditions(plan: Any) -> list[str]:
         for item in plan:
             found.extend(_index_conditions(item))
     return found
+
+
+async def test_a_meeting_is_renamed_moved_to_another_agent_filtered_and_searched(
+    users: None, plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+) -> None:
+    agents = AgentsService(plainsql_async_db, plainsql_async_queries)
+    meetings = MeetingsService(plainsql_async_db, plainsql_async_queries)
+    tutor = await agents.create_agent(ALICE, "Tutor", "teach")
+    coach = await agents.create_agent(ALICE, "Coach", "push")
+    bobs = await agents.create_agent(BOB, "Bob's", "x")
+    weekly = await meetings.create_meeting(ALICE, tutor.id, "Weekly 100% sync")
+    await meetings.create_meeting(ALICE, tutor.id, "Daily standup")
+
+    moved = await meetings.update_meeting(weekly.id, ALICE, name="Weekly_sync", agent_id=coach.id)
+    assert (moved.name, moved.agent_id) == ("Weekly_sync", coach.id)
+    with pytest.raises(AgentNotFound):
+        await meetings.update_meeting(weekly.id, ALICE, agent_id=bobs.id)
+    with pytest.raises(MeetingNotFound):
+        await meetings.update_meeting(weekly.id, BOB, name="mine now")
+
+    by_coach = await meetings.list_meetings_by_agent(ALICE, coach.id)
+    assert [(m.name, m.agent_name) for m in by_coach.items] == [("Weekly_sync", "Coach")]
+    assert (await meetings.list_meetings_by_agent(BOB, coach.id)).items == ()
+    found = await meetings.search_meetings(ALICE, "WEEKLY_")
+    assert [m.id for m in found.items] == [weekly.id]
+    assert (await meetings.search_meetings(ALICE, "%")).items == ()  # taken literally
+    assert (await meetings.search_meetings(BOB, "weekly")).items == ()

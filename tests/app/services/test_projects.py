@@ -392,3 +392,39 @@ async def test_a_batch_with_one_bad_row_writes_nothing(
         count(plainsql_conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id)
         == 0
     )
+
+
+async def test_projects_by_status_with_file_counts_and_the_agent_state_semantics(
+    users: None, plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+) -> None:
+    projects = ProjectsService(plainsql_async_db, plainsql_async_queries)
+    states = AgentStatesService(plainsql_async_db, plainsql_async_queries)
+    made = [await projects.create_project(ALICE, f"p{i}", "d") for i in range(3)]
+    await projects.upsert_files(made[0].id, ALICE, {"a.ts": "1", "b.ts": "2"})
+    await projects.set_status(made[1].id, ALICE, "deployed")
+    await projects.create_project(BOB, "bob's", "d")
+
+    first = await projects.list_projects_page(ALICE, page_size=2)
+    rest = await projects.list_projects_page(ALICE, after=first.next_cursor, page_size=2)
+    counts = {p.name: p.file_count for p in first.items + rest.items}
+    assert counts == {"p0": 2, "p1": 0, "p2": 0}
+    deployed = await projects.list_projects_page(ALICE, status="deployed")
+    assert [p.name for p in deployed.items] == ["p1"]
+
+    project = made[2].id
+    await states.upsert(project, ALICE, current_state="coding", sandbox_id="sbx")
+    partial = await states.upsert(project, ALICE, preview_url="https://p")
+    assert (partial.current_state, partial.sandbox_id, partial.preview_url) == (
+        "coding", "sbx", "https://p",
+    )  # fmt: skip
+    assert await states.append_phase(project, ALICE, {"name": "plan"}) == 1
+    assert await states.append_phase(project, ALICE, {"name": "build"}) == 2
+    state = await states.get(project, ALICE)
+    assert state is not None
+    assert state.current_phase == 1  # the phase just appended
+
+    await states.delete(project, ALICE)
+    assert await states.get(project, ALICE) is None
+    assert await projects.get_project(project, ALICE) is not None  # the project stays
+    fresh = await states.upsert(project, ALICE, current_state="planning")
+    assert (fresh.current_state, fresh.phases, fresh.sandbox_id) == ("planning", [], None)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -12,8 +15,14 @@ import psycopg.sql
 import pytest
 
 from plainsql import AsyncDatabase, Queries
+from plainsql.errors import PermissionDenied
 from reference_apps.db.records import UserRole
-from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
+from reference_apps.services.auth import (
+    AuthService,
+    LastOwner,
+    User,
+    UserNotFound,
+)
 from reference_apps.services.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from reference_apps.services.teams import (
     AlreadyMember,
@@ -486,3 +495,53 @@ async def test_role_changes_at_serializable_are_retried_and_keep_one_owner(
     )
     await _demotion_race(auth, strict, plainsql_database_url, "ser", rounds=10)
     assert strict.retries >= 1, "no demotion ever met a serialization failure to retry"
+
+
+async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retention(
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn, plainsql_database_url: str
+) -> None:
+    owner = await auth.sign_up(email="o@x.io", password="a long passphrase", name="O")
+    team = await teams.create_team(name="Blue", slug="blue", creator_id=owner.id)
+    renamed = await teams.rename_team(team.id, name="Navy", slug="navy", acting_user_id=owner.id)
+    assert (renamed.name, renamed.slug) == ("Navy", "navy")
+
+    await teams.soft_delete_team(team.id, acting_user_id=owner.id)
+    with pytest.raises(TeamNotFound):
+        await teams.get_team_by_id(team.id, acting_user_id=owner.id)
+    with pytest.raises(TeamNotFound):
+        await teams.get_team_by_slug("navy", acting_user_id=owner.id)
+    assert await teams.list_user_teams(owner.id) == []
+    with pytest.raises(SlugTaken):  # kept until the purge
+        await teams.create_team(name="Other", slug="navy", creator_id=owner.id)
+
+    restored = await teams.restore_team(team.id, acting_user_id=owner.id)
+    assert restored.slug == "navy"
+    assert [t.team.id for t in await teams.list_user_teams(owner.id)] == [team.id]
+
+    await teams.soft_delete_team(team.id, acting_user_id=owner.id)
+    assert await teams.purge_deleted_teams(retention=timedelta(days=30)) == 0  # too recent
+    plainsql_conn.execute(
+        "UPDATE teams SET deleted_at = now() - interval '31 days' WHERE id = %s", (team.id,)
+    )
+    plainsql_conn.commit()
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "reference_apps.maintenance", "purge-teams", "--retention-days", "30",
+        env={**os.environ, "DATABASE_URL": plainsql_database_url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await command.communicate()
+    assert command.returncode == 0, output
+    assert b"purged 1 team(s)" in output
+    again = await teams.create_team(name="New", slug="navy", creator_id=owner.id)
+    assert again.slug == "navy"
+
+
+async def test_without_its_grant_the_team_purge_is_refused(
+    users: None, plainsql_conn: SyncConn, teams: TeamService
+) -> None:
+    plainsql_conn.execute(
+        "REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_app"
+    )
+    plainsql_conn.commit()
+    with pytest.raises(PermissionDenied):
+        await teams.purge_deleted_teams(retention=timedelta(0))

@@ -10,16 +10,23 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from plainsql import AsyncDatabase, Queries
+from plainsql.errors import InvalidInput
+from reference_apps.services.auth import AuthService, InvalidCredentials
 from reference_apps.services.content import BlockInput, ContentService, PageInput
 from reference_apps.services.deployments import DeploymentService
 from reference_apps.services.git import GitService
 from reference_apps.services.workspaces import (
     OwnerNotFound,
     SlugTaken,
+    Workspace,
     WorkspaceAlreadyExists,
     WorkspaceNotFound,
     WorkspaceService,
 )
+
+from ..fixtures import TEST_KEYS
+
+Conn = psycopg.Connection[tuple[Any, ...]]
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
@@ -241,3 +248,72 @@ async def test_workspace_keyed_calls_act_only_on_the_acting_user_s_workspace(
     assert [d.commit_sha for d in await deployments.list_latest(ada.id, acting_user_id="ada")] == [
         "abc1234"
     ]
+
+
+# Sign-in by username, workspace settings, a page by slug, a repository's remote.
+
+
+async def test_sign_in_by_username_or_email(auth: AuthService) -> None:
+    user = await auth.sign_up(
+        email="Ann@X.io", password="a long passphrase", name="Ann", username="annie"
+    )
+    for login in ("annie", "ANNIE", "ann@x.io"):
+        signed = await auth.sign_in(login=login, password="a long passphrase")
+        assert signed.user.id == user.id
+    with pytest.raises(InvalidCredentials):
+        await auth.sign_in(login="annie", password="wrong passphrase")
+    with pytest.raises(InvalidCredentials):
+        await auth.sign_in(login="nobody", password="a long passphrase")
+    with pytest.raises(InvalidInput):
+        await auth.sign_in(email="ann@x.io", login="annie", password="a long passphrase")
+
+
+async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
+    workspace: Workspace,
+    plainsql_conn: Conn,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
+) -> None:
+    spaces = WorkspaceService(plainsql_async_db, plainsql_async_queries)
+    user = workspace.user_id
+    changed = await spaces.update_settings(user_id=user, domain="notes.example", embed_depth=2)
+    assert (changed.domain, changed.embed_depth) == ("notes.example", 2)
+    kept = await spaces.update_settings(user_id=user, embed_depth=3)
+    assert (kept.domain, kept.embed_depth) == ("notes.example", 3)
+    cleared = await spaces.update_settings(user_id=user, domain=None)
+    assert (cleared.domain, cleared.embed_depth) == (None, 3)
+    with pytest.raises(InvalidInput, match="embed_depth"):
+        await spaces.update_settings(user_id=user, embed_depth=101)
+
+    content = ContentService(plainsql_async_db, plainsql_async_queries)
+    await content.import_content(
+        workspace.id,
+        [PageInput("Getting Started", "Start", slug="getting-started"), PageInput("B", "B")],
+        acting_user_id=user,
+    )
+    page = await content.get_page_by_slug(workspace.id, "getting-started", acting_user_id=user)
+    assert page is not None
+    assert page.page_name == "Getting Started"
+    assert await content.get_page_by_slug(workspace.id, "nope", acting_user_id=user) is None
+
+    git = GitService(plainsql_async_db, plainsql_async_queries, keys=TEST_KEYS)
+    await git.connect_repository(
+        workspace.id, acting_user_id=user, repo_url="https://a/x.git", deploy_key="old key"
+    )
+    await git.record_sync(workspace.id, acting_user_id=user)
+    repo = await git.change_remote(
+        workspace.id, acting_user_id=user, repo_url="https://b/y.git", branch="pages"
+    )
+    assert (repo.repo_url, repo.branch, repo.sync_status, repo.last_sync) == (
+        "https://b/y.git", "pages", "idle", None,
+    )  # fmt: skip
+    assert await git.get_deploy_key(workspace.id, acting_user_id=user) == "old key"  # kept
+    await git.change_remote(workspace.id, acting_user_id=user, deploy_key="new key")
+    assert await git.get_deploy_key(workspace.id, acting_user_id=user) == "new key"
+    stored = plainsql_conn.execute(
+        "SELECT deploy_key FROM git_repositories WHERE workspace_id = %s", (workspace.id,)
+    ).fetchone()
+    assert stored is not None
+    assert b"new key" not in bytes(stored[0])  # encrypted
+    await git.change_remote(workspace.id, acting_user_id=user, deploy_key=None)
+    assert await git.get_deploy_key(workspace.id, acting_user_id=user) is None
