@@ -54,21 +54,28 @@ WHERE r.rolname !~ '^pg_' ORDER BY 1
 # plpgsql (which every new database has).
 _OBJECTS = """
 SELECT what FROM (
-    SELECT 1 AS k, format('relation %I.%I', n.nspname, c.relname) AS what
+    SELECT CASE WHEN c.relkind IN ('r', 'p') THEN 0 ELSE 1 END AS k,
+           format(CASE WHEN c.relkind IN ('r', 'p') THEN 'table %%I.%%I'
+                       ELSE 'relation %%I.%%I' END, n.nspname, c.relname) AS what
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
-    UNION ALL SELECT 2, format('function %I.%I', n.nspname, p.proname)
+      AND c.relname <> ALL(%s)
+    UNION ALL SELECT 9, format('table %%I.%%I', n.nspname, c.relname)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+      AND c.relname = ANY(%s)
+    UNION ALL SELECT 2, format('function %%I.%%I', n.nspname, p.proname)
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
-    UNION ALL SELECT 3, format('type %I.%I', n.nspname, t.typname)
+    UNION ALL SELECT 3, format('type %%I.%%I', n.nspname, t.typname)
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     WHERE t.typtype IN ('e', 'd', 'r') AND n.nspname !~ '^pg_'
       AND n.nspname <> 'information_schema'
-    UNION ALL SELECT 4, format('schema %I', nspname) FROM pg_namespace
+    UNION ALL SELECT 4, format('schema %%I', nspname) FROM pg_namespace
     WHERE nspname !~ '^pg_' AND nspname NOT IN ('information_schema', 'public')
-    UNION ALL SELECT 5, format('extension %I', extname) FROM pg_extension
+    UNION ALL SELECT 5, format('extension %%I', extname) FROM pg_extension
     WHERE extname <> 'plpgsql'
-    UNION ALL SELECT 6, format('large object %s', oid) FROM pg_largeobject_metadata
+    UNION ALL SELECT 6, format('large object %%s', oid) FROM pg_largeobject_metadata
 ) found ORDER BY k, what
 """
 
@@ -155,5 +162,7 @@ def owners(conn: psycopg.Connection[Any]) -> list[str]:
 
 
 def objects(conn: psycopg.Connection[Any]) -> list[str]:
-    """The database's own objects ("relation public.t", ...); none for an empty database."""
-    return [str(r) for (r,) in conn.execute(_OBJECTS).fetchall()]
+    """The database's own objects ("table public.t", ...; the migration ledger's tables after
+    the others); none for an empty database."""
+    ledger = list(BOOKKEEPING_TABLES)
+    return [str(r) for (r,) in conn.execute(_OBJECTS, (ledger, ledger)).fetchall()]
