@@ -102,12 +102,13 @@ def client_target(conninfo: str) -> Iterator[tuple[list[str], dict[str, str]]]:
 
     The password goes into a temporary passfile (mode 0600, removed afterwards) named by
     ``PGPASSFILE``: never into the command line, which every user of the machine can read
-    (ps, /proc/<pid>/cmdline), nor into the child's environment. ``PGPASSWORD`` is dropped
-    then, since libpq would prefer it to the passfile.
+    (ps, /proc/<pid>/cmdline), nor into the child's environment (``DATABASE_URL`` is left
+    out of it). ``PGPASSWORD`` is dropped then, since libpq would prefer it to the passfile.
     """
     params = {k: str(v) for k, v in conninfo_to_dict(conninfo).items() if v is not None}
     password = params.pop("password", None)
-    env = dict(os.environ)
+    # DATABASE_URL (which may hold the password) is plainsql's, not the program's.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     args = [f"--dbname={make_conninfo('', **params)}"] if params else []
     if password is None:
         yield args, env
