@@ -709,6 +709,10 @@ def backup(
     from plainsql.backup import take_backup, verify_backup
 
     if verify not in (None, "-"):
+        if out is not None or keep is not None or fmt != "custom":
+            raise click.UsageError(
+                "--verify FILE checks a backup: --out, --format, --keep are for taking one"
+            )
         checked = verify_backup(settings, Path(verify), jobs=jobs, progress=_progress())
         _say(f"verified: {checked.tables} tables, {checked.rows} rows, the ledger matches")
         click.echo(str(checked.backup))
