@@ -17,10 +17,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from plainsql.config import Settings
+from plainsql.config import Settings, describe_target
+from plainsql.errors import BackupError, scrub_secrets
 from plainsql.migrate.ledger import BOOKKEEPING_TABLES
 from plainsql.migrate.squash import GRANTED_ROLES
 from plainsql.server import connect
+
+# How long pg_dump, and a reader, wait for a table lock before failing.
+LOCK_WAIT_TIMEOUT = "60s"
 
 # Ordinary tables of the database's own schemas, not an extension's: what pg_dump dumps the
 # rows of. Partitions are tables of their own; a partitioned parent holds no rows itself.
@@ -84,16 +88,30 @@ SELECT what FROM (
 def reader(
     settings: Settings, conninfo: str, *, autocommit: bool = True
 ) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-    """A connection for reading a database's contents (see the module docstring)."""
-    with connect(settings, conninfo, autocommit=True) as conn:
-        conn.execute("SET statement_timeout = 0")
-        conn.execute("SET idle_in_transaction_session_timeout = 0")
-        conn.execute("SET TimeZone = 'UTC'")
-        conn.execute("SET DateStyle = 'ISO, YMD'")
-        conn.execute("SET IntervalStyle = 'postgres'")
-        conn.execute("SET extra_float_digits = 3")
-        conn.autocommit = autocommit
-        yield conn
+    """A connection for reading a database's contents (see the module docstring); a server
+    error on it becomes a :class:`BackupError` naming the database."""
+    try:
+        with connect(settings, conninfo, autocommit=True) as conn:
+            yield _prepared(conn, autocommit)
+    except psycopg.Error as exc:
+        reason = scrub_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+        raise BackupError(f"reading {describe_target(conninfo)}: {reason}") from exc
+
+
+def _prepared(
+    conn: psycopg.Connection[tuple[Any, ...]], autocommit: bool
+) -> psycopg.Connection[tuple[Any, ...]]:
+    # A table another session holds locked (a migration) fails the read after as long as
+    # pg_dump waits for it, rather than never.
+    conn.execute(f"SET lock_timeout = '{LOCK_WAIT_TIMEOUT}'")
+    conn.execute("SET statement_timeout = 0")
+    conn.execute("SET idle_in_transaction_session_timeout = 0")
+    conn.execute("SET TimeZone = 'UTC'")
+    conn.execute("SET DateStyle = 'ISO, YMD'")
+    conn.execute("SET IntervalStyle = 'postgres'")
+    conn.execute("SET extra_float_digits = 3")
+    conn.autocommit = autocommit
+    return conn
 
 
 def version_num(conn: psycopg.Connection[Any]) -> int:

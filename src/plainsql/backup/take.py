@@ -32,9 +32,6 @@ log = logging.getLogger("plainsql.backup")
 
 DEFAULT_DIR = "backups"
 FORMATS = {"custom": ".dump", "directory": ".dumpdir"}
-# A table locked by someone else (a migration) fails the dump after this long rather than
-# queueing it, and everything behind it, indefinitely.
-LOCK_WAIT_TIMEOUT = "60s"
 
 _NAME = re.compile(r"^(?P<db>.+)_(?P<at>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?(?P<ext>\.dump|\.dumpdir)$")
 
@@ -125,7 +122,7 @@ def take_backup(
             f"--format={fmt}",
             f"--file={partial}",
             f"--snapshot={snapshot}",
-            f"--lock-wait-timeout={LOCK_WAIT_TIMEOUT}",
+            f"--lock-wait-timeout={contents.LOCK_WAIT_TIMEOUT}",
             "--verbose",
             "--no-password",
         ]
