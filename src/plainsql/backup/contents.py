@@ -29,7 +29,7 @@ LOCK_WAIT_TIMEOUT = "60s"
 # Ordinary tables of the database's own schemas, not an extension's: what pg_dump dumps the
 # rows of. Partitions are tables of their own; a partitioned parent holds no rows itself.
 _TABLES = """
-SELECT n.nspname, c.relname
+SELECT n.nspname, c.relname, format('%I.%I', n.nspname, c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -119,22 +119,18 @@ def version_num(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
-    return [(str(s), str(t)) for s, t in conn.execute(_TABLES).fetchall()]
-
-
-def qualified(schema: str, table: str) -> str:
-    """``schema.table`` as SQL writes it (quoted where needed), the key of a row count."""
-    return f"{sql.Identifier(schema).as_string()}.{sql.Identifier(table).as_string()}"
+def tables(conn: psycopg.Connection[Any]) -> list[tuple[str, str, str]]:
+    """(schema, table, ``schema.table`` quoted only where SQL needs it), in name order."""
+    return [(str(s), str(t), str(q)) for s, t, q in conn.execute(_TABLES).fetchall()]
 
 
 def row_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
     """Every table's row count (``FROM ONLY``: an inheritance parent counts its own rows)."""
     counts: dict[str, int] = {}
-    for schema, table in tables(conn):
+    for schema, table, name in tables(conn):
         query = sql.SQL("SELECT count(*) FROM ONLY {}").format(sql.Identifier(schema, table))
         row = conn.execute(query).fetchone()
-        counts[qualified(schema, table)] = int(row[0]) if row else 0
+        counts[name] = int(row[0]) if row else 0
     return counts
 
 

@@ -127,3 +127,19 @@ def test_tools_older_than_the_server_are_refused() -> None:
     with pytest.raises(BackupError, match=r"of one major version, 99 or newer") as caught:
         find_tools(99)
     assert f"pg_dump {tools.major}, pg_restore {tools.major}" in str(caught.value)
+
+
+def test_verify_fails_when_what_it_restored_differs_from_the_manifest(
+    project: Path, source: str, tmp_path: Path
+) -> None:
+    backup = back_up(project, source, tmp_path)
+    manifest = backup.with_name(backup.name + ".manifest.json")
+    held = json.loads(manifest.read_text())
+    held["row_counts"]["public.orders"] += 1
+    held["ledger"]["_yoyo_migration"] = "2:" + "0" * 64
+    manifest.write_text(json.dumps(held))
+
+    verified = run(project, source, "backup", "--verify", str(backup))
+    assert verified.exit_code == 1
+    assert "public.orders: 91 rows in the backup, 90 restored" in verified.output
+    assert "the migration ledger differs (_yoyo_migration)" in verified.output
