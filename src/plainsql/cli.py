@@ -685,7 +685,12 @@ def _progress() -> Callable[[str], None] | None:
     help="custom: one file; directory: a folder, which pg_dump writes with --jobs in parallel.",
 )
 @_jobs_option
-@click.option("--keep", type=click.IntRange(min=1), metavar="N", help="Keep the newest N only.")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Then delete all but the newest N backups of this database in the folder.",
+)
 @click.option(
     "--verify",
     is_flag=False,
@@ -725,9 +730,17 @@ def backup(
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--clean", is_flag=True, help="Restore into a non-empty database: drop first.")
+@click.option(
+    "--clean", is_flag=True, help="Into a non-empty database: drop the backup's objects first."
+)
 @click.option("--no-owner", is_flag=True, help="The login role owns everything restored.")
-@_jobs_option
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Parallel pg_restore jobs (more than 1: not one transaction).",
+)
 @_needs_settings
 def restore(settings: Settings, file: Path, clean: bool, no_owner: bool, jobs: int) -> None:
     """Restore a backup into the (empty) database, after checking its manifest."""
