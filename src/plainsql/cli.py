@@ -656,6 +656,106 @@ def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
     os.execve(program, [program, make_conninfo("", **params), *psql_args], env)
 
 
+# -- backups: backup, restore ----------------------------------------------------------------
+
+
+_jobs_option = click.option(
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel jobs."
+)
+
+
+def _progress() -> Callable[[str], None] | None:
+    """Progress lines, also from a thread reading pg_dump (click's context is per thread)."""
+    return None if _quiet() else click.echo
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write into (default: backups/ in the project, git-ignored).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["custom", "directory"]),
+    default="custom",
+    show_default=True,
+    help="custom: one file; directory: a folder, which pg_dump writes with --jobs in parallel.",
+)
+@_jobs_option
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Then delete all but the newest N backups of this database in the folder.",
+)
+@click.option(
+    "--verify",
+    is_flag=False,
+    flag_value="-",
+    default=None,
+    metavar="[FILE]",
+    help="Restore into a scratch database and compare every table's row count and the "
+    "migration ledger; with FILE, check that backup instead of taking one.",
+)
+@_needs_settings
+def backup(
+    settings: Settings,
+    out: Path | None,
+    fmt: str,
+    jobs: int,
+    keep: int | None,
+    verify: str | None,
+) -> None:
+    """Back up the database (pg_dump, the migration ledger included) with a SHA-256 manifest;
+    the last line printed is the backup's path."""
+    from plainsql.backup import take_backup, verify_backup
+
+    if verify not in (None, "-"):
+        if out is not None or keep is not None or fmt != "custom":
+            raise click.UsageError(
+                "--verify FILE checks a backup: --out, --format, --keep are for taking one"
+            )
+        checked = verify_backup(settings, Path(verify), jobs=jobs, progress=_progress())
+        _say(f"verified: {checked.tables} tables, {checked.rows} rows, the ledger matches")
+        click.echo(str(checked.backup))
+        return
+    result = take_backup(
+        settings, out=out, fmt=fmt, jobs=jobs, keep=keep, verify=verify == "-", progress=_progress()
+    )
+    click.echo(str(result.path))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--clean", is_flag=True, help="Into a non-empty database: drop the backup's objects first."
+)
+@click.option("--no-owner", is_flag=True, help="The login role owns everything restored.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Parallel pg_restore jobs (more than 1: not one transaction).",
+)
+@_needs_settings
+def restore(settings: Settings, file: Path, clean: bool, no_owner: bool, jobs: int) -> None:
+    """Restore a backup into the (empty) database, after checking its manifest."""
+    from plainsql.backup import restore_backup
+
+    result = restore_backup(
+        settings, file, clean=clean, no_owner=no_owner, jobs=jobs, progress=_progress()
+    )
+    _say(
+        f"restored {file} into {result.target}: {result.tables} tables, {result.rows} rows and "
+        f"{result.applied} applied migrations, as the manifest says; run ANALYZE for planner "
+        "statistics, `plainsql status` to see the migrations"
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="plainsql")
