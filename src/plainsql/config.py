@@ -191,7 +191,7 @@ def _seconds(name: str, raw: Any) -> float:
 _DURATION_UNITS = {"ms": 1, "s": 1000, "min": 60_000}
 
 
-def _milliseconds(name: str, raw: Any) -> int:
+def duration_ms(name: str, raw: Any) -> int:
     """A duration as PostgreSQL's ``lock_timeout`` takes it: ``500ms``, ``2s``, ``1min``; a bare
     number is milliseconds."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*", str(raw))
@@ -296,7 +296,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("ddl_lock_timeout_ms", "ddl-lock-timeout", "PLAINSQL_DDL_LOCK_TIMEOUT", "500ms",
            "`lock_timeout` of every migration: a migration waiting longer for a table lock "
            "is rolled back and retried (the application's queries never queue behind it "
-           "for longer)", _milliseconds),
+           "for longer)", duration_ms),
     Option("ddl_retry_seconds", "ddl-retry-seconds", "PLAINSQL_DDL_RETRY_SECONDS", "300",
            "how long a migration that hit `ddl-lock-timeout` keeps retrying (backoff from "
            "1 s doubling to 30 s, with jitter) before it fails", _seconds),
