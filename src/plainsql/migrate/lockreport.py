@@ -268,11 +268,14 @@ def _run_measured(
     after = _catalog(conn)
     holding = _my_locks(conn)
     names = {oid: entry[0] for oid, entry in {**before.relations, **after.relations}.items()}
-    strongest = _strongest(holding - held, names)
     created = created_before | (set(after.relations) - set(before.relations))
+    # Every mode taken (pg_locks keeps one row per mode), strongest first on each relation.
     locks = [
         TakenLock(names[oid], mode, oid in created)
-        for oid, mode in sorted(strongest.items(), key=lambda item: names[item[0]])
+        for oid, mode in sorted(
+            holding - held, key=lambda item: (names.get(item[0], ""), -MODES.index(item[1]))
+        )
+        if mode in BLOCKS_WRITES and oid in names
     ]
     # A scan blocks others under any lock the transaction holds by then, taken here or above.
     scans = _scans(conn, before, after, _strongest(holding, names), created)

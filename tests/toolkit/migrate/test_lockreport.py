@@ -179,6 +179,7 @@ def test_the_report_lists_each_statement_and_where_it_first_locks(settings: Sett
         ["SHARE on child", "ACCESS EXCLUSIVE on child_note_idx (created here)"],
         [
             "ACCESS EXCLUSIVE on audit (created here)",
+            "SHARE on audit (created here)",  # building its primary key's index
             "ACCESS EXCLUSIVE on audit_pkey (created here)",
         ],
         [],
