@@ -6,7 +6,8 @@ and ``pg_locks`` of that session is read after it; the locks it added are the st
 A transactional migration runs whole in one such transaction, then is rolled back and
 applied by the runner; a ``-- transactional: false`` one runs each statement in a
 transaction that is rolled back, then for real (a statement PostgreSQL refuses inside a
-transaction, ``CREATE INDEX CONCURRENTLY``, is reported as such: its lock, SHARE UPDATE
+transaction, ``CREATE INDEX CONCURRENTLY`` or a ``DO`` block that commits its batches, is
+reported as such: its lock, SHARE UPDATE
 EXCLUSIVE, blocks neither reads nor writes). Times are measured on the scratch database, so
 they say how long a lock is held relative to the other statements, not how long it will be
 held on a big table.
@@ -25,7 +26,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.errors import ActiveSqlTransaction
+from psycopg.errors import ActiveSqlTransaction, InvalidTransactionTermination
 
 from plainsql.config import Settings
 from plainsql.errors import MigrationError, redact_data_value, scrub_secrets
@@ -248,8 +249,8 @@ def _scans(
         for table, column in sorted(after.not_null - before.not_null):
             if table != oid or (table, column) not in before.columns:
                 continue
-            quoted = sql.Identifier(column).as_string(conn)
-            if f"CHECK (({quoted} IS NOT NULL))" not in proofs:
+            spelled = {column, sql.Identifier(column).as_string(conn)}  # quoted when it must
+            if not any(f"CHECK (({name} IS NOT NULL))" in proofs for name in spelled):
                 whats.append((f"SET NOT NULL scans {column}", FIX_NOT_NULL))
         if whats and _has_rows(conn, name):
             found += [Scan(name, mode, what, fix) for what, fix in whats]
@@ -338,7 +339,7 @@ def measure(
             seconds, locks, scans, _ = _run_measured(conn, statement.text, set())
             conn.execute("ROLLBACK")
             measured.append(entry(i, seconds, seconds, locks=tuple(locks), scans=tuple(scans)))
-        except ActiveSqlTransaction:
+        except (ActiveSqlTransaction, InvalidTransactionTermination):  # COMMIT in a DO block
             conn.execute("ROLLBACK")
             started = time.perf_counter()
             conn.execute(statement.text.encode())
