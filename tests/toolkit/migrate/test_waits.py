@@ -18,8 +18,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
-from plainsql.config import DatabaseSource, Settings
+from plainsql.cli import cli
+from plainsql.config import DatabaseSource, Settings, duration_ms
 from plainsql.errors import MigrationError
 from plainsql.migrate.runner import Migrator
 from plainsql.testing import TestServer
@@ -246,3 +248,31 @@ def test_out_of_retries_the_error_names_the_holder(settings: Settings, records: 
     assert "nothing of this migration was kept" in message
     with Migrator(settings) as migrator:
         assert migrator.migrate() == ["0002_item_note"]  # the holder is gone: it goes through
+
+
+def test_the_cli_sets_the_ddl_lock_timeout_and_refuses_a_bad_one(
+    settings: Settings, empty_database_url: str
+) -> None:
+    write_migration(
+        settings.project_dir,
+        "0002_ran_with",
+        "-- 0002_ran_with: records the lock_timeout the migration ran with.\n"
+        "CREATE TABLE ran_with AS SELECT current_setting('lock_timeout') AS lock_timeout;\n",
+        "DROP TABLE ran_with;\n",
+    )
+    args = ["--project-dir", str(settings.project_dir), "migrate", "--ddl-lock-timeout"]
+    env = {"DATABASE_URL": empty_database_url}
+    bad = CliRunner().invoke(cli, [*args, "soon"], env=env)
+    assert bad.exit_code == 2
+    assert "--ddl-lock-timeout must be a duration like 500ms, 2s or 1min, got 'soon'" in bad.output
+    good = CliRunner().invoke(cli, [*args, "2s"], env=env)
+    assert good.exit_code == 0, good.output
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT lock_timeout FROM ran_with").fetchall() == [("2s",)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "ms"), [("500ms", 500), ("2s", 2000), ("1min", 60_000), ("250", 250), (750, 750)]
+)
+def test_the_setting_reads_durations(raw: object, ms: int) -> None:
+    assert duration_ms("ddl-lock-timeout", raw) == ms
