@@ -332,6 +332,7 @@ def measure(
             held = sum(later[0] for later in runs[i:])
             measured.append(entry(i, seconds, held, locks=tuple(locks), scans=tuple(scans)))
         return measured
+    migrator.migrate(to=migration.id, dry_run=True)  # the runner's rails, as a real run
     migrator.ledger.ensure()
     for i, statement in enumerate(statements):
         conn.execute("BEGIN")

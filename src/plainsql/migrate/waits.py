@@ -5,15 +5,17 @@ statement queued behind a long transaction gives up before the application's que
 behind *it*, wait long. While a migration runs, :class:`BlockerWatch` polls
 ``pg_blocking_pids`` of the migration's session from another session (the runner's lock
 session, idle otherwise), so that when the wait ends in a lock timeout the log can name the
-session that held the lock: its pid, ``application_name``, the first line of its query and
-how long its transaction has been open. :func:`backoff` gives the waits between attempts:
-1 s, doubling up to 30 s, each with jitter, until ``ddl-retry-seconds`` are spent.
+session that held the lock: its pid, ``application_name``, the first line of its query (string
+literals hidden) and how long its transaction has been open. :func:`backoff` gives the waits
+between attempts: 1 s, doubling up to 30 s, each with jitter, until ``ddl-retry-seconds`` are
+spent.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,9 +59,14 @@ class Blocker:
         )
 
 
+_STRING_LITERAL = re.compile(r"(?:[EeBbXxNn]|[Uu]&)?'(?:[^']|'')*'?")
+
+
 def first_line(query: str) -> str:
+    """The query's first line, its string literals hidden (another session's SQL may carry
+    values in them), at most 120 characters."""
     line = next((t.strip() for t in query.splitlines() if t.strip()), "")
-    line = scrub_secrets(line)
+    line = _STRING_LITERAL.sub("'...'", scrub_secrets(line))
     return line if len(line) <= QUERY_SHOWN_CHARS else line[: QUERY_SHOWN_CHARS - 3] + "..."
 
 

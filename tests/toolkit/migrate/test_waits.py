@@ -81,9 +81,9 @@ class Holder:
     """A session with an open transaction that read ``item``: its ACCESS SHARE lock makes
     any ALTER TABLE item wait, as a long report query in the application would."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, query: str = "SELECT count(*) FROM item") -> None:
         self.conn = psycopg.connect(url, application_name="test-holder")
-        self.conn.execute("SELECT count(*) FROM item").fetchone()
+        self.conn.execute(query.encode()).fetchone()
         self.pid = self.conn.info.backend_pid
 
     def release(self) -> None:
@@ -232,7 +232,7 @@ def test_out_of_retries_the_error_names_the_holder(settings: Settings, records: 
     )
     url = settings.database_url
     assert url is not None
-    holder = Holder(url)
+    holder = Holder(url, "SELECT count(*) FROM item WHERE 'hunter2' <> ''")
     try:
         with (
             Migrator(replace(settings, ddl_retry_seconds=0)) as migrator,
@@ -246,6 +246,9 @@ def test_out_of_retries_the_error_names_the_holder(settings: Settings, records: 
     assert "lock timeout" in message
     assert f"last held by pid {holder.pid} (application_name 'test-holder'" in message
     assert "nothing of this migration was kept" in message
+    # The holder's query is shown, its string literals hidden (they may carry values).
+    assert "query: \"SELECT count(*) FROM item WHERE '...' <> '...'\"" in message
+    assert "hunter2" not in message + "".join(records.lines)
     with Migrator(settings) as migrator:
         assert migrator.migrate() == ["0002_item_note"]  # the holder is gone: it goes through
 
