@@ -419,16 +419,18 @@ class Migrator:
             delays = backoff(self.settings.ddl_retry_seconds)
             gave_up = ""
             error: psycopg.Error | None = None
+            invalid_before = set(self.ledger.invalid_indexes())
             while True:
-                invalid_before = set(self.ledger.invalid_indexes())
                 try:
+                    # An INVALID index a timed-out CREATE INDEX CONCURRENTLY left is dropped
+                    # first (it would make the retry fail, or IF NOT EXISTS skip the build).
+                    for name in sorted(set(self.ledger.invalid_indexes()) - invalid_before):
+                        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
                     conn.execute(statement.text.encode())
                     error = None
                     break
                 except LockNotAvailable as exc:
                     error = exc
-                    if not self._drop_new_invalid(invalid_before):
-                        break
                     holder = self._waited(
                         migration,
                         direction,
@@ -472,17 +474,6 @@ class Migrator:
         with conn.transaction():
             self.ledger.record(migration, direction)
             self.ledger.clear_dirty(migration.id)
-
-    def _drop_new_invalid(self, before: set[str]) -> bool:
-        """Drop the INVALID indexes a statement that hit the lock timeout left (a
-        ``CREATE INDEX CONCURRENTLY`` that timed out waiting for older transactions), so its
-        retry builds the index again; False when one could not be dropped."""
-        for name in sorted(set(self.ledger.invalid_indexes()) - before):
-            try:
-                self.conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-            except psycopg.Error:
-                return False
-        return True
 
     def _where(
         self,

@@ -83,7 +83,7 @@ class Holder:
 
     def __init__(self, url: str, query: str = "SELECT count(*) FROM item") -> None:
         self.conn = psycopg.connect(url, application_name="test-holder")
-        self.conn.execute(query.encode()).fetchone()
+        self.conn.execute(query.encode())
         self.pid = self.conn.info.backend_pid
 
     def release(self) -> None:
@@ -279,3 +279,36 @@ def test_the_cli_sets_the_ddl_lock_timeout_and_refuses_a_bad_one(
 )
 def test_the_setting_reads_durations(raw: object, ms: int) -> None:
     assert duration_ms("ddl-lock-timeout", raw) == ms
+
+
+def test_a_concurrent_index_that_timed_out_is_built_again_not_left_invalid(
+    settings: Settings, records: Records
+) -> None:
+    write_migration(
+        settings.project_dir,
+        "0002_item_n_idx",
+        "-- 0002_item_n_idx: find items by n, writes going on.\n-- transactional: false\n"
+        "CREATE INDEX CONCURRENTLY item_n_idx ON item (n);\n",
+        "DROP INDEX CONCURRENTLY item_n_idx;\n",
+    )
+    url = settings.database_url
+    assert url is not None
+    # CONCURRENTLY takes its table lock (a writer does not block it), records the index as
+    # INVALID, then waits for the transactions writing the table (this one) to end: that wait
+    # times out too, and leaves the INVALID index behind.
+    holder = Holder(url, "UPDATE item SET n = n WHERE id = 1")
+    migration, failures = migrate_in_thread(settings)
+    try:
+        wait_for(records, f"pid {holder.pid}")
+    finally:
+        holder.release()
+        migration.join()
+    assert failures == []
+    with psycopg.connect(url) as conn:
+        indexes = conn.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'item'::regclass"
+            " ORDER BY 1"
+        ).fetchall()
+    assert indexes == [("item_n_idx", True), ("item_pkey", True)]
+    assert "statement 1 of 1 not done" in next(r for r in records.lines if "waited" in r)
