@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,14 @@ import click
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
-from plainsql.config import Settings, describe_target, is_project, load_settings, mask_url
+from plainsql.config import (
+    Settings,
+    describe_target,
+    duration_ms,
+    is_project,
+    load_settings,
+    mask_url,
+)
 from plainsql.errors import ConfigError, MigrationError, PlainSQLError, scrub_secrets
 from plainsql.migrate.files import new_migration
 from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
@@ -134,14 +142,32 @@ _lock_timeout_option = click.option(
 )
 
 
+def _ddl_ms(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    try:
+        return None if value is None else duration_ms("--ddl-lock-timeout", value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_ddl_lock_timeout_option = click.option(
+    "--ddl-lock-timeout",
+    callback=_ddl_ms,
+    metavar="DURATION",
+    help="lock_timeout of each migration (500ms, 2s...; default: the ddl-lock-timeout "
+    "setting): waiting longer, it is rolled back and retried.",
+)
+
+
 @cli.command()
 @click.option("--to", "to", metavar="ID", help="Apply up to and including this migration.")
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print the SQL that would be applied, in order, after the same checks; change nothing.",
+    help="Print the SQL that would be applied, in order, with the locks each statement takes "
+    "(measured on a scratch database), after the same checks; change nothing.",
 )
 @_lock_timeout_option
+@_ddl_lock_timeout_option
 @click.option(
     "--accept-edit",
     metavar="ID",
@@ -165,6 +191,7 @@ def migrate(
     to: str | None,
     dry_run: bool,
     lock_timeout: float,
+    ddl_lock_timeout: int | None,
     accept_edit: str | None,
     resolve: str | None,
     allow_out_of_order: bool,
@@ -177,6 +204,8 @@ def migrate(
         raise click.UsageError("--applied and --rolled-back go with --resolve ID")
     if accept_edit is not None and resolve is not None:
         raise click.UsageError("use one of --accept-edit and --resolve")
+    if ddl_lock_timeout is not None:
+        settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
@@ -196,7 +225,7 @@ def migrate(
         for note in migrator.notes:
             _say(f"note: {note}")
         if dry_run:
-            _print_sql(settings, migrator, applied, "apply")
+            _print_sql(settings, migrator, applied, "apply", _lock_lines(settings, applied))
     if not applied and pending and to is not None:
         _say(
             f"nothing to apply up to {to}: it is applied; {pending} later migration(s) of "
@@ -218,10 +247,32 @@ def _say_done(direction: str, migration_id: str) -> None:
         _say(f"rolled back {migration_id}", fg="yellow")
 
 
-def _print_sql(settings: Settings, migrator: Migrator, ids: list[str], direction: str) -> None:
+def _lock_lines(settings: Settings, ids: list[str]) -> dict[str, list[str]]:
+    """The lock report of the migrations a dry run would apply, as comment lines by id."""
+    from plainsql.migrate.lockreport import describe_report, lock_report
+
+    try:
+        report = lock_report(settings, ids)
+    except PlainSQLError as exc:
+        _say(f"note: no lock report: {exc}")
+        return {}
+    return {
+        mid: describe_report([e for e in report if e.migration_id == mid], "-- ") for mid in ids
+    }
+
+
+def _print_sql(
+    settings: Settings,
+    migrator: Migrator,
+    ids: list[str],
+    direction: str,
+    locks: dict[str, list[str]] | None = None,
+) -> None:
     """The SQL a run would send, in order, as one script whose plainsql lines are comments."""
     verb = "would apply" if direction == "apply" else "would roll back"
     for migration_id in ids:
+        for line in (locks or {}).get(migration_id, []):
+            click.echo(line)
         path, text = migrator.sql_of(migration_id, direction)
         how = (
             "one transaction, recorded with it"
@@ -242,6 +293,7 @@ def _print_sql(settings: Settings, migrator: Migrator, ids: list[str], direction
     help="Print the SQL that would roll back, in order, after the same checks; change nothing.",
 )
 @_lock_timeout_option
+@_ddl_lock_timeout_option
 @_needs_settings
 def rollback(
     settings: Settings,
@@ -250,10 +302,13 @@ def rollback(
     everything: bool,
     dry_run: bool,
     lock_timeout: float,
+    ddl_lock_timeout: int | None,
 ) -> None:
     """Roll back migrations, newest first (default: the last one applied)."""
     if sum(x is not None and x is not False for x in (steps, to, everything or None)) > 1:
         raise click.UsageError("use only one of --steps, --to and --all")
+    if ddl_lock_timeout is not None:
+        settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
@@ -404,9 +459,12 @@ def squash(settings: Settings, to: str, slug: str) -> None:
 @_needs_settings
 def verify(settings: Settings) -> None:
     """Prove every rollback on a scratch database: apply, roll back, compare, apply again."""
+    from plainsql.migrate.lockreport import describe_report
     from plainsql.migrate.verify import verify_migrations
 
     report = verify_migrations(settings, progress=_say)
+    for line in describe_report(report.locks):
+        click.echo(line)
     for note in report.notes:
         _say(f"note: {note}")
     if not report.ok:
