@@ -97,6 +97,7 @@ class Settings:
     acting_user_setting: str = "plainsql.acting_user"
     transaction_role: str | None = None
     prepared_statements: bool = True
+    studio_secret_columns: tuple[str, ...] = ()
 
     @property
     def sql_dir(self) -> Path:
@@ -279,6 +280,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("prepared_statements", "prepared-statements", "PLAINSQL_PREPARED_STATEMENTS", "true",
            "psycopg's automatic prepared statements; `false` for a pooler that cannot keep "
            "them (PgBouncer in transaction mode before 1.21)", _boolean),
+    Option("studio_secret_columns", "studio-secret-columns", "PLAINSQL_STUDIO_SECRET_COLUMNS",
+           "(none)", "columns `plainsql studio` masks besides those commented "
+           "`plainsql:secret ...` (`column`, `table.column` or `schema.table.column`)", _names),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",
