@@ -133,7 +133,8 @@ def error_text(exc: BaseException, secrets: Secrets | None) -> str:
     if not isinstance(exc, psycopg.Error):
         return scrub_secrets(str(exc))
     diag = exc.diag
-    text = (diag.message_primary or str(exc).splitlines()[0] if str(exc) else "").strip()
+    lines = str(exc).splitlines()
+    text = (diag.message_primary or (lines[0] if lines else type(exc).__name__)).strip()
     detail = diag.message_detail
     if detail:
         table = f"{diag.schema_name}.{diag.table_name}." if diag.table_name else None

@@ -186,7 +186,10 @@ def fetch_page(conn: psycopg.Connection[Any], table: Table, request: PageRequest
         "SELECT {columns}, {keys} FROM {table}{where} ORDER BY {order} LIMIT {limit}"
     ).format(
         columns=sql.SQL(", ").join(sql.Identifier(n) for n in names),
-        keys=sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in key_text),
+        keys=sql.SQL(", ").join(
+            sql.SQL("{}::text AS {}").format(sql.Identifier(k), sql.Identifier(f"_plainsql_key{n}"))
+            for n, k in enumerate(key_text)
+        ),
         table=sql.Identifier(table.summary.schema, table.summary.name),
         where=sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL(""),
         order=sql.SQL(", ").join(sql.Identifier(k) + direction for k in keys),
