@@ -166,6 +166,7 @@ def test_a_run_with_typed_parameters_shows_a_typed_result(
     add_alice_and_bob(conn)
     page = browser.get("/queries/auth.get_user_by_email")
     assert "sql/auth/users.sql:" in page.text
+    assert "-- name: get_user_by_email(email)^" in page.text  # the SQL as its file has it
     ran = browser.post(
         "/queries/auth.get_user_by_email", data={"email": "ALICE@example.com"}, headers=SAME_ORIGIN
     )

@@ -366,6 +366,7 @@ class Pages:
             stats=stats,
             operation=named.OPERATIONS.get(source.operation, ""),
             where=source.where(self.studio.settings.project_dir),
+            written=named.as_written(source),
         )
 
     # -- migrations ----------------------------------------------------------------------------

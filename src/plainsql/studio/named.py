@@ -64,6 +64,22 @@ def sources(sql_dir: Path) -> dict[str, QuerySource]:
     return {source.name: source for source in load_sources(sql_dir)}
 
 
+def as_written(source: QuerySource) -> str:
+    """The query as its file has it: from its ``-- name:`` line to the next one."""
+    try:
+        lines = source.path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return source.sql
+    start = source.line - 1
+    if not (0 <= start < len(lines)) or not lines[start].lstrip().startswith("-- name:"):
+        return source.sql
+    end = next(
+        (n for n in range(start + 1, len(lines)) if lines[n].lstrip().startswith("-- name:")),
+        len(lines),
+    )
+    return "\n".join(lines[start:end]).rstrip()
+
+
 def describe_params(conn: psycopg.Connection[Any], source: QuerySource) -> list[ParamField]:
     """The query's parameters, typed by the server (raises psycopg's error when it refuses)."""
     if source.operation is SQLOperationType.SCRIPT or not source.params:
