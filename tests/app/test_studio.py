@@ -17,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from plainsql.config import Settings
-from plainsql.studio.app import MASK, Studio, create_app, error_text
+from plainsql.studio.app import MASK, Studio, create_app, error_text, is_local
 from plainsql.studio.catalog import load_secrets
 from plainsql.studio.security import cookie_name
 
@@ -284,3 +284,17 @@ def test_plainsql_help_does_not_import_the_studio() -> None:
     ).stdout
     assert "studio" in shown
     assert shown.strip().endswith("False False")
+
+
+@pytest.mark.parametrize(
+    ("conninfo", "local"),
+    [
+        ("host=/work/project/.plainsql/pgdata port=5432 dbname=app", True),
+        ("postgresql://app@127.0.0.1:5432/app", True),
+        ("postgresql://app@localhost/app", True),
+        ("postgresql://app:secret@db.internal:5432/app", False),
+        ("postgresql://app@localhost,db.internal/app", False),
+    ],
+)
+def test_a_database_elsewhere_is_told_apart(conninfo: str, local: bool) -> None:
+    assert is_local(conninfo) is local

