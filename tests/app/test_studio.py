@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from plainsql.config import Settings
 from plainsql.studio.app import MASK, Studio, create_app, error_text, is_local
 from plainsql.studio.catalog import load_secrets
+from plainsql.studio.named import ParamField, form_value
 from plainsql.studio.security import cookie_name
 
 from .fixtures import ALICE, add_alice_and_bob
@@ -298,3 +299,18 @@ def test_plainsql_help_does_not_import_the_studio() -> None:
 )
 def test_a_database_elsewhere_is_told_apart(conninfo: str, local: bool) -> None:
     assert is_local(conninfo) is local
+
+
+def test_the_parameter_form_follows_the_servers_types(browser: TestClient) -> None:
+    page = browser.get("/queries/projects.upsert_agent_state").text
+    assert re.search(r'<textarea name="generated_files" id="p.generated_files"', page)  # text[]
+    assert re.search(r'<textarea name="phases" id="p.phases"[^>]*placeholder=\'\{"key"', page)
+    assert "one element per line" in page
+
+
+def test_an_array_field_becomes_an_array_literal() -> None:
+    field = ParamField("paths", "text[]", "array")
+    assert form_value(field, 'src/a.py\n\nsrc/"b".py \n') == '{"src/a.py","src/\\"b\\".py"}'
+    assert form_value(field, "{x,y}") == "{x,y}"  # a literal is taken as written
+    assert form_value(field, "  ") is None  # an empty field is NULL
+    assert form_value(ParamField("n", "integer", "number"), " 7 ") == "7"
