@@ -4,6 +4,7 @@ PostgreSQL database (this test's copy of the migrated template)."""
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from plainsql.config import Settings
+from plainsql.migrate.runner import Migrator
 from plainsql.studio.app import MASK, Studio, create_app, error_text, is_local
 from plainsql.studio.catalog import load_secrets
 from plainsql.studio.named import ParamField, form_value
@@ -314,3 +316,20 @@ def test_an_array_field_becomes_an_array_literal() -> None:
     assert form_value(field, "{x,y}") == "{x,y}"  # a literal is taken as written
     assert form_value(field, "  ") is None  # an empty field is NULL
     assert form_value(ParamField("n", "integer", "number"), " 7 ") == "7"
+
+
+def test_the_migrations_page_shows_states_sql_and_the_drift_report(
+    db_settings: Settings, browser: TestClient
+) -> None:
+    with Migrator(db_settings) as migrator:
+        last = migrator.files[-1]
+        assert migrator.rollback(steps=1) == [last.id]
+    page = browser.get("/migrations")
+    assert page.status_code == 200
+    assert page.text.count('<span class="badge pending">pending</span>') == 1
+    assert last.id in page.text
+    assert html.escape(last.rollback_text or "", quote=True).splitlines()[0] in page.text
+    drift = browser.get("/migrations/drift")
+    assert drift.status_code == 200
+    assert f"Pending (not drift): {last.id}" in drift.text
+    assert "No drift" in drift.text
