@@ -333,3 +333,20 @@ def test_the_migrations_page_shows_states_sql_and_the_drift_report(
     assert drift.status_code == 200
     assert f"Pending (not drift): {last.id}" in drift.text
     assert "No drift" in drift.text
+
+
+def test_with_write_a_run_is_committed(
+    db_settings: Settings, database_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    app = create_app(Studio(db_settings, database_url, write=True), token=TOKEN, port=PORT)
+    with TestClient(app, base_url=BASE, follow_redirects=False) as client:
+        client.get(f"/?token={TOKEN}")
+        ran = client.post(
+            "/queries/auth.create_user",
+            data={"name": "Wanda", "email": "wanda@example.com", "username": "", "image": ""},
+            headers=SAME_ORIGIN,
+        )
+    assert ran.status_code == 200
+    assert "committed" in ran.text
+    found = conn.execute("SELECT name FROM users WHERE email = 'wanda@example.com'").fetchall()
+    assert found == [("Wanda",)]
