@@ -92,7 +92,8 @@ class Gate:
                     )
                     return
                 rest = urlencode([(k, v) for k, v in query if k != TOKEN_PARAMETER])
-                await _redirect(send_logged, path + (f"?{rest}" if rest else ""), self._cookie())
+                here = "/" + path.lstrip("/")  # "//host" would send the browser elsewhere
+                await _redirect(send_logged, here + (f"?{rest}" if rest else ""), self._cookie())
                 return
             if not self._matches(_cookie(headers.get("cookie", ""), self.cookie)):
                 await _plain(
