@@ -626,6 +626,55 @@ def check(settings: Settings) -> None:
 # -- end of typed queries --------------------------------------------------------------------
 
 
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4983,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback is warned about.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another Host header to accept (the studio answers 127.0.0.1 and localhost).",
+)
+@click.option("--write", is_flag=True, help="Commit query runs (default: read-only, rolled back).")
+@_needs_settings
+def studio(
+    settings: Settings, port: int, host: str, allow_hosts: tuple[str, ...], write: bool
+) -> None:
+    """Browse the tables, the named queries and the migrations in a browser (docs/studio.md)."""
+    from plainsql.extras import require
+
+    require("starlette", "plainsql studio")
+    require("uvicorn", "plainsql studio")
+    import logging
+
+    from plainsql.studio.server import serve
+
+    if not _quiet():
+        logging.basicConfig(format="studio: %(message)s")
+        logging.getLogger("plainsql.studio").setLevel(logging.INFO)
+    serve(
+        settings,
+        host=host,
+        port=port,
+        write=write,
+        allow_hosts=allow_hosts,
+        say=click.echo,
+        warn=lambda line: click.echo(_style(line, err=True, fg="yellow"), err=True),
+    )
+
+
 @cli.group()
 def db() -> None:
     """The database server: where it is, and the embedded one's lifecycle."""

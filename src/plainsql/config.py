@@ -99,6 +99,7 @@ class Settings:
     prepared_statements: bool = True
     ddl_lock_timeout_ms: int = 500
     ddl_retry_seconds: float = 300.0
+    studio_secret_columns: tuple[str, ...] = ()
 
     @property
     def sql_dir(self) -> Path:
@@ -300,6 +301,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("ddl_retry_seconds", "ddl-retry-seconds", "PLAINSQL_DDL_RETRY_SECONDS", "300",
            "how long a migration that hit `ddl-lock-timeout` keeps retrying (backoff from "
            "1 s doubling to 30 s, with jitter) before it fails", _seconds),
+    Option("studio_secret_columns", "studio-secret-columns", "PLAINSQL_STUDIO_SECRET_COLUMNS",
+           "(none)", "columns `plainsql studio` masks besides those commented "
+           "`plainsql:secret ...` (`column`, `table.column` or `schema.table.column`)", _names),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",
