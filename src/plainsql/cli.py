@@ -653,7 +653,7 @@ def studio(
     settings: Settings, port: int, host: str, allow_hosts: tuple[str, ...], write: bool
 ) -> None:
     """Browse the tables, the named queries and the migrations in a browser (docs/studio.md)."""
-    from plainsql.extras import require
+    from plainsql._extras import require
 
     require("starlette", "plainsql studio")
     require("uvicorn", "plainsql studio")

@@ -30,9 +30,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from plainsql import Pool, open_pool
 from plainsql.config import Settings, describe_target, mask_url
 from plainsql.errors import PlainSQLError, scrub_secrets
-from plainsql.pool import Pool, open_pool
 from plainsql.studio import catalog, named, rows
 from plainsql.studio.catalog import Secrets
 from plainsql.studio.security import Gate, allowed_hosts
