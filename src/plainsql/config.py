@@ -54,6 +54,7 @@ DEFAULT_SQUAWK_EXCLUDE = (
     "require-timeout-settings",
 )
 TYPEGEN_FLAVOURS = ("sync", "async")
+DEFAULT_SLOW_QUERY_MS = 1000
 
 
 class DatabaseSource(StrEnum):
@@ -97,6 +98,8 @@ class Settings:
     acting_user_setting: str = "plainsql.acting_user"
     transaction_role: str | None = None
     prepared_statements: bool = True
+    name_statements: bool = True
+    slow_query_ms: int | None = DEFAULT_SLOW_QUERY_MS
 
     @property
     def sql_dir(self) -> Path:
@@ -279,6 +282,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("prepared_statements", "prepared-statements", "PLAINSQL_PREPARED_STATEMENTS", "true",
            "psycopg's automatic prepared statements; `false` for a pooler that cannot keep "
            "them (PgBouncer in transaction mode before 1.21)", _boolean),
+    Option("name_statements", "name-statements", "PLAINSQL_NAME_STATEMENTS", "true",
+           "each named query's SQL carries `/*query='namespace.query'*/`, seen in "
+           "`pg_stat_activity`, `pg_stat_statements` and the server log "
+           "([docs/observability.md](docs/observability.md))", _boolean),
+    Option("slow_query_ms", "slow-query-ms", "PLAINSQL_SLOW_QUERY_MS",
+           str(DEFAULT_SLOW_QUERY_MS), "a query call slower than this many milliseconds is "
+           "logged (`plainsql.slow_query`, WARNING: name, duration, rows, parameter names); "
+           "empty turns it off", _integer, nullable=True),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",
