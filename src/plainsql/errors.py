@@ -30,6 +30,7 @@
     ├── SeedError                   a seed file failed (nothing of the run was kept)
     ├── QueryFailed                 typegen/check could not prepare or describe a query
     ├── StaleTypes                  the generated types describe other SQL than was loaded
+    ├── StatsUnavailable            pg_stat_statements is not loaded or not created (says how)
     ├── MissingRow                  a query typed to return one row returned none
     └── DomainError                 base of the services' own errors (EmailTaken, NotFound, ...)
 
@@ -295,6 +296,10 @@ class QueryFailed(PlainSQLError):
 
 class StaleTypes(PlainSQLError):
     """The SQL loaded at run time is not the SQL the typed module was generated from."""
+
+
+class StatsUnavailable(PlainSQLError):
+    """``plainsql stats`` cannot read ``pg_stat_statements``; the message says what to run."""
 
 
 class MissingRow(PlainSQLError):
