@@ -40,9 +40,9 @@ import psycopg
 from psycopg import sql
 
 from bench.harness import BenchContext, Measurement, Result, interleaved, measure
-from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import open_async_pool
 from reference_apps.services.content import (
     BlockInput,
     ContentService,

@@ -27,10 +27,10 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from bench.harness import BENCH_DIR, BenchContext, Measurement, Result, interleaved, measure
 from bench.records import RECORD_CLASSES
-from plainsql.pool import open_async_pool, open_pool
 from plainsql.queries import load_async_queries, load_queries
-from plainsql.runtime_async import AsyncDatabase
-from plainsql.runtime_sync import Database
+from plainsql.runtime.database import Database
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import open_async_pool, open_pool
 
 WORKERS = 8
 CALLS_PER_WORKER = 1_500

@@ -19,10 +19,11 @@ What our layer fixes in aiosql 15's psycopg support (each has a test in tests/te
   removing block comments, and silently dropped SQL before the first ``-- name:``);
 - two queries with the same name in one folder are an error instead of a silent override.
 
-The adapters live in :mod:`plainsql.adapter_async` (the source) and :mod:`plainsql.adapter_sync`
-(derived from it); rows are dicts unless a record class is bound to the query
-(:func:`plainsql.adapter_common.row_factory`). This is the only module that uses aiosql's
-private names; tests/test_queries.py pins each aiosql behaviour it relies on or corrects.
+The adapters live in :mod:`plainsql.runtime._adapter_async` (the source) and
+:mod:`plainsql.runtime._adapter` (derived from it); rows are dicts unless a record class is bound
+to the query (:func:`plainsql.runtime._adapter_common.row_factory`). This is the only module that
+uses aiosql's private names; tests/test_queries.py pins each aiosql behaviour it relies on or
+corrects.
 """
 
 from __future__ import annotations
@@ -49,11 +50,11 @@ from aiosql.types import QueryDatum, SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 
 from plainsql import naming, sqltext
-from plainsql.adapter_async import AsyncPsycopgAdapter
-from plainsql.adapter_common import RecordClasses
-from plainsql.adapter_sync import PsycopgAdapter
 from plainsql.config import Settings
 from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, UnterminatedError
+from plainsql.runtime._adapter import PsycopgAdapter
+from plainsql.runtime._adapter_async import AsyncPsycopgAdapter
+from plainsql.runtime._adapter_common import RecordClasses
 
 
 class _Loader(QueryLoader):

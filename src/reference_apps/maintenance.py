@@ -16,9 +16,9 @@ from datetime import timedelta
 import click
 
 from plainsql.config import load_settings
-from plainsql.pool import open_async_pool
 from plainsql.queries import load_async_queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import open_async_pool
 from reference_apps.services.teams import TeamService
 
 

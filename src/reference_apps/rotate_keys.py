@@ -28,9 +28,9 @@ from typing import Final
 
 from plainsql.config import Settings, load_settings
 from plainsql.errors import PlainSQLError
-from plainsql.pool import open_async_pool
 from plainsql.queries import Queries, load_async_queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.auth import OAUTH_TOKEN_COLUMNS, oauth_token_context
 from reference_apps.services.crypto import EncryptionKey, KeyRing, key_id_of, load_key_ring

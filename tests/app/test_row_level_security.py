@@ -22,8 +22,8 @@ from psycopg import sql
 from plainsql.cli import cli
 from plainsql.config import Settings
 from plainsql.errors import PermissionDenied, QueryError
-from plainsql.pool import Conn, open_pool
-from plainsql.runtime_sync import Database
+from plainsql.runtime.database import Database
+from plainsql.runtime.pool import Conn, open_pool
 
 ROLE = "reference_app"
 A, B = "rls-a", "rls-b"

@@ -12,8 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "async_to_sync.py"
-SOURCE = "src/plainsql/adapter_async.py"
-DERIVED = "src/plainsql/adapter_sync.py"
+SOURCE = "src/plainsql/runtime/_adapter_async.py"
+DERIVED = "src/plainsql/runtime/_adapter.py"
 
 pytestmark = pytest.mark.standalone
 

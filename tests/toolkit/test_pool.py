@@ -10,8 +10,8 @@ import pytest
 
 from plainsql.config import DatabaseSource, Settings
 from plainsql.errors import DatabaseUnavailable, QueryCanceled
-from plainsql.pool import open_async_pool, open_pool, pool_statistics
 from plainsql.queries import load_queries
+from plainsql.runtime.pool import open_async_pool, open_pool, pool_statistics
 
 UNREACHABLE = "postgresql://u:s3cret@127.0.0.1:1/nowhere"
 

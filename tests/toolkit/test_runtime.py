@@ -1,4 +1,4 @@
-"""plainsql.runtime_async (and its derived sync twin): units of work, pinned settings, errors."""
+"""plainsql.runtime.database_async and its sync twin: units of work, pinned settings, errors."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from plainsql.errors import (
     SerializationFailure,
     UniqueViolation,
 )
-from plainsql.pool import open_async_pool, open_pool
-from plainsql.runtime_async import AsyncDatabase
-from plainsql.runtime_sync import Database
+from plainsql.runtime.database import Database
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import open_async_pool, open_pool
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ import pytest
 
 from plainsql import embedded
 from plainsql.config import DatabaseSource, Settings, load_settings
-from plainsql.deadline import deadline_seconds
 from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
@@ -37,9 +36,10 @@ from plainsql.errors import (
     DeadlineExceeded,
     PoolExhausted,
 )
-from plainsql.pool import open_async_pool, open_pool
-from plainsql.runtime_async import AsyncDatabase
-from plainsql.runtime_sync import Database
+from plainsql.runtime._deadline import deadline_seconds
+from plainsql.runtime.database import Database
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import open_async_pool, open_pool
 
 pytestmark = [pytest.mark.standalone, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")]
 

@@ -10,5 +10,5 @@ describe, plan), :mod:`~plainsql.typegen.nodetree` (read the server's plan text)
 :mod:`~plainsql.typegen.pgtypes` (pg_catalog lookups), :mod:`~plainsql.typegen.pytypes`
 (PostgreSQL to Python types), :mod:`~plainsql.typegen.model` (records and methods),
 :mod:`~plainsql.typegen.render` (source text), :mod:`~plainsql.typegen.generate` (the
-commands), :mod:`~plainsql.typegen.runtime` (what generated code calls).
+commands), :mod:`~plainsql.typegen.support` (what generated code calls).
 """

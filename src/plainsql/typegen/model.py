@@ -27,7 +27,7 @@ from plainsql.typegen.pytypes import (
     result_type,
     singular,
 )
-from plainsql.typegen.runtime import fingerprint
+from plainsql.typegen.support import fingerprint
 
 _ROW_OPERATIONS = frozenset(
     {SQLOperationType.SELECT, SQLOperationType.SELECT_ONE, SQLOperationType.INSERT_RETURNING}

@@ -322,7 +322,7 @@ def _query_module(
     imports.add("plainsql.queries", *(["PsycopgAdapter"] if False in kinds else []))
     if root:
         imports.add("plainsql.queries", "Queries")
-        imports.add("plainsql.typegen.runtime", "checked_sql")
+        imports.add("plainsql.typegen.support", "checked_sql")
         local[".records"].add("RECORD_CLASSES")
         for child in sorted(spaces[0].children):
             local[f".{child}"] = {spaces[0].children[child].class_name(k) for k in kinds}
@@ -330,7 +330,7 @@ def _query_module(
         for item in method.params:
             imports.add_type(item.type, local[".records"])
             if item.type.dump:
-                imports.add("plainsql.typegen.runtime", item.type.dump)
+                imports.add("plainsql.typegen.support", item.type.dump)
         if method.record:
             local[".records"].add(method.record)
         if method.value is not None:
@@ -405,7 +405,7 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
         loader = "load_async_queries" if is_async else "load_queries"
         out += _docstring(
             f"Typed access to every query in sql/ ({kind}): ``{name}({loader}(sql_dir))``.\n\n"
-            "Raises :class:`plainsql.typegen.runtime.StaleTypes` when the SQL loaded in "
+            "Raises :class:`plainsql.typegen.support.StaleTypes` when the SQL loaded in "
             "``queries`` is not the SQL this module was generated from.",
             "    ",
         )

@@ -9,7 +9,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from plainsql.queries import AsyncPsycopgAdapter
-from plainsql.typegen.runtime import as_jsonb
+from plainsql.typegen.support import as_jsonb
 
 from .records import AuditLogRow, JSONParam, ListAuditEntriesByActorRow
 

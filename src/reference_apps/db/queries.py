@@ -8,7 +8,7 @@ They refuse SQL that changed since this package was generated.
 from __future__ import annotations
 
 from plainsql.queries import AsyncPsycopgAdapter, Queries
-from plainsql.typegen.runtime import checked_sql
+from plainsql.typegen.support import checked_sql
 
 from .audit import AsyncAuditQueries
 from .auth import AsyncAuthQueries
@@ -185,7 +185,7 @@ class AsyncTypedQueries:
     """Typed access to every query in sql/ (async):
     ``AsyncTypedQueries(load_async_queries(sql_dir))``.
 
-    Raises :class:`plainsql.typegen.runtime.StaleTypes` when the SQL loaded in ``queries`` is
+    Raises :class:`plainsql.typegen.support.StaleTypes` when the SQL loaded in ``queries`` is
     not the SQL this module was generated from.
     """
 

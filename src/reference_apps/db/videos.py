@@ -12,7 +12,7 @@ from psycopg import AsyncConnection
 
 from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter
-from plainsql.typegen.runtime import as_jsonb
+from plainsql.typegen.support import as_jsonb
 
 from .records import (
     CategoryRow,

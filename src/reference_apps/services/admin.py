@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from plainsql.errors import PermissionDenied
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole, UserRow
 from reference_apps.services.bounds import page_size as bounded_page_size

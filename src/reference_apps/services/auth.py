@@ -47,7 +47,7 @@ from plainsql.errors import (
     translate_constraint,
 )
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     AccountRow,

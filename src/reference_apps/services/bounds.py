@@ -3,7 +3,7 @@
 Anything over a bound is :class:`plainsql.errors.InvalidInput` naming the parameter, raised
 before the database is asked: a 9 MB search text would otherwise run until the statement
 timeout, and an unbounded page size reads a whole table. JSON payloads are bounded by the
-typed queries themselves (``plainsql.typegen.runtime.MAX_JSON_CHARS``).
+typed queries themselves (``plainsql.typegen.support.MAX_JSON_CHARS``).
 """
 
 from __future__ import annotations

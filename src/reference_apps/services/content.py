@@ -29,7 +29,7 @@ import psycopg
 
 from plainsql.errors import DomainError, map_error
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     JSONParam,

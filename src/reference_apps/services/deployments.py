@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from plainsql.errors import ForeignKeyViolation, PermissionDenied, translate_constraint
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
 from reference_apps.services.bounds import page_size

@@ -22,7 +22,7 @@ from plainsql.errors import (
     translate_constraint,
 )
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
 from reference_apps.services.crypto import KeyRing, load_key_ring

@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from plainsql.pool import AsyncConn
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import AsyncConn
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     ListProjectsByStatusRow,

@@ -23,9 +23,9 @@ from uuid import UUID
 from psycopg import IsolationLevel
 
 from plainsql.errors import DomainError, IntegrityError, InvalidInput, translate_constraint
-from plainsql.pool import AsyncConn
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import AsyncConn
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     ListTeamMembersRow,

@@ -26,7 +26,7 @@ from typing import Final
 
 from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSONParam, ProcessingStatus, UpdateVideosClaimRow
 

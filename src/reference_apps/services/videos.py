@@ -11,9 +11,9 @@ from plainsql.errors import (
     UniqueViolation,
     translate_constraint,
 )
-from plainsql.pool import AsyncConn
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import AsyncConn
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     CategoryRow,

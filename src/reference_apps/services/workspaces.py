@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from plainsql.errors import InvalidInput, UniqueViolation, translate_constraint
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import WorkspaceRow
 from reference_apps.services.errors import AlreadyExists, NotFound

@@ -15,9 +15,9 @@ import pytest
 
 from plainsql.config import Settings
 from plainsql.errors import InvalidInput
-from plainsql.pool import open_async_pool
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.pool import open_async_pool
 from reference_apps.db.records import JSON
 from reference_apps.services.agent_states import (
     AgentStateNotFound,

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql.config import Settings
 from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from plainsql.seed import run_seeds
 from reference_apps.services import content as content_module
 from reference_apps.services.content import (

@@ -14,7 +14,7 @@ import pytest
 
 from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.services.meetings import (
     Agent,
     AgentNotFound,

@@ -10,7 +10,7 @@ import pytest
 
 from plainsql.errors import InvalidInput
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.meetings import AgentsService, MeetingsService
 from reference_apps.services.paging import InvalidCursor

@@ -10,7 +10,7 @@ import pytest
 
 from plainsql.errors import ForeignKeyViolation, InvalidInput
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.services.agent_states import AgentStatesService
 from reference_apps.services.projects import (
     Project,

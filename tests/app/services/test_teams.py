@@ -12,7 +12,7 @@ import psycopg.sql
 import pytest
 
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
 from reference_apps.services.errors import AlreadyExists, Conflict, Forbidden, NotFound

@@ -15,7 +15,7 @@ import pytest
 
 from plainsql.errors import PermissionDenied
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.video_worker import ClaimedVideo, VideoWorkerQueue
 from reference_apps.services.videos import VideosService

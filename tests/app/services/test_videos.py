@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from plainsql.queries import Queries
-from plainsql.runtime_async import AsyncDatabase
+from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.videos import (
     CategoryNameTaken,

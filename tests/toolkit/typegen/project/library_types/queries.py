@@ -14,7 +14,7 @@ from psycopg import AsyncConnection, Connection
 
 from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter, PsycopgAdapter, Queries
-from plainsql.typegen.runtime import checked_sql
+from plainsql.typegen.support import checked_sql
 
 from .library import AsyncLibraryQueries, LibraryQueries
 from .records import RECORD_CLASSES, ListShelfSlotsRow, ShelfRow
@@ -122,7 +122,7 @@ FINGERPRINTS: dict[str, str] = {
 class TypedQueries:
     """Typed access to every query in sql/ (sync): ``TypedQueries(load_queries(sql_dir))``.
 
-    Raises :class:`plainsql.typegen.runtime.StaleTypes` when the SQL loaded in ``queries`` is
+    Raises :class:`plainsql.typegen.support.StaleTypes` when the SQL loaded in ``queries`` is
     not the SQL this module was generated from.
     """
 
@@ -211,7 +211,7 @@ class AsyncTypedQueries:
     """Typed access to every query in sql/ (async):
     ``AsyncTypedQueries(load_async_queries(sql_dir))``.
 
-    Raises :class:`plainsql.typegen.runtime.StaleTypes` when the SQL loaded in ``queries`` is
+    Raises :class:`plainsql.typegen.support.StaleTypes` when the SQL loaded in ``queries`` is
     not the SQL this module was generated from.
     """
 

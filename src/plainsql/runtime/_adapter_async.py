@@ -1,6 +1,6 @@
 """aiosql driver adapter for an async psycopg 3 connection.
 
-This is the source of both adapters: :mod:`plainsql.adapter_sync` is derived from it by
+This is the source of both adapters: :mod:`plainsql.runtime._adapter` is derived from it by
 ``tools/async_to_sync.py`` (``make format`` runs it; ``make lint`` checks the two agree).
 
 Every call is on the path of every query, so it is kept lean: the row factory of each query is
@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 
-from plainsql.adapter_common import AdapterBase, Params
 from plainsql.errors import map_error
+from plainsql.runtime._adapter_common import AdapterBase, Params
 
 
 class AsyncPsycopgAdapter(AdapterBase):

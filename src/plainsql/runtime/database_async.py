@@ -6,7 +6,7 @@
     async with db.connection() as conn:                        # one statement, no BEGIN
         await q.auth.get_user_by_id(conn, user_id=user_id)
 
-This is the source of :mod:`plainsql.runtime_sync` (derived by ``tools/async_to_sync.py``).
+This is the source of :mod:`plainsql.runtime.database` (derived by ``tools/async_to_sync.py``).
 
 - **A unit of work** commits when its block ends and rolls back on any error. It can be
   read-only, and it carries an *acting user*: a transaction-local setting
@@ -22,10 +22,10 @@ This is the source of :mod:`plainsql.runtime_sync` (derived by ``tools/async_to_
 - **Round trips**: a unit sends ``BEGIN ISOLATION LEVEL ...``, its ``SET LOCAL ROLE`` and the
   acting user's ``SET LOCAL`` as one simple-protocol string (one round trip), its statements,
   then ``COMMIT``: the same three round trips as psycopg's own BEGIN, statement, COMMIT. BEGIN and
-  COMMIT are sent by :mod:`plainsql.commands` at the least client CPU each runtime allows.
+  COMMIT are sent by :mod:`plainsql.runtime._libpq` at the least client CPU each runtime allows.
   Inside a unit, ``conn.transaction()`` makes a savepoint.
-- **A client-side deadline** (:mod:`plainsql.deadline`): every statement on a plainsql pooled
-  connection fails with :class:`~plainsql.errors.DeadlineExceeded` when the server has not
+- **A client-side deadline** (:mod:`plainsql.runtime._deadline`): every statement on a plainsql
+  pooled connection fails with :class:`~plainsql.errors.DeadlineExceeded` when the server has not
   answered within ``statement_timeout`` plus a grace (a frozen server cannot enforce its own
   timeout). Such a unit is not retried.
 - **Every failure is plainsql's**, with the driver error as ``__cause__``: no free connection
@@ -50,7 +50,6 @@ from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
 from psycopg_pool import PoolTimeout
 
-from plainsql.commands import async_run_command
 from plainsql.config import Settings
 from plainsql.errors import (
     CommitUncertain,
@@ -61,13 +60,14 @@ from plainsql.errors import (
     connection_lost,
     map_error,
 )
-from plainsql.pool import AsyncConn, AsyncPool
-from plainsql.runtime_common import (
+from plainsql.runtime._libpq import async_run_command
+from plainsql.runtime._unit import (
     COMMIT,
     ROLLBACK,
     begin_statement,
     unit_isolation,
 )
+from plainsql.runtime.pool import AsyncConn, AsyncPool
 from plainsql.server import unavailable
 
 T = TypeVar("T")

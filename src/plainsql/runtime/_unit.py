@@ -1,4 +1,4 @@
-"""What both runtimes (:mod:`plainsql.runtime_async`, :mod:`plainsql.runtime_sync`) share."""
+"""What both runtimes (:mod:`~plainsql.runtime.database_async` and its sync twin) share."""
 
 from __future__ import annotations
 

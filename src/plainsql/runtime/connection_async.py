@@ -1,9 +1,9 @@
-"""plainsql's pooled connection and cursor (async source of :mod:`plainsql.connection_sync`).
+"""plainsql's pooled connection and cursor, carrying what the runtime needs on every call.
 
-The pools of :mod:`plainsql.pool` make connections of this class. Compared with psycopg's
+The pools of :mod:`plainsql.runtime.pool` make connections of this class. Compared with psycopg's
 own, a connection carries three things the runtime needs on every call without a lookup:
 
-- ``deadline``: the client-side limit of one statement (:mod:`plainsql.deadline`); every
+- ``deadline``: the client-side limit of one statement (:mod:`plainsql.runtime._deadline`); every
   statement sent through one of its cursors is armed with it;
 - ``last_used``: when it was last checked out (the pool checks only long-idle connections);
 - ``unit_cursor()``: one cursor kept for ``BEGIN``/``COMMIT``, so a unit of work does not build
@@ -21,7 +21,7 @@ import psycopg
 from psycopg.abc import Params, Query
 from psycopg.rows import Row
 
-from plainsql.deadline import Guarded
+from plainsql.runtime._deadline import Guarded
 
 
 class AsyncPlainConnection(psycopg.AsyncConnection[Row]):

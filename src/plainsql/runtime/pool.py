@@ -7,7 +7,7 @@
 A connection is checked before it is handed out only when its previous checkout was more
 than :data:`IDLE_CHECK_AFTER` seconds ago (a round trip per checkout would double the cost of a
 one-query call); a connection that died while in use is discarded by the pool, and
-:class:`plainsql.runtime_async.AsyncDatabase` retries a unit whose BEGIN found it dead.
+:class:`plainsql.runtime.database_async.AsyncDatabase` retries a unit whose BEGIN found it dead.
 Connections are in autocommit mode: a statement outside a unit of work commits on its own
 (one round trip, no BEGIN/COMMIT); ``AsyncDatabase.transaction()`` (or
 ``conn.transaction()``) makes a transaction. Connections carry ``application_name`` and
@@ -28,9 +28,9 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from plainsql.config import Settings
-from plainsql.connection_async import AsyncPlainConnection
-from plainsql.connection_sync import PlainConnection
-from plainsql.deadline import deadline_seconds
+from plainsql.runtime._deadline import deadline_seconds
+from plainsql.runtime.connection import PlainConnection
+from plainsql.runtime.connection_async import AsyncPlainConnection
 from plainsql.server import server_conninfo, session_options, unavailable, with_session_options
 
 # The connection and pool types plainsql hands out (rows are built per query, so the

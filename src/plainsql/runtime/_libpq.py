@@ -1,8 +1,8 @@
 """BEGIN, COMMIT and ROLLBACK of a unit of work, sent through libpq directly.
 
-Everything else of :mod:`plainsql.runtime_async` / :mod:`plainsql.runtime_sync` is written once;
-these two functions are the exception, by design: how to wait is the one thing a sync and an
-async runtime must do differently.
+Everything else of :mod:`plainsql.runtime.database_async` / :mod:`plainsql.runtime.database` is
+written once; these two functions are the exception, by design: how to wait is the one thing a
+sync and an async runtime must do differently.
 
 A command sent through a psycopg cursor costs about 10 µs more client CPU than the command
 itself (query conversion, prepare bookkeeping, result objects); a one-query unit sends two of
@@ -11,7 +11,8 @@ them, and with 8 workers sharing one interpreter that client CPU is what limits 
 ``pgconn`` wrapper), as psycopg does for its own BEGIN and COMMIT:
 
 - :func:`run_command` (sync) calls ``PQexec``, which waits with the GIL released. It cannot
-  be interrupted by Ctrl-C; the statement deadline (:mod:`plainsql.deadline`) still applies.
+  be interrupted by Ctrl-C; the statement deadline (:mod:`plainsql.runtime._deadline`) still
+  applies.
 - :func:`async_run_command` sends the command and waits for the answer on the event loop
   (``add_reader``), never blocking it. Cancelled mid-command, it closes the connection (its
   state is unknown), which the pool then replaces.
@@ -30,10 +31,10 @@ from psycopg import pq
 from psycopg.errors import error_from_result
 from psycopg.pq import ConnStatus, ExecStatus
 
-from plainsql.connection_async import AsyncPlainConnection
-from plainsql.connection_sync import PlainConnection
-from plainsql.deadline import GRACE, Guarded, watchdog
 from plainsql.errors import DeadlineExceeded
+from plainsql.runtime._deadline import GRACE, Guarded, watchdog
+from plainsql.runtime.connection import PlainConnection
+from plainsql.runtime.connection_async import AsyncPlainConnection
 
 # plainsql's connections are opened with client_encoding UTF8 (plainsql.server.session_options).
 _ENCODING = "utf-8"

@@ -1,7 +1,7 @@
 """What the sync and async psycopg adapters share: records from rows, error mapping, SQL text.
 
-The adapters themselves are written once: :mod:`plainsql.adapter_async` by hand, and
-:mod:`plainsql.adapter_sync` derived from it by ``tools/async_to_sync.py`` (``make lint``
+The adapters themselves are written once: :mod:`plainsql.runtime._adapter_async` by hand, and
+:mod:`plainsql.runtime._adapter` derived from it by ``tools/async_to_sync.py`` (``make lint``
 fails when the two disagree).
 """
 
