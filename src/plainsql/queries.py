@@ -50,7 +50,7 @@ from aiosql.types import QueryDatum, SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 
 from plainsql import naming, sqltext
-from plainsql.config import Settings
+from plainsql.config import DEFAULT_SLOW_QUERY_MS, Settings
 from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, UnterminatedError
 from plainsql.runtime._adapter import PsycopgAdapter
 from plainsql.runtime._adapter_async import AsyncPsycopgAdapter
@@ -236,7 +236,8 @@ def load_queries(
     """Sync query functions for every ``-- name:`` under ``path`` (a folder or one file).
 
     ``settings`` gives ``name-statements`` (default: on) and the slow-query threshold."""
-    return _load(path, PsycopgAdapter(record_classes), settings)
+    slow = DEFAULT_SLOW_QUERY_MS if settings is None else settings.slow_query_ms
+    return _load(path, PsycopgAdapter(record_classes, slow_query_ms=slow), settings)
 
 
 def load_async_queries(
@@ -245,4 +246,5 @@ def load_async_queries(
     """Async query functions for every ``-- name:`` under ``path`` (a folder or one file).
 
     ``settings`` gives ``name-statements`` (default: on) and the slow-query threshold."""
-    return _load(path, AsyncPsycopgAdapter(record_classes), settings)
+    slow = DEFAULT_SLOW_QUERY_MS if settings is None else settings.slow_query_ms
+    return _load(path, AsyncPsycopgAdapter(record_classes, slow_query_ms=slow), settings)
