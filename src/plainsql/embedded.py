@@ -32,8 +32,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from plainsql._extras import require
 from plainsql.errors import DatabaseUnavailable
-from plainsql.extras import require
 
 SUPERUSER = "postgres"
 PRELOAD = "pg_stat_statements"

@@ -49,7 +49,8 @@ from aiosql.query_loader import _QUERY_DEF, QueryLoader
 from aiosql.types import QueryDatum, SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 
-from plainsql import naming, sqltext
+from plainsql import _sqltext as sqltext
+from plainsql import naming
 from plainsql.config import DEFAULT_SLOW_QUERY_MS, Settings
 from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, UnterminatedError
 from plainsql.runtime._adapter import PsycopgAdapter

@@ -25,11 +25,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from plainsql import AsyncDatabase, load_async_queries, open_async_pool
 from plainsql.config import DatabaseSource, Settings, load_settings
 from plainsql.migrate.runner import Migrator
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from plainsql.testing import unique_name
 from reference_apps.services.meetings import AgentsService
 

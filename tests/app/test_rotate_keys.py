@@ -17,10 +17,8 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 
+from plainsql import AsyncDatabase, Queries, open_async_pool
 from plainsql.migrate.runner import Migrator
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from plainsql.testing import TestServer
 from reference_apps.rotate_keys import rotate_keys
 from reference_apps.services.auth import AuthService, OAuthTokens

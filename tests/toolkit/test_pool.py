@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from plainsql import open_async_pool, open_pool
 from plainsql.config import DatabaseSource, Settings
 from plainsql.errors import DatabaseUnavailable, QueryCanceled
 from plainsql.queries import load_queries
-from plainsql.runtime.pool import open_async_pool, open_pool, pool_statistics
+from plainsql.runtime.pool import pool_statistics
 
 UNREACHABLE = "postgresql://u:s3cret@127.0.0.1:1/nowhere"
 

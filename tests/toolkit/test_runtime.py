@@ -12,6 +12,7 @@ import pytest
 from psycopg import IsolationLevel, sql
 from psycopg.pq import TransactionStatus
 
+from plainsql import open_async_pool, open_pool
 from plainsql.config import Settings
 from plainsql.errors import (
     ConnectionLost,
@@ -23,7 +24,6 @@ from plainsql.errors import (
 )
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool, open_pool
 
 
 @pytest.fixture

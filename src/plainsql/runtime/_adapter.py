@@ -88,7 +88,7 @@ class PsycopgAdapter(AdapterBase):
             with conn.cursor(row_factory=self.row_factory_of(query_name)) as cur:
                 started = perf_counter()
                 cur.execute(sql, parameters)
-                elapsed = perf_counter() - started
+                elapsed = perf_counter() - started  # until the first rows: the rest streams
                 if elapsed > self.slow_after:
                     report(query_name, elapsed, None, parameters)
                 yield cur
@@ -110,7 +110,11 @@ class PsycopgAdapter(AdapterBase):
         return int(cur.rowcount)
 
     def insert_update_delete_many(
-        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: list[Params]
+        self,
+        conn: psycopg.Connection[Any],
+        query_name: str,
+        sql: str,
+        parameters: list[Params],
     ) -> int:
         """One execution per parameter mapping, pipelined by psycopg's ``executemany``: the
         batch costs one round trip, not one per row."""

@@ -1,4 +1,4 @@
-"""The runtime path, written once (async): a database handle over a pool, and its units of work.
+"""The runtime path: a database handle over a pool, and its units of work.
 
     db = AsyncDatabase(pool, settings)
     async with db.transaction(acting_user=user_id) as conn:   # BEGIN ... COMMIT
@@ -41,6 +41,7 @@ This is the source of :mod:`plainsql.runtime.database` (derived by ``tools/async
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
@@ -67,10 +68,14 @@ from plainsql.runtime._unit import (
     begin_statement,
     unit_isolation,
 )
-from plainsql.runtime.pool import AsyncConn, AsyncPool
+from plainsql.runtime.pool_async import AsyncConn, AsyncPool
 from plainsql.server import unavailable
 
 T = TypeVar("T")
+
+# A unit retried (its connection found dead at BEGIN, or a serialization failure): never a
+# parameter, a statement or a connection string, only what happened and to which pool.
+logger = logging.getLogger("plainsql.database")
 
 
 class AsyncDatabase:
@@ -147,7 +152,14 @@ class AsyncDatabase:
                         await async_run_command(conn, begin)
                     except psycopg.Error as exc:
                         if attempt == 1 and connection_lost(exc):
-                            continue  # a dead connection: nothing of the unit was sent
+                            # a dead connection: nothing of the unit was sent
+                            logger.warning(
+                                "pool %r: a dead connection was discarded (%s at BEGIN); "
+                                "the unit is retried on another connection",
+                                self.pool.name,
+                                type(exc).__name__,
+                            )
+                            continue
                         raise _mapped(exc, committing=False) from exc
                     try:
                         yield conn
@@ -173,9 +185,17 @@ class AsyncDatabase:
         for retries in range(attempts):
             try:
                 return await unit(), retries
-            except SerializationFailure:
+            except SerializationFailure as exc:
                 if retries == attempts - 1:
                     raise
+                logger.info(
+                    "unit %s failed with SQLSTATE %s (serialization failure or deadlock); "
+                    "retry %d of %d",
+                    getattr(unit, "__qualname__", type(unit).__name__),
+                    exc.sqlstate,
+                    retries + 1,
+                    attempts - 1,
+                )
         raise AssertionError("unreachable")
 
 

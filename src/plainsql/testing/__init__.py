@@ -32,8 +32,8 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from plainsql import embedded
+from plainsql._extras import require
 from plainsql.config import DatabaseSource, Settings, load_settings, mask_url
-from plainsql.extras import require
 from plainsql.migrate.runner import Migrator
 from plainsql.server import server_conninfo
 

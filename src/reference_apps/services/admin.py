@@ -11,9 +11,8 @@ list through the policy ``users_admins_read``, which calls ``app_acting_user_is_
 
 from __future__ import annotations
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import PermissionDenied
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole, UserRow
 from reference_apps.services.bounds import page_size as bounded_page_size

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase, Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import AuditLogRow, ListAuditEntriesByActorRow
 from reference_apps.services.bounds import page_size

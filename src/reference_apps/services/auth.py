@@ -39,6 +39,7 @@ from typing import Final
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import (
     DomainError,
     IntegrityError,
@@ -46,8 +47,6 @@ from plainsql.errors import (
     PermissionDenied,
     translate_constraint,
 )
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     AccountRow,

@@ -27,9 +27,8 @@ from uuid import UUID
 
 import psycopg
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import DomainError, map_error
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     JSONParam,

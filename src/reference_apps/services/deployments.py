@@ -10,9 +10,8 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 
 from __future__ import annotations
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import ForeignKeyViolation, PermissionDenied, translate_constraint
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
 from reference_apps.services.bounds import page_size

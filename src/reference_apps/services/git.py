@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import (
     DomainError,
     ForeignKeyViolation,
@@ -21,8 +22,6 @@ from plainsql.errors import (
     UniqueViolation,
     translate_constraint,
 )
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
 from reference_apps.services.crypto import KeyRing, load_key_ring

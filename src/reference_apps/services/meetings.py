@@ -11,9 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import NoReturn
 
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import AsyncConn
+from plainsql import AsyncConn, AsyncDatabase, Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     AgentRow,

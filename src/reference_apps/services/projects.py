@@ -6,9 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import AsyncConn
+from plainsql import AsyncConn, AsyncDatabase, Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     ListProjectsByStatusRow,

@@ -22,10 +22,8 @@ from uuid import UUID
 
 from psycopg import IsolationLevel
 
+from plainsql import AsyncConn, AsyncDatabase, Queries
 from plainsql.errors import DomainError, IntegrityError, InvalidInput, translate_constraint
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import AsyncConn
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     ListTeamMembersRow,

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import InvalidInput
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSONParam, ProcessingStatus, UpdateVideosClaimRow
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from plainsql import AsyncConn, AsyncDatabase, Queries
 from plainsql.errors import (
     ForeignKeyViolation,
     InvalidInput,
     UniqueViolation,
     translate_constraint,
 )
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import AsyncConn
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     CategoryRow,

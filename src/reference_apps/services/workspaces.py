@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import InvalidInput, UniqueViolation, translate_constraint
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import WorkspaceRow
 from reference_apps.services.errors import AlreadyExists, NotFound

@@ -12,8 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase, Queries
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService
 from reference_apps.services.teams import TeamService

@@ -7,10 +7,7 @@ from typing import Any
 
 import psycopg
 
-from plainsql.config import Settings
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
+from plainsql import AsyncDatabase, Queries, Settings, open_async_pool
 from reference_apps.db.records import UserRole
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService, User

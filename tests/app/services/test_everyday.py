@@ -14,9 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import InvalidInput, PermissionDenied
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.records import UserRole
 from reference_apps.services.admin import NotAnAdministrator, UsersAdminService
 from reference_apps.services.agent_states import AgentStatesService

@@ -11,8 +11,7 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase, Queries
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
 from reference_apps.services.errors import AlreadyExists, Conflict, Forbidden, NotFound

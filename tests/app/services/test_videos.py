@@ -8,8 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase, Queries
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.videos import (
     CategoryNameTaken,

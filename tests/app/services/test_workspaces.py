@@ -9,8 +9,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase, Queries
 from reference_apps.services.content import BlockInput, ContentService, PageInput
 from reference_apps.services.deployments import DeploymentService
 from reference_apps.services.git import GitService
