@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,10 +17,20 @@ from plainsql import embedded
 
 
 @pytest.fixture
-def pgdata(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "pgdata"
-    yield folder
-    embedded.stop(folder)
+def folder() -> Iterator[Path]:
+    """A folder the server's unprivileged user can enter, outside pytest's own temporary
+    folders: any pytest started meanwhile (another checkout's) makes those private to root."""
+    made = Path(tempfile.mkdtemp(prefix="plainsql-embedded-"))
+    made.chmod(0o755)
+    yield made
+    shutil.rmtree(made, ignore_errors=True)
+
+
+@pytest.fixture
+def pgdata(folder: Path) -> Iterator[Path]:
+    data = folder / "pgdata"
+    yield data
+    embedded.stop(data)
 
 
 @pytest.mark.slow
@@ -59,9 +71,9 @@ def _preloaded(state: embedded.EmbeddedStatus) -> bool:
 
 @pytest.mark.slow
 def test_db_start_restarts_an_older_running_server_once_to_load_pg_stat_statements(
-    tmp_path: Path,
+    folder: Path,
 ) -> None:
-    project = tmp_path / "project"
+    project = folder / "project"
     (project / "migrations").mkdir(parents=True)
     pgdata = project / ".plainsql" / "pgdata"
     try:
