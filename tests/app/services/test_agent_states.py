@@ -38,19 +38,19 @@ def objects(value: JSON) -> list[dict[str, JSON]]:
 @pytest.fixture
 def projects(
     users: None,
-    async_db: AsyncDatabase,
-    async_queries: Queries,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
 ) -> ProjectsService:
-    return ProjectsService(async_db, async_queries)
+    return ProjectsService(plainsql_async_db, plainsql_async_queries)
 
 
 @pytest.fixture
 def states(
     users: None,
-    async_db: AsyncDatabase,
-    async_queries: Queries,
+    plainsql_async_db: AsyncDatabase,
+    plainsql_async_queries: Queries,
 ) -> AgentStatesService:
-    return AgentStatesService(async_db, async_queries)
+    return AgentStatesService(plainsql_async_db, plainsql_async_queries)
 
 
 @pytest.fixture
@@ -59,9 +59,9 @@ async def project(projects: ProjectsService) -> Project:
 
 
 @pytest.fixture
-async def wide_db(db_settings: Settings) -> AsyncIterator[AsyncDatabase]:
+async def wide_db(plainsql_settings: Settings) -> AsyncIterator[AsyncDatabase]:
     """One open connection per worker, so the workers really run side by side."""
-    settings = replace(db_settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
+    settings = replace(plainsql_settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
     async with open_async_pool(settings) as pool:
         yield AsyncDatabase(pool, settings)
 
@@ -100,10 +100,10 @@ async def test_replace_replaces_the_whole_state(
 
 
 async def test_upsert_creates_a_missing_state(
-    states: AgentStatesService, project: Project, conn: Conn
+    states: AgentStatesService, project: Project, plainsql_conn: Conn
 ) -> None:
-    conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
-    conn.commit()
+    plainsql_conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
+    plainsql_conn.commit()
     state = await states.upsert(project.id, ALICE, current_state="restored")
     assert state.current_state == "restored"
     assert state.phases == []
@@ -168,10 +168,10 @@ async def test_phase_writes_to_another_users_project_are_refused(
 
 
 async def test_a_project_without_state_is_agent_state_not_found(
-    states: AgentStatesService, project: Project, conn: Conn
+    states: AgentStatesService, project: Project, plainsql_conn: Conn
 ) -> None:
-    conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
-    conn.commit()
+    plainsql_conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
+    plainsql_conn.commit()
     with pytest.raises(AgentStateNotFound):
         await states.append_phase(project.id, ALICE, {"name": "a"})
     with pytest.raises(AgentStateNotFound):
@@ -181,14 +181,14 @@ async def test_a_project_without_state_is_agent_state_not_found(
 
 
 async def test_a_phase_written_past_the_service_that_is_no_object_is_refused_on_read(
-    states: AgentStatesService, project: Project, conn: Conn
+    states: AgentStatesService, project: Project, plainsql_conn: Conn
 ) -> None:
     """The record promises a tuple of objects: a stray value is an error, not a wrong type."""
-    conn.execute(
+    plainsql_conn.execute(
         """UPDATE agent_states SET phases = '[{"name": "a"}, 42]' WHERE project_id = %s""",
         (project.id,),
     )
-    conn.commit()
+    plainsql_conn.commit()
     with pytest.raises(TypeError, match=r"agent_states\.phases"):
         await states.get(project.id, ALICE)
 
@@ -262,9 +262,9 @@ async def test_projects_whose_last_phase_is_completed(
 
 
 async def test_8_workers_x_25_phase_appends_leave_exactly_200_phases(
-    project: Project, wide_db: AsyncDatabase, async_queries: Queries
+    project: Project, wide_db: AsyncDatabase, plainsql_async_queries: Queries
 ) -> None:
-    service = AgentStatesService(wide_db, async_queries)
+    service = AgentStatesService(wide_db, plainsql_async_queries)
     go = asyncio.Event()
 
     async def worker(w: int) -> None:
@@ -287,9 +287,9 @@ async def test_8_workers_x_25_phase_appends_leave_exactly_200_phases(
 
 
 async def test_8_workers_adding_the_same_10_files_leave_exactly_10(
-    project: Project, wide_db: AsyncDatabase, async_queries: Queries
+    project: Project, wide_db: AsyncDatabase, plainsql_async_queries: Queries
 ) -> None:
-    service = AgentStatesService(wide_db, async_queries)
+    service = AgentStatesService(wide_db, plainsql_async_queries)
     paths = [f"src/component_{i}.tsx" for i in range(10)]
     go = asyncio.Event()
 
@@ -309,9 +309,9 @@ async def test_8_workers_adding_the_same_10_files_leave_exactly_10(
 
 
 async def test_concurrent_messages_and_phase_completions_all_land(
-    project: Project, wide_db: AsyncDatabase, async_queries: Queries
+    project: Project, wide_db: AsyncDatabase, plainsql_async_queries: Queries
 ) -> None:
-    service = AgentStatesService(wide_db, async_queries)
+    service = AgentStatesService(wide_db, plainsql_async_queries)
     for i in range(WORKERS):
         await service.append_phase(project.id, ALICE, {"name": f"p{i}"})
     go = asyncio.Event()
