@@ -40,10 +40,10 @@ def test_each_query_carries_its_full_name_after_its_first_word(tmp_path: Path) -
 
 
 def test_named_queries_run_and_keep_literal_percent_signs(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, plainsql_empty_database_url: str
 ) -> None:
     q: Any = load_queries(tmp_path / "sql", settings=project_settings(tmp_path))
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         conn.prepare_threshold = 0  # prepared on first use: the text is the same on every call
         for _ in range(3):
             assert q.reports.get_share(conn, ratio=0.5) == "50%"

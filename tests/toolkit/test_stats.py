@@ -164,32 +164,32 @@ def stats_after_setup(project: Path, database_url: str) -> dict[str, Any]:
 
 
 def test_named_queries_show_in_pg_stat_activity_and_in_stats(
-    project: Path, empty_database_url: str, plainsql_server: TestServer
+    project: Path, plainsql_empty_database_url: str, plainsql_server: TestServer
 ) -> None:
-    run_named_queries(empty_database_url, load_queries(project / "sql"))
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+    run_named_queries(plainsql_empty_database_url, load_queries(project / "sql"))
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         loaded = stats.is_loaded(conn)
     if not loaded:
         # Never reconfigure a server the suite does not own: say what to run instead.
         assert plainsql_server.kind != "embedded", "the embedded server preloads the module"
-        refused = plainsql(project, empty_database_url, "stats")
+        refused = plainsql(project, plainsql_empty_database_url, "stats")
         assert refused.returncode == 1
         assert "pg_stat_statements is not loaded" in refused.stderr
         assert "shared_preload_libraries = 'pg_stat_statements'" in refused.stderr
         assert "CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA plainsql" in refused.stderr
         return
-    report = stats_after_setup(project, empty_database_url)
+    report = stats_after_setup(project, plainsql_empty_database_url)
     assert report["server_version"] >= 160000 or plainsql_server.kind != "embedded"
     assert_reported(report)
 
-    reset = plainsql(project, empty_database_url, "stats", "--reset")
+    reset = plainsql(project, plainsql_empty_database_url, "stats", "--reset")
     assert reset.returncode == 0, reset.stderr
-    after = json.loads(plainsql(project, empty_database_url, "stats", "--json").stdout)
+    after = json.loads(plainsql(project, plainsql_empty_database_url, "stats", "--json").stdout)
     assert not {q["name"] for q in after["queries"]} & set(CALLS)
 
 
-def test_stats_sorts_and_cuts_the_list(project: Path, empty_database_url: str) -> None:
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+def test_stats_sorts_and_cuts_the_list(project: Path, plainsql_empty_database_url: str) -> None:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         if not stats.is_loaded(conn):
             pytest.skip("pg_stat_statements is not loaded on this server (see the test above)")
         conn.execute(stats.setup_lines())
@@ -198,13 +198,13 @@ def test_stats_sorts_and_cuts_the_list(project: Path, empty_database_url: str) -
             q.obs.get_double(conn, n=number)
         q.obs.get_answer(conn, n=1)
     shown = plainsql(
-        project, empty_database_url, "stats", "--json", "--sort", "calls", "--limit", "1"
+        project, plainsql_empty_database_url, "stats", "--json", "--sort", "calls", "--limit", "1"
     )
     assert shown.returncode == 0, shown.stderr
     report = json.loads(shown.stdout)
     assert [q["name"] for q in report["queries"]] == ["obs.get_double"]
     assert len(report["unmatched"]) <= 1
-    text = plainsql(project, empty_database_url, "stats", "--sort", "calls")
+    text = plainsql(project, plainsql_empty_database_url, "stats", "--sort", "calls")
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     named = [line.split()[0] for line in lines[2:] if line.startswith("obs.")]

@@ -43,12 +43,12 @@ def assert_no_value_anywhere(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_a_slow_call_is_logged_with_name_duration_rows_and_parameter_names(
-    sql_dir: Path, empty_database_url: str, caplog: pytest.LogCaptureFixture
+    sql_dir: Path, plainsql_empty_database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = replace(load_settings(), slow_query_ms=100)
     q: Any = load_queries(sql_dir, settings=settings)
     caplog.set_level(logging.DEBUG)
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         rows = q.auth.list_tokens_after_sleep(conn, seconds=0.3, token=SECRET)
     assert [r["token"] for r in rows] == [SECRET] * 3
     [record] = slow_records(caplog)
@@ -64,12 +64,14 @@ def test_a_slow_call_is_logged_with_name_duration_rows_and_parameter_names(
 
 
 async def test_the_async_runtime_logs_the_same(
-    sql_dir: Path, empty_database_url: str, caplog: pytest.LogCaptureFixture
+    sql_dir: Path, plainsql_empty_database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = replace(load_settings(), slow_query_ms=100)
     q: Any = load_async_queries(sql_dir, settings=settings)
     caplog.set_level(logging.DEBUG)
-    async with await psycopg.AsyncConnection.connect(empty_database_url, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        plainsql_empty_database_url, autocommit=True
+    ) as conn:
         await q.auth.list_tokens_after_sleep(conn, seconds=0.3, token=SECRET)
     [record] = slow_records(caplog)
     fields: Any = record
@@ -78,12 +80,12 @@ async def test_the_async_runtime_logs_the_same(
 
 
 def test_the_log_is_off_when_the_setting_is_empty(
-    sql_dir: Path, empty_database_url: str, caplog: pytest.LogCaptureFixture
+    sql_dir: Path, plainsql_empty_database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = load_settings({"PLAINSQL_SLOW_QUERY_MS": ""})
     assert settings.slow_query_ms is None
     q: Any = load_queries(sql_dir, settings=settings)
     caplog.set_level(logging.DEBUG)
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         q.auth.list_tokens_after_sleep(conn, seconds=0.2, token=SECRET)
     assert slow_records(caplog) == []
