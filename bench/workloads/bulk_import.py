@@ -43,6 +43,7 @@ from bench.harness import BenchContext, Measurement, Result, interleaved, measur
 from plainsql.queries import load_async_queries
 from plainsql.runtime.database_async import AsyncDatabase
 from plainsql.runtime.pool import open_async_pool
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.content import (
     BlockInput,
     ContentService,
@@ -194,7 +195,7 @@ def run(ctx: BenchContext) -> list[Result]:
             # open connection too.
             pool = await services.enter_async_context(open_async_pool(ctx.settings))
             db = AsyncDatabase(pool, ctx.settings)
-            return ContentService(db, load_async_queries(ctx.settings.sql_dir))
+            return ContentService(db, AsyncTypedQueries(load_async_queries(ctx.settings.sql_dir)))
 
         def through_plainsql() -> None:
             runner.run(service.import_content(ws, pages, acting_user_id="bench-import"))

@@ -19,6 +19,7 @@ from plainsql.config import load_settings
 from plainsql.queries import load_async_queries
 from plainsql.runtime.database_async import AsyncDatabase
 from plainsql.runtime.pool import open_async_pool
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.teams import TeamService
 
 
@@ -41,7 +42,8 @@ def purge_teams(retention_days: int) -> None:
     async def run() -> int:
         settings = load_settings()
         async with open_async_pool(settings) as pool:
-            teams = TeamService(AsyncDatabase(pool, settings), load_async_queries(settings.sql_dir))
+            q = AsyncTypedQueries(load_async_queries(settings.sql_dir))
+            teams = TeamService(AsyncDatabase(pool, settings), q)
             return await teams.purge_deleted_teams(retention=timedelta(days=retention_days))
 
     purged = asyncio.run(run())

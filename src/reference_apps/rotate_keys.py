@@ -28,11 +28,11 @@ from typing import Final
 
 from plainsql.config import Settings, load_settings
 from plainsql.errors import PlainSQLError
-from plainsql.queries import Queries, load_async_queries
+from plainsql.queries import load_async_queries
 from plainsql.runtime.database_async import AsyncDatabase
 from plainsql.runtime.pool import open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
-from reference_apps.services.auth import OAUTH_TOKEN_COLUMNS, oauth_token_context
+from reference_apps.services.accounts import OAUTH_TOKEN_COLUMNS, oauth_token_context
 from reference_apps.services.crypto import EncryptionKey, KeyRing, key_id_of, load_key_ring
 from reference_apps.services.git import deploy_key_context
 
@@ -59,7 +59,11 @@ class RotationReport:
 
 
 async def rotate_keys(
-    db: AsyncDatabase, queries: Queries, keys: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE
+    db: AsyncDatabase,
+    q: AsyncTypedQueries,
+    keys: KeyRing,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> RotationReport:
     """Re-encrypt every OAuth token and deploy key that is not under ``keys``' newest key.
 
@@ -68,7 +72,6 @@ async def rotate_keys(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    q = AsyncTypedQueries(queries)
     tokens = deploy = plaintext = current = 0
 
     after_id = ""
@@ -140,9 +143,8 @@ async def _rotate(settings: Settings, batch_size: int) -> RotationReport:
     settings = replace(settings, transaction_role=None)
     async with open_async_pool(settings, name="rotate_keys") as pool:
         db = AsyncDatabase(pool, settings)
-        return await rotate_keys(
-            db, load_async_queries(settings.sql_dir), keys, batch_size=batch_size
-        )
+        q = AsyncTypedQueries(load_async_queries(settings.sql_dir))
+        return await rotate_keys(db, q, keys, batch_size=batch_size)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,19 +12,11 @@ Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from plainsql.errors import (
-    DomainError,
-    ForeignKeyViolation,
-    PermissionDenied,
-    UniqueViolation,
-    translate_constraint,
-)
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.errors import PermissionDenied
+from plainsql.runtime.database_async import AsyncDatabase, exactly_one
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
+from reference_apps.services.base import Service
 from reference_apps.services.crypto import KeyRing, load_key_ring
 from reference_apps.services.errors import AlreadyExists, NotFound, run_secret
 from reference_apps.services.workspaces import KEEP, Keep, WorkspaceNotFound
@@ -38,12 +30,6 @@ class RepositoryAlreadyConnected(AlreadyExists):
     """The workspace already has a repository (one per workspace)."""
 
 
-_CONSTRAINT_ERRORS: Mapping[str, type[DomainError]] = {
-    "git_repositories_workspace_id_key": RepositoryAlreadyConnected,
-    "git_repositories_workspace_id_fkey": WorkspaceNotFound,
-}
-
-
 GitRepository = GitRepositoryRow
 """A workspace's repository: the generated record of ``git_repositories``, without the deploy
 key (:meth:`GitService.get_deploy_key` gives it)."""
@@ -55,7 +41,17 @@ def deploy_key_context(workspace_id: int) -> bytes:
     return f"git_repositories.deploy_key\x00{workspace_id}".encode()
 
 
-class GitService:
+def _missing(workspace_id: int) -> RepositoryNotFound:
+    return RepositoryNotFound(f"workspace {workspace_id} has no repository")
+
+
+class GitService(
+    Service,
+    constraint_errors={
+        "git_repositories_workspace_id_key": RepositoryAlreadyConnected,
+        "git_repositories_workspace_id_fkey": WorkspaceNotFound,
+    },
+):
     """Connect a workspace's repository and keep its sync state; each method one transaction.
 
     ``keys`` encrypt the deploy keys; by default they are loaded from the configuration
@@ -63,9 +59,10 @@ class GitService:
     read.
     """
 
-    def __init__(self, db: AsyncDatabase, queries: Queries, *, keys: KeyRing | None = None) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
+    def __init__(
+        self, db: AsyncDatabase, q: AsyncTypedQueries, *, keys: KeyRing | None = None
+    ) -> None:
+        super().__init__(db, q)
         self._keys = keys
 
     @property
@@ -74,6 +71,11 @@ class GitService:
         if self._keys is None:
             self._keys = load_key_ring(self.db.settings)
         return self._keys
+
+    def _sealed(self, deploy_key: str | Keep | None, workspace_id: int) -> bytes | None:
+        if deploy_key is None or isinstance(deploy_key, Keep):
+            return None
+        return self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
 
     async def connect_repository(
         self,
@@ -88,14 +90,10 @@ class GitService:
 
         The deploy key is stored encrypted under the newest configured key.
         """
-        sealed = (
-            None
-            if deploy_key is None
-            else self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
-        )
+        sealed = self._sealed(deploy_key, workspace_id)
         try:
             async with self.db.transaction(acting_user=acting_user_id) as conn:
-                row = await run_secret(
+                return await run_secret(
                     self.q.git.create_git_repository,
                     conn,
                     workspace_id=workspace_id,
@@ -103,18 +101,15 @@ class GitService:
                     branch=branch,
                     deploy_key=sealed,
                 )
-        except (UniqueViolation, ForeignKeyViolation) as exc:
-            raise translate_constraint(exc, _CONSTRAINT_ERRORS) from exc
         except PermissionDenied as exc:  # the policy: not the acting user's workspace (or none)
             raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
-        return row
 
     async def get_repository(
         self, workspace_id: int, *, acting_user_id: str
     ) -> GitRepository | None:
         """The workspace's repository (without its deploy key), or None."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.git.get_git_repository_by_workspace(conn, workspace_id=workspace_id)
+        get = self.q.git.get_git_repository_by_workspace
+        return await self.reading(acting_user_id).run(get, workspace_id=workspace_id)
 
     async def get_deploy_key(self, workspace_id: int, *, acting_user_id: str) -> str | None:
         """The workspace's deploy key in clear (None when the repository has none).
@@ -122,10 +117,10 @@ class GitService:
         Raises RepositoryNotFound; a key stored under a key id no longer configured raises
         :class:`~reference_apps.services.crypto.UnknownKeyId` naming it.
         """
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.get_git_deploy_key_ciphertext(conn, workspace_id=workspace_id)
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
+        get = self.q.git.get_git_deploy_key_ciphertext
+        row = await self.reading(acting_user_id).one(
+            _missing(workspace_id), get, workspace_id=workspace_id
+        )
         if row.deploy_key is None:
             return None
         return self.keys.decrypt(row.deploy_key, context=deploy_key_context(workspace_id))
@@ -139,21 +134,20 @@ class GitService:
         error_log: str | None = None,
     ) -> GitRepository:
         """Set the sync status and the error log (None clears it). Raises RepositoryNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.update_git_repository_sync_status(
-                conn, workspace_id=workspace_id, sync_status=status, error_log=error_log
-            )
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return row
+        return await self.writing(acting_user_id).one(
+            _missing(workspace_id),
+            self.q.git.update_git_repository_sync_status,
+            workspace_id=workspace_id,
+            sync_status=status,
+            error_log=error_log,
+        )
 
     async def record_sync(self, workspace_id: int, *, acting_user_id: str) -> GitRepository:
         """Mark a sync as done now: last_sync set, status success, error log cleared."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.update_git_repository_synced(conn, workspace_id=workspace_id)
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return row
+        synced = self.q.git.update_git_repository_synced
+        return await self.writing(acting_user_id).one(
+            _missing(workspace_id), synced, workspace_id=workspace_id
+        )
 
     async def change_remote(
         self,
@@ -169,11 +163,7 @@ class GitService:
         :meth:`connect_repository`; None removes it; left out, it stays). The new remote was
         never synced: the sync status goes back to idle, last_sync and the error log are
         cleared. Raises RepositoryNotFound."""
-        sealed = (
-            None
-            if deploy_key is None or isinstance(deploy_key, Keep)
-            else self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
-        )
+        sealed = self._sealed(deploy_key, workspace_id)
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             row = await run_secret(
                 self.q.git.update_git_repository_remote,
@@ -184,18 +174,14 @@ class GitService:
                 set_deploy_key=not isinstance(deploy_key, Keep),
                 deploy_key=sealed,
             )
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return row
+            return exactly_one(row, _missing(workspace_id))
 
     async def disconnect_repository(self, workspace_id: int, *, acting_user_id: str) -> None:
         """Remove the workspace's repository. Raises RepositoryNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            deleted = await self.q.git.delete_git_repository_by_workspace(
-                conn, workspace_id=workspace_id
-            )
-        if deleted == 0:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
+        delete = self.q.git.delete_git_repository_by_workspace
+        await self.writing(acting_user_id).affected(
+            _missing(workspace_id), delete, workspace_id=workspace_id
+        )
 
 
 __all__ = [

@@ -12,8 +12,8 @@ import pytest
 from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.queries import Queries
 from plainsql.runtime.database_async import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService
 from reference_apps.services.teams import TeamService
@@ -35,9 +35,9 @@ def users(conn: psycopg.Connection[Any]) -> None:
 
 
 @pytest.fixture
-async def workspace(async_db: AsyncDatabase, async_queries: Queries) -> Workspace:
+async def workspace(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> Workspace:
     """Ada's workspace."""
-    return await add_workspace(async_db, async_queries, "ada")
+    return await add_workspace(async_db, typed_queries, "ada")
 
 
 @pytest.fixture
@@ -46,21 +46,21 @@ def fast_hasher() -> PasswordHasher:
 
 
 @pytest.fixture
-def auth(async_db: AsyncDatabase, async_queries: Queries) -> AuthService:
-    return AuthService(async_db, async_queries, password_hasher=FAST_HASHER, keys=TEST_KEYS)
+def auth(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuthService:
+    return AuthService(async_db, typed_queries, password_hasher=FAST_HASHER, keys=TEST_KEYS)
 
 
 @pytest.fixture
-def teams(async_db: AsyncDatabase, async_queries: Queries) -> TeamService:
-    return TeamService(async_db, async_queries)
+def teams(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> TeamService:
+    return TeamService(async_db, typed_queries)
 
 
 @pytest.fixture
-def audit(async_db: AsyncDatabase, async_queries: Queries) -> AuditService:
+def audit(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuditService:
     """The audit reader, on the login role (an operator's): the application role cannot read
     audit_log."""
     operator = AsyncDatabase(async_db.pool, replace(async_db.settings, transaction_role=None))
-    return AuditService(operator, async_queries)
+    return AuditService(operator, typed_queries)
 
 
 WaitUntilBlocked = Callable[[str], Awaitable[None]]

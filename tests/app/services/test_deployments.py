@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.queries import Queries
 from plainsql.runtime.database_async import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.deployments import (
     DeploymentNotFound,
     DeploymentService,
@@ -25,8 +25,8 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
 @pytest.fixture
-def deployments(async_db: AsyncDatabase, async_queries: Queries) -> DeploymentService:
-    return DeploymentService(async_db, async_queries)
+def deployments(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> DeploymentService:
+    return DeploymentService(async_db, typed_queries)
 
 
 async def test_record_then_get(deployments: DeploymentService, workspace: Workspace) -> None:
@@ -166,11 +166,11 @@ async def test_appending_to_a_null_build_log(
 async def test_latest_n_newest_first_of_one_workspace(
     async_pool: Pool,
     async_db: AsyncDatabase,
-    async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     deployments: DeploymentService,
     workspace: Workspace,
 ) -> None:
-    other = await add_workspace(async_db, async_queries, "bob")
+    other = await add_workspace(async_db, typed_queries, "bob")
     for i in range(5):
         await deployments.record(
             workspace.id, commit_sha=f"sha{i}", acting_user_id=workspace.user_id

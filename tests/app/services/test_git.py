@@ -13,9 +13,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from plainsql.config import Settings
 from plainsql.errors import CheckViolation
-from plainsql.queries import Queries, load_async_queries
+from plainsql.queries import load_async_queries
 from plainsql.runtime.database_async import AsyncDatabase
 from plainsql.runtime.pool import open_async_pool
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SyncStatus
 from reference_apps.services.crypto import CorruptCiphertext, key_id_of
 from reference_apps.services.git import (
@@ -33,8 +34,8 @@ SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n"
 
 
 @pytest.fixture
-def git(async_db: AsyncDatabase, async_queries: Queries) -> GitService:
-    return GitService(async_db, async_queries, keys=TEST_KEYS)
+def git(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> GitService:
+    return GitService(async_db, typed_queries, keys=TEST_KEYS)
 
 
 async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
@@ -87,10 +88,10 @@ async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
     git: GitService,
     workspace: Workspace,
     async_db: AsyncDatabase,
-    async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     conn: SyncConn,
 ) -> None:
-    other = await add_workspace(async_db, async_queries, "bob")
+    other = await add_workspace(async_db, typed_queries, "bob")
     await git.connect_repository(
         workspace.id,
         repo_url="https://a.example/a.git",
@@ -229,7 +230,7 @@ async def test_a_failed_connect_logs_and_raises_no_deploy_key(
     async with open_async_pool(db_settings) as pool:
         git = GitService(
             AsyncDatabase(pool, db_settings),
-            load_async_queries(db_settings.sql_dir),
+            AsyncTypedQueries(load_async_queries(db_settings.sql_dir)),
             keys=TEST_KEYS,
         )
         await git.connect_repository(

@@ -11,8 +11,8 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from plainsql.queries import Queries
 from plainsql.runtime.database_async import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
 from reference_apps.services.errors import AlreadyExists, Conflict, Forbidden, NotFound
@@ -39,7 +39,7 @@ async def new_user(auth: AuthService, name: str) -> User:
 async def team_with_two_owners(auth: AuthService, teams: TeamService) -> tuple[Team, User, User]:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     return team, alice, bob
 
@@ -63,7 +63,7 @@ async def test_create_team_makes_its_creator_the_owner(
 ) -> None:
     alice = await new_user(auth, "alice")
 
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     assert (team.name, team.slug) == ("Acme", "acme")
     assert await teams.get_team_by_id(team.id, acting_user_id=alice.id) == team
@@ -76,13 +76,13 @@ async def test_create_team_makes_its_creator_the_owner(
 
 async def test_a_taken_slug_raises_slug_taken(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
-    await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     with pytest.raises(SlugTaken) as caught:
-        await teams.create_team(name="Other Acme", slug="acme", creator_id=alice.id)
+        await teams.create_team(name="Other Acme", slug="acme", acting_user_id=alice.id)
 
     assert isinstance(caught.value, AlreadyExists)
-    assert len(await teams.list_user_teams(alice.id)) == 1
+    assert len(await teams.list_user_teams(acting_user_id=alice.id)) == 1
 
 
 async def test_create_team_for_an_unknown_creator_leaves_no_team(
@@ -93,7 +93,7 @@ async def test_create_team_for_an_unknown_creator_leaves_no_team(
 
     for creator in ("no-such-user", alice.id):
         with pytest.raises(UserNotFound):
-            await teams.create_team(name="Acme", slug="acme", creator_id=creator)
+            await teams.create_team(name="Acme", slug="acme", acting_user_id=creator)
 
     assert conn.execute("SELECT count(*) FROM teams").fetchone() == (0,)
 
@@ -113,7 +113,7 @@ async def test_delete_team_removes_its_memberships(
 
     await teams.delete_team(team.id, acting_user_id=alice.id)
 
-    assert await teams.list_user_teams(alice.id) == []
+    assert await teams.list_user_teams(acting_user_id=alice.id) == []
     assert conn.execute("SELECT count(*) FROM team_members").fetchone() == (0,)
     with pytest.raises(TeamNotFound):
         await teams.delete_team(team.id, acting_user_id=alice.id)
@@ -128,7 +128,7 @@ async def test_add_members_and_list_them_owners_first_then_by_name(
     zoe = await new_user(auth, "zoe")
     carol = await new_user(auth, "carol")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=zoe.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=zoe.id)
 
     membership = await teams.add_member(team.id, carol.id, acting_user_id=zoe.id)
     await teams.add_member(team.id, bob.id, UserRole.MEMBER, acting_user_id=zoe.id)
@@ -150,7 +150,7 @@ async def test_add_member_errors(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     gone = await new_user(auth, "gone")
     await auth.soft_delete_user(gone.id)
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     with pytest.raises(AlreadyMember):
         await teams.add_member(team.id, alice.id, acting_user_id=alice.id)
@@ -165,7 +165,7 @@ async def test_add_member_errors(auth: AuthService, teams: TeamService) -> None:
 async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
@@ -180,14 +180,14 @@ async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
 async def test_change_role_promotes_and_demotes(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     promoted = await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     demoted = await teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id)
 
     assert (promoted.role, demoted.role) == (UserRole.OWNER, UserRole.MEMBER)
-    assert {t.team.slug: t.role for t in await teams.list_user_teams(alice.id)} == {
+    assert {t.team.slug: t.role for t in await teams.list_user_teams(acting_user_id=alice.id)} == {
         "acme": UserRole.MEMBER
     }
     with pytest.raises(MemberNotFound):
@@ -199,12 +199,12 @@ async def test_list_user_teams_with_roles_by_team_name(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    zeta = await teams.create_team(name="Zeta", slug="zeta", creator_id=alice.id)
-    await teams.create_team(name="Beta", slug="beta", creator_id=bob.id)
-    alpha = await teams.create_team(name="Alpha", slug="alpha", creator_id=bob.id)
+    zeta = await teams.create_team(name="Zeta", slug="zeta", acting_user_id=alice.id)
+    await teams.create_team(name="Beta", slug="beta", acting_user_id=bob.id)
+    alpha = await teams.create_team(name="Alpha", slug="alpha", acting_user_id=bob.id)
     await teams.add_member(alpha.id, alice.id, acting_user_id=bob.id)
 
-    listed = await teams.list_user_teams(alice.id)
+    listed = await teams.list_user_teams(acting_user_id=alice.id)
 
     assert [(t.team.name, t.role) for t in listed] == [
         ("Alpha", UserRole.MEMBER),
@@ -218,7 +218,7 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await auth.soft_delete_user(bob.id)
@@ -226,7 +226,7 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
     assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
         alice.id
     ]
-    assert await teams.list_user_teams(bob.id) == []
+    assert await teams.list_user_teams(acting_user_id=bob.id) == []
     with pytest.raises(MemberNotFound):
         await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     # Removing the hidden membership is still allowed (clean-up).
@@ -242,7 +242,7 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     carol = await new_user(auth, "carol")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     refused = [
@@ -266,7 +266,7 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
     assert await teams.get_team_by_id(team.id, acting_user_id=bob.id) == team
     assert len(await teams.list_members(team.id, acting_user_id=bob.id)) == 2
     await teams.remove_member(team.id, bob.id, acting_user_id=bob.id)
-    assert await teams.list_user_teams(bob.id) == []
+    assert await teams.list_user_teams(acting_user_id=bob.id) == []
 
 
 async def test_another_user_s_team_cannot_be_touched_at_all(
@@ -274,7 +274,7 @@ async def test_another_user_s_team_cannot_be_touched_at_all(
 ) -> None:
     alice = await new_user(auth, "alice")
     mallory = await new_user(auth, "mallory")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     for call in (
         teams.get_team_by_id(team.id, acting_user_id=mallory.id),
@@ -301,7 +301,7 @@ async def test_the_last_owner_can_be_neither_demoted_nor_removed(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     with pytest.raises(LastOwner) as caught:
@@ -318,7 +318,7 @@ async def test_the_last_owner_can_hand_over_by_promoting_first(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
@@ -331,7 +331,7 @@ async def test_deleting_the_last_owner_is_refused_soft_or_hard(
     auth: AuthService, teams: TeamService
 ) -> None:
     alice = await new_user(auth, "alice")
-    await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     with pytest.raises(LastOwner):
         await auth.soft_delete_user(alice.id)
@@ -430,7 +430,7 @@ async def _demotion_race(
         alice = await new_user(auth, f"alice-{tag}{attempt}")
         bob = await new_user(auth, f"bob-{tag}{attempt}")
         team = await teams.create_team(
-            name="Acme", slug=f"acme-{tag}{attempt}", creator_id=alice.id
+            name="Acme", slug=f"acme-{tag}{attempt}", acting_user_id=alice.id
         )
         await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
         results = await asyncio.gather(
@@ -470,10 +470,10 @@ async def test_the_last_owner_rule_holds_whatever_the_database_default_isolation
 
 
 async def test_role_changes_at_serializable_are_retried_and_keep_one_owner(
-    auth: AuthService, async_db: AsyncDatabase, async_queries: Queries, database_url: str
+    auth: AuthService, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, database_url: str
 ) -> None:
     strict = TeamService(
-        async_db, async_queries, isolation=psycopg.IsolationLevel.SERIALIZABLE, attempts=5
+        async_db, typed_queries, isolation=psycopg.IsolationLevel.SERIALIZABLE, attempts=5
     )
     await _demotion_race(auth, strict, database_url, "ser", rounds=10)
     assert strict.retries >= 1, "no demotion ever met a serialization failure to retry"

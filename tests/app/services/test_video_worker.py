@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from plainsql.errors import PermissionDenied
-from plainsql.queries import Queries
 from plainsql.runtime.database_async import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.video_worker import ClaimedVideo, VideoWorkerQueue
 from reference_apps.services.videos import VideosService
@@ -50,19 +50,19 @@ def video_state(conn: Conn, video_id: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def queue(db: AsyncDatabase, queries: Queries, name: str, **kw: int) -> VideoWorkerQueue:
-    return VideoWorkerQueue(db, queries, name, **kw)
+def queue(db: AsyncDatabase, q: AsyncTypedQueries, name: str, **kw: int) -> VideoWorkerQueue:
+    return VideoWorkerQueue(db, q, name, **kw)
 
 
 async def test_four_workers_drain_1000_pending_videos_completing_each_exactly_once(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     ids = add_pending_videos(conn, 1000)
     completions: Counter[str] = Counter()
     claims: Counter[str] = Counter()
 
     async def work(name: str) -> None:
-        q = queue(async_db, async_queries, name)
+        q = queue(async_db, typed_queries, name)
         while batch := await q.claim(batch_size=25):
             for claim in batch:
                 claims[claim.id] += 1
@@ -84,14 +84,14 @@ async def test_four_workers_drain_1000_pending_videos_completing_each_exactly_on
 
 
 async def test_a_killed_worker_s_lease_runs_out_and_its_video_completes(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     (video_id,) = add_pending_videos(conn, 1)
     claimed = asyncio.Event()
     taken: list[ClaimedVideo] = []
 
     async def doomed_worker() -> None:
-        taken.extend(await queue(async_db, async_queries, "doomed", lease_seconds=1).claim())
+        taken.extend(await queue(async_db, typed_queries, "doomed", lease_seconds=1).claim())
         claimed.set()
         await asyncio.Event().wait()  # "works" until killed, never reports
 
@@ -103,7 +103,7 @@ async def test_a_killed_worker_s_lease_runs_out_and_its_video_completes(
     assert [c.id for c in taken] == [video_id]
     assert video_state(conn, video_id)[:2] == ("processing", 1)
 
-    survivor = queue(async_db, async_queries, "survivor")
+    survivor = queue(async_db, typed_queries, "survivor")
     retaken: list[ClaimedVideo] = []
     for _ in range(300):  # until the one-second lease has run out
         if retaken := await survivor.claim():
@@ -113,29 +113,29 @@ async def test_a_killed_worker_s_lease_runs_out_and_its_video_completes(
     assert retaken[0].processing_attempts == 2
     assert await survivor.complete(retaken[0], {"summary": "second try"})
     # the killed worker's claim, reported late, changes nothing: completed exactly once
-    late = queue(async_db, async_queries, "doomed")
+    late = queue(async_db, typed_queries, "doomed")
     assert not await late.complete(taken[0], {"summary": "late"})
     assert await late.fail(taken[0], "late failure") is None
     assert video_state(conn, video_id) == ("completed", 2, None, {"summary": "second try"}, True)
 
 
 async def test_while_the_lease_runs_nobody_else_claims_the_video(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     add_pending_videos(conn, 2)
-    first = await queue(async_db, async_queries, "a").claim(batch_size=1)
-    second = await queue(async_db, async_queries, "b").claim(batch_size=5)
-    third = await queue(async_db, async_queries, "c").claim(batch_size=5)
+    first = await queue(async_db, typed_queries, "a").claim(batch_size=1)
+    second = await queue(async_db, typed_queries, "b").claim(batch_size=5)
+    third = await queue(async_db, typed_queries, "c").claim(batch_size=5)
     assert len(first) == len(second) == 1
     assert first[0].id != second[0].id
     assert third == []
 
 
 async def test_a_failing_video_is_retried_with_its_error_kept_then_fails_for_good(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     (video_id,) = add_pending_videos(conn, 1)
-    q = queue(async_db, async_queries, "w", max_attempts=2)
+    q = queue(async_db, typed_queries, "w", max_attempts=2)
     (claim,) = await q.claim()
     assert await q.fail(claim, "transcript unavailable") == "pending"
     assert video_state(conn, video_id) == ("pending", 1, "transcript unavailable", None, True)
@@ -147,17 +147,17 @@ async def test_a_failing_video_is_retried_with_its_error_kept_then_fails_for_goo
 
 
 async def test_a_user_retrying_a_failed_video_gives_it_its_attempts_back(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     (video_id,) = add_pending_videos(conn, 1)
-    q = queue(async_db, async_queries, "w", max_attempts=1)
+    q = queue(async_db, typed_queries, "w", max_attempts=1)
     (claim,) = await q.claim()
     assert await q.fail(claim, "boom") == "failed"
     user = conn.execute("SELECT user_id FROM video_summaries WHERE id = %s", (video_id,)).fetchone()
     assert user is not None
     conn.commit()
-    await VideosService(async_db, async_queries).set_processing_status(
-        video_id, user[0], ProcessingStatus.PENDING
+    await VideosService(async_db, typed_queries).set_processing_status(
+        video_id, ProcessingStatus.PENDING, acting_user_id=user[0]
     )
     (again,) = await q.claim()
     assert again.processing_attempts == 1
@@ -167,10 +167,10 @@ async def test_a_user_retrying_a_failed_video_gives_it_its_attempts_back(
 
 
 async def test_a_lease_running_out_on_the_last_attempt_fails_the_video(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     (video_id,) = add_pending_videos(conn, 1)
-    q = queue(async_db, async_queries, "dies", max_attempts=1, lease_seconds=1)
+    q = queue(async_db, typed_queries, "dies", max_attempts=1, lease_seconds=1)
     assert len(await q.claim()) == 1
     for _ in range(300):  # until the lease has run out and a claim gave the video up
         assert await q.claim() == []
@@ -183,10 +183,10 @@ async def test_a_lease_running_out_on_the_last_attempt_fails_the_video(
 
 
 async def test_the_worker_acts_for_no_user_and_sees_no_row_outside_its_paths(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries
+    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     add_pending_videos(conn, 3)
-    assert len(await queue(async_db, async_queries, "w").claim()) == 3
+    assert len(await queue(async_db, typed_queries, "w").claim()) == 3
     async with async_db.transaction() as unit:  # the worker's units: no acting user
         cursor = await unit.execute("SELECT count(*) FROM video_summaries")
         assert await cursor.fetchone() == (0,)
@@ -201,10 +201,14 @@ async def test_the_worker_acts_for_no_user_and_sees_no_row_outside_its_paths(
     ],
 )
 async def test_without_its_grant_the_worker_is_refused(
-    users: None, conn: Conn, async_db: AsyncDatabase, async_queries: Queries, function: str
+    users: None,
+    conn: Conn,
+    async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    function: str,
 ) -> None:
     (video_id,) = add_pending_videos(conn, 1)
-    q = queue(async_db, async_queries, "w")
+    q = queue(async_db, typed_queries, "w")
     (claim,) = await q.claim()
     conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM reference_app")
     conn.commit()
