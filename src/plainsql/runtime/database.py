@@ -71,6 +71,15 @@ class Database:
         read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``."""
         return Unit(self, acting_user, read_only, isolation)
 
+    def _failure(self, error: Exception, cause: BaseException) -> tuple[Exception, BaseException]:
+        """What a failed unit raises, and from what: ``error`` from ``cause``, or the domain
+        error declared for its constraint from ``error`` (itself from ``cause``)."""
+        domain = self._domain_error(error)
+        if domain is None:
+            return (error, cause)
+        error.__cause__ = cause
+        return (domain, error)
+
     def _domain_error(self, exc: BaseException) -> DomainError | None:
         """The declared domain error of a constraint's refusal, or None."""
         if not isinstance(exc, IntegrityError) or exc.constraint is None:
@@ -110,8 +119,8 @@ class Database:
             try:
                 yield conn
             except psycopg.Error as exc:
-                mapped = _mapped(exc, committing=False)
-                raise self._domain_error(mapped) or mapped from exc
+                failure, cause = self._failure(_mapped(exc, committing=False), exc)
+                raise failure from cause
             except IntegrityError as exc:
                 domain = self._domain_error(exc)
                 if domain is None:
@@ -158,8 +167,8 @@ class Database:
                     except BaseException as exc:
                         _roll_back(conn)
                         if isinstance(exc, psycopg.Error):
-                            mapped = _mapped(exc, committing=False)
-                            raise self._domain_error(mapped) or mapped from exc
+                            failure, cause = self._failure(_mapped(exc, committing=False), exc)
+                            raise failure from cause
                         domain = self._domain_error(exc)
                         if domain is not None:
                             raise domain from exc
@@ -167,8 +176,8 @@ class Database:
                     try:
                         run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
-                        mapped = _mapped(exc, committing=True)
-                        raise self._domain_error(mapped) or mapped from exc
+                        failure, cause = self._failure(_mapped(exc, committing=True), exc)
+                        raise failure from cause
                 finally:
                     if restore and (not conn.closed):
                         conn.set_autocommit(False)
