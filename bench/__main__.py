@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import cast
 
 from bench.harness import BENCH_DIR, BenchContext, Result, format_result
-from plainsql.config import load_settings
+from plainsql import load_settings
 from plainsql.errors import PlainSQLError
 from plainsql.testing import build_template, cloned_database, drop_template, open_test_server
 

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from psycopg import sql
 
-from plainsql.config import Settings
+from plainsql import Settings
 
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -45,3 +46,53 @@ def test_a_readme_snippet_runs_as_written(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected
+
+
+PUBLIC_MODULES = {"plainsql.errors", "plainsql.testing"}  # besides `plainsql` itself
+
+
+def _doc_snippets() -> list[tuple[str, str]]:
+    """(file, snippet) for every Python snippet of the README and docs/."""
+    found = []
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for snippet in re.findall(r"```python\n(.*?)```", path.read_text(), re.DOTALL):
+            found.append((path.relative_to(REPO).as_posix(), snippet))
+    return found
+
+
+def _non_public_imports(snippet: str) -> list[str]:
+    """Each import of plainsql in ``snippet`` that reaches past its public names."""
+    import plainsql
+
+    wrong = []
+    for node in ast.walk(ast.parse(snippet)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("plainsql"):
+            module = node.module or ""
+            if module in PUBLIC_MODULES:
+                continue
+            names = [alias.name for alias in node.names]
+            if module != "plainsql" or not set(names) <= set(plainsql.__all__):
+                wrong.append(f"from {module} import {', '.join(names)}")
+        elif isinstance(node, ast.Import):
+            wrong += [
+                f"import {alias.name}"
+                for alias in node.names
+                if alias.name.startswith("plainsql.") and alias.name not in PUBLIC_MODULES
+            ]
+    return wrong
+
+
+def test_readme_and_docs_snippets_import_only_public_names() -> None:
+    snippets = _doc_snippets()
+    assert any("from plainsql import" in snippet for _, snippet in snippets)
+    wrong = {f"{where}: {line}" for where, s in snippets for line in _non_public_imports(s)}
+    assert not wrong, "snippets must import from plainsql's __all__ only"
+
+
+def test_the_snippet_check_refuses_an_internal_import() -> None:
+    assert _non_public_imports("from plainsql.runtime.pool import open_pool\n") == [
+        "from plainsql.runtime.pool import open_pool"
+    ]
+    assert _non_public_imports("from plainsql import _moved\n") == ["from plainsql import _moved"]
+    assert _non_public_imports("import plainsql.queries\n") == ["import plainsql.queries"]
+    assert _non_public_imports("from plainsql import AsyncDatabase, errors\n") == []

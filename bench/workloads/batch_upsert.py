@@ -26,9 +26,7 @@ from uuid import UUID
 import psycopg
 
 from bench.harness import BenchContext, Measurement, Result, interleaved_async, measure_async
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
+from plainsql import AsyncDatabase, load_async_queries, open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UpsertProjectFileBatchParams
 

@@ -9,7 +9,7 @@ import psycopg
 
 from bench.harness import BENCH_DIR, BenchContext, Result, interleaved, measure
 from bench.records import RECORD_CLASSES
-from plainsql.queries import load_queries
+from plainsql import load_queries
 
 CALLS = 10_000
 SMOKE_CALLS = 300

@@ -29,9 +29,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.harness import BenchContext, Measurement, Result, measure, median_of
-from plainsql.queries import Queries, load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
+from plainsql import AsyncDatabase, Queries, load_async_queries, open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.agent_states import AgentStatesService
 

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from bench.harness import BENCH_DIR, BenchContext, Result, interleaved, measure
-from plainsql.queries import load_queries
+from plainsql import load_queries
 
 ROWS = 100_000
 SMOKE_ROWS = 5_000

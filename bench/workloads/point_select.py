@@ -14,7 +14,7 @@ import asyncio
 import psycopg
 
 from bench.harness import BenchContext, Measurement, Result, interleaved_async, measure_async
-from plainsql.queries import load_async_queries
+from plainsql import load_async_queries
 from reference_apps.db.queries import AsyncTypedQueries
 
 CALLS = 20_000

@@ -27,10 +27,14 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from bench.harness import BENCH_DIR, BenchContext, Measurement, Result, interleaved, measure
 from bench.records import RECORD_CLASSES
-from plainsql.queries import load_async_queries, load_queries
-from plainsql.runtime.database import Database
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool, open_pool
+from plainsql import (
+    AsyncDatabase,
+    Database,
+    load_async_queries,
+    load_queries,
+    open_async_pool,
+    open_pool,
+)
 
 WORKERS = 8
 CALLS_PER_WORKER = 1_500

@@ -1,3 +1,41 @@
-"""plainsql: named SQL queries in plain files and plain-SQL migrations for PostgreSQL."""
+"""plainsql: named SQL queries in plain files and plain-SQL migrations for PostgreSQL.
+
+Everything a program needs is imported from here (``__all__``), plus the error tree in
+:mod:`plainsql.errors` and the pytest plugin in :mod:`plainsql.testing`. Any other module is
+internal and may change without notice. Importing plainsql opens nothing and reads nothing.
+"""
+
+from plainsql import errors
+from plainsql.config import Settings, load_settings
+from plainsql.queries import Queries, load_async_queries, load_queries
+from plainsql.runtime.database import Database, Unit
+from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, ConstraintErrors, exactly_one
+from plainsql.runtime.paging import KeysetList, Page, PageRequest
+from plainsql.runtime.pool import AsyncConn, AsyncPool, Conn, Pool, open_async_pool, open_pool
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AsyncConn",
+    "AsyncDatabase",
+    "AsyncPool",
+    "AsyncUnit",
+    "Conn",
+    "ConstraintErrors",
+    "Database",
+    "KeysetList",
+    "Page",
+    "PageRequest",
+    "Pool",
+    "Queries",
+    "Settings",
+    "Unit",
+    "__version__",
+    "errors",
+    "exactly_one",
+    "load_async_queries",
+    "load_queries",
+    "load_settings",
+    "open_async_pool",
+    "open_pool",
+]

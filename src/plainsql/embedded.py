@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from plainsql._extras import require
 from plainsql.errors import DatabaseUnavailable
-from plainsql.extras import require
 
 SUPERUSER = "postgres"
 

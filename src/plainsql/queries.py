@@ -49,7 +49,7 @@ from aiosql.query_loader import _QUERY_DEF, QueryLoader
 from aiosql.types import QueryDatum, SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 
-from plainsql import sqltext
+from plainsql import _sqltext as sqltext
 from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, UnterminatedError
 from plainsql.runtime._adapter import PsycopgAdapter
 from plainsql.runtime._adapter_async import AsyncPsycopgAdapter

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import psycopg
 
+from plainsql._sqltext import line_of
 from plainsql.config import Settings
 from plainsql.errors import SeedError, scrub_secrets
 from plainsql.server import connect
-from plainsql.sqltext import line_of
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,7 @@ from datetime import timedelta
 
 import click
 
-from plainsql.config import load_settings
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
+from plainsql import AsyncDatabase, load_async_queries, load_settings, open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.teams import TeamService
 

@@ -26,11 +26,14 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Final
 
-from plainsql.config import Settings, load_settings
+from plainsql import (
+    AsyncDatabase,
+    Settings,
+    load_async_queries,
+    load_settings,
+    open_async_pool,
+)
 from plainsql.errors import PlainSQLError
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.accounts import OAUTH_TOKEN_COLUMNS, oauth_token_context
 from reference_apps.services.crypto import EncryptionKey, KeyRing, key_id_of, load_key_ring

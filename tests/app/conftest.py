@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plainsql.queries import Queries
+from plainsql import Queries
 from reference_apps.db.queries import AsyncTypedQueries
 
 

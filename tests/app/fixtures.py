@@ -6,8 +6,7 @@ builders and constants from here instead of writing its own copy.
 
 from __future__ import annotations
 
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import Conn
+from plainsql import AsyncDatabase, Conn
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.crypto import EncryptionKey, KeyRing
 from reference_apps.services.workspaces import Workspace, WorkspaceService

@@ -14,7 +14,8 @@ from dataclasses import replace
 
 import pytest
 
-from plainsql.config import DatabaseSource, Settings
+from plainsql import Settings
+from plainsql.config import DatabaseSource
 from plainsql.migrate.files import discover
 from plainsql.migrate.lint import lint_migrations
 from plainsql.migrate.verify import verify_migrations

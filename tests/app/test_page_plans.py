@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql.queries import Queries
+from plainsql import Queries
 from plainsql.testing import TestServer, create_database, drop_database, unique_name
 
 Conn = psycopg.Connection[tuple[Any, ...]]

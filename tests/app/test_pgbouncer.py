@@ -25,11 +25,15 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from plainsql.config import DatabaseSource, Settings, load_settings
+from plainsql import (
+    AsyncDatabase,
+    Settings,
+    load_async_queries,
+    load_settings,
+    open_async_pool,
+)
+from plainsql.config import DatabaseSource
 from plainsql.migrate.runner import Migrator
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from plainsql.testing import unique_name
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.agents import AgentsService

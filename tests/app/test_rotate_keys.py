@@ -17,9 +17,8 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 
+from plainsql import AsyncDatabase, open_async_pool
 from plainsql.migrate.runner import Migrator
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from plainsql.testing import TestServer
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.rotate_keys import rotate_keys

@@ -19,11 +19,9 @@ import pytest
 from click.testing import CliRunner
 from psycopg import sql
 
+from plainsql import Conn, Database, Settings, open_pool
 from plainsql.cli import cli
-from plainsql.config import Settings
 from plainsql.errors import PermissionDenied, QueryError
-from plainsql.runtime.database import Database
-from plainsql.runtime.pool import Conn, open_pool
 
 ROLE = "reference_app"
 A, B = "rls-a", "rls-b"

@@ -13,12 +13,9 @@ from pathlib import Path
 import psycopg
 from click.testing import CliRunner
 
+from plainsql import AsyncDatabase, Settings, load_async_queries, open_async_pool
 from plainsql.cli import cli
-from plainsql.config import Settings
 from plainsql.migrate.runner import Migrator
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from plainsql.seed import run_seeds
 from plainsql.testing import TestServer
 from reference_apps.db.queries import AsyncTypedQueries

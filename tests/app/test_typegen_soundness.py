@@ -23,8 +23,7 @@ from uuid import UUID
 import psycopg
 from aiosql.types import SQLOperationType
 
-from plainsql.config import Settings
-from plainsql.queries import load_async_queries
+from plainsql import Settings, load_async_queries
 from plainsql.seed import run_seeds
 from reference_apps.db import queries as generated
 from reference_apps.db import records

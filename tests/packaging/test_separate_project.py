@@ -2,7 +2,8 @@
 
 The project (made here in a temporary folder) has its own pyproject.toml with a
 ``[tool.plainsql]`` table, migrations, named queries and one test file using the plugin's
-``plainsql_*`` fixtures in pytest-asyncio's default strict mode. Every command runs on a
+``plainsql_*`` fixtures in pytest-asyncio's default strict mode and only names of
+``import plainsql``. Every command runs on a
 database of its own, created and dropped here, on the server the main suite uses.
 """
 
@@ -63,6 +64,8 @@ FILES = {
         """,
     "tests/test_items.py": """
         import pytest
+
+        import plainsql
         from plainsql.errors import UniqueViolation
 
 
@@ -84,6 +87,15 @@ FILES = {
         def test_each_test_has_its_own_database(plainsql_conn):
             count = plainsql_conn.execute("SELECT count(*) FROM items").fetchone()
             assert count == (0,)
+
+
+        def test_the_public_api(plainsql_pool, plainsql_settings):
+            db = plainsql.Database(plainsql_pool, plainsql_settings)
+            queries = plainsql.load_queries(plainsql_settings.sql_dir)
+            with db.transaction() as conn:
+                queries.create_item(conn, name="cap", note=None)
+            with db.connection() as conn:
+                assert [row["name"] for row in queries.list_items(conn)] == ["cap"]
         """,
 }
 
@@ -134,7 +146,7 @@ def test_a_separate_project_migrates_types_checks_lints_and_tests(
         assert not (project / ".squawk.toml").exists()
         run(bin_dir / "plainsql", "lint", cwd=project, env=env)
         tested = run(bin_dir / "python", "-m", "pytest", "-v", "tests", cwd=project, env=env)
-        assert "3 passed" in tested
+        assert "4 passed" in tested
         assert re.search(r"asyncio: mode=(Mode\.)?strict", tested, re.IGNORECASE), tested
         assert f"plainsql: tests run on {url.split('?')[0]}" in tested.replace("'", "")
         assert _relations(url) == {"items", *BOOKKEEPING_TABLES}

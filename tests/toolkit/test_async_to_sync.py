@@ -6,6 +6,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ SOURCE = "src/plainsql/runtime/_adapter_async.py"
 DERIVED = "src/plainsql/runtime/_adapter.py"
 
 pytestmark = pytest.mark.standalone
+
+KEYWORDS = {"async", "await", "Awaitable"}
 
 
 def _twins() -> dict[str, str]:
@@ -48,6 +51,35 @@ def _check(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_checked_in_sync_adapter_is_derived_from_the_async_one() -> None:
     result = _check(REPO)
     assert result.returncode == 0, result.stderr
+
+
+def _tokens(path: Path) -> list[tokenize.TokenInfo]:
+    with path.open() as f:
+        return list(tokenize.generate_tokens(f.readline))
+
+
+@pytest.mark.parametrize("source", sorted(_twins()))
+def test_a_derived_file_keeps_the_comments_of_its_source(source: str) -> None:
+    derived = _tokens(REPO / _twins()[source])
+    kept = {t.string for t in derived if t.type == tokenize.COMMENT}
+    wanted = [
+        t.string.replace("an async ", "a sync ")
+        for t in _tokens(REPO / source)
+        if t.type == tokenize.COMMENT
+    ]
+    assert [c for c in wanted if c not in kept] == []
+    assert not [t.string for t in derived if t.type == tokenize.NAME and t.string in KEYWORDS]
+
+
+@pytest.mark.parametrize("source", sorted(_twins()))
+def test_a_hand_edit_of_any_derived_file_fails_the_check(source: str, tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    derived_name = _twins()[source]
+    derived = root / derived_name
+    derived.write_text(derived.read_text() + "# a hand edit\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert f"{derived_name} differs from what tools/async_to_sync.py derives" in result.stderr
 
 
 def test_a_hand_edit_of_the_derived_file_fails_the_check(tmp_path: Path) -> None:

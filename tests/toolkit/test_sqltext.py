@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from plainsql._sqltext import blank_block_comments, parameter_names, to_pyformat
 from plainsql.errors import UnterminatedError
-from plainsql.sqltext import blank_block_comments, parameter_names, to_pyformat
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
+from plainsql._sqltext import TokenKind, tokenize
 from plainsql.errors import MigrationError, UnterminatedError
-from plainsql.sqltext import TokenKind, tokenize
 
 MIGRATION_NAME = re.compile(r"^(?P<number>\d{4}|\d{14})_(?P<slug>[a-z0-9_]+)$")
 TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
@@ -95,7 +95,7 @@ class Statement:
 def split_statements(text: str) -> list[Statement]:
     """The top-level statements of ``text``, comments before a statement excluded.
 
-    Quotes, dollar quotes and comments are skipped by :func:`plainsql.sqltext.tokenize`;
+    Quotes, dollar quotes and comments are skipped by :func:`plainsql._sqltext.tokenize`;
     semicolons inside ``BEGIN ATOMIC ... END`` and ``CASE ... END`` do not split.
     """
     statements: list[Statement] = []

@@ -50,13 +50,13 @@ from typing import Any
 
 import psycopg
 
+from plainsql._sqltext import TokenKind, tokenize
 from plainsql.config import Settings
 from plainsql.errors import LintError, MigrationError, UnterminatedError
 from plainsql.migrate.files import MigrationFile, discover, location, split_statements
 from plainsql.migrate.ledger import BOOKKEEPING_TABLES
 from plainsql.migrate.runner import Migrator
 from plainsql.server import connect, scratch_database
-from plainsql.sqltext import TokenKind, tokenize
 
 SQUAWK_CONFIG = ".squawk.toml"
 

@@ -10,6 +10,7 @@ runner's process dies. A second runner says once that it waits, naming the holde
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -25,6 +26,8 @@ from plainsql.server import connect
 # are per database, so runners on different databases never wait for each other.
 LOCK_KEY = 0x706C61696E73716C
 POLL_SECONDS = 0.2
+
+logger = logging.getLogger("plainsql.migrate")
 
 
 @contextmanager
@@ -44,7 +47,9 @@ def migration_lock(
     conn = connect(settings, conninfo, autocommit=True)
     try:
         conn.execute("SELECT set_config('application_name', %s, false)", (application_name,))
-        deadline = time.monotonic() + max(0.0, timeout)
+        started = time.monotonic()
+        deadline = started + max(0.0, timeout)
+        waited = False
         while True:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
             if row is not None and row[0]:
@@ -52,10 +57,15 @@ def migration_lock(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise MigrationLockTimeout(_timeout_message(conn, timeout))
-            if on_wait is not None:
-                on_wait(_waiting_message(conn, remaining))
-                on_wait = None
+            if not waited:
+                waited = True
+                message = _waiting_message(conn, remaining)
+                logger.info("%s", message)
+                if on_wait is not None:
+                    on_wait(message)
             time.sleep(min(POLL_SECONDS, remaining))
+        if waited:
+            logger.info("took the migration lock after %.1f s", time.monotonic() - started)
         try:
             yield conn
         finally:

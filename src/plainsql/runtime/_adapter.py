@@ -86,7 +86,11 @@ class PsycopgAdapter(AdapterBase):
         return int(cur.rowcount)
 
     def insert_update_delete_many(
-        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: list[Params]
+        self,
+        conn: psycopg.Connection[Any],
+        query_name: str,
+        sql: str,
+        parameters: list[Params],
     ) -> int:
         """One execution per parameter mapping, pipelined by psycopg's ``executemany``: the
         batch costs one round trip, not one per row."""

@@ -13,7 +13,7 @@ from typing import Any
 from aiosql.types import SQLOperationType
 from psycopg.rows import RowFactory, class_row, dict_row
 
-from plainsql import sqltext
+from plainsql import _sqltext as sqltext
 
 Params = Mapping[str, Any]
 RecordClasses = Mapping[str, type[Any]]

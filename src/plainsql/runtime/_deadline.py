@@ -16,6 +16,7 @@ deadline.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -34,6 +35,8 @@ from plainsql.errors import DeadlineExceeded
 GRACE = 5.0
 # How often the watchdog looks: a frozen call fails at most this late after its deadline.
 TICK = 0.25
+
+logger = logging.getLogger("plainsql.deadline")
 
 
 def deadline_seconds(settings: Settings) -> float:
@@ -93,7 +96,23 @@ class Watchdog:
                     continue
                 conn = entry[1]
                 self._expired.add(conn)
+                _log_cut(conn)
                 _sever(conn)
+
+
+def _log_cut(conn: psycopg.BaseConnection[Any]) -> None:
+    """Say which connection the watchdog cuts off (its server pid and limit, not its statement)."""
+    try:
+        pid: int | str = conn.info.backend_pid
+    except psycopg.Error:
+        pid = "?"
+    logger.warning(
+        "cut off a statement past its deadline (%.1f s: statement-timeout-ms plus %g s) on "
+        "the connection to server process %s; the caller gets DeadlineExceeded",
+        getattr(conn, "deadline", 0.0),
+        GRACE,
+        pid,
+    )
 
 
 def _sever(conn: psycopg.BaseConnection[Any]) -> None:

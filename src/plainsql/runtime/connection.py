@@ -49,6 +49,7 @@ class DeadlineCursor(psycopg.Cursor[Row]):
         prepare: bool | None = None,
         binary: bool | None = None,
     ) -> Self:
+        # psycopg overloads execute() for strings and t-string Templates; this passes both on.
         parent: Any = super()
         conn = self.connection
         seconds = conn.deadline if isinstance(conn, PlainConnection) else 0.0
@@ -59,6 +60,7 @@ class DeadlineCursor(psycopg.Cursor[Row]):
     def executemany(
         self, query: Query, params_seq: Iterable[Params], *, returning: bool = False
     ) -> None:
+        # A batch (pipelined by psycopg) gets the deadline once, for the whole batch.
         parent: Any = super()
         conn = self.connection
         seconds = conn.deadline if isinstance(conn, PlainConnection) else 0.0

@@ -1,4 +1,4 @@
-"""The runtime path, written once (async): a database handle over a pool, and its units of work.
+"""The runtime path: a database handle over a pool, and its units of work.
 
     db = AsyncDatabase(pool, settings)
     async with db.transaction(acting_user=user_id) as conn:   # BEGIN ... COMMIT
@@ -41,6 +41,7 @@ This is the source of :mod:`plainsql.runtime.database` (derived by ``tools/async
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -80,6 +81,10 @@ P = ParamSpec("P")
 # write (see AsyncDatabase.with_constraint_errors).
 ConstraintErrors = Mapping[str, type[DomainError]]
 
+# A unit retried (its connection found dead at BEGIN, or a serialization failure): never a
+# parameter, a statement or a connection string, only what happened and to which pool.
+logger = logging.getLogger("plainsql.database")
+
 
 class AsyncDatabase:
     """What a service is given: the pool, and units of work over it.
@@ -111,10 +116,10 @@ class AsyncDatabase:
         acting_user: str | None = None,
         read_only: bool = False,
         isolation: IsolationLevel | None = None,
-    ) -> Unit:
+    ) -> AsyncUnit:
         """A unit of work that runs one typed query: ``await db.unit(acting_user=u,
         read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``."""
-        return Unit(self, acting_user, read_only, isolation)
+        return AsyncUnit(self, acting_user, read_only, isolation)
 
     def _failure(self, error: Exception, cause: BaseException) -> tuple[Exception, BaseException]:
         """What a failed unit raises, and from what: ``error`` from ``cause``, or the domain
@@ -205,7 +210,14 @@ class AsyncDatabase:
                         await async_run_command(conn, begin)
                     except psycopg.Error as exc:
                         if attempt == 1 and connection_lost(exc):
-                            continue  # a dead connection: nothing of the unit was sent
+                            # a dead connection: nothing of the unit was sent
+                            logger.warning(
+                                "pool %r: a dead connection was discarded (%s at BEGIN); "
+                                "the unit is retried on another connection",
+                                self.pool.name,
+                                type(exc).__name__,
+                            )
+                            continue
                         raise _mapped(exc, committing=False) from exc
                     try:
                         yield conn
@@ -236,14 +248,22 @@ class AsyncDatabase:
         for retries in range(attempts):
             try:
                 return await unit(), retries
-            except SerializationFailure:
+            except SerializationFailure as exc:
                 if retries == attempts - 1:
                     raise
+                logger.info(
+                    "unit %s failed with SQLSTATE %s (serialization failure or deadlock); "
+                    "retry %d of %d",
+                    getattr(unit, "__qualname__", type(unit).__name__),
+                    exc.sqlstate,
+                    retries + 1,
+                    attempts - 1,
+                )
         raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True, slots=True)
-class Unit:
+class AsyncUnit:
     """A unit of work of one typed query (:meth:`AsyncDatabase.unit`): the query's own
     signature checks its parameters, and "no row" is declared once, as the error to raise."""
 

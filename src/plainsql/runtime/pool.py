@@ -19,6 +19,7 @@ prepared statements). A server that cannot be reached fails the ``with`` at once
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -27,7 +28,7 @@ from typing import Any, TypeAlias
 import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
-from plainsql.config import Settings
+from plainsql.config import Settings, describe_target
 from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime.connection import PlainConnection
 from plainsql.runtime.connection_async import AsyncPlainConnection
@@ -42,14 +43,19 @@ Pool: TypeAlias = ConnectionPool[Conn]
 AsyncPool: TypeAlias = AsyncConnectionPool[AsyncConn]
 
 
+# Pools opened and closed, and each connection a pool adds (its growth); psycopg_pool's own
+# records (under psycopg.pool, at INFO for every checkout) say when it shrinks.
+logger = logging.getLogger("plainsql.pool")
+
 # A connection idle for longer than this is checked (one round trip) before it is handed out.
 IDLE_CHECK_AFTER = 5.0
 
 
-def _configure(settings: Settings) -> Callable[[Conn], None]:
+def _configure(settings: Settings, name: str) -> Callable[[Conn], None]:
     seconds = deadline_seconds(settings)
 
     def configure(conn: Conn) -> None:
+        logger.debug("pool %r: new connection, server process %d", name, conn.info.backend_pid)
         conn.autocommit = True
         if not settings.prepared_statements:
             conn.prepare_threshold = None
@@ -72,10 +78,11 @@ def _check_if_idle(conn: Conn) -> None:
         ConnectionPool.check_connection(conn)
 
 
-def _async_configure(settings: Settings) -> Callable[[AsyncConn], Awaitable[None]]:
+def _async_configure(settings: Settings, name: str) -> Callable[[AsyncConn], Awaitable[None]]:
     seconds = deadline_seconds(settings)
 
     async def configure(conn: AsyncConn) -> None:
+        logger.debug("pool %r: new connection, server process %d", name, conn.info.backend_pid)
         await conn.set_autocommit(True)
         if not settings.prepared_statements:
             conn.prepare_threshold = None
@@ -126,7 +133,7 @@ def open_pool(
     pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
         connection_class=PlainConnection,
         check=_check_if_idle,
-        configure=_configure(settings),
+        configure=_configure(settings, name),
         **_pool_arguments(settings, target, name),
     )
     try:
@@ -134,10 +141,12 @@ def open_pool(
     except PoolTimeout:
         pool.close()
         raise _probe_failure(settings, target) from None
+    _log_open(pool)
     try:
         yield pool
     finally:
         pool.close()
+        _log_closed(pool)
 
 
 @asynccontextmanager
@@ -149,7 +158,7 @@ async def open_async_pool(
     pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
         connection_class=AsyncPlainConnection,
         check=_async_check_if_idle,
-        configure=_async_configure(settings),
+        configure=_async_configure(settings, name),
         **_pool_arguments(settings, target, name),
     )
     try:
@@ -157,10 +166,36 @@ async def open_async_pool(
     except PoolTimeout:
         await pool.close()
         raise _probe_failure(settings, target) from None
+    _log_open(pool)
     try:
         yield pool
     finally:
         await pool.close()
+        _log_closed(pool)
+
+
+def _log_open(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> None:
+    target = describe_target(pool.conninfo) if isinstance(pool.conninfo, str) else "?"
+    logger.info(
+        "pool %r open on %s: %d to %d connections",
+        pool.name,
+        target,
+        pool.min_size,
+        pool.max_size,
+    )
+
+
+def _log_closed(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> None:
+    stats = pool.get_stats()
+    logger.info(
+        "pool %r closed: %d connections made, %d lost, %d requests (%d waited, %d timed out)",
+        pool.name,
+        stats.get("connections_num", 0),
+        stats.get("connections_lost", 0),
+        stats.get("requests_num", 0),
+        stats.get("requests_queued", 0),
+        stats.get("requests_errors", 0),
+    )
 
 
 def pool_statistics(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> dict[str, int]:

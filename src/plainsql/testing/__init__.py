@@ -31,8 +31,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from plainsql._extras import require
 from plainsql.config import DatabaseSource, Settings, load_settings, mask_url
-from plainsql.extras import require
 from plainsql.migrate.runner import Migrator
 from plainsql.server import server_conninfo
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from plainsql import AsyncDatabase
 from plainsql.errors import PermissionDenied
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import AccountRow
 from reference_apps.services.base import Service

@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import NoReturn
 from uuid import UUID
 
-from plainsql.runtime.database_async import exactly_one
-from plainsql.runtime.pool import AsyncConn
+from plainsql import AsyncConn, exactly_one
 from reference_apps.db.records import JSON, AgentStateRow, JSONParam
 from reference_apps.services.base import Service
 from reference_apps.services.errors import NotFound

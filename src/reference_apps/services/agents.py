@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from plainsql.runtime.paging import KeysetList, Page
+from plainsql import KeysetList, Page
 from reference_apps.db.records import AgentRow, ListAgentsByUserRow
 from reference_apps.services.base import Service
 from reference_apps.services.errors import NotFound

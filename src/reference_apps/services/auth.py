@@ -27,8 +27,8 @@ from typing import Final
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from plainsql import AsyncDatabase
 from plainsql.errors import DomainError, InvalidInput
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRow
 from reference_apps.services.accounts import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import ClassVar
 
-from plainsql.runtime.database_async import AsyncDatabase, ConstraintErrors, Unit
+from plainsql import AsyncDatabase, AsyncUnit, ConstraintErrors
 from reference_apps.db.queries import AsyncTypedQueries
 
 
@@ -30,10 +30,10 @@ class Service:
         )
         self.q = q
 
-    def reading(self, acting_user_id: str | None) -> Unit:
+    def reading(self, acting_user_id: str | None) -> AsyncUnit:
         """A read-only unit of work acting as ``acting_user_id``, for one typed query."""
         return self.db.unit(acting_user=acting_user_id, read_only=True)
 
-    def writing(self, acting_user_id: str | None) -> Unit:
+    def writing(self, acting_user_id: str | None) -> AsyncUnit:
         """A unit of work acting as ``acting_user_id``, for one typed query."""
         return self.db.unit(acting_user=acting_user_id)

@@ -42,7 +42,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from dotenv import dotenv_values
 
-from plainsql.config import Settings
+from plainsql import Settings
 from plainsql.errors import ConfigError, PlainSQLError
 
 KEYS_SETTING: Final = "REFERENCE_APPS_ENCRYPTION_KEYS"

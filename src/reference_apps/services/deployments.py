@@ -10,8 +10,8 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 
 from __future__ import annotations
 
+from plainsql import exactly_one
 from plainsql.errors import PermissionDenied
-from plainsql.runtime.database_async import exactly_one
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
 from reference_apps.services.base import Service
 from reference_apps.services.bounds import page_size

@@ -12,8 +12,8 @@ Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum
 
 from __future__ import annotations
 
+from plainsql import AsyncDatabase, exactly_one
 from plainsql.errors import PermissionDenied
-from plainsql.runtime.database_async import AsyncDatabase, exactly_one
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
 from reference_apps.services.base import Service

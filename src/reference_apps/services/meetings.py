@@ -11,8 +11,7 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Protocol
 
-from plainsql.runtime.paging import KeysetList, Page
-from plainsql.runtime.pool import AsyncConn
+from plainsql import AsyncConn, KeysetList, Page
 from reference_apps.db.records import GetMeetingByIdRow, ListMeetingsByAgentRow, MeetingRow
 from reference_apps.db.records import MeetingStatus as MeetingStatus  # the enum's labels
 from reference_apps.services.agents import AgentNotFound

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from plainsql.runtime.database_async import exactly_one
-from plainsql.runtime.paging import KeysetList, Page
-from plainsql.runtime.pool import AsyncConn
+from plainsql import AsyncConn, KeysetList, Page, exactly_one
 from reference_apps.db.records import (
     ListProjectsByStatusRow,
     ListProjectWithFilesByIdRow,

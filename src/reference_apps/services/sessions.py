@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SessionRow
 from reference_apps.services.base import Service

@@ -20,9 +20,8 @@ from uuid import UUID
 
 from psycopg import IsolationLevel
 
+from plainsql import AsyncConn, AsyncDatabase, exactly_one
 from plainsql.errors import InvalidInput
-from plainsql.runtime.database_async import AsyncDatabase, exactly_one
-from plainsql.runtime.pool import AsyncConn
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     ListTeamMembersRow,

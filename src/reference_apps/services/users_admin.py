@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from plainsql import KeysetList, Page
 from plainsql.errors import PermissionDenied
-from plainsql.runtime.paging import KeysetList, Page
 from reference_apps.db.records import UserRole, UserRow
 from reference_apps.services.base import Service
 from reference_apps.services.errors import Forbidden, UserNotFound

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from plainsql import AsyncDatabase
 from plainsql.errors import InvalidInput
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSONParam, ProcessingStatus, UpdateVideosClaimRow
 from reference_apps.services.base import Service

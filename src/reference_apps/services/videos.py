@@ -6,10 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from plainsql import AsyncConn, KeysetList, Page, exactly_one
 from plainsql.errors import InvalidInput
-from plainsql.runtime.database_async import exactly_one
-from plainsql.runtime.paging import KeysetList, Page
-from plainsql.runtime.pool import AsyncConn
 from reference_apps.db.records import (
     CategoryRow,
     JSONParam,

@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService

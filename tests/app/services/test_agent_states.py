@@ -13,10 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql.config import Settings
+from plainsql import AsyncDatabase, Settings, open_async_pool
 from plainsql.errors import InvalidInput
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSON
 from reference_apps.services.agent_states import (

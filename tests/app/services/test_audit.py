@@ -7,9 +7,7 @@ from typing import Any
 
 import psycopg
 
-from plainsql.config import Settings
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
+from plainsql import AsyncDatabase, Settings, open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.audit import AuditService

@@ -16,12 +16,8 @@ import pytest
 from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql import embedded
-from plainsql.config import Settings
+from plainsql import AsyncDatabase, Settings, embedded, load_async_queries, open_async_pool
 from plainsql.errors import CheckViolation
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import (

@@ -11,10 +11,8 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.config import Settings
+from plainsql import AsyncDatabase, Queries, Settings
 from plainsql.errors import InvalidInput
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from plainsql.seed import run_seeds
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services import content as content_module

@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql import AsyncDatabase
 from plainsql.errors import InvalidInput, PermissionDenied
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.agent_states import AgentStatesService

@@ -11,11 +11,8 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql.config import Settings
+from plainsql import AsyncDatabase, Settings, load_async_queries, open_async_pool
 from plainsql.errors import CheckViolation
-from plainsql.queries import load_async_queries
-from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SyncStatus
 from reference_apps.services.crypto import CorruptCiphertext, key_id_of

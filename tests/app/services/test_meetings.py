@@ -12,9 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import InvalidInput
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.agents import Agent, AgentNotFound, AgentsService
 from reference_apps.services.meetings import (

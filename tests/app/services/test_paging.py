@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql import AsyncDatabase
 from plainsql.errors import InvalidCursor, InvalidInput
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.agents import AgentsService

@@ -8,9 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql import AsyncDatabase, Queries
 from plainsql.errors import ForeignKeyViolation, InvalidInput
-from plainsql.queries import Queries
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.agent_states import AgentStatesService
 from reference_apps.services.projects import (

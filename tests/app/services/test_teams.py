@@ -11,7 +11,7 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound

@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql import AsyncDatabase
 from plainsql.errors import PermissionDenied
-from plainsql.runtime.database_async import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.video_worker import ClaimedVideo, VideoWorkerQueue

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.videos import (

@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
+from plainsql._sqltext import strip_nullability_overrides
 from plainsql.queries import load_async_queries, load_queries
-from plainsql.sqltext import strip_nullability_overrides
 
 
 def test_marks_are_stripped_and_returned_by_column_name() -> None:
