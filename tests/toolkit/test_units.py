@@ -104,6 +104,27 @@ async def test_one_and_affected_raise_the_given_error_when_no_row_and_roll_back(
         exactly_one(None, NoSuchThing())
 
 
+async def test_no_row_may_be_explained_by_a_read_in_the_same_unit(db: AsyncDatabase) -> None:
+    """A conditional write that changed nothing says why: the error is read in its unit."""
+    reads: list[int] = []
+
+    async def why(conn: AsyncConn) -> DomainError:
+        # in the unit: its own uncommitted write is visible
+        reads.append(1)
+        return NameTaken("one is taken") if await get_name(conn, thing_id=7) else NoSuchThing()
+
+    async def add_then_rename(conn: AsyncConn, *, thing_id: int) -> int:
+        await add_thing(conn, thing_id=7, name="seven")
+        return await rename(conn, thing_id=thing_id, name="x")
+
+    with pytest.raises(NameTaken):
+        await db.unit().affected(why, add_then_rename, thing_id=9)
+    assert reads == [1]
+    assert await db.unit().run(get_name, thing_id=7) is None  # rolled back with the error
+    assert await db.unit().one(why, get_name, thing_id=1) == "one"
+    assert reads == [1]  # a row: nothing to explain
+
+
 def test_the_sync_units_behave_alike(settings: Settings) -> None:
     def get(conn: Conn, *, thing_id: int) -> str | None:
         row = conn.execute("SELECT name FROM things WHERE id = %s", (thing_id,)).fetchone()

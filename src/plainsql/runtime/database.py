@@ -48,6 +48,9 @@ P = ParamSpec("P")
 # write (see AsyncDatabase.with_constraint_errors).
 ConstraintErrors = Mapping[str, type[DomainError]]
 
+# "No row": the error to raise, or a function that reads in the same unit which one.
+Missing = Exception | Callable[[Conn], Exception]
+
 # A unit retried (its connection found dead at BEGIN, or a serialization failure): never a
 # parameter, a statement or a connection string, only what happened and to which pool.
 logger = logging.getLogger("plainsql.database")
@@ -254,36 +257,47 @@ class Unit:
 
     def one(
         self,
-        missing: Exception,
+        missing: Missing,
         query: Callable[Concatenate[Conn, P], T | None],
         /,
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """The row ``query`` returns; ``missing`` raised (the unit rolled back) when it
-        returns none."""
+        """The row ``query`` returns; when it returns none, ``missing`` is raised and the unit
+        rolled back (``missing`` may be a function of the connection that reads, in the same
+        unit, which error to raise: a conditional UPDATE tells why it changed nothing)."""
         with self.db.transaction(
             acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
         ) as conn:
-            return exactly_one(query(conn, *args, **kwargs), missing)
+            row = query(conn, *args, **kwargs)
+            if row is None:
+                raise _explained(missing, conn)
+            return row
 
     def affected(
         self,
-        missing: Exception,
+        missing: Missing,
         query: Callable[Concatenate[Conn, P], int],
         /,
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> int:
-        """The count of rows ``query`` changed; ``missing`` raised (the unit rolled back)
-        when it changed none."""
+        """The count of rows ``query`` changed; ``missing`` raised (as by :meth:`one`) when it
+        changed none."""
         with self.db.transaction(
             acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
         ) as conn:
             count = query(conn, *args, **kwargs)
             if count == 0:
-                raise missing
+                raise _explained(missing, conn)
             return count
+
+
+def _explained(missing: Missing, conn: Conn) -> Exception:
+    """The error of "no row": ``missing`` itself, or what it reads on ``conn``."""
+    if isinstance(missing, Exception):
+        return missing
+    return missing(conn)
 
 
 def exactly_one(row: T | None, missing: Exception) -> T:

@@ -14,12 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from plainsql import AsyncDatabase
 from plainsql.errors import PermissionDenied
-from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import AccountRow
-from reference_apps.services.base import Service
-from reference_apps.services.crypto import KeyRing, load_key_ring
+from reference_apps.services.base import EncryptingService
 from reference_apps.services.errors import AlreadyExists, NotFound, UserNotFound, run_secret
 
 CREDENTIAL_PROVIDER: Final = "credential"
@@ -71,26 +68,11 @@ def _missing(provider_id: str, account_id: str) -> AccountNotFound:
     return AccountNotFound(f"the user has no linked {provider_id} account {account_id!r}")
 
 
-class AccountService(Service):
+class AccountService(EncryptingService):
     """A user's linked accounts; each call acts as that user.
 
-    ``keys`` encrypt the OAuth tokens; by default they are loaded from the configuration
-    (:func:`reference_apps.services.crypto.load_key_ring`) the first time a token is written
-    or read, so a service that never touches tokens needs none.
+    ``keys`` encrypt the OAuth tokens (:class:`~reference_apps.services.base.EncryptingService`).
     """
-
-    def __init__(
-        self, db: AsyncDatabase, q: AsyncTypedQueries, *, keys: KeyRing | None = None
-    ) -> None:
-        super().__init__(db, q)
-        self._keys = keys
-
-    @property
-    def keys(self) -> KeyRing:
-        """The encryption keys of the OAuth tokens (loaded from the configuration once)."""
-        if self._keys is None:
-            self._keys = load_key_ring(self.db.settings)
-        return self._keys
 
     async def link_account(
         self,

@@ -8,11 +8,10 @@ concurrent updates. Reads and writes are scoped by the project's owner.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from uuid import UUID
 
-from plainsql import AsyncConn, exactly_one
+from plainsql import AsyncConn
 from reference_apps.db.records import JSON, AgentStateRow, JSONParam
 from reference_apps.services.base import Service
 from reference_apps.services.errors import NotFound
@@ -138,15 +137,15 @@ class AgentStatesService(Service):
         acting_user_id: str,
     ) -> AgentState:
         """Set what the agent is doing and which phase it is on."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.projects.update_agent_state_current(
-                conn,
-                project_id=project_id,
-                user_id=acting_user_id,
-                current_state=current_state,
-                current_phase=current_phase,
-            )
-            return await self._found(conn, row, project_id, acting_user_id)
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_current,
+            project_id=project_id,
+            user_id=acting_user_id,
+            current_state=current_state,
+            current_phase=current_phase,
+        )
+        return _checked(row)
 
     async def append_phase(
         self, project_id: UUID, phase: Mapping[str, JSONParam], *, acting_user_id: str
@@ -154,37 +153,39 @@ class AgentStatesService(Service):
         """Append a phase (a JSON object) and make it the current one: ``current_phase``
         becomes its 0-based index (the number of phases before it), in the same statement.
         Returns the number of phases after it."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.projects.update_agent_state_append_phase(
-                conn, project_id=project_id, user_id=acting_user_id, phase=dict(phase)
-            )
-            if row is None:
-                await self._raise_missing(conn, project_id, acting_user_id)
+        append, user = self.q.projects.update_agent_state_append_phase, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user),
+            append,
+            project_id=project_id,
+            user_id=user,
+            phase=dict(phase),
+        )
         return row.phase_count
 
     async def complete_phase(
         self, project_id: UUID, index: int, *, acting_user_id: str
     ) -> AgentState:
         """Set ``"completed": true`` on phase ``index`` (0-based)."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.projects.update_agent_state_complete_phase(
-                conn, project_id=project_id, user_id=acting_user_id, phase_index=index
-            )
-            if row is None:
-                missing = PhaseNotFound(f"project {project_id} has no phase {index}")
-                await self._raise_missing(conn, project_id, acting_user_id, missing)
+        missing = PhaseNotFound(f"project {project_id} has no phase {index}")
+        complete, user = self.q.projects.update_agent_state_complete_phase, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user, missing),
+            complete,
+            project_id=project_id,
+            user_id=user,
+            phase_index=index,
+        )
         return _checked(row)
 
     async def add_generated_files(
         self, project_id: UUID, paths: Sequence[str], *, acting_user_id: str
     ) -> tuple[str, ...]:
         """Add the paths not yet listed, each once; returns the full list after the change."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.projects.update_agent_state_add_generated_files(
-                conn, project_id=project_id, user_id=acting_user_id, paths=list(paths)
-            )
-            if row is None:
-                await self._raise_missing(conn, project_id, acting_user_id)
+        add, user = self.q.projects.update_agent_state_add_generated_files, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user), add, project_id=project_id, user_id=user, paths=list(paths)
+        )
         return tuple(row.generated_files)
 
     async def add_generated_file(
@@ -197,12 +198,14 @@ class AgentStatesService(Service):
         self, project_id: UUID, message: Mapping[str, JSONParam], *, acting_user_id: str
     ) -> int:
         """Append a message (a JSON object) to the conversation; returns the message count."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.projects.update_agent_state_append_message(
-                conn, project_id=project_id, user_id=acting_user_id, message=dict(message)
-            )
-            if row is None:
-                await self._raise_missing(conn, project_id, acting_user_id)
+        append, user = self.q.projects.update_agent_state_append_message, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user),
+            append,
+            project_id=project_id,
+            user_id=user,
+            message=dict(message),
+        )
         return row.message_count
 
     async def set_sandbox(
@@ -214,30 +217,31 @@ class AgentStatesService(Service):
         acting_user_id: str,
     ) -> AgentState:
         """Set (or clear, with None) the sandbox id and the preview url."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.projects.update_agent_state_sandbox(
-                conn,
-                project_id=project_id,
-                user_id=acting_user_id,
-                sandbox_id=sandbox_id,
-                preview_url=preview_url,
-            )
-            return await self._found(conn, row, project_id, acting_user_id)
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_sandbox,
+            project_id=project_id,
+            user_id=acting_user_id,
+            sandbox_id=sandbox_id,
+            preview_url=preview_url,
+        )
+        return _checked(row)
 
     async def reset(self, project_id: UUID, *, acting_user_id: str) -> AgentState:
         """Back to the defaults: idle, no phase, no phases, files, messages or sandbox."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            reset = self.q.projects.update_agent_state_reset
-            row = await reset(conn, project_id=project_id, user_id=acting_user_id)
-            return await self._found(conn, row, project_id, acting_user_id)
+        reset, user = self.q.projects.update_agent_state_reset, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user), reset, project_id=project_id, user_id=user
+        )
+        return _checked(row)
 
     async def delete(self, project_id: UUID, *, acting_user_id: str) -> None:
         """Delete the project's agent state alone (the project and its files stay; a later
         :meth:`upsert` creates a fresh one). ProjectNotFound or AgentStateNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            delete = self.q.projects.delete_agent_state
-            if await delete(conn, project_id=project_id, user_id=acting_user_id) == 0:
-                await self._raise_missing(conn, project_id, acting_user_id)
+        delete, user = self.q.projects.delete_agent_state, acting_user_id
+        await self.writing(user).affected(
+            self._why(project_id, user), delete, project_id=project_id, user_id=user
+        )
 
     async def list_projects_with_last_phase_completed(
         self, *, acting_user_id: str
@@ -248,28 +252,21 @@ class AgentStatesService(Service):
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def _found(
-        self, conn: AsyncConn, row: AgentStateRow | None, project_id: UUID, user_id: str
-    ) -> AgentState:
-        if row is None:
-            await self._raise_missing(conn, project_id, user_id)
-        return _checked(row)
-
-    async def _raise_missing(
-        self,
-        conn: AsyncConn,
-        project_id: UUID,
-        user_id: str,
-        otherwise: NotFound | None = None,
-    ) -> NoReturn:
-        """After a write matched no row: say why (same transaction, so a second statement).
-
+    def _why(
+        self, project_id: UUID, user_id: str, otherwise: NotFound | None = None
+    ) -> Callable[[AsyncConn], Awaitable[NotFound]]:
+        """Why a write matched no row, read in its unit (a second statement):
         ProjectNotFound, else AgentStateNotFound, else ``otherwise``: the write's own
         condition (a phase index) was what failed."""
-        q = self.q.projects
-        project = await q.get_project_by_id(conn, project_id=project_id, user_id=user_id)
-        exactly_one(project, ProjectNotFound(f"no project {project_id} for this user"))
-        state = await q.get_agent_state_by_project_id(conn, project_id=project_id, user_id=user_id)
-        if state is None or otherwise is None:
-            raise AgentStateNotFound(f"project {project_id} has no agent state")
-        raise otherwise
+
+        async def why(conn: AsyncConn) -> NotFound:
+            q = self.q.projects
+            if await q.get_project_by_id(conn, project_id=project_id, user_id=user_id) is None:
+                return ProjectNotFound(f"no project {project_id} for this user")
+            get_state = q.get_agent_state_by_project_id
+            state = await get_state(conn, project_id=project_id, user_id=user_id)
+            if state is None or otherwise is None:
+                return AgentStateNotFound(f"project {project_id} has no agent state")
+            return otherwise
+
+        return why

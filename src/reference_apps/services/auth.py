@@ -27,7 +27,7 @@ from typing import Final
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from plainsql import AsyncDatabase
+from plainsql import AsyncDatabase, exactly_one
 from plainsql.errors import DomainError, InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRow
@@ -202,7 +202,8 @@ class AuthService(
             # From here on the new user acts: it reads its own row back.
             await self.q.audit.set_acting_user(conn, user_id=user_id)
             user = await q.get_user_by_id(conn, user_id=user_id)
-        return _exists(user, f"user {user_id!r} signed up but cannot read its own row")
+        unreadable = AssertionError(f"user {user_id!r} signed up but cannot read its own row")
+        return exactly_one(user, unreadable)
 
     async def verify_password(
         self, *, email: str | None = None, login: str | None = None, password: str
@@ -321,9 +322,7 @@ class AuthService(
         """
         q = self.q.auth
         async with self.db.transaction(acting_user=acting_user_id or user_id) as conn:
-            row = await q.update_user_soft_deleted(conn, user_id=user_id)
-            if row is None:
-                raise _missing(user_id)
+            exactly_one(await q.update_user_soft_deleted(conn, user_id=user_id), _missing(user_id))
             await q.delete_sessions_by_user(conn, user_id=user_id)
 
     async def hard_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
@@ -348,12 +347,6 @@ class AuthService(
         if self._dummy_hash is None:
             self._dummy_hash = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
         return self._dummy_hash
-
-
-def _exists(user: User | None, message: str) -> User:
-    if user is None:
-        raise AssertionError(message)
-    return user
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from plainsql import AsyncDatabase, AsyncUnit, ConstraintErrors
 from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.services.crypto import KeyRing, load_key_ring
 
 
 class Service:
@@ -37,3 +38,25 @@ class Service:
     def writing(self, acting_user_id: str | None) -> AsyncUnit:
         """A unit of work acting as ``acting_user_id``, for one typed query."""
         return self.db.unit(acting_user=acting_user_id)
+
+
+class EncryptingService(Service):
+    """A service that stores secrets encrypted (:mod:`reference_apps.services.crypto`).
+
+    ``keys`` encrypt them; by default they are loaded from the configuration
+    (:func:`~reference_apps.services.crypto.load_key_ring`) the first time a secret is written
+    or read, so a service that never touches one needs none.
+    """
+
+    def __init__(
+        self, db: AsyncDatabase, q: AsyncTypedQueries, *, keys: KeyRing | None = None
+    ) -> None:
+        super().__init__(db, q)
+        self._keys = keys
+
+    @property
+    def keys(self) -> KeyRing:
+        """The encryption keys (loaded from the configuration once)."""
+        if self._keys is None:
+            self._keys = load_key_ring(self.db.settings)
+        return self._keys

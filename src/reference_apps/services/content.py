@@ -27,6 +27,7 @@ from uuid import UUID
 
 import psycopg
 
+from plainsql import exactly_one
 from plainsql.errors import DomainError, map_error
 from reference_apps.db.records import (
     JSONParam,
@@ -255,18 +256,12 @@ def _binary_uuid(value: str) -> bytes:
     return b"\x00\x00\x00\x10" + bytes.fromhex(value.replace("-", ""))
 
 
-def _binary_text(value: str | None) -> bytes:
+def _binary_text(value: str | None, version: bytes = b"") -> bytes:
+    """A text field; a jsonb one with ``version`` b"\\x01" (jsonb's binary form: 1, the text)."""
     if value is None:
         return _NULL
-    data = value.encode("utf-8")
+    data = version + value.encode("utf-8")
     return _length(len(data)) + data
-
-
-def _binary_jsonb(value: str | None) -> bytes:
-    if value is None:
-        return _NULL
-    data = value.encode("utf-8")
-    return _length(len(data) + 1) + b"\x01" + data  # jsonb's binary form: version 1, the text
 
 
 def copy_binary(rows: Iterable[NodeCopyRow]) -> bytes:
@@ -287,7 +282,7 @@ def copy_binary(rows: Iterable[NodeCopyRow]) -> bytes:
             out.append(_binary_text(slug))
             out.append(_binary_text(title))
             out.append(_binary_text(html))
-            out.append(_binary_jsonb(meta))
+            out.append(_binary_text(meta, b"\x01"))
     except UnicodeEncodeError as exc:
         raise InvalidContent(f"text that UTF-8 cannot encode: {exc.reason}") from exc
     out.append(_BINARY_TRAILER)
@@ -331,8 +326,7 @@ class ContentService(Service):
             found = await self.q.content.get_workspace_id_for_import(
                 conn, workspace_id=workspace_id
             )
-            if found is None:
-                raise WorkspaceNotFound(f"no workspace {workspace_id}")
+            exactly_one(found, WorkspaceNotFound(f"no workspace {workspace_id}"))
             replaced = await self.q.content.delete_nodes_by_workspace(
                 conn, workspace_id=workspace_id
             )

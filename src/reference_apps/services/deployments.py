@@ -10,7 +10,7 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 
 from __future__ import annotations
 
-from plainsql import exactly_one
+from plainsql import AsyncConn
 from plainsql.errors import PermissionDenied
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
 from reference_apps.services.base import Service
@@ -83,24 +83,24 @@ class DeploymentService(
         Raises DeploymentNotFound, or DeploymentStatusConflict when it is finished or the
         move would go backwards.
         """
-        q = self.q.git
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await q.update_deployment_status(
-                conn,
-                deployment_id=deployment_id,
-                workspace_id=workspace_id,
-                status=status,
-                error_log=error_log,
+
+        async def why(conn: AsyncConn) -> DeploymentNotFound | DeploymentStatusConflict:
+            # Only to name the error: the guarded UPDATE already decided.
+            get = self.q.git.get_deployment_by_id
+            current = await get(conn, deployment_id=deployment_id, workspace_id=workspace_id)
+            if current is None:
+                return _missing(workspace_id, deployment_id)
+            return DeploymentStatusConflict(
+                f"deployment {deployment_id} is {current.status}: it cannot become {status}"
             )
-            if row is not None:
-                return row
-            # Only to name the error: the guarded UPDATE above already decided.
-            current = await q.get_deployment_by_id(
-                conn, deployment_id=deployment_id, workspace_id=workspace_id
-            )
-        current = exactly_one(current, _missing(workspace_id, deployment_id))
-        raise DeploymentStatusConflict(
-            f"deployment {deployment_id} is {current.status}: it cannot become {status}"
+
+        return await self.writing(acting_user_id).one(
+            why,
+            self.q.git.update_deployment_status,
+            deployment_id=deployment_id,
+            workspace_id=workspace_id,
+            status=status,
+            error_log=error_log,
         )
 
     async def append_build_log(

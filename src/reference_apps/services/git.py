@@ -12,12 +12,10 @@ Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum
 
 from __future__ import annotations
 
-from plainsql import AsyncDatabase, exactly_one
+from plainsql import exactly_one
 from plainsql.errors import PermissionDenied
-from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
-from reference_apps.services.base import Service
-from reference_apps.services.crypto import KeyRing, load_key_ring
+from reference_apps.services.base import EncryptingService
 from reference_apps.services.errors import AlreadyExists, NotFound, run_secret
 from reference_apps.services.workspaces import KEEP, Keep, WorkspaceNotFound
 
@@ -46,7 +44,7 @@ def _missing(workspace_id: int) -> RepositoryNotFound:
 
 
 class GitService(
-    Service,
+    EncryptingService,
     constraint_errors={
         "git_repositories_workspace_id_key": RepositoryAlreadyConnected,
         "git_repositories_workspace_id_fkey": WorkspaceNotFound,
@@ -54,23 +52,8 @@ class GitService(
 ):
     """Connect a workspace's repository and keep its sync state; each method one transaction.
 
-    ``keys`` encrypt the deploy keys; by default they are loaded from the configuration
-    (:func:`reference_apps.services.crypto.load_key_ring`) the first time a key is written or
-    read.
+    ``keys`` encrypt the deploy keys (:class:`~reference_apps.services.base.EncryptingService`).
     """
-
-    def __init__(
-        self, db: AsyncDatabase, q: AsyncTypedQueries, *, keys: KeyRing | None = None
-    ) -> None:
-        super().__init__(db, q)
-        self._keys = keys
-
-    @property
-    def keys(self) -> KeyRing:
-        """The encryption keys of the deploy keys (loaded from the configuration once)."""
-        if self._keys is None:
-            self._keys = load_key_ring(self.db.settings)
-        return self._keys
 
     def _sealed(self, deploy_key: str | Keep | None, workspace_id: int) -> bytes | None:
         if deploy_key is None or isinstance(deploy_key, Keep):

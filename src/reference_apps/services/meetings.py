@@ -7,9 +7,8 @@ racing to make the same move one wins, the other gets :class:`IllegalMeetingTran
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Protocol
 
 from plainsql import AsyncConn, KeysetList, Page
 from reference_apps.db.records import GetMeetingByIdRow, ListMeetingsByAgentRow, MeetingRow
@@ -54,14 +53,6 @@ class IllegalMeetingTransition(Conflict):
 
 def _missing(meeting_id: str) -> MeetingNotFound:
     return MeetingNotFound(f"no meeting {meeting_id} for this user")
-
-
-class Move(Protocol):
-    """A lifecycle move: one conditional UPDATE of the user's meeting; None if it refused."""
-
-    def __call__(
-        self, conn: AsyncConn, *, meeting_id: str, user_id: str
-    ) -> Awaitable[Meeting | None]: ...
 
 
 class MeetingsService(Service):
@@ -164,17 +155,21 @@ class MeetingsService(Service):
         """Rename the meeting and/or move it to another of the user's agents (None keeps the
         current value), whatever its status. MeetingNotFound for another user's meeting,
         AgentNotFound for another user's agent."""
-        q = self.q.meetings
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await q.update_meeting(
-                conn, meeting_id=meeting_id, user_id=acting_user_id, name=name, agent_id=agent_id
-            )
-            if row is None:
-                get = q.get_meeting_by_id
-                if await get(conn, meeting_id=meeting_id, user_id=acting_user_id) is not None:
-                    raise AgentNotFound(f"no agent {agent_id} for this user")
-                raise _missing(meeting_id)
-        return row
+
+        async def why(conn: AsyncConn) -> NotFound:
+            get = self.q.meetings.get_meeting_by_id
+            if await get(conn, meeting_id=meeting_id, user_id=acting_user_id) is None:
+                return _missing(meeting_id)
+            return AgentNotFound(f"no agent {agent_id} for this user")
+
+        return await self.writing(acting_user_id).one(
+            why,
+            self.q.meetings.update_meeting,
+            meeting_id=meeting_id,
+            user_id=acting_user_id,
+            name=name,
+            agent_id=agent_id,
+        )
 
     async def count_meetings(
         self, *, acting_user_id: str, status: MeetingStatus | None = None
@@ -184,29 +179,31 @@ class MeetingsService(Service):
 
     async def start_meeting(self, meeting_id: str, *, acting_user_id: str) -> Meeting:
         """upcoming -> active; sets started_at."""
-        move = self.q.meetings.update_meeting_start
-        return await self._transition("start", move, meeting_id, acting_user_id)
+        start, user = self.q.meetings.update_meeting_start, acting_user_id
+        refused = self._refused("start", meeting_id, user)
+        return await self.writing(user).one(refused, start, meeting_id=meeting_id, user_id=user)
 
     async def end_meeting(self, meeting_id: str, *, acting_user_id: str) -> Meeting:
         """active -> processing; sets ended_at."""
-        move = self.q.meetings.update_meeting_end
-        return await self._transition("end", move, meeting_id, acting_user_id)
+        end, user = self.q.meetings.update_meeting_end, acting_user_id
+        refused = self._refused("end", meeting_id, user)
+        return await self.writing(user).one(refused, end, meeting_id=meeting_id, user_id=user)
 
     async def complete_meeting(
         self, meeting_id: str, summary: str, *, acting_user_id: str
     ) -> Meeting:
         """processing -> completed, storing the summary."""
-
-        async def move(conn: AsyncConn, *, meeting_id: str, user_id: str) -> Meeting | None:
-            complete = self.q.meetings.update_meeting_complete
-            return await complete(conn, meeting_id=meeting_id, user_id=user_id, summary=summary)
-
-        return await self._transition("complete", move, meeting_id, acting_user_id)
+        complete, user = self.q.meetings.update_meeting_complete, acting_user_id
+        refused = self._refused("complete", meeting_id, user)
+        return await self.writing(user).one(
+            refused, complete, meeting_id=meeting_id, user_id=user, summary=summary
+        )
 
     async def cancel_meeting(self, meeting_id: str, *, acting_user_id: str) -> Meeting:
         """upcoming or active -> cancelled; sets ended_at if the meeting had started."""
-        move = self.q.meetings.update_meeting_cancel
-        return await self._transition("cancel", move, meeting_id, acting_user_id)
+        cancel, user = self.q.meetings.update_meeting_cancel, acting_user_id
+        refused = self._refused("cancel", meeting_id, user)
+        return await self.writing(user).one(refused, cancel, meeting_id=meeting_id, user_id=user)
 
     async def set_recording(
         self,
@@ -232,18 +229,19 @@ class MeetingsService(Service):
             _missing(meeting_id), delete, meeting_id=meeting_id, user_id=acting_user_id
         )
 
-    async def _transition(self, action: str, move: Move, meeting_id: str, user_id: str) -> Meeting:
-        """Run ``move`` (one conditional UPDATE); no row back is refused, and says why.
+    def _refused(
+        self, action: str, meeting_id: str, user_id: str
+    ) -> Callable[[AsyncConn], Awaitable[NotFound | Conflict]]:
+        """Why a lifecycle move (one conditional UPDATE) changed nothing: not the user's
+        meeting, or its status. Read in the same unit, after the UPDATE: under READ COMMITTED
+        this sees the status a racing winner committed, which is the status that refused the
+        move."""
 
-        The refusal is read in the same transaction, after the UPDATE: under READ COMMITTED
-        this sees the status a racing winner committed, which is the status that refused
-        the move."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await move(conn, meeting_id=meeting_id, user_id=user_id)
-            if row is None:
-                get = self.q.meetings.get_meeting_by_id
-                found = await get(conn, meeting_id=meeting_id, user_id=user_id)
-                if found is None:
-                    raise _missing(meeting_id)
-                raise IllegalMeetingTransition(meeting_id, found.status, action)
-        return row
+        async def refused(conn: AsyncConn) -> NotFound | Conflict:
+            get = self.q.meetings.get_meeting_by_id
+            found = await get(conn, meeting_id=meeting_id, user_id=user_id)
+            if found is None:
+                return _missing(meeting_id)
+            return IllegalMeetingTransition(meeting_id, found.status, action)
+
+        return refused

@@ -263,13 +263,14 @@ class ProjectsService(Service):
         return written
 
     async def delete_file(self, project_id: UUID, path: str, *, acting_user_id: str) -> None:
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            deleted = await self.q.projects.delete_project_file(
-                conn, project_id=project_id, user_id=acting_user_id, path=path
-            )
-            if deleted == 0:
-                await self._require_project(conn, project_id, acting_user_id)
-                raise ProjectFileNotFound(f"project {project_id} has no file {path!r}")
+        async def why(conn: AsyncConn) -> NotFound:
+            await self._require_project(conn, project_id, acting_user_id)
+            return ProjectFileNotFound(f"project {project_id} has no file {path!r}")
+
+        delete = self.q.projects.delete_project_file
+        await self.writing(acting_user_id).affected(
+            why, delete, project_id=project_id, user_id=acting_user_id, path=path
+        )
 
     async def delete_files(self, project_id: UUID, *, acting_user_id: str) -> int:
         """Delete every file of the project; returns how many there were."""

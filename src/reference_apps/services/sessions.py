@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from plainsql import AsyncDatabase
+from plainsql import AsyncDatabase, exactly_one
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SessionRow
 from reference_apps.services.base import Service
@@ -80,9 +80,8 @@ class SessionService(Service):
                 ip_address=ip_address,
                 user_agent=user_agent,
             )
-        if session is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
-        return NewSession(session=session, token=token)
+        missing = UserNotFound(f"no user with id {user_id!r}")
+        return NewSession(session=exactly_one(session, missing), token=token)
 
     async def get_session(self, token: str) -> Session | None:
         """The live session with this token, or None (unknown, revoked, expired, user deleted).

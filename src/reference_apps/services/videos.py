@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -290,13 +290,14 @@ class VideosService(
 
     async def detach_tag(self, video_id: str, tag_id: str, *, acting_user_id: str) -> None:
         """Remove the tag from the video (the tag itself stays)."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            deleted = await self.q.videos.delete_video_summary_tag(
-                conn, video_summary_id=video_id, user_id=acting_user_id, tag_id=tag_id
-            )
-            if deleted == 0:
-                await self._require_video(conn, video_id, acting_user_id)
-                raise TagNotLinked(f"video summary {video_id} has no tag {tag_id}")
+        missing = TagNotLinked(f"video summary {video_id} has no tag {tag_id}")
+        await self.writing(acting_user_id).affected(
+            self._video_or(video_id, acting_user_id, missing),
+            self.q.videos.delete_video_summary_tag,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+            tag_id=tag_id,
+        )
 
     async def list_tags(self, video_id: str, *, acting_user_id: str) -> list[Tag]:
         list_tags = self.q.videos.list_tags_by_video_summary
@@ -358,13 +359,14 @@ class VideosService(
     async def detach_category(
         self, video_id: str, category_id: str, *, acting_user_id: str
     ) -> None:
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            deleted = await self.q.videos.delete_video_summary_category(
-                conn, video_summary_id=video_id, user_id=acting_user_id, category_id=category_id
-            )
-            if deleted == 0:
-                await self._require_video(conn, video_id, acting_user_id)
-                raise CategoryNotLinked(f"video summary {video_id} is not in {category_id}")
+        missing = CategoryNotLinked(f"video summary {video_id} is not in {category_id}")
+        await self.writing(acting_user_id).affected(
+            self._video_or(video_id, acting_user_id, missing),
+            self.q.videos.delete_video_summary_category,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+            category_id=category_id,
+        )
 
     async def list_video_categories(self, video_id: str, *, acting_user_id: str) -> list[Category]:
         list_categories = self.q.videos.list_categories_by_video_summary
@@ -435,9 +437,18 @@ class VideosService(
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def _require_video(self, conn: AsyncConn, video_id: str, user_id: str) -> None:
-        get = self.q.videos.get_video_summary_by_id
-        exactly_one(await get(conn, video_summary_id=video_id, user_id=user_id), _missing(video_id))
+    def _video_or(
+        self, video_id: str, user_id: str, otherwise: NotFound
+    ) -> Callable[[AsyncConn], Awaitable[NotFound]]:
+        """Why a write to the user's video changed nothing, read in its unit: VideoNotFound
+        (not the user's video), else ``otherwise``."""
+
+        async def why(conn: AsyncConn) -> NotFound:
+            get = self.q.videos.get_video_summary_by_id
+            found = await get(conn, video_summary_id=video_id, user_id=user_id)
+            return _missing(video_id) if found is None else otherwise
+
+        return why
 
 
 def _sorted(rows: list[VideoSummaryListItem]) -> list[VideoSummaryListItem]:
