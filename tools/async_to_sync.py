@@ -30,6 +30,7 @@ TWINS = {
     "src/plainsql/runtime/_adapter_async.py": "src/plainsql/runtime/_adapter.py",
     "src/plainsql/runtime/database_async.py": "src/plainsql/runtime/database.py",
     "src/plainsql/runtime/connection_async.py": "src/plainsql/runtime/connection.py",
+    "src/plainsql/runtime/pool_async.py": "src/plainsql/runtime/pool.py",
 }
 
 # Names (identifiers, and the parts of dotted module paths) renamed in the sync twin.
@@ -49,6 +50,9 @@ RENAMES = {
     "AsyncDeadlineCursor": "DeadlineCursor",
     "connection_async": "connection",
     "async_run_command": "run_command",
+    "AsyncConnectionPool": "ConnectionPool",
+    "open_async_pool": "open_pool",
+    "pool_async": "pool",
 }
 
 # Words of strings and comments (docstrings, mostly) that say which flavour a module is.

@@ -11,7 +11,8 @@ from plainsql.queries import Queries, load_async_queries, load_queries
 from plainsql.runtime.database import Database, Unit
 from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, ConstraintErrors, exactly_one
 from plainsql.runtime.paging import KeysetList, Page, PageRequest
-from plainsql.runtime.pool import AsyncConn, AsyncPool, Conn, Pool, open_async_pool, open_pool
+from plainsql.runtime.pool import Conn, Pool, open_pool
+from plainsql.runtime.pool_async import AsyncConn, AsyncPool, open_async_pool
 
 __version__ = "0.1.0"
 

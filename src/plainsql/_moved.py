@@ -12,12 +12,15 @@ import warnings
 from typing import Any
 
 
-def forward(old: str, new: str, name: str) -> Any:
-    """``name`` of module ``new``, read through the deprecated module path ``old``."""
+def forward(old: str, new: str, name: str, *, also: str | None = None) -> Any:
+    """``name`` of module ``new`` (or ``also``, where the old module was split in two), read
+    through the deprecated module path ``old``."""
     if name.startswith("__"):  # the import system's own probes (__path__, __all__ ...)
         raise AttributeError(f"module {old!r} has no attribute {name!r}")
     import plainsql
 
+    if also is not None and not hasattr(importlib.import_module(new), name):
+        new = also
     where = "plainsql" if name in plainsql.__all__ else new
     warnings.warn(
         f"{old} is deprecated and goes in the next release: import {name} from {where}",

@@ -6,4 +6,4 @@ from plainsql._moved import forward
 
 
 def __getattr__(name: str) -> Any:
-    return forward(__name__, "plainsql.runtime.pool", name)
+    return forward(__name__, "plainsql.runtime.pool", name, also="plainsql.runtime.pool_async")

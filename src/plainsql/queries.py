@@ -3,7 +3,8 @@
 ``load_queries(path)`` gives sync query functions, ``load_async_queries(path)`` async ones;
 a folder is a namespace (``queries.auth.get_user_by_id(conn, user_id=...)``).
 
-What our layer fixes in aiosql 15's psycopg support (each has a test in tests/test_queries.py):
+What our layer fixes in aiosql 15's psycopg support (each has a test in
+tests/toolkit/test_queries.py):
 
 - a literal ``%`` (``like 'a%'``, ``select '%'``) no longer breaks psycopg's placeholders;
 - array slices ``arr[1:2]`` / ``arr[lo:hi]`` are not taken for parameters;
@@ -22,8 +23,8 @@ What our layer fixes in aiosql 15's psycopg support (each has a test in tests/te
 The adapters live in :mod:`plainsql.runtime._adapter_async` (the source) and
 :mod:`plainsql.runtime._adapter` (derived from it); rows are dicts unless a record class is bound
 to the query (:func:`plainsql.runtime._adapter_common.row_factory`). This is the only module that
-uses aiosql's private names; tests/test_queries.py pins each aiosql behaviour it relies on or
-corrects.
+uses aiosql's private names; tests/toolkit/test_queries.py pins each aiosql behaviour it relies
+on or corrects.
 """
 
 from __future__ import annotations

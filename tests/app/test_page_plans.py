@@ -234,33 +234,34 @@ def _problems(plan: dict[str, Any], table: str, sorts_allowed_under_limit: bool)
 
 @pytest.mark.parametrize("name", sorted(PAGE_QUERIES))
 def test_a_page_from_the_middle_reads_an_index_in_order(
-    big: str, queries: Queries, name: str
+    big: str, plainsql_queries: Queries, name: str
 ) -> None:
     table, params = PAGE_QUERIES[name]
     for mode, (plan, text) in zip(
-        ("default", "generic"), _plans(big, queries, name, table, params), strict=True
+        ("default", "generic"), _plans(big, plainsql_queries, name, table, params), strict=True
     ):
         assert _problems(plan, table, sorts_allowed_under_limit=False) == [], f"{mode}:\n{text}"
 
 
 @pytest.mark.parametrize("name", sorted(OTHER_QUERIES))
 def test_ranked_search_and_counts_sort_only_a_limited_top_n(
-    big: str, queries: Queries, name: str
+    big: str, plainsql_queries: Queries, name: str
 ) -> None:
     assert name in EXEMPT_SORTS
     table, params = OTHER_QUERIES[name]
     for mode, (plan, text) in zip(
-        ("default", "generic"), _plans(big, queries, name, table, params), strict=True
+        ("default", "generic"), _plans(big, plainsql_queries, name, table, params), strict=True
     ):
         assert _problems(plan, table, sorts_allowed_under_limit=True) == [], f"{mode}:\n{text}"
 
 
-def test_every_page_query_is_examined(queries: Queries) -> None:
+def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
     """A query taking a page_size is a page query: it must be in PAGE_QUERIES."""
     paged = {
         name
-        for name in queries.available_queries
+        for name in plainsql_queries.available_queries
         if not name.endswith("_cursor")
-        and "%(page_size)s" in getattr(getattr(queries, name.split(".")[0]), name.split(".")[1]).sql
+        and "%(page_size)s"
+        in getattr(getattr(plainsql_queries, name.split(".")[0]), name.split(".")[1]).sql
     }
     assert paged == {name.split("/")[0] for name in PAGE_QUERIES}

@@ -76,10 +76,10 @@ def stored_key_ids(conn: SyncConn) -> list[str | None]:
 
 
 async def test_rotation_moves_everything_to_the_newest_key(
-    async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, conn: SyncConn
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, plainsql_conn: SyncConn
 ) -> None:
-    old = App(async_db, typed_queries, KeyRing([KEY_1]))
-    workspace = await add_workspace(async_db, typed_queries, "ada")
+    old = App(plainsql_async_db, typed_queries, KeyRing([KEY_1]))
+    workspace = await add_workspace(plainsql_async_db, typed_queries, "ada")
     user = await old.auth.sign_up(email="ada@x.io", password="a long password", name="Ada")
     await old.auth.accounts.link_account(
         user.id,
@@ -95,47 +95,47 @@ async def test_rotation_moves_everything_to_the_newest_key(
         deploy_key=DEPLOY_KEY,
         acting_user_id=workspace.user_id,
     )
-    assert stored_key_ids(conn) == ["key-1"] * 4
+    assert stored_key_ids(plainsql_conn) == ["key-1"] * 4
 
     # Key 2 added (last: the newest): everything written under key 1 still reads.
     both = KeyRing([KEY_1, KEY_2])
-    added = App(async_db, typed_queries, both)
+    added = App(plainsql_async_db, typed_queries, both)
     assert await added.secrets(user.id, workspace) == (TOKENS, DEPLOY_KEY)
     # Key 1 cannot be dropped yet: the values under it would no longer read.
-    only_new = App(async_db, typed_queries, KeyRing([KEY_2]))
+    only_new = App(plainsql_async_db, typed_queries, KeyRing([KEY_2]))
     with pytest.raises(UnknownKeyId, match="'key-1'"):
         await only_new.secrets(user.id, workspace)
 
-    report = await rotate_keys(as_owner(async_db), typed_queries, both, batch_size=1)
+    report = await rotate_keys(as_owner(plainsql_async_db), typed_queries, both, batch_size=1)
 
     assert (report.oauth_tokens_rewritten, report.deploy_keys_rewritten) == (3, 1)
-    assert stored_key_ids(conn) == ["key-2"] * 4
+    assert stored_key_ids(plainsql_conn) == ["key-2"] * 4
     # Key 1 removed: everything still reads.
     assert await only_new.secrets(user.id, workspace) == (TOKENS, DEPLOY_KEY)
-    again = await rotate_keys(as_owner(async_db), typed_queries, both)
+    again = await rotate_keys(as_owner(plainsql_async_db), typed_queries, both)
     assert (again.oauth_tokens_rewritten, again.deploy_keys_rewritten) == (0, 0)
     assert again.already_current == 4
 
 
 async def test_plaintext_left_by_the_migrations_is_encrypted_by_the_rotation(
-    plainsql_server: TestServer, empty_database_url: str, typed_queries: AsyncTypedQueries
+    plainsql_server: TestServer, plainsql_empty_database_url: str, typed_queries: AsyncTypedQueries
 ) -> None:
     """0011/0026 keep existing values as their UTF-8 bytes; the command encrypts them, and a
     rollback (SQL cannot decrypt) clears the encrypted ones and keeps the plaintext ones."""
     settings = plainsql_server.settings
-    with Migrator(settings, empty_database_url) as migrator:
+    with Migrator(settings, plainsql_empty_database_url) as migrator:
         migrator.migrate(to="0010")
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         conn.execute("INSERT INTO users (id, name, email) VALUES ('u1', 'Ada', 'ada@x.io')")
         conn.execute(
             "INSERT INTO accounts (user_id, account_id, provider_id, access_token)"
             " VALUES ('u1', '42', 'github', 'gho_from_before'),"
             " ('u1', '43', 'github', 'gho_never_rotated')"
         )
-    with Migrator(settings, empty_database_url) as migrator:
+    with Migrator(settings, plainsql_empty_database_url) as migrator:
         migrator.migrate()
     keys = KeyRing([KEY_1])
-    async with open_async_pool(settings, empty_database_url) as pool:
+    async with open_async_pool(settings, plainsql_empty_database_url) as pool:
         db = AsyncDatabase(pool, settings)
         auth = AuthService(db, typed_queries, keys=keys)
         tokens = await auth.accounts.get_oauth_tokens("u1", provider_id="github", account_id="42")
@@ -146,7 +146,7 @@ async def test_plaintext_left_by_the_migrations_is_encrypted_by_the_rotation(
         assert report.plaintext_encrypted == 2
         tokens = await auth.accounts.get_oauth_tokens("u1", provider_id="github", account_id="42")
         assert tokens.access_token == "gho_from_before"
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         stored = conn.execute("SELECT access_token FROM accounts ORDER BY account_id").fetchall()
         assert [key_id_of(bytes(row[0])) for row in stored] == ["key-1", "key-1"]
         assert all(b"gho_" not in bytes(row[0]) for row in stored)
@@ -156,10 +156,10 @@ async def test_plaintext_left_by_the_migrations_is_encrypted_by_the_rotation(
             " WHERE account_id = '43'"
         )
 
-    with Migrator(settings, empty_database_url) as migrator:
+    with Migrator(settings, plainsql_empty_database_url) as migrator:
         migrator.rollback(to="0010")
 
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         rows = conn.execute(
             "SELECT account_id, access_token FROM accounts ORDER BY account_id"
         ).fetchall()
@@ -182,20 +182,23 @@ def run_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[
 
 
 async def test_the_command_rotates_and_names_a_missing_setting(
-    async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, database_url: str, conn: SyncConn
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    plainsql_database_url: str,
+    plainsql_conn: SyncConn,
 ) -> None:
-    workspace = await add_workspace(async_db, typed_queries, "ada")
-    await GitService(async_db, typed_queries, keys=KeyRing([KEY_1])).connect_repository(
+    workspace = await add_workspace(plainsql_async_db, typed_queries, "ada")
+    await GitService(plainsql_async_db, typed_queries, keys=KeyRing([KEY_1])).connect_repository(
         workspace.id,
         repo_url="https://git.example/ada.git",
         deploy_key=DEPLOY_KEY,
         acting_user_id=workspace.user_id,
     )
 
-    missing = run_command(env={"DATABASE_URL": database_url})
+    missing = run_command(env={"DATABASE_URL": plainsql_database_url})
     assert missing.returncode == 1
     assert KEYS_SETTING in missing.stderr
-    assert stored_key_ids(conn) == ["key-1"]
+    assert stored_key_ids(plainsql_conn) == ["key-1"]
 
     new_key = run_command("--new-key", "key-3", env={})
     assert new_key.returncode == 0, new_key.stderr
@@ -203,11 +206,11 @@ async def test_the_command_rotates_and_names_a_missing_setting(
     assert key_3.newest_id == "key-3"
 
     setting = f"{KEY_1.entry()},{new_key.stdout.strip()}"
-    rotated = run_command(env={"DATABASE_URL": database_url, KEYS_SETTING: setting})
+    rotated = run_command(env={"DATABASE_URL": plainsql_database_url, KEYS_SETTING: setting})
     assert rotated.returncode == 0, rotated.stderr
     assert "1 deploy key(s)" in rotated.stdout
-    assert stored_key_ids(conn) == ["key-3"]
-    git = GitService(async_db, typed_queries, keys=KeyRing.parse(new_key.stdout))
+    assert stored_key_ids(plainsql_conn) == ["key-3"]
+    git = GitService(plainsql_async_db, typed_queries, keys=KeyRing.parse(new_key.stdout))
     assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == DEPLOY_KEY
     for output in (missing.stdout, missing.stderr, rotated.stdout, rotated.stderr):
         assert "rotate-me" not in output

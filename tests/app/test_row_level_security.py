@@ -111,19 +111,21 @@ def _seed(conn: Conn, user: str) -> None:
 
 
 @pytest.fixture
-def app_db(db_settings: Settings) -> Iterator[Database]:
+def app_db(plainsql_settings: Settings) -> Iterator[Database]:
     """plainsql's runtime acting as reference_app, over a pool of one connection (reused)."""
-    settings = replace(db_settings, transaction_role=ROLE, pool_min_size=1, pool_max_size=1)
+    settings = replace(plainsql_settings, transaction_role=ROLE, pool_min_size=1, pool_max_size=1)
     with open_pool(settings) as pool:
         yield Database(pool, settings)
 
 
 @pytest.fixture
-def seeded(conn: Conn) -> None:
-    conn.execute("INSERT INTO tags (id, name) VALUES ('tag1', 'one'), ('tag2', 'two')")
-    conn.execute("INSERT INTO categories (id, name) VALUES ('cat1', 'one'), ('cat2', 'two')")
-    _seed(conn, A)
-    _seed(conn, B)
+def seeded(plainsql_conn: Conn) -> None:
+    plainsql_conn.execute("INSERT INTO tags (id, name) VALUES ('tag1', 'one'), ('tag2', 'two')")
+    plainsql_conn.execute(
+        "INSERT INTO categories (id, name) VALUES ('cat1', 'one'), ('cat2', 'two')"
+    )
+    _seed(plainsql_conn, A)
+    _seed(plainsql_conn, B)
 
 
 def _user_owned_tables(conn: Conn) -> set[str]:
@@ -177,11 +179,11 @@ def _rows_of(conn: Conn, table: str, user: str) -> int:
 
 
 def test_the_user_owned_tables_in_the_catalog_are_the_contract_s_and_all_force_rls(
-    conn: Conn,
+    plainsql_conn: Conn,
 ) -> None:
-    assert _user_owned_tables(conn) == CONTRACT_TABLES
+    assert _user_owned_tables(plainsql_conn) == CONTRACT_TABLES
     flags = dict(
-        conn.execute(
+        plainsql_conn.execute(
             "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class"
             " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
         ).fetchall()
@@ -191,9 +193,9 @@ def test_the_user_owned_tables_in_the_catalog_are_the_contract_s_and_all_force_r
 
 
 def test_b_sees_updates_deletes_none_of_a_s_rows_and_cannot_insert_one_for_a(
-    conn: Conn, app_db: Database, seeded: None
+    plainsql_conn: Conn, app_db: Database, seeded: None
 ) -> None:
-    before = {table: _rows_of(conn, table, A) for table in CONTRACT_TABLES}
+    before = {table: _rows_of(plainsql_conn, table, A) for table in CONTRACT_TABLES}
     assert all(before.values()), before
     for table in sorted(CONTRACT_TABLES):
         name, column = sql.Identifier(table), sql.Identifier(TOUCH[table])
@@ -212,11 +214,13 @@ def test_b_sees_updates_deletes_none_of_a_s_rows_and_cannot_insert_one_for_a(
         assert (seen, updated, deleted) == (0, 0, 0), table
         with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
             unit.execute(ROWS[table], _params(A, 2))
-    conn.rollback()  # a fresh snapshot is not needed in READ COMMITTED; end the idle one
-    assert {table: _rows_of(conn, table, A) for table in CONTRACT_TABLES} == before
+    plainsql_conn.rollback()  # a fresh snapshot is not needed in READ COMMITTED; end the idle one
+    assert {table: _rows_of(plainsql_conn, table, A) for table in CONTRACT_TABLES} == before
 
 
-def test_b_handles_its_own_rows_normally(conn: Conn, app_db: Database, seeded: None) -> None:
+def test_b_handles_its_own_rows_normally(
+    plainsql_conn: Conn, app_db: Database, seeded: None
+) -> None:
     tables = [t for t in ROWS if t not in OWNER_ONLY]
     with app_db.transaction(acting_user=B) as unit:
         for table in ROWS:
@@ -237,14 +241,14 @@ def test_b_handles_its_own_rows_normally(conn: Conn, app_db: Database, seeded: N
         for table in tables:  # the same rows again, as the role
             unit.execute(ROWS[table], _params(B))
     for table in tables:
-        assert _rows_of(conn, table, B) >= 1, table
+        assert _rows_of(plainsql_conn, table, B) >= 1, table
     with app_db.transaction(acting_user=B) as unit:  # its team first: it is the only OWNER
         assert unit.execute("DELETE FROM teams").rowcount == 1
         assert unit.execute("DELETE FROM users WHERE id = %s", (B,)).rowcount == 1
 
 
 def test_with_no_acting_user_every_table_reads_empty_also_on_a_reused_connection(
-    conn: Conn, app_db: Database, seeded: None
+    plainsql_conn: Conn, app_db: Database, seeded: None
 ) -> None:
     with app_db.transaction(acting_user=B) as unit:
         assert _count(unit, "users") == 1
@@ -263,13 +267,13 @@ def test_with_no_acting_user_every_table_reads_empty_also_on_a_reused_connection
 
 
 def test_escalations_as_the_application_role_fail(
-    conn: Conn, app_db: Database, seeded: None
+    plainsql_conn: Conn, app_db: Database, seeded: None
 ) -> None:
     team = f"md5('team' || '{A}' || '1')::uuid"
-    conn.execute(
+    plainsql_conn.execute(
         f"INSERT INTO team_members (team_id, user_id, role) VALUES ({team}, %s, 'MEMBER')", (B,)
     )
-    conn.commit()
+    plainsql_conn.commit()
     with app_db.transaction(acting_user=B) as unit:
         promoted = unit.execute(
             f"UPDATE team_members SET role = 'OWNER' WHERE team_id = {team} AND user_id = %s",
@@ -285,7 +289,7 @@ def test_escalations_as_the_application_role_fail(
         renamed = unit.execute(f"UPDATE teams SET name = 'mine' WHERE id = {team}").rowcount
         deleted = unit.execute(f"DELETE FROM teams WHERE id = {team}").rowcount
     assert (promoted, demoted, removed, renamed, deleted) == (0, 0, 0, 0, 0)
-    roles = conn.execute(
+    roles = plainsql_conn.execute(
         f"SELECT user_id, role::text FROM team_members WHERE team_id = {team} ORDER BY user_id"
     ).fetchall()
     assert roles == [(A, "OWNER"), (f"{A}-guest", "MEMBER"), (B, "MEMBER")]
@@ -316,28 +320,28 @@ def test_escalations_as_the_application_role_fail(
         assert caught.value.sqlstate == "42501" or isinstance(caught.value, PermissionDenied), (
             statement
         )
-    assert conn.execute("SELECT role::text FROM users WHERE id = %s", (B,)).fetchone() == (
+    assert plainsql_conn.execute("SELECT role::text FROM users WHERE id = %s", (B,)).fetchone() == (
         "MEMBER",
     )
-    assert conn.execute("SELECT name FROM tags WHERE id = 'tag1'").fetchone() == ("one",)
+    assert plainsql_conn.execute("SELECT name FROM tags WHERE id = 'tag1'").fetchone() == ("one",)
     with app_db.transaction(acting_user=B) as unit:  # readable and insertable, though
         unit.execute("INSERT INTO tags (id, name) VALUES ('tag3', 'three')")
         assert _count(unit, "tags") == 3
         assert _count(unit, "categories") == 2
 
 
-def test_the_role_holds_no_ownership_ddl_or_bypass(conn: Conn) -> None:
-    role = conn.execute(
+def test_the_role_holds_no_ownership_ddl_or_bypass(plainsql_conn: Conn) -> None:
+    role = plainsql_conn.execute(
         "SELECT rolsuper, rolcanlogin, rolbypassrls, rolcreatedb, rolcreaterole"
         " FROM pg_roles WHERE rolname = %s",
         (ROLE,),
     ).fetchone()
     assert role == (False, False, False, False, False)
-    owned = conn.execute(
+    owned = plainsql_conn.execute(
         "SELECT count(*) FROM pg_class WHERE relowner = %s::regrole", (ROLE,)
     ).fetchone()
     assert owned == (0,)
-    extra = conn.execute(
+    extra = plainsql_conn.execute(
         "SELECT c.relname, p.privilege_type FROM pg_class AS c,"
         " LATERAL aclexplode(c.relacl) AS p"
         " WHERE c.relnamespace = 'public'::regnamespace AND p.grantee = %s::regrole"
@@ -345,7 +349,9 @@ def test_the_role_holds_no_ownership_ddl_or_bypass(conn: Conn) -> None:
         (ROLE,),
     ).fetchall()
     assert extra == []
-    schema = conn.execute("SELECT has_schema_privilege(%s, 'public', 'CREATE')", (ROLE,)).fetchone()
+    schema = plainsql_conn.execute(
+        "SELECT has_schema_privilege(%s, 'public', 'CREATE')", (ROLE,)
+    ).fetchone()
     assert schema == (False,)
 
 
@@ -358,7 +364,9 @@ def _scalar(unit: Conn, statement: str, params: tuple[Any, ...] = ()) -> Any:
     return row[0]
 
 
-def test_the_explicit_paths_work_as_the_role(conn: Conn, app_db: Database, seeded: None) -> None:
+def test_the_explicit_paths_work_as_the_role(
+    plainsql_conn: Conn, app_db: Database, seeded: None
+) -> None:
     with app_db.transaction() as unit:  # nobody acts yet
         new_id = _scalar(
             unit,
@@ -392,7 +400,7 @@ def test_the_explicit_paths_work_as_the_role(conn: Conn, app_db: Database, seede
     for outsider in (A, new_id):
         with app_db.transaction(acting_user=outsider) as unit:
             assert _scalar(unit, is_active, (B, team_id)) is False
-    trail = conn.execute(
+    trail = plainsql_conn.execute(
         "SELECT table_name, action, acting_user_id FROM audit_log"
         " WHERE acting_user_id = %s ORDER BY id",
         (B,),
@@ -431,28 +439,28 @@ def test_the_explicit_paths_work_as_the_role(conn: Conn, app_db: Database, seede
     ],
 )  # fmt: skip
 def test_without_its_grant_a_path_is_refused(
-    conn: Conn, app_db: Database, seeded: None, function: str, call: str
+    plainsql_conn: Conn, app_db: Database, seeded: None, function: str, call: str
 ) -> None:
-    conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM {ROLE}")
-    conn.commit()
+    plainsql_conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM {ROLE}")
+    plainsql_conn.commit()
     with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
         unit.execute(call)
 
 
 def test_without_security_definer_the_audit_trigger_cannot_write(
-    conn: Conn, app_db: Database, seeded: None
+    plainsql_conn: Conn, app_db: Database, seeded: None
 ) -> None:
-    conn.execute("ALTER FUNCTION audit_log_record() SECURITY INVOKER")
-    conn.commit()
+    plainsql_conn.execute("ALTER FUNCTION audit_log_record() SECURITY INVOKER")
+    plainsql_conn.commit()
     with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
         unit.execute("UPDATE users SET name = 'Bee' WHERE id = %s", (B,))
 
 
 def test_the_owner_is_not_bound_by_the_policies(
-    conn: Conn, database_url: str, seeded: None
+    plainsql_conn: Conn, plainsql_database_url: str, seeded: None
 ) -> None:
     """Migrations and seeds run as the owner (a superuser here): it sees both users' rows."""
-    with psycopg.connect(database_url) as owner:
+    with psycopg.connect(plainsql_database_url) as owner:
         row = owner.execute("SELECT count(*) FROM workspaces").fetchone()
     assert row == (2,)
 
@@ -461,15 +469,15 @@ def test_the_owner_is_not_bound_by_the_policies(
 
 
 def test_rolling_back_the_role_leaves_it_to_the_other_databases_and_takes_this_one_s_grants(
-    database_url: str,
+    plainsql_database_url: str,
 ) -> None:
     """This test's database is one of several on the cluster holding grants to the role (the
     session's template at least): rolling back here must neither fail nor drop it for them."""
     runner = CliRunner()
-    settings_env = {"DATABASE_URL": database_url}
+    settings_env = {"DATABASE_URL": plainsql_database_url}
     result = runner.invoke(cli, ["rollback", "--to", "0044_video_library"], env=settings_env)
     assert result.exit_code == 0, result.output
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(plainsql_database_url) as conn:
         assert conn.execute(
             "SELECT count(*) FROM pg_roles WHERE rolname = %s", (ROLE,)
         ).fetchone() == (1,)

@@ -143,38 +143,38 @@ def run_cli(settings: Settings, url: str, *args: str) -> str:
 
 
 def test_migrate_creates_exactly_these_objects_and_rollback_all_removes_them(
-    plainsql_server: TestServer, empty_database_url: str
+    plainsql_server: TestServer, plainsql_empty_database_url: str
 ) -> None:
     settings = plainsql_server.settings
-    with Migrator(settings, empty_database_url) as migrator:
+    with Migrator(settings, plainsql_empty_database_url) as migrator:
         migrator.migrate(to="0003")
-    before = catalog(empty_database_url)
+    before = catalog(plainsql_empty_database_url)
 
-    output = run_cli(settings, empty_database_url, "migrate", "--to", MINE[-1])
+    output = run_cli(settings, plainsql_empty_database_url, "migrate", "--to", MINE[-1])
 
     assert all(f"applied {m}" in output for m in MINE)
-    assert catalog(empty_database_url) - before == EXPECTED_OBJECTS
-    run_cli(settings, empty_database_url, "migrate")  # and everything after them
+    assert catalog(plainsql_empty_database_url) - before == EXPECTED_OBJECTS
+    run_cli(settings, plainsql_empty_database_url, "migrate")  # and everything after them
 
-    run_cli(settings, empty_database_url, "rollback", "--all")
+    run_cli(settings, plainsql_empty_database_url, "rollback", "--all")
 
-    assert catalog(empty_database_url) == set()
+    assert catalog(plainsql_empty_database_url) == set()
 
 
 SEED_PASSWORD = "plainsql-demo-password"
 
 
 async def test_the_seed_is_idempotent_and_its_users_sign_in_with_the_demo_password(
-    db_settings: Settings, database_url: str
+    plainsql_settings: Settings, plainsql_database_url: str
 ) -> None:
-    run_seeds(db_settings)
-    counts = _seed_counts(database_url)
-    run_seeds(db_settings)
-    assert _seed_counts(database_url) == counts == (3, 3, 2, 4)
+    run_seeds(plainsql_settings)
+    counts = _seed_counts(plainsql_database_url)
+    run_seeds(plainsql_settings)
+    assert _seed_counts(plainsql_database_url) == counts == (3, 3, 2, 4)
 
-    q = AsyncTypedQueries(load_async_queries(db_settings.sql_dir))
-    async with open_async_pool(db_settings) as pool:
-        db = AsyncDatabase(pool, db_settings)
+    q = AsyncTypedQueries(load_async_queries(plainsql_settings.sql_dir))
+    async with open_async_pool(plainsql_settings) as pool:
+        db = AsyncDatabase(pool, plainsql_settings)
         auth = AuthService(db, q)  # the default hasher: the seed hashes are current
         teams = TeamService(db, q)
         for name in ("alice", "bob", "carol"):

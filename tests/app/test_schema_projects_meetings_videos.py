@@ -45,8 +45,8 @@ def catalog(url: str) -> set[str]:
     return {r[0] for r in rows if "_yoyo" not in r[0] and "yoyo_lock" not in r[0]}
 
 
-def test_enums_have_the_reference_labels_in_order(conn: psycopg.Connection[Any]) -> None:
-    rows = conn.execute(
+def test_enums_have_the_reference_labels_in_order(plainsql_conn: psycopg.Connection[Any]) -> None:
+    rows = plainsql_conn.execute(
         "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)"
         " FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
         " WHERE t.typname IN ('meeting_status', 'processing_status') GROUP BY t.typname"
@@ -58,9 +58,11 @@ def test_enums_have_the_reference_labels_in_order(conn: psycopg.Connection[Any])
 
 
 def test_generate_id_is_21_url_safe_characters_and_uses_the_whole_alphabet(
-    conn: psycopg.Connection[Any],
+    plainsql_conn: psycopg.Connection[Any],
 ) -> None:
-    ids = [r[0] for r in conn.execute("SELECT generate_id() FROM generate_series(1, 3000)")]
+    ids = [
+        r[0] for r in plainsql_conn.execute("SELECT generate_id() FROM generate_series(1, 3000)")
+    ]
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{21}", i) for i in ids)
     assert len(set(ids)) == len(ids)
     letters = "".join(ids)
@@ -72,17 +74,19 @@ def test_generate_id_is_21_url_safe_characters_and_uses_the_whole_alphabet(
     assert max(counts.values()) < 1300
 
 
-def test_updated_at_is_kept_by_the_database(conn: psycopg.Connection[Any]) -> None:
-    conn.execute("INSERT INTO users (id, name, email) VALUES ('u', 'U', 'u@example.com')")
-    conn.execute(
+def test_updated_at_is_kept_by_the_database(plainsql_conn: psycopg.Connection[Any]) -> None:
+    plainsql_conn.execute("INSERT INTO users (id, name, email) VALUES ('u', 'U', 'u@example.com')")
+    plainsql_conn.execute(
         "INSERT INTO agents (id, name, user_id, instructions, updated_at)"
         " VALUES ('a', 'A', 'u', 'i', '2000-01-01')"
     )
-    conn.commit()
-    conn.execute("UPDATE agents SET name = 'B' WHERE id = 'a'")
-    row = conn.execute("SELECT updated_at > '2001-01-01' FROM agents WHERE id = 'a'").fetchone()
+    plainsql_conn.commit()
+    plainsql_conn.execute("UPDATE agents SET name = 'B' WHERE id = 'a'")
+    row = plainsql_conn.execute(
+        "SELECT updated_at > '2001-01-01' FROM agents WHERE id = 'a'"
+    ).fetchone()
     assert row == (True,)
-    tables = conn.execute(
+    tables = plainsql_conn.execute(
         "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE '%%_set_updated_at'"
     ).fetchall()
     assert {

@@ -68,19 +68,21 @@ def contents(database_url: str) -> dict[str, list[str]]:
         }
 
 
-def test_seed_twice_leaves_the_same_rows_in_every_table(database_url: str) -> None:
-    run_seed(database_url)
-    first_counts, first_rows = row_counts(database_url), contents(database_url)
-    run_seed(database_url)
+def test_seed_twice_leaves_the_same_rows_in_every_table(plainsql_database_url: str) -> None:
+    run_seed(plainsql_database_url)
+    first_counts, first_rows = row_counts(plainsql_database_url), contents(plainsql_database_url)
+    run_seed(plainsql_database_url)
 
-    assert row_counts(database_url) == first_counts
-    assert contents(database_url) == first_rows
+    assert row_counts(plainsql_database_url) == first_counts
+    assert contents(plainsql_database_url) == first_rows
     assert all(first_counts[table] > 0 for table in OUR_TABLES), first_counts
 
 
-def test_seed_has_a_meeting_in_each_status_and_complete_demo_data(database_url: str) -> None:
-    run_seed(database_url)
-    with psycopg.connect(database_url) as conn:
+def test_seed_has_a_meeting_in_each_status_and_complete_demo_data(
+    plainsql_database_url: str,
+) -> None:
+    run_seed(plainsql_database_url)
+    with psycopg.connect(plainsql_database_url) as conn:
         statuses = {r[0] for r in conn.execute("SELECT DISTINCT status::text FROM meetings")}
         assert statuses == {"upcoming", "active", "processing", "completed", "cancelled"}
         owners = conn.execute(

@@ -479,15 +479,15 @@ async def _run_every_query(
 
 
 async def test_every_query_of_sql_fits_its_generated_annotation(
-    database_url: str, db_settings: Settings, conforms: Conforms
+    plainsql_database_url: str, plainsql_settings: Settings, conforms: Conforms
 ) -> None:
-    run_seeds(db_settings, database_url)
-    with psycopg.connect(database_url) as sync_conn:
+    run_seeds(plainsql_settings, plainsql_database_url)
+    with psycopg.connect(plainsql_database_url) as sync_conn:
         full, sparse = _fixture(sync_conn)
-    q = generated.AsyncTypedQueries(load_async_queries(db_settings.sql_dir))
-    loaded: Any = load_async_queries(db_settings.sql_dir)
+    q = generated.AsyncTypedQueries(load_async_queries(plainsql_settings.sql_dir))
+    loaded: Any = load_async_queries(plainsql_settings.sql_dir)
     operations = {name: loaded.get(name).operation for name in loaded.available_queries}
-    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+    async with await psycopg.AsyncConnection.connect(plainsql_database_url) as conn:
         # The explicit paths of migration 0051 read the acting user (team creation, the
         # co-member directory): Alice in the first pass, Bob (Globex's owner) in the second.
         await conn.execute("SELECT set_config('app.user_id', %s, false)", (ALICE,))

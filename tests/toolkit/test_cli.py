@@ -41,57 +41,67 @@ def migration_ids() -> list[str]:
     )
 
 
-def test_migrate_lists_what_it_applied_then_has_nothing_to_do(empty_database_url: str) -> None:
-    first = plainsql("migrate", database_url=empty_database_url)
+def test_migrate_lists_what_it_applied_then_has_nothing_to_do(
+    plainsql_empty_database_url: str,
+) -> None:
+    first = plainsql("migrate", database_url=plainsql_empty_database_url)
     assert first.returncode == 0, first.stderr
     applied = [line.split()[1] for line in first.stdout.splitlines() if line.startswith("applied")]
     assert applied == migration_ids()
 
-    second = plainsql("migrate", database_url=empty_database_url)
+    second = plainsql("migrate", database_url=plainsql_empty_database_url)
     assert second.returncode == 0, second.stderr
     assert "nothing to apply" in second.stdout
 
 
-def test_rollback_undoes_the_last_and_migrate_reapplies_it(empty_database_url: str) -> None:
-    assert plainsql("migrate", database_url=empty_database_url).returncode == 0
+def test_rollback_undoes_the_last_and_migrate_reapplies_it(
+    plainsql_empty_database_url: str,
+) -> None:
+    assert plainsql("migrate", database_url=plainsql_empty_database_url).returncode == 0
     last = migration_ids()[-1]
 
-    rolled = plainsql("rollback", database_url=empty_database_url)
+    rolled = plainsql("rollback", database_url=plainsql_empty_database_url)
     assert rolled.returncode == 0, rolled.stderr
     assert f"rolled back {last}" in rolled.stdout
 
-    status = json.loads(plainsql("status", "--json", database_url=empty_database_url).stdout)
+    status = json.loads(
+        plainsql("status", "--json", database_url=plainsql_empty_database_url).stdout
+    )
     states = {m["id"]: m["applied"] for m in status["migrations"]}
     assert states[last] is False
     assert all(applied for mid, applied in states.items() if mid != last)
 
-    again = plainsql("migrate", database_url=empty_database_url)
+    again = plainsql("migrate", database_url=plainsql_empty_database_url)
     assert f"applied {last}" in again.stdout
 
 
-def test_rollback_all_and_dry_runs(empty_database_url: str) -> None:
-    assert plainsql("migrate", database_url=empty_database_url).returncode == 0
-    dry = plainsql("rollback", "--all", "--dry-run", database_url=empty_database_url)
+def test_rollback_all_and_dry_runs(plainsql_empty_database_url: str) -> None:
+    assert plainsql("migrate", database_url=plainsql_empty_database_url).returncode == 0
+    dry = plainsql("rollback", "--all", "--dry-run", database_url=plainsql_empty_database_url)
     said = [line.split()[4] for line in dry.stdout.splitlines() if line.startswith("-- would")]
     assert [mid.rstrip(":") for mid in said] == list(reversed(migration_ids()))
     last = migration_ids()[-1]
     assert (REPO / "migrations" / f"{last}.rollback.sql").read_text().strip() in dry.stdout
-    everything = plainsql("rollback", "--all", database_url=empty_database_url)
+    everything = plainsql("rollback", "--all", database_url=plainsql_empty_database_url)
     assert everything.returncode == 0, everything.stderr
-    status = json.loads(plainsql("status", "--json", database_url=empty_database_url).stdout)
+    status = json.loads(
+        plainsql("status", "--json", database_url=plainsql_empty_database_url).stdout
+    )
     assert not any(m["applied"] for m in status["migrations"])
 
 
-def test_migrate_to_stops_at_the_given_migration(empty_database_url: str) -> None:
+def test_migrate_to_stops_at_the_given_migration(plainsql_empty_database_url: str) -> None:
     first_id = migration_ids()[0]
-    result = plainsql("migrate", "--to", first_id[:4], database_url=empty_database_url)
+    result = plainsql("migrate", "--to", first_id[:4], database_url=plainsql_empty_database_url)
     assert result.returncode == 0, result.stderr
-    status = json.loads(plainsql("status", "--json", database_url=empty_database_url).stdout)
+    status = json.loads(
+        plainsql("status", "--json", database_url=plainsql_empty_database_url).stdout
+    )
     assert [m["id"] for m in status["migrations"] if m["applied"]] == [first_id]
 
 
-def test_status_json_lists_every_migration(empty_database_url: str) -> None:
-    result = plainsql("status", "--json", database_url=empty_database_url)
+def test_status_json_lists_every_migration(plainsql_empty_database_url: str) -> None:
+    result = plainsql("status", "--json", database_url=plainsql_empty_database_url)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert [m["id"] for m in payload["migrations"]] == migration_ids()
@@ -115,8 +125,8 @@ def test_db_url_masks_the_password() -> None:
     assert result.stdout.strip() == "postgresql://u:***@db.example:5432/app"
 
 
-def test_db_status_reports_the_configured_server(database_url: str) -> None:
-    result = plainsql("db", "status", database_url=database_url)
+def test_db_status_reports_the_configured_server(plainsql_database_url: str) -> None:
+    result = plainsql("db", "status", database_url=plainsql_database_url)
     assert result.returncode == 0, result.stderr
     assert "answers (PostgreSQL" in result.stdout
 
@@ -147,7 +157,7 @@ def test_new_writes_timestamped_pairs_that_never_clash(tmp_path: Path) -> None:
 
 
 def test_a_failing_migration_names_its_file_and_keeps_nothing(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, plainsql_empty_database_url: str
 ) -> None:
     folder = tmp_path / "migrations"
     folder.mkdir()
@@ -155,15 +165,19 @@ def test_a_failing_migration_names_its_file_and_keeps_nothing(
         "-- broken on purpose\nCREATE TABLE kept_if_buggy (id int);\nCREATE TABLE oops (id nope);\n"
     )
     (folder / "0001_broken.rollback.sql").write_text("-- undo\nDROP TABLE kept_if_buggy;\n")
-    result = plainsql("--project-dir", str(tmp_path), "migrate", database_url=empty_database_url)
+    result = plainsql(
+        "--project-dir", str(tmp_path), "migrate", database_url=plainsql_empty_database_url
+    )
     assert result.returncode == 1
     assert "0001_broken.sql" in result.stderr
     assert "nope" in result.stderr
-    status = plainsql("--project-dir", str(tmp_path), "status", database_url=empty_database_url)
+    status = plainsql(
+        "--project-dir", str(tmp_path), "status", database_url=plainsql_empty_database_url
+    )
     assert "[pending] 0001_broken" in status.stdout
     import psycopg
 
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         assert conn.execute("SELECT to_regclass('kept_if_buggy')").fetchone() == (None,)
 
 
@@ -174,8 +188,8 @@ def test_help_pages(args: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
-def test_conflicting_rollback_options_are_a_usage_error(empty_database_url: str) -> None:
-    result = plainsql("rollback", "--all", "--steps", "2", database_url=empty_database_url)
+def test_conflicting_rollback_options_are_a_usage_error(plainsql_empty_database_url: str) -> None:
+    result = plainsql("rollback", "--all", "--steps", "2", database_url=plainsql_empty_database_url)
     assert result.returncode == 2
     assert "only one of" in result.stderr
 
@@ -221,10 +235,14 @@ def test_dash_h_is_help() -> None:
     assert "migrate" in shown.stdout
 
 
-def test_migrate_to_an_applied_id_says_what_is_still_pending(empty_database_url: str) -> None:
+def test_migrate_to_an_applied_id_says_what_is_still_pending(
+    plainsql_empty_database_url: str,
+) -> None:
     first = migration_ids()[0]
-    assert plainsql("migrate", "--to", first, database_url=empty_database_url).returncode == 0
-    again = plainsql("migrate", "--to", first, database_url=empty_database_url)
+    assert (
+        plainsql("migrate", "--to", first, database_url=plainsql_empty_database_url).returncode == 0
+    )
+    again = plainsql("migrate", "--to", first, database_url=plainsql_empty_database_url)
     assert again.returncode == 0, again.stderr
     later = len(migration_ids()) - 1
     assert f"nothing to apply up to {first}: it is applied; {later} later migration(s)" in (
@@ -232,9 +250,9 @@ def test_migrate_to_an_applied_id_says_what_is_still_pending(empty_database_url:
     )
 
 
-def test_an_unknown_id_suggests_the_closest_ones(empty_database_url: str) -> None:
+def test_an_unknown_id_suggests_the_closest_ones(plainsql_empty_database_url: str) -> None:
     wrong = migration_ids()[0].replace("_", "-", 1)
-    result = plainsql("migrate", "--to", wrong, database_url=empty_database_url)
+    result = plainsql("migrate", "--to", wrong, database_url=plainsql_empty_database_url)
     assert result.returncode == 1
     assert f"no migration {wrong!r}; did you mean {migration_ids()[0]}" in result.stderr
     assert "[" not in result.stderr, "no Python list of every id"
@@ -256,15 +274,19 @@ def _project(folder: Path) -> Path:
 
 
 def test_status_columns_line_up_whatever_the_id_lengths(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, plainsql_empty_database_url: str
 ) -> None:
     project = _project(tmp_path)
-    migrate = plainsql("--project-dir", str(project), "migrate", database_url=empty_database_url)
+    migrate = plainsql(
+        "--project-dir", str(project), "migrate", database_url=plainsql_empty_database_url
+    )
     assert migrate.returncode == 0, migrate.stderr
     (project / "migrations" / "20261128100000_later.sql").write_text(
         "-- later.\n-- irreversible: test\nSELECT 1;\n"
     )
-    result = plainsql("--project-dir", str(project), "status", database_url=empty_database_url)
+    result = plainsql(
+        "--project-dir", str(project), "status", database_url=plainsql_empty_database_url
+    )
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("  [")]
     assert len(rows) == 3
@@ -274,19 +296,21 @@ def test_status_columns_line_up_whatever_the_id_lengths(
 
 
 def test_quiet_prints_nothing_but_results_and_errors(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, plainsql_empty_database_url: str
 ) -> None:
     project = _project(tmp_path)
     quiet = plainsql(
-        "--project-dir", str(project), "-q", "migrate", database_url=empty_database_url
+        "--project-dir", str(project), "-q", "migrate", database_url=plainsql_empty_database_url
     )
     assert quiet.returncode == 0, quiet.stderr
     assert (quiet.stdout, quiet.stderr) == ("", "")
-    loud = plainsql("--project-dir", str(project), "rollback", database_url=empty_database_url)
+    loud = plainsql(
+        "--project-dir", str(project), "rollback", database_url=plainsql_empty_database_url
+    )
     assert "rolled back 20261128093000_a_longer_name" in loud.stdout
     (project / "migrations" / "0001_a.sql").write_text("-- edited\n")
     failed = plainsql(
-        "--project-dir", str(project), "-q", "migrate", database_url=empty_database_url
+        "--project-dir", str(project), "-q", "migrate", database_url=plainsql_empty_database_url
     )
     assert failed.returncode == 1
     assert failed.stdout == ""
@@ -327,15 +351,15 @@ def _in_a_terminal(args: list[str], env: dict[str, str]) -> str:
 
 
 def test_colour_only_on_a_terminal_and_never_with_no_color(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, plainsql_empty_database_url: str
 ) -> None:
     project = _project(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "NO_COLOR"))}
-    env["DATABASE_URL"] = empty_database_url
+    env["DATABASE_URL"] = plainsql_empty_database_url
     args = ["--project-dir", str(project), "status"]
     assert "\x1b[33m  [pending] 0001_a" in _in_a_terminal(args, env)  # yellow: pending
     assert "\x1b[" not in _in_a_terminal(args, {**env, "NO_COLOR": "1"})
-    piped = plainsql(*args, database_url=empty_database_url)
+    piped = plainsql(*args, database_url=plainsql_empty_database_url)
     assert "[pending] 0001_a" in piped.stdout
     assert "\x1b[" not in piped.stdout
 

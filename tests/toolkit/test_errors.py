@@ -28,17 +28,17 @@ class ThingTaken(DomainError):
 
 
 @pytest.fixture
-def schema(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
-    conn.execute(
+def schema(plainsql_conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    plainsql_conn.execute(
         "CREATE TABLE parents (id int CONSTRAINT parents_pkey PRIMARY KEY, "
         "code text CONSTRAINT parents_code_key UNIQUE, "
         "size int CONSTRAINT parents_size_positive CHECK (size > 0), label text NOT NULL)"
     )
-    conn.execute(
+    plainsql_conn.execute(
         "CREATE TABLE children (parent_id int CONSTRAINT children_parent_fkey REFERENCES parents)"
     )
-    conn.execute("INSERT INTO parents VALUES (1, 'a', 1, 'one')")
-    return conn
+    plainsql_conn.execute("INSERT INTO parents VALUES (1, 'a', 1, 'one')")
+    return plainsql_conn
 
 
 @pytest.mark.parametrize(

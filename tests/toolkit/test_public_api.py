@@ -46,7 +46,7 @@ MOVED = {
     "plainsql.adapter_common": ("AdapterBase", "plainsql.runtime._adapter_common"),
     "plainsql.connection_async": ("AsyncPlainConnection", "plainsql.runtime.connection_async"),
     "plainsql.connection_sync": ("PlainConnection", "plainsql.runtime.connection"),
-    "plainsql.pool": ("open_async_pool", "plainsql.runtime.pool"),
+    "plainsql.pool": ("open_async_pool", "plainsql.runtime.pool_async"),
     "plainsql.commands": ("run_command", "plainsql.runtime._libpq"),
     "plainsql.deadline": ("Guarded", "plainsql.runtime._deadline"),
     "plainsql.typegen.runtime": ("checked_sql", "plainsql.typegen.support"),

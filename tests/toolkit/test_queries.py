@@ -66,10 +66,12 @@ def sql_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def demo_conn(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
-    conn.execute("CREATE TABLE demo_items (id serial PRIMARY KEY, name text NOT NULL UNIQUE)")
-    conn.execute("INSERT INTO demo_items (name) VALUES ('apple'), ('apricot'), ('banana')")
-    return conn
+def demo_conn(plainsql_conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    plainsql_conn.execute(
+        "CREATE TABLE demo_items (id serial PRIMARY KEY, name text NOT NULL UNIQUE)"
+    )
+    plainsql_conn.execute("INSERT INTO demo_items (name) VALUES ('apple'), ('apricot'), ('banana')")
+    return plainsql_conn
 
 
 def test_literal_percent_in_like_and_in_a_string(
@@ -99,7 +101,7 @@ def test_dollar_quoted_body_keeps_its_colons(
 
 
 async def test_insert_returning_has_the_same_shape_sync_and_async(
-    sql_dir: Path, demo_conn: psycopg.Connection[Any], database_url: str
+    sql_dir: Path, demo_conn: psycopg.Connection[Any], plainsql_database_url: str
 ) -> None:
     demo_conn.commit()
     sync_q = load_queries(sql_dir)
@@ -107,7 +109,7 @@ async def test_insert_returning_has_the_same_shape_sync_and_async(
     one_column_sync = sync_q.demo.create_item(demo_conn, name="cherry")
     full_sync = sync_q.demo.create_item_full(demo_conn, name="damson")
     demo_conn.commit()
-    async with await psycopg.AsyncConnection.connect(database_url) as aconn:
+    async with await psycopg.AsyncConnection.connect(plainsql_database_url) as aconn:
         one_column_async = await async_q.demo.create_item(aconn, name="elder")
         full_async = await async_q.demo.create_item_full(aconn, name="fig")
     assert set(one_column_sync) == set(one_column_async) == {"id"}
@@ -115,14 +117,14 @@ async def test_insert_returning_has_the_same_shape_sync_and_async(
 
 
 async def test_many_and_select_return_the_same_types_sync_and_async(
-    sql_dir: Path, demo_conn: psycopg.Connection[Any], database_url: str
+    sql_dir: Path, demo_conn: psycopg.Connection[Any], plainsql_database_url: str
 ) -> None:
     demo_conn.commit()
     sync_q = load_queries(sql_dir)
     async_q = load_async_queries(sql_dir)
     assert sync_q.demo.create_items(demo_conn, [{"name": "g1"}, {"name": "g2"}]) == 2
     demo_conn.commit()
-    async with await psycopg.AsyncConnection.connect(database_url) as aconn:
+    async with await psycopg.AsyncConnection.connect(plainsql_database_url) as aconn:
         assert await async_q.demo.create_items(aconn, [{"name": "h1"}, {"name": "h2"}]) == 2
         async_rows = await async_q.demo.list_items(aconn)
     sync_rows = sync_q.demo.list_items(demo_conn)
@@ -223,10 +225,10 @@ def test_nul_byte_in_text_is_invalid_input_and_nothing_is_written(
 
 
 async def test_async_queries_over_the_pool(
-    sql_dir: Path, async_pool: AsyncConnectionPool[Any]
+    sql_dir: Path, plainsql_async_pool: AsyncConnectionPool[Any]
 ) -> None:
     q: Queries = load_async_queries(sql_dir)
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         await conn.execute("CREATE TABLE demo_items (id serial PRIMARY KEY, name text UNIQUE)")
         created = await q.demo.create_item_full(conn, name="kiwi")
         assert created["name"] == "kiwi"

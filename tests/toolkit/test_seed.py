@@ -29,20 +29,22 @@ def _row_counts(database_url: str) -> dict[str, int]:
         }
 
 
-def test_seeding_twice_leaves_the_same_rows(db_settings: Settings, database_url: str) -> None:
-    run = run_seeds(db_settings)
+def test_seeding_twice_leaves_the_same_rows(
+    plainsql_settings: Settings, plainsql_database_url: str
+) -> None:
+    run = run_seeds(plainsql_settings)
     assert run.files, "the project ships seed files"
-    first = _row_counts(database_url)
+    first = _row_counts(plainsql_database_url)
     assert first["users"] >= 3
-    run_seeds(db_settings)
-    assert _row_counts(database_url) == first
+    run_seeds(plainsql_settings)
+    assert _row_counts(plainsql_database_url) == first
 
 
 def test_a_failing_seed_file_is_named_and_keeps_nothing(
-    db_settings: Settings, database_url: str, tmp_path: Path
+    plainsql_settings: Settings, plainsql_database_url: str, tmp_path: Path
 ) -> None:
     project = tmp_path / "project"
-    shutil.copytree(db_settings.project_dir / "migrations", project / "migrations")
+    shutil.copytree(plainsql_settings.project_dir / "migrations", project / "migrations")
     (project / "seeds").mkdir()
     (project / "seeds" / "0001_good.sql").write_text(
         "INSERT INTO users (id, name, email) VALUES ('u1', 'U', 'u1@example.com');\n"
@@ -50,17 +52,17 @@ def test_a_failing_seed_file_is_named_and_keeps_nothing(
     (project / "seeds" / "0002_bad.sql").write_text(
         "-- a comment\nINSERT INTO users (id, name, email)\nVALUES ('u2', 'U', nonsense);\n"
     )
-    settings = replace(db_settings, project_dir=project)
+    settings = replace(plainsql_settings, project_dir=project)
     with pytest.raises(SeedError) as caught:
         run_seeds(settings)
     assert "0002_bad.sql:3" in str(caught.value)
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(plainsql_database_url) as conn:
         count = conn.execute("SELECT count(*) FROM users WHERE id = 'u1'").fetchone()
     assert count == (0,)
 
 
 def test_seed_says_what_it_wrote_and_that_a_second_run_changed_nothing(
-    tmp_path: Path, empty_database_url: str
+    tmp_path: Path, plainsql_empty_database_url: str
 ) -> None:
     from click.testing import CliRunner
 
@@ -78,7 +80,9 @@ def test_seed_says_what_it_wrote_and_that_a_second_run_changed_nothing(
 
     def run(*args: str) -> str:
         result = CliRunner().invoke(
-            cli, ["--project-dir", str(tmp_path), *args], env={"DATABASE_URL": empty_database_url}
+            cli,
+            ["--project-dir", str(tmp_path), *args],
+            env={"DATABASE_URL": plainsql_empty_database_url},
         )
         assert result.exit_code == 0, result.output
         return result.stdout

@@ -64,7 +64,7 @@ class _ScriptCursor(psycopg.Cursor[Any]):
     The server answers a simple-protocol query with one result per statement and stops at
     the first error, so the number of good results before the error is the index of the
     failing statement: the only way to name it when the error carries no position. This
-    overrides psycopg's private ``_check_results`` (pinned by tests/test_private_names.py);
+    overrides psycopg's private ``_check_results`` (pinned by tests/toolkit/test_private_names.py);
     it is the only module that does.
     """
 

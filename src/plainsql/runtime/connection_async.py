@@ -1,7 +1,8 @@
 """plainsql's pooled connection and cursor, carrying what the runtime needs on every call.
 
-The pools of :mod:`plainsql.runtime.pool` make connections of this class. Compared with psycopg's
-own, a connection carries three things the runtime needs on every call without a lookup:
+The pools of :mod:`plainsql.runtime.pool_async` (and its sync twin) make connections of this
+class. Compared with psycopg's own, a connection carries three things the runtime needs on
+every call without a lookup:
 
 - ``deadline``: the client-side limit of one statement (:mod:`plainsql.runtime._deadline`); every
   statement sent through one of its cursors is armed with it;

@@ -71,7 +71,7 @@ from plainsql.runtime._unit import (
     begin_statement,
     unit_isolation,
 )
-from plainsql.runtime.pool import AsyncConn, AsyncPool
+from plainsql.runtime.pool_async import AsyncConn, AsyncPool
 from plainsql.server import unavailable
 
 T = TypeVar("T")

@@ -23,11 +23,11 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
+from plainsql import AsyncPool, Pool, open_async_pool, open_pool
 from plainsql.config import Settings
 from plainsql.queries import Queries, load_async_queries, load_queries
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import AsyncPool, Pool, open_async_pool, open_pool
 from plainsql.server import scratch_database
 from plainsql.testing import (
     TestServer,

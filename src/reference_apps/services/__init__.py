@@ -1,1 +1,2 @@
-"""The reference applications' services: async, they take a pool and own their transactions."""
+"""The reference applications' services: async; each is given the database handle
+(:class:`plainsql.AsyncDatabase`) and typed queries, and owns its units of work."""

@@ -29,15 +29,17 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture
-def users(conn: psycopg.Connection[Any]) -> None:
+def users(plainsql_conn: psycopg.Connection[Any]) -> None:
     """ALICE and BOB exist (tests/app/fixtures.py)."""
-    add_alice_and_bob(conn)
+    add_alice_and_bob(plainsql_conn)
 
 
 @pytest.fixture
-async def workspace(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> Workspace:
+async def workspace(
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+) -> Workspace:
     """Ada's workspace."""
-    return await add_workspace(async_db, typed_queries, "ada")
+    return await add_workspace(plainsql_async_db, typed_queries, "ada")
 
 
 @pytest.fixture
@@ -46,20 +48,24 @@ def fast_hasher() -> PasswordHasher:
 
 
 @pytest.fixture
-def auth(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuthService:
-    return AuthService(async_db, typed_queries, password_hasher=FAST_HASHER, keys=TEST_KEYS)
+def auth(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuthService:
+    return AuthService(
+        plainsql_async_db, typed_queries, password_hasher=FAST_HASHER, keys=TEST_KEYS
+    )
 
 
 @pytest.fixture
-def teams(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> TeamService:
-    return TeamService(async_db, typed_queries)
+def teams(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> TeamService:
+    return TeamService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
-def audit(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuditService:
+def audit(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuditService:
     """The audit reader, on the login role (an operator's): the application role cannot read
     audit_log."""
-    operator = AsyncDatabase(async_db.pool, replace(async_db.settings, transaction_role=None))
+    operator = AsyncDatabase(
+        plainsql_async_db.pool, replace(plainsql_async_db.settings, transaction_role=None)
+    )
     return AuditService(operator, typed_queries)
 
 
@@ -67,7 +73,7 @@ WaitUntilBlocked = Callable[[str], Awaitable[None]]
 
 
 @pytest.fixture
-def wait_until_blocked(database_url: str) -> WaitUntilBlocked:
+def wait_until_blocked(plainsql_database_url: str) -> WaitUntilBlocked:
     """``await wait_until_blocked("UPDATE team_members")``: returns once another backend of
     this test's database waits on a lock while running a statement starting so.
 
@@ -76,7 +82,9 @@ def wait_until_blocked(database_url: str) -> WaitUntilBlocked:
     """
 
     async def wait(query_start: str) -> None:
-        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as obs:
+        async with await psycopg.AsyncConnection.connect(
+            plainsql_database_url, autocommit=True
+        ) as obs:
             for _ in range(2000):
                 cursor = await obs.execute(
                     "SELECT count(*) FROM pg_stat_activity"

@@ -39,19 +39,19 @@ def objects(value: JSON) -> list[dict[str, JSON]]:
 @pytest.fixture
 def projects(
     users: None,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
 ) -> ProjectsService:
-    return ProjectsService(async_db, typed_queries)
+    return ProjectsService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
 def states(
     users: None,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
 ) -> AgentStatesService:
-    return AgentStatesService(async_db, typed_queries)
+    return AgentStatesService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
@@ -60,9 +60,9 @@ async def project(projects: ProjectsService) -> Project:
 
 
 @pytest.fixture
-async def wide_db(db_settings: Settings) -> AsyncIterator[AsyncDatabase]:
+async def wide_db(plainsql_settings: Settings) -> AsyncIterator[AsyncDatabase]:
     """One open connection per worker, so the workers really run side by side."""
-    settings = replace(db_settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
+    settings = replace(plainsql_settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
     async with open_async_pool(settings) as pool:
         yield AsyncDatabase(pool, settings)
 
@@ -101,10 +101,10 @@ async def test_replace_replaces_the_whole_state(
 
 
 async def test_upsert_creates_a_missing_state(
-    states: AgentStatesService, project: Project, conn: Conn
+    states: AgentStatesService, project: Project, plainsql_conn: Conn
 ) -> None:
-    conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
-    conn.commit()
+    plainsql_conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
+    plainsql_conn.commit()
     state = await states.upsert(project.id, current_state="restored", acting_user_id=ALICE)
     assert state.current_state == "restored"
     assert state.phases == []
@@ -179,10 +179,10 @@ async def test_phase_writes_to_another_users_project_are_refused(
 
 
 async def test_a_project_without_state_is_agent_state_not_found(
-    states: AgentStatesService, project: Project, conn: Conn
+    states: AgentStatesService, project: Project, plainsql_conn: Conn
 ) -> None:
-    conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
-    conn.commit()
+    plainsql_conn.execute("DELETE FROM agent_states WHERE project_id = %s", (project.id,))
+    plainsql_conn.commit()
     with pytest.raises(AgentStateNotFound):
         await states.append_phase(project.id, {"name": "a"}, acting_user_id=ALICE)
     with pytest.raises(AgentStateNotFound):
@@ -192,14 +192,14 @@ async def test_a_project_without_state_is_agent_state_not_found(
 
 
 async def test_a_phase_written_past_the_service_that_is_no_object_is_refused_on_read(
-    states: AgentStatesService, project: Project, conn: Conn
+    states: AgentStatesService, project: Project, plainsql_conn: Conn
 ) -> None:
     """The record promises a tuple of objects: a stray value is an error, not a wrong type."""
-    conn.execute(
+    plainsql_conn.execute(
         """UPDATE agent_states SET phases = '[{"name": "a"}, 42]' WHERE project_id = %s""",
         (project.id,),
     )
-    conn.commit()
+    plainsql_conn.commit()
     with pytest.raises(TypeError, match=r"agent_states\.phases"):
         await states.get(project.id, acting_user_id=ALICE)
 

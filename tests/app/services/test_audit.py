@@ -95,9 +95,9 @@ async def test_user_changes_are_logged_and_outlive_a_hard_delete(
 
 
 async def test_the_acting_user_does_not_leak_to_the_next_transaction_on_a_connection(
-    db_settings: Settings, typed_queries: AsyncTypedQueries, fast_hasher: Any
+    plainsql_settings: Settings, typed_queries: AsyncTypedQueries, fast_hasher: Any
 ) -> None:
-    one_connection = replace(db_settings, pool_min_size=1, pool_max_size=1)
+    one_connection = replace(plainsql_settings, pool_min_size=1, pool_max_size=1)
     async with open_async_pool(one_connection) as pool:
         db = AsyncDatabase(pool, one_connection)
         auth = AuthService(db, typed_queries, password_hasher=fast_hasher)
@@ -112,10 +112,14 @@ async def test_the_acting_user_does_not_leak_to_the_next_transaction_on_a_connec
     assert [e.acting_user_id for e in history] == [None, user.id, None]
 
 
-async def test_every_writer_is_logged_even_plain_sql(conn: SyncConn, audit: AuditService) -> None:
-    conn.execute("SELECT set_config('app.user_id', 'psql-operator', true)")
-    conn.execute("INSERT INTO users (id, name, email) VALUES ('u1', 'From psql', 'p@x.io')")
-    conn.commit()
+async def test_every_writer_is_logged_even_plain_sql(
+    plainsql_conn: SyncConn, audit: AuditService
+) -> None:
+    plainsql_conn.execute("SELECT set_config('app.user_id', 'psql-operator', true)")
+    plainsql_conn.execute(
+        "INSERT INTO users (id, name, email) VALUES ('u1', 'From psql', 'p@x.io')"
+    )
+    plainsql_conn.commit()
 
     history = await audit.list_row_history("users", {"id": "u1"})
 
@@ -123,7 +127,7 @@ async def test_every_writer_is_logged_even_plain_sql(conn: SyncConn, audit: Audi
 
 
 async def test_no_password_hash_or_token_is_ever_copied_into_the_log(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     user = await new_user(auth, "ada")
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
@@ -133,12 +137,14 @@ async def test_no_password_hash_or_token_is_ever_copied_into_the_log(
     verification = await auth.verifications.create_verification(user.email)
     await teams.create_team(name="Acme", slug="acme", acting_user_id=user.id)
     await auth.update_profile(user.id, name="Ada L.", acting_user_id=user.id)
-    password_hash = conn.execute(
+    password_hash = plainsql_conn.execute(
         "SELECT password FROM accounts WHERE provider_id = 'credential'"
     ).fetchone()
     assert password_hash is not None
 
-    rows = conn.execute("SELECT table_name, row_key, old_row, new_row FROM audit_log").fetchall()
+    rows = plainsql_conn.execute(
+        "SELECT table_name, row_key, old_row, new_row FROM audit_log"
+    ).fetchall()
     logged = "\n".join(str(row) for row in rows)
 
     assert {row[0] for row in rows} == {"users", "teams", "team_members"}

@@ -69,7 +69,7 @@ def scalar(conn: SyncConn, query: str, *params: Any) -> Any:
 
 
 async def test_sign_up_stores_a_user_and_an_argon2id_hash_never_the_password(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth, username="ada")
 
@@ -80,7 +80,7 @@ async def test_sign_up_stores_a_user_and_an_argon2id_hash_never_the_password(
         UserRole.MEMBER,
     )
     assert user.email_verified is False
-    provider, account_id, stored = conn.execute(
+    provider, account_id, stored = plainsql_conn.execute(
         "SELECT provider_id, account_id, password FROM accounts WHERE user_id = %s", (user.id,)
     ).fetchall()[0]
     assert (provider, account_id) == ("credential", user.id)
@@ -90,33 +90,35 @@ async def test_sign_up_stores_a_user_and_an_argon2id_hash_never_the_password(
 
 
 async def test_the_default_hasher_is_argon2id_with_argon2_cffi_parameters(
-    async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, conn: SyncConn
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, plainsql_conn: SyncConn
 ) -> None:
-    service = AuthService(async_db, typed_queries)  # production parameters
+    service = AuthService(plainsql_async_db, typed_queries)  # production parameters
     user = await service.sign_up(email="prod@x.io", password=PASSWORD, name="Prod")
 
-    stored = scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
+    stored = scalar(plainsql_conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_a_hasher_other_than_argon2id_is_refused(
-    async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     from argon2 import Type
 
     with pytest.raises(ValueError, match="argon2id"):
-        AuthService(async_db, typed_queries, password_hasher=PasswordHasher(type=Type.I))
+        AuthService(plainsql_async_db, typed_queries, password_hasher=PasswordHasher(type=Type.I))
 
 
-async def test_emails_differing_only_in_case_collide(auth: AuthService, conn: SyncConn) -> None:
+async def test_emails_differing_only_in_case_collide(
+    auth: AuthService, plainsql_conn: SyncConn
+) -> None:
     await sign_up(auth, email="A@x.io")
 
     with pytest.raises(EmailTaken) as caught:
         await sign_up(auth, email="a@x.io")
 
     assert isinstance(caught.value, AlreadyExists)
-    assert scalar(conn, "SELECT count(*) FROM users WHERE lower(email) = 'a@x.io'") == 1
-    assert scalar(conn, "SELECT count(*) FROM accounts") == 1
+    assert scalar(plainsql_conn, "SELECT count(*) FROM users WHERE lower(email) = 'a@x.io'") == 1
+    assert scalar(plainsql_conn, "SELECT count(*) FROM accounts") == 1
 
 
 async def test_usernames_differing_only_in_case_collide(auth: AuthService) -> None:
@@ -137,13 +139,13 @@ async def test_users_without_username_do_not_collide(auth: AuthService) -> None:
 
 @pytest.mark.parametrize("password", ["short", "x" * 1025])
 async def test_a_password_too_short_or_too_long_is_rejected_without_quoting_it(
-    auth: AuthService, conn: SyncConn, password: str
+    auth: AuthService, plainsql_conn: SyncConn, password: str
 ) -> None:
     with pytest.raises(PasswordRejected) as caught:
         await auth.sign_up(email="ada@x.io", password=password, name="Ada")
 
     assert password not in str(caught.value)
-    assert scalar(conn, "SELECT count(*) FROM users") == 0
+    assert scalar(plainsql_conn, "SELECT count(*) FROM users") == 0
 
 
 async def test_verify_password_accepts_the_right_one_case_insensitively_by_email(
@@ -159,7 +161,7 @@ async def test_verify_password_accepts_the_right_one_case_insensitively_by_email
     [("ada@x.io", "wrong password"), ("nobody@x.io", PASSWORD), ("ada@x.io", "")],
 )
 async def test_a_wrong_password_or_unknown_email_fails_sign_in_the_same_way(
-    auth: AuthService, conn: SyncConn, email: str, password: str
+    auth: AuthService, plainsql_conn: SyncConn, email: str, password: str
 ) -> None:
     await sign_up(auth)
 
@@ -167,15 +169,15 @@ async def test_a_wrong_password_or_unknown_email_fails_sign_in_the_same_way(
         await auth.sign_in(email=email, password=password)
 
     assert str(caught.value) == "invalid email or password"
-    assert scalar(conn, "SELECT count(*) FROM sessions") == 0
+    assert scalar(plainsql_conn, "SELECT count(*) FROM sessions") == 0
 
 
 async def test_a_user_without_a_credential_account_cannot_sign_in_with_a_password(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
-    conn.execute("DELETE FROM accounts WHERE user_id = %s", (user.id,))
-    conn.commit()
+    plainsql_conn.execute("DELETE FROM accounts WHERE user_id = %s", (user.id,))
+    plainsql_conn.commit()
 
     with pytest.raises(InvalidCredentials):
         await auth.sign_in(email="ada@x.io", password=PASSWORD)
@@ -202,18 +204,18 @@ async def test_sign_in_opens_a_session_found_by_its_token(auth: AuthService) -> 
 
 async def test_a_hash_made_with_other_parameters_is_upgraded_at_sign_in(
     auth: AuthService,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
-    conn: SyncConn,
+    plainsql_conn: SyncConn,
 ) -> None:
     user = await sign_up(auth)
-    old = scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
+    old = scalar(plainsql_conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
     stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
-    upgraded = AuthService(async_db, typed_queries, password_hasher=stronger)
+    upgraded = AuthService(plainsql_async_db, typed_queries, password_hasher=stronger)
 
     await upgraded.sign_in(email="ada@x.io", password=PASSWORD)
 
-    new = scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
+    new = scalar(plainsql_conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
     assert new != old
     assert "m=2048,t=2,p=1" in new
     assert not stronger.check_needs_rehash(new)
@@ -288,7 +290,7 @@ async def test_update_profile_of_an_unknown_user_raises_user_not_found(auth: Aut
 
 
 async def test_a_soft_deleted_user_is_invisible_and_cannot_sign_in(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth, username="ada")
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
@@ -314,8 +316,8 @@ async def test_a_soft_deleted_user_is_invisible_and_cannot_sign_in(
     with pytest.raises(UserNotFound):
         await auth.soft_delete_user(user.id)
     # The row stays, marked; its sessions are gone.
-    assert scalar(conn, "SELECT deleted_at IS NOT NULL FROM users WHERE id = %s", user.id)
-    assert scalar(conn, "SELECT count(*) FROM sessions") == 0
+    assert scalar(plainsql_conn, "SELECT deleted_at IS NOT NULL FROM users WHERE id = %s", user.id)
+    assert scalar(plainsql_conn, "SELECT count(*) FROM sessions") == 0
 
 
 async def test_a_soft_delete_frees_neither_the_email_nor_the_username(auth: AuthService) -> None:
@@ -329,7 +331,7 @@ async def test_a_soft_delete_frees_neither_the_email_nor_the_username(auth: Auth
 
 
 async def test_hard_delete_cascades_to_sessions_and_accounts(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
     other = await sign_up(auth, email="other@x.io")
@@ -339,23 +341,23 @@ async def test_hard_delete_cascades_to_sessions_and_accounts(
 
     await auth.hard_delete_user(user.id)
 
-    assert scalar(conn, "SELECT count(*) FROM users WHERE id = %s", user.id) == 0
-    assert scalar(conn, "SELECT count(*) FROM sessions WHERE user_id = %s", user.id) == 0
-    assert scalar(conn, "SELECT count(*) FROM accounts WHERE user_id = %s", user.id) == 0
+    assert scalar(plainsql_conn, "SELECT count(*) FROM users WHERE id = %s", user.id) == 0
+    assert scalar(plainsql_conn, "SELECT count(*) FROM sessions WHERE user_id = %s", user.id) == 0
+    assert scalar(plainsql_conn, "SELECT count(*) FROM accounts WHERE user_id = %s", user.id) == 0
     assert len(await auth.sessions.list_sessions(other.id)) == 1
     # The email is free again after a hard delete.
     await sign_up(auth)
 
 
 async def test_hard_delete_removes_a_soft_deleted_user_too(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
     await auth.soft_delete_user(user.id)
 
     await auth.hard_delete_user(user.id)
 
-    assert scalar(conn, "SELECT count(*) FROM users") == 0
+    assert scalar(plainsql_conn, "SELECT count(*) FROM users") == 0
     with pytest.raises(UserNotFound):
         await auth.hard_delete_user(user.id)
 
@@ -441,7 +443,7 @@ async def test_revoke_all_sessions_of_a_user(auth: AuthService) -> None:
 
 
 async def test_delete_expired_sessions_in_batches_keeps_the_live_ones(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
     for _ in range(5):
@@ -450,7 +452,7 @@ async def test_delete_expired_sessions_in_batches_keeps_the_live_ones(
 
     assert await auth.sessions.delete_expired_sessions(batch_size=2) == 5
 
-    assert scalar(conn, "SELECT count(*) FROM sessions") == 1
+    assert scalar(plainsql_conn, "SELECT count(*) FROM sessions") == 1
     assert await auth.sessions.get_session(live.token) == live.session
     assert await auth.sessions.delete_expired_sessions() == 0
 
@@ -458,7 +460,9 @@ async def test_delete_expired_sessions_in_batches_keeps_the_live_ones(
 # --- accounts -----------------------------------------------------------------------------
 
 
-async def test_link_list_and_unlink_an_oauth_account(auth: AuthService, conn: SyncConn) -> None:
+async def test_link_list_and_unlink_an_oauth_account(
+    auth: AuthService, plainsql_conn: SyncConn
+) -> None:
     user = await sign_up(auth)
     expires = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -479,9 +483,9 @@ async def test_link_list_and_unlink_an_oauth_account(auth: AuthService, conn: Sy
     )
     assert account.access_token_expires_at == expires
     assert "gho_access" not in repr(account)
-    access, refresh, id_token = stored_tokens(conn, account.id)
+    access, refresh, id_token = stored_tokens(plainsql_conn, account.id)
     assert id_token is None
-    assert scalar(conn, "SELECT password FROM accounts WHERE id = %s", account.id) is None
+    assert scalar(plainsql_conn, "SELECT password FROM accounts WHERE id = %s", account.id) is None
     for stored, token in ((access, b"gho_access"), (refresh, b"ghr_refresh")):
         assert stored is not None
         assert token not in stored
@@ -501,7 +505,7 @@ async def test_link_list_and_unlink_an_oauth_account(auth: AuthService, conn: Sy
 
 
 async def test_linking_again_refreshes_the_tokens_of_the_same_account(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
     first = await auth.accounts.link_account(
@@ -517,7 +521,9 @@ async def test_linking_again_refreshes_the_tokens_of_the_same_account(
     assert tokens.access_token == "a2"
 
 
-async def test_a_provider_account_belongs_to_one_user(auth: AuthService, conn: SyncConn) -> None:
+async def test_a_provider_account_belongs_to_one_user(
+    auth: AuthService, plainsql_conn: SyncConn
+) -> None:
     owner = await sign_up(auth)
     intruder = await sign_up(auth, email="intruder@x.io")
     await auth.accounts.link_account(
@@ -529,9 +535,9 @@ async def test_a_provider_account_belongs_to_one_user(auth: AuthService, conn: S
             intruder.id, provider_id="github", account_id="gh-42", access_token="stolen"
         )
 
-    assert conn.execute("SELECT user_id FROM accounts WHERE provider_id = 'github'").fetchall() == [
-        (owner.id,)
-    ]
+    assert plainsql_conn.execute(
+        "SELECT user_id FROM accounts WHERE provider_id = 'github'"
+    ).fetchall() == [(owner.id,)]
     tokens = await auth.accounts.get_oauth_tokens(
         owner.id, provider_id="github", account_id="gh-42"
     )
@@ -541,7 +547,7 @@ async def test_a_provider_account_belongs_to_one_user(auth: AuthService, conn: S
 
 
 async def test_a_token_moved_to_another_column_or_account_does_not_decrypt(
-    auth: AuthService, conn: SyncConn
+    auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
     await auth.accounts.link_account(
@@ -550,12 +556,14 @@ async def test_a_token_moved_to_another_column_or_account_does_not_decrypt(
     await auth.accounts.link_account(
         user.id, provider_id="github", account_id="gh-2", access_token="A2"
     )
-    conn.execute(  # an attacker with write access swaps ciphertexts around
+    plainsql_conn.execute(  # an attacker with write access swaps ciphertexts around
         "UPDATE accounts SET access_token = (SELECT access_token FROM accounts"
         " WHERE account_id = 'gh-1') WHERE account_id = 'gh-2'"
     )
-    conn.execute("UPDATE accounts SET access_token = refresh_token WHERE account_id = 'gh-1'")
-    conn.commit()
+    plainsql_conn.execute(
+        "UPDATE accounts SET access_token = refresh_token WHERE account_id = 'gh-1'"
+    )
+    plainsql_conn.commit()
 
     for account_id in ("gh-1", "gh-2"):
         with pytest.raises(CorruptCiphertext, match="fails authentication"):
@@ -637,11 +645,11 @@ async def test_concurrent_consumers_of_one_value_one_wins(auth: AuthService) -> 
 
 
 async def test_a_consumer_waiting_on_another_gets_nothing_once_it_commits(
-    auth: AuthService, database_url: str, wait_until_blocked: WaitUntilBlocked
+    auth: AuthService, plainsql_database_url: str, wait_until_blocked: WaitUntilBlocked
 ) -> None:
     """Deterministic race: the first consumer holds the row while the second one runs."""
     created = await auth.verifications.create_verification("ada@x.io", value="raced-value")
-    async with await psycopg.AsyncConnection.connect(database_url) as first:
+    async with await psycopg.AsyncConnection.connect(plainsql_database_url) as first:
         row = await (
             await first.execute(
                 "DELETE FROM verifications WHERE identifier = %s AND value_hash = %s"
@@ -687,8 +695,8 @@ def _messages_of(error: BaseException | None) -> list[str]:
 
 
 async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
-    db_settings: Settings,
-    conn: SyncConn,
+    plainsql_settings: Settings,
+    plainsql_conn: SyncConn,
     fast_hasher: PasswordHasher,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -698,13 +706,13 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
     hidden: list[str] = [PASSWORD, "wrong password for ada"]
     errors: list[BaseException] = []
     # Pool and queries made under the capture, so that their own logging is seen too.
-    async with open_async_pool(db_settings) as pool:
+    async with open_async_pool(plainsql_settings) as pool:
         auth = AuthService(
-            AsyncDatabase(pool, db_settings),
-            AsyncTypedQueries(load_async_queries(db_settings.sql_dir)),
+            AsyncDatabase(pool, plainsql_settings),
+            AsyncTypedQueries(load_async_queries(plainsql_settings.sql_dir)),
             password_hasher=fast_hasher,
         )
-        await _sign_up_and_fail_to_sign_in(auth, conn, hidden, errors)
+        await _sign_up_and_fail_to_sign_in(auth, plainsql_conn, hidden, errors)
 
     assert len(errors) == 3
     assert caplog.records, "nothing was logged: the capture is not working"
@@ -748,7 +756,10 @@ async def _sign_up_and_fail_to_sign_in(
 
 
 async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
-    auth: AuthService, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, database_url: str
+    auth: AuthService,
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    plainsql_database_url: str,
 ) -> None:
     """A stolen dump signs nobody in and hands out no provider token or deploy key: only
     SHA-256s and AES-256-GCM envelopes are stored, and a hash is no token."""
@@ -767,9 +778,9 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     await auth.accounts.link_account(
         user.id, provider_id="google", account_id="g-7", access_token=oauth[3]
     )
-    workspace = await add_workspace(async_db, typed_queries, "ada-site")
+    workspace = await add_workspace(plainsql_async_db, typed_queries, "ada-site")
     deploy_key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_urlsafe(48)}\n-----END"
-    git = GitService(async_db, typed_queries, keys=TEST_KEYS)
+    git = GitService(plainsql_async_db, typed_queries, keys=TEST_KEYS)
     await git.connect_repository(
         workspace.id,
         repo_url="git@git.example:ada/site.git",
@@ -778,7 +789,7 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     )
     dumped = await asyncio.to_thread(
         subprocess.run,
-        [str(embedded.binary("pg_dump")), "--format=plain", database_url],
+        [str(embedded.binary("pg_dump")), "--format=plain", plainsql_database_url],
         capture_output=True,
         text=True,
         check=True,

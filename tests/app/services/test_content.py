@@ -88,8 +88,8 @@ SITE_NODES = 4 + 6 + 2 + 2 + 1
 
 
 @pytest.fixture
-def content(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> ContentService:
-    return ContentService(async_db, typed_queries)
+def content(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> ContentService:
+    return ContentService(plainsql_async_db, typed_queries)
 
 
 async def node_keys(pool: Pool, workspace_id: int) -> list[tuple[Any, ...]]:
@@ -152,9 +152,9 @@ async def test_import_then_read_a_page_as_a_tree_in_order(
 
 
 async def test_the_tree_stops_at_the_workspace_embed_depth(
-    async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, content: ContentService
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, content: ContentService
 ) -> None:
-    shallow = await add_workspace(async_db, typed_queries, "shallow", embed_depth=2)
+    shallow = await add_workspace(plainsql_async_db, typed_queries, "shallow", embed_depth=2)
     await content.import_content(shallow.id, SITE, acting_user_id=shallow.user_id)
     tree = await content.get_page(shallow.id, "guides/setup/intro", acting_user_id=shallow.user_id)
     assert tree is not None
@@ -174,19 +174,19 @@ async def test_list_pages_by_name(content: ContentService, workspace: Workspace)
 
 
 async def test_reimporting_the_same_content_changes_no_key_and_duplicates_nothing(
-    async_pool: Pool, content: ContentService, workspace: Workspace
+    plainsql_async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
-    first = await node_keys(async_pool, workspace.id)
+    first = await node_keys(plainsql_async_pool, workspace.id)
     summary = await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     assert summary.replaced == SITE_NODES
-    second = await node_keys(async_pool, workspace.id)
+    second = await node_keys(plainsql_async_pool, workspace.id)
     assert second == first
     assert len(second) == SITE_NODES == len({row[0] for row in second})
 
 
 async def test_reimport_replaces_what_changed(
-    async_pool: Pool, content: ContentService, workspace: Workspace
+    plainsql_async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     kept = SITE[1]
@@ -203,10 +203,10 @@ async def test_reimport_replaces_what_changed(
 
 
 async def test_keys_are_the_sql_node_uuid_of_the_documented_keys(
-    async_pool: Pool, content: ContentService, workspace: Workspace
+    plainsql_async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         cur = await conn.execute(
             "SELECT node_uuid(%(w)s::text || '::' || 'guides/setup/intro'),"
             " node_uuid(node_uuid(%(w)s::text || '::guides/setup/intro')::text || '::0.0.0')",
@@ -240,12 +240,12 @@ async def test_deleting_a_page_removes_all_its_blocks(
 
 
 async def test_backlinks_are_the_blocks_that_link_the_page(
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
     content: ContentService,
     workspace: Workspace,
 ) -> None:
-    other = await add_workspace(async_db, typed_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     await content.import_content(other.id, SITE, acting_user_id=other.user_id)
 
@@ -273,12 +273,12 @@ async def test_backlinks_are_the_blocks_that_link_the_page(
 
 
 async def test_search_ranks_title_matches_first_and_highlights(
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
     content: ContentService,
     workspace: Workspace,
 ) -> None:
-    other = await add_workspace(async_db, typed_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     pages = [
         PageInput("install", "Installing", blocks=[BlockInput("<p>Steps follow.</p>")]),
         PageInput(
@@ -334,14 +334,14 @@ async def test_invalid_content_is_refused_and_changes_nothing(
 
 
 async def test_a_failing_import_keeps_the_old_content(
-    async_pool: Pool, content: ContentService, workspace: Workspace
+    plainsql_async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
-    before = await node_keys(async_pool, workspace.id)
+    before = await node_keys(plainsql_async_pool, workspace.id)
     broken = [*SITE, PageInput("bad", "Bad", blocks=[BlockInput("<p>nul \x00 byte</p>")])]
     with pytest.raises(InvalidInput):
         await content.import_content(workspace.id, broken, acting_user_id=workspace.user_id)
-    assert await node_keys(async_pool, workspace.id) == before
+    assert await node_keys(plainsql_async_pool, workspace.id) == before
 
 
 TRICKY = [
@@ -397,11 +397,11 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 async def test_an_import_in_many_chunks_builds_the_same_trees(
-    async_pool: Pool, content: ContentService, workspace: Workspace, small_chunks: int
+    plainsql_async_pool: Pool, content: ContentService, workspace: Workspace, small_chunks: int
 ) -> None:
     summary = await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     assert summary.pages + summary.blocks == SITE_NODES > small_chunks * 4
-    keys = await node_keys(async_pool, workspace.id)
+    keys = await node_keys(plainsql_async_pool, workspace.id)
     assert len(keys) == SITE_NODES
     tree = await content.get_page(workspace.id, SITE[0].name, acting_user_id=workspace.user_id)
     assert tree is not None
@@ -416,26 +416,26 @@ async def test_an_import_in_many_chunks_builds_the_same_trees(
 
 
 async def test_a_failure_in_a_late_chunk_keeps_the_old_content(
-    async_pool: Pool, content: ContentService, workspace: Workspace, small_chunks: int
+    plainsql_async_pool: Pool, content: ContentService, workspace: Workspace, small_chunks: int
 ) -> None:
     # Earlier chunks are already in nodes when the last one fails: the transaction takes them
     # back, and the pool's connection is usable afterwards.
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
-    before = await node_keys(async_pool, workspace.id)
+    before = await node_keys(plainsql_async_pool, workspace.id)
     broken = [*SITE, PageInput("bad", "Bad", blocks=[BlockInput("<p>nul \x00 byte</p>")])]
     with pytest.raises(InvalidInput, match=r"content\.import_content"):
         await content.import_content(workspace.id, broken, acting_user_id=workspace.user_id)
-    assert await node_keys(async_pool, workspace.id) == before
+    assert await node_keys(plainsql_async_pool, workspace.id) == before
     surrogate = [*SITE, PageInput("bad", "Bad", html="\udfff")]
     with pytest.raises(InvalidContent):
         await content.import_content(workspace.id, surrogate, acting_user_id=workspace.user_id)
-    assert await node_keys(async_pool, workspace.id) == before
+    assert await node_keys(plainsql_async_pool, workspace.id) == before
     summary = await content.import_content(workspace.id, SITE[:2], acting_user_id=workspace.user_id)
     assert summary.replaced == SITE_NODES
 
 
 async def test_an_import_cancelled_while_a_chunk_moves_keeps_the_old_content(
-    async_pool: Pool,
+    plainsql_async_pool: Pool,
     content: ContentService,
     workspace: Workspace,
     small_chunks: int,
@@ -444,7 +444,7 @@ async def test_an_import_cancelled_while_a_chunk_moves_keeps_the_old_content(
     # The task is cancelled while the server moves the first chunk (the client is building the
     # second): the statement is abandoned, the transaction rolled back, the connection usable.
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
-    before = await node_keys(async_pool, workspace.id)
+    before = await node_keys(plainsql_async_pool, workspace.id)
     rows = content_module.node_rows
 
     def cancelling_rows(workspace_id: int, pages: Any) -> Iterator[Any]:
@@ -459,13 +459,13 @@ async def test_an_import_cancelled_while_a_chunk_moves_keeps_the_old_content(
     with pytest.raises(asyncio.CancelledError):
         await content.import_content(workspace.id, SITE[:2], acting_user_id=workspace.user_id)
     monkeypatch.setattr(content_module, "node_rows", rows)
-    assert await node_keys(async_pool, workspace.id) == before
+    assert await node_keys(plainsql_async_pool, workspace.id) == before
     summary = await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     assert summary.replaced == SITE_NODES
 
 
 async def test_concurrent_imports_of_one_workspace_serialize(
-    async_pool: Pool, content: ContentService, workspace: Workspace
+    plainsql_async_pool: Pool, content: ContentService, workspace: Workspace
 ) -> None:
     versions = [
         [
@@ -534,12 +534,12 @@ def explain(
 
 @pytest.mark.slow
 async def test_backlinks_and_page_tree_never_scan_all_nodes(
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
-    queries: Queries,
+    plainsql_queries: Queries,
     content: ContentService,
     workspace: Workspace,
-    conn: psycopg.Connection[Any],
+    plainsql_conn: psycopg.Connection[Any],
 ) -> None:
     def site(pages: int, blocks: int) -> list[PageInput]:
         # Every fifth block links another page: each page gets a handful of backlinks.
@@ -565,10 +565,10 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
     )
     assert summary.blocks >= 10_000
     for name in ("bob", "carol"):
-        other = await add_workspace(async_db, typed_queries, name)
+        other = await add_workspace(plainsql_async_db, typed_queries, name)
         await content.import_content(other.id, site(150, 40), acting_user_id=other.user_id)
-    conn.execute("ANALYZE nodes")
-    conn.execute("ANALYZE workspaces")
+    plainsql_conn.execute("ANALYZE nodes")
+    plainsql_conn.execute("ANALYZE workspaces")
 
     backlinks = await content.list_backlinks(
         workspace.id, "topic/42", acting_user_id=workspace.user_id
@@ -582,10 +582,10 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
     # that, so each query must also reach nodes through the index that answers it.
     params = {"workspace_id": workspace.id, "page_name": "topic/42"}
     for query, index in (
-        (queries.content.list_backlinks_by_page, "nodes_linked_pages_idx"),
-        (queries.content.list_page_tree, "nodes_parent_uuid_position_idx"),
+        (plainsql_queries.content.list_backlinks_by_page, "nodes_linked_pages_idx"),
+        (plainsql_queries.content.list_page_tree, "nodes_parent_uuid_position_idx"),
     ):
-        plan = explain(conn, query.sql, params)
+        plan = explain(plainsql_conn, query.sql, params)
         seq_scans = [n for n in plan if n["Node Type"] == "Seq Scan"]
         indexes = {n["Index Name"] for n in plan if "Index Name" in n}
         assert not [n for n in seq_scans if n.get("Relation Name") == "nodes"], (
@@ -595,15 +595,15 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
 
 
 async def test_the_seed_workspace_reads_back(
-    db_settings: Settings,
-    async_pool: Pool,
-    async_db: AsyncDatabase,
+    plainsql_settings: Settings,
+    plainsql_async_pool: Pool,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
     content: ContentService,
 ) -> None:
-    run_seeds(db_settings)
-    run_seeds(db_settings)  # idempotent
-    workspace = await WorkspaceService(async_db, typed_queries).get_by_user(
+    run_seeds(plainsql_settings)
+    run_seeds(plainsql_settings)  # idempotent
+    workspace = await WorkspaceService(plainsql_async_db, typed_queries).get_by_user(
         acting_user_id="seed-user-alice"
     )
     assert workspace is not None
@@ -624,7 +624,7 @@ async def test_the_seed_workspace_reads_back(
         for p in pages
     ]
     assert any(linked)
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         cur = await conn.execute(
             "SELECT (SELECT count(*) FROM git_repositories WHERE workspace_id = %(w)s),"
             " (SELECT count(*) FROM deployment_history WHERE workspace_id = %(w)s),"

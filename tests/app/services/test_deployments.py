@@ -25,8 +25,10 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
 @pytest.fixture
-def deployments(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> DeploymentService:
-    return DeploymentService(async_db, typed_queries)
+def deployments(
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+) -> DeploymentService:
+    return DeploymentService(plainsql_async_db, typed_queries)
 
 
 async def test_record_then_get(deployments: DeploymentService, workspace: Workspace) -> None:
@@ -117,7 +119,7 @@ async def test_racing_finishes_leave_one_winner(
 
 
 async def test_concurrent_build_log_appends_all_land(
-    async_pool: Pool, deployments: DeploymentService, workspace: Workspace
+    plainsql_async_pool: Pool, deployments: DeploymentService, workspace: Workspace
 ) -> None:
     deployment = await deployments.record(
         workspace.id, commit_sha="abc1234", acting_user_id=workspace.user_id
@@ -143,12 +145,12 @@ async def test_concurrent_build_log_appends_all_land(
 
 
 async def test_appending_to_a_null_build_log(
-    async_pool: Pool, deployments: DeploymentService, workspace: Workspace
+    plainsql_async_pool: Pool, deployments: DeploymentService, workspace: Workspace
 ) -> None:
     deployment = await deployments.record(
         workspace.id, commit_sha="abc1234", acting_user_id=workspace.user_id
     )
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         await conn.execute(
             "UPDATE deployment_history SET build_log = NULL WHERE id = %s", (deployment.id,)
         )
@@ -164,19 +166,19 @@ async def test_appending_to_a_null_build_log(
 
 
 async def test_latest_n_newest_first_of_one_workspace(
-    async_pool: Pool,
-    async_db: AsyncDatabase,
+    plainsql_async_pool: Pool,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
     deployments: DeploymentService,
     workspace: Workspace,
 ) -> None:
-    other = await add_workspace(async_db, typed_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     for i in range(5):
         await deployments.record(
             workspace.id, commit_sha=f"sha{i}", acting_user_id=workspace.user_id
         )
         await deployments.record(other.id, commit_sha=f"other{i}", acting_user_id=other.user_id)
-    async with async_pool.connection() as conn:
+    async with plainsql_async_pool.connection() as conn:
         # Out-of-order deployed_at: the list follows deployed_at, not insertion order.
         await conn.execute(
             "UPDATE deployment_history SET deployed_at = now() + interval '1 hour'"

@@ -31,8 +31,8 @@ SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n"
 
 
 @pytest.fixture
-def git(async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> GitService:
-    return GitService(async_db, typed_queries, keys=TEST_KEYS)
+def git(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> GitService:
+    return GitService(plainsql_async_db, typed_queries, keys=TEST_KEYS)
 
 
 async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
@@ -54,7 +54,7 @@ async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
 
 
 async def test_the_deploy_key_is_stored_encrypted_under_the_newest_key(
-    git: GitService, workspace: Workspace, conn: SyncConn
+    git: GitService, workspace: Workspace, plainsql_conn: SyncConn
 ) -> None:
     await git.connect_repository(
         workspace.id,
@@ -63,7 +63,7 @@ async def test_the_deploy_key_is_stored_encrypted_under_the_newest_key(
         acting_user_id=workspace.user_id,
     )
 
-    row = conn.execute(
+    row = plainsql_conn.execute(
         "SELECT deploy_key FROM git_repositories WHERE workspace_id = %s", (workspace.id,)
     ).fetchone()
     assert row is not None
@@ -84,11 +84,11 @@ async def test_a_repository_without_a_deploy_key(git: GitService, workspace: Wor
 async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
     git: GitService,
     workspace: Workspace,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
-    conn: SyncConn,
+    plainsql_conn: SyncConn,
 ) -> None:
-    other = await add_workspace(async_db, typed_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     await git.connect_repository(
         workspace.id,
         repo_url="https://a.example/a.git",
@@ -98,13 +98,13 @@ async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
     await git.connect_repository(
         other.id, repo_url="https://b.example/b.git", deploy_key="B", acting_user_id=other.user_id
     )
-    conn.execute(
+    plainsql_conn.execute(
         "UPDATE git_repositories SET deploy_key ="
         " (SELECT deploy_key FROM git_repositories WHERE workspace_id = %s)"
         " WHERE workspace_id = %s",
         (workspace.id, other.id),
     )
-    conn.commit()
+    plainsql_conn.commit()
 
     with pytest.raises(CorruptCiphertext, match="fails authentication"):
         await git.get_deploy_key(other.id, acting_user_id=other.user_id)
@@ -216,7 +216,7 @@ def _messages_of(error: BaseException | None) -> list[str]:
 
 
 async def test_a_failed_connect_logs_and_raises_no_deploy_key(
-    db_settings: Settings, workspace: Workspace, caplog: pytest.LogCaptureFixture
+    plainsql_settings: Settings, workspace: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The server's DETAIL quotes the row ("Failing row contains (...)"): it stays out."""
     caplog.set_level(logging.DEBUG)  # the root logger: every logger propagates here
@@ -224,10 +224,10 @@ async def test_a_failed_connect_logs_and_raises_no_deploy_key(
         caplog.set_level(logging.DEBUG, logger=name)
     errors: list[BaseException] = []
     # Pool and queries made under the capture, so that their own logging is seen too.
-    async with open_async_pool(db_settings) as pool:
+    async with open_async_pool(plainsql_settings) as pool:
         git = GitService(
-            AsyncDatabase(pool, db_settings),
-            AsyncTypedQueries(load_async_queries(db_settings.sql_dir)),
+            AsyncDatabase(pool, plainsql_settings),
+            AsyncTypedQueries(load_async_queries(plainsql_settings.sql_dir)),
             keys=TEST_KEYS,
         )
         await git.connect_repository(

@@ -35,19 +35,19 @@ URL_SAFE_21 = re.compile(r"^[A-Za-z0-9_-]{21}$")
 @pytest.fixture
 def agents(
     users: None,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
 ) -> AgentsService:
-    return AgentsService(async_db, typed_queries)
+    return AgentsService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
 def meetings(
     users: None,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
 ) -> MeetingsService:
-    return MeetingsService(async_db, typed_queries)
+    return MeetingsService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ async def test_update_agent_renames_and_changes_instructions(
 
 
 async def test_delete_agent_cascades_to_its_meetings(
-    agents: AgentsService, meetings: MeetingsService, agent: Agent, conn: Conn
+    agents: AgentsService, meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
     other = await agents.create_agent("Other", "x", acting_user_id=ALICE)
     await meetings.create_meeting(agent.id, "goes", acting_user_id=ALICE)
@@ -127,8 +127,8 @@ async def test_delete_agent_cascades_to_its_meetings(
     await agents.delete_agent(agent.id, acting_user_id=ALICE)
 
     assert await agents.get_agent(agent.id, acting_user_id=ALICE) is None
-    assert count(conn, "SELECT count(*) FROM meetings WHERE agent_id = %s", agent.id) == 0
-    assert count(conn, "SELECT count(*) FROM meetings") == 1
+    assert count(plainsql_conn, "SELECT count(*) FROM meetings WHERE agent_id = %s", agent.id) == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM meetings") == 1
     assert await meetings.get_meeting(kept.id, acting_user_id=ALICE) is not None
     with pytest.raises(AgentNotFound):
         await agents.delete_agent(agent.id, acting_user_id=ALICE)
@@ -151,11 +151,11 @@ async def test_create_meeting_is_upcoming_with_a_generated_id(
 
 
 async def test_create_meeting_with_another_users_agent_is_agent_not_found(
-    meetings: MeetingsService, agent: Agent, conn: Conn
+    meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(AgentNotFound):
         await meetings.create_meeting(agent.id, "sneaky", acting_user_id=BOB)
-    assert count(conn, "SELECT count(*) FROM meetings") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM meetings") == 0
 
 
 async def test_get_meeting_has_the_agent_name_and_is_scoped(
@@ -306,12 +306,12 @@ async def test_delete_meeting(meetings: MeetingsService, agent: Agent) -> None:
 
 
 async def test_the_database_refuses_ended_before_started(
-    meetings: MeetingsService, agent: Agent, conn: Conn
+    meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
     meeting = await meetings.create_meeting(agent.id, "m", acting_user_id=ALICE)
     await meetings.start_meeting(meeting.id, acting_user_id=ALICE)
     with pytest.raises(psycopg.errors.CheckViolation) as raised:
-        conn.execute(
+        plainsql_conn.execute(
             "UPDATE meetings SET ended_at = started_at - interval '1 second' WHERE id = %s",
             (meeting.id,),
         )
@@ -319,11 +319,11 @@ async def test_the_database_refuses_ended_before_started(
 
 
 async def test_two_workers_racing_to_start_one_meeting_one_wins(
-    meetings: MeetingsService, agent: Agent, database_url: str
+    meetings: MeetingsService, agent: Agent, plainsql_database_url: str
 ) -> None:
     """Both UPDATEs are made to wait on the same row lock, then released together."""
     meeting = await meetings.create_meeting(agent.id, "race", acting_user_id=ALICE)
-    async with await psycopg.AsyncConnection.connect(database_url) as blocker:
+    async with await psycopg.AsyncConnection.connect(plainsql_database_url) as blocker:
         await blocker.execute("SELECT 1 FROM meetings WHERE id = %s FOR UPDATE", (meeting.id,))
         racers = [
             asyncio.create_task(meetings.start_meeting(meeting.id, acting_user_id=ALICE))
@@ -378,7 +378,7 @@ async def _all_pages(
 
 
 async def test_keyset_pages_cover_every_meeting_once_newest_first(
-    meetings: MeetingsService, agent: Agent, conn: Conn
+    meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
     created = [
         await meetings.create_meeting(agent.id, f"m{i:02d}", acting_user_id=ALICE)
@@ -386,12 +386,14 @@ async def test_keyset_pages_cover_every_meeting_once_newest_first(
     ]
     # Ties on created_at are broken by id: give ten meetings the very same time.
     same = datetime(2025, 3, 1, 12, tzinfo=UTC)
-    conn.execute(
+    plainsql_conn.execute(
         "UPDATE meetings SET created_at = %s WHERE id = any(%s)",
         (same, [m.id for m in created[:10]]),
     )
-    conn.commit()
-    rows = conn.execute("SELECT id FROM meetings ORDER BY created_at DESC, id DESC").fetchall()
+    plainsql_conn.commit()
+    rows = plainsql_conn.execute(
+        "SELECT id FROM meetings ORDER BY created_at DESC, id DESC"
+    ).fetchall()
     expected = [r[0] for r in rows]
 
     pages = await _all_pages(meetings, page_size=5)
@@ -459,10 +461,12 @@ async def test_list_rejects_a_page_size_below_one(meetings: MeetingsService) -> 
         await meetings.list_meetings(page_size=10_001, acting_user_id=ALICE)
 
 
-def test_a_deep_page_is_read_from_the_keyset_index(conn: Conn, queries: Queries) -> None:
+def test_a_deep_page_is_read_from_the_keyset_index(
+    plainsql_conn: Conn, plainsql_queries: Queries
+) -> None:
     """The page query walks meetings_user_id_created_at_idx in order: no sort, no seq scan."""
-    conn.execute("SET enable_seqscan = off")
-    sql = queries.meetings.list_meetings_by_user.sql
+    plainsql_conn.execute("SET enable_seqscan = off")
+    sql = plainsql_queries.meetings.list_meetings_by_user.sql
     params = {
         "user_id": ALICE,
         "status": None,
@@ -470,7 +474,7 @@ def test_a_deep_page_is_read_from_the_keyset_index(conn: Conn, queries: Queries)
         "before_id": "abc",
         "page_size": 20,
     }
-    row = conn.execute("EXPLAIN (FORMAT JSON) " + sql, params).fetchone()
+    row = plainsql_conn.execute("EXPLAIN (FORMAT JSON) " + sql, params).fetchone()
     assert row is not None
     plan = json.dumps(row[0])
     assert "meetings_user_id_created_at_idx" in plan
@@ -489,3 +493,34 @@ def _index_conditions(plan: Any) -> list[str]:
         for item in plan:
             found.extend(_index_conditions(item))
     return found
+
+
+async def test_a_meeting_is_renamed_moved_to_another_agent_filtered_and_searched(
+    users: None, plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+) -> None:
+    agents = AgentsService(plainsql_async_db, typed_queries)
+    meetings = MeetingsService(plainsql_async_db, typed_queries)
+    tutor = await agents.create_agent("Tutor", "teach", acting_user_id=ALICE)
+    coach = await agents.create_agent("Coach", "push", acting_user_id=ALICE)
+    bobs = await agents.create_agent("Bob's", "x", acting_user_id=BOB)
+    weekly = await meetings.create_meeting(tutor.id, "Weekly 100% sync", acting_user_id=ALICE)
+    await meetings.create_meeting(tutor.id, "Daily standup", acting_user_id=ALICE)
+
+    moved = await meetings.update_meeting(
+        weekly.id, name="Weekly_sync", agent_id=coach.id, acting_user_id=ALICE
+    )
+    assert (moved.name, moved.agent_id) == ("Weekly_sync", coach.id)
+    with pytest.raises(AgentNotFound):
+        await meetings.update_meeting(weekly.id, agent_id=bobs.id, acting_user_id=ALICE)
+    with pytest.raises(MeetingNotFound):
+        await meetings.update_meeting(weekly.id, name="mine now", acting_user_id=BOB)
+
+    by_coach = await meetings.list_meetings_by_agent(coach.id, acting_user_id=ALICE)
+    assert [(m.name, m.agent_name) for m in by_coach.items] == [("Weekly_sync", "Coach")]
+    assert (await meetings.list_meetings_by_agent(coach.id, acting_user_id=BOB)).items == ()
+    found = await meetings.search_meetings("WEEKLY_", acting_user_id=ALICE)
+    assert [m.id for m in found.items] == [weekly.id]
+    assert (
+        await meetings.search_meetings("%", acting_user_id=ALICE)
+    ).items == ()  # taken literally
+    assert (await meetings.search_meetings("weekly", acting_user_id=BOB)).items == ()

@@ -1,4 +1,4 @@
-"""Keyset pages with opaque cursors (plainsql.runtime.paging), through the services."""
+"""Keyset pages with opaque cursors (plainsql.KeysetList), through the services."""
 
 from __future__ import annotations
 
@@ -28,35 +28,37 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 async def test_paging_10000_meetings_with_concurrent_inserts_returns_each_once_in_order(
     users: None,
-    conn: Conn,
-    async_db: AsyncDatabase,
+    plainsql_conn: Conn,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
-    database_url: str,
+    plainsql_database_url: str,
 ) -> None:
-    conn.execute(
+    plainsql_conn.execute(
         "INSERT INTO agents (id, user_id, name, instructions) VALUES ('ag', %s, 'A', 'i')", (ALICE,)
     )
-    conn.execute(
+    plainsql_conn.execute(
         "INSERT INTO meetings (id, user_id, agent_id, name, created_at)"
         " SELECT 'm' || lpad(i::text, 5, '0'), %s, 'ag', 'meeting ' || i,"
         "  timestamptz '2026-01-01' + make_interval(secs => i / 3)"  # ties: broken by id
         " FROM generate_series(1, 10000) AS i",
         (ALICE,),
     )
-    conn.commit()
+    plainsql_conn.commit()
     existing = [
         r[0]
-        for r in conn.execute(
+        for r in plainsql_conn.execute(
             "SELECT id FROM meetings ORDER BY created_at DESC, id DESC"
         ).fetchall()
     ]
-    meetings = MeetingsService(async_db, typed_queries)
+    meetings = MeetingsService(plainsql_async_db, typed_queries)
     done = asyncio.Event()
     inserted = 0
 
     async def insert_meanwhile() -> None:
         nonlocal inserted
-        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
+        async with await psycopg.AsyncConnection.connect(
+            plainsql_database_url, autocommit=True
+        ) as c:
             while not done.is_set():
                 # one newer than every row (before any cursor) and one among the old rows
                 # (after the cursor for most of the walk)
@@ -92,10 +94,10 @@ async def test_paging_10000_meetings_with_concurrent_inserts_returns_each_once_i
 
 
 async def test_a_cursor_of_another_list_or_garbage_is_refused(
-    users: None, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+    users: None, plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
-    agents = AgentsService(async_db, typed_queries)
-    meetings = MeetingsService(async_db, typed_queries)
+    agents = AgentsService(plainsql_async_db, typed_queries)
+    meetings = MeetingsService(plainsql_async_db, typed_queries)
     for i in range(3):
         await agents.create_agent(f"a{i}", "i", acting_user_id=ALICE)
     page = await agents.list_agents(page_size=2, acting_user_id=ALICE)
@@ -110,9 +112,12 @@ async def test_a_cursor_of_another_list_or_garbage_is_refused(
 
 
 async def test_videos_browse_by_status_tag_and_category_page_by_page(
-    users: None, conn: Conn, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+    users: None,
+    plainsql_conn: Conn,
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
-    videos = VideosService(async_db, typed_queries)
+    videos = VideosService(plainsql_async_db, typed_queries)
     made = [
         await videos.create_video(
             youtube_url="u", youtube_id=f"y{i}", title=f"t{i}", acting_user_id=ALICE
@@ -150,9 +155,9 @@ async def test_videos_browse_by_status_tag_and_category_page_by_page(
 
 
 async def test_video_search_tag_counts_rename_drop_and_keyframes(
-    users: None, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+    users: None, plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
-    videos = VideosService(async_db, typed_queries)
+    videos = VideosService(plainsql_async_db, typed_queries)
     a = await videos.create_video(
         youtube_url="u", youtube_id="a", title="Vacuum internals", acting_user_id=ALICE
     )

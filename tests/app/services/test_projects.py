@@ -27,10 +27,10 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 @pytest.fixture
 def service(
     users: None,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
 ) -> ProjectsService:
-    return ProjectsService(async_db, typed_queries)
+    return ProjectsService(plainsql_async_db, typed_queries)
 
 
 def count(conn: Conn, sql: str, *params: Any) -> int:
@@ -44,7 +44,7 @@ def count(conn: Conn, sql: str, *params: Any) -> int:
 
 async def test_create_project_comes_with_an_idle_empty_agent_state(
     service: ProjectsService,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
 ) -> None:
     project = await service.create_project("Todo app", "A todo list in React", acting_user_id=ALICE)
@@ -58,7 +58,9 @@ async def test_create_project_comes_with_an_idle_empty_agent_state(
     assert project.status == "idle"
     assert project.preview_url is None
     assert project.sandbox_id is None
-    state = await AgentStatesService(async_db, typed_queries).get(project.id, acting_user_id=ALICE)
+    state = await AgentStatesService(plainsql_async_db, typed_queries).get(
+        project.id, acting_user_id=ALICE
+    )
     assert state is not None
     assert state.current_state == "idle"
     assert state.phases == []
@@ -67,13 +69,13 @@ async def test_create_project_comes_with_an_idle_empty_agent_state(
 
 
 async def test_create_project_for_an_unknown_user_leaves_nothing(
-    service: ProjectsService, conn: Conn
+    service: ProjectsService, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(ForeignKeyViolation) as raised:
         await service.create_project("x", "y", acting_user_id="no-such-user")
     assert raised.value.constraint == "projects_user_id_fkey"
-    assert count(conn, "SELECT count(*) FROM projects") == 0
-    assert count(conn, "SELECT count(*) FROM agent_states") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM projects") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM agent_states") == 0
 
 
 async def test_list_projects_newest_update_first_and_only_the_users(
@@ -168,7 +170,7 @@ async def test_set_status_and_preview(service: ProjectsService) -> None:
 
 
 async def test_delete_project_cascades_to_files_and_agent_state(
-    service: ProjectsService, conn: Conn
+    service: ProjectsService, plainsql_conn: Conn
 ) -> None:
     project = await service.create_project("doomed", "d", acting_user_id=ALICE)
     kept = await service.create_project("kept", "d", acting_user_id=ALICE)
@@ -180,22 +182,28 @@ async def test_delete_project_cascades_to_files_and_agent_state(
     await service.delete_project(project.id, acting_user_id=ALICE)
 
     assert await service.get_project(project.id, acting_user_id=ALICE) is None
-    assert count(conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id) == 0
-    assert count(conn, "SELECT count(*) FROM agent_states WHERE project_id = %s", project.id) == 0
+    assert (
+        count(plainsql_conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id)
+        == 0
+    )
+    assert (
+        count(plainsql_conn, "SELECT count(*) FROM agent_states WHERE project_id = %s", project.id)
+        == 0
+    )
     assert [f.path for f in await service.list_files(kept.id, acting_user_id=ALICE)] == ["k.txt"]
     with pytest.raises(ProjectNotFound):
         await service.delete_project(project.id, acting_user_id=ALICE)
 
 
 async def test_deleting_the_user_deletes_their_projects(
-    service: ProjectsService, conn: Conn
+    service: ProjectsService, plainsql_conn: Conn
 ) -> None:
     project = await service.create_project("p", "d", acting_user_id=BOB)
     await service.upsert_file(project.id, "f", "c", acting_user_id=BOB)
-    conn.execute("DELETE FROM users WHERE id = %s", (BOB,))
-    conn.commit()
-    assert count(conn, "SELECT count(*) FROM projects") == 0
-    assert count(conn, "SELECT count(*) FROM project_files") == 0
+    plainsql_conn.execute("DELETE FROM users WHERE id = %s", (BOB,))
+    plainsql_conn.commit()
+    assert count(plainsql_conn, "SELECT count(*) FROM projects") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM project_files") == 0
 
 
 # -- files ------------------------------------------------------------------------------
@@ -262,7 +270,7 @@ async def test_delete_one_file(service: ProjectsService, project: Project) -> No
 
 
 async def test_delete_all_files_of_a_project(
-    service: ProjectsService, project: Project, conn: Conn
+    service: ProjectsService, project: Project, plainsql_conn: Conn
 ) -> None:
     other = await service.create_project("other", "d", acting_user_id=ALICE)
     await service.upsert_files(project.id, {"a": "1", "b": "2", "c": "3"}, acting_user_id=ALICE)
@@ -272,7 +280,7 @@ async def test_delete_all_files_of_a_project(
         await service.delete_files(project.id, acting_user_id=BOB)
     assert await service.delete_files(project.id, acting_user_id=ALICE) == 3
     assert await service.delete_files(project.id, acting_user_id=ALICE) == 0
-    assert count(conn, "SELECT count(*) FROM project_files") == 1
+    assert count(plainsql_conn, "SELECT count(*) FROM project_files") == 1
 
 
 async def test_upsert_files_reports_only_files_it_created_or_changed(
@@ -296,18 +304,18 @@ async def test_upsert_files_reports_only_files_it_created_or_changed(
 
 
 async def test_upsert_project_files_query_keeps_the_last_of_a_repeated_path(
-    project: Project, conn: Conn, queries: Queries
+    project: Project, plainsql_conn: Conn, plainsql_queries: Queries
 ) -> None:
     # The service takes a mapping (no repeats), but the query itself must not fail on one.
-    written = queries.projects.upsert_project_files(
-        conn,
+    written = plainsql_queries.projects.upsert_project_files(
+        plainsql_conn,
         project_id=project.id,
         user_id=ALICE,
         paths=["x", "y", "x"],
         contents=["first", "y", "last"],
     )
     assert written == 2
-    rows = conn.execute("SELECT path, content FROM project_files ORDER BY path").fetchall()
+    rows = plainsql_conn.execute("SELECT path, content FROM project_files ORDER BY path").fetchall()
     assert rows == [("x", "last"), ("y", "y")]
 
 
@@ -331,7 +339,7 @@ GRANT USAGE ON SEQUENCE statement_log_id_seq TO reference_app;
 
 
 async def test_bulk_upsert_of_5000_files_over_2500_is_one_statement(
-    service: ProjectsService, project: Project, conn: Conn
+    service: ProjectsService, project: Project, plainsql_conn: Conn
 ) -> None:
     """5,000 files into a project holding 2,500 of them: exactly 5,000, all new contents.
 
@@ -343,17 +351,19 @@ async def test_bulk_upsert_of_5000_files_over_2500_is_one_statement(
     """
     old = {f"src/file_{i:05d}.ts": f"old {i}" for i in range(2_500)}
     await service.upsert_files(project.id, old, acting_user_id=ALICE)
-    conn.execute(STATEMENT_LOG)
-    conn.commit()
+    plainsql_conn.execute(STATEMENT_LOG)
+    plainsql_conn.commit()
 
     new = {f"src/file_{i:05d}.ts": f"new {i}" for i in range(5_000)}
     written = await service.upsert_files(project.id, new, acting_user_id=ALICE)
 
     assert written == 5_000
-    log = conn.execute("SELECT operation, row_count FROM statement_log ORDER BY id").fetchall()
+    log = plainsql_conn.execute(
+        "SELECT operation, row_count FROM statement_log ORDER BY id"
+    ).fetchall()
     assert sorted(log) == [("INSERT", 2_500), ("UPDATE", 2_500)]
     stored: dict[str, str] = dict(
-        conn.execute(
+        plainsql_conn.execute(
             "SELECT path, content FROM project_files WHERE project_id = %s", (project.id,)
         ).fetchall()
     )
@@ -368,7 +378,7 @@ def _batch_row(project_id: uuid.UUID, user_id: str, path: str, content: str) -> 
 
 
 async def test_a_pipelined_batch_writes_each_row_of_the_users_project_only(
-    service: ProjectsService, async_db: AsyncDatabase, conn: Conn
+    service: ProjectsService, plainsql_async_db: AsyncDatabase, plainsql_conn: Conn
 ) -> None:
     mine = await service.create_project("Batch", "", acting_user_id=ALICE)
     theirs = await service.create_project("Bob's", "", acting_user_id=BOB)
@@ -376,26 +386,72 @@ async def test_a_pipelined_batch_writes_each_row_of_the_users_project_only(
     rows.append(_batch_row(mine.id, ALICE, "src/f00.py", "print('again')"))  # last one wins
     rows.append(_batch_row(theirs.id, ALICE, "stolen.py", "x"))  # not Alice's: nothing
 
-    async with async_db.transaction(acting_user=ALICE) as c:
+    async with plainsql_async_db.transaction(acting_user=ALICE) as c:
         written = await service.q.projects.upsert_project_file_batch(c, rows)
 
     assert written == 41
     files = await service.list_files(mine.id, acting_user_id=ALICE)
     assert [f.path for f in files] == [f"src/f{i:02d}.py" for i in range(40)]
     assert files[0].content == "print('again')"
-    assert count(conn, "SELECT count(*) FROM project_files WHERE project_id = %s", theirs.id) == 0
+    assert (
+        count(plainsql_conn, "SELECT count(*) FROM project_files WHERE project_id = %s", theirs.id)
+        == 0
+    )
 
 
 async def test_a_batch_with_one_bad_row_writes_nothing(
-    service: ProjectsService, async_db: AsyncDatabase, conn: Conn
+    service: ProjectsService, plainsql_async_db: AsyncDatabase, plainsql_conn: Conn
 ) -> None:
     project = await service.create_project("Batch", "", acting_user_id=ALICE)
     rows = [_batch_row(project.id, ALICE, f"f{i}.py", "ok") for i in range(10)]
     rows.insert(5, _batch_row(project.id, ALICE, "nul.py", "a\x00b"))  # text cannot hold NUL
 
     with pytest.raises(InvalidInput) as caught:
-        async with async_db.transaction(acting_user=ALICE) as c:
+        async with plainsql_async_db.transaction(acting_user=ALICE) as c:
             await service.q.projects.upsert_project_file_batch(c, rows)
 
     assert "upsert_project_file_batch" in str(caught.value)
-    assert count(conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id) == 0
+    assert (
+        count(plainsql_conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id)
+        == 0
+    )
+
+
+async def test_projects_by_status_with_file_counts_and_the_agent_state_semantics(
+    users: None, plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+) -> None:
+    projects = ProjectsService(plainsql_async_db, typed_queries)
+    states = AgentStatesService(plainsql_async_db, typed_queries)
+    made = [await projects.create_project(f"p{i}", "d", acting_user_id=ALICE) for i in range(3)]
+    await projects.upsert_files(made[0].id, {"a.ts": "1", "b.ts": "2"}, acting_user_id=ALICE)
+    await projects.set_status(made[1].id, "deployed", acting_user_id=ALICE)
+    await projects.create_project("bob's", "d", acting_user_id=BOB)
+
+    first = await projects.list_projects_page(page_size=2, acting_user_id=ALICE)
+    rest = await projects.list_projects_page(
+        after=first.next_cursor, page_size=2, acting_user_id=ALICE
+    )
+    counts = {p.name: p.file_count for p in first.items + rest.items}
+    assert counts == {"p0": 2, "p1": 0, "p2": 0}
+    deployed = await projects.list_projects_page(status="deployed", acting_user_id=ALICE)
+    assert [p.name for p in deployed.items] == ["p1"]
+
+    project = made[2].id
+    await states.upsert(project, current_state="coding", sandbox_id="sbx", acting_user_id=ALICE)
+    partial = await states.upsert(project, preview_url="https://p", acting_user_id=ALICE)
+    assert (partial.current_state, partial.sandbox_id, partial.preview_url) == (
+        "coding", "sbx", "https://p",
+    )  # fmt: skip
+    assert await states.append_phase(project, {"name": "plan"}, acting_user_id=ALICE) == 1
+    assert await states.append_phase(project, {"name": "build"}, acting_user_id=ALICE) == 2
+    state = await states.get(project, acting_user_id=ALICE)
+    assert state is not None
+    assert state.current_phase == 1  # the phase just appended
+
+    await states.delete(project, acting_user_id=ALICE)
+    assert await states.get(project, acting_user_id=ALICE) is None
+    assert (
+        await projects.get_project(project, acting_user_id=ALICE) is not None
+    )  # the project stays
+    fresh = await states.upsert(project, current_state="planning", acting_user_id=ALICE)
+    assert (fresh.current_state, fresh.phases, fresh.sandbox_id) == ("planning", [], None)

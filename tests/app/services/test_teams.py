@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -12,9 +15,15 @@ import psycopg.sql
 import pytest
 
 from plainsql import AsyncDatabase
+from plainsql.errors import PermissionDenied
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
-from reference_apps.services.auth import AuthService, LastOwner, User, UserNotFound
+from reference_apps.services.auth import (
+    AuthService,
+    LastOwner,
+    User,
+    UserNotFound,
+)
 from reference_apps.services.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from reference_apps.services.teams import (
     AlreadyMember,
@@ -86,7 +95,7 @@ async def test_a_taken_slug_raises_slug_taken(auth: AuthService, teams: TeamServ
 
 
 async def test_create_team_for_an_unknown_creator_leaves_no_team(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     alice = await new_user(auth, "alice")
     await auth.soft_delete_user(alice.id)
@@ -95,7 +104,7 @@ async def test_create_team_for_an_unknown_creator_leaves_no_team(
         with pytest.raises(UserNotFound):
             await teams.create_team(name="Acme", slug="acme", acting_user_id=creator)
 
-    assert conn.execute("SELECT count(*) FROM teams").fetchone() == (0,)
+    assert plainsql_conn.execute("SELECT count(*) FROM teams").fetchone() == (0,)
 
 
 async def test_get_an_unknown_team_raises_team_not_found(teams: TeamService) -> None:
@@ -107,14 +116,14 @@ async def test_get_an_unknown_team_raises_team_not_found(teams: TeamService) -> 
 
 
 async def test_delete_team_removes_its_memberships(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     team, alice, _ = await team_with_two_owners(auth, teams)
 
     await teams.delete_team(team.id, acting_user_id=alice.id)
 
     assert await teams.list_user_teams(acting_user_id=alice.id) == []
-    assert conn.execute("SELECT count(*) FROM team_members").fetchone() == (0,)
+    assert plainsql_conn.execute("SELECT count(*) FROM team_members").fetchone() == (0,)
     with pytest.raises(TeamNotFound):
         await teams.delete_team(team.id, acting_user_id=alice.id)
 
@@ -237,7 +246,7 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
 
 
 async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
@@ -257,7 +266,7 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
             await call
         assert isinstance(caught.value, Forbidden)
 
-    rows = conn.execute(
+    rows = plainsql_conn.execute(
         "SELECT user_id, role::text FROM team_members WHERE team_id = %s ORDER BY user_id",
         (team.id,),
     ).fetchall()
@@ -270,7 +279,7 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
 
 
 async def test_another_user_s_team_cannot_be_touched_at_all(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     alice = await new_user(auth, "alice")
     mallory = await new_user(auth, "mallory")
@@ -287,17 +296,19 @@ async def test_another_user_s_team_cannot_be_touched_at_all(
         with pytest.raises(TeamNotFound):
             await call
     assert await teams.list_members(team.id, acting_user_id=mallory.id) == []
-    assert conn.execute(
+    assert plainsql_conn.execute(
         "SELECT user_id, role::text FROM team_members WHERE team_id = %s", (team.id,)
     ).fetchall() == [(alice.id, "OWNER")]
-    assert conn.execute("SELECT name FROM teams WHERE id = %s", (team.id,)).fetchone() == ("Acme",)
+    assert plainsql_conn.execute("SELECT name FROM teams WHERE id = %s", (team.id,)).fetchone() == (
+        "Acme",
+    )
 
 
 # --- the last owner -----------------------------------------------------------------------
 
 
 async def test_the_last_owner_can_be_neither_demoted_nor_removed(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
@@ -310,11 +321,11 @@ async def test_the_last_owner_can_be_neither_demoted_nor_removed(
     with pytest.raises(LastOwner):
         await teams.remove_member(team.id, alice.id, acting_user_id=alice.id)
 
-    assert owners(conn, team) == [alice.id]
+    assert owners(plainsql_conn, team) == [alice.id]
 
 
 async def test_the_last_owner_can_hand_over_by_promoting_first(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
@@ -324,7 +335,7 @@ async def test_the_last_owner_can_hand_over_by_promoting_first(
     await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     await teams.remove_member(team.id, alice.id, acting_user_id=alice.id)
 
-    assert owners(conn, team) == [bob.id]
+    assert owners(plainsql_conn, team) == [bob.id]
 
 
 async def test_deleting_the_last_owner_is_refused_soft_or_hard(
@@ -342,13 +353,13 @@ async def test_deleting_the_last_owner_is_refused_soft_or_hard(
 
 
 async def test_deleting_one_of_two_owners_is_allowed(
-    auth: AuthService, teams: TeamService, conn: SyncConn
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn
 ) -> None:
     team, alice, bob = await team_with_two_owners(auth, teams)
 
     await auth.hard_delete_user(bob.id)
 
-    assert owners(conn, team) == [alice.id]
+    assert owners(plainsql_conn, team) == [alice.id]
 
 
 async def test_a_soft_deleted_owner_no_longer_counts(auth: AuthService, teams: TeamService) -> None:
@@ -360,16 +371,16 @@ async def test_a_soft_deleted_owner_no_longer_counts(auth: AuthService, teams: T
 
 
 async def test_two_owners_demoting_themselves_at_once_one_stays_owner(
-    auth: AuthService, teams: TeamService, database_url: str
+    auth: AuthService, teams: TeamService, plainsql_database_url: str
 ) -> None:
     """Both demotions race on separate pooled connections; exactly one may succeed."""
-    await _demotion_race(auth, teams, database_url, "rc", rounds=5)
+    await _demotion_race(auth, teams, plainsql_database_url, "rc", rounds=5)
 
 
 async def test_the_database_serializes_demotions_on_separate_connections(
     auth: AuthService,
     teams: TeamService,
-    database_url: str,
+    plainsql_database_url: str,
     wait_until_blocked: WaitUntilBlocked,
 ) -> None:
     """Deterministic race in plain SQL, no service code: the rule lives in the database.
@@ -380,8 +391,8 @@ async def test_the_database_serializes_demotions_on_separate_connections(
     team, alice, bob = await team_with_two_owners(auth, teams)
     demote = "UPDATE team_members SET role = 'MEMBER' WHERE team_id = %s AND user_id = %s"
     async with (
-        await psycopg.AsyncConnection.connect(database_url) as first,
-        await psycopg.AsyncConnection.connect(database_url) as second,
+        await psycopg.AsyncConnection.connect(plainsql_database_url) as first,
+        await psycopg.AsyncConnection.connect(plainsql_database_url) as second,
     ):
         await first.execute(demote, (team.id, alice.id))
         racing = asyncio.create_task(second.execute(demote, (team.id, bob.id)))
@@ -401,12 +412,12 @@ async def test_the_database_serializes_demotions_on_separate_connections(
 async def test_a_waiting_service_demotion_fails_with_last_owner(
     auth: AuthService,
     teams: TeamService,
-    database_url: str,
+    plainsql_database_url: str,
     wait_until_blocked: WaitUntilBlocked,
 ) -> None:
     """The same race with the service on the waiting side: it maps the refusal to LastOwner."""
     team, alice, bob = await team_with_two_owners(auth, teams)
-    async with await psycopg.AsyncConnection.connect(database_url) as first:
+    async with await psycopg.AsyncConnection.connect(plainsql_database_url) as first:
         await first.execute(
             "UPDATE team_members SET role = 'MEMBER' WHERE team_id = %s AND user_id = %s",
             (team.id, alice.id),
@@ -446,34 +457,92 @@ async def _demotion_race(
 
 
 @pytest.fixture(params=["repeatable read", "serializable"])
-def default_isolation(request: pytest.FixtureRequest, database_url: str, database_name: str) -> str:
+def default_isolation(
+    request: pytest.FixtureRequest, plainsql_database_url: str, plainsql_database: str
+) -> str:
     """The database's default isolation level, set before any pool connects to it."""
     level = str(request.param)
-    with psycopg.connect(database_url, autocommit=True) as admin:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as admin:
         admin.execute(
             psycopg.sql.SQL("ALTER DATABASE {} SET default_transaction_isolation = {}").format(
-                psycopg.sql.Identifier(database_name), psycopg.sql.Literal(level)
+                psycopg.sql.Identifier(plainsql_database), psycopg.sql.Literal(level)
             )
         )
     return level
 
 
 async def test_the_last_owner_rule_holds_whatever_the_database_default_isolation(
-    default_isolation: str, auth: AuthService, teams: TeamService, database_url: str
+    default_isolation: str, auth: AuthService, teams: TeamService, plainsql_database_url: str
 ) -> None:
     """plainsql pins READ COMMITTED in every BEGIN, where the trigger's row lock decides."""
-    with psycopg.connect(database_url) as fresh:
+    with psycopg.connect(plainsql_database_url) as fresh:
         assert fresh.execute("SHOW default_transaction_isolation").fetchone() == (
             default_isolation,
         )
-    await _demotion_race(auth, teams, database_url, default_isolation[:3], rounds=5)
+    await _demotion_race(auth, teams, plainsql_database_url, default_isolation[:3], rounds=5)
 
 
 async def test_role_changes_at_serializable_are_retried_and_keep_one_owner(
-    auth: AuthService, async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, database_url: str
+    auth: AuthService,
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    plainsql_database_url: str,
 ) -> None:
     strict = TeamService(
-        async_db, typed_queries, isolation=psycopg.IsolationLevel.SERIALIZABLE, attempts=5
+        plainsql_async_db,
+        typed_queries,
+        isolation=psycopg.IsolationLevel.SERIALIZABLE,
+        attempts=5,
     )
-    await _demotion_race(auth, strict, database_url, "ser", rounds=10)
+    await _demotion_race(auth, strict, plainsql_database_url, "ser", rounds=10)
     assert strict.retries >= 1, "no demotion ever met a serialization failure to retry"
+
+
+async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retention(
+    auth: AuthService, teams: TeamService, plainsql_conn: SyncConn, plainsql_database_url: str
+) -> None:
+    owner = await auth.sign_up(email="o@x.io", password="a long passphrase", name="O")
+    team = await teams.create_team(name="Blue", slug="blue", acting_user_id=owner.id)
+    renamed = await teams.rename_team(team.id, name="Navy", slug="navy", acting_user_id=owner.id)
+    assert (renamed.name, renamed.slug) == ("Navy", "navy")
+
+    await teams.soft_delete_team(team.id, acting_user_id=owner.id)
+    with pytest.raises(TeamNotFound):
+        await teams.get_team_by_id(team.id, acting_user_id=owner.id)
+    with pytest.raises(TeamNotFound):
+        await teams.get_team_by_slug("navy", acting_user_id=owner.id)
+    assert await teams.list_user_teams(acting_user_id=owner.id) == []
+    with pytest.raises(SlugTaken):  # kept until the purge
+        await teams.create_team(name="Other", slug="navy", acting_user_id=owner.id)
+
+    restored = await teams.restore_team(team.id, acting_user_id=owner.id)
+    assert restored.slug == "navy"
+    assert [t.team.id for t in await teams.list_user_teams(acting_user_id=owner.id)] == [team.id]
+
+    await teams.soft_delete_team(team.id, acting_user_id=owner.id)
+    assert await teams.purge_deleted_teams(retention=timedelta(days=30)) == 0  # too recent
+    plainsql_conn.execute(
+        "UPDATE teams SET deleted_at = now() - interval '31 days' WHERE id = %s", (team.id,)
+    )
+    plainsql_conn.commit()
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "reference_apps.maintenance", "purge-teams", "--retention-days", "30",
+        env={**os.environ, "DATABASE_URL": plainsql_database_url},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await command.communicate()
+    assert command.returncode == 0, output
+    assert b"purged 1 team(s)" in output
+    again = await teams.create_team(name="New", slug="navy", acting_user_id=owner.id)
+    assert again.slug == "navy"
+
+
+async def test_without_its_grant_the_team_purge_is_refused(
+    users: None, plainsql_conn: SyncConn, teams: TeamService
+) -> None:
+    plainsql_conn.execute(
+        "REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_app"
+    )
+    plainsql_conn.commit()
+    with pytest.raises(PermissionDenied):
+        await teams.purge_deleted_teams(retention=timedelta(0))

@@ -30,10 +30,10 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 @pytest.fixture
 def service(
     users: None,
-    async_db: AsyncDatabase,
+    plainsql_async_db: AsyncDatabase,
     typed_queries: AsyncTypedQueries,
 ) -> VideosService:
-    return VideosService(async_db, typed_queries)
+    return VideosService(plainsql_async_db, typed_queries)
 
 
 async def add_video(
@@ -85,13 +85,13 @@ async def test_create_video_is_pending_with_every_field(service: VideosService) 
 
 
 async def test_the_same_youtube_video_twice_for_one_user_is_duplicate(
-    service: VideosService, video: VideoSummary, conn: Conn
+    service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(DuplicateVideo):
         await add_video(service, ALICE, video.youtube_id)
     other_user_copy = await add_video(service, BOB, video.youtube_id)  # another user may
     assert other_user_copy.id != video.id
-    assert count(conn, "SELECT count(*) FROM video_summaries") == 2
+    assert count(plainsql_conn, "SELECT count(*) FROM video_summaries") == 2
 
 
 async def test_get_video_is_scoped_by_user(service: VideosService, video: VideoSummary) -> None:
@@ -162,7 +162,7 @@ async def test_list_videos_with_tag_counts_and_category_names(
 
 
 async def test_delete_video_cascades_to_links_and_keyframes(
-    service: VideosService, video: VideoSummary, conn: Conn
+    service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     await service.attach_tag(video.id, "t", acting_user_id=ALICE)
     category = await service.create_category("C")
@@ -176,16 +176,16 @@ async def test_delete_video_cascades_to_links_and_keyframes(
     await service.delete_video(video.id, acting_user_id=ALICE)
 
     for table in ("video_summary_tags", "video_summary_categories", "keyframes"):
-        assert count(conn, f"SELECT count(*) FROM {table}") == 0
-    assert count(conn, "SELECT count(*) FROM tags") == 1  # shared tags stay
-    assert count(conn, "SELECT count(*) FROM categories") == 1
+        assert count(plainsql_conn, f"SELECT count(*) FROM {table}") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM tags") == 1  # shared tags stay
+    assert count(plainsql_conn, "SELECT count(*) FROM categories") == 1
 
 
 # -- tags -------------------------------------------------------------------------------
 
 
 async def test_attach_tag_creates_it_by_name_once_and_reuses_it(
-    service: VideosService, video: VideoSummary, conn: Conn
+    service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     other = await add_video(service, BOB, "other000001")
     created = await service.attach_tag(video.id, "postgres", acting_user_id=ALICE)
@@ -194,18 +194,18 @@ async def test_attach_tag_creates_it_by_name_once_and_reuses_it(
 
     assert created.id == reused.id == again.id
     assert created.name == "postgres"
-    assert count(conn, "SELECT count(*) FROM tags") == 1
-    assert count(conn, "SELECT count(*) FROM video_summary_tags") == 2
+    assert count(plainsql_conn, "SELECT count(*) FROM tags") == 1
+    assert count(plainsql_conn, "SELECT count(*) FROM video_summary_tags") == 2
     assert [t.name for t in await service.list_tags(video.id, acting_user_id=ALICE)] == ["postgres"]
 
 
 async def test_attach_tag_to_another_users_video_leaves_no_tag_behind(
-    service: VideosService, video: VideoSummary, conn: Conn
+    service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(VideoNotFound):
         await service.attach_tag(video.id, "sneaky", acting_user_id=BOB)
-    assert count(conn, "SELECT count(*) FROM tags") == 0
-    assert count(conn, "SELECT count(*) FROM video_summary_tags") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM tags") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM video_summary_tags") == 0
 
 
 async def test_list_tags_in_name_order_and_scoped(
@@ -221,7 +221,7 @@ async def test_list_tags_in_name_order_and_scoped(
     assert await service.list_tags(video.id, acting_user_id=BOB) == []
 
 
-async def test_detach_tag(service: VideosService, video: VideoSummary, conn: Conn) -> None:
+async def test_detach_tag(service: VideosService, video: VideoSummary, plainsql_conn: Conn) -> None:
     tag = await service.attach_tag(video.id, "t", acting_user_id=ALICE)
     with pytest.raises(VideoNotFound):
         await service.detach_tag(video.id, tag.id, acting_user_id=BOB)
@@ -229,11 +229,11 @@ async def test_detach_tag(service: VideosService, video: VideoSummary, conn: Con
     assert await service.list_tags(video.id, acting_user_id=ALICE) == []
     with pytest.raises(TagNotLinked):
         await service.detach_tag(video.id, tag.id, acting_user_id=ALICE)
-    assert count(conn, "SELECT count(*) FROM tags") == 1
+    assert count(plainsql_conn, "SELECT count(*) FROM tags") == 1
 
 
 async def test_8_workers_tagging_with_one_new_name_create_one_tag(
-    service: VideosService, conn: Conn
+    service: VideosService, plainsql_conn: Conn
 ) -> None:
     videos = [await add_video(service, ALICE, f"video{i:06d}") for i in range(8)]
     go = asyncio.Event()
@@ -247,8 +247,8 @@ async def test_8_workers_tagging_with_one_new_name_create_one_tag(
     ids = await asyncio.gather(*tasks)
 
     assert len(set(ids)) == 1
-    assert count(conn, "SELECT count(*) FROM tags") == 1
-    assert count(conn, "SELECT count(*) FROM video_summary_tags") == 8
+    assert count(plainsql_conn, "SELECT count(*) FROM tags") == 1
+    assert count(plainsql_conn, "SELECT count(*) FROM video_summary_tags") == 8
 
 
 # -- categories -------------------------------------------------------------------------
@@ -308,10 +308,10 @@ async def test_keyframes_are_listed_in_time_order(
 
 
 async def test_keyframes_cannot_be_added_to_another_users_video(
-    service: VideosService, video: VideoSummary, conn: Conn
+    service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(VideoNotFound):
         await service.add_keyframe(
             video.id, timestamp_seconds=1, image_url="https://x", acting_user_id=BOB
         )
-    assert count(conn, "SELECT count(*) FROM keyframes") == 0
+    assert count(plainsql_conn, "SELECT count(*) FROM keyframes") == 0

@@ -59,16 +59,16 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def hand_made(empty_database_url: str) -> Any:
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+def hand_made(plainsql_empty_database_url: str) -> Any:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         conn.execute(HAND_MADE.encode())
         yield conn
 
 
 def test_baseline_adopts_a_hand_made_database_then_migrate_applies_only_what_is_new(
-    project: Path, empty_database_url: str, hand_made: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, hand_made: psycopg.Connection[Any]
 ) -> None:
-    taken = run(project, empty_database_url, "baseline")
+    taken = run(project, plainsql_empty_database_url, "baseline")
     assert taken.exit_code == 0, taken.output
     files = sorted((project / "migrations").iterdir())
     assert len(files) == 1  # no rollback file: declared irreversible
@@ -87,7 +87,7 @@ def test_baseline_adopts_a_hand_made_database_then_migrate_applies_only_what_is_
         forward.read_text() + "ALTER TABLE customers ADD COLUMN name text NOT NULL DEFAULT '';\n"
     )
     backward.write_text(backward.read_text() + "ALTER TABLE customers DROP COLUMN name;\n")
-    migrated = run(project, empty_database_url, "migrate")
+    migrated = run(project, plainsql_empty_database_url, "migrate")
     assert migrated.exit_code == 0, migrated.output
     applied = [line for line in migrated.stdout.splitlines() if line.startswith("applied")]
     assert applied == [f"applied {forward.name.removesuffix('.sql')}"]
@@ -95,25 +95,25 @@ def test_baseline_adopts_a_hand_made_database_then_migrate_applies_only_what_is_
         ("ada@example.com", "")
     ]
 
-    drift = run(project, empty_database_url, "drift")
+    drift = run(project, plainsql_empty_database_url, "drift")
     assert drift.exit_code == 0, drift.output
     assert "no drift" in drift.stdout
 
-    refused = run(project, empty_database_url, "rollback", "--all", "--dry-run")
+    refused = run(project, plainsql_empty_database_url, "rollback", "--all", "--dry-run")
     assert refused.exit_code == 1
     assert f"{baseline_id} is irreversible" in refused.stderr
 
 
 def test_baseline_refuses_a_database_with_a_history(
-    project: Path, empty_database_url: str, hand_made: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, hand_made: psycopg.Connection[Any]
 ) -> None:
-    assert run(project, empty_database_url, "baseline").exit_code == 0
-    again = run(project, empty_database_url, "baseline")
+    assert run(project, plainsql_empty_database_url, "baseline").exit_code == 0
+    again = run(project, plainsql_empty_database_url, "baseline")
     assert again.exit_code == 1
     assert "migrations already holds 1 migration(s)" in again.stderr
     for path in (project / "migrations").iterdir():
         path.unlink()
-    emptied = run(project, empty_database_url, "baseline")
+    emptied = run(project, plainsql_empty_database_url, "baseline")
     assert emptied.exit_code == 1
     assert "already has 1 migration(s) recorded as applied" in emptied.stderr
     assert list((project / "migrations").iterdir()) == []

@@ -35,9 +35,9 @@ CREATE TABLE _yoyo_migration (migration_hash text PRIMARY KEY);
 
 
 def test_snapshot_covers_every_kind_and_leaves_bookkeeping_out(
-    empty_database_url: str,
+    plainsql_empty_database_url: str,
 ) -> None:
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         empty = snapshot(conn)
         conn.execute(SCHEMA.encode())
         full = snapshot(conn)
@@ -74,8 +74,8 @@ def test_snapshot_covers_every_kind_and_leaves_bookkeeping_out(
     assert full["table app.things"]["row_security"] == "enabled"
 
 
-def test_diff_names_what_changed(empty_database_url: str) -> None:
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+def test_diff_names_what_changed(plainsql_empty_database_url: str) -> None:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id bigint NOT NULL, note text)")
         before = snapshot(conn)
         conn.execute("ALTER TABLE t ALTER COLUMN note SET NOT NULL")

@@ -24,45 +24,45 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_a_waiting_runner_times_out_naming_the_lock_holder(
-    project: Path, empty_database_url: str
+    project: Path, plainsql_empty_database_url: str
 ) -> None:
-    with psycopg.connect(empty_database_url, autocommit=True) as holder:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as holder:
         holder.execute("SET application_name = 'deploy-42'")
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         pid = holder.info.backend_pid
         result = CliRunner().invoke(
             cli,
             ["--project-dir", str(project), "migrate", "--lock-timeout", "0.5"],
-            env={"DATABASE_URL": empty_database_url},
+            env={"DATABASE_URL": plainsql_empty_database_url},
         )
     assert result.exit_code == 1
     assert "deploy-42" in result.output
     assert f"pid {pid}" in result.output
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         row = conn.execute("SELECT to_regclass('t') IS NULL").fetchone()
     assert row == (True,)
 
 
 def test_runners_on_different_databases_do_not_wait_for_each_other(
-    project: Path, empty_database_url: str, database_url: str
+    project: Path, plainsql_empty_database_url: str, plainsql_database_url: str
 ) -> None:
-    with psycopg.connect(database_url, autocommit=True) as other:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as other:
         other.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         result = CliRunner().invoke(
             cli,
             ["--project-dir", str(project), "migrate", "--lock-timeout", "0"],
-            env={"DATABASE_URL": empty_database_url},
+            env={"DATABASE_URL": plainsql_empty_database_url},
         )
     assert result.exit_code == 0, result.output
     assert "applied 0001_t" in result.output
 
 
 def test_a_waiting_runner_says_who_it_waits_for_then_goes_on(
-    project: Path, empty_database_url: str
+    project: Path, plainsql_empty_database_url: str
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PLAINSQL_"))}
-    env["DATABASE_URL"] = empty_database_url
-    with psycopg.connect(empty_database_url, autocommit=True) as holder:
+    env["DATABASE_URL"] = plainsql_empty_database_url
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as holder:
         holder.execute("SET application_name = 'deploy-42'")
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
         runner = subprocess.Popen(

@@ -72,7 +72,7 @@ def main(tmp_path: Path) -> Path:
 
 
 def test_two_branches_with_the_same_number_are_refused_naming_both_files(
-    main: Path, empty_database_url: str
+    main: Path, plainsql_empty_database_url: str
 ) -> None:
     same_second = datetime(2026, 11, 28, 9, 0, 0, tzinfo=UTC)
     orders = on_branch(main, "orders", "orders", same_second, "orders")
@@ -81,7 +81,7 @@ def test_two_branches_with_the_same_number_are_refused_naming_both_files(
     git(main, "merge", "-q", "--no-edit", "invoices")  # no git conflict: two new files
 
     for command in ("migrate", "status"):
-        refused = run(main, empty_database_url, command)
+        refused = run(main, plainsql_empty_database_url, command)
         assert refused.exit_code == 1, refused.output
         assert f"{invoices}.sql and {orders}.sql share the number 20261128090000" in (
             refused.output
@@ -93,7 +93,7 @@ def test_two_branches_with_the_same_number_are_refused_naming_both_files(
     git(main, *move.split()[1:])
     new_id = Path(move.split()[-1]).name.removesuffix(".sql")
     git(main, "mv", f"migrations/{invoices}.rollback.sql", f"migrations/{new_id}.rollback.sql")
-    done = run(main, empty_database_url, "migrate")
+    done = run(main, plainsql_empty_database_url, "migrate")
     assert done.exit_code == 0, done.output
     assert [line for line in done.output.splitlines() if line.startswith("applied")] == [
         "applied 0001_base",
@@ -103,32 +103,34 @@ def test_two_branches_with_the_same_number_are_refused_naming_both_files(
 
 
 def test_a_branch_merged_late_is_refused_as_out_of_order_until_allowed(
-    main: Path, empty_database_url: str
+    main: Path, plainsql_empty_database_url: str
 ) -> None:
     orders = on_branch(main, "orders", "orders", datetime(2026, 11, 28, 9, 0, tzinfo=UTC), "orders")
     invoices = on_branch(
         main, "invoices", "invoices", datetime(2026, 11, 28, 9, 15, tzinfo=UTC), "invoices"
     )
     git(main, "merge", "-q", "invoices")  # the later branch lands and is deployed first
-    assert run(main, empty_database_url, "migrate").exit_code == 0
+    assert run(main, plainsql_empty_database_url, "migrate").exit_code == 0
     git(main, "merge", "-q", "--no-edit", "orders")
 
-    refused = run(main, empty_database_url, "migrate")
+    refused = run(main, plainsql_empty_database_url, "migrate")
     assert refused.exit_code == 1
     assert f"migrations/{orders}.sql is not applied but sorts before {invoices}" in refused.output
     assert "--allow-out-of-order" in refused.output
     assert f"`git mv migrations/{orders}.sql migrations/" in refused.output
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         assert applied(conn) == ["0001_base", invoices]
 
-        allowed = run(main, empty_database_url, "migrate", "--allow-out-of-order")
+        allowed = run(main, plainsql_empty_database_url, "migrate", "--allow-out-of-order")
         assert allowed.exit_code == 0, allowed.output
         assert f"applied {orders}" in allowed.output
         assert applied(conn) == ["0001_base", invoices, orders]
-        assert run(main, empty_database_url, "migrate").exit_code == 0  # nothing left to refuse
+        assert (
+            run(main, plainsql_empty_database_url, "migrate").exit_code == 0
+        )  # nothing left to refuse
 
         # Rollback undoes what was applied last first: the late migration.
-        undone = run(main, empty_database_url, "rollback")
+        undone = run(main, plainsql_empty_database_url, "rollback")
         assert undone.exit_code == 0, undone.output
         assert f"rolled back {orders}" in undone.output
         assert applied(conn) == ["0001_base", invoices]

@@ -41,18 +41,20 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(plainsql_server: TestServer, empty_database_url: str, project: Path) -> Settings:
+def settings(
+    plainsql_server: TestServer, plainsql_empty_database_url: str, project: Path
+) -> Settings:
     return replace(
         plainsql_server.settings,
         project_dir=project,
-        database_url=empty_database_url,
+        database_url=plainsql_empty_database_url,
         source=DatabaseSource.ENVIRONMENT,
     )
 
 
 @pytest.fixture
-def db(empty_database_url: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+def db(plainsql_empty_database_url: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         yield conn
 
 
@@ -86,7 +88,7 @@ TABLE_T = ("-- 0001_t: a table.\nCREATE TABLE t (id bigint PRIMARY KEY);\n", "DR
 
 @pytest.mark.slow
 def test_four_concurrent_migrate_processes_apply_every_migration_once(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     for path in sorted((REPO / "migrations").glob("*.sql")):
         shutil.copy(path, project / "migrations" / path.name)
@@ -97,7 +99,7 @@ def test_four_concurrent_migrate_processes_apply_every_migration_once(
         "CREATE TABLE slow_marker (id bigint PRIMARY KEY);\nSELECT pg_sleep(0.5);\n",
         "DROP TABLE slow_marker;\n",
     )
-    env = subprocess_env(empty_database_url, project)
+    env = subprocess_env(plainsql_empty_database_url, project)
     runners = [
         subprocess.Popen(
             [sys.executable, "-m", "plainsql", "migrate"],
@@ -134,10 +136,10 @@ def test_four_concurrent_migrate_processes_apply_every_migration_once(
 
 
 def test_status_on_a_fresh_database_creates_nothing(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
-    result = run(project, empty_database_url, "status")
+    result = run(project, plainsql_empty_database_url, "status")
     assert result.exit_code == 0, result.output
     assert "[pending] 0001_t" in result.output
     tables = db.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
@@ -145,46 +147,48 @@ def test_status_on_a_fresh_database_creates_nothing(
 
 
 def test_an_edited_applied_migration_is_shown_and_migrate_refuses(
-    project: Path, empty_database_url: str
+    project: Path, plainsql_empty_database_url: str
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
-    assert run(project, empty_database_url, "migrate").exit_code == 0
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
     forward = project / "migrations" / "0001_t.sql"
     forward.write_text(forward.read_text().replace("bigint", "integer"))
     write_migration(project, "0002_u", "-- 0002_u: another.\nCREATE TABLE u ();\n", "DROP TABLE u;")
 
-    status = run(project, empty_database_url, "status")
+    status = run(project, plainsql_empty_database_url, "status")
     assert "EDITED since applied: 0001_t.sql" in status.output
 
-    refused = run(project, empty_database_url, "migrate")
+    refused = run(project, plainsql_empty_database_url, "migrate")
     assert refused.exit_code == 1
     assert "migrations/0001_t.sql changed after 0001_t was applied" in refused.output
     assert "plainsql migrate --accept-edit 0001" in refused.output
     assert "applied 0002_u" not in refused.output
-    assert run(project, empty_database_url, "rollback").exit_code == 1
+    assert run(project, plainsql_empty_database_url, "rollback").exit_code == 1
 
-    accepted = run(project, empty_database_url, "migrate", "--accept-edit", "0001")
+    accepted = run(project, plainsql_empty_database_url, "migrate", "--accept-edit", "0001")
     assert accepted.exit_code == 0, accepted.output
-    done = run(project, empty_database_url, "migrate")
+    done = run(project, plainsql_empty_database_url, "migrate")
     assert done.exit_code == 0, done.output
     assert "applied 0002_u" in done.output
 
 
-def test_an_edited_rollback_file_counts_as_an_edit(project: Path, empty_database_url: str) -> None:
+def test_an_edited_rollback_file_counts_as_an_edit(
+    project: Path, plainsql_empty_database_url: str
+) -> None:
     write_migration(project, "0001_t", *TABLE_T)
-    assert run(project, empty_database_url, "migrate").exit_code == 0
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
     (project / "migrations" / "0001_t.rollback.sql").write_text("DROP TABLE IF EXISTS t;\n")
-    refused = run(project, empty_database_url, "migrate")
+    refused = run(project, plainsql_empty_database_url, "migrate")
     assert refused.exit_code == 1
     assert "0001_t.rollback.sql changed after 0001_t was applied" in refused.output
 
 
 def test_a_migration_without_rollback_is_refused(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
     write_migration(project, "0002_u", "-- 0002_u: no way back.\nCREATE TABLE u ();\n", None)
-    result = run(project, empty_database_url, "migrate")
+    result = run(project, plainsql_empty_database_url, "migrate")
     assert result.exit_code == 1
     assert "migrations/0002_u.sql:1: no rollback file 0002_u.rollback.sql" in result.output
     assert "-- irreversible: <reason>" in result.output
@@ -193,7 +197,7 @@ def test_a_migration_without_rollback_is_refused(
 
 
 def test_an_irreversible_migration_applies_and_its_rollback_is_refused_with_the_reason(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
     write_migration(
@@ -203,18 +207,18 @@ def test_an_irreversible_migration_applies_and_its_rollback_is_refused_with_the_
         "DROP TABLE t;\n",
         None,
     )
-    assert run(project, empty_database_url, "migrate").exit_code == 0
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
     assert applied_ids(db) == ["0001_t", "0002_drop_t"]
-    refused = run(project, empty_database_url, "rollback")
+    refused = run(project, plainsql_empty_database_url, "rollback")
     assert refused.exit_code == 1
     assert "0002_drop_t is irreversible: t's rows are deleted for good" in refused.output
     assert applied_ids(db) == ["0001_t", "0002_drop_t"]
-    status = run(project, empty_database_url, "status")
+    status = run(project, plainsql_empty_database_url, "status")
     assert "[irreversible]" in status.output
 
 
 def test_a_syntax_error_in_the_third_statement_leaves_no_object_behind(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
     write_migration(
@@ -226,7 +230,7 @@ def test_a_syntax_error_in_the_third_statement_leaves_no_object_behind(
         "CREATE TABL b (\n    id bigint\n);\n",
         "DROP TABLE a;\n",
     )
-    result = run(project, empty_database_url, "migrate")
+    result = run(project, plainsql_empty_database_url, "migrate")
     assert result.exit_code == 1
     assert "migrations/0002_broken.sql:7:8 (statement 3 of 3)" in result.output
     assert 'syntax error at or near "TABL"' in result.output
@@ -237,7 +241,7 @@ def test_a_syntax_error_in_the_third_statement_leaves_no_object_behind(
 
 
 def test_an_error_without_a_position_still_names_the_statement(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(
         project,
@@ -246,7 +250,7 @@ def test_an_error_without_a_position_still_names_the_statement(
         "CREATE TABLE a (id bigint);\nCOMMENT ON TABLE a IS 'x; y';\nCREATE TABLE a (id bigint);\n",
         "DROP TABLE a;\n",
     )
-    result = run(project, empty_database_url, "migrate")
+    result = run(project, plainsql_empty_database_url, "migrate")
     assert result.exit_code == 1
     assert "migrations/0001_dup.sql:4:1 (statement 3 of 3)" in result.output
     assert 'relation "a" already exists' in result.output
@@ -254,7 +258,7 @@ def test_an_error_without_a_position_still_names_the_statement(
 
 
 def test_a_failed_migration_shows_the_detail_without_the_row_data(
-    project: Path, empty_database_url: str
+    project: Path, plainsql_empty_database_url: str
 ) -> None:
     write_migration(
         project,
@@ -265,7 +269,7 @@ def test_a_failed_migration_shows_the_detail_without_the_row_data(
         "CREATE UNIQUE INDEX codes_code_key ON codes (code);\n",
         "DROP TABLE codes;\n",
     )
-    result = run(project, empty_database_url, "migrate")
+    result = run(project, plainsql_empty_database_url, "migrate")
     assert result.exit_code == 1
     assert "could not create unique index" in result.output
     assert "detail: Key (code)=(values hidden) is duplicated." in result.output
@@ -284,7 +288,7 @@ def test_a_failed_migration_shows_the_detail_without_the_row_data(
     ],
 )
 def test_a_failed_copy_shows_where_without_the_data(
-    project: Path, empty_database_url: str, line: str, message: str, where: str
+    project: Path, plainsql_empty_database_url: str, line: str, message: str, where: str
 ) -> None:
     # COPY's CONTEXT quotes the value or the whole line it could not load; the program prints
     # 'tok-SECRET-7' (and 'not-number'), which the statement itself never spells out.
@@ -296,7 +300,7 @@ def test_a_failed_copy_shows_where_without_the_data(
         f"COPY codes FROM PROGRAM 'printf \"{line}\\\\n\" SECRET number';\n",
         "DROP TABLE codes;\n",
     )
-    result = run(project, empty_database_url, "migrate")
+    result = run(project, plainsql_empty_database_url, "migrate")
     assert result.exit_code == 1
     assert message in result.output
     assert f"context: {where} (values hidden)" in result.output
@@ -305,7 +309,7 @@ def test_a_failed_copy_shows_where_without_the_data(
 
 
 def test_rollback_files_run_whole_whatever_the_statement_counts(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     # yoyo alone pairs rollback statements with forward ones by position; here the counts
     # differ both ways and the rollback still undoes exactly what the forward did.
@@ -322,8 +326,8 @@ def test_rollback_files_run_whole_whatever_the_statement_counts(
         "-- 0002_one: one statement.\nCREATE TABLE b (id bigint);\n",
         "DROP INDEX IF EXISTS b_nothing;\nDROP TABLE b;\nSELECT 1;\n",
     )
-    assert run(project, empty_database_url, "migrate").exit_code == 0
-    result = run(project, empty_database_url, "rollback", "--all")
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
+    result = run(project, plainsql_empty_database_url, "rollback", "--all")
     assert result.exit_code == 0, result.output
     assert not exists(db, "a")
     assert not exists(db, "b")
@@ -332,10 +336,10 @@ def test_rollback_files_run_whole_whatever_the_statement_counts(
 
 @pytest.mark.slow
 def test_sigkill_during_a_long_transactional_migration_leaves_the_database_as_it_was(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
-    assert run(project, empty_database_url, "migrate").exit_code == 0
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
     slow = (
         "-- 0002_slow: a table, then a long backfill.\n"
         "CREATE TABLE big (id bigint PRIMARY KEY);\nSELECT pg_sleep({seconds});\n"
@@ -343,7 +347,7 @@ def test_sigkill_during_a_long_transactional_migration_leaves_the_database_as_it
     write_migration(project, "0002_slow", slow.format(seconds=30), "DROP TABLE big;\n")
     runner = subprocess.Popen(
         [sys.executable, "-m", "plainsql", "migrate"],
-        env=subprocess_env(empty_database_url, project),
+        env=subprocess_env(plainsql_empty_database_url, project),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -373,14 +377,14 @@ def test_sigkill_during_a_long_transactional_migration_leaves_the_database_as_it
     assert not exists(db, "big")
 
     write_migration(project, "0002_slow", slow.format(seconds=0), "DROP TABLE big;\n")
-    result = run(project, empty_database_url, "migrate")
+    result = run(project, plainsql_empty_database_url, "migrate")
     assert result.exit_code == 0, result.output
     assert "applied 0002_slow" in result.output
     assert exists(db, "big")
 
 
 def test_a_failed_non_transactional_migration_is_dirty_until_resolved(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
     write_migration(
@@ -391,29 +395,31 @@ def test_a_failed_non_transactional_migration_is_dirty_until_resolved(
         "DROP INDEX CONCURRENTLY IF EXISTS t_id_idx;\n",
     )
     write_migration(project, "0003_u", "-- 0003_u: later.\nCREATE TABLE u ();\n", "DROP TABLE u;")
-    failed = run(project, empty_database_url, "migrate")
+    failed = run(project, plainsql_empty_database_url, "migrate")
     assert failed.exit_code == 1
     assert "migrations/0002_index.sql:4:1 (statement 2 of 2): division by zero" in failed.output
     assert "1 statement(s) before it were committed and stay" in failed.output
     assert exists(db, "t_id_idx")  # committed: it ran outside a transaction
 
-    again = run(project, empty_database_url, "migrate")
+    again = run(project, plainsql_empty_database_url, "migrate")
     assert again.exit_code == 1
     assert "0002_index is dirty" in again.output
     assert "plainsql migrate --resolve 0002 --applied" in again.output
     assert "--rolled-back" in again.output
     assert not exists(db, "u")
-    assert "[  dirty] 0002_index" in run(project, empty_database_url, "status").output
+    assert "[  dirty] 0002_index" in run(project, plainsql_empty_database_url, "status").output
 
-    resolved = run(project, empty_database_url, "migrate", "--resolve", "0002", "--applied")
+    resolved = run(
+        project, plainsql_empty_database_url, "migrate", "--resolve", "0002", "--applied"
+    )
     assert resolved.exit_code == 0, resolved.output
-    done = run(project, empty_database_url, "migrate")
+    done = run(project, plainsql_empty_database_url, "migrate")
     assert done.exit_code == 0, done.output
     assert applied_ids(db) == ["0001_t", "0002_index", "0003_u"]
 
 
 def test_resolve_as_rolled_back_lets_the_migration_run_again(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
     forward = (
@@ -421,12 +427,14 @@ def test_resolve_as_rolled_back_lets_the_migration_run_again(
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS t_id_idx ON t (id);\nSELECT 1 / {divisor};\n"
     )
     write_migration(project, "0002_index", forward.format(divisor=0), "DROP INDEX t_id_idx;\n")
-    assert run(project, empty_database_url, "migrate").exit_code == 1
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 1
     db.execute("DROP INDEX t_id_idx")  # the operator undoes what was committed
-    resolved = run(project, empty_database_url, "migrate", "--resolve", "0002", "--rolled-back")
+    resolved = run(
+        project, plainsql_empty_database_url, "migrate", "--resolve", "0002", "--rolled-back"
+    )
     assert resolved.exit_code == 0, resolved.output
     write_migration(project, "0002_index", forward.format(divisor=1), "DROP INDEX t_id_idx;\n")
-    done = run(project, empty_database_url, "migrate")
+    done = run(project, plainsql_empty_database_url, "migrate")
     assert done.exit_code == 0, done.output
     assert applied_ids(db) == ["0001_t", "0002_index"]
     assert exists(db, "t_id_idx")
@@ -463,7 +471,7 @@ def test_an_applied_migration_whose_file_is_gone_stops_migrate(
 
 
 def test_the_transactional_directive_is_read_once_whatever_its_spacing(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     # yoyo's own parser did not strip values: "false " with a trailing space made yoyo run
     # the file in a transaction while plainsql's rules treated it as non-transactional.
@@ -475,7 +483,7 @@ def test_the_transactional_directive_is_read_once_whatever_its_spacing(
         "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);\n",
         "DROP INDEX CONCURRENTLY IF EXISTS t_id_idx;\n",
     )
-    applied = run(project, empty_database_url, "migrate")
+    applied = run(project, plainsql_empty_database_url, "migrate")
     assert applied.exit_code == 0, applied.output
     assert exists(db, "t_id_idx")
     assert applied_ids(db) == ["0001_t", "0002_index"]
@@ -495,29 +503,33 @@ UNIQUE_N = (
 
 
 def test_a_failed_concurrent_index_build_is_named_and_blocks_resolve_until_dropped(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_n", *DUPLICATES)
     write_migration(project, "0002_unique_n", *UNIQUE_N)
-    failed = run(project, empty_database_url, "migrate")
+    failed = run(project, plainsql_empty_database_url, "migrate")
     assert failed.exit_code == 1
     assert "INVALID index(es) public.n_t_n_key" in failed.output
     assert "DROP INDEX CONCURRENTLY public.n_t_n_key" in failed.output
 
-    status = run(project, empty_database_url, "status")
+    status = run(project, plainsql_empty_database_url, "status")
     assert "INVALID index public.n_t_n_key" in status.output
-    again = run(project, empty_database_url, "migrate")
+    again = run(project, plainsql_empty_database_url, "migrate")
     assert again.exit_code == 1
     assert "INVALID index(es) public.n_t_n_key" in again.output
-    refused = run(project, empty_database_url, "migrate", "--resolve", "0002", "--rolled-back")
+    refused = run(
+        project, plainsql_empty_database_url, "migrate", "--resolve", "0002", "--rolled-back"
+    )
     assert refused.exit_code == 1
     assert "refusing to resolve 0002_unique_n" in refused.output
 
     db.execute("DROP INDEX CONCURRENTLY public.n_t_n_key")
     db.execute("DELETE FROM n_t WHERE id = 2")
-    resolved = run(project, empty_database_url, "migrate", "--resolve", "0002", "--rolled-back")
+    resolved = run(
+        project, plainsql_empty_database_url, "migrate", "--resolve", "0002", "--rolled-back"
+    )
     assert resolved.exit_code == 0, resolved.output
-    done = run(project, empty_database_url, "migrate")
+    done = run(project, plainsql_empty_database_url, "migrate")
     assert done.exit_code == 0, done.output
     valid = db.execute(
         "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = 'n_t_n_key'::regclass"
@@ -526,14 +538,14 @@ def test_a_failed_concurrent_index_build_is_named_and_blocks_resolve_until_dropp
 
 
 def test_migrate_refuses_to_start_while_an_invalid_index_exists(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_n", *DUPLICATES)
-    assert run(project, empty_database_url, "migrate").exit_code == 0
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("CREATE UNIQUE INDEX CONCURRENTLY n_t_n_key ON n_t (n)")  # left INVALID
     write_migration(project, "0002_unique_n", *UNIQUE_N)
-    refused = run(project, empty_database_url, "migrate")
+    refused = run(project, plainsql_empty_database_url, "migrate")
     assert refused.exit_code == 1
     assert "refusing to migrate: the database holds INVALID index(es) public.n_t_n_key" in (
         refused.stderr
@@ -541,7 +553,7 @@ def test_migrate_refuses_to_start_while_an_invalid_index_exists(
     assert "0002_unique_n" not in applied_ids(db)
     db.execute("DROP INDEX CONCURRENTLY public.n_t_n_key")
     db.execute("DELETE FROM n_t WHERE id = 2")
-    done = run(project, empty_database_url, "migrate")
+    done = run(project, plainsql_empty_database_url, "migrate")
     assert done.exit_code == 0, done.output
     assert "0002_unique_n" in applied_ids(db)
 
@@ -638,18 +650,18 @@ def _state(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
 )
 def test_a_dry_run_refuses_what_the_real_run_refuses(
     project: Path,
-    empty_database_url: str,
+    plainsql_empty_database_url: str,
     db: psycopg.Connection[Any],
     setup: Any,
     command: str,
     refusal: str,
 ) -> None:
-    setup(project, empty_database_url, db)
+    setup(project, plainsql_empty_database_url, db)
     before = _state(db)
     args = (command, "--lock-timeout", "0.3")
-    dry = run(project, empty_database_url, *args, "--dry-run")
+    dry = run(project, plainsql_empty_database_url, *args, "--dry-run")
     assert _state(db) == before
-    real = run(project, empty_database_url, *args)
+    real = run(project, plainsql_empty_database_url, *args)
     assert (dry.exit_code, real.exit_code) == (1, 1), (dry.output, real.output)
     assert refusal in dry.stderr
     # The same refusal; a fresh number a message suggests is the clock's, so it may move on.
@@ -661,11 +673,11 @@ def test_a_dry_run_refuses_what_the_real_run_refuses(
 
 
 def test_a_dry_run_prints_the_sql_in_order_and_changes_nothing(
-    project: Path, empty_database_url: str, db: psycopg.Connection[Any]
+    project: Path, plainsql_empty_database_url: str, db: psycopg.Connection[Any]
 ) -> None:
     write_migration(project, "0001_t", *TABLE_T)
     write_migration(project, "0002_u", "-- 0002_u: later.\nCREATE TABLE u ();\n", "DROP TABLE u;")
-    dry = run(project, empty_database_url, "migrate", "--dry-run")
+    dry = run(project, plainsql_empty_database_url, "migrate", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.split("\n", 1)[1] == (
         "-- would apply 0001_t: migrations/0001_t.sql (one transaction, recorded with it)\n"
@@ -674,8 +686,8 @@ def test_a_dry_run_prints_the_sql_in_order_and_changes_nothing(
         "-- 0002_u: later.\nCREATE TABLE u ();\n\n"
     )
     assert _state(db) == []  # not even the ledger tables
-    assert run(project, empty_database_url, "migrate").exit_code == 0
-    back = run(project, empty_database_url, "rollback", "--steps", "2", "--dry-run")
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
+    back = run(project, plainsql_empty_database_url, "rollback", "--steps", "2", "--dry-run")
     assert back.exit_code == 0, back.output
     assert [line for line in back.stdout.splitlines() if not line.startswith("database:")] == [
         "-- would roll back 0002_u: migrations/0002_u.rollback.sql (one transaction, recorded "

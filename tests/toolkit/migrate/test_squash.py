@@ -60,7 +60,7 @@ def fresh_cluster(tmp_path: Path) -> Iterator[str]:
 def test_squashing_the_first_half_builds_the_same_and_old_databases_migrate_on(
     tmp_path: Path,
     plainsql_settings: Settings,
-    empty_database_url: str,
+    plainsql_empty_database_url: str,
     fresh_cluster: str,
 ) -> None:
     originals = copy_project(tmp_path / "originals")
@@ -69,22 +69,24 @@ def test_squashing_the_first_half_builds_the_same_and_old_databases_migrate_on(
     half = ids[len(ids) // 2 - 1]
 
     # A database that applied the original history, before the squash.
-    assert run(project, empty_database_url, "migrate").exit_code == 0
+    assert run(project, plainsql_empty_database_url, "migrate").exit_code == 0
 
-    squashed = run(project, empty_database_url, "squash", "--to", half)
+    squashed = run(project, plainsql_empty_database_url, "squash", "--to", half)
     assert squashed.exit_code == 0, squashed.output
     after = [m.id for m in discover(project / "migrations")]
     squash_id = f"{half[:4]}_squashed"
     assert after == [squash_id, *ids[len(ids) // 2 :]]
     assert (project / "migrations" / f"{squash_id}.rollback.sql").is_file()
 
-    assert run(project, empty_database_url, "verify").exit_code == 0
+    assert run(project, plainsql_empty_database_url, "verify").exit_code == 0
 
     # Fresh databases, on this server and on a cluster that never saw the application.
     settings = replace(
-        plainsql_settings, database_url=empty_database_url, source=DatabaseSource.ENVIRONMENT
+        plainsql_settings,
+        database_url=plainsql_empty_database_url,
+        source=DatabaseSource.ENVIRONMENT,
     )
-    for server in (empty_database_url, fresh_cluster):
+    for server in (plainsql_empty_database_url, fresh_cluster):
         on = replace(settings, database_url=server)
         with (
             scratch_database(on, "old", conninfo=server) as old,
@@ -93,23 +95,23 @@ def test_squashing_the_first_half_builds_the_same_and_old_databases_migrate_on(
             assert diff(build(on, originals, old), build(on, project, new)) == []
 
     # The database that applied the originals migrates on with the squashed history.
-    status = run(project, empty_database_url, "status")
+    status = run(project, plainsql_empty_database_url, "status")
     assert "FILE MISSING" not in status.output
-    migrated = run(project, empty_database_url, "migrate")
+    migrated = run(project, plainsql_empty_database_url, "migrate")
     assert migrated.exit_code == 0, migrated.output
     assert f"recorded {squash_id} as applied in place of the {len(ids) // 2} migrations" in (
         migrated.stdout
     )
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         applied: list[Any] = [
             r[0] for r in conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
         ]
     assert sorted(applied) == sorted(after)
-    assert run(project, empty_database_url, "drift").exit_code == 0
-    again = run(project, empty_database_url, "migrate")
+    assert run(project, plainsql_empty_database_url, "drift").exit_code == 0
+    again = run(project, plainsql_empty_database_url, "migrate")
     assert "nothing to apply" in again.stdout
     # Rolling back one step still undoes the newest migration, not the squash.
-    back = run(project, empty_database_url, "rollback")
+    back = run(project, plainsql_empty_database_url, "rollback")
     assert f"rolled back {after[-1]}" in back.stdout
 
 

@@ -5,7 +5,7 @@ from typing import Any
 import psycopg
 
 
-def test_each_test_gets_a_migrated_database(conn: psycopg.Connection[Any]) -> None:
-    row = conn.execute("SELECT count(*) FROM _yoyo_migration").fetchone()
+def test_each_test_gets_a_migrated_database(plainsql_conn: psycopg.Connection[Any]) -> None:
+    row = plainsql_conn.execute("SELECT count(*) FROM _yoyo_migration").fetchone()
     assert row is not None
     assert row[0] >= 1

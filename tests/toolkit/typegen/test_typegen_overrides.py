@@ -28,7 +28,7 @@ def test_only_a_quoted_alias_after_as_is_a_mark() -> None:
 
 
 def test_the_query_returns_the_column_without_its_mark(
-    tmp_path: Path, conn: psycopg.Connection[Any]
+    tmp_path: Path, plainsql_conn: psycopg.Connection[Any]
 ) -> None:
     (tmp_path / "marks.sql").write_text(
         "-- name: get_marked()^\n"
@@ -36,7 +36,7 @@ def test_the_query_returns_the_column_without_its_mark(
         'SELECT upper(\'a\') AS "letter!", NULL::int AS "maybe?", \':x\' AS "text!";\n'
     )
     queries = load_queries(tmp_path)
-    assert queries.get_marked(conn) == {"letter": "A", "maybe": None, "text": ":x"}
+    assert queries.get_marked(plainsql_conn) == {"letter": "A", "maybe": None, "text": ":x"}
     assert queries.driver_adapter.nullability_overrides == {  # type: ignore[union-attr]
         "get_marked": {"letter": True, "maybe": False, "text": True}
     }

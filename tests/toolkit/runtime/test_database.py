@@ -12,6 +12,7 @@ import pytest
 from psycopg import IsolationLevel, sql
 from psycopg.pq import TransactionStatus
 
+from plainsql import open_async_pool, open_pool
 from plainsql.config import Settings
 from plainsql.errors import (
     ConnectionLost,
@@ -23,18 +24,17 @@ from plainsql.errors import (
 )
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool, open_pool
 
 
 @pytest.fixture
-def small(db_settings: Settings, database_url: str) -> Settings:
+def small(plainsql_settings: Settings, plainsql_database_url: str) -> Settings:
     """A pool of one connection with a short timeout, and a table of its own."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE runtime_t (id int PRIMARY KEY, n int NOT NULL)")
         conn.execute("INSERT INTO runtime_t VALUES (1, 0)")
     # The toolkit default: no transaction role (the application's pyproject sets one).
     return replace(
-        db_settings, pool_min_size=1, pool_max_size=1, pool_timeout=0.5, transaction_role=None
+        plainsql_settings, pool_min_size=1, pool_max_size=1, pool_timeout=0.5, transaction_role=None
     )
 
 
@@ -76,13 +76,13 @@ async def test_a_raw_driver_error_inside_a_unit_comes_out_as_plainsql_s(
 
 
 async def test_the_isolation_level_is_pinned_whatever_the_database_default(
-    small: Settings, database_url: str, database_name: str
+    small: Settings, plainsql_database_url: str, plainsql_database: str
 ) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL(
                 "ALTER DATABASE {} SET default_transaction_isolation = 'repeatable read'"
-            ).format(sql.Identifier(database_name))
+            ).format(sql.Identifier(plainsql_database))
         )
     async with open_async_pool(small) as pool:
         db = AsyncDatabase(pool, small)
@@ -126,14 +126,14 @@ async def test_the_acting_user_is_set_for_the_unit_only(db: AsyncDatabase) -> No
 
 
 @pytest.fixture
-def unit_role(database_url: str) -> Iterator[str]:
+def unit_role(plainsql_database_url: str) -> Iterator[str]:
     """A NOLOGIN role of this test's own (roles are cluster-wide) that may read runtime_t."""
     role = f"runtime_role_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
         conn.execute(sql.SQL("GRANT SELECT ON runtime_t TO {}").format(sql.Identifier(role)))
     yield role
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
@@ -197,12 +197,12 @@ async def test_no_free_connection_in_time_is_pool_exhausted_naming_the_pool(
 
 
 async def test_a_connection_killed_inside_a_unit_is_connection_lost_then_work_goes_on(
-    db: AsyncDatabase, database_url: str
+    db: AsyncDatabase, plainsql_database_url: str
 ) -> None:
 
     async def killed_midway() -> None:
         async with db.transaction() as conn:
-            await asyncio.to_thread(_terminate, database_url, conn.info.backend_pid)
+            await asyncio.to_thread(_terminate, plainsql_database_url, conn.info.backend_pid)
             await conn.execute("UPDATE runtime_t SET n = 7")
 
     with pytest.raises(ConnectionLost) as caught:
@@ -215,18 +215,18 @@ async def test_a_connection_killed_inside_a_unit_is_connection_lost_then_work_go
 
 
 async def test_a_connection_that_died_while_idle_is_replaced_without_an_error(
-    db: AsyncDatabase, database_url: str
+    db: AsyncDatabase, plainsql_database_url: str
 ) -> None:
     async with db.transaction() as conn:
         pid = conn.info.backend_pid
-    await asyncio.to_thread(_terminate, database_url, pid)
+    await asyncio.to_thread(_terminate, plainsql_database_url, pid)
     async with db.transaction() as conn:  # BEGIN fails on the dead one: retried once
         assert conn.info.backend_pid != pid
         await conn.execute("UPDATE runtime_t SET n = 8")
 
 
 async def test_retry_runs_a_unit_again_after_a_serialization_failure(
-    db: AsyncDatabase, database_url: str
+    db: AsyncDatabase, plainsql_database_url: str
 ) -> None:
     attempts = 0
 
@@ -236,13 +236,13 @@ async def test_retry_runs_a_unit_again_after_a_serialization_failure(
         async with db.transaction(isolation=IsolationLevel.REPEATABLE_READ) as conn:
             await conn.execute("SELECT n FROM runtime_t WHERE id = 1")  # the snapshot
             if attempts == 1:  # someone else updates the row meanwhile
-                await asyncio.to_thread(_bump, database_url)
+                await asyncio.to_thread(_bump, plainsql_database_url)
             await conn.execute("UPDATE runtime_t SET n = n + 10 WHERE id = 1")
         return attempts
 
     result, retries = await db.retry(unit, attempts=3)
     assert (result, retries) == (2, 1)
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(plainsql_database_url) as conn:
         assert conn.execute("SELECT n FROM runtime_t").fetchone() == (11,)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from plainsql import embedded
+from plainsql import embedded, open_async_pool, open_pool
 from plainsql.config import DatabaseSource, Settings, load_settings
 from plainsql.errors import (
     CommitUncertain,
@@ -39,7 +39,6 @@ from plainsql.errors import (
 from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase
-from plainsql.runtime.pool import open_async_pool, open_pool
 
 pytestmark = [pytest.mark.standalone, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")]
 

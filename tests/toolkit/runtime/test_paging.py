@@ -14,12 +14,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from plainsql import open_async_pool
 from plainsql.config import Settings
 from plainsql.errors import InvalidCursor, InvalidInput
 from plainsql.queries import load_async_queries
 from plainsql.runtime.database_async import AsyncDatabase
 from plainsql.runtime.paging import KeysetList, Page
-from plainsql.runtime.pool import open_async_pool
 
 # A project of its own: one table whose order (score DESC, id DESC) has many ties on score.
 SQL = """
@@ -43,14 +43,16 @@ ITEMS = KeysetList[Item, Decimal, uuid.UUID]("items", lambda r: (r.score, r.id))
 
 
 @pytest.fixture
-async def db(db_settings: Settings, database_url: str) -> AsyncIterator[AsyncDatabase]:
-    with psycopg.connect(database_url, autocommit=True) as conn:
+async def db(
+    plainsql_settings: Settings, plainsql_database_url: str
+) -> AsyncIterator[AsyncDatabase]:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE paging_items (id uuid PRIMARY KEY, score numeric NOT NULL)")
         conn.execute(
             "INSERT INTO paging_items SELECT gen_random_uuid(), (g % 7)::numeric / 2"
             " FROM generate_series(1, 250) g"
         )
-    settings = replace(db_settings, transaction_role=None)
+    settings = replace(plainsql_settings, transaction_role=None)
     async with open_async_pool(settings) as pool:
         yield AsyncDatabase(pool, settings)
 

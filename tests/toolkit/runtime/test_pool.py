@@ -8,32 +8,35 @@ from pathlib import Path
 
 import pytest
 
+from plainsql import open_async_pool, open_pool
 from plainsql.config import DatabaseSource, Settings
 from plainsql.errors import DatabaseUnavailable, QueryCanceled
 from plainsql.queries import load_queries
-from plainsql.runtime.pool import open_async_pool, open_pool, pool_statistics
+from plainsql.runtime.pool import pool_statistics
 
 UNREACHABLE = "postgresql://u:s3cret@127.0.0.1:1/nowhere"
 
 
-def test_sync_pool_opens_serves_and_closes(db_settings: Settings) -> None:
-    with open_pool(db_settings) as pool:
+def test_sync_pool_opens_serves_and_closes(plainsql_settings: Settings) -> None:
+    with open_pool(plainsql_settings) as pool:
         with pool.connection() as conn:
             row = conn.execute("SELECT 1").fetchone()
         assert row == (1,)
-        assert pool_statistics(pool)["pool_max"] == db_settings.pool_max_size
+        assert pool_statistics(pool)["pool_max"] == plainsql_settings.pool_max_size
     assert pool.closed
 
 
-async def test_async_pool_opens_serves_and_closes(db_settings: Settings) -> None:
-    async with open_async_pool(db_settings) as pool, pool.connection() as conn:
+async def test_async_pool_opens_serves_and_closes(plainsql_settings: Settings) -> None:
+    async with open_async_pool(plainsql_settings) as pool, pool.connection() as conn:
         cur = await conn.execute("SELECT 2")
         assert await cur.fetchone() == (2,)
     assert pool.closed
 
 
-def test_connections_carry_application_name_and_statement_timeout(db_settings: Settings) -> None:
-    settings = replace(db_settings, application_name="orders-api", statement_timeout_ms=1234)
+def test_connections_carry_application_name_and_statement_timeout(
+    plainsql_settings: Settings,
+) -> None:
+    settings = replace(plainsql_settings, application_name="orders-api", statement_timeout_ms=1234)
     with open_pool(settings) as pool, pool.connection() as conn:
         name = conn.execute("SHOW application_name").fetchone()
         timeout = conn.execute("SHOW statement_timeout").fetchone()
@@ -42,12 +45,12 @@ def test_connections_carry_application_name_and_statement_timeout(db_settings: S
 
 
 def test_statement_timeout_cancels_a_long_query_as_query_canceled(
-    db_settings: Settings, tmp_path: Path
+    plainsql_settings: Settings, tmp_path: Path
 ) -> None:
     folder = tmp_path
     (folder / "slow.sql").write_text("-- name: get_slow()$\n-- Sleeps.\nSELECT pg_sleep(5);\n")
     queries = load_queries(folder)
-    settings = replace(db_settings, statement_timeout_ms=100)
+    settings = replace(plainsql_settings, statement_timeout_ms=100)
     with (
         open_pool(settings) as pool,
         pool.connection() as conn,
@@ -57,9 +60,12 @@ def test_statement_timeout_cancels_a_long_query_as_query_canceled(
     assert caught.value.query_name == "get_slow"
 
 
-def test_unreachable_server_fails_fast_naming_host_and_port(db_settings: Settings) -> None:
+def test_unreachable_server_fails_fast_naming_host_and_port(plainsql_settings: Settings) -> None:
     settings = replace(
-        db_settings, database_url=UNREACHABLE, source=DatabaseSource.ENVIRONMENT, connect_timeout=2
+        plainsql_settings,
+        database_url=UNREACHABLE,
+        source=DatabaseSource.ENVIRONMENT,
+        connect_timeout=2,
     )
     started = time.monotonic()
     with pytest.raises(DatabaseUnavailable) as caught, open_pool(settings):
@@ -71,10 +77,13 @@ def test_unreachable_server_fails_fast_naming_host_and_port(db_settings: Setting
 
 
 async def test_async_pool_on_unreachable_server_raises_database_unavailable(
-    db_settings: Settings,
+    plainsql_settings: Settings,
 ) -> None:
     settings = replace(
-        db_settings, database_url=UNREACHABLE, source=DatabaseSource.ENVIRONMENT, connect_timeout=2
+        plainsql_settings,
+        database_url=UNREACHABLE,
+        source=DatabaseSource.ENVIRONMENT,
+        connect_timeout=2,
     )
     with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:1"):
         async with open_async_pool(settings):
@@ -82,11 +91,13 @@ async def test_async_pool_on_unreachable_server_raises_database_unavailable(
 
 
 def test_tcp_connections_carry_keepalives_and_a_user_timeout_past_the_statement_timeout(
-    db_settings: Settings,
+    plainsql_settings: Settings,
 ) -> None:
     from plainsql.server import session_options
 
-    options = session_options(replace(db_settings, statement_timeout_ms=2_000))
+    options = session_options(replace(plainsql_settings, statement_timeout_ms=2_000))
     assert options["keepalives"] == 1
     assert options["tcp_user_timeout"] == 12_000
-    assert "tcp_user_timeout" not in session_options(replace(db_settings, statement_timeout_ms=0))
+    assert "tcp_user_timeout" not in session_options(
+        replace(plainsql_settings, statement_timeout_ms=0)
+    )

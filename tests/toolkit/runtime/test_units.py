@@ -9,11 +9,11 @@ from dataclasses import replace
 import psycopg
 import pytest
 
+from plainsql import AsyncConn, Conn, open_async_pool, open_pool
 from plainsql.config import Settings
 from plainsql.errors import DomainError, QueryError, UniqueViolation
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase, exactly_one
-from plainsql.runtime.pool import AsyncConn, Conn, open_async_pool, open_pool
 
 
 class NameTaken(DomainError):
@@ -52,11 +52,11 @@ async def rename(conn: AsyncConn, *, thing_id: int, name: str) -> int:
 
 
 @pytest.fixture
-def settings(db_settings: Settings, database_url: str) -> Settings:
-    with psycopg.connect(database_url, autocommit=True) as conn:
+def settings(plainsql_settings: Settings, plainsql_database_url: str) -> Settings:
+    with psycopg.connect(plainsql_database_url, autocommit=True) as conn:
         conn.execute(SCHEMA)
         conn.execute("INSERT INTO things VALUES (1, 'one', 1)")
-    return replace(db_settings, transaction_role=None, pool_max_size=2)
+    return replace(plainsql_settings, transaction_role=None, pool_max_size=2)
 
 
 @pytest.fixture
