@@ -40,6 +40,7 @@ RENAMES = {
     "AsyncIterator": "Iterator",
     "AsyncPsycopgAdapter": "PsycopgAdapter",
     "AsyncDatabase": "Database",
+    "AsyncUnit": "Unit",
     "AsyncConn": "Conn",
     "AsyncPool": "Pool",
     "database_async": "database",

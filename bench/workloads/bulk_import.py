@@ -41,6 +41,7 @@ from psycopg import sql
 
 from bench.harness import BenchContext, Measurement, Result, interleaved, measure
 from plainsql import AsyncDatabase, load_async_queries, open_async_pool
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.content import (
     BlockInput,
     ContentService,
@@ -192,7 +193,7 @@ def run(ctx: BenchContext) -> list[Result]:
             # open connection too.
             pool = await services.enter_async_context(open_async_pool(ctx.settings))
             db = AsyncDatabase(pool, ctx.settings)
-            return ContentService(db, load_async_queries(ctx.settings.sql_dir))
+            return ContentService(db, AsyncTypedQueries(load_async_queries(ctx.settings.sql_dir)))
 
         def through_plainsql() -> None:
             runner.run(service.import_content(ws, pages, acting_user_id="bench-import"))

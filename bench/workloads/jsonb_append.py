@@ -87,9 +87,9 @@ async def _through_service(
     ctx: BenchContext, queries: Queries, ids: list[UUID], appends: int
 ) -> None:
     async with open_async_pool(ctx.settings) as pool:
-        service = AgentStatesService(AsyncDatabase(pool, ctx.settings), queries)
+        service = AgentStatesService(AsyncDatabase(pool, ctx.settings), AsyncTypedQueries(queries))
         for i in range(appends):
-            await service.append_phase(ids[i % PROJECTS], USER, _phase(i))
+            await service.append_phase(ids[i % PROJECTS], _phase(i), acting_user_id=USER)
 
 
 async def _through_typed_query(

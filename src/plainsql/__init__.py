@@ -8,8 +8,9 @@ internal and may change without notice. Importing plainsql opens nothing and rea
 from plainsql import errors
 from plainsql.config import Settings, load_settings
 from plainsql.queries import Queries, load_async_queries, load_queries
-from plainsql.runtime.database import Database
-from plainsql.runtime.database_async import AsyncDatabase
+from plainsql.runtime.database import Database, Unit
+from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, ConstraintErrors, exactly_one
+from plainsql.runtime.paging import KeysetList, Page, PageRequest
 from plainsql.runtime.pool import Conn, Pool, open_pool
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool, open_async_pool
 
@@ -19,13 +20,20 @@ __all__ = [
     "AsyncConn",
     "AsyncDatabase",
     "AsyncPool",
+    "AsyncUnit",
     "Conn",
+    "ConstraintErrors",
     "Database",
+    "KeysetList",
+    "Page",
+    "PageRequest",
     "Pool",
     "Queries",
     "Settings",
+    "Unit",
     "__version__",
     "errors",
+    "exactly_one",
     "load_async_queries",
     "load_queries",
     "load_settings",

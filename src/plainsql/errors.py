@@ -20,6 +20,7 @@
     │   │   ├── CheckViolation
     │   │   └── NotNullViolation
     │   ├── InvalidInput            a value PostgreSQL cannot store (a NUL byte in text, ...)
+    │   │   └── InvalidCursor       a page cursor its list did not make (altered, foreign)
     │   ├── PermissionDenied        no privilege, or a row-level security policy refused a row
     │   ├── QueryCanceled           statement_timeout or a cancel request
     │   └── SerializationFailure    a serialization failure or deadlock: safe to retry
@@ -258,6 +259,11 @@ class InvalidInput(QueryError):
     """A value PostgreSQL cannot store or parse (a NUL byte in text, a malformed uuid, ...)."""
 
 
+class InvalidCursor(InvalidInput):
+    """A page cursor that its list did not make: malformed, truncated, altered, or another
+    list's (:mod:`plainsql.runtime.paging`); the message names the parameter."""
+
+
 class PermissionDenied(QueryError):
     """The role lacks the privilege, or a row-level security policy refused the new row
     (SQLSTATE 42501, insufficient_privilege)."""
@@ -389,7 +395,8 @@ def translate_constraint(
 ) -> PlainSQLError:
     """Return the domain error registered for ``error.constraint``, or ``error`` itself.
 
-    Services use it to turn ``UniqueViolation`` on ``users_email_key`` into ``EmailTaken``:
+    A unit of work does this for the constraints declared on its database handle
+    (``AsyncDatabase.with_constraint_errors``); by hand:
     ``raise translate_constraint(e, {"users_email_key": EmailTaken}) from e``.
     """
     domain_class = by_constraint.get(error.constraint or "")

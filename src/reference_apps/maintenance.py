@@ -16,6 +16,7 @@ from datetime import timedelta
 import click
 
 from plainsql import AsyncDatabase, load_async_queries, load_settings, open_async_pool
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.teams import TeamService
 
 
@@ -38,10 +39,8 @@ def purge_teams(retention_days: int) -> None:
     async def run() -> int:
         settings = load_settings()
         async with open_async_pool(settings) as pool:
-            teams = TeamService(
-                AsyncDatabase(pool, settings),
-                load_async_queries(settings.sql_dir, settings=settings),
-            )
+            q = AsyncTypedQueries(load_async_queries(settings.sql_dir, settings=settings))
+            teams = TeamService(AsyncDatabase(pool, settings), q)
             return await teams.purge_deleted_teams(retention=timedelta(days=retention_days))
 
     purged = asyncio.run(run())

@@ -28,7 +28,6 @@ from typing import Final
 
 from plainsql import (
     AsyncDatabase,
-    Queries,
     Settings,
     load_async_queries,
     load_settings,
@@ -36,7 +35,7 @@ from plainsql import (
 )
 from plainsql.errors import PlainSQLError
 from reference_apps.db.queries import AsyncTypedQueries
-from reference_apps.services.auth import OAUTH_TOKEN_COLUMNS, oauth_token_context
+from reference_apps.services.accounts import OAUTH_TOKEN_COLUMNS, oauth_token_context
 from reference_apps.services.crypto import EncryptionKey, KeyRing, key_id_of, load_key_ring
 from reference_apps.services.git import deploy_key_context
 
@@ -63,7 +62,11 @@ class RotationReport:
 
 
 async def rotate_keys(
-    db: AsyncDatabase, queries: Queries, keys: KeyRing, *, batch_size: int = DEFAULT_BATCH_SIZE
+    db: AsyncDatabase,
+    q: AsyncTypedQueries,
+    keys: KeyRing,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> RotationReport:
     """Re-encrypt every OAuth token and deploy key that is not under ``keys``' newest key.
 
@@ -72,7 +75,6 @@ async def rotate_keys(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    q = AsyncTypedQueries(queries)
     tokens = deploy = plaintext = current = 0
 
     after_id = ""
@@ -144,9 +146,8 @@ async def _rotate(settings: Settings, batch_size: int) -> RotationReport:
     settings = replace(settings, transaction_role=None)
     async with open_async_pool(settings, name="rotate_keys") as pool:
         db = AsyncDatabase(pool, settings)
-        return await rotate_keys(
-            db, load_async_queries(settings.sql_dir, settings=settings), keys, batch_size=batch_size
-        )
+        q = AsyncTypedQueries(load_async_queries(settings.sql_dir, settings=settings))
+        return await rotate_keys(db, q, keys, batch_size=batch_size)
 
 
 def main(argv: list[str] | None = None) -> int:

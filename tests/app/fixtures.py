@@ -6,7 +6,8 @@ builders and constants from here instead of writing its own copy.
 
 from __future__ import annotations
 
-from plainsql import AsyncDatabase, Conn, Queries
+from plainsql import AsyncDatabase, Conn
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.crypto import EncryptionKey, KeyRing
 from reference_apps.services.workspaces import Workspace, WorkspaceService
 
@@ -30,7 +31,7 @@ def add_alice_and_bob(conn: Conn) -> None:
 
 
 async def add_workspace(
-    db: AsyncDatabase, queries: Queries, name: str, embed_depth: int = 5
+    db: AsyncDatabase, q: AsyncTypedQueries, name: str, embed_depth: int = 5
 ) -> Workspace:
     """A user called ``name`` with a workspace of the same slug."""
     async with db.connection() as conn:
@@ -38,6 +39,6 @@ async def add_workspace(
             "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
             (name, name, f"{name}@example.com"),
         )
-    return await WorkspaceService(db, queries).create(
-        user_id=name, slug=name, name=name, embed_depth=embed_depth
+    return await WorkspaceService(db, q).create(
+        acting_user_id=name, slug=name, name=name, embed_depth=embed_depth
     )

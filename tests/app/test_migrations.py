@@ -17,7 +17,8 @@ from dataclasses import replace
 
 import pytest
 
-from plainsql.config import DatabaseSource, Settings
+from plainsql import Settings
+from plainsql.config import DatabaseSource
 from plainsql.migrate.files import discover, split_statements
 from plainsql.migrate.lint import code_only, lint_migrations
 from plainsql.migrate.lockreport import lock_report

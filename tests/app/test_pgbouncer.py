@@ -25,11 +25,18 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from plainsql import AsyncDatabase, load_async_queries, open_async_pool
-from plainsql.config import DatabaseSource, Settings, load_settings
+from plainsql import (
+    AsyncDatabase,
+    Settings,
+    load_async_queries,
+    load_settings,
+    open_async_pool,
+)
+from plainsql.config import DatabaseSource
 from plainsql.migrate.runner import Migrator
 from plainsql.testing import unique_name
-from reference_apps.services.meetings import AgentsService
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.services.agents import AgentsService
 
 pytestmark = pytest.mark.standalone
 
@@ -146,14 +153,14 @@ async def test_service_calls_through_pgbouncer_in_transaction_mode_all_succeed(
     queries = load_async_queries(settings.sql_dir)
     failures: list[BaseException] = []
     async with open_async_pool(settings) as pool:
-        agents = AgentsService(AsyncDatabase(pool, settings), queries)
+        agents = AgentsService(AsyncDatabase(pool, settings), AsyncTypedQueries(queries))
 
         async def worker(w: int) -> None:
             user = f"bouncer-{w}"
             for i in range(CALLS // 2):
                 try:
-                    await agents.create_agent(user, f"agent {i}", "be brief")
-                    listed = await agents.list_agents(user, page_size=500)
+                    await agents.create_agent(f"agent {i}", "be brief", acting_user_id=user)
+                    listed = await agents.list_agents(page_size=500, acting_user_id=user)
                     assert len(listed.items) == i + 1
                 except Exception as exc:  # counted, then asserted to be none
                     failures.append(exc)

@@ -17,9 +17,10 @@ import psycopg
 import pytest
 from argon2 import PasswordHasher
 
-from plainsql import AsyncDatabase, Queries, open_async_pool
+from plainsql import AsyncDatabase, open_async_pool
 from plainsql.migrate.runner import Migrator
 from plainsql.testing import TestServer
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.rotate_keys import rotate_keys
 from reference_apps.services.auth import AuthService, OAuthTokens
 from reference_apps.services.crypto import (
@@ -46,12 +47,14 @@ DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nrotate-me\n"
 class App:
     """The two services that store encrypted secrets, under one set of keys."""
 
-    def __init__(self, db: AsyncDatabase, queries: Queries, keys: KeyRing) -> None:
-        self.auth = AuthService(db, queries, password_hasher=FAST_HASHER, keys=keys)
-        self.git = GitService(db, queries, keys=keys)
+    def __init__(self, db: AsyncDatabase, q: AsyncTypedQueries, keys: KeyRing) -> None:
+        self.auth = AuthService(db, q, password_hasher=FAST_HASHER, keys=keys)
+        self.git = GitService(db, q, keys=keys)
 
     async def secrets(self, user_id: str, workspace: Workspace) -> tuple[OAuthTokens, str | None]:
-        tokens = await self.auth.get_oauth_tokens(user_id, provider_id="github", account_id="42")
+        tokens = await self.auth.accounts.get_oauth_tokens(
+            user_id, provider_id="github", account_id="42"
+        )
         deploy_key = await self.git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id)
         return tokens, deploy_key
 
@@ -73,12 +76,12 @@ def stored_key_ids(conn: SyncConn) -> list[str | None]:
 
 
 async def test_rotation_moves_everything_to_the_newest_key(
-    plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries, plainsql_conn: SyncConn
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, plainsql_conn: SyncConn
 ) -> None:
-    old = App(plainsql_async_db, plainsql_async_queries, KeyRing([KEY_1]))
-    workspace = await add_workspace(plainsql_async_db, plainsql_async_queries, "ada")
+    old = App(plainsql_async_db, typed_queries, KeyRing([KEY_1]))
+    workspace = await add_workspace(plainsql_async_db, typed_queries, "ada")
     user = await old.auth.sign_up(email="ada@x.io", password="a long password", name="Ada")
-    await old.auth.link_account(
+    await old.auth.accounts.link_account(
         user.id,
         provider_id="github",
         account_id="42",
@@ -96,28 +99,26 @@ async def test_rotation_moves_everything_to_the_newest_key(
 
     # Key 2 added (last: the newest): everything written under key 1 still reads.
     both = KeyRing([KEY_1, KEY_2])
-    added = App(plainsql_async_db, plainsql_async_queries, both)
+    added = App(plainsql_async_db, typed_queries, both)
     assert await added.secrets(user.id, workspace) == (TOKENS, DEPLOY_KEY)
     # Key 1 cannot be dropped yet: the values under it would no longer read.
-    only_new = App(plainsql_async_db, plainsql_async_queries, KeyRing([KEY_2]))
+    only_new = App(plainsql_async_db, typed_queries, KeyRing([KEY_2]))
     with pytest.raises(UnknownKeyId, match="'key-1'"):
         await only_new.secrets(user.id, workspace)
 
-    report = await rotate_keys(
-        as_owner(plainsql_async_db), plainsql_async_queries, both, batch_size=1
-    )
+    report = await rotate_keys(as_owner(plainsql_async_db), typed_queries, both, batch_size=1)
 
     assert (report.oauth_tokens_rewritten, report.deploy_keys_rewritten) == (3, 1)
     assert stored_key_ids(plainsql_conn) == ["key-2"] * 4
     # Key 1 removed: everything still reads.
     assert await only_new.secrets(user.id, workspace) == (TOKENS, DEPLOY_KEY)
-    again = await rotate_keys(as_owner(plainsql_async_db), plainsql_async_queries, both)
+    again = await rotate_keys(as_owner(plainsql_async_db), typed_queries, both)
     assert (again.oauth_tokens_rewritten, again.deploy_keys_rewritten) == (0, 0)
     assert again.already_current == 4
 
 
 async def test_plaintext_left_by_the_migrations_is_encrypted_by_the_rotation(
-    plainsql_server: TestServer, plainsql_empty_database_url: str, plainsql_async_queries: Queries
+    plainsql_server: TestServer, plainsql_empty_database_url: str, typed_queries: AsyncTypedQueries
 ) -> None:
     """0011/0026 keep existing values as their UTF-8 bytes; the command encrypts them, and a
     rollback (SQL cannot decrypt) clears the encrypted ones and keeps the plaintext ones."""
@@ -136,14 +137,14 @@ async def test_plaintext_left_by_the_migrations_is_encrypted_by_the_rotation(
     keys = KeyRing([KEY_1])
     async with open_async_pool(settings, plainsql_empty_database_url) as pool:
         db = AsyncDatabase(pool, settings)
-        auth = AuthService(db, plainsql_async_queries, keys=keys)
-        tokens = await auth.get_oauth_tokens("u1", provider_id="github", account_id="42")
+        auth = AuthService(db, typed_queries, keys=keys)
+        tokens = await auth.accounts.get_oauth_tokens("u1", provider_id="github", account_id="42")
         assert tokens.access_token == "gho_from_before"  # read as it is until the data step
 
-        report = await rotate_keys(as_owner(db), plainsql_async_queries, keys)
+        report = await rotate_keys(as_owner(db), typed_queries, keys)
 
         assert report.plaintext_encrypted == 2
-        tokens = await auth.get_oauth_tokens("u1", provider_id="github", account_id="42")
+        tokens = await auth.accounts.get_oauth_tokens("u1", provider_id="github", account_id="42")
         assert tokens.access_token == "gho_from_before"
     with psycopg.connect(plainsql_empty_database_url) as conn:
         stored = conn.execute("SELECT access_token FROM accounts ORDER BY account_id").fetchall()
@@ -182,14 +183,12 @@ def run_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[
 
 async def test_the_command_rotates_and_names_a_missing_setting(
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     plainsql_database_url: str,
     plainsql_conn: SyncConn,
 ) -> None:
-    workspace = await add_workspace(plainsql_async_db, plainsql_async_queries, "ada")
-    await GitService(
-        plainsql_async_db, plainsql_async_queries, keys=KeyRing([KEY_1])
-    ).connect_repository(
+    workspace = await add_workspace(plainsql_async_db, typed_queries, "ada")
+    await GitService(plainsql_async_db, typed_queries, keys=KeyRing([KEY_1])).connect_repository(
         workspace.id,
         repo_url="https://git.example/ada.git",
         deploy_key=DEPLOY_KEY,
@@ -211,7 +210,7 @@ async def test_the_command_rotates_and_names_a_missing_setting(
     assert rotated.returncode == 0, rotated.stderr
     assert "1 deploy key(s)" in rotated.stdout
     assert stored_key_ids(plainsql_conn) == ["key-3"]
-    git = GitService(plainsql_async_db, plainsql_async_queries, keys=KeyRing.parse(new_key.stdout))
+    git = GitService(plainsql_async_db, typed_queries, keys=KeyRing.parse(new_key.stdout))
     assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == DEPLOY_KEY
     for output in (missing.stdout, missing.stderr, rotated.stdout, rotated.stderr):
         assert "rotate-me" not in output

@@ -18,6 +18,7 @@ from plainsql.cli import cli
 from plainsql.migrate.runner import Migrator
 from plainsql.seed import run_seeds
 from plainsql.testing import TestServer
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import AuthService
 from reference_apps.services.teams import TeamService
@@ -171,11 +172,11 @@ async def test_the_seed_is_idempotent_and_its_users_sign_in_with_the_demo_passwo
     run_seeds(plainsql_settings)
     assert _seed_counts(plainsql_database_url) == counts == (3, 3, 2, 4)
 
-    queries = load_async_queries(plainsql_settings.sql_dir)
+    q = AsyncTypedQueries(load_async_queries(plainsql_settings.sql_dir))
     async with open_async_pool(plainsql_settings) as pool:
         db = AsyncDatabase(pool, plainsql_settings)
-        auth = AuthService(db, queries)  # the default hasher: the seed hashes are current
-        teams = TeamService(db, queries)
+        auth = AuthService(db, q)  # the default hasher: the seed hashes are current
+        teams = TeamService(db, q)
         for name in ("alice", "bob", "carol"):
             signed_in = await auth.sign_in(email=f"{name}@example.com", password=SEED_PASSWORD)
             assert signed_in.user.id == f"seed-user-{name}"

@@ -9,9 +9,10 @@ Generated from :mod:`plainsql.runtime.database_async`, the one to edit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
@@ -23,6 +24,8 @@ from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
     DeadlineExceeded,
+    DomainError,
+    IntegrityError,
     PoolExhausted,
     SerializationFailure,
     connection_lost,
@@ -39,6 +42,14 @@ from plainsql.runtime.pool import Conn, Pool
 from plainsql.server import unavailable
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# Constraint name -> the domain error a unit of work raises when that constraint refuses a
+# write (see AsyncDatabase.with_constraint_errors).
+ConstraintErrors = Mapping[str, type[DomainError]]
+
+# "No row": the error to raise, or a function that reads in the same unit which one.
+Missing = Exception | Callable[[Conn], Exception]
 
 # A unit retried (its connection found dead at BEGIN, or a serialization failure): never a
 # parameter, a statement or a connection string, only what happened and to which pool.
@@ -46,11 +57,55 @@ logger = logging.getLogger("plainsql.database")
 
 
 class Database:
-    """What a service is given: the pool, and units of work over it."""
+    """What a service is given: the pool, and units of work over it.
 
-    def __init__(self, pool: Pool, settings: Settings) -> None:
+    ``constraint_errors`` declares the domain error of each constraint name: an
+    :class:`~plainsql.errors.IntegrityError` on one of them leaves a unit of work as that
+    error (the integrity error as its cause), whether a statement or the COMMIT tripped it.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        settings: Settings,
+        *,
+        constraint_errors: ConstraintErrors | None = None,
+    ) -> None:
         self.pool = pool
         self.settings = settings
+        self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
+
+    def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> Database:
+        """A handle on the same pool whose units also translate ``constraint_errors``."""
+        merged = {**self.constraint_errors, **constraint_errors}
+        return Database(self.pool, self.settings, constraint_errors=merged)
+
+    def unit(
+        self,
+        *,
+        acting_user: str | None = None,
+        read_only: bool = False,
+        isolation: IsolationLevel | None = None,
+    ) -> Unit:
+        """A unit of work that runs one typed query: ``await db.unit(acting_user=u,
+        read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``."""
+        return Unit(self, acting_user, read_only, isolation)
+
+    def _failure(self, error: Exception, cause: BaseException) -> tuple[Exception, BaseException]:
+        """What a failed unit raises, and from what: ``error`` from ``cause``, or the domain
+        error declared for its constraint from ``error`` (itself from ``cause``)."""
+        domain = self._domain_error(error)
+        if domain is None:
+            return error, cause
+        error.__cause__ = cause
+        return domain, error
+
+    def _domain_error(self, exc: BaseException) -> DomainError | None:
+        """The declared domain error of a constraint's refusal, or None."""
+        if not isinstance(exc, IntegrityError) or exc.constraint is None:
+            return None
+        domain_class = self.constraint_errors.get(exc.constraint)
+        return None if domain_class is None else domain_class(str(exc))
 
     def _getconn(self) -> Conn:
         try:
@@ -84,7 +139,13 @@ class Database:
             try:
                 yield conn
             except psycopg.Error as exc:
-                raise _mapped(exc, committing=False) from exc
+                failure, cause = self._failure(_mapped(exc, committing=False), exc)
+                raise failure from cause
+            except IntegrityError as exc:
+                domain = self._domain_error(exc)
+                if domain is None:
+                    raise
+                raise domain from exc
             finally:
                 if restore and not conn.closed:
                     conn.set_autocommit(False)
@@ -133,12 +194,17 @@ class Database:
                     except BaseException as exc:
                         _roll_back(conn)
                         if isinstance(exc, psycopg.Error):
-                            raise _mapped(exc, committing=False) from exc
+                            failure, cause = self._failure(_mapped(exc, committing=False), exc)
+                            raise failure from cause
+                        domain = self._domain_error(exc)
+                        if domain is not None:
+                            raise domain from exc
                         raise
                     try:
                         run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
-                        raise _mapped(exc, committing=True) from exc
+                        failure, cause = self._failure(_mapped(exc, committing=True), exc)
+                        raise failure from cause
                 finally:
                     if restore and not conn.closed:
                         conn.set_autocommit(False)
@@ -164,6 +230,81 @@ class Database:
                     attempts - 1,
                 )
         raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit of work of one typed query (:meth:`AsyncDatabase.unit`): the query's own
+    signature checks its parameters, and "no row" is declared once, as the error to raise."""
+
+    db: Database
+    acting_user: str | None
+    read_only: bool
+    isolation: IsolationLevel | None
+
+    def run(
+        self,
+        query: Callable[Concatenate[Conn, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """What ``query(conn, *args, **kwargs)`` returns, run in this unit of work."""
+        with self.db.transaction(
+            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
+        ) as conn:
+            return query(conn, *args, **kwargs)
+
+    def one(
+        self,
+        missing: Missing,
+        query: Callable[Concatenate[Conn, P], T | None],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """The row ``query`` returns; when it returns none, ``missing`` is raised and the unit
+        rolled back (``missing`` may be a function of the connection that reads, in the same
+        unit, which error to raise: a conditional UPDATE tells why it changed nothing)."""
+        with self.db.transaction(
+            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
+        ) as conn:
+            row = query(conn, *args, **kwargs)
+            if row is None:
+                raise _explained(missing, conn)
+            return row
+
+    def affected(
+        self,
+        missing: Missing,
+        query: Callable[Concatenate[Conn, P], int],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> int:
+        """The count of rows ``query`` changed; ``missing`` raised (as by :meth:`one`) when it
+        changed none."""
+        with self.db.transaction(
+            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
+        ) as conn:
+            count = query(conn, *args, **kwargs)
+            if count == 0:
+                raise _explained(missing, conn)
+            return count
+
+
+def _explained(missing: Missing, conn: Conn) -> Exception:
+    """The error of "no row": ``missing`` itself, or what it reads on ``conn``."""
+    if isinstance(missing, Exception):
+        return missing
+    return missing(conn)
+
+
+def exactly_one(row: T | None, missing: Exception) -> T:
+    """``row``, or ``missing`` raised when there is none: "exactly one row or this error"."""
+    if row is None:
+        raise missing
+    return row
 
 
 def _roll_back(conn: Conn) -> None:

@@ -42,9 +42,10 @@ This is the source of :mod:`plainsql.runtime.database` (derived by ``tools/async
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Concatenate, ParamSpec, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
@@ -56,6 +57,8 @@ from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
     DeadlineExceeded,
+    DomainError,
+    IntegrityError,
     PoolExhausted,
     SerializationFailure,
     connection_lost,
@@ -72,6 +75,14 @@ from plainsql.runtime.pool_async import AsyncConn, AsyncPool
 from plainsql.server import unavailable
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# Constraint name -> the domain error a unit of work raises when that constraint refuses a
+# write (see AsyncDatabase.with_constraint_errors).
+ConstraintErrors = Mapping[str, type[DomainError]]
+
+# "No row": the error to raise, or a function that reads in the same unit which one.
+Missing = Exception | Callable[[AsyncConn], Awaitable[Exception]]
 
 # A unit retried (its connection found dead at BEGIN, or a serialization failure): never a
 # parameter, a statement or a connection string, only what happened and to which pool.
@@ -79,11 +90,55 @@ logger = logging.getLogger("plainsql.database")
 
 
 class AsyncDatabase:
-    """What a service is given: the pool, and units of work over it."""
+    """What a service is given: the pool, and units of work over it.
 
-    def __init__(self, pool: AsyncPool, settings: Settings) -> None:
+    ``constraint_errors`` declares the domain error of each constraint name: an
+    :class:`~plainsql.errors.IntegrityError` on one of them leaves a unit of work as that
+    error (the integrity error as its cause), whether a statement or the COMMIT tripped it.
+    """
+
+    def __init__(
+        self,
+        pool: AsyncPool,
+        settings: Settings,
+        *,
+        constraint_errors: ConstraintErrors | None = None,
+    ) -> None:
         self.pool = pool
         self.settings = settings
+        self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
+
+    def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> AsyncDatabase:
+        """A handle on the same pool whose units also translate ``constraint_errors``."""
+        merged = {**self.constraint_errors, **constraint_errors}
+        return AsyncDatabase(self.pool, self.settings, constraint_errors=merged)
+
+    def unit(
+        self,
+        *,
+        acting_user: str | None = None,
+        read_only: bool = False,
+        isolation: IsolationLevel | None = None,
+    ) -> AsyncUnit:
+        """A unit of work that runs one typed query: ``await db.unit(acting_user=u,
+        read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``."""
+        return AsyncUnit(self, acting_user, read_only, isolation)
+
+    def _failure(self, error: Exception, cause: BaseException) -> tuple[Exception, BaseException]:
+        """What a failed unit raises, and from what: ``error`` from ``cause``, or the domain
+        error declared for its constraint from ``error`` (itself from ``cause``)."""
+        domain = self._domain_error(error)
+        if domain is None:
+            return error, cause
+        error.__cause__ = cause
+        return domain, error
+
+    def _domain_error(self, exc: BaseException) -> DomainError | None:
+        """The declared domain error of a constraint's refusal, or None."""
+        if not isinstance(exc, IntegrityError) or exc.constraint is None:
+            return None
+        domain_class = self.constraint_errors.get(exc.constraint)
+        return None if domain_class is None else domain_class(str(exc))
 
     async def _getconn(self) -> AsyncConn:
         try:
@@ -117,7 +172,13 @@ class AsyncDatabase:
             try:
                 yield conn
             except psycopg.Error as exc:
-                raise _mapped(exc, committing=False) from exc
+                failure, cause = self._failure(_mapped(exc, committing=False), exc)
+                raise failure from cause
+            except IntegrityError as exc:
+                domain = self._domain_error(exc)
+                if domain is None:
+                    raise
+                raise domain from exc
             finally:
                 if restore and not conn.closed:
                     await conn.set_autocommit(False)
@@ -166,12 +227,17 @@ class AsyncDatabase:
                     except BaseException as exc:
                         await _roll_back(conn)
                         if isinstance(exc, psycopg.Error):
-                            raise _mapped(exc, committing=False) from exc
+                            failure, cause = self._failure(_mapped(exc, committing=False), exc)
+                            raise failure from cause
+                        domain = self._domain_error(exc)
+                        if domain is not None:
+                            raise domain from exc
                         raise
                     try:
                         await async_run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
-                        raise _mapped(exc, committing=True) from exc
+                        failure, cause = self._failure(_mapped(exc, committing=True), exc)
+                        raise failure from cause
                 finally:
                     if restore and not conn.closed:
                         await conn.set_autocommit(False)
@@ -197,6 +263,81 @@ class AsyncDatabase:
                     attempts - 1,
                 )
         raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncUnit:
+    """A unit of work of one typed query (:meth:`AsyncDatabase.unit`): the query's own
+    signature checks its parameters, and "no row" is declared once, as the error to raise."""
+
+    db: AsyncDatabase
+    acting_user: str | None
+    read_only: bool
+    isolation: IsolationLevel | None
+
+    async def run(
+        self,
+        query: Callable[Concatenate[AsyncConn, P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """What ``query(conn, *args, **kwargs)`` returns, run in this unit of work."""
+        async with self.db.transaction(
+            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
+        ) as conn:
+            return await query(conn, *args, **kwargs)
+
+    async def one(
+        self,
+        missing: Missing,
+        query: Callable[Concatenate[AsyncConn, P], Awaitable[T | None]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """The row ``query`` returns; when it returns none, ``missing`` is raised and the unit
+        rolled back (``missing`` may be a function of the connection that reads, in the same
+        unit, which error to raise: a conditional UPDATE tells why it changed nothing)."""
+        async with self.db.transaction(
+            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
+        ) as conn:
+            row = await query(conn, *args, **kwargs)
+            if row is None:
+                raise await _explained(missing, conn)
+            return row
+
+    async def affected(
+        self,
+        missing: Missing,
+        query: Callable[Concatenate[AsyncConn, P], Awaitable[int]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> int:
+        """The count of rows ``query`` changed; ``missing`` raised (as by :meth:`one`) when it
+        changed none."""
+        async with self.db.transaction(
+            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
+        ) as conn:
+            count = await query(conn, *args, **kwargs)
+            if count == 0:
+                raise await _explained(missing, conn)
+            return count
+
+
+async def _explained(missing: Missing, conn: AsyncConn) -> Exception:
+    """The error of "no row": ``missing`` itself, or what it reads on ``conn``."""
+    if isinstance(missing, Exception):
+        return missing
+    return await missing(conn)
+
+
+def exactly_one(row: T | None, missing: Exception) -> T:
+    """``row``, or ``missing`` raised when there is none: "exactly one row or this error"."""
+    if row is None:
+        raise missing
+    return row
 
 
 async def _roll_back(conn: AsyncConn) -> None:

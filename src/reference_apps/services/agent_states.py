@@ -8,13 +8,12 @@ concurrent updates. Reads and writes are scoped by the project's owner.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from uuid import UUID
 
-from plainsql import AsyncConn, AsyncDatabase, Queries
-from reference_apps.db.queries import AsyncTypedQueries
+from plainsql import AsyncConn
 from reference_apps.db.records import JSON, AgentStateRow, JSONParam
+from reference_apps.services.base import Service
 from reference_apps.services.errors import NotFound
 from reference_apps.services.projects import Project, ProjectNotFound
 
@@ -47,26 +46,27 @@ def _checked(row: AgentStateRow) -> AgentState:
     return row
 
 
-class AgentStatesService:
+def _phases(phases: Sequence[Mapping[str, JSONParam]] | None) -> list[JSONParam] | None:
+    return None if phases is None else [dict(p) for p in phases]
+
+
+class AgentStatesService(Service):
     """The agent state of a project. Reads return None for another user's project; writes to
     it raise :class:`ProjectNotFound` (or :class:`AgentStateNotFound` if it has no state)."""
 
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
-
-    async def get(self, project_id: UUID, user_id: str) -> AgentState | None:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.get_agent_state_by_project_id(
-                conn, project_id=project_id, user_id=user_id
-            )
+    async def get(self, project_id: UUID, *, acting_user_id: str) -> AgentState | None:
+        row = await self.reading(acting_user_id).run(
+            self.q.projects.get_agent_state_by_project_id,
+            project_id=project_id,
+            user_id=acting_user_id,
+        )
         return None if row is None else _checked(row)
 
     async def upsert(
         self,
         project_id: UUID,
-        user_id: str,
         *,
+        acting_user_id: str,
         current_state: str | None = None,
         current_phase: int | None = None,
         phases: Sequence[Mapping[str, JSONParam]] | None = None,
@@ -83,32 +83,26 @@ class AgentStatesService:
         :meth:`set_sandbox`, the phase with :meth:`set_current`, everything with
         :meth:`reset`; :meth:`replace` writes every field. ProjectNotFound for another user's
         project."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.upsert_agent_state_partial(
-                conn,
-                project_id=project_id,
-                user_id=user_id,
-                current_state=current_state,
-                current_phase=current_phase,
-                phases=None if phases is None else [dict(p) for p in phases],
-                sandbox_id=sandbox_id,
-                preview_url=preview_url,
-                generated_files=None if generated_files is None else list(generated_files),
-                conversation_history=(
-                    None
-                    if conversation_history is None
-                    else [dict(m) for m in conversation_history]
-                ),
-            )
-        if row is None:
-            raise ProjectNotFound(f"no project {project_id} for this user")
+        row = await self.writing(acting_user_id).one(
+            ProjectNotFound(f"no project {project_id} for this user"),
+            self.q.projects.upsert_agent_state_partial,
+            project_id=project_id,
+            user_id=acting_user_id,
+            current_state=current_state,
+            current_phase=current_phase,
+            phases=_phases(phases),
+            sandbox_id=sandbox_id,
+            preview_url=preview_url,
+            generated_files=None if generated_files is None else list(generated_files),
+            conversation_history=_phases(conversation_history),
+        )
         return _checked(row)
 
     async def replace(
         self,
         project_id: UUID,
-        user_id: str,
         *,
+        acting_user_id: str,
         current_state: str = "idle",
         current_phase: int | None = None,
         phases: Sequence[Mapping[str, JSONParam]] = (),
@@ -119,170 +113,160 @@ class AgentStatesService:
     ) -> AgentState:
         """Replace the whole state (or create it): every field not given takes its default.
         For restoring a saved state; :meth:`upsert` is the partial update."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.upsert_agent_state(
-                conn,
-                project_id=project_id,
-                user_id=user_id,
-                current_state=current_state,
-                current_phase=current_phase,
-                phases=[dict(p) for p in phases],
-                sandbox_id=sandbox_id,
-                preview_url=preview_url,
-                generated_files=list(generated_files),
-                conversation_history=[dict(m) for m in conversation_history],
-            )
-        if row is None:
-            raise ProjectNotFound(f"no project {project_id} for this user")
+        row = await self.writing(acting_user_id).one(
+            ProjectNotFound(f"no project {project_id} for this user"),
+            self.q.projects.upsert_agent_state,
+            project_id=project_id,
+            user_id=acting_user_id,
+            current_state=current_state,
+            current_phase=current_phase,
+            phases=[dict(p) for p in phases],
+            sandbox_id=sandbox_id,
+            preview_url=preview_url,
+            generated_files=list(generated_files),
+            conversation_history=[dict(m) for m in conversation_history],
+        )
         return _checked(row)
 
     async def set_current(
-        self, project_id: UUID, user_id: str, current_state: str, current_phase: int | None
+        self,
+        project_id: UUID,
+        current_state: str,
+        current_phase: int | None,
+        *,
+        acting_user_id: str,
     ) -> AgentState:
         """Set what the agent is doing and which phase it is on."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_agent_state_current(
-                conn,
-                project_id=project_id,
-                user_id=user_id,
-                current_state=current_state,
-                current_phase=current_phase,
-            )
-            state = await self._found(conn, row, project_id, user_id)
-        return state
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_current,
+            project_id=project_id,
+            user_id=acting_user_id,
+            current_state=current_state,
+            current_phase=current_phase,
+        )
+        return _checked(row)
 
     async def append_phase(
-        self, project_id: UUID, user_id: str, phase: Mapping[str, JSONParam]
+        self, project_id: UUID, phase: Mapping[str, JSONParam], *, acting_user_id: str
     ) -> int:
         """Append a phase (a JSON object) and make it the current one: ``current_phase``
         becomes its 0-based index (the number of phases before it), in the same statement.
         Returns the number of phases after it."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_agent_state_append_phase(
-                conn, project_id=project_id, user_id=user_id, phase=dict(phase)
-            )
-            if row is None:
-                await self._raise_missing(conn, project_id, user_id)
+        append, user = self.q.projects.update_agent_state_append_phase, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user),
+            append,
+            project_id=project_id,
+            user_id=user,
+            phase=dict(phase),
+        )
         return row.phase_count
 
-    async def complete_phase(self, project_id: UUID, user_id: str, index: int) -> AgentState:
+    async def complete_phase(
+        self, project_id: UUID, index: int, *, acting_user_id: str
+    ) -> AgentState:
         """Set ``"completed": true`` on phase ``index`` (0-based)."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_agent_state_complete_phase(
-                conn, project_id=project_id, user_id=user_id, phase_index=index
-            )
-            if row is None:
-                await self._raise_missing(
-                    conn,
-                    project_id,
-                    user_id,
-                    PhaseNotFound(f"project {project_id} has no phase {index}"),
-                )
+        missing = PhaseNotFound(f"project {project_id} has no phase {index}")
+        complete, user = self.q.projects.update_agent_state_complete_phase, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user, missing),
+            complete,
+            project_id=project_id,
+            user_id=user,
+            phase_index=index,
+        )
         return _checked(row)
 
     async def add_generated_files(
-        self, project_id: UUID, user_id: str, paths: Sequence[str]
+        self, project_id: UUID, paths: Sequence[str], *, acting_user_id: str
     ) -> tuple[str, ...]:
         """Add the paths not yet listed, each once; returns the full list after the change."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_agent_state_add_generated_files(
-                conn, project_id=project_id, user_id=user_id, paths=list(paths)
-            )
-            if row is None:
-                await self._raise_missing(conn, project_id, user_id)
+        add, user = self.q.projects.update_agent_state_add_generated_files, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user), add, project_id=project_id, user_id=user, paths=list(paths)
+        )
         return tuple(row.generated_files)
 
     async def add_generated_file(
-        self, project_id: UUID, user_id: str, path: str
+        self, project_id: UUID, path: str, *, acting_user_id: str
     ) -> tuple[str, ...]:
         """Add one generated file unless it is listed already; returns the full list."""
-        return await self.add_generated_files(project_id, user_id, [path])
+        return await self.add_generated_files(project_id, [path], acting_user_id=acting_user_id)
 
     async def append_message(
-        self, project_id: UUID, user_id: str, message: Mapping[str, JSONParam]
+        self, project_id: UUID, message: Mapping[str, JSONParam], *, acting_user_id: str
     ) -> int:
         """Append a message (a JSON object) to the conversation; returns the message count."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_agent_state_append_message(
-                conn, project_id=project_id, user_id=user_id, message=dict(message)
-            )
-            if row is None:
-                await self._raise_missing(conn, project_id, user_id)
+        append, user = self.q.projects.update_agent_state_append_message, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user),
+            append,
+            project_id=project_id,
+            user_id=user,
+            message=dict(message),
+        )
         return row.message_count
 
     async def set_sandbox(
-        self, project_id: UUID, user_id: str, sandbox_id: str | None, preview_url: str | None
+        self,
+        project_id: UUID,
+        *,
+        sandbox_id: str | None,
+        preview_url: str | None,
+        acting_user_id: str,
     ) -> AgentState:
-        """Set (or clear, with None) the sandbox id and preview url."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_agent_state_sandbox(
-                conn,
-                project_id=project_id,
-                user_id=user_id,
-                sandbox_id=sandbox_id,
-                preview_url=preview_url,
-            )
-            state = await self._found(conn, row, project_id, user_id)
-        return state
+        """Set (or clear, with None) the sandbox id and the preview url."""
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_sandbox,
+            project_id=project_id,
+            user_id=acting_user_id,
+            sandbox_id=sandbox_id,
+            preview_url=preview_url,
+        )
+        return _checked(row)
 
-    async def reset(self, project_id: UUID, user_id: str) -> AgentState:
+    async def reset(self, project_id: UUID, *, acting_user_id: str) -> AgentState:
         """Back to the defaults: idle, no phase, no phases, files, messages or sandbox."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_agent_state_reset(
-                conn, project_id=project_id, user_id=user_id
-            )
-            state = await self._found(conn, row, project_id, user_id)
-        return state
+        reset, user = self.q.projects.update_agent_state_reset, acting_user_id
+        row = await self.writing(user).one(
+            self._why(project_id, user), reset, project_id=project_id, user_id=user
+        )
+        return _checked(row)
 
-    async def delete(self, project_id: UUID, user_id: str) -> None:
+    async def delete(self, project_id: UUID, *, acting_user_id: str) -> None:
         """Delete the project's agent state alone (the project and its files stay; a later
         :meth:`upsert` creates a fresh one). ProjectNotFound or AgentStateNotFound."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            deleted = await self.q.projects.delete_agent_state(
-                conn, project_id=project_id, user_id=user_id
-            )
-            if deleted == 0:
-                await self._raise_missing(conn, project_id, user_id)
+        delete, user = self.q.projects.delete_agent_state, acting_user_id
+        await self.writing(user).affected(
+            self._why(project_id, user), delete, project_id=project_id, user_id=user
+        )
 
-    async def list_projects_with_last_phase_completed(self, user_id: str) -> list[Project]:
+    async def list_projects_with_last_phase_completed(
+        self, *, acting_user_id: str
+    ) -> list[Project]:
         """The user's projects whose last phase is marked completed."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.projects.list_projects_with_last_phase_completed(
-                conn, user_id=user_id
-            )
+        list_projects = self.q.projects.list_projects_with_last_phase_completed
+        return await self.reading(acting_user_id).run(list_projects, user_id=acting_user_id)
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def _found(
-        self,
-        conn: AsyncConn,
-        row: AgentStateRow | None,
-        project_id: UUID,
-        user_id: str,
-    ) -> AgentState:
-        if row is None:
-            await self._raise_missing(conn, project_id, user_id)
-        return _checked(row)
-
-    async def _raise_missing(
-        self,
-        conn: AsyncConn,
-        project_id: UUID,
-        user_id: str,
-        otherwise: NotFound | None = None,
-    ) -> NoReturn:
-        """After a write matched no row: say why (same transaction, so a second statement).
-
+    def _why(
+        self, project_id: UUID, user_id: str, otherwise: NotFound | None = None
+    ) -> Callable[[AsyncConn], Awaitable[NotFound]]:
+        """Why a write matched no row, read in its unit (a second statement):
         ProjectNotFound, else AgentStateNotFound, else ``otherwise``: the write's own
         condition (a phase index) was what failed."""
-        project = await self.q.projects.get_project_by_id(
-            conn, project_id=project_id, user_id=user_id
-        )
-        if project is None:
-            raise ProjectNotFound(f"no project {project_id} for this user")
-        state = await self.q.projects.get_agent_state_by_project_id(
-            conn, project_id=project_id, user_id=user_id
-        )
-        if state is None or otherwise is None:
-            raise AgentStateNotFound(f"project {project_id} has no agent state")
-        raise otherwise
+
+        async def why(conn: AsyncConn) -> NotFound:
+            q = self.q.projects
+            if await q.get_project_by_id(conn, project_id=project_id, user_id=user_id) is None:
+                return ProjectNotFound(f"no project {project_id} for this user")
+            get_state = q.get_agent_state_by_project_id
+            state = await get_state(conn, project_id=project_id, user_id=user_id)
+            if state is None or otherwise is None:
+                return AgentStateNotFound(f"project {project_id} has no agent state")
+            return otherwise
+
+        return why

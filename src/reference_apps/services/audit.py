@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from plainsql import AsyncDatabase, Queries
-from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import AuditLogRow, ListAuditEntriesByActorRow
+from reference_apps.services.base import Service
 from reference_apps.services.bounds import page_size
 
 AuditEntry = AuditLogRow
@@ -26,7 +25,7 @@ ActorAuditEntry = ListAuditEntriesByActorRow
 """An :data:`AuditEntry` found by its acting user: ``acting_user_id`` is never None there."""
 
 
-class AuditService:
+class AuditService(Service):
     """Reads the audit log: an operator's service.
 
     The application's role cannot read ``audit_log`` (migration 0050): give this service a
@@ -34,10 +33,6 @@ class AuditService:
     whose login role may read the log (the schema's owner, or an auditor role granted
     SELECT on it).
     """
-
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
 
     async def list_row_history(
         self, table_name: str, row_key: Mapping[str, object]
@@ -47,17 +42,16 @@ class AuditService:
         Key values are compared as the strings the trigger stored (a uuid as its text).
         """
         key = {name: str(value) for name, value in row_key.items()}
-        async with self.db.transaction() as conn:
-            return await self.q.audit.list_audit_entries_by_row(
-                conn, table_name=table_name, row_key=key
-            )
+        history = self.q.audit.list_audit_entries_by_row
+        return await self.reading(None).run(history, table_name=table_name, row_key=key)
 
     async def list_by_actor(
         self, acting_user_id: str, *, limit: int = 100
     ) -> list[ActorAuditEntry]:
-        """The latest ``limit`` changes made by one acting user, newest first."""
+        """The latest ``limit`` changes made by one acting user, newest first (the operator
+        reads them: ``acting_user_id`` is whose changes, not who reads)."""
         page_size(limit, "limit")
-        async with self.db.transaction() as conn:
-            return await self.q.audit.list_audit_entries_by_actor(
-                conn, acting_user_id=acting_user_id, max_entries=limit
-            )
+        by_actor = self.q.audit.list_audit_entries_by_actor
+        return await self.reading(None).run(
+            by_actor, acting_user_id=acting_user_id, max_entries=limit
+        )

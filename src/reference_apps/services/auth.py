@@ -1,25 +1,15 @@
-"""Auth service over the Better Auth tables: users, sign-in, sessions, accounts, verifications.
+"""Users and password sign-in (sql/auth/users.sql), over the Better Auth tables.
+
+:class:`AuthService` is the entry point of the auth area: it holds the services of the other
+auth files, one per SQL file: ``auth.sessions`` (:mod:`.sessions`), ``auth.accounts`` (linked
+OAuth accounts, :mod:`.accounts`) and ``auth.verifications`` (:mod:`.verifications`).
 
 Passwords are hashed with argon2id (argon2-cffi) in a worker thread, outside any database
 transaction, and only the hash reaches the database (``accounts.password`` of the
-``credential`` account). Session tokens and verification values come from :mod:`secrets`.
-
-Session tokens and verification values are stored as their SHA-256 only
-(:func:`secret_hash`): the token is handed to its owner once, and a stolen database dump
-signs nobody in. No password, hash, token or verification value is ever logged or put into
-an exception message: the records are the generated ones of :mod:`reference_apps.db`, and no
-query returns a token or a verification value (the only hash, of
-``auth.get_credential_by_email``, is hidden from the generated record's ``repr``); the
-values made here (:class:`NewSession`, :class:`SignedIn`, :class:`NewVerification`) hide
-theirs from ``repr``; and a query that carries one as a parameter runs through
-:func:`reference_apps.services.errors.run_secret`, which drops the server's DETAIL
-(PostgreSQL's "Failing row contains (...)" would quote it) and the psycopg cause holding it.
-
-Linked accounts' OAuth tokens (access, refresh, id) are stored encrypted (AES-256-GCM,
-:mod:`reference_apps.services.crypto`), bound to their column and provider account: they go
-in through :meth:`AuthService.link_account` and come out in clear only through
-:meth:`AuthService.get_oauth_tokens` (:class:`OAuthTokens`, hidden from ``repr``); the
-:class:`Account` records carry none.
+``credential`` account). No password or hash is ever logged or put into an exception message:
+the only query returning a hash (``auth.get_credential_by_email``) hides it from the generated
+record's ``repr``, and a query that carries one runs through
+:func:`reference_apps.services.errors.run_secret`.
 
 Soft-deleted users are invisible to every read here, cannot sign in, and lose their sessions;
 they keep their email and username (a soft delete frees nothing).
@@ -28,42 +18,52 @@ they keep their email and username (a soft delete frees nothing).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from typing import Final
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from plainsql import AsyncDatabase, Queries
-from plainsql.errors import (
-    DomainError,
-    IntegrityError,
-    InvalidInput,
-    PermissionDenied,
-    translate_constraint,
-)
+from plainsql import AsyncDatabase, exactly_one
+from plainsql.errors import DomainError, InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
-from reference_apps.db.records import (
-    AccountRow,
-    SessionRow,
-    UserRow,
-    VerificationRow,
+from reference_apps.db.records import UserRow
+from reference_apps.services.accounts import (
+    OAUTH_TOKEN_COLUMNS,
+    Account,
+    AccountAlreadyLinked,
+    AccountNotFound,
+    AccountService,
+    OAuthTokens,
+    oauth_token_context,
 )
-from reference_apps.services.crypto import KeyRing, load_key_ring
-from reference_apps.services.errors import AlreadyExists, Conflict, NotFound, run_secret
+from reference_apps.services.base import Service
+from reference_apps.services.crypto import KeyRing
+from reference_apps.services.errors import (
+    AlreadyExists,
+    LastOwner,
+    UserNotFound,
+    run_secret,
+)
+from reference_apps.services.sessions import (
+    DEFAULT_SESSION_TTL,
+    NewSession,
+    Session,
+    SessionService,
+    secret_hash,
+)
+from reference_apps.services.verifications import (
+    NewVerification,
+    Verification,
+    VerificationService,
+)
 
-CREDENTIAL_PROVIDER: Final = "credential"
 MIN_PASSWORD_LENGTH: Final = 8
 # argon2 accepts any length; a cap keeps one request from hashing megabytes.
 MAX_PASSWORD_LENGTH: Final = 1024
-DEFAULT_SESSION_TTL: Final = timedelta(days=7)
-DEFAULT_VERIFICATION_TTL: Final = timedelta(hours=1)
-EXPIRED_SESSIONS_BATCH: Final = 5000
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -75,18 +75,6 @@ class EmailTaken(AlreadyExists):
 
 class UsernameTaken(AlreadyExists):
     """Another user (soft-deleted ones included) has this username, compared case-insensitively."""
-
-
-class UserNotFound(NotFound):
-    """No active user with this id, email or username."""
-
-
-class AccountAlreadyLinked(AlreadyExists):
-    """The provider account is linked to another user."""
-
-
-class AccountNotFound(NotFound):
-    """The user has no such linked account."""
 
 
 class InvalidCredentials(DomainError):
@@ -103,49 +91,13 @@ class PasswordRejected(DomainError):
     """A new password is too short or too long (the message never quotes it)."""
 
 
-class LastOwner(Conflict):
-    """The change would leave a team without an OWNER (demotion, removal, user deletion).
-
-    Raised by the database (pseudo-constraint ``team_members_last_owner``); defined here
-    because deleting a user can trip it too. :mod:`reference_apps.services.teams` re-exports it.
-    """
-
-
-_USER_CONSTRAINTS: Final[Mapping[str, type[DomainError]]] = {
-    "users_email_key": EmailTaken,
-    "users_username_key": UsernameTaken,
-    "team_members_last_owner": LastOwner,
-}
-
-
 # --- records ------------------------------------------------------------------------------
 
 User = UserRow
 """An active (not soft-deleted) user: the generated record of ``users``' public columns."""
 
-Session = SessionRow
-"""A session, without its token (no query returns it: only its creator ever sees it)."""
-
-Account = AccountRow
-"""A sign-in method of a user; no query returns its tokens or its password hash."""
-
-Verification = VerificationRow
-"""A verification, without its value (no query returns it)."""
-
-
-# The three records below stay hand-written: each pairs a row with a secret made here in
-# Python (never read back from the database), which must stay out of ``repr``.
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class NewSession:
-    """A session just created, with the bearer token to hand to the client (hidden from repr)."""
-
-    session: Session
-    token: str
-
-    def __repr__(self) -> str:
-        return f"NewSession(session={self.session!r}, token=<hidden>)"
+# Hand-written: pairs a row with a secret made here in Python (never read back from the
+# database), which must stay out of ``repr``.
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -160,61 +112,8 @@ class SignedIn:
         return f"SignedIn(user={self.user!r}, session={self.session!r}, token=<hidden>)"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class NewVerification:
-    """A verification just created, with the value to send (hidden from repr)."""
-
-    verification: Verification
-    value: str
-
-    def __repr__(self) -> str:
-        return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class OAuthTokens:
-    """The decrypted tokens of a linked provider account (hidden from repr)."""
-
-    access_token: str | None
-    refresh_token: str | None
-    id_token: str | None
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={'<hidden>' if value is not None else None}"
-            for name, value in (
-                ("access_token", self.access_token),
-                ("refresh_token", self.refresh_token),
-                ("id_token", self.id_token),
-            )
-        )
-        return f"OAuthTokens({shown})"
-
-
-OAUTH_TOKEN_COLUMNS: Final = ("access_token", "refresh_token", "id_token")
-
-
-def oauth_token_context(column: str, provider_id: str, account_id: str) -> bytes:
-    """The associated data of an encrypted OAuth token: its column and provider account.
-
-    ``(provider_id, account_id)`` is the account's natural key (unique, known before the
-    upsert, unlike the generated ``id``), so a token copied to another account, or from
-    ``access_token`` to ``refresh_token``, does not decrypt.
-    """
-    return f"accounts.{column}\x00{provider_id}\x00{account_id}".encode()
-
-
-def secret_hash(secret: str) -> bytes:
-    """The SHA-256 of a bearer secret (session token, verification value): what is stored.
-
-    The secrets are 256 random bits (``secrets.token_urlsafe(32)``), so a plain SHA-256 is
-    enough to make a stolen hash useless: no salt or slow hash is needed, unlike passwords.
-    """
-    return hashlib.sha256(secret.encode()).digest()
-
-
-class _KeepTheValue(Exception):
-    """Raised inside a unit of work to roll it back quietly."""
+def _missing(user_id: str) -> UserNotFound:
+    return UserNotFound(f"no user with id {user_id!r}")
 
 
 class _Unset(Enum):
@@ -235,22 +134,30 @@ def _check_new_password(password: str) -> None:
 # --- the service --------------------------------------------------------------------------
 
 
-class AuthService:
-    """Users, password sign-in, sessions, linked accounts and verifications.
+class AuthService(
+    Service,
+    constraint_errors={
+        "users_email_key": EmailTaken,
+        "users_username_key": UsernameTaken,
+        "team_members_last_owner": LastOwner,
+    },
+):
+    """Users and password sign-in; ``sessions``, ``accounts`` and ``verifications`` hold the
+    services of the other auth files, on the same database handle.
 
     ``password_hasher`` defaults to argon2-cffi's ``PasswordHasher()`` (argon2id, RFC 9106
     low-memory profile); another one must also be argon2id. Hashes made with other
-    parameters are upgraded at the next successful sign-in.
+    parameters are upgraded at the next successful sign-in. ``session_ttl`` goes to the
+    sessions, ``keys`` (the OAuth tokens' encryption keys) to the accounts.
 
-    ``keys`` encrypt the OAuth tokens; by default they are loaded from the configuration
-    (:func:`reference_apps.services.crypto.load_key_ring`) the first time a token is written
-    or read, so a service that never touches tokens needs none.
+    A method about a user takes it as ``user_id``; that user acts, unless ``acting_user_id``
+    names another.
     """
 
     def __init__(
         self,
         db: AsyncDatabase,
-        queries: Queries,
+        q: AsyncTypedQueries,
         *,
         password_hasher: PasswordHasher | None = None,
         session_ttl: timedelta = DEFAULT_SESSION_TTL,
@@ -259,21 +166,12 @@ class AuthService:
         hasher = PasswordHasher() if password_hasher is None else password_hasher
         if hasher.type is not Type.ID:
             raise ValueError("the password hasher must use argon2id")
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
+        super().__init__(db, q)
         self.hasher = hasher
-        self.session_ttl = session_ttl
+        self.sessions = SessionService(db, q, session_ttl=session_ttl)
+        self.accounts = AccountService(db, q, keys=keys)
+        self.verifications = VerificationService(db, q)
         self._dummy_hash: str | None = None
-        self._keys = keys
-
-    @property
-    def keys(self) -> KeyRing:
-        """The encryption keys of the OAuth tokens (loaded from the configuration once)."""
-        if self._keys is None:
-            self._keys = load_key_ring(self.db.settings)
-        return self._keys
-
-    # -- users ----------------------------------------------------------------------------
 
     async def sign_up(
         self,
@@ -292,24 +190,20 @@ class AuthService:
         password_hash = await asyncio.to_thread(self.hasher.hash, password)
         q = self.q.auth
         async with self.db.transaction() as conn:  # nobody acts yet: the sign-up path
-            try:
-                user_id = await run_secret(
-                    q.create_user_with_credential,
-                    conn,
-                    name=name,
-                    email=email.strip(),
-                    username=username,
-                    image=image,
-                    password_hash=password_hash,
-                )
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
+            user_id = await run_secret(
+                q.create_user_with_credential,
+                conn,
+                name=name,
+                email=email.strip(),
+                username=username,
+                image=image,
+                password_hash=password_hash,
+            )
             # From here on the new user acts: it reads its own row back.
             await self.q.audit.set_acting_user(conn, user_id=user_id)
             user = await q.get_user_by_id(conn, user_id=user_id)
-        if user is None:
-            raise AssertionError(f"user {user_id!r} signed up but cannot read its own row")
-        return user
+        unreadable = AssertionError(f"user {user_id!r} signed up but cannot read its own row")
+        return exactly_one(user, unreadable)
 
     async def verify_password(
         self, *, email: str | None = None, login: str | None = None, password: str
@@ -346,11 +240,9 @@ class AuthService:
                     old_password_hash=stored_hash,
                     new_password_hash=new_hash,
                 )
-        async with self.db.connection(acting_user=row.user_id) as conn:
-            user = await self.q.auth.get_user_by_id(conn, user_id=row.user_id)
-        if user is None:  # soft-deleted between the two reads
-            raise InvalidCredentials()
-        return user
+        # None: soft-deleted between the two reads.
+        get = self.q.auth.get_user_by_id
+        return await self.reading(row.user_id).one(InvalidCredentials(), get, user_id=row.user_id)
 
     async def sign_in(
         self,
@@ -366,7 +258,7 @@ class AuthService:
         session; raises InvalidCredentials."""
         user = await self.verify_password(email=email, login=login, password=password)
         try:
-            created = await self.create_session(
+            created = await self.sessions.create_session(
                 user.id, expires_in=expires_in, ip_address=ip_address, user_agent=user_agent
             )
         except UserNotFound:
@@ -376,33 +268,26 @@ class AuthService:
 
     async def get_user_by_id(self, user_id: str) -> User:
         """The active user with this id, as that user sees itself; raises UserNotFound."""
-        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
-            row = await self.q.auth.get_user_by_id(conn, user_id=user_id)
-        if row is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
-        return row
+        get = self.q.auth.get_user_by_id
+        return await self.reading(user_id).one(_missing(user_id), get, user_id=user_id)
 
     async def get_user_by_email(self, email: str, *, acting_user_id: str) -> User:
         """The active user with this email (case-insensitive); raises UserNotFound.
 
         A user sees only its own row: another user's email is not found.
         """
-        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
-            row = await self.q.auth.get_user_by_email(conn, email=email.strip())
-        if row is None:
-            raise UserNotFound("no user with this email")
-        return row
+        get = self.q.auth.get_user_by_email
+        missing = UserNotFound("no user with this email")
+        return await self.reading(acting_user_id).one(missing, get, email=email.strip())
 
     async def get_user_by_username(self, username: str, *, acting_user_id: str) -> User:
         """The active user with this username (case-insensitive); raises UserNotFound.
 
         A user sees only its own row: another user's username is not found.
         """
-        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
-            row = await self.q.auth.get_user_by_username(conn, username=username)
-        if row is None:
-            raise UserNotFound(f"no user with username {username!r}")
-        return row
+        get = self.q.auth.get_user_by_username
+        missing = UserNotFound(f"no user with username {username!r}")
+        return await self.reading(acting_user_id).one(missing, get, username=username)
 
     async def update_profile(
         self,
@@ -418,22 +303,16 @@ class AuthService:
         The acting user (default: the user itself) changes only its own row: any other
         user is UserNotFound. Raises UserNotFound or UsernameTaken.
         """
-        async with self.db.transaction(acting_user=acting_user_id or user_id) as conn:
-            try:
-                row = await self.q.auth.update_user_profile(
-                    conn,
-                    user_id=user_id,
-                    name=None if name is UNSET else name,
-                    set_image=image is not UNSET,
-                    image=None if image is UNSET else image,
-                    set_username=username is not UNSET,
-                    username=None if username is UNSET else username,
-                )
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
-        if row is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
-        return row
+        return await self.writing(acting_user_id or user_id).one(
+            _missing(user_id),
+            self.q.auth.update_user_profile,
+            user_id=user_id,
+            name=None if name is UNSET else name,
+            set_image=image is not UNSET,
+            image=None if image is UNSET else image,
+            set_username=username is not UNSET,
+            username=None if username is UNSET else username,
+        )
 
     async def soft_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
         """Hide the user from every read and sign-in, and end its sessions.
@@ -443,12 +322,7 @@ class AuthService:
         """
         q = self.q.auth
         async with self.db.transaction(acting_user=acting_user_id or user_id) as conn:
-            try:
-                row = await q.update_user_soft_deleted(conn, user_id=user_id)
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
-            if row is None:
-                raise UserNotFound(f"no user with id {user_id!r}")
+            exactly_one(await q.update_user_soft_deleted(conn, user_id=user_id), _missing(user_id))
             await q.delete_sessions_by_user(conn, user_id=user_id)
 
     async def hard_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
@@ -456,263 +330,10 @@ class AuthService:
 
         Raises UserNotFound, or LastOwner when the user is the last active OWNER of a team.
         """
-        async with self.db.transaction(acting_user=acting_user_id or user_id) as conn:
-            try:
-                row = await self.q.auth.delete_user(conn, user_id=user_id)
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _USER_CONSTRAINTS) from exc
-        if row is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
-
-    # -- sessions -------------------------------------------------------------------------
-
-    async def create_session(
-        self,
-        user_id: str,
-        *,
-        expires_in: timedelta | None = None,
-        ip_address: str | None = None,
-        user_agent: str | None = None,
-    ) -> NewSession:
-        """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
-        token = secrets.token_urlsafe(32)
-        async with self.db.transaction(acting_user=user_id) as conn:
-            session = await run_secret(
-                self.q.auth.create_session,
-                conn,
-                user_id=user_id,
-                token_hash=secret_hash(token),
-                expires_in=self.session_ttl if expires_in is None else expires_in,
-                ip_address=ip_address,
-                user_agent=user_agent,
-            )
-        if session is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
-        return NewSession(session=session, token=token)
-
-    async def get_session(self, token: str) -> Session | None:
-        """The live session with this token, or None (unknown, revoked, expired, user deleted).
-
-        The session lookup path names the session's user, who then acts to read it.
-        """
-        token_hash = secret_hash(token)
-        q = self.q.auth
-        async with self.db.transaction(read_only=True) as conn:
-            user_id = await run_secret(
-                q.get_session_user_by_token_hash, conn, token_hash=token_hash
-            )
-            if user_id is None:
-                return None
-            await self.q.audit.set_acting_user(conn, user_id=user_id)
-            return await run_secret(q.get_live_session_by_token_hash, conn, token_hash=token_hash)
-
-    async def list_sessions(self, user_id: str) -> list[Session]:
-        """The user's live sessions, newest first."""
-        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
-            return await self.q.auth.list_live_sessions_by_user(conn, user_id=user_id)
-
-    async def revoke_session(self, user_id: str, session_id: str) -> bool:
-        """End one session of the user; False if it has no such session."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            count = await self.q.auth.delete_session_by_id(
-                conn, session_id=session_id, user_id=user_id
-            )
-        return count == 1
-
-    async def sign_out(self, token: str) -> bool:
-        """End the session with this token; False if there is none (or it expired)."""
-        token_hash = secret_hash(token)
-        q = self.q.auth
-        async with self.db.transaction() as conn:
-            user_id = await run_secret(
-                q.get_session_user_by_token_hash, conn, token_hash=token_hash
-            )
-            if user_id is None:
-                return False
-            await self.q.audit.set_acting_user(conn, user_id=user_id)
-            count = await run_secret(q.delete_session_by_token_hash, conn, token_hash=token_hash)
-        return count == 1
-
-    async def revoke_all_sessions(self, user_id: str) -> int:
-        """End every session of the user; returns how many there were."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            count = await self.q.auth.delete_sessions_by_user(conn, user_id=user_id)
-        return count
-
-    async def delete_expired_sessions(self, *, batch_size: int = EXPIRED_SESSIONS_BATCH) -> int:
-        """Purge expired sessions in batches of ``batch_size``, one short transaction each.
-
-        Returns how many were deleted. Concurrent purges skip each other's rows. A
-        maintenance job over every user's sessions: it runs through its own path
-        (``app_delete_expired_sessions``), with no acting user.
-        """
-        total = 0
-        while True:
-            async with self.db.transaction() as conn:
-                count = await self.q.auth.delete_expired_sessions(conn, batch_size=batch_size)
-            total += count
-            if count < batch_size:
-                return total
-
-    # -- accounts -------------------------------------------------------------------------
-
-    async def link_account(
-        self,
-        user_id: str,
-        *,
-        provider_id: str,
-        account_id: str,
-        access_token: str | None = None,
-        refresh_token: str | None = None,
-        id_token: str | None = None,
-        access_token_expires_at: datetime | None = None,
-        refresh_token_expires_at: datetime | None = None,
-        scope: str | None = None,
-    ) -> Account:
-        """Link an OAuth provider account to an active user, or refresh its tokens if linked.
-
-        Raises UserNotFound, or AccountAlreadyLinked when another user holds it. The
-        ``credential`` provider is only created by :meth:`sign_up`.
-        """
-        if provider_id == CREDENTIAL_PROVIDER:
-            raise ValueError("credential accounts are created by sign_up, not linked")
-        keys = self.keys
-        sealed = [
-            keys.encrypt_optional(
-                token, context=oauth_token_context(column, provider_id, account_id)
-            )
-            for column, token in zip(
-                OAUTH_TOKEN_COLUMNS, (access_token, refresh_token, id_token), strict=True
-            )
-        ]
-        q = self.q.auth
-        async with self.db.transaction(acting_user=user_id) as conn:
-            try:
-                row = await run_secret(
-                    q.upsert_oauth_account,
-                    conn,
-                    user_id=user_id,
-                    provider_id=provider_id,
-                    account_id=account_id,
-                    access_token=sealed[0],
-                    refresh_token=sealed[1],
-                    id_token=sealed[2],
-                    access_token_expires_at=access_token_expires_at,
-                    refresh_token_expires_at=refresh_token_expires_at,
-                    scope=scope,
-                )
-            except PermissionDenied:
-                # The provider account is another user's: the policy hides it from this one.
-                raise AccountAlreadyLinked(
-                    f"this {provider_id} account is linked to another user"
-                ) from None
-            if row is None and await q.get_user_by_id(conn, user_id=user_id) is None:
-                raise UserNotFound(f"no user with id {user_id!r}")
-        if row is None:
-            raise AccountAlreadyLinked(f"this {provider_id} account is linked to another user")
-        return row
-
-    async def get_oauth_tokens(
-        self, user_id: str, *, provider_id: str, account_id: str
-    ) -> OAuthTokens:
-        """The decrypted tokens of the active user's linked account; raises AccountNotFound.
-
-        A token stored under a key no longer configured raises
-        :class:`~reference_apps.services.crypto.UnknownKeyId` naming the key id.
-        """
-        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
-            row = await self.q.auth.get_oauth_token_ciphertexts(
-                conn, user_id=user_id, provider_id=provider_id, account_id=account_id
-            )
-        if row is None:
-            raise AccountNotFound(f"the user has no linked {provider_id} account {account_id!r}")
-        keys = self.keys
-        stored = (row.access_token, row.refresh_token, row.id_token)
-        access, refresh, id_ = (
-            keys.decrypt_optional(value, context=oauth_token_context(name, provider_id, account_id))
-            for name, value in zip(OAUTH_TOKEN_COLUMNS, stored, strict=True)
+        delete = self.q.auth.delete_user
+        await self.writing(acting_user_id or user_id).one(
+            _missing(user_id), delete, user_id=user_id
         )
-        return OAuthTokens(access_token=access, refresh_token=refresh, id_token=id_)
-
-    async def unlink_account(self, user_id: str, *, provider_id: str, account_id: str) -> None:
-        """Remove a linked OAuth account of the user; raises AccountNotFound."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            count = await self.q.auth.delete_oauth_account(
-                conn, user_id=user_id, provider_id=provider_id, account_id=account_id
-            )
-        if count == 0:
-            raise AccountNotFound(f"the user has no linked {provider_id} account {account_id!r}")
-
-    async def list_accounts(self, user_id: str) -> list[Account]:
-        """The active user's accounts, credential included, oldest first."""
-        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
-            return await self.q.auth.list_accounts_by_user(conn, user_id=user_id)
-
-    # -- verifications --------------------------------------------------------------------
-
-    async def create_verification(
-        self,
-        identifier: str,
-        *,
-        expires_in: timedelta = DEFAULT_VERIFICATION_TTL,
-        value: str | None = None,
-    ) -> NewVerification:
-        """Store a one-time value for ``identifier`` (a fresh random one unless given)."""
-        secret = secrets.token_urlsafe(32) if value is None else value
-        async with self.db.transaction() as conn:
-            row = await run_secret(
-                self.q.auth.create_verification,
-                conn,
-                identifier=identifier,
-                value_hash=secret_hash(secret),
-                expires_in=expires_in,
-            )
-        return NewVerification(verification=row, value=secret)
-
-    async def consume_verification(self, identifier: str, value: str) -> Verification | None:
-        """Use up a live value: the verification the first time, None ever after.
-
-        One DELETE ... RETURNING: of concurrent consumers exactly one gets the row.
-        """
-        async with self.db.transaction() as conn:
-            return await run_secret(
-                self.q.auth.delete_live_verification,
-                conn,
-                identifier=identifier,
-                value_hash=secret_hash(value),
-            )
-
-    async def verify_email(self, email: str, value: str) -> User | None:
-        """Consume a verification sent to ``email`` and mark that user's email verified.
-
-        Returns the user, or None (value unknown, expired or used; user gone). One
-        transaction: if the user is gone, the value is not used up.
-        """
-        q = self.q.auth
-        try:
-            async with self.db.transaction() as conn:
-                consumed = await run_secret(
-                    q.delete_live_verification,
-                    conn,
-                    identifier=email,
-                    value_hash=secret_hash(value),
-                )
-                if consumed is None:
-                    return None
-                user_id = await q.update_user_email_verified(conn, email=email)
-                if user_id is None:
-                    raise _KeepTheValue  # roll back: the value stays for a later attempt
-                await self.q.audit.set_acting_user(conn, user_id=user_id)
-                user = await q.get_user_by_id(conn, user_id=user_id)
-        except _KeepTheValue:
-            return None
-        return user
-
-    async def delete_expired_verifications(self) -> int:
-        """Purge expired verifications; returns how many were deleted."""
-        async with self.db.transaction() as conn:
-            count = await self.q.auth.delete_expired_verifications(conn)
-        return count
 
     # -- internals ------------------------------------------------------------------------
 
@@ -729,6 +350,7 @@ class AuthService:
 
 
 __all__ = [
+    "OAUTH_TOKEN_COLUMNS",
     "UNSET",
     "Account",
     "AccountAlreadyLinked",
@@ -747,4 +369,6 @@ __all__ = [
     "UserNotFound",
     "UsernameTaken",
     "Verification",
+    "oauth_token_context",
+    "secret_hash",
 ]

@@ -27,9 +27,8 @@ from uuid import UUID
 
 import psycopg
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import exactly_one
 from plainsql.errors import DomainError, map_error
-from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     JSONParam,
     ListBacklinksByPageRow,
@@ -37,6 +36,7 @@ from reference_apps.db.records import (
     ListSearchResultsRow,
     NodeRow,
 )
+from reference_apps.services.base import Service
 from reference_apps.services.bounds import page_size, search_text
 from reference_apps.services.errors import NotFound
 from reference_apps.services.workspaces import WorkspaceNotFound
@@ -256,18 +256,12 @@ def _binary_uuid(value: str) -> bytes:
     return b"\x00\x00\x00\x10" + bytes.fromhex(value.replace("-", ""))
 
 
-def _binary_text(value: str | None) -> bytes:
+def _binary_text(value: str | None, version: bytes = b"") -> bytes:
+    """A text field; a jsonb one with ``version`` b"\\x01" (jsonb's binary form: 1, the text)."""
     if value is None:
         return _NULL
-    data = value.encode("utf-8")
+    data = version + value.encode("utf-8")
     return _length(len(data)) + data
-
-
-def _binary_jsonb(value: str | None) -> bytes:
-    if value is None:
-        return _NULL
-    data = value.encode("utf-8")
-    return _length(len(data) + 1) + b"\x01" + data  # jsonb's binary form: version 1, the text
 
 
 def copy_binary(rows: Iterable[NodeCopyRow]) -> bytes:
@@ -288,7 +282,7 @@ def copy_binary(rows: Iterable[NodeCopyRow]) -> bytes:
             out.append(_binary_text(slug))
             out.append(_binary_text(title))
             out.append(_binary_text(html))
-            out.append(_binary_jsonb(meta))
+            out.append(_binary_text(meta, b"\x01"))
     except UnicodeEncodeError as exc:
         raise InvalidContent(f"text that UTF-8 cannot encode: {exc.reason}") from exc
     out.append(_BINARY_TRAILER)
@@ -301,12 +295,8 @@ def _copy_chunks(rows: Iterator[NodeCopyRow]) -> Iterator[tuple[int, bytes]]:
         yield len(part), copy_binary(part)
 
 
-class ContentService:
+class ContentService(Service):
     """Import and read a workspace's pages and blocks; each method is one transaction."""
-
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
 
     async def import_content(
         self, workspace_id: int, pages: Sequence[PageInput], *, acting_user_id: str
@@ -336,8 +326,7 @@ class ContentService:
             found = await self.q.content.get_workspace_id_for_import(
                 conn, workspace_id=workspace_id
             )
-            if found is None:
-                raise WorkspaceNotFound(f"no workspace {workspace_id}")
+            exactly_one(found, WorkspaceNotFound(f"no workspace {workspace_id}"))
             replaced = await self.q.content.delete_nodes_by_workspace(
                 conn, workspace_id=workspace_id
             )
@@ -367,22 +356,22 @@ class ContentService:
         return ImportSummary(pages=len(pages), blocks=nodes - len(pages), replaced=replaced)
 
     async def count_nodes(self, workspace_id: int, *, acting_user_id: str) -> int:
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.content.count_nodes_by_workspace(conn, workspace_id=workspace_id)
+        count = self.q.content.count_nodes_by_workspace
+        return await self.reading(acting_user_id).run(count, workspace_id=workspace_id)
 
     async def list_pages(self, workspace_id: int, *, acting_user_id: str) -> list[Node]:
         """The workspace's pages (without blocks), by name."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.content.list_pages_by_workspace(conn, workspace_id=workspace_id)
+        list_pages = self.q.content.list_pages_by_workspace
+        return await self.reading(acting_user_id).run(list_pages, workspace_id=workspace_id)
 
     async def get_page(
         self, workspace_id: int, page_name: str, *, acting_user_id: str
     ) -> PageTree | None:
         """The page with its blocks as a tree, down to the workspace's embed_depth."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            rows = await self.q.content.list_page_tree(
-                conn, workspace_id=workspace_id, page_name=page_name
-            )
+        tree = self.q.content.list_page_tree
+        rows = await self.reading(acting_user_id).run(
+            tree, workspace_id=workspace_id, page_name=page_name
+        )
         return _tree(rows) if rows else None
 
     async def get_page_by_slug(
@@ -391,26 +380,26 @@ class ContentService:
         """The page (without blocks) whose slug is ``slug``: what its public URL names. Should
         several pages share the slug, the first by page name. ``get_page`` then reads its
         tree by ``page_name``."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.content.get_page_by_slug(conn, workspace_id=workspace_id, slug=slug)
+        get = self.q.content.get_page_by_slug
+        return await self.reading(acting_user_id).run(get, workspace_id=workspace_id, slug=slug)
 
     async def delete_page(self, workspace_id: int, page_name: str, *, acting_user_id: str) -> None:
         """Delete the page and every block under it. Raises PageNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            deleted = await self.q.content.delete_page_by_name(
-                conn, workspace_id=workspace_id, page_name=page_name
-            )
-        if deleted == 0:
-            raise PageNotFound(f"no page {page_name!r} in workspace {workspace_id}")
+        await self.writing(acting_user_id).affected(
+            PageNotFound(f"no page {page_name!r} in workspace {workspace_id}"),
+            self.q.content.delete_page_by_name,
+            workspace_id=workspace_id,
+            page_name=page_name,
+        )
 
     async def list_backlinks(
         self, workspace_id: int, page_name: str, *, acting_user_id: str
     ) -> list[Backlink]:
         """The blocks of the workspace that link the page (``<a data-page="NAME">``)."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.content.list_backlinks_by_page(
-                conn, workspace_id=workspace_id, page_name=page_name
-            )
+        backlinks = self.q.content.list_backlinks_by_page
+        return await self.reading(acting_user_id).run(
+            backlinks, workspace_id=workspace_id, page_name=page_name
+        )
 
     async def search(
         self,
@@ -425,10 +414,10 @@ class ContentService:
         page_size(limit, "limit")
         if not query.strip():
             return []
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.content.list_search_results(
-                conn, workspace_id=workspace_id, query=query, limit=limit
-            )
+        search = self.q.content.list_search_results
+        return await self.reading(acting_user_id).run(
+            search, workspace_id=workspace_id, query=query, limit=limit
+        )
 
 
 __all__ = [

@@ -10,10 +10,10 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 
 from __future__ import annotations
 
-from plainsql import AsyncDatabase, Queries
-from plainsql.errors import ForeignKeyViolation, PermissionDenied, translate_constraint
-from reference_apps.db.queries import AsyncTypedQueries
+from plainsql import AsyncConn
+from plainsql.errors import PermissionDenied
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
+from reference_apps.services.base import Service
 from reference_apps.services.bounds import page_size
 from reference_apps.services.errors import Conflict, NotFound
 from reference_apps.services.workspaces import WorkspaceNotFound
@@ -34,12 +34,15 @@ Deployment = CreateDeploymentRow
 sql/git/deployments.sql share (``build_log`` is the log's lines, None when the column is NULL)."""
 
 
-class DeploymentService:
-    """Record deployments, move their status, append build logs, list the latest."""
+def _missing(workspace_id: int, deployment_id: int) -> DeploymentNotFound:
+    return DeploymentNotFound(f"no deployment {deployment_id} in workspace {workspace_id}")
 
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
+
+class DeploymentService(
+    Service,
+    constraint_errors={"deployment_history_workspace_id_fkey": WorkspaceNotFound},
+):
+    """Record deployments, move their status, append build logs, list the latest."""
 
     async def record(
         self,
@@ -50,26 +53,21 @@ class DeploymentService:
         status: DeploymentStatus = DeploymentStatus.PENDING,
     ) -> Deployment:
         """The recorded deployment, deployed_at now. Raises WorkspaceNotFound."""
+        create = self.q.git.create_deployment
         try:
-            async with self.db.transaction(acting_user=acting_user_id) as conn:
-                row = await self.q.git.create_deployment(
-                    conn, workspace_id=workspace_id, commit_sha=commit_sha, status=status
-                )
-        except ForeignKeyViolation as exc:
-            raise translate_constraint(
-                exc, {"deployment_history_workspace_id_fkey": WorkspaceNotFound}
-            ) from exc
+            return await self.writing(acting_user_id).run(
+                create, workspace_id=workspace_id, commit_sha=commit_sha, status=status
+            )
         except PermissionDenied as exc:  # the policy: not the acting user's workspace (or none)
             raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
-        return row
 
     async def get(
         self, workspace_id: int, deployment_id: int, *, acting_user_id: str
     ) -> Deployment | None:
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.git.get_deployment_by_id(
-                conn, deployment_id=deployment_id, workspace_id=workspace_id
-            )
+        get = self.q.git.get_deployment_by_id
+        return await self.reading(acting_user_id).run(
+            get, deployment_id=deployment_id, workspace_id=workspace_id
+        )
 
     async def update_status(
         self,
@@ -85,37 +83,37 @@ class DeploymentService:
         Raises DeploymentNotFound, or DeploymentStatusConflict when it is finished or the
         move would go backwards.
         """
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.update_deployment_status(
-                conn,
-                deployment_id=deployment_id,
-                workspace_id=workspace_id,
-                status=status,
-                error_log=error_log,
+
+        async def why(conn: AsyncConn) -> DeploymentNotFound | DeploymentStatusConflict:
+            # Only to name the error: the guarded UPDATE already decided.
+            get = self.q.git.get_deployment_by_id
+            current = await get(conn, deployment_id=deployment_id, workspace_id=workspace_id)
+            if current is None:
+                return _missing(workspace_id, deployment_id)
+            return DeploymentStatusConflict(
+                f"deployment {deployment_id} is {current.status}: it cannot become {status}"
             )
-            if row is None:
-                # Only to name the error: the guarded UPDATE above already decided.
-                current = await self.q.git.get_deployment_by_id(
-                    conn, deployment_id=deployment_id, workspace_id=workspace_id
-                )
-        if row is not None:
-            return row
-        if current is None:
-            raise DeploymentNotFound(f"no deployment {deployment_id} in workspace {workspace_id}")
-        raise DeploymentStatusConflict(
-            f"deployment {deployment_id} is {current.status}: it cannot become {status}"
+
+        return await self.writing(acting_user_id).one(
+            why,
+            self.q.git.update_deployment_status,
+            deployment_id=deployment_id,
+            workspace_id=workspace_id,
+            status=status,
+            error_log=error_log,
         )
 
     async def append_build_log(
         self, workspace_id: int, deployment_id: int, line: str, *, acting_user_id: str
     ) -> int:
         """Append one line to the build log; the number of lines now. Raises DeploymentNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.update_deployment_build_log(
-                conn, deployment_id=deployment_id, workspace_id=workspace_id, line=line
-            )
-        if row is None:
-            raise DeploymentNotFound(f"no deployment {deployment_id} in workspace {workspace_id}")
+        row = await self.writing(acting_user_id).one(
+            _missing(workspace_id, deployment_id),
+            self.q.git.update_deployment_build_log,
+            deployment_id=deployment_id,
+            workspace_id=workspace_id,
+            line=line,
+        )
         return row.line_count
 
     async def list_latest(
@@ -123,10 +121,10 @@ class DeploymentService:
     ) -> list[Deployment]:
         """The workspace's ``limit`` latest deployments, newest first."""
         page_size(limit, "limit")
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.git.list_latest_deployments(
-                conn, workspace_id=workspace_id, limit=limit
-            )
+        latest = self.q.git.list_latest_deployments
+        return await self.reading(acting_user_id).run(
+            latest, workspace_id=workspace_id, limit=limit
+        )
 
 
 __all__ = [

@@ -1,11 +1,18 @@
-"""Base classes of the services' domain errors; each service module defines its own subclasses.
+"""Base classes of the services' domain errors, and the errors more than one service raises.
 
 DomainError (plainsql.errors)
 ├── NotFound            the row does not exist, or belongs to another user
+│   └── UserNotFound    no active user with this id, email or username
 ├── AlreadyExists       a unique fact is already taken (email, slug, youtube id, ...)
+│   └── SlugTaken       a team's or a workspace's slug is taken
 ├── Conflict            the row is not in a state that allows the change (a lost race,
-│                       an illegal transition, the last owner leaving)
+│   │                   an illegal transition, the last owner leaving)
+│   └── LastOwner       the change would leave a team without an OWNER
 └── Forbidden           the acting user sees the row but its role does not allow the change
+
+Every other domain error is defined once, in the module of the service that raises it. A
+service declares which constraint becomes which of its errors (``CONSTRAINT_ERRORS``) and
+hands the mapping to its database handle: the unit of work translates the refusal.
 
 :func:`run_secret` runs a query one of whose parameters is a secret (a password hash, a
 token's hash, an encrypted token or deploy key): a failure loses the server's DETAIL.
@@ -38,6 +45,22 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     """The acting user may see the row, but not change it (a MEMBER managing its team)."""
+
+
+class UserNotFound(NotFound):
+    """No active user with this id, email or username."""
+
+
+class SlugTaken(AlreadyExists):
+    """Another team (for a team's slug) or workspace (for a workspace's) has this slug; a
+    soft-deleted team keeps its slug until the purge."""
+
+
+class LastOwner(Conflict):
+    """The change would leave a team without an OWNER (demotion, removal, user deletion).
+
+    Raised by the database (pseudo-constraint ``team_members_last_owner``).
+    """
 
 
 def _redacted(error: QueryError) -> QueryError:

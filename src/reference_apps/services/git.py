@@ -12,19 +12,10 @@ Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from plainsql import AsyncDatabase, Queries
-from plainsql.errors import (
-    DomainError,
-    ForeignKeyViolation,
-    PermissionDenied,
-    UniqueViolation,
-    translate_constraint,
-)
-from reference_apps.db.queries import AsyncTypedQueries
+from plainsql import exactly_one
+from plainsql.errors import PermissionDenied
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
-from reference_apps.services.crypto import KeyRing, load_key_ring
+from reference_apps.services.base import EncryptingService
 from reference_apps.services.errors import AlreadyExists, NotFound, run_secret
 from reference_apps.services.workspaces import KEEP, Keep, WorkspaceNotFound
 
@@ -35,12 +26,6 @@ class RepositoryNotFound(NotFound):
 
 class RepositoryAlreadyConnected(AlreadyExists):
     """The workspace already has a repository (one per workspace)."""
-
-
-_CONSTRAINT_ERRORS: Mapping[str, type[DomainError]] = {
-    "git_repositories_workspace_id_key": RepositoryAlreadyConnected,
-    "git_repositories_workspace_id_fkey": WorkspaceNotFound,
-}
 
 
 GitRepository = GitRepositoryRow
@@ -54,25 +39,26 @@ def deploy_key_context(workspace_id: int) -> bytes:
     return f"git_repositories.deploy_key\x00{workspace_id}".encode()
 
 
-class GitService:
+def _missing(workspace_id: int) -> RepositoryNotFound:
+    return RepositoryNotFound(f"workspace {workspace_id} has no repository")
+
+
+class GitService(
+    EncryptingService,
+    constraint_errors={
+        "git_repositories_workspace_id_key": RepositoryAlreadyConnected,
+        "git_repositories_workspace_id_fkey": WorkspaceNotFound,
+    },
+):
     """Connect a workspace's repository and keep its sync state; each method one transaction.
 
-    ``keys`` encrypt the deploy keys; by default they are loaded from the configuration
-    (:func:`reference_apps.services.crypto.load_key_ring`) the first time a key is written or
-    read.
+    ``keys`` encrypt the deploy keys (:class:`~reference_apps.services.base.EncryptingService`).
     """
 
-    def __init__(self, db: AsyncDatabase, queries: Queries, *, keys: KeyRing | None = None) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
-        self._keys = keys
-
-    @property
-    def keys(self) -> KeyRing:
-        """The encryption keys of the deploy keys (loaded from the configuration once)."""
-        if self._keys is None:
-            self._keys = load_key_ring(self.db.settings)
-        return self._keys
+    def _sealed(self, deploy_key: str | Keep | None, workspace_id: int) -> bytes | None:
+        if deploy_key is None or isinstance(deploy_key, Keep):
+            return None
+        return self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
 
     async def connect_repository(
         self,
@@ -87,14 +73,10 @@ class GitService:
 
         The deploy key is stored encrypted under the newest configured key.
         """
-        sealed = (
-            None
-            if deploy_key is None
-            else self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
-        )
+        sealed = self._sealed(deploy_key, workspace_id)
         try:
             async with self.db.transaction(acting_user=acting_user_id) as conn:
-                row = await run_secret(
+                return await run_secret(
                     self.q.git.create_git_repository,
                     conn,
                     workspace_id=workspace_id,
@@ -102,18 +84,15 @@ class GitService:
                     branch=branch,
                     deploy_key=sealed,
                 )
-        except (UniqueViolation, ForeignKeyViolation) as exc:
-            raise translate_constraint(exc, _CONSTRAINT_ERRORS) from exc
         except PermissionDenied as exc:  # the policy: not the acting user's workspace (or none)
             raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
-        return row
 
     async def get_repository(
         self, workspace_id: int, *, acting_user_id: str
     ) -> GitRepository | None:
         """The workspace's repository (without its deploy key), or None."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            return await self.q.git.get_git_repository_by_workspace(conn, workspace_id=workspace_id)
+        get = self.q.git.get_git_repository_by_workspace
+        return await self.reading(acting_user_id).run(get, workspace_id=workspace_id)
 
     async def get_deploy_key(self, workspace_id: int, *, acting_user_id: str) -> str | None:
         """The workspace's deploy key in clear (None when the repository has none).
@@ -121,10 +100,10 @@ class GitService:
         Raises RepositoryNotFound; a key stored under a key id no longer configured raises
         :class:`~reference_apps.services.crypto.UnknownKeyId` naming it.
         """
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.get_git_deploy_key_ciphertext(conn, workspace_id=workspace_id)
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
+        get = self.q.git.get_git_deploy_key_ciphertext
+        row = await self.reading(acting_user_id).one(
+            _missing(workspace_id), get, workspace_id=workspace_id
+        )
         if row.deploy_key is None:
             return None
         return self.keys.decrypt(row.deploy_key, context=deploy_key_context(workspace_id))
@@ -138,21 +117,20 @@ class GitService:
         error_log: str | None = None,
     ) -> GitRepository:
         """Set the sync status and the error log (None clears it). Raises RepositoryNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.update_git_repository_sync_status(
-                conn, workspace_id=workspace_id, sync_status=status, error_log=error_log
-            )
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return row
+        return await self.writing(acting_user_id).one(
+            _missing(workspace_id),
+            self.q.git.update_git_repository_sync_status,
+            workspace_id=workspace_id,
+            sync_status=status,
+            error_log=error_log,
+        )
 
     async def record_sync(self, workspace_id: int, *, acting_user_id: str) -> GitRepository:
         """Mark a sync as done now: last_sync set, status success, error log cleared."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            row = await self.q.git.update_git_repository_synced(conn, workspace_id=workspace_id)
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return row
+        synced = self.q.git.update_git_repository_synced
+        return await self.writing(acting_user_id).one(
+            _missing(workspace_id), synced, workspace_id=workspace_id
+        )
 
     async def change_remote(
         self,
@@ -168,11 +146,7 @@ class GitService:
         :meth:`connect_repository`; None removes it; left out, it stays). The new remote was
         never synced: the sync status goes back to idle, last_sync and the error log are
         cleared. Raises RepositoryNotFound."""
-        sealed = (
-            None
-            if deploy_key is None or isinstance(deploy_key, Keep)
-            else self.keys.encrypt(deploy_key, context=deploy_key_context(workspace_id))
-        )
+        sealed = self._sealed(deploy_key, workspace_id)
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             row = await run_secret(
                 self.q.git.update_git_repository_remote,
@@ -183,18 +157,14 @@ class GitService:
                 set_deploy_key=not isinstance(deploy_key, Keep),
                 deploy_key=sealed,
             )
-        if row is None:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
-        return row
+            return exactly_one(row, _missing(workspace_id))
 
     async def disconnect_repository(self, workspace_id: int, *, acting_user_id: str) -> None:
         """Remove the workspace's repository. Raises RepositoryNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            deleted = await self.q.git.delete_git_repository_by_workspace(
-                conn, workspace_id=workspace_id
-            )
-        if deleted == 0:
-            raise RepositoryNotFound(f"workspace {workspace_id} has no repository")
+        delete = self.q.git.delete_git_repository_by_workspace
+        await self.writing(acting_user_id).affected(
+            _missing(workspace_id), delete, workspace_id=workspace_id
+        )
 
 
 __all__ = [

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
-from plainsql import AsyncConn, AsyncDatabase, Queries
-from reference_apps.db.queries import AsyncTypedQueries
+from plainsql import AsyncConn, KeysetList, Page, exactly_one
 from reference_apps.db.records import (
     ListProjectsByStatusRow,
     ListProjectWithFilesByIdRow,
     ProjectFileRow,
     ProjectRow,
 )
-from reference_apps.services.bounds import page_size as bounded_page_size
+from reference_apps.services.base import Service
 from reference_apps.services.errors import NotFound
-from reference_apps.services.paging import InvalidCursor, Page, decode_cursor, page_of
 
 Project = ProjectRow
 ProjectFile = ProjectFileRow
@@ -78,203 +77,213 @@ def _with_files(rows: Sequence[ListProjectWithFilesByIdRow]) -> ProjectWithFiles
     return ProjectWithFiles(project, tuple(files))
 
 
-class ProjectsService:
+def _missing(project_id: UUID) -> ProjectNotFound:
+    return ProjectNotFound(f"no project {project_id} for this user")
+
+
+def _project_key(row: ProjectListItem) -> tuple[datetime, UUID]:
+    return (row.updated_at, row.id)
+
+
+# Keyset paging on (updated_at, id): a project updated while a walk is under way moves to the
+# front, so that walk may miss it or see it again.
+PROJECTS = KeysetList("projects", _project_key)
+PROJECTS_BY_STATUS = KeysetList("projects-by-status", _project_key)
+
+
+class ProjectsService(Service):
     """Projects and their files. Reads return None (or nothing) for another user's project;
     writes to it raise :class:`ProjectNotFound`."""
 
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
-
     # -- projects -------------------------------------------------------------------------
 
-    async def list_projects(self, user_id: str) -> list[Project]:
+    async def list_projects(self, *, acting_user_id: str) -> list[Project]:
         """The user's projects, most recently updated first."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.projects.list_projects_by_user(conn, user_id=user_id)
+        list_projects = self.q.projects.list_projects_by_user
+        return await self.reading(acting_user_id).run(list_projects, user_id=acting_user_id)
 
     async def list_projects_page(
         self,
-        user_id: str,
         *,
+        acting_user_id: str,
         status: str | None = None,
         after: str | None = None,
         page_size: int = 20,
     ) -> ProjectPage:
         """One page of the user's projects, most recently updated first, each with its
-        ``file_count``; optionally only those whose status is ``status``. Keyset paging on
-        (updated_at, id) (paging.py): a project updated while a walk is under way moves to
-        the front, so that walk may miss it or see it again."""
-        bounded_page_size(page_size, "page_size")
-        kind = "projects" if status is None else "projects-by-status"
-        start = decode_cursor(kind, after)
-        try:
-            before_id = None if start.id is None else UUID(start.id)
-        except ValueError as exc:
-            raise InvalidCursor(
-                f"after is not a cursor of this list ({kind})", query_name=""
-            ) from exc
-        async with self.db.transaction(acting_user=user_id) as conn:
-            if status is None:
-                rows = await self.q.projects.list_projects_page(
-                    conn,
-                    user_id=user_id,
-                    before_updated_at=start.created_at,
-                    before_id=before_id,
-                    page_size=page_size + 1,
-                )
-            else:
-                rows = await self.q.projects.list_projects_by_status(
-                    conn,
-                    user_id=user_id,
-                    status=status,
-                    before_updated_at=start.created_at,
-                    before_id=before_id,
-                    page_size=page_size + 1,
-                )
-        return page_of(kind, rows, page_size, lambda r: (r.updated_at, str(r.id)))
-
-    async def get_project(self, project_id: UUID, user_id: str) -> Project | None:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.projects.get_project_by_id(
-                conn, project_id=project_id, user_id=user_id
+        ``file_count``; optionally only those whose status is ``status``."""
+        reading = self.reading(acting_user_id)
+        if status is None:
+            page = PROJECTS.request(after, page_size)
+            rows = await reading.run(
+                self.q.projects.list_projects_page,
+                user_id=acting_user_id,
+                before_updated_at=page.key,
+                before_id=page.id,
+                page_size=page.limit,
             )
+        else:
+            page = PROJECTS_BY_STATUS.request(after, page_size)
+            rows = await reading.run(
+                self.q.projects.list_projects_by_status,
+                user_id=acting_user_id,
+                status=status,
+                before_updated_at=page.key,
+                before_id=page.id,
+                page_size=page.limit,
+            )
+        return page.of(rows)
+
+    async def get_project(self, project_id: UUID, *, acting_user_id: str) -> Project | None:
+        get = self.q.projects.get_project_by_id
+        return await self.reading(acting_user_id).run(
+            get, project_id=project_id, user_id=acting_user_id
+        )
 
     async def get_project_with_files(
-        self, project_id: UUID, user_id: str
+        self, project_id: UUID, *, acting_user_id: str
     ) -> ProjectWithFiles | None:
         """The project and all its files, read by one statement (one consistent snapshot)."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            rows = await self.q.projects.list_project_with_files_by_id(
-                conn, project_id=project_id, user_id=user_id
-            )
+        rows = await self.reading(acting_user_id).run(
+            self.q.projects.list_project_with_files_by_id,
+            project_id=project_id,
+            user_id=acting_user_id,
+        )
         return _with_files(rows) if rows else None
 
-    async def create_project(self, user_id: str, name: str, description: str) -> Project:
+    async def create_project(self, name: str, description: str, *, acting_user_id: str) -> Project:
         """A new project with its (idle, empty) agent state, both or neither."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            project = await self.q.projects.create_project(
-                conn, user_id=user_id, name=name, description=description
+        q = self.q.projects
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            project = await q.create_project(
+                conn, user_id=acting_user_id, name=name, description=description
             )
-            await self.q.projects.create_agent_state(conn, project_id=project.id)
+            await q.create_agent_state(conn, project_id=project.id)
         return project
 
     async def update_project(
         self,
         project_id: UUID,
-        user_id: str,
         *,
+        acting_user_id: str,
         name: str | None = None,
         description: str | None = None,
     ) -> Project:
         """Replace the name and/or the description (None keeps the current value)."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_project(
-                conn, project_id=project_id, user_id=user_id, name=name, description=description
-            )
-        return self._found(row, project_id)
+        return await self.writing(acting_user_id).one(
+            _missing(project_id),
+            self.q.projects.update_project,
+            project_id=project_id,
+            user_id=acting_user_id,
+            name=name,
+            description=description,
+        )
 
-    async def set_status(self, project_id: UUID, user_id: str, status: str) -> Project:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_project_status(
-                conn, project_id=project_id, user_id=user_id, status=status
-            )
-        return self._found(row, project_id)
+    async def set_status(self, project_id: UUID, status: str, *, acting_user_id: str) -> Project:
+        update = self.q.projects.update_project_status
+        return await self.writing(acting_user_id).one(
+            _missing(project_id),
+            update,
+            project_id=project_id,
+            user_id=acting_user_id,
+            status=status,
+        )
 
     async def set_preview(
-        self, project_id: UUID, user_id: str, preview_url: str | None, sandbox_id: str | None
+        self,
+        project_id: UUID,
+        *,
+        sandbox_id: str | None,
+        preview_url: str | None,
+        acting_user_id: str,
     ) -> Project:
-        """Set (or clear, with None) the preview url and the sandbox id."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.update_project_preview(
-                conn,
-                project_id=project_id,
-                user_id=user_id,
-                preview_url=preview_url,
-                sandbox_id=sandbox_id,
-            )
-        return self._found(row, project_id)
+        """Set (or clear, with None) the sandbox id and the preview url."""
+        return await self.writing(acting_user_id).one(
+            _missing(project_id),
+            self.q.projects.update_project_preview,
+            project_id=project_id,
+            user_id=acting_user_id,
+            sandbox_id=sandbox_id,
+            preview_url=preview_url,
+        )
 
-    async def delete_project(self, project_id: UUID, user_id: str) -> None:
+    async def delete_project(self, project_id: UUID, *, acting_user_id: str) -> None:
         """Delete the project with its files and agent state."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            deleted = await self.q.projects.delete_project(
-                conn, project_id=project_id, user_id=user_id
-            )
-        if deleted == 0:
-            raise ProjectNotFound(f"no project {project_id} for this user")
+        delete = self.q.projects.delete_project
+        await self.writing(acting_user_id).affected(
+            _missing(project_id), delete, project_id=project_id, user_id=acting_user_id
+        )
 
     # -- files ----------------------------------------------------------------------------
 
-    async def get_file(self, project_id: UUID, user_id: str, path: str) -> ProjectFile | None:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.projects.get_project_file_by_path(
-                conn, project_id=project_id, user_id=user_id, path=path
-            )
+    async def get_file(
+        self, project_id: UUID, path: str, *, acting_user_id: str
+    ) -> ProjectFile | None:
+        get = self.q.projects.get_project_file_by_path
+        return await self.reading(acting_user_id).run(
+            get, project_id=project_id, user_id=acting_user_id, path=path
+        )
 
-    async def list_files(self, project_id: UUID, user_id: str) -> list[ProjectFile]:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.projects.list_project_files(
-                conn, project_id=project_id, user_id=user_id
-            )
+    async def list_files(self, project_id: UUID, *, acting_user_id: str) -> list[ProjectFile]:
+        list_files = self.q.projects.list_project_files
+        return await self.reading(acting_user_id).run(
+            list_files, project_id=project_id, user_id=acting_user_id
+        )
 
     async def upsert_file(
-        self, project_id: UUID, user_id: str, path: str, content: str
+        self, project_id: UUID, path: str, content: str, *, acting_user_id: str
     ) -> ProjectFile:
         """Create the file at ``path`` or replace its content."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.projects.upsert_project_file(
-                conn, project_id=project_id, user_id=user_id, path=path, content=content
-            )
-        if row is None:
-            raise ProjectNotFound(f"no project {project_id} for this user")
-        return row
+        return await self.writing(acting_user_id).one(
+            _missing(project_id),
+            self.q.projects.upsert_project_file,
+            project_id=project_id,
+            user_id=acting_user_id,
+            path=path,
+            content=content,
+        )
 
-    async def upsert_files(self, project_id: UUID, user_id: str, files: Mapping[str, str]) -> int:
+    async def upsert_files(
+        self, project_id: UUID, files: Mapping[str, str], *, acting_user_id: str
+    ) -> int:
         """Write many files (path -> content) in ONE statement; returns how many were created
         or changed (a file that already has that content is left untouched)."""
-        async with self.db.transaction(acting_user=user_id) as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             written = await self.q.projects.upsert_project_files(
                 conn,
                 project_id=project_id,
-                user_id=user_id,
+                user_id=acting_user_id,
                 paths=list(files.keys()),
                 contents=list(files.values()),
             )
             # Nothing written is either "nothing to change" or "not the user's project";
             # only then does a second statement tell which.
             if written == 0 and files:
-                await self._require_project(conn, project_id, user_id)
+                await self._require_project(conn, project_id, acting_user_id)
         return written
 
-    async def delete_file(self, project_id: UUID, user_id: str, path: str) -> None:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            deleted = await self.q.projects.delete_project_file(
-                conn, project_id=project_id, user_id=user_id, path=path
-            )
-            if deleted == 0:
-                await self._require_project(conn, project_id, user_id)
-                raise ProjectFileNotFound(f"project {project_id} has no file {path!r}")
+    async def delete_file(self, project_id: UUID, path: str, *, acting_user_id: str) -> None:
+        async def why(conn: AsyncConn) -> NotFound:
+            await self._require_project(conn, project_id, acting_user_id)
+            return ProjectFileNotFound(f"project {project_id} has no file {path!r}")
 
-    async def delete_files(self, project_id: UUID, user_id: str) -> int:
+        delete = self.q.projects.delete_project_file
+        await self.writing(acting_user_id).affected(
+            why, delete, project_id=project_id, user_id=acting_user_id, path=path
+        )
+
+    async def delete_files(self, project_id: UUID, *, acting_user_id: str) -> int:
         """Delete every file of the project; returns how many there were."""
-        async with self.db.transaction(acting_user=user_id) as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             deleted = await self.q.projects.delete_project_files(
-                conn, project_id=project_id, user_id=user_id
+                conn, project_id=project_id, user_id=acting_user_id
             )
             if deleted == 0:
-                await self._require_project(conn, project_id, user_id)
+                await self._require_project(conn, project_id, acting_user_id)
         return deleted
 
     # -- helpers --------------------------------------------------------------------------
 
     async def _require_project(self, conn: AsyncConn, project_id: UUID, user_id: str) -> None:
-        row = await self.q.projects.get_project_by_id(conn, project_id=project_id, user_id=user_id)
-        if row is None:
-            raise ProjectNotFound(f"no project {project_id} for this user")
-
-    @staticmethod
-    def _found(row: Project | None, project_id: UUID) -> Project:
-        if row is None:
-            raise ProjectNotFound(f"no project {project_id} for this user")
-        return row
+        get = self.q.projects.get_project_by_id
+        exactly_one(await get(conn, project_id=project_id, user_id=user_id), _missing(project_id))

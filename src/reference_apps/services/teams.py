@@ -6,24 +6,22 @@ owners left, so two owners demoting themselves at the same time cannot both succ
 refusal arrives as the pseudo-constraint ``team_members_last_owner`` and becomes
 :class:`LastOwner` here.
 
-Every call takes its acting user (``acting_user_id``; ``create_team`` the creator,
-``list_user_teams`` the user): the unit of work acts as that user, for the row-level security
-policies and the audit log. Team management checks the acting member's role (see
+Every call takes its acting user (``acting_user_id``; for ``create_team`` the creator, for
+``list_user_teams`` the user whose teams they are): the unit of work acts as that user, for the
+row-level security policies and the audit log. Team management checks the acting member's role (see
 :class:`TeamService`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final
 from uuid import UUID
 
 from psycopg import IsolationLevel
 
-from plainsql import AsyncConn, AsyncDatabase, Queries
-from plainsql.errors import DomainError, IntegrityError, InvalidInput, translate_constraint
+from plainsql import AsyncConn, AsyncDatabase, exactly_one
+from plainsql.errors import InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     ListTeamMembersRow,
@@ -32,12 +30,15 @@ from reference_apps.db.records import (
     TeamRow,
     UserRole,
 )
-from reference_apps.services.auth import LastOwner, UserNotFound
-from reference_apps.services.errors import AlreadyExists, Forbidden, NotFound
-
-
-class SlugTaken(AlreadyExists):
-    """Another team has this slug."""
+from reference_apps.services.base import Service
+from reference_apps.services.errors import (
+    AlreadyExists,
+    Forbidden,
+    LastOwner,
+    NotFound,
+    SlugTaken,
+    UserNotFound,
+)
 
 
 class TeamNotFound(NotFound):
@@ -54,15 +55,6 @@ class MemberNotFound(NotFound):
 
 class NotTeamOwner(Forbidden):
     """The acting user is a MEMBER of the team: only an OWNER manages members or deletes it."""
-
-
-_TEAM_CONSTRAINTS: Final[Mapping[str, type[DomainError]]] = {
-    "teams_slug_key": SlugTaken,
-    "team_members_pkey": AlreadyMember,
-    "team_members_team_id_fkey": TeamNotFound,
-    "team_members_user_id_fkey": UserNotFound,
-    "team_members_last_owner": LastOwner,
-}
 
 
 Team = TeamRow
@@ -96,7 +88,24 @@ class UserTeam:
         return cls(team=team, role=row.role)
 
 
-class TeamService:
+def _missing(team_id: UUID) -> TeamNotFound:
+    return TeamNotFound(f"no team with id {team_id}")
+
+
+def _not_member(team_id: UUID, user_id: str) -> MemberNotFound:
+    return MemberNotFound(f"user {user_id!r} is not a member of team {team_id}")
+
+
+class TeamService(
+    Service,
+    constraint_errors={
+        "teams_slug_key": SlugTaken,
+        "team_members_pkey": AlreadyMember,
+        "team_members_team_id_fkey": TeamNotFound,
+        "team_members_user_id_fkey": UserNotFound,
+        "team_members_last_owner": LastOwner,
+    },
+):
     """Teams, members and roles, as their acting user may see and change them.
 
     Every call names its acting user, and the unit of work acts as that user: the database's
@@ -115,49 +124,41 @@ class TeamService:
     def __init__(
         self,
         db: AsyncDatabase,
-        queries: Queries,
+        q: AsyncTypedQueries,
         *,
         isolation: IsolationLevel | None = None,
         attempts: int = 3,
     ) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
+        super().__init__(db, q)
         self.isolation = isolation
         self.attempts = attempts
         self.retries = 0
 
-    async def create_team(self, *, name: str, slug: str, creator_id: str) -> Team:
+    async def create_team(self, *, name: str, slug: str, acting_user_id: str) -> Team:
         """Create a team with its creator (the acting user) as OWNER, in one transaction.
 
         Raises SlugTaken, or UserNotFound when the creator is not an active user (then no
         team is left behind).
         """
         q = self.q.teams
-        async with self.db.transaction(acting_user=creator_id) as conn:
-            try:
-                team_id = await q.create_team(conn, name=name, slug=slug)
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            team_id = await q.create_team(conn, name=name, slug=slug)
             team = await q.get_team_by_id(conn, team_id=team_id)
-        if team is None:  # the path made the creator its OWNER: it sees the team
-            raise AssertionError(f"team {team_id} created but not visible to its creator")
-        return team
+        # The path made the creator its OWNER: it sees the team.
+        return exactly_one(
+            team, AssertionError(f"team {team_id} created but not visible to its creator")
+        )
 
     async def get_team_by_id(self, team_id: UUID, *, acting_user_id: str) -> Team:
         """The team with this id, if the acting user is a member; raises TeamNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
-            row = await self.q.teams.get_team_by_id(conn, team_id=team_id)
-        if row is None:
-            raise TeamNotFound(f"no team with id {team_id}")
-        return row
+        get = self.q.teams.get_team_by_id
+        return await self.reading(acting_user_id).one(_missing(team_id), get, team_id=team_id)
 
     async def get_team_by_slug(self, slug: str, *, acting_user_id: str) -> Team:
         """The team with this slug, if the acting user is a member; raises TeamNotFound."""
-        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
-            row = await self.q.teams.get_team_by_slug(conn, slug=slug)
-        if row is None:
-            raise TeamNotFound(f"no team with slug {slug!r}")
-        return row
+        get = self.q.teams.get_team_by_slug
+        missing = TeamNotFound(f"no team with slug {slug!r}")
+        return await self.reading(acting_user_id).one(missing, get, slug=slug)
 
     async def delete_team(self, team_id: UUID, *, acting_user_id: str) -> None:
         """Delete the team and its memberships (an OWNER only).
@@ -166,9 +167,8 @@ class TeamService:
         """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "delete the team")
-            count = await self.q.teams.delete_team(conn, team_id=team_id)
-        if count == 0:
-            raise TeamNotFound(f"no team with id {team_id}")
+            if await self.q.teams.delete_team(conn, team_id=team_id) == 0:
+                raise _missing(team_id)
 
     async def rename_team(
         self, team_id: UUID, *, name: str, slug: str | None = None, acting_user_id: str
@@ -180,15 +180,9 @@ class TeamService:
         """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "rename the team")
-            try:
-                row = await self.q.teams.update_team_name(
-                    conn, team_id=team_id, name=name, slug=slug
-                )
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
-        if row is None:
-            raise TeamNotFound(f"no team with id {team_id}")
-        return row
+            rename = self.q.teams.update_team_name
+            row = await rename(conn, team_id=team_id, name=name, slug=slug)
+            return exactly_one(row, _missing(team_id))
 
     async def soft_delete_team(self, team_id: UUID, *, acting_user_id: str) -> None:
         """Soft-delete the team (an OWNER only): from now on every get and list leaves it out,
@@ -197,9 +191,8 @@ class TeamService:
         when already soft-deleted) or NotTeamOwner."""
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "delete the team")
-            count = await self.q.teams.update_team_soft_deleted(conn, team_id=team_id)
-        if count == 0:
-            raise TeamNotFound(f"no team with id {team_id}")
+            if await self.q.teams.update_team_soft_deleted(conn, team_id=team_id) == 0:
+                raise _missing(team_id)
 
     async def restore_team(self, team_id: UUID, *, acting_user_id: str) -> Team:
         """Bring a soft-deleted team back (an OWNER of it only), with its members as they
@@ -207,9 +200,7 @@ class TeamService:
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "restore the team")
             row = await self.q.teams.update_team_restored(conn, team_id=team_id)
-        if row is None:
-            raise TeamNotFound(f"no soft-deleted team with id {team_id}")
-        return row
+            return exactly_one(row, TeamNotFound(f"no soft-deleted team with id {team_id}"))
 
     async def purge_deleted_teams(self, *, retention: timedelta) -> int:
         """The maintenance purge (run it from a scheduled job, e.g. daily): delete every team
@@ -219,10 +210,8 @@ class TeamService:
         seconds = int(retention.total_seconds())
         if seconds < 0:
             raise InvalidInput(f"retention must not be negative, got {retention}", query_name="")
-        async with self.db.transaction() as conn:
-            return await self.q.teams.delete_teams_soft_deleted_before(
-                conn, retention_seconds=seconds
-            )
+        purge = self.q.teams.delete_teams_soft_deleted_before
+        return await self.writing(None).run(purge, retention_seconds=seconds)
 
     async def add_member(
         self,
@@ -238,15 +227,9 @@ class TeamService:
         """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "add members")
-            try:
-                row = await self.q.teams.create_team_member(
-                    conn, team_id=team_id, user_id=user_id, role=role
-                )
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
-        if row is None:
-            raise UserNotFound(f"no user with id {user_id!r}")
-        return row
+            add = self.q.teams.create_team_member
+            row = await add(conn, team_id=team_id, user_id=user_id, role=role)
+            return exactly_one(row, UserNotFound(f"no user with id {user_id!r}"))
 
     async def remove_member(self, team_id: UUID, user_id: str, *, acting_user_id: str) -> None:
         """Remove the user from the team: an OWNER removes anyone, a member itself (leaving).
@@ -256,14 +239,9 @@ class TeamService:
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             if user_id != acting_user_id:
                 await self._require_owner(conn, team_id, acting_user_id, "remove members")
-            try:
-                count = await self.q.teams.delete_team_member(
-                    conn, team_id=team_id, user_id=user_id
-                )
-            except IntegrityError as exc:
-                raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
-        if count == 0:
-            raise MemberNotFound(f"user {user_id!r} is not a member of team {team_id}")
+            remove = self.q.teams.delete_team_member
+            if await remove(conn, team_id=team_id, user_id=user_id) == 0:
+                raise _not_member(team_id, user_id)
 
     async def change_role(
         self, team_id: UUID, user_id: str, role: UserRole, *, acting_user_id: str
@@ -276,32 +254,27 @@ class TeamService:
 
         calls = 0
 
-        async def unit() -> Membership | None:
+        async def unit() -> Membership:
             nonlocal calls
             calls += 1
             async with self.db.transaction(
                 acting_user=acting_user_id, isolation=self.isolation
             ) as conn:
                 await self._require_owner(conn, team_id, acting_user_id, "change roles")
-                try:
-                    return await self.q.teams.update_team_member_role(
-                        conn, team_id=team_id, user_id=user_id, role=role
-                    )
-                except IntegrityError as exc:
-                    raise translate_constraint(exc, _TEAM_CONSTRAINTS) from exc
+                change = self.q.teams.update_team_member_role
+                row = await change(conn, team_id=team_id, user_id=user_id, role=role)
+                return exactly_one(row, _not_member(team_id, user_id))
 
         try:
             row, _ = await self.db.retry(unit, attempts=self.attempts)
         finally:
             self.retries += calls - 1  # counted whether the last attempt succeeded or not
-        if row is None:
-            raise MemberNotFound(f"user {user_id!r} is not a member of team {team_id}")
         return row
 
-    async def list_user_teams(self, user_id: str) -> list[UserTeam]:
+    async def list_user_teams(self, *, acting_user_id: str) -> list[UserTeam]:
         """The teams of an active user (the acting user) with its role in each, by team name."""
-        async with self.db.transaction(acting_user=user_id, read_only=True) as conn:
-            rows = await self.q.teams.list_teams_by_user(conn, user_id=user_id)
+        list_teams = self.q.teams.list_teams_by_user
+        rows = await self.reading(acting_user_id).run(list_teams, user_id=acting_user_id)
         return [UserTeam.from_row(row) for row in rows]
 
     async def list_members(self, team_id: UUID, *, acting_user_id: str) -> list[TeamMember]:
@@ -309,19 +282,16 @@ class TeamService:
 
         Empty unless the acting user is a member (the co-member directory).
         """
-        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
-            return await self.q.teams.list_team_members(conn, team_id=team_id)
+        members = self.q.teams.list_team_members
+        return await self.reading(acting_user_id).run(members, team_id=team_id)
 
     async def _require_owner(
         self, conn: AsyncConn, team_id: UUID, acting_user_id: str, doing: str
     ) -> None:
         """Raise TeamNotFound (not a member) or NotTeamOwner (a MEMBER) unless an OWNER."""
-        role = await self.q.teams.get_team_member_role(
-            conn, team_id=team_id, user_id=acting_user_id
-        )
-        if role is None:
-            raise TeamNotFound(f"no team with id {team_id}")
-        if role != UserRole.OWNER:
+        get_role = self.q.teams.get_team_member_role
+        role = await get_role(conn, team_id=team_id, user_id=acting_user_id)
+        if exactly_one(role, _missing(team_id)) != UserRole.OWNER:
             raise NotTeamOwner(f"only an OWNER of team {team_id} may {doing}")
 
 

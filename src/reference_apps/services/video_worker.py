@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
 from plainsql.errors import InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSONParam, ProcessingStatus, UpdateVideosClaimRow
+from reference_apps.services.base import Service
 
 # A claimed video: its columns the worker needs, processing_attempts (this claim's number),
 # claimed_until and claim_token (pass the claim back to complete/fail).
@@ -38,13 +39,13 @@ DEFAULT_MAX_ATTEMPTS: Final = 3
 MAX_BATCH_SIZE: Final = 100
 
 
-class VideoWorkerQueue:
+class VideoWorkerQueue(Service):
     """The queue as one worker sees it; ``worker_id`` names it in the lease (diagnostics)."""
 
     def __init__(
         self,
         db: AsyncDatabase,
-        queries: Queries,
+        q: AsyncTypedQueries,
         worker_id: str,
         *,
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
@@ -58,8 +59,7 @@ class VideoWorkerQueue:
             raise InvalidInput(
                 f"max_attempts must be at least 1, got {max_attempts}", query_name=""
             )
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
+        super().__init__(db, q)
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
@@ -72,36 +72,32 @@ class VideoWorkerQueue:
                 f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}",
                 query_name="",
             )
-        async with self.db.transaction() as conn:
-            return await self.q.videos.update_videos_claim(
-                conn,
-                worker=self.worker_id,
-                batch_size=batch_size,
-                lease_seconds=self.lease_seconds,
-                max_attempts=self.max_attempts,
-            )
+        return await self.writing(None).run(
+            self.q.videos.update_videos_claim,
+            worker=self.worker_id,
+            batch_size=batch_size,
+            lease_seconds=self.lease_seconds,
+            max_attempts=self.max_attempts,
+        )
 
     async def complete(self, claim: ClaimedVideo, content: JSONParam) -> bool:
         """``processing -> completed`` with the AI content; False (and nothing changed) when
         this claim is no longer the video's newest: the lease ran out and another worker took
         it, or the video was deleted."""
-        async with self.db.transaction() as conn:
-            return await self.q.videos.update_video_complete(
-                conn,
-                video_summary_id=claim.id,
-                claim_token=claim.claim_token,
-                ai_generated_content=content,
-            )
+        return await self.writing(None).run(
+            self.q.videos.update_video_complete,
+            video_summary_id=claim.id,
+            claim_token=claim.claim_token,
+            ai_generated_content=content,
+        )
 
     async def fail(self, claim: ClaimedVideo, error: str) -> ProcessingStatus | None:
         """Record a failed attempt with its error: ``pending`` again while attempts are left,
         else ``failed``; None when this claim is no longer the video's newest."""
-        async with self.db.transaction() as conn:
-            status = await self.q.videos.update_video_fail(
-                conn,
-                video_summary_id=claim.id,
-                claim_token=claim.claim_token,
-                processing_error=error,
-                max_attempts=self.max_attempts,
-            )
-        return status
+        return await self.writing(None).run(
+            self.q.videos.update_video_fail,
+            video_summary_id=claim.id,
+            claim_token=claim.claim_token,
+            processing_error=error,
+            max_attempts=self.max_attempts,
+        )

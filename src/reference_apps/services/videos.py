@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from plainsql import AsyncConn, AsyncDatabase, Queries
-from plainsql.errors import (
-    ForeignKeyViolation,
-    InvalidInput,
-    UniqueViolation,
-    translate_constraint,
-)
-from reference_apps.db.queries import AsyncTypedQueries
+from plainsql import AsyncConn, KeysetList, Page, exactly_one
+from plainsql.errors import InvalidInput
 from reference_apps.db.records import (
     CategoryRow,
     JSONParam,
@@ -27,10 +22,10 @@ from reference_apps.db.records import (
 from reference_apps.db.records import (
     ProcessingStatus as ProcessingStatus,  # the enum's labels
 )
+from reference_apps.services.base import Service
 from reference_apps.services.bounds import page_size as bounded_page_size
 from reference_apps.services.bounds import search_text
 from reference_apps.services.errors import AlreadyExists, NotFound
-from reference_apps.services.paging import Page, decode_cursor, page_of
 
 Category = CategoryRow
 Keyframe = KeyframeRow
@@ -88,20 +83,43 @@ class CategoryNotLinked(NotFound):
     """The video is not in that category."""
 
 
-class VideosService:
+def _missing(video_id: str) -> VideoNotFound:
+    return VideoNotFound(f"no video summary {video_id} for this user")
+
+
+def _by_date(row: VideoSummaryListItem) -> tuple[datetime, str]:
+    return (row.created_at, row.id)
+
+
+def _by_id(row: VideoSummaryListItem) -> tuple[None, str]:
+    return (None, row.id)
+
+
+# The videos of a tag or a category come in the order of the link table's key, the video id
+# (stable, not by date): the order its index serves.
+VIDEOS = KeysetList("videos", _by_date)
+VIDEOS_BY_STATUS = KeysetList("videos-by-status", _by_date)
+VIDEOS_BY_TAG = KeysetList("videos-by-tag_id", _by_id)
+VIDEOS_BY_CATEGORY = KeysetList("videos-by-category_id", _by_id)
+
+
+class VideosService(
+    Service,
+    constraint_errors={
+        "video_summaries_user_id_youtube_id_key": DuplicateVideo,
+        "categories_name_key": CategoryNameTaken,
+        "video_summary_categories_category_id_fkey": CategoryNotFound,
+    },
+):
     """A user's video library. Reads return None (or nothing) for another user's video;
     writes to it raise :class:`VideoNotFound`."""
-
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
 
     # -- video summaries ------------------------------------------------------------------
 
     async def create_video(
         self,
-        user_id: str,
         *,
+        acting_user_id: str,
         youtube_url: str,
         youtube_id: str,
         title: str,
@@ -111,41 +129,36 @@ class VideosService:
         thumbnail_url: str | None = None,
     ) -> VideoSummary:
         """A new pending summary; the same YouTube video twice for one user is DuplicateVideo."""
-        try:
-            async with self.db.transaction(acting_user=user_id) as conn:
-                row = await self.q.videos.create_video_summary(
-                    conn,
-                    user_id=user_id,
-                    youtube_url=youtube_url,
-                    youtube_id=youtube_id,
-                    title=title,
-                    description=description,
-                    channel_name=channel_name,
-                    duration=duration,
-                    thumbnail_url=thumbnail_url,
-                )
-        except UniqueViolation as e:
-            raise translate_constraint(
-                e, {"video_summaries_user_id_youtube_id_key": DuplicateVideo}
-            ) from e
-        return row
+        return await self.writing(acting_user_id).run(
+            self.q.videos.create_video_summary,
+            user_id=acting_user_id,
+            youtube_url=youtube_url,
+            youtube_id=youtube_id,
+            title=title,
+            description=description,
+            channel_name=channel_name,
+            duration=duration,
+            thumbnail_url=thumbnail_url,
+        )
 
-    async def get_video(self, video_id: str, user_id: str) -> VideoSummary | None:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.get_video_summary_by_id(
-                conn, video_summary_id=video_id, user_id=user_id
-            )
+    async def get_video(self, video_id: str, *, acting_user_id: str) -> VideoSummary | None:
+        get = self.q.videos.get_video_summary_by_id
+        return await self.reading(acting_user_id).run(
+            get, video_summary_id=video_id, user_id=acting_user_id
+        )
 
-    async def get_video_by_youtube_id(self, user_id: str, youtube_id: str) -> VideoSummary | None:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.get_video_summary_by_youtube_id(
-                conn, user_id=user_id, youtube_id=youtube_id
-            )
+    async def get_video_by_youtube_id(
+        self, youtube_id: str, *, acting_user_id: str
+    ) -> VideoSummary | None:
+        get = self.q.videos.get_video_summary_by_youtube_id
+        return await self.reading(acting_user_id).run(
+            get, user_id=acting_user_id, youtube_id=youtube_id
+        )
 
     async def list_videos(
         self,
-        user_id: str,
         *,
+        acting_user_id: str,
         status: ProcessingStatus | None = None,
         tag_id: str | None = None,
         category_id: str | None = None,
@@ -154,11 +167,9 @@ class VideosService:
     ) -> VideoPage:
         """One page of the user's videos, newest first, with tag counts and category names
         (sorted); optionally only those in one processing status, with one tag, or in one
-        category (at most one filter: InvalidInput otherwise). The videos of a tag or a
-        category come in the order of the link table's key, the video id (stable, not by
-        date): the order its index serves. ``after`` is the previous page's
-        ``next_cursor``, valid only for the same filter. Keyset paging (paging.py)."""
-        bounded_page_size(page_size, "page_size")
+        category (at most one filter: InvalidInput otherwise), in the order of the link
+        table's key (the video id) for a tag or a category. ``after`` is the previous page's
+        ``next_cursor``, valid only for the same filter."""
         given = [
             n
             for n, v in (("status", status), ("tag_id", tag_id), ("category_id", category_id))
@@ -166,46 +177,51 @@ class VideosService:
         ]
         if len(given) > 1:
             raise InvalidInput(f"list_videos filters by one of {', '.join(given)}", query_name="")
-        kind = "videos" + "".join(f"-by-{n}" for n in given)
-        start = decode_cursor(kind, after)
-        async with self.db.transaction(acting_user=user_id) as conn:
-            if status is not None:
-                rows = await self.q.videos.list_video_summaries_by_status(
-                    conn,
-                    user_id=user_id,
-                    processing_status=status,
-                    before_created_at=start.created_at,
-                    before_id=start.id,
-                    page_size=page_size + 1,
-                )
-            elif tag_id is not None:
-                rows = await self.q.videos.list_video_summaries_by_tag(
-                    conn, user_id=user_id, tag_id=tag_id, after_id=start.id, page_size=page_size + 1
-                )
-            elif category_id is not None:
-                rows = await self.q.videos.list_video_summaries_by_category(
-                    conn,
-                    user_id=user_id,
-                    category_id=category_id,
-                    after_id=start.id,
-                    page_size=page_size + 1,
-                )
-            else:
-                rows = await self.q.videos.list_video_summaries_by_user(
-                    conn,
-                    user_id=user_id,
-                    before_created_at=start.created_at,
-                    before_id=start.id,
-                    page_size=page_size + 1,
-                )
-        # the SQL leaves category names unordered (no sort in the page plan); sort them here
-        rows = [replace(r, category_names=sorted(r.category_names)) for r in rows]
-        if tag_id is not None or category_id is not None:  # link-table order: by video id
-            return page_of(kind, rows, page_size, lambda r: (None, r.id))
-        return page_of(kind, rows, page_size, lambda r: (r.created_at, r.id))
+        reading, user = self.reading(acting_user_id), acting_user_id
+        q = self.q.videos
+        if tag_id is not None:
+            by_tag = VIDEOS_BY_TAG.request(after, page_size)
+            rows = await reading.run(
+                q.list_video_summaries_by_tag,
+                user_id=user,
+                tag_id=tag_id,
+                after_id=by_tag.id,
+                page_size=by_tag.limit,
+            )
+            return by_tag.of(_sorted(rows))
+        if category_id is not None:
+            in_category = VIDEOS_BY_CATEGORY.request(after, page_size)
+            rows = await reading.run(
+                q.list_video_summaries_by_category,
+                user_id=user,
+                category_id=category_id,
+                after_id=in_category.id,
+                page_size=in_category.limit,
+            )
+            return in_category.of(_sorted(rows))
+        if status is not None:
+            page = VIDEOS_BY_STATUS.request(after, page_size)
+            rows = await reading.run(
+                q.list_video_summaries_by_status,
+                user_id=user,
+                processing_status=status,
+                before_created_at=page.key,
+                before_id=page.id,
+                page_size=page.limit,
+            )
+        else:
+            page = VIDEOS.request(after, page_size)
+            rows = await reading.run(
+                q.list_video_summaries_by_user,
+                user_id=user,
+                before_created_at=page.key,
+                before_id=page.id,
+                page_size=page.limit,
+            )
+        return page.of(_sorted(rows))
 
     async def search_videos(
-        self, user_id: str, query: str, *, limit: int = 20
+        self, query: str, *, acting_user_id: str, limit: int = 20
     ) -> list[VideoSearchResult]:
         """The user's videos whose title or AI summary (``ai_generated_content['summary']``)
         match ``query`` (web-search syntax: words, "phrases", -not, or), best first: a
@@ -214,232 +230,228 @@ class VideosService:
         top-``limit``, not a paged list."""
         bounded_page_size(limit, "limit")
         search_text(query, "query")
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.list_video_summaries_search(
-                conn, user_id=user_id, query=query, limit=limit
-            )
+        search = self.q.videos.list_video_summaries_search
+        return await self.reading(acting_user_id).run(
+            search, user_id=acting_user_id, query=query, limit=limit
+        )
 
     async def set_processing_status(
         self,
         video_id: str,
-        user_id: str,
         status: ProcessingStatus,
         error: str | None = None,
+        *,
+        acting_user_id: str,
     ) -> VideoSummary:
         """Set the processing status and its error (None clears a previous error). A worker's
         lease on the video is dropped (its late report changes nothing); ``pending`` (a retry
         the user asks for) gives the worker queue its attempts back."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.videos.update_video_summary_status(
-                conn,
-                video_summary_id=video_id,
-                user_id=user_id,
-                processing_status=status,
-                processing_error=error,
-            )
-        return self._found(row, video_id)
+        return await self.writing(acting_user_id).one(
+            _missing(video_id),
+            self.q.videos.update_video_summary_status,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+            processing_status=status,
+            processing_error=error,
+        )
 
     async def store_ai_content(
-        self, video_id: str, user_id: str, content: JSONParam
+        self, video_id: str, content: JSONParam, *, acting_user_id: str
     ) -> VideoSummary:
         """Store the AI-generated content (any JSON value; None stores SQL NULL)."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.videos.update_video_summary_content(
-                conn,
-                video_summary_id=video_id,
-                user_id=user_id,
-                ai_generated_content=content,
-            )
-        return self._found(row, video_id)
+        return await self.writing(acting_user_id).one(
+            _missing(video_id),
+            self.q.videos.update_video_summary_content,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+            ai_generated_content=content,
+        )
 
-    async def delete_video(self, video_id: str, user_id: str) -> None:
+    async def delete_video(self, video_id: str, *, acting_user_id: str) -> None:
         """Delete the video with its tag and category links and keyframes."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            deleted = await self.q.videos.delete_video_summary(
-                conn, video_summary_id=video_id, user_id=user_id
-            )
-        if deleted == 0:
-            raise VideoNotFound(f"no video summary {video_id} for this user")
+        delete = self.q.videos.delete_video_summary
+        await self.writing(acting_user_id).affected(
+            _missing(video_id), delete, video_summary_id=video_id, user_id=acting_user_id
+        )
 
     # -- tags and categories --------------------------------------------------------------
 
-    async def attach_tag(self, video_id: str, user_id: str, name: str) -> Tag:
+    async def attach_tag(self, video_id: str, name: str, *, acting_user_id: str) -> Tag:
         """Tag the video with ``name``, creating the tag when missing; returns the tag."""
-        async with self.db.transaction(acting_user=user_id) as conn:
+        q = self.q.videos
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             # Two statements: the second's snapshot sees a tag a concurrent call just added.
-            await self.q.videos.create_tag_if_missing(conn, name=name)
-            row = await self.q.videos.create_video_summary_tag_by_name(
-                conn, video_summary_id=video_id, user_id=user_id, name=name
+            await q.create_tag_if_missing(conn, name=name)
+            row = await q.create_video_summary_tag_by_name(
+                conn, video_summary_id=video_id, user_id=acting_user_id, name=name
             )
-            if row is None:
-                # Raising rolls the transaction back: no tag is left behind for a missing video.
-                raise VideoNotFound(f"no video summary {video_id} for this user")
-        return row
+            # Raising rolls the transaction back: no tag is left behind for a missing video.
+            return exactly_one(row, _missing(video_id))
 
-    async def detach_tag(self, video_id: str, user_id: str, tag_id: str) -> None:
+    async def detach_tag(self, video_id: str, tag_id: str, *, acting_user_id: str) -> None:
         """Remove the tag from the video (the tag itself stays)."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            deleted = await self.q.videos.delete_video_summary_tag(
-                conn, video_summary_id=video_id, user_id=user_id, tag_id=tag_id
-            )
-            if deleted == 0:
-                await self._require_video(conn, video_id, user_id)
-                raise TagNotLinked(f"video summary {video_id} has no tag {tag_id}")
+        missing = TagNotLinked(f"video summary {video_id} has no tag {tag_id}")
+        await self.writing(acting_user_id).affected(
+            self._video_or(video_id, acting_user_id, missing),
+            self.q.videos.delete_video_summary_tag,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+            tag_id=tag_id,
+        )
 
-    async def list_tags(self, video_id: str, user_id: str) -> list[Tag]:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.list_tags_by_video_summary(
-                conn, video_summary_id=video_id, user_id=user_id
-            )
+    async def list_tags(self, video_id: str, *, acting_user_id: str) -> list[Tag]:
+        list_tags = self.q.videos.list_tags_by_video_summary
+        return await self.reading(acting_user_id).run(
+            list_tags, video_summary_id=video_id, user_id=acting_user_id
+        )
 
-    async def list_tag_counts(self, user_id: str, *, limit: int = 100) -> list[TagCount]:
+    async def list_tag_counts(self, *, acting_user_id: str, limit: int = 100) -> list[TagCount]:
         """The tags on the user's videos with how many of their videos carry each, most used
         first, then by name; at most ``limit``."""
         bounded_page_size(limit, "limit")
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.list_tag_counts_by_user(conn, user_id=user_id, limit=limit)
+        counts = self.q.videos.list_tag_counts_by_user
+        return await self.reading(acting_user_id).run(counts, user_id=acting_user_id, limit=limit)
 
-    async def rename_tag(self, user_id: str, tag_id: str, new_name: str) -> TagRelinked:
+    async def rename_tag(self, tag_id: str, new_name: str, *, acting_user_id: str) -> TagRelinked:
         """ "Rename" a tag for this user only. Tags are a shared catalogue (``tags.name`` is
         unique across users), so the row is never renamed: every video of the user's tagged
         ``tag_id`` is relinked to the tag named ``new_name`` (created when missing), in one
         unit. Other users' videos keep the old tag; the old tag stays in the catalogue.
         Returns the new tag's id and name and how many videos were relinked (0 when the user
         has no video with the tag)."""
-        async with self.db.transaction(acting_user=user_id) as conn:
+        q = self.q.videos
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             # Two statements: the second's snapshot sees a tag a concurrent call just added.
-            await self.q.videos.create_tag_if_missing(conn, name=new_name)
-            row = await self.q.videos.update_video_summary_tags_relink(
-                conn, user_id=user_id, tag_id=tag_id, new_name=new_name
+            await q.create_tag_if_missing(conn, name=new_name)
+            row = await q.update_video_summary_tags_relink(
+                conn, user_id=acting_user_id, tag_id=tag_id, new_name=new_name
             )
-        if row is None:  # the tag was created above: only a concurrent purge could do this
-            raise TagNotFound(f"no tag named {new_name!r}")
-        return row
+        # The tag was created above: only a concurrent purge could make it missing.
+        return exactly_one(row, TagNotFound(f"no tag named {new_name!r}"))
 
-    async def drop_tag(self, user_id: str, tag_id: str) -> int:
+    async def drop_tag(self, tag_id: str, *, acting_user_id: str) -> int:
         """Take the tag off every video of the user's; how many lost it. The shared tag and
         other users' links stay."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.delete_video_summary_tags_by_tag(
-                conn, user_id=user_id, tag_id=tag_id
-            )
+        drop = self.q.videos.delete_video_summary_tags_by_tag
+        return await self.writing(acting_user_id).run(drop, user_id=acting_user_id, tag_id=tag_id)
 
     async def create_category(self, name: str, description: str | None = None) -> Category:
-        # Categories (like tags) are a shared catalogue: no policy, no acting user needed; the
-        # application role may read and add them, never rename or delete one.
-        try:
-            async with self.db.transaction() as conn:
-                row = await self.q.videos.create_category(conn, name=name, description=description)
-        except UniqueViolation as e:
-            raise translate_constraint(e, {"categories_name_key": CategoryNameTaken}) from e
-        return row
+        """A new category. Categories (like tags) are a shared catalogue: no policy, no acting
+        user; the application role may read and add them, never rename or delete one."""
+        create = self.q.videos.create_category
+        return await self.writing(None).run(create, name=name, description=description)
 
     async def list_categories(self) -> list[Category]:
-        async with self.db.transaction() as conn:
-            return await self.q.videos.list_categories(conn)
+        return await self.reading(None).run(self.q.videos.list_categories)
 
-    async def attach_category(self, video_id: str, user_id: str, category_id: str) -> bool:
+    async def attach_category(
+        self, video_id: str, category_id: str, *, acting_user_id: str
+    ) -> bool:
         """Put the video in the category; returns False if it was in it already."""
-        try:
-            async with self.db.transaction(acting_user=user_id) as conn:
-                row = await self.q.videos.create_video_summary_category(
-                    conn, video_summary_id=video_id, user_id=user_id, category_id=category_id
-                )
-                if not row.video_found:
-                    raise VideoNotFound(f"no video summary {video_id} for this user")
-        except ForeignKeyViolation as e:
-            raise translate_constraint(
-                e, {"video_summary_categories_category_id_fkey": CategoryNotFound}
-            ) from e
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            row = await self.q.videos.create_video_summary_category(
+                conn, video_summary_id=video_id, user_id=acting_user_id, category_id=category_id
+            )
+            if not row.video_found:
+                raise _missing(video_id)
         return row.linked
 
-    async def detach_category(self, video_id: str, user_id: str, category_id: str) -> None:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            deleted = await self.q.videos.delete_video_summary_category(
-                conn, video_summary_id=video_id, user_id=user_id, category_id=category_id
-            )
-            if deleted == 0:
-                await self._require_video(conn, video_id, user_id)
-                raise CategoryNotLinked(f"video summary {video_id} is not in {category_id}")
+    async def detach_category(
+        self, video_id: str, category_id: str, *, acting_user_id: str
+    ) -> None:
+        missing = CategoryNotLinked(f"video summary {video_id} is not in {category_id}")
+        await self.writing(acting_user_id).affected(
+            self._video_or(video_id, acting_user_id, missing),
+            self.q.videos.delete_video_summary_category,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+            category_id=category_id,
+        )
 
-    async def list_video_categories(self, video_id: str, user_id: str) -> list[Category]:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.list_categories_by_video_summary(
-                conn, video_summary_id=video_id, user_id=user_id
-            )
+    async def list_video_categories(self, video_id: str, *, acting_user_id: str) -> list[Category]:
+        list_categories = self.q.videos.list_categories_by_video_summary
+        return await self.reading(acting_user_id).run(
+            list_categories, video_summary_id=video_id, user_id=acting_user_id
+        )
 
     # -- keyframes ------------------------------------------------------------------------
 
     async def add_keyframe(
         self,
         video_id: str,
-        user_id: str,
         *,
+        acting_user_id: str,
         timestamp_seconds: int,
         image_url: str,
         description: str | None = None,
     ) -> Keyframe:
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await self.q.videos.create_keyframe(
-                conn,
-                video_summary_id=video_id,
-                user_id=user_id,
-                timestamp_seconds=timestamp_seconds,
-                image_url=image_url,
-                description=description,
-            )
-        if row is None:
-            raise VideoNotFound(f"no video summary {video_id} for this user")
-        return row
+        return await self.writing(acting_user_id).one(
+            _missing(video_id),
+            self.q.videos.create_keyframe,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+            timestamp_seconds=timestamp_seconds,
+            image_url=image_url,
+            description=description,
+        )
 
-    async def list_keyframes(self, video_id: str, user_id: str) -> list[Keyframe]:
+    async def list_keyframes(self, video_id: str, *, acting_user_id: str) -> list[Keyframe]:
         """The video's keyframes in time order."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            return await self.q.videos.list_keyframes_by_video_summary(
-                conn, video_summary_id=video_id, user_id=user_id
-            )
+        list_keyframes = self.q.videos.list_keyframes_by_video_summary
+        return await self.reading(acting_user_id).run(
+            list_keyframes, video_summary_id=video_id, user_id=acting_user_id
+        )
 
     async def add_keyframes(
-        self, video_id: str, user_id: str, keyframes: Sequence[KeyframeInput]
+        self, video_id: str, keyframes: Sequence[KeyframeInput], *, acting_user_id: str
     ) -> list[Keyframe]:
         """Add many keyframes in one INSERT (not COPY: PostgreSQL refuses COPY FROM into a
         table with row-level security for a role its policies bind); all or none. Returned in
         time order. VideoNotFound for another user's video; an empty list adds nothing."""
         if not keyframes:
             return []
-        async with self.db.transaction(acting_user=user_id) as conn:
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
             rows = await self.q.videos.create_keyframes(
                 conn,
                 video_summary_id=video_id,
-                user_id=user_id,
+                user_id=acting_user_id,
                 timestamps_seconds=[k.timestamp_seconds for k in keyframes],
                 image_urls=[k.image_url for k in keyframes],
                 descriptions=[k.description or "" for k in keyframes],  # "" stores NULL
             )
             if not rows:
-                raise VideoNotFound(f"no video summary {video_id} for this user")
+                raise _missing(video_id)
         return rows
 
-    async def delete_keyframe(self, keyframe_id: str, video_id: str, user_id: str) -> None:
+    async def delete_keyframe(
+        self, video_id: str, keyframe_id: str, *, acting_user_id: str
+    ) -> None:
         """Delete one keyframe of the user's video; KeyframeNotFound when there is none."""
-        async with self.db.transaction(acting_user=user_id) as conn:
-            deleted = await self.q.videos.delete_keyframe(
-                conn, keyframe_id=keyframe_id, video_summary_id=video_id, user_id=user_id
-            )
-        if deleted == 0:
-            raise KeyframeNotFound(f"no keyframe {keyframe_id} of video {video_id} for this user")
+        await self.writing(acting_user_id).affected(
+            KeyframeNotFound(f"no keyframe {keyframe_id} of video {video_id} for this user"),
+            self.q.videos.delete_keyframe,
+            keyframe_id=keyframe_id,
+            video_summary_id=video_id,
+            user_id=acting_user_id,
+        )
 
     # -- helpers --------------------------------------------------------------------------
 
-    async def _require_video(self, conn: AsyncConn, video_id: str, user_id: str) -> None:
-        row = await self.q.videos.get_video_summary_by_id(
-            conn, video_summary_id=video_id, user_id=user_id
-        )
-        if row is None:
-            raise VideoNotFound(f"no video summary {video_id} for this user")
+    def _video_or(
+        self, video_id: str, user_id: str, otherwise: NotFound
+    ) -> Callable[[AsyncConn], Awaitable[NotFound]]:
+        """Why a write to the user's video changed nothing, read in its unit: VideoNotFound
+        (not the user's video), else ``otherwise``."""
 
-    @staticmethod
-    def _found(row: VideoSummary | None, video_id: str) -> VideoSummary:
-        if row is None:
-            raise VideoNotFound(f"no video summary {video_id} for this user")
-        return row
+        async def why(conn: AsyncConn) -> NotFound:
+            get = self.q.videos.get_video_summary_by_id
+            found = await get(conn, video_summary_id=video_id, user_id=user_id)
+            return _missing(video_id) if found is None else otherwise
+
+        return why
+
+
+def _sorted(rows: list[VideoSummaryListItem]) -> list[VideoSummaryListItem]:
+    """The rows with their category names sorted (the SQL leaves them unordered: no sort in the
+    page plan)."""
+    return [replace(r, category_names=sorted(r.category_names)) for r in rows]

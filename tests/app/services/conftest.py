@@ -12,7 +12,8 @@ import pytest
 from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService
 from reference_apps.services.teams import TeamService
@@ -34,9 +35,11 @@ def users(plainsql_conn: psycopg.Connection[Any]) -> None:
 
 
 @pytest.fixture
-async def workspace(plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries) -> Workspace:
+async def workspace(
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+) -> Workspace:
     """Ada's workspace."""
-    return await add_workspace(plainsql_async_db, plainsql_async_queries, "ada")
+    return await add_workspace(plainsql_async_db, typed_queries, "ada")
 
 
 @pytest.fixture
@@ -45,25 +48,25 @@ def fast_hasher() -> PasswordHasher:
 
 
 @pytest.fixture
-def auth(plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries) -> AuthService:
+def auth(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuthService:
     return AuthService(
-        plainsql_async_db, plainsql_async_queries, password_hasher=FAST_HASHER, keys=TEST_KEYS
+        plainsql_async_db, typed_queries, password_hasher=FAST_HASHER, keys=TEST_KEYS
     )
 
 
 @pytest.fixture
-def teams(plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries) -> TeamService:
-    return TeamService(plainsql_async_db, plainsql_async_queries)
+def teams(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> TeamService:
+    return TeamService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
-def audit(plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries) -> AuditService:
+def audit(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> AuditService:
     """The audit reader, on the login role (an operator's): the application role cannot read
     audit_log."""
     operator = AsyncDatabase(
         plainsql_async_db.pool, replace(plainsql_async_db.settings, transaction_role=None)
     )
-    return AuditService(operator, plainsql_async_queries)
+    return AuditService(operator, typed_queries)
 
 
 WaitUntilBlocked = Callable[[str], Awaitable[None]]

@@ -8,10 +8,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
 from plainsql.errors import PermissionDenied
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
-from reference_apps.services.admin import NotAnAdministrator, UsersAdminService
+from reference_apps.services.users_admin import NotAnAdministrator, UsersAdminService
 
 from ..fixtures import ALICE, BOB
 
@@ -22,11 +23,11 @@ async def test_an_administrator_lists_every_user_and_changes_a_role(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     plainsql_conn.execute("UPDATE users SET role = 'OWNER' WHERE id = %s", (ALICE,))
     plainsql_conn.commit()
-    admin = UsersAdminService(plainsql_async_db, plainsql_async_queries)
+    admin = UsersAdminService(plainsql_async_db, typed_queries)
     first = await admin.list_users(acting_user_id=ALICE, page_size=1)
     rest = await admin.list_users(acting_user_id=ALICE, after=first.next_cursor, page_size=5)
     assert {u.id for u in first.items + rest.items} == {ALICE, BOB}
@@ -49,13 +50,13 @@ async def test_without_its_grant_the_admin_path_is_refused(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     function: str,
 ) -> None:
     plainsql_conn.execute("UPDATE users SET role = 'OWNER' WHERE id = %s", (ALICE,))
     plainsql_conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM reference_app")
     plainsql_conn.commit()
-    admin = UsersAdminService(plainsql_async_db, plainsql_async_queries)
+    admin = UsersAdminService(plainsql_async_db, typed_queries)
     if function.startswith("app_acting"):  # the read policy of the administrators' list
         with pytest.raises(PermissionDenied):
             await admin.list_users(acting_user_id=ALICE)

@@ -7,7 +7,8 @@ from typing import Any
 
 import psycopg
 
-from plainsql import AsyncDatabase, Queries, Settings, open_async_pool
+from plainsql import AsyncDatabase, Settings, open_async_pool
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService, User
@@ -31,7 +32,7 @@ async def test_a_role_change_is_logged_with_its_acting_user(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
@@ -54,7 +55,7 @@ async def test_create_team_logs_the_team_and_its_owner_as_done_by_the_creator(
 ) -> None:
     alice = await new_user(auth, "alice")
 
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     entries = await audit.list_by_actor(alice.id)
     assert [(e.table_name, e.action, e.row_key) for e in entries] == [
@@ -94,13 +95,13 @@ async def test_user_changes_are_logged_and_outlive_a_hard_delete(
 
 
 async def test_the_acting_user_does_not_leak_to_the_next_transaction_on_a_connection(
-    plainsql_settings: Settings, plainsql_async_queries: Queries, fast_hasher: Any
+    plainsql_settings: Settings, typed_queries: AsyncTypedQueries, fast_hasher: Any
 ) -> None:
     one_connection = replace(plainsql_settings, pool_min_size=1, pool_max_size=1)
     async with open_async_pool(one_connection) as pool:
         db = AsyncDatabase(pool, one_connection)
-        auth = AuthService(db, plainsql_async_queries, password_hasher=fast_hasher)
-        audit = AuditService(auditor(db), plainsql_async_queries)
+        auth = AuthService(db, typed_queries, password_hasher=fast_hasher)
+        audit = AuditService(auditor(db), typed_queries)
         user = await new_user(auth, "ada")
 
         await auth.update_profile(user.id, name="first", acting_user_id=user.id)
@@ -130,9 +131,11 @@ async def test_no_password_hash_or_token_is_ever_copied_into_the_log(
 ) -> None:
     user = await new_user(auth, "ada")
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
-    await auth.link_account(user.id, provider_id="github", account_id="gh-1", access_token="gho_x1")
-    verification = await auth.create_verification(user.email)
-    await teams.create_team(name="Acme", slug="acme", creator_id=user.id)
+    await auth.accounts.link_account(
+        user.id, provider_id="github", account_id="gh-1", access_token="gho_x1"
+    )
+    verification = await auth.verifications.create_verification(user.email)
+    await teams.create_team(name="Acme", slug="acme", acting_user_id=user.id)
     await auth.update_profile(user.id, name="Ada L.", acting_user_id=user.id)
     password_hash = plainsql_conn.execute(
         "SELECT password FROM accounts WHERE provider_id = 'credential'"

@@ -16,8 +16,9 @@ import pytest
 from argon2 import PasswordHasher
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql import AsyncDatabase, Queries, Settings, embedded, load_async_queries, open_async_pool
+from plainsql import AsyncDatabase, Settings, embedded, load_async_queries, open_async_pool
 from plainsql.errors import CheckViolation
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import (
     AccountAlreadyLinked,
@@ -89,9 +90,9 @@ async def test_sign_up_stores_a_user_and_an_argon2id_hash_never_the_password(
 
 
 async def test_the_default_hasher_is_argon2id_with_argon2_cffi_parameters(
-    plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries, plainsql_conn: SyncConn
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, plainsql_conn: SyncConn
 ) -> None:
-    service = AuthService(plainsql_async_db, plainsql_async_queries)  # production parameters
+    service = AuthService(plainsql_async_db, typed_queries)  # production parameters
     user = await service.sign_up(email="prod@x.io", password=PASSWORD, name="Prod")
 
     stored = scalar(plainsql_conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
@@ -99,14 +100,12 @@ async def test_the_default_hasher_is_argon2id_with_argon2_cffi_parameters(
 
 
 def test_a_hasher_other_than_argon2id_is_refused(
-    plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
     from argon2 import Type
 
     with pytest.raises(ValueError, match="argon2id"):
-        AuthService(
-            plainsql_async_db, plainsql_async_queries, password_hasher=PasswordHasher(type=Type.I)
-        )
+        AuthService(plainsql_async_db, typed_queries, password_hasher=PasswordHasher(type=Type.I))
 
 
 async def test_emails_differing_only_in_case_collide(
@@ -193,7 +192,7 @@ async def test_sign_in_opens_a_session_found_by_its_token(auth: AuthService) -> 
 
     assert signed_in.user == user
     assert signed_in.token not in repr(signed_in)
-    session = await auth.get_session(signed_in.token)
+    session = await auth.sessions.get_session(signed_in.token)
     assert session == signed_in.session
     assert (session.user_id, session.ip_address, session.user_agent) == (
         user.id,
@@ -206,13 +205,13 @@ async def test_sign_in_opens_a_session_found_by_its_token(auth: AuthService) -> 
 async def test_a_hash_made_with_other_parameters_is_upgraded_at_sign_in(
     auth: AuthService,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     plainsql_conn: SyncConn,
 ) -> None:
     user = await sign_up(auth)
     old = scalar(plainsql_conn, "SELECT password FROM accounts WHERE user_id = %s", user.id)
     stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
-    upgraded = AuthService(plainsql_async_db, plainsql_async_queries, password_hasher=stronger)
+    upgraded = AuthService(plainsql_async_db, typed_queries, password_hasher=stronger)
 
     await upgraded.sign_in(email="ada@x.io", password=PASSWORD)
 
@@ -295,7 +294,7 @@ async def test_a_soft_deleted_user_is_invisible_and_cannot_sign_in(
 ) -> None:
     user = await sign_up(auth, username="ada")
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
-    await auth.link_account(user.id, provider_id="github", account_id="gh-1")
+    await auth.accounts.link_account(user.id, provider_id="github", account_id="gh-1")
 
     await auth.soft_delete_user(user.id)
 
@@ -307,13 +306,13 @@ async def test_a_soft_deleted_user_is_invisible_and_cannot_sign_in(
         await auth.get_user_by_username("ada", acting_user_id=user.id)
     with pytest.raises(InvalidCredentials):
         await auth.sign_in(email="ada@x.io", password=PASSWORD)
-    assert await auth.get_session(signed_in.token) is None
-    assert await auth.list_sessions(user.id) == []
-    assert await auth.list_accounts(user.id) == []
+    assert await auth.sessions.get_session(signed_in.token) is None
+    assert await auth.sessions.list_sessions(user.id) == []
+    assert await auth.accounts.list_accounts(user.id) == []
     with pytest.raises(UserNotFound):
         await auth.update_profile(user.id, name="back")
     with pytest.raises(UserNotFound):
-        await auth.create_session(user.id)
+        await auth.sessions.create_session(user.id)
     with pytest.raises(UserNotFound):
         await auth.soft_delete_user(user.id)
     # The row stays, marked; its sessions are gone.
@@ -336,16 +335,16 @@ async def test_hard_delete_cascades_to_sessions_and_accounts(
 ) -> None:
     user = await sign_up(auth)
     other = await sign_up(auth, email="other@x.io")
-    await auth.create_session(user.id)
-    await auth.create_session(other.id)
-    await auth.link_account(user.id, provider_id="github", account_id="gh-1")
+    await auth.sessions.create_session(user.id)
+    await auth.sessions.create_session(other.id)
+    await auth.accounts.link_account(user.id, provider_id="github", account_id="gh-1")
 
     await auth.hard_delete_user(user.id)
 
     assert scalar(plainsql_conn, "SELECT count(*) FROM users WHERE id = %s", user.id) == 0
     assert scalar(plainsql_conn, "SELECT count(*) FROM sessions WHERE user_id = %s", user.id) == 0
     assert scalar(plainsql_conn, "SELECT count(*) FROM accounts WHERE user_id = %s", user.id) == 0
-    assert len(await auth.list_sessions(other.id)) == 1
+    assert len(await auth.sessions.list_sessions(other.id)) == 1
     # The email is free again after a hard delete.
     await sign_up(auth)
 
@@ -369,7 +368,7 @@ async def test_hard_delete_removes_a_soft_deleted_user_too(
 async def test_session_tokens_are_long_random_and_distinct(auth: AuthService) -> None:
     user = await sign_up(auth)
 
-    tokens = {(await auth.create_session(user.id)).token for _ in range(5)}
+    tokens = {(await auth.sessions.create_session(user.id)).token for _ in range(5)}
 
     assert len(tokens) == 5
     assert all(len(token) >= 43 for token in tokens)  # 32 random bytes, base64url
@@ -377,16 +376,16 @@ async def test_session_tokens_are_long_random_and_distinct(auth: AuthService) ->
 
 async def test_an_expired_session_is_not_returned(auth: AuthService) -> None:
     user = await sign_up(auth)
-    expired = await auth.create_session(user.id, expires_in=timedelta(seconds=-1))
-    live = await auth.create_session(user.id, expires_in=timedelta(hours=1))
+    expired = await auth.sessions.create_session(user.id, expires_in=timedelta(seconds=-1))
+    live = await auth.sessions.create_session(user.id, expires_in=timedelta(hours=1))
 
-    assert await auth.get_session(expired.token) is None
-    assert await auth.get_session(live.token) == live.session
-    assert await auth.list_sessions(user.id) == [live.session]
+    assert await auth.sessions.get_session(expired.token) is None
+    assert await auth.sessions.get_session(live.token) == live.session
+    assert await auth.sessions.list_sessions(user.id) == [live.session]
 
 
 async def test_get_session_of_an_unknown_token_is_none(auth: AuthService) -> None:
-    assert await auth.get_session("no-such-token") is None
+    assert await auth.sessions.get_session("no-such-token") is None
 
 
 async def test_sessions_are_listed_newest_first_and_only_the_users_own(
@@ -394,53 +393,53 @@ async def test_sessions_are_listed_newest_first_and_only_the_users_own(
 ) -> None:
     user = await sign_up(auth)
     other = await sign_up(auth, email="other@x.io")
-    first = await auth.create_session(user.id)
-    second = await auth.create_session(user.id)
-    await auth.create_session(other.id)
+    first = await auth.sessions.create_session(user.id)
+    second = await auth.sessions.create_session(user.id)
+    await auth.sessions.create_session(other.id)
 
-    assert await auth.list_sessions(user.id) == [second.session, first.session]
+    assert await auth.sessions.list_sessions(user.id) == [second.session, first.session]
 
 
 async def test_create_session_for_an_unknown_user_raises_user_not_found(
     auth: AuthService,
 ) -> None:
     with pytest.raises(UserNotFound):
-        await auth.create_session("no-such-user")
+        await auth.sessions.create_session("no-such-user")
 
 
 async def test_revoke_one_session_only_by_its_owner(auth: AuthService) -> None:
     user = await sign_up(auth)
     other = await sign_up(auth, email="other@x.io")
-    kept = await auth.create_session(user.id)
-    revoked = await auth.create_session(user.id)
+    kept = await auth.sessions.create_session(user.id)
+    revoked = await auth.sessions.create_session(user.id)
 
-    assert await auth.revoke_session(other.id, revoked.session.id) is False
-    assert await auth.revoke_session(user.id, revoked.session.id) is True
-    assert await auth.revoke_session(user.id, revoked.session.id) is False
+    assert await auth.sessions.revoke_session(other.id, revoked.session.id) is False
+    assert await auth.sessions.revoke_session(user.id, revoked.session.id) is True
+    assert await auth.sessions.revoke_session(user.id, revoked.session.id) is False
 
-    assert await auth.get_session(revoked.token) is None
-    assert await auth.get_session(kept.token) == kept.session
+    assert await auth.sessions.get_session(revoked.token) is None
+    assert await auth.sessions.get_session(kept.token) == kept.session
 
 
 async def test_sign_out_ends_the_session_of_the_token(auth: AuthService) -> None:
     user = await sign_up(auth)
-    created = await auth.create_session(user.id)
+    created = await auth.sessions.create_session(user.id)
 
-    assert await auth.sign_out(created.token) is True
-    assert await auth.sign_out(created.token) is False
-    assert await auth.get_session(created.token) is None
+    assert await auth.sessions.sign_out(created.token) is True
+    assert await auth.sessions.sign_out(created.token) is False
+    assert await auth.sessions.get_session(created.token) is None
 
 
 async def test_revoke_all_sessions_of_a_user(auth: AuthService) -> None:
     user = await sign_up(auth)
     other = await sign_up(auth, email="other@x.io")
     for _ in range(3):
-        await auth.create_session(user.id)
-    kept = await auth.create_session(other.id)
+        await auth.sessions.create_session(user.id)
+    kept = await auth.sessions.create_session(other.id)
 
-    assert await auth.revoke_all_sessions(user.id) == 3
-    assert await auth.list_sessions(user.id) == []
-    assert await auth.list_sessions(other.id) == [kept.session]
+    assert await auth.sessions.revoke_all_sessions(user.id) == 3
+    assert await auth.sessions.list_sessions(user.id) == []
+    assert await auth.sessions.list_sessions(other.id) == [kept.session]
 
 
 async def test_delete_expired_sessions_in_batches_keeps_the_live_ones(
@@ -448,14 +447,14 @@ async def test_delete_expired_sessions_in_batches_keeps_the_live_ones(
 ) -> None:
     user = await sign_up(auth)
     for _ in range(5):
-        await auth.create_session(user.id, expires_in=timedelta(seconds=-1))
-    live = await auth.create_session(user.id)
+        await auth.sessions.create_session(user.id, expires_in=timedelta(seconds=-1))
+    live = await auth.sessions.create_session(user.id)
 
-    assert await auth.delete_expired_sessions(batch_size=2) == 5
+    assert await auth.sessions.delete_expired_sessions(batch_size=2) == 5
 
     assert scalar(plainsql_conn, "SELECT count(*) FROM sessions") == 1
-    assert await auth.get_session(live.token) == live.session
-    assert await auth.delete_expired_sessions() == 0
+    assert await auth.sessions.get_session(live.token) == live.session
+    assert await auth.sessions.delete_expired_sessions() == 0
 
 
 # --- accounts -----------------------------------------------------------------------------
@@ -467,7 +466,7 @@ async def test_link_list_and_unlink_an_oauth_account(
     user = await sign_up(auth)
     expires = datetime(2030, 1, 1, tzinfo=UTC)
 
-    account = await auth.link_account(
+    account = await auth.accounts.link_account(
         user.id,
         provider_id="github",
         account_id="gh-42",
@@ -491,34 +490,34 @@ async def test_link_list_and_unlink_an_oauth_account(
         assert stored is not None
         assert token not in stored
         assert key_id_of(stored) == TEST_KEY.key_id
-    tokens = await auth.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
+    tokens = await auth.accounts.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
     assert tokens == OAuthTokens(
         access_token="gho_access", refresh_token="ghr_refresh", id_token=None
     )
     assert "gho_access" not in repr(tokens)
     assert "ghr_refresh" not in repr(tokens)
-    listed = await auth.list_accounts(user.id)
+    listed = await auth.accounts.list_accounts(user.id)
     assert [a.provider_id for a in listed] == ["credential", "github"]
 
-    await auth.unlink_account(user.id, provider_id="github", account_id="gh-42")
+    await auth.accounts.unlink_account(user.id, provider_id="github", account_id="gh-42")
 
-    assert [a.provider_id for a in await auth.list_accounts(user.id)] == ["credential"]
+    assert [a.provider_id for a in await auth.accounts.list_accounts(user.id)] == ["credential"]
 
 
 async def test_linking_again_refreshes_the_tokens_of_the_same_account(
     auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
-    first = await auth.link_account(
+    first = await auth.accounts.link_account(
         user.id, provider_id="github", account_id="gh-42", access_token="a1"
     )
 
-    again = await auth.link_account(
+    again = await auth.accounts.link_account(
         user.id, provider_id="github", account_id="gh-42", access_token="a2"
     )
 
     assert again.id == first.id
-    tokens = await auth.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
+    tokens = await auth.accounts.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
     assert tokens.access_token == "a2"
 
 
@@ -527,30 +526,36 @@ async def test_a_provider_account_belongs_to_one_user(
 ) -> None:
     owner = await sign_up(auth)
     intruder = await sign_up(auth, email="intruder@x.io")
-    await auth.link_account(owner.id, provider_id="github", account_id="gh-42", access_token="a1")
+    await auth.accounts.link_account(
+        owner.id, provider_id="github", account_id="gh-42", access_token="a1"
+    )
 
     with pytest.raises(AccountAlreadyLinked):
-        await auth.link_account(
+        await auth.accounts.link_account(
             intruder.id, provider_id="github", account_id="gh-42", access_token="stolen"
         )
 
     assert plainsql_conn.execute(
         "SELECT user_id FROM accounts WHERE provider_id = 'github'"
     ).fetchall() == [(owner.id,)]
-    tokens = await auth.get_oauth_tokens(owner.id, provider_id="github", account_id="gh-42")
+    tokens = await auth.accounts.get_oauth_tokens(
+        owner.id, provider_id="github", account_id="gh-42"
+    )
     assert tokens.access_token == "a1"
     with pytest.raises(AccountNotFound):
-        await auth.get_oauth_tokens(intruder.id, provider_id="github", account_id="gh-42")
+        await auth.accounts.get_oauth_tokens(intruder.id, provider_id="github", account_id="gh-42")
 
 
 async def test_a_token_moved_to_another_column_or_account_does_not_decrypt(
     auth: AuthService, plainsql_conn: SyncConn
 ) -> None:
     user = await sign_up(auth)
-    await auth.link_account(
+    await auth.accounts.link_account(
         user.id, provider_id="github", account_id="gh-1", access_token="A1", refresh_token="R1"
     )
-    await auth.link_account(user.id, provider_id="github", account_id="gh-2", access_token="A2")
+    await auth.accounts.link_account(
+        user.id, provider_id="github", account_id="gh-2", access_token="A2"
+    )
     plainsql_conn.execute(  # an attacker with write access swaps ciphertexts around
         "UPDATE accounts SET access_token = (SELECT access_token FROM accounts"
         " WHERE account_id = 'gh-1') WHERE account_id = 'gh-2'"
@@ -562,29 +567,31 @@ async def test_a_token_moved_to_another_column_or_account_does_not_decrypt(
 
     for account_id in ("gh-1", "gh-2"):
         with pytest.raises(CorruptCiphertext, match="fails authentication"):
-            await auth.get_oauth_tokens(user.id, provider_id="github", account_id=account_id)
+            await auth.accounts.get_oauth_tokens(
+                user.id, provider_id="github", account_id=account_id
+            )
 
 
 async def test_link_for_an_unknown_user_raises_user_not_found(auth: AuthService) -> None:
     with pytest.raises(UserNotFound):
-        await auth.link_account("no-such-user", provider_id="github", account_id="gh-1")
+        await auth.accounts.link_account("no-such-user", provider_id="github", account_id="gh-1")
 
 
 async def test_credential_accounts_are_not_linked_nor_unlinked(auth: AuthService) -> None:
     user = await sign_up(auth)
 
     with pytest.raises(ValueError, match="sign_up"):
-        await auth.link_account(user.id, provider_id="credential", account_id=user.id)
+        await auth.accounts.link_account(user.id, provider_id="credential", account_id=user.id)
     with pytest.raises(AccountNotFound):
-        await auth.unlink_account(user.id, provider_id="credential", account_id=user.id)
-    assert [a.provider_id for a in await auth.list_accounts(user.id)] == ["credential"]
+        await auth.accounts.unlink_account(user.id, provider_id="credential", account_id=user.id)
+    assert [a.provider_id for a in await auth.accounts.list_accounts(user.id)] == ["credential"]
 
 
 async def test_unlink_of_an_unknown_account_raises_account_not_found(auth: AuthService) -> None:
     user = await sign_up(auth)
 
     with pytest.raises(AccountNotFound):
-        await auth.unlink_account(user.id, provider_id="github", account_id="nope")
+        await auth.accounts.unlink_account(user.id, provider_id="github", account_id="nope")
 
 
 async def test_a_failed_write_never_quotes_a_token(auth: AuthService) -> None:
@@ -593,7 +600,9 @@ async def test_a_failed_write_never_quotes_a_token(auth: AuthService) -> None:
 
     # A blank provider breaks a CHECK: PostgreSQL's DETAIL would quote the whole row.
     with pytest.raises(CheckViolation) as caught:
-        await auth.link_account(user.id, provider_id=" ", account_id="x", access_token=secret)
+        await auth.accounts.link_account(
+            user.id, provider_id=" ", account_id="x", access_token=secret
+        )
 
     error = caught.value
     assert error.constraint == "accounts_provider_id_not_blank"
@@ -606,28 +615,30 @@ async def test_a_failed_write_never_quotes_a_token(auth: AuthService) -> None:
 
 
 async def test_a_verification_is_consumed_exactly_once(auth: AuthService) -> None:
-    created = await auth.create_verification("ada@x.io")
+    created = await auth.verifications.create_verification("ada@x.io")
     assert created.value not in repr(created)
 
-    assert await auth.consume_verification("ada@x.io", "wrong-value") is None
-    assert await auth.consume_verification("eve@x.io", created.value) is None
-    consumed = await auth.consume_verification("ada@x.io", created.value)
+    assert await auth.verifications.consume_verification("ada@x.io", "wrong-value") is None
+    assert await auth.verifications.consume_verification("eve@x.io", created.value) is None
+    consumed = await auth.verifications.consume_verification("ada@x.io", created.value)
     assert consumed == created.verification
-    assert await auth.consume_verification("ada@x.io", created.value) is None
+    assert await auth.verifications.consume_verification("ada@x.io", created.value) is None
 
 
 async def test_an_expired_verification_cannot_be_consumed(auth: AuthService) -> None:
-    created = await auth.create_verification("ada@x.io", expires_in=timedelta(seconds=-1))
+    created = await auth.verifications.create_verification(
+        "ada@x.io", expires_in=timedelta(seconds=-1)
+    )
 
-    assert await auth.consume_verification("ada@x.io", created.value) is None
-    assert await auth.delete_expired_verifications() == 1
+    assert await auth.verifications.consume_verification("ada@x.io", created.value) is None
+    assert await auth.verifications.delete_expired_verifications() == 1
 
 
 async def test_concurrent_consumers_of_one_value_one_wins(auth: AuthService) -> None:
-    created = await auth.create_verification("ada@x.io", value="shared-value")
+    created = await auth.verifications.create_verification("ada@x.io", value="shared-value")
 
     results = await asyncio.gather(
-        *(auth.consume_verification("ada@x.io", created.value) for _ in range(8))
+        *(auth.verifications.consume_verification("ada@x.io", created.value) for _ in range(8))
     )
 
     assert [r for r in results if r is not None] == [created.verification]
@@ -637,7 +648,7 @@ async def test_a_consumer_waiting_on_another_gets_nothing_once_it_commits(
     auth: AuthService, plainsql_database_url: str, wait_until_blocked: WaitUntilBlocked
 ) -> None:
     """Deterministic race: the first consumer holds the row while the second one runs."""
-    created = await auth.create_verification("ada@x.io", value="raced-value")
+    created = await auth.verifications.create_verification("ada@x.io", value="raced-value")
     async with await psycopg.AsyncConnection.connect(plainsql_database_url) as first:
         row = await (
             await first.execute(
@@ -648,7 +659,9 @@ async def test_a_consumer_waiting_on_another_gets_nothing_once_it_commits(
         ).fetchone()
         assert row == (created.verification.id,)
 
-        second = asyncio.create_task(auth.consume_verification("ada@x.io", "raced-value"))
+        second = asyncio.create_task(
+            auth.verifications.consume_verification("ada@x.io", "raced-value")
+        )
         await wait_until_blocked("DELETE FROM verifications")
         assert not second.done()
         await first.commit()
@@ -660,13 +673,13 @@ async def test_verify_email_consumes_the_value_and_marks_the_email_verified(
     auth: AuthService,
 ) -> None:
     user = await sign_up(auth)
-    created = await auth.create_verification(user.email)
+    created = await auth.verifications.create_verification(user.email)
 
-    verified = await auth.verify_email(user.email, created.value)
+    verified = await auth.verifications.verify_email(user.email, created.value)
 
     assert verified is not None
     assert verified.email_verified is True
-    assert await auth.verify_email(user.email, created.value) is None
+    assert await auth.verifications.verify_email(user.email, created.value) is None
 
 
 # --- no secret in logs or errors ----------------------------------------------------------
@@ -696,7 +709,7 @@ async def test_no_password_hash_or_token_reaches_a_log_or_an_error(
     async with open_async_pool(plainsql_settings) as pool:
         auth = AuthService(
             AsyncDatabase(pool, plainsql_settings),
-            load_async_queries(plainsql_settings.sql_dir),
+            AsyncTypedQueries(load_async_queries(plainsql_settings.sql_dir)),
             password_hasher=fast_hasher,
         )
         await _sign_up_and_fail_to_sign_in(auth, plainsql_conn, hidden, errors)
@@ -737,7 +750,7 @@ async def _sign_up_and_fail_to_sign_in(
     except InvalidCredentials as exc:
         errors.append(exc)
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
-    assert await auth.sign_out(signed_in.token)
+    assert await auth.sessions.sign_out(signed_in.token)
     hidden.append(signed_in.token)
     hidden.append(scalar(conn, "SELECT password FROM accounts WHERE user_id = %s", user.id))
 
@@ -745,16 +758,16 @@ async def _sign_up_and_fail_to_sign_in(
 async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     auth: AuthService,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     plainsql_database_url: str,
 ) -> None:
     """A stolen dump signs nobody in and hands out no provider token or deploy key: only
     SHA-256s and AES-256-GCM envelopes are stored, and a hash is no token."""
     user = await sign_up(auth)
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
-    verification = await auth.create_verification("ada@x.io")
+    verification = await auth.verifications.create_verification("ada@x.io")
     oauth = [f"{prefix}_{secrets.token_urlsafe(24)}" for prefix in ("gho", "ghr", "eyJ", "ya29")]
-    await auth.link_account(
+    await auth.accounts.link_account(
         user.id,
         provider_id="github",
         account_id="gh-42",
@@ -762,10 +775,12 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
         refresh_token=oauth[1],
         id_token=oauth[2],
     )
-    await auth.link_account(user.id, provider_id="google", account_id="g-7", access_token=oauth[3])
-    workspace = await add_workspace(plainsql_async_db, plainsql_async_queries, "ada-site")
+    await auth.accounts.link_account(
+        user.id, provider_id="google", account_id="g-7", access_token=oauth[3]
+    )
+    workspace = await add_workspace(plainsql_async_db, typed_queries, "ada-site")
     deploy_key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{secrets.token_urlsafe(48)}\n-----END"
-    git = GitService(plainsql_async_db, plainsql_async_queries, keys=TEST_KEYS)
+    git = GitService(plainsql_async_db, typed_queries, keys=TEST_KEYS)
     await git.connect_repository(
         workspace.id,
         repo_url="git@git.example:ada/site.git",
@@ -792,12 +807,12 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
             base64.urlsafe_b64encode(raw).decode().rstrip("="),
         ):
             assert form not in dump
-    assert await auth.get_oauth_tokens(user.id, provider_id="google", account_id="g-7") == (
-        OAuthTokens(access_token=oauth[3], refresh_token=None, id_token=None)
-    )
+    assert await auth.accounts.get_oauth_tokens(
+        user.id, provider_id="google", account_id="g-7"
+    ) == (OAuthTokens(access_token=oauth[3], refresh_token=None, id_token=None))
     assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == deploy_key
     stolen = secret_hash(signed_in.token)
     assert stolen.hex() in dump  # what the dump does hold (bytea as hex) ...
     for forged in (stolen.hex(), base64.urlsafe_b64encode(stolen).decode().rstrip("=")):
-        assert await auth.get_session(forged) is None  # ... is no way in
-    assert await auth.get_session(signed_in.token) is not None
+        assert await auth.sessions.get_session(forged) is None  # ... is no way in
+    assert await auth.sessions.get_session(signed_in.token) is not None

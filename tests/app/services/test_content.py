@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from plainsql import AsyncDatabase, Queries, Settings
 from plainsql.errors import InvalidInput
 from plainsql.seed import run_seeds
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services import content as content_module
 from reference_apps.services.content import (
     BlockInput,
@@ -87,8 +88,8 @@ SITE_NODES = 4 + 6 + 2 + 2 + 1
 
 
 @pytest.fixture
-def content(plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries) -> ContentService:
-    return ContentService(plainsql_async_db, plainsql_async_queries)
+def content(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> ContentService:
+    return ContentService(plainsql_async_db, typed_queries)
 
 
 async def node_keys(pool: Pool, workspace_id: int) -> list[tuple[Any, ...]]:
@@ -151,11 +152,9 @@ async def test_import_then_read_a_page_as_a_tree_in_order(
 
 
 async def test_the_tree_stops_at_the_workspace_embed_depth(
-    plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries, content: ContentService
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, content: ContentService
 ) -> None:
-    shallow = await add_workspace(
-        plainsql_async_db, plainsql_async_queries, "shallow", embed_depth=2
-    )
+    shallow = await add_workspace(plainsql_async_db, typed_queries, "shallow", embed_depth=2)
     await content.import_content(shallow.id, SITE, acting_user_id=shallow.user_id)
     tree = await content.get_page(shallow.id, "guides/setup/intro", acting_user_id=shallow.user_id)
     assert tree is not None
@@ -242,11 +241,11 @@ async def test_deleting_a_page_removes_all_its_blocks(
 
 async def test_backlinks_are_the_blocks_that_link_the_page(
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     content: ContentService,
     workspace: Workspace,
 ) -> None:
-    other = await add_workspace(plainsql_async_db, plainsql_async_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     await content.import_content(other.id, SITE, acting_user_id=other.user_id)
 
@@ -275,11 +274,11 @@ async def test_backlinks_are_the_blocks_that_link_the_page(
 
 async def test_search_ranks_title_matches_first_and_highlights(
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     content: ContentService,
     workspace: Workspace,
 ) -> None:
-    other = await add_workspace(plainsql_async_db, plainsql_async_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     pages = [
         PageInput("install", "Installing", blocks=[BlockInput("<p>Steps follow.</p>")]),
         PageInput(
@@ -536,7 +535,7 @@ def explain(
 @pytest.mark.slow
 async def test_backlinks_and_page_tree_never_scan_all_nodes(
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     plainsql_queries: Queries,
     content: ContentService,
     workspace: Workspace,
@@ -566,7 +565,7 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
     )
     assert summary.blocks >= 10_000
     for name in ("bob", "carol"):
-        other = await add_workspace(plainsql_async_db, plainsql_async_queries, name)
+        other = await add_workspace(plainsql_async_db, typed_queries, name)
         await content.import_content(other.id, site(150, 40), acting_user_id=other.user_id)
     plainsql_conn.execute("ANALYZE nodes")
     plainsql_conn.execute("ANALYZE workspaces")
@@ -599,13 +598,13 @@ async def test_the_seed_workspace_reads_back(
     plainsql_settings: Settings,
     plainsql_async_pool: Pool,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     content: ContentService,
 ) -> None:
     run_seeds(plainsql_settings)
     run_seeds(plainsql_settings)  # idempotent
-    workspace = await WorkspaceService(plainsql_async_db, plainsql_async_queries).get_by_user(
-        "seed-user-alice"
+    workspace = await WorkspaceService(plainsql_async_db, typed_queries).get_by_user(
+        acting_user_id="seed-user-alice"
     )
     assert workspace is not None
     pages = await content.list_pages(workspace.id, acting_user_id=workspace.user_id)

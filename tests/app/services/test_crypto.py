@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from plainsql.config import DatabaseSource, Settings
+from plainsql import Settings
+from plainsql.config import DatabaseSource
 from reference_apps.services.crypto import (
     KEYS_SETTING,
     CorruptCiphertext,

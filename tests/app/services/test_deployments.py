@@ -9,7 +9,8 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.deployments import (
     DeploymentNotFound,
     DeploymentService,
@@ -25,9 +26,9 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 @pytest.fixture
 def deployments(
-    plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> DeploymentService:
-    return DeploymentService(plainsql_async_db, plainsql_async_queries)
+    return DeploymentService(plainsql_async_db, typed_queries)
 
 
 async def test_record_then_get(deployments: DeploymentService, workspace: Workspace) -> None:
@@ -167,11 +168,11 @@ async def test_appending_to_a_null_build_log(
 async def test_latest_n_newest_first_of_one_workspace(
     plainsql_async_pool: Pool,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     deployments: DeploymentService,
     workspace: Workspace,
 ) -> None:
-    other = await add_workspace(plainsql_async_db, plainsql_async_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     for i in range(5):
         await deployments.record(
             workspace.id, commit_sha=f"sha{i}", acting_user_id=workspace.user_id

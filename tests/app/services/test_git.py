@@ -11,8 +11,9 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql import AsyncDatabase, Queries, Settings, load_async_queries, open_async_pool
+from plainsql import AsyncDatabase, Settings, load_async_queries, open_async_pool
 from plainsql.errors import CheckViolation
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SyncStatus
 from reference_apps.services.crypto import CorruptCiphertext, key_id_of
 from reference_apps.services.git import (
@@ -30,8 +31,8 @@ SECRET_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-material\n"
 
 
 @pytest.fixture
-def git(plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries) -> GitService:
-    return GitService(plainsql_async_db, plainsql_async_queries, keys=TEST_KEYS)
+def git(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> GitService:
+    return GitService(plainsql_async_db, typed_queries, keys=TEST_KEYS)
 
 
 async def test_connect_then_get(git: GitService, workspace: Workspace) -> None:
@@ -84,10 +85,10 @@ async def test_a_deploy_key_copied_to_another_workspace_does_not_decrypt(
     git: GitService,
     workspace: Workspace,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     plainsql_conn: SyncConn,
 ) -> None:
-    other = await add_workspace(plainsql_async_db, plainsql_async_queries, "bob")
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
     await git.connect_repository(
         workspace.id,
         repo_url="https://a.example/a.git",
@@ -226,7 +227,7 @@ async def test_a_failed_connect_logs_and_raises_no_deploy_key(
     async with open_async_pool(plainsql_settings) as pool:
         git = GitService(
             AsyncDatabase(pool, plainsql_settings),
-            load_async_queries(plainsql_settings.sql_dir),
+            AsyncTypedQueries(load_async_queries(plainsql_settings.sql_dir)),
             keys=TEST_KEYS,
         )
         await git.connect_repository(

@@ -14,10 +14,9 @@ import pytest
 
 from plainsql import AsyncDatabase, Queries
 from plainsql.errors import InvalidInput
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.services.agents import Agent, AgentNotFound, AgentsService
 from reference_apps.services.meetings import (
-    Agent,
-    AgentNotFound,
-    AgentsService,
     IllegalMeetingTransition,
     Meeting,
     MeetingListItem,
@@ -37,23 +36,23 @@ URL_SAFE_21 = re.compile(r"^[A-Za-z0-9_-]{21}$")
 def agents(
     users: None,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> AgentsService:
-    return AgentsService(plainsql_async_db, plainsql_async_queries)
+    return AgentsService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
 def meetings(
     users: None,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> MeetingsService:
-    return MeetingsService(plainsql_async_db, plainsql_async_queries)
+    return MeetingsService(plainsql_async_db, typed_queries)
 
 
 @pytest.fixture
 async def agent(agents: AgentsService) -> Agent:
-    return await agents.create_agent(ALICE, "Tutor", "Explain things simply.")
+    return await agents.create_agent("Tutor", "Explain things simply.", acting_user_id=ALICE)
 
 
 def with_agent(meeting: Meeting, agent_name: str) -> MeetingWithAgent:
@@ -73,62 +72,66 @@ def count(conn: Conn, sql: str, *params: Any) -> int:
 async def test_agents_get_21_character_url_safe_ids_from_the_database(
     agents: AgentsService,
 ) -> None:
-    created = [await agents.create_agent(ALICE, f"agent {i}", "be brief") for i in range(20)]
+    created = [
+        await agents.create_agent(f"agent {i}", "be brief", acting_user_id=ALICE) for i in range(20)
+    ]
     assert all(URL_SAFE_21.match(a.id) for a in created)
     assert len({a.id for a in created}) == 20
 
 
 async def test_get_agent_is_scoped_by_user(agents: AgentsService, agent: Agent) -> None:
-    assert await agents.get_agent(agent.id, ALICE) == agent
-    assert await agents.get_agent(agent.id, BOB) is None
-    assert await agents.get_agent("x" * 21, ALICE) is None
+    assert await agents.get_agent(agent.id, acting_user_id=ALICE) == agent
+    assert await agents.get_agent(agent.id, acting_user_id=BOB) is None
+    assert await agents.get_agent("x" * 21, acting_user_id=ALICE) is None
 
 
 async def test_list_agents_newest_first_with_meeting_counts(
     agents: AgentsService, meetings: MeetingsService, agent: Agent
 ) -> None:
-    second = await agents.create_agent(ALICE, "Coach", "Motivate.")
-    await agents.create_agent(BOB, "Bob's", "x")
-    await meetings.create_meeting(ALICE, agent.id, "one")
-    await meetings.create_meeting(ALICE, agent.id, "two")
+    second = await agents.create_agent("Coach", "Motivate.", acting_user_id=ALICE)
+    await agents.create_agent("Bob's", "x", acting_user_id=BOB)
+    await meetings.create_meeting(agent.id, "one", acting_user_id=ALICE)
+    await meetings.create_meeting(agent.id, "two", acting_user_id=ALICE)
 
-    listed = (await agents.list_agents(ALICE)).items
+    listed = (await agents.list_agents(acting_user_id=ALICE)).items
     assert [(a.id, a.meeting_count) for a in listed] == [(second.id, 0), (agent.id, 2)]
-    assert [a.name for a in (await agents.list_agents(BOB)).items] == ["Bob's"]
-    assert (await agents.list_agents("nobody")).items == ()
+    assert [a.name for a in (await agents.list_agents(acting_user_id=BOB)).items] == ["Bob's"]
+    assert (await agents.list_agents(acting_user_id="nobody")).items == ()
 
 
 async def test_update_agent_renames_and_changes_instructions(
     agents: AgentsService, agent: Agent
 ) -> None:
-    renamed = await agents.update_agent(agent.id, ALICE, name="Mentor")
+    renamed = await agents.update_agent(agent.id, name="Mentor", acting_user_id=ALICE)
     assert (renamed.name, renamed.instructions) == ("Mentor", "Explain things simply.")
-    changed = await agents.update_agent(agent.id, ALICE, instructions="Ask questions.")
+    changed = await agents.update_agent(
+        agent.id, instructions="Ask questions.", acting_user_id=ALICE
+    )
     assert (changed.name, changed.instructions) == ("Mentor", "Ask questions.")
     assert changed.updated_at > agent.updated_at
 
     with pytest.raises(AgentNotFound):
-        await agents.update_agent(agent.id, BOB, name="stolen")
-    assert await agents.get_agent(agent.id, ALICE) == changed
+        await agents.update_agent(agent.id, name="stolen", acting_user_id=BOB)
+    assert await agents.get_agent(agent.id, acting_user_id=ALICE) == changed
 
 
 async def test_delete_agent_cascades_to_its_meetings(
     agents: AgentsService, meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
-    other = await agents.create_agent(ALICE, "Other", "x")
-    await meetings.create_meeting(ALICE, agent.id, "goes")
-    kept = await meetings.create_meeting(ALICE, other.id, "stays")
+    other = await agents.create_agent("Other", "x", acting_user_id=ALICE)
+    await meetings.create_meeting(agent.id, "goes", acting_user_id=ALICE)
+    kept = await meetings.create_meeting(other.id, "stays", acting_user_id=ALICE)
 
     with pytest.raises(AgentNotFound):
-        await agents.delete_agent(agent.id, BOB)
-    await agents.delete_agent(agent.id, ALICE)
+        await agents.delete_agent(agent.id, acting_user_id=BOB)
+    await agents.delete_agent(agent.id, acting_user_id=ALICE)
 
-    assert await agents.get_agent(agent.id, ALICE) is None
+    assert await agents.get_agent(agent.id, acting_user_id=ALICE) is None
     assert count(plainsql_conn, "SELECT count(*) FROM meetings WHERE agent_id = %s", agent.id) == 0
     assert count(plainsql_conn, "SELECT count(*) FROM meetings") == 1
-    assert await meetings.get_meeting(kept.id, ALICE) is not None
+    assert await meetings.get_meeting(kept.id, acting_user_id=ALICE) is not None
     with pytest.raises(AgentNotFound):
-        await agents.delete_agent(agent.id, ALICE)
+        await agents.delete_agent(agent.id, acting_user_id=ALICE)
 
 
 # -- meetings ---------------------------------------------------------------------------
@@ -137,7 +140,7 @@ async def test_delete_agent_cascades_to_its_meetings(
 async def test_create_meeting_is_upcoming_with_a_generated_id(
     meetings: MeetingsService, agent: Agent
 ) -> None:
-    meeting = await meetings.create_meeting(ALICE, agent.id, "Weekly sync")
+    meeting = await meetings.create_meeting(agent.id, "Weekly sync", acting_user_id=ALICE)
 
     assert URL_SAFE_21.match(meeting.id)
     assert meeting.status == "upcoming"
@@ -151,49 +154,54 @@ async def test_create_meeting_with_another_users_agent_is_agent_not_found(
     meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(AgentNotFound):
-        await meetings.create_meeting(BOB, agent.id, "sneaky")
+        await meetings.create_meeting(agent.id, "sneaky", acting_user_id=BOB)
     assert count(plainsql_conn, "SELECT count(*) FROM meetings") == 0
 
 
 async def test_get_meeting_has_the_agent_name_and_is_scoped(
     meetings: MeetingsService, agent: Agent
 ) -> None:
-    meeting = await meetings.create_meeting(ALICE, agent.id, "m")
-    found = await meetings.get_meeting(meeting.id, ALICE)
+    meeting = await meetings.create_meeting(agent.id, "m", acting_user_id=ALICE)
+    found = await meetings.get_meeting(meeting.id, acting_user_id=ALICE)
     assert found == with_agent(meeting, "Tutor")
-    assert await meetings.get_meeting(meeting.id, BOB) is None
+    assert await meetings.get_meeting(meeting.id, acting_user_id=BOB) is None
 
 
 async def test_the_full_lifecycle_sets_started_and_ended(
     meetings: MeetingsService, agent: Agent
 ) -> None:
-    meeting = await meetings.create_meeting(ALICE, agent.id, "m")
+    meeting = await meetings.create_meeting(agent.id, "m", acting_user_id=ALICE)
 
-    active = await meetings.start_meeting(meeting.id, ALICE)
+    active = await meetings.start_meeting(meeting.id, acting_user_id=ALICE)
     assert active.status == "active"
     assert active.started_at is not None
     assert active.ended_at is None
 
-    processing = await meetings.end_meeting(meeting.id, ALICE)
+    processing = await meetings.end_meeting(meeting.id, acting_user_id=ALICE)
     assert processing.status == "processing"
     assert processing.started_at == active.started_at
     assert processing.ended_at is not None
     assert processing.ended_at >= active.started_at
 
     recorded = await meetings.set_recording(
-        meeting.id, ALICE, transcript_url="https://t.example/1", recording_url="https://r/1"
+        meeting.id,
+        transcript_url="https://t.example/1",
+        recording_url="https://r/1",
+        acting_user_id=ALICE,
     )
     assert (recorded.transcript_url, recorded.recording_url) == (
         "https://t.example/1",
         "https://r/1",
     )
-    recorded = await meetings.set_recording(meeting.id, ALICE, recording_url="https://r/2")
+    recorded = await meetings.set_recording(
+        meeting.id, recording_url="https://r/2", acting_user_id=ALICE
+    )
     assert (recorded.transcript_url, recorded.recording_url) == (
         "https://t.example/1",
         "https://r/2",
     )
 
-    completed = await meetings.complete_meeting(meeting.id, ALICE, "We agreed on X.")
+    completed = await meetings.complete_meeting(meeting.id, "We agreed on X.", acting_user_id=ALICE)
     assert completed.status == "completed"
     assert completed.summary == "We agreed on X."
     assert completed.ended_at == processing.ended_at
@@ -202,15 +210,15 @@ async def test_the_full_lifecycle_sets_started_and_ended(
 async def test_cancel_from_upcoming_and_from_active(
     meetings: MeetingsService, agent: Agent
 ) -> None:
-    never_started = await meetings.create_meeting(ALICE, agent.id, "a")
-    cancelled = await meetings.cancel_meeting(never_started.id, ALICE)
+    never_started = await meetings.create_meeting(agent.id, "a", acting_user_id=ALICE)
+    cancelled = await meetings.cancel_meeting(never_started.id, acting_user_id=ALICE)
     assert cancelled.status == "cancelled"
     assert cancelled.started_at is None
     assert cancelled.ended_at is None
 
-    started = await meetings.create_meeting(ALICE, agent.id, "b")
-    active = await meetings.start_meeting(started.id, ALICE)
-    cancelled = await meetings.cancel_meeting(started.id, ALICE)
+    started = await meetings.create_meeting(agent.id, "b", acting_user_id=ALICE)
+    active = await meetings.start_meeting(started.id, acting_user_id=ALICE)
+    cancelled = await meetings.cancel_meeting(started.id, acting_user_id=ALICE)
     assert cancelled.status == "cancelled"
     assert active.started_at is not None
     assert cancelled.ended_at is not None
@@ -218,7 +226,7 @@ async def test_cancel_from_upcoming_and_from_active(
 
 
 async def _meeting_in(meetings: MeetingsService, agent: Agent, status: MeetingStatus) -> Meeting:
-    meeting = await meetings.create_meeting(ALICE, agent.id, f"in {status}")
+    meeting = await meetings.create_meeting(agent.id, f"in {status}", acting_user_id=ALICE)
     steps = {
         "upcoming": [],
         "active": ["start"],
@@ -228,13 +236,13 @@ async def _meeting_in(meetings: MeetingsService, agent: Agent, status: MeetingSt
     }[status]
     for step in steps:
         if step == "start":
-            meeting = await meetings.start_meeting(meeting.id, ALICE)
+            meeting = await meetings.start_meeting(meeting.id, acting_user_id=ALICE)
         elif step == "end":
-            meeting = await meetings.end_meeting(meeting.id, ALICE)
+            meeting = await meetings.end_meeting(meeting.id, acting_user_id=ALICE)
         elif step == "complete":
-            meeting = await meetings.complete_meeting(meeting.id, ALICE, "done")
+            meeting = await meetings.complete_meeting(meeting.id, "done", acting_user_id=ALICE)
         else:
-            meeting = await meetings.cancel_meeting(meeting.id, ALICE)
+            meeting = await meetings.cancel_meeting(meeting.id, acting_user_id=ALICE)
     assert meeting.status == status
     return meeting
 
@@ -254,10 +262,10 @@ async def test_every_illegal_transition_is_refused_and_changes_nothing(
 ) -> None:
     meeting = await _meeting_in(meetings, agent, status)
     moves = {
-        "start": lambda: meetings.start_meeting(meeting.id, ALICE),
-        "end": lambda: meetings.end_meeting(meeting.id, ALICE),
-        "complete": lambda: meetings.complete_meeting(meeting.id, ALICE, "s"),
-        "cancel": lambda: meetings.cancel_meeting(meeting.id, ALICE),
+        "start": lambda: meetings.start_meeting(meeting.id, acting_user_id=ALICE),
+        "end": lambda: meetings.end_meeting(meeting.id, acting_user_id=ALICE),
+        "complete": lambda: meetings.complete_meeting(meeting.id, "s", acting_user_id=ALICE),
+        "cancel": lambda: meetings.cancel_meeting(meeting.id, acting_user_id=ALICE),
     }
     if status in ALLOWED[action]:
         moved = await moves[action]()
@@ -267,7 +275,7 @@ async def test_every_illegal_transition_is_refused_and_changes_nothing(
         await moves[action]()
     assert raised.value.current == status
     assert raised.value.action == action
-    after = await meetings.get_meeting(meeting.id, ALICE)
+    after = await meetings.get_meeting(meeting.id, acting_user_id=ALICE)
     assert after is not None
     assert after == with_agent(meeting, "Tutor")
 
@@ -275,33 +283,33 @@ async def test_every_illegal_transition_is_refused_and_changes_nothing(
 async def test_transitions_on_another_users_meeting_are_meeting_not_found(
     meetings: MeetingsService, agent: Agent
 ) -> None:
-    meeting = await meetings.create_meeting(ALICE, agent.id, "m")
+    meeting = await meetings.create_meeting(agent.id, "m", acting_user_id=ALICE)
     with pytest.raises(MeetingNotFound):
-        await meetings.start_meeting(meeting.id, BOB)
+        await meetings.start_meeting(meeting.id, acting_user_id=BOB)
     with pytest.raises(MeetingNotFound):
-        await meetings.cancel_meeting(meeting.id, BOB)
+        await meetings.cancel_meeting(meeting.id, acting_user_id=BOB)
     with pytest.raises(MeetingNotFound):
-        await meetings.set_recording(meeting.id, BOB, transcript_url="x")
+        await meetings.set_recording(meeting.id, transcript_url="x", acting_user_id=BOB)
     with pytest.raises(MeetingNotFound):
-        await meetings.delete_meeting(meeting.id, BOB)
+        await meetings.delete_meeting(meeting.id, acting_user_id=BOB)
     with pytest.raises(MeetingNotFound):
-        await meetings.start_meeting("no-such-meeting", ALICE)
-    still = await meetings.get_meeting(meeting.id, ALICE)
+        await meetings.start_meeting("no-such-meeting", acting_user_id=ALICE)
+    still = await meetings.get_meeting(meeting.id, acting_user_id=ALICE)
     assert still is not None
     assert still == with_agent(meeting, "Tutor")
 
 
 async def test_delete_meeting(meetings: MeetingsService, agent: Agent) -> None:
-    meeting = await meetings.create_meeting(ALICE, agent.id, "m")
-    await meetings.delete_meeting(meeting.id, ALICE)
-    assert await meetings.get_meeting(meeting.id, ALICE) is None
+    meeting = await meetings.create_meeting(agent.id, "m", acting_user_id=ALICE)
+    await meetings.delete_meeting(meeting.id, acting_user_id=ALICE)
+    assert await meetings.get_meeting(meeting.id, acting_user_id=ALICE) is None
 
 
 async def test_the_database_refuses_ended_before_started(
     meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
-    meeting = await meetings.create_meeting(ALICE, agent.id, "m")
-    await meetings.start_meeting(meeting.id, ALICE)
+    meeting = await meetings.create_meeting(agent.id, "m", acting_user_id=ALICE)
+    await meetings.start_meeting(meeting.id, acting_user_id=ALICE)
     with pytest.raises(psycopg.errors.CheckViolation) as raised:
         plainsql_conn.execute(
             "UPDATE meetings SET ended_at = started_at - interval '1 second' WHERE id = %s",
@@ -314,10 +322,13 @@ async def test_two_workers_racing_to_start_one_meeting_one_wins(
     meetings: MeetingsService, agent: Agent, plainsql_database_url: str
 ) -> None:
     """Both UPDATEs are made to wait on the same row lock, then released together."""
-    meeting = await meetings.create_meeting(ALICE, agent.id, "race")
+    meeting = await meetings.create_meeting(agent.id, "race", acting_user_id=ALICE)
     async with await psycopg.AsyncConnection.connect(plainsql_database_url) as blocker:
         await blocker.execute("SELECT 1 FROM meetings WHERE id = %s FOR UPDATE", (meeting.id,))
-        racers = [asyncio.create_task(meetings.start_meeting(meeting.id, ALICE)) for _ in "ab"]
+        racers = [
+            asyncio.create_task(meetings.start_meeting(meeting.id, acting_user_id=ALICE))
+            for _ in "ab"
+        ]
         await _until_waiting_on_locks(blocker, 2)
         await blocker.rollback()  # release: one racer updates, the other re-checks and loses
         results = await asyncio.gather(*racers, return_exceptions=True)
@@ -328,7 +339,7 @@ async def test_two_workers_racing_to_start_one_meeting_one_wins(
     assert len(losers) == 1, results
     assert winners[0].status == "active"
     assert losers[0].current == "active"
-    after = await meetings.get_meeting(meeting.id, ALICE)
+    after = await meetings.get_meeting(meeting.id, acting_user_id=ALICE)
     assert after is not None
     assert after.started_at == winners[0].started_at
 
@@ -357,7 +368,9 @@ async def _all_pages(
     pages = []
     cursor: str | None = None
     while True:
-        page = await meetings.list_meetings(ALICE, status=status, after=cursor, page_size=page_size)
+        page = await meetings.list_meetings(
+            status=status, after=cursor, page_size=page_size, acting_user_id=ALICE
+        )
         pages.append(list(page.items))
         if page.next_cursor is None:
             return pages
@@ -367,7 +380,10 @@ async def _all_pages(
 async def test_keyset_pages_cover_every_meeting_once_newest_first(
     meetings: MeetingsService, agent: Agent, plainsql_conn: Conn
 ) -> None:
-    created = [await meetings.create_meeting(ALICE, agent.id, f"m{i:02d}") for i in range(23)]
+    created = [
+        await meetings.create_meeting(agent.id, f"m{i:02d}", acting_user_id=ALICE)
+        for i in range(23)
+    ]
     # Ties on created_at are broken by id: give ten meetings the very same time.
     same = datetime(2025, 3, 1, 12, tzinfo=UTC)
     plainsql_conn.execute(
@@ -392,7 +408,7 @@ async def test_an_exactly_full_last_page_has_no_next_cursor(
     meetings: MeetingsService, agent: Agent
 ) -> None:
     for i in range(6):
-        await meetings.create_meeting(ALICE, agent.id, f"m{i}")
+        await meetings.create_meeting(agent.id, f"m{i}", acting_user_id=ALICE)
     pages = await _all_pages(meetings, page_size=3)
     assert [len(p) for p in pages] == [3, 3]
 
@@ -401,10 +417,12 @@ async def test_meetings_created_between_pages_do_not_shift_later_pages(
     meetings: MeetingsService, agent: Agent
 ) -> None:
     for i in range(6):
-        await meetings.create_meeting(ALICE, agent.id, f"m{i}")
-    first = await meetings.list_meetings(ALICE, page_size=3)
-    await meetings.create_meeting(ALICE, agent.id, "newcomer")
-    second = await meetings.list_meetings(ALICE, after=first.next_cursor, page_size=3)
+        await meetings.create_meeting(agent.id, f"m{i}", acting_user_id=ALICE)
+    first = await meetings.list_meetings(page_size=3, acting_user_id=ALICE)
+    await meetings.create_meeting(agent.id, "newcomer", acting_user_id=ALICE)
+    second = await meetings.list_meetings(
+        after=first.next_cursor, page_size=3, acting_user_id=ALICE
+    )
     assert [m.name for m in first.items] == ["m5", "m4", "m3"]
     assert [m.name for m in second.items] == ["m2", "m1", "m0"]
     assert second.next_cursor is None
@@ -415,32 +433,32 @@ async def test_list_filters_by_status_and_is_scoped(
 ) -> None:
     by_status = {s: await _meeting_in(meetings, agent, s) for s in list(MeetingStatus)}
     await _meeting_in(meetings, agent, MeetingStatus.ACTIVE)
-    bobs_agent = await agents.create_agent(BOB, "B", "x")
-    await meetings.create_meeting(BOB, bobs_agent.id, "bob's")
+    bobs_agent = await agents.create_agent("B", "x", acting_user_id=BOB)
+    await meetings.create_meeting(bobs_agent.id, "bob's", acting_user_id=BOB)
 
-    everything = await meetings.list_meetings(ALICE, page_size=50)
+    everything = await meetings.list_meetings(page_size=50, acting_user_id=ALICE)
     assert len(everything.items) == 6
-    active = await meetings.list_meetings(ALICE, status=MeetingStatus.ACTIVE)
+    active = await meetings.list_meetings(status=MeetingStatus.ACTIVE, acting_user_id=ALICE)
     assert len(active.items) == 2
     assert {m.status for m in active.items} == {"active"}
-    completed = await meetings.list_meetings(ALICE, status=MeetingStatus.COMPLETED)
+    completed = await meetings.list_meetings(status=MeetingStatus.COMPLETED, acting_user_id=ALICE)
     assert [m.id for m in completed.items] == [by_status[MeetingStatus.COMPLETED].id]
-    assert await meetings.count_meetings(ALICE) == 6
-    assert await meetings.count_meetings(ALICE, status=MeetingStatus.ACTIVE) == 2
-    assert await meetings.count_meetings(BOB) == 1
-    assert await meetings.count_meetings("nobody") == 0
-    bobs = await meetings.list_meetings(BOB)
+    assert await meetings.count_meetings(acting_user_id=ALICE) == 6
+    assert await meetings.count_meetings(status=MeetingStatus.ACTIVE, acting_user_id=ALICE) == 2
+    assert await meetings.count_meetings(acting_user_id=BOB) == 1
+    assert await meetings.count_meetings(acting_user_id="nobody") == 0
+    bobs = await meetings.list_meetings(acting_user_id=BOB)
     assert [(m.name, m.agent_name) for m in bobs.items] == [("bob's", "B")]
-    assert (await meetings.list_meetings("nobody")).items == ()
+    assert (await meetings.list_meetings(acting_user_id="nobody")).items == ()
     paged = await _all_pages(meetings, page_size=1, status=MeetingStatus.ACTIVE)
     assert [len(p) for p in paged] == [1, 1]
 
 
 async def test_list_rejects_a_page_size_below_one(meetings: MeetingsService) -> None:
     with pytest.raises(InvalidInput, match="page_size must be between 1 and 500, got 0"):
-        await meetings.list_meetings(ALICE, page_size=0)
+        await meetings.list_meetings(page_size=0, acting_user_id=ALICE)
     with pytest.raises(InvalidInput, match="page_size must be between 1 and 500, got 10001"):
-        await meetings.list_meetings(ALICE, page_size=10_001)
+        await meetings.list_meetings(page_size=10_001, acting_user_id=ALICE)
 
 
 def test_a_deep_page_is_read_from_the_keyset_index(
@@ -478,27 +496,31 @@ def _index_conditions(plan: Any) -> list[str]:
 
 
 async def test_a_meeting_is_renamed_moved_to_another_agent_filtered_and_searched(
-    users: None, plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+    users: None, plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
-    agents = AgentsService(plainsql_async_db, plainsql_async_queries)
-    meetings = MeetingsService(plainsql_async_db, plainsql_async_queries)
-    tutor = await agents.create_agent(ALICE, "Tutor", "teach")
-    coach = await agents.create_agent(ALICE, "Coach", "push")
-    bobs = await agents.create_agent(BOB, "Bob's", "x")
-    weekly = await meetings.create_meeting(ALICE, tutor.id, "Weekly 100% sync")
-    await meetings.create_meeting(ALICE, tutor.id, "Daily standup")
+    agents = AgentsService(plainsql_async_db, typed_queries)
+    meetings = MeetingsService(plainsql_async_db, typed_queries)
+    tutor = await agents.create_agent("Tutor", "teach", acting_user_id=ALICE)
+    coach = await agents.create_agent("Coach", "push", acting_user_id=ALICE)
+    bobs = await agents.create_agent("Bob's", "x", acting_user_id=BOB)
+    weekly = await meetings.create_meeting(tutor.id, "Weekly 100% sync", acting_user_id=ALICE)
+    await meetings.create_meeting(tutor.id, "Daily standup", acting_user_id=ALICE)
 
-    moved = await meetings.update_meeting(weekly.id, ALICE, name="Weekly_sync", agent_id=coach.id)
+    moved = await meetings.update_meeting(
+        weekly.id, name="Weekly_sync", agent_id=coach.id, acting_user_id=ALICE
+    )
     assert (moved.name, moved.agent_id) == ("Weekly_sync", coach.id)
     with pytest.raises(AgentNotFound):
-        await meetings.update_meeting(weekly.id, ALICE, agent_id=bobs.id)
+        await meetings.update_meeting(weekly.id, agent_id=bobs.id, acting_user_id=ALICE)
     with pytest.raises(MeetingNotFound):
-        await meetings.update_meeting(weekly.id, BOB, name="mine now")
+        await meetings.update_meeting(weekly.id, name="mine now", acting_user_id=BOB)
 
-    by_coach = await meetings.list_meetings_by_agent(ALICE, coach.id)
+    by_coach = await meetings.list_meetings_by_agent(coach.id, acting_user_id=ALICE)
     assert [(m.name, m.agent_name) for m in by_coach.items] == [("Weekly_sync", "Coach")]
-    assert (await meetings.list_meetings_by_agent(BOB, coach.id)).items == ()
-    found = await meetings.search_meetings(ALICE, "WEEKLY_")
+    assert (await meetings.list_meetings_by_agent(coach.id, acting_user_id=BOB)).items == ()
+    found = await meetings.search_meetings("WEEKLY_", acting_user_id=ALICE)
     assert [m.id for m in found.items] == [weekly.id]
-    assert (await meetings.search_meetings(ALICE, "%")).items == ()  # taken literally
-    assert (await meetings.search_meetings(BOB, "weekly")).items == ()
+    assert (
+        await meetings.search_meetings("%", acting_user_id=ALICE)
+    ).items == ()  # taken literally
+    assert (await meetings.search_meetings("weekly", acting_user_id=BOB)).items == ()

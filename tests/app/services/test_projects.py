@@ -10,6 +10,7 @@ import pytest
 
 from plainsql import AsyncDatabase, Queries
 from plainsql.errors import ForeignKeyViolation, InvalidInput
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.agent_states import AgentStatesService
 from reference_apps.services.projects import (
     Project,
@@ -27,9 +28,9 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 def service(
     users: None,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> ProjectsService:
-    return ProjectsService(plainsql_async_db, plainsql_async_queries)
+    return ProjectsService(plainsql_async_db, typed_queries)
 
 
 def count(conn: Conn, sql: str, *params: Any) -> int:
@@ -44,9 +45,9 @@ def count(conn: Conn, sql: str, *params: Any) -> int:
 async def test_create_project_comes_with_an_idle_empty_agent_state(
     service: ProjectsService,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
-    project = await service.create_project(ALICE, "Todo app", "A todo list in React")
+    project = await service.create_project("Todo app", "A todo list in React", acting_user_id=ALICE)
 
     assert isinstance(project.id, uuid.UUID)
     assert (project.user_id, project.name, project.description) == (
@@ -57,8 +58,8 @@ async def test_create_project_comes_with_an_idle_empty_agent_state(
     assert project.status == "idle"
     assert project.preview_url is None
     assert project.sandbox_id is None
-    state = await AgentStatesService(plainsql_async_db, plainsql_async_queries).get(
-        project.id, ALICE
+    state = await AgentStatesService(plainsql_async_db, typed_queries).get(
+        project.id, acting_user_id=ALICE
     )
     assert state is not None
     assert state.current_state == "idle"
@@ -71,7 +72,7 @@ async def test_create_project_for_an_unknown_user_leaves_nothing(
     service: ProjectsService, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(ForeignKeyViolation) as raised:
-        await service.create_project("no-such-user", "x", "y")
+        await service.create_project("x", "y", acting_user_id="no-such-user")
     assert raised.value.constraint == "projects_user_id_fkey"
     assert count(plainsql_conn, "SELECT count(*) FROM projects") == 0
     assert count(plainsql_conn, "SELECT count(*) FROM agent_states") == 0
@@ -80,35 +81,41 @@ async def test_create_project_for_an_unknown_user_leaves_nothing(
 async def test_list_projects_newest_update_first_and_only_the_users(
     service: ProjectsService,
 ) -> None:
-    first = await service.create_project(ALICE, "first", "")
-    second = await service.create_project(ALICE, "second", "")
-    await service.create_project(BOB, "bob's", "")
+    first = await service.create_project("first", "", acting_user_id=ALICE)
+    second = await service.create_project("second", "", acting_user_id=ALICE)
+    await service.create_project("bob's", "", acting_user_id=BOB)
 
-    assert [p.name for p in await service.list_projects(ALICE)] == ["second", "first"]
-    await service.update_project(first.id, ALICE, description="touched")
-    assert [p.id for p in await service.list_projects(ALICE)] == [first.id, second.id]
-    assert [p.name for p in await service.list_projects(BOB)] == ["bob's"]
-    assert await service.list_projects("nobody") == []
+    assert [p.name for p in await service.list_projects(acting_user_id=ALICE)] == [
+        "second",
+        "first",
+    ]
+    await service.update_project(first.id, description="touched", acting_user_id=ALICE)
+    assert [p.id for p in await service.list_projects(acting_user_id=ALICE)] == [
+        first.id,
+        second.id,
+    ]
+    assert [p.name for p in await service.list_projects(acting_user_id=BOB)] == ["bob's"]
+    assert await service.list_projects(acting_user_id="nobody") == []
 
 
 async def test_get_project_is_scoped_by_user(service: ProjectsService) -> None:
-    project = await service.create_project(ALICE, "mine", "d")
+    project = await service.create_project("mine", "d", acting_user_id=ALICE)
 
-    assert await service.get_project(project.id, ALICE) == project
-    assert await service.get_project(project.id, BOB) is None
-    assert await service.get_project(uuid.uuid4(), ALICE) is None
+    assert await service.get_project(project.id, acting_user_id=ALICE) == project
+    assert await service.get_project(project.id, acting_user_id=BOB) is None
+    assert await service.get_project(uuid.uuid4(), acting_user_id=ALICE) is None
 
 
 async def test_get_project_with_files_in_path_order_and_scoped(service: ProjectsService) -> None:
-    project = await service.create_project(ALICE, "site", "d")
-    empty = await service.get_project_with_files(project.id, ALICE)
+    project = await service.create_project("site", "d", acting_user_id=ALICE)
+    empty = await service.get_project_with_files(project.id, acting_user_id=ALICE)
     assert empty is not None
     assert empty.project == project
     assert empty.files == ()
 
-    await service.upsert_file(project.id, ALICE, "src/main.tsx", "main")
-    await service.upsert_file(project.id, ALICE, "index.html", "<html>")
-    found = await service.get_project_with_files(project.id, ALICE)
+    await service.upsert_file(project.id, "src/main.tsx", "main", acting_user_id=ALICE)
+    await service.upsert_file(project.id, "index.html", "<html>", acting_user_id=ALICE)
+    found = await service.get_project_with_files(project.id, acting_user_id=ALICE)
 
     assert found is not None
     assert found.project.id == project.id
@@ -117,39 +124,47 @@ async def test_get_project_with_files_in_path_order_and_scoped(service: Projects
         ("src/main.tsx", "main"),
     ]
     assert all(f.project_id == project.id for f in found.files)
-    assert await service.get_project_with_files(project.id, BOB) is None
+    assert await service.get_project_with_files(project.id, acting_user_id=BOB) is None
 
 
 async def test_update_project_replaces_only_what_is_given(service: ProjectsService) -> None:
-    project = await service.create_project(ALICE, "old name", "old description")
+    project = await service.create_project("old name", "old description", acting_user_id=ALICE)
 
-    renamed = await service.update_project(project.id, ALICE, name="new name")
+    renamed = await service.update_project(project.id, name="new name", acting_user_id=ALICE)
     assert (renamed.name, renamed.description) == ("new name", "old description")
     assert renamed.updated_at > project.updated_at  # the trigger, not Python, keeps it
-    described = await service.update_project(project.id, ALICE, description="new description")
+    described = await service.update_project(
+        project.id, description="new description", acting_user_id=ALICE
+    )
     assert (described.name, described.description) == ("new name", "new description")
 
     with pytest.raises(ProjectNotFound):
-        await service.update_project(project.id, BOB, name="stolen")
-    assert (await service.get_project(project.id, ALICE)) == described
+        await service.update_project(project.id, name="stolen", acting_user_id=BOB)
+    assert (await service.get_project(project.id, acting_user_id=ALICE)) == described
 
 
 async def test_set_status_and_preview(service: ProjectsService) -> None:
-    project = await service.create_project(ALICE, "p", "d")
+    project = await service.create_project("p", "d", acting_user_id=ALICE)
 
-    building = await service.set_status(project.id, ALICE, "building")
+    building = await service.set_status(project.id, "building", acting_user_id=ALICE)
     assert building.status == "building"
-    previewing = await service.set_preview(project.id, ALICE, "https://p.example/abc", "sbx-1")
+    previewing = await service.set_preview(
+        project.id, preview_url="https://p.example/abc", sandbox_id="sbx-1", acting_user_id=ALICE
+    )
     assert (previewing.preview_url, previewing.sandbox_id) == ("https://p.example/abc", "sbx-1")
-    cleared = await service.set_preview(project.id, ALICE, None, None)
+    cleared = await service.set_preview(
+        project.id, preview_url=None, sandbox_id=None, acting_user_id=ALICE
+    )
     assert (cleared.preview_url, cleared.sandbox_id) == (None, None)
     assert cleared.status == "building"
 
     with pytest.raises(ProjectNotFound):
-        await service.set_status(project.id, BOB, "hacked")
+        await service.set_status(project.id, "hacked", acting_user_id=BOB)
     with pytest.raises(ProjectNotFound):
-        await service.set_preview(project.id, BOB, "https://evil.example", None)
-    unchanged = await service.get_project(project.id, ALICE)
+        await service.set_preview(
+            project.id, preview_url="https://evil.example", sandbox_id=None, acting_user_id=BOB
+        )
+    unchanged = await service.get_project(project.id, acting_user_id=ALICE)
     assert unchanged is not None
     assert unchanged.status == "building"
 
@@ -157,16 +172,16 @@ async def test_set_status_and_preview(service: ProjectsService) -> None:
 async def test_delete_project_cascades_to_files_and_agent_state(
     service: ProjectsService, plainsql_conn: Conn
 ) -> None:
-    project = await service.create_project(ALICE, "doomed", "d")
-    kept = await service.create_project(ALICE, "kept", "d")
-    await service.upsert_files(project.id, ALICE, {"a.txt": "a", "b.txt": "b"})
-    await service.upsert_file(kept.id, ALICE, "k.txt", "k")
+    project = await service.create_project("doomed", "d", acting_user_id=ALICE)
+    kept = await service.create_project("kept", "d", acting_user_id=ALICE)
+    await service.upsert_files(project.id, {"a.txt": "a", "b.txt": "b"}, acting_user_id=ALICE)
+    await service.upsert_file(kept.id, "k.txt", "k", acting_user_id=ALICE)
 
     with pytest.raises(ProjectNotFound):
-        await service.delete_project(project.id, BOB)
-    await service.delete_project(project.id, ALICE)
+        await service.delete_project(project.id, acting_user_id=BOB)
+    await service.delete_project(project.id, acting_user_id=ALICE)
 
-    assert await service.get_project(project.id, ALICE) is None
+    assert await service.get_project(project.id, acting_user_id=ALICE) is None
     assert (
         count(plainsql_conn, "SELECT count(*) FROM project_files WHERE project_id = %s", project.id)
         == 0
@@ -175,16 +190,16 @@ async def test_delete_project_cascades_to_files_and_agent_state(
         count(plainsql_conn, "SELECT count(*) FROM agent_states WHERE project_id = %s", project.id)
         == 0
     )
-    assert [f.path for f in await service.list_files(kept.id, ALICE)] == ["k.txt"]
+    assert [f.path for f in await service.list_files(kept.id, acting_user_id=ALICE)] == ["k.txt"]
     with pytest.raises(ProjectNotFound):
-        await service.delete_project(project.id, ALICE)
+        await service.delete_project(project.id, acting_user_id=ALICE)
 
 
 async def test_deleting_the_user_deletes_their_projects(
     service: ProjectsService, plainsql_conn: Conn
 ) -> None:
-    project = await service.create_project(BOB, "p", "d")
-    await service.upsert_file(project.id, BOB, "f", "c")
+    project = await service.create_project("p", "d", acting_user_id=BOB)
+    await service.upsert_file(project.id, "f", "c", acting_user_id=BOB)
     plainsql_conn.execute("DELETE FROM users WHERE id = %s", (BOB,))
     plainsql_conn.commit()
     assert count(plainsql_conn, "SELECT count(*) FROM projects") == 0
@@ -196,88 +211,96 @@ async def test_deleting_the_user_deletes_their_projects(
 
 @pytest.fixture
 async def project(service: ProjectsService) -> Project:
-    return await service.create_project(ALICE, "files", "d")
+    return await service.create_project("files", "d", acting_user_id=ALICE)
 
 
 async def test_upsert_file_creates_then_replaces_by_path(
     service: ProjectsService, project: Project
 ) -> None:
-    created = await service.upsert_file(project.id, ALICE, "app.py", "print(1)")
-    replaced = await service.upsert_file(project.id, ALICE, "app.py", "print(2)")
+    created = await service.upsert_file(project.id, "app.py", "print(1)", acting_user_id=ALICE)
+    replaced = await service.upsert_file(project.id, "app.py", "print(2)", acting_user_id=ALICE)
 
     assert replaced.id == created.id
     assert replaced.content == "print(2)"
     assert replaced.created_at == created.created_at
     assert replaced.updated_at > created.updated_at
-    assert [(f.path, f.content) for f in await service.list_files(project.id, ALICE)] == [
-        ("app.py", "print(2)")
-    ]
+    assert [
+        (f.path, f.content) for f in await service.list_files(project.id, acting_user_id=ALICE)
+    ] == [("app.py", "print(2)")]
 
 
 async def test_upsert_file_into_another_users_project_is_refused(
     service: ProjectsService, project: Project
 ) -> None:
     with pytest.raises(ProjectNotFound):
-        await service.upsert_file(project.id, BOB, "evil.py", "x")
+        await service.upsert_file(project.id, "evil.py", "x", acting_user_id=BOB)
     with pytest.raises(ProjectNotFound):
-        await service.upsert_files(project.id, BOB, {"evil.py": "x"})
-    assert await service.list_files(project.id, ALICE) == []
+        await service.upsert_files(project.id, {"evil.py": "x"}, acting_user_id=BOB)
+    assert await service.list_files(project.id, acting_user_id=ALICE) == []
 
 
 async def test_get_file_by_path_is_scoped_by_user(
     service: ProjectsService, project: Project
 ) -> None:
-    written = await service.upsert_file(project.id, ALICE, "README.md", "# hi")
+    written = await service.upsert_file(project.id, "README.md", "# hi", acting_user_id=ALICE)
 
-    assert await service.get_file(project.id, ALICE, "README.md") == written
-    assert await service.get_file(project.id, ALICE, "missing.md") is None
-    assert await service.get_file(project.id, BOB, "README.md") is None
+    assert await service.get_file(project.id, "README.md", acting_user_id=ALICE) == written
+    assert await service.get_file(project.id, "missing.md", acting_user_id=ALICE) is None
+    assert await service.get_file(project.id, "README.md", acting_user_id=BOB) is None
 
 
 async def test_list_files_is_scoped_by_user(service: ProjectsService, project: Project) -> None:
-    await service.upsert_files(project.id, ALICE, {"b": "2", "a": "1"})
-    assert [f.path for f in await service.list_files(project.id, ALICE)] == ["a", "b"]
-    assert await service.list_files(project.id, BOB) == []
+    await service.upsert_files(project.id, {"b": "2", "a": "1"}, acting_user_id=ALICE)
+    assert [f.path for f in await service.list_files(project.id, acting_user_id=ALICE)] == [
+        "a",
+        "b",
+    ]
+    assert await service.list_files(project.id, acting_user_id=BOB) == []
 
 
 async def test_delete_one_file(service: ProjectsService, project: Project) -> None:
-    await service.upsert_files(project.id, ALICE, {"a": "1", "b": "2"})
+    await service.upsert_files(project.id, {"a": "1", "b": "2"}, acting_user_id=ALICE)
 
     with pytest.raises(ProjectNotFound):
-        await service.delete_file(project.id, BOB, "a")
-    await service.delete_file(project.id, ALICE, "a")
+        await service.delete_file(project.id, "a", acting_user_id=BOB)
+    await service.delete_file(project.id, "a", acting_user_id=ALICE)
     with pytest.raises(ProjectFileNotFound):
-        await service.delete_file(project.id, ALICE, "a")
-    assert [f.path for f in await service.list_files(project.id, ALICE)] == ["b"]
+        await service.delete_file(project.id, "a", acting_user_id=ALICE)
+    assert [f.path for f in await service.list_files(project.id, acting_user_id=ALICE)] == ["b"]
 
 
 async def test_delete_all_files_of_a_project(
     service: ProjectsService, project: Project, plainsql_conn: Conn
 ) -> None:
-    other = await service.create_project(ALICE, "other", "d")
-    await service.upsert_files(project.id, ALICE, {"a": "1", "b": "2", "c": "3"})
-    await service.upsert_file(other.id, ALICE, "keep", "k")
+    other = await service.create_project("other", "d", acting_user_id=ALICE)
+    await service.upsert_files(project.id, {"a": "1", "b": "2", "c": "3"}, acting_user_id=ALICE)
+    await service.upsert_file(other.id, "keep", "k", acting_user_id=ALICE)
 
     with pytest.raises(ProjectNotFound):
-        await service.delete_files(project.id, BOB)
-    assert await service.delete_files(project.id, ALICE) == 3
-    assert await service.delete_files(project.id, ALICE) == 0
+        await service.delete_files(project.id, acting_user_id=BOB)
+    assert await service.delete_files(project.id, acting_user_id=ALICE) == 3
+    assert await service.delete_files(project.id, acting_user_id=ALICE) == 0
     assert count(plainsql_conn, "SELECT count(*) FROM project_files") == 1
 
 
 async def test_upsert_files_reports_only_files_it_created_or_changed(
     service: ProjectsService, project: Project
 ) -> None:
-    assert await service.upsert_files(project.id, ALICE, {"a": "1", "b": "2"}) == 2
-    before = {f.path: f for f in await service.list_files(project.id, ALICE)}
+    assert await service.upsert_files(project.id, {"a": "1", "b": "2"}, acting_user_id=ALICE) == 2
+    before = {f.path: f for f in await service.list_files(project.id, acting_user_id=ALICE)}
 
     # "a" is unchanged and left alone; "b" changes; "c" is new.
-    assert await service.upsert_files(project.id, ALICE, {"a": "1", "b": "two", "c": "3"}) == 2
-    after = {f.path: f for f in await service.list_files(project.id, ALICE)}
+    assert (
+        await service.upsert_files(
+            project.id, {"a": "1", "b": "two", "c": "3"}, acting_user_id=ALICE
+        )
+        == 2
+    )
+    after = {f.path: f for f in await service.list_files(project.id, acting_user_id=ALICE)}
     assert {p: f.content for p, f in after.items()} == {"a": "1", "b": "two", "c": "3"}
     assert after["a"].updated_at == before["a"].updated_at
     assert after["b"].updated_at > before["b"].updated_at
-    assert await service.upsert_files(project.id, ALICE, {}) == 0
+    assert await service.upsert_files(project.id, {}, acting_user_id=ALICE) == 0
 
 
 async def test_upsert_project_files_query_keeps_the_last_of_a_repeated_path(
@@ -327,12 +350,12 @@ async def test_bulk_upsert_of_5000_files_over_2500_is_one_statement(
     statement triggers once each; a loop of per-file statements would log thousands of rows.
     """
     old = {f"src/file_{i:05d}.ts": f"old {i}" for i in range(2_500)}
-    await service.upsert_files(project.id, ALICE, old)
+    await service.upsert_files(project.id, old, acting_user_id=ALICE)
     plainsql_conn.execute(STATEMENT_LOG)
     plainsql_conn.commit()
 
     new = {f"src/file_{i:05d}.ts": f"new {i}" for i in range(5_000)}
-    written = await service.upsert_files(project.id, ALICE, new)
+    written = await service.upsert_files(project.id, new, acting_user_id=ALICE)
 
     assert written == 5_000
     log = plainsql_conn.execute(
@@ -357,8 +380,8 @@ def _batch_row(project_id: uuid.UUID, user_id: str, path: str, content: str) -> 
 async def test_a_pipelined_batch_writes_each_row_of_the_users_project_only(
     service: ProjectsService, plainsql_async_db: AsyncDatabase, plainsql_conn: Conn
 ) -> None:
-    mine = await service.create_project(ALICE, "Batch", "")
-    theirs = await service.create_project(BOB, "Bob's", "")
+    mine = await service.create_project("Batch", "", acting_user_id=ALICE)
+    theirs = await service.create_project("Bob's", "", acting_user_id=BOB)
     rows = [_batch_row(mine.id, ALICE, f"src/f{i:02d}.py", f"print({i})") for i in range(40)]
     rows.append(_batch_row(mine.id, ALICE, "src/f00.py", "print('again')"))  # last one wins
     rows.append(_batch_row(theirs.id, ALICE, "stolen.py", "x"))  # not Alice's: nothing
@@ -367,7 +390,7 @@ async def test_a_pipelined_batch_writes_each_row_of_the_users_project_only(
         written = await service.q.projects.upsert_project_file_batch(c, rows)
 
     assert written == 41
-    files = await service.list_files(mine.id, ALICE)
+    files = await service.list_files(mine.id, acting_user_id=ALICE)
     assert [f.path for f in files] == [f"src/f{i:02d}.py" for i in range(40)]
     assert files[0].content == "print('again')"
     assert (
@@ -379,7 +402,7 @@ async def test_a_pipelined_batch_writes_each_row_of_the_users_project_only(
 async def test_a_batch_with_one_bad_row_writes_nothing(
     service: ProjectsService, plainsql_async_db: AsyncDatabase, plainsql_conn: Conn
 ) -> None:
-    project = await service.create_project(ALICE, "Batch", "")
+    project = await service.create_project("Batch", "", acting_user_id=ALICE)
     rows = [_batch_row(project.id, ALICE, f"f{i}.py", "ok") for i in range(10)]
     rows.insert(5, _batch_row(project.id, ALICE, "nul.py", "a\x00b"))  # text cannot hold NUL
 
@@ -395,36 +418,40 @@ async def test_a_batch_with_one_bad_row_writes_nothing(
 
 
 async def test_projects_by_status_with_file_counts_and_the_agent_state_semantics(
-    users: None, plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+    users: None, plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> None:
-    projects = ProjectsService(plainsql_async_db, plainsql_async_queries)
-    states = AgentStatesService(plainsql_async_db, plainsql_async_queries)
-    made = [await projects.create_project(ALICE, f"p{i}", "d") for i in range(3)]
-    await projects.upsert_files(made[0].id, ALICE, {"a.ts": "1", "b.ts": "2"})
-    await projects.set_status(made[1].id, ALICE, "deployed")
-    await projects.create_project(BOB, "bob's", "d")
+    projects = ProjectsService(plainsql_async_db, typed_queries)
+    states = AgentStatesService(plainsql_async_db, typed_queries)
+    made = [await projects.create_project(f"p{i}", "d", acting_user_id=ALICE) for i in range(3)]
+    await projects.upsert_files(made[0].id, {"a.ts": "1", "b.ts": "2"}, acting_user_id=ALICE)
+    await projects.set_status(made[1].id, "deployed", acting_user_id=ALICE)
+    await projects.create_project("bob's", "d", acting_user_id=BOB)
 
-    first = await projects.list_projects_page(ALICE, page_size=2)
-    rest = await projects.list_projects_page(ALICE, after=first.next_cursor, page_size=2)
+    first = await projects.list_projects_page(page_size=2, acting_user_id=ALICE)
+    rest = await projects.list_projects_page(
+        after=first.next_cursor, page_size=2, acting_user_id=ALICE
+    )
     counts = {p.name: p.file_count for p in first.items + rest.items}
     assert counts == {"p0": 2, "p1": 0, "p2": 0}
-    deployed = await projects.list_projects_page(ALICE, status="deployed")
+    deployed = await projects.list_projects_page(status="deployed", acting_user_id=ALICE)
     assert [p.name for p in deployed.items] == ["p1"]
 
     project = made[2].id
-    await states.upsert(project, ALICE, current_state="coding", sandbox_id="sbx")
-    partial = await states.upsert(project, ALICE, preview_url="https://p")
+    await states.upsert(project, current_state="coding", sandbox_id="sbx", acting_user_id=ALICE)
+    partial = await states.upsert(project, preview_url="https://p", acting_user_id=ALICE)
     assert (partial.current_state, partial.sandbox_id, partial.preview_url) == (
         "coding", "sbx", "https://p",
     )  # fmt: skip
-    assert await states.append_phase(project, ALICE, {"name": "plan"}) == 1
-    assert await states.append_phase(project, ALICE, {"name": "build"}) == 2
-    state = await states.get(project, ALICE)
+    assert await states.append_phase(project, {"name": "plan"}, acting_user_id=ALICE) == 1
+    assert await states.append_phase(project, {"name": "build"}, acting_user_id=ALICE) == 2
+    state = await states.get(project, acting_user_id=ALICE)
     assert state is not None
     assert state.current_phase == 1  # the phase just appended
 
-    await states.delete(project, ALICE)
-    assert await states.get(project, ALICE) is None
-    assert await projects.get_project(project, ALICE) is not None  # the project stays
-    fresh = await states.upsert(project, ALICE, current_state="planning")
+    await states.delete(project, acting_user_id=ALICE)
+    assert await states.get(project, acting_user_id=ALICE) is None
+    assert (
+        await projects.get_project(project, acting_user_id=ALICE) is not None
+    )  # the project stays
+    fresh = await states.upsert(project, current_state="planning", acting_user_id=ALICE)
     assert (fresh.current_state, fresh.phases, fresh.sandbox_id) == ("planning", [], None)

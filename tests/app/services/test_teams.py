@@ -14,8 +14,9 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
 from plainsql.errors import PermissionDenied
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.auth import (
     AuthService,
@@ -47,7 +48,7 @@ async def new_user(auth: AuthService, name: str) -> User:
 async def team_with_two_owners(auth: AuthService, teams: TeamService) -> tuple[Team, User, User]:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     return team, alice, bob
 
@@ -71,7 +72,7 @@ async def test_create_team_makes_its_creator_the_owner(
 ) -> None:
     alice = await new_user(auth, "alice")
 
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     assert (team.name, team.slug) == ("Acme", "acme")
     assert await teams.get_team_by_id(team.id, acting_user_id=alice.id) == team
@@ -84,13 +85,13 @@ async def test_create_team_makes_its_creator_the_owner(
 
 async def test_a_taken_slug_raises_slug_taken(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
-    await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     with pytest.raises(SlugTaken) as caught:
-        await teams.create_team(name="Other Acme", slug="acme", creator_id=alice.id)
+        await teams.create_team(name="Other Acme", slug="acme", acting_user_id=alice.id)
 
     assert isinstance(caught.value, AlreadyExists)
-    assert len(await teams.list_user_teams(alice.id)) == 1
+    assert len(await teams.list_user_teams(acting_user_id=alice.id)) == 1
 
 
 async def test_create_team_for_an_unknown_creator_leaves_no_team(
@@ -101,7 +102,7 @@ async def test_create_team_for_an_unknown_creator_leaves_no_team(
 
     for creator in ("no-such-user", alice.id):
         with pytest.raises(UserNotFound):
-            await teams.create_team(name="Acme", slug="acme", creator_id=creator)
+            await teams.create_team(name="Acme", slug="acme", acting_user_id=creator)
 
     assert plainsql_conn.execute("SELECT count(*) FROM teams").fetchone() == (0,)
 
@@ -121,7 +122,7 @@ async def test_delete_team_removes_its_memberships(
 
     await teams.delete_team(team.id, acting_user_id=alice.id)
 
-    assert await teams.list_user_teams(alice.id) == []
+    assert await teams.list_user_teams(acting_user_id=alice.id) == []
     assert plainsql_conn.execute("SELECT count(*) FROM team_members").fetchone() == (0,)
     with pytest.raises(TeamNotFound):
         await teams.delete_team(team.id, acting_user_id=alice.id)
@@ -136,7 +137,7 @@ async def test_add_members_and_list_them_owners_first_then_by_name(
     zoe = await new_user(auth, "zoe")
     carol = await new_user(auth, "carol")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=zoe.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=zoe.id)
 
     membership = await teams.add_member(team.id, carol.id, acting_user_id=zoe.id)
     await teams.add_member(team.id, bob.id, UserRole.MEMBER, acting_user_id=zoe.id)
@@ -158,7 +159,7 @@ async def test_add_member_errors(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     gone = await new_user(auth, "gone")
     await auth.soft_delete_user(gone.id)
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     with pytest.raises(AlreadyMember):
         await teams.add_member(team.id, alice.id, acting_user_id=alice.id)
@@ -173,7 +174,7 @@ async def test_add_member_errors(auth: AuthService, teams: TeamService) -> None:
 async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
@@ -188,14 +189,14 @@ async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
 async def test_change_role_promotes_and_demotes(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     promoted = await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     demoted = await teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id)
 
     assert (promoted.role, demoted.role) == (UserRole.OWNER, UserRole.MEMBER)
-    assert {t.team.slug: t.role for t in await teams.list_user_teams(alice.id)} == {
+    assert {t.team.slug: t.role for t in await teams.list_user_teams(acting_user_id=alice.id)} == {
         "acme": UserRole.MEMBER
     }
     with pytest.raises(MemberNotFound):
@@ -207,12 +208,12 @@ async def test_list_user_teams_with_roles_by_team_name(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    zeta = await teams.create_team(name="Zeta", slug="zeta", creator_id=alice.id)
-    await teams.create_team(name="Beta", slug="beta", creator_id=bob.id)
-    alpha = await teams.create_team(name="Alpha", slug="alpha", creator_id=bob.id)
+    zeta = await teams.create_team(name="Zeta", slug="zeta", acting_user_id=alice.id)
+    await teams.create_team(name="Beta", slug="beta", acting_user_id=bob.id)
+    alpha = await teams.create_team(name="Alpha", slug="alpha", acting_user_id=bob.id)
     await teams.add_member(alpha.id, alice.id, acting_user_id=bob.id)
 
-    listed = await teams.list_user_teams(alice.id)
+    listed = await teams.list_user_teams(acting_user_id=alice.id)
 
     assert [(t.team.name, t.role) for t in listed] == [
         ("Alpha", UserRole.MEMBER),
@@ -226,7 +227,7 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await auth.soft_delete_user(bob.id)
@@ -234,7 +235,7 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
     assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
         alice.id
     ]
-    assert await teams.list_user_teams(bob.id) == []
+    assert await teams.list_user_teams(acting_user_id=bob.id) == []
     with pytest.raises(MemberNotFound):
         await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     # Removing the hidden membership is still allowed (clean-up).
@@ -250,7 +251,7 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     carol = await new_user(auth, "carol")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     refused = [
@@ -274,7 +275,7 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
     assert await teams.get_team_by_id(team.id, acting_user_id=bob.id) == team
     assert len(await teams.list_members(team.id, acting_user_id=bob.id)) == 2
     await teams.remove_member(team.id, bob.id, acting_user_id=bob.id)
-    assert await teams.list_user_teams(bob.id) == []
+    assert await teams.list_user_teams(acting_user_id=bob.id) == []
 
 
 async def test_another_user_s_team_cannot_be_touched_at_all(
@@ -282,7 +283,7 @@ async def test_another_user_s_team_cannot_be_touched_at_all(
 ) -> None:
     alice = await new_user(auth, "alice")
     mallory = await new_user(auth, "mallory")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     for call in (
         teams.get_team_by_id(team.id, acting_user_id=mallory.id),
@@ -311,7 +312,7 @@ async def test_the_last_owner_can_be_neither_demoted_nor_removed(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     with pytest.raises(LastOwner) as caught:
@@ -328,7 +329,7 @@ async def test_the_last_owner_can_hand_over_by_promoting_first(
 ) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
-    team = await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
     await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
 
     await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
@@ -341,7 +342,7 @@ async def test_deleting_the_last_owner_is_refused_soft_or_hard(
     auth: AuthService, teams: TeamService
 ) -> None:
     alice = await new_user(auth, "alice")
-    await teams.create_team(name="Acme", slug="acme", creator_id=alice.id)
+    await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
     with pytest.raises(LastOwner):
         await auth.soft_delete_user(alice.id)
@@ -440,7 +441,7 @@ async def _demotion_race(
         alice = await new_user(auth, f"alice-{tag}{attempt}")
         bob = await new_user(auth, f"bob-{tag}{attempt}")
         team = await teams.create_team(
-            name="Acme", slug=f"acme-{tag}{attempt}", creator_id=alice.id
+            name="Acme", slug=f"acme-{tag}{attempt}", acting_user_id=alice.id
         )
         await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
         results = await asyncio.gather(
@@ -484,12 +485,12 @@ async def test_the_last_owner_rule_holds_whatever_the_database_default_isolation
 async def test_role_changes_at_serializable_are_retried_and_keep_one_owner(
     auth: AuthService,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     plainsql_database_url: str,
 ) -> None:
     strict = TeamService(
         plainsql_async_db,
-        plainsql_async_queries,
+        typed_queries,
         isolation=psycopg.IsolationLevel.SERIALIZABLE,
         attempts=5,
     )
@@ -501,7 +502,7 @@ async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retentio
     auth: AuthService, teams: TeamService, plainsql_conn: SyncConn, plainsql_database_url: str
 ) -> None:
     owner = await auth.sign_up(email="o@x.io", password="a long passphrase", name="O")
-    team = await teams.create_team(name="Blue", slug="blue", creator_id=owner.id)
+    team = await teams.create_team(name="Blue", slug="blue", acting_user_id=owner.id)
     renamed = await teams.rename_team(team.id, name="Navy", slug="navy", acting_user_id=owner.id)
     assert (renamed.name, renamed.slug) == ("Navy", "navy")
 
@@ -510,13 +511,13 @@ async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retentio
         await teams.get_team_by_id(team.id, acting_user_id=owner.id)
     with pytest.raises(TeamNotFound):
         await teams.get_team_by_slug("navy", acting_user_id=owner.id)
-    assert await teams.list_user_teams(owner.id) == []
+    assert await teams.list_user_teams(acting_user_id=owner.id) == []
     with pytest.raises(SlugTaken):  # kept until the purge
-        await teams.create_team(name="Other", slug="navy", creator_id=owner.id)
+        await teams.create_team(name="Other", slug="navy", acting_user_id=owner.id)
 
     restored = await teams.restore_team(team.id, acting_user_id=owner.id)
     assert restored.slug == "navy"
-    assert [t.team.id for t in await teams.list_user_teams(owner.id)] == [team.id]
+    assert [t.team.id for t in await teams.list_user_teams(acting_user_id=owner.id)] == [team.id]
 
     await teams.soft_delete_team(team.id, acting_user_id=owner.id)
     assert await teams.purge_deleted_teams(retention=timedelta(days=30)) == 0  # too recent
@@ -532,7 +533,7 @@ async def test_teams_are_renamed_soft_deleted_restored_and_purged_after_retentio
     output, _ = await command.communicate()
     assert command.returncode == 0, output
     assert b"purged 1 team(s)" in output
-    again = await teams.create_team(name="New", slug="navy", creator_id=owner.id)
+    again = await teams.create_team(name="New", slug="navy", acting_user_id=owner.id)
     assert again.slug == "navy"
 
 

@@ -13,8 +13,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
 from plainsql.errors import PermissionDenied
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.video_worker import ClaimedVideo, VideoWorkerQueue
 from reference_apps.services.videos import VideosService
@@ -49,22 +50,22 @@ def video_state(conn: Conn, video_id: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def queue(db: AsyncDatabase, queries: Queries, name: str, **kw: int) -> VideoWorkerQueue:
-    return VideoWorkerQueue(db, queries, name, **kw)
+def queue(db: AsyncDatabase, q: AsyncTypedQueries, name: str, **kw: int) -> VideoWorkerQueue:
+    return VideoWorkerQueue(db, q, name, **kw)
 
 
 async def test_four_workers_drain_1000_pending_videos_completing_each_exactly_once(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     ids = add_pending_videos(plainsql_conn, 1000)
     completions: Counter[str] = Counter()
     claims: Counter[str] = Counter()
 
     async def work(name: str) -> None:
-        q = queue(plainsql_async_db, plainsql_async_queries, name)
+        q = queue(plainsql_async_db, typed_queries, name)
         while batch := await q.claim(batch_size=25):
             for claim in batch:
                 claims[claim.id] += 1
@@ -89,7 +90,7 @@ async def test_a_killed_worker_s_lease_runs_out_and_its_video_completes(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     (video_id,) = add_pending_videos(plainsql_conn, 1)
     claimed = asyncio.Event()
@@ -97,9 +98,7 @@ async def test_a_killed_worker_s_lease_runs_out_and_its_video_completes(
 
     async def doomed_worker() -> None:
         taken.extend(
-            await queue(
-                plainsql_async_db, plainsql_async_queries, "doomed", lease_seconds=1
-            ).claim()
+            await queue(plainsql_async_db, typed_queries, "doomed", lease_seconds=1).claim()
         )
         claimed.set()
         await asyncio.Event().wait()  # "works" until killed, never reports
@@ -112,7 +111,7 @@ async def test_a_killed_worker_s_lease_runs_out_and_its_video_completes(
     assert [c.id for c in taken] == [video_id]
     assert video_state(plainsql_conn, video_id)[:2] == ("processing", 1)
 
-    survivor = queue(plainsql_async_db, plainsql_async_queries, "survivor")
+    survivor = queue(plainsql_async_db, typed_queries, "survivor")
     retaken: list[ClaimedVideo] = []
     for _ in range(300):  # until the one-second lease has run out
         if retaken := await survivor.claim():
@@ -122,7 +121,7 @@ async def test_a_killed_worker_s_lease_runs_out_and_its_video_completes(
     assert retaken[0].processing_attempts == 2
     assert await survivor.complete(retaken[0], {"summary": "second try"})
     # the killed worker's claim, reported late, changes nothing: completed exactly once
-    late = queue(plainsql_async_db, plainsql_async_queries, "doomed")
+    late = queue(plainsql_async_db, typed_queries, "doomed")
     assert not await late.complete(taken[0], {"summary": "late"})
     assert await late.fail(taken[0], "late failure") is None
     assert video_state(plainsql_conn, video_id) == (
@@ -138,12 +137,12 @@ async def test_while_the_lease_runs_nobody_else_claims_the_video(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     add_pending_videos(plainsql_conn, 2)
-    first = await queue(plainsql_async_db, plainsql_async_queries, "a").claim(batch_size=1)
-    second = await queue(plainsql_async_db, plainsql_async_queries, "b").claim(batch_size=5)
-    third = await queue(plainsql_async_db, plainsql_async_queries, "c").claim(batch_size=5)
+    first = await queue(plainsql_async_db, typed_queries, "a").claim(batch_size=1)
+    second = await queue(plainsql_async_db, typed_queries, "b").claim(batch_size=5)
+    third = await queue(plainsql_async_db, typed_queries, "c").claim(batch_size=5)
     assert len(first) == len(second) == 1
     assert first[0].id != second[0].id
     assert third == []
@@ -153,10 +152,10 @@ async def test_a_failing_video_is_retried_with_its_error_kept_then_fails_for_goo
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     (video_id,) = add_pending_videos(plainsql_conn, 1)
-    q = queue(plainsql_async_db, plainsql_async_queries, "w", max_attempts=2)
+    q = queue(plainsql_async_db, typed_queries, "w", max_attempts=2)
     (claim,) = await q.claim()
     assert await q.fail(claim, "transcript unavailable") == "pending"
     assert video_state(plainsql_conn, video_id) == (
@@ -177,10 +176,10 @@ async def test_a_user_retrying_a_failed_video_gives_it_its_attempts_back(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     (video_id,) = add_pending_videos(plainsql_conn, 1)
-    q = queue(plainsql_async_db, plainsql_async_queries, "w", max_attempts=1)
+    q = queue(plainsql_async_db, typed_queries, "w", max_attempts=1)
     (claim,) = await q.claim()
     assert await q.fail(claim, "boom") == "failed"
     user = plainsql_conn.execute(
@@ -188,8 +187,8 @@ async def test_a_user_retrying_a_failed_video_gives_it_its_attempts_back(
     ).fetchone()
     assert user is not None
     plainsql_conn.commit()
-    await VideosService(plainsql_async_db, plainsql_async_queries).set_processing_status(
-        video_id, user[0], ProcessingStatus.PENDING
+    await VideosService(plainsql_async_db, typed_queries).set_processing_status(
+        video_id, ProcessingStatus.PENDING, acting_user_id=user[0]
     )
     (again,) = await q.claim()
     assert again.processing_attempts == 1
@@ -202,10 +201,10 @@ async def test_a_lease_running_out_on_the_last_attempt_fails_the_video(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     (video_id,) = add_pending_videos(plainsql_conn, 1)
-    q = queue(plainsql_async_db, plainsql_async_queries, "dies", max_attempts=1, lease_seconds=1)
+    q = queue(plainsql_async_db, typed_queries, "dies", max_attempts=1, lease_seconds=1)
     assert len(await q.claim()) == 1
     for _ in range(300):  # until the lease has run out and a claim gave the video up
         assert await q.claim() == []
@@ -221,10 +220,10 @@ async def test_the_worker_acts_for_no_user_and_sees_no_row_outside_its_paths(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
     add_pending_videos(plainsql_conn, 3)
-    assert len(await queue(plainsql_async_db, plainsql_async_queries, "w").claim()) == 3
+    assert len(await queue(plainsql_async_db, typed_queries, "w").claim()) == 3
     async with plainsql_async_db.transaction() as unit:  # the worker's units: no acting user
         cursor = await unit.execute("SELECT count(*) FROM video_summaries")
         assert await cursor.fetchone() == (0,)
@@ -242,11 +241,11 @@ async def test_without_its_grant_the_worker_is_refused(
     users: None,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     function: str,
 ) -> None:
     (video_id,) = add_pending_videos(plainsql_conn, 1)
-    q = queue(plainsql_async_db, plainsql_async_queries, "w")
+    q = queue(plainsql_async_db, typed_queries, "w")
     (claim,) = await q.claim()
     plainsql_conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM reference_app")
     plainsql_conn.commit()

@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import ProcessingStatus
 from reference_apps.services.videos import (
     CategoryNameTaken,
@@ -30,19 +31,19 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 def service(
     users: None,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> VideosService:
-    return VideosService(plainsql_async_db, plainsql_async_queries)
+    return VideosService(plainsql_async_db, typed_queries)
 
 
 async def add_video(
     service: VideosService, user_id: str = ALICE, youtube_id: str = "dQw4w9WgXcQ"
 ) -> VideoSummary:
     return await service.create_video(
-        user_id,
         youtube_url=f"https://www.youtube.com/watch?v={youtube_id}",
         youtube_id=youtube_id,
         title=f"Video {youtube_id}",
+        acting_user_id=user_id,
     )
 
 
@@ -62,7 +63,6 @@ def count(conn: Conn, sql: str, *params: Any) -> int:
 
 async def test_create_video_is_pending_with_every_field(service: VideosService) -> None:
     video = await service.create_video(
-        ALICE,
         youtube_url="https://youtu.be/abc123",
         youtube_id="abc123",
         title="How PostgreSQL works",
@@ -70,6 +70,7 @@ async def test_create_video_is_pending_with_every_field(service: VideosService) 
         channel_name="PGConf",
         duration=3600,
         thumbnail_url="https://i.ytimg.com/abc123.jpg",
+        acting_user_id=ALICE,
     )
     assert video.processing_status == "pending"
     assert video.processing_error is None
@@ -80,7 +81,7 @@ async def test_create_video_is_pending_with_every_field(service: VideosService) 
         3600,
     )
     assert len(video.id) == 21
-    assert await service.get_video(video.id, ALICE) == video
+    assert await service.get_video(video.id, acting_user_id=ALICE) == video
 
 
 async def test_the_same_youtube_video_twice_for_one_user_is_duplicate(
@@ -94,26 +95,32 @@ async def test_the_same_youtube_video_twice_for_one_user_is_duplicate(
 
 
 async def test_get_video_is_scoped_by_user(service: VideosService, video: VideoSummary) -> None:
-    assert await service.get_video(video.id, BOB) is None
-    assert await service.get_video_by_youtube_id(ALICE, video.youtube_id) == video
-    assert await service.get_video_by_youtube_id(BOB, video.youtube_id) is None
+    assert await service.get_video(video.id, acting_user_id=BOB) is None
+    assert await service.get_video_by_youtube_id(video.youtube_id, acting_user_id=ALICE) == video
+    assert await service.get_video_by_youtube_id(video.youtube_id, acting_user_id=BOB) is None
 
 
 async def test_processing_status_with_its_error(
     service: VideosService, video: VideoSummary
 ) -> None:
-    processing = await service.set_processing_status(video.id, ALICE, ProcessingStatus.PROCESSING)
+    processing = await service.set_processing_status(
+        video.id, ProcessingStatus.PROCESSING, acting_user_id=ALICE
+    )
     assert processing.processing_status == "processing"
     failed = await service.set_processing_status(
-        video.id, ALICE, ProcessingStatus.FAILED, "transcript unavailable"
+        video.id, ProcessingStatus.FAILED, "transcript unavailable", acting_user_id=ALICE
     )
     assert failed.processing_status == "failed"
     assert failed.processing_error == "transcript unavailable"
-    retried = await service.set_processing_status(video.id, ALICE, ProcessingStatus.COMPLETED)
+    retried = await service.set_processing_status(
+        video.id, ProcessingStatus.COMPLETED, acting_user_id=ALICE
+    )
     assert retried.processing_error is None
 
     with pytest.raises(VideoNotFound):
-        await service.set_processing_status(video.id, BOB, ProcessingStatus.FAILED, "x")
+        await service.set_processing_status(
+            video.id, ProcessingStatus.FAILED, "x", acting_user_id=BOB
+        )
 
 
 async def test_store_ai_generated_content(service: VideosService, video: VideoSummary) -> None:
@@ -122,13 +129,13 @@ async def test_store_ai_generated_content(service: VideosService, video: VideoSu
         "key_points": ["one", "two"],
         "chapters": [{"start": 0, "title": "Intro"}],
     }
-    stored = await service.store_ai_content(video.id, ALICE, content)
+    stored = await service.store_ai_content(video.id, content, acting_user_id=ALICE)
     assert stored.ai_generated_content == content
-    fetched = await service.get_video(video.id, ALICE)
+    fetched = await service.get_video(video.id, acting_user_id=ALICE)
     assert fetched is not None
     assert fetched.ai_generated_content == content
     with pytest.raises(VideoNotFound):
-        await service.store_ai_content(video.id, BOB, {"summary": "evil"})
+        await service.store_ai_content(video.id, {"summary": "evil"}, acting_user_id=BOB)
 
 
 async def test_list_videos_with_tag_counts_and_category_names(
@@ -137,32 +144,36 @@ async def test_list_videos_with_tag_counts_and_category_names(
     plain = await add_video(service, ALICE, "plain000001")
     await add_video(service, BOB, "bob00000001")
     for name in ("postgres", "databases", "talks"):
-        await service.attach_tag(video.id, ALICE, name)
+        await service.attach_tag(video.id, name, acting_user_id=ALICE)
     science = await service.create_category("Science")
     education = await service.create_category("Education")
-    await service.attach_category(video.id, ALICE, science.id)
-    await service.attach_category(video.id, ALICE, education.id)
+    await service.attach_category(video.id, science.id, acting_user_id=ALICE)
+    await service.attach_category(video.id, education.id, acting_user_id=ALICE)
 
-    listed = (await service.list_videos(ALICE)).items
+    listed = (await service.list_videos(acting_user_id=ALICE)).items
 
     assert [item.id for item in listed] == [plain.id, video.id]  # newest first
     assert (listed[0].tag_count, listed[0].category_names) == (0, [])
     assert (listed[1].tag_count, listed[1].category_names) == (3, ["Education", "Science"])
-    assert [item.youtube_id for item in (await service.list_videos(BOB)).items] == ["bob00000001"]
-    assert (await service.list_videos("nobody")).items == ()
+    assert [item.youtube_id for item in (await service.list_videos(acting_user_id=BOB)).items] == [
+        "bob00000001"
+    ]
+    assert (await service.list_videos(acting_user_id="nobody")).items == ()
 
 
 async def test_delete_video_cascades_to_links_and_keyframes(
     service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
-    await service.attach_tag(video.id, ALICE, "t")
+    await service.attach_tag(video.id, "t", acting_user_id=ALICE)
     category = await service.create_category("C")
-    await service.attach_category(video.id, ALICE, category.id)
-    await service.add_keyframe(video.id, ALICE, timestamp_seconds=1, image_url="https://k/1")
+    await service.attach_category(video.id, category.id, acting_user_id=ALICE)
+    await service.add_keyframe(
+        video.id, timestamp_seconds=1, image_url="https://k/1", acting_user_id=ALICE
+    )
 
     with pytest.raises(VideoNotFound):
-        await service.delete_video(video.id, BOB)
-    await service.delete_video(video.id, ALICE)
+        await service.delete_video(video.id, acting_user_id=BOB)
+    await service.delete_video(video.id, acting_user_id=ALICE)
 
     for table in ("video_summary_tags", "video_summary_categories", "keyframes"):
         assert count(plainsql_conn, f"SELECT count(*) FROM {table}") == 0
@@ -177,22 +188,22 @@ async def test_attach_tag_creates_it_by_name_once_and_reuses_it(
     service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     other = await add_video(service, BOB, "other000001")
-    created = await service.attach_tag(video.id, ALICE, "postgres")
-    reused = await service.attach_tag(other.id, BOB, "postgres")
-    again = await service.attach_tag(video.id, ALICE, "postgres")
+    created = await service.attach_tag(video.id, "postgres", acting_user_id=ALICE)
+    reused = await service.attach_tag(other.id, "postgres", acting_user_id=BOB)
+    again = await service.attach_tag(video.id, "postgres", acting_user_id=ALICE)
 
     assert created.id == reused.id == again.id
     assert created.name == "postgres"
     assert count(plainsql_conn, "SELECT count(*) FROM tags") == 1
     assert count(plainsql_conn, "SELECT count(*) FROM video_summary_tags") == 2
-    assert [t.name for t in await service.list_tags(video.id, ALICE)] == ["postgres"]
+    assert [t.name for t in await service.list_tags(video.id, acting_user_id=ALICE)] == ["postgres"]
 
 
 async def test_attach_tag_to_another_users_video_leaves_no_tag_behind(
     service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(VideoNotFound):
-        await service.attach_tag(video.id, BOB, "sneaky")
+        await service.attach_tag(video.id, "sneaky", acting_user_id=BOB)
     assert count(plainsql_conn, "SELECT count(*) FROM tags") == 0
     assert count(plainsql_conn, "SELECT count(*) FROM video_summary_tags") == 0
 
@@ -201,19 +212,23 @@ async def test_list_tags_in_name_order_and_scoped(
     service: VideosService, video: VideoSummary
 ) -> None:
     for name in ("zeta", "alpha", "mid"):
-        await service.attach_tag(video.id, ALICE, name)
-    assert [t.name for t in await service.list_tags(video.id, ALICE)] == ["alpha", "mid", "zeta"]
-    assert await service.list_tags(video.id, BOB) == []
+        await service.attach_tag(video.id, name, acting_user_id=ALICE)
+    assert [t.name for t in await service.list_tags(video.id, acting_user_id=ALICE)] == [
+        "alpha",
+        "mid",
+        "zeta",
+    ]
+    assert await service.list_tags(video.id, acting_user_id=BOB) == []
 
 
 async def test_detach_tag(service: VideosService, video: VideoSummary, plainsql_conn: Conn) -> None:
-    tag = await service.attach_tag(video.id, ALICE, "t")
+    tag = await service.attach_tag(video.id, "t", acting_user_id=ALICE)
     with pytest.raises(VideoNotFound):
-        await service.detach_tag(video.id, BOB, tag.id)
-    await service.detach_tag(video.id, ALICE, tag.id)
-    assert await service.list_tags(video.id, ALICE) == []
+        await service.detach_tag(video.id, tag.id, acting_user_id=BOB)
+    await service.detach_tag(video.id, tag.id, acting_user_id=ALICE)
+    assert await service.list_tags(video.id, acting_user_id=ALICE) == []
     with pytest.raises(TagNotLinked):
-        await service.detach_tag(video.id, ALICE, tag.id)
+        await service.detach_tag(video.id, tag.id, acting_user_id=ALICE)
     assert count(plainsql_conn, "SELECT count(*) FROM tags") == 1
 
 
@@ -225,7 +240,7 @@ async def test_8_workers_tagging_with_one_new_name_create_one_tag(
 
     async def worker(video: VideoSummary) -> str:
         await go.wait()
-        return (await service.attach_tag(video.id, ALICE, "brand-new")).id
+        return (await service.attach_tag(video.id, "brand-new", acting_user_id=ALICE)).id
 
     tasks = [asyncio.create_task(worker(v)) for v in videos]
     go.set()
@@ -252,21 +267,23 @@ async def test_categories_are_unique_by_name_and_listed_by_name(service: VideosS
 
 async def test_attach_and_detach_category(service: VideosService, video: VideoSummary) -> None:
     category = await service.create_category("Music")
-    assert await service.attach_category(video.id, ALICE, category.id) is True
-    assert await service.attach_category(video.id, ALICE, category.id) is False
-    assert [c.name for c in await service.list_video_categories(video.id, ALICE)] == ["Music"]
-    assert await service.list_video_categories(video.id, BOB) == []
+    assert await service.attach_category(video.id, category.id, acting_user_id=ALICE) is True
+    assert await service.attach_category(video.id, category.id, acting_user_id=ALICE) is False
+    assert [
+        c.name for c in await service.list_video_categories(video.id, acting_user_id=ALICE)
+    ] == ["Music"]
+    assert await service.list_video_categories(video.id, acting_user_id=BOB) == []
 
     with pytest.raises(VideoNotFound):
-        await service.attach_category(video.id, BOB, category.id)
+        await service.attach_category(video.id, category.id, acting_user_id=BOB)
     with pytest.raises(CategoryNotFound):
-        await service.attach_category(video.id, ALICE, "no-such-category")
+        await service.attach_category(video.id, "no-such-category", acting_user_id=ALICE)
     with pytest.raises(VideoNotFound):
-        await service.detach_category(video.id, BOB, category.id)
-    await service.detach_category(video.id, ALICE, category.id)
+        await service.detach_category(video.id, category.id, acting_user_id=BOB)
+    await service.detach_category(video.id, category.id, acting_user_id=ALICE)
     with pytest.raises(CategoryNotLinked):
-        await service.detach_category(video.id, ALICE, category.id)
-    assert await service.list_video_categories(video.id, ALICE) == []
+        await service.detach_category(video.id, category.id, acting_user_id=ALICE)
+    assert await service.list_video_categories(video.id, acting_user_id=ALICE) == []
 
 
 # -- keyframes --------------------------------------------------------------------------
@@ -278,21 +295,23 @@ async def test_keyframes_are_listed_in_time_order(
     for second in (90, 5, 42, 0):
         await service.add_keyframe(
             video.id,
-            ALICE,
             timestamp_seconds=second,
             image_url=f"https://frames.example/{second}.jpg",
             description=f"at {second}s",
+            acting_user_id=ALICE,
         )
-    frames = await service.list_keyframes(video.id, ALICE)
+    frames = await service.list_keyframes(video.id, acting_user_id=ALICE)
     assert [f.timestamp_seconds for f in frames] == [0, 5, 42, 90]
     assert frames[2].image_url == "https://frames.example/42.jpg"
     assert frames[2].description == "at 42s"
-    assert await service.list_keyframes(video.id, BOB) == []
+    assert await service.list_keyframes(video.id, acting_user_id=BOB) == []
 
 
 async def test_keyframes_cannot_be_added_to_another_users_video(
     service: VideosService, video: VideoSummary, plainsql_conn: Conn
 ) -> None:
     with pytest.raises(VideoNotFound):
-        await service.add_keyframe(video.id, BOB, timestamp_seconds=1, image_url="https://x")
+        await service.add_keyframe(
+            video.id, timestamp_seconds=1, image_url="https://x", acting_user_id=BOB
+        )
     assert count(plainsql_conn, "SELECT count(*) FROM keyframes") == 0

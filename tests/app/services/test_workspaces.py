@@ -9,8 +9,9 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
 from plainsql.errors import InvalidInput
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.auth import AuthService, InvalidCredentials
 from reference_apps.services.content import BlockInput, ContentService, PageInput
 from reference_apps.services.deployments import DeploymentService
@@ -41,9 +42,9 @@ async def add_user(pool: Pool, user_id: str) -> None:
 
 @pytest.fixture
 def workspaces(
-    plainsql_async_db: AsyncDatabase, plainsql_async_queries: Queries
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
 ) -> WorkspaceService:
-    return WorkspaceService(plainsql_async_db, plainsql_async_queries)
+    return WorkspaceService(plainsql_async_db, typed_queries)
 
 
 async def test_create_then_get_by_slug_and_by_user(
@@ -51,24 +52,24 @@ async def test_create_then_get_by_slug_and_by_user(
 ) -> None:
     await add_user(plainsql_async_pool, "ada")
     created = await workspaces.create(
-        user_id="ada", slug="ada-notes", name="Ada's notes", domain="notes.ada.example"
+        acting_user_id="ada", slug="ada-notes", name="Ada's notes", domain="notes.ada.example"
     )
     assert created.embed_depth == 5
     assert created.domain == "notes.ada.example"
     assert await workspaces.get_by_slug("ada-notes", acting_user_id="ada") == created
     assert await workspaces.get_by_slug("ada-notes", acting_user_id="bob") is None, "Ada's"
-    assert await workspaces.get_by_user("ada") == created
+    assert await workspaces.get_by_user(acting_user_id="ada") == created
     assert await workspaces.get_by_slug("nobody", acting_user_id="ada") is None
-    assert await workspaces.get_by_user("nobody") is None
+    assert await workspaces.get_by_user(acting_user_id="nobody") is None
 
 
 async def test_a_second_workspace_for_the_same_user_is_refused(
     plainsql_async_pool: Pool, workspaces: WorkspaceService
 ) -> None:
     await add_user(plainsql_async_pool, "ada")
-    await workspaces.create(user_id="ada", slug="ada-notes", name="Notes")
+    await workspaces.create(acting_user_id="ada", slug="ada-notes", name="Notes")
     with pytest.raises(WorkspaceAlreadyExists):
-        await workspaces.create(user_id="ada", slug="ada-other", name="Other")
+        await workspaces.create(acting_user_id="ada", slug="ada-other", name="Other")
     assert await workspaces.get_by_slug("ada-other", acting_user_id="ada") is None
 
 
@@ -77,10 +78,10 @@ async def test_a_taken_slug_is_refused(
 ) -> None:
     await add_user(plainsql_async_pool, "ada")
     await add_user(plainsql_async_pool, "bob")
-    await workspaces.create(user_id="ada", slug="notes", name="Ada")
+    await workspaces.create(acting_user_id="ada", slug="notes", name="Ada")
     with pytest.raises(SlugTaken):
-        await workspaces.create(user_id="bob", slug="notes", name="Bob")
-    assert await workspaces.get_by_user("bob") is None
+        await workspaces.create(acting_user_id="bob", slug="notes", name="Bob")
+    assert await workspaces.get_by_user(acting_user_id="bob") is None
 
 
 async def test_racing_creates_for_one_slug_leave_exactly_one(
@@ -90,7 +91,7 @@ async def test_racing_creates_for_one_slug_leave_exactly_one(
     for user in users:
         await add_user(plainsql_async_pool, user)
     results = await asyncio.gather(
-        *(workspaces.create(user_id=user, slug="contested", name=user) for user in users),
+        *(workspaces.create(acting_user_id=user, slug="contested", name=user) for user in users),
         return_exceptions=True,
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
@@ -103,7 +104,7 @@ async def test_racing_creates_for_one_user_leave_exactly_one(
 ) -> None:
     await add_user(plainsql_async_pool, "ada")
     results = await asyncio.gather(
-        *(workspaces.create(user_id="ada", slug=f"s{i}", name="x") for i in range(6)),
+        *(workspaces.create(acting_user_id="ada", slug=f"s{i}", name="x") for i in range(6)),
         return_exceptions=True,
     )
     assert sum(not isinstance(r, BaseException) for r in results) == 1
@@ -116,17 +117,17 @@ async def test_unknown_or_soft_deleted_owner(
     plainsql_async_pool: Pool, workspaces: WorkspaceService
 ) -> None:
     with pytest.raises(OwnerNotFound):
-        await workspaces.create(user_id="ghost", slug="ghost", name="Ghost")
+        await workspaces.create(acting_user_id="ghost", slug="ghost", name="Ghost")
     await add_user(plainsql_async_pool, "ada")
-    await workspaces.create(user_id="ada", slug="ada", name="Ada")
+    await workspaces.create(acting_user_id="ada", slug="ada", name="Ada")
     async with plainsql_async_pool.connection() as conn:
         await conn.execute("UPDATE users SET deleted_at = now() WHERE id = 'ada'")
     assert await workspaces.get_by_slug("ada", acting_user_id="ada") is None
-    assert await workspaces.get_by_user("ada") is None
+    assert await workspaces.get_by_user(acting_user_id="ada") is None
     # A soft delete frees nothing: the slug stays taken.
     await add_user(plainsql_async_pool, "bob")
     with pytest.raises(SlugTaken):
-        await workspaces.create(user_id="bob", slug="ada", name="Bob")
+        await workspaces.create(acting_user_id="bob", slug="ada", name="Bob")
 
 
 async def test_rename_changes_name_and_slug(
@@ -134,46 +135,46 @@ async def test_rename_changes_name_and_slug(
 ) -> None:
     await add_user(plainsql_async_pool, "ada")
     await add_user(plainsql_async_pool, "bob")
-    created = await workspaces.create(user_id="ada", slug="ada", name="Ada")
-    await workspaces.create(user_id="bob", slug="bob", name="Bob")
+    created = await workspaces.create(acting_user_id="ada", slug="ada", name="Ada")
+    await workspaces.create(acting_user_id="bob", slug="bob", name="Bob")
 
-    renamed = await workspaces.rename(user_id="ada", name="Ada's garden")
+    renamed = await workspaces.rename(acting_user_id="ada", name="Ada's garden")
     assert (renamed.name, renamed.slug) == ("Ada's garden", "ada")
     assert renamed.updated_at > created.updated_at
-    moved = await workspaces.rename(user_id="ada", name="Garden", slug="garden")
+    moved = await workspaces.rename(acting_user_id="ada", name="Garden", slug="garden")
     assert await workspaces.get_by_slug("garden", acting_user_id="ada") == moved
     assert await workspaces.get_by_slug("ada", acting_user_id="ada") is None
 
     with pytest.raises(SlugTaken):
-        await workspaces.rename(user_id="ada", name="Garden", slug="bob")
+        await workspaces.rename(acting_user_id="ada", name="Garden", slug="bob")
     with pytest.raises(WorkspaceNotFound):
-        await workspaces.rename(user_id="nobody", name="x")
+        await workspaces.rename(acting_user_id="nobody", name="x")
 
 
 async def test_delete(plainsql_async_pool: Pool, workspaces: WorkspaceService) -> None:
     await add_user(plainsql_async_pool, "ada")
-    await workspaces.create(user_id="ada", slug="ada", name="Ada")
-    await workspaces.delete(user_id="ada")
-    assert await workspaces.get_by_user("ada") is None
+    await workspaces.create(acting_user_id="ada", slug="ada", name="Ada")
+    await workspaces.delete(acting_user_id="ada")
+    assert await workspaces.get_by_user(acting_user_id="ada") is None
     with pytest.raises(WorkspaceNotFound):
-        await workspaces.delete(user_id="ada")
+        await workspaces.delete(acting_user_id="ada")
     # The user may start again.
-    await workspaces.create(user_id="ada", slug="ada", name="Ada again")
+    await workspaces.create(acting_user_id="ada", slug="ada", name="Ada again")
 
 
 async def test_deleting_the_user_removes_everything_of_the_workspace(
     plainsql_async_pool: Pool,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     workspaces: WorkspaceService,
 ) -> None:
     await add_user(plainsql_async_pool, "ada")
     await add_user(plainsql_async_pool, "bob")
-    ada = await workspaces.create(user_id="ada", slug="ada", name="Ada")
-    bob = await workspaces.create(user_id="bob", slug="bob", name="Bob")
-    content = ContentService(plainsql_async_db, plainsql_async_queries)
-    git = GitService(plainsql_async_db, plainsql_async_queries)
-    deployments = DeploymentService(plainsql_async_db, plainsql_async_queries)
+    ada = await workspaces.create(acting_user_id="ada", slug="ada", name="Ada")
+    bob = await workspaces.create(acting_user_id="bob", slug="bob", name="Bob")
+    content = ContentService(plainsql_async_db, typed_queries)
+    git = GitService(plainsql_async_db, typed_queries)
+    deployments = DeploymentService(plainsql_async_db, typed_queries)
     pages = [
         PageInput(
             "home",
@@ -213,15 +214,15 @@ async def test_deleting_the_user_removes_everything_of_the_workspace(
 async def test_workspace_keyed_calls_act_only_on_the_acting_user_s_workspace(
     plainsql_async_pool: Pool,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
     workspaces: WorkspaceService,
 ) -> None:
     await add_user(plainsql_async_pool, "ada")
     await add_user(plainsql_async_pool, "bob")
-    ada = await workspaces.create(user_id="ada", slug="ada", name="Ada")
-    content = ContentService(plainsql_async_db, plainsql_async_queries)
-    git = GitService(plainsql_async_db, plainsql_async_queries)
-    deployments = DeploymentService(plainsql_async_db, plainsql_async_queries)
+    ada = await workspaces.create(acting_user_id="ada", slug="ada", name="Ada")
+    content = ContentService(plainsql_async_db, typed_queries)
+    git = GitService(plainsql_async_db, typed_queries)
+    deployments = DeploymentService(plainsql_async_db, typed_queries)
     home = [PageInput("home", "Home", html="<p>ada's</p>")]
     await content.import_content(ada.id, home, acting_user_id="ada")
     await git.connect_repository(ada.id, repo_url="https://git.example/ada", acting_user_id="ada")
@@ -272,20 +273,22 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
     workspace: Workspace,
     plainsql_conn: Conn,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
-    spaces = WorkspaceService(plainsql_async_db, plainsql_async_queries)
+    spaces = WorkspaceService(plainsql_async_db, typed_queries)
     user = workspace.user_id
-    changed = await spaces.update_settings(user_id=user, domain="notes.example", embed_depth=2)
+    changed = await spaces.update_settings(
+        acting_user_id=user, domain="notes.example", embed_depth=2
+    )
     assert (changed.domain, changed.embed_depth) == ("notes.example", 2)
-    kept = await spaces.update_settings(user_id=user, embed_depth=3)
+    kept = await spaces.update_settings(acting_user_id=user, embed_depth=3)
     assert (kept.domain, kept.embed_depth) == ("notes.example", 3)
-    cleared = await spaces.update_settings(user_id=user, domain=None)
+    cleared = await spaces.update_settings(acting_user_id=user, domain=None)
     assert (cleared.domain, cleared.embed_depth) == (None, 3)
     with pytest.raises(InvalidInput, match="embed_depth"):
-        await spaces.update_settings(user_id=user, embed_depth=101)
+        await spaces.update_settings(acting_user_id=user, embed_depth=101)
 
-    content = ContentService(plainsql_async_db, plainsql_async_queries)
+    content = ContentService(plainsql_async_db, typed_queries)
     await content.import_content(
         workspace.id,
         [PageInput("Getting Started", "Start", slug="getting-started"), PageInput("B", "B")],
@@ -296,7 +299,7 @@ async def test_workspace_domain_embed_depth_page_by_slug_and_repository_remote(
     assert page.page_name == "Getting Started"
     assert await content.get_page_by_slug(workspace.id, "nope", acting_user_id=user) is None
 
-    git = GitService(plainsql_async_db, plainsql_async_queries, keys=TEST_KEYS)
+    git = GitService(plainsql_async_db, typed_queries, keys=TEST_KEYS)
     await git.connect_repository(
         workspace.id, acting_user_id=user, repo_url="https://a/x.git", deploy_key="old key"
     )

@@ -11,47 +11,39 @@ list through the policy ``users_admins_read``, which calls ``app_acting_user_is_
 
 from __future__ import annotations
 
-from plainsql import AsyncDatabase, Queries
+from datetime import datetime
+
+from plainsql import KeysetList, Page
 from plainsql.errors import PermissionDenied
-from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole, UserRow
-from reference_apps.services.bounds import page_size as bounded_page_size
-from reference_apps.services.errors import Forbidden, NotFound
-from reference_apps.services.paging import Page, decode_cursor, page_of
+from reference_apps.services.base import Service
+from reference_apps.services.errors import Forbidden, UserNotFound
 
 UserPage = Page[UserRow]
+
+USERS = KeysetList[UserRow, datetime, str]("users", lambda r: (r.created_at, r.id))
 
 
 class NotAnAdministrator(Forbidden):
     """The acting user is not an administrator (an active user with global role OWNER)."""
 
 
-class UserNotFound(NotFound):
-    """No active user with that id."""
-
-
-class UsersAdminService:
+class UsersAdminService(Service):
     """Every active user, and their global roles, for an administrator."""
-
-    def __init__(self, db: AsyncDatabase, queries: Queries) -> None:
-        self.db = db
-        self.q = AsyncTypedQueries(queries)
 
     async def list_users(
         self, *, acting_user_id: str, after: str | None = None, page_size: int = 50
     ) -> UserPage:
-        """One page of the active users, newest first (keyset paging, paging.py). For an acting
-        user who is not an administrator the list holds only their own row."""
-        bounded_page_size(page_size, "page_size")
-        start = decode_cursor("users", after)
-        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
-            rows = await self.q.auth.list_users_page(
-                conn,
-                before_created_at=start.created_at,
-                before_id=start.id,
-                page_size=page_size + 1,
-            )
-        return page_of("users", rows, page_size, lambda r: (r.created_at, r.id))
+        """One page of the active users, newest first (keyset paging). For an acting user who
+        is not an administrator the list holds only their own row."""
+        page = USERS.request(after, page_size)
+        rows = await self.reading(acting_user_id).run(
+            self.q.auth.list_users_page,
+            before_created_at=page.key,
+            before_id=page.id,
+            page_size=page.limit,
+        )
+        return page.of(rows)
 
     async def set_role(self, user_id: str, role: UserRole, *, acting_user_id: str) -> None:
         """Set an active user's global role. NotAnAdministrator unless the acting user is one;

@@ -1,0 +1,145 @@
+"""Sessions (sql/auth/sessions.sql): opened at sign-in, looked up by their bearer token, ended.
+
+A session token comes from :mod:`secrets` and is stored as its SHA-256 only
+(:func:`secret_hash`): the token is handed to its owner once, and a stolen database dump signs
+nobody in. No query returns a token; :class:`NewSession` hides it from ``repr``; a query that
+carries a token's hash runs through :func:`reference_apps.services.errors.run_secret`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+from plainsql import AsyncDatabase, exactly_one
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import SessionRow
+from reference_apps.services.base import Service
+from reference_apps.services.errors import UserNotFound, run_secret
+
+DEFAULT_SESSION_TTL: Final = timedelta(days=7)
+EXPIRED_SESSIONS_BATCH: Final = 5000
+
+Session = SessionRow
+"""A session, without its token (no query returns it: only its creator ever sees it)."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class NewSession:
+    """A session just created, with the bearer token to hand to the client (hidden from repr)."""
+
+    session: Session
+    token: str
+
+    def __repr__(self) -> str:
+        return f"NewSession(session={self.session!r}, token=<hidden>)"
+
+
+def secret_hash(secret: str) -> bytes:
+    """The SHA-256 of a bearer secret (session token, verification value): what is stored.
+
+    The secrets are 256 random bits (``secrets.token_urlsafe(32)``), so a plain SHA-256 is
+    enough to make a stolen hash useless: no salt or slow hash is needed, unlike passwords.
+    """
+    return hashlib.sha256(secret.encode()).digest()
+
+
+class SessionService(Service):
+    """A user's sessions: each call about a user's sessions acts as that user."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        q: AsyncTypedQueries,
+        *,
+        session_ttl: timedelta = DEFAULT_SESSION_TTL,
+    ) -> None:
+        super().__init__(db, q)
+        self.session_ttl = session_ttl
+
+    async def create_session(
+        self,
+        user_id: str,
+        *,
+        expires_in: timedelta | None = None,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
+    ) -> NewSession:
+        """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
+        token = secrets.token_urlsafe(32)
+        async with self.db.transaction(acting_user=user_id) as conn:
+            session = await run_secret(
+                self.q.auth.create_session,
+                conn,
+                user_id=user_id,
+                token_hash=secret_hash(token),
+                expires_in=self.session_ttl if expires_in is None else expires_in,
+                ip_address=ip_address,
+                user_agent=user_agent,
+            )
+        missing = UserNotFound(f"no user with id {user_id!r}")
+        return NewSession(session=exactly_one(session, missing), token=token)
+
+    async def get_session(self, token: str) -> Session | None:
+        """The live session with this token, or None (unknown, revoked, expired, user deleted).
+
+        The session lookup path names the session's user, who then acts to read it.
+        """
+        token_hash = secret_hash(token)
+        q = self.q.auth
+        async with self.db.transaction(read_only=True) as conn:
+            user_id = await run_secret(
+                q.get_session_user_by_token_hash, conn, token_hash=token_hash
+            )
+            if user_id is None:
+                return None
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+            return await run_secret(q.get_live_session_by_token_hash, conn, token_hash=token_hash)
+
+    async def list_sessions(self, user_id: str) -> list[Session]:
+        """The user's live sessions, newest first."""
+        list_sessions = self.q.auth.list_live_sessions_by_user
+        return await self.reading(user_id).run(list_sessions, user_id=user_id)
+
+    async def revoke_session(self, user_id: str, session_id: str) -> bool:
+        """End one session of the user; False if it has no such session."""
+        revoke = self.q.auth.delete_session_by_id
+        count = await self.writing(user_id).run(revoke, session_id=session_id, user_id=user_id)
+        return count == 1
+
+    async def sign_out(self, token: str) -> bool:
+        """End the session with this token; False if there is none (or it expired)."""
+        token_hash = secret_hash(token)
+        q = self.q.auth
+        async with self.db.transaction() as conn:
+            user_id = await run_secret(
+                q.get_session_user_by_token_hash, conn, token_hash=token_hash
+            )
+            if user_id is None:
+                return False
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+            count = await run_secret(q.delete_session_by_token_hash, conn, token_hash=token_hash)
+        return count == 1
+
+    async def revoke_all_sessions(self, user_id: str) -> int:
+        """End every session of the user; returns how many there were."""
+        revoke = self.q.auth.delete_sessions_by_user
+        return await self.writing(user_id).run(revoke, user_id=user_id)
+
+    async def delete_expired_sessions(self, *, batch_size: int = EXPIRED_SESSIONS_BATCH) -> int:
+        """Purge expired sessions in batches of ``batch_size``, one short transaction each.
+
+        Returns how many were deleted. Concurrent purges skip each other's rows. A
+        maintenance job over every user's sessions: it runs through its own path
+        (``app_delete_expired_sessions``), with no acting user.
+        """
+        total = 0
+        purge = self.q.auth.delete_expired_sessions
+        while True:
+            count = await self.writing(None).run(purge, batch_size=batch_size)
+            total += count
+            if count < batch_size:
+                return total
