@@ -4,13 +4,27 @@ tests use them under the plugin's own names (``plainsql_conn``, ``plainsql_async
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, ForwardRef, Literal, Union, get_args, get_origin, get_type_hints
 
 import pytest
 
 Conforms = Callable[[object, Any, Mapping[str, Any]], bool]
+
+
+@pytest.fixture
+def server_folder() -> Iterator[Path]:
+    """A folder for a cluster a test starts itself, which the server's unprivileged user can
+    enter: outside pytest's own temporary folders, which any pytest started meanwhile (another
+    checkout's) makes private to root."""
+    made = Path(tempfile.mkdtemp(prefix="plainsql-cluster-"))
+    made.chmod(0o755)
+    yield made
+    shutil.rmtree(made, ignore_errors=True)
 
 
 @pytest.fixture
