@@ -18,6 +18,7 @@ import click
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
+from plainsql._masking import hide_password
 from plainsql.config import Settings, describe_target, is_project, load_settings, mask_url
 from plainsql.errors import ConfigError, MigrationError, PlainSQLError, scrub_secrets
 from plainsql.migrate.files import new_migration
@@ -32,6 +33,7 @@ def _settings(ctx: click.Context) -> Settings:
     if not isinstance(settings, Settings):
         settings = load_settings(project_dir=ctx.meta.get("project_dir"))
         ctx.obj = settings
+        ctx.meta["settings"] = settings  # meta is shared by every context: for error messages
     return settings
 
 
@@ -72,7 +74,11 @@ class PlainGroup(click.Group):
             return super().invoke(ctx)
         except PlainSQLError as exc:
             prefix = _style("error:", err=True, fg="red", bold=True)
-            click.echo(f"{prefix} {scrub_secrets(str(exc))}", err=True)
+            message = scrub_secrets(str(exc))
+            settings = ctx.meta.get("settings")
+            if isinstance(settings, Settings) and settings.database_url:
+                message = hide_password(message, settings.database_url)
+            click.echo(f"{prefix} {message}", err=True)
             ctx.exit(1)
 
 

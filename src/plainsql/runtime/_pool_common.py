@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_attempts, conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from plainsql.config import Settings, describe_target
+from plainsql.errors import DatabaseUnavailable
 from plainsql.server import session_options, unavailable, with_session_options
 
 # Pools opened and closed, and each connection a pool adds (its growth); psycopg_pool's own
@@ -32,13 +36,42 @@ def pool_arguments(settings: Settings, conninfo: str, name: str) -> dict[str, An
     }
 
 
-def probe_failure(settings: Settings, conninfo: str) -> Exception:
-    """Connect once outside the pool to learn why the pool could not."""
+def probe(settings: Settings, conninfo: str) -> DatabaseUnavailable | None:
+    """Connect once outside the pool, within ``connect-timeout`` seconds in all: why the pool
+    could not open, or None when a connection can be made.
+
+    psycopg gives each address of a host name its own connect timeout (``localhost`` is two),
+    so the probe tries the addresses itself, each with what is left of the one budget (libpq's
+    minimum, 2 s, aside): a server that accepts and never answers costs the caller the
+    connect timeout, not a multiple of it.
+    """
     try:
-        psycopg.connect(with_session_options(settings, conninfo)).close()
+        attempts = conninfo_attempts(conninfo_to_dict(with_session_options(settings, conninfo)))
     except psycopg.Error as exc:
         return unavailable(conninfo, exc)
-    return unavailable(conninfo, TimeoutError("the pool could not open a connection in time"))
+    deadline = time.monotonic() + settings.connect_timeout
+    error: BaseException = TimeoutError("connection timeout expired")
+    for attempt in attempts:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        attempt["connect_timeout"] = max(2, math.ceil(remaining))
+        try:
+            psycopg.connect(make_conninfo("", **attempt)).close()
+        except psycopg.Error as exc:
+            error = exc
+        else:
+            return None
+    failure = unavailable(conninfo, error)
+    failure.__cause__ = error
+    return failure
+
+
+def probe_failure(settings: Settings, conninfo: str) -> Exception:
+    """Why the pool could not open a connection in time (see :func:`probe`)."""
+    return probe(settings, conninfo) or unavailable(
+        conninfo, TimeoutError("the pool could not open a connection in time")
+    )
 
 
 def log_open(pool: ConnectionPool[Any] | AsyncConnectionPool[Any]) -> None:
