@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from plainsql.errors import map_error
-from plainsql.runtime._adapter_common import AdapterBase, Params
+from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
 
 
 class PsycopgAdapter(AdapterBase):
@@ -35,8 +35,8 @@ class PsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
             return cur.fetchall()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     def select_one(
         self,
@@ -50,8 +50,8 @@ class PsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
             return cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     def select_value(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
@@ -60,8 +60,8 @@ class PsycopgAdapter(AdapterBase):
             cur = conn.cursor()
             cur.execute(sql, parameters)
             row = cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         return None if row is None else row[0]
 
     @contextmanager
@@ -72,8 +72,8 @@ class PsycopgAdapter(AdapterBase):
             with conn.cursor(row_factory=self.row_factory_of(query_name)) as cur:
                 cur.execute(sql, parameters)
                 yield cur
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     def insert_update_delete(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
@@ -81,8 +81,8 @@ class PsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             cur.execute(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         return int(cur.rowcount)
 
     def insert_update_delete_many(
@@ -97,8 +97,8 @@ class PsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             cur.executemany(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         return int(cur.rowcount)
 
     def insert_returning(

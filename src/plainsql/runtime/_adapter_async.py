@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from plainsql.errors import map_error
-from plainsql.runtime._adapter_common import AdapterBase, Params
+from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
 
 
 class AsyncPsycopgAdapter(AdapterBase):
@@ -38,8 +38,8 @@ class AsyncPsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             await cur.execute(sql, parameters)
             return await cur.fetchall()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     async def select_one(
         self,
@@ -53,8 +53,8 @@ class AsyncPsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             await cur.execute(sql, parameters)
             return await cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     async def select_value(
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
@@ -63,8 +63,8 @@ class AsyncPsycopgAdapter(AdapterBase):
             cur = conn.cursor()
             await cur.execute(sql, parameters)
             row = await cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         return None if row is None else row[0]
 
     @asynccontextmanager
@@ -75,8 +75,8 @@ class AsyncPsycopgAdapter(AdapterBase):
             async with conn.cursor(row_factory=self.row_factory_of(query_name)) as cur:
                 await cur.execute(sql, parameters)
                 yield cur
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     async def insert_update_delete(
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
@@ -84,8 +84,8 @@ class AsyncPsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             await cur.execute(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         return int(cur.rowcount)
 
     async def insert_update_delete_many(
@@ -100,8 +100,8 @@ class AsyncPsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             await cur.executemany(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         return int(cur.rowcount)
 
     async def insert_returning(

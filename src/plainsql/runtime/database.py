@@ -22,17 +22,20 @@ from plainsql.config import Settings
 from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
+    DatabaseUnavailable,
     DeadlineExceeded,
     PoolExhausted,
     SerializationFailure,
     connection_lost,
     map_error,
 )
+from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime._libpq import run_command
 from plainsql.runtime._unit import (
     COMMIT,
     ROLLBACK,
     begin_statement,
+    check_acting_user,
     unit_isolation,
 )
 from plainsql.runtime.pool import Conn, Pool
@@ -53,10 +56,16 @@ class Database:
         self.settings = settings
 
     def _getconn(self) -> Conn:
+        # The wait for a free connection is bounded by the statement deadline too: a caller
+        # queued behind a frozen server gets its error no later than one stuck in a statement.
+        timeout = self.pool.timeout
+        deadline = deadline_seconds(self.settings)
+        if deadline:
+            timeout = min(timeout, deadline)
         try:
-            return self.pool.getconn()
+            return self.pool.getconn(timeout=timeout)
         except PoolTimeout as exc:
-            pool, size, timeout = self.pool.name, self.pool.max_size, self.pool.timeout
+            pool, size = self.pool.name, self.pool.max_size
             message = f"no free connection in pool {pool!r} (size {size}) within {timeout:g} s"
             raise PoolExhausted(message, pool=pool, size=size) from exc
         except psycopg.OperationalError as exc:
@@ -101,6 +110,7 @@ class Database:
     ) -> Iterator[Conn]:
         """A unit of work: commits when the block ends, rolls back on any error."""
         settings = self.settings
+        check_acting_user(acting_user)
         begin = begin_statement(
             unit_isolation(isolation),
             read_only,
@@ -134,11 +144,15 @@ class Database:
                         _roll_back(conn)
                         if isinstance(exc, psycopg.Error):
                             raise _mapped(exc, committing=False) from exc
+                        lost = _lost_in_unit(exc)
+                        if lost is not None:
+                            raise lost from exc.__cause__
                         raise
                     try:
                         run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
-                        raise _mapped(exc, committing=True) from exc
+                        # A read-only unit changed nothing: it cannot be uncertain.
+                        raise _mapped(exc, committing=not read_only) from exc
                 finally:
                     if restore and not conn.closed:
                         conn.set_autocommit(False)
@@ -174,6 +188,20 @@ def _roll_back(conn: Conn) -> None:
         run_command(conn, ROLLBACK)
     except (psycopg.Error, DeadlineExceeded):
         conn.close()  # the pool will replace it
+
+
+def _lost_in_unit(exc: BaseException) -> ConnectionLost | None:
+    """A query error that says the connection is gone (a named query maps it to
+    DatabaseUnavailable, not knowing it ran inside a unit) as the unit's ConnectionLost."""
+    cause = exc.__cause__
+    if (
+        isinstance(exc, DatabaseUnavailable)
+        and not isinstance(exc, ConnectionLost | PoolExhausted)
+        and isinstance(cause, psycopg.Error)
+        and connection_lost(cause)
+    ):
+        return ConnectionLost(ConnectionLost.explain(cause))
+    return None
 
 
 def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:
