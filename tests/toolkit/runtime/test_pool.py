@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -101,3 +104,43 @@ def test_tcp_connections_carry_keepalives_and_a_user_timeout_past_the_statement_
     assert "tcp_user_timeout" not in session_options(
         replace(plainsql_settings, statement_timeout_ms=0)
     )
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port that accepts connections and never says a word (a server frozen, or
+    something that is not PostgreSQL): the connect timeout is all that ends a wait on it."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # the kernel completes the handshakes; nobody ever reads
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_a_server_that_never_answers_fails_open_pool_with_plainsql_error(
+    plainsql_settings: Settings, silent_server: int, flavour: str
+) -> None:
+    settings = replace(
+        plainsql_settings,
+        database_url=f"postgresql://u:s3cret@localhost:{silent_server}/nowhere",
+        source=DatabaseSource.ENVIRONMENT,
+        connect_timeout=2,
+        pool_min_size=2,
+    )
+
+    async def open_it() -> None:
+        if flavour == "sync":
+            with open_pool(settings):
+                pass
+        else:
+            async with open_async_pool(settings):
+                pass
+
+    with pytest.raises(DatabaseUnavailable) as caught:
+        # The test's own bound is generous: what is asserted is the error, not a time.
+        await asyncio.wait_for(open_it(), timeout=120)
+    assert f"localhost:{silent_server}" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
