@@ -57,14 +57,42 @@ def probe(settings: Settings, conninfo: str) -> DatabaseUnavailable | None:
             break
         attempt["connect_timeout"] = max(2, math.ceil(remaining))
         try:
-            psycopg.connect(make_conninfo("", **attempt)).close()
+            conn = psycopg.connect(make_conninfo("", **attempt))
         except psycopg.Error as exc:
             error = exc
         else:
+            with conn:
+                warn_if_superuser(settings, conn)
             return None
     failure = unavailable(conninfo, error)
     failure.__cause__ = error
     return failure
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def warn_if_superuser(settings: Settings, conn: psycopg.Connection[Any]) -> None:
+    """Warn once per process (per login role and transaction role) when the login role is a
+    superuser while ``transaction-role`` is set: ``SET LOCAL ROLE`` is not a sandbox for a
+    superuser, since any SQL on the connection can say ``RESET ROLE`` (or ``SET ROLE
+    postgres``) and leave row-level security behind. The server reports ``is_superuser`` at
+    login, so this costs no query."""
+    role = settings.transaction_role
+    if role is None or conn.info.parameter_status("is_superuser") != "on":
+        return
+    login = conn.info.parameter_status("session_authorization") or "?"
+    if (login, role) in _warned:
+        return
+    _warned.add((login, role))
+    logger.warning(
+        "the login role %r is a superuser and transaction-role is %r: SQL run on these "
+        "connections can leave the role (RESET ROLE) and bypass row-level security; in "
+        "production, log in as a role that is only a member of %r (docs/production-roles.md)",
+        login,
+        role,
+        role,
+    )
 
 
 def probe_failure(settings: Settings, conninfo: str) -> Exception:
