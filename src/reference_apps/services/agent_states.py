@@ -15,6 +15,7 @@ from uuid import UUID
 from plainsql import AsyncConn, AsyncDatabase, Queries
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSON, AgentStateRow, JSONParam
+from reference_apps.services.bounds import json_object, json_objects, texts
 from reference_apps.services.errors import NotFound
 from reference_apps.services.projects import Project, ProjectNotFound
 
@@ -90,14 +91,16 @@ class AgentStatesService:
                 user_id=user_id,
                 current_state=current_state,
                 current_phase=current_phase,
-                phases=None if phases is None else [dict(p) for p in phases],
+                phases=None if phases is None else json_objects(phases, "phases"),
                 sandbox_id=sandbox_id,
                 preview_url=preview_url,
-                generated_files=None if generated_files is None else list(generated_files),
+                generated_files=(
+                    None if generated_files is None else texts(generated_files, "generated_files")
+                ),
                 conversation_history=(
                     None
                     if conversation_history is None
-                    else [dict(m) for m in conversation_history]
+                    else json_objects(conversation_history, "conversation_history")
                 ),
             )
         if row is None:
@@ -126,11 +129,11 @@ class AgentStatesService:
                 user_id=user_id,
                 current_state=current_state,
                 current_phase=current_phase,
-                phases=[dict(p) for p in phases],
+                phases=json_objects(phases, "phases"),
                 sandbox_id=sandbox_id,
                 preview_url=preview_url,
-                generated_files=list(generated_files),
-                conversation_history=[dict(m) for m in conversation_history],
+                generated_files=texts(generated_files, "generated_files"),
+                conversation_history=json_objects(conversation_history, "conversation_history"),
             )
         if row is None:
             raise ProjectNotFound(f"no project {project_id} for this user")
@@ -159,7 +162,7 @@ class AgentStatesService:
         Returns the number of phases after it."""
         async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_append_phase(
-                conn, project_id=project_id, user_id=user_id, phase=dict(phase)
+                conn, project_id=project_id, user_id=user_id, phase=json_object(phase, "phase")
             )
             if row is None:
                 await self._raise_missing(conn, project_id, user_id)
@@ -186,7 +189,7 @@ class AgentStatesService:
         """Add the paths not yet listed, each once; returns the full list after the change."""
         async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_add_generated_files(
-                conn, project_id=project_id, user_id=user_id, paths=list(paths)
+                conn, project_id=project_id, user_id=user_id, paths=texts(paths, "paths")
             )
             if row is None:
                 await self._raise_missing(conn, project_id, user_id)
@@ -204,7 +207,10 @@ class AgentStatesService:
         """Append a message (a JSON object) to the conversation; returns the message count."""
         async with self.db.transaction(acting_user=user_id) as conn:
             row = await self.q.projects.update_agent_state_append_message(
-                conn, project_id=project_id, user_id=user_id, message=dict(message)
+                conn,
+                project_id=project_id,
+                user_id=user_id,
+                message=json_object(message, "message"),
             )
             if row is None:
                 await self._raise_missing(conn, project_id, user_id)

@@ -54,6 +54,7 @@ from reference_apps.db.records import (
     UserRow,
     VerificationRow,
 )
+from reference_apps.services import bounds
 from reference_apps.services.crypto import KeyRing, load_key_ring
 from reference_apps.services.errors import AlreadyExists, Conflict, NotFound, run_secret
 
@@ -546,6 +547,7 @@ class AuthService:
         maintenance job over every user's sessions: it runs through its own path
         (``app_delete_expired_sessions``), with no acting user.
         """
+        batch_size = bounds.batch_size(batch_size, "batch_size")
         total = 0
         while True:
             async with self.db.transaction() as conn:
