@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
+from plainsql._masking import hide_password
 from plainsql.config import (
     Settings,
     describe_target,
@@ -27,8 +29,9 @@ from plainsql.config import (
     load_settings,
     mask_url,
 )
-from plainsql.errors import ConfigError, MigrationError, PlainSQLError, scrub_secrets
+from plainsql.errors import ConfigError, MigrationError, PlainSQLError, map_error, scrub_secrets
 from plainsql.migrate.files import new_migration
+from plainsql.migrate.ledger import BOOKKEEPING_TABLES
 from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
 from plainsql.server import server_conninfo
 
@@ -40,6 +43,7 @@ def _settings(ctx: click.Context) -> Settings:
     if not isinstance(settings, Settings):
         settings = load_settings(project_dir=ctx.meta.get("project_dir"))
         ctx.obj = settings
+        ctx.meta["settings"] = settings  # meta is shared by every context: for error messages
     return settings
 
 
@@ -78,10 +82,31 @@ class PlainGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PlainSQLError as exc:
+        except (PlainSQLError, psycopg.Error) as exc:
             prefix = _style("error:", err=True, fg="red", bold=True)
-            click.echo(f"{prefix} {scrub_secrets(str(exc))}", err=True)
+            message = scrub_secrets(_explained(exc))
+            settings = ctx.meta.get("settings")
+            if isinstance(settings, Settings) and settings.database_url:
+                message = hide_password(message, settings.database_url)
+            click.echo(f"{prefix} {message}", err=True)
             ctx.exit(1)
+
+
+def _explained(exc: PlainSQLError | psycopg.Error) -> str:
+    """One line for an error; a driver error that got this far (the migration tables read
+    or locked through yoyo) is mapped first, and a privilege error on plainsql's own tables
+    says what to do."""
+    if isinstance(exc, PlainSQLError):
+        return str(exc)
+    mapped = str(map_error(exc))
+    table = exc.diag.table_name or ""
+    named = [t for t in BOOKKEEPING_TABLES if t == table or f"table {t}" in mapped]
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege) and named:
+        return (
+            f"{mapped}: the login role cannot use plainsql's migration tables; run this as "
+            "the role that owns them (the one that ran `plainsql migrate`), or grant it access"
+        )
+    return mapped
 
 
 def _needs_settings(fn: F) -> F:

@@ -34,12 +34,12 @@ from dataclasses import fields as dataclass_fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 from psycopg.conninfo import conninfo_to_dict
 
-from plainsql.errors import ConfigError, scrub_secrets
+from plainsql._masking import mask_conninfo, misread_url
+from plainsql.errors import ConfigError
 
 LIBPQ_TARGET_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE")
 STATE_DIR_NAME = ".plainsql"
@@ -412,12 +412,21 @@ def normalize_url(url: str) -> str:
             "DATABASE_URL has more than one '@' before the host: percent-encode an '@' in "
             "the user name or password as %40 (the URL is not shown: it holds the password)"
         )
+    if misread_url(url):
+        raise ConfigError(
+            "DATABASE_URL has a '/' before its '@': libpq ends the user name and password at "
+            "the first '/', so it would read part of the password as the host or database; "
+            "percent-encode a '/' in the password as %2F (the URL is not shown: it holds the "
+            "password)"
+        )
     try:
         conninfo_to_dict(url)
-    except Exception as exc:  # psycopg raises ProgrammingError with the raw string inside
-        raise ConfigError(f"DATABASE_URL is not a valid connection string: {mask_url(url)}") from (
-            exc if "password" not in str(exc) else None
-        )
+    except Exception:  # psycopg's message quotes the part it could not read: maybe the password
+        raise ConfigError(
+            "DATABASE_URL is not a valid connection string (libpq cannot read it; it is not "
+            "shown: it holds the password). Percent-encode spaces (%20) and '@' (%40) in a URL, "
+            "or quote a value with spaces in key=value form (password='a b')"
+        ) from None
     return url
 
 
@@ -479,24 +488,9 @@ def options_table() -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``: the only form of a URL shown to a person."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return scrub_secrets(url)
-    if not parts.scheme or (not parts.netloc and not parts.query):
-        return scrub_secrets(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostinfo = netloc.rpartition("@")
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{hostinfo}"
-    query = parts.query
-    if query:
-        pairs = [(k, "***" if k == "password" else v) for k, v in parse_qsl(query, True)]
-        query = urlencode(pairs, safe="/*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """The URL (or key=value string) with its password replaced by ``***``, as libpq reads it:
+    the only form of a connection string shown to a person (see :mod:`plainsql._masking`)."""
+    return mask_conninfo(url)
 
 
 def describe_target(conninfo: str) -> str:

@@ -52,7 +52,9 @@ import psycopg
 from psycopg import errors as pgerrors
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?=@)")
-_PASSWORD_KEYWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|[^\s&]+)")
+_PASSWORD_KEYWORD = re.compile(
+    r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|(?:\\.|[^\s&\\])+)", re.S
+)
 
 
 def scrub_secrets(text: str) -> str:
@@ -91,16 +93,23 @@ def redact_context(context: str) -> str:
 
 
 # A data exception (SQLSTATE class 22) quotes the value it could not take at the end of its
-# message: 'invalid input syntax for type integer: "abc"', 'invalid input value for enum
-# color: "purple"'.
-_QUOTED_VALUE = re.compile(r'^(?P<head>.*?): ".*"$', re.S)
+# message ('invalid input syntax for type integer: "abc"', 'invalid input value for enum
+# color: "purple"') or as 'value "99999999999" is out of range for type integer'. Other
+# quoted names (a role, a setting) stay: they are names, not data.
+_QUOTED_VALUE = re.compile(
+    r'(?::\s*"(?:[^"]|"")*"$)|(?:\bvalue "(?:[^"]|"")*"(?= is out of))', re.S
+)
 
 
 def redact_data_value(message: str, sqlstate: str | None) -> str:
-    """A data exception's message without the value it quotes (see :func:`redact_row_data`)."""
+    """A data exception's message without the values it quotes (see :func:`redact_row_data`):
+    ``invalid input syntax for type integer: (value hidden)``. Migration errors and named
+    queries' errors both show this form."""
     if not (sqlstate or "").startswith("22"):
         return message
-    return _QUOTED_VALUE.sub(lambda m: f"{m.group('head')}: (value hidden)", message)
+    return _QUOTED_VALUE.sub(
+        lambda m: ": (value hidden)" if m.group(0).startswith(":") else "value (hidden)", message
+    )
 
 
 class PlainSQLError(Exception):
@@ -385,8 +394,10 @@ def map_error(exc: psycopg.Error, *, query_name: str = "") -> PlainSQLError:
     if isinstance(exc, pgerrors.SerializationFailure | pgerrors.DeadlockDetected):
         return SerializationFailure(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
     if isinstance(exc, psycopg.DataError):
-        # Client-side DataError (e.g. a NUL byte, which libpq cannot send) has no sqlstate.
-        return InvalidInput(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
+        # Client-side DataError (e.g. a NUL byte, which libpq cannot send) has no sqlstate; a
+        # server's quotes the value it refused, which may be a secret: hidden, as migrations do.
+        message = redact_data_value(_first_line(exc), sqlstate)
+        return InvalidInput(message, query_name=query_name, sqlstate=sqlstate)
     return QueryError(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
 
 

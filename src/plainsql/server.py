@@ -18,6 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
+from plainsql._masking import hide_password
 from plainsql.config import Settings, describe_target
 from plainsql.errors import DatabaseUnavailable, ScratchDatabaseError, scrub_secrets
 
@@ -79,7 +80,7 @@ def connect(
 def unavailable(conninfo: str, exc: BaseException) -> DatabaseUnavailable:
     """A :class:`DatabaseUnavailable` naming the target, with the cause's reason scrubbed."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    reason = scrub_secrets(lines[0] if lines else repr(exc))
+    reason = hide_password(scrub_secrets(lines[0] if lines else repr(exc)), conninfo)
     target = describe_target(conninfo)
     return DatabaseUnavailable(f"cannot connect to {target}: {reason}", target=target)
 
@@ -131,7 +132,9 @@ def scratch_database(
                 sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
             )
         except psycopg.Error as exc:
-            reason = scrub_secrets((exc.diag.message_primary or str(exc)).strip())
+            reason = hide_password(
+                scrub_secrets((exc.diag.message_primary or str(exc)).strip()), base
+            )
             raise ScratchDatabaseError(
                 f"cannot create a scratch database on {describe_target(base)}: {reason}"
             ) from exc

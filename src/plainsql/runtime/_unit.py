@@ -6,6 +6,8 @@ import functools
 
 from psycopg import IsolationLevel, sql
 
+from plainsql.errors import InvalidInput
+
 # Code here is written for READ COMMITTED; a unit that needs more says so.
 DEFAULT_ISOLATION = IsolationLevel.READ_COMMITTED
 
@@ -41,6 +43,23 @@ def begin_statement(
         name = sql.Identifier(setting).as_string()
         parts.append(f"SET LOCAL {name} = {sql.quote(acting_user)}")
     return "; ".join(parts)
+
+
+def check_acting_user(acting_user: str | None) -> None:
+    """Refuse an acting user id PostgreSQL cannot be sent (a NUL byte, text that is not valid
+    UTF-8) as :class:`~plainsql.errors.InvalidInput`, before a connection is taken; the
+    message never quotes the value."""
+    if not isinstance(acting_user, str):
+        return
+    if "\x00" in acting_user:
+        reason = "holds a NUL byte, which PostgreSQL text cannot"
+    else:
+        try:
+            acting_user.encode("utf-8")
+            return
+        except UnicodeEncodeError:
+            reason = "is not valid UTF-8 text (a lone surrogate)"
+    raise InvalidInput(f"the acting user id {reason} (value hidden)", query_name="transaction")
 
 
 def unit_isolation(requested: IsolationLevel | None) -> IsolationLevel:

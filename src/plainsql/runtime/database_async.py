@@ -56,6 +56,7 @@ from plainsql.config import Settings
 from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
+    DatabaseUnavailable,
     DeadlineExceeded,
     DomainError,
     IntegrityError,
@@ -64,11 +65,13 @@ from plainsql.errors import (
     connection_lost,
     map_error,
 )
+from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime._libpq import async_run_command
 from plainsql.runtime._unit import (
     COMMIT,
     ROLLBACK,
     begin_statement,
+    check_acting_user,
     unit_isolation,
 )
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool
@@ -141,10 +144,16 @@ class AsyncDatabase:
         return None if domain_class is None else domain_class(str(exc))
 
     async def _getconn(self) -> AsyncConn:
+        # The wait for a free connection is bounded by the statement deadline too: a caller
+        # queued behind a frozen server gets its error no later than one stuck in a statement.
+        timeout = self.pool.timeout
+        deadline = deadline_seconds(self.settings)
+        if deadline:
+            timeout = min(timeout, deadline)
         try:
-            return await self.pool.getconn()
+            return await self.pool.getconn(timeout=timeout)
         except PoolTimeout as exc:
-            pool, size, timeout = self.pool.name, self.pool.max_size, self.pool.timeout
+            pool, size = self.pool.name, self.pool.max_size
             message = f"no free connection in pool {pool!r} (size {size}) within {timeout:g} s"
             raise PoolExhausted(message, pool=pool, size=size) from exc
         except psycopg.OperationalError as exc:
@@ -195,6 +204,7 @@ class AsyncDatabase:
     ) -> AsyncIterator[AsyncConn]:
         """A unit of work: commits when the block ends, rolls back on any error."""
         settings = self.settings
+        check_acting_user(acting_user)
         begin = begin_statement(
             unit_isolation(isolation),
             read_only,
@@ -232,11 +242,15 @@ class AsyncDatabase:
                         domain = self._domain_error(exc)
                         if domain is not None:
                             raise domain from exc
+                        lost = _lost_in_unit(exc)
+                        if lost is not None:
+                            raise lost from exc.__cause__
                         raise
                     try:
                         await async_run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
-                        failure, cause = self._failure(_mapped(exc, committing=True), exc)
+                        # A read-only unit changed nothing: it cannot be uncertain.
+                        failure, cause = self._failure(_mapped(exc, committing=not read_only), exc)
                         raise failure from cause
                 finally:
                     if restore and not conn.closed:
@@ -348,6 +362,20 @@ async def _roll_back(conn: AsyncConn) -> None:
         await async_run_command(conn, ROLLBACK)
     except (psycopg.Error, DeadlineExceeded):
         await conn.close()  # the pool will replace it
+
+
+def _lost_in_unit(exc: BaseException) -> ConnectionLost | None:
+    """A query error that says the connection is gone (a named query maps it to
+    DatabaseUnavailable, not knowing it ran inside a unit) as the unit's ConnectionLost."""
+    cause = exc.__cause__
+    if (
+        isinstance(exc, DatabaseUnavailable)
+        and not isinstance(exc, ConnectionLost | PoolExhausted)
+        and isinstance(cause, psycopg.Error)
+        and connection_lost(cause)
+    ):
+        return ConnectionLost(ConnectionLost.explain(cause))
+    return None
 
 
 def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:

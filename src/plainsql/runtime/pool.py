@@ -24,6 +24,7 @@ from plainsql.runtime._pool_common import (
     log_open,
     logger,
     pool_arguments,
+    probe,
     probe_failure,
 )
 from plainsql.runtime._pool_common import pool_statistics as pool_statistics
@@ -70,6 +71,12 @@ def open_pool(
 ) -> Iterator[Pool]:
     """A pool on the configured server (or ``conninfo``), closed when the block ends."""
     target = server_conninfo(settings) if conninfo is None else conninfo
+    # One connection first, within the connect timeout: a server that is down, refuses the
+    # login or never answers fails here with its reason, before the pool starts retrying.
+    # (It blocks for that connect: opening a pool is start-up work.)
+    failure = probe(settings, target)
+    if failure is not None:
+        raise failure
     pool: Pool = ConnectionPool(
         connection_class=PlainConnection,
         check=_check_if_idle,
