@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
 from plainsql.config import Settings, describe_target, is_project, load_settings, mask_url
-from plainsql.errors import ConfigError, MigrationError, PlainSQLError, scrub_secrets
+from plainsql.errors import ConfigError, MigrationError, PlainSQLError, map_error, scrub_secrets
 from plainsql.migrate.files import new_migration
 from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
-from plainsql.server import server_conninfo
+from plainsql.server import server_conninfo, session_conninfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,9 +71,12 @@ class PlainGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PlainSQLError as exc:
+        except (PlainSQLError, psycopg.Error) as exc:
+            # A driver error no module mapped (a pooler's lost prepared statement, ...) gets
+            # the same one line, never a traceback.
+            error = exc if isinstance(exc, PlainSQLError) else map_error(exc)
             prefix = _style("error:", err=True, fg="red", bold=True)
-            click.echo(f"{prefix} {scrub_secrets(str(exc))}", err=True)
+            click.echo(f"{prefix} {scrub_secrets(str(error))}", err=True)
             ctx.exit(1)
 
 
@@ -177,7 +181,7 @@ def migrate(
         raise click.UsageError("--applied and --rolled-back go with --resolve ID")
     if accept_edit is not None and resolve is not None:
         raise click.UsageError("use one of --accept-edit and --resolve")
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql migrate (its lock is a session advisory lock)")
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
@@ -254,7 +258,7 @@ def rollback(
     """Roll back migrations, newest first (default: the last one applied)."""
     if sum(x is not None and x is not False for x in (steps, to, everything or None)) > 1:
         raise click.UsageError("use only one of --steps, --to and --all")
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql rollback (its lock is a session advisory lock)")
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
@@ -271,7 +275,7 @@ def rollback(
 @_needs_settings
 def status(settings: Settings, as_json: bool) -> None:
     """Show each migration: applied, pending, edited since applied, dirty."""
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql status", required=False)
     with Migrator(settings, conninfo) as migrator:
         states = migrator.status()
         missing = migrator.missing_files()
@@ -356,7 +360,7 @@ def baseline(settings: Settings, slug: str, no_privileges: bool) -> None:
     from plainsql.migrate.baseline import baseline as take_baseline
     from plainsql.migrate.drift import find_drift
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql baseline")
     _echo_target(settings, conninfo)
     result = take_baseline(settings, conninfo, slug=slug, privileges=not no_privileges)
     _say(
@@ -467,7 +471,7 @@ def drift(settings: Settings) -> None:
     """Compare the database with what its applied migrations build; exit 0 only when equal."""
     from plainsql.migrate.drift import find_drift
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql drift")
     _echo_target(settings, conninfo)
     report = find_drift(settings, conninfo)
     for note in report.notes:
@@ -490,7 +494,7 @@ def seed(settings: Settings) -> None:
     """Load the demo data in seeds/*.sql (idempotent: a second run changes nothing)."""
     from plainsql.seed import run_seeds
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql seed", required=False)
     _echo_target(settings, conninfo)
     run = run_seeds(settings, conninfo)
     for path, rows in zip(run.files, run.written, strict=True):
@@ -639,8 +643,8 @@ def db_status(settings: Settings) -> None:
 @click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 @_needs_settings
 def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
-    """Open psql on the database (extra arguments go to psql)."""
-    conninfo = server_conninfo(settings)
+    """Open psql on the database (DIRECT_URL when set; extra arguments go to psql)."""
+    conninfo = session_conninfo(settings, "plainsql db psql", required=False)
     system_psql = shutil.which("psql")
     program = (
         str(embedded.binary("psql")) if settings.uses_embedded or not system_psql else system_psql

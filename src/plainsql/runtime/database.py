@@ -27,6 +27,7 @@ from plainsql.errors import (
     SerializationFailure,
     connection_lost,
     map_error,
+    prepared_statement_lost,
 )
 from plainsql.runtime._libpq import run_command
 from plainsql.runtime._unit import (
@@ -36,7 +37,7 @@ from plainsql.runtime._unit import (
     unit_isolation,
 )
 from plainsql.runtime.pool import Conn, Pool
-from plainsql.server import unavailable
+from plainsql.server import through_pooler, unavailable
 
 T = TypeVar("T")
 
@@ -51,6 +52,9 @@ class Database:
     def __init__(self, pool: Pool, settings: Settings) -> None:
         self.pool = pool
         self.settings = settings
+        # Through a transaction pooler, the statement timeout travels with each BEGIN.
+        pooled = isinstance(pool.conninfo, str) and through_pooler(settings, pool.conninfo)
+        self._unit_timeout = settings.statement_timeout_ms if pooled else None
 
     def _getconn(self) -> Conn:
         try:
@@ -107,6 +111,7 @@ class Database:
             settings.acting_user_setting,
             acting_user,
             settings.transaction_role,
+            self._unit_timeout,
         )
         for attempt in (1, 2):
             conn = self._getconn()
@@ -179,7 +184,7 @@ def _roll_back(conn: Conn) -> None:
 def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:
     if isinstance(exc, DeadlineExceeded):
         return CommitUncertain(CommitUncertain.explain(exc)) if committing else exc
-    if connection_lost(exc):
+    if connection_lost(exc) and not prepared_statement_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))
     return map_error(exc, query_name="transaction")
