@@ -444,7 +444,9 @@ def load_settings(
     url: str | None
     direct = env.get("DIRECT_URL") or dotenv.get("DIRECT_URL")
     if direct:
-        values["direct_url"] = normalize_url(direct, "DIRECT_URL")
+        values["direct_url"], pooled = split_pooler_parameter(normalize_url(direct, "DIRECT_URL"))
+        if pooled:
+            raise ConfigError("DIRECT_URL says pgbouncer=true: it must be the server's own address")
     if env.get("DATABASE_URL"):
         url, source = normalize_url(env["DATABASE_URL"]), DatabaseSource.ENVIRONMENT
     elif dotenv.get("DATABASE_URL"):

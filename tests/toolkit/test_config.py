@@ -225,3 +225,5 @@ def test_the_direct_url_comes_from_the_environment_or_dotenv_and_is_masked(
     settings = load_settings(env, project)
     assert settings.direct_url == "postgresql://app@db-env/app"
     assert settings.transaction_pooler
+    with pytest.raises(ConfigError, match="DIRECT_URL"):
+        load_settings({"DIRECT_URL": "postgresql://app@bouncer/app?pgbouncer=true"}, project)
