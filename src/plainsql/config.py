@@ -104,6 +104,9 @@ class Settings:
     transaction_pooler: bool = False
     pooler_prepared_statements: bool = False
     direct_url: str | None = None
+    ddl_lock_timeout_ms: int = 500
+    ddl_retry_seconds: float = 300.0
+    studio_secret_columns: tuple[str, ...] = ()
 
     @property
     def sql_dir(self) -> Path:
@@ -192,6 +195,18 @@ def _seconds(name: str, raw: Any) -> float:
     if number < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
     return number
+
+
+_DURATION_UNITS = {"ms": 1, "s": 1000, "min": 60_000}
+
+
+def duration_ms(name: str, raw: Any) -> int:
+    """A duration as PostgreSQL's ``lock_timeout`` takes it: ``500ms``, ``2s``, ``1min``; a bare
+    number is milliseconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*", str(raw))
+    if isinstance(raw, bool) or match is None:
+        raise ConfigError(f"{name} must be a duration like 500ms, 2s or 1min, got {raw!r}")
+    return round(float(match.group(1)) * _DURATION_UNITS[match.group(2) or "ms"])
 
 
 def _text(name: str, raw: Any) -> str:
@@ -295,6 +310,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("pooler_prepared_statements", "pooler-prepared-statements",
            "PLAINSQL_POOLER_PREPARED_STATEMENTS", "false", "the transaction pooler keeps "
            "prepared statements (PgBouncer 1.21+ with `max_prepared_statements`)", _boolean),
+    Option("ddl_lock_timeout_ms", "ddl-lock-timeout", "PLAINSQL_DDL_LOCK_TIMEOUT", "500ms",
+           "`lock_timeout` of every migration: a migration waiting longer for a table lock "
+           "is rolled back and retried (the application's queries never queue behind it "
+           "for longer)", duration_ms),
+    Option("ddl_retry_seconds", "ddl-retry-seconds", "PLAINSQL_DDL_RETRY_SECONDS", "300",
+           "how long a migration that hit `ddl-lock-timeout` keeps retrying (backoff from "
+           "1 s doubling to 30 s, with jitter) before it fails", _seconds),
+    Option("studio_secret_columns", "studio-secret-columns", "PLAINSQL_STUDIO_SECRET_COLUMNS",
+           "(none)", "columns `plainsql studio` masks besides those commented "
+           "`plainsql:secret ...` (`column`, `table.column` or `schema.table.column`)", _names),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",

@@ -30,6 +30,7 @@
     ├── LintError                   the linter itself could not run (squawk missing, crashing)
     ├── SchemaDumpError             pg_dump failed, or schema.sql is stale
     ├── SeedError                   a seed file failed (nothing of the run was kept)
+    ├── BackupError                 a backup cannot be taken, checked or restored (names the file)
     ├── QueryFailed                 typegen/check could not prepare or describe a query
     ├── StaleTypes                  the generated types describe other SQL than was loaded
     ├── MissingRow                  a query typed to return one row returned none
@@ -317,6 +318,10 @@ class SchemaDumpError(PlainSQLError):
 
 class SeedError(PlainSQLError):
     """A seed file failed; nothing of the run was kept."""
+
+
+class BackupError(PlainSQLError):
+    """A backup cannot be taken, checked or restored (the message names the file)."""
 
 
 class QueryFailed(PlainSQLError):
