@@ -74,6 +74,7 @@ BOUNCER_POOL_SIZE = 4  # server connections per database: fewer than the tests' 
 class _Bouncer:
     port: int
     pgdata: Path
+    pid: int
 
     def admin(self) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(embedded.url_for(embedded.status(self.pgdata)), autocommit=True)
@@ -146,7 +147,7 @@ def _pgbouncer_server() -> Iterator[_Bouncer]:
                     text = log.read_text()[-2000:] if log.exists() else ""
                     pytest.fail(f"pgbouncer did not start: {text}", pytrace=False)
                 time.sleep(0.2)
-        yield _Bouncer(port, pgdata)
+        yield _Bouncer(port, pgdata, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -168,3 +169,9 @@ def pgbouncer(_pgbouncer_server: _Bouncer) -> Iterator[tuple[str, str]]:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def pgbouncer_pid(_pgbouncer_server: _Bouncer) -> int:
+    """The process id of the session's PgBouncer (a test may SIGSTOP it, and must SIGCONT it)."""
+    return _pgbouncer_server.pid

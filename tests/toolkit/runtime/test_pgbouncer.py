@@ -5,13 +5,15 @@ cluster of the session's own (the root conftest's ``pgbouncer``), with fewer ser
 connections than the tests have clients, so units of work share server connections. A small
 project of the test's own is migrated through the direct URL; then everything goes through
 the pooler: units with an acting user and a role, a retried unit, a pipelined batch, the
-statement timeout the server enforces, session-level statements refused, and a lost
-prepared statement explained.
+statement timeout the server enforces, the client's deadline when PgBouncer itself freezes,
+session-level statements refused, and a lost prepared statement explained.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +31,12 @@ from plainsql import (
     open_pool,
 )
 from plainsql.config import Settings
-from plainsql.errors import PreparedStatementLost, QueryCanceled, SessionRequired
+from plainsql.errors import (
+    DeadlineExceeded,
+    PreparedStatementLost,
+    QueryCanceled,
+    SessionRequired,
+)
 from plainsql.migrate.runner import Migrator
 from plainsql.server import session_conninfo
 from plainsql.testing import unique_name
@@ -185,6 +192,30 @@ def test_the_server_enforces_a_units_statement_timeout_through_the_pooler(
         with pytest.raises(QueryCanceled) as caught, db.transaction() as conn:
             conn.execute("SELECT pg_sleep(30)")
     assert "statement timeout" in str(caught.value)
+
+
+def test_a_frozen_pooler_fails_the_statement_at_the_client_deadline(
+    settings: Settings, pgbouncer_pid: int
+) -> None:
+    """PgBouncer stopped (SIGSTOP) mid-unit: nothing reaches the server, which cannot cancel
+    anything; the client's deadline (statement_timeout + 5 s) does, and once PgBouncer runs
+    again the next unit works."""
+    settings = replace(settings, statement_timeout_ms=300, pool_min_size=1, pool_max_size=2)
+    with open_pool(settings) as pool:
+        db = Database(pool, settings)
+
+        def frozen_call() -> None:
+            with db.transaction() as conn:
+                os.kill(pgbouncer_pid, signal.SIGSTOP)
+                conn.execute("SELECT 1")
+
+        try:
+            with pytest.raises(DeadlineExceeded):
+                frozen_call()
+        finally:
+            os.kill(pgbouncer_pid, signal.SIGCONT)
+        with db.transaction() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_session_level_statements_are_refused_through_the_pooler(settings: Settings) -> None:
