@@ -66,7 +66,9 @@ def _tables(direct: str) -> list[str]:
     return [str(name) for (name,) in rows]
 
 
-@pytest.mark.parametrize("command", [["migrate"], ["rollback"], ["verify"], ["drift"], ["backup"]])
+@pytest.mark.parametrize(
+    "command", [["migrate"], ["rollback"], ["verify"], ["drift"], ["backup"], ["stats"]]
+)
 def test_session_commands_through_a_declared_pooler_without_a_direct_url_are_refused(
     project: Path, pgbouncer: tuple[str, str], command: list[str]
 ) -> None:
