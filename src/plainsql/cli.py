@@ -33,7 +33,7 @@ from plainsql.errors import ConfigError, MigrationError, PlainSQLError, map_erro
 from plainsql.migrate.files import new_migration
 from plainsql.migrate.ledger import BOOKKEEPING_TABLES
 from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
-from plainsql.server import server_conninfo
+from plainsql.server import server_conninfo, session_conninfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -231,7 +231,7 @@ def migrate(
         raise click.UsageError("use one of --accept-edit and --resolve")
     if ddl_lock_timeout is not None:
         settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql migrate (its lock is a session advisory lock)")
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
@@ -334,7 +334,7 @@ def rollback(
         raise click.UsageError("use only one of --steps, --to and --all")
     if ddl_lock_timeout is not None:
         settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql rollback (its lock is a session advisory lock)")
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
@@ -351,7 +351,7 @@ def rollback(
 @_needs_settings
 def status(settings: Settings, as_json: bool) -> None:
     """Show each migration: applied, pending, edited since applied, dirty."""
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql status", required=False)
     with Migrator(settings, conninfo) as migrator:
         states = migrator.status()
         missing = migrator.missing_files()
@@ -436,7 +436,7 @@ def baseline(settings: Settings, slug: str, no_privileges: bool) -> None:
     from plainsql.migrate.baseline import baseline as take_baseline
     from plainsql.migrate.drift import find_drift
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql baseline")
     _echo_target(settings, conninfo)
     result = take_baseline(settings, conninfo, slug=slug, privileges=not no_privileges)
     _say(
@@ -550,7 +550,7 @@ def drift(settings: Settings) -> None:
     """Compare the database with what its applied migrations build; exit 0 only when equal."""
     from plainsql.migrate.drift import find_drift
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql drift")
     _echo_target(settings, conninfo)
     report = find_drift(settings, conninfo)
     for note in report.notes:
@@ -573,7 +573,7 @@ def seed(settings: Settings) -> None:
     """Load the demo data in seeds/*.sql (idempotent: a second run changes nothing)."""
     from plainsql.seed import run_seeds
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql seed", required=False)
     _echo_target(settings, conninfo)
     run = run_seeds(settings, conninfo)
     for path, rows in zip(run.files, run.written, strict=True):
@@ -807,8 +807,8 @@ def db_status(settings: Settings) -> None:
 @click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 @_needs_settings
 def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
-    """Open psql on the database (extra arguments go to psql)."""
-    conninfo = server_conninfo(settings)
+    """Open psql on the database (DIRECT_URL when set; extra arguments go to psql)."""
+    conninfo = session_conninfo(settings, "plainsql db psql", required=False)
     system_psql = shutil.which("psql")
     program = (
         str(embedded.binary("psql")) if settings.uses_embedded or not system_psql else system_psql

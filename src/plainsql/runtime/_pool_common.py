@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from plainsql.config import Settings, describe_target
 from plainsql.errors import DatabaseUnavailable
-from plainsql.server import session_options, unavailable, with_session_options
+from plainsql.server import session_options, through_pooler, unavailable, with_session_options
 
 # Pools opened and closed, and each connection a pool adds (its growth); psycopg_pool's own
 # records (under psycopg.pool, at INFO for every checkout) say when it shrinks.
@@ -26,7 +26,7 @@ IDLE_CHECK_AFTER = 5.0
 def pool_arguments(settings: Settings, conninfo: str, name: str) -> dict[str, Any]:
     return {
         "conninfo": conninfo,
-        "kwargs": session_options(settings),
+        "kwargs": session_options(settings, through_pooler(settings, conninfo)),
         "min_size": settings.pool_min_size,
         "max_size": settings.pool_max_size,
         "max_idle": settings.pool_max_idle,

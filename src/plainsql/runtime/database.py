@@ -31,6 +31,7 @@ from plainsql.errors import (
     SerializationFailure,
     connection_lost,
     map_error,
+    prepared_statement_lost,
 )
 from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime._libpq import run_command
@@ -42,7 +43,7 @@ from plainsql.runtime._unit import (
     unit_isolation,
 )
 from plainsql.runtime.pool import Conn, Pool
-from plainsql.server import unavailable
+from plainsql.server import through_pooler, unavailable
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -76,6 +77,9 @@ class Database:
     ) -> None:
         self.pool = pool
         self.settings = settings
+        # Through a transaction pooler, the statement timeout travels with each BEGIN.
+        pooled = isinstance(pool.conninfo, str) and through_pooler(settings, pool.conninfo)
+        self._unit_timeout = settings.statement_timeout_ms if pooled else None
         self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
 
     def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> Database:
@@ -178,6 +182,7 @@ class Database:
             settings.acting_user_setting,
             acting_user,
             settings.transaction_role,
+            self._unit_timeout,
         )
         for attempt in (1, 2):
             conn = self._getconn()
@@ -348,7 +353,7 @@ def _lost_in_unit(exc: BaseException) -> ConnectionLost | None:
 def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:
     if isinstance(exc, DeadlineExceeded):
         return CommitUncertain(CommitUncertain.explain(exc)) if committing else exc
-    if connection_lost(exc):
+    if connection_lost(exc) and not prepared_statement_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))
     return map_error(exc, query_name="transaction")

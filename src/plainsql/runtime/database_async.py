@@ -15,7 +15,9 @@ This is the source of :mod:`plainsql.runtime.database` (derived by ``tools/async
   (``SET LOCAL ROLE``), so the policies apply even when the login role owns the tables or is
   a superuser. Nothing is session state: the isolation level and read-only flag go
   into the ``BEGIN`` itself (psycopg writes ``BEGIN ISOLATION LEVEL ...``), the acting user
-  ends with the transaction, so a transaction-mode pooler (PgBouncer) is safe.
+  ends with the transaction, so a transaction-mode pooler (PgBouncer) is safe. Through a
+  declared one (``transaction-pooler``) the ``BEGIN`` also carries ``SET LOCAL
+  statement_timeout``: PgBouncer does not forward the connection's startup options.
 - **The isolation level is pinned** to READ COMMITTED (or ``isolation`` per unit), whatever
   the database's ``default_transaction_isolation`` says: code written for one level does not
   silently run at another.
@@ -64,6 +66,7 @@ from plainsql.errors import (
     SerializationFailure,
     connection_lost,
     map_error,
+    prepared_statement_lost,
 )
 from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime._libpq import async_run_command
@@ -75,7 +78,7 @@ from plainsql.runtime._unit import (
     unit_isolation,
 )
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool
-from plainsql.server import unavailable
+from plainsql.server import through_pooler, unavailable
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -109,6 +112,9 @@ class AsyncDatabase:
     ) -> None:
         self.pool = pool
         self.settings = settings
+        # Through a transaction pooler, the statement timeout travels with each BEGIN.
+        pooled = isinstance(pool.conninfo, str) and through_pooler(settings, pool.conninfo)
+        self._unit_timeout = settings.statement_timeout_ms if pooled else None
         self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
 
     def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> AsyncDatabase:
@@ -211,6 +217,7 @@ class AsyncDatabase:
             settings.acting_user_setting,
             acting_user,
             settings.transaction_role,
+            self._unit_timeout,
         )
         for attempt in (1, 2):
             conn = await self._getconn()
@@ -381,7 +388,7 @@ def _lost_in_unit(exc: BaseException) -> ConnectionLost | None:
 def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:
     if isinstance(exc, DeadlineExceeded):
         return CommitUncertain(CommitUncertain.explain(exc)) if committing else exc
-    if connection_lost(exc):
+    if connection_lost(exc) and not prepared_statement_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))
     return map_error(exc, query_name="transaction")

@@ -29,7 +29,7 @@ from plainsql.runtime._pool_common import (
 )
 from plainsql.runtime._pool_common import pool_statistics as pool_statistics
 from plainsql.runtime.connection import PlainConnection
-from plainsql.server import server_conninfo
+from plainsql.server import prepares, server_conninfo, through_pooler
 
 # The connection and pool types plainsql hands out (rows are built per query, so the
 # connection's own row type is left open). Application code names these instead of
@@ -38,16 +38,19 @@ Conn: TypeAlias = psycopg.Connection[Any]
 Pool: TypeAlias = ConnectionPool[Conn]
 
 
-def _configure(settings: Settings, name: str) -> Callable[[Conn], None]:
+def _configure(settings: Settings, name: str, target: str) -> Callable[[Conn], None]:
     seconds = deadline_seconds(settings)
+    pooled = through_pooler(settings, target)
+    prepared = prepares(settings, pooled)
 
     def configure(conn: Conn) -> None:
         logger.debug("pool %r: new connection, server process %d", name, conn.info.backend_pid)
         conn.set_autocommit(True)
-        if not settings.prepared_statements:
+        if not prepared:
             conn.prepare_threshold = None
         if isinstance(conn, PlainConnection):
             conn.deadline = seconds
+            conn.pooled = pooled
             conn.last_used = time.monotonic()
 
     return configure
@@ -80,7 +83,7 @@ def open_pool(
     pool: Pool = ConnectionPool(
         connection_class=PlainConnection,
         check=_check_if_idle,
-        configure=_configure(settings, name),
+        configure=_configure(settings, name, target),
         **pool_arguments(settings, target, name),
     )
     try:

@@ -20,6 +20,7 @@ from plainsql.errors import (
     ConnectionLost,
     PermissionDenied,
     PoolExhausted,
+    PreparedStatementLost,
     QueryError,
     SerializationFailure,
     UniqueViolation,
@@ -328,3 +329,25 @@ async def test_a_wait_for_a_free_connection_is_bounded_by_the_statement_deadline
             with pytest.raises(PoolExhausted) as caught:
                 await asyncio.wait_for(db.transaction().__aenter__(), timeout=120)
     assert f"within {1 + GRACE:g} s" in str(caught.value)
+
+
+def test_a_prepared_statement_the_session_already_holds_is_explained(small: Settings) -> None:
+    """What a transaction pooler does to a client (another client's ``_pg3_0`` on the server
+    connection), done by hand on the real server: the error names the cause and the settings."""
+    with open_pool(small) as pool:
+        db = Database(pool, small)
+        with db.connection() as conn:
+            conn.execute("PREPARE _pg3_0 AS SELECT 1")
+        with pytest.raises(PreparedStatementLost) as caught, db.transaction() as conn:
+            conn.execute("SELECT %s::int", (1,), prepare=True)
+        assert 'prepared statement "_pg3_0" already exists' in str(caught.value)
+        assert "PLAINSQL_TRANSACTION_POOLER" in str(caught.value)
+        with db.connection() as conn:
+            conn.execute("DEALLOCATE ALL")
+            conn.execute("SELECT %s::int", (1,), prepare=True)  # psycopg prepares it ...
+            row = conn.execute("SELECT name FROM pg_prepared_statements").fetchone()
+            assert row is not None
+            conn.pgconn.exec_(f"DEALLOCATE {row[0]}".encode())  # ... and a pooler loses it
+        with pytest.raises(PreparedStatementLost) as caught, db.transaction() as conn:
+            conn.execute("SELECT %s::int", (1,))
+        assert f'prepared statement "{row[0]}" does not exist' in str(caught.value)
