@@ -451,8 +451,9 @@ def normalize_url(url: str, name: str = "DATABASE_URL") -> str:
             "percent-encode a '/' in the password as %2F (the URL is not shown: it holds the "
             "password)"
         )
+    bare = split_pooler_parameter(url)[0]  # its own error names a bad pgbouncer= value
     try:
-        conninfo_to_dict(split_pooler_parameter(url)[0])
+        conninfo_to_dict(bare)
     except Exception:  # psycopg's message quotes the part it could not read: maybe the password
         raise ConfigError(
             f"{name} is not a valid connection string (libpq cannot read it; it is not "
