@@ -32,15 +32,15 @@ TOKEN = "the-test-token-0123456789"
 SAME_ORIGIN = {"Origin": BASE, "Sec-Fetch-Site": "same-origin"}
 
 
-def _client(settings: Settings, database_url: str) -> TestClient:
-    app = create_app(Studio(settings, database_url), token=TOKEN, port=PORT)
+def _client(settings: Settings, plainsql_database_url: str) -> TestClient:
+    app = create_app(Studio(settings, plainsql_database_url), token=TOKEN, port=PORT)
     return TestClient(app, base_url=BASE, follow_redirects=False)
 
 
 @pytest.fixture
-def anonymous(db_settings: Settings, database_url: str) -> Iterator[TestClient]:
+def anonymous(plainsql_settings: Settings, plainsql_database_url: str) -> Iterator[TestClient]:
     """A browser that has not opened the token URL."""
-    with _client(db_settings, database_url) as client:
+    with _client(plainsql_settings, plainsql_database_url) as client:
         yield client
 
 
@@ -88,7 +88,9 @@ def test_a_foreign_host_header_is_refused(browser: TestClient) -> None:
     assert browser.get("/", headers={"Host": f"localhost:{PORT}"}).status_code == 200
 
 
-def test_a_cross_site_post_is_refused(browser: TestClient, conn: psycopg.Connection[Any]) -> None:
+def test_a_cross_site_post_is_refused(
+    browser: TestClient, plainsql_conn: psycopg.Connection[Any]
+) -> None:
     form = {"email": "alice@example.com"}
     path = "/queries/auth.get_user_by_email"
     for headers in (
@@ -102,9 +104,9 @@ def test_a_cross_site_post_is_refused(browser: TestClient, conn: psycopg.Connect
 
 
 def test_a_filter_value_is_bound_not_executed(
-    browser: TestClient, conn: psycopg.Connection[Any]
+    browser: TestClient, plainsql_conn: psycopg.Connection[Any]
 ) -> None:
-    add_alice_and_bob(conn)
+    add_alice_and_bob(plainsql_conn)
     every = browser.get("/tables/public.users")
     assert len(rows_of(every.text)) == 2
     injected = browser.get("/tables/public.users", params={"f.name": "' OR 1=1 --"})
@@ -128,13 +130,13 @@ def test_an_unknown_column_or_operator_is_refused(browser: TestClient) -> None:
 
 
 def test_a_run_of_a_query_whose_function_writes_changes_nothing(
-    browser: TestClient, conn: psycopg.Connection[Any]
+    browser: TestClient, plainsql_conn: psycopg.Connection[Any]
 ) -> None:
     def counts() -> tuple[int, int]:
-        row = conn.execute(
+        row = plainsql_conn.execute(
             "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM accounts)"
         ).fetchone()
-        conn.commit()
+        plainsql_conn.commit()
         assert row is not None
         return int(row[0]), int(row[1])
 
@@ -164,9 +166,9 @@ def test_a_run_of_a_query_whose_function_writes_changes_nothing(
 
 
 def test_a_run_with_typed_parameters_shows_a_typed_result(
-    browser: TestClient, conn: psycopg.Connection[Any]
+    browser: TestClient, plainsql_conn: psycopg.Connection[Any]
 ) -> None:
-    add_alice_and_bob(conn)
+    add_alice_and_bob(plainsql_conn)
     page = browser.get("/queries/auth.get_user_by_email")
     assert "sql/auth/users.sql:" in page.text
     assert "-- name: get_user_by_email(email)^" in page.text  # the SQL as its file has it
@@ -180,22 +182,25 @@ def test_a_run_with_typed_parameters_shows_a_typed_result(
 
 
 def test_no_secret_column_is_shown_in_clear(
-    db_settings: Settings, database_url: str, browser: TestClient, conn: psycopg.Connection[Any]
+    plainsql_settings: Settings,
+    plainsql_database_url: str,
+    browser: TestClient,
+    plainsql_conn: psycopg.Connection[Any],
 ) -> None:
-    add_alice_and_bob(conn)
+    add_alice_and_bob(plainsql_conn)
     password = "$argon2id$v=19$m=65536,t=3,p=4$U0VDUkVUU0FMVA$CLEARTEXTMARKER"
     token = bytes.fromhex("00" * 4) + b"OAUTH-CIPHER-MARKER"
-    conn.execute(
+    plainsql_conn.execute(
         "INSERT INTO accounts (id, user_id, account_id, provider_id, password)"
         " VALUES ('acct-pw', %s, %s, 'credential', %s)",
         (ALICE, ALICE, password),
     )
-    conn.execute(
+    plainsql_conn.execute(
         "INSERT INTO accounts (id, user_id, account_id, provider_id, access_token)"
         " VALUES ('acct-gh', %s, 'gh-1', 'github', %s)",
         (ALICE, token),
     )
-    conn.commit()
+    plainsql_conn.commit()
     token_hex = token.hex()
     grid = browser.get("/tables/public.accounts")
     row = browser.get("/tables/public.accounts/row", params={"k.id": "acct-pw"})
@@ -215,8 +220,8 @@ def test_no_secret_column_is_shown_in_clear(
     assert "secret" in refused.text
 
     # The setting masks more columns (here users.email), in the grid and in query results.
-    configured = replace(db_settings, studio_secret_columns=("users.email",))
-    with _client(configured, database_url) as other:
+    configured = replace(plainsql_settings, studio_secret_columns=("users.email",))
+    with _client(configured, plainsql_database_url) as other:
         other.get(f"/?token={TOKEN}")
         assert "alice@example.com" not in other.get("/tables/public.users").text
         ran = other.post(
@@ -230,22 +235,22 @@ def test_no_secret_column_is_shown_in_clear(
 
 
 def test_an_error_detail_never_shows_a_secret_value(
-    db_settings: Settings, conn: psycopg.Connection[Any]
+    plainsql_settings: Settings, plainsql_conn: psycopg.Connection[Any]
 ) -> None:
-    add_alice_and_bob(conn)
+    add_alice_and_bob(plainsql_conn)
     digest = bytes(range(32))
-    conn.execute(
+    plainsql_conn.execute(
         "INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (%s, %s, now())",
         (ALICE, digest),
     )
-    conn.commit()
-    secrets = load_secrets(conn, ())
+    plainsql_conn.commit()
+    secrets = load_secrets(plainsql_conn, ())
     with pytest.raises(psycopg.errors.UniqueViolation) as caught:
-        conn.execute(
+        plainsql_conn.execute(
             "INSERT INTO sessions (user_id, token_hash, expires_at) VALUES (%s, %s, now())",
             (ALICE, digest),
         )
-    conn.rollback()
+    plainsql_conn.rollback()
     assert digest.hex() in str(caught.value)  # the server's detail does hold it ...
     shown = error_text(caught.value, secrets)
     assert "sessions_token_hash_key" in shown
@@ -253,14 +258,14 @@ def test_an_error_detail_never_shows_a_secret_value(
 
 
 def test_rows_are_paged_by_key_and_a_link_reopens_the_view(
-    browser: TestClient, conn: psycopg.Connection[Any]
+    browser: TestClient, plainsql_conn: psycopg.Connection[Any]
 ) -> None:
-    with conn.cursor() as cur:
+    with plainsql_conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
             [(f"u{n:03}", f"User {n}", f"u{n}@example.com") for n in range(120)],
         )
-    conn.commit()
+    plainsql_conn.commit()
     first = browser.get("/tables/public.users", params={"limit": "50"})
     ids = re.findall(r"<td>(u\d{3})</td>", first.text)
     assert ids == [f"u{n:03}" for n in range(50)]
@@ -319,9 +324,9 @@ def test_an_array_field_becomes_an_array_literal() -> None:
 
 
 def test_the_migrations_page_shows_states_sql_and_the_drift_report(
-    db_settings: Settings, browser: TestClient
+    plainsql_settings: Settings, browser: TestClient
 ) -> None:
-    with Migrator(db_settings) as migrator:
+    with Migrator(plainsql_settings) as migrator:
         last = migrator.files[-1]
         assert migrator.rollback(steps=1) == [last.id]
     page = browser.get("/migrations")
@@ -336,9 +341,11 @@ def test_the_migrations_page_shows_states_sql_and_the_drift_report(
 
 
 def test_with_write_a_run_is_committed(
-    db_settings: Settings, database_url: str, conn: psycopg.Connection[Any]
+    plainsql_settings: Settings, plainsql_database_url: str, plainsql_conn: psycopg.Connection[Any]
 ) -> None:
-    app = create_app(Studio(db_settings, database_url, write=True), token=TOKEN, port=PORT)
+    app = create_app(
+        Studio(plainsql_settings, plainsql_database_url, write=True), token=TOKEN, port=PORT
+    )
     with TestClient(app, base_url=BASE, follow_redirects=False) as client:
         client.get(f"/?token={TOKEN}")
         ran = client.post(
@@ -348,5 +355,7 @@ def test_with_write_a_run_is_committed(
         )
     assert ran.status_code == 200
     assert "committed" in ran.text
-    found = conn.execute("SELECT name FROM users WHERE email = 'wanda@example.com'").fetchall()
+    found = plainsql_conn.execute(
+        "SELECT name FROM users WHERE email = 'wanda@example.com'"
+    ).fetchall()
     assert found == [("Wanda",)]

@@ -45,16 +45,16 @@ def _need_chromium() -> None:
 
 
 @pytest.fixture
-def studio_url(db_settings: Settings, database_url: str) -> Iterator[str]:
+def studio_url(plainsql_settings: Settings, plainsql_database_url: str) -> Iterator[str]:
     """`plainsql studio --port 0` on this test's database, seeded plus 60 users; its URL."""
     _need_chromium()
-    run_seeds(db_settings, database_url)
-    with psycopg.connect(database_url) as conn:
+    run_seeds(plainsql_settings, plainsql_database_url)
+    with psycopg.connect(plainsql_database_url) as conn:
         conn.cursor().executemany(
             "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
             [(f"user-{n:03}", f"User {n}", f"user{n}@example.com") for n in range(60)],
         )
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": plainsql_database_url, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "plainsql", "--project-dir", str(REPO), "studio", "--port", "0"],
         env=env,

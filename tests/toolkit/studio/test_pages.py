@@ -44,26 +44,28 @@ SELECT id, body, api_key FROM notes WHERE id >= :min_id::integer ORDER BY id;
 
 
 @pytest.fixture
-def client(tmp_path: Path, db_settings: Settings, empty_database_url: str) -> Iterator[TestClient]:
+def client(
+    tmp_path: Path, plainsql_settings: Settings, plainsql_empty_database_url: str
+) -> Iterator[TestClient]:
     write_migration(tmp_path, "0001_readings", SCHEMA, ROLLBACK)
     (tmp_path / "sql").mkdir()
     (tmp_path / "sql" / "notes.sql").write_text(QUERIES)
     settings = replace(
-        db_settings,
+        plainsql_settings,
         project_dir=tmp_path,
-        database_url=empty_database_url,
+        database_url=plainsql_empty_database_url,
         source=DatabaseSource.ENVIRONMENT,
     )
-    with Migrator(settings, empty_database_url) as migrator:
+    with Migrator(settings, plainsql_empty_database_url) as migrator:
         migrator.migrate()
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         conn.execute(
             "INSERT INTO readings SELECT 's' || g,"
             " '2026-01-01'::timestamptz + g * interval '1 min',"
             " CASE WHEN g % 3 = 0 THEN NULL ELSE g END FROM generate_series(1, 130) g"
         )
         conn.execute("INSERT INTO notes VALUES (1, 'hello', 'KEY-IN-CLEAR-1'), (2, 'bye', NULL)")
-    app = create_app(Studio(settings, empty_database_url), token=TOKEN, port=PORT)
+    app = create_app(Studio(settings, plainsql_empty_database_url), token=TOKEN, port=PORT)
     with TestClient(app, base_url=BASE, follow_redirects=False) as test_client:
         test_client.get(f"/?token={TOKEN}")
         yield test_client
