@@ -108,6 +108,8 @@ def _number(node: Mapping[str, Any], key: str) -> float:
 
 def _label(node: Mapping[str, Any]) -> str:
     label = str(node.get("Node Type", "?"))
+    if label == "ModifyTable" and node.get("Operation"):
+        label = str(node["Operation"])  # "Insert on users", as EXPLAIN's text prints it
     if node.get("Strategy") and label == "Aggregate":
         label = f"{node['Strategy'].title()} Aggregate"
     if node.get("Join Type") and node["Join Type"] != "Inner":
