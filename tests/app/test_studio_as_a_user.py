@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -200,8 +201,13 @@ def test_a_plan_is_drawn_as_a_tree_with_actual_rows_and_buffers(
 
 
 def test_with_write_staged_edits_commit_together_and_a_violation_keeps_them(
-    three_users: None, writable: TestClient, plainsql_conn: psycopg.Connection[Any]
+    three_users: None,
+    writable: TestClient,
+    plainsql_conn: psycopg.Connection[Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="plainsql.studio")
+
     def state() -> dict[str, str]:
         found = dict(plainsql_conn.execute("SELECT id, email FROM users").fetchall())
         plainsql_conn.commit()
@@ -271,6 +277,9 @@ def test_with_write_staged_edits_commit_together_and_a_violation_keeps_them(
     assert "changed since that page was shown" in stale.text
     writable.post("/staged/discard", data={"edit": "all"}, headers=SAME_ORIGIN)
     assert 'id="empty"' in writable.get("/staged").text
+    assert "staged edit 1: update on public.users" in caplog.text
+    assert "staged edits refused at edit 4" in caplog.text
+    assert "rob@example.com" not in caplog.text  # the log never shows a value
 
 
 def test_a_staged_edit_is_typed_bound_and_never_touches_a_secret(
