@@ -504,9 +504,10 @@ class Pages:
             except staging.StagedEditFailed as exc:
                 cause = exc.__cause__
                 detail = error_text(cause, secrets) if cause is not None else ""
-                log.info("staged edits refused at edit %d: nothing written", exc.edit.number)
+                number = exc.edit.number if exc.edit is not None else None
+                log.info("staged edits refused at edit %s: nothing written", number or "COMMIT")
                 message = f"{exc}\n{detail}".strip()
-                return self.staged(request, 409, error=message, failed=exc.edit.number)
+                return self.staged(request, 409, error=message, failed=number)
             except rows.StudioInputError as exc:
                 return self.staged(request, 409, error=str(exc))
         log.info("%d staged edits committed", count)

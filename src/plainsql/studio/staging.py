@@ -83,7 +83,7 @@ class Edit:
 class StagedEditFailed(PlainSQLError):
     """A staged edit failed at commit: nothing was written, the edits stay staged."""
 
-    def __init__(self, message: str, edit: Edit, constraint: str | None = None) -> None:
+    def __init__(self, message: str, edit: Edit | None, constraint: str | None = None) -> None:
         super().__init__(message)
         self.edit = edit
         self.constraint = constraint
@@ -139,28 +139,38 @@ class Staging:
             if not self._edits:
                 raise StudioInputError("nothing is staged")
             edits = list(self._edits)
-            with unit(conn, settings, None, write=True) as opened:
-                for edit in edits:
-                    statement, params = edit.statement()
-                    try:
-                        cursor = conn.execute(statement, params, prepare=False)
-                    except psycopg.Error as exc:
-                        constraint = exc.diag.constraint_name
-                        raise StagedEditFailed(
-                            f"edit {edit.number} ({edit.kind} on {edit.qualified}) failed"
-                            + (f": constraint {constraint}" if constraint else "")
-                            + "; nothing was written, the edits stay staged",
-                            edit,
-                            constraint,
-                        ) from exc
-                    if edit.kind != "insert" and cursor.rowcount != 1:
-                        raise StagedEditFailed(
-                            f"edit {edit.number} ({edit.kind} on {edit.qualified}) changed "
-                            f"{cursor.rowcount} rows, not 1 (the row is gone, or its key "
-                            "changed); nothing was written, the edits stay staged",
-                            edit,
-                        )
-                opened.keep()
+            try:
+                with unit(conn, settings, None, write=True) as opened:
+                    for edit in edits:
+                        statement, params = edit.statement()
+                        try:
+                            cursor = conn.execute(statement, params, prepare=False)
+                        except psycopg.Error as exc:
+                            constraint = exc.diag.constraint_name
+                            raise StagedEditFailed(
+                                f"edit {edit.number} ({edit.kind} on {edit.qualified}) failed"
+                                + (f": constraint {constraint}" if constraint else "")
+                                + "; nothing was written, the edits stay staged",
+                                edit,
+                                constraint,
+                            ) from exc
+                        if edit.kind != "insert" and cursor.rowcount != 1:
+                            raise StagedEditFailed(
+                                f"edit {edit.number} ({edit.kind} on {edit.qualified}) changed "
+                                f"{cursor.rowcount} rows, not 1 (the row is gone, or its key "
+                                "changed); nothing was written, the edits stay staged",
+                                edit,
+                            )
+                    opened.keep()
+            except psycopg.Error as exc:  # at COMMIT: a deferred constraint or trigger
+                constraint = exc.diag.constraint_name
+                raise StagedEditFailed(
+                    "the commit failed"
+                    + (f": constraint {constraint}" if constraint else "")
+                    + "; nothing was written, the edits stay staged",
+                    None,
+                    constraint,
+                ) from exc
             self._edits = []
             self.version += 1
             return len(edits)
