@@ -137,7 +137,7 @@ def test_the_tree_marks_the_expensive_node_and_a_misestimate(
     assert scan.actual_rows == 15003  # ids 1..15000, and 16000, 18000, 20000 failed before
     assert scan.estimated_rows < 1500
     assert scan.misestimate
-    assert any(name == "shared hit" for name, _ in scan.buffers)
+    assert any(name.startswith("shared") for name, _ in scan.buffers)
 
 
 def test_with_write_explain_analyze_of_a_writing_query_is_rolled_back(
