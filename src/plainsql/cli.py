@@ -623,6 +623,36 @@ def check(settings: Settings) -> None:
     _say(f"check: all {result.queries} queries prepare")
 
 
+@cli.command()
+@click.option(
+    "--sort",
+    "sort_key",
+    type=click.Choice(["total", "calls", "mean", "max", "rows", "hit", "read"]),
+    default="total",
+    show_default=True,
+    help="Order by total time, calls, mean or max time, rows, shared blocks hit or read.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--reset", is_flag=True, help="Forget this database's statistics, then stop.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@_needs_settings
+def stats(settings: Settings, sort_key: str, limit: int, reset: bool, as_json: bool) -> None:
+    """The top named queries by time, from pg_stat_statements; unnamed statements apart."""
+    from plainsql import stats as query_stats
+
+    if reset:
+        with query_stats.open_stats(settings) as (conn, schema):
+            query_stats.reset(conn, schema)
+            dbname = conn.info.dbname
+        _say(f"stats: pg_stat_statements reset for database {dbname!r}")
+        return
+    report = query_stats.collect(settings).sorted(sort_key, limit)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo(query_stats.render(report, sort_key))
+
+
 # -- end of typed queries --------------------------------------------------------------------
 
 
@@ -701,6 +731,12 @@ def db_start(settings: Settings) -> None:
         click.echo(f"using {settings.source.value}; no embedded server to start")
         return
     state = embedded.start(settings.pgdata_dir, started_from=settings.project_dir)
+    if embedded.ensure_preloaded(settings.pgdata_dir):
+        state = embedded.status(settings.pgdata_dir)
+        _say(
+            f"restarted the embedded PostgreSQL once to load {embedded.PRELOAD} "
+            "(for `plainsql stats`); its data is kept"
+        )
     _say(f"embedded PostgreSQL running (pid {state.pid}), data in {state.pgdata}")
 
 

@@ -54,6 +54,7 @@ DEFAULT_SQUAWK_EXCLUDE = (
     "require-timeout-settings",
 )
 TYPEGEN_FLAVOURS = ("sync", "async")
+DEFAULT_SLOW_QUERY_MS = 1000
 
 
 class DatabaseSource(StrEnum):
@@ -100,6 +101,8 @@ class Settings:
     ddl_lock_timeout_ms: int = 500
     ddl_retry_seconds: float = 300.0
     studio_secret_columns: tuple[str, ...] = ()
+    name_statements: bool = True
+    slow_query_ms: int | None = DEFAULT_SLOW_QUERY_MS
 
     @property
     def sql_dir(self) -> Path:
@@ -304,6 +307,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("studio_secret_columns", "studio-secret-columns", "PLAINSQL_STUDIO_SECRET_COLUMNS",
            "(none)", "columns `plainsql studio` masks besides those commented "
            "`plainsql:secret ...` (`column`, `table.column` or `schema.table.column`)", _names),
+    Option("name_statements", "name-statements", "PLAINSQL_NAME_STATEMENTS", "true",
+           "each named query's SQL carries `/*query='namespace.query'*/`, seen in "
+           "`pg_stat_activity`, `pg_stat_statements` and the server log "
+           "([docs/observability.md](docs/observability.md))", _boolean),
+    Option("slow_query_ms", "slow-query-ms", "PLAINSQL_SLOW_QUERY_MS",
+           str(DEFAULT_SLOW_QUERY_MS), "a query call slower than this many milliseconds is "
+           "logged (`plainsql.slow_query`, WARNING: name, duration, rows, parameter names); "
+           "empty turns it off", _integer, nullable=True),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",

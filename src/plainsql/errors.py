@@ -31,6 +31,7 @@
     ├── BackupError                 a backup cannot be taken, checked or restored (names the file)
     ├── QueryFailed                 typegen/check could not prepare or describe a query
     ├── StaleTypes                  the generated types describe other SQL than was loaded
+    ├── StatsUnavailable            pg_stat_statements is not loaded or not created (says how)
     ├── MissingRow                  a query typed to return one row returned none
     └── DomainError                 base of the services' own errors (EmailTaken, NotFound, ...)
 
@@ -300,6 +301,10 @@ class QueryFailed(PlainSQLError):
 
 class StaleTypes(PlainSQLError):
     """The SQL loaded at run time is not the SQL the typed module was generated from."""
+
+
+class StatsUnavailable(PlainSQLError):
+    """``plainsql stats`` cannot read ``pg_stat_statements``; the message says what to run."""
 
 
 class MissingRow(PlainSQLError):

@@ -38,7 +38,10 @@ def purge_teams(retention_days: int) -> None:
     async def run() -> int:
         settings = load_settings()
         async with open_async_pool(settings) as pool:
-            teams = TeamService(AsyncDatabase(pool, settings), load_async_queries(settings.sql_dir))
+            teams = TeamService(
+                AsyncDatabase(pool, settings),
+                load_async_queries(settings.sql_dir, settings=settings),
+            )
             return await teams.purge_deleted_teams(retention=timedelta(days=retention_days))
 
     purged = asyncio.run(run())

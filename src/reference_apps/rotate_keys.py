@@ -145,7 +145,7 @@ async def _rotate(settings: Settings, batch_size: int) -> RotationReport:
     async with open_async_pool(settings, name="rotate_keys") as pool:
         db = AsyncDatabase(pool, settings)
         return await rotate_keys(
-            db, load_async_queries(settings.sql_dir), keys, batch_size=batch_size
+            db, load_async_queries(settings.sql_dir, settings=settings), keys, batch_size=batch_size
         )
 
 

@@ -16,9 +16,9 @@ from plainsql.cli import cli
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
-def run(database_url: str, *args: str) -> Result:
+def run(plainsql_database_url: str, *args: str) -> Result:
     return CliRunner().invoke(
-        cli, ["--project-dir", str(PROJECT_DIR), *args], env={"DATABASE_URL": database_url}
+        cli, ["--project-dir", str(PROJECT_DIR), *args], env={"DATABASE_URL": plainsql_database_url}
     )
 
 
@@ -36,18 +36,18 @@ def counts(conninfo: str) -> dict[str, int]:
 
 
 def test_the_application_backed_up_verified_and_restored(
-    database_url: str, empty_database_url: str, tmp_path: Path
+    plainsql_database_url: str, plainsql_empty_database_url: str, tmp_path: Path
 ) -> None:
-    assert run(database_url, "seed").exit_code == 0
-    taken = run(database_url, "backup", "--out", str(tmp_path), "--verify")
+    assert run(plainsql_database_url, "seed").exit_code == 0
+    taken = run(plainsql_database_url, "backup", "--out", str(tmp_path), "--verify")
     assert taken.exit_code == 0, taken.output
     backup = Path(taken.output.splitlines()[-1])
 
-    restored = run(empty_database_url, "restore", str(backup))
+    restored = run(plainsql_empty_database_url, "restore", str(backup))
     assert restored.exit_code == 0, restored.output
-    expected = counts(database_url)
-    assert counts(empty_database_url) == expected
+    expected = counts(plainsql_database_url)
+    assert counts(plainsql_empty_database_url) == expected
     assert expected["projects"] > 0  # the seeds' rows came through the forced policies
-    status = json.loads(run(empty_database_url, "status", "--json").output)
+    status = json.loads(run(plainsql_empty_database_url, "status", "--json").output)
     assert status["migrations"]
     assert all(m["applied"] and not m["edited"] and not m["dirty"] for m in status["migrations"])

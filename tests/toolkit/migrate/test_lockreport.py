@@ -188,10 +188,10 @@ def test_the_report_lists_each_statement_and_where_it_first_locks(settings: Sett
 
 
 def test_dry_run_and_verify_print_the_locks_of_each_statement(
-    settings: Settings, empty_database_url: str
+    settings: Settings, plainsql_empty_database_url: str
 ) -> None:
     runner = CliRunner()
-    env = {"DATABASE_URL": empty_database_url}
+    env = {"DATABASE_URL": plainsql_empty_database_url}
     args = ["--project-dir", str(settings.project_dir)]
     write_migration(
         settings.project_dir,

@@ -32,7 +32,9 @@ WORKERS = 8
 
 
 @pytest.fixture
-def settings(plainsql_server: TestServer, empty_database_url: str, tmp_path: Path) -> Settings:
+def settings(
+    plainsql_server: TestServer, plainsql_empty_database_url: str, tmp_path: Path
+) -> Settings:
     """A project with a filled table ``item``, applied; ``ddl-lock-timeout`` 300 ms."""
     write_migration(
         tmp_path,
@@ -45,7 +47,7 @@ def settings(plainsql_server: TestServer, empty_database_url: str, tmp_path: Pat
     settings = replace(
         plainsql_server.settings,
         project_dir=tmp_path,
-        database_url=empty_database_url,
+        database_url=plainsql_empty_database_url,
         source=DatabaseSource.ENVIRONMENT,
         ddl_lock_timeout_ms=300,
     )
@@ -254,7 +256,7 @@ def test_out_of_retries_the_error_names_the_holder(settings: Settings, records: 
 
 
 def test_the_cli_sets_the_ddl_lock_timeout_and_refuses_a_bad_one(
-    settings: Settings, empty_database_url: str
+    settings: Settings, plainsql_empty_database_url: str
 ) -> None:
     write_migration(
         settings.project_dir,
@@ -264,13 +266,13 @@ def test_the_cli_sets_the_ddl_lock_timeout_and_refuses_a_bad_one(
         "DROP TABLE ran_with;\n",
     )
     args = ["--project-dir", str(settings.project_dir), "migrate", "--ddl-lock-timeout"]
-    env = {"DATABASE_URL": empty_database_url}
+    env = {"DATABASE_URL": plainsql_empty_database_url}
     bad = CliRunner().invoke(cli, [*args, "soon"], env=env)
     assert bad.exit_code == 2
     assert "--ddl-lock-timeout must be a duration like 500ms, 2s or 1min, got 'soon'" in bad.output
     good = CliRunner().invoke(cli, [*args, "2s"], env=env)
     assert good.exit_code == 0, good.output
-    with psycopg.connect(empty_database_url) as conn:
+    with psycopg.connect(plainsql_empty_database_url) as conn:
         assert conn.execute("SELECT lock_timeout FROM ran_with").fetchall() == [("2s",)]
 
 

@@ -62,9 +62,9 @@ def project(
 
 @pytest.mark.parametrize("project", RECIPES, indirect=True)
 def test_each_recipe_applies_lints_clean_and_rolls_back(
-    project: Settings, empty_database_url: str
+    project: Settings, plainsql_empty_database_url: str
 ) -> None:
-    with Migrator(project, empty_database_url) as migrator:
+    with Migrator(project, plainsql_empty_database_url) as migrator:
         applied = migrator.migrate()
     assert len(applied) == len(migrator.files) >= 3
     assert [f.text() for f in lint_migrations(project)] == []
