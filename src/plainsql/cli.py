@@ -702,7 +702,11 @@ def stats(settings: Settings, sort_key: str, limit: int, reset: bool, as_json: b
     metavar="NAME",
     help="Another Host header to accept (the studio answers 127.0.0.1 and localhost).",
 )
-@click.option("--write", is_flag=True, help="Commit query runs (default: read-only, rolled back).")
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Commit query runs; allow staged edits and EXPLAIN ANALYZE of writes (rolled back).",
+)
 @_needs_settings
 def studio(
     settings: Settings, port: int, host: str, allow_hosts: tuple[str, ...], write: bool
