@@ -14,10 +14,11 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from plainsql import AsyncDatabase, Queries
+from plainsql import AsyncDatabase
 from plainsql.config import Settings
 from plainsql.studio.app import Studio, create_app
-from reference_apps.services.admin import UsersAdminService
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.services.users_admin import UsersAdminService
 
 from .fixtures import ALICE, BOB, add_alice_and_bob
 
@@ -86,9 +87,9 @@ async def test_a_run_as_a_user_reads_what_the_application_reads_for_them(
     three_users: None,
     studio: TestClient,
     plainsql_async_db: AsyncDatabase,
-    plainsql_async_queries: Queries,
+    typed_queries: AsyncTypedQueries,
 ) -> None:
-    service = UsersAdminService(plainsql_async_db, plainsql_async_queries)
+    service = UsersAdminService(plainsql_async_db, typed_queries)
     everyone = set(result_column(run_users_page(studio, "").text, "id"))
     assert everyone == {ALICE, BOB, CAROL}  # the login role: no policy hides a row
     for acting in (ALICE, BOB, CAROL):
