@@ -20,6 +20,7 @@ import psycopg
 from aiosql.types import SQLOperationType
 from psycopg import pq
 
+from plainsql import stats
 from plainsql.config import Settings
 from plainsql.studio.catalog import Secrets, type_kinds
 from plainsql.studio.rows import read_only
@@ -164,30 +165,36 @@ def run_query(
 
 
 def query_stats(conn: psycopg.Connection[Any], source: QuerySource) -> dict[str, Any] | None:
-    """pg_stat_statements' figures for this query when the extension is installed, else None.
-
-    PLACEHOLDER (issue 28): `plainsql stats` figures belong here once that command exists;
-    until then the studio shows what pg_stat_statements holds for the query's text.
-    """
-    installed = conn.execute("SELECT to_regclass('pg_stat_statements') IS NOT NULL").fetchone()
-    if not installed or not installed[0]:
-        return None
-    text, _ = numbered(source.sql)
+    """This query's figures as ``plainsql stats`` reports them (its name mapped to every
+    ``queryid`` it ran under, by the name in the text and by EXPLAIN), or None where
+    pg_stat_statements is not loaded and created in this database. Nothing runs: EXPLAIN
+    without ANALYZE, in a transaction rolled back."""
     try:
+        if not stats.is_loaded(conn):
+            return None
+        schema = stats.extension_schema(conn)
+        if schema is None:
+            return None
         with read_only(conn):
-            row = conn.execute(
-                """
-                SELECT sum(calls)::bigint, sum(rows)::bigint,
-                       sum(total_exec_time) / nullif(sum(calls), 0), max(max_exec_time)
-                  FROM pg_stat_statements WHERE query = %s
-                """,
-                (text,),
-            ).fetchone()
+            entries = stats.read_entries(conn, schema)
+        explained, failed = stats.explain_ids(conn, [(source.name, source.operation, source.sql)])
     except psycopg.Error:
-        return None  # a server without the library preloaded refuses the view
-    if row is None or row[0] is None:
+        return None  # a role that may not read the view: no figures, not an error page
+    report = stats.build_report(
+        entries, explained, failed, str(conn.info.dbname), conn.info.server_version
+    )
+    found = next((q for q in report.queries if q.name == source.name), None)
+    if found is None:
         return {"calls": 0}
-    return {"calls": row[0], "rows": row[1], "mean_ms": row[2], "max_ms": row[3]}
+    return {
+        "calls": found.calls,
+        "rows": found.rows,
+        "mean_ms": found.mean_ms,
+        "max_ms": found.max_ms,
+        "total_ms": found.total_ms,
+        "queryids": found.queryids,
+        "shared_with": found.shared_with,
+    }
 
 
 def _error_text(result: pq.abc.PGresult) -> str:

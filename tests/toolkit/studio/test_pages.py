@@ -8,11 +8,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from starlette.testclient import TestClient
 
+from plainsql import load_queries, stats
 from plainsql.config import DatabaseSource, Settings
 from plainsql.migrate.runner import Migrator
 from plainsql.studio.app import MASK, Studio, create_app
@@ -112,3 +114,25 @@ def test_a_column_commented_secret_is_masked(client: TestClient) -> None:
         assert MASK in page.text
     assert "hello" in ran.text
     assert "notes.sql:1" in client.get("/queries").text
+
+
+def test_a_query_page_shows_its_plainsql_stats_figures(
+    client: TestClient, plainsql_empty_database_url: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
+        loaded = stats.is_loaded(conn)
+        if loaded:
+            stats.install(conn)  # where plainsql stats creates it on the embedded server
+            stats.reset(conn, stats.SCHEMA)
+            q: Any = load_queries(tmp_path / "sql")
+            for min_id in (1, 2, 1):
+                q.list_notes_with_keys(conn, min_id=min_id)
+    page = client.get("/queries/list_notes_with_keys")
+    assert page.status_code == 200
+    figures = re.search(r'<div id="stats">(.*?)</div>', page.text, re.S)
+    assert figures is not None
+    if loaded:
+        assert "3 calls" in figures.group(1)
+        assert "queryid" in figures.group(1)
+    else:  # the machine's own server, whose configuration the tests never change
+        assert "not loaded or not created" in figures.group(1)
