@@ -583,7 +583,10 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
     params = {"workspace_id": workspace.id, "page_name": "topic/42"}
     for query, index in (
         (plainsql_queries.content.list_backlinks_by_page, "nodes_linked_pages_idx"),
-        (plainsql_queries.content.list_page_tree, "nodes_parent_uuid_position_idx"),
+        (
+            plainsql_queries.content.list_page_tree,
+            "nodes_workspace_id_parent_uuid_position_idx",
+        ),
     ):
         plan = explain(plainsql_conn, query.sql, params)
         seq_scans = [n for n in plan if n["Node Type"] == "Seq Scan"]

@@ -1,0 +1,31 @@
+-- 20261207022307_node_keys_in_workspace: node keys are scoped to their workspace.
+--
+-- - The primary key becomes (workspace_id, uuid) (the unique index of the previous migration,
+--   renamed nodes_pkey): uuid alone was global, so user B could insert, in B's own workspace, a
+--   node with the key A's import computes for A's next page, and A's import then failed.
+-- - The parent key becomes (workspace_id, parent_uuid) -> nodes (workspace_id, uuid), ON DELETE
+--   CASCADE as before: foreign-key checks bypass row-level security, so with parent_uuid ->
+--   nodes (uuid) B could hang a block under A's page (learning that it exists, and A's deletes
+--   cascaded into B's rows). Now a node's parent is in its own workspace for every writer, the
+--   owner and psql included, and the key answers nothing about another workspace. A page
+--   (parent_uuid NULL) is not checked (MATCH SIMPLE), as before.
+--
+-- One transaction: the old key and the old primary key go, the new ones come, so no moment
+-- is left without either. The parent key is added NOT VALID (no scan under the ACCESS
+-- EXCLUSIVE lock that swapping the primary key takes); the next migration validates it. The
+-- old parent_uuid -> nodes (uuid) key is dropped, not kept: it needs uuid unique on its own.
+-- An application still running the previous release's SQL keeps working: its queries name
+-- the workspace already or find nodes within one.
+
+-- squawk-ignore ban-drop-constraint
+ALTER TABLE nodes DROP CONSTRAINT nodes_parent_uuid_fkey;
+
+-- squawk-ignore ban-drop-constraint
+ALTER TABLE nodes DROP CONSTRAINT nodes_pkey;
+
+ALTER TABLE nodes ADD CONSTRAINT nodes_pkey PRIMARY KEY USING INDEX nodes_workspace_id_uuid_key;
+
+ALTER TABLE nodes
+    ADD CONSTRAINT nodes_workspace_id_parent_uuid_fkey
+    FOREIGN KEY (workspace_id, parent_uuid) REFERENCES nodes (workspace_id, uuid)
+    ON DELETE CASCADE NOT VALID;
