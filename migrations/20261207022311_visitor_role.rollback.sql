@@ -6,7 +6,7 @@ DROP POLICY nodes_visitors_read ON nodes;
 
 DROP POLICY workspaces_visitors_read ON workspaces;
 
-DROP FUNCTION app_workspace_owner_active(text);
+DROP FUNCTION app_workspace_is_public(bigint);
 
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM reference_visitor;
 

@@ -12,7 +12,7 @@
 --   site), nor the timestamps;
 -- - SELECT on nodes (pages and blocks);
 -- - policies of its own on both tables (TO reference_visitor, FOR SELECT): the workspaces whose
---   owner is not soft-deleted (app_workspace_owner_active(), below: a soft-deleted user is
+--   owner is not soft-deleted (app_workspace_is_public(), below: a soft-deleted user is
 --   invisible everywhere, their site included), and the nodes of a workspace it can see. The
 --   policies of 0051 are TO reference_app and do not apply to it; with no policy for INSERT,
 --   UPDATE or DELETE and no such privilege, every write is refused.
@@ -41,24 +41,28 @@ GRANT SELECT (id, slug, name, domain, embed_depth) ON workspaces TO reference_vi
 
 GRANT SELECT ON nodes TO reference_visitor;
 
--- Whether a workspace's owner is an active (not soft-deleted) user: the visitor's policy on
--- workspaces asks it without any privilege on users. It answers only that, for a user id the
--- policy reads from a workspace row (the visitor cannot select user_id itself).
-CREATE FUNCTION app_workspace_owner_active(owner_id text) RETURNS boolean
+-- Whether a workspace is public, i.e. its owner is not soft-deleted: the visitor's policy on
+-- workspaces asks it without any privilege on users. It takes the workspace, not the user: a
+-- visitor calling it learns what the policy shows anyway (whether that workspace is visible),
+-- never whether some user id exists.
+CREATE FUNCTION app_workspace_is_public(checked_workspace_id bigint) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM users WHERE id = owner_id AND deleted_at IS NULL)
+    SELECT EXISTS (
+        SELECT 1 FROM workspaces AS w JOIN users AS u ON u.id = w.user_id
+        WHERE w.id = checked_workspace_id AND u.deleted_at IS NULL
+    )
 $$;
 
-COMMENT ON FUNCTION app_workspace_owner_active(text) IS
-    'The visitors'' policy on workspaces: whether the owner is an active user.';
+COMMENT ON FUNCTION app_workspace_is_public(bigint) IS
+    'The visitors'' policy on workspaces: whether the workspace''s owner is an active user.';
 
-REVOKE ALL ON FUNCTION app_workspace_owner_active(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION app_workspace_is_public(bigint) FROM PUBLIC;
 
-GRANT EXECUTE ON FUNCTION app_workspace_owner_active(text) TO reference_visitor;
+GRANT EXECUTE ON FUNCTION app_workspace_is_public(bigint) TO reference_visitor;
 
 CREATE POLICY workspaces_visitors_read ON workspaces FOR SELECT TO reference_visitor
-    USING (app_workspace_owner_active(user_id));
+    USING (app_workspace_is_public(id));
 
 -- The nodes of a workspace the visitor can see (the subquery is itself under the policy above).
 CREATE POLICY nodes_visitors_read ON nodes FOR SELECT TO reference_visitor
