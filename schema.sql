@@ -503,21 +503,24 @@ $$;
 COMMENT ON FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) IS 'Adding a member: whether this id is an active user, told only to an OWNER of the team.';
 
 --
--- Name: app_workspace_owner_active(text); Type: FUNCTION; Schema: public; Owner: -
+-- Name: app_workspace_is_public(bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.app_workspace_owner_active(owner_id text) RETURNS boolean
+CREATE FUNCTION public.app_workspace_is_public(checked_workspace_id bigint) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT EXISTS (SELECT 1 FROM users WHERE id = owner_id AND deleted_at IS NULL)
+    SELECT EXISTS (
+        SELECT 1 FROM workspaces AS w JOIN users AS u ON u.id = w.user_id
+        WHERE w.id = checked_workspace_id AND u.deleted_at IS NULL
+    )
 $$;
 
 --
--- Name: FUNCTION app_workspace_owner_active(owner_id text); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION app_workspace_is_public(checked_workspace_id bigint); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.app_workspace_owner_active(owner_id text) IS 'The visitors'' policy on workspaces: whether the owner is an active user.';
+COMMENT ON FUNCTION public.app_workspace_is_public(checked_workspace_id bigint) IS 'The visitors'' policy on workspaces: whether the workspace''s owner is an active user.';
 
 --
 -- Name: audit_log_record(); Type: FUNCTION; Schema: public; Owner: -
@@ -2338,4 +2341,4 @@ CREATE POLICY workspaces_own_rows ON public.workspaces TO reference_app USING ((
 -- Name: workspaces workspaces_visitors_read; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY workspaces_visitors_read ON public.workspaces FOR SELECT TO reference_visitor USING (public.app_workspace_owner_active(user_id));
+CREATE POLICY workspaces_visitors_read ON public.workspaces FOR SELECT TO reference_visitor USING (public.app_workspace_is_public(id));
