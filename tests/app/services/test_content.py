@@ -596,6 +596,32 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
         )
         assert index in indexes, f"{query.__name__} does not use {index}: {sorted(indexes)}"
 
+    # The site's visitor reads the same tables under its own policies (reference_visitor):
+    # the policies must not turn the tree or the backlinks into a scan of every node. (Under a
+    # policy PostgreSQL cannot use node_linked_pages(html) @> ... as an index condition: it is
+    # not leakproof, so it may not run before the policy's. The backlinks then read the
+    # workspace's nodes by nodes_workspace_id_page_name_idx: the application role's too.)
+    visitor = {"workspace_id": workspace.id, "slug": "topic/42", "page_name": "topic/42"}
+    plainsql_conn.execute("SET ROLE reference_visitor")
+    try:
+        for query, index in (
+            (plainsql_queries.content.list_backlinks_by_page, "nodes_workspace_id_page_name_idx"),
+            (
+                plainsql_queries.site.list_site_page_tree,
+                "nodes_workspace_id_parent_uuid_position_idx",
+            ),
+        ):
+            plan = explain(plainsql_conn, query.sql, visitor)
+            scanned = [n for n in plan if n["Node Type"] == "Seq Scan"]
+            indexes = {n["Index Name"] for n in plan if "Index Name" in n}
+            assert not [n for n in scanned if n.get("Relation Name") == "nodes"], (
+                f"as a visitor {query.__name__} scans nodes sequentially ({sorted(indexes)})"
+            )
+            assert index in indexes, f"as a visitor {query.__name__}: {sorted(indexes)}"
+    finally:
+        plainsql_conn.rollback()
+        plainsql_conn.execute("RESET ROLE")
+
 
 async def test_the_seed_workspace_reads_back(
     plainsql_settings: Settings,
