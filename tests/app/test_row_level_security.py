@@ -503,8 +503,8 @@ VISITOR = "reference_visitor"
 
 @pytest.fixture
 def visitor_db(app_db: Database) -> Database:
-    """The same pool, its units acting as reference_visitor (Database.with_role)."""
-    return app_db.with_role(VISITOR)
+    """The same pool, its units acting as reference_visitor (Database.with_transaction_role)."""
+    return app_db.with_transaction_role(VISITOR)
 
 
 def test_a_visitor_reads_every_workspace_s_pages_by_slug_and_by_domain(

@@ -81,7 +81,7 @@ class Database:
         merged = {**self.constraint_errors, **constraint_errors}
         return Database(self.pool, self.settings, constraint_errors=merged)
 
-    def with_role(self, role: str | None) -> Database:
+    def with_transaction_role(self, role: str | None) -> Database:
         """A handle on the same pool whose units of work act as ``role`` (``SET LOCAL ROLE``)
         instead of the configured ``transaction-role``; None: as the login role itself.
 

@@ -114,7 +114,7 @@ class AsyncDatabase:
         merged = {**self.constraint_errors, **constraint_errors}
         return AsyncDatabase(self.pool, self.settings, constraint_errors=merged)
 
-    def with_role(self, role: str | None) -> AsyncDatabase:
+    def with_transaction_role(self, role: str | None) -> AsyncDatabase:
         """A handle on the same pool whose units of work act as ``role`` (``SET LOCAL ROLE``)
         instead of the configured ``transaction-role``; None: as the login role itself.
 

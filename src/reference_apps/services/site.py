@@ -4,10 +4,10 @@
 Every workspace's pages are public. The site's units of work act as the NOLOGIN role
 ``reference_visitor`` (migration 20261207022311: SELECT on ``nodes`` and on the public columns
 of ``workspaces``, policies of its own, nothing else), whatever ``transaction-role`` the
-handle it is given carries: :meth:`plainsql.AsyncDatabase.with_role`. A deployment of the site
-logs in as a role of its own that is a member of ``reference_visitor`` (or shares the
-application's pool, whose login role is a member of both roles). The queries read the tables
-directly (``sql/site/`` and content's ``list_pages_by_workspace`` and
+handle it is given carries (:meth:`plainsql.AsyncDatabase.with_transaction_role`). A
+deployment of the site logs in as a role of its own that is a member of ``reference_visitor``
+(or shares the application's pool, whose login role is a member of both roles). The queries
+read the tables directly (``sql/site/`` and content's ``list_pages_by_workspace`` and
 ``list_backlinks_by_page``): no acting user, no function in between.
 """
 
@@ -44,7 +44,7 @@ class SiteService(Service):
     ``reference_visitor``, with no acting user."""
 
     def __init__(self, db: AsyncDatabase, q: AsyncTypedQueries) -> None:
-        super().__init__(db.with_role(VISITOR_ROLE), q)
+        super().__init__(db.with_transaction_role(VISITOR_ROLE), q)
 
     async def workspace(self, slug: str) -> SiteWorkspace | None:
         """The workspace with this slug (the site's ``/{slug}/...``), or None."""

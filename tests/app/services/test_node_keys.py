@@ -75,6 +75,14 @@ async def test_the_owner_cannot_hang_a_node_under_another_workspace_s_node(
             (a.id, b.id),
         )
     plainsql_conn.rollback()
+    # The same key in B's workspace is B's own: accepted, A's node untouched.
+    plainsql_conn.execute(INSERT, (_a_page(a), b.id, None, "owner-copy"))
+    plainsql_conn.commit()
+    holders = plainsql_conn.execute(
+        "SELECT workspace_id, page_name FROM nodes WHERE uuid = %s ORDER BY workspace_id",
+        (_a_page(a),),
+    ).fetchall()
+    assert holders == [(a.id, "faq"), (b.id, "owner-copy")]
 
 
 async def test_b_acting_through_the_application_role_cannot_either(

@@ -155,12 +155,12 @@ async def test_a_handle_with_another_role_acts_as_it_and_keeps_the_rest(
     configured = replace(settings, transaction_role="pg_read_all_data")
     async with open_async_pool(configured) as pool:
         db = AsyncDatabase(pool, configured).with_constraint_errors(ERRORS)
-        login = db.with_role(None)
+        login = db.with_transaction_role(None)
         assert await db.unit().run(_current_user) == "pg_read_all_data"
         assert await login.unit().run(_current_user) != "pg_read_all_data"
-        writer = login.with_role(None)
+        writer = login.with_transaction_role(None)
         await writer.unit().run(add_thing, thing_id=10, name="ten")
-        reader = writer.with_role("pg_read_all_data")
+        reader = writer.with_transaction_role("pg_read_all_data")
         assert await reader.unit(read_only=True).run(get_name, thing_id=10) == "ten"
         with pytest.raises(QueryError) as caught:
             await reader.unit().run(add_thing, thing_id=11, name="eleven")
@@ -169,8 +169,8 @@ async def test_a_handle_with_another_role_acts_as_it_and_keeps_the_rest(
             await login.unit().run(add_thing, thing_id=12, name="ten")
         assert db.pool is login.pool is reader.pool
     with open_pool(settings) as sync_pool:
-        sync_db = Database(sync_pool, settings).with_role("pg_read_all_data")
+        sync_db = Database(sync_pool, settings).with_transaction_role("pg_read_all_data")
         with sync_db.transaction() as conn:
             assert conn.execute("SELECT current_user").fetchone() == ("pg_read_all_data",)
     with pytest.raises(ConfigError, match="role name"):
-        db.with_role("")
+        db.with_transaction_role("")
