@@ -14,8 +14,10 @@
 -- is left without either. The parent key is added NOT VALID (no scan under the ACCESS
 -- EXCLUSIVE lock that swapping the primary key takes); the next migration validates it. The
 -- old parent_uuid -> nodes (uuid) key is dropped, not kept: it needs uuid unique on its own.
--- An application still running the previous release's SQL keeps working: its queries name
--- the workspace already or find nodes within one.
+-- The previous release's queries still give the same answers (each reads within one
+-- workspace); its page tree walks children by parent_uuid alone, which the index that
+-- 20261207022351 drops served: deploy this release's SQL before that migration runs. Its
+-- seeds' ON CONFLICT (uuid) no longer matches a unique index: they take (workspace_id, uuid).
 
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE nodes DROP CONSTRAINT nodes_parent_uuid_fkey;
