@@ -71,7 +71,15 @@ def run(ctx: BenchContext) -> list[Result]:
             def round_() -> Measurement:
                 conn.execute("DELETE FROM nodes")
                 conn.execute("VACUUM nodes")
-                _copy_file(conn, "nodes", copy_file)
+                # Loaded with the foreign-key triggers off (the rows are node_rows', consistent
+                # by construction): a setup step, outside the clock, whose own 100,000 key
+                # checks are not what is measured. ANALYZE then gives the deletes' cascade
+                # queries the statistics a filled table has.
+                conn.execute("SET session_replication_role = replica")
+                try:
+                    _copy_file(conn, "nodes", copy_file)
+                finally:
+                    conn.execute("RESET session_replication_role")
                 conn.execute("ANALYZE nodes")
                 assert count() == nodes
                 result = measure(label, nodes, delete)
