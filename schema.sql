@@ -1679,16 +1679,10 @@ CREATE INDEX nodes_page_slug_idx ON public.nodes USING btree (workspace_id, slug
 CREATE INDEX nodes_search_vector_idx ON public.nodes USING gin (search_vector);
 
 --
--- Name: nodes_workspace_id_page_name_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX nodes_workspace_id_page_name_idx ON public.nodes USING btree (workspace_id, page_name);
-
---
 -- Name: nodes_workspace_id_parent_uuid_position_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX nodes_workspace_id_parent_uuid_position_idx ON public.nodes USING btree (workspace_id, parent_uuid, "position");
+CREATE INDEX nodes_workspace_id_parent_uuid_position_idx ON public.nodes USING btree (workspace_id, parent_uuid, "position") WHERE (parent_uuid IS NOT NULL);
 
 --
 -- Name: projects_user_id_status_updated_at_idx; Type: INDEX; Schema: public; Owner: -

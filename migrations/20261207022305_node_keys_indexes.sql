@@ -11,10 +11,12 @@
 --   leading with both columns answers it in one probe. (An earlier attempt kept only
 --   (parent_uuid, position): the planner picked a workspace index, and deleting 100,000 nodes
 --   took 140 s.) It replaces nodes_parent_uuid_position_idx (dropped once the old key is gone,
---   20261207022307), so the import maintains as many indexes as before.
+--   20261207022351). It holds blocks only (a page has no parent): a query that names no
+--   parent (the key's own check, 'workspace_id = $1 AND uuid = $2') cannot use it, so the
+--   primary key is the one index that check can take (see 20261207022351).
 
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS nodes_workspace_id_uuid_key
     ON nodes (workspace_id, uuid);
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS nodes_workspace_id_parent_uuid_position_idx
-    ON nodes (workspace_id, parent_uuid, position);
+    ON nodes (workspace_id, parent_uuid, position) WHERE parent_uuid IS NOT NULL;

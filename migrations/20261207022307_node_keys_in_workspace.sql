@@ -19,6 +19,8 @@
 -- 20261207022351 drops served: deploy this release's SQL before that migration runs. Its
 -- seeds' ON CONFLICT (uuid) no longer matches a unique index: they take (workspace_id, uuid).
 
+-- plainsql-ignore fk-indexed nodes_workspace_id_parent_uuid_fkey: nodes_workspace_id_parent_uuid_position_idx (workspace_id, parent_uuid, position) WHERE parent_uuid IS NOT NULL serves it: the cascade's 'workspace_id = $1 AND parent_uuid = $2' implies the predicate (Index Cond on both columns in its plan; make bench cascade_delete)
+
 -- squawk-ignore ban-drop-constraint
 ALTER TABLE nodes DROP CONSTRAINT nodes_parent_uuid_fkey;
 

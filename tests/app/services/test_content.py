@@ -600,12 +600,16 @@ async def test_backlinks_and_page_tree_never_scan_all_nodes(
     # the policies must not turn the tree or the backlinks into a scan of every node. (Under a
     # policy PostgreSQL cannot use node_linked_pages(html) @> ... as an index condition: it is
     # not leakproof, so it may not run before the policy's. The backlinks then read the
-    # workspace's nodes by nodes_workspace_id_page_name_idx: the application role's too.)
+    # workspace's blocks by nodes_workspace_id_parent_uuid_position_idx: the application
+    # role's too.)
     visitor = {"workspace_id": workspace.id, "slug": "topic/42", "page_name": "topic/42"}
     plainsql_conn.execute("SET ROLE reference_visitor")
     try:
         for query, index in (
-            (plainsql_queries.content.list_backlinks_by_page, "nodes_workspace_id_page_name_idx"),
+            (
+                plainsql_queries.content.list_backlinks_by_page,
+                "nodes_workspace_id_parent_uuid_position_idx",
+            ),
             (
                 plainsql_queries.site.list_site_page_tree,
                 "nodes_workspace_id_parent_uuid_position_idx",
