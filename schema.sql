@@ -503,6 +503,26 @@ $$;
 COMMENT ON FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) IS 'Adding a member: whether this id is an active user, told only to an OWNER of the team.';
 
 --
+-- Name: app_workspace_is_public(bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_workspace_is_public(checked_workspace_id bigint) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM workspaces AS w JOIN users AS u ON u.id = w.user_id
+        WHERE w.id = checked_workspace_id AND u.deleted_at IS NULL
+    )
+$$;
+
+--
+-- Name: FUNCTION app_workspace_is_public(checked_workspace_id bigint); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_workspace_is_public(checked_workspace_id bigint) IS 'The visitors'' policy on workspaces: whether the workspace''s owner is an active user.';
+
+--
 -- Name: audit_log_record(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1451,7 +1471,7 @@ ALTER TABLE ONLY public.meetings
 --
 
 ALTER TABLE ONLY public.nodes
-    ADD CONSTRAINT nodes_pkey PRIMARY KEY (uuid);
+    ADD CONSTRAINT nodes_pkey PRIMARY KEY (workspace_id, uuid);
 
 --
 -- Name: project_files project_files_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1665,22 +1685,16 @@ CREATE UNIQUE INDEX nodes_page_key ON public.nodes USING btree (workspace_id, pa
 CREATE INDEX nodes_page_slug_idx ON public.nodes USING btree (workspace_id, slug) WHERE (parent_uuid IS NULL);
 
 --
--- Name: nodes_parent_uuid_position_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX nodes_parent_uuid_position_idx ON public.nodes USING btree (parent_uuid, "position");
-
---
 -- Name: nodes_search_vector_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX nodes_search_vector_idx ON public.nodes USING gin (search_vector);
 
 --
--- Name: nodes_workspace_id_page_name_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: nodes_workspace_id_parent_uuid_position_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX nodes_workspace_id_page_name_idx ON public.nodes USING btree (workspace_id, page_name);
+CREATE INDEX nodes_workspace_id_parent_uuid_position_idx ON public.nodes USING btree (workspace_id, parent_uuid, "position") WHERE (parent_uuid IS NOT NULL);
 
 --
 -- Name: projects_user_id_status_updated_at_idx; Type: INDEX; Schema: public; Owner: -
@@ -1783,6 +1797,12 @@ CREATE INDEX video_summary_categories_category_id_video_summary_id_idx ON public
 --
 
 CREATE INDEX video_summary_tags_tag_id_video_summary_id_idx ON public.video_summary_tags USING btree (tag_id, video_summary_id);
+
+--
+-- Name: workspaces_domain_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX workspaces_domain_key ON public.workspaces USING btree (lower(domain)) WHERE (domain IS NOT NULL);
 
 --
 -- Name: accounts accounts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -1955,18 +1975,18 @@ ALTER TABLE ONLY public.meetings
     ADD CONSTRAINT meetings_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
--- Name: nodes nodes_parent_uuid_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.nodes
-    ADD CONSTRAINT nodes_parent_uuid_fkey FOREIGN KEY (parent_uuid) REFERENCES public.nodes(uuid) ON DELETE CASCADE;
-
---
 -- Name: nodes nodes_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.nodes
     ADD CONSTRAINT nodes_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
+
+--
+-- Name: nodes nodes_workspace_id_parent_uuid_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.nodes
+    ADD CONSTRAINT nodes_workspace_id_parent_uuid_fkey FOREIGN KEY (workspace_id, parent_uuid) REFERENCES public.nodes(workspace_id, uuid) ON DELETE CASCADE;
 
 --
 -- Name: project_files project_files_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2154,6 +2174,14 @@ CREATE POLICY nodes_own_workspace ON public.nodes TO reference_app USING ((works
   WHERE (workspaces.user_id = public.app_acting_user()))));
 
 --
+-- Name: nodes nodes_visitors_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY nodes_visitors_read ON public.nodes FOR SELECT TO reference_visitor USING ((EXISTS ( SELECT 1
+   FROM public.workspaces w
+  WHERE (w.id = nodes.workspace_id))));
+
+--
 -- Name: project_files; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2314,3 +2342,9 @@ ALTER TABLE public.workspaces ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY workspaces_own_rows ON public.workspaces TO reference_app USING ((user_id = public.app_acting_user()));
+
+--
+-- Name: workspaces workspaces_visitors_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY workspaces_visitors_read ON public.workspaces FOR SELECT TO reference_visitor USING (public.app_workspace_is_public(id));

@@ -19,7 +19,7 @@ CROSS JOIN (VALUES
     (2, 'reference/faq', 'reference/faq', 'FAQ', NULL, NULL)
 ) AS p (position, page_name, slug, title, html, metadata)
 WHERE w.user_id = 'seed-user-alice'
-ON CONFLICT (uuid) DO NOTHING;
+ON CONFLICT (workspace_id, uuid) DO NOTHING;
 
 -- path: positions from the page down ('0.1' = second child of the first block); the
 -- position is its last number, the parent the path without it (or the page).
@@ -44,9 +44,9 @@ CROSS JOIN (VALUES
     ('reference/faq', '1', '<p>Where do I begin? <a data-page="guides/getting-started">Here</a>.</p>')
 ) AS b (page_name, path, html)
 JOIN nodes AS page
-    ON page.uuid = node_uuid(w.id::text || '::' || b.page_name)
+    ON page.workspace_id = w.id AND page.uuid = node_uuid(w.id::text || '::' || b.page_name)
 WHERE w.user_id = 'seed-user-alice'
-ON CONFLICT (uuid) DO NOTHING;
+ON CONFLICT (workspace_id, uuid) DO NOTHING;
 
 INSERT INTO git_repositories (workspace_id, repo_url, branch, last_sync, sync_status)
 SELECT w.id, 'https://git.example.com/alice/notes.git', 'main', '2024-05-01 12:00:00+00', 'success'

@@ -21,7 +21,8 @@ WITH RECURSIVE tree AS (
            c.html, c.metadata, c.created_at, c.updated_at,
            t.depth + 1, t.path || c.position, t.embed_depth
     FROM tree AS t
-    JOIN nodes AS c ON c.parent_uuid = t.uuid
+    JOIN nodes AS c
+        ON c.workspace_id = t.workspace_id AND c.parent_uuid = t.uuid AND c.parent_uuid IS NOT NULL
     WHERE t.depth < t.embed_depth
 )
 SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata,

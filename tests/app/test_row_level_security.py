@@ -494,3 +494,111 @@ def test_rolling_back_the_role_leaves_it_to_the_other_databases_and_takes_this_o
         assert others[0] >= 1, "the template still holds its grants"
     result = runner.invoke(cli, ["migrate"], env=settings_env)
     assert result.exit_code == 0, result.output
+
+
+# --- the notes site's visitors (20261207022311) ----------------------------------------------
+
+VISITOR = "reference_visitor"
+
+
+@pytest.fixture
+def visitor_db(app_db: Database) -> Database:
+    """The same pool, its units acting as reference_visitor (Database.with_transaction_role)."""
+    return app_db.with_transaction_role(VISITOR)
+
+
+def test_a_visitor_reads_every_workspace_s_pages_by_slug_and_by_domain(
+    plainsql_conn: Conn, visitor_db: Database, seeded: None
+) -> None:
+    plainsql_conn.execute("UPDATE workspaces SET domain = 'Notes.A.example' WHERE id = 1001")
+    plainsql_conn.commit()
+    page = (
+        "SELECT n.page_name FROM workspaces AS w JOIN nodes AS n ON n.workspace_id = w.id"
+        " WHERE {} AND n.parent_uuid IS NULL"
+    )
+    with visitor_db.transaction(read_only=True) as unit:
+        assert unit.execute("SELECT current_user").fetchone() == (VISITOR,)
+        setting = unit.execute("SELECT current_setting('app.user_id', true)").fetchone()
+        assert setting in {(None,), ("",)}, "no acting user"
+        by_slug = {
+            user: unit.execute(page.format("w.slug = %s"), (f"ws-{user}1",)).fetchall()
+            for user in (A, B)
+        }
+        by_domain = unit.execute(
+            page.format("lower(w.domain) = lower(%s)"), ("notes.a.EXAMPLE",)
+        ).fetchall()
+        public = unit.execute(
+            "SELECT id, slug, name, domain, embed_depth FROM workspaces ORDER BY id"
+        ).fetchall()
+    assert by_slug == {A: [("p1",)], B: [("p1",)]}
+    assert by_domain == [("p1",)]
+    assert [row[:2] for row in public] == [(1001, f"ws-{A}1"), (2001, f"ws-{B}1")]
+
+
+def test_a_visitor_reads_nothing_else_and_writes_nothing(
+    plainsql_conn: Conn, visitor_db: Database, seeded: None
+) -> None:
+    tables = [
+        name
+        for (name,) in plainsql_conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+            " AND relkind IN ('r', 'p', 'v', 'm') ORDER BY relname"
+        ).fetchall()
+    ]
+    assert {"users", "sessions", "verifications", "audit_log", "teams"} <= set(tables)
+    read: dict[str, int] = {}
+    for table in tables:
+        if table in {"workspaces", "nodes"}:
+            continue
+        try:
+            with visitor_db.transaction(read_only=True) as unit:
+                read[table] = _count(unit, table)
+        except PermissionDenied:
+            continue
+    assert not read, f"no grant expected on {sorted(read)}"
+    refused = [
+        "SELECT user_id FROM workspaces",
+        "SELECT created_at FROM workspaces",
+        "SELECT * FROM workspaces",
+        "INSERT INTO workspaces (user_id, slug, name) VALUES ('rls-a', 'mine', 'mine')",
+        "UPDATE workspaces SET name = 'mine'",
+        "UPDATE workspaces SET domain = 'mine.example' WHERE id = 1001",
+        "DELETE FROM workspaces",
+        "INSERT INTO nodes (uuid, workspace_id, page_name, slug, title)"
+        " VALUES (gen_random_uuid(), 1001, 'x', 'x', 'x')",
+        "UPDATE nodes SET title = 'mine'",
+        "DELETE FROM nodes",
+        "TRUNCATE nodes",
+        "SELECT app_session_user('\\x00'::bytea)",
+        "SELECT app_credential_by_email('rls-a@x.io')",
+    ]
+    for statement in refused:
+        with pytest.raises(PermissionDenied, match="permission denied"):  # noqa: PT012
+            with visitor_db.transaction() as unit:
+                unit.execute(statement)
+            pytest.fail(f"not refused: {statement}")
+    assert _rows_of(plainsql_conn, "workspaces", A) == 1
+    assert plainsql_conn.execute("SELECT count(*) FROM nodes WHERE title = 'P'").fetchone() == (
+        2,
+    ), "both users' nodes unchanged"
+
+
+def test_the_visitor_role_holds_no_ownership_or_bypass(plainsql_conn: Conn) -> None:
+    role = plainsql_conn.execute(
+        "SELECT rolsuper, rolcanlogin, rolbypassrls, rolcreatedb, rolcreaterole"
+        " FROM pg_roles WHERE rolname = %s",
+        (VISITOR,),
+    ).fetchone()
+    assert role == (False, False, False, False, False)
+    privileges = plainsql_conn.execute(
+        "SELECT table_name, privilege_type FROM information_schema.role_table_grants"
+        " WHERE grantee = %s ORDER BY 1, 2",
+        (VISITOR,),
+    ).fetchall()
+    assert privileges == [("nodes", "SELECT")]
+    columns = plainsql_conn.execute(
+        "SELECT column_name FROM information_schema.column_privileges"
+        " WHERE grantee = %s AND table_name = 'workspaces' ORDER BY 1",
+        (VISITOR,),
+    ).fetchall()
+    assert [c for (c,) in columns] == ["domain", "embed_depth", "id", "name", "slug"]

@@ -360,6 +360,10 @@ def _fixture(
         "videos.list_video_summaries_search": {"query": "postgresql"},
         "videos.update_video_complete": {"video_summary_id": "seed-video-indexes-01"},
         "videos.update_video_fail": {"video_summary_id": "seed-video-indexes-01"},
+        # issue 26: the notes site's reads
+        "site.get_site_workspace_by_slug": {"slug": "alice"},
+        "site.get_site_workspace_by_domain": {"domain": "NOTES.Alice.example"},
+        "site.list_site_page_tree": {"slug": "guides/getting-started"},
     }
     # The sparse rows: Bob's project without preview and phase, his private video without
     # channel, Dave (no username) and his workspace, the pending deployment, Gone's history.
@@ -404,6 +408,8 @@ def _fixture(
             "meeting_id": "seed-meet-upcoming-01",
         },
         "content.list_page_tree": {"workspace_id": workspace, "page_name": "reference/faq"},
+        "site.get_site_workspace_by_slug": {"slug": "dave"},
+        "site.list_site_page_tree": {"workspace_id": workspace, "slug": "reference/faq"},
         "projects.update_agent_state_complete_phase": {"project_id": DONE_PROJECT},
         "teams.create_team_member": {"user_id": FRANK},
         "teams.delete_team_member": {"user_id": "seed-user-carol"},

@@ -46,7 +46,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Concatenate, ParamSpec, TypeVar
 
 import psycopg
@@ -57,6 +57,7 @@ from psycopg_pool import PoolTimeout
 from plainsql.config import Settings
 from plainsql.errors import (
     CommitUncertain,
+    ConfigError,
     ConnectionLost,
     DatabaseUnavailable,
     DeadlineExceeded,
@@ -121,6 +122,21 @@ class AsyncDatabase:
         """A handle on the same pool whose units also translate ``constraint_errors``."""
         merged = {**self.constraint_errors, **constraint_errors}
         return AsyncDatabase(self.pool, self.settings, constraint_errors=merged)
+
+    def with_transaction_role(self, role: str | None) -> AsyncDatabase:
+        """A handle on the same pool whose units of work act as ``role`` (``SET LOCAL ROLE``)
+        instead of the configured ``transaction-role``; None: as the login role itself.
+
+        One pool can serve callers of different privileges: an application's units act as its
+        own role, a public site's as a read-only one, a worker's as one holding its explicit
+        paths. The login role must be a member of each role (or a superuser). Nothing is
+        session state: the role ends with each unit, as the configured one does.
+        """
+        if role is not None and (not role or "\x00" in role):
+            raise ConfigError(f"a role name must be non-empty text without NUL, got {role!r}")
+        settings = replace(self.settings, transaction_role=role)
+        logger.debug("pool %r: a handle acting as role %r", self.pool.name, role)
+        return AsyncDatabase(self.pool, settings, constraint_errors=self.constraint_errors)
 
     def unit(
         self,

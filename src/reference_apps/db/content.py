@@ -75,7 +75,7 @@ class AsyncContentQueries:
         """Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no
         such page.
 
-        ``content.delete_page_by_name`` (sql/content/pages.sql:33).
+        ``content.delete_page_by_name`` (sql/content/pages.sql:34).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -98,7 +98,7 @@ class AsyncContentQueries:
         """The page (not a block) of the workspace with this slug, its public URL; when several
         pages share a slug, the first by page name.
 
-        ``content.get_page_by_slug`` (sql/content/pages.sql:38).
+        ``content.get_page_by_slug`` (sql/content/pages.sql:39).
         """
         row: NodeRow | None = await self._a.select_one(
             conn,
@@ -144,6 +144,8 @@ class AsyncContentQueries:
         """The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
         page they sit on; by linking page, then position. Served by nodes_linked_pages_idx:
         the expression must stay node_linked_pages(b.html) for the planner to match the index.
+        NOT NULL: the WHERE clause keeps blocks only; typegen cannot see it when the plan
+        reads the blocks-only index, whose predicate absorbs that condition
 
         ``content.list_backlinks_by_page`` (sql/content/links.sql:1).
         """

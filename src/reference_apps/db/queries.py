@@ -17,6 +17,7 @@ from .git import AsyncGitQueries
 from .meetings import AsyncMeetingsQueries
 from .projects import AsyncProjectsQueries
 from .records import RECORD_CLASSES
+from .site import AsyncSiteQueries
 from .teams import AsyncTeamsQueries
 from .videos import AsyncVideosQueries
 from .workspaces import AsyncWorkspacesQueries
@@ -61,8 +62,8 @@ FINGERPRINTS: dict[str, str] = {
     "content.delete_page_by_name": "9e3cda80f30525c1",
     "content.get_page_by_slug": "9f086733dd5efee6",
     "content.get_workspace_id_for_import": "118bfb3d8e3aef19",
-    "content.list_backlinks_by_page": "dd7a77e9e34669af",
-    "content.list_page_tree": "a3a3ba0c0d369aff",
+    "content.list_backlinks_by_page": "a9b3ad5e183bae28",
+    "content.list_page_tree": "b85af3957a6ab968",
     "content.list_pages_by_workspace": "659faf9f0603f537",
     "content.list_search_results": "a171b1d78065da4d",
     "git.create_deployment": "5221fd69d324a942",
@@ -128,6 +129,9 @@ FINGERPRINTS: dict[str, str] = {
     "projects.upsert_project_file": "2b8f5c274274fffe",
     "projects.upsert_project_file_batch": "c099823fd40fc1a6",
     "projects.upsert_project_files": "e4b3c028cec3e01a",
+    "site.get_site_workspace_by_domain": "1abbb113972b8304",
+    "site.get_site_workspace_by_slug": "721a3523a10a8009",
+    "site.list_site_page_tree": "f4191489c9a243b9",
     "teams.create_team": "5e304c4f71b6479a",
     "teams.create_team_member": "d6a7fac2843b2d7d",
     "teams.delete_team": "ddf62f16b343a487",
@@ -198,6 +202,7 @@ class AsyncTypedQueries:
         "git",
         "meetings",
         "projects",
+        "site",
         "teams",
         "videos",
         "workspaces",
@@ -212,6 +217,7 @@ class AsyncTypedQueries:
         self.git = AsyncGitQueries(self._a, self._sql)
         self.meetings = AsyncMeetingsQueries(self._a, self._sql)
         self.projects = AsyncProjectsQueries(self._a, self._sql)
+        self.site = AsyncSiteQueries(self._a, self._sql)
         self.teams = AsyncTeamsQueries(self._a, self._sql)
         self.videos = AsyncVideosQueries(self._a, self._sql)
         self.workspaces = AsyncWorkspacesQueries(self._a, self._sql)

@@ -295,6 +295,38 @@ class GetOauthTokenCiphertextsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GetSiteWorkspaceByDomainRow:
+    """A row: site.get_site_workspace_by_domain."""
+
+    id: int
+    slug: str
+    name: str
+    domain: str
+    embed_depth: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetSiteWorkspaceByDomainRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class GetSiteWorkspaceBySlugRow:
+    """A row of workspaces: site.get_site_workspace_by_slug."""
+
+    id: int
+    slug: str
+    name: str
+    domain: str | None
+    embed_depth: int
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetSiteWorkspaceBySlugRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class GitRepositoryRow:
     """A row of git_repositories: git.create_git_repository, git.get_git_repository_by_workspace,
     git.update_git_repository_remote, git.update_git_repository_sync_status,
@@ -457,7 +489,7 @@ class ListMeetingsByAgentRow:
 
 @dataclass(frozen=True, slots=True)
 class ListPageTreeRow:
-    """A row: content.list_page_tree."""
+    """A row: content.list_page_tree, site.list_site_page_tree."""
 
     uuid: UUID
     workspace_id: int
@@ -1140,6 +1172,9 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "projects.upsert_agent_state": AgentStateRow,
     "projects.upsert_agent_state_partial": AgentStateRow,
     "projects.upsert_project_file": ProjectFileRow,
+    "site.get_site_workspace_by_domain": GetSiteWorkspaceByDomainRow,
+    "site.get_site_workspace_by_slug": GetSiteWorkspaceBySlugRow,
+    "site.list_site_page_tree": ListPageTreeRow,
     "teams.create_team_member": TeamMemberRow,
     "teams.get_team_by_id": TeamRow,
     "teams.get_team_by_slug": TeamRow,

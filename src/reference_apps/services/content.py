@@ -230,7 +230,7 @@ def _check_pages(pages: Sequence[PageInput]) -> None:
         seen.add(page.name)
 
 
-def _tree(rows: list[TreeNode]) -> PageTree:
+def nest_tree(rows: list[TreeNode]) -> PageTree:
     """Nest the rows of list_page_tree (depth-first, parents first) into a PageTree."""
     page = rows[0]
     children: dict[UUID | None, list[BlockTree]] = {}
@@ -372,7 +372,7 @@ class ContentService(Service):
         rows = await self.reading(acting_user_id).run(
             tree, workspace_id=workspace_id, page_name=page_name
         )
-        return _tree(rows) if rows else None
+        return nest_tree(rows) if rows else None
 
     async def get_page_by_slug(
         self, workspace_id: int, slug: str, *, acting_user_id: str
@@ -437,6 +437,7 @@ __all__ = [
     "TreeNode",
     "block_uuid",
     "default_slug",
+    "nest_tree",
     "node_rows",
     "page_uuid",
 ]

@@ -36,6 +36,10 @@ class WorkspaceAlreadyExists(AlreadyExists):
     """The user already has a workspace (one per user)."""
 
 
+class DomainTaken(AlreadyExists):
+    """Another workspace has this custom domain (compared case-insensitively)."""
+
+
 Workspace = WorkspaceRow
 """A workspace: the generated record of the ``workspaces`` table."""
 
@@ -49,6 +53,7 @@ class WorkspaceService(
     constraint_errors={
         "workspaces_user_id_key": WorkspaceAlreadyExists,
         "workspaces_slug_key": SlugTaken,
+        "workspaces_domain_key": DomainTaken,
     },
 ):
     """Create, read, rename and delete the acting user's workspace; each method is one
@@ -65,7 +70,8 @@ class WorkspaceService(
     ) -> Workspace:
         """The acting user's new workspace.
 
-        Raises OwnerNotFound, WorkspaceAlreadyExists (the user has one) or SlugTaken.
+        Raises OwnerNotFound, WorkspaceAlreadyExists (the user has one), SlugTaken or
+        DomainTaken (another workspace has the domain, in any case).
         """
         return await self.writing(acting_user_id).one(
             OwnerNotFound(f"no user {acting_user_id!r} to own a workspace"),
@@ -106,7 +112,8 @@ class WorkspaceService(
     ) -> Workspace:
         """The user's workspace with its custom ``domain`` (a string sets it, None removes it,
         leaving it out keeps it) and/or ``embed_depth`` (None keeps it; 0 to 100, else
-        InvalidInput) changed. Raises WorkspaceNotFound."""
+        InvalidInput) changed. Raises WorkspaceNotFound or DomainTaken (another workspace has
+        the domain, in any case)."""
         if embed_depth is not None and not 0 <= embed_depth <= MAX_EMBED_DEPTH:
             raise InvalidInput(
                 f"embed_depth must be between 0 and {MAX_EMBED_DEPTH}, got {embed_depth}",
@@ -134,6 +141,7 @@ class WorkspaceService(
 
 __all__ = [
     "DEFAULT_EMBED_DEPTH",
+    "DomainTaken",
     "OwnerNotFound",
     "SlugTaken",
     "Workspace",

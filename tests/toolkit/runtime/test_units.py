@@ -11,7 +11,7 @@ import pytest
 
 from plainsql import AsyncConn, Conn, open_async_pool, open_pool
 from plainsql.config import Settings
-from plainsql.errors import DomainError, QueryError, UniqueViolation
+from plainsql.errors import ConfigError, DomainError, QueryError, UniqueViolation
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase, exactly_one
 
@@ -140,3 +140,37 @@ def test_the_sync_units_behave_alike(settings: Settings) -> None:
             db.unit().one(NoSuchThing(), get, thing_id=9)
         with pytest.raises(NameTaken):
             db.unit().run(add, thing_id=2, name="one")
+
+
+async def _current_user(conn: AsyncConn) -> str | None:
+    row = await (await conn.execute("SELECT current_user")).fetchone()
+    return None if row is None else str(row[0])
+
+
+async def test_a_handle_with_another_role_acts_as_it_and_keeps_the_rest(
+    settings: Settings,
+) -> None:
+    """pg_read_all_data: a role every cluster has (PostgreSQL 14+), which a superuser login
+    may SET ROLE to; it can read the table but not write it."""
+    configured = replace(settings, transaction_role="pg_read_all_data")
+    async with open_async_pool(configured) as pool:
+        db = AsyncDatabase(pool, configured).with_constraint_errors(ERRORS)
+        login = db.with_transaction_role(None)
+        assert await db.unit().run(_current_user) == "pg_read_all_data"
+        assert await login.unit().run(_current_user) != "pg_read_all_data"
+        writer = login.with_transaction_role(None)
+        await writer.unit().run(add_thing, thing_id=10, name="ten")
+        reader = writer.with_transaction_role("pg_read_all_data")
+        assert await reader.unit(read_only=True).run(get_name, thing_id=10) == "ten"
+        with pytest.raises(QueryError) as caught:
+            await reader.unit().run(add_thing, thing_id=11, name="eleven")
+        assert caught.value.sqlstate == "42501", "the role's privileges, not the login's"
+        with pytest.raises(NameTaken):  # the declared constraint errors come along
+            await login.unit().run(add_thing, thing_id=12, name="ten")
+        assert db.pool is login.pool is reader.pool
+    with open_pool(settings) as sync_pool:
+        sync_db = Database(sync_pool, settings).with_transaction_role("pg_read_all_data")
+        with sync_db.transaction() as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("pg_read_all_data",)
+    with pytest.raises(ConfigError, match="role name"):
+        db.with_transaction_role("")

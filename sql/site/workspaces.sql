@@ -1,0 +1,15 @@
+-- The notes site's reads of workspaces, as reference_visitor (no acting user): only the columns
+-- it may read (id, slug, name, domain, embed_depth); its policy hides a soft-deleted owner's.
+
+-- name: get_site_workspace_by_slug(slug)^
+-- The public face of the workspace with this slug (the site's /{slug}/... URLs).
+SELECT id, slug, name, domain, embed_depth
+FROM workspaces
+WHERE slug = :slug;
+
+-- name: get_site_workspace_by_domain(domain)^
+-- The public face of the workspace whose custom domain is this host name, in any case
+-- (served by workspaces_domain_key on lower(domain)).
+SELECT id, slug, name, domain, embed_depth
+FROM workspaces
+WHERE lower(domain) = lower(:domain::text) AND domain IS NOT NULL;

@@ -1,0 +1,167 @@
+"""Node keys scoped to their workspace (migrations 20261207022305 onwards), on a real PostgreSQL:
+a node's parent is in its own workspace for every writer, the owner (no role switch) and the
+application role alike; no workspace can occupy the key another's import computes; the parent
+key tells nothing about another workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+
+from plainsql import AsyncDatabase
+from plainsql.errors import ForeignKeyViolation
+from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.services.content import ContentService, PageInput, block_uuid, page_uuid
+from reference_apps.services.workspaces import Workspace
+
+from ..fixtures import add_workspace
+from .test_content import SITE, SITE_NODES
+
+Conn = psycopg.Connection[Any]
+
+PARENT_KEY = "nodes_workspace_id_parent_uuid_fkey"
+INSERT = (
+    "INSERT INTO nodes (uuid, workspace_id, parent_uuid, position, page_name, slug, title)"
+    " VALUES (%s, %s, %s, 0, %s, 'b', 'B')"
+)
+
+
+@pytest.fixture
+async def a_and_b(
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, workspace: Workspace
+) -> tuple[Workspace, Workspace]:
+    """A (Ada, with SITE imported) and B (Bob, with one page and one block of his own)."""
+    content = ContentService(plainsql_async_db, typed_queries)
+    await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
+    bob = await add_workspace(plainsql_async_db, typed_queries, "bob")
+    await content.import_content(
+        bob.id,
+        [PageInput("home", "Home", blocks=[])],
+        acting_user_id="bob",
+    )
+    async with plainsql_async_db.transaction(acting_user="bob") as conn:
+        await conn.execute(INSERT, (uuid4(), bob.id, page_uuid(bob.id, "home"), "home"))
+    return workspace, bob
+
+
+def _a_page(a: Workspace) -> UUID:
+    return page_uuid(a.id, "faq")
+
+
+async def test_the_owner_cannot_hang_a_node_under_another_workspace_s_node(
+    a_and_b: tuple[Workspace, Workspace], plainsql_conn: Conn
+) -> None:
+    """As the login role (a superuser, no role switch): psql's view of the schema."""
+    a, b = a_and_b
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+        plainsql_conn.execute(INSERT, (uuid4(), b.id, _a_page(a), "home"))
+    assert caught.value.diag.constraint_name == PARENT_KEY
+    plainsql_conn.rollback()
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+        plainsql_conn.execute(
+            "UPDATE nodes SET parent_uuid = %s WHERE workspace_id = %s AND parent_uuid IS NOT NULL",
+            (_a_page(a), b.id),
+        )
+    assert caught.value.diag.constraint_name == PARENT_KEY
+    plainsql_conn.rollback()
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        # nor move the node itself: its workspace and its parent's must agree
+        plainsql_conn.execute(
+            "UPDATE nodes SET workspace_id = %s"
+            " WHERE workspace_id = %s AND parent_uuid IS NOT NULL",
+            (a.id, b.id),
+        )
+    plainsql_conn.rollback()
+    # The same key in B's workspace is B's own: accepted, A's node untouched.
+    plainsql_conn.execute(INSERT, (_a_page(a), b.id, None, "owner-copy"))
+    plainsql_conn.commit()
+    holders = plainsql_conn.execute(
+        "SELECT workspace_id, page_name FROM nodes WHERE uuid = %s ORDER BY workspace_id",
+        (_a_page(a),),
+    ).fetchall()
+    assert holders == [(a.id, "faq"), (b.id, "owner-copy")]
+
+
+async def test_b_acting_through_the_application_role_cannot_either(
+    a_and_b: tuple[Workspace, Workspace],
+    plainsql_async_db: AsyncDatabase,
+    plainsql_conn: Conn,
+) -> None:
+    a, b = a_and_b
+    with pytest.raises(ForeignKeyViolation) as caught:
+        async with plainsql_async_db.transaction(acting_user="bob") as conn:
+            await conn.execute(INSERT, (uuid4(), b.id, _a_page(a), "home"))
+    assert caught.value.constraint == PARENT_KEY
+    with pytest.raises(ForeignKeyViolation) as caught:
+        async with plainsql_async_db.transaction(acting_user="bob") as conn:
+            await conn.execute(
+                "UPDATE nodes SET parent_uuid = %s"
+                " WHERE workspace_id = %s AND parent_uuid IS NOT NULL",
+                (_a_page(a), b.id),
+            )
+    assert caught.value.constraint == PARENT_KEY
+    # A's content is as A imported it: no block of B's under it.
+    row = plainsql_conn.execute(
+        "SELECT count(*), count(*) FILTER (WHERE workspace_id <> %s) FROM nodes"
+        " WHERE parent_uuid = %s",
+        (a.id, _a_page(a)),
+    ).fetchone()
+    assert row == (2, 0)
+
+
+async def test_the_parent_key_tells_b_nothing_about_a_s_pages(
+    a_and_b: tuple[Workspace, Workspace], plainsql_async_db: AsyncDatabase
+) -> None:
+    """A's existing page and a key nobody holds are refused alike."""
+    a, b = a_and_b
+    refusals = []
+    for guessed in (_a_page(a), page_uuid(a.id, "no such page")):
+        with pytest.raises(ForeignKeyViolation) as caught:
+            async with plainsql_async_db.transaction(acting_user="bob") as conn:
+                await conn.execute(INSERT, (uuid4(), b.id, guessed, "home"))
+        refusals.append((type(caught.value), caught.value.sqlstate, caught.value.constraint))
+    assert refusals[0] == refusals[1] == (ForeignKeyViolation, "23503", PARENT_KEY)
+
+
+async def test_b_may_hold_a_s_keys_in_b_s_workspace_and_a_s_import_is_unaffected(
+    a_and_b: tuple[Workspace, Workspace],
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    plainsql_conn: Conn,
+) -> None:
+    a, b = a_and_b
+    # The keys A's next import will compute: a new page and a block under it.
+    future_page = page_uuid(a.id, "new/page")
+    future_block = block_uuid(future_page, [0])
+    async with plainsql_async_db.transaction(acting_user="bob") as conn:
+        await conn.execute(INSERT, (future_page, b.id, None, "squat"))
+        await conn.execute(INSERT, (future_block, b.id, future_page, "squat"))
+        # ... and a key A holds now
+        await conn.execute(INSERT, (_a_page(a), b.id, None, "squat-faq"))
+    content = ContentService(plainsql_async_db, typed_queries)
+    pages = [*SITE, PageInput("new/page", "New", blocks=[*SITE[0].blocks[:1]])]
+    summary = await content.import_content(a.id, pages, acting_user_id=a.user_id)
+    assert summary.nodes == SITE_NODES + 1 + 5
+    tree = await content.get_page(a.id, "new/page", acting_user_id=a.user_id)
+    assert tree is not None
+    assert tree.page.uuid == future_page
+    assert tree.blocks[0].node.uuid == future_block
+    assert tree.blocks[0].node.workspace_id == a.id
+    # B's rows are B's, under B's keys, untouched by A's import.
+    rows = plainsql_conn.execute(
+        "SELECT uuid, page_name FROM nodes WHERE workspace_id = %s AND page_name LIKE 'squat%%'"
+        " ORDER BY page_name, position",
+        (b.id,),
+    ).fetchall()
+    assert sorted(rows) == sorted(
+        [(future_page, "squat"), (future_block, "squat"), (_a_page(a), "squat-faq")]
+    )
+    # Deleting A's page takes A's blocks only; B's block under B's same-keyed page stays.
+    await content.delete_page(a.id, "new/page", acting_user_id=a.user_id)
+    left = plainsql_conn.execute(
+        "SELECT workspace_id FROM nodes WHERE uuid = %s", (future_block,)
+    ).fetchall()
+    assert left == [(b.id,)]
