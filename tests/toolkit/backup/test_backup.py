@@ -129,6 +129,18 @@ def test_tools_older_than_the_server_are_refused() -> None:
     assert f"pg_dump {tools.major}, pg_restore {tools.major}" in str(caught.value)
 
 
+def test_the_pair_closest_to_the_server_is_taken() -> None:
+    # A newer pg_dump's output may not load into an older server (pg_dump 17 and later write
+    # SET transaction_timeout): a PostgreSQL 15 server gets PostgreSQL 15's tools where the
+    # distribution installed them, else the oldest pair new enough.
+    newest = find_tools(18)
+    assert newest.major >= 18
+    if Path("/usr/lib/postgresql/15/bin/pg_restore").is_file():
+        assert find_tools(15).major == 15
+    else:
+        assert find_tools(15).major <= newest.major
+
+
 def test_verify_fails_when_what_it_restored_differs_from_the_manifest(
     project: Path, source: str, tmp_path: Path
 ) -> None:
