@@ -150,6 +150,20 @@ def assert_reported(report: dict[str, Any]) -> None:
     assert report["explain_failed"] == {}
 
 
+@pytest.fixture
+def stats_room(plainsql_server: TestServer) -> None:
+    """pg_stat_statements keeps at most ``pg_stat_statements.max`` entries for the whole
+    cluster and evicts the least used when full: a suite's hundreds of databases fill it, and a
+    query called once here could be evicted before ``stats`` reads it. On the server the suite
+    owns (the embedded one), every entry is forgotten first."""
+    if plainsql_server.kind != "embedded":
+        return
+    with plainsql_server.admin() as conn:
+        if stats.is_loaded(conn):
+            conn.execute(stats.setup_lines())
+            conn.execute(f"SELECT {stats.SCHEMA}.pg_stat_statements_reset()")
+
+
 def stats_after_setup(project: Path, database_url: str) -> dict[str, Any]:
     """Create the extension as `plainsql stats` says to, then read its report as JSON."""
     missing = plainsql(project, database_url, "stats", "--json")
@@ -164,7 +178,7 @@ def stats_after_setup(project: Path, database_url: str) -> dict[str, Any]:
 
 
 def test_named_queries_show_in_pg_stat_activity_and_in_stats(
-    project: Path, plainsql_empty_database_url: str, plainsql_server: TestServer
+    stats_room: None, project: Path, plainsql_empty_database_url: str, plainsql_server: TestServer
 ) -> None:
     run_named_queries(plainsql_empty_database_url, load_queries(project / "sql"))
     with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
@@ -188,7 +202,9 @@ def test_named_queries_show_in_pg_stat_activity_and_in_stats(
     assert not {q["name"] for q in after["queries"]} & set(CALLS)
 
 
-def test_stats_sorts_and_cuts_the_list(project: Path, plainsql_empty_database_url: str) -> None:
+def test_stats_sorts_and_cuts_the_list(
+    stats_room: None, project: Path, plainsql_empty_database_url: str
+) -> None:
     with psycopg.connect(plainsql_empty_database_url, autocommit=True) as conn:
         if not stats.is_loaded(conn):
             pytest.skip("pg_stat_statements is not loaded on this server (see the test above)")
