@@ -66,6 +66,7 @@ PARAMS: dict[str, Any] = {
     "image": None,
     "identifier": "alice@example.com",
     "value_hash": b"\x02" * 32,
+    "new_email": "alice.new@example.com",
     "provider_id": "github",
     "account_id": "gh-alice",
     "limit": 10,
@@ -294,6 +295,27 @@ def _fixture(
         " VALUES (%s, %s, now() + interval '1 hour')",
         (PARAMS["identifier"], PARAMS["value_hash"]),
     )
+    # A second OWNER of Alice's teams: Alice may soft-delete herself (only the acting user
+    # may, and not as a team's last owner).
+    conn.execute(
+        "INSERT INTO users (id, name, email) VALUES ('soundness-co-owner', 'Co', 'co@example.com')"
+    )
+    conn.execute(
+        "INSERT INTO team_members (team_id, user_id, role)"
+        " SELECT team_id, 'soundness-co-owner', 'OWNER' FROM team_members"
+        " WHERE user_id = %s AND role = 'OWNER'",
+        (ALICE,),
+    )
+    # Alice's own email verification, and her email change (values made for a user).
+    conn.execute(
+        "INSERT INTO verifications (identifier, value_hash, expires_at, user_id, new_email)"
+        " VALUES (%s, %s, now() + interval '1 hour', %s, NULL),"
+        " (%s, %s, now() + interval '1 hour', %s, %s)",
+        (
+            PARAMS["email"], PARAMS["value_hash"], ALICE,
+            PARAMS["new_email"], PARAMS["value_hash"], ALICE, PARAMS["new_email"],
+        ),
+    )  # fmt: skip
     conn.execute(
         "INSERT INTO deployment_history (workspace_id, commit_sha, status, build_log)"
         " SELECT id, 'pending-commit', 'pending', NULL FROM workspaces WHERE user_id = %s",
@@ -322,7 +344,7 @@ def _fixture(
             "password_hash": "$argon2id$not-a-real-hash",
         },
         "auth.delete_user": {"user_id": "seed-user-carol"},
-        "auth.update_user_soft_deleted": {"user_id": "seed-user-carol"},
+        "auth.update_user_soft_deleted": {"user_id": ALICE},  # only the acting user itself
         "git.create_deployment": {"status": records.DeploymentStatus.PENDING},
         "git.create_git_repository": {"workspace_id": franks},
         "projects.create_agent_state": {"project_id": BARE_PROJECT},

@@ -8,6 +8,7 @@ Generated from :mod:`plainsql.runtime.database_async`, the one to edit.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -79,6 +80,16 @@ class Database:
         """A handle on the same pool whose units also translate ``constraint_errors``."""
         merged = {**self.constraint_errors, **constraint_errors}
         return Database(self.pool, self.settings, constraint_errors=merged)
+
+    def with_transaction_role(self, role: str | None) -> Database:
+        """A handle on the same pool whose units act as ``role`` (``SET LOCAL ROLE``) instead
+        of the configured ``transaction-role``; None: as the login role itself.
+
+        For work that a separate role holds the grants of (a queue worker, a purge): the
+        login role must be a member of ``role``. The declared constraint errors are kept.
+        """
+        settings = dataclasses.replace(self.settings, transaction_role=role)
+        return Database(self.pool, settings, constraint_errors=self.constraint_errors)
 
     def unit(
         self,

@@ -41,6 +41,7 @@ This is the source of :mod:`plainsql.runtime.database` (derived by ``tools/async
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -112,6 +113,16 @@ class AsyncDatabase:
         """A handle on the same pool whose units also translate ``constraint_errors``."""
         merged = {**self.constraint_errors, **constraint_errors}
         return AsyncDatabase(self.pool, self.settings, constraint_errors=merged)
+
+    def with_transaction_role(self, role: str | None) -> AsyncDatabase:
+        """A handle on the same pool whose units act as ``role`` (``SET LOCAL ROLE``) instead
+        of the configured ``transaction-role``; None: as the login role itself.
+
+        For work that a separate role holds the grants of (a queue worker, a purge): the
+        login role must be a member of ``role``. The declared constraint errors are kept.
+        """
+        settings = dataclasses.replace(self.settings, transaction_role=role)
+        return AsyncDatabase(self.pool, settings, constraint_errors=self.constraint_errors)
 
     def unit(
         self,

@@ -189,6 +189,24 @@ class CreateDeploymentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateEmailChangeRow:
+    """A row: auth.create_email_change, auth.create_email_verification, auth.create_verification,
+    auth.delete_live_verification.
+    """
+
+    id: str
+    identifier: str
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> CreateEmailChangeRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class CreateVideoSummaryCategoryRow:
     """A row: videos.create_video_summary_category."""
 
@@ -203,7 +221,7 @@ class CreateVideoSummaryCategoryRow:
 
 @dataclass(frozen=True, slots=True)
 class DeleteUserRow:
-    """A row of users: auth.delete_user, auth.update_user_soft_deleted."""
+    """A row of users: auth.delete_user."""
 
     id: str
 
@@ -972,22 +990,6 @@ class UserRow:
 
 
 @dataclass(frozen=True, slots=True)
-class VerificationRow:
-    """A row of verifications: auth.create_verification, auth.delete_live_verification."""
-
-    id: str
-    identifier: str
-    expires_at: datetime
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, values: Sequence[Any]) -> VerificationRow:
-        """This record from a result row whose columns are in field order."""
-        return cls(*values)
-
-
-@dataclass(frozen=True, slots=True)
 class VideoSummaryRow:
     """A row of video_summaries: videos.create_video_summary, videos.get_video_summary_by_id,
     videos.get_video_summary_by_youtube_id, videos.update_video_summary_content,
@@ -1064,10 +1066,12 @@ class UpsertProjectFileBatchParams(TypedDict):
 RECORD_CLASSES: dict[str, type[Any]] = {
     "audit.list_audit_entries_by_actor": ListAuditEntriesByActorRow,
     "audit.list_audit_entries_by_row": AuditLogRow,
+    "auth.create_email_change": CreateEmailChangeRow,
+    "auth.create_email_verification": CreateEmailChangeRow,
     "auth.create_session": SessionRow,
     "auth.create_user": UserRow,
-    "auth.create_verification": VerificationRow,
-    "auth.delete_live_verification": VerificationRow,
+    "auth.create_verification": CreateEmailChangeRow,
+    "auth.delete_live_verification": CreateEmailChangeRow,
     "auth.delete_user": DeleteUserRow,
     "auth.get_credential_by_email": GetCredentialByEmailRow,
     "auth.get_credential_by_login": GetCredentialByEmailRow,
@@ -1081,7 +1085,6 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.list_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.list_users_page": UserRow,
     "auth.update_user_profile": UserRow,
-    "auth.update_user_soft_deleted": DeleteUserRow,
     "auth.upsert_oauth_account": AccountRow,
     "content.get_page_by_slug": NodeRow,
     "content.list_backlinks_by_page": ListBacklinksByPageRow,

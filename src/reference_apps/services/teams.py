@@ -205,13 +205,14 @@ class TeamService(
     async def purge_deleted_teams(self, *, retention: timedelta) -> int:
         """The maintenance purge (run it from a scheduled job, e.g. daily): delete every team
         soft-deleted longer than ``retention`` ago, with its memberships, freeing its slug.
-        Runs with no acting user, through the path app_purge_deleted_teams (0054). Returns how
-        many teams were purged."""
+        Runs as the worker role with no acting user, through the path app_purge_deleted_teams
+        (0054; bounded to 0..10 years since the worker role's migration). Returns how many
+        teams were purged."""
         seconds = int(retention.total_seconds())
         if seconds < 0:
             raise InvalidInput(f"retention must not be negative, got {retention}", query_name="")
         purge = self.q.teams.delete_teams_soft_deleted_before
-        return await self.writing(None).run(purge, retention_seconds=seconds)
+        return await self.working().run(purge, retention_seconds=seconds)
 
     async def add_member(
         self,

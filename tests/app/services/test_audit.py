@@ -134,7 +134,7 @@ async def test_no_password_hash_or_token_is_ever_copied_into_the_log(
     await auth.accounts.link_account(
         user.id, provider_id="github", account_id="gh-1", access_token="gho_x1"
     )
-    verification = await auth.verifications.create_verification(user.email)
+    verification = await auth.verifications.request_email_verification(user.id)
     await teams.create_team(name="Acme", slug="acme", acting_user_id=user.id)
     await auth.update_profile(user.id, name="Ada L.", acting_user_id=user.id)
     password_hash = plainsql_conn.execute(

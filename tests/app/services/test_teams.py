@@ -541,7 +541,7 @@ async def test_without_its_grant_the_team_purge_is_refused(
     users: None, plainsql_conn: SyncConn, teams: TeamService
 ) -> None:
     plainsql_conn.execute(
-        "REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_app"
+        "REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_worker"
     )
     plainsql_conn.commit()
     with pytest.raises(PermissionDenied):
