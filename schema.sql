@@ -86,6 +86,33 @@ CREATE TYPE public.user_role AS ENUM (
 COMMENT ON TYPE public.user_role IS 'Role of a user, globally (users.role) and in a team (team_members.role).';
 
 --
+-- Name: app_accept_team_invitation(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_accept_team_invitation(invited_team_id uuid) RETURNS public.user_role
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH accepted AS (
+        DELETE FROM team_invitations AS i
+        USING users AS u, teams AS t
+        WHERE i.team_id = invited_team_id AND i.user_id = app_acting_user()
+            AND u.id = i.user_id AND u.deleted_at IS NULL
+            AND t.id = i.team_id AND t.deleted_at IS NULL
+        RETURNING i.team_id, i.user_id, i.role
+    )
+    INSERT INTO team_members (team_id, user_id, role)
+    SELECT team_id, user_id, role FROM accepted
+    RETURNING role
+$$;
+
+--
+-- Name: FUNCTION app_accept_team_invitation(invited_team_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_accept_team_invitation(invited_team_id uuid) IS 'The acting user accepts its invitation to a live team: it becomes a member with the invited role (returned), else NULL.';
+
+--
 -- Name: app_acting_user(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -647,22 +674,24 @@ $$;
 COMMENT ON FUNCTION public.app_team_directory(checked_team_id uuid) IS 'Co-member directory: the active members of a team the acting user belongs to, else none.';
 
 --
--- Name: app_user_is_active(text, uuid); Type: FUNCTION; Schema: public; Owner: -
+-- Name: app_team_invitations_of_acting_user(); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) RETURNS boolean
+CREATE FUNCTION public.app_team_invitations_of_acting_user() RETURNS TABLE(team_id uuid, team_name text, team_slug text, role public.user_role, invited_by text, created_at timestamp with time zone)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT app_is_team_owner(for_team_id)
-        AND EXISTS (SELECT 1 FROM users WHERE id = checked_user_id AND deleted_at IS NULL)
+    SELECT i.team_id, t.name, t.slug, i.role, i.invited_by, i.created_at
+    FROM team_invitations AS i
+    JOIN teams AS t ON t.id = i.team_id
+    WHERE i.user_id = app_acting_user() AND t.deleted_at IS NULL
 $$;
 
 --
--- Name: FUNCTION app_user_is_active(checked_user_id text, for_team_id uuid); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION app_team_invitations_of_acting_user(); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) IS 'Adding a member: whether this id is an active user, told only to an OWNER of the team.';
+COMMENT ON FUNCTION public.app_team_invitations_of_acting_user() IS 'The acting user''s pending invitations to live teams, with each team''s name and slug.';
 
 --
 -- Name: app_verify_email(text, bytea); Type: FUNCTION; Schema: public; Owner: -
@@ -818,11 +847,15 @@ CREATE FUNCTION public.team_assert_has_owner(checked_team_id uuid) RETURNS void
     SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
-    -- Serialize every owner-removing change of this team (see the migration's header).
+    -- Serialize every owner-removing change of this team (see 0008).
     PERFORM 1 FROM teams WHERE id = checked_team_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN;  -- the team itself is being deleted: its members go with it
     END IF;
+    -- Conflict with any concurrent owner-removing change this snapshot cannot see (40001 at
+    -- REPEATABLE READ and SERIALIZABLE; see the migration's header).
+    INSERT INTO team_owner_guards AS g (team_id) VALUES (checked_team_id)
+    ON CONFLICT (team_id) DO UPDATE SET changes = g.changes + 1;
     IF NOT EXISTS (
         SELECT 1
         FROM team_members AS m
@@ -842,7 +875,7 @@ $$;
 -- Name: FUNCTION team_assert_has_owner(checked_team_id uuid); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.team_assert_has_owner(checked_team_id uuid) IS 'Locks the team row, then raises check_violation (team_members_last_owner) if it has no active OWNER left.';
+COMMENT ON FUNCTION public.team_assert_has_owner(checked_team_id uuid) IS 'Locks the team and writes its guard row, then raises check_violation (team_members_last_owner) if it has no active OWNER left.';
 
 --
 -- Name: team_members_keep_an_owner(); Type: FUNCTION; Schema: public; Owner: -
@@ -1326,6 +1359,32 @@ CREATE TABLE public.tags (
 COMMENT ON TABLE public.tags IS 'Free-form labels shared by every user''s videos, created by name on first use.';
 
 --
+-- Name: team_invitations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.team_invitations (
+    team_id uuid NOT NULL,
+    user_id text NOT NULL,
+    role public.user_role DEFAULT 'MEMBER'::public.user_role NOT NULL,
+    invited_by text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.team_invitations FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: TABLE team_invitations; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.team_invitations IS 'Pending invitations to join a team: made by an OWNER, accepted (app_accept_team_invitation) or declined by the invitee.';
+
+--
+-- Name: COLUMN team_invitations.user_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.team_invitations.user_id IS 'The invited user''s id; no foreign key, so that inviting does not tell which ids are users.';
+
+--
 -- Name: team_members; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1343,6 +1402,23 @@ ALTER TABLE ONLY public.team_members FORCE ROW LEVEL SECURITY;
 --
 
 COMMENT ON TABLE public.team_members IS 'Membership of users in teams with their role; every team keeps at least one active OWNER.';
+
+--
+-- Name: team_owner_guards; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.team_owner_guards (
+    team_id uuid NOT NULL,
+    changes bigint DEFAULT 1 NOT NULL
+);
+
+ALTER TABLE ONLY public.team_owner_guards FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: TABLE team_owner_guards; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.team_owner_guards IS 'Internal: one row per team, written by every owner-removing change so that concurrent ones conflict at any isolation level.';
 
 --
 -- Name: teams; Type: TABLE; Schema: public; Owner: -
@@ -1699,11 +1775,25 @@ ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
 
 --
+-- Name: team_invitations team_invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_invitations
+    ADD CONSTRAINT team_invitations_pkey PRIMARY KEY (team_id, user_id);
+
+--
 -- Name: team_members team_members_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.team_members
     ADD CONSTRAINT team_members_pkey PRIMARY KEY (team_id, user_id);
+
+--
+-- Name: team_owner_guards team_owner_guards_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_owner_guards
+    ADD CONSTRAINT team_owner_guards_pkey PRIMARY KEY (team_id);
 
 --
 -- Name: teams teams_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1901,6 +1991,18 @@ CREATE INDEX sessions_expires_at_idx ON public.sessions USING btree (expires_at)
 --
 
 CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
+
+--
+-- Name: team_invitations_invited_by_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX team_invitations_invited_by_idx ON public.team_invitations USING btree (invited_by);
+
+--
+-- Name: team_invitations_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX team_invitations_user_id_idx ON public.team_invitations USING btree (user_id);
 
 --
 -- Name: team_members_user_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -2192,6 +2294,20 @@ ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
+-- Name: team_invitations team_invitations_invited_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_invitations
+    ADD CONSTRAINT team_invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: team_invitations team_invitations_team_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_invitations
+    ADD CONSTRAINT team_invitations_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+
+--
 -- Name: team_members team_members_team_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2204,6 +2320,13 @@ ALTER TABLE ONLY public.team_members
 
 ALTER TABLE ONLY public.team_members
     ADD CONSTRAINT team_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: team_owner_guards team_owner_guards_team_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_owner_guards
+    ADD CONSTRAINT team_owner_guards_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
 
 --
 -- Name: verifications verifications_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2401,6 +2524,30 @@ ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY sessions_own_rows ON public.sessions TO reference_app USING ((user_id = public.app_acting_user()));
 
 --
+-- Name: team_invitations; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.team_invitations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: team_invitations team_invitations_owners_invite; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_invitations_owners_invite ON public.team_invitations FOR INSERT TO reference_app WITH CHECK ((public.app_is_team_owner(team_id) AND (invited_by = public.app_acting_user())));
+
+--
+-- Name: team_invitations team_invitations_owners_or_invitee_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_invitations_owners_or_invitee_read ON public.team_invitations FOR SELECT TO reference_app USING ((public.app_is_team_owner(team_id) OR (user_id = public.app_acting_user())));
+
+--
+-- Name: team_invitations team_invitations_owners_withdraw_or_invitee_declines; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_invitations_owners_withdraw_or_invitee_declines ON public.team_invitations FOR DELETE TO reference_app USING ((public.app_is_team_owner(team_id) OR (user_id = public.app_acting_user())));
+
+--
 -- Name: team_members; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2429,6 +2576,12 @@ CREATE POLICY team_members_owners_remove_or_leave ON public.team_members FOR DEL
 --
 
 CREATE POLICY team_members_owners_update ON public.team_members FOR UPDATE TO reference_app USING (public.app_is_team_owner(team_id));
+
+--
+-- Name: team_owner_guards; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.team_owner_guards ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: teams; Type: ROW SECURITY; Schema: public; Owner: -

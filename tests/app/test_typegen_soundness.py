@@ -162,6 +162,7 @@ NEVER_NULL_HERE = {
     ("git.update_git_repository_synced", "last_sync"),  # SET last_sync = now()
     ("meetings.update_meeting_start", "started_at"),  # SET started_at = now()
     ("meetings.update_meeting_end", "ended_at"),  # SET ended_at = now()
+    ("teams.create_team_invitation", "invited_by"),  # the policy: invited_by = the acting user
 }
 
 
@@ -306,6 +307,12 @@ def _fixture(
         " WHERE user_id = %s AND role = 'OWNER'",
         (ALICE,),
     )
+    # Pending invitations: of someone to Acme (Alice's team), of Alice to Globex (Bob's).
+    conn.execute(
+        "INSERT INTO team_invitations (team_id, user_id, role, invited_by)"
+        " VALUES (%s, 'soundness-invitee', 'MEMBER', %s), (%s, %s, 'OWNER', NULL)",
+        (ACME, ALICE, GLOBEX, ALICE),
+    )
     # Alice's own email verification, and her email change (values made for a user).
     conn.execute(
         "INSERT INTO verifications (identifier, value_hash, expires_at, user_id, new_email)"
@@ -351,7 +358,8 @@ def _fixture(
         "projects.create_project": {"description": "A project"},
         "projects.update_project_status": {"status": "building"},
         "teams.create_team": {"slug": "initech", "name": "Initech"},
-        "teams.create_team_member": {"user_id": DAVE},
+        "teams.create_team_invitation": {"user_id": DAVE, "invited_by": ALICE},
+        "teams.update_team_invitation_accepted": {"team_id": GLOBEX},
         "teams.delete_team_member": {"user_id": "seed-user-bob"},
         "teams.update_team_member_role": {"user_id": "seed-user-bob"},
         "workspaces.create_workspace": {"user_id": "seed-user-bob", "slug": "bob"},
@@ -427,7 +435,7 @@ def _fixture(
         },
         "content.list_page_tree": {"workspace_id": workspace, "page_name": "reference/faq"},
         "projects.update_agent_state_complete_phase": {"project_id": DONE_PROJECT},
-        "teams.create_team_member": {"user_id": FRANK},
+        "teams.create_team_invitation": {"user_id": FRANK, "invited_by": "seed-user-bob"},
         "teams.delete_team_member": {"user_id": "seed-user-carol"},
         "teams.update_team_member_role": {"user_id": "seed-user-carol"},
         # issue 16

@@ -434,6 +434,30 @@ class ListGitDeployKeyCiphertextsRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ListInvitationsByActingUserRow:
+    """A row: teams.list_invitations_by_acting_user."""
+
+    team_id: UUID
+    team_name: str
+    team_slug: str
+    role: UserRole
+    invited_by: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListInvitationsByActingUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            UserRole(values[3]),
+            values[4],
+            values[5],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ListMeetingsByAgentRow:
     """A row: meetings.list_meetings_by_agent, meetings.list_meetings_by_name,
     meetings.list_meetings_by_status, meetings.list_meetings_by_user.
@@ -836,8 +860,30 @@ class TagRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamInvitationRow:
+    """A row of team_invitations: teams.create_team_invitation, teams.list_team_invitations."""
+
+    team_id: UUID
+    user_id: str
+    role: UserRole
+    invited_by: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> TeamInvitationRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            UserRole(values[2]),
+            values[3],
+            values[4],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TeamMemberRow:
-    """A row of team_members: teams.create_team_member, teams.update_team_member_role."""
+    """A row of team_members: teams.update_team_member_role."""
 
     team_id: UUID
     user_id: str
@@ -1143,9 +1189,11 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "projects.upsert_agent_state": AgentStateRow,
     "projects.upsert_agent_state_partial": AgentStateRow,
     "projects.upsert_project_file": ProjectFileRow,
-    "teams.create_team_member": TeamMemberRow,
+    "teams.create_team_invitation": TeamInvitationRow,
     "teams.get_team_by_id": TeamRow,
     "teams.get_team_by_slug": TeamRow,
+    "teams.list_invitations_by_acting_user": ListInvitationsByActingUserRow,
+    "teams.list_team_invitations": TeamInvitationRow,
     "teams.list_team_members": ListTeamMembersRow,
     "teams.list_teams_by_user": ListTeamsByUserRow,
     "teams.update_team_member_role": TeamMemberRow,
