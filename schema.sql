@@ -961,25 +961,25 @@ COMMENT ON TABLE public.accounts IS 'Sign-in methods of a user: provider_id = ''
 -- Name: COLUMN accounts.access_token; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.accounts.access_token IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
+COMMENT ON COLUMN public.accounts.access_token IS 'plainsql:secret AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
 
 --
 -- Name: COLUMN accounts.refresh_token; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.accounts.refresh_token IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
+COMMENT ON COLUMN public.accounts.refresh_token IS 'plainsql:secret AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
 
 --
 -- Name: COLUMN accounts.id_token; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.accounts.id_token IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
+COMMENT ON COLUMN public.accounts.id_token IS 'plainsql:secret AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) made by the application; never the token in clear.';
 
 --
 -- Name: COLUMN accounts.password; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.accounts.password IS 'argon2id hash (PHC string) for the credential provider; never a password.';
+COMMENT ON COLUMN public.accounts.password IS 'plainsql:secret argon2id hash (PHC string) for the credential provider; never a password.';
 
 --
 -- Name: agent_states; Type: TABLE; Schema: public; Owner: -
@@ -1154,7 +1154,7 @@ COMMENT ON TABLE public.git_repositories IS 'The git repository a workspace is p
 -- Name: COLUMN git_repositories.deploy_key; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.git_repositories.deploy_key IS 'AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) of the key that pulls the repository; never the key in clear.';
+COMMENT ON COLUMN public.git_repositories.deploy_key IS 'plainsql:secret AES-256-GCM envelope (0x00, version, key id, nonce, ciphertext) of the key that pulls the repository; never the key in clear.';
 
 --
 -- Name: git_repositories_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -1341,6 +1341,12 @@ ALTER TABLE ONLY public.sessions FORCE ROW LEVEL SECURITY;
 COMMENT ON TABLE public.sessions IS 'Signed-in sessions; token_hash is the SHA-256 of the bearer token, which is never stored. Live while expires_at > now().';
 
 --
+-- Name: COLUMN sessions.token_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sessions.token_hash IS 'plainsql:secret SHA-256 of the session''s bearer token (the token itself is never stored).';
+
+--
 -- Name: tags; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1496,6 +1502,12 @@ ALTER TABLE ONLY public.verifications FORCE ROW LEVEL SECURITY;
 COMMENT ON TABLE public.verifications IS 'One-time values sent to an identifier (email verification, password reset), kept as their SHA-256 only; consumed by DELETE ... RETURNING.';
 
 --
+-- Name: COLUMN verifications.value_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.verifications.value_hash IS 'plainsql:secret SHA-256 of the one-time value sent to the identifier.';
+
+--
 -- Name: COLUMN verifications.user_id; Type: COMMENT; Schema: public; Owner: -
 --
 
@@ -1558,7 +1570,7 @@ COMMENT ON COLUMN public.video_summaries.claimed_until IS 'While processing: the
 -- Name: COLUMN video_summaries.claim_token; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.video_summaries.claim_token IS 'While processing: the token of the newest claim; only its holder may complete or fail it.';
+COMMENT ON COLUMN public.video_summaries.claim_token IS 'plainsql:secret While processing: the token of the newest claim; only its holder may complete or fail it.';
 
 --
 -- Name: video_summary_categories; Type: TABLE; Schema: public; Owner: -

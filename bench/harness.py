@@ -185,6 +185,11 @@ def format_result(result: Result) -> str:
             f"  ratio plainsql / {other.label}: {result.plainsql.seconds / other.seconds:6.2f}x"
             " (time)"
         )
+        if result.plainsql.cpu_seconds and other.cpu_seconds:
+            own = result.plainsql.cpu_per_operation_us / other.cpu_per_operation_us
+            lines.append(
+                f"  ratio plainsql / {other.label}: {own:6.2f}x (client CPU per operation)"
+            )
     if result.plainsql.peak_bytes and result.baseline.peak_bytes:
         # Timings taken under tracemalloc are distorted: only the memory ratio is meaningful.
         memory_ratio = result.plainsql.peak_bytes / result.baseline.peak_bytes

@@ -4,12 +4,15 @@ back) against raw psycopg with tuple rows, the same SQL, both on their (auto-)pr
 statement, on one async connection in autocommit (one round trip per call each).
 
 The figure that matters is the client CPU per call: the server does the same work for both.
+A third contender runs the same typed function loaded with ``name-statements = false``: the
+name comment's cost (plainsql's bound: at most 1.03x the client CPU per call without it).
 A smoke run makes 500 calls per round.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import psycopg
 
@@ -40,7 +43,14 @@ def run(ctx: BenchContext) -> list[Result]:
             (USER, AGENTS),
         )
         ids: list[str] = [row[0] for row in conn.execute("SELECT id FROM agents ORDER BY id")]
-    get_agent = AsyncTypedQueries(load_async_queries(ctx.settings.sql_dir)).meetings.get_agent_by_id
+    named = replace(ctx.settings, name_statements=True)
+    unnamed = replace(ctx.settings, name_statements=False)
+    get_agent = AsyncTypedQueries(
+        load_async_queries(ctx.settings.sql_dir, settings=named)
+    ).meetings.get_agent_by_id
+    get_agent_unnamed = AsyncTypedQueries(
+        load_async_queries(ctx.settings.sql_dir, settings=unnamed)
+    ).meetings.get_agent_by_id
 
     async def compare() -> tuple[Measurement, ...]:
         async with await psycopg.AsyncConnection.connect(ctx.conninfo, autocommit=True) as conn:
@@ -50,6 +60,11 @@ def run(ctx: BenchContext) -> list[Result]:
                     row = await get_agent(conn, agent_id=ids[i % AGENTS], user_id=USER)
                     assert row is not None
 
+            async def through_plainsql_unnamed() -> None:
+                for i in range(calls):
+                    row = await get_agent_unnamed(conn, agent_id=ids[i % AGENTS], user_id=USER)
+                    assert row is not None
+
             async def through_psycopg() -> None:
                 for i in range(calls):
                     cur = await conn.execute(SQL, {"agent_id": ids[i % AGENTS], "user_id": USER})
@@ -57,15 +72,20 @@ def run(ctx: BenchContext) -> list[Result]:
 
             await through_psycopg()  # warm-up: both statements prepared, caches filled
             await through_plainsql()
+            await through_plainsql_unnamed()
             return await interleaved_async(
                 ctx.size(ROUNDS, 2),
                 lambda: measure_async(
                     "plainsql typed meetings.get_agent_by_id", calls, through_plainsql
                 ),
                 lambda: measure_async("raw psycopg (tuple rows)", calls, through_psycopg),
+                lambda: measure_async(
+                    "plainsql typed, name-statements off", calls, through_plainsql_unnamed
+                ),
             )
 
-    plain, raw = asyncio.run(compare())
+    plain, raw, unnamed_figure = asyncio.run(compare())
     with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
         conn.execute("DELETE FROM users WHERE id = %s", (USER,))
-    return [Result(f"W1 point select by primary key ({calls:,} calls)", "calls", plain, raw)]
+    title = f"W1 point select by primary key ({calls:,} calls)"
+    return [Result(title, "calls", plain, raw, (unnamed_figure,))]

@@ -9,6 +9,9 @@ psycopg's BEGIN, the SELECT, COMMIT; plainsql's ``BEGIN ISOLATION LEVEL READ COM
 LOCAL ROLE <transaction-role>; SET LOCAL <acting user>`` (the role when ``transaction-role``
 is set, as the reference project sets it), the SELECT, COMMIT.
 
+The sync run adds plainsql with ``name-statements = false`` (the queries' SQL without the name
+comment): the name's cost, bound at 1.03x the client CPU per call without it.
+
 Seven interleaved rounds, each contender's median (the 8 threads share one GIL: single rounds
 spread by ±20% on this machine). A smoke run makes 40 calls per worker, twice.
 """
@@ -73,8 +76,11 @@ def run(ctx: BenchContext) -> list[Result]:
                 )
             )
     settings = replace(ctx.settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
-    sync_queries = load_queries(BENCH_DIR / "sql", RECORD_CLASSES)
-    async_queries = load_async_queries(BENCH_DIR / "sql", RECORD_CLASSES)
+    sync_queries = load_queries(BENCH_DIR / "sql", RECORD_CLASSES, settings=settings)
+    unnamed_queries = load_queries(
+        BENCH_DIR / "sql", RECORD_CLASSES, settings=replace(settings, name_statements=False)
+    )
+    async_queries = load_async_queries(BENCH_DIR / "sql", RECORD_CLASSES, settings=settings)
     results = []
 
     with (
@@ -97,6 +103,13 @@ def run(ctx: BenchContext) -> list[Result]:
                 with db_no_role.transaction(acting_user=f"user-{w}") as conn:
                     sync_queries.get_bench_w5_point_by_id(conn, point_id=(w * calls + i) % ROWS + 1)
 
+        def unnamed_worker(w: int) -> None:
+            for i in range(calls):
+                with db.transaction(acting_user=f"user-{w}") as conn:
+                    unnamed_queries.get_bench_w5_point_by_id(
+                        conn, point_id=(w * calls + i) % ROWS + 1
+                    )
+
         def base_worker(w: int) -> None:
             for i in range(calls):
                 with base.connection() as conn:
@@ -104,7 +117,8 @@ def run(ctx: BenchContext) -> list[Result]:
 
         _threads(base_worker)  # warm-up: every connection has prepared its statements
         _threads(plain_worker)
-        plain, raw, no_role = interleaved(
+        _threads(unnamed_worker)
+        plain, raw, no_role, unnamed = interleaved(
             repeats,
             lambda: measure("plainsql, 8 threads", total, lambda: _threads(plain_worker)),
             lambda: measure(
@@ -113,9 +127,14 @@ def run(ctx: BenchContext) -> list[Result]:
             lambda: measure(
                 "plainsql, 8 threads, no role switch", total, lambda: _threads(no_role_worker)
             ),
+            lambda: measure(
+                "plainsql, 8 threads, name-statements off",
+                total,
+                lambda: _threads(unnamed_worker),
+            ),
         )
         results.append(
-            _throughput_result("W5 pool throughput, sync", total, plain, raw, (no_role,))
+            _throughput_result("W5 pool throughput, sync", total, plain, raw, (no_role, unnamed))
         )
 
     async def async_measure(label: str, use_plainsql: bool) -> Measurement:

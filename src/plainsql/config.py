@@ -54,6 +54,7 @@ DEFAULT_SQUAWK_EXCLUDE = (
     "require-timeout-settings",
 )
 TYPEGEN_FLAVOURS = ("sync", "async")
+DEFAULT_SLOW_QUERY_MS = 1000
 
 
 class DatabaseSource(StrEnum):
@@ -97,6 +98,11 @@ class Settings:
     acting_user_setting: str = "plainsql.acting_user"
     transaction_role: str | None = None
     prepared_statements: bool = True
+    ddl_lock_timeout_ms: int = 500
+    ddl_retry_seconds: float = 300.0
+    studio_secret_columns: tuple[str, ...] = ()
+    name_statements: bool = True
+    slow_query_ms: int | None = DEFAULT_SLOW_QUERY_MS
 
     @property
     def sql_dir(self) -> Path:
@@ -184,6 +190,18 @@ def _seconds(name: str, raw: Any) -> float:
     if number < 0:
         raise ConfigError(f"{name} must not be negative, got {raw!r}")
     return number
+
+
+_DURATION_UNITS = {"ms": 1, "s": 1000, "min": 60_000}
+
+
+def duration_ms(name: str, raw: Any) -> int:
+    """A duration as PostgreSQL's ``lock_timeout`` takes it: ``500ms``, ``2s``, ``1min``; a bare
+    number is milliseconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min)?\s*", str(raw))
+    if isinstance(raw, bool) or match is None:
+        raise ConfigError(f"{name} must be a duration like 500ms, 2s or 1min, got {raw!r}")
+    return round(float(match.group(1)) * _DURATION_UNITS[match.group(2) or "ms"])
 
 
 def _text(name: str, raw: Any) -> str:
@@ -279,6 +297,24 @@ OPTIONS: tuple[Option, ...] = (
     Option("prepared_statements", "prepared-statements", "PLAINSQL_PREPARED_STATEMENTS", "true",
            "psycopg's automatic prepared statements; `false` for a pooler that cannot keep "
            "them (PgBouncer in transaction mode before 1.21)", _boolean),
+    Option("ddl_lock_timeout_ms", "ddl-lock-timeout", "PLAINSQL_DDL_LOCK_TIMEOUT", "500ms",
+           "`lock_timeout` of every migration: a migration waiting longer for a table lock "
+           "is rolled back and retried (the application's queries never queue behind it "
+           "for longer)", duration_ms),
+    Option("ddl_retry_seconds", "ddl-retry-seconds", "PLAINSQL_DDL_RETRY_SECONDS", "300",
+           "how long a migration that hit `ddl-lock-timeout` keeps retrying (backoff from "
+           "1 s doubling to 30 s, with jitter) before it fails", _seconds),
+    Option("studio_secret_columns", "studio-secret-columns", "PLAINSQL_STUDIO_SECRET_COLUMNS",
+           "(none)", "columns `plainsql studio` masks besides those commented "
+           "`plainsql:secret ...` (`column`, `table.column` or `schema.table.column`)", _names),
+    Option("name_statements", "name-statements", "PLAINSQL_NAME_STATEMENTS", "true",
+           "each named query's SQL carries `/*query='namespace.query'*/`, seen in "
+           "`pg_stat_activity`, `pg_stat_statements` and the server log "
+           "([docs/observability.md](docs/observability.md))", _boolean),
+    Option("slow_query_ms", "slow-query-ms", "PLAINSQL_SLOW_QUERY_MS",
+           str(DEFAULT_SLOW_QUERY_MS), "a query call slower than this many milliseconds is "
+           "logged (`plainsql.slow_query`, WARNING: name, duration, rows, parameter names); "
+           "empty turns it off", _integer, nullable=True),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",

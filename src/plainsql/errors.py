@@ -29,8 +29,10 @@
     ├── LintError                   the linter itself could not run (squawk missing, crashing)
     ├── SchemaDumpError             pg_dump failed, or schema.sql is stale
     ├── SeedError                   a seed file failed (nothing of the run was kept)
+    ├── BackupError                 a backup cannot be taken, checked or restored (names the file)
     ├── QueryFailed                 typegen/check could not prepare or describe a query
     ├── StaleTypes                  the generated types describe other SQL than was loaded
+    ├── StatsUnavailable            pg_stat_statements is not loaded or not created (says how)
     ├── MissingRow                  a query typed to return one row returned none
     └── DomainError                 base of the services' own errors (EmailTaken, NotFound, ...)
 
@@ -295,12 +297,20 @@ class SeedError(PlainSQLError):
     """A seed file failed; nothing of the run was kept."""
 
 
+class BackupError(PlainSQLError):
+    """A backup cannot be taken, checked or restored (the message names the file)."""
+
+
 class QueryFailed(PlainSQLError):
     """One query could not be prepared or described."""
 
 
 class StaleTypes(PlainSQLError):
     """The SQL loaded at run time is not the SQL the typed module was generated from."""
+
+
+class StatsUnavailable(PlainSQLError):
+    """``plainsql stats`` cannot read ``pg_stat_statements``; the message says what to run."""
 
 
 class MissingRow(PlainSQLError):

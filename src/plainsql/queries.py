@@ -51,6 +51,8 @@ from aiosql.types import QueryDatum, SQLOperationType
 from aiosql.utils import SQLLoadException, SQLParseException
 
 from plainsql import _sqltext as sqltext
+from plainsql import naming
+from plainsql.config import DEFAULT_SLOW_QUERY_MS, Settings
 from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, UnterminatedError
 from plainsql.runtime._adapter import PsycopgAdapter
 from plainsql.runtime._adapter_async import AsyncPsycopgAdapter
@@ -58,7 +60,19 @@ from plainsql.runtime._adapter_common import RecordClasses
 
 
 class _Loader(QueryLoader):
-    """aiosql's loader with our parameter lexer, true line numbers and file-named errors."""
+    """aiosql's loader with our parameter lexer, true line numbers and file-named errors;
+    each statement carries its name (:mod:`plainsql.naming`)."""
+
+    name_statements = True
+
+    def _make_query_datum(
+        self, query: str, ns_parts: list[str], floc: tuple[Path | str, int]
+    ) -> QueryDatum:
+        datum = super()._make_query_datum(query, ns_parts, floc)
+        if not self.name_statements:
+            return datum
+        pyformat = datum.operation_type is not SQLOperationType.SCRIPT
+        return datum._replace(sql=naming.named(datum.sql, datum.query_name, pyformat=pyformat))
 
     def _build_signature(self, sql: str, qname: str, sig: list[str] | None) -> inspect.Signature:
         params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
@@ -121,6 +135,12 @@ class _Loader(QueryLoader):
             return tree
 
         return load(dir_path, [])
+
+
+class _UnnamedLoader(_Loader):
+    """The loader for ``name-statements = false``: the SQL as written."""
+
+    name_statements = False
 
 
 class Queries(AiosqlQueries):
@@ -188,8 +208,11 @@ class Queries(AiosqlQueries):
         return self
 
 
-def _load(path: Path, adapter: PsycopgAdapter | AsyncPsycopgAdapter) -> Queries:
+def _load(
+    path: Path, adapter: PsycopgAdapter | AsyncPsycopgAdapter, settings: Settings | None
+) -> Queries:
     path = Path(path)
+    name_statements = True if settings is None else settings.name_statements
     if not path.exists():
         raise SQLFileError(str(path), 0, "no such file or folder")
     try:
@@ -197,7 +220,7 @@ def _load(path: Path, adapter: PsycopgAdapter | AsyncPsycopgAdapter) -> Queries:
         queries = aiosql.from_path(
             path,
             factory,
-            loader_cls=_Loader,
+            loader_cls=_Loader if name_statements else _UnnamedLoader,
             queries_cls=Queries,
             # The ":obj.attr" feature rewrites SQL with a regex that ignores $$ bodies: off.
             attribute=None,
@@ -209,11 +232,21 @@ def _load(path: Path, adapter: PsycopgAdapter | AsyncPsycopgAdapter) -> Queries:
     return cast(Queries, queries)
 
 
-def load_queries(path: Path, record_classes: RecordClasses | None = None) -> Queries:
-    """Sync query functions for every ``-- name:`` under ``path`` (a folder or one file)."""
-    return _load(path, PsycopgAdapter(record_classes))
+def load_queries(
+    path: Path, record_classes: RecordClasses | None = None, *, settings: Settings | None = None
+) -> Queries:
+    """Sync query functions for every ``-- name:`` under ``path`` (a folder or one file).
+
+    ``settings`` gives ``name-statements`` (default: on) and the slow-query threshold."""
+    slow = DEFAULT_SLOW_QUERY_MS if settings is None else settings.slow_query_ms
+    return _load(path, PsycopgAdapter(record_classes, slow_query_ms=slow), settings)
 
 
-def load_async_queries(path: Path, record_classes: RecordClasses | None = None) -> Queries:
-    """Async query functions for every ``-- name:`` under ``path`` (a folder or one file)."""
-    return _load(path, AsyncPsycopgAdapter(record_classes))
+def load_async_queries(
+    path: Path, record_classes: RecordClasses | None = None, *, settings: Settings | None = None
+) -> Queries:
+    """Async query functions for every ``-- name:`` under ``path`` (a folder or one file).
+
+    ``settings`` gives ``name-statements`` (default: on) and the slow-query threshold."""
+    slow = DEFAULT_SLOW_QUERY_MS if settings is None else settings.slow_query_ms
+    return _load(path, AsyncPsycopgAdapter(record_classes, slow_query_ms=slow), settings)

@@ -40,7 +40,7 @@ def purge_teams(retention_days: int) -> None:
     async def run() -> int:
         settings = load_settings()
         async with open_async_pool(settings) as pool:
-            q = AsyncTypedQueries(load_async_queries(settings.sql_dir))
+            q = AsyncTypedQueries(load_async_queries(settings.sql_dir, settings=settings))
             teams = TeamService(AsyncDatabase(pool, settings), q)
             return await teams.purge_deleted_teams(retention=timedelta(days=retention_days))
 

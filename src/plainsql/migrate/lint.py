@@ -25,6 +25,12 @@ Rules (every finding fails the lint; silence squawk on one statement with squawk
 - ``updated-at-trigger``: only when ``updated-at-function`` is configured: every table with
   ``updated_at`` has a ``BEFORE UPDATE ... FOR EACH ROW`` trigger ``<table>_<function>``
   calling that function.
+- ``blocking-scan``: a statement that holds a lock blocking writes (SHARE or stronger) or
+  reads (ACCESS EXCLUSIVE) on a table that has rows at the time while it scans or rewrites
+  it (a validated constraint, a rewrite, a non-concurrent index, SET NOT NULL unproved),
+  with the fix; read from ``pg_locks`` and the catalog as each statement runs on the scratch
+  database (:mod:`plainsql.migrate.lockreport`). A table has rows there when an earlier
+  migration put them in (a data migration, a backfill); the object of an ignore is the table.
 - ``fk-indexed``, ``updated-at-trigger``, ``timestamptz-only``: checked on the catalog of a
   scratch database after each migration is applied, so they see what PostgreSQL built, not
   what a regular expression guessed. A finding still true after the last migration is
@@ -55,6 +61,7 @@ from plainsql.config import Settings
 from plainsql.errors import LintError, MigrationError, UnterminatedError
 from plainsql.migrate.files import MigrationFile, discover, location, split_statements
 from plainsql.migrate.ledger import BOOKKEEPING_TABLES
+from plainsql.migrate.lockreport import Scan, StatementLocks, measure
 from plainsql.migrate.runner import Migrator
 from plainsql.server import connect, scratch_database
 
@@ -430,6 +437,7 @@ def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Findi
     introduced: dict[tuple[str, str], tuple[MigrationFile, tuple[str, ...]]] = {}
     current: dict[tuple[str, str], tuple[str, ...]] = {}
     findings = []
+    scans: list[tuple[MigrationFile, StatementLocks, Scan]] = []
     with (
         scratch_database(settings, "lint") as conninfo,
         Migrator(settings, conninfo, check_files=False) as migrator,
@@ -437,7 +445,8 @@ def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Findi
     ):
         for migration in files:
             try:
-                migrator.migrate(to=migration.id)
+                for entry in measure(migrator, conn, migration):
+                    scans += [(migration, entry, scan) for scan in entry.scans]
             except MigrationError as exc:
                 # The schema checks below still cover the migrations before this one.
                 message = str(exc).splitlines()[0]
@@ -451,6 +460,19 @@ def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Findi
                 introduced.setdefault(key, (migration, names))
     ignores = _ignores(files)
     used: set[tuple[str, str]] = set()
+    for migration, entry, scan in scans:
+        subject = ("blocking-scan", scan.table)
+        if ignores.get(subject, (None, 0, ""))[2]:
+            used.add(subject)
+            continue
+        findings.append(
+            Finding(
+                settings.shown(migration.path),
+                entry.line,
+                "blocking-scan",
+                f"statement {entry.index + 1} {scan.describe()}",
+            )
+        )
     for key in current:
         migration, names = introduced[key]
         rule, message = key
@@ -476,7 +498,7 @@ def _catalog_rules(settings: Settings, files: list[MigrationFile]) -> list[Findi
 
 
 _IGNORE = re.compile(r"^--\s*plainsql-ignore\s+(\S+)\s+([^\s:]+)\s*(?::\s*(.*?))?\s*$", re.M)
-CATALOG_RULES = ("fk-indexed", "updated-at-trigger", "timestamptz-only")
+CATALOG_RULES = ("fk-indexed", "updated-at-trigger", "timestamptz-only", "blocking-scan")
 
 
 def _subject(rule: str, names: tuple[str, ...]) -> str:

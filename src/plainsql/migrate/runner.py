@@ -14,6 +14,11 @@ ledger (:mod:`plainsql.migrate.ledger`) records it; this module runs it:
   the file is restored or ``plainsql migrate --accept-edit ID`` records the new contents;
 - **rollbacks required**: a migration needs a rollback file unless its header says
   ``-- irreversible: <reason>``; rolling such a migration back is refused with the reason;
+- **short lock waits, retried**: every migration runs with ``lock_timeout`` set to
+  ``ddl-lock-timeout``; a transactional migration that hits it is rolled back and run again
+  after a backoff (:mod:`plainsql.migrate.waits`), a ``-- transactional: false`` one runs
+  the statement that waited again (never one already done), each wait logged naming the
+  session that held the lock;
 - **failures located**: an error names ``file:line:col`` and the failing statement. A
   failing ``-- transactional: false`` migration (run statement by statement) is recorded as
   dirty; ``migrate`` refuses to go on until the operator runs
@@ -22,12 +27,14 @@ ledger (:mod:`plainsql.migrate.ledger`) records it; this module runs it:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg.errors import LockNotAvailable
 from psycopg.pq import ExecStatus
 
 from plainsql.config import Settings
@@ -52,6 +59,7 @@ from plainsql.migrate.files import (
 from plainsql.migrate.ledger import Ledger, Recorded, runner_name
 from plainsql.migrate.lock import migration_lock
 from plainsql.migrate.plan import MigrationState
+from plainsql.migrate.waits import BlockerWatch, backoff, describe_blockers, log
 from plainsql.server import server_conninfo
 
 # How long a runner waits for another one to finish (seconds); `--lock-timeout` overrides it.
@@ -105,6 +113,8 @@ class Migrator:
         self.on_wait: Callable[[str], None] | None = None
         # Called with (direction, id) as each migration is applied or rolled back.
         self.on_done: Callable[[str, str], None] | None = None
+        self._watcher: psycopg.Connection[Any] | None = None  # the lock session, while held
+        self._watch: BlockerWatch | None = None
 
     def __enter__(self) -> Migrator:
         return self
@@ -163,10 +173,14 @@ class Migrator:
             timeout=self.lock_timeout,
             application_name=self.runner,
             on_wait=self.on_wait,
-        ):
-            if create:
-                self.ledger.ensure()
-            yield
+        ) as lock_conn:
+            self._watcher = lock_conn  # idle while held: it watches who blocks a migration
+            try:
+                if create:
+                    self.ledger.ensure()
+                yield
+            finally:
+                self._watcher = None
 
     def _ready(
         self,
@@ -313,33 +327,86 @@ class Migrator:
         assert path is not None
         assert text is not None
         try:
-            if migration.transactional:
-                self._run_whole(migration, direction, path, text)
-            else:
-                self._run_statements(migration, direction, path, text)
+            with BlockerWatch(self._watcher, self.conn.info.backend_pid) as self._watch:
+                if migration.transactional:
+                    self._run_whole(migration, direction, path, text)
+                else:
+                    self._run_statements(migration, direction, path, text)
         except psycopg.OperationalError as exc:
             if exc.sqlstate is None:
                 raise DatabaseUnavailable(f"lost the connection during {migration.id}") from exc
             raise
 
+    def _waited(
+        self,
+        migration: MigrationFile,
+        direction: str,
+        statement: str,
+        delays: Iterator[float],
+        undone: str,
+    ) -> str | None:
+        """Log a lock timeout naming the holder, then sleep before the retry (None), or
+        return the holder when ``ddl-retry-seconds`` are spent."""
+        blockers = self._watch.take() if self._watch is not None else []
+        holder = describe_blockers(blockers)
+        delay = next(delays, None)
+        waited = f"{self.settings.ddl_lock_timeout_ms}ms"
+        if delay is None:
+            log.warning(
+                "%s of %s: %r waited %s for a lock held by %s; out of retries (%gs)",
+                direction, migration.id, statement, waited, holder,
+                self.settings.ddl_retry_seconds,
+            )  # fmt: skip
+            return holder
+        log.warning(
+            "%s of %s: %r waited %s for a lock held by %s; %s, retrying in %.1fs",
+            direction, migration.id, statement, waited, holder, undone, delay,
+        )  # fmt: skip
+        time.sleep(delay)
+        return None
+
+    def _gave_up(self, holder: str) -> str:
+        return (
+            f"\nit waited ddl-lock-timeout ({self.settings.ddl_lock_timeout_ms}ms) for a lock "
+            f"on every try for {self.settings.ddl_retry_seconds:g}s; the lock was last held by "
+            f"{holder}"
+        )
+
     def _run_whole(self, migration: MigrationFile, direction: str, path: Path, text: str) -> None:
-        """The file as one multi-statement string, recorded in the same transaction."""
-        conn = self.conn
-        cursor = _ScriptCursor(conn)
-        try:
-            with conn.transaction():
-                cursor.execute(text.encode())
-                self.ledger.record(migration, direction)
-        except psycopg.Error as exc:
-            if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
-                raise
-            where = self._where(path, text, exc, cursor.succeeded)
-            raise MigrationError(
-                f"{direction} of {self.settings.shown(path)} failed{where}\n"
-                "the transaction was rolled back: nothing of this migration was kept"
-            ) from exc
-        finally:
-            cursor.close()
+        """The file as one multi-statement string, recorded in the same transaction; rolled
+        back and run again while it hits ``ddl-lock-timeout``."""
+        delays = backoff(self.settings.ddl_retry_seconds)
+        while True:
+            conn = self.conn
+            cursor = _ScriptCursor(conn)
+            try:
+                with conn.transaction():
+                    cursor.execute(text.encode())
+                    self.ledger.record(migration, direction)
+                return
+            except LockNotAvailable as exc:
+                statements = split_statements(text)
+                index = cursor.succeeded
+                shown = statements[index].first_line if index < len(statements) else "?"
+                holder = self._waited(migration, direction, shown, delays, "rolled back")
+                if holder is None:
+                    continue
+                where = self._where(path, text, exc, cursor.succeeded)
+                raise MigrationError(
+                    f"{direction} of {self.settings.shown(path)} failed{where}"
+                    f"{self._gave_up(holder)}\n"
+                    "the transaction was rolled back: nothing of this migration was kept"
+                ) from exc
+            except psycopg.Error as exc:
+                if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
+                    raise
+                where = self._where(path, text, exc, cursor.succeeded)
+                raise MigrationError(
+                    f"{direction} of {self.settings.shown(path)} failed{where}\n"
+                    "the transaction was rolled back: nothing of this migration was kept"
+                ) from exc
+            finally:
+                cursor.close()
 
     def _run_statements(
         self, migration: MigrationFile, direction: str, path: Path, text: str
@@ -349,15 +416,43 @@ class Migrator:
         statements = split_statements(text)
         self.ledger.start_dirty(migration, direction)
         for statement in statements:
-            try:
-                conn.execute(statement.text.encode())
-            except psycopg.Error as exc:
-                if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
-                    raise
-                where = self._where(path, text, exc, statement.index, statements, statement)
+            delays = backoff(self.settings.ddl_retry_seconds)
+            gave_up = ""
+            error: psycopg.Error | None = None
+            invalid_before = set(self.ledger.invalid_indexes())
+            while True:
+                try:
+                    # An INVALID index a timed-out CREATE INDEX CONCURRENTLY left is dropped
+                    # first (it would make the retry fail, or IF NOT EXISTS skip the build).
+                    for name in sorted(set(self.ledger.invalid_indexes()) - invalid_before):
+                        conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+                    conn.execute(statement.text.encode())
+                    error = None
+                    break
+                except LockNotAvailable as exc:
+                    error = exc
+                    holder = self._waited(
+                        migration,
+                        direction,
+                        statement.first_line,
+                        delays,
+                        f"statement {statement.index + 1} of {len(statements)} not done",
+                    )
+                    if holder is None:
+                        continue
+                    gave_up = self._gave_up(holder)
+                    break
+                except psycopg.Error as exc:
+                    error = exc
+                    break
+            if error is not None:
+                if isinstance(error, psycopg.OperationalError) and error.sqlstate is None:
+                    raise error
+                where = self._where(path, text, error, statement.index, statements, statement)
+                where += gave_up
                 line, column = location(text, statement.start)
                 shown = self.settings.shown(path)
-                self.ledger.fail_dirty(migration, f"{shown}:{line}:{column}", _primary(exc))
+                self.ledger.fail_dirty(migration, f"{shown}:{line}:{column}", _primary(error))
                 invalid = plan.invalid_note(self.ledger.invalid_indexes())
                 raise MigrationError(
                     f"{direction} of {shown} (transactional: false) failed{where}\n"
@@ -365,7 +460,7 @@ class Migrator:
                     f"{migration.id} is now recorded as dirty and migrate refuses to run until "
                     f"it is resolved.{invalid} To resolve it, "
                     f"{plan.resolve_hint(migration.number)}"
-                ) from exc
+                ) from error
         invalid_indexes = self.ledger.invalid_indexes()
         if invalid_indexes:  # e.g. CREATE INDEX CONCURRENTLY IF NOT EXISTS skipped one
             shown = self.settings.shown(path)

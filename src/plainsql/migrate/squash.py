@@ -41,7 +41,7 @@ from plainsql.server import connect, scratch_database, server_conninfo
 
 # Roles named by the database's ACLs, policies and default privileges, other than the
 # current user and the predefined pg_* roles.
-_GRANTED_ROLES = """
+GRANTED_ROLES = """
 WITH named(oid) AS (
     SELECT (aclexplode(relacl)).grantee FROM pg_class WHERE relacl IS NOT NULL
     UNION SELECT (aclexplode(nspacl)).grantee FROM pg_namespace WHERE nspacl IS NOT NULL
@@ -85,7 +85,7 @@ def squash(settings: Settings, to: str, *, slug: str = "squashed") -> SquashResu
         with Migrator(on_server, scratch) as migrator:
             migrator.migrate(to=group[-1].id)
         with connect(on_server, scratch, autocommit=True) as conn:
-            roles = tuple(str(r) for (r,) in conn.execute(_GRANTED_ROLES).fetchall())
+            roles = tuple(str(r) for (r,) in conn.execute(GRANTED_ROLES).fetchall())
             built = snapshot(conn)
         dumped = pg_dump(on_server, scratch, privileges=True, data=True)
 
@@ -167,16 +167,24 @@ def _forward(
         lines.append(f"-- irreversible: squashes irreversible migrations ({'; '.join(reasons)})")
     text = "\n".join(lines) + "\n\n"
     for role in roles:
-        literal = sql.Literal(role).as_string()
-        name = sql.Identifier(role).as_string()
         text += (
             f"-- {role} is named by GRANTs or policies; roles are per cluster: create if missing.\n"
-            "DO $$ BEGIN\n"
-            f"    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {literal}) THEN\n"
-            f"        CREATE ROLE {name} NOLOGIN;\n"
-            "    END IF;\nEND $$;\n\n"
+            f"{create_role_if_missing(role)}\n\n"
         )
     return text + body
+
+
+def create_role_if_missing(role: str) -> str:
+    """A statement creating ``role`` (NOLOGIN) unless the cluster has it: the squash writes it
+    for each role its GRANTs name, and ``plainsql restore`` runs it for a backup's."""
+    literal = sql.Literal(role).as_string()
+    name = sql.Identifier(role).as_string()
+    return (
+        "DO $$ BEGIN\n"
+        f"    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = {literal}) THEN\n"
+        f"        CREATE ROLE {name} NOLOGIN;\n"
+        "    END IF;\nEND $$;"
+    )
 
 
 def _rollback(migration_id: str, group: list[MigrationFile]) -> str | None:

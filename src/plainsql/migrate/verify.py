@@ -2,10 +2,12 @@
 
 For each migration in order: snapshot the catalog, apply it, roll it back, check the
 catalog equals the snapshot, apply it again and check it builds what it built the first
-time. At the end every migration is rolled back and the schema must equal the fresh
-database's (the runner's bookkeeping aside). A migration declared ``-- irreversible:`` is
-applied and not rolled back; the final check then stops at the newest such migration.
-Everything runs through the real runner (:class:`plainsql.migrate.runner.Migrator`).
+time (the first apply is measured: the lock report of every statement, from
+:mod:`plainsql.migrate.lockreport`). At the end every migration is rolled back and the schema
+must equal the fresh database's (the runner's bookkeeping aside). A migration declared
+``-- irreversible:`` is applied and not rolled back; the final check then stops at the
+newest such migration. Everything runs through the real runner
+(:class:`plainsql.migrate.runner.Migrator`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from plainsql.config import Settings
 from plainsql.errors import MigrationError
 from plainsql.migrate.catalog import Difference, Snapshot, diff, snapshot
+from plainsql.migrate.lockreport import StatementLocks, measure
 from plainsql.migrate.runner import Migrator
 from plainsql.server import connect, scratch_database
 
@@ -41,6 +44,7 @@ class VerifyReport:
     checked: list[str] = field(default_factory=list)
     problems: list[VerifyProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    locks: list[StatementLocks] = field(default_factory=list)  # the lock report, in order
 
     @property
     def ok(self) -> bool:
@@ -65,7 +69,7 @@ def verify_migrations(
             for migration in migrator.files:
                 current = migration.id
                 before = snapshot(conn)
-                migrator.migrate(to=migration.id)
+                report.locks += measure(migrator, conn, migration)
                 after = snapshot(conn)
                 if migration.irreversible is not None:
                     report.notes.append(

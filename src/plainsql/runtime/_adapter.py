@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from time import perf_counter
 from typing import Any
 
 import psycopg
 
 from plainsql.errors import map_error
 from plainsql.runtime._adapter_common import AdapterBase, Params
+from plainsql.runtime._slow import report
 
 
 class PsycopgAdapter(AdapterBase):
@@ -31,12 +33,17 @@ class PsycopgAdapter(AdapterBase):
         parameters: Params,
         record_class: Any = None,
     ) -> list[Any]:
+        started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
-            return cur.fetchall()
+            rows = cur.fetchall()
         except psycopg.Error as exc:
             raise map_error(exc, query_name=query_name) from exc
+        elapsed = perf_counter() - started
+        if elapsed > self.slow_after:
+            report(query_name, elapsed, len(rows), parameters)
+        return rows
 
     def select_one(
         self,
@@ -46,22 +53,31 @@ class PsycopgAdapter(AdapterBase):
         parameters: Params,
         record_class: Any = None,
     ) -> Any:
+        started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
-            return cur.fetchone()
+            row = cur.fetchone()
         except psycopg.Error as exc:
             raise map_error(exc, query_name=query_name) from exc
+        elapsed = perf_counter() - started
+        if elapsed > self.slow_after:
+            report(query_name, elapsed, 0 if row is None else 1, parameters)
+        return row
 
     def select_value(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
+        started = perf_counter()
         try:
             cur = conn.cursor()
             cur.execute(sql, parameters)
             row = cur.fetchone()
         except psycopg.Error as exc:
             raise map_error(exc, query_name=query_name) from exc
+        elapsed = perf_counter() - started
+        if elapsed > self.slow_after:
+            report(query_name, elapsed, 0 if row is None else 1, parameters)
         return None if row is None else row[0]
 
     @contextmanager
@@ -70,7 +86,11 @@ class PsycopgAdapter(AdapterBase):
     ) -> Iterator[psycopg.Cursor[Any]]:
         try:
             with conn.cursor(row_factory=self.row_factory_of(query_name)) as cur:
+                started = perf_counter()
                 cur.execute(sql, parameters)
+                elapsed = perf_counter() - started  # until the first rows: the rest streams
+                if elapsed > self.slow_after:
+                    report(query_name, elapsed, None, parameters)
                 yield cur
         except psycopg.Error as exc:
             raise map_error(exc, query_name=query_name) from exc
@@ -78,11 +98,15 @@ class PsycopgAdapter(AdapterBase):
     def insert_update_delete(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> int:
+        started = perf_counter()
         try:
             cur = conn.cursor()
             cur.execute(sql, parameters)
         except psycopg.Error as exc:
             raise map_error(exc, query_name=query_name) from exc
+        elapsed = perf_counter() - started
+        if elapsed > self.slow_after:
+            report(query_name, elapsed, cur.rowcount, parameters)
         return int(cur.rowcount)
 
     def insert_update_delete_many(
@@ -94,11 +118,15 @@ class PsycopgAdapter(AdapterBase):
     ) -> int:
         """One execution per parameter mapping, pipelined by psycopg's ``executemany``: the
         batch costs one round trip, not one per row."""
+        started = perf_counter()
         try:
             cur = conn.cursor()
             cur.executemany(sql, parameters)
         except psycopg.Error as exc:
             raise map_error(exc, query_name=query_name) from exc
+        elapsed = perf_counter() - started
+        if elapsed > self.slow_after:
+            report(query_name, elapsed, cur.rowcount, parameters[0] if parameters else ())
         return int(cur.rowcount)
 
     def insert_returning(

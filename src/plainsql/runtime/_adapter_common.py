@@ -14,6 +14,7 @@ from aiosql.types import SQLOperationType
 from psycopg.rows import RowFactory, class_row, dict_row
 
 from plainsql import _sqltext as sqltext
+from plainsql.runtime._slow import threshold_seconds
 
 Params = Mapping[str, Any]
 RecordClasses = Mapping[str, type[Any]]
@@ -39,8 +40,12 @@ def row_factory(record_classes: RecordClasses, query_name: str) -> RowFactory[An
 class AdapterBase:
     """State and SQL processing common to both adapters."""
 
-    def __init__(self, record_classes: RecordClasses | None = None) -> None:
+    def __init__(
+        self, record_classes: RecordClasses | None = None, *, slow_query_ms: int | None = None
+    ) -> None:
         self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
+        # A call slower than this (seconds) is logged (plainsql.runtime._slow); inf: never.
+        self.slow_after = threshold_seconds(slow_query_ms)
         self._row_factories: dict[str, RowFactory[Any]] = {}
         # typegen's `AS "col!"` / `AS "col?"` marks, by query name (stripped from the SQL).
         self.nullability_overrides: dict[str, dict[str, bool]] = {}

@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from plainsql import embedded
 from plainsql._extras import require
 from plainsql.config import DatabaseSource, Settings, load_settings, mask_url
 from plainsql.migrate.runner import Migrator
@@ -111,7 +112,11 @@ def open_test_server(settings: Settings | None = None) -> Iterator[TestServer]:
             yield TestServer(container.get_connection_url(), kind, base)
     else:
         embedded_settings = replace(base, database_url=None, source=DatabaseSource.EMBEDDED)
-        yield TestServer(server_conninfo(embedded_settings), kind, base)
+        conninfo = server_conninfo(embedded_settings)
+        # Before the session connects: a server started before it preloaded pg_stat_statements
+        # (plainsql stats) is restarted once, as `plainsql db start` would.
+        embedded.ensure_preloaded(embedded_settings.pgdata_dir)
+        yield TestServer(conninfo, kind, base)
 
 
 def unique_name(prefix: str) -> str:

@@ -142,13 +142,13 @@ def plainsql_async_db(plainsql_async_pool: AsyncPool, plainsql_settings: Setting
 @pytest.fixture(scope="session")
 def plainsql_queries(plainsql_server: TestServer) -> Queries:
     """Sync query functions for the project's sql/ folder."""
-    return load_queries(plainsql_server.settings.sql_dir)
+    return load_queries(plainsql_server.settings.sql_dir, settings=plainsql_server.settings)
 
 
 @pytest.fixture(scope="session")
 def plainsql_async_queries(plainsql_server: TestServer) -> Queries:
     """Async query functions for the project's sql/ folder."""
-    return load_async_queries(plainsql_server.settings.sql_dir)
+    return load_async_queries(plainsql_server.settings.sql_dir, settings=plainsql_server.settings)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -14,12 +14,15 @@ from typing import Any
 from aiosql.types import SQLOperationType
 from psycopg.types.json import Json, Jsonb
 
+from plainsql import naming
 from plainsql.errors import InvalidInput, StaleTypes
 
 
 def fingerprint(operation: SQLOperationType, sql: str) -> str:
-    """A short digest of what a query runs: its operation and its SQL as loaded."""
-    return hashlib.sha256(f"{operation.name}\n{sql}".encode()).hexdigest()[:16]
+    """A short digest of what a query runs: its operation and its SQL as loaded, without its
+    name comment (so ``name-statements`` on or off needs no new typegen run)."""
+    text = naming.unnamed(sql)
+    return hashlib.sha256(f"{operation.name}\n{text}".encode()).hexdigest()[:16]
 
 
 def checked_sql(queries: Any, expected: Mapping[str, str]) -> dict[str, str]:

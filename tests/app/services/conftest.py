@@ -75,7 +75,8 @@ WaitUntilBlocked = Callable[[str], Awaitable[None]]
 @pytest.fixture
 def wait_until_blocked(plainsql_database_url: str) -> WaitUntilBlocked:
     """``await wait_until_blocked("UPDATE team_members")``: returns once another backend of
-    this test's database waits on a lock while running a statement starting so.
+    this test's database waits on a lock while running a statement starting so (the name
+    comment a named query carries after its first word, ``/*query='...'*/``, left out).
 
     It polls from its own autocommit connection: pg_stat_activity is a snapshot per
     transaction, so a poller inside one transaction would never see the change.
@@ -89,7 +90,8 @@ def wait_until_blocked(plainsql_database_url: str) -> WaitUntilBlocked:
                 cursor = await obs.execute(
                     "SELECT count(*) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND wait_event_type = 'Lock' AND query LIKE %s",
+                    " AND wait_event_type = 'Lock'"
+                    " AND regexp_replace(query, ' /\\*query=''[^'']*''\\*/', '') LIKE %s",
                     (query_start.replace("%", r"\%") + "%",),
                 )
                 found = await cursor.fetchone()

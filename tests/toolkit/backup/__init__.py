@@ -1,0 +1,1 @@
+"""Tests of plainsql.backup: backup, restore and verify on small projects of their own."""
