@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
+from plainsql._masking import hide_password
 from plainsql.config import (
     Settings,
     describe_target,
@@ -27,10 +29,11 @@ from plainsql.config import (
     load_settings,
     mask_url,
 )
-from plainsql.errors import ConfigError, MigrationError, PlainSQLError, scrub_secrets
+from plainsql.errors import ConfigError, MigrationError, PlainSQLError, map_error, scrub_secrets
 from plainsql.migrate.files import new_migration
+from plainsql.migrate.ledger import BOOKKEEPING_TABLES
 from plainsql.migrate.runner import DEFAULT_LOCK_TIMEOUT, Migrator
-from plainsql.server import server_conninfo
+from plainsql.server import server_conninfo, session_conninfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +43,7 @@ def _settings(ctx: click.Context) -> Settings:
     if not isinstance(settings, Settings):
         settings = load_settings(project_dir=ctx.meta.get("project_dir"))
         ctx.obj = settings
+        ctx.meta["settings"] = settings  # meta is shared by every context: for error messages
     return settings
 
 
@@ -78,10 +82,31 @@ class PlainGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except PlainSQLError as exc:
+        except (PlainSQLError, psycopg.Error) as exc:
             prefix = _style("error:", err=True, fg="red", bold=True)
-            click.echo(f"{prefix} {scrub_secrets(str(exc))}", err=True)
+            message = scrub_secrets(_explained(exc))
+            settings = ctx.meta.get("settings")
+            if isinstance(settings, Settings) and settings.database_url:
+                message = hide_password(message, settings.database_url)
+            click.echo(f"{prefix} {message}", err=True)
             ctx.exit(1)
+
+
+def _explained(exc: PlainSQLError | psycopg.Error) -> str:
+    """One line for an error; a driver error that got this far (the migration tables read
+    or locked through yoyo) is mapped first, and a privilege error on plainsql's own tables
+    says what to do."""
+    if isinstance(exc, PlainSQLError):
+        return str(exc)
+    mapped = str(map_error(exc))
+    table = exc.diag.table_name or ""
+    named = [t for t in BOOKKEEPING_TABLES if t == table or f"table {t}" in mapped]
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege) and named:
+        return (
+            f"{mapped}: the login role cannot use plainsql's migration tables; run this as "
+            "the role that owns them (the one that ran `plainsql migrate`), or grant it access"
+        )
+    return mapped
 
 
 def _needs_settings(fn: F) -> F:
@@ -206,7 +231,7 @@ def migrate(
         raise click.UsageError("use one of --accept-edit and --resolve")
     if ddl_lock_timeout is not None:
         settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql migrate (its lock is a session advisory lock)")
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
@@ -309,7 +334,7 @@ def rollback(
         raise click.UsageError("use only one of --steps, --to and --all")
     if ddl_lock_timeout is not None:
         settings = replace(settings, ddl_lock_timeout_ms=ddl_lock_timeout)
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql rollback (its lock is a session advisory lock)")
     _echo_target(settings, conninfo)
     with Migrator(settings, conninfo, lock_timeout=lock_timeout) as migrator:
         migrator.on_wait = _say_waiting
@@ -326,7 +351,7 @@ def rollback(
 @_needs_settings
 def status(settings: Settings, as_json: bool) -> None:
     """Show each migration: applied, pending, edited since applied, dirty."""
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql status", required=False)
     with Migrator(settings, conninfo) as migrator:
         states = migrator.status()
         missing = migrator.missing_files()
@@ -411,7 +436,7 @@ def baseline(settings: Settings, slug: str, no_privileges: bool) -> None:
     from plainsql.migrate.baseline import baseline as take_baseline
     from plainsql.migrate.drift import find_drift
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql baseline")
     _echo_target(settings, conninfo)
     result = take_baseline(settings, conninfo, slug=slug, privileges=not no_privileges)
     _say(
@@ -525,7 +550,7 @@ def drift(settings: Settings) -> None:
     """Compare the database with what its applied migrations build; exit 0 only when equal."""
     from plainsql.migrate.drift import find_drift
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql drift")
     _echo_target(settings, conninfo)
     report = find_drift(settings, conninfo)
     for note in report.notes:
@@ -548,7 +573,7 @@ def seed(settings: Settings) -> None:
     """Load the demo data in seeds/*.sql (idempotent: a second run changes nothing)."""
     from plainsql.seed import run_seeds
 
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql seed", required=False)
     _echo_target(settings, conninfo)
     run = run_seeds(settings, conninfo)
     for path, rows in zip(run.files, run.written, strict=True):
@@ -677,7 +702,11 @@ def stats(settings: Settings, sort_key: str, limit: int, reset: bool, as_json: b
     metavar="NAME",
     help="Another Host header to accept (the studio answers 127.0.0.1 and localhost).",
 )
-@click.option("--write", is_flag=True, help="Commit query runs (default: read-only, rolled back).")
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Commit query runs; allow staged edits and EXPLAIN ANALYZE of writes (rolled back).",
+)
 @_needs_settings
 def studio(
     settings: Settings, port: int, host: str, allow_hosts: tuple[str, ...], write: bool
@@ -782,8 +811,8 @@ def db_status(settings: Settings) -> None:
 @click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
 @_needs_settings
 def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
-    """Open psql on the database (extra arguments go to psql)."""
-    conninfo = server_conninfo(settings)
+    """Open psql on the database (DIRECT_URL when set; extra arguments go to psql)."""
+    conninfo = session_conninfo(settings, "plainsql db psql", required=False)
     system_psql = shutil.which("psql")
     program = (
         str(embedded.binary("psql")) if settings.uses_embedded or not system_psql else system_psql

@@ -19,6 +19,10 @@ The server, first match wins:
    the connection string is left empty and libpq reads them;
 4. the embedded PostgreSQL server, data in ``<project>/.plainsql/pgdata``.
 
+``DIRECT_URL`` (environment, then ``.env``) is the server's own address for session-level
+work when ``DATABASE_URL`` goes through a transaction pooler (``transaction-pooler``, or
+``?pgbouncer=true`` on the URL): see :func:`plainsql.server.session_conninfo`.
+
 Nothing here runs at import time; :func:`load_settings` reads the environment when called.
 """
 
@@ -39,7 +43,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dotenv import dotenv_values
 from psycopg.conninfo import conninfo_to_dict
 
-from plainsql.errors import ConfigError, scrub_secrets
+from plainsql._masking import mask_conninfo, misread_url
+from plainsql.errors import ConfigError
 
 LIBPQ_TARGET_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGSERVICE")
 STATE_DIR_NAME = ".plainsql"
@@ -98,6 +103,9 @@ class Settings:
     acting_user_setting: str = "plainsql.acting_user"
     transaction_role: str | None = None
     prepared_statements: bool = True
+    transaction_pooler: bool = False
+    pooler_prepared_statements: bool = False
+    direct_url: str | None = None
     ddl_lock_timeout_ms: int = 500
     ddl_retry_seconds: float = 300.0
     studio_secret_columns: tuple[str, ...] = ()
@@ -143,8 +151,9 @@ class Settings:
     def __repr__(self) -> str:
         """Every field, the URL's password masked (a repr ends up in logs and tracebacks)."""
         shown = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
-        if self.database_url:
-            shown["database_url"] = mask_url(self.database_url)
+        for name in ("database_url", "direct_url"):
+            if shown[name]:
+                shown[name] = mask_url(shown[name])
         return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
 
@@ -297,6 +306,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("prepared_statements", "prepared-statements", "PLAINSQL_PREPARED_STATEMENTS", "true",
            "psycopg's automatic prepared statements; `false` for a pooler that cannot keep "
            "them (PgBouncer in transaction mode before 1.21)", _boolean),
+    Option("transaction_pooler", "transaction-pooler", "PLAINSQL_TRANSACTION_POOLER", "false",
+           "`DATABASE_URL` goes through a transaction pooler (PgBouncer `pool_mode = "
+           "transaction`; also `?pgbouncer=true` on the URL): prepared statements off, each "
+           "unit's statement timeout sent with its `BEGIN`, session-level work only on "
+           "`DIRECT_URL` (see docs/pgbouncer.md)", _boolean),
+    Option("pooler_prepared_statements", "pooler-prepared-statements",
+           "PLAINSQL_POOLER_PREPARED_STATEMENTS", "false", "the transaction pooler keeps "
+           "prepared statements (PgBouncer 1.21+ with `max_prepared_statements`)", _boolean),
     Option("ddl_lock_timeout_ms", "ddl-lock-timeout", "PLAINSQL_DDL_LOCK_TIMEOUT", "500ms",
            "`lock_timeout` of every migration: a migration waiting longer for a table lock "
            "is rolled back and retried (the application's queries never queue behind it "
@@ -398,7 +415,22 @@ def project_table(project_dir: Path) -> dict[str, Any]:
     return table
 
 
-def normalize_url(url: str) -> str:
+def split_pooler_parameter(url: str) -> tuple[str, bool]:
+    """Prisma's ``?pgbouncer=true``: the URL without it (libpq refuses unknown parameters),
+    and whether it declared a transaction pooler."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, False
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not parts.scheme.startswith("postgres") or all(k != "pgbouncer" for k, _ in pairs):
+        return url, False
+    flag = _boolean("pgbouncer= in the URL", dict(pairs)["pgbouncer"])
+    query = urlencode([(k, v) for k, v in pairs if k != "pgbouncer"], safe="/")
+    return urlunsplit(parts._replace(query=query)), flag
+
+
+def normalize_url(url: str, name: str = "DATABASE_URL") -> str:
     """Accept SQLAlchemy-style ``postgresql+psycopg://`` and ``postgres://`` URLs as libpq does."""
     url = url.strip()
     match = re.match(r"^(postgres(?:ql)?)\+[a-z0-9_]+://", url)
@@ -409,15 +441,25 @@ def normalize_url(url: str) -> str:
         # libpq splits at the LAST '@' and would take part of the password for the host:
         # nothing of such a URL is shown, since any part of it may be the secret.
         raise ConfigError(
-            "DATABASE_URL has more than one '@' before the host: percent-encode an '@' in "
+            f"{name} has more than one '@' before the host: percent-encode an '@' in "
             "the user name or password as %40 (the URL is not shown: it holds the password)"
         )
-    try:
-        conninfo_to_dict(url)
-    except Exception as exc:  # psycopg raises ProgrammingError with the raw string inside
-        raise ConfigError(f"DATABASE_URL is not a valid connection string: {mask_url(url)}") from (
-            exc if "password" not in str(exc) else None
+    if misread_url(url):
+        raise ConfigError(
+            f"{name} has a '/' before its '@': libpq ends the user name and password at "
+            "the first '/', so it would read part of the password as the host or database; "
+            "percent-encode a '/' in the password as %2F (the URL is not shown: it holds the "
+            "password)"
         )
+    bare = split_pooler_parameter(url)[0]  # its own error names a bad pgbouncer= value
+    try:
+        conninfo_to_dict(bare)
+    except Exception:  # psycopg's message quotes the part it could not read: maybe the password
+        raise ConfigError(
+            f"{name} is not a valid connection string (libpq cannot read it; it is not "
+            "shown: it holds the password). Percent-encode spaces (%20) and '@' (%40) in a URL, "
+            "or quote a value with spaces in key=value form (password='a b')"
+        ) from None
     return url
 
 
@@ -447,6 +489,11 @@ def load_settings(
             break
 
     url: str | None
+    direct = env.get("DIRECT_URL") or dotenv.get("DIRECT_URL")
+    if direct:
+        values["direct_url"], pooled = split_pooler_parameter(normalize_url(direct, "DIRECT_URL"))
+        if pooled:
+            raise ConfigError("DIRECT_URL says pgbouncer=true: it must be the server's own address")
     if env.get("DATABASE_URL"):
         url, source = normalize_url(env["DATABASE_URL"]), DatabaseSource.ENVIRONMENT
     elif dotenv.get("DATABASE_URL"):
@@ -456,6 +503,10 @@ def load_settings(
     else:
         url, source = None, DatabaseSource.EMBEDDED
 
+    if url:
+        url, declared = split_pooler_parameter(url)
+        if declared:
+            values["transaction_pooler"] = True
     settings = Settings(project_dir=root, database_url=url, source=source, **values)
     if settings.pool_max_size < 1 or settings.pool_min_size > settings.pool_max_size:
         raise ConfigError(
@@ -479,24 +530,9 @@ def options_table() -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``: the only form of a URL shown to a person."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return scrub_secrets(url)
-    if not parts.scheme or (not parts.netloc and not parts.query):
-        return scrub_secrets(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostinfo = netloc.rpartition("@")
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{hostinfo}"
-    query = parts.query
-    if query:
-        pairs = [(k, "***" if k == "password" else v) for k, v in parse_qsl(query, True)]
-        query = urlencode(pairs, safe="/*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """The URL (or key=value string) with its password replaced by ``***``, as libpq reads it:
+    the only form of a connection string shown to a person (see :mod:`plainsql._masking`)."""
+    return mask_conninfo(url)
 
 
 def describe_target(conninfo: str) -> str:

@@ -7,6 +7,7 @@
     │   ├── PoolExhausted           no free connection in the pool in time (names pool, size)
     │   └── ConnectionLost          the connection died inside a unit of work (rolled back)
     │       └── CommitUncertain     ... during COMMIT: it may or may not have committed
+    ├── SessionRequired             session-level work through a transaction pooler (use DIRECT_URL)
     ├── ScratchDatabaseError        a scratch database cannot be created (the role needs CREATEDB)
     ├── SQLFileError                a malformed file under sql/ (names the file and line)
     ├── SQLTextError                SQL text that cannot be read (also a ValueError)
@@ -23,6 +24,7 @@
     │   │   └── InvalidCursor       a page cursor its list did not make (altered, foreign)
     │   ├── PermissionDenied        no privilege, or a row-level security policy refused a row
     │   ├── QueryCanceled           statement_timeout or a cancel request
+    │   ├── PreparedStatementLost   a pooler gave the connection another client's statements
     │   └── SerializationFailure    a serialization failure or deadlock: safe to retry
     ├── MigrationError              a migration file is missing, broken or failed to run
     │   └── MigrationLockTimeout    another runner held the lock past the timeout
@@ -52,7 +54,9 @@ import psycopg
 from psycopg import errors as pgerrors
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]*)(?=@)")
-_PASSWORD_KEYWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|[^\s&]+)")
+_PASSWORD_KEYWORD = re.compile(
+    r"(?P<head>\bpassword\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|(?:\\.|[^\s&\\])+)", re.S
+)
 
 
 def scrub_secrets(text: str) -> str:
@@ -91,16 +95,23 @@ def redact_context(context: str) -> str:
 
 
 # A data exception (SQLSTATE class 22) quotes the value it could not take at the end of its
-# message: 'invalid input syntax for type integer: "abc"', 'invalid input value for enum
-# color: "purple"'.
-_QUOTED_VALUE = re.compile(r'^(?P<head>.*?): ".*"$', re.S)
+# message ('invalid input syntax for type integer: "abc"', 'invalid input value for enum
+# color: "purple"') or as 'value "99999999999" is out of range for type integer'. Other
+# quoted names (a role, a setting) stay: they are names, not data.
+_QUOTED_VALUE = re.compile(
+    r'(?::\s*"(?:[^"]|"")*"$)|(?:\bvalue "(?:[^"]|"")*"(?= is out of))', re.S
+)
 
 
 def redact_data_value(message: str, sqlstate: str | None) -> str:
-    """A data exception's message without the value it quotes (see :func:`redact_row_data`)."""
+    """A data exception's message without the values it quotes (see :func:`redact_row_data`):
+    ``invalid input syntax for type integer: (value hidden)``. Migration errors and named
+    queries' errors both show this form."""
     if not (sqlstate or "").startswith("22"):
         return message
-    return _QUOTED_VALUE.sub(lambda m: f"{m.group('head')}: (value hidden)", message)
+    return _QUOTED_VALUE.sub(
+        lambda m: ": (value hidden)" if m.group(0).startswith(":") else "value (hidden)", message
+    )
 
 
 class PlainSQLError(Exception):
@@ -178,6 +189,20 @@ class SQLFileError(PlainSQLError):
         super().__init__(f"{path}:{line}: {message}")
         self.path = path
         self.line = line
+
+
+class SessionRequired(PlainSQLError):
+    """Work that needs a server session of its own was asked of a transaction pooler."""
+
+    @classmethod
+    def explain(cls, purpose: str) -> SessionRequired:
+        return cls(
+            f"{purpose} needs a server session of its own, and DATABASE_URL goes through a "
+            "transaction pooler (transaction-pooler is set, or ?pgbouncer=true): the next "
+            "transaction may run on another server connection. Set DIRECT_URL to the "
+            "server's own address (not the pooler's), as Prisma's directUrl; see "
+            "docs/pgbouncer.md"
+        )
 
 
 class ScratchDatabaseError(PlainSQLError):
@@ -273,6 +298,20 @@ class QueryCanceled(QueryError):
     """The statement ran past statement_timeout or was cancelled."""
 
 
+class PreparedStatementLost(QueryError):
+    """The server connection holds other prepared statements than this client made: a
+    transaction pooler (PgBouncer in transaction mode before 1.21, or without
+    ``max_prepared_statements``) shares server connections between clients."""
+
+    HINT = (
+        "the server connection holds another client's prepared statements: a transaction "
+        "pooler (PgBouncer in transaction mode?) that does not keep them. Declare it with "
+        "PLAINSQL_TRANSACTION_POOLER=true (or ?pgbouncer=true on DATABASE_URL), which turns "
+        "prepared statements off; set PLAINSQL_POOLER_PREPARED_STATEMENTS=true only for "
+        "PgBouncer 1.21+ with max_prepared_statements set (see docs/pgbouncer.md)"
+    )
+
+
 class SerializationFailure(QueryError):
     """A serialization failure or deadlock; the whole transaction may be retried."""
 
@@ -354,6 +393,20 @@ def connection_lost(exc: psycopg.Error) -> bool:
     return isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None
 
 
+# What a client sees when a pooler hands it a server connection whose prepared statements are
+# another client's (psycopg names its own _pg3_0, _pg3_1, ... in every session).
+_LOST_STATEMENT = re.compile(r'prepared statement "[^"]*" (?:already exists|does not exist)')
+_BIND_MISMATCH = re.compile(r"bind message supplies \d+ parameters?, but prepared statement")
+
+
+def prepared_statement_lost(exc: psycopg.Error) -> bool:
+    """True when ``exc`` says the server connection's prepared statements are not ours."""
+    text = str(exc)
+    if isinstance(exc, pgerrors.DuplicatePreparedStatement | pgerrors.InvalidSqlStatementName):
+        return bool(_LOST_STATEMENT.search(text))
+    return isinstance(exc, pgerrors.ProtocolViolation) and bool(_BIND_MISMATCH.search(text))
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return scrub_secrets(text.splitlines()[0] if text else type(exc).__name__)
@@ -375,6 +428,9 @@ def map_error(exc: psycopg.Error, *, query_name: str = "") -> PlainSQLError:
                 table=diag.table_name,
                 column=diag.column_name,
             )
+    if prepared_statement_lost(exc):
+        message = f"{_first_line(exc)}: {PreparedStatementLost.HINT}"
+        return PreparedStatementLost(message, query_name=query_name, sqlstate=sqlstate)
     if connection_lost(exc) or isinstance(exc, _CONNECTION_REFUSED):
         prefix = f"{query_name}: " if query_name else ""
         return DatabaseUnavailable(prefix + _first_line(exc))
@@ -385,8 +441,10 @@ def map_error(exc: psycopg.Error, *, query_name: str = "") -> PlainSQLError:
     if isinstance(exc, pgerrors.SerializationFailure | pgerrors.DeadlockDetected):
         return SerializationFailure(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
     if isinstance(exc, psycopg.DataError):
-        # Client-side DataError (e.g. a NUL byte, which libpq cannot send) has no sqlstate.
-        return InvalidInput(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
+        # Client-side DataError (e.g. a NUL byte, which libpq cannot send) has no sqlstate; a
+        # server's quotes the value it refused, which may be a secret: hidden, as migrations do.
+        message = redact_data_value(_first_line(exc), sqlstate)
+        return InvalidInput(message, query_name=query_name, sqlstate=sqlstate)
     return QueryError(_first_line(exc), query_name=query_name, sqlstate=sqlstate)
 
 

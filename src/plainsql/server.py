@@ -3,7 +3,11 @@ make scratch databases.
 
 Every connection opened here has ``application_name`` and ``statement_timeout`` set and a
 connect timeout, and a failure becomes :class:`DatabaseUnavailable` naming host and port,
-never the password.
+never the password. Through a declared transaction pooler (``transaction-pooler``) a
+connection carries no startup ``options`` (PgBouncer does not forward them; the runtime sends
+the statement timeout with each unit's ``BEGIN``) and prepares nothing unless
+``pooler-prepared-statements`` says the pooler keeps them; work that needs a session of its
+own goes to :func:`session_conninfo`, the direct URL.
 """
 
 from __future__ import annotations
@@ -18,8 +22,14 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from plainsql import embedded
+from plainsql._masking import hide_password
 from plainsql.config import Settings, describe_target
-from plainsql.errors import DatabaseUnavailable, ScratchDatabaseError, scrub_secrets
+from plainsql.errors import (
+    DatabaseUnavailable,
+    ScratchDatabaseError,
+    SessionRequired,
+    scrub_secrets,
+)
 
 
 def server_conninfo(settings: Settings, dbname: str | None = None) -> str:
@@ -34,8 +44,45 @@ def server_conninfo(settings: Settings, dbname: str | None = None) -> str:
     return make_conninfo(base, dbname=dbname)
 
 
-def session_options(settings: Settings) -> dict[str, str | int]:
-    """libpq keywords every plainsql connection carries.
+def session_conninfo(settings: Settings, purpose: str, *, required: bool = True) -> str:
+    """The connection string for work that needs a server session of its own (migrations and
+    their lock, scratch databases, ``LISTEN``, session advisory locks, statistics): the direct
+    URL (``DIRECT_URL``) when set, else the configured server.
+
+    Through a declared transaction pooler without a direct URL, ``purpose`` is refused with
+    :class:`SessionRequired` saying what to set; ``required=False`` (reads that are safe
+    through the pooler, such as ``plainsql status``) falls back to the configured server.
+    """
+    if settings.direct_url:
+        return settings.direct_url
+    if settings.transaction_pooler and required:
+        raise SessionRequired.explain(purpose)
+    return server_conninfo(settings)
+
+
+def _host_port(conninfo: str) -> tuple[str, str]:
+    params = conninfo_to_dict(conninfo)
+    host = str(params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "")
+    return host, str(params.get("port") or os.environ.get("PGPORT") or "5432")
+
+
+def through_pooler(settings: Settings, conninfo: str) -> bool:
+    """Whether ``conninfo`` goes through the declared transaction pooler: the application's
+    URL, or another database on the same host and port (never the direct URL)."""
+    if not settings.transaction_pooler or settings.database_url is None:
+        return False
+    if settings.direct_url and conninfo == settings.direct_url:
+        return False
+    return _host_port(conninfo) == _host_port(settings.database_url)
+
+
+def prepares(settings: Settings, pooled: bool) -> bool:
+    """Whether psycopg may prepare statements on a connection (through the pooler or not)."""
+    return settings.prepared_statements and (not pooled or settings.pooler_prepared_statements)
+
+
+def session_options(settings: Settings, pooled: bool = False) -> dict[str, str | int]:
+    """libpq keywords every plainsql connection carries (``pooled``: through the pooler).
 
     Over TCP, keepalives notice a peer that vanished, and ``tcp_user_timeout`` a server that
     stopped acknowledging (frozen, or its host gone) while a statement is in flight: the
@@ -46,12 +93,13 @@ def session_options(settings: Settings) -> dict[str, str | int]:
         "application_name": settings.application_name,
         "client_encoding": "UTF8",
         "connect_timeout": settings.connect_timeout,
-        "options": f"-c statement_timeout={settings.statement_timeout_ms}",
         "keepalives": 1,
         "keepalives_idle": 30,
         "keepalives_interval": 10,
         "keepalives_count": 3,
     }
+    if not pooled:  # a pooler does not forward startup options (PgBouncer refuses them)
+        options["options"] = f"-c statement_timeout={settings.statement_timeout_ms}"
     if settings.statement_timeout_ms > 0:
         options["tcp_user_timeout"] = settings.statement_timeout_ms + 10_000
     return options
@@ -59,7 +107,7 @@ def session_options(settings: Settings) -> dict[str, str | int]:
 
 def with_session_options(settings: Settings, conninfo: str) -> str:
     """``conninfo`` plus plainsql's session options (values already in it are overridden)."""
-    return make_conninfo(conninfo, **session_options(settings))
+    return make_conninfo(conninfo, **session_options(settings, through_pooler(settings, conninfo)))
 
 
 def connect(
@@ -71,7 +119,7 @@ def connect(
         conn = psycopg.connect(with_session_options(settings, target), autocommit=autocommit)
     except psycopg.Error as exc:
         raise unavailable(target, exc) from exc
-    if not settings.prepared_statements:
+    if not prepares(settings, through_pooler(settings, target)):
         conn.prepare_threshold = None
     return conn
 
@@ -79,8 +127,14 @@ def connect(
 def unavailable(conninfo: str, exc: BaseException) -> DatabaseUnavailable:
     """A :class:`DatabaseUnavailable` naming the target, with the cause's reason scrubbed."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    reason = scrub_secrets(lines[0] if lines else repr(exc))
+    reason = hide_password(scrub_secrets(lines[0] if lines else repr(exc)), conninfo)
     target = describe_target(conninfo)
+    if "unsupported startup parameter" in reason:  # PgBouncer, refusing libpq's `options`
+        reason += (
+            " (a connection pooler such as PgBouncer: declare it with "
+            "PLAINSQL_TRANSACTION_POOLER=true or ?pgbouncer=true on DATABASE_URL, and plainsql "
+            "sends no startup options; see docs/pgbouncer.md)"
+        )
     return DatabaseUnavailable(f"cannot connect to {target}: {reason}", target=target)
 
 
@@ -123,7 +177,9 @@ def scratch_database(
     name (``plainsql_<purpose>_<pid>_<random>``) is unique, so runs from several checkouts or
     processes at once never meet.
     """
-    base = server_conninfo(settings) if conninfo is None else conninfo
+    if conninfo is None:  # a scratch database is made over a session (CREATE DATABASE, ...)
+        conninfo = session_conninfo(settings, f"plainsql {purpose} (on a scratch database)")
+    base = conninfo
     name = f"plainsql_{purpose}_{os.getpid()}_{secrets.token_hex(4)}"
     with connect(settings, base, autocommit=True) as admin:
         try:
@@ -131,7 +187,9 @@ def scratch_database(
                 sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
             )
         except psycopg.Error as exc:
-            reason = scrub_secrets((exc.diag.message_primary or str(exc)).strip())
+            reason = hide_password(
+                scrub_secrets((exc.diag.message_primary or str(exc)).strip()), base
+            )
             raise ScratchDatabaseError(
                 f"cannot create a scratch database on {describe_target(base)}: {reason}"
             ) from exc

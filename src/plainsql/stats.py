@@ -31,7 +31,7 @@ from psycopg import sql
 from plainsql import naming
 from plainsql.config import Settings, describe_target
 from plainsql.errors import StatsUnavailable
-from plainsql.server import connect, database_name, server_conninfo
+from plainsql.server import connect, database_name, session_conninfo
 
 EXTENSION = "pg_stat_statements"
 SCHEMA = "plainsql"  # everything plainsql installs in a database lives here, never in public
@@ -173,7 +173,9 @@ def open_stats(
 ) -> Iterator[tuple[psycopg.Connection[Any], str]]:
     """An autocommit connection to the database and the schema of its ``pg_stat_statements``;
     :class:`StatsUnavailable` saying what to run when the module is not loaded or created."""
-    target = server_conninfo(settings) if conninfo is None else conninfo
+    target = conninfo
+    if target is None:  # a session of its own (SET, EXPLAIN): the direct URL behind a pooler
+        target = session_conninfo(settings, "plainsql stats")
     with connect(settings, target, autocommit=True) as conn:
         shown = describe_target(target)
         if not is_loaded(conn):

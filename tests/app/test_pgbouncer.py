@@ -1,29 +1,21 @@
-"""Behind PgBouncer in transaction mode: service calls and `plainsql status` work with prepares off.
+"""The applications behind PgBouncer in transaction mode: their services and typed queries.
 
-The distribution's PgBouncer (``.ci/run`` installs it) is started by the test, on a port of
-its own, as the unprivileged ``nobody`` (it refuses to run as root), in front of the local
-PostgreSQL server over TCP. A database of the test's own is migrated directly, then used
-only through PgBouncer. Outside CI, a machine without pgbouncer or without that server skips
-this test, saying why; in CI both must be there.
+The distribution's PgBouncer (1.18: no prepared statements in transaction mode) runs in
+front of an embedded cluster of the session's own (the root conftest's ``pgbouncer``), with
+4 server connections for 8 clients. The application's database is migrated over the direct
+URL (``DIRECT_URL``); then each application's main path runs through the pooler, declared
+with ``?pgbouncer=true``, as the reference application's role (``transaction-role``: the
+row-level security policies apply), concurrently where the application is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from plainsql import (
     AsyncDatabase,
@@ -32,158 +24,175 @@ from plainsql import (
     load_settings,
     open_async_pool,
 )
-from plainsql.config import DatabaseSource
 from plainsql.migrate.runner import Migrator
-from plainsql.testing import unique_name
 from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import UpsertProjectFileBatchParams, UserRole
 from reference_apps.services.agents import AgentsService
+from reference_apps.services.git import GitService
+from reference_apps.services.projects import ProjectsService
+from reference_apps.services.teams import TeamService
+from reference_apps.services.videos import KeyframeInput, VideosService
+
+from .fixtures import TEST_KEYS, add_workspace
 
 pytestmark = pytest.mark.standalone
 
-SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 WORKERS = 8
-CALLS = 50
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must provide this: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+ROLE = "reference_app"  # the application's role (its migrations create it)
 
 
 @pytest.fixture
-def bouncer() -> Iterator[tuple[str, str]]:
-    """(URL through PgBouncer, direct URL) of a migrated database of this test's own."""
-    binary = shutil.which("pgbouncer") or (
-        "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
+def settings(pgbouncer: tuple[str, str]) -> Settings:
+    pooled, direct = pgbouncer
+    loaded = load_settings(
+        {
+            "DATABASE_URL": f"{pooled}?pgbouncer=true",
+            "DIRECT_URL": direct,
+            "PLAINSQL_TRANSACTION_ROLE": ROLE,
+            "PLAINSQL_POOL_MIN_SIZE": str(WORKERS),
+            "PLAINSQL_POOL_MAX_SIZE": str(WORKERS),
+        }
     )
-    if binary is None:
-        _missing("pgbouncer is not installed (apt-get install pgbouncer)")
-    try:
-        psycopg.connect(SERVER, connect_timeout=3).close()
-    except psycopg.Error:
-        _missing(f"no PostgreSQL answers at {SERVER}")
-    assert binary is not None
-    name = unique_name("plainsql_bouncer")
-    with psycopg.connect(SERVER, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    direct = f"postgresql://postgres@127.0.0.1:5432/{name}"
-    port = _free_port()
-    # Not under pytest's tmp_path: its parents are closed to the unprivileged user.
-    folder = Path(tempfile.mkdtemp(prefix="plainsql-bouncer-"))
-    (folder / "users.txt").write_text('"postgres" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"{name} = host=127.0.0.1 port=5432 dbname={name}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\n"
-        f"unix_socket_dir =\nauth_type = trust\nauth_file = {folder}/users.txt\n"
-        "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 100\n"
-        # libpq's `options` (plainsql's statement_timeout) is not a parameter PgBouncer
-        # forwards: set statement_timeout on the role or database behind a pooler instead.
-        "ignore_startup_parameters = options,extra_float_digits\n"
-        f"logfile = {folder}/pgbouncer.log\npidfile = {folder}/pgbouncer.pid\n"
-    )
-    for path in (folder, *folder.iterdir()):
-        path.chmod(0o777)
-    process = subprocess.Popen(
-        [binary, "-u", "nobody", str(folder / "pgbouncer.ini")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        url = f"postgresql://postgres@127.0.0.1:{port}/{name}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                psycopg.connect(url, connect_timeout=2).close()
-                break
-            except psycopg.Error:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    log = (
-                        (folder / "pgbouncer.log").read_text()
-                        if (folder / "pgbouncer.log").exists()
-                        else ""
-                    )
-                    pytest.fail(f"pgbouncer did not start: {log[-2000:]}", pytrace=False)
-                time.sleep(0.2)
-        settings = replace(load_settings(), database_url=direct, source=DatabaseSource.ENVIRONMENT)
-        with Migrator(settings, direct) as migrator:
-            migrator.migrate()
-        yield url, direct
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        shutil.rmtree(folder, ignore_errors=True)
-        with psycopg.connect(SERVER, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with Migrator(loaded) as migrator:  # over the direct URL
+        migrator.migrate()
+    return loaded
 
 
-def _through(url: str) -> Settings:
-    return replace(
-        load_settings(),
-        database_url=url,
-        source=DatabaseSource.ENVIRONMENT,
-        prepared_statements=False,
-        pool_min_size=WORKERS,
-        pool_max_size=WORKERS,
-    )
-
-
-async def test_service_calls_through_pgbouncer_in_transaction_mode_all_succeed(
-    bouncer: tuple[str, str],
-) -> None:
-    url, direct = bouncer
-    with psycopg.connect(direct, autocommit=True) as conn:
-        for w in range(WORKERS):
-            conn.execute(
-                "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
-                (f"bouncer-{w}", f"Worker {w}", f"worker{w}@example.com"),
-            )
-    settings = _through(url)
-    queries = load_async_queries(settings.sql_dir)
-    failures: list[BaseException] = []
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
     async with open_async_pool(settings) as pool:
-        agents = AgentsService(AsyncDatabase(pool, settings), AsyncTypedQueries(queries))
-
-        async def worker(w: int) -> None:
-            user = f"bouncer-{w}"
-            for i in range(CALLS // 2):
-                try:
-                    await agents.create_agent(f"agent {i}", "be brief", acting_user_id=user)
-                    listed = await agents.list_agents(page_size=500, acting_user_id=user)
-                    assert len(listed.items) == i + 1
-                except Exception as exc:  # counted, then asserted to be none
-                    failures.append(exc)
-
-        await asyncio.wait_for(asyncio.gather(*(worker(w) for w in range(WORKERS))), 120)
-    assert failures == []
+        yield AsyncDatabase(pool, settings)
 
 
-def test_plainsql_status_works_through_pgbouncer(bouncer: tuple[str, str]) -> None:
-    url, _ = bouncer
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "PLAINSQL_PREPARED_STATEMENTS": "false",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "plainsql", "status"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
+@pytest.fixture
+def queries(settings: Settings) -> AsyncTypedQueries:
+    return AsyncTypedQueries(load_async_queries(settings.sql_dir))
+
+
+async def _users(db: AsyncDatabase, *names: str) -> None:
+    """Plain users, written as the login role (who may create users)."""
+    login = AsyncDatabase(db.pool, replace(db.settings, transaction_role=None))
+    async with login.transaction() as conn:
+        for name in names:
+            await conn.execute(
+                "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
+                (name, name.title(), f"{name}@example.com"),
+            )
+
+
+async def _concurrently(work: Callable[[int], Awaitable[None]]) -> None:
+    await asyncio.wait_for(asyncio.gather(*(work(w) for w in range(WORKERS))), 120)
+
+
+async def test_meeting_agents_of_many_users_at_once(
+    db: AsyncDatabase, queries: AsyncTypedQueries
+) -> None:
+    await _users(db, *(f"agent-owner-{w}" for w in range(WORKERS)))
+    agents = AgentsService(db, queries)
+
+    async def worker(w: int) -> None:
+        user = f"agent-owner-{w}"
+        for i in range(10):
+            await agents.create_agent(f"agent {i}", "be brief", acting_user_id=user)
+            listed = await agents.list_agents(page_size=500, acting_user_id=user)
+            assert [a.name for a in listed.items].count(f"agent {i}") == 1
+            assert len(listed.items) == i + 1
+
+    await _concurrently(worker)
+
+
+async def test_video_summaries_with_tags_and_keyframes(
+    db: AsyncDatabase, queries: AsyncTypedQueries
+) -> None:
+    await _users(db, *(f"viewer-{w}" for w in range(WORKERS)))
+    videos = VideosService(db, queries)
+
+    async def worker(w: int) -> None:
+        user = f"viewer-{w}"
+        video = await videos.create_video(
+            acting_user_id=user,
+            youtube_url=f"https://youtu.be/v{w}",
+            youtube_id=f"v{w}",
+            title=f"Talk {w}",
+        )
+        await videos.attach_tag(video.id, "postgres", acting_user_id=user)
+        frames = [KeyframeInput(s, f"https://img/{w}/{s}.png") for s in (30, 10, 20)]
+        added = await videos.add_keyframes(video.id, frames, acting_user_id=user)
+        assert [k.timestamp_seconds for k in added] == [10, 20, 30]
+        assert [t.name for t in await videos.list_tags(video.id, acting_user_id=user)] == [
+            "postgres"
+        ]
+        assert await videos.get_video(video.id, acting_user_id=user) == video
+        assert (
+            await videos.get_video(video.id, acting_user_id=f"viewer-{(w + 1) % WORKERS}") is None
+        )
+
+    await _concurrently(worker)
+
+
+async def test_teams_and_role_changes(db: AsyncDatabase, queries: AsyncTypedQueries) -> None:
+    await _users(
+        db, *(f"owner-{w}" for w in range(WORKERS)), *(f"mate-{w}" for w in range(WORKERS))
     )
-    assert result.returncode == 0, result.stderr
-    assert "applied" in result.stdout
-    assert "Traceback" not in result.stderr
+    teams = TeamService(db, queries)
+
+    async def worker(w: int) -> None:
+        owner, mate = f"owner-{w}", f"mate-{w}"
+        team = await teams.create_team(name=f"Team {w}", slug=f"team-{w}", acting_user_id=owner)
+        await teams.invite(team.id, mate, acting_user_id=owner)
+        await teams.accept_invitation(team.id, acting_user_id=mate)
+        await teams.change_role(team.id, mate, UserRole.OWNER, acting_user_id=owner)
+        await teams.change_role(team.id, owner, UserRole.MEMBER, acting_user_id=mate)
+        members = await teams.list_members(team.id, acting_user_id=owner)
+        assert {(m.user_id, m.role) for m in members} == {
+            (mate, UserRole.OWNER),
+            (owner, UserRole.MEMBER),
+        }
+
+    await _concurrently(worker)
+
+
+async def test_git_published_notes_keep_their_deploy_keys(
+    db: AsyncDatabase, queries: AsyncTypedQueries
+) -> None:
+    login = AsyncDatabase(db.pool, replace(db.settings, transaction_role=None))
+    git = GitService(db, queries, keys=TEST_KEYS)
+    for w in range(WORKERS):
+        workspace = await add_workspace(login, queries, f"writer-{w}")
+        repo = await git.connect_repository(
+            workspace.id,
+            repo_url=f"git@git.example:writer-{w}/notes.git",
+            deploy_key=f"key of writer {w}",
+            acting_user_id=workspace.user_id,
+        )
+        assert repo.branch == "main"
+        key = await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id)
+        assert key == f"key of writer {w}"
+
+
+async def test_app_builder_projects_with_a_pipelined_batch_of_files(
+    db: AsyncDatabase, queries: AsyncTypedQueries
+) -> None:
+    await _users(db, *(f"builder-{w}" for w in range(WORKERS)))
+    projects = ProjectsService(db, queries)
+    typed = queries
+
+    async def worker(w: int) -> None:
+        user = f"builder-{w}"
+        project = await projects.create_project(f"App {w}", "a todo list", acting_user_id=user)
+        assert isinstance(project.id, uuid.UUID)
+        rows: list[UpsertProjectFileBatchParams] = [
+            {"project_id": project.id, "user_id": user, "path": f"src/{i}.ts", "content": "x"}
+            for i in range(50)
+        ]
+        async with db.transaction(acting_user=user) as conn:
+            assert await typed.projects.upsert_project_file_batch(conn, rows) == 50
+        assert (
+            await projects.upsert_files(project.id, {"README.md": "# App"}, acting_user_id=user)
+            == 1
+        )
+        loaded = await projects.get_project_with_files(project.id, acting_user_id=user)
+        assert loaded is not None
+        assert len(loaded.files) == 51
+
+    await _concurrently(worker)

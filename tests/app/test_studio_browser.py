@@ -44,19 +44,28 @@ def _need_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def studio_url(plainsql_settings: Settings, plainsql_database_url: str) -> Iterator[str]:
-    """`plainsql studio --port 0` on this test's database, seeded plus 60 users; its URL."""
+def _start_studio(settings: Settings, database_url: str, *options: str) -> Iterator[str]:
+    """`plainsql studio --port 0 [options]` on this test's database, seeded plus 60 users."""
     _need_chromium()
-    run_seeds(plainsql_settings, plainsql_database_url)
-    with psycopg.connect(plainsql_database_url) as conn:
+    run_seeds(settings, database_url)
+    with psycopg.connect(database_url) as conn:
         conn.cursor().executemany(
             "INSERT INTO users (id, name, email) VALUES (%s, %s, %s)",
             [(f"user-{n:03}", f"User {n}", f"user{n}@example.com") for n in range(60)],
         )
-    env = {**os.environ, "DATABASE_URL": plainsql_database_url, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "plainsql", "--project-dir", str(REPO), "studio", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "plainsql",
+            "--project-dir",
+            str(REPO),
+            "studio",
+            "--port",
+            "0",
+            *options,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -75,6 +84,18 @@ def studio_url(plainsql_settings: Settings, plainsql_database_url: str) -> Itera
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def studio_url(plainsql_settings: Settings, plainsql_database_url: str) -> Iterator[str]:
+    """`plainsql studio` (read-only): its URL."""
+    yield from _start_studio(plainsql_settings, plainsql_database_url)
+
+
+@pytest.fixture
+def writable_studio_url(plainsql_settings: Settings, plainsql_database_url: str) -> Iterator[str]:
+    """`plainsql studio --write`: its URL."""
+    yield from _start_studio(plainsql_settings, plainsql_database_url, "--write")
 
 
 @pytest.fixture
@@ -196,3 +217,103 @@ def test_the_studio_in_a_browser(studio_url: str, driver: Any) -> None:
     assert "mark_secret_columns" in listed
     assert "pending" not in cells(driver, "migrations", "state")
     shot(driver, "08-migrations")
+
+
+def test_users_plans_and_staged_edits_in_a_browser(
+    writable_studio_url: str, driver: Any, plainsql_database_url: str
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base = writable_studio_url.split("/?", 1)[0]
+    driver.get(writable_studio_url)
+
+    def wait_for(*ids: str) -> None:
+        WebDriverWait(driver, 30).until(lambda d: any(d.find_elements(By.ID, i) for i in ids))
+
+    # One named query, run as two acting users: each sees only their own row.
+    seen = {}
+    for user in ("seed-user-bob", "seed-user-carol"):
+        driver.get(f"{base}/queries/auth.list_users_page")
+        driver.find_element(By.ID, "p.page_size").send_keys("100")
+        driver.find_element(By.ID, "studio.as").send_keys(user)
+        driver.find_element(By.ID, "run").click()
+        wait_for("status", "error")
+        assert not driver.find_elements(By.ID, "error"), driver.find_element(By.ID, "error").text
+        said = driver.find_element(By.ID, "ran-as").text
+        assert f"ran as role reference_app with acting user {user}" in said
+        seen[user] = cells(driver, "result", "id")
+        driver.execute_script("arguments[0].scrollIntoView()", driver.find_element(By.ID, "run"))
+        shot(driver, f"09-users-as-{user}")
+    assert seen == {"seed-user-bob": ["seed-user-bob"], "seed-user-carol": ["seed-user-carol"]}
+
+    # Its plan tree with ANALYZE, as Alice.
+    driver.get(f"{base}/queries/meetings.list_meetings_by_user")
+    driver.find_element(By.ID, "p.user_id").send_keys("seed-user-alice")
+    driver.find_element(By.ID, "p.page_size").send_keys("10")
+    driver.find_element(By.ID, "studio.as").send_keys("seed-user-alice")
+    driver.find_element(By.ID, "analyze").click()
+    driver.find_element(By.ID, "explain").click()
+    wait_for("plan", "error")
+    assert not driver.find_elements(By.ID, "error"), driver.find_element(By.ID, "error").text
+    tree = driver.find_element(By.ID, "plan").text
+    assert "on meetings" in tree
+    assert "actual" in tree
+    assert "estimated" in tree
+    assert "ms" in tree
+    assert driver.find_elements(By.CSS_SELECTOR, "#plan li.node.expensive")
+    driver.execute_script(
+        "arguments[0].scrollIntoView()", driver.find_element(By.ID, "plan-heading")
+    )
+    shot(driver, "10-plan-analyze")
+
+    def stage_name(table: str, key: str, name: str) -> None:
+        driver.get(f"{base}/tables/public.{table}/row?k.id={key}")
+        field = driver.find_element(By.ID, "v.name")
+        field.clear()
+        field.send_keys(name)
+        driver.find_element(By.ID, "stage-update").click()
+        wait_for("staged", "error")
+
+    def names() -> dict[str, str]:
+        with psycopg.connect(plainsql_database_url) as conn:
+            return dict(
+                conn.execute(
+                    "SELECT id, name FROM users WHERE id = 'seed-user-bob' UNION ALL"
+                    " SELECT id, name FROM meetings WHERE id = %s",
+                    (meeting,),
+                ).fetchall()
+            )
+
+    with psycopg.connect(plainsql_database_url) as conn:
+        found = conn.execute(
+            "SELECT id FROM meetings WHERE user_id = 'seed-user-alice' ORDER BY id LIMIT 1"
+        ).fetchone()
+    assert found is not None
+    meeting = found[0]
+    before = names()
+
+    # Stage two edits on two tables, see their SQL, commit them together.
+    stage_name("users", "seed-user-bob", "Bob Edited")
+    stage_name("meetings", meeting, "Renamed meeting")
+    staged = driver.find_element(By.ID, "staged").text
+    assert 'UPDATE "public"."users" SET "name" = CAST($1 AS text)' in staged
+    assert 'UPDATE "public"."meetings" SET "name"' in staged
+    assert names() == before  # nothing written yet
+    shot(driver, "11-two-staged-edits")
+    driver.find_element(By.ID, "commit").click()
+    wait_for("notice", "error")
+    assert "2 edits committed" in driver.find_element(By.ID, "notice").text
+    assert names() == {"seed-user-bob": "Bob Edited", meeting: "Renamed meeting"}
+    shot(driver, "12-committed")
+
+    # One that breaks meetings_name_not_blank: refused, named, nothing written, still staged.
+    stage_name("meetings", meeting, " ")
+    driver.find_element(By.ID, "commit").click()
+    wait_for("error")
+    error = driver.find_element(By.ID, "error").text
+    assert "meetings_name_not_blank" in error
+    assert "nothing was written" in error
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#staged tbody tr")) == 1
+    assert names() == {"seed-user-bob": "Bob Edited", meeting: "Renamed meeting"}
+    shot(driver, "13-violation-refused")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -406,3 +408,24 @@ def test_db_status_lists_the_embedded_servers_started_from_the_checkout(tmp_path
         stopped = cli(nested, "db", "stop")
     assert stopped.returncode == 0, stopped.stderr
     assert str(nested) not in cli(checkout, "db", "status").stdout
+
+
+@pytest.mark.parametrize("command", [["status"], ["migrate"], ["rollback"]])
+def test_a_login_role_that_cannot_use_the_migration_tables_gets_one_line(
+    plainsql_database_url: str, command: list[str]
+) -> None:
+    role = f"plainsql_reader_{os.getpid()}_{command[0]}"
+    with psycopg.connect(plainsql_database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        url = make_conninfo(plainsql_database_url, user=role)
+        result = plainsql(*command, database_url=url)
+    finally:
+        with psycopg.connect(plainsql_database_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: permission denied for table ")
+    assert "migration tables" in errors[0]

@@ -196,3 +196,34 @@ def test_a_url_with_an_unencoded_at_in_the_password_is_refused_showing_none_of_i
         assert part not in message
     encoded = load_settings({"DATABASE_URL": "postgresql://app:p%40ss@db/app"}, tmp_path)
     assert encoded.database_url == "postgresql://app:p%40ss@db/app"
+
+
+def test_pgbouncer_true_on_the_url_declares_a_transaction_pooler_and_leaves_the_url(
+    project: Path,
+) -> None:
+    url = "postgresql://app:secret@bouncer:6432/app?sslmode=require&pgbouncer=true"
+    settings = load_settings({"DATABASE_URL": url}, project)
+    assert settings.transaction_pooler
+    assert settings.database_url == "postgresql://app:secret@bouncer:6432/app?sslmode=require"
+    plain = load_settings({"DATABASE_URL": "postgresql://app@db/app"}, project)
+    assert not plain.transaction_pooler
+    assert not plain.pooler_prepared_statements
+    with pytest.raises(ConfigError, match="pgbouncer"):
+        load_settings({"DATABASE_URL": "postgresql://app@db/app?pgbouncer=maybe"}, project)
+
+
+def test_the_direct_url_comes_from_the_environment_or_dotenv_and_is_masked(
+    project: Path,
+) -> None:
+    (project / ".env").write_text("DIRECT_URL=postgres://app:hunter2@db-primary/app\n")
+    settings = load_settings(
+        {"DATABASE_URL": "postgresql://app:hunter2@bouncer:6432/app?pgbouncer=true"}, project
+    )
+    assert settings.direct_url == "postgres://app:hunter2@db-primary/app"
+    assert "hunter2" not in repr(settings)
+    env = {"DIRECT_URL": "postgresql+psycopg://app@db-env/app", "PLAINSQL_TRANSACTION_POOLER": "1"}
+    settings = load_settings(env, project)
+    assert settings.direct_url == "postgresql://app@db-env/app"
+    assert settings.transaction_pooler
+    with pytest.raises(ConfigError, match="DIRECT_URL"):
+        load_settings({"DIRECT_URL": "postgresql://app@bouncer/app?pgbouncer=true"}, project)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,18 +15,8 @@ from plainsql import embedded
 
 
 @pytest.fixture
-def folder() -> Iterator[Path]:
-    """A folder the server's unprivileged user can enter, outside pytest's own temporary
-    folders: any pytest started meanwhile (another checkout's) makes those private to root."""
-    made = Path(tempfile.mkdtemp(prefix="plainsql-embedded-"))
-    made.chmod(0o755)
-    yield made
-    shutil.rmtree(made, ignore_errors=True)
-
-
-@pytest.fixture
-def pgdata(folder: Path) -> Iterator[Path]:
-    data = folder / "pgdata"
+def pgdata(server_folder: Path) -> Iterator[Path]:
+    data = server_folder / "pgdata"
     yield data
     embedded.stop(data)
 
@@ -71,9 +59,9 @@ def _preloaded(state: embedded.EmbeddedStatus) -> bool:
 
 @pytest.mark.slow
 def test_db_start_restarts_an_older_running_server_once_to_load_pg_stat_statements(
-    folder: Path,
+    server_folder: Path,
 ) -> None:
-    project = folder / "project"
+    project = server_folder / "project"
     (project / "migrations").mkdir(parents=True)
     pgdata = project / ".plainsql" / "pgdata"
     try:

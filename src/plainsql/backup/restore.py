@@ -24,7 +24,7 @@ from plainsql.backup.tools import Running, client_target, find_tools, server_maj
 from plainsql.config import Settings, describe_target
 from plainsql.errors import BackupError, scrub_secrets
 from plainsql.migrate.squash import create_role_if_missing
-from plainsql.server import scratch_database, server_conninfo
+from plainsql.server import scratch_database, session_conninfo
 
 log = logging.getLogger("plainsql.backup")
 
@@ -62,7 +62,9 @@ def restore_backup(
     say = progress or _silent
     held = manifest.check(backup)
     say(f"{backup.name}: matches its manifest (SHA-256)")
-    target = server_conninfo(settings) if conninfo is None else conninfo
+    target = conninfo
+    if target is None:  # pg_restore sets session state: never through a transaction pooler
+        target = session_conninfo(settings, "plainsql restore (pg_restore)")
     shown = describe_target(target)
     with contents.reader(settings, target) as conn:
         tools = find_tools(

@@ -26,7 +26,7 @@ from plainsql.backup.restore import RestoreResult, verify_backup
 from plainsql.backup.tools import Running, client_target, find_tools, server_major
 from plainsql.config import Settings, describe_target
 from plainsql.errors import BackupError
-from plainsql.server import server_conninfo
+from plainsql.server import session_conninfo
 
 log = logging.getLogger("plainsql.backup")
 
@@ -89,7 +89,7 @@ def take_backup(
     if fmt not in FORMATS:
         raise BackupError(f"unknown backup format {fmt!r}: use one of {', '.join(FORMATS)}")
     say = progress or (lambda _line: None)
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql backup (pg_dump)")
     shown = describe_target(conninfo)
     folder = default_folder(settings) if out is None else out
     _prepare(folder, default=out is None)

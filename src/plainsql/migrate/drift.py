@@ -16,7 +16,7 @@ from plainsql.migrate import plan
 from plainsql.migrate.catalog import Difference, diff, snapshot
 from plainsql.migrate.files import order_key
 from plainsql.migrate.runner import Migrator
-from plainsql.server import connect, scratch_database, server_conninfo
+from plainsql.server import connect, scratch_database, session_conninfo
 
 
 @dataclass(slots=True)
@@ -33,7 +33,7 @@ class DriftReport:
 
 def find_drift(settings: Settings, conninfo: str | None = None) -> DriftReport:
     """Compare the database at ``conninfo`` (default: the configured one) with the migrations."""
-    live = server_conninfo(settings) if conninfo is None else conninfo
+    live = session_conninfo(settings, "plainsql drift") if conninfo is None else conninfo
     with Migrator(settings, live) as live_migrator:
         recorded = live_migrator.ledger.read()
         # A squash whose originals are applied counts as applied (migrate records it so).

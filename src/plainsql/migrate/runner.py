@@ -60,7 +60,7 @@ from plainsql.migrate.ledger import Ledger, Recorded, runner_name
 from plainsql.migrate.lock import migration_lock
 from plainsql.migrate.plan import MigrationState
 from plainsql.migrate.waits import BlockerWatch, backoff, describe_blockers, log
-from plainsql.server import server_conninfo
+from plainsql.server import session_conninfo
 
 # How long a runner waits for another one to finish (seconds); `--lock-timeout` overrides it.
 DEFAULT_LOCK_TIMEOUT = 300.0
@@ -103,7 +103,8 @@ class Migrator:
         """``check_files=False`` skips the per-file rules (lint reports those itself)."""
         self.settings = settings
         self.check_files = check_files
-        self.conninfo = server_conninfo(settings) if conninfo is None else conninfo
+        # The lock is session-level: never through a transaction pooler (DIRECT_URL instead).
+        self.conninfo = session_conninfo(settings, "migrations") if conninfo is None else conninfo
         self.files = discover(settings.migrations_dir)
         self.lock_timeout = lock_timeout
         self.runner = runner_name()

@@ -37,7 +37,7 @@ from plainsql.migrate.dump import pg_dump
 from plainsql.migrate.files import ROLLBACK_SUFFIX, MigrationFile, discover, order_key, resolve_id
 from plainsql.migrate.runner import Migrator
 from plainsql.migrate.verify import verify_migrations
-from plainsql.server import connect, scratch_database, server_conninfo
+from plainsql.server import connect, scratch_database, session_conninfo
 
 # Roles named by the database's ACLs, policies and default privileges, other than the
 # current user and the predefined pg_* roles.
@@ -77,9 +77,14 @@ def squash(settings: Settings, to: str, *, slug: str = "squashed") -> SquashResu
     if len(group) < 2:
         raise MigrationError(f"squash --to {to}: there is nothing to squash before it")
     migration_id = f"{group[-1].number}_{slug}"
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql squash")
     # One server for every scratch database, whatever project folder the trial uses.
-    on_server = replace(settings, database_url=conninfo, source=DatabaseSource.ENVIRONMENT)
+    on_server = replace(
+        settings,
+        database_url=conninfo,
+        source=DatabaseSource.ENVIRONMENT,
+        transaction_pooler=False,
+    )
 
     with scratch_database(on_server, "squash") as scratch:
         with Migrator(on_server, scratch) as migrator:

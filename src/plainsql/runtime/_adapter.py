@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from plainsql.errors import map_error
-from plainsql.runtime._adapter_common import AdapterBase, Params
+from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
 from plainsql.runtime._slow import report
 
 
@@ -38,8 +38,8 @@ class PsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
             rows = cur.fetchall()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, len(rows), parameters)
@@ -58,8 +58,8 @@ class PsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             cur.execute(sql, parameters)
             row = cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, 0 if row is None else 1, parameters)
@@ -73,8 +73,8 @@ class PsycopgAdapter(AdapterBase):
             cur = conn.cursor()
             cur.execute(sql, parameters)
             row = cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, 0 if row is None else 1, parameters)
@@ -92,8 +92,8 @@ class PsycopgAdapter(AdapterBase):
                 if elapsed > self.slow_after:
                     report(query_name, elapsed, None, parameters)
                 yield cur
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     def insert_update_delete(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
@@ -102,8 +102,8 @@ class PsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             cur.execute(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, cur.rowcount, parameters)
@@ -122,8 +122,8 @@ class PsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             cur.executemany(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, cur.rowcount, parameters[0] if parameters else ())

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from plainsql.errors import map_error
-from plainsql.runtime._adapter_common import AdapterBase, Params
+from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
 from plainsql.runtime._slow import report
 
 
@@ -43,8 +43,8 @@ class AsyncPsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             await cur.execute(sql, parameters)
             rows = await cur.fetchall()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, len(rows), parameters)
@@ -63,8 +63,8 @@ class AsyncPsycopgAdapter(AdapterBase):
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
             await cur.execute(sql, parameters)
             row = await cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, 0 if row is None else 1, parameters)
@@ -78,8 +78,8 @@ class AsyncPsycopgAdapter(AdapterBase):
             cur = conn.cursor()
             await cur.execute(sql, parameters)
             row = await cur.fetchone()
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, 0 if row is None else 1, parameters)
@@ -97,8 +97,8 @@ class AsyncPsycopgAdapter(AdapterBase):
                 if elapsed > self.slow_after:
                     report(query_name, elapsed, None, parameters)
                 yield cur
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
 
     async def insert_update_delete(
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
@@ -107,8 +107,8 @@ class AsyncPsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             await cur.execute(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, cur.rowcount, parameters)
@@ -127,8 +127,8 @@ class AsyncPsycopgAdapter(AdapterBase):
         try:
             cur = conn.cursor()
             await cur.executemany(sql, parameters)
-        except psycopg.Error as exc:
-            raise map_error(exc, query_name=query_name) from exc
+        except CLIENT_ERRORS as exc:
+            query_failure(exc, query_name, conn, parameters)
         elapsed = perf_counter() - started
         if elapsed > self.slow_after:
             report(query_name, elapsed, cur.rowcount, parameters[0] if parameters else ())

@@ -8,12 +8,15 @@ fails when the two disagree).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
+import psycopg
 from aiosql.types import SQLOperationType
+from psycopg.adapt import Transformer
 from psycopg.rows import RowFactory, class_row, dict_row
 
 from plainsql import _sqltext as sqltext
+from plainsql.errors import InvalidInput, map_error
 from plainsql.runtime._slow import threshold_seconds
 
 Params = Mapping[str, Any]
@@ -63,3 +66,59 @@ class AdapterBase:
             self.nullability_overrides[query_name] = overrides
         # A script runs without parameters, where psycopg does not unescape %%.
         return sql if op_type is SQLOperationType.SCRIPT else sqltext.to_pyformat(sql)
+
+
+# What psycopg raises, client-side, for a parameter it cannot send: a NUL byte in text
+# (DataError), a type it has no dumper for (ProgrammingError), text that is not valid UTF-8
+# (UnicodeEncodeError), a Jsonb value json cannot dump (TypeError, ValueError).
+CLIENT_ERRORS = (psycopg.Error, UnicodeEncodeError, TypeError, ValueError)
+_CLIENT_SIDE = (psycopg.DataError, psycopg.ProgrammingError)
+
+
+def _unsendable(conn: Any, value: Any) -> BaseException | None:
+    """Why psycopg cannot send ``value`` on ``conn``, or None."""
+    try:
+        Transformer.from_context(conn).as_literal(value)
+    except CLIENT_ERRORS as exc:
+        return exc
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """What is wrong with a parameter, never its value (Python's messages may quote it)."""
+    if isinstance(exc, UnicodeEncodeError):
+        return "is not valid UTF-8 text (a lone surrogate)"
+    if isinstance(exc, psycopg.DataError):
+        return "holds a NUL byte, which PostgreSQL text cannot"
+    if isinstance(exc, psycopg.ProgrammingError):
+        return f"is a {_type_named(exc)}"
+    return f"cannot be converted for PostgreSQL ({type(exc).__name__})"
+
+
+def _type_named(exc: BaseException) -> str:
+    # psycopg: "cannot adapt type 'set' using placeholder '%s' (format: AUTO)": a type name
+    text = str(exc)
+    start = text.find("type '")
+    if start < 0:
+        return "value psycopg cannot adapt"
+    name = text[start + 6 : text.find("'", start + 6)]
+    return f"{name}, which psycopg cannot adapt"
+
+
+def query_failure(exc: Exception, query_name: str, conn: Any, parameters: Any) -> NoReturn:
+    """Raise what a failed named query raises: a server error mapped (:func:`map_error`); a
+    parameter psycopg cannot send, :class:`InvalidInput` naming the query and the parameter
+    (not the value); anything else as it came. Called in the adapters' ``except`` clause."""
+    if isinstance(exc, psycopg.Error) and (exc.sqlstate or not isinstance(exc, _CLIENT_SIDE)):
+        raise map_error(exc, query_name=query_name) from exc
+    batches = parameters if isinstance(parameters, list) else [parameters]
+    for batch in batches:
+        items = batch.items() if isinstance(batch, Mapping) else enumerate(batch or ())
+        for name, value in items:
+            why = _unsendable(conn, value)
+            if why is not None:
+                message = f"parameter {name!r} {_reason(why)}"
+                raise InvalidInput(message, query_name=query_name) from exc
+    if isinstance(exc, psycopg.Error):
+        raise map_error(exc, query_name=query_name) from exc
+    raise exc

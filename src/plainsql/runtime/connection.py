@@ -16,17 +16,19 @@ from psycopg.abc import Params, Query
 from psycopg.rows import Row
 
 from plainsql.runtime._deadline import Guarded
+from plainsql.runtime._session import refuse_session_level
 
 
 class PlainConnection(psycopg.Connection[Row]):
     """A psycopg connection with a statement deadline and a cursor for BEGIN/COMMIT."""
 
-    __slots__ = ("_unit_cursor", "deadline", "last_used")
+    __slots__ = ("_unit_cursor", "deadline", "last_used", "pooled")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = 0.0
         self.last_used = 0.0
+        self.pooled = False
         self._unit_cursor: psycopg.Cursor[Any] | None = None
         self.cursor_factory = DeadlineCursor
 
@@ -52,7 +54,11 @@ class DeadlineCursor(psycopg.Cursor[Row]):
         # psycopg overloads execute() for strings and t-string Templates; this passes both on.
         parent: Any = super()
         conn = self.connection
-        seconds = conn.deadline if isinstance(conn, PlainConnection) else 0.0
+        seconds = 0.0
+        if isinstance(conn, PlainConnection):
+            seconds = conn.deadline
+            if conn.pooled:
+                refuse_session_level(query)
         with Guarded(conn, seconds):
             parent.execute(query, params, prepare=prepare, binary=binary)
         return self

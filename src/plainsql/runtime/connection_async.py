@@ -7,6 +7,8 @@ every call without a lookup:
 - ``deadline``: the client-side limit of one statement (:mod:`plainsql.runtime._deadline`); every
   statement sent through one of its cursors is armed with it;
 - ``last_used``: when it was last checked out (the pool checks only long-idle connections);
+- ``pooled``: it goes through a declared transaction pooler, so its cursors refuse
+  session-level statements (:func:`plainsql.runtime._session.refuse_session_level`);
 - ``unit_cursor()``: one cursor kept for ``BEGIN``/``COMMIT``, so a unit of work does not build
   two cursors of its own on every call.
 
@@ -23,17 +25,19 @@ from psycopg.abc import Params, Query
 from psycopg.rows import Row
 
 from plainsql.runtime._deadline import Guarded
+from plainsql.runtime._session import refuse_session_level
 
 
 class AsyncPlainConnection(psycopg.AsyncConnection[Row]):
     """A psycopg connection with a statement deadline and a cursor for BEGIN/COMMIT."""
 
-    __slots__ = ("_unit_cursor", "deadline", "last_used")
+    __slots__ = ("_unit_cursor", "deadline", "last_used", "pooled")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = 0.0
         self.last_used = 0.0
+        self.pooled = False
         self._unit_cursor: psycopg.AsyncCursor[Any] | None = None
         self.cursor_factory = AsyncDeadlineCursor
 
@@ -59,7 +63,11 @@ class AsyncDeadlineCursor(psycopg.AsyncCursor[Row]):
         # psycopg overloads execute() for strings and t-string Templates; this passes both on.
         parent: Any = super()
         conn = self.connection
-        seconds = conn.deadline if isinstance(conn, AsyncPlainConnection) else 0.0
+        seconds = 0.0
+        if isinstance(conn, AsyncPlainConnection):
+            seconds = conn.deadline
+            if conn.pooled:
+                refuse_session_level(query)
         with Guarded(conn, seconds):
             await parent.execute(query, params, prepare=prepare, binary=binary)
         return self

@@ -24,6 +24,7 @@ from plainsql.config import Settings
 from plainsql.errors import (
     CommitUncertain,
     ConnectionLost,
+    DatabaseUnavailable,
     DeadlineExceeded,
     DomainError,
     IntegrityError,
@@ -31,16 +32,19 @@ from plainsql.errors import (
     SerializationFailure,
     connection_lost,
     map_error,
+    prepared_statement_lost,
 )
+from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime._libpq import run_command
 from plainsql.runtime._unit import (
     COMMIT,
     ROLLBACK,
     begin_statement,
+    check_acting_user,
     unit_isolation,
 )
 from plainsql.runtime.pool import Conn, Pool
-from plainsql.server import unavailable
+from plainsql.server import through_pooler, unavailable
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -74,6 +78,9 @@ class Database:
     ) -> None:
         self.pool = pool
         self.settings = settings
+        # Through a transaction pooler, the statement timeout travels with each BEGIN.
+        pooled = isinstance(pool.conninfo, str) and through_pooler(settings, pool.conninfo)
+        self._unit_timeout = settings.statement_timeout_ms if pooled else None
         self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
 
     def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> Database:
@@ -119,10 +126,16 @@ class Database:
         return None if domain_class is None else domain_class(str(exc))
 
     def _getconn(self) -> Conn:
+        # The wait for a free connection is bounded by the statement deadline too: a caller
+        # queued behind a frozen server gets its error no later than one stuck in a statement.
+        timeout = self.pool.timeout
+        deadline = deadline_seconds(self.settings)
+        if deadline:
+            timeout = min(timeout, deadline)
         try:
-            return self.pool.getconn()
+            return self.pool.getconn(timeout=timeout)
         except PoolTimeout as exc:
-            pool, size, timeout = self.pool.name, self.pool.max_size, self.pool.timeout
+            pool, size = self.pool.name, self.pool.max_size
             message = f"no free connection in pool {pool!r} (size {size}) within {timeout:g} s"
             raise PoolExhausted(message, pool=pool, size=size) from exc
         except psycopg.OperationalError as exc:
@@ -173,12 +186,14 @@ class Database:
     ) -> Iterator[Conn]:
         """A unit of work: commits when the block ends, rolls back on any error."""
         settings = self.settings
+        check_acting_user(acting_user)
         begin = begin_statement(
             unit_isolation(isolation),
             read_only,
             settings.acting_user_setting,
             acting_user,
             settings.transaction_role,
+            self._unit_timeout,
         )
         for attempt in (1, 2):
             conn = self._getconn()
@@ -210,11 +225,15 @@ class Database:
                         domain = self._domain_error(exc)
                         if domain is not None:
                             raise domain from exc
+                        lost = _lost_in_unit(exc)
+                        if lost is not None:
+                            raise lost from exc.__cause__
                         raise
                     try:
                         run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
-                        failure, cause = self._failure(_mapped(exc, committing=True), exc)
+                        # A read-only unit changed nothing: it cannot be uncertain.
+                        failure, cause = self._failure(_mapped(exc, committing=not read_only), exc)
                         raise failure from cause
                 finally:
                     if restore and not conn.closed:
@@ -328,10 +347,24 @@ def _roll_back(conn: Conn) -> None:
         conn.close()  # the pool will replace it
 
 
+def _lost_in_unit(exc: BaseException) -> ConnectionLost | None:
+    """A query error that says the connection is gone (a named query maps it to
+    DatabaseUnavailable, not knowing it ran inside a unit) as the unit's ConnectionLost."""
+    cause = exc.__cause__
+    if (
+        isinstance(exc, DatabaseUnavailable)
+        and not isinstance(exc, ConnectionLost | PoolExhausted)
+        and isinstance(cause, psycopg.Error)
+        and connection_lost(cause)
+    ):
+        return ConnectionLost(ConnectionLost.explain(cause))
+    return None
+
+
 def _mapped(exc: psycopg.Error | DeadlineExceeded, *, committing: bool) -> Exception:
     if isinstance(exc, DeadlineExceeded):
         return CommitUncertain(CommitUncertain.explain(exc)) if committing else exc
-    if connection_lost(exc):
+    if connection_lost(exc) and not prepared_statement_lost(exc):
         cls = CommitUncertain if committing else ConnectionLost
         return cls(cls.explain(exc))
     return map_error(exc, query_name="transaction")

@@ -24,11 +24,12 @@ from plainsql.runtime._pool_common import (
     log_open,
     logger,
     pool_arguments,
+    probe,
     probe_failure,
 )
 from plainsql.runtime._pool_common import pool_statistics as pool_statistics
 from plainsql.runtime.connection import PlainConnection
-from plainsql.server import server_conninfo
+from plainsql.server import prepares, server_conninfo, through_pooler
 
 # The connection and pool types plainsql hands out (rows are built per query, so the
 # connection's own row type is left open). Application code names these instead of
@@ -37,16 +38,19 @@ Conn: TypeAlias = psycopg.Connection[Any]
 Pool: TypeAlias = ConnectionPool[Conn]
 
 
-def _configure(settings: Settings, name: str) -> Callable[[Conn], None]:
+def _configure(settings: Settings, name: str, target: str) -> Callable[[Conn], None]:
     seconds = deadline_seconds(settings)
+    pooled = through_pooler(settings, target)
+    prepared = prepares(settings, pooled)
 
     def configure(conn: Conn) -> None:
         logger.debug("pool %r: new connection, server process %d", name, conn.info.backend_pid)
         conn.set_autocommit(True)
-        if not settings.prepared_statements:
+        if not prepared:
             conn.prepare_threshold = None
         if isinstance(conn, PlainConnection):
             conn.deadline = seconds
+            conn.pooled = pooled
             conn.last_used = time.monotonic()
 
     return configure
@@ -70,10 +74,16 @@ def open_pool(
 ) -> Iterator[Pool]:
     """A pool on the configured server (or ``conninfo``), closed when the block ends."""
     target = server_conninfo(settings) if conninfo is None else conninfo
+    # One connection first, within the connect timeout: a server that is down, refuses the
+    # login or never answers fails here with its reason, before the pool starts retrying.
+    # (It blocks for that connect: opening a pool is start-up work.)
+    failure = probe(settings, target)
+    if failure is not None:
+        raise failure
     pool: Pool = ConnectionPool(
         connection_class=PlainConnection,
         check=_check_if_idle,
-        configure=_configure(settings, name),
+        configure=_configure(settings, name, target),
         **pool_arguments(settings, target, name),
     )
     try:

@@ -13,9 +13,11 @@ BEGIN found it dead. Connections are in autocommit mode: a statement outside a u
 commits on its own (one round trip, no BEGIN/COMMIT); ``AsyncDatabase.transaction()`` (or
 ``conn.transaction()``) makes a transaction. Connections carry ``application_name`` and
 ``statement_timeout``; with the ``prepared-statements`` setting off, psycopg prepares nothing
-(for poolers that cannot keep prepared statements). A server that cannot be reached fails the
-``with`` at once with :class:`DatabaseUnavailable` naming host and port, instead of a bare
-pool timeout.
+(for poolers that cannot keep prepared statements). Through a declared transaction pooler
+(``transaction-pooler``) they prepare nothing unless ``pooler-prepared-statements`` is set,
+and refuse session-level statements (``LISTEN``, session ``SET``, session advisory locks).
+A server that cannot be reached fails the ``with`` at once with :class:`DatabaseUnavailable`
+naming host and port, instead of a bare pool timeout.
 """
 
 from __future__ import annotations
@@ -36,11 +38,12 @@ from plainsql.runtime._pool_common import (
     log_open,
     logger,
     pool_arguments,
+    probe,
     probe_failure,
 )
 from plainsql.runtime._pool_common import pool_statistics as pool_statistics
 from plainsql.runtime.connection_async import AsyncPlainConnection
-from plainsql.server import server_conninfo
+from plainsql.server import prepares, server_conninfo, through_pooler
 
 # The connection and pool types plainsql hands out (rows are built per query, so the
 # connection's own row type is left open). Application code names these instead of
@@ -49,16 +52,21 @@ AsyncConn: TypeAlias = psycopg.AsyncConnection[Any]
 AsyncPool: TypeAlias = AsyncConnectionPool[AsyncConn]
 
 
-def _configure(settings: Settings, name: str) -> Callable[[AsyncConn], Awaitable[None]]:
+def _configure(
+    settings: Settings, name: str, target: str
+) -> Callable[[AsyncConn], Awaitable[None]]:
     seconds = deadline_seconds(settings)
+    pooled = through_pooler(settings, target)
+    prepared = prepares(settings, pooled)
 
     async def configure(conn: AsyncConn) -> None:
         logger.debug("pool %r: new connection, server process %d", name, conn.info.backend_pid)
         await conn.set_autocommit(True)
-        if not settings.prepared_statements:
+        if not prepared:
             conn.prepare_threshold = None
         if isinstance(conn, AsyncPlainConnection):
             conn.deadline = seconds
+            conn.pooled = pooled
             conn.last_used = time.monotonic()
 
     return configure
@@ -82,10 +90,16 @@ async def open_async_pool(
 ) -> AsyncIterator[AsyncPool]:
     """A pool on the configured server (or ``conninfo``), closed when the block ends."""
     target = server_conninfo(settings) if conninfo is None else conninfo
+    # One connection first, within the connect timeout: a server that is down, refuses the
+    # login or never answers fails here with its reason, before the pool starts retrying.
+    # (It blocks for that connect: opening a pool is start-up work.)
+    failure = probe(settings, target)
+    if failure is not None:
+        raise failure
     pool: AsyncPool = AsyncConnectionPool(
         connection_class=AsyncPlainConnection,
         check=_check_if_idle,
-        configure=_configure(settings, name),
+        configure=_configure(settings, name, target),
         **pool_arguments(settings, target, name),
     )
     try:

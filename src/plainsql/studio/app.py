@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,17 +27,19 @@ from psycopg.conninfo import conninfo_to_dict
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from plainsql import Pool, open_pool
 from plainsql.config import Settings, describe_target, mask_url
 from plainsql.errors import PlainSQLError, scrub_secrets
-from plainsql.studio import catalog, named, rows
+from plainsql.studio import catalog, named, plans, rows, staging
 from plainsql.studio.catalog import Secrets
 from plainsql.studio.security import Gate, allowed_hosts
+from plainsql.studio.units import AsUser, acting_user_of
 
+log = logging.getLogger("plainsql.studio")
 HERE = Path(__file__).parent
 MASK = "••••••"
 CELL_CHARS = 200
@@ -51,6 +54,7 @@ class Studio:
     conninfo: str
     write: bool = False
     pool: Pool | None = None
+    staged: staging.Staging = field(default_factory=staging.Staging)
 
     @contextmanager
     def connection(self) -> Any:
@@ -60,6 +64,9 @@ class Studio:
 
     def secrets(self, conn: psycopg.Connection[Any]) -> Secrets:
         return catalog.load_secrets(conn, self.settings.studio_secret_columns)
+
+    def as_user(self, acting_user: str | None) -> AsUser | None:
+        return None if acting_user is None else AsUser(self.settings, acting_user)
 
 
 def is_local(conninfo: str) -> bool:
@@ -96,9 +103,9 @@ def url(path: str, params: Mapping[str, Any] | None = None) -> str:
     return f"{path}?{query}" if query else path
 
 
-def row_link(table: str, key: Mapping[str, Any]) -> str:
-    """The row view of the row whose primary key has these values."""
-    return url(f"/tables/{table}/row", {f"k.{k}": v for k, v in key.items()})
+def row_link(table: str, key: Mapping[str, Any], acting_user: str | None = None) -> str:
+    """The row view of the row whose primary key has these values (read as ``acting_user``)."""
+    return url(f"/tables/{table}/row", {**{f"k.{k}": v for k, v in key.items()}, "as": acting_user})
 
 
 def text_of(value: Any) -> str:
@@ -184,6 +191,12 @@ def foreign_links(
     return out, into
 
 
+def _with_as(href: str | None, acting_user: str) -> str | None:
+    if href is None:
+        return None
+    return href + ("&" if "?" in href else "?") + urlencode({"as": acting_user})
+
+
 class Pages:
     """The request handlers (each runs in Starlette's thread pool: psycopg is sync here)."""
 
@@ -246,7 +259,9 @@ class Pages:
                 return self.failed(request, 404, f"no table {name}")
             try:
                 page_request = rows.parse_request(table, dict(request.query_params))
-                page = rows.fetch_page(conn, table, page_request)
+                page = rows.fetch_page(
+                    conn, table, page_request, self.studio.as_user(page_request.acting_user)
+                )
             except rows.StudioInputError as exc:
                 return self.render(
                     request,
@@ -275,12 +290,16 @@ class Pages:
     def row(self, request: Request) -> Response:
         name = request.path_params["name"]
         key = {k[2:]: v for k, v in request.query_params.items() if k.startswith("k.")}
+        acting_user = acting_user_of(request.query_params.get("as"))
+        texts = None
         with self.studio.connection() as conn:
             table, secrets = self._table(conn, name)
             if table is None:
                 return self.failed(request, 404, f"no table {name}")
             try:
-                found = rows.fetch_row(conn, table, key)
+                found = rows.fetch_row(conn, table, key, self.studio.as_user(acting_user))
+                if found is not None and self.studio.write and acting_user is None:
+                    texts = staging.row_text(conn, table, key)
             except rows.StudioInputError as exc:
                 return self.failed(request, 400, str(exc))
             except psycopg.Error as exc:
@@ -288,6 +307,9 @@ class Pages:
         if found is None:
             return self.failed(request, 404, f"no row of {table.qualified} with that key")
         links_out, links_in = foreign_links(table, found)
+        if acting_user is not None:  # a link from here reads as the same user
+            links_out = [(n, label, _with_as(h, acting_user)) for n, label, h in links_out]
+            links_in = [(n, label, _with_as(h, acting_user)) for n, label, h in links_in]
         return self.render(
             request,
             "row.html",
@@ -296,6 +318,8 @@ class Pages:
             key=key,
             links_out=links_out,
             links_in=links_in,
+            acting_user=acting_user,
+            texts=texts,
         )
 
     # -- named queries -------------------------------------------------------------------------
@@ -339,6 +363,11 @@ class Pages:
         result = None
         error = None
         status = 200
+        form = values or {}
+        acting_user = acting_user_of(form.get("studio.as", request.query_params.get("as")))
+        action = form.get("studio.action", "run")
+        analyze = form.get("studio.analyze") == "1"
+        plan = generic = None
         with self.studio.connection() as conn:
             secrets = self.studio.secrets(conn)
             try:
@@ -351,7 +380,32 @@ class Pages:
             if values is not None and error is None:
                 typed = {f.name: named.form_value(f, values.get(f.name)) for f in fields}
                 try:
-                    result = named.run_query(conn, source, typed, secrets, write=self.studio.write)
+                    if action == "explain":
+                        plan = plans.custom_plan(
+                            conn,
+                            self.studio.settings,
+                            source,
+                            typed,
+                            acting_user=acting_user,
+                            analyze=analyze,
+                            write=self.studio.write,
+                        )
+                        generic = plans.generic_plan(
+                            conn, self.studio.settings, source, acting_user=acting_user
+                        )
+                    else:
+                        result = named.run_query(
+                            conn,
+                            self.studio.settings,
+                            source,
+                            typed,
+                            secrets,
+                            write=self.studio.write,
+                            acting_user=acting_user,
+                        )
+                except rows.StudioInputError as exc:
+                    error = str(exc)
+                    status = 403 if isinstance(exc, rows.NeedsWrite) else 400
                 except psycopg.Error as exc:
                     error = error_text(exc, secrets)
                     status = 400
@@ -361,14 +415,115 @@ class Pages:
             status,
             source=source,
             fields=fields,
-            values=values or {},
+            values=form,
             result=result,
             error=error,
             stats=stats,
             operation=named.OPERATIONS.get(source.operation, ""),
             where=source.where(self.studio.settings.project_dir),
             written=named.as_written(source),
+            acting_user=acting_user,
+            analyze=analyze,
+            plan=plan,
+            generic=generic,
+            same_shape=generic is not None
+            and plan is not None
+            and generic.root.shape == plan.root.shape,
+            writes=plans.writes(source),
         )
+
+    # -- staged edits (--write) ----------------------------------------------------------------
+
+    NO_WRITE = (
+        "staged edits need `plainsql studio --write`: this studio was started read-only, "
+        "nothing is staged or written"
+    )
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        body = (await request.body()).decode("utf-8", errors="replace")
+        return dict(parse_qsl(body, keep_blank_values=True))
+
+    def staged(
+        self,
+        request: Request,
+        status: int = 200,
+        *,
+        notice: str | None = None,
+        error: str | None = None,
+        failed: int | None = None,
+    ) -> Response:
+        edits, version = self.studio.staged.edits()
+        with self.studio.connection() as conn:
+            shown = [(edit, *edit.shown(conn)) for edit in edits]
+        return self.render(
+            request,
+            "staged.html",
+            status,
+            shown=shown,
+            version=version,
+            notice=notice,
+            error=error,
+            failed=failed,
+        )
+
+    async def stage(self, request: Request) -> Response:
+        return await run_in_threadpool(self._stage, request, await self._form(request))
+
+    def _stage(self, request: Request, form: dict[str, str]) -> Response:
+        if not self.studio.write:
+            return self.failed(request, 403, self.NO_WRITE)
+        name = form.get("table", "")
+        with self.studio.connection() as conn:
+            table, secrets = self._table(conn, name)
+            if table is None:
+                return self.failed(request, 404, f"no table {name}")
+            try:
+                kind, key, values = staging.edit_from_form(conn, table, form)
+            except rows.StudioInputError as exc:
+                return self.failed(request, 400, str(exc))
+            except psycopg.Error as exc:
+                return self.failed(request, 400, error_text(exc, secrets))
+        edit = self.studio.staged.add(kind, table, key, values)
+        log.info("staged edit %d: %s on %s", edit.number, kind, table.qualified)
+        return RedirectResponse("/staged", status_code=303)
+
+    async def commit(self, request: Request) -> Response:
+        return await run_in_threadpool(self._commit, request, await self._form(request))
+
+    def _commit(self, request: Request, form: dict[str, str]) -> Response:
+        if not self.studio.write:
+            return self.failed(request, 403, self.NO_WRITE)
+        try:
+            version = int(form.get("version", ""))
+        except ValueError:
+            return self.failed(request, 400, "a commit names the version of the staged edits")
+        with self.studio.connection() as conn:
+            secrets = self.studio.secrets(conn)
+            try:
+                count = self.studio.staged.commit(conn, self.studio.settings, version)
+            except staging.StagedEditFailed as exc:
+                cause = exc.__cause__
+                detail = error_text(cause, secrets) if cause is not None else ""
+                number = exc.edit.number if exc.edit is not None else None
+                log.info("staged edits refused at edit %s: nothing written", number or "COMMIT")
+                message = f"{exc}\n{detail}".strip()
+                return self.staged(request, 409, error=message, failed=number)
+            except rows.StudioInputError as exc:
+                return self.staged(request, 409, error=str(exc))
+        log.info("%d staged edits committed", count)
+        return self.staged(
+            request, notice=f"{count} edit{'s' if count != 1 else ''} committed in one transaction"
+        )
+
+    async def discard(self, request: Request) -> Response:
+        form = await self._form(request)
+        if not self.studio.write:
+            return self.failed(request, 403, self.NO_WRITE)
+        which = form.get("edit", "all")
+        self.studio.staged.discard(
+            None if which == "all" else int(which) if which.isdigit() else -1
+        )
+        return RedirectResponse("/staged", status_code=303)
 
     # -- migrations ----------------------------------------------------------------------------
 
@@ -421,6 +576,10 @@ def create_app(studio: Studio, *, token: str, port: int, extra_hosts: tuple[str,
         Route("/queries", pages.queries),
         Route("/queries/{name}", pages.query, methods=["GET"]),
         Route("/queries/{name}", pages.run, methods=["POST"]),
+        Route("/staged", pages.staged, methods=["GET"]),
+        Route("/staged", pages.stage, methods=["POST"]),
+        Route("/staged/commit", pages.commit, methods=["POST"]),
+        Route("/staged/discard", pages.discard, methods=["POST"]),
         Route("/migrations", pages.migrations),
         Route("/migrations/drift", pages.drift),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

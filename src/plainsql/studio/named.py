@@ -4,9 +4,10 @@ A query's parameters are typed by preparing it on the live database (the server 
 ``$n``'s type, as ``plainsql typegen`` does), which gives the form its inputs: enum labels as a
 select, booleans, timestamps, uuids, arrays (one element per line), JSON. A run sends every
 value as text of unknown type, so the server parses it with the parameter's own input
-function (an empty field is NULL). Unless the studio was started with ``--write``, a run is
-``BEGIN READ ONLY`` ... ``ROLLBACK``: a query whose function writes fails, and nothing it did
-is kept; with ``--write`` it is ``BEGIN`` ... ``COMMIT``.
+function (an empty field is NULL). A run is a studio unit (:mod:`plainsql.studio.units`), as
+the login role or as the application runs for an acting user. Unless the studio was started
+with ``--write`` it is read-only and rolled back: a query whose function writes fails, and
+nothing it did is kept; with ``--write`` it is committed.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import psycopg
 from aiosql.types import SQLOperationType
 from psycopg import pq
 
+from plainsql.config import Settings
 from plainsql.studio.catalog import Secrets, type_kinds
 from plainsql.studio.rows import read_only
+from plainsql.studio.units import Identity, unit
 from plainsql.typegen.describe import QuerySource, load_sources, numbered
 
 OPERATIONS = {
@@ -57,6 +60,7 @@ class RunResult:
     truncated: bool
     status: str  # the command tag, e.g. "SELECT 3"
     committed: bool
+    identity: Identity | None = None  # who it ran as, read inside its transaction
 
 
 def sources(sql_dir: Path) -> dict[str, QuerySource]:
@@ -118,17 +122,18 @@ def form_value(field: ParamField, raw: str | None) -> str | None:
 
 def run_query(
     conn: psycopg.Connection[Any],
+    settings: Settings,
     source: QuerySource,
     values: dict[str, str | None],
     secrets: Secrets,
     *,
     write: bool = False,
+    acting_user: str | None = None,
 ) -> RunResult:
-    """Run the query once with ``values``; rolled back (read-only) unless ``write``."""
+    """Run the query once with ``values``, as the login role or as the application runs for
+    ``acting_user``; read-only and rolled back unless ``write`` (then committed)."""
     params = {name: values.get(name) for name in source.params}
-    committed = False
-    conn.execute("BEGIN" if write else "BEGIN READ ONLY")
-    try:
+    with unit(conn, settings, acting_user, write=write) as opened:
         with conn.cursor() as cursor:
             cursor.execute(source.sql, params if source.params else None, prepare=False)
             columns: tuple[ResultColumn, ...] = ()
@@ -154,13 +159,8 @@ def run_query(
                 truncated = len(rows) > MAX_ROWS
                 rows = rows[:MAX_ROWS]
             status = cursor.statusmessage or ""
-        if write:
-            conn.execute("COMMIT")
-            committed = True
-    finally:
-        if not committed:
-            conn.execute("ROLLBACK")
-    return RunResult(columns, rows, truncated, status, committed)
+        opened.keep()
+    return RunResult(columns, rows, truncated, status, opened.committed, opened.identity)
 
 
 def query_stats(conn: psycopg.Connection[Any], source: QuerySource) -> dict[str, Any] | None:

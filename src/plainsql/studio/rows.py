@@ -21,6 +21,7 @@ from psycopg import sql
 
 from plainsql.errors import PlainSQLError
 from plainsql.studio.catalog import Table
+from plainsql.studio.units import AsUser, Identity, acting_user_of, unit
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -41,6 +42,10 @@ class StudioInputError(PlainSQLError):
     """A request the studio cannot serve: an unknown column, a malformed cursor, a bad value."""
 
 
+class NeedsWrite(StudioInputError):
+    """Refused: it would write, and the studio was started without ``--write``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Filter:
     column: str
@@ -55,6 +60,7 @@ class PageRequest:
     after: tuple[str, ...] | None  # the previous page's last key, as text
     filters: tuple[Filter, ...]
     limit: int
+    acting_user: str | None = None  # ``as=``: read as the application runs for this user
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The URL query of this view (with ``changes``): what a link to it carries."""
@@ -63,6 +69,7 @@ class PageRequest:
             "desc": "1" if self.descending else None,
             "limit": str(self.limit) if self.limit != DEFAULT_LIMIT else None,
             "after": json.dumps(list(self.after)) if self.after else None,
+            "as": self.acting_user,
         }
         for f in self.filters:
             state[f"f.{f.column}"] = f.value
@@ -78,6 +85,7 @@ class Page:
     rows: list[tuple[Any, ...]]
     keys: list[dict[str, str]]  # each row's primary key as text (for the row view's link)
     next_after: tuple[str, ...] | None
+    identity: Identity | None = None  # who read it, when it was read as a user
 
 
 def key_columns(table: Table, sort: str) -> list[str]:
@@ -128,7 +136,12 @@ def parse_request(table: Table, params: Mapping[str, str]) -> PageRequest:
             continue
         filters.append(Filter(column.name, operator, value))
     return PageRequest(
-        sort, params.get("desc") == "1", after, tuple(filters), max(1, min(limit, MAX_LIMIT))
+        sort,
+        params.get("desc") == "1",
+        after,
+        tuple(filters),
+        max(1, min(limit, MAX_LIMIT)),
+        acting_user_of(params.get("as")),
     )
 
 
@@ -163,8 +176,14 @@ def where_clause(
     return conditions, values
 
 
-def fetch_page(conn: psycopg.Connection[Any], table: Table, request: PageRequest) -> Page:
-    """One page of rows, in a read-only transaction that is rolled back."""
+def fetch_page(
+    conn: psycopg.Connection[Any],
+    table: Table,
+    request: PageRequest,
+    as_user: AsUser | None = None,
+) -> Page:
+    """One page of rows, in a read-only transaction that is rolled back (as the login role, or
+    as the application runs for ``as_user``)."""
     keys = key_columns(table, request.sort)
     conditions, values = where_clause(table, request.filters)
     if request.after is not None:
@@ -195,7 +214,7 @@ def fetch_page(conn: psycopg.Connection[Any], table: Table, request: PageRequest
         order=sql.SQL(", ").join(sql.Identifier(k) + direction for k in keys),
         limit=sql.Literal(request.limit + 1),
     )
-    with read_only(conn):
+    with read_only(conn, as_user) as identity:
         rows = conn.execute(statement, values).fetchall()
     more = len(rows) > request.limit
     rows = rows[: request.limit]
@@ -204,11 +223,14 @@ def fetch_page(conn: psycopg.Connection[Any], table: Table, request: PageRequest
     texts = [dict(zip(key_text, row[width:], strict=True)) for row in rows]
     row_keys = [{k: t[k] for k in table.primary_key} for t in texts]
     next_after = tuple(texts[-1][k] for k in keys) if more and texts else None
-    return Page(tuple(names), page_rows, row_keys, next_after)
+    return Page(tuple(names), page_rows, row_keys, next_after, identity)
 
 
 def fetch_row(
-    conn: psycopg.Connection[Any], table: Table, key: Mapping[str, str]
+    conn: psycopg.Connection[Any],
+    table: Table,
+    key: Mapping[str, str],
+    as_user: AsUser | None = None,
 ) -> dict[str, Any] | None:
     """The row whose primary key has these (text) values, or None."""
     if not table.primary_key:
@@ -223,7 +245,7 @@ def fetch_row(
         sql.Identifier(table.summary.schema, table.summary.name),
         sql.SQL(" AND ").join(conditions),
     )
-    with read_only(conn):
+    with read_only(conn, as_user):
         cursor = conn.execute(statement, values)
         found = cursor.fetchone()
     if found is None:
@@ -232,10 +254,17 @@ def fetch_row(
 
 
 @contextmanager
-def read_only(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
-    """``BEGIN READ ONLY`` ... ``ROLLBACK``, whatever happens inside (an autocommit connection)."""
+def read_only(
+    conn: psycopg.Connection[Any], as_user: AsUser | None = None
+) -> Iterator[Identity | None]:
+    """``BEGIN READ ONLY`` ... ``ROLLBACK``, whatever happens inside (an autocommit connection);
+    for ``as_user``, the application's unit of work (read-only, rolled back) and who it ran as."""
+    if as_user is not None:
+        with unit(conn, as_user.settings, as_user.acting_user) as opened:
+            yield opened.identity
+        return
     conn.execute("BEGIN READ ONLY")
     try:
-        yield conn
+        yield None
     finally:
         conn.execute("ROLLBACK")

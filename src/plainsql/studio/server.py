@@ -14,7 +14,7 @@ from collections.abc import Callable
 import uvicorn
 
 from plainsql.config import Settings, describe_target
-from plainsql.server import server_conninfo
+from plainsql.server import session_conninfo
 from plainsql.studio.app import Studio, create_app, is_local
 
 log = logging.getLogger("plainsql.studio")
@@ -43,7 +43,7 @@ def serve(
     warn: Callable[[str], None] = print,
 ) -> None:
     """Serve the studio until interrupted (Ctrl-C)."""
-    conninfo = server_conninfo(settings)
+    conninfo = session_conninfo(settings, "plainsql studio", required=False)
     if not is_local(conninfo):
         warn(
             f"warning: the database {describe_target(conninfo)} is not on this machine; the "

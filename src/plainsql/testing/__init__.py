@@ -8,6 +8,7 @@ Server choice, first that applies:
 1. ``PLAINSQL_TEST_DATABASE_URL`` (the role needs CREATEDB);
 2. the server the CLI uses when one is configured explicitly: ``DATABASE_URL`` in the
    environment or in ``.env``, or libpq's ``PG*`` variables (see :mod:`plainsql.config`);
+   its ``DIRECT_URL`` when set (tests create databases: never through a transaction pooler);
 3. a throwaway ``postgres:16-alpine`` container via testcontainers, when it is installed and a
    Docker engine answers (``PLAINSQL_TEST_DOCKER=off`` skips it);
 4. the project's embedded PostgreSQL (``.plainsql/pgdata``).
@@ -57,9 +58,13 @@ class TestServer:
         return psycopg.connect(self.admin_conninfo, autocommit=True, connect_timeout=10)
 
     def settings_for(self, dbname: str) -> Settings:
-        """Settings whose DATABASE_URL is ``dbname`` on this server."""
+        """Settings whose DATABASE_URL is ``dbname`` on this server (directly, no pooler)."""
         return replace(
-            self.settings, database_url=self.conninfo(dbname), source=DatabaseSource.ENVIRONMENT
+            self.settings,
+            database_url=self.conninfo(dbname),
+            source=DatabaseSource.ENVIRONMENT,
+            transaction_pooler=False,
+            direct_url=None,
         )
 
 
@@ -80,6 +85,8 @@ def _choice(settings: Settings) -> tuple[str, str | None]:
     explicit = os.environ.get("PLAINSQL_TEST_DATABASE_URL")
     if explicit:
         return "PLAINSQL_TEST_DATABASE_URL", explicit
+    if settings.direct_url:
+        return "DIRECT_URL", settings.direct_url
     if not settings.uses_embedded:
         return settings.source.value, settings.database_url or ""
     if os.environ.get("PLAINSQL_TEST_DOCKER", "auto") != "off" and _docker_answers():

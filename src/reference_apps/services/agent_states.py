@@ -14,6 +14,7 @@ from uuid import UUID
 from plainsql import AsyncConn
 from reference_apps.db.records import JSON, AgentStateRow, JSONParam
 from reference_apps.services.base import Service
+from reference_apps.services.bounds import json_object, json_objects, texts
 from reference_apps.services.errors import NotFound
 from reference_apps.services.projects import Project, ProjectNotFound
 
@@ -46,8 +47,8 @@ def _checked(row: AgentStateRow) -> AgentState:
     return row
 
 
-def _phases(phases: Sequence[Mapping[str, JSONParam]] | None) -> list[JSONParam] | None:
-    return None if phases is None else [dict(p) for p in phases]
+def _json_objects(values: object | None, name: str) -> list[dict[str, JSONParam]] | None:
+    return None if values is None else json_objects(values, name)
 
 
 class AgentStatesService(Service):
@@ -90,11 +91,13 @@ class AgentStatesService(Service):
             user_id=acting_user_id,
             current_state=current_state,
             current_phase=current_phase,
-            phases=_phases(phases),
+            phases=_json_objects(phases, "phases"),
             sandbox_id=sandbox_id,
             preview_url=preview_url,
-            generated_files=None if generated_files is None else list(generated_files),
-            conversation_history=_phases(conversation_history),
+            generated_files=None
+            if generated_files is None
+            else texts(generated_files, "generated_files"),
+            conversation_history=_json_objects(conversation_history, "conversation_history"),
         )
         return _checked(row)
 
@@ -120,11 +123,11 @@ class AgentStatesService(Service):
             user_id=acting_user_id,
             current_state=current_state,
             current_phase=current_phase,
-            phases=[dict(p) for p in phases],
+            phases=json_objects(phases, "phases"),
             sandbox_id=sandbox_id,
             preview_url=preview_url,
-            generated_files=list(generated_files),
-            conversation_history=[dict(m) for m in conversation_history],
+            generated_files=texts(generated_files, "generated_files"),
+            conversation_history=json_objects(conversation_history, "conversation_history"),
         )
         return _checked(row)
 
@@ -159,7 +162,7 @@ class AgentStatesService(Service):
             append,
             project_id=project_id,
             user_id=user,
-            phase=dict(phase),
+            phase=json_object(phase, "phase"),
         )
         return row.phase_count
 
@@ -184,7 +187,11 @@ class AgentStatesService(Service):
         """Add the paths not yet listed, each once; returns the full list after the change."""
         add, user = self.q.projects.update_agent_state_add_generated_files, acting_user_id
         row = await self.writing(user).one(
-            self._why(project_id, user), add, project_id=project_id, user_id=user, paths=list(paths)
+            self._why(project_id, user),
+            add,
+            project_id=project_id,
+            user_id=user,
+            paths=texts(paths, "paths"),
         )
         return tuple(row.generated_files)
 
@@ -204,7 +211,7 @@ class AgentStatesService(Service):
             append,
             project_id=project_id,
             user_id=user,
-            message=dict(message),
+            message=json_object(message, "message"),
         )
         return row.message_count
 

@@ -17,6 +17,7 @@ from typing import Final
 from plainsql import AsyncDatabase, exactly_one
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SessionRow
+from reference_apps.services import bounds
 from reference_apps.services.base import Service
 from reference_apps.services.errors import UserNotFound, run_secret
 
@@ -136,6 +137,7 @@ class SessionService(Service):
         maintenance job over every user's sessions: it runs as the worker role, through its
         path (``app_delete_expired_sessions``, batches of 1..10000), with no acting user.
         """
+        batch_size = bounds.batch_size(batch_size, "batch_size")
         total = 0
         purge = self.q.auth.delete_expired_sessions
         while True:

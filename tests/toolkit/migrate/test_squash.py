@@ -47,9 +47,9 @@ def build(settings: Settings, project: Path, conninfo: str) -> dict[str, dict[st
 
 
 @pytest.fixture
-def fresh_cluster(tmp_path: Path) -> Iterator[str]:
+def fresh_cluster(server_folder: Path) -> Iterator[str]:
     """A new embedded cluster: it has never seen any role the application grants to."""
-    pgdata = tmp_path / "fresh" / "pgdata"
+    pgdata = server_folder / "pgdata"
     state = embedded.start(pgdata)
     try:
         yield embedded.url_for(state, "postgres")

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,13 +16,17 @@ from psycopg.pq import TransactionStatus
 from plainsql import open_async_pool, open_pool
 from plainsql.config import Settings
 from plainsql.errors import (
+    CommitUncertain,
     ConnectionLost,
     PermissionDenied,
     PoolExhausted,
+    PreparedStatementLost,
     QueryError,
     SerializationFailure,
     UniqueViolation,
 )
+from plainsql.queries import load_async_queries
+from plainsql.runtime._deadline import GRACE
 from plainsql.runtime.database import Database
 from plainsql.runtime.database_async import AsyncDatabase
 
@@ -272,3 +277,77 @@ def test_the_sync_runtime_behaves_alike(small: Settings) -> None:
             conn.execute("INSERT INTO runtime_t VALUES (1, 0)")
         with db.connection() as conn:
             assert conn.execute("SELECT n FROM runtime_t").fetchone() == (3,)
+
+
+async def test_a_connection_lost_inside_a_unit_is_connection_lost_wherever_it_died(
+    db: AsyncDatabase, plainsql_database_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "q.sql").write_text(
+        "-- name: count_rows()$\n-- How many rows.\nSELECT count(*) FROM runtime_t;\n"
+    )
+    queries = load_async_queries(tmp_path / "q.sql")
+
+    async def killed_before(statement: str) -> None:
+        async with db.transaction() as conn:
+            await asyncio.to_thread(_terminate, plainsql_database_url, conn.info.backend_pid)
+            if statement == "named query":
+                await queries.count_rows(conn)
+            else:
+                await conn.execute("SELECT 1")
+
+    for statement in ("named query", "plain statement"):
+        with pytest.raises(ConnectionLost) as caught:
+            await killed_before(statement)
+        assert type(caught.value) is ConnectionLost, statement
+        assert isinstance(caught.value.__cause__, psycopg.Error)
+
+
+async def test_a_read_only_unit_that_loses_its_connection_at_commit_is_not_uncertain(
+    db: AsyncDatabase, plainsql_database_url: str
+) -> None:
+
+    async def lost_before_commit(read_only: bool) -> None:
+        async with db.transaction(read_only=read_only) as conn:
+            await conn.execute("SELECT n FROM runtime_t")
+            await asyncio.to_thread(_terminate, plainsql_database_url, conn.info.backend_pid)
+
+    for read_only, expected in ((True, ConnectionLost), (False, CommitUncertain)):
+        with pytest.raises(ConnectionLost) as caught:
+            await lost_before_commit(read_only)
+        assert type(caught.value) is expected, read_only
+
+
+async def test_a_wait_for_a_free_connection_is_bounded_by_the_statement_deadline(
+    small: Settings,
+) -> None:
+    # The pool would let a caller wait ten minutes; the statement deadline (1 s + the grace)
+    # is what a caller is promised.
+    patient = replace(small, pool_timeout=600.0, statement_timeout_ms=1000)
+    async with open_async_pool(patient) as pool:
+        db = AsyncDatabase(pool, patient)
+        async with db.transaction():
+            with pytest.raises(PoolExhausted) as caught:
+                await asyncio.wait_for(db.transaction().__aenter__(), timeout=120)
+    assert f"within {1 + GRACE:g} s" in str(caught.value)
+
+
+def test_a_prepared_statement_the_session_already_holds_is_explained(small: Settings) -> None:
+    """What a transaction pooler does to a client (another client's ``_pg3_0`` on the server
+    connection), done by hand on the real server: the error names the cause and the settings."""
+    with open_pool(small) as pool:
+        db = Database(pool, small)
+        with db.connection() as conn:
+            conn.execute("PREPARE _pg3_0 AS SELECT 1")
+        with pytest.raises(PreparedStatementLost) as caught, db.transaction() as conn:
+            conn.execute("SELECT %s::int", (1,), prepare=True)
+        assert 'prepared statement "_pg3_0" already exists' in str(caught.value)
+        assert "PLAINSQL_TRANSACTION_POOLER" in str(caught.value)
+        with db.connection() as conn:
+            conn.execute("DEALLOCATE ALL")
+            conn.execute("SELECT %s::int", (1,), prepare=True)  # psycopg prepares it ...
+            row = conn.execute("SELECT name FROM pg_prepared_statements").fetchone()
+            assert row is not None
+            conn.pgconn.exec_(f"DEALLOCATE {row[0]}".encode())  # ... and a pooler loses it
+        with pytest.raises(PreparedStatementLost) as caught, db.transaction() as conn:
+            conn.execute("SELECT %s::int", (1,))
+        assert f'prepared statement "{row[0]}" does not exist' in str(caught.value)
