@@ -86,6 +86,33 @@ CREATE TYPE public.user_role AS ENUM (
 COMMENT ON TYPE public.user_role IS 'Role of a user, globally (users.role) and in a team (team_members.role).';
 
 --
+-- Name: app_accept_team_invitation(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_accept_team_invitation(invited_team_id uuid) RETURNS public.user_role
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH accepted AS (
+        DELETE FROM team_invitations AS i
+        USING users AS u, teams AS t
+        WHERE i.team_id = invited_team_id AND i.user_id = app_acting_user()
+            AND u.id = i.user_id AND u.deleted_at IS NULL
+            AND t.id = i.team_id AND t.deleted_at IS NULL
+        RETURNING i.team_id, i.user_id, i.role
+    )
+    INSERT INTO team_members (team_id, user_id, role)
+    SELECT team_id, user_id, role FROM accepted
+    RETURNING role
+$$;
+
+--
+-- Name: FUNCTION app_accept_team_invitation(invited_team_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_accept_team_invitation(invited_team_id uuid) IS 'The acting user accepts its invitation to a live team: it becomes a member with the invited role (returned), else NULL.';
+
+--
 -- Name: app_acting_user(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -198,6 +225,55 @@ $$;
 COMMENT ON FUNCTION public.app_complete_video(video_id text, token uuid, content jsonb) IS 'Worker path: processing -> completed with the content, only for the newest claim''s token; false otherwise.';
 
 --
+-- Name: app_confirm_email_change(text, bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_confirm_email_change(new_email_address text, verification_value_hash bytea) RETURNS text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH consumed AS (
+        DELETE FROM verifications AS v
+        USING users AS u
+        WHERE u.id = v.user_id AND u.deleted_at IS NULL
+            AND lower(v.new_email) = lower(new_email_address)
+            AND v.value_hash = verification_value_hash
+            AND v.expires_at > now()
+        RETURNING v.user_id, v.new_email
+    )
+    UPDATE users SET email = consumed.new_email, email_verified = true
+    FROM consumed
+    WHERE users.id = consumed.user_id
+    RETURNING users.id
+$$;
+
+--
+-- Name: FUNCTION app_confirm_email_change(new_email_address text, verification_value_hash bytea); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_confirm_email_change(new_email_address text, verification_value_hash bytea) IS 'Email change: uses up the value sent to the new email; the user''s email becomes it, verified. The user''s id, else NULL.';
+
+--
+-- Name: app_consume_verification(text, bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_consume_verification(verification_identifier text, verification_value_hash bytea) RETURNS TABLE(id text, identifier text, expires_at timestamp with time zone, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    DELETE FROM verifications AS v
+    WHERE v.identifier = verification_identifier AND v.value_hash = verification_value_hash
+        AND v.expires_at > now() AND v.user_id IS NULL
+    RETURNING v.id, v.identifier, v.expires_at, v.created_at, v.updated_at
+$$;
+
+--
+-- Name: FUNCTION app_consume_verification(verification_identifier text, verification_value_hash bytea); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_consume_verification(verification_identifier text, verification_value_hash bytea) IS 'Uses up a live value tied to no user: the verification once, nothing ever after.';
+
+--
 -- Name: app_create_team(text, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -229,6 +305,32 @@ $$;
 --
 
 COMMENT ON FUNCTION public.app_create_team(team_name text, team_slug text) IS 'Team creation path: a team with the acting user as its OWNER; returns the team''s id.';
+
+--
+-- Name: app_create_verification(text, bytea, interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_create_verification(verification_identifier text, verification_value_hash bytea, expires_in interval) RETURNS TABLE(id text, identifier text, expires_at timestamp with time zone, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF expires_in IS NULL OR expires_in > interval '30 days' THEN
+        RAISE EXCEPTION 'a verification expires within 30 days'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    INSERT INTO verifications AS v (identifier, value_hash, expires_at)
+    VALUES (verification_identifier, verification_value_hash, now() + expires_in)
+    RETURNING v.id, v.identifier, v.expires_at, v.created_at, v.updated_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_create_verification(verification_identifier text, verification_value_hash bytea, expires_in interval); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_create_verification(verification_identifier text, verification_value_hash bytea, expires_in interval) IS 'A one-time value (by its SHA-256) for an identifier, tied to no user; expires within 30 days.';
 
 --
 -- Name: app_credential_by_email(text); Type: FUNCTION; Schema: public; Owner: -
@@ -281,25 +383,51 @@ COMMENT ON FUNCTION public.app_credential_by_login(login text) IS 'Sign-in path:
 --
 
 CREATE FUNCTION public.app_delete_expired_sessions(batch_size integer) RETURNS integer
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    WITH purged AS (
-        DELETE FROM sessions
-        WHERE id = any(ARRAY(
-            SELECT id FROM sessions WHERE expires_at <= now() LIMIT batch_size
-            FOR UPDATE SKIP LOCKED
-        ))
-        RETURNING 1
-    )
-    SELECT count(*)::integer FROM purged
+DECLARE
+    purged integer;
+BEGIN
+    IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 10000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    DELETE FROM sessions
+    WHERE id = any(ARRAY(
+        SELECT id FROM sessions WHERE expires_at <= now() LIMIT batch_size
+        FOR UPDATE SKIP LOCKED
+    ));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END;
 $$;
 
 --
 -- Name: FUNCTION app_delete_expired_sessions(batch_size integer); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.app_delete_expired_sessions(batch_size integer) IS 'Maintenance path: deletes up to batch_size expired sessions of any user; returns the count.';
+COMMENT ON FUNCTION public.app_delete_expired_sessions(batch_size integer) IS 'Worker path: deletes up to batch_size (1..10000) expired sessions of any user; returns the count.';
+
+--
+-- Name: app_delete_expired_verifications(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_delete_expired_verifications() RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH purged AS (
+        DELETE FROM verifications WHERE expires_at <= now() RETURNING 1
+    )
+    SELECT count(*)::integer FROM purged
+$$;
+
+--
+-- Name: FUNCTION app_delete_expired_verifications(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_delete_expired_verifications() IS 'Worker path: deletes every expired verification; returns the count.';
 
 --
 -- Name: app_fail_video(text, uuid, text, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -353,46 +481,88 @@ CREATE FUNCTION public.app_is_team_owner(checked_team_id uuid) RETURNS boolean
 $$;
 
 --
--- Name: app_mark_email_verified(text); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.app_mark_email_verified(email_address text) RETURNS text
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
-    AS $$
-    UPDATE users
-    SET email_verified = true
-    WHERE lower(email) = lower(email_address) AND deleted_at IS NULL
-    RETURNING id
-$$;
-
---
--- Name: FUNCTION app_mark_email_verified(email_address text); Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON FUNCTION public.app_mark_email_verified(email_address text) IS 'Email verification path (after a verification value was consumed): the user''s id, else NULL.';
-
---
 -- Name: app_purge_deleted_teams(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.app_purge_deleted_teams(retention_seconds integer) RETURNS integer
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    WITH purged AS (
-        DELETE FROM teams
-        WHERE deleted_at < now() - make_interval(secs => retention_seconds)
-        RETURNING 1
-    )
-    SELECT count(*)::integer FROM purged
+DECLARE
+    purged integer;
+BEGIN
+    IF retention_seconds IS NULL OR retention_seconds NOT BETWEEN 0 AND 315360000 THEN
+        RAISE EXCEPTION 'retention_seconds must be between 0 and 315360000 (10 years)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    DELETE FROM teams WHERE deleted_at < now() - make_interval(secs => retention_seconds);
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END;
 $$;
 
 --
 -- Name: FUNCTION app_purge_deleted_teams(retention_seconds integer); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.app_purge_deleted_teams(retention_seconds integer) IS 'Maintenance path: deletes teams soft-deleted more than retention_seconds ago; returns the count.';
+COMMENT ON FUNCTION public.app_purge_deleted_teams(retention_seconds integer) IS 'Worker path: deletes teams soft-deleted more than retention_seconds (0..10 years) ago; returns the count.';
+
+--
+-- Name: app_request_email_change(text, bytea, interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_request_email_change(new_email_address text, verification_value_hash bytea, expires_in interval) RETURNS TABLE(id text, identifier text, expires_at timestamp with time zone, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF expires_in IS NULL OR expires_in > interval '30 days' THEN
+        RAISE EXCEPTION 'a verification expires within 30 days'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    INSERT INTO verifications AS v (identifier, value_hash, expires_at, user_id, new_email)
+    SELECT new_email_address, verification_value_hash, now() + expires_in, u.id,
+        new_email_address
+    FROM users AS u
+    WHERE u.id = app_acting_user() AND u.deleted_at IS NULL
+    RETURNING v.id, v.identifier, v.expires_at, v.created_at, v.updated_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_request_email_change(new_email_address text, verification_value_hash bytea, expires_in interval); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_request_email_change(new_email_address text, verification_value_hash bytea, expires_in interval) IS 'A value, sent to the new email, that changes the acting user''s email once used.';
+
+--
+-- Name: app_request_email_verification(bytea, interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_request_email_verification(verification_value_hash bytea, expires_in interval) RETURNS TABLE(id text, identifier text, expires_at timestamp with time zone, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF expires_in IS NULL OR expires_in > interval '30 days' THEN
+        RAISE EXCEPTION 'a verification expires within 30 days'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    INSERT INTO verifications AS v (identifier, value_hash, expires_at, user_id)
+    SELECT u.email, verification_value_hash, now() + expires_in, u.id
+    FROM users AS u
+    WHERE u.id = app_acting_user() AND u.deleted_at IS NULL
+    RETURNING v.id, v.identifier, v.expires_at, v.created_at, v.updated_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_request_email_verification(verification_value_hash bytea, expires_in interval); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_request_email_verification(verification_value_hash bytea, expires_in interval) IS 'A value to verify the acting user''s own email; nothing without an active acting user.';
 
 --
 -- Name: app_session_user(bytea); Type: FUNCTION; Schema: public; Owner: -
@@ -464,6 +634,25 @@ $$;
 COMMENT ON FUNCTION public.app_sign_up(new_name text, new_email text, new_username text, new_image text, password_hash text) IS 'Sign-up path: a user (role MEMBER) and its credential account; returns the new user''s id.';
 
 --
+-- Name: app_soft_delete_user(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_soft_delete_user(target_user_id text) RETURNS text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    UPDATE users SET deleted_at = now()
+    WHERE id = target_user_id AND id = app_acting_user() AND deleted_at IS NULL
+    RETURNING id
+$$;
+
+--
+-- Name: FUNCTION app_soft_delete_user(target_user_id text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_soft_delete_user(target_user_id text) IS 'The acting user soft-deletes its own row; its id, else NULL (another user, or already deleted).';
+
+--
 -- Name: app_team_directory(uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -485,22 +674,54 @@ $$;
 COMMENT ON FUNCTION public.app_team_directory(checked_team_id uuid) IS 'Co-member directory: the active members of a team the acting user belongs to, else none.';
 
 --
--- Name: app_user_is_active(text, uuid); Type: FUNCTION; Schema: public; Owner: -
+-- Name: app_team_invitations_of_acting_user(); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) RETURNS boolean
+CREATE FUNCTION public.app_team_invitations_of_acting_user() RETURNS TABLE(team_id uuid, team_name text, team_slug text, role public.user_role, invited_by text, created_at timestamp with time zone)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    SELECT app_is_team_owner(for_team_id)
-        AND EXISTS (SELECT 1 FROM users WHERE id = checked_user_id AND deleted_at IS NULL)
+    SELECT i.team_id, t.name, t.slug, i.role, i.invited_by, i.created_at
+    FROM team_invitations AS i
+    JOIN teams AS t ON t.id = i.team_id
+    WHERE i.user_id = app_acting_user() AND t.deleted_at IS NULL
 $$;
 
 --
--- Name: FUNCTION app_user_is_active(checked_user_id text, for_team_id uuid); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION app_team_invitations_of_acting_user(); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.app_user_is_active(checked_user_id text, for_team_id uuid) IS 'Adding a member: whether this id is an active user, told only to an OWNER of the team.';
+COMMENT ON FUNCTION public.app_team_invitations_of_acting_user() IS 'The acting user''s pending invitations to live teams, with each team''s name and slug.';
+
+--
+-- Name: app_verify_email(text, bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_verify_email(email_address text, verification_value_hash bytea) RETURNS text
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH consumed AS (
+        DELETE FROM verifications AS v
+        USING users AS u
+        WHERE u.id = v.user_id AND u.deleted_at IS NULL
+            AND lower(u.email) = lower(v.identifier)
+            AND lower(v.identifier) = lower(email_address)
+            AND v.value_hash = verification_value_hash
+            AND v.expires_at > now() AND v.new_email IS NULL
+        RETURNING v.user_id
+    )
+    UPDATE users SET email_verified = true
+    FROM consumed
+    WHERE users.id = consumed.user_id
+    RETURNING users.id
+$$;
+
+--
+-- Name: FUNCTION app_verify_email(email_address text, verification_value_hash bytea); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_verify_email(email_address text, verification_value_hash bytea) IS 'Email verification: uses up the user''s live value for this email and marks it verified; the user''s id, else NULL.';
 
 --
 -- Name: app_workspace_is_public(bigint); Type: FUNCTION; Schema: public; Owner: -
@@ -646,11 +867,15 @@ CREATE FUNCTION public.team_assert_has_owner(checked_team_id uuid) RETURNS void
     SET search_path TO 'public', 'pg_temp'
     AS $$
 BEGIN
-    -- Serialize every owner-removing change of this team (see the migration's header).
+    -- Serialize every owner-removing change of this team (see 0008).
     PERFORM 1 FROM teams WHERE id = checked_team_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN;  -- the team itself is being deleted: its members go with it
     END IF;
+    -- Conflict with any concurrent owner-removing change this snapshot cannot see (40001 at
+    -- REPEATABLE READ and SERIALIZABLE; see the migration's header).
+    INSERT INTO team_owner_guards AS g (team_id) VALUES (checked_team_id)
+    ON CONFLICT (team_id) DO UPDATE SET changes = g.changes + 1;
     IF NOT EXISTS (
         SELECT 1
         FROM team_members AS m
@@ -670,7 +895,7 @@ $$;
 -- Name: FUNCTION team_assert_has_owner(checked_team_id uuid); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.team_assert_has_owner(checked_team_id uuid) IS 'Locks the team row, then raises check_violation (team_members_last_owner) if it has no active OWNER left.';
+COMMENT ON FUNCTION public.team_assert_has_owner(checked_team_id uuid) IS 'Locks the team and writes its guard row, then raises check_violation (team_members_last_owner) if it has no active OWNER left.';
 
 --
 -- Name: team_members_keep_an_owner(); Type: FUNCTION; Schema: public; Owner: -
@@ -1160,6 +1385,32 @@ CREATE TABLE public.tags (
 COMMENT ON TABLE public.tags IS 'Free-form labels shared by every user''s videos, created by name on first use.';
 
 --
+-- Name: team_invitations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.team_invitations (
+    team_id uuid NOT NULL,
+    user_id text NOT NULL,
+    role public.user_role DEFAULT 'MEMBER'::public.user_role NOT NULL,
+    invited_by text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.team_invitations FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: TABLE team_invitations; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.team_invitations IS 'Pending invitations to join a team: made by an OWNER, accepted (app_accept_team_invitation) or declined by the invitee.';
+
+--
+-- Name: COLUMN team_invitations.user_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.team_invitations.user_id IS 'The invited user''s id; no foreign key, so that inviting does not tell which ids are users.';
+
+--
 -- Name: team_members; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1177,6 +1428,23 @@ ALTER TABLE ONLY public.team_members FORCE ROW LEVEL SECURITY;
 --
 
 COMMENT ON TABLE public.team_members IS 'Membership of users in teams with their role; every team keeps at least one active OWNER.';
+
+--
+-- Name: team_owner_guards; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.team_owner_guards (
+    team_id uuid NOT NULL,
+    changes bigint DEFAULT 1 NOT NULL
+);
+
+ALTER TABLE ONLY public.team_owner_guards FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: TABLE team_owner_guards; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.team_owner_guards IS 'Internal: one row per team, written by every owner-removing change so that concurrent ones conflict at any isolation level.';
 
 --
 -- Name: teams; Type: TABLE; Schema: public; Owner: -
@@ -1239,9 +1507,13 @@ CREATE TABLE public.verifications (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     value_hash bytea NOT NULL,
+    user_id text,
+    new_email text,
     CONSTRAINT verifications_identifier_not_blank CHECK ((btrim(identifier) <> ''::text)),
     CONSTRAINT verifications_value_hash_is_sha256 CHECK ((octet_length(value_hash) = 32))
 );
+
+ALTER TABLE ONLY public.verifications FORCE ROW LEVEL SECURITY;
 
 --
 -- Name: TABLE verifications; Type: COMMENT; Schema: public; Owner: -
@@ -1254,6 +1526,18 @@ COMMENT ON TABLE public.verifications IS 'One-time values sent to an identifier 
 --
 
 COMMENT ON COLUMN public.verifications.value_hash IS 'plainsql:secret SHA-256 of the one-time value sent to the identifier.';
+
+--
+-- Name: COLUMN verifications.user_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.verifications.user_id IS 'The user a value was made for (email verification or change); NULL: a value tied to no user.';
+
+--
+-- Name: COLUMN verifications.new_email; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.verifications.new_email IS 'For an email change: the email the user''s becomes once the value is used.';
 
 --
 -- Name: video_summaries; Type: TABLE; Schema: public; Owner: -
@@ -1523,11 +1807,25 @@ ALTER TABLE ONLY public.tags
     ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
 
 --
+-- Name: team_invitations team_invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_invitations
+    ADD CONSTRAINT team_invitations_pkey PRIMARY KEY (team_id, user_id);
+
+--
 -- Name: team_members team_members_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.team_members
     ADD CONSTRAINT team_members_pkey PRIMARY KEY (team_id, user_id);
+
+--
+-- Name: team_owner_guards team_owner_guards_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_owner_guards
+    ADD CONSTRAINT team_owner_guards_pkey PRIMARY KEY (team_id);
 
 --
 -- Name: teams teams_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1721,6 +2019,18 @@ CREATE INDEX sessions_expires_at_idx ON public.sessions USING btree (expires_at)
 CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
 
 --
+-- Name: team_invitations_invited_by_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX team_invitations_invited_by_idx ON public.team_invitations USING btree (invited_by);
+
+--
+-- Name: team_invitations_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX team_invitations_user_id_idx ON public.team_invitations USING btree (user_id);
+
+--
 -- Name: team_members_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1755,6 +2065,12 @@ CREATE INDEX verifications_expires_at_idx ON public.verifications USING btree (e
 --
 
 CREATE INDEX verifications_identifier_idx ON public.verifications USING btree (identifier);
+
+--
+-- Name: verifications_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX verifications_user_id_idx ON public.verifications USING btree (user_id);
 
 --
 -- Name: video_summaries_claimable_idx; Type: INDEX; Schema: public; Owner: -
@@ -2010,6 +2326,20 @@ ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
+-- Name: team_invitations team_invitations_invited_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_invitations
+    ADD CONSTRAINT team_invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: team_invitations team_invitations_team_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_invitations
+    ADD CONSTRAINT team_invitations_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+
+--
 -- Name: team_members team_members_team_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2022,6 +2352,20 @@ ALTER TABLE ONLY public.team_members
 
 ALTER TABLE ONLY public.team_members
     ADD CONSTRAINT team_members_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: team_owner_guards team_owner_guards_team_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.team_owner_guards
+    ADD CONSTRAINT team_owner_guards_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+
+--
+-- Name: verifications verifications_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.verifications
+    ADD CONSTRAINT verifications_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 --
 -- Name: video_summaries video_summaries_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2220,6 +2564,30 @@ ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY sessions_own_rows ON public.sessions TO reference_app USING ((user_id = public.app_acting_user()));
 
 --
+-- Name: team_invitations; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.team_invitations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: team_invitations team_invitations_owners_invite; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_invitations_owners_invite ON public.team_invitations FOR INSERT TO reference_app WITH CHECK ((public.app_is_team_owner(team_id) AND (invited_by = public.app_acting_user())));
+
+--
+-- Name: team_invitations team_invitations_owners_or_invitee_read; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_invitations_owners_or_invitee_read ON public.team_invitations FOR SELECT TO reference_app USING ((public.app_is_team_owner(team_id) OR (user_id = public.app_acting_user())));
+
+--
+-- Name: team_invitations team_invitations_owners_withdraw_or_invitee_declines; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY team_invitations_owners_withdraw_or_invitee_declines ON public.team_invitations FOR DELETE TO reference_app USING ((public.app_is_team_owner(team_id) OR (user_id = public.app_acting_user())));
+
+--
 -- Name: team_members; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -2248,6 +2616,12 @@ CREATE POLICY team_members_owners_remove_or_leave ON public.team_members FOR DEL
 --
 
 CREATE POLICY team_members_owners_update ON public.team_members FOR UPDATE TO reference_app USING (public.app_is_team_owner(team_id));
+
+--
+-- Name: team_owner_guards; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.team_owner_guards ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: teams; Type: ROW SECURITY; Schema: public; Owner: -
@@ -2290,6 +2664,12 @@ CREATE POLICY users_admins_read ON public.users FOR SELECT TO reference_app USIN
 --
 
 CREATE POLICY users_own_row ON public.users TO reference_app USING ((id = public.app_acting_user()));
+
+--
+-- Name: verifications; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.verifications ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: video_summaries; Type: ROW SECURITY; Schema: public; Owner: -

@@ -65,17 +65,10 @@ SET
 WHERE id = :user_id AND deleted_at IS NULL
 RETURNING id, name, email, email_verified, image, username, role, created_at, updated_at;
 
--- name: update_user_email_verified(email)$
--- Marks the active user with this email (case-insensitive) as verified; returns its id, or
--- nothing (the path app_mark_email_verified of migration 0051: that user is not signed in).
-SELECT app_mark_email_verified(:email) AS id;
-
--- name: update_user_soft_deleted(user_id)<!
--- Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
-UPDATE users
-SET deleted_at = now()
-WHERE id = :user_id AND deleted_at IS NULL
-RETURNING id;
+-- name: update_user_soft_deleted(user_id)$
+-- Soft-deletes the acting user's own active row (the path app_soft_delete_user: the role may
+-- not UPDATE deleted_at); returns its id, or nothing (another user, or already deleted).
+SELECT app_soft_delete_user(:user_id::text) AS id;
 
 -- name: delete_user(user_id)<!
 -- Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and

@@ -1,21 +1,45 @@
--- Verifications: one-time values (email verification, password reset) for an identifier,
--- stored as their SHA-256 (value_hash) only.
+-- Verifications: one-time values (email verification, email change, others) for an
+-- identifier, stored as their SHA-256 (value_hash) only. The application role reaches the
+-- table only through the paths of migration 20261207022403_guarded_user_columns.
 
--- name: create_verification(identifier, value_hash, expires_in)<!
--- Inserts a value (by its SHA-256) for the identifier expiring expires_in (an interval) from
--- now; returns the verification.
-INSERT INTO verifications (identifier, value_hash, expires_at)
-VALUES (:identifier, :value_hash, now() + CAST(:expires_in AS interval))
-RETURNING id, identifier, expires_at, created_at, updated_at;
+-- name: create_verification(identifier, value_hash, expires_in)^
+-- Stores a value (by its SHA-256) for the identifier, tied to no user, expiring expires_in (an
+-- interval, at most 30 days) from now; returns the verification.
+SELECT v.id AS "id!", v.identifier AS "identifier!", v.expires_at AS "expires_at!",
+    v.created_at AS "created_at!", v.updated_at AS "updated_at!"
+FROM app_create_verification(:identifier::text, :value_hash::bytea, :expires_in::interval) AS v;
 
--- name: delete_live_verification(identifier, value_hash)<!
--- Consumes a live value: deletes it and returns the verification, or nothing (unknown,
+-- name: delete_live_verification(identifier, value_hash)^
+-- Consumes a live value tied to no user: returns the verification, or nothing (unknown,
 -- expired or already consumed). One statement: of concurrent consumers exactly one wins.
-DELETE FROM verifications
-WHERE identifier = :identifier AND value_hash = :value_hash AND expires_at > now()
-RETURNING id, identifier, expires_at, created_at, updated_at;
+SELECT v.id AS "id!", v.identifier AS "identifier!", v.expires_at AS "expires_at!",
+    v.created_at AS "created_at!", v.updated_at AS "updated_at!"
+FROM app_consume_verification(:identifier::text, :value_hash::bytea) AS v;
 
--- name: delete_expired_verifications()!
--- Deletes every expired verification; returns the count.
-DELETE FROM verifications
-WHERE expires_at <= now();
+-- name: create_email_verification(value_hash, expires_in)^
+-- Stores a value to verify the acting user's own email; returns the verification, or nothing
+-- without an active acting user.
+SELECT v.id AS "id!", v.identifier AS "identifier!", v.expires_at AS "expires_at!",
+    v.created_at AS "created_at!", v.updated_at AS "updated_at!"
+FROM app_request_email_verification(:value_hash::bytea, :expires_in::interval) AS v;
+
+-- name: update_user_email_verified(email, value_hash)$
+-- Uses up the user's live value for this email and marks the email verified; returns the
+-- user's id, or nothing (unknown, expired or used value; user gone).
+SELECT app_verify_email(:email::text, :value_hash::bytea) AS id;
+
+-- name: create_email_change(new_email, value_hash, expires_in)^
+-- Stores a value, to send to new_email, that changes the acting user's email once used;
+-- returns the verification, or nothing without an active acting user.
+SELECT v.id AS "id!", v.identifier AS "identifier!", v.expires_at AS "expires_at!",
+    v.created_at AS "created_at!", v.updated_at AS "updated_at!"
+FROM app_request_email_change(:new_email::text, :value_hash::bytea, :expires_in::interval) AS v;
+
+-- name: update_user_email_changed(new_email, value_hash)$
+-- Uses up the value sent to new_email: the user's email becomes it, verified; returns the
+-- user's id, or nothing. A taken email violates users_email_key.
+SELECT app_confirm_email_change(:new_email::text, :value_hash::bytea) AS id;
+
+-- name: delete_expired_verifications()$
+-- Deletes every expired verification (the worker path); returns the count.
+SELECT app_delete_expired_verifications() AS "purged!";

@@ -1,22 +1,15 @@
 -- Team members. Demoting or removing the last OWNER is refused by the database (trigger
--- team_members_keep_an_owner, error constraint team_members_last_owner).
-
--- name: create_team_member(team_id, user_id, role)<!
--- Adds an active user to a team with a role; returns the membership, or nothing when the
--- user is not active or the acting user is not an OWNER of the team.
--- (app_user_is_active: the acting user cannot read other users' rows; it answers owners only.)
-INSERT INTO team_members (team_id, user_id, role)
-SELECT CAST(:team_id AS uuid), CAST(:user_id AS text), CAST(:role AS user_role)
-WHERE app_user_is_active(:user_id, :team_id)
-RETURNING team_id, user_id, role, created_at;
+-- team_members_keep_an_owner, error constraint team_members_last_owner). A user becomes a
+-- member by accepting an owner's invitation (sql/teams/invitations.sql).
 
 -- name: update_team_member_role(team_id, user_id, role)<!
--- Sets the role of an active user in a team; returns the membership, or nothing.
+-- Sets the role of an active user in a team; returns the membership, or nothing (whether the
+-- member is active is read from the co-member directory, app_team_directory).
 UPDATE team_members AS m
 SET role = CAST(:role AS user_role)
 WHERE m.team_id = :team_id
     AND m.user_id = :user_id
-    AND app_user_is_active(m.user_id, m.team_id)
+    AND m.user_id IN (SELECT d.user_id FROM app_team_directory(m.team_id) AS d)
 RETURNING m.team_id, m.user_id, m.role, m.created_at;
 
 -- name: get_team_member_role(team_id, user_id)$

@@ -4,8 +4,9 @@
 
 ``purge-teams`` deletes the teams soft-deleted more than the retention period ago (their
 memberships go with them, and their slugs become free). It reads the same settings as the
-application (``[tool.plainsql]``, DATABASE_URL, ...) and acts as the application role through
-its explicit path: no acting user, no policy turned off.
+application (``[tool.plainsql]``, DATABASE_URL, ...) and acts as the worker role
+``reference_worker`` through its explicit path (the login role must be a member of it): no
+acting user, no policy turned off.
 """
 
 from __future__ import annotations

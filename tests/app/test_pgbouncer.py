@@ -139,7 +139,8 @@ async def test_teams_and_role_changes(db: AsyncDatabase, queries: AsyncTypedQuer
     async def worker(w: int) -> None:
         owner, mate = f"owner-{w}", f"mate-{w}"
         team = await teams.create_team(name=f"Team {w}", slug=f"team-{w}", acting_user_id=owner)
-        await teams.add_member(team.id, mate, acting_user_id=owner)
+        await teams.invite(team.id, mate, acting_user_id=owner)
+        await teams.accept_invitation(team.id, acting_user_id=mate)
         await teams.change_role(team.id, mate, UserRole.OWNER, acting_user_id=owner)
         await teams.change_role(team.id, owner, UserRole.MEMBER, acting_user_id=mate)
         members = await teams.list_members(team.id, acting_user_id=owner)

@@ -6,6 +6,11 @@ or teams) and compared with the contract's list (../shared/reference-schema.md).
 row in each; user B, acting through plainsql's runtime with ``transaction-role``, reads,
 updates and deletes none of them and cannot insert one for A, while it handles its own rows
 normally; with no acting user nothing is visible.
+
+Section 4 (issue 25): the cross-user paths (the video queue, the purges) are refused to
+reference_app and work as reference_worker; the paths left to reference_app check their
+caller (email verification needs a value made for that user, an invitation needs its invitee,
+a soft delete its own user), and B learns nothing about A or other ids through them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from plainsql.cli import cli
 from plainsql.errors import PermissionDenied, QueryError
 
 ROLE = "reference_app"
+WORKER = "reference_worker"
 A, B = "rls-a", "rls-b"
 INDEX = {A: 1, B: 2}
 
@@ -33,8 +39,11 @@ CONTRACT_TABLES = {
     "video_summaries", "video_summary_tags", "video_summary_categories", "keyframes",
     "projects", "project_files", "agent_states",
     "workspaces", "nodes", "git_repositories", "deployment_history",
-    "teams", "team_members",
+    "teams", "team_members", "team_invitations",
 }  # fmt: skip
+# Tables with a key to users or teams that the role cannot touch at all: reached only through
+# explicit paths (verifications) or written only by a trigger (the last-owner guard).
+CLOSED_TABLES = {"verifications", "team_owner_guards"}
 
 # One row of the user %(u)s (number %(k)s) per table, parents first; %(n)s tells rows apart.
 # Keys are derived from the user, so a statement can name another user's parent rows.
@@ -49,6 +58,8 @@ ROWS: dict[str, str] = {
     " 'team', 'team-' || %(u)s || %(n)s)",
     "team_members": "INSERT INTO team_members (team_id, user_id, role) VALUES"
     " (md5('team' || %(u)s || '1')::uuid, %(u)s || '-guest', 'MEMBER')",
+    "team_invitations": "INSERT INTO team_invitations (team_id, user_id, invited_by) VALUES"
+    " (md5('team' || %(u)s || '1')::uuid, %(u)s || '-invitee' || %(n)s, %(u)s)",
     "workspaces": "INSERT INTO workspaces (id, user_id, slug, name) VALUES"
     " (%(k)s * 1000 + %(n)s, %(u)s, 'ws-' || %(u)s || %(n)s, 'ws')",
     "nodes": "INSERT INTO nodes (uuid, workspace_id, page_name, slug, title) VALUES"
@@ -84,10 +95,14 @@ TOUCH = {
     "project_files": "content", "agent_states": "current_state", "agents": "name",
     "meetings": "name", "video_summaries": "title", "video_summary_tags": "tag_id",
     "video_summary_categories": "category_id", "keyframes": "image_url",
+    "team_invitations": "role",
 }  # fmt: skip
+# Tables the role may not UPDATE at all (an invitation is made, accepted or withdrawn).
+NO_UPDATE = {"team_invitations"}
 # Inserted by the owner for both users: the user rows themselves, and the creator's OWNER
-# membership (the role creates a team through app_create_team(), tested below).
-OWNER_ONLY = ("users", "teams")
+# membership (the role creates a team through app_create_team(), tested below), and the
+# members (who join by accepting an invitation, app_accept_team_invitation()).
+OWNER_ONLY = ("users", "teams", "team_members")
 
 
 def _params(user: str, n: int = 1) -> dict[str, Any]:
@@ -153,6 +168,7 @@ OWNED_BY = {
     "users": "t.id IN (%(u)s, %(u)s || '-guest')",
     "teams": "t.slug LIKE 'team-' || %(u)s || '%%'",
     "team_members": "t.team_id = md5('team' || %(u)s || '1')::uuid",
+    "team_invitations": "t.team_id = md5('team' || %(u)s || '1')::uuid",
     "nodes": "t.workspace_id = %(k)s * 1000 + 1",
     "git_repositories": "t.workspace_id = %(k)s * 1000 + 1",
     "deployment_history": "t.workspace_id = %(k)s * 1000 + 1",
@@ -181,15 +197,21 @@ def _rows_of(conn: Conn, table: str, user: str) -> int:
 def test_the_user_owned_tables_in_the_catalog_are_the_contract_s_and_all_force_rls(
     plainsql_conn: Conn,
 ) -> None:
-    assert _user_owned_tables(plainsql_conn) == CONTRACT_TABLES
+    assert _user_owned_tables(plainsql_conn) == CONTRACT_TABLES | CLOSED_TABLES
     flags = dict(
         plainsql_conn.execute(
             "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class"
             " WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'"
         ).fetchall()
     )
-    assert {t for t in CONTRACT_TABLES if not flags[t]} == set()
+    assert {t for t in CONTRACT_TABLES | CLOSED_TABLES if not flags[t]} == set()
     assert set(ROWS) == CONTRACT_TABLES, "this test seeds every user-owned table"
+    held = plainsql_conn.execute(
+        "SELECT c.relname FROM pg_class AS c, LATERAL aclexplode(c.relacl) AS p"
+        " WHERE c.relname = any(%s) AND p.grantee = ANY(ARRAY[%s::regrole, %s::regrole])",
+        (sorted(CLOSED_TABLES), ROLE, WORKER),
+    ).fetchall()
+    assert held == [], "no application role holds a privilege on a closed table"
 
 
 def test_b_sees_updates_deletes_none_of_a_s_rows_and_cannot_insert_one_for_a(
@@ -201,12 +223,14 @@ def test_b_sees_updates_deletes_none_of_a_s_rows_and_cannot_insert_one_for_a(
         name, column = sql.Identifier(table), sql.Identifier(TOUCH[table])
         with app_db.transaction(acting_user=B) as unit:
             seen = _rows_of(unit, table, A)
-            updated = unit.execute(
-                sql.SQL("UPDATE {t} AS t SET {c} = t.{c} WHERE {w}").format(
-                    t=name, c=column, w=_owned_by(table)
-                ),
-                _params(A),
-            ).rowcount
+            updated = 0
+            if table not in NO_UPDATE:
+                updated = unit.execute(
+                    sql.SQL("UPDATE {t} AS t SET {c} = t.{c} WHERE {w}").format(
+                        t=name, c=column, w=_owned_by(table)
+                    ),
+                    _params(A),
+                ).rowcount
             deleted = unit.execute(
                 sql.SQL("DELETE FROM {t} AS t WHERE {w}").format(t=name, w=_owned_by(table)),
                 _params(A),
@@ -226,6 +250,8 @@ def test_b_handles_its_own_rows_normally(
         for table in ROWS:
             assert _rows_of(unit, table, B) >= 1, table
             assert _count(unit, table) == _rows_of(unit, table, B), table
+            if table in NO_UPDATE:
+                continue
             column = sql.Identifier(TOUCH[table])
             updated = unit.execute(
                 sql.SQL("UPDATE {t} SET {c} = {c}").format(t=sql.Identifier(table), c=column)
@@ -313,6 +339,23 @@ def test_escalations_as_the_application_role_fail(
         ("ALTER TABLE users DISABLE ROW LEVEL SECURITY", ()),
         ("SET LOCAL row_security = off; SELECT count(*) FROM workspaces", None),
         ("SELECT team_assert_has_owner(gen_random_uuid())", ()),
+        # issue 25: B's own row's guarded columns, the verifications, a member added directly
+        ("UPDATE users SET email_verified = true WHERE id = %s", (B,)),
+        ("UPDATE users SET email = 'a-too@x.io' WHERE id = %s", (B,)),
+        ("UPDATE users SET deleted_at = NULL WHERE id = %s", (B,)),
+        ("SELECT count(*) FROM verifications", ()),
+        ("DELETE FROM verifications", ()),
+        (
+            "INSERT INTO verifications (identifier, value_hash, expires_at)"
+            " VALUES ('rls-a@x.io', sha256('x'), now() + interval '1 hour')",
+            (),
+        ),
+        (
+            "INSERT INTO team_members (team_id, user_id)"
+            " VALUES (md5('team' || 'rls-b' || '1')::uuid, %s)",
+            (A,),
+        ),
+        ("SELECT * FROM team_owner_guards", ()),
     ]
     for statement, params in refused:
         with pytest.raises(QueryError) as caught, app_db.transaction(acting_user=B) as unit:
@@ -381,35 +424,29 @@ def test_the_explicit_paths_work_as_the_role(
         team_id = _scalar(unit, "SELECT app_create_team('New', 'new-team')")
         assert _scalar(unit, "SELECT name FROM teams WHERE id = %s", (team_id,)) == "New"
         unit.execute(
-            "INSERT INTO team_members (team_id, user_id) VALUES (%s, %s)", (team_id, new_id)
+            "INSERT INTO team_invitations (team_id, user_id, invited_by) VALUES (%s, %s, %s)",
+            (team_id, new_id, B),
         )
+        unit.execute("UPDATE users SET name = 'Bee' WHERE id = %s", (B,))
+    with app_db.transaction(acting_user=new_id) as unit:  # the invitee accepts: a member
+        assert _scalar(unit, "SELECT app_accept_team_invitation(%s)", (team_id,)) == "MEMBER"
         directory = unit.execute(
             "SELECT user_id, email, role::text FROM app_team_directory(%s) ORDER BY email",
             (team_id,),
         ).fetchall()
         assert directory == [(new_id, "cy@x.io", "MEMBER"), (B, f"{B}@x.io", "OWNER")]
-        unit.execute("UPDATE users SET name = 'Bee' WHERE id = %s", (B,))
     with app_db.transaction(acting_user=A) as unit:  # not a member: an empty directory
         assert unit.execute("SELECT * FROM app_team_directory(%s)", (team_id,)).fetchall() == []
-    # Whether an id is an active user is told to an OWNER of the team only: A, and the new
-    # MEMBER, cannot test ids for accounts through it.
-    is_active = "SELECT app_user_is_active(%s, %s)"
-    with app_db.transaction(acting_user=B) as unit:
-        assert _scalar(unit, is_active, (A, team_id)) is True
-        assert _scalar(unit, is_active, ("nobody", team_id)) is False
-    for outsider in (A, new_id):
-        with app_db.transaction(acting_user=outsider) as unit:
-            assert _scalar(unit, is_active, (B, team_id)) is False
     trail = plainsql_conn.execute(
         "SELECT table_name, action, acting_user_id FROM audit_log"
-        " WHERE acting_user_id = %s ORDER BY id",
-        (B,),
+        " WHERE acting_user_id = any(%s) ORDER BY id",
+        ([B, new_id],),
     ).fetchall()
     assert trail == [
         ("teams", "INSERT", B),
         ("team_members", "INSERT", B),
-        ("team_members", "INSERT", B),
         ("users", "UPDATE", B),
+        ("team_members", "INSERT", new_id),
     ]
 
 
@@ -422,20 +459,25 @@ def test_the_explicit_paths_work_as_the_role(
         ("app_session_user(bytea)", "SELECT app_session_user('\\x00'::bytea)"),
         ("app_create_team(text, text)", "SELECT app_create_team('T', 't')"),
         ("app_team_directory(uuid)", "SELECT * FROM app_team_directory(gen_random_uuid())"),
-        ("app_user_is_active(text, uuid)",
-         "SELECT app_user_is_active('x', gen_random_uuid())"),
-        ("app_mark_email_verified(text)", "SELECT app_mark_email_verified('a@x.io')"),
-        ("app_delete_expired_sessions(integer)", "SELECT app_delete_expired_sessions(10)"),
-        ("app_claim_videos(text, integer, integer, integer)",
-         "SELECT * FROM app_claim_videos('w', 1, 60, 3)"),
-        ("app_complete_video(text, uuid, jsonb)",
-         "SELECT app_complete_video('v', gen_random_uuid(), '{}')"),
-        ("app_fail_video(text, uuid, text, integer)",
-         "SELECT app_fail_video('v', gen_random_uuid(), 'e', 3)"),
         ("app_credential_by_login(text)", "SELECT * FROM app_credential_by_login('a')"),
         ("app_acting_user_is_admin()", "SELECT app_acting_user_is_admin()"),
         ("app_set_user_role(text, user_role)", "SELECT app_set_user_role('x', 'MEMBER')"),
-        ("app_purge_deleted_teams(integer)", "SELECT app_purge_deleted_teams(30)"),
+        ("app_create_verification(text, bytea, interval)",
+         "SELECT * FROM app_create_verification('x', '\\x00', '1 hour')"),
+        ("app_consume_verification(text, bytea)",
+         "SELECT * FROM app_consume_verification('x', '\\x00')"),
+        ("app_request_email_verification(bytea, interval)",
+         "SELECT * FROM app_request_email_verification('\\x00', '1 hour')"),
+        ("app_verify_email(text, bytea)", "SELECT app_verify_email('x', '\\x00')"),
+        ("app_request_email_change(text, bytea, interval)",
+         "SELECT * FROM app_request_email_change('x', '\\x00', '1 hour')"),
+        ("app_confirm_email_change(text, bytea)",
+         "SELECT app_confirm_email_change('x', '\\x00')"),
+        ("app_soft_delete_user(text)", "SELECT app_soft_delete_user('x')"),
+        ("app_accept_team_invitation(uuid)",
+         "SELECT app_accept_team_invitation(gen_random_uuid())"),
+        ("app_team_invitations_of_acting_user()",
+         "SELECT * FROM app_team_invitations_of_acting_user()"),
     ],
 )  # fmt: skip
 def test_without_its_grant_a_path_is_refused(
@@ -445,6 +487,224 @@ def test_without_its_grant_a_path_is_refused(
     plainsql_conn.commit()
     with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
         unit.execute(call)
+
+
+# --- 4. cross-user work is the worker's; the paths left to the role check their caller ----
+
+
+WORKER_PATHS = [
+    ("app_claim_videos(text, integer, integer, integer)",
+     "SELECT * FROM app_claim_videos('w', 10, 60, 3)"),
+    ("app_complete_video(text, uuid, jsonb)",
+     "SELECT app_complete_video('rls-a-v1', md5('claim')::uuid, '{\"summary\": \"B\"}')"),
+    ("app_fail_video(text, uuid, text, integer)",
+     "SELECT app_fail_video('rls-a-v1', md5('claim')::uuid, 'B', 1)"),
+    ("app_delete_expired_sessions(integer)", "SELECT app_delete_expired_sessions(100)"),
+    ("app_purge_deleted_teams(integer)", "SELECT app_purge_deleted_teams(-100000000)"),
+    ("app_delete_expired_verifications()", "SELECT app_delete_expired_verifications()"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def worker_db(app_db: Database) -> Database:
+    """The same pool, its units acting as reference_worker (no acting user)."""
+    return app_db.with_transaction_role(WORKER)
+
+
+@pytest.fixture
+def a_s_cross_user_rows(plainsql_conn: Conn, seeded: None) -> list[tuple[Any, ...]]:
+    """A's video in processing under a known claim, an expired session, a team soft-deleted
+    a year ago, an expired verification; yields a snapshot of them to compare with."""
+    plainsql_conn.execute(
+        "UPDATE video_summaries SET processing_status = 'processing', processing_attempts = 1,"
+        " claim_token = md5('claim')::uuid, claimed_until = now() + interval '1 hour'"
+        " WHERE id = 'rls-a-v1'"
+    )
+    plainsql_conn.execute(
+        "INSERT INTO video_summaries (id, user_id, youtube_url, youtube_id, title)"
+        " VALUES ('rls-a-pending', %s, 'https://youtu.be/p', 'p', 'pending')",
+        (A,),
+    )
+    plainsql_conn.execute(
+        "INSERT INTO sessions (id, user_id, token_hash, expires_at)"
+        " VALUES ('rls-a-old', %s, sha256('old'), now() - interval '1 day')",
+        (A,),
+    )
+    plainsql_conn.execute(
+        "UPDATE teams SET deleted_at = now() - interval '365 days'"
+        " WHERE id = md5('team' || %s || '1')::uuid",
+        (A,),
+    )
+    plainsql_conn.execute(
+        "INSERT INTO verifications (identifier, value_hash, expires_at, user_id)"
+        " VALUES (%s, sha256('a-secret'), now() - interval '1 minute', %s)",
+        (f"{A}@x.io", A),
+    )
+    plainsql_conn.commit()
+    return _cross_user_snapshot(plainsql_conn)
+
+
+def _cross_user_snapshot(conn: Conn) -> list[tuple[Any, ...]]:
+    rows = conn.execute(
+        "SELECT 'video', id, processing_status::text, processing_attempts,"
+        " coalesce(ai_generated_content::text, '') FROM video_summaries WHERE user_id = %s"
+        " UNION ALL SELECT 'session', id, '', 0, '' FROM sessions WHERE user_id = %s"
+        " UNION ALL SELECT 'team', id::text, coalesce(deleted_at::text, ''), 0, '' FROM teams"
+        " WHERE slug LIKE 'team-' || %s || '%%'"
+        " UNION ALL SELECT 'verification', id, identifier, 0, '' FROM verifications"
+        " UNION ALL SELECT 'user', id, email, email_verified::int, coalesce(deleted_at::text, '')"
+        " FROM users WHERE id = %s ORDER BY 1, 2",
+        (A, A, A, A),
+    ).fetchall()
+    conn.commit()
+    return rows
+
+
+@pytest.mark.parametrize(("function", "call"), WORKER_PATHS)
+def test_b_as_the_application_role_cannot_run_a_worker_path(
+    plainsql_conn: Conn,
+    app_db: Database,
+    a_s_cross_user_rows: list[tuple[Any, ...]],
+    function: str,
+    call: str,
+) -> None:
+    for acting_user in (B, None):
+        with pytest.raises(PermissionDenied), app_db.transaction(acting_user=acting_user) as unit:
+            unit.execute(call)
+    assert _cross_user_snapshot(plainsql_conn) == a_s_cross_user_rows
+    granted = plainsql_conn.execute(
+        "SELECT has_function_privilege(%s, %s, 'EXECUTE'),"
+        " has_function_privilege(%s, %s, 'EXECUTE')",
+        (ROLE, function, WORKER, function),
+    ).fetchone()
+    assert granted == (False, True)
+
+
+def test_the_worker_paths_work_as_the_worker_role(
+    plainsql_conn: Conn, worker_db: Database, a_s_cross_user_rows: list[tuple[Any, ...]]
+) -> None:
+    with worker_db.transaction() as unit:
+        claimed = unit.execute("SELECT id FROM app_claim_videos('w', 10, 60, 3)").fetchall()
+        assert ("rls-a-pending",) in claimed
+        assert _scalar(
+            unit, "SELECT app_complete_video('rls-a-v1', md5('claim')::uuid, '{}')"
+        ) is True  # fmt: skip
+        assert _scalar(unit, "SELECT app_delete_expired_sessions(100)") == 1
+        assert _scalar(unit, "SELECT app_delete_expired_verifications()") == 1
+        assert _scalar(unit, "SELECT app_purge_deleted_teams(30 * 86400)") == 1
+    # The worker reads no table directly: only its paths.
+    for table in ("video_summaries", "sessions", "teams", "users", "verifications"):
+        with pytest.raises(PermissionDenied), worker_db.transaction() as unit:
+            unit.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+    after = _cross_user_snapshot(plainsql_conn)
+    assert [r[1] for r in after if r[0] == "team"] == []
+    assert ("session", "rls-a-old", "", 0, "") not in after
+
+
+@pytest.mark.parametrize("retention", [-100000000, -1, 315360001])
+def test_a_retention_out_of_bounds_purges_nothing(
+    plainsql_conn: Conn,
+    worker_db: Database,
+    a_s_cross_user_rows: list[tuple[Any, ...]],
+    retention: int,
+) -> None:
+    with pytest.raises(QueryError) as caught, worker_db.transaction() as unit:
+        unit.execute("SELECT app_purge_deleted_teams(%s)", (retention,))
+    assert caught.value.sqlstate == "22023"
+    with pytest.raises(QueryError) as caught, worker_db.transaction() as unit:
+        unit.execute("SELECT app_delete_expired_sessions(0)")
+    assert caught.value.sqlstate == "22023"
+    assert _cross_user_snapshot(plainsql_conn) == a_s_cross_user_rows
+
+
+def test_b_cannot_verify_a_s_email_without_a_value_made_for_a(
+    plainsql_conn: Conn, app_db: Database, a_s_cross_user_rows: list[tuple[Any, ...]]
+) -> None:
+    a_email, b_email = f"{A}@x.io", f"{B}@x.io"
+    with app_db.transaction(acting_user=B) as unit:
+        # The old path is gone; a value made up for A's email (tied to no user) verifies
+        # nothing, nor does B's own value, nor A's (expired) one.
+        assert _scalar(
+            unit, "SELECT count(*) FROM pg_proc WHERE proname = 'app_mark_email_verified'"
+        ) == 0  # fmt: skip
+        unit.execute(
+            "SELECT * FROM app_create_verification(%s, sha256('made-up'), '1 hour')", (a_email,)
+        )
+        assert _scalar(unit, "SELECT app_verify_email(%s, sha256('made-up'))", (a_email,)) is None
+        made = unit.execute(
+            "SELECT identifier FROM app_request_email_verification(sha256('b-value'), '1 hour')"
+        ).fetchall()
+        assert made == [(b_email,)], "a value is made for the acting user's own email only"
+        assert _scalar(unit, "SELECT app_verify_email(%s, sha256('b-value'))", (a_email,)) is None
+        assert _scalar(unit, "SELECT app_verify_email(%s, sha256('a-secret'))", (a_email,)) is None
+        # Taking A's email through the change flow: the unique email refuses it.
+        unit.execute(
+            "SELECT * FROM app_request_email_change(%s, sha256('take'), '1 hour')", (a_email,)
+        )
+    with pytest.raises(QueryError) as caught, app_db.transaction(acting_user=B) as unit:
+        unit.execute("SELECT app_confirm_email_change(%s, sha256('take'))", (a_email,))
+    assert caught.value.sqlstate == "23505"
+    with app_db.transaction(acting_user=B) as unit:  # B's own value verifies B
+        assert _scalar(unit, "SELECT app_verify_email(%s, sha256('b-value'))", (b_email,)) == B
+        assert _scalar(unit, "SELECT app_soft_delete_user(%s)", (A,)) is None
+    snapshot = _cross_user_snapshot(plainsql_conn)
+    assert [r for r in snapshot if r[0] == "user"] == [
+        r for r in a_s_cross_user_rows if r[0] == "user"
+    ]
+
+
+def test_b_cannot_make_a_a_member_nor_accept_for_a_nor_learn_which_ids_are_users(
+    plainsql_conn: Conn, app_db: Database, seeded: None
+) -> None:
+    b_team, a_team = (f"md5('team' || '{u}' || '1')::uuid" for u in (B, A))
+    with app_db.transaction(acting_user=B) as unit:
+        for invitee in (A, "no-such-user"):  # the same answer for a user and for no user
+            inserted = unit.execute(
+                f"INSERT INTO team_invitations (team_id, user_id, invited_by)"
+                f" VALUES ({b_team}, %s, %s) RETURNING user_id",
+                (invitee, B),
+            ).fetchall()
+            assert inserted == [(invitee,)]
+        assert _scalar(unit, f"SELECT app_accept_team_invitation({b_team})") is None
+        directory = unit.execute(f"SELECT user_id FROM app_team_directory({b_team})").fetchall()
+        assert (A,) not in directory, "invited, not a member"
+        assert _count(unit, "team_invitations") == 3  # its seeded one and these two
+        assert (
+            _scalar(unit, "SELECT count(*) FROM pg_proc WHERE proname = 'app_user_is_active'") == 0
+        )
+    with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
+        unit.execute(
+            "INSERT INTO team_invitations (team_id, user_id, invited_by)"
+            f" VALUES ({a_team}, %s, %s)",
+            (B, B),
+        )
+    with app_db.transaction(acting_user=A) as unit:  # A sees B's invitation, and declines
+        mine = unit.execute(
+            "SELECT team_slug FROM app_team_invitations_of_acting_user()"
+        ).fetchall()
+        assert mine == [(f"team-{B}1",)]
+        assert unit.execute(
+            f"DELETE FROM team_invitations WHERE team_id = {b_team} AND user_id = %s", (A,)
+        ).rowcount == 1  # fmt: skip
+    members = plainsql_conn.execute(
+        f"SELECT count(*) FROM team_members WHERE team_id = {b_team} AND user_id = %s", (A,)
+    ).fetchone()
+    assert members == (0,)
+
+
+def test_the_worker_role_holds_no_login_ownership_table_or_bypass(plainsql_conn: Conn) -> None:
+    role = plainsql_conn.execute(
+        "SELECT rolsuper, rolcanlogin, rolbypassrls, rolcreatedb, rolcreaterole"
+        " FROM pg_roles WHERE rolname = %s",
+        (WORKER,),
+    ).fetchone()
+    assert role == (False, False, False, False, False)
+    tables = plainsql_conn.execute(
+        "SELECT count(*) FROM pg_class AS c, LATERAL aclexplode(c.relacl) AS p"
+        " WHERE c.relnamespace = 'public'::regnamespace AND p.grantee = %s::regrole",
+        (WORKER,),
+    ).fetchone()
+    assert tables == (0,)
 
 
 def test_without_security_definer_the_audit_trigger_cannot_write(

@@ -66,6 +66,7 @@ PARAMS: dict[str, Any] = {
     "image": None,
     "identifier": "alice@example.com",
     "value_hash": b"\x02" * 32,
+    "new_email": "alice.new@example.com",
     "provider_id": "github",
     "account_id": "gh-alice",
     "limit": 10,
@@ -161,6 +162,7 @@ NEVER_NULL_HERE = {
     ("git.update_git_repository_synced", "last_sync"),  # SET last_sync = now()
     ("meetings.update_meeting_start", "started_at"),  # SET started_at = now()
     ("meetings.update_meeting_end", "ended_at"),  # SET ended_at = now()
+    ("teams.create_team_invitation", "invited_by"),  # the policy: invited_by = the acting user
 }
 
 
@@ -294,6 +296,33 @@ def _fixture(
         " VALUES (%s, %s, now() + interval '1 hour')",
         (PARAMS["identifier"], PARAMS["value_hash"]),
     )
+    # A second OWNER of Alice's teams: Alice may soft-delete herself (only the acting user
+    # may, and not as a team's last owner).
+    conn.execute(
+        "INSERT INTO users (id, name, email) VALUES ('soundness-co-owner', 'Co', 'co@example.com')"
+    )
+    conn.execute(
+        "INSERT INTO team_members (team_id, user_id, role)"
+        " SELECT team_id, 'soundness-co-owner', 'OWNER' FROM team_members"
+        " WHERE user_id = %s AND role = 'OWNER'",
+        (ALICE,),
+    )
+    # Pending invitations: of someone to Acme (Alice's team), of Alice to Globex (Bob's).
+    conn.execute(
+        "INSERT INTO team_invitations (team_id, user_id, role, invited_by)"
+        " VALUES (%s, 'soundness-invitee', 'MEMBER', %s), (%s, %s, 'OWNER', NULL)",
+        (ACME, ALICE, GLOBEX, ALICE),
+    )
+    # Alice's own email verification, and her email change (values made for a user).
+    conn.execute(
+        "INSERT INTO verifications (identifier, value_hash, expires_at, user_id, new_email)"
+        " VALUES (%s, %s, now() + interval '1 hour', %s, NULL),"
+        " (%s, %s, now() + interval '1 hour', %s, %s)",
+        (
+            PARAMS["email"], PARAMS["value_hash"], ALICE,
+            PARAMS["new_email"], PARAMS["value_hash"], ALICE, PARAMS["new_email"],
+        ),
+    )  # fmt: skip
     conn.execute(
         "INSERT INTO deployment_history (workspace_id, commit_sha, status, build_log)"
         " SELECT id, 'pending-commit', 'pending', NULL FROM workspaces WHERE user_id = %s",
@@ -322,14 +351,15 @@ def _fixture(
             "password_hash": "$argon2id$not-a-real-hash",
         },
         "auth.delete_user": {"user_id": "seed-user-carol"},
-        "auth.update_user_soft_deleted": {"user_id": "seed-user-carol"},
+        "auth.update_user_soft_deleted": {"user_id": ALICE},  # only the acting user itself
         "git.create_deployment": {"status": records.DeploymentStatus.PENDING},
         "git.create_git_repository": {"workspace_id": franks},
         "projects.create_agent_state": {"project_id": BARE_PROJECT},
         "projects.create_project": {"description": "A project"},
         "projects.update_project_status": {"status": "building"},
         "teams.create_team": {"slug": "initech", "name": "Initech"},
-        "teams.create_team_member": {"user_id": DAVE},
+        "teams.create_team_invitation": {"user_id": DAVE, "invited_by": ALICE},
+        "teams.update_team_invitation_accepted": {"team_id": GLOBEX},
         "teams.delete_team_member": {"user_id": "seed-user-bob"},
         "teams.update_team_member_role": {"user_id": "seed-user-bob"},
         "workspaces.create_workspace": {"user_id": "seed-user-bob", "slug": "bob"},
@@ -411,7 +441,7 @@ def _fixture(
         "site.get_site_workspace_by_slug": {"slug": "dave"},
         "site.list_site_page_tree": {"workspace_id": workspace, "slug": "reference/faq"},
         "projects.update_agent_state_complete_phase": {"project_id": DONE_PROJECT},
-        "teams.create_team_member": {"user_id": FRANK},
+        "teams.create_team_invitation": {"user_id": FRANK, "invited_by": "seed-user-bob"},
         "teams.delete_team_member": {"user_id": "seed-user-carol"},
         "teams.update_team_member_role": {"user_id": "seed-user-carol"},
         # issue 16

@@ -14,13 +14,13 @@ from plainsql.queries import AsyncPsycopgAdapter
 
 from .records import (
     AccountRow,
+    CreateEmailChangeRow,
     DeleteUserRow,
     GetCredentialByEmailRow,
     GetOauthTokenCiphertextsRow,
     SessionRow,
     UserRole,
     UserRow,
-    VerificationRow,
 )
 
 
@@ -32,6 +32,54 @@ class AsyncAuthQueries:
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter
         self._sql = sql
+
+    async def create_email_change(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        new_email: str,
+        value_hash: bytes,
+        expires_in: timedelta,
+    ) -> CreateEmailChangeRow | None:
+        """Stores a value, to send to new_email, that changes the acting user's email once used;
+        returns the verification, or nothing without an active acting user.
+
+        ``auth.create_email_change`` (sql/auth/verifications.sql:31).
+        """
+        row: CreateEmailChangeRow | None = await self._a.select_one(
+            conn,
+            "auth.create_email_change",
+            self._sql["auth.create_email_change"],
+            {
+                "new_email": new_email,
+                "value_hash": value_hash,
+                "expires_in": expires_in,
+            },
+        )
+        return row
+
+    async def create_email_verification(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        value_hash: bytes,
+        expires_in: timedelta,
+    ) -> CreateEmailChangeRow | None:
+        """Stores a value to verify the acting user's own email; returns the verification, or
+        nothing without an active acting user.
+
+        ``auth.create_email_verification`` (sql/auth/verifications.sql:19).
+        """
+        row: CreateEmailChangeRow | None = await self._a.select_one(
+            conn,
+            "auth.create_email_verification",
+            self._sql["auth.create_email_verification"],
+            {
+                "value_hash": value_hash,
+                "expires_in": expires_in,
+            },
+        )
+        return row
 
     async def create_session(
         self,
@@ -130,13 +178,13 @@ class AsyncAuthQueries:
         identifier: str,
         value_hash: bytes,
         expires_in: timedelta,
-    ) -> VerificationRow:
-        """Inserts a value (by its SHA-256) for the identifier expiring expires_in (an interval)
-        from now; returns the verification.
+    ) -> CreateEmailChangeRow | None:
+        """Stores a value (by its SHA-256) for the identifier, tied to no user, expiring
+        expires_in (an interval, at most 30 days) from now; returns the verification.
 
-        ``auth.create_verification`` (sql/auth/verifications.sql:4).
+        ``auth.create_verification`` (sql/auth/verifications.sql:5).
         """
-        row: VerificationRow | None = await self._a.insert_returning(
+        row: CreateEmailChangeRow | None = await self._a.select_one(
             conn,
             "auth.create_verification",
             self._sql["auth.create_verification"],
@@ -146,8 +194,6 @@ class AsyncAuthQueries:
                 "expires_in": expires_in,
             },
         )
-        if row is None:
-            raise MissingRow("auth.create_verification")
         return row
 
     async def delete_expired_sessions(
@@ -178,17 +224,19 @@ class AsyncAuthQueries:
         self,
         conn: AsyncConnection[Any],
     ) -> int:
-        """Deletes every expired verification; returns the count.
+        """Deletes every expired verification (the worker path); returns the count.
 
-        ``auth.delete_expired_verifications`` (sql/auth/verifications.sql:18).
+        ``auth.delete_expired_verifications`` (sql/auth/verifications.sql:43).
         """
-        count: int = await self._a.insert_update_delete(
+        value: int | None = await self._a.select_value(
             conn,
             "auth.delete_expired_verifications",
             self._sql["auth.delete_expired_verifications"],
             {},
         )
-        return count
+        if value is None:
+            raise MissingRow("auth.delete_expired_verifications")
+        return value
 
     async def delete_live_verification(
         self,
@@ -196,13 +244,13 @@ class AsyncAuthQueries:
         *,
         identifier: str,
         value_hash: bytes,
-    ) -> VerificationRow | None:
-        """Consumes a live value: deletes it and returns the verification, or nothing (unknown,
+    ) -> CreateEmailChangeRow | None:
+        """Consumes a live value tied to no user: returns the verification, or nothing (unknown,
         expired or already consumed). One statement: of concurrent consumers exactly one wins.
 
-        ``auth.delete_live_verification`` (sql/auth/verifications.sql:11).
+        ``auth.delete_live_verification`` (sql/auth/verifications.sql:12).
         """
-        row: VerificationRow | None = await self._a.insert_returning(
+        row: CreateEmailChangeRow | None = await self._a.select_one(
             conn,
             "auth.delete_live_verification",
             self._sql["auth.delete_live_verification"],
@@ -310,7 +358,7 @@ class AsyncAuthQueries:
         """Deletes a user, soft-deleted or not, and (by cascade) its sessions, accounts and
         memberships; returns its id, or nothing.
 
-        ``auth.delete_user`` (sql/auth/users.sql:80).
+        ``auth.delete_user`` (sql/auth/users.sql:73).
         """
         row: DeleteUserRow | None = await self._a.insert_returning(
             conn,
@@ -353,7 +401,7 @@ class AsyncAuthQueries:
         case), or nothing (the sign-in path app_credential_by_login, 0054). Should a username
         equal another user's email, the email wins.
 
-        ``auth.get_credential_by_login`` (sql/auth/users.sql:87).
+        ``auth.get_credential_by_login`` (sql/auth/users.sql:80).
         """
         row: GetCredentialByEmailRow | None = await self._a.select_one(
             conn,
@@ -568,7 +616,7 @@ class AsyncAuthQueries:
         first page): the administrators' list. Only an administrator (global role OWNER) sees
         anyone but themself (the policy users_admins_read, 0054).
 
-        ``auth.list_users_page`` (sql/auth/users.sql:92).
+        ``auth.list_users_page`` (sql/auth/users.sql:85).
         """
         rows: list[UserRow] = await self._a.select(
             conn,
@@ -633,17 +681,40 @@ class AsyncAuthQueries:
         )
         return count
 
+    async def update_user_email_changed(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        new_email: str,
+        value_hash: bytes,
+    ) -> str | None:
+        """Uses up the value sent to new_email: the user's email becomes it, verified; returns
+        the user's id, or nothing. A taken email violates users_email_key.
+
+        ``auth.update_user_email_changed`` (sql/auth/verifications.sql:38).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "auth.update_user_email_changed",
+            self._sql["auth.update_user_email_changed"],
+            {
+                "new_email": new_email,
+                "value_hash": value_hash,
+            },
+        )
+        return value
+
     async def update_user_email_verified(
         self,
         conn: AsyncConnection[Any],
         *,
         email: str,
+        value_hash: bytes,
     ) -> str | None:
-        """Marks the active user with this email (case-insensitive) as verified; returns its id,
-        or nothing (the path app_mark_email_verified of migration 0051: that user is not
-        signed in).
+        """Uses up the user's live value for this email and marks the email verified; returns the
+        user's id, or nothing (unknown, expired or used value; user gone).
 
-        ``auth.update_user_email_verified`` (sql/auth/users.sql:68).
+        ``auth.update_user_email_verified`` (sql/auth/verifications.sql:26).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -651,6 +722,7 @@ class AsyncAuthQueries:
             self._sql["auth.update_user_email_verified"],
             {
                 "email": email,
+                "value_hash": value_hash,
             },
         )
         return value
@@ -696,7 +768,7 @@ class AsyncAuthQueries:
         """Sets an active user's global role (the admin path app_set_user_role, 0054): true when
         found; an acting user who is not an administrator gets insufficient_privilege.
 
-        ``auth.update_user_role`` (sql/auth/users.sql:102).
+        ``auth.update_user_role`` (sql/auth/users.sql:95).
         """
         value: bool | None = await self._a.select_value(
             conn,
@@ -716,12 +788,14 @@ class AsyncAuthQueries:
         conn: AsyncConnection[Any],
         *,
         user_id: str,
-    ) -> DeleteUserRow | None:
-        """Soft-deletes an active user (sets deleted_at); returns its id, or nothing.
+    ) -> str | None:
+        """Soft-deletes the acting user's own active row (the path app_soft_delete_user: the role
+        may not UPDATE deleted_at); returns its id, or nothing (another user, or already
+        deleted).
 
-        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:73).
+        ``auth.update_user_soft_deleted`` (sql/auth/users.sql:68).
         """
-        row: DeleteUserRow | None = await self._a.insert_returning(
+        value: str | None = await self._a.select_value(
             conn,
             "auth.update_user_soft_deleted",
             self._sql["auth.update_user_soft_deleted"],
@@ -729,7 +803,7 @@ class AsyncAuthQueries:
                 "user_id": user_id,
             },
         )
-        return row
+        return value
 
     async def upsert_oauth_account(
         self,

@@ -189,6 +189,24 @@ class CreateDeploymentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CreateEmailChangeRow:
+    """A row: auth.create_email_change, auth.create_email_verification, auth.create_verification,
+    auth.delete_live_verification.
+    """
+
+    id: str
+    identifier: str
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> CreateEmailChangeRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class CreateVideoSummaryCategoryRow:
     """A row: videos.create_video_summary_category."""
 
@@ -203,7 +221,7 @@ class CreateVideoSummaryCategoryRow:
 
 @dataclass(frozen=True, slots=True)
 class DeleteUserRow:
-    """A row of users: auth.delete_user, auth.update_user_soft_deleted."""
+    """A row of users: auth.delete_user."""
 
     id: str
 
@@ -445,6 +463,30 @@ class ListGitDeployKeyCiphertextsRow:
     def from_row(cls, values: Sequence[Any]) -> ListGitDeployKeyCiphertextsRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class ListInvitationsByActingUserRow:
+    """A row: teams.list_invitations_by_acting_user."""
+
+    team_id: UUID
+    team_name: str
+    team_slug: str
+    role: UserRole
+    invited_by: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> ListInvitationsByActingUserRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            values[2],
+            UserRole(values[3]),
+            values[4],
+            values[5],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -850,8 +892,30 @@ class TagRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamInvitationRow:
+    """A row of team_invitations: teams.create_team_invitation, teams.list_team_invitations."""
+
+    team_id: UUID
+    user_id: str
+    role: UserRole
+    invited_by: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> TeamInvitationRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(
+            values[0],
+            values[1],
+            UserRole(values[2]),
+            values[3],
+            values[4],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TeamMemberRow:
-    """A row of team_members: teams.create_team_member, teams.update_team_member_role."""
+    """A row of team_members: teams.update_team_member_role."""
 
     team_id: UUID
     user_id: str
@@ -1004,22 +1068,6 @@ class UserRow:
 
 
 @dataclass(frozen=True, slots=True)
-class VerificationRow:
-    """A row of verifications: auth.create_verification, auth.delete_live_verification."""
-
-    id: str
-    identifier: str
-    expires_at: datetime
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, values: Sequence[Any]) -> VerificationRow:
-        """This record from a result row whose columns are in field order."""
-        return cls(*values)
-
-
-@dataclass(frozen=True, slots=True)
 class VideoSummaryRow:
     """A row of video_summaries: videos.create_video_summary, videos.get_video_summary_by_id,
     videos.get_video_summary_by_youtube_id, videos.update_video_summary_content,
@@ -1096,10 +1144,12 @@ class UpsertProjectFileBatchParams(TypedDict):
 RECORD_CLASSES: dict[str, type[Any]] = {
     "audit.list_audit_entries_by_actor": ListAuditEntriesByActorRow,
     "audit.list_audit_entries_by_row": AuditLogRow,
+    "auth.create_email_change": CreateEmailChangeRow,
+    "auth.create_email_verification": CreateEmailChangeRow,
     "auth.create_session": SessionRow,
     "auth.create_user": UserRow,
-    "auth.create_verification": VerificationRow,
-    "auth.delete_live_verification": VerificationRow,
+    "auth.create_verification": CreateEmailChangeRow,
+    "auth.delete_live_verification": CreateEmailChangeRow,
     "auth.delete_user": DeleteUserRow,
     "auth.get_credential_by_email": GetCredentialByEmailRow,
     "auth.get_credential_by_login": GetCredentialByEmailRow,
@@ -1113,7 +1163,6 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.list_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.list_users_page": UserRow,
     "auth.update_user_profile": UserRow,
-    "auth.update_user_soft_deleted": DeleteUserRow,
     "auth.upsert_oauth_account": AccountRow,
     "content.get_page_by_slug": NodeRow,
     "content.list_backlinks_by_page": ListBacklinksByPageRow,
@@ -1175,9 +1224,11 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "site.get_site_workspace_by_domain": GetSiteWorkspaceByDomainRow,
     "site.get_site_workspace_by_slug": GetSiteWorkspaceBySlugRow,
     "site.list_site_page_tree": ListPageTreeRow,
-    "teams.create_team_member": TeamMemberRow,
+    "teams.create_team_invitation": TeamInvitationRow,
     "teams.get_team_by_id": TeamRow,
     "teams.get_team_by_slug": TeamRow,
+    "teams.list_invitations_by_acting_user": ListInvitationsByActingUserRow,
+    "teams.list_team_invitations": TeamInvitationRow,
     "teams.list_team_members": ListTeamMembersRow,
     "teams.list_teams_by_user": ListTeamsByUserRow,
     "teams.update_team_member_role": TeamMemberRow,

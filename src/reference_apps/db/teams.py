@@ -12,7 +12,15 @@ from psycopg import AsyncConnection
 from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter
 
-from .records import ListTeamMembersRow, ListTeamsByUserRow, TeamMemberRow, TeamRow, UserRole
+from .records import (
+    ListInvitationsByActingUserRow,
+    ListTeamMembersRow,
+    ListTeamsByUserRow,
+    TeamInvitationRow,
+    TeamMemberRow,
+    TeamRow,
+    UserRole,
+)
 
 
 class AsyncTeamsQueries:
@@ -50,29 +58,30 @@ class AsyncTeamsQueries:
             raise MissingRow("teams.create_team")
         return value
 
-    async def create_team_member(
+    async def create_team_invitation(
         self,
         conn: AsyncConnection[Any],
         *,
         team_id: UUID,
         user_id: str,
         role: UserRole,
-    ) -> TeamMemberRow | None:
-        """Adds an active user to a team with a role; returns the membership, or nothing when the
-        user is not active or the acting user is not an OWNER of the team.
-        (app_user_is_active: the acting user cannot read other users' rows; it answers owners
-        only.)
+        invited_by: str | None,
+    ) -> TeamInvitationRow | None:
+        """Invites a user id to the team with a role (invited_by: the acting OWNER, the policy
+        checks it); returns the invitation, or nothing when the id is already a member. A
+        second invitation of the same id violates team_invitations_pkey.
 
-        ``teams.create_team_member`` (sql/teams/members.sql:4).
+        ``teams.create_team_invitation`` (sql/teams/invitations.sql:5).
         """
-        row: TeamMemberRow | None = await self._a.insert_returning(
+        row: TeamInvitationRow | None = await self._a.insert_returning(
             conn,
-            "teams.create_team_member",
-            self._sql["teams.create_team_member"],
+            "teams.create_team_invitation",
+            self._sql["teams.create_team_invitation"],
             {
                 "team_id": team_id,
                 "user_id": user_id,
                 "role": role,
+                "invited_by": invited_by,
             },
         )
         return row
@@ -97,6 +106,29 @@ class AsyncTeamsQueries:
         )
         return count
 
+    async def delete_team_invitation(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+        user_id: str,
+    ) -> int:
+        """Withdraws (an OWNER) or declines (the invitee) an invitation; returns the count (0 or
+        1).
+
+        ``teams.delete_team_invitation`` (sql/teams/invitations.sql:33).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "teams.delete_team_invitation",
+            self._sql["teams.delete_team_invitation"],
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+            },
+        )
+        return count
+
     async def delete_team_member(
         self,
         conn: AsyncConnection[Any],
@@ -106,7 +138,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Removes a user (soft-deleted ones too) from a team; returns the count (0 or 1).
 
-        ``teams.delete_team_member`` (sql/teams/members.sql:28).
+        ``teams.delete_team_member`` (sql/teams/members.sql:21).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -193,7 +225,7 @@ class AsyncTeamsQueries:
         """Returns the user's role in the team (OWNER or MEMBER), or nothing when it is not a
         member.
 
-        ``teams.get_team_member_role`` (sql/teams/members.sql:22).
+        ``teams.get_team_member_role`` (sql/teams/members.sql:15).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -206,6 +238,44 @@ class AsyncTeamsQueries:
         )
         return None if value is None else UserRole(value)
 
+    async def list_invitations_by_acting_user(
+        self,
+        conn: AsyncConnection[Any],
+    ) -> list[ListInvitationsByActingUserRow]:
+        """Returns the acting user's pending invitations to live teams, with each team's name,
+        oldest first (app_team_invitations_of_acting_user: the invitee cannot read the team
+        yet).
+
+        ``teams.list_invitations_by_acting_user`` (sql/teams/invitations.sql:24).
+        """
+        rows: list[ListInvitationsByActingUserRow] = await self._a.select(
+            conn,
+            "teams.list_invitations_by_acting_user",
+            self._sql["teams.list_invitations_by_acting_user"],
+            {},
+        )
+        return rows
+
+    async def list_team_invitations(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+    ) -> list[TeamInvitationRow]:
+        """Returns the team's pending invitations, oldest first (an OWNER's view: the policy).
+
+        ``teams.list_team_invitations`` (sql/teams/invitations.sql:17).
+        """
+        rows: list[TeamInvitationRow] = await self._a.select(
+            conn,
+            "teams.list_team_invitations",
+            self._sql["teams.list_team_invitations"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return rows
+
     async def list_team_members(
         self,
         conn: AsyncConnection[Any],
@@ -216,7 +286,7 @@ class AsyncTeamsQueries:
         name; nothing unless the acting user is a member (the co-member directory,
         app_team_directory).
 
-        ``teams.list_team_members`` (sql/teams/members.sql:33).
+        ``teams.list_team_members`` (sql/teams/members.sql:26).
         """
         rows: list[ListTeamMembersRow] = await self._a.select(
             conn,
@@ -248,6 +318,27 @@ class AsyncTeamsQueries:
         )
         return rows
 
+    async def update_team_invitation_accepted(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        team_id: UUID,
+    ) -> UserRole | None:
+        """The acting user accepts its invitation to the team: it becomes a member; returns its
+        role, or nothing (no such invitation, the team deleted).
+
+        ``teams.update_team_invitation_accepted`` (sql/teams/invitations.sql:38).
+        """
+        value: str | None = await self._a.select_value(
+            conn,
+            "teams.update_team_invitation_accepted",
+            self._sql["teams.update_team_invitation_accepted"],
+            {
+                "team_id": team_id,
+            },
+        )
+        return None if value is None else UserRole(value)
+
     async def update_team_member_role(
         self,
         conn: AsyncConnection[Any],
@@ -256,9 +347,10 @@ class AsyncTeamsQueries:
         team_id: UUID,
         user_id: str,
     ) -> TeamMemberRow | None:
-        """Sets the role of an active user in a team; returns the membership, or nothing.
+        """Sets the role of an active user in a team; returns the membership, or nothing (whether
+        the member is active is read from the co-member directory, app_team_directory).
 
-        ``teams.update_team_member_role`` (sql/teams/members.sql:13).
+        ``teams.update_team_member_role`` (sql/teams/members.sql:5).
         """
         row: TeamMemberRow | None = await self._a.insert_returning(
             conn,

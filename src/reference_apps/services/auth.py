@@ -56,6 +56,7 @@ from reference_apps.services.sessions import (
     secret_hash,
 )
 from reference_apps.services.verifications import (
+    DEFAULT_VERIFICATION_TTL,
     NewVerification,
     Verification,
     VerificationService,
@@ -314,8 +315,47 @@ class AuthService(
             username=None if username is UNSET else username,
         )
 
+    async def request_email_change(
+        self,
+        user_id: str,
+        new_email: str,
+        *,
+        expires_in: timedelta = DEFAULT_VERIFICATION_TTL,
+    ) -> NewVerification:
+        """A value to send to ``new_email``: the user (acting) changes its email only when
+        :meth:`confirm_email_change` gets it back, so the new address is verified. Raises
+        UserNotFound for an unknown or soft-deleted user."""
+        secret = secrets.token_urlsafe(32)
+        async with self.db.transaction(acting_user=user_id) as conn:
+            row = await run_secret(
+                self.q.auth.create_email_change,
+                conn,
+                new_email=new_email.strip(),
+                value_hash=secret_hash(secret),
+                expires_in=expires_in,
+            )
+        return NewVerification(verification=exactly_one(row, _missing(user_id)), value=secret)
+
+    async def confirm_email_change(self, new_email: str, value: str) -> User | None:
+        """Use up the value sent to ``new_email``: the user's email becomes it, verified.
+        Returns the user, or None (value unknown, expired or used; user gone). Raises
+        EmailTaken when another user took the email meanwhile (the value is kept)."""
+        q = self.q.auth
+        async with self.db.transaction() as conn:
+            user_id = await run_secret(
+                q.update_user_email_changed,
+                conn,
+                new_email=new_email.strip(),
+                value_hash=secret_hash(value),
+            )
+            if user_id is None:
+                return None
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+            return await q.get_user_by_id(conn, user_id=user_id)
+
     async def soft_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
-        """Hide the user from every read and sign-in, and end its sessions.
+        """Hide the user from every read and sign-in, and end its sessions (the user itself
+        acting: the path app_soft_delete_user refuses any other acting user).
 
         The row, its email and username stay. Raises UserNotFound, or LastOwner when the
         user is the last active OWNER of a team.

@@ -4,11 +4,16 @@ application's typed queries, built once and shared (see README.md, "Conventions"
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from plainsql import AsyncDatabase, AsyncUnit, ConstraintErrors
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.crypto import KeyRing, load_key_ring
+
+WORKER_ROLE: Final = "reference_worker"
+"""The role of cross-user work (queue workers, purges): it holds the worker paths, which the
+application role cannot execute (migration 20261207022304_worker_role). The login role must
+be a member of it (a superuser is too)."""
 
 
 class Service:
@@ -38,6 +43,10 @@ class Service:
     def writing(self, acting_user_id: str | None) -> AsyncUnit:
         """A unit of work acting as ``acting_user_id``, for one typed query."""
         return self.db.unit(acting_user=acting_user_id)
+
+    def working(self) -> AsyncUnit:
+        """A unit of work of cross-user work, as :data:`WORKER_ROLE` with no acting user."""
+        return self.db.with_transaction_role(WORKER_ROLE).unit()
 
 
 class EncryptingService(Service):

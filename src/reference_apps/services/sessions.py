@@ -134,14 +134,14 @@ class SessionService(Service):
         """Purge expired sessions in batches of ``batch_size``, one short transaction each.
 
         Returns how many were deleted. Concurrent purges skip each other's rows. A
-        maintenance job over every user's sessions: it runs through its own path
-        (``app_delete_expired_sessions``), with no acting user.
+        maintenance job over every user's sessions: it runs as the worker role, through its
+        path (``app_delete_expired_sessions``, batches of 1..10000), with no acting user.
         """
         batch_size = bounds.batch_size(batch_size, "batch_size")
         total = 0
         purge = self.q.auth.delete_expired_sessions
         while True:
-            count = await self.writing(None).run(purge, batch_size=batch_size)
+            count = await self.working().run(purge, batch_size=batch_size)
             total += count
             if count < batch_size:
                 return total

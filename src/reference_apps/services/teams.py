@@ -1,10 +1,14 @@
 """Teams service: teams with their members and roles; a team always keeps at least one OWNER.
 
 The owner rule lives in the database (trigger ``team_members_keep_an_owner`` and
-``users_keep_team_owners``, migration 0008): it locks the team row before counting the
-owners left, so two owners demoting themselves at the same time cannot both succeed. Its
-refusal arrives as the pseudo-constraint ``team_members_last_owner`` and becomes
-:class:`LastOwner` here.
+``users_keep_team_owners``, migration 0008): it locks the team row and writes the team's
+guard row (migration 20261207023128) before counting the owners left, so two owners demoting
+themselves or leaving at the same time cannot both succeed, at any isolation level (a stricter
+one turns the second into a serialization failure, retried here). Its refusal arrives as the
+pseudo-constraint ``team_members_last_owner`` and becomes :class:`LastOwner` here.
+
+Users join by invitation: an OWNER invites (:meth:`TeamService.invite`), the invitee accepts
+or declines; only then is it a member, listed in the co-member directory.
 
 Every call takes its acting user (``acting_user_id``; for ``create_team`` the creator, for
 ``list_user_teams`` the user whose teams they are): the unit of work acts as that user, for the
@@ -14,8 +18,10 @@ row-level security policies and the audit log. Team management checks the acting
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 from uuid import UUID
 
 from psycopg import IsolationLevel
@@ -24,8 +30,10 @@ from plainsql import AsyncConn, AsyncDatabase, exactly_one
 from plainsql.errors import InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
+    ListInvitationsByActingUserRow,
     ListTeamMembersRow,
     ListTeamsByUserRow,
+    TeamInvitationRow,
     TeamMemberRow,
     TeamRow,
     UserRole,
@@ -53,6 +61,14 @@ class MemberNotFound(NotFound):
     """The user is not an (active) member of the team."""
 
 
+class AlreadyInvited(AlreadyExists):
+    """The user id already has a pending invitation to the team."""
+
+
+class InvitationNotFound(NotFound):
+    """No pending invitation of this user to this team."""
+
+
 class NotTeamOwner(Forbidden):
     """The acting user is a MEMBER of the team: only an OWNER manages members or deletes it."""
 
@@ -65,6 +81,14 @@ Membership = TeamMemberRow
 
 TeamMember = ListTeamMembersRow
 """An active member of a team, with the user's names (``joined_at``: when the user joined)."""
+
+Invitation = TeamInvitationRow
+"""A pending invitation of a user id to a team, as the team's owners see it."""
+
+PendingInvitation = ListInvitationsByActingUserRow
+"""A pending invitation as its invitee sees it: with the team's name and slug."""
+
+T = TypeVar("T")
 
 
 # Hand-written: the query returns one flat row, the record nests the team in it, so that
@@ -104,6 +128,8 @@ class TeamService(
         "team_members_team_id_fkey": TeamNotFound,
         "team_members_user_id_fkey": UserNotFound,
         "team_members_last_owner": LastOwner,
+        "team_invitations_pkey": AlreadyInvited,
+        "team_invitations_team_id_fkey": TeamNotFound,
     },
 ):
     """Teams, members and roles, as their acting user may see and change them.
@@ -115,10 +141,10 @@ class TeamService(
     told apart from a missing one); a MEMBER managing members or deleting the team is
     :class:`NotTeamOwner`. A member may leave a team (remove itself).
 
-    Role changes run at READ COMMITTED by default, where the last-owner trigger's row lock
-    serializes them. A deployment may run them at a stricter ``isolation``: then a
+    Role changes and removals run at READ COMMITTED by default, where the last-owner trigger's
+    row lock serializes them. A deployment may run them at a stricter ``isolation``: then a
     serialization failure or deadlock is retried (at most ``attempts`` times in all), and
-    ``retries`` counts the retries made.
+    ``retries`` counts the retries made. The rule holds at every level.
     """
 
     def __init__(
@@ -205,43 +231,103 @@ class TeamService(
     async def purge_deleted_teams(self, *, retention: timedelta) -> int:
         """The maintenance purge (run it from a scheduled job, e.g. daily): delete every team
         soft-deleted longer than ``retention`` ago, with its memberships, freeing its slug.
-        Runs with no acting user, through the path app_purge_deleted_teams (0054). Returns how
-        many teams were purged."""
+        Runs as the worker role with no acting user, through the path app_purge_deleted_teams
+        (0054; bounded to 0..10 years since the worker role's migration). Returns how many
+        teams were purged."""
         seconds = int(retention.total_seconds())
         if seconds < 0:
             raise InvalidInput(f"retention must not be negative, got {retention}", query_name="")
         purge = self.q.teams.delete_teams_soft_deleted_before
-        return await self.writing(None).run(purge, retention_seconds=seconds)
+        return await self.working().run(purge, retention_seconds=seconds)
 
-    async def add_member(
+    async def invite(
         self,
         team_id: UUID,
         user_id: str,
         role: UserRole = UserRole.MEMBER,
         *,
         acting_user_id: str,
-    ) -> Membership:
-        """Add an active user to the team (an OWNER only).
+    ) -> Invitation:
+        """Invite a user id to the team with ``role`` (an OWNER only); the user becomes a member
+        when it accepts (:meth:`accept_invitation`). An id that is no user is invited alike
+        (nobody will accept): inviting tells nothing about which ids are users.
 
-        Raises TeamNotFound, NotTeamOwner, UserNotFound or AlreadyMember.
+        Raises TeamNotFound, NotTeamOwner, AlreadyMember or AlreadyInvited.
         """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
-            await self._require_owner(conn, team_id, acting_user_id, "add members")
-            add = self.q.teams.create_team_member
-            row = await add(conn, team_id=team_id, user_id=user_id, role=role)
-            return exactly_one(row, UserNotFound(f"no user with id {user_id!r}"))
+            await self._require_owner(conn, team_id, acting_user_id, "invite members")
+            invite = self.q.teams.create_team_invitation
+            row = await invite(
+                conn, team_id=team_id, user_id=user_id, role=role, invited_by=acting_user_id
+            )
+            return exactly_one(
+                row, AlreadyMember(f"user {user_id!r} is already a member of team {team_id}")
+            )
+
+    async def list_invitations(self, team_id: UUID, *, acting_user_id: str) -> list[Invitation]:
+        """The team's pending invitations, oldest first (an OWNER only).
+
+        Raises TeamNotFound or NotTeamOwner.
+        """
+        async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
+            await self._require_owner(conn, team_id, acting_user_id, "list invitations")
+            return await self.q.teams.list_team_invitations(conn, team_id=team_id)
+
+    async def withdraw_invitation(
+        self, team_id: UUID, user_id: str, *, acting_user_id: str
+    ) -> None:
+        """Withdraw a pending invitation (an OWNER only).
+
+        Raises TeamNotFound, NotTeamOwner or InvitationNotFound.
+        """
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            await self._require_owner(conn, team_id, acting_user_id, "withdraw invitations")
+            if await self.q.teams.delete_team_invitation(conn, team_id=team_id, user_id=user_id):
+                return
+        raise InvitationNotFound(f"no invitation of {user_id!r} to team {team_id}")
+
+    async def list_my_invitations(self, *, acting_user_id: str) -> list[PendingInvitation]:
+        """The acting user's pending invitations, with each team's name, oldest first."""
+        mine = self.q.teams.list_invitations_by_acting_user
+        return await self.reading(acting_user_id).run(mine)
+
+    async def accept_invitation(self, team_id: UUID, *, acting_user_id: str) -> UserTeam:
+        """Accept the acting user's invitation: it becomes a member of the team with the
+        invited role. Raises InvitationNotFound (none, or the team is gone)."""
+        async with self.db.transaction(acting_user=acting_user_id) as conn:
+            accept = self.q.teams.update_team_invitation_accepted
+            role = await accept(conn, team_id=team_id)
+            missing = InvitationNotFound(f"no invitation to team {team_id}")
+            role = exactly_one(role, missing)
+            team = await self.q.teams.get_team_by_id(conn, team_id=team_id)
+            return UserTeam(team=exactly_one(team, missing), role=role)
+
+    async def decline_invitation(self, team_id: UUID, *, acting_user_id: str) -> None:
+        """Decline the acting user's invitation to the team. Raises InvitationNotFound."""
+        decline = self.q.teams.delete_team_invitation
+        missing = InvitationNotFound(f"no invitation to team {team_id}")
+        await self.writing(acting_user_id).affected(
+            missing, decline, team_id=team_id, user_id=acting_user_id
+        )
 
     async def remove_member(self, team_id: UUID, user_id: str, *, acting_user_id: str) -> None:
         """Remove the user from the team: an OWNER removes anyone, a member itself (leaving).
 
-        Raises TeamNotFound, NotTeamOwner, MemberNotFound, or LastOwner.
+        Raises TeamNotFound, NotTeamOwner, MemberNotFound, or LastOwner. Runs at the
+        service's ``isolation``, retried as :meth:`change_role` is.
         """
-        async with self.db.transaction(acting_user=acting_user_id) as conn:
-            if user_id != acting_user_id:
-                await self._require_owner(conn, team_id, acting_user_id, "remove members")
-            remove = self.q.teams.delete_team_member
-            if await remove(conn, team_id=team_id, user_id=user_id) == 0:
-                raise _not_member(team_id, user_id)
+
+        async def unit() -> None:
+            async with self.db.transaction(
+                acting_user=acting_user_id, isolation=self.isolation
+            ) as conn:
+                if user_id != acting_user_id:
+                    await self._require_owner(conn, team_id, acting_user_id, "remove members")
+                remove = self.q.teams.delete_team_member
+                if await remove(conn, team_id=team_id, user_id=user_id) == 0:
+                    raise _not_member(team_id, user_id)
+
+        await self._retrying(unit)
 
     async def change_role(
         self, team_id: UUID, user_id: str, role: UserRole, *, acting_user_id: str
@@ -252,11 +338,7 @@ class TeamService(
         To hand a team over, promote the new owner first, then demote the old one.
         """
 
-        calls = 0
-
         async def unit() -> Membership:
-            nonlocal calls
-            calls += 1
             async with self.db.transaction(
                 acting_user=acting_user_id, isolation=self.isolation
             ) as conn:
@@ -265,11 +347,23 @@ class TeamService(
                 row = await change(conn, team_id=team_id, user_id=user_id, role=role)
                 return exactly_one(row, _not_member(team_id, user_id))
 
+        return await self._retrying(unit)
+
+    async def _retrying(self, unit: Callable[[], Awaitable[T]]) -> T:
+        """``unit`` run again after a serialization failure or deadlock (at most
+        ``attempts`` times in all), counting the retries made in ``retries``."""
+        calls = 0
+
+        async def counted() -> T:
+            nonlocal calls
+            calls += 1
+            return await unit()
+
         try:
-            row, _ = await self.db.retry(unit, attempts=self.attempts)
+            result, _ = await self.db.retry(counted, attempts=self.attempts)
         finally:
             self.retries += calls - 1  # counted whether the last attempt succeeded or not
-        return row
+        return result
 
     async def list_user_teams(self, *, acting_user_id: str) -> list[UserTeam]:
         """The teams of an active user (the acting user) with its role in each, by team name."""
@@ -296,11 +390,15 @@ class TeamService(
 
 
 __all__ = [
+    "AlreadyInvited",
     "AlreadyMember",
+    "Invitation",
+    "InvitationNotFound",
     "LastOwner",
     "MemberNotFound",
     "Membership",
     "NotTeamOwner",
+    "PendingInvitation",
     "SlugTaken",
     "Team",
     "TeamMember",

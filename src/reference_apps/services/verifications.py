@@ -3,6 +3,11 @@
 A value comes from :mod:`secrets` and is stored as its SHA-256 only
 (:func:`~reference_apps.services.sessions.secret_hash`); no query returns it, and
 :class:`NewVerification` hides it from ``repr``.
+
+The application role has no privilege on the table: every call goes through an explicit path
+(migration 20261207022403_guarded_user_columns). A value that verifies an email is made for
+the acting user's own email (:meth:`VerificationService.request_email_verification`); a value
+made up for another user's email, or one tied to no user, verifies nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from reference_apps.db.records import UserRow, VerificationRow
+from plainsql import exactly_one
+from reference_apps.db.records import CreateEmailChangeRow, UserRow
 from reference_apps.services.base import Service
-from reference_apps.services.errors import run_secret
+from reference_apps.services.errors import UserNotFound, run_secret
 from reference_apps.services.sessions import secret_hash
 
 DEFAULT_VERIFICATION_TTL: Final = timedelta(hours=1)
 
-Verification = VerificationRow
+Verification = CreateEmailChangeRow
 """A verification, without its value (no query returns it)."""
 
 
@@ -34,12 +40,9 @@ class NewVerification:
         return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
 
 
-class _KeepTheValue(Exception):
-    """Raised inside a unit of work to roll it back quietly."""
-
-
 class VerificationService(Service):
-    """Create and consume verifications; nobody acts yet (an email being verified)."""
+    """Create and consume verifications: values tied to no user (nobody acts yet), and the
+    values that verify a user's own email."""
 
     async def create_verification(
         self,
@@ -58,7 +61,8 @@ class VerificationService(Service):
                 value_hash=secret_hash(secret),
                 expires_in=expires_in,
             )
-        return NewVerification(verification=row, value=secret)
+        stored = exactly_one(row, AssertionError("the verification path returned no row"))
+        return NewVerification(verification=stored, value=secret)
 
     async def consume_verification(self, identifier: str, value: str) -> Verification | None:
         """Use up a live value: the verification the first time, None ever after.
@@ -73,31 +77,42 @@ class VerificationService(Service):
                 value_hash=secret_hash(value),
             )
 
-    async def verify_email(self, email: str, value: str) -> UserRow | None:
-        """Consume a verification sent to ``email`` and mark that user's email verified.
+    async def request_email_verification(
+        self, user_id: str, *, expires_in: timedelta = DEFAULT_VERIFICATION_TTL
+    ) -> NewVerification:
+        """A value to send to the user's own email (the user acts); :meth:`verify_email` uses
+        it up. Raises UserNotFound for an unknown or soft-deleted user."""
+        secret = secrets.token_urlsafe(32)
+        async with self.db.transaction(acting_user=user_id) as conn:
+            row = await run_secret(
+                self.q.auth.create_email_verification,
+                conn,
+                value_hash=secret_hash(secret),
+                expires_in=expires_in,
+            )
+        row = exactly_one(row, UserNotFound(f"no user with id {user_id!r}"))
+        return NewVerification(verification=row, value=secret)
 
-        Returns the user, or None (value unknown, expired or used; user gone). One
-        transaction: if the user is gone, the value is not used up.
+    async def verify_email(self, email: str, value: str) -> UserRow | None:
+        """Use up the value sent to ``email`` by :meth:`request_email_verification` and mark
+        that user's email verified (the value's hash is compared inside the database path).
+
+        Returns the user, or None (value unknown, expired, used, or made for another user;
+        user gone: then the value is not used up).
         """
         q = self.q.auth
-        try:
-            async with self.db.transaction() as conn:
-                consumed = await run_secret(
-                    q.delete_live_verification,
-                    conn,
-                    identifier=email,
-                    value_hash=secret_hash(value),
-                )
-                if consumed is None:
-                    return None
-                user_id = await q.update_user_email_verified(conn, email=email)
-                if user_id is None:
-                    raise _KeepTheValue  # roll back: the value stays for a later attempt
-                await self.q.audit.set_acting_user(conn, user_id=user_id)
-                return await q.get_user_by_id(conn, user_id=user_id)
-        except _KeepTheValue:
-            return None
+        async with self.db.transaction() as conn:
+            user_id = await run_secret(
+                q.update_user_email_verified,
+                conn,
+                email=email.strip(),
+                value_hash=secret_hash(value),
+            )
+            if user_id is None:
+                return None
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+            return await q.get_user_by_id(conn, user_id=user_id)
 
     async def delete_expired_verifications(self) -> int:
-        """Purge expired verifications; returns how many were deleted."""
-        return await self.writing(None).run(self.q.auth.delete_expired_verifications)
+        """Purge expired verifications (as the worker role); returns how many were deleted."""
+        return await self.working().run(self.q.auth.delete_expired_verifications)

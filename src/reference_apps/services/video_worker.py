@@ -15,9 +15,10 @@ Semantics (migration 0052):
   ``pending`` (the error kept in ``processing_error``) while fewer than ``max_attempts``
   claims were made, else it ends ``failed``; a video whose lease ran out on its last attempt
   is marked ``failed`` by the next claim.
-- **Its own grant.** The worker acts for no user: the queue's three SECURITY DEFINER functions
-  (``app_claim_videos``, ``app_complete_video``, ``app_fail_video``) are granted to the
-  application role one by one; row-level security stays on for anything else.
+- **Its own role.** The worker acts for no user: the queue's three SECURITY DEFINER functions
+  (``app_claim_videos``, ``app_complete_video``, ``app_fail_video``) are granted one by one to
+  the worker role ``reference_worker`` (not to the application role), which every unit here
+  acts as (:meth:`~reference_apps.services.base.Service.working`).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class VideoWorkerQueue(Service):
                 f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}",
                 query_name="",
             )
-        return await self.writing(None).run(
+        return await self.working().run(
             self.q.videos.update_videos_claim,
             worker=self.worker_id,
             batch_size=batch_size,
@@ -84,7 +85,7 @@ class VideoWorkerQueue(Service):
         """``processing -> completed`` with the AI content; False (and nothing changed) when
         this claim is no longer the video's newest: the lease ran out and another worker took
         it, or the video was deleted."""
-        return await self.writing(None).run(
+        return await self.working().run(
             self.q.videos.update_video_complete,
             video_summary_id=claim.id,
             claim_token=claim.claim_token,
@@ -94,7 +95,7 @@ class VideoWorkerQueue(Service):
     async def fail(self, claim: ClaimedVideo, error: str) -> ProcessingStatus | None:
         """Record a failed attempt with its error: ``pending`` again while attempts are left,
         else ``failed``; None when this claim is no longer the video's newest."""
-        return await self.writing(None).run(
+        return await self.working().run(
             self.q.videos.update_video_fail,
             video_summary_id=claim.id,
             claim_token=claim.claim_token,

@@ -33,13 +33,14 @@ async def test_a_role_change_is_logged_with_its_acting_user(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+    await teams.invite(team.id, bob.id, acting_user_id=alice.id)
+    await teams.accept_invitation(team.id, acting_user_id=bob.id)  # Bob joins: his act
 
     await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
 
     history = await audit.list_row_history("team_members", {"team_id": team.id, "user_id": bob.id})
     assert [(e.action, e.acting_user_id) for e in history] == [
-        ("INSERT", alice.id),
+        ("INSERT", bob.id),
         ("UPDATE", alice.id),
     ]
     change = history[1]
@@ -134,7 +135,7 @@ async def test_no_password_hash_or_token_is_ever_copied_into_the_log(
     await auth.accounts.link_account(
         user.id, provider_id="github", account_id="gh-1", access_token="gho_x1"
     )
-    verification = await auth.verifications.create_verification(user.email)
+    verification = await auth.verifications.request_email_verification(user.id)
     await teams.create_team(name="Acme", slug="acme", acting_user_id=user.id)
     await auth.update_profile(user.id, name="Ada L.", acting_user_id=user.id)
     password_hash = plainsql_conn.execute(

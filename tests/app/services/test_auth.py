@@ -662,7 +662,7 @@ async def test_a_consumer_waiting_on_another_gets_nothing_once_it_commits(
         second = asyncio.create_task(
             auth.verifications.consume_verification("ada@x.io", "raced-value")
         )
-        await wait_until_blocked("DELETE FROM verifications")
+        await wait_until_blocked("SELECT v.id")  # the path app_consume_verification
         assert not second.done()
         await first.commit()
 
@@ -673,13 +673,75 @@ async def test_verify_email_consumes_the_value_and_marks_the_email_verified(
     auth: AuthService,
 ) -> None:
     user = await sign_up(auth)
-    created = await auth.verifications.create_verification(user.email)
+    created = await auth.verifications.request_email_verification(user.id)
+    assert created.verification.identifier == user.email
 
-    verified = await auth.verifications.verify_email(user.email, created.value)
+    assert await auth.verifications.verify_email(user.email, "wrong-value") is None
+    verified = await auth.verifications.verify_email(user.email.upper(), created.value)
 
     assert verified is not None
     assert verified.email_verified is True
     assert await auth.verifications.verify_email(user.email, created.value) is None
+
+
+async def test_a_value_tied_to_no_user_verifies_no_email(auth: AuthService) -> None:
+    user = await sign_up(auth)
+    made_up = await auth.verifications.create_verification(user.email)
+
+    assert await auth.verifications.verify_email(user.email, made_up.value) is None
+    assert (await auth.get_user_by_id(user.id)).email_verified is False
+
+
+async def test_of_concurrent_email_verifications_with_one_value_one_wins(
+    auth: AuthService,
+) -> None:
+    user = await sign_up(auth)
+    created = await auth.verifications.request_email_verification(user.id)
+
+    results = await asyncio.gather(
+        *(auth.verifications.verify_email(user.email, created.value) for _ in range(8))
+    )
+
+    assert [r.id for r in results if r is not None] == [user.id]
+
+
+async def test_an_email_changes_only_with_the_value_sent_to_the_new_address(
+    auth: AuthService,
+) -> None:
+    user = await sign_up(auth)
+    change = await auth.request_email_change(user.id, "ada@new.io")
+    assert change.value not in repr(change)
+
+    assert await auth.confirm_email_change("ada@new.io", "wrong-value") is None
+    assert await auth.confirm_email_change("eve@x.io", change.value) is None
+    assert (await auth.get_user_by_id(user.id)).email == user.email
+    changed = await auth.confirm_email_change("ADA@new.io", change.value)
+
+    assert changed is not None
+    assert (changed.email, changed.email_verified) == ("ada@new.io", True)
+    assert await auth.confirm_email_change("ada@new.io", change.value) is None
+
+
+async def test_an_email_change_to_a_taken_address_is_email_taken_and_keeps_the_value(
+    auth: AuthService,
+) -> None:
+    user = await sign_up(auth)
+    change = await auth.request_email_change(user.id, "bob@x.io")
+    await auth.sign_up(email="BOB@x.io", password=PASSWORD, name="Bob")
+
+    with pytest.raises(EmailTaken):
+        await auth.confirm_email_change("bob@x.io", change.value)
+    assert (await auth.get_user_by_id(user.id)).email == user.email
+
+
+async def test_email_paths_need_an_active_user(auth: AuthService) -> None:
+    user = await sign_up(auth)
+    await auth.soft_delete_user(user.id)
+
+    with pytest.raises(UserNotFound):
+        await auth.verifications.request_email_verification(user.id)
+    with pytest.raises(UserNotFound):
+        await auth.request_email_change(user.id, "new@x.io")
 
 
 # --- no secret in logs or errors ----------------------------------------------------------

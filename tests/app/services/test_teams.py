@@ -7,6 +7,7 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ import psycopg
 import psycopg.sql
 import pytest
 
-from plainsql import AsyncDatabase
+from plainsql import AsyncDatabase, Settings, open_async_pool
 from plainsql.errors import PermissionDenied
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
@@ -26,7 +27,9 @@ from reference_apps.services.auth import (
 )
 from reference_apps.services.errors import AlreadyExists, Conflict, Forbidden, NotFound
 from reference_apps.services.teams import (
+    AlreadyInvited,
     AlreadyMember,
+    InvitationNotFound,
     MemberNotFound,
     NotTeamOwner,
     SlugTaken,
@@ -45,11 +48,24 @@ async def new_user(auth: AuthService, name: str) -> User:
     )
 
 
+async def join(
+    teams: TeamService,
+    team_id: uuid.UUID,
+    user_id: str,
+    role: UserRole = UserRole.MEMBER,
+    *,
+    acting_user_id: str,
+) -> None:
+    """The owner ``acting_user_id`` invites ``user_id``, who accepts."""
+    await teams.invite(team_id, user_id, role, acting_user_id=acting_user_id)
+    await teams.accept_invitation(team_id, acting_user_id=user_id)
+
+
 async def team_with_two_owners(auth: AuthService, teams: TeamService) -> tuple[Team, User, User]:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
+    await join(teams, team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     return team, alice, bob
 
 
@@ -131,7 +147,7 @@ async def test_delete_team_removes_its_memberships(
 # --- members ------------------------------------------------------------------------------
 
 
-async def test_add_members_and_list_them_owners_first_then_by_name(
+async def test_invited_members_are_listed_once_they_accept_owners_first_then_by_name(
     auth: AuthService, teams: TeamService
 ) -> None:
     zoe = await new_user(auth, "zoe")
@@ -139,43 +155,85 @@ async def test_add_members_and_list_them_owners_first_then_by_name(
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=zoe.id)
 
-    membership = await teams.add_member(team.id, carol.id, acting_user_id=zoe.id)
-    await teams.add_member(team.id, bob.id, UserRole.MEMBER, acting_user_id=zoe.id)
+    invitation = await teams.invite(team.id, carol.id, acting_user_id=zoe.id)
+    await teams.invite(team.id, bob.id, UserRole.OWNER, acting_user_id=zoe.id)
 
-    assert (membership.team_id, membership.user_id, membership.role) == (
+    assert (invitation.team_id, invitation.user_id, invitation.role, invitation.invited_by) == (
         team.id,
         carol.id,
         UserRole.MEMBER,
+        zoe.id,
     )
+    assert [i.user_id for i in await teams.list_invitations(team.id, acting_user_id=zoe.id)] == [
+        carol.id,
+        bob.id,
+    ]
+    # Invited, not yet members: the directory shows neither, nor lets them read it.
+    assert [m.name for m in await teams.list_members(team.id, acting_user_id=zoe.id)] == ["Zoe"]
+    assert await teams.list_members(team.id, acting_user_id=carol.id) == []
+    (pending,) = await teams.list_my_invitations(acting_user_id=carol.id)
+    assert (pending.team_id, pending.team_name, pending.role) == (team.id, "Acme", UserRole.MEMBER)
+
+    joined = await teams.accept_invitation(team.id, acting_user_id=carol.id)
+    await teams.decline_invitation(team.id, acting_user_id=bob.id)
+
+    assert (joined.team, joined.role) == (team, UserRole.MEMBER)
     members = await teams.list_members(team.id, acting_user_id=carol.id)
     assert [(m.name, m.role) for m in members] == [
         ("Zoe", UserRole.OWNER),
-        ("Bob", UserRole.MEMBER),
         ("Carol", UserRole.MEMBER),
     ]
+    assert await teams.list_invitations(team.id, acting_user_id=zoe.id) == []
+    assert await teams.list_my_invitations(acting_user_id=bob.id) == []
+    with pytest.raises(InvitationNotFound):
+        await teams.accept_invitation(team.id, acting_user_id=bob.id)
 
 
-async def test_add_member_errors(auth: AuthService, teams: TeamService) -> None:
+async def test_invitation_errors(auth: AuthService, teams: TeamService) -> None:
+    alice = await new_user(auth, "alice")
+    bob = await new_user(auth, "bob")
+    team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
+    await teams.invite(team.id, bob.id, acting_user_id=alice.id)
+
+    with pytest.raises(AlreadyMember):
+        await teams.invite(team.id, alice.id, acting_user_id=alice.id)
+    with pytest.raises(AlreadyInvited):
+        await teams.invite(team.id, bob.id, acting_user_id=alice.id)
+    with pytest.raises(TeamNotFound):
+        await teams.invite(uuid.uuid4(), bob.id, acting_user_id=alice.id)
+    with pytest.raises(InvitationNotFound):
+        await teams.decline_invitation(team.id, acting_user_id=alice.id)
+    with pytest.raises(InvitationNotFound):
+        await teams.withdraw_invitation(team.id, "nobody", acting_user_id=alice.id)
+    await teams.withdraw_invitation(team.id, bob.id, acting_user_id=alice.id)
+    with pytest.raises(InvitationNotFound):
+        await teams.accept_invitation(team.id, acting_user_id=bob.id)
+
+
+async def test_inviting_tells_nothing_about_which_ids_are_users(
+    auth: AuthService, teams: TeamService
+) -> None:
     alice = await new_user(auth, "alice")
     gone = await new_user(auth, "gone")
     await auth.soft_delete_user(gone.id)
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
 
-    with pytest.raises(AlreadyMember):
-        await teams.add_member(team.id, alice.id, acting_user_id=alice.id)
-    with pytest.raises(TeamNotFound):
-        await teams.add_member(uuid.uuid4(), alice.id, acting_user_id=alice.id)
-    with pytest.raises(UserNotFound):
-        await teams.add_member(team.id, "no-such-user", acting_user_id=alice.id)
-    with pytest.raises(UserNotFound):
-        await teams.add_member(team.id, gone.id, acting_user_id=alice.id)
+    for user_id in ("no-such-user", gone.id):
+        invitation = await teams.invite(team.id, user_id, acting_user_id=alice.id)
+        assert invitation.user_id == user_id
+    # Nobody can accept them: a soft-deleted user cannot join.
+    with pytest.raises(InvitationNotFound):
+        await teams.accept_invitation(team.id, acting_user_id=gone.id)
+    assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
+        alice.id
+    ]
 
 
 async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+    await join(teams, team.id, bob.id, acting_user_id=alice.id)
 
     await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
 
@@ -190,7 +248,7 @@ async def test_change_role_promotes_and_demotes(auth: AuthService, teams: TeamSe
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+    await join(teams, team.id, bob.id, acting_user_id=alice.id)
 
     promoted = await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     demoted = await teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id)
@@ -211,7 +269,7 @@ async def test_list_user_teams_with_roles_by_team_name(
     zeta = await teams.create_team(name="Zeta", slug="zeta", acting_user_id=alice.id)
     await teams.create_team(name="Beta", slug="beta", acting_user_id=bob.id)
     alpha = await teams.create_team(name="Alpha", slug="alpha", acting_user_id=bob.id)
-    await teams.add_member(alpha.id, alice.id, acting_user_id=bob.id)
+    await join(teams, alpha.id, alice.id, acting_user_id=bob.id)
 
     listed = await teams.list_user_teams(acting_user_id=alice.id)
 
@@ -228,7 +286,7 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+    await join(teams, team.id, bob.id, acting_user_id=alice.id)
 
     await auth.soft_delete_user(bob.id)
 
@@ -252,10 +310,10 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
     bob = await new_user(auth, "bob")
     carol = await new_user(auth, "carol")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+    await join(teams, team.id, bob.id, acting_user_id=alice.id)
 
     refused = [
-        teams.add_member(team.id, carol.id, acting_user_id=bob.id),
+        teams.invite(team.id, carol.id, acting_user_id=bob.id),
         teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=bob.id),
         teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=bob.id),
         teams.remove_member(team.id, alice.id, acting_user_id=bob.id),
@@ -288,7 +346,7 @@ async def test_another_user_s_team_cannot_be_touched_at_all(
     for call in (
         teams.get_team_by_id(team.id, acting_user_id=mallory.id),
         teams.get_team_by_slug("acme", acting_user_id=mallory.id),
-        teams.add_member(team.id, mallory.id, UserRole.OWNER, acting_user_id=mallory.id),
+        teams.invite(team.id, mallory.id, UserRole.OWNER, acting_user_id=mallory.id),
         teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=mallory.id),
         teams.remove_member(team.id, alice.id, acting_user_id=mallory.id),
         teams.delete_team(team.id, acting_user_id=mallory.id),
@@ -313,7 +371,7 @@ async def test_the_last_owner_can_be_neither_demoted_nor_removed(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+    await join(teams, team.id, bob.id, acting_user_id=alice.id)
 
     with pytest.raises(LastOwner) as caught:
         await teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id)
@@ -330,7 +388,7 @@ async def test_the_last_owner_can_hand_over_by_promoting_first(
     alice = await new_user(auth, "alice")
     bob = await new_user(auth, "bob")
     team = await teams.create_team(name="Acme", slug="acme", acting_user_id=alice.id)
-    await teams.add_member(team.id, bob.id, acting_user_id=alice.id)
+    await join(teams, team.id, bob.id, acting_user_id=alice.id)
 
     await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
     await teams.remove_member(team.id, alice.id, acting_user_id=alice.id)
@@ -443,7 +501,7 @@ async def _demotion_race(
         team = await teams.create_team(
             name="Acme", slug=f"acme-{tag}{attempt}", acting_user_id=alice.id
         )
-        await teams.add_member(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
+        await join(teams, team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
         results = await asyncio.gather(
             teams.change_role(team.id, alice.id, UserRole.MEMBER, acting_user_id=alice.id),
             teams.change_role(team.id, bob.id, UserRole.MEMBER, acting_user_id=bob.id),
@@ -541,8 +599,85 @@ async def test_without_its_grant_the_team_purge_is_refused(
     users: None, plainsql_conn: SyncConn, teams: TeamService
 ) -> None:
     plainsql_conn.execute(
-        "REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_app"
+        "REVOKE EXECUTE ON FUNCTION app_purge_deleted_teams(integer) FROM reference_worker"
     )
     plainsql_conn.commit()
     with pytest.raises(PermissionDenied):
         await teams.purge_deleted_teams(retention=timedelta(0))
+
+
+# --- the last-owner rule under load, at every isolation level ------------------------------
+
+WORKERS = 16
+TEAMS = 50
+
+
+@pytest.mark.parametrize(
+    "isolation",
+    [
+        psycopg.IsolationLevel.READ_COMMITTED,
+        psycopg.IsolationLevel.REPEATABLE_READ,
+        psycopg.IsolationLevel.SERIALIZABLE,
+    ],
+    ids=["read-committed", "repeatable-read", "serializable"],
+)
+async def test_sixteen_owners_demoting_and_leaving_at_once_leave_each_team_one_owner(
+    isolation: psycopg.IsolationLevel,
+    plainsql_conn: SyncConn,
+    plainsql_settings: Settings,
+    typed_queries: AsyncTypedQueries,
+) -> None:
+    """50 teams, each with the same 16 OWNERs; 16 workers (one per owner, each on its own
+    pooled connection) go through every team, demoting themselves in half of them and leaving
+    the others. Serialization failures are retried by the service; whatever the level, every
+    team ends with exactly one OWNER, and every refusal is LastOwner."""
+    users = [f"load-owner-{i:02}" for i in range(WORKERS)]
+    plainsql_conn.execute(
+        "INSERT INTO users (id, name, email) SELECT u, u, u || '@x.io' FROM unnest(%s::text[]) u",
+        (users,),
+    )
+    team_ids = [
+        row[0]
+        for row in plainsql_conn.execute(
+            "INSERT INTO teams (name, slug) SELECT 'Load', 'load-' || i"
+            " FROM generate_series(1, %s) AS i RETURNING id",
+            (TEAMS,),
+        ).fetchall()
+    ]
+    plainsql_conn.execute(
+        "INSERT INTO team_members (team_id, user_id, role)"
+        " SELECT t, u, 'OWNER' FROM unnest(%s::uuid[]) t, unnest(%s::text[]) u",
+        (team_ids, users),
+    )
+    plainsql_conn.commit()
+    settings = replace(plainsql_settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
+    refusals: list[BaseException] = []
+
+    async with open_async_pool(settings) as pool:
+        teams = TeamService(
+            AsyncDatabase(pool, settings), typed_queries, isolation=isolation, attempts=100
+        )
+
+        async def worker(index: int) -> None:
+            me = users[index]
+            for step in range(TEAMS):
+                team_id = team_ids[(index * 3 + step) % TEAMS]  # workers meet on every team
+                try:
+                    if (index + step) % 2 == 0:
+                        await teams.change_role(team_id, me, UserRole.MEMBER, acting_user_id=me)
+                    else:
+                        await teams.remove_member(team_id, me, acting_user_id=me)
+                except LastOwner as exc:
+                    refusals.append(exc)
+
+        await asyncio.gather(*(worker(i) for i in range(WORKERS)))
+
+    counts = plainsql_conn.execute(
+        "SELECT t.id, count(m.user_id) FILTER (WHERE m.role = 'OWNER')"
+        " FROM unnest(%s::uuid[]) AS t(id) LEFT JOIN team_members AS m ON m.team_id = t.id"
+        " GROUP BY t.id",
+        (team_ids,),
+    ).fetchall()
+    plainsql_conn.commit()
+    assert sorted(count for _, count in counts) == [1] * TEAMS
+    assert len(refusals) == TEAMS  # one refused owner per team, nothing else failed

@@ -1,6 +1,7 @@
 """VideoWorkerQueue: the summarising worker's queue (migration 0052), on real concurrency.
 
-Workers run as the application role with no acting user, through the queue's own grants.
+Workers run as the worker role (reference_worker) with no acting user, through the queue's own
+grants; the application role cannot execute them (test_row_level_security.py).
 """
 
 from __future__ import annotations
@@ -247,7 +248,7 @@ async def test_without_its_grant_the_worker_is_refused(
     (video_id,) = add_pending_videos(plainsql_conn, 1)
     q = queue(plainsql_async_db, typed_queries, "w")
     (claim,) = await q.claim()
-    plainsql_conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM reference_app")
+    plainsql_conn.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM reference_worker")
     plainsql_conn.commit()
     calls: dict[str, Callable[[], Awaitable[object]]] = {
         "app_claim_videos": lambda: q.claim(),

@@ -86,6 +86,32 @@ async def test_a_declared_constraint_leaves_the_unit_as_its_domain_error(db: Asy
     assert await db.unit().run(get_name, thing_id=3) is None  # nothing of a failed unit stays
 
 
+async def current_user(conn: AsyncConn) -> str:
+    cursor = await conn.execute("SELECT current_user")
+    row = await cursor.fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+async def test_a_handle_with_another_transaction_role_acts_as_it_on_the_same_pool(
+    db: AsyncDatabase,
+) -> None:
+    """pg_read_all_data: a predefined role of every cluster (the login role, a superuser in
+    the test cluster, may SET ROLE to it), so the test creates no cluster-wide role."""
+    declared = db.with_constraint_errors(ERRORS)
+    reader = declared.with_transaction_role("pg_read_all_data")
+    login = (await db.unit().run(current_user),)
+
+    assert reader.pool is db.pool
+    assert await reader.unit().run(current_user) == "pg_read_all_data"
+    assert (await reader.with_transaction_role(None).unit().run(current_user),) == login
+    assert (await db.unit().run(current_user),) == login  # the original handle is unchanged
+    assert reader.constraint_errors == declared.constraint_errors
+    with pytest.raises(QueryError) as caught:  # a reader writes nothing
+        await reader.unit().run(add_thing, thing_id=9, name="nine")
+    assert caught.value.sqlstate == "42501"
+
+
 async def test_one_and_affected_raise_the_given_error_when_no_row_and_roll_back(
     db: AsyncDatabase,
 ) -> None:
