@@ -52,6 +52,7 @@ from aiosql.utils import SQLLoadException, SQLParseException
 
 from plainsql import _sqltext as sqltext
 from plainsql import naming
+from plainsql._directives import DirectiveError, split_directives
 from plainsql.config import DEFAULT_SLOW_QUERY_MS, Settings
 from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, UnterminatedError
 from plainsql.runtime._adapter import PsycopgAdapter
@@ -69,6 +70,18 @@ class _Loader(QueryLoader):
         self, query: str, ns_parts: list[str], floc: tuple[Path | str, int]
     ) -> QueryDatum:
         datum = super()._make_query_datum(query, ns_parts, floc)
+        try:
+            doc, directives = split_directives(datum.doc_comments)
+        except DirectiveError as exc:
+            lines = query.splitlines()
+            at = next((i for i, text in enumerate(lines) if exc.line.strip() in text), 0)
+            raise SQLFileError(
+                str(floc[0]), floc[1] + at, f"query {datum.query_name}: {exc}"
+            ) from None
+        if directives:
+            adapter: PsycopgAdapter | AsyncPsycopgAdapter = self._driver_adapter  # type: ignore[assignment]
+            adapter.directives[datum.query_name] = directives
+            datum = datum._replace(doc_comments=doc)
         if not self.name_statements:
             return datum
         pyformat = datum.operation_type is not SQLOperationType.SCRIPT

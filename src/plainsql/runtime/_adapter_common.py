@@ -16,6 +16,7 @@ from psycopg.adapt import Transformer
 from psycopg.rows import RowFactory, class_row, dict_row
 
 from plainsql import _sqltext as sqltext
+from plainsql._directives import Directive
 from plainsql.errors import InvalidInput, map_error
 from plainsql.runtime._slow import threshold_seconds
 
@@ -52,6 +53,8 @@ class AdapterBase:
         self._row_factories: dict[str, RowFactory[Any]] = {}
         # typegen's `AS "col!"` / `AS "col?"` marks, by query name (stripped from the SQL).
         self.nullability_overrides: dict[str, dict[str, bool]] = {}
+        # The `-- plainsql: ...` lines of each query that has any (plainsql._directives).
+        self.directives: dict[str, dict[str, Directive]] = {}
 
     def row_factory_of(self, query_name: str) -> RowFactory[Any]:
         """The row factory of ``query_name``, built on its first call."""
