@@ -24,9 +24,9 @@
 --   app_issue_password_reset(value_hash, expires_in)
 --       takes the oldest pending request (FOR UPDATE SKIP LOCKED: concurrent deliverers take
 --       different ones), replaces the user's earlier reset value by this one (so at most one
---       is live) and returns (user_id, the user's email, expiry) to deliver to; (user_id,
---       NULL, NULL) when the user was soft-deleted meanwhile (the request is dropped), no row
---       when nothing is pending.
+--       is live) and returns (user_id, the user's email, expiry) to deliver to; no row when
+--       nothing is pending. A request whose user was soft-deleted meanwhile is dropped, and
+--       the next one taken.
 --
 -- A reset value's identifier is 'password-reset:<user id>': it contains no '@', so the email
 -- paths (which match an email) never take one, and app_consume_verification takes only values
@@ -77,30 +77,37 @@ BEGIN
         RAISE EXCEPTION 'a password reset expires within a day'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    DELETE FROM password_reset_requests AS r
-    WHERE r.user_id = (
-        SELECT p.user_id FROM password_reset_requests AS p
-        ORDER BY p.requested_at, p.user_id
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED
-    )
-    RETURNING r.user_id INTO target_user;
-    IF target_user IS NULL THEN
-        RETURN;
-    END IF;
-    DELETE FROM verifications AS v WHERE v.identifier = 'password-reset:' || target_user;
-    RETURN QUERY
-    WITH issued AS (
-        INSERT INTO verifications AS v (identifier, value_hash, expires_at, user_id)
-        SELECT 'password-reset:' || u.id, verification_value_hash, now() + expires_in, u.id
-        FROM users AS u
-        WHERE u.id = target_user AND u.deleted_at IS NULL
-        RETURNING v.user_id, v.expires_at
-    )
-    SELECT target_user, u.email, issued.expires_at
-    FROM (SELECT 1) AS one
-    LEFT JOIN issued ON true
-    LEFT JOIN users AS u ON u.id = issued.user_id;
+    -- Each turn takes one request out of the queue, so the loop ends.
+    LOOP
+        target_user := NULL;
+        DELETE FROM password_reset_requests AS r
+        WHERE r.user_id = (
+            SELECT p.user_id FROM password_reset_requests AS p
+            ORDER BY p.requested_at, p.user_id
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING r.user_id INTO target_user;
+        IF target_user IS NULL THEN
+            RETURN;
+        END IF;
+        DELETE FROM verifications AS v WHERE v.identifier = 'password-reset:' || target_user;
+        RETURN QUERY
+        WITH issued AS (
+            INSERT INTO verifications AS v (identifier, value_hash, expires_at, user_id)
+            SELECT 'password-reset:' || u.id, verification_value_hash, now() + expires_in, u.id
+            FROM users AS u
+            WHERE u.id = target_user AND u.deleted_at IS NULL
+            RETURNING v.user_id, v.expires_at
+        )
+        SELECT issued.user_id, u.email, issued.expires_at
+        FROM issued
+        JOIN users AS u ON u.id = issued.user_id;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        -- The user was soft-deleted since the request: the request is dropped, take the next.
+    END LOOP;
 END;
 $$;
 

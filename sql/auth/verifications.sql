@@ -54,9 +54,9 @@ SELECT app_request_password_reset(:email::text);
 -- name: create_password_reset_from_request(value_hash, expires_in)^
 -- The oldest pending reset request becomes a live value (by its SHA-256) expiring expires_in
 -- (an interval, at most a day) from now, replacing the user's earlier one; returns the user,
--- its email and the expiry to deliver to (email NULL: the user was soft-deleted, the request
--- dropped), or nothing when none is pending (the worker path app_issue_password_reset).
-SELECT r.user_id AS "user_id!", r.email, r.expires_at
+-- its email and the expiry to deliver to, or nothing when none is pending (the worker path
+-- app_issue_password_reset; requests of users soft-deleted since are dropped on the way).
+SELECT r.user_id AS "user_id!", r.email AS "email!", r.expires_at AS "expires_at!"
 FROM app_issue_password_reset(:value_hash::bytea, :expires_in::interval) AS r;
 
 -- name: update_password_by_reset(value_hash, password_hash)^

@@ -93,9 +93,9 @@ class AsyncAuthQueries:
     ) -> CreatePasswordResetFromRequestRow | None:
         """The oldest pending reset request becomes a live value (by its SHA-256) expiring
         expires_in (an interval, at most a day) from now, replacing the user's earlier one;
-        returns the user, its email and the expiry to deliver to (email NULL: the user was
-        soft-deleted, the request dropped), or nothing when none is pending (the worker path
-        app_issue_password_reset).
+        returns the user, its email and the expiry to deliver to, or nothing when none is
+        pending (the worker path app_issue_password_reset; requests of users soft-deleted
+        since are dropped on the way).
 
         ``auth.create_password_reset_from_request`` (sql/auth/verifications.sql:54).
         """

@@ -29,7 +29,7 @@ FINGERPRINTS: dict[str, str] = {
     "audit.set_acting_user": "8d9553f180d9db1e",
     "auth.create_email_change": "a1a696d8eb14fadf",
     "auth.create_email_verification": "80233318dea9c082",
-    "auth.create_password_reset_from_request": "6613f275b9c6fa14",
+    "auth.create_password_reset_from_request": "da14a6d146e2f1a0",
     "auth.create_password_reset_request": "770d3a4da5a1af87",
     "auth.create_session": "a24e560969536468",
     "auth.create_user": "d25631dc9e43e9f3",

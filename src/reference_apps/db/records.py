@@ -211,8 +211,8 @@ class CreatePasswordResetFromRequestRow:
     """A row: auth.create_password_reset_from_request."""
 
     user_id: str
-    email: str | None
-    expires_at: datetime | None
+    email: str
+    expires_at: datetime
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> CreatePasswordResetFromRequestRow:

@@ -158,7 +158,7 @@ class VerificationService(Service):
         """Drain up to ``limit`` pending password reset requests, oldest first: each becomes a
         fresh single-use value (stored as its SHA-256 only, replacing the user's earlier one)
         handed to ``deliver``, in one unit of work per request. Returns how many were
-        delivered (a request of a user soft-deleted meanwhile is dropped).
+        delivered (a request of a user soft-deleted since is dropped).
 
         The delivery worker's job: it runs as the worker role, through its path
         (``app_issue_password_reset``), with no acting user; concurrent workers take different
@@ -182,8 +182,6 @@ class VerificationService(Service):
                 )
                 if issued is None:
                     break
-                if issued.email is None or issued.expires_at is None:
-                    continue  # soft-deleted meanwhile: the request is dropped
                 reset = PasswordReset(issued.user_id, issued.email, secret, issued.expires_at)
                 await deliver(reset)
                 delivered += 1

@@ -364,13 +364,17 @@ async def test_a_rejected_new_password_keeps_the_value_usable(auth: AuthService)
     assert await signs_in(auth, NEW)
 
 
-async def test_a_soft_deleted_user_gets_no_reset(auth: AuthService) -> None:
+async def test_a_soft_deleted_user_gets_no_reset_and_the_next_request_is_delivered(
+    auth: AuthService,
+) -> None:
     user = await sign_up(auth)
+    await auth.sign_up(email="bo@x.io", password=OLD, name="Bo")
     await auth.request_password_reset("ada@x.io")
+    await auth.request_password_reset("bo@x.io")
     await auth.soft_delete_user(user.id)
     outbox = Outbox()
-    assert await auth.verifications.deliver_password_resets(outbox.deliver) == 0
-    assert outbox.sent == []
+    assert await auth.verifications.deliver_password_resets(outbox.deliver) == 1
+    assert [sent.email for sent in outbox.sent] == ["bo@x.io"]
 
 
 async def test_the_application_role_cannot_make_a_reset_value(
