@@ -147,6 +147,52 @@ $$;
 COMMENT ON FUNCTION public.app_acting_user_is_admin() IS 'Whether the acting user is an administrator: active, global role OWNER (the admins'' read policy).';
 
 --
+-- Name: app_archive_audit_entries(integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_archive_audit_entries(older_than_seconds integer, batch_size integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    moved integer;
+BEGIN
+    IF older_than_seconds IS NULL OR older_than_seconds NOT BETWEEN 0 AND 315360000 THEN
+        RAISE EXCEPTION 'older_than_seconds must be between 0 and 315360000 (10 years)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 10000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WITH batch AS (
+        DELETE FROM audit_log
+        WHERE id = any(ARRAY(
+            SELECT id FROM audit_log
+            WHERE created_at < now() - make_interval(secs => older_than_seconds)
+            ORDER BY created_at, id
+            LIMIT batch_size
+            FOR UPDATE SKIP LOCKED
+        ))
+        RETURNING id, table_name, action, row_key, old_row, new_row, acting_user_id, created_at
+    )
+    INSERT INTO audit_log_archive (
+        id, table_name, action, row_key, old_row, new_row, acting_user_id, created_at
+    )
+    SELECT id, table_name, action, row_key, old_row, new_row, acting_user_id, created_at
+    FROM batch;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    RETURN moved;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_archive_audit_entries(older_than_seconds integer, batch_size integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_archive_audit_entries(older_than_seconds integer, batch_size integer) IS 'Worker path: moves up to batch_size (1..10000) audit entries older than older_than_seconds (0..10 years) into audit_log_archive; returns the count.';
+
+--
 -- Name: app_claim_videos(text, integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -410,24 +456,35 @@ $$;
 COMMENT ON FUNCTION public.app_delete_expired_sessions(batch_size integer) IS 'Worker path: deletes up to batch_size (1..10000) expired sessions of any user; returns the count.';
 
 --
--- Name: app_delete_expired_verifications(); Type: FUNCTION; Schema: public; Owner: -
+-- Name: app_delete_expired_verifications(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.app_delete_expired_verifications() RETURNS integer
-    LANGUAGE sql SECURITY DEFINER
+CREATE FUNCTION public.app_delete_expired_verifications(batch_size integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
     AS $$
-    WITH purged AS (
-        DELETE FROM verifications WHERE expires_at <= now() RETURNING 1
-    )
-    SELECT count(*)::integer FROM purged
+DECLARE
+    purged integer;
+BEGIN
+    IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 10000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    DELETE FROM verifications
+    WHERE id = any(ARRAY(
+        SELECT id FROM verifications WHERE expires_at <= now() LIMIT batch_size
+        FOR UPDATE SKIP LOCKED
+    ));
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END;
 $$;
 
 --
--- Name: FUNCTION app_delete_expired_verifications(); Type: COMMENT; Schema: public; Owner: -
+-- Name: FUNCTION app_delete_expired_verifications(batch_size integer); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION public.app_delete_expired_verifications() IS 'Worker path: deletes every expired verification; returns the count.';
+COMMENT ON FUNCTION public.app_delete_expired_verifications(batch_size integer) IS 'Worker path: deletes up to batch_size (1..10000) expired verifications; returns the count.';
 
 --
 -- Name: app_fail_video(text, uuid, text, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -479,6 +536,61 @@ CREATE FUNCTION public.app_is_team_owner(checked_team_id uuid) RETURNS boolean
         WHERE team_id = checked_team_id AND user_id = app_acting_user() AND role = 'OWNER'
     )
 $$;
+
+--
+-- Name: app_issue_password_reset(bytea, interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_issue_password_reset(verification_value_hash bytea, expires_in interval) RETURNS TABLE(user_id text, email text, expires_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    target_user text;
+BEGIN
+    IF expires_in IS NULL OR expires_in <= interval '0' OR expires_in > interval '1 day' THEN
+        RAISE EXCEPTION 'a password reset expires within a day'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Each turn takes one request out of the queue, so the loop ends.
+    LOOP
+        target_user := NULL;
+        DELETE FROM password_reset_requests AS r
+        WHERE r.user_id = (
+            SELECT p.user_id FROM password_reset_requests AS p
+            ORDER BY p.requested_at, p.user_id
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING r.user_id INTO target_user;
+        IF target_user IS NULL THEN
+            RETURN;
+        END IF;
+        DELETE FROM verifications AS v WHERE v.identifier = 'password-reset:' || target_user;
+        RETURN QUERY
+        WITH issued AS (
+            INSERT INTO verifications AS v (identifier, value_hash, expires_at, user_id)
+            SELECT 'password-reset:' || u.id, verification_value_hash, now() + expires_in, u.id
+            FROM users AS u
+            WHERE u.id = target_user AND u.deleted_at IS NULL
+            RETURNING v.user_id, v.expires_at
+        )
+        SELECT issued.user_id, u.email, issued.expires_at
+        FROM issued
+        JOIN users AS u ON u.id = issued.user_id;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        -- The user was soft-deleted since the request: the request is dropped, take the next.
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_issue_password_reset(verification_value_hash bytea, expires_in interval); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_issue_password_reset(verification_value_hash bytea, expires_in interval) IS 'Worker path: the oldest pending reset request becomes a live value (by its SHA-256), replacing the user''s earlier one; (user_id, email, expiry) to deliver to.';
 
 --
 -- Name: app_purge_deleted_teams(integer); Type: FUNCTION; Schema: public; Owner: -
@@ -563,6 +675,74 @@ $$;
 --
 
 COMMENT ON FUNCTION public.app_request_email_verification(verification_value_hash bytea, expires_in interval) IS 'A value to verify the acting user''s own email; nothing without an active acting user.';
+
+--
+-- Name: app_request_password_reset(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_request_password_reset(email_address text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    INSERT INTO password_reset_requests (user_id)
+    SELECT u.id
+    FROM users AS u
+    WHERE lower(u.email) = lower(email_address) AND u.deleted_at IS NULL
+    ON CONFLICT ON CONSTRAINT password_reset_requests_pkey DO NOTHING
+$$;
+
+--
+-- Name: FUNCTION app_request_password_reset(email_address text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_request_password_reset(email_address text) IS 'Queues a password reset for the active user with this email (at most one pending per user); nothing for an unknown email, after the same work.';
+
+--
+-- Name: app_reset_password(bytea, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_reset_password(verification_value_hash bytea, new_password_hash text) RETURNS TABLE(user_id text, expired_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    target_user text;
+BEGIN
+    IF new_password_hash IS NULL OR btrim(new_password_hash) = '' THEN
+        RAISE EXCEPTION 'a password hash is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    DELETE FROM verifications AS v
+    USING users AS u
+    WHERE v.value_hash = verification_value_hash
+        AND v.identifier = 'password-reset:' || v.user_id
+        AND u.id = v.user_id AND u.deleted_at IS NULL
+        AND v.expires_at > now()
+    RETURNING v.user_id INTO target_user;
+    IF target_user IS NULL THEN
+        RETURN QUERY
+        SELECT NULL::text, max(v.expires_at)
+        FROM verifications AS v
+        WHERE v.value_hash = verification_value_hash
+            AND v.identifier = 'password-reset:' || v.user_id
+            AND v.expires_at <= now()
+        HAVING count(*) > 0;
+        RETURN;
+    END IF;
+    INSERT INTO accounts AS a (user_id, account_id, provider_id, password)
+    VALUES (target_user, target_user, 'credential', new_password_hash)
+    ON CONFLICT ON CONSTRAINT accounts_provider_id_account_id_key DO UPDATE
+    SET password = EXCLUDED.password
+    WHERE a.user_id = EXCLUDED.user_id;
+    DELETE FROM sessions AS s WHERE s.user_id = target_user;
+    RETURN QUERY SELECT target_user, NULL::timestamptz;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_reset_password(verification_value_hash bytea, new_password_hash text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_reset_password(verification_value_hash bytea, new_password_hash text) IS 'Uses up a live password reset value: sets the user''s password, ends its sessions; (user_id, NULL), (NULL, expiry) when expired, else no row.';
 
 --
 -- Name: app_session_user(bytea); Type: FUNCTION; Schema: public; Owner: -
@@ -1076,6 +1256,36 @@ CREATE TABLE public.audit_log (
 COMMENT ON TABLE public.audit_log IS 'Append-only change log of users, teams and team_members, written by audit_log_record(); acting_user_id from app.user_id.';
 
 --
+-- Name: audit_log_archive; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log_archive (
+    id bigint NOT NULL,
+    table_name text NOT NULL,
+    action text NOT NULL,
+    row_key jsonb NOT NULL,
+    old_row jsonb,
+    new_row jsonb,
+    acting_user_id text,
+    created_at timestamp with time zone NOT NULL,
+    archived_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT audit_log_archive_action_check CHECK ((action = ANY (ARRAY['INSERT'::text, 'UPDATE'::text, 'DELETE'::text]))),
+    CONSTRAINT audit_log_archive_rows_match_action CHECK ((((action = 'INSERT'::text) AND (old_row IS NULL) AND (new_row IS NOT NULL)) OR ((action = 'UPDATE'::text) AND (old_row IS NOT NULL) AND (new_row IS NOT NULL)) OR ((action = 'DELETE'::text) AND (old_row IS NOT NULL) AND (new_row IS NULL))))
+);
+
+--
+-- Name: TABLE audit_log_archive; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.audit_log_archive IS 'Audit entries moved out of audit_log by app_archive_audit_entries(), with their ids; read by a DBA, never by the application.';
+
+--
+-- Name: COLUMN audit_log_archive.id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.audit_log_archive.id IS 'The entry''s id in audit_log (ids are never reused).';
+
+--
 -- Name: audit_log_id_seq; Type: SEQUENCE; Schema: public; Owner: -
 --
 
@@ -1287,6 +1497,23 @@ COMMENT ON COLUMN public.nodes.page_name IS 'The page''s name (e.g. guides/setup
 --
 
 COMMENT ON COLUMN public.nodes.search_vector IS 'Full-text search document: title (weight A) and html text (weight B).';
+
+--
+-- Name: password_reset_requests; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.password_reset_requests (
+    user_id text NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY public.password_reset_requests FORCE ROW LEVEL SECURITY;
+
+--
+-- Name: TABLE password_reset_requests; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.password_reset_requests IS 'The outbox of password reset requests, one per user, drained by app_issue_password_reset(); never holds a value.';
 
 --
 -- Name: project_files; Type: TABLE; Schema: public; Owner: -
@@ -1695,6 +1922,13 @@ ALTER TABLE ONLY public.agents
     ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
 
 --
+-- Name: audit_log_archive audit_log_archive_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log_archive
+    ADD CONSTRAINT audit_log_archive_pkey PRIMARY KEY (id);
+
+--
 -- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1756,6 +1990,13 @@ ALTER TABLE ONLY public.meetings
 
 ALTER TABLE ONLY public.nodes
     ADD CONSTRAINT nodes_pkey PRIMARY KEY (workspace_id, uuid);
+
+--
+-- Name: password_reset_requests password_reset_requests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.password_reset_requests
+    ADD CONSTRAINT password_reset_requests_pkey PRIMARY KEY (user_id);
 
 --
 -- Name: project_files project_files_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1923,6 +2164,30 @@ CREATE INDEX agents_user_id_created_at_idx ON public.agents USING btree (user_id
 CREATE INDEX audit_log_acting_user_id_idx ON public.audit_log USING btree (acting_user_id, id);
 
 --
+-- Name: audit_log_archive_acting_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_archive_acting_user_id_idx ON public.audit_log_archive USING btree (acting_user_id, id);
+
+--
+-- Name: audit_log_archive_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_archive_created_at_idx ON public.audit_log_archive USING btree (created_at, id);
+
+--
+-- Name: audit_log_archive_table_name_row_key_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_archive_table_name_row_key_idx ON public.audit_log_archive USING btree (table_name, row_key, id);
+
+--
+-- Name: audit_log_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_created_at_idx ON public.audit_log USING btree (created_at, id);
+
+--
 -- Name: audit_log_table_name_row_key_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1993,6 +2258,12 @@ CREATE INDEX nodes_search_vector_idx ON public.nodes USING gin (search_vector);
 --
 
 CREATE INDEX nodes_workspace_id_parent_uuid_position_idx ON public.nodes USING btree (workspace_id, parent_uuid, "position") WHERE (parent_uuid IS NOT NULL);
+
+--
+-- Name: password_reset_requests_requested_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX password_reset_requests_requested_at_idx ON public.password_reset_requests USING btree (requested_at, user_id);
 
 --
 -- Name: projects_user_id_status_updated_at_idx; Type: INDEX; Schema: public; Owner: -
@@ -2071,6 +2342,12 @@ CREATE INDEX verifications_identifier_idx ON public.verifications USING btree (i
 --
 
 CREATE INDEX verifications_user_id_idx ON public.verifications USING btree (user_id);
+
+--
+-- Name: verifications_value_hash_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX verifications_value_hash_idx ON public.verifications USING btree (value_hash);
 
 --
 -- Name: video_summaries_claimable_idx; Type: INDEX; Schema: public; Owner: -
@@ -2305,6 +2582,13 @@ ALTER TABLE ONLY public.nodes
     ADD CONSTRAINT nodes_workspace_id_parent_uuid_fkey FOREIGN KEY (workspace_id, parent_uuid) REFERENCES public.nodes(workspace_id, uuid) ON DELETE CASCADE;
 
 --
+-- Name: password_reset_requests password_reset_requests_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.password_reset_requests
+    ADD CONSTRAINT password_reset_requests_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
 -- Name: project_files project_files_project_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2524,6 +2808,12 @@ CREATE POLICY nodes_own_workspace ON public.nodes TO reference_app USING ((works
 CREATE POLICY nodes_visitors_read ON public.nodes FOR SELECT TO reference_visitor USING ((EXISTS ( SELECT 1
    FROM public.workspaces w
   WHERE (w.id = nodes.workspace_id))));
+
+--
+-- Name: password_reset_requests; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.password_reset_requests ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: project_files; Type: ROW SECURITY; Schema: public; Owner: -

@@ -18,3 +18,10 @@ FROM audit_log
 WHERE acting_user_id = :acting_user_id
 ORDER BY id DESC
 LIMIT :max_entries;
+
+-- name: delete_audit_entries_into_archive(older_than_seconds, batch_size)$
+-- Moves up to batch_size entries older than older_than_seconds, oldest first, from audit_log
+-- into audit_log_archive in one statement, skipping rows another archiver holds; returns the
+-- count (the worker path app_archive_audit_entries of 20261207043025).
+SELECT app_archive_audit_entries(:older_than_seconds::integer, :batch_size::integer)
+    AS "moved!";

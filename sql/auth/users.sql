@@ -95,3 +95,37 @@ LIMIT :page_size::integer;
 -- name: update_user_role(user_id, role)$
 -- Sets an active user's global role (the admin path app_set_user_role, 0054): true when found; an acting user who is not an administrator gets insufficient_privilege.
 SELECT app_set_user_role(:user_id::text, :role::user_role) AS "found!";
+
+-- name: get_credential_by_user_id(user_id)^
+-- The id and credential hash of the active user (acting as itself), or nothing (no password,
+-- another user, soft-deleted): what a password change checks the current password against.
+SELECT a.user_id AS "user_id!", a.password AS "password_hash!"
+FROM accounts AS a
+JOIN users AS u ON u.id = a.user_id
+WHERE a.user_id = :user_id
+    AND a.provider_id = 'credential'
+    AND a.account_id = :user_id
+    AND a.password IS NOT NULL
+    AND u.deleted_at IS NULL;
+
+-- name: update_credential_password_ending_sessions(user_id, old_password_hash, new_password_hash, keep_session_id)$
+-- Replaces the credential hash if it is still the old one and, in the same statement, ends
+-- every other session of the user (all of them when keep_session_id is NULL); returns how
+-- many sessions ended, or nothing when the hash was not replaced.
+WITH changed AS (
+    UPDATE accounts
+    SET password = :new_password_hash
+    WHERE provider_id = 'credential'
+        AND account_id = :user_id
+        AND user_id = :user_id
+        AND password = :old_password_hash
+    RETURNING user_id
+), ended AS (
+    DELETE FROM sessions AS s
+    USING changed
+    WHERE s.user_id = changed.user_id
+        AND s.id IS DISTINCT FROM coalesce(CAST(:keep_session_id AS text), NULL)
+    RETURNING s.id
+)
+SELECT (SELECT count(*) FROM ended)::integer AS "ended!"
+FROM changed;

@@ -40,6 +40,28 @@ FROM app_request_email_change(:new_email::text, :value_hash::bytea, :expires_in:
 -- user's id, or nothing. A taken email violates users_email_key.
 SELECT app_confirm_email_change(:new_email::text, :value_hash::bytea) AS id;
 
--- name: delete_expired_verifications()$
--- Deletes every expired verification (the worker path); returns the count.
-SELECT app_delete_expired_verifications() AS "purged!";
+-- name: delete_expired_verifications(batch_size)$
+-- Deletes up to batch_size expired verifications, skipping rows another purge holds; returns
+-- the count (the worker path app_delete_expired_verifications of 20261207043025).
+SELECT app_delete_expired_verifications(:batch_size::integer) AS "purged!";
+
+-- name: create_password_reset_request(email)!
+-- Queues a password reset for the active user with this email (at most one pending per user);
+-- for an unknown email the same statements run and find no user (the path
+-- app_request_password_reset). The count is 1 either way.
+SELECT app_request_password_reset(:email::text);
+
+-- name: create_password_reset_from_request(value_hash, expires_in)^
+-- The oldest pending reset request becomes a live value (by its SHA-256) expiring expires_in
+-- (an interval, at most a day) from now, replacing the user's earlier one; returns the user,
+-- its email and the expiry to deliver to, or nothing when none is pending (the worker path
+-- app_issue_password_reset; requests of users soft-deleted since are dropped on the way).
+SELECT r.user_id AS "user_id!", r.email AS "email!", r.expires_at AS "expires_at!"
+FROM app_issue_password_reset(:value_hash::bytea, :expires_in::interval) AS r;
+
+-- name: update_password_by_reset(value_hash, password_hash)^
+-- Uses up a live password reset value: the user's password becomes password_hash and every
+-- session of the user ends; returns (user_id, NULL), or (NULL, the expiry) for an expired
+-- value, or nothing (unknown, used or replaced). Of concurrent uses exactly one gets user_id.
+SELECT r.user_id, r.expired_at
+FROM app_reset_password(:value_hash::bytea, :password_hash::text) AS r;

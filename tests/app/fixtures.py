@@ -1,10 +1,13 @@
-"""Builders the application's tests share (datasette's tests/fixtures.py): users, workspaces.
+"""Builders the application's tests share (datasette's tests/fixtures.py): users, workspaces,
+writers of audit entries.
 
 Fixtures that use them live in tests/app/services/conftest.py; a test module imports the
 builders and constants from here instead of writing its own copy.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from plainsql import AsyncDatabase, Conn
 from reference_apps.db.queries import AsyncTypedQueries
@@ -42,3 +45,33 @@ async def add_workspace(
     return await WorkspaceService(db, q).create(
         acting_user_id=name, slug=name, name=name, embed_depth=embed_depth
     )
+
+
+async def write_audit_entries(
+    db: AsyncDatabase, q: AsyncTypedQueries, user_id: str, done: asyncio.Event
+) -> list[str]:
+    """As ``user_id`` (the application role), rename the user, one committed unit per name,
+    until ``done`` is set; the names written. Each rename is one audit entry, found by its
+    ``new_row ->> 'name'``."""
+    names: list[str] = []
+    rename = q.auth.update_user_profile
+    while not done.is_set() or not names:
+        name = f"{user_id} #{len(names)}"
+        await db.unit(acting_user=user_id).run(
+            rename, user_id=user_id, name=name, set_image=False, image=None,
+            set_username=False, username=None,
+        )  # fmt: skip
+        names.append(name)
+    return names
+
+
+def add_writers(conn: Conn, count: int) -> list[str]:
+    """``count`` users ``writer-0``... (committed) who write audit entries; their ids."""
+    ids = [f"writer-{n}" for n in range(count)]
+    conn.execute(
+        "INSERT INTO users (id, name, email)"
+        " SELECT id, id, id || '@example.com' FROM unnest(%s::text[]) AS id",
+        (ids,),
+    )
+    conn.commit()
+    return ids

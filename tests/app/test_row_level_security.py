@@ -42,8 +42,9 @@ CONTRACT_TABLES = {
     "teams", "team_members", "team_invitations",
 }  # fmt: skip
 # Tables with a key to users or teams that the role cannot touch at all: reached only through
-# explicit paths (verifications) or written only by a trigger (the last-owner guard).
-CLOSED_TABLES = {"verifications", "team_owner_guards"}
+# explicit paths (verifications, the password reset requests) or written only by a trigger
+# (the last-owner guard).
+CLOSED_TABLES = {"verifications", "team_owner_guards", "password_reset_requests"}
 
 # One row of the user %(u)s (number %(k)s) per table, parents first; %(n)s tells rows apart.
 # Keys are derived from the user, so a statement can name another user's parent rows.
@@ -478,6 +479,9 @@ def test_the_explicit_paths_work_as_the_role(
          "SELECT app_accept_team_invitation(gen_random_uuid())"),
         ("app_team_invitations_of_acting_user()",
          "SELECT * FROM app_team_invitations_of_acting_user()"),
+        ("app_request_password_reset(text)", "SELECT app_request_password_reset('x')"),
+        ("app_reset_password(bytea, text)",
+         "SELECT * FROM app_reset_password('\\x00', 'h')"),
     ],
 )  # fmt: skip
 def test_without_its_grant_a_path_is_refused(
@@ -501,7 +505,11 @@ WORKER_PATHS = [
      "SELECT app_fail_video('rls-a-v1', md5('claim')::uuid, 'B', 1)"),
     ("app_delete_expired_sessions(integer)", "SELECT app_delete_expired_sessions(100)"),
     ("app_purge_deleted_teams(integer)", "SELECT app_purge_deleted_teams(-100000000)"),
-    ("app_delete_expired_verifications()", "SELECT app_delete_expired_verifications()"),
+    ("app_delete_expired_verifications(integer)",
+     "SELECT app_delete_expired_verifications(100)"),
+    ("app_issue_password_reset(bytea, interval)",
+     "SELECT * FROM app_issue_password_reset(sha256('chosen'), '1 hour')"),
+    ("app_archive_audit_entries(integer, integer)", "SELECT app_archive_audit_entries(0, 100)"),
 ]  # fmt: skip
 
 
@@ -540,6 +548,7 @@ def a_s_cross_user_rows(plainsql_conn: Conn, seeded: None) -> list[tuple[Any, ..
         " VALUES (%s, sha256('a-secret'), now() - interval '1 minute', %s)",
         (f"{A}@x.io", A),
     )
+    plainsql_conn.execute("INSERT INTO password_reset_requests (user_id) VALUES (%s)", (A,))
     plainsql_conn.commit()
     return _cross_user_snapshot(plainsql_conn)
 
@@ -552,6 +561,8 @@ def _cross_user_snapshot(conn: Conn) -> list[tuple[Any, ...]]:
         " UNION ALL SELECT 'team', id::text, coalesce(deleted_at::text, ''), 0, '' FROM teams"
         " WHERE slug LIKE 'team-' || %s || '%%'"
         " UNION ALL SELECT 'verification', id, identifier, 0, '' FROM verifications"
+        " UNION ALL SELECT 'reset request', user_id, '', 0, '' FROM password_reset_requests"
+        " UNION ALL SELECT 'audit', id::text, table_name, 0, '' FROM audit_log"
         " UNION ALL SELECT 'user', id, email, email_verified::int, coalesce(deleted_at::text, '')"
         " FROM users WHERE id = %s ORDER BY 1, 2",
         (A, A, A, A),
@@ -590,13 +601,24 @@ def test_the_worker_paths_work_as_the_worker_role(
             unit, "SELECT app_complete_video('rls-a-v1', md5('claim')::uuid, '{}')"
         ) is True  # fmt: skip
         assert _scalar(unit, "SELECT app_delete_expired_sessions(100)") == 1
-        assert _scalar(unit, "SELECT app_delete_expired_verifications()") == 1
+        assert _scalar(unit, "SELECT app_delete_expired_verifications(100)") == 1
         assert _scalar(unit, "SELECT app_purge_deleted_teams(30 * 86400)") == 1
+        issued = unit.execute(
+            "SELECT user_id, email FROM app_issue_password_reset(sha256('made'), '1 hour')"
+        ).fetchall()
+        assert issued == [(A, f"{A}@x.io")]
+        assert _scalar(unit, "SELECT app_archive_audit_entries(0, 10000)") > 0
     # The worker reads no table directly: only its paths.
-    for table in ("video_summaries", "sessions", "teams", "users", "verifications"):
+    for table in (
+        "video_summaries", "sessions", "teams", "users", "verifications",
+        "password_reset_requests", "audit_log", "audit_log_archive",
+    ):  # fmt: skip
         with pytest.raises(PermissionDenied), worker_db.transaction() as unit:
             unit.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
     after = _cross_user_snapshot(plainsql_conn)
+    moved = [r for r in a_s_cross_user_rows if r[0] in ("audit", "reset request")]
+    assert moved
+    assert set(moved).isdisjoint(after)  # archived, issued
     assert [r[1] for r in after if r[0] == "team"] == []
     assert ("session", "rls-a-old", "", 0, "") not in after
 

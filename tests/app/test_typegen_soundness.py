@@ -149,7 +149,11 @@ PARAMS: dict[str, Any] = {
     "max_attempts": 3,
     "claim_token": UUID("c1a10000-0000-4000-8000-000000000001"),
     "new_name": "databases",
+    # issue 27: passwords and maintenance
+    "keep_session_id": None,
+    "older_than_seconds": 0,
 }
+RESET_VALUE, EXPIRED_RESET_VALUE = b"\x04" * 32, b"\x05" * 32
 
 
 # Typed | None, NULL in no row these queries can return: typegen does not read column
@@ -328,6 +332,14 @@ def _fixture(
         " SELECT id, 'pending-commit', 'pending', NULL FROM workspaces WHERE user_id = %s",
         (ALICE,),
     )
+    # Password resets: Alice's request, a live reset value of hers and an expired one of Bob.
+    conn.execute("INSERT INTO password_reset_requests (user_id) VALUES (%s)", (ALICE,))
+    conn.execute(
+        "INSERT INTO verifications (identifier, value_hash, expires_at, user_id) VALUES"
+        " ('password-reset:' || %s, %s, now() + interval '1 hour', %s),"
+        " ('password-reset:seed-user-bob', %s, now() - interval '1 hour', 'seed-user-bob')",
+        (ALICE, RESET_VALUE, ALICE, EXPIRED_RESET_VALUE),
+    )
     # The audit log: a user inserted by nobody known (above: Dave, Frank; here Gone), then as
     # Alice an update of her row, an insert and a delete (old_row / new_row NULL).
     conn.execute("INSERT INTO users (id, name, email) VALUES ('soundness-gone', 'G', 'g@x.io')")
@@ -341,6 +353,9 @@ def _fixture(
     daves = one(f"SELECT id FROM workspaces WHERE user_id = '{DAVE}'")
     franks = one(f"SELECT id FROM workspaces WHERE user_id = '{FRANK}'")
     deployment = one("SELECT min(id) FROM deployment_history")
+    alices_hash = one(
+        f"SELECT password FROM accounts WHERE user_id = '{ALICE}' AND provider_id = 'credential'"
+    )
     full = {
         "*": PARAMS | {"workspace_id": workspace, "deployment_id": deployment},
         "auth.create_session": {"token_hash": b"\x03" * 32},
@@ -390,6 +405,15 @@ def _fixture(
         "videos.list_video_summaries_search": {"query": "postgresql"},
         "videos.update_video_complete": {"video_summary_id": "seed-video-indexes-01"},
         "videos.update_video_fail": {"video_summary_id": "seed-video-indexes-01"},
+        # issue 27: a password change given Alice's current hash, a reset by her live value
+        "auth.update_credential_password_ending_sessions": {
+            "old_password_hash": alices_hash,
+            "new_password_hash": "$argon2id$changed",
+        },
+        "auth.update_password_by_reset": {
+            "value_hash": RESET_VALUE,
+            "password_hash": "$argon2id$reset",
+        },
         # issue 26: the notes site's reads
         "site.get_site_workspace_by_slug": {"slug": "alice"},
         "site.get_site_workspace_by_domain": {"domain": "NOTES.Alice.example"},
@@ -459,6 +483,10 @@ def _fixture(
         "videos.list_video_summaries_by_tag": {"user_id": DAVE},
         "videos.list_video_summaries_by_category": {"user_id": DAVE},
         "workspaces.update_workspace_settings": {"user_id": DAVE, "set_domain": True},
+        "auth.update_password_by_reset": {
+            "value_hash": EXPIRED_RESET_VALUE,
+            "password_hash": "$argon2id$reset",
+        },
     }
     return full, sparse
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter
 from plainsql.typegen.support import as_jsonb
 
@@ -22,6 +23,33 @@ class AsyncAuditQueries:
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter
         self._sql = sql
+
+    async def delete_audit_entries_into_archive(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        older_than_seconds: int,
+        batch_size: int,
+    ) -> int:
+        """Moves up to batch_size entries older than older_than_seconds, oldest first, from
+        audit_log into audit_log_archive in one statement, skipping rows another archiver
+        holds; returns the count (the worker path app_archive_audit_entries of
+        20261207043025).
+
+        ``audit.delete_audit_entries_into_archive`` (sql/audit/audit_log.sql:22).
+        """
+        value: int | None = await self._a.select_value(
+            conn,
+            "audit.delete_audit_entries_into_archive",
+            self._sql["audit.delete_audit_entries_into_archive"],
+            {
+                "older_than_seconds": older_than_seconds,
+                "batch_size": batch_size,
+            },
+        )
+        if value is None:
+            raise MissingRow("audit.delete_audit_entries_into_archive")
+        return value
 
     async def list_audit_entries_by_actor(
         self,

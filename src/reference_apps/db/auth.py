@@ -15,10 +15,13 @@ from plainsql.queries import AsyncPsycopgAdapter
 from .records import (
     AccountRow,
     CreateEmailChangeRow,
+    CreatePasswordResetFromRequestRow,
     DeleteUserRow,
     GetCredentialByEmailRow,
+    GetCredentialByUserIdRow,
     GetOauthTokenCiphertextsRow,
     SessionRow,
+    UpdatePasswordByResetRow,
     UserRole,
     UserRow,
 )
@@ -80,6 +83,54 @@ class AsyncAuthQueries:
             },
         )
         return row
+
+    async def create_password_reset_from_request(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        value_hash: bytes,
+        expires_in: timedelta,
+    ) -> CreatePasswordResetFromRequestRow | None:
+        """The oldest pending reset request becomes a live value (by its SHA-256) expiring
+        expires_in (an interval, at most a day) from now, replacing the user's earlier one;
+        returns the user, its email and the expiry to deliver to, or nothing when none is
+        pending (the worker path app_issue_password_reset; requests of users soft-deleted
+        since are dropped on the way).
+
+        ``auth.create_password_reset_from_request`` (sql/auth/verifications.sql:54).
+        """
+        row: CreatePasswordResetFromRequestRow | None = await self._a.select_one(
+            conn,
+            "auth.create_password_reset_from_request",
+            self._sql["auth.create_password_reset_from_request"],
+            {
+                "value_hash": value_hash,
+                "expires_in": expires_in,
+            },
+        )
+        return row
+
+    async def create_password_reset_request(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        email: str,
+    ) -> int:
+        """Queues a password reset for the active user with this email (at most one pending per
+        user); for an unknown email the same statements run and find no user (the path
+        app_request_password_reset). The count is 1 either way.
+
+        ``auth.create_password_reset_request`` (sql/auth/verifications.sql:48).
+        """
+        count: int = await self._a.insert_update_delete(
+            conn,
+            "auth.create_password_reset_request",
+            self._sql["auth.create_password_reset_request"],
+            {
+                "email": email,
+            },
+        )
+        return count
 
     async def create_session(
         self,
@@ -223,8 +274,12 @@ class AsyncAuthQueries:
     async def delete_expired_verifications(
         self,
         conn: AsyncConnection[Any],
+        *,
+        batch_size: int,
     ) -> int:
-        """Deletes every expired verification (the worker path); returns the count.
+        """Deletes up to batch_size expired verifications, skipping rows another purge holds;
+        returns the count (the worker path app_delete_expired_verifications of
+        20261207043025).
 
         ``auth.delete_expired_verifications`` (sql/auth/verifications.sql:43).
         """
@@ -232,7 +287,9 @@ class AsyncAuthQueries:
             conn,
             "auth.delete_expired_verifications",
             self._sql["auth.delete_expired_verifications"],
-            {},
+            {
+                "batch_size": batch_size,
+            },
         )
         if value is None:
             raise MissingRow("auth.delete_expired_verifications")
@@ -409,6 +466,28 @@ class AsyncAuthQueries:
             self._sql["auth.get_credential_by_login"],
             {
                 "login": login,
+            },
+        )
+        return row
+
+    async def get_credential_by_user_id(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        user_id: str,
+    ) -> GetCredentialByUserIdRow | None:
+        """The id and credential hash of the active user (acting as itself), or nothing (no
+        password, another user, soft-deleted): what a password change checks the current
+        password against.
+
+        ``auth.get_credential_by_user_id`` (sql/auth/users.sql:99).
+        """
+        row: GetCredentialByUserIdRow | None = await self._a.select_one(
+            conn,
+            "auth.get_credential_by_user_id",
+            self._sql["auth.get_credential_by_user_id"],
+            {
+                "user_id": user_id,
             },
         )
         return row
@@ -654,6 +733,34 @@ class AsyncAuthQueries:
         )
         return count
 
+    async def update_credential_password_ending_sessions(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        new_password_hash: str | None,
+        user_id: str,
+        old_password_hash: str,
+        keep_session_id: str | None,
+    ) -> int | None:
+        """Replaces the credential hash if it is still the old one and, in the same statement,
+        ends every other session of the user (all of them when keep_session_id is NULL);
+        returns how many sessions ended, or nothing when the hash was not replaced.
+
+        ``auth.update_credential_password_ending_sessions`` (sql/auth/users.sql:111).
+        """
+        value: int | None = await self._a.select_value(
+            conn,
+            "auth.update_credential_password_ending_sessions",
+            self._sql["auth.update_credential_password_ending_sessions"],
+            {
+                "new_password_hash": new_password_hash,
+                "user_id": user_id,
+                "old_password_hash": old_password_hash,
+                "keep_session_id": keep_session_id,
+            },
+        )
+        return value
+
     async def update_oauth_token_ciphertexts(
         self,
         conn: AsyncConnection[Any],
@@ -680,6 +787,31 @@ class AsyncAuthQueries:
             },
         )
         return count
+
+    async def update_password_by_reset(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        value_hash: bytes,
+        password_hash: str,
+    ) -> UpdatePasswordByResetRow | None:
+        """Uses up a live password reset value: the user's password becomes password_hash and
+        every session of the user ends; returns (user_id, NULL), or (NULL, the expiry) for an
+        expired value, or nothing (unknown, used or replaced). Of concurrent uses exactly one
+        gets user_id.
+
+        ``auth.update_password_by_reset`` (sql/auth/verifications.sql:62).
+        """
+        row: UpdatePasswordByResetRow | None = await self._a.select_one(
+            conn,
+            "auth.update_password_by_reset",
+            self._sql["auth.update_password_by_reset"],
+            {
+                "value_hash": value_hash,
+                "password_hash": password_hash,
+            },
+        )
+        return row
 
     async def update_user_email_changed(
         self,

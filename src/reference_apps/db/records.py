@@ -207,6 +207,20 @@ class CreateEmailChangeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CreatePasswordResetFromRequestRow:
+    """A row: auth.create_password_reset_from_request."""
+
+    user_id: str
+    email: str
+    expires_at: datetime
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> CreatePasswordResetFromRequestRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class CreateVideoSummaryCategoryRow:
     """A row: videos.create_video_summary_category."""
 
@@ -240,6 +254,19 @@ class GetCredentialByEmailRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> GetCredentialByEmailRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class GetCredentialByUserIdRow:
+    """A row: auth.get_credential_by_user_id."""
+
+    user_id: str
+    password_hash: str = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> GetCredentialByUserIdRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -1000,6 +1027,19 @@ class UpdateDeploymentBuildLogRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdatePasswordByResetRow:
+    """A row: auth.update_password_by_reset."""
+
+    user_id: str | None
+    expired_at: datetime | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdatePasswordByResetRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateVideoSummaryTagsRelinkRow:
     """A row: videos.update_video_summary_tags_relink."""
 
@@ -1146,6 +1186,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "audit.list_audit_entries_by_row": AuditLogRow,
     "auth.create_email_change": CreateEmailChangeRow,
     "auth.create_email_verification": CreateEmailChangeRow,
+    "auth.create_password_reset_from_request": CreatePasswordResetFromRequestRow,
     "auth.create_session": SessionRow,
     "auth.create_user": UserRow,
     "auth.create_verification": CreateEmailChangeRow,
@@ -1153,6 +1194,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.delete_user": DeleteUserRow,
     "auth.get_credential_by_email": GetCredentialByEmailRow,
     "auth.get_credential_by_login": GetCredentialByEmailRow,
+    "auth.get_credential_by_user_id": GetCredentialByUserIdRow,
     "auth.get_live_session_by_token_hash": SessionRow,
     "auth.get_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.get_user_by_email": UserRow,
@@ -1162,6 +1204,7 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "auth.list_live_sessions_by_user": SessionRow,
     "auth.list_oauth_token_ciphertexts": GetOauthTokenCiphertextsRow,
     "auth.list_users_page": UserRow,
+    "auth.update_password_by_reset": UpdatePasswordByResetRow,
     "auth.update_user_profile": UserRow,
     "auth.upsert_oauth_account": AccountRow,
     "content.get_page_by_slug": NodeRow,

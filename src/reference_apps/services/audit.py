@@ -9,10 +9,16 @@ reads, transaction-locally, so it cannot leak to the next user of a pooled conne
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
+from typing import Final
 
+from plainsql.errors import InvalidInput
 from reference_apps.db.records import AuditLogRow, ListAuditEntriesByActorRow
-from reference_apps.services.base import Service
+from reference_apps.services.base import Service, in_batches
 from reference_apps.services.bounds import page_size
+
+ARCHIVE_BATCH: Final = 1000
+MAX_ARCHIVE_AGE: Final = timedelta(days=3650)
 
 AuditEntry = AuditLogRow
 """One INSERT, UPDATE or DELETE of an audited row.
@@ -26,12 +32,13 @@ ActorAuditEntry = ListAuditEntriesByActorRow
 
 
 class AuditService(Service):
-    """Reads the audit log: an operator's service.
+    """Reads the audit log: an operator's service; and archives it: a maintenance job.
 
-    The application's role cannot read ``audit_log`` (migration 0050): give this service a
-    database handle whose units do not act as that role (``transaction-role`` unset) and
-    whose login role may read the log (the schema's owner, or an auditor role granted
-    SELECT on it).
+    The application's role cannot read ``audit_log`` (migration 0050): to read, give this
+    service a database handle whose units do not act as that role (``transaction-role``
+    unset) and whose login role may read the log (the schema's owner, or an auditor role
+    granted SELECT on it). :meth:`archive_entries` runs as the worker role whatever the
+    handle's role (its login role must be a member of it).
     """
 
     async def list_row_history(
@@ -54,4 +61,28 @@ class AuditService(Service):
         by_actor = self.q.audit.list_audit_entries_by_actor
         return await self.reading(None).run(
             by_actor, acting_user_id=acting_user_id, max_entries=limit
+        )
+
+    async def archive_entries(
+        self, older_than: timedelta, *, batch_size: int = ARCHIVE_BATCH
+    ) -> int:
+        """Move the entries older than ``older_than`` (whole seconds, 0 to 10 years) from
+        ``audit_log`` into ``audit_log_archive``, oldest first, in batches of ``batch_size``
+        (1..10000), one short transaction each; returns how many moved.
+
+        Each batch moves its entries in one statement, so an entry is in exactly one of the
+        two tables at every commit; concurrent archivers skip each other's rows and the
+        application's writes never wait on them. A maintenance job: it runs as the worker
+        role, through its path (``app_archive_audit_entries``), with no acting user.
+        """
+        if not timedelta(0) <= older_than <= MAX_ARCHIVE_AGE:
+            raise InvalidInput(
+                f"older_than must be between 0 and 3650 days (10 years), got {older_than}",
+                query_name="",
+            )
+        seconds = int(older_than.total_seconds())
+        archive = self.q.audit.delete_audit_entries_into_archive
+        return await in_batches(
+            batch_size,
+            lambda n: self.working().run(archive, older_than_seconds=seconds, batch_size=n),
         )

@@ -11,6 +11,14 @@ the only query returning a hash (``auth.get_credential_by_email``) hides it from
 record's ``repr``, and a query that carries one runs through
 :func:`reference_apps.services.errors.run_secret`.
 
+A password changes with the current one (:meth:`AuthService.change_password`, which ends the
+user's other sessions), or is reset with a single-use value sent to the user's email
+(:meth:`AuthService.request_password_reset`; a worker's
+:meth:`~reference_apps.services.verifications.VerificationService.deliver_password_resets`
+makes the value and hands it to the delivery; :meth:`AuthService.reset_password` uses it up
+and ends every session). The application never holds a value it did not receive by mail, and
+the database keeps its SHA-256 only.
+
 Soft-deleted users are invisible to every read here, cannot sign in, and lose their sessions;
 they keep their email and username (a soft delete frees nothing).
 """
@@ -20,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Final
 
@@ -47,6 +55,7 @@ from reference_apps.services.errors import (
     LastOwner,
     UserNotFound,
     run_secret,
+    secret_query,
 )
 from reference_apps.services.sessions import (
     DEFAULT_SESSION_TTL,
@@ -90,6 +99,33 @@ class InvalidCredentials(DomainError):
 
 class PasswordRejected(DomainError):
     """A new password is too short or too long (the message never quotes it)."""
+
+
+class WrongPassword(DomainError):
+    """A password change refused: the current password given is not the user's (or the user
+    has none, or changed it meanwhile)."""
+
+    def __init__(self) -> None:
+        super().__init__("the current password is wrong")
+
+
+class InvalidPasswordReset(DomainError):
+    """A password reset value that is unknown, already used, or replaced by a newer request."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message or "this password reset link is unknown or already used: request a new one"
+        )
+
+
+class PasswordResetExpired(InvalidPasswordReset):
+    """A password reset value used after its expiry (``expired_at``)."""
+
+    def __init__(self, expired_at: datetime) -> None:
+        super().__init__(
+            f"this password reset link expired at {expired_at.isoformat()}: request a new one"
+        )
+        self.expired_at = expired_at
 
 
 # --- records ------------------------------------------------------------------------------
@@ -375,6 +411,78 @@ class AuthService(
             _missing(user_id), delete, user_id=user_id
         )
 
+    # -- passwords ------------------------------------------------------------------------
+
+    async def change_password(
+        self,
+        user_id: str,
+        *,
+        current_password: str,
+        new_password: str,
+        keep_session_id: str | None = None,
+        acting_user_id: str | None = None,
+    ) -> int:
+        """Replace the user's password, given the current one, and end the user's other
+        sessions: every one but ``keep_session_id`` (the session making the change; None ends
+        them all). Returns how many sessions ended.
+
+        Raises PasswordRejected, or WrongPassword: a wrong current password, a user with no
+        password (it sets one by a reset), another user than the acting one, or a password
+        changed meanwhile (the change replaces only the hash it checked).
+        """
+        _check_new_password(new_password)
+        acting = acting_user_id or user_id
+        get = self.q.auth.get_credential_by_user_id
+        credential = await self.reading(acting).one(WrongPassword(), get, user_id=user_id)
+        if not await asyncio.to_thread(self._verify, credential.password_hash, current_password):
+            raise WrongPassword()
+        new_hash = await asyncio.to_thread(self.hasher.hash, new_password)
+        return await self.writing(acting).one(
+            WrongPassword(),
+            secret_query(self.q.auth.update_credential_password_ending_sessions),
+            user_id=user_id,
+            old_password_hash=credential.password_hash,
+            new_password_hash=new_hash,
+            keep_session_id=keep_session_id,
+        )
+
+    async def request_password_reset(self, email: str) -> None:
+        """Ask for a password reset of the active user with this email: the request waits in
+        an outbox until :meth:`VerificationService.deliver_password_resets` (a worker) makes
+        its single-use value and hands it to the delivery. Returns None for any email, after
+        the same work (one call of the path, which looks the email up either way), so that
+        neither the answer nor its time tells which emails have an account. A user with a
+        request pending gets no second one.
+        """
+        request = self.q.auth.create_password_reset_request
+        await self.writing(None).run(request, email=email.strip())
+
+    async def reset_password(self, value: str, new_password: str) -> User:
+        """Use up a password reset value: the user's password becomes ``new_password`` and
+        every session of the user ends. Returns the user.
+
+        Raises PasswordRejected (the value stays usable), PasswordResetExpired, or
+        InvalidPasswordReset (unknown, already used, or replaced by a newer request). Of
+        concurrent uses of one value exactly one succeeds.
+        """
+        _check_new_password(new_password)
+        new_hash = await asyncio.to_thread(self.hasher.hash, new_password)
+        async with self.db.transaction() as conn:  # nobody acts: the value tells who
+            reset = await run_secret(
+                self.q.auth.update_password_by_reset,
+                conn,
+                value_hash=secret_hash(value),
+                password_hash=new_hash,
+            )
+            if reset is not None and reset.expired_at is not None:
+                raise PasswordResetExpired(reset.expired_at)
+            if reset is None or reset.user_id is None:
+                raise InvalidPasswordReset()
+            # The user the value named acts from here on: it reads its own row back.
+            await self.q.audit.set_acting_user(conn, user_id=reset.user_id)
+            user = await self.q.auth.get_user_by_id(conn, user_id=reset.user_id)
+        return exactly_one(user, _missing(reset.user_id))
+
     # -- internals ------------------------------------------------------------------------
 
     def _verify(self, password_hash: str, password: str) -> bool:
@@ -398,17 +506,20 @@ __all__ = [
     "AuthService",
     "EmailTaken",
     "InvalidCredentials",
+    "InvalidPasswordReset",
     "LastOwner",
     "NewSession",
     "NewVerification",
     "OAuthTokens",
     "PasswordRejected",
+    "PasswordResetExpired",
     "Session",
     "SignedIn",
     "User",
     "UserNotFound",
     "UsernameTaken",
     "Verification",
+    "WrongPassword",
     "oauth_token_context",
     "secret_hash",
 ]

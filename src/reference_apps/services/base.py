@@ -3,17 +3,35 @@ application's typed queries, built once and shared (see README.md, "Conventions"
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from types import MappingProxyType
 from typing import ClassVar, Final
 
 from plainsql import AsyncDatabase, AsyncUnit, ConstraintErrors
 from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.services import bounds
 from reference_apps.services.crypto import KeyRing, load_key_ring
 
 WORKER_ROLE: Final = "reference_worker"
 """The role of cross-user work (queue workers, purges): it holds the worker paths, which the
 application role cannot execute (migration 20261207022304_worker_role). The login role must
 be a member of it (a superuser is too)."""
+
+
+async def in_batches(batch_size: int, run_batch: Callable[[int], Awaitable[int]]) -> int:
+    """Call ``run_batch(batch_size)``, one unit of work handling at most that many rows, until
+    a call handles fewer; returns how many all calls handled. Each batch commits on its own: no
+    transaction holds many row locks for long, and a job stopped half-way keeps what it did.
+
+    ``await in_batches(n, lambda size: self.working().run(purge, batch_size=size))``
+    """
+    size = bounds.batch_size(batch_size, "batch_size")
+    total = 0
+    while True:
+        count = await run_batch(size)
+        total += count
+        if count < size:
+            return total
 
 
 class Service:

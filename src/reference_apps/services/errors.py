@@ -99,3 +99,13 @@ async def run_secret(query: Callable[_P, Awaitable[_T]], *args: _P.args, **kwarg
     except QueryError as exc:
         failure = _redacted(exc)
     raise failure
+
+
+def secret_query(query: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+    """``query`` run through :func:`run_secret`, to give a unit of work:
+    ``await self.writing(user).run(secret_query(q.auth.create_session), ...)``."""
+
+    async def run(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await run_secret(query, *args, **kwargs)
+
+    return run

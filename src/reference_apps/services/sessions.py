@@ -17,8 +17,7 @@ from typing import Final
 from plainsql import AsyncDatabase, exactly_one
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SessionRow
-from reference_apps.services import bounds
-from reference_apps.services.base import Service
+from reference_apps.services.base import Service, in_batches
 from reference_apps.services.errors import UserNotFound, run_secret
 
 DEFAULT_SESSION_TTL: Final = timedelta(days=7)
@@ -137,11 +136,5 @@ class SessionService(Service):
         maintenance job over every user's sessions: it runs as the worker role, through its
         path (``app_delete_expired_sessions``, batches of 1..10000), with no acting user.
         """
-        batch_size = bounds.batch_size(batch_size, "batch_size")
-        total = 0
         purge = self.q.auth.delete_expired_sessions
-        while True:
-            count = await self.working().run(purge, batch_size=batch_size)
-            total += count
-            if count < batch_size:
-                return total
+        return await in_batches(batch_size, lambda n: self.working().run(purge, batch_size=n))

@@ -8,22 +8,34 @@ The application role has no privilege on the table: every call goes through an e
 (migration 20261207022403_guarded_user_columns). A value that verifies an email is made for
 the acting user's own email (:meth:`VerificationService.request_email_verification`); a value
 made up for another user's email, or one tied to no user, verifies nothing.
+
+A password reset value is made by the delivery worker
+(:meth:`VerificationService.deliver_password_resets`, as the worker role) from a request the
+application queued (``AuthService.request_password_reset``), and handed only to the delivery
+callback; ``AuthService.reset_password`` uses it up (migration 20261207043023_password_reset).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from plainsql import exactly_one
+from plainsql.errors import InvalidInput
 from reference_apps.db.records import CreateEmailChangeRow, UserRow
-from reference_apps.services.base import Service
+from reference_apps.services import bounds
+from reference_apps.services.base import WORKER_ROLE, Service, in_batches
 from reference_apps.services.errors import UserNotFound, run_secret
 from reference_apps.services.sessions import secret_hash
 
 DEFAULT_VERIFICATION_TTL: Final = timedelta(hours=1)
+EXPIRED_VERIFICATIONS_BATCH: Final = 5000
+DEFAULT_PASSWORD_RESET_TTL: Final = timedelta(hours=1)
+"""How long a password reset value lives by default."""
+MAX_PASSWORD_RESET_TTL: Final = timedelta(days=1)
 
 Verification = CreateEmailChangeRow
 """A verification, without its value (no query returns it)."""
@@ -38,6 +50,29 @@ class NewVerification:
 
     def __repr__(self) -> str:
         return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PasswordReset:
+    """A password reset to deliver: the single-use value (hidden from repr) for the user
+    ``user_id``, to send to ``email`` (e.g. as a link) before ``expires_at``."""
+
+    user_id: str
+    email: str
+    value: str
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return (
+            f"PasswordReset(user_id={self.user_id!r}, email={self.email!r}, value=<hidden>,"
+            f" expires_at={self.expires_at!r})"
+        )
+
+
+DeliverPasswordReset = Callable[[PasswordReset], Awaitable[None]]
+"""The delivery of a password reset: sends the value to the address, or puts the message in
+the mailer's outbox. It runs inside the unit of work that made the value: if it raises, the
+value is not kept and the request waits for the next run."""
 
 
 class VerificationService(Service):
@@ -113,6 +148,51 @@ class VerificationService(Service):
             await self.q.audit.set_acting_user(conn, user_id=user_id)
             return await q.get_user_by_id(conn, user_id=user_id)
 
-    async def delete_expired_verifications(self) -> int:
-        """Purge expired verifications (as the worker role); returns how many were deleted."""
-        return await self.working().run(self.q.auth.delete_expired_verifications)
+    async def deliver_password_resets(
+        self,
+        deliver: DeliverPasswordReset,
+        *,
+        expires_in: timedelta = DEFAULT_PASSWORD_RESET_TTL,
+        limit: int = 100,
+    ) -> int:
+        """Drain up to ``limit`` pending password reset requests, oldest first: each becomes a
+        fresh single-use value (stored as its SHA-256 only, replacing the user's earlier one)
+        handed to ``deliver``, in one unit of work per request. Returns how many were
+        delivered (a request of a user soft-deleted since is dropped).
+
+        The delivery worker's job: it runs as the worker role, through its path
+        (``app_issue_password_reset``), with no acting user; concurrent workers take different
+        requests. The value is made here, not by the application role's request, so SQL run
+        as the application can never hold a value for another user's account.
+        """
+        bounds.batch_size(limit, "limit")
+        if not timedelta(0) < expires_in <= MAX_PASSWORD_RESET_TTL:
+            raise InvalidInput(
+                f"expires_in must be more than 0 and at most a day, got {expires_in}",
+                query_name="",
+            )
+        issue = self.q.auth.create_password_reset_from_request
+        worker = self.db.with_transaction_role(WORKER_ROLE)
+        delivered = 0
+        for _ in range(limit):
+            secret = secrets.token_urlsafe(32)
+            async with worker.transaction() as conn:
+                issued = await run_secret(
+                    issue, conn, value_hash=secret_hash(secret), expires_in=expires_in
+                )
+                if issued is None:
+                    break
+                reset = PasswordReset(issued.user_id, issued.email, secret, issued.expires_at)
+                await deliver(reset)
+                delivered += 1
+        return delivered
+
+    async def delete_expired_verifications(
+        self, *, batch_size: int = EXPIRED_VERIFICATIONS_BATCH
+    ) -> int:
+        """Purge expired verifications in batches of ``batch_size``, one short transaction
+        each; returns how many were deleted. Concurrent purges skip each other's rows. A
+        maintenance job: it runs as the worker role, through its path
+        (``app_delete_expired_verifications``, batches of 1..10000), with no acting user."""
+        purge = self.q.auth.delete_expired_verifications
+        return await in_batches(batch_size, lambda n: self.working().run(purge, batch_size=n))

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
+from click.testing import CliRunner
 
 from plainsql import AsyncDatabase, Settings, open_async_pool
+from plainsql.cli import cli
+from plainsql.errors import InvalidInput, PermissionDenied
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRole
 from reference_apps.services.audit import AuditService
 from reference_apps.services.auth import AuthService, User
 from reference_apps.services.teams import TeamService
+
+from ..fixtures import add_writers, write_audit_entries
 
 SyncConn = psycopg.Connection[tuple[Any, ...]]
 PASSWORD = "a long enough password"
@@ -151,3 +160,128 @@ async def test_no_password_hash_or_token_is_ever_copied_into_the_log(
     assert {row[0] for row in rows} == {"users", "teams", "team_members"}
     for secret in (PASSWORD, password_hash[0], signed_in.token, "gho_x1", verification.value):
         assert secret not in logged
+
+
+# --- the archive (20261207043025_maintenance_paths) ----------------------------------------
+
+
+def renames(conn: SyncConn, table: str) -> Counter[str]:
+    """How many entries of ``table`` (audit_log or audit_log_archive) hold each rename."""
+    rows = conn.execute(
+        f"SELECT new_row ->> 'name' FROM {table} WHERE table_name = 'users' AND action = 'UPDATE'"
+    ).fetchall()
+    conn.commit()
+    return Counter(name for (name,) in rows)
+
+
+def entry_ids(conn: SyncConn, table: str) -> list[int]:
+    rows = conn.execute(f"SELECT id FROM {table} ORDER BY id").fetchall()
+    conn.commit()
+    return [entry_id for (entry_id,) in rows]
+
+
+async def test_archivers_racing_eight_writers_lose_and_duplicate_no_entry(
+    plainsql_conn: SyncConn,
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+) -> None:
+    """Everything is old enough (older_than 0): two archivers move entries in small batches
+    while eight writers add more, then once more after them. Every entry written is, counted,
+    in exactly one of the two tables."""
+    writers = add_writers(plainsql_conn, 8)
+    before = entry_ids(plainsql_conn, "audit_log")
+    audit = AuditService(plainsql_async_db, typed_queries)
+    done = asyncio.Event()
+    moved: list[int] = []
+
+    async def archive() -> None:
+        while not done.is_set():
+            moved.append(await audit.archive_entries(timedelta(0), batch_size=20))
+            await asyncio.sleep(0.01)
+
+    archivers = [asyncio.create_task(archive()) for _ in range(2)]
+    writing = [
+        asyncio.create_task(write_audit_entries(plainsql_async_db, typed_queries, w, done))
+        for w in writers
+    ]
+    await asyncio.sleep(1.5)
+    done.set()
+    written = [name for names in await asyncio.gather(*writing) for name in names]
+    await asyncio.gather(*archivers)
+    moved.append(await audit.archive_entries(timedelta(0), batch_size=20))
+
+    in_log, in_archive = (
+        entry_ids(plainsql_conn, "audit_log"),
+        entry_ids(plainsql_conn, "audit_log_archive"),
+    )
+    assert len(written) > 8 * 2  # the writers kept writing while the archivers ran
+    assert sum(moved) == len(in_archive) == len(before) + len(written) - len(in_log)
+    assert set(in_log).isdisjoint(in_archive)
+    assert set(before) <= set(in_archive)
+    found = renames(plainsql_conn, "audit_log") + renames(plainsql_conn, "audit_log_archive")
+    assert found == Counter(written)  # each write's entry exactly once
+
+
+async def test_the_archive_moves_only_entries_older_than_asked_and_keeps_them_whole(
+    plainsql_conn: SyncConn, plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries
+) -> None:
+    add_writers(plainsql_conn, 3)
+    plainsql_conn.execute(
+        "UPDATE audit_log SET created_at = now() - interval '40 days'"
+        " WHERE row_key ->> 'id' IN ('writer-0', 'writer-1')"
+    )
+    plainsql_conn.commit()
+    old = plainsql_conn.execute(
+        "SELECT id, table_name, action, row_key, old_row, new_row, acting_user_id, created_at"
+        " FROM audit_log WHERE created_at < now() - interval '30 days' ORDER BY id"
+    ).fetchall()
+    audit = AuditService(plainsql_async_db, typed_queries)
+
+    assert await audit.archive_entries(timedelta(days=30), batch_size=1) == len(old) == 2
+
+    archived = plainsql_conn.execute(
+        "SELECT id, table_name, action, row_key, old_row, new_row, acting_user_id, created_at"
+        " FROM audit_log_archive ORDER BY id"
+    ).fetchall()
+    assert archived == old
+    assert plainsql_conn.execute("SELECT row_key ->> 'id' FROM audit_log").fetchall() == [
+        ("writer-2",)
+    ]
+    assert await audit.archive_entries(timedelta(days=30)) == 0
+
+
+@pytest.mark.parametrize("older_than", [timedelta(seconds=-1), timedelta(days=3651)])
+async def test_an_age_out_of_bounds_archives_nothing(
+    plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, older_than: timedelta
+) -> None:
+    with pytest.raises(InvalidInput, match="older_than must be between 0 and 3650 days"):
+        await AuditService(plainsql_async_db, typed_queries).archive_entries(older_than)
+
+
+async def test_the_application_role_reads_neither_the_log_nor_its_archive(
+    users: None, plainsql_async_db: AsyncDatabase
+) -> None:
+    for table in ("audit_log", "audit_log_archive"):
+        with pytest.raises(PermissionDenied):
+            async with plainsql_async_db.transaction(acting_user="user-alice") as conn:
+                await conn.execute(f"SELECT count(*) FROM {table}")
+
+
+async def test_rolling_the_archive_back_returns_its_entries_to_the_log(
+    plainsql_conn: SyncConn,
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    plainsql_database_url: str,
+) -> None:
+    add_writers(plainsql_conn, 4)
+    logged = entry_ids(plainsql_conn, "audit_log")
+    assert await AuditService(plainsql_async_db, typed_queries).archive_entries(timedelta(0)) == 4
+    runner = CliRunner()
+    env = {"DATABASE_URL": plainsql_database_url}
+    before_archive = "20261207043024_audit_log_created_at_index"
+    result = runner.invoke(cli, ["rollback", "--to", before_archive], env=env)
+    assert result.exit_code == 0, result.output
+    assert entry_ids(plainsql_conn, "audit_log") == logged
+    result = runner.invoke(cli, ["migrate"], env=env)
+    assert result.exit_code == 0, result.output
+    assert entry_ids(plainsql_conn, "audit_log_archive") == []

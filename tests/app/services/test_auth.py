@@ -36,6 +36,7 @@ from reference_apps.services.auth import (
 from reference_apps.services.crypto import CorruptCiphertext, key_id_of
 from reference_apps.services.errors import AlreadyExists, NotFound
 from reference_apps.services.git import GitService
+from reference_apps.services.verifications import PasswordReset
 
 from ..fixtures import TEST_KEY, TEST_KEYS, add_workspace
 
@@ -823,11 +824,18 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     typed_queries: AsyncTypedQueries,
     plainsql_database_url: str,
 ) -> None:
-    """A stolen dump signs nobody in and hands out no provider token or deploy key: only
-    SHA-256s and AES-256-GCM envelopes are stored, and a hash is no token."""
+    """A stolen dump signs nobody in, resets no password and hands out no provider token or
+    deploy key: only SHA-256s and AES-256-GCM envelopes are stored, and a hash is no token."""
     user = await sign_up(auth)
     signed_in = await auth.sign_in(email="ada@x.io", password=PASSWORD)
     verification = await auth.verifications.create_verification("ada@x.io")
+    resets: list[str] = []
+    await auth.request_password_reset("ada@x.io")
+
+    async def deliver(reset: PasswordReset) -> None:
+        resets.append(reset.value)
+
+    assert await auth.verifications.deliver_password_resets(deliver) == 1
     oauth = [f"{prefix}_{secrets.token_urlsafe(24)}" for prefix in ("gho", "ghr", "eyJ", "ya29")]
     await auth.accounts.link_account(
         user.id,
@@ -859,7 +867,7 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
     dump = dumped.stdout
     assert "CREATE TABLE public.sessions" in dump
     assert "COPY public.git_repositories" in dump
-    for secret in (signed_in.token, verification.value, *oauth, deploy_key):
+    for secret in (signed_in.token, verification.value, *resets, *oauth, deploy_key):
         raw = secret.encode()
         for form in (
             secret,
