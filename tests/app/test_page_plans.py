@@ -3,10 +3,17 @@ default planner settings and again with plan_cache_mode = force_generic_plan, af
 50,000 rows per paged table spread over many users, with a cursor from the middle of the list.
 Neither plan may hold a Seq Scan of the paged table or a Sort node, except the exemptions
 listed in EXEMPT_SORTS.
+
+The meeting name search (SEARCH_QUERIES) is examined on data where a trigram index wins: one
+user with 20,000 meetings, a rare term among their names. Its page of ids is found by the
+search path app_search_meetings (row-level security keeps ILIKE out of index conditions of the
+application role's own statements); that function's statement is read from auto_explain, run
+for real.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +36,6 @@ PAGE_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "meetings.list_meetings_by_status": ("meetings", {"user_id": ACTING, "status": "upcoming"}),
     "meetings.list_meetings_by_agent": (
         "meetings", {"user_id": ACTING, "agent_id": f"{ACTING}-a1"}),
-    "meetings.list_meetings_by_name": ("meetings", {"user_id": ACTING, "name_contains": "7"}),
     "meetings.list_agents_by_user": ("agents", {"user_id": ACTING}),
     "videos.list_video_summaries_by_user": ("video_summaries", {"user_id": ACTING}),
     "videos.list_video_summaries_by_status": (
@@ -256,7 +262,8 @@ def test_ranked_search_and_counts_sort_only_a_limited_top_n(
 
 
 def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
-    """A query taking a page_size is a page query: it must be in PAGE_QUERIES."""
+    """A query taking a page_size is a page query: it must be in PAGE_QUERIES (or, a search
+    whose page comes from a search path, in SEARCH_QUERIES)."""
     paged = {
         name
         for name in plainsql_queries.available_queries
@@ -264,4 +271,124 @@ def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
         and "%(page_size)s"
         in getattr(getattr(plainsql_queries, name.split(".")[0]), name.split(".")[1]).sql
     }
-    assert paged == {name.split("/")[0] for name in PAGE_QUERIES}
+    assert paged == {name.split("/")[0] for name in PAGE_QUERIES} | set(SEARCH_QUERIES)
+
+
+# The meeting name search: one user with SEARCH_MEETINGS meetings named "Weekly sync <n>", one
+# in RARE_EVERY "Quarterly budget review <n>" instead; other users' meetings beside them.
+SEARCHING = "ns-searching"
+SEARCH_MEETINGS = 20_000
+RARE_EVERY = 2_000
+SEARCH_QUERIES = {"meetings.list_meetings_by_name": "app_search_meetings"}
+TRIGRAM_INDEX = "meetings_user_id_name_trgm_idx"
+
+
+@pytest.fixture(scope="module")
+def name_search(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
+    """A database where SEARCHING has 20,000 meetings and 20 other users 1,000 each, vacuumed
+    and analyzed (built once, each table in one statement)."""
+    name = unique_name("name_search")
+    create_database(plainsql_server, name, plainsql_template)
+    url = plainsql_server.conninfo(name)
+    with psycopg.connect(url) as c:
+        c.execute(
+            "INSERT INTO users (id, name, email)"
+            " SELECT u, 'u', u || '@x.io'"
+            " FROM unnest(array_append(ARRAY(SELECT 'ns-' || i FROM generate_series(1, 20) i),"
+            "                          %s)) AS u",
+            (SEARCHING,),
+        )
+        c.execute("INSERT INTO agents (id, user_id, name, instructions)"
+                  " SELECT id || '-a', id, 'agent', 'x' FROM users")  # fmt: skip
+        c.execute(
+            "INSERT INTO meetings (id, user_id, agent_id, name, created_at)"
+            " SELECT u.id || '-m' || i, u.id, u.id || '-a',"
+            "  CASE WHEN i %% %s = 0 THEN 'Quarterly budget review ' ELSE 'Weekly sync ' END || i,"
+            "  now() - make_interval(mins => i)"
+            " FROM users AS u, generate_series(1, %s) AS i"
+            " WHERE i <= CASE WHEN u.id = %s THEN %s ELSE 1000 END",
+            (RARE_EVERY, SEARCH_MEETINGS, SEARCHING, SEARCH_MEETINGS),
+        )
+        c.commit()
+        c.autocommit = True
+        c.execute("VACUUM ANALYZE")
+    yield url
+    drop_database(plainsql_server, name)
+
+
+def _search_plans(
+    url: str, queries: Queries, name_contains: str, mode: str
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The plans of one page of SEARCHING's meetings whose name contains ``name_contains``,
+    run as the application role: the query's own (EXPLAIN), the search path's statement
+    (auto_explain, JSON, sent to this client as a notice), and the latter as text."""
+    sql, names = _positional(queries.meetings.list_meetings_by_name.sql.rstrip(";"))
+    values = {
+        "user_id": SEARCHING,
+        "name_contains": name_contains,
+        "before_created_at": None,
+        "before_id": None,
+        "page_size": 21,
+    }
+    args = [values[n] for n in names]
+    placeholders = ", ".join(["%s"] * len(names))
+    notices: list[str] = []
+    with psycopg.connect(url) as c:
+        c.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        c.execute("LOAD 'auto_explain'")  # as the superuser; its settings are the superuser's
+        for setting, value in (
+            ("log_min_duration", "0"),
+            ("log_nested_statements", "on"),
+            ("log_format", "json"),
+            ("log_level", "notice"),
+        ):
+            c.execute(f"SET auto_explain.{setting} = {value}")
+        c.execute("SET ROLE reference_app")
+        c.execute("SELECT set_config('app.user_id', %s, false)", (SEARCHING,))
+        c.execute(f"SET plan_cache_mode = {mode}")
+        c.execute(f"PREPARE page AS {sql}")
+        cur = psycopg.ClientCursor(c)
+        cur.execute(f"EXPLAIN (FORMAT JSON) EXECUTE page({placeholders})", args)
+        row = cur.fetchone()
+        assert row is not None
+        outer = row[0][0]["Plan"]
+        notices.clear()
+        cur.execute(f"EXECUTE page({placeholders})", args)
+        rare = name_contains == "budget"
+        assert len(cur.fetchall()) == (SEARCH_MEETINGS // RARE_EVERY if rare else 21)
+        c.rollback()
+    logged = [json.loads(n[n.index("{") :]) for n in notices if "{" in n]
+    path = SEARCH_QUERIES["meetings.list_meetings_by_name"]
+    # The search path's statement (the query's own text calls the path; no other reads meetings)
+    inner = [p for p in logged if "FROM meetings AS m" in p["Query Text"]
+             and path not in p["Query Text"]]  # fmt: skip
+    assert len(inner) == 1, [p["Query Text"] for p in logged]
+    return outer, inner[0]["Plan"], json.dumps(inner[0]["Plan"], indent=1)
+
+
+@pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
+def test_a_rare_term_among_20000_meetings_is_found_from_the_trigram_index(
+    name_search: str, plainsql_queries: Queries, mode: str
+) -> None:
+    outer, inner, text = _search_plans(name_search, plainsql_queries, "budget", mode)
+
+    found = [
+        n for n, _, _ in _nodes(inner)
+        if n.get("Index Name") == TRIGRAM_INDEX and "~~*" in n.get("Index Cond", "")
+    ]  # fmt: skip
+    assert found, text  # the ILIKE is an index condition, not a filter over 20,000 rows
+    assert [n for n, _, _ in _nodes(inner) if n["Node Type"] == "Seq Scan"] == [], text
+    # The query itself reads the page's rows by primary key and sorts only them.
+    assert _problems(outer, "meetings", sorts_allowed_under_limit=False) == [
+        "Sort under the top in the main plan"
+    ], outer
+    assert any(n.get("Index Name") == "meetings_pkey" for n, _, _ in _nodes(outer)), outer
+
+
+@pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
+def test_a_common_term_is_read_newest_first_until_the_page_is_full(
+    name_search: str, plainsql_queries: Queries, mode: str
+) -> None:
+    _, inner, text = _search_plans(name_search, plainsql_queries, "sync", mode)
+
+    assert _problems(inner, "meetings", sorts_allowed_under_limit=False) == [], text

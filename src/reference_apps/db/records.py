@@ -1000,6 +1000,41 @@ class UpdateDeploymentBuildLogRow:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateMeetingClaimFailRow:
+    """A row: meetings.update_meeting_claim_fail."""
+
+    processing_attempts: int
+    processing_failed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateMeetingClaimFailRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMeetingsClaimRow:
+    """A row: meetings.update_meetings_claim."""
+
+    id: str
+    user_id: str
+    agent_id: str
+    name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    transcript_url: str | None
+    recording_url: str | None
+    processing_attempts: int
+    claimed_until: datetime
+    claim_token: UUID = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateMeetingsClaimRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateVideoSummaryTagsRelinkRow:
     """A row: videos.update_video_summary_tags_relink."""
 
@@ -1193,10 +1228,12 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "meetings.update_agent": AgentRow,
     "meetings.update_meeting": MeetingRow,
     "meetings.update_meeting_cancel": MeetingRow,
+    "meetings.update_meeting_claim_fail": UpdateMeetingClaimFailRow,
     "meetings.update_meeting_complete": MeetingRow,
     "meetings.update_meeting_end": MeetingRow,
     "meetings.update_meeting_recording": MeetingRow,
     "meetings.update_meeting_start": MeetingRow,
+    "meetings.update_meetings_claim": UpdateMeetingsClaimRow,
     "projects.create_agent_state": AgentStateRow,
     "projects.create_project": ProjectRow,
     "projects.get_agent_state_by_project_id": AgentStateRow,

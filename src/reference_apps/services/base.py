@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import ClassVar, Final
 
 from plainsql import AsyncDatabase, AsyncUnit, ConstraintErrors
+from plainsql.errors import InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.crypto import KeyRing, load_key_ring
 
@@ -47,6 +48,46 @@ class Service:
     def working(self) -> AsyncUnit:
         """A unit of work of cross-user work, as :data:`WORKER_ROLE` with no acting user."""
         return self.db.with_transaction_role(WORKER_ROLE).unit()
+
+
+class WorkerQueue(Service):
+    """A work queue as one worker sees it (the video and the meeting queues): ``worker_id``
+    names it in the lease (diagnostics); a claim holds what it took for ``lease_seconds``, and
+    nothing is claimed more than ``max_attempts`` times. Every unit acts as :data:`WORKER_ROLE`
+    (:meth:`Service.working`)."""
+
+    max_batch_size: ClassVar[int] = 100
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        q: AsyncTypedQueries,
+        worker_id: str,
+        *,
+        lease_seconds: int = 300,
+        max_attempts: int = 3,
+    ) -> None:
+        if lease_seconds < 1:
+            raise InvalidInput(
+                f"lease_seconds must be at least 1, got {lease_seconds}", query_name=""
+            )
+        if max_attempts < 1:
+            raise InvalidInput(
+                f"max_attempts must be at least 1, got {max_attempts}", query_name=""
+            )
+        super().__init__(db, q)
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+
+    def batch(self, batch_size: int) -> int:
+        """``batch_size`` when it is between 1 and :attr:`max_batch_size`."""
+        if not 1 <= batch_size <= self.max_batch_size:
+            raise InvalidInput(
+                f"batch_size must be between 1 and {self.max_batch_size}, got {batch_size}",
+                query_name="",
+            )
+        return batch_size
 
 
 class EncryptingService(Service):
