@@ -43,11 +43,11 @@ SET status = :status
 WHERE id = :project_id AND user_id = :user_id
 RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
 
--- name: update_project_preview(project_id, user_id, preview_url, sandbox_id)<!
--- The project with its preview url and sandbox id set (NULL clears them), or nothing if not the user's.
+-- name: update_project_preview(project_id, user_id, preview_url, set_sandbox, sandbox_id)<!
+-- The project with its preview url set (NULL clears it) and, only when set_sandbox, its sandbox id too (NULL clears it); nothing if not the user's.
 UPDATE projects
 SET preview_url = :preview_url,
-    sandbox_id = :sandbox_id
+    sandbox_id = CASE WHEN :set_sandbox::boolean THEN :sandbox_id ELSE sandbox_id END
 WHERE id = :project_id AND user_id = :user_id
 RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
 

@@ -1,13 +1,18 @@
 -- Tags and categories are shared by every user; the links to a video are the video owner's,
 -- so every link query checks that the video belongs to the user.
 
--- name: create_tag_if_missing(name)!
--- Creates the tag named so unless it exists (the application role may add tags, never rename
--- one: no DO UPDATE); 1 when created, 0 when it existed. A tag a concurrent transaction is
--- inserting makes this wait for it: the next statement then sees it.
-INSERT INTO tags (name)
-VALUES (:name)
+-- name: create_tag_if_missing(name, description)!
+-- Creates the tag named so, with its description, unless it exists (the application role may
+-- add tags, never change one: no DO UPDATE; an existing tag keeps its description); 1 when
+-- created, 0 when it existed. A tag a concurrent transaction is inserting makes this wait for
+-- it: the next statement then sees it.
+INSERT INTO tags (name, description)
+VALUES (:name, :description)
 ON CONFLICT (name) DO NOTHING;
+
+-- name: update_tag_description(tag_id, description)$
+-- Sets a shared tag's description through the administrators' path app_set_tag_description (20261207042943): true when found; an acting user who is not an administrator gets insufficient_privilege.
+SELECT app_set_tag_description(:tag_id::text, :description::text) AS "found!";
 
 -- name: create_video_summary_tag_by_name(video_summary_id, user_id, name)<!
 -- The tag named so, linked to the user's video; nothing if the tag is missing (run
@@ -52,6 +57,10 @@ ORDER BY t.name;
 INSERT INTO categories (name, description)
 VALUES (:name, :description)
 RETURNING id, name, description, created_at;
+
+-- name: update_category_description(category_id, description)$
+-- Sets a shared category's description through the administrators' path app_set_category_description (20261207042943): true when found; others get insufficient_privilege.
+SELECT app_set_category_description(:category_id::text, :description::text) AS "found!";
 
 -- name: list_categories()
 -- Every category, by name.

@@ -376,7 +376,7 @@ class AsyncProjectsQueries:
         """The user's projects whose last phase is marked completed, most recently updated first.
 
         ``projects.list_projects_with_last_phase_completed``
-        (sql/projects/agent_states.sql:144).
+        (sql/projects/agent_states.sql:141).
         """
         rows: list[ProjectRow] = await self._a.select(
             conn,
@@ -524,8 +524,9 @@ class AsyncProjectsQueries:
         project_id: UUID,
         user_id: str,
     ) -> AgentStateRow | None:
-        """The agent state back to its defaults (idle, no phase, sandbox, files or messages), or
-        nothing if the project is not the user's.
+        """The agent state with its run reset (idle, no current phase, no phases, no generated
+        files), as the app builder's own reset does: the conversation history, the sandbox and
+        the preview stay. Nothing if the project is not the user's.
 
         ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:129).
         """
@@ -599,12 +600,13 @@ class AsyncProjectsQueries:
         conn: AsyncConnection[Any],
         *,
         preview_url: str | None,
+        set_sandbox: bool,
         sandbox_id: str | None,
         project_id: UUID,
         user_id: str,
     ) -> ProjectRow | None:
-        """The project with its preview url and sandbox id set (NULL clears them), or nothing if
-        not the user's.
+        """The project with its preview url set (NULL clears it) and, only when set_sandbox, its
+        sandbox id too (NULL clears it); nothing if not the user's.
 
         ``projects.update_project_preview`` (sql/projects/projects.sql:46).
         """
@@ -614,6 +616,7 @@ class AsyncProjectsQueries:
             self._sql["projects.update_project_preview"],
             {
                 "preview_url": preview_url,
+                "set_sandbox": set_sandbox,
                 "sandbox_id": sandbox_id,
                 "project_id": project_id,
                 "user_id": user_id,

@@ -3,18 +3,35 @@ application's typed queries, built once and shared (see README.md, "Conventions"
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from enum import Enum
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Concatenate, Final, ParamSpec, TypeVar
 
-from plainsql import AsyncDatabase, AsyncUnit, ConstraintErrors
-from plainsql.errors import InvalidInput
+from plainsql import AsyncConn, AsyncDatabase, AsyncUnit, ConstraintErrors
+from plainsql.errors import InvalidInput, PermissionDenied
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.crypto import KeyRing, load_key_ring
+from reference_apps.services.errors import NotAnAdministrator
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 WORKER_ROLE: Final = "reference_worker"
 """The role of cross-user work (queue workers, purges): it holds the worker paths, which the
 application role cannot execute (migration 20261207022304_worker_role). The login role must
 be a member of it (a superuser is too)."""
+
+
+class Unset(Enum):
+    """The type of :data:`UNSET`."""
+
+    UNSET = "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+"""The default of an optional argument that may also be None: leave the column as it is (None
+would write NULL). ``AuthService.update_profile``, ``ProjectsService.set_preview``."""
 
 
 class Service:
@@ -48,6 +65,23 @@ class Service:
     def working(self) -> AsyncUnit:
         """A unit of work of cross-user work, as :data:`WORKER_ROLE` with no acting user."""
         return self.db.with_transaction_role(WORKER_ROLE).unit()
+
+    async def administering(
+        self,
+        acting_user_id: str,
+        what: str,
+        query: Callable[Concatenate[AsyncConn, P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run one typed query that calls an administrators' path, acting as
+        ``acting_user_id``: the path's refusal (insufficient_privilege: the acting user is no
+        administrator) becomes :class:`NotAnAdministrator`, saying only one may do ``what``."""
+        try:
+            return await self.writing(acting_user_id).run(query, *args, **kwargs)
+        except PermissionDenied as exc:
+            raise NotAnAdministrator(f"only an administrator may {what}") from exc
 
 
 class WorkerQueue(Service):

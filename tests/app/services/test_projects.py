@@ -157,6 +157,14 @@ async def test_set_status_and_preview(service: ProjectsService) -> None:
     )
     assert (cleared.preview_url, cleared.sandbox_id) == (None, None)
     assert cleared.status == "building"
+    # A preview alone leaves the sandbox as it is.
+    await service.set_preview(
+        project.id, preview_url=None, sandbox_id="sbx-2", acting_user_id=ALICE
+    )
+    moved = await service.set_preview(
+        project.id, preview_url="https://p.example/def", acting_user_id=ALICE
+    )
+    assert (moved.preview_url, moved.sandbox_id) == ("https://p.example/def", "sbx-2")
 
     with pytest.raises(ProjectNotFound):
         await service.set_status(project.id, "hacked", acting_user_id=BOB)
