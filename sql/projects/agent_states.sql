@@ -139,11 +139,12 @@ RETURNING s.id, s.project_id, s.current_state, s.current_phase, s.phases, s.sand
           s.preview_url, s.generated_files, s.conversation_history, s.created_at, s.updated_at;
 
 -- name: list_projects_with_last_phase_completed(user_id)
--- The user's projects whose last phase is marked completed, most recently updated first.
+-- The user's projects whose last phase is marked completed, most recently updated first; at most 500 (the most recent).
 SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
        p.created_at, p.updated_at
 FROM projects AS p
 JOIN agent_states AS s ON s.project_id = p.id
 WHERE p.user_id = :user_id
   AND s.phases -> -1 -> 'completed' = 'true'::jsonb
-ORDER BY p.updated_at DESC, p.id DESC;
+ORDER BY p.updated_at DESC, p.id DESC
+LIMIT 500;

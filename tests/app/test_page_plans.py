@@ -46,6 +46,7 @@ PAGE_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "projects.list_projects_page": ("projects", {"user_id": ACTING}),
     "projects.list_projects_by_status": ("projects", {"user_id": ACTING, "status": "deployed"}),
     "auth.list_users_page": ("users", {}),  # the acting user is an administrator
+    "content.list_pages_by_workspace": ("nodes", {"workspace_id": 50}),  # ACTING's workspace
 }  # fmt: skip
 
 # Sorts allowed, and why: in these plans a Sort may sit right under a Limit (a top-N), under
@@ -64,8 +65,8 @@ OTHER_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
 
 @pytest.fixture(scope="module")
 def big(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
-    """A database with 50,000 rows per paged table (users included) over 100 users who own
-    them, vacuumed and analyzed (built once)."""
+    """A database with 50,000 rows per paged table (users and pages included) over 100 users
+    who own them, vacuumed and analyzed (built once)."""
     name = unique_name("page_plans")
     create_database(plainsql_server, name, plainsql_template)
     url = plainsql_server.conninfo(name)
@@ -110,6 +111,17 @@ def big(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
             "  (ARRAY['pending', 'completed', 'failed'])[i %% 3 + 1]::processing_status,"
             "  jsonb_build_object('summary', 'summary of video ' || i),"
             "  now() - make_interval(mins => i * 5 + u)"
+            " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
+            (USERS, PER_USER),
+        )
+        c.execute(  # workspace u is user pu-u's, with PER_USER pages
+            "INSERT INTO workspaces (id, user_id, slug, name) OVERRIDING SYSTEM VALUE"
+            " SELECT u, 'pu-' || u, 'ws-' || u, 'w' FROM generate_series(1, %s) AS u",
+            (USERS,),
+        )
+        c.execute(
+            "INSERT INTO nodes (uuid, workspace_id, page_name, slug, title)"
+            " SELECT md5('n' || u || '-' || i)::uuid, u, 'page/' || i, 'page-' || i, 'Page ' || i"
             " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
             (USERS, PER_USER),
         )
@@ -177,6 +189,14 @@ def _middle_cursor(c: Conn, table: str, params: dict[str, Any]) -> dict[str, Any
         ).fetchone()
         assert row is not None
         return {"before_updated_at": row[0], "before_id": row[1], "page_size": 21}
+    if table == "nodes":
+        row = c.execute(
+            "SELECT page_name FROM nodes WHERE workspace_id = %s AND parent_uuid IS NULL"
+            " ORDER BY page_name OFFSET %s LIMIT 1",
+            (params["workspace_id"], PER_USER // 2),
+        ).fetchone()
+        assert row is not None
+        return {"after_page_name": row[0], "page_size": 21}
     if "tag_id" in params or "category_id" in params:  # link-table order: by video id
         link, key = (
             ("video_summary_tags", "tag_id")
@@ -272,6 +292,41 @@ def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
         in getattr(getattr(plainsql_queries, name.split(".")[0]), name.split(".")[1]).sql
     }
     assert paged == {name.split("/")[0] for name in PAGE_QUERIES} | set(SEARCH_QUERIES)
+
+
+def _top_level_limit(sql: str) -> bool:
+    """Whether the statement's own result (not a CTE's or a subquery's) ends in a LIMIT."""
+    code = re.sub(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)
+    depth = 0
+    for token in re.findall(r"[()]|\blimit\b", code, flags=re.I):
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0:
+            return True
+    return False
+
+
+# The parameters by which a caller bounds a list: a page's size, a top-N's limit.
+BOUNDING_PARAMETERS = ("page_size", "limit", "max_entries")
+
+
+def test_every_list_query_is_a_page_or_capped(plainsql_queries: Queries) -> None:
+    """A list_ query returns at most a page or a top-N its caller bounds (a parameter of
+    BOUNDING_PARAMETERS: the loader refuses a declared parameter the SQL does not use), or it
+    ends in a LIMIT written in it (its comment says the cap): never every row of a table that
+    grows."""
+    unbounded = []
+    for name in plainsql_queries.available_queries:
+        namespace, _, query = name.partition(".")
+        if not query.startswith("list_") or query.endswith("_cursor"):
+            continue
+        sql = getattr(getattr(plainsql_queries, namespace), query).sql
+        if not _top_level_limit(sql) and not any(f"%({p})s" in sql for p in BOUNDING_PARAMETERS):
+            unbounded.append(name)
+    assert unbounded == []
+    assert _top_level_limit("WITH a AS (SELECT 1 LIMIT 1) SELECT 'limit' FROM a -- LIMIT") is False
 
 
 # The meeting name search: one user with SEARCH_MEETINGS meetings named "Weekly sync <n>", one

@@ -836,8 +836,8 @@ class ProjectFileRow:
 @dataclass(frozen=True, slots=True)
 class ProjectRow:
     """A row of projects: projects.create_project, projects.get_project_by_id,
-    projects.list_projects_by_user, projects.list_projects_with_last_phase_completed,
-    projects.update_project, projects.update_project_preview, projects.update_project_status.
+    projects.list_projects_with_last_phase_completed, projects.update_project,
+    projects.update_project_preview, projects.update_project_status.
     """
 
     id: UUID
@@ -1242,7 +1242,6 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "projects.list_project_files": ProjectFileRow,
     "projects.list_project_with_files_by_id": ListProjectWithFilesByIdRow,
     "projects.list_projects_by_status": ListProjectsByStatusRow,
-    "projects.list_projects_by_user": ProjectRow,
     "projects.list_projects_page": ListProjectsByStatusRow,
     "projects.list_projects_with_last_phase_completed": ProjectRow,
     "projects.update_agent_state_add_generated_files": UpdateAgentStateAddGeneratedFilesRow,

@@ -48,7 +48,7 @@ class AsyncVideosQueries:
     ) -> CategoryRow:
         """The new category.
 
-        ``videos.create_category`` (sql/videos/tags.sql:55).
+        ``videos.create_category`` (sql/videos/tags.sql:56).
         """
         row: CategoryRow | None = await self._a.insert_returning(
             conn,
@@ -105,7 +105,7 @@ class AsyncVideosQueries:
         keyframe), returned in time order; none if the video is not theirs. An empty
         description is stored as NULL. The policy checks the statement once, not per row.
 
-        ``videos.create_keyframes`` (sql/videos/keyframes.sql:17).
+        ``videos.create_keyframes`` (sql/videos/keyframes.sql:18).
         """
         rows: list[KeyframeRow] = await self._a.select(
             conn,
@@ -195,7 +195,7 @@ class AsyncVideosQueries:
         (false when already linked). An unknown category violates
         video_summary_categories_category_id_fkey.
 
-        ``videos.create_video_summary_category`` (sql/videos/tags.sql:71).
+        ``videos.create_video_summary_category`` (sql/videos/tags.sql:73).
         """
         row: CreateVideoSummaryCategoryRow | None = await self._a.insert_returning(
             conn,
@@ -247,7 +247,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many keyframes of the user's video were deleted (0 or 1).
 
-        ``videos.delete_keyframe`` (sql/videos/keyframes.sql:32).
+        ``videos.delete_keyframe`` (sql/videos/keyframes.sql:33).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -293,7 +293,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many categories were detached from the user's video (0 or 1).
 
-        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:86).
+        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:88).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -341,7 +341,7 @@ class AsyncVideosQueries:
         """Drops the tag from every video of the user's; how many videos lost it. The shared tag
         stays.
 
-        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:137).
+        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:140).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -410,9 +410,10 @@ class AsyncVideosQueries:
         self,
         conn: AsyncConnection[Any],
     ) -> list[CategoryRow]:
-        """Every category, by name.
+        """The categories, by name; at most 1000 (the shared catalogue is curated, not user
+        content).
 
-        ``videos.list_categories`` (sql/videos/tags.sql:65).
+        ``videos.list_categories`` (sql/videos/tags.sql:66).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
@@ -429,9 +430,10 @@ class AsyncVideosQueries:
         video_summary_id: str,
         user_id: str,
     ) -> list[CategoryRow]:
-        """The categories of the user's video, by name (none if the video is not theirs).
+        """The categories of the user's video, by name (none if the video is not theirs); at most
+        100.
 
-        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:93).
+        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:95).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
@@ -451,7 +453,8 @@ class AsyncVideosQueries:
         video_summary_id: str,
         user_id: str,
     ) -> list[KeyframeRow]:
-        """The keyframes of the user's video in time order (none if the video is not theirs).
+        """The keyframes of the user's video in time order (none if the video is not theirs); at
+        most 1000.
 
         ``videos.list_keyframes_by_video_summary`` (sql/videos/keyframes.sql:9).
         """
@@ -476,7 +479,7 @@ class AsyncVideosQueries:
         """The tags on the user's videos with how many of their videos have each, most used first
         (then by name), at most limit: a counted top-N.
 
-        ``videos.list_tag_counts_by_user`` (sql/videos/tags.sql:102).
+        ``videos.list_tag_counts_by_user`` (sql/videos/tags.sql:105).
         """
         rows: list[ListTagCountsByUserRow] = await self._a.select(
             conn,
@@ -496,7 +499,7 @@ class AsyncVideosQueries:
         video_summary_id: str,
         user_id: str,
     ) -> list[TagRow]:
-        """The tags of the user's video, by name (none if the video is not theirs).
+        """The tags of the user's video, by name (none if the video is not theirs); at most 100.
 
         ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:46).
         """
@@ -660,7 +663,7 @@ class AsyncVideosQueries:
         app_set_category_description (20261207042943): true when found; others get
         insufficient_privilege.
 
-        ``videos.update_category_description`` (sql/videos/tags.sql:61).
+        ``videos.update_category_description`` (sql/videos/tags.sql:62).
         """
         value: bool | None = await self._a.select_value(
             conn,
@@ -820,7 +823,7 @@ class AsyncVideosQueries:
         statement); the shared tags rows are never renamed. Returns the new tag and how many
         videos were relinked; nothing if no tag has that name.
 
-        ``videos.update_video_summary_tags_relink`` (sql/videos/tags.sql:113).
+        ``videos.update_video_summary_tags_relink`` (sql/videos/tags.sql:116).
         """
         row: UpdateVideoSummaryTagsRelinkRow | None = await self._a.insert_returning(
             conn,

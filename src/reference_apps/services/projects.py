@@ -97,11 +97,6 @@ class ProjectsService(Service):
 
     # -- projects -------------------------------------------------------------------------
 
-    async def list_projects(self, *, acting_user_id: str) -> list[Project]:
-        """The user's projects, most recently updated first."""
-        list_projects = self.q.projects.list_projects_by_user
-        return await self.reading(acting_user_id).run(list_projects, user_id=acting_user_id)
-
     async def list_projects_page(
         self,
         *,
