@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from types import MappingProxyType
-from typing import ClassVar, Concatenate, Final, ParamSpec, TypeVar
+from typing import ClassVar, Concatenate, Final, ParamSpec, Protocol, TypeVar
 
 from plainsql import AsyncConn, AsyncDatabase, AsyncUnit, ConstraintErrors
 from plainsql.errors import InvalidInput, PermissionDenied
@@ -16,6 +16,7 @@ from reference_apps.services.errors import NotAnAdministrator
 
 P = ParamSpec("P")
 T = TypeVar("T")
+R = TypeVar("R")
 
 WORKER_ROLE: Final = "reference_worker"
 """The role of cross-user work (queue workers, purges): it holds the worker paths, which the
@@ -84,6 +85,21 @@ class Service:
             raise NotAnAdministrator(f"only an administrator may {what}") from exc
 
 
+class ClaimQuery(Protocol[R]):
+    """A queue's claim: the typed query over its SECURITY DEFINER claim path."""
+
+    def __call__(
+        self,
+        conn: AsyncConn,
+        /,
+        *,
+        worker: str,
+        batch_size: int,
+        lease_seconds: int,
+        max_attempts: int,
+    ) -> Awaitable[list[R]]: ...
+
+
 class WorkerQueue(Service):
     """A work queue as one worker sees it (the video and the meeting queues): ``worker_id``
     names it in the lease (diagnostics); a claim holds what it took for ``lease_seconds``, and
@@ -114,14 +130,21 @@ class WorkerQueue(Service):
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
 
-    def batch(self, batch_size: int) -> int:
-        """``batch_size`` when it is between 1 and :attr:`max_batch_size`."""
+    async def claiming(self, query: ClaimQuery[T], batch_size: int) -> list[T]:
+        """What ``query`` claims for this worker: at most ``batch_size`` (1 to
+        :attr:`max_batch_size`) items, leased to it when this returns (one committed unit)."""
         if not 1 <= batch_size <= self.max_batch_size:
             raise InvalidInput(
                 f"batch_size must be between 1 and {self.max_batch_size}, got {batch_size}",
                 query_name="",
             )
-        return batch_size
+        return await self.working().run(
+            query,
+            worker=self.worker_id,
+            batch_size=batch_size,
+            lease_seconds=self.lease_seconds,
+            max_attempts=self.max_attempts,
+        )
 
 
 class EncryptingService(Service):

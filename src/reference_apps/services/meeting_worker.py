@@ -43,13 +43,7 @@ class MeetingWorkerQueue(WorkerQueue):
     async def claim(self, batch_size: int = 10) -> list[ClaimedMeeting]:
         """Up to ``batch_size`` meetings in processing, the earliest ended first, now leased to
         this worker (committed when this returns); an empty list when none is claimable."""
-        return await self.working().run(
-            self.q.meetings.update_meetings_claim,
-            worker=self.worker_id,
-            batch_size=self.batch(batch_size),
-            lease_seconds=self.lease_seconds,
-            max_attempts=self.max_attempts,
-        )
+        return await self.claiming(self.q.meetings.update_meetings_claim, batch_size)
 
     async def complete(
         self, claim: ClaimedMeeting, *, transcript_url: str, recording_url: str, summary: str

@@ -37,13 +37,7 @@ class VideoWorkerQueue(WorkerQueue):
     async def claim(self, batch_size: int = 10) -> list[ClaimedVideo]:
         """Up to ``batch_size`` videos, oldest first, now ``processing`` under this worker's
         lease (committed when this returns); an empty list when nothing is claimable."""
-        return await self.working().run(
-            self.q.videos.update_videos_claim,
-            worker=self.worker_id,
-            batch_size=self.batch(batch_size),
-            lease_seconds=self.lease_seconds,
-            max_attempts=self.max_attempts,
-        )
+        return await self.claiming(self.q.videos.update_videos_claim, batch_size)
 
     async def complete(self, claim: ClaimedVideo, content: JSONParam) -> bool:
         """``processing -> completed`` with the AI content; False (and nothing changed) when
