@@ -2,6 +2,30 @@
 -- CI fails when it is stale; regenerate it with `plainsql schema dump`.
 
 --
+-- Name: btree_gin; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public;
+
+--
+-- Name: EXTENSION btree_gin; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION btree_gin IS 'support for indexing common datatypes in GIN';
+
+--
+-- Name: pg_trgm; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+--
+-- Name: EXTENSION pg_trgm; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
+
+--
 -- Name: deployment_status; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -193,6 +217,69 @@ $$;
 COMMENT ON FUNCTION public.app_archive_audit_entries(older_than_seconds integer, batch_size integer) IS 'Worker path: moves up to batch_size (1..10000) audit entries older than older_than_seconds (0..10 years) into audit_log_archive; returns the count.';
 
 --
+-- Name: app_claim_meetings(text, integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_claim_meetings(worker text, batch_size integer, lease_seconds integer, max_attempts integer) RETURNS TABLE(id text, user_id text, agent_id text, name text, started_at timestamp with time zone, ended_at timestamp with time zone, transcript_url text, recording_url text, processing_attempts integer, claimed_until timestamp with time zone, claim_token uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF batch_size IS NULL OR batch_size NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 1000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF lease_seconds IS NULL OR lease_seconds NOT BETWEEN 1 AND 86400 THEN
+        RAISE EXCEPTION 'lease_seconds must be between 1 and 86400 (a day)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 100 THEN
+        RAISE EXCEPTION 'max_attempts must be between 1 and 100'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Leases that ran out on the last allowed attempt: given up, not claimed again.
+    UPDATE meetings AS m
+    SET processing_failed_at = now(),
+        processing_error = 'lease of ' || coalesce(m.claimed_by, 'a worker')
+            || ' ran out after attempt ' || m.processing_attempts,
+        claimed_until = NULL, claimed_by = NULL, claim_token = NULL
+    WHERE m.id = any(ARRAY(
+        SELECT q.id FROM meetings AS q
+        WHERE q.status = 'processing' AND q.processing_failed_at IS NULL
+            AND coalesce(q.claimed_until, '-infinity') <= now()
+            AND q.processing_attempts >= max_attempts
+        FOR UPDATE SKIP LOCKED
+    ));
+    RETURN QUERY
+    WITH claimable AS (
+        SELECT q.id
+        FROM meetings AS q
+        WHERE q.status = 'processing' AND q.processing_failed_at IS NULL
+            AND coalesce(q.claimed_until, '-infinity') <= now()
+            AND q.processing_attempts < max_attempts
+        ORDER BY q.ended_at, q.id
+        LIMIT batch_size
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE meetings AS m
+    SET processing_attempts = m.processing_attempts + 1,
+        claimed_until = now() + make_interval(secs => lease_seconds),
+        claimed_by = worker,
+        claim_token = gen_random_uuid()
+    FROM claimable
+    WHERE m.id = claimable.id
+    RETURNING m.id, m.user_id, m.agent_id, m.name, m.started_at, m.ended_at, m.transcript_url,
+        m.recording_url, m.processing_attempts, m.claimed_until, m.claim_token;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_claim_meetings(worker text, batch_size integer, lease_seconds integer, max_attempts integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_claim_meetings(worker text, batch_size integer, lease_seconds integer, max_attempts integer) IS 'Worker path: claims up to batch_size meetings in processing (or lease-expired) of any user for lease_seconds.';
+
+--
 -- Name: app_claim_videos(text, integer, integer, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -243,6 +330,34 @@ $$;
 --
 
 COMMENT ON FUNCTION public.app_claim_videos(worker text, batch_size integer, lease_seconds integer, max_attempts integer) IS 'Worker path: claims up to batch_size pending (or lease-expired) videos of any user for lease_seconds.';
+
+--
+-- Name: app_complete_meeting(text, uuid, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_complete_meeting(meeting_id text, token uuid, new_transcript_url text, new_recording_url text, new_summary text) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    WITH done AS (
+        UPDATE meetings
+        SET status = 'completed',
+            transcript_url = new_transcript_url,
+            recording_url = new_recording_url,
+            summary = new_summary,
+            processing_error = NULL,
+            claimed_until = NULL, claimed_by = NULL, claim_token = NULL
+        WHERE id = meeting_id AND status = 'processing' AND claim_token = token
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM done)
+$$;
+
+--
+-- Name: FUNCTION app_complete_meeting(meeting_id text, token uuid, new_transcript_url text, new_recording_url text, new_summary text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_complete_meeting(meeting_id text, token uuid, new_transcript_url text, new_recording_url text, new_summary text) IS 'Worker path: processing -> completed with transcript, recording and summary, only for the newest claim''s token; false otherwise.';
 
 --
 -- Name: app_complete_video(text, uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
@@ -485,6 +600,28 @@ $$;
 --
 
 COMMENT ON FUNCTION public.app_delete_expired_verifications(batch_size integer) IS 'Worker path: deletes up to batch_size (1..10000) expired verifications; returns the count.';
+
+--
+-- Name: app_fail_meeting(text, uuid, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_fail_meeting(meeting_id text, token uuid, reason text, max_attempts integer) RETURNS TABLE(processing_attempts integer, processing_failed_at timestamp with time zone)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    UPDATE meetings AS m
+    SET processing_failed_at = CASE WHEN m.processing_attempts >= max_attempts THEN now() END,
+        processing_error = reason,
+        claimed_until = NULL, claimed_by = NULL, claim_token = NULL
+    WHERE m.id = meeting_id AND m.status = 'processing' AND m.claim_token = token
+    RETURNING m.processing_attempts, m.processing_failed_at
+$$;
+
+--
+-- Name: FUNCTION app_fail_meeting(meeting_id text, token uuid, reason text, max_attempts integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_fail_meeting(meeting_id text, token uuid, reason text, max_attempts integer) IS 'Worker path: the newest claim failed for reason: claimable again while attempts are left, else given up.';
 
 --
 -- Name: app_fail_video(text, uuid, text, integer); Type: FUNCTION; Schema: public; Owner: -
@@ -745,6 +882,39 @@ $$;
 COMMENT ON FUNCTION public.app_reset_password(verification_value_hash bytea, new_password_hash text) IS 'Uses up a live password reset value: sets the user''s password, ends its sessions; (user_id, NULL), (NULL, expiry) when expired, else no row.';
 
 --
+-- Name: app_search_meetings(text, text, timestamp with time zone, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_search_meetings(searched_user_id text, name_contains text, before_created_at timestamp with time zone, before_id text, page_size integer) RETURNS SETOF text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+BEGIN
+    IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 1001 THEN
+        RAISE EXCEPTION 'page_size must be between 1 and 1001'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT m.id
+    FROM meetings AS m
+    WHERE m.user_id = searched_user_id AND m.user_id = app_acting_user()
+      AND m.name ILIKE '%' || replace(replace(replace(name_contains, '\', '\\'), '%', '\%'),
+                                      '_', '\_') || '%'
+      AND (m.created_at, m.id) < (coalesce(before_created_at, 'infinity'),
+                                  coalesce(before_id, ''))
+    ORDER BY m.created_at DESC, m.id DESC
+    LIMIT page_size;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_search_meetings(searched_user_id text, name_contains text, before_created_at timestamp with time zone, before_id text, page_size integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_search_meetings(searched_user_id text, name_contains text, before_created_at timestamp with time zone, before_id text, page_size integer) IS 'The ids of one page of the acting user''s meetings whose name contains the text (literally, any case), newest first, after the cursor.';
+
+--
 -- Name: app_session_user(bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -763,6 +933,54 @@ $$;
 --
 
 COMMENT ON FUNCTION public.app_session_user(session_token_hash bytea) IS 'Session lookup path: the user of the live session whose token has this SHA-256, else NULL.';
+
+--
+-- Name: app_set_category_description(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_set_category_description(target_category_id text, new_description text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT app_acting_user_is_admin() THEN
+        RAISE EXCEPTION 'only an administrator may edit a shared category'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE categories SET description = new_description WHERE id = target_category_id;
+    RETURN FOUND;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_set_category_description(target_category_id text, new_description text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_set_category_description(target_category_id text, new_description text) IS 'Admin path: sets a shared category''s description; true when found. Others: insufficient_privilege.';
+
+--
+-- Name: app_set_tag_description(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_set_tag_description(target_tag_id text, new_description text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT app_acting_user_is_admin() THEN
+        RAISE EXCEPTION 'only an administrator may edit a shared tag'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    UPDATE tags SET description = new_description WHERE id = target_tag_id;
+    RETURN FOUND;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_set_tag_description(target_tag_id text, new_description text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_set_tag_description(target_tag_id text, new_description text) IS 'Admin path: sets a shared tag''s description; true when found. Others: insufficient_privilege.';
 
 --
 -- Name: app_set_user_role(text, public.user_role); Type: FUNCTION; Schema: public; Owner: -
@@ -1438,6 +1656,12 @@ CREATE TABLE public.meetings (
     summary text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    processing_attempts integer DEFAULT 0 NOT NULL,
+    processing_error text,
+    processing_failed_at timestamp with time zone,
+    claimed_until timestamp with time zone,
+    claimed_by text,
+    claim_token uuid,
     CONSTRAINT meetings_ended_after_started CHECK ((ended_at >= started_at)),
     CONSTRAINT meetings_name_not_blank CHECK ((btrim(name) <> ''::text))
 );
@@ -1449,6 +1673,36 @@ ALTER TABLE ONLY public.meetings FORCE ROW LEVEL SECURITY;
 --
 
 COMMENT ON TABLE public.meetings IS 'A meeting between a user and one of their agents. started_at is set on upcoming -> active, ended_at on active -> processing (or active -> cancelled); ended_at >= started_at.';
+
+--
+-- Name: COLUMN meetings.processing_attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.meetings.processing_attempts IS 'How many times a worker claimed the meeting (app_claim_meetings); bounded by max_attempts.';
+
+--
+-- Name: COLUMN meetings.processing_error; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.meetings.processing_error IS 'The reason of the last failed attempt (app_fail_meeting, or a lease that ran out).';
+
+--
+-- Name: COLUMN meetings.processing_failed_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.meetings.processing_failed_at IS 'Set when the worker gave the meeting up (attempts exhausted); it is no longer claimed.';
+
+--
+-- Name: COLUMN meetings.claimed_until; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.meetings.claimed_until IS 'While processing: the end of the claiming worker''s lease; after it, another worker may claim.';
+
+--
+-- Name: COLUMN meetings.claim_token; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.meetings.claim_token IS 'While processing: the token of the newest claim; only its holder may complete or fail it.';
 
 --
 -- Name: nodes; Type: TABLE; Schema: public; Owner: -
@@ -2212,6 +2466,12 @@ CREATE INDEX keyframes_video_summary_id_timestamp_idx ON public.keyframes USING 
 CREATE INDEX meetings_agent_id_idx ON public.meetings USING btree (agent_id);
 
 --
+-- Name: meetings_claimable_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX meetings_claimable_idx ON public.meetings USING btree (ended_at, id) WHERE ((status = 'processing'::public.meeting_status) AND (processing_failed_at IS NULL));
+
+--
 -- Name: meetings_user_id_agent_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2222,6 +2482,12 @@ CREATE INDEX meetings_user_id_agent_id_created_at_idx ON public.meetings USING b
 --
 
 CREATE INDEX meetings_user_id_created_at_idx ON public.meetings USING btree (user_id, created_at DESC, id DESC);
+
+--
+-- Name: meetings_user_id_name_trgm_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX meetings_user_id_name_trgm_idx ON public.meetings USING gin (user_id, name public.gin_trgm_ops);
 
 --
 -- Name: meetings_user_id_status_created_at_idx; Type: INDEX; Schema: public; Owner: -

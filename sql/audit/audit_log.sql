@@ -4,11 +4,16 @@
 -- Sets app.user_id, read by the audit trigger, until the transaction ends; returns it.
 SELECT set_config('app.user_id', :user_id, true);
 
--- name: list_audit_entries_by_row(table_name, row_key)
--- Returns the changes of one row (row_key as jsonb, e.g. {"id": ...}), oldest first.
+-- name: list_audit_entries_by_row(table_name, row_key, max_entries)
+-- Returns the latest max_entries changes of one row (row_key as jsonb, e.g. {"id": ...}), oldest first.
 SELECT id, table_name, action, row_key, old_row, new_row, acting_user_id, created_at
-FROM audit_log
-WHERE table_name = :table_name AND row_key = :row_key
+FROM (
+    SELECT id, table_name, action, row_key, old_row, new_row, acting_user_id, created_at
+    FROM audit_log
+    WHERE table_name = :table_name AND row_key = :row_key
+    ORDER BY id DESC
+    LIMIT :max_entries
+) AS latest
 ORDER BY id;
 
 -- name: list_audit_entries_by_actor(acting_user_id, max_entries)

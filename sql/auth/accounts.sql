@@ -39,14 +39,15 @@ WHERE user_id = :user_id
     AND provider_id <> 'credential';
 
 -- name: list_accounts_by_user(user_id)
--- Returns the active user's accounts (credential included), oldest first.
+-- Returns the active user's accounts (credential included), oldest first; at most 100 (one per sign-in provider).
 SELECT
     a.id, a.user_id, a.account_id, a.provider_id, a.access_token_expires_at,
     a.refresh_token_expires_at, a.scope, a.created_at, a.updated_at
 FROM accounts AS a
 JOIN users AS u ON u.id = a.user_id
 WHERE a.user_id = :user_id AND u.deleted_at IS NULL
-ORDER BY a.created_at, a.id;
+ORDER BY a.created_at, a.id
+LIMIT 100;
 
 -- name: get_oauth_token_ciphertexts(user_id, provider_id, account_id)^
 -- The encrypted tokens of the active user's linked provider account, or none.

@@ -26,12 +26,13 @@ JOIN users AS u ON u.id = s.user_id
 WHERE s.token_hash = :token_hash AND s.expires_at > now() AND u.deleted_at IS NULL;
 
 -- name: list_live_sessions_by_user(user_id)
--- Returns the user's live sessions, newest first.
+-- Returns the user's live sessions, newest first; at most 100 (the newest).
 SELECT s.id, s.user_id, s.expires_at, s.ip_address, s.user_agent, s.created_at, s.updated_at
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id
 WHERE s.user_id = :user_id AND s.expires_at > now() AND u.deleted_at IS NULL
-ORDER BY s.created_at DESC, s.id;
+ORDER BY s.created_at DESC, s.id
+LIMIT 100;
 
 -- name: delete_session_by_id(session_id, user_id)!
 -- Deletes one session of this user; returns the count (0 or 1).

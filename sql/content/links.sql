@@ -1,6 +1,6 @@
 -- name: list_backlinks_by_page(workspace_id, page_name)
 -- The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
--- page they sit on; by linking page, then position. Served by nodes_linked_pages_idx: the
+-- page they sit on; by linking page, then position; at most 1000. Served by nodes_linked_pages_idx: the
 -- expression must stay node_linked_pages(b.html) for the planner to match the index.
 SELECT b.uuid,
        -- NOT NULL: the WHERE clause keeps blocks only; typegen cannot see it when the plan
@@ -14,4 +14,5 @@ JOIN nodes AS p
 WHERE b.workspace_id = :workspace_id
     AND b.parent_uuid IS NOT NULL
     AND node_linked_pages(b.html) @> ARRAY[:page_name::text]
-ORDER BY b.page_name, b.position, b.uuid;
+ORDER BY b.page_name, b.position, b.uuid
+LIMIT 1000;

@@ -1,14 +1,17 @@
--- name: list_pages_by_workspace(workspace_id)
--- The pages of the workspace (no blocks), by page name.
+-- name: list_pages_by_workspace(workspace_id, after_page_name, page_size)
+-- One page of the workspace's pages (no blocks), by page name, strictly after after_page_name (NULL = the first page); a page name is unique among the workspace's pages (nodes_page_key), which is read in order.
 SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, metadata,
        created_at, updated_at
 FROM nodes
 WHERE workspace_id = :workspace_id AND parent_uuid IS NULL
-ORDER BY page_name;
+  AND page_name > coalesce(:after_page_name::text, '')
+ORDER BY page_name
+LIMIT :page_size::integer;
 
 -- name: list_page_tree(workspace_id, page_name)
 -- The page (depth 0) then its blocks down to the workspace's embed_depth, depth-first in
--- position order; no rows when the page does not exist. One recursive query, not one per level.
+-- position order, at most 10000 rows; no rows when the page does not exist. One recursive query,
+-- not one per level.
 WITH RECURSIVE tree AS (
     SELECT n.uuid, n.workspace_id, n.parent_uuid, n.position, n.page_name, n.slug, n.title,
            n.html, n.metadata, n.created_at, n.updated_at,
@@ -29,7 +32,8 @@ SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, 
        created_at, updated_at,
        depth  -- 0 for the page, then a parent's depth + 1: typegen proves it NOT NULL
 FROM tree
-ORDER BY path, uuid;
+ORDER BY path, uuid
+LIMIT 10000;
 
 -- name: delete_page_by_name(workspace_id, page_name)!
 -- Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no such page.

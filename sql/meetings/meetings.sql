@@ -67,18 +67,18 @@ ORDER BY m.created_at DESC, m.id DESC
 LIMIT :page_size::integer;
 
 -- name: list_meetings_by_name(user_id, name_contains, before_created_at, before_id, page_size)
--- One page of the user's meetings whose name contains the text (case-insensitive, taken literally), newest first: the user's meetings in index order, filtered, strictly after the cursor.
+-- One page of the user's meetings whose name contains the text (case-insensitive, taken literally), newest first, strictly after the cursor. The search path app_search_meetings (20261207042944) finds the page's ids, from the trigram index for a rare text (under row-level security ILIKE cannot be an index condition), newest first from the b-tree for a common one; their rows are read here through the policy and the page's few rows sorted.
 SELECT m.id, m.name, m.user_id, m.agent_id,
        (SELECT a.name FROM agents AS a WHERE a.id = m.agent_id) AS "agent_name!",
        m.status, m.started_at, m.ended_at, m.transcript_url, m.recording_url, m.summary,
        m.created_at, m.updated_at
 FROM meetings AS m
 WHERE m.user_id = :user_id
-  AND strpos(lower(m.name), lower(:name_contains::text)) > 0
-  AND (m.created_at, m.id) < (coalesce(:before_created_at::timestamptz, 'infinity'),
-                              coalesce(:before_id::text, ''))
-ORDER BY m.created_at DESC, m.id DESC
-LIMIT :page_size::integer;
+  AND m.id = any(ARRAY(
+      SELECT app_search_meetings(:user_id::text, :name_contains::text,
+                                 coalesce(:before_created_at::timestamptz, 'infinity'),
+                                 coalesce(:before_id::text, ''), :page_size::integer)))
+ORDER BY m.created_at DESC, m.id DESC;
 
 -- name: update_meeting(meeting_id, user_id, name, agent_id)<!
 -- The meeting renamed and/or moved to another of the user's agents (NULL keeps a value), or nothing if the meeting or the agent is not the user's.

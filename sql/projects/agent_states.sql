@@ -127,26 +127,24 @@ RETURNING s.id, s.project_id, s.current_state, s.current_phase, s.phases, s.sand
           s.preview_url, s.generated_files, s.conversation_history, s.created_at, s.updated_at;
 
 -- name: update_agent_state_reset(project_id, user_id)<!
--- The agent state back to its defaults (idle, no phase, sandbox, files or messages), or nothing if the project is not the user's.
+-- The agent state with its run reset (idle, no current phase, no phases, no generated files), as the app builder's own reset does: the conversation history, the sandbox and the preview stay. Nothing if the project is not the user's.
 UPDATE agent_states AS s
 SET current_state = DEFAULT,
     current_phase = DEFAULT,
     phases = DEFAULT,
-    sandbox_id = DEFAULT,
-    preview_url = DEFAULT,
-    generated_files = DEFAULT,
-    conversation_history = DEFAULT
+    generated_files = DEFAULT
 FROM projects AS p
 WHERE p.id = s.project_id AND s.project_id = :project_id AND p.user_id = :user_id
 RETURNING s.id, s.project_id, s.current_state, s.current_phase, s.phases, s.sandbox_id,
           s.preview_url, s.generated_files, s.conversation_history, s.created_at, s.updated_at;
 
 -- name: list_projects_with_last_phase_completed(user_id)
--- The user's projects whose last phase is marked completed, most recently updated first.
+-- The user's projects whose last phase is marked completed, most recently updated first; at most 500 (the most recent).
 SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
        p.created_at, p.updated_at
 FROM projects AS p
 JOIN agent_states AS s ON s.project_id = p.id
 WHERE p.user_id = :user_id
   AND s.phases -> -1 -> 'completed' = 'true'::jsonb
-ORDER BY p.updated_at DESC, p.id DESC;
+ORDER BY p.updated_at DESC, p.id DESC
+LIMIT 500;

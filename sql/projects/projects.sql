@@ -1,10 +1,3 @@
--- name: list_projects_by_user(user_id)
--- The user's projects, most recently updated first.
-SELECT id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at
-FROM projects
-WHERE user_id = :user_id
-ORDER BY updated_at DESC, id DESC;
-
 -- name: get_project_by_id(project_id, user_id)^
 -- The project if it belongs to the user, or nothing.
 SELECT id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at
@@ -12,7 +5,7 @@ FROM projects
 WHERE id = :project_id AND user_id = :user_id;
 
 -- name: list_project_with_files_by_id(project_id, user_id)
--- One row per file of the user's project (file_* NULL when it has none), path order; no rows if not theirs.
+-- One row per file of the user's project (file_* NULL when it has none), path order, at most 10000; no rows if not theirs.
 SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
        p.created_at, p.updated_at,
        f.id AS file_id, f.path AS file_path, f.content AS file_content,
@@ -20,7 +13,8 @@ SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbo
 FROM projects AS p
 LEFT JOIN project_files AS f ON f.project_id = p.id
 WHERE p.id = :project_id AND p.user_id = :user_id
-ORDER BY f.path;
+ORDER BY f.path
+LIMIT 10000;
 
 -- name: create_project(user_id, name, description)<!
 -- The new project.
@@ -43,11 +37,11 @@ SET status = :status
 WHERE id = :project_id AND user_id = :user_id
 RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
 
--- name: update_project_preview(project_id, user_id, preview_url, sandbox_id)<!
--- The project with its preview url and sandbox id set (NULL clears them), or nothing if not the user's.
+-- name: update_project_preview(project_id, user_id, preview_url, set_sandbox, sandbox_id)<!
+-- The project with its preview url set (NULL clears it) and, only when set_sandbox, its sandbox id too (NULL clears it); nothing if not the user's.
 UPDATE projects
 SET preview_url = :preview_url,
-    sandbox_id = :sandbox_id
+    sandbox_id = CASE WHEN :set_sandbox::boolean THEN :sandbox_id ELSE sandbox_id END
 WHERE id = :project_id AND user_id = :user_id
 RETURNING id, user_id, name, description, status, preview_url, sandbox_id, created_at, updated_at;
 

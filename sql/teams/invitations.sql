@@ -15,20 +15,22 @@ WHERE NOT EXISTS (
 RETURNING team_id, user_id, role, invited_by, created_at;
 
 -- name: list_team_invitations(team_id)
--- Returns the team's pending invitations, oldest first (an OWNER's view: the policy).
+-- Returns the team's pending invitations, oldest first (an OWNER's view: the policy); at most 1000.
 SELECT team_id, user_id, role, invited_by, created_at
 FROM team_invitations
 WHERE team_id = :team_id
-ORDER BY created_at, user_id;
+ORDER BY created_at, user_id
+LIMIT 1000;
 
 -- name: list_invitations_by_acting_user()
 -- Returns the acting user's pending invitations to live teams, with each team's name, oldest
--- first (app_team_invitations_of_acting_user: the invitee cannot read the team yet).
+-- first, at most 100 (app_team_invitations_of_acting_user: the invitee cannot read the team yet).
 SELECT
     i.team_id AS "team_id!", i.team_name AS "team_name!", i.team_slug AS "team_slug!",
     i.role AS "role!", i.invited_by, i.created_at AS "created_at!"
 FROM app_team_invitations_of_acting_user() AS i
-ORDER BY i.created_at, i.team_id;
+ORDER BY i.created_at, i.team_id
+LIMIT 100;
 
 -- name: delete_team_invitation(team_id, user_id)!
 -- Withdraws (an OWNER) or declines (the invitee) an invitation; returns the count (0 or 1).

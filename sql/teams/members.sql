@@ -24,10 +24,11 @@ DELETE FROM team_members
 WHERE team_id = :team_id AND user_id = :user_id;
 
 -- name: list_team_members(team_id)
--- Returns the team's active members with their names and roles, owners first, then by name;
--- nothing unless the acting user is a member (the co-member directory, app_team_directory).
+-- Returns the team's active members with their names and roles, owners first, then by name, at
+-- most 1000; nothing unless the acting user is a member (the co-member directory, app_team_directory).
 SELECT
     d.team_id AS "team_id!", d.user_id AS "user_id!", d.name AS "name!", d.email AS "email!",
     d.username, d.image, d.role AS "role!", d.joined_at AS "joined_at!"
 FROM app_team_directory(:team_id) AS d
-ORDER BY d.role = 'OWNER' DESC, d.name, d.user_id;
+ORDER BY d.role = 'OWNER' DESC, d.name, d.user_id
+LIMIT 1000;

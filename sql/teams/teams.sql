@@ -19,13 +19,14 @@ FROM teams
 WHERE slug = :slug AND deleted_at IS NULL;
 
 -- name: list_teams_by_user(user_id)
--- Returns the teams an active user belongs to, with the user's role in each, by name.
+-- Returns the teams an active user belongs to, with the user's role in each, by name; at most 1000.
 SELECT t.id, t.name, t.slug, t.created_at, t.updated_at, m.role
 FROM team_members AS m
 JOIN teams AS t ON t.id = m.team_id
 JOIN users AS u ON u.id = m.user_id
 WHERE m.user_id = :user_id AND u.deleted_at IS NULL AND t.deleted_at IS NULL
-ORDER BY t.name, t.id;
+ORDER BY t.name, t.id
+LIMIT 1000;
 
 -- name: delete_team(team_id)!
 -- Deletes a team and (by cascade) its memberships; returns the count (0 or 1).

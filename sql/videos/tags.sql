@@ -1,13 +1,18 @@
 -- Tags and categories are shared by every user; the links to a video are the video owner's,
 -- so every link query checks that the video belongs to the user.
 
--- name: create_tag_if_missing(name)!
--- Creates the tag named so unless it exists (the application role may add tags, never rename
--- one: no DO UPDATE); 1 when created, 0 when it existed. A tag a concurrent transaction is
--- inserting makes this wait for it: the next statement then sees it.
-INSERT INTO tags (name)
-VALUES (:name)
+-- name: create_tag_if_missing(name, description)!
+-- Creates the tag named so, with its description, unless it exists (the application role may
+-- add tags, never change one: no DO UPDATE; an existing tag keeps its description); 1 when
+-- created, 0 when it existed. A tag a concurrent transaction is inserting makes this wait for
+-- it: the next statement then sees it.
+INSERT INTO tags (name, description)
+VALUES (:name, :description)
 ON CONFLICT (name) DO NOTHING;
+
+-- name: update_tag_description(tag_id, description)$
+-- Sets a shared tag's description through the administrators' path app_set_tag_description (20261207042943): true when found; an acting user who is not an administrator gets insufficient_privilege.
+SELECT app_set_tag_description(:tag_id::text, :description::text) AS "found!";
 
 -- name: create_video_summary_tag_by_name(video_summary_id, user_id, name)<!
 -- The tag named so, linked to the user's video; nothing if the tag is missing (run
@@ -39,13 +44,14 @@ WHERE v.id = vt.video_summary_id AND vt.video_summary_id = :video_summary_id
   AND v.user_id = :user_id AND vt.tag_id = :tag_id;
 
 -- name: list_tags_by_video_summary(video_summary_id, user_id)
--- The tags of the user's video, by name (none if the video is not theirs).
+-- The tags of the user's video, by name (none if the video is not theirs); at most 100.
 SELECT t.id, t.name, t.description, t.created_at
 FROM video_summary_tags AS vt
 JOIN video_summaries AS v ON v.id = vt.video_summary_id
 JOIN tags AS t ON t.id = vt.tag_id
 WHERE vt.video_summary_id = :video_summary_id AND v.user_id = :user_id
-ORDER BY t.name;
+ORDER BY t.name
+LIMIT 100;
 
 -- name: create_category(name, description)<!
 -- The new category.
@@ -53,11 +59,16 @@ INSERT INTO categories (name, description)
 VALUES (:name, :description)
 RETURNING id, name, description, created_at;
 
+-- name: update_category_description(category_id, description)$
+-- Sets a shared category's description through the administrators' path app_set_category_description (20261207042943): true when found; others get insufficient_privilege.
+SELECT app_set_category_description(:category_id::text, :description::text) AS "found!";
+
 -- name: list_categories()
--- Every category, by name.
+-- The categories, by name; at most 1000 (the shared catalogue is curated, not user content).
 SELECT id, name, description, created_at
 FROM categories
-ORDER BY name;
+ORDER BY name
+LIMIT 1000;
 
 -- name: create_video_summary_category(video_summary_id, user_id, category_id)<!
 -- video_found: whether the user's video exists; linked: whether a new link was made (false when already linked). An unknown category violates video_summary_categories_category_id_fkey.
@@ -82,13 +93,14 @@ WHERE v.id = vc.video_summary_id AND vc.video_summary_id = :video_summary_id
   AND v.user_id = :user_id AND vc.category_id = :category_id;
 
 -- name: list_categories_by_video_summary(video_summary_id, user_id)
--- The categories of the user's video, by name (none if the video is not theirs).
+-- The categories of the user's video, by name (none if the video is not theirs); at most 100.
 SELECT c.id, c.name, c.description, c.created_at
 FROM video_summary_categories AS vc
 JOIN video_summaries AS v ON v.id = vc.video_summary_id
 JOIN categories AS c ON c.id = vc.category_id
 WHERE vc.video_summary_id = :video_summary_id AND v.user_id = :user_id
-ORDER BY c.name;
+ORDER BY c.name
+LIMIT 100;
 
 -- name: list_tag_counts_by_user(user_id, limit)
 -- The tags on the user's videos with how many of their videos have each, most used first (then by name), at most limit: a counted top-N.

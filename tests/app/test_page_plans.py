@@ -3,10 +3,17 @@ default planner settings and again with plan_cache_mode = force_generic_plan, af
 50,000 rows per paged table spread over many users, with a cursor from the middle of the list.
 Neither plan may hold a Seq Scan of the paged table or a Sort node, except the exemptions
 listed in EXEMPT_SORTS.
+
+The meeting name search (SEARCH_QUERIES) is examined on data where a trigram index wins: one
+user with 20,000 meetings, a rare term among their names. Its page of ids is found by the
+search path app_search_meetings (row-level security keeps ILIKE out of index conditions of the
+application role's own statements); that function's statement is read from auto_explain, run
+for real.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +36,6 @@ PAGE_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "meetings.list_meetings_by_status": ("meetings", {"user_id": ACTING, "status": "upcoming"}),
     "meetings.list_meetings_by_agent": (
         "meetings", {"user_id": ACTING, "agent_id": f"{ACTING}-a1"}),
-    "meetings.list_meetings_by_name": ("meetings", {"user_id": ACTING, "name_contains": "7"}),
     "meetings.list_agents_by_user": ("agents", {"user_id": ACTING}),
     "videos.list_video_summaries_by_user": ("video_summaries", {"user_id": ACTING}),
     "videos.list_video_summaries_by_status": (
@@ -40,6 +46,7 @@ PAGE_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "projects.list_projects_page": ("projects", {"user_id": ACTING}),
     "projects.list_projects_by_status": ("projects", {"user_id": ACTING, "status": "deployed"}),
     "auth.list_users_page": ("users", {}),  # the acting user is an administrator
+    "content.list_pages_by_workspace": ("nodes", {"workspace_id": 50}),  # ACTING's workspace
 }  # fmt: skip
 
 # Sorts allowed, and why: in these plans a Sort may sit right under a Limit (a top-N), under
@@ -58,8 +65,8 @@ OTHER_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
 
 @pytest.fixture(scope="module")
 def big(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
-    """A database with 50,000 rows per paged table (users included) over 100 users who own
-    them, vacuumed and analyzed (built once)."""
+    """A database with 50,000 rows per paged table (users and pages included) over 100 users
+    who own them, vacuumed and analyzed (built once)."""
     name = unique_name("page_plans")
     create_database(plainsql_server, name, plainsql_template)
     url = plainsql_server.conninfo(name)
@@ -104,6 +111,17 @@ def big(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
             "  (ARRAY['pending', 'completed', 'failed'])[i %% 3 + 1]::processing_status,"
             "  jsonb_build_object('summary', 'summary of video ' || i),"
             "  now() - make_interval(mins => i * 5 + u)"
+            " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
+            (USERS, PER_USER),
+        )
+        c.execute(  # workspace u is user pu-u's, with PER_USER pages
+            "INSERT INTO workspaces (id, user_id, slug, name) OVERRIDING SYSTEM VALUE"
+            " SELECT u, 'pu-' || u, 'ws-' || u, 'w' FROM generate_series(1, %s) AS u",
+            (USERS,),
+        )
+        c.execute(
+            "INSERT INTO nodes (uuid, workspace_id, page_name, slug, title)"
+            " SELECT md5('n' || u || '-' || i)::uuid, u, 'page/' || i, 'page-' || i, 'Page ' || i"
             " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
             (USERS, PER_USER),
         )
@@ -171,6 +189,14 @@ def _middle_cursor(c: Conn, table: str, params: dict[str, Any]) -> dict[str, Any
         ).fetchone()
         assert row is not None
         return {"before_updated_at": row[0], "before_id": row[1], "page_size": 21}
+    if table == "nodes":
+        row = c.execute(
+            "SELECT page_name FROM nodes WHERE workspace_id = %s AND parent_uuid IS NULL"
+            " ORDER BY page_name OFFSET %s LIMIT 1",
+            (params["workspace_id"], PER_USER // 2),
+        ).fetchone()
+        assert row is not None
+        return {"after_page_name": row[0], "page_size": 21}
     if "tag_id" in params or "category_id" in params:  # link-table order: by video id
         link, key = (
             ("video_summary_tags", "tag_id")
@@ -256,7 +282,8 @@ def test_ranked_search_and_counts_sort_only_a_limited_top_n(
 
 
 def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
-    """A query taking a page_size is a page query: it must be in PAGE_QUERIES."""
+    """A query taking a page_size is a page query: it must be in PAGE_QUERIES (or, a search
+    whose page comes from a search path, in SEARCH_QUERIES)."""
     paged = {
         name
         for name in plainsql_queries.available_queries
@@ -264,4 +291,159 @@ def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
         and "%(page_size)s"
         in getattr(getattr(plainsql_queries, name.split(".")[0]), name.split(".")[1]).sql
     }
-    assert paged == {name.split("/")[0] for name in PAGE_QUERIES}
+    assert paged == {name.split("/")[0] for name in PAGE_QUERIES} | set(SEARCH_QUERIES)
+
+
+def _top_level_limit(sql: str) -> bool:
+    """Whether the statement's own result (not a CTE's or a subquery's) ends in a LIMIT."""
+    code = re.sub(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)
+    depth = 0
+    for token in re.findall(r"[()]|\blimit\b", code, flags=re.I):
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0:
+            return True
+    return False
+
+
+# The parameters by which a caller bounds a list: a page's size, a top-N's limit.
+BOUNDING_PARAMETERS = ("page_size", "limit", "max_entries")
+
+
+def test_every_list_query_is_a_page_or_capped(plainsql_queries: Queries) -> None:
+    """A list_ query returns at most a page or a top-N its caller bounds (a parameter of
+    BOUNDING_PARAMETERS: the loader refuses a declared parameter the SQL does not use), or it
+    ends in a LIMIT written in it (its comment says the cap): never every row of a table that
+    grows."""
+    unbounded = []
+    for name in plainsql_queries.available_queries:
+        namespace, _, query = name.partition(".")
+        if not query.startswith("list_") or query.endswith("_cursor"):
+            continue
+        sql = getattr(getattr(plainsql_queries, namespace), query).sql
+        if not _top_level_limit(sql) and not any(f"%({p})s" in sql for p in BOUNDING_PARAMETERS):
+            unbounded.append(name)
+    assert unbounded == []
+    assert _top_level_limit("WITH a AS (SELECT 1 LIMIT 1) SELECT 'limit' FROM a -- LIMIT") is False
+
+
+# The meeting name search: one user with SEARCH_MEETINGS meetings named "Weekly sync <n>", one
+# in RARE_EVERY "Quarterly budget review <n>" instead; other users' meetings beside them.
+SEARCHING = "ns-searching"
+SEARCH_MEETINGS = 20_000
+RARE_EVERY = 2_000
+SEARCH_QUERIES = {"meetings.list_meetings_by_name": "app_search_meetings"}
+TRIGRAM_INDEX = "meetings_user_id_name_trgm_idx"
+
+
+@pytest.fixture(scope="module")
+def name_search(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
+    """A database where SEARCHING has 20,000 meetings and 20 other users 1,000 each, vacuumed
+    and analyzed (built once, each table in one statement)."""
+    name = unique_name("name_search")
+    create_database(plainsql_server, name, plainsql_template)
+    url = plainsql_server.conninfo(name)
+    with psycopg.connect(url) as c:
+        c.execute(
+            "INSERT INTO users (id, name, email)"
+            " SELECT u, 'u', u || '@x.io'"
+            " FROM unnest(array_append(ARRAY(SELECT 'ns-' || i FROM generate_series(1, 20) i),"
+            "                          %s)) AS u",
+            (SEARCHING,),
+        )
+        c.execute("INSERT INTO agents (id, user_id, name, instructions)"
+                  " SELECT id || '-a', id, 'agent', 'x' FROM users")  # fmt: skip
+        c.execute(
+            "INSERT INTO meetings (id, user_id, agent_id, name, created_at)"
+            " SELECT u.id || '-m' || i, u.id, u.id || '-a',"
+            "  CASE WHEN i %% %s = 0 THEN 'Quarterly budget review ' ELSE 'Weekly sync ' END || i,"
+            "  now() - make_interval(mins => i)"
+            " FROM users AS u, generate_series(1, %s) AS i"
+            " WHERE i <= CASE WHEN u.id = %s THEN %s ELSE 1000 END",
+            (RARE_EVERY, SEARCH_MEETINGS, SEARCHING, SEARCH_MEETINGS),
+        )
+        c.commit()
+        c.autocommit = True
+        c.execute("VACUUM ANALYZE")
+    yield url
+    drop_database(plainsql_server, name)
+
+
+def _search_plans(
+    url: str, queries: Queries, name_contains: str, mode: str
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The plans of one page of SEARCHING's meetings whose name contains ``name_contains``,
+    run as the application role: the query's own (EXPLAIN), the search path's statement
+    (auto_explain, JSON, sent to this client as a notice), and the latter as text."""
+    sql, names = _positional(queries.meetings.list_meetings_by_name.sql.rstrip(";"))
+    values = {
+        "user_id": SEARCHING,
+        "name_contains": name_contains,
+        "before_created_at": None,
+        "before_id": None,
+        "page_size": 21,
+    }
+    args = [values[n] for n in names]
+    placeholders = ", ".join(["%s"] * len(names))
+    notices: list[str] = []
+    with psycopg.connect(url) as c:
+        c.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        c.execute("LOAD 'auto_explain'")  # as the superuser; its settings are the superuser's
+        for setting, value in (
+            ("log_min_duration", "0"),
+            ("log_nested_statements", "on"),
+            ("log_format", "json"),
+            ("log_level", "notice"),
+        ):
+            c.execute(f"SET auto_explain.{setting} = {value}")
+        c.execute("SET ROLE reference_app")
+        c.execute("SELECT set_config('app.user_id', %s, false)", (SEARCHING,))
+        c.execute(f"SET plan_cache_mode = {mode}")
+        c.execute(f"PREPARE page AS {sql}")
+        cur = psycopg.ClientCursor(c)
+        cur.execute(f"EXPLAIN (FORMAT JSON) EXECUTE page({placeholders})", args)
+        row = cur.fetchone()
+        assert row is not None
+        outer = row[0][0]["Plan"]
+        notices.clear()
+        cur.execute(f"EXECUTE page({placeholders})", args)
+        rare = name_contains == "budget"
+        assert len(cur.fetchall()) == (SEARCH_MEETINGS // RARE_EVERY if rare else 21)
+        c.rollback()
+    logged = [json.loads(n[n.index("{") :]) for n in notices if "{" in n]
+    path = SEARCH_QUERIES["meetings.list_meetings_by_name"]
+    # The search path's statement (the query's own text calls the path; no other reads meetings)
+    inner = [p for p in logged if "FROM meetings AS m" in p["Query Text"]
+             and path not in p["Query Text"]]  # fmt: skip
+    assert len(inner) == 1, [p["Query Text"] for p in logged]
+    return outer, inner[0]["Plan"], json.dumps(inner[0]["Plan"], indent=1)
+
+
+@pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
+def test_a_rare_term_among_20000_meetings_is_found_from_the_trigram_index(
+    name_search: str, plainsql_queries: Queries, mode: str
+) -> None:
+    outer, inner, text = _search_plans(name_search, plainsql_queries, "budget", mode)
+
+    found = [
+        n for n, _, _ in _nodes(inner)
+        if n.get("Index Name") == TRIGRAM_INDEX and "~~*" in n.get("Index Cond", "")
+    ]  # fmt: skip
+    assert found, text  # the ILIKE is an index condition, not a filter over 20,000 rows
+    assert [n for n, _, _ in _nodes(inner) if n["Node Type"] == "Seq Scan"] == [], text
+    # The query itself reads the page's rows by primary key and sorts only them.
+    assert _problems(outer, "meetings", sorts_allowed_under_limit=False) == [
+        "Sort under the top in the main plan"
+    ], outer
+    assert any(n.get("Index Name") == "meetings_pkey" for n, _, _ in _nodes(outer)), outer
+
+
+@pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
+def test_a_common_term_is_read_newest_first_until_the_page_is_full(
+    name_search: str, plainsql_queries: Queries, mode: str
+) -> None:
+    _, inner, text = _search_plans(name_search, plainsql_queries, "sync", mode)
+
+    assert _problems(inner, "meetings", sorts_allowed_under_limit=False) == [], text

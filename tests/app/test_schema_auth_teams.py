@@ -125,11 +125,16 @@ FROM pg_constraint AS co
 JOIN pg_class AS c ON c.oid = co.conrelid
 WHERE c.relnamespace = 'public'::regnamespace AND c.relname !~ '^(_?yoyo|plainsql_migration_)'
     AND co.contype <> 'n'  -- PostgreSQL 18 lists NOT NULL columns as constraints too
+UNION ALL
+SELECT 'extension:' || e.extname  -- what a migration installed (pg_trgm, btree_gin)
+FROM pg_extension AS e
+WHERE e.extname <> 'plpgsql'
 """
 
 
 def catalog(url: str) -> set[str]:
-    """Every table, index, sequence, type, function, trigger and constraint in public."""
+    """Every table, index, sequence, type, function, trigger and constraint in public, and
+    every extension."""
     with psycopg.connect(url) as conn:
         return {row[0] for row in conn.execute(_CATALOG)}
 

@@ -152,6 +152,9 @@ PARAMS: dict[str, Any] = {
     # issue 27: passwords and maintenance
     "keep_session_id": None,
     "older_than_seconds": 0,
+    # issue 27
+    "after_page_name": None,
+    "set_sandbox": False,
 }
 RESET_VALUE, EXPIRED_RESET_VALUE = b"\x04" * 32, b"\x05" * 32
 
@@ -198,6 +201,15 @@ def _fixture(
         "UPDATE video_summaries SET claim_token = %s, processing_attempts = 1,"
         " claimed_until = now() + interval '1 hour' WHERE id = 'seed-video-indexes-01'",
         (PARAMS["claim_token"],),
+    )
+    # Issue 27's meeting queue: a processing meeting of Alice under the same known claim.
+    conn.execute(
+        "INSERT INTO meetings (id, name, user_id, agent_id, status, claim_token,"
+        " processing_attempts, claimed_until)"
+        " SELECT 'soundness-claimed', 'C', user_id, id, 'processing', %s, 1,"
+        "  now() + interval '1 hour'"
+        " FROM agents WHERE id = %s",
+        (PARAMS["claim_token"], PARAMS["agent_id"]),
     )
     # Dave: a user with no account, no team, no username; his workspace has no domain and a
     # git repository never synced. Frank: a workspace without a repository. A project of
@@ -387,6 +399,7 @@ def _fixture(
         "meetings.update_meeting_start": {"meeting_id": "seed-meet-upcoming-01"},
         "meetings.update_meeting_end": {"meeting_id": "seed-meet-active-0001"},
         "meetings.update_meeting_complete": {"meeting_id": "seed-meet-process-001"},
+        "meetings.update_meeting_claim_fail": {"meeting_id": "soundness-claimed"},
         "meetings.update_meeting_cancel": {"meeting_id": "seed-meet-upcoming-01"},
         "meetings.update_meeting_recording": {"meeting_id": "seed-meet-process-001"},
         "meetings.get_meeting_by_id": {"meeting_id": "seed-meet-process-001"},

@@ -36,7 +36,7 @@ class AsyncAuditQueries:
         holds; returns the count (the worker path app_archive_audit_entries of
         20261207043025).
 
-        ``audit.delete_audit_entries_into_archive`` (sql/audit/audit_log.sql:22).
+        ``audit.delete_audit_entries_into_archive`` (sql/audit/audit_log.sql:27).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -60,7 +60,7 @@ class AsyncAuditQueries:
     ) -> list[ListAuditEntriesByActorRow]:
         """Returns the latest max_entries changes made by one acting user, newest first.
 
-        ``audit.list_audit_entries_by_actor`` (sql/audit/audit_log.sql:14).
+        ``audit.list_audit_entries_by_actor`` (sql/audit/audit_log.sql:19).
         """
         rows: list[ListAuditEntriesByActorRow] = await self._a.select(
             conn,
@@ -79,8 +79,10 @@ class AsyncAuditQueries:
         *,
         table_name: str,
         row_key: JSONParam,
+        max_entries: int,
     ) -> list[AuditLogRow]:
-        """Returns the changes of one row (row_key as jsonb, e.g. {"id": ...}), oldest first.
+        """Returns the latest max_entries changes of one row (row_key as jsonb, e.g. {"id":
+        ...}), oldest first.
 
         ``audit.list_audit_entries_by_row`` (sql/audit/audit_log.sql:7).
         """
@@ -91,6 +93,7 @@ class AsyncAuditQueries:
             {
                 "table_name": table_name,
                 "row_key": as_jsonb(row_key, "row_key"),
+                "max_entries": max_entries,
             },
         )
         return rows

@@ -257,7 +257,7 @@ class AsyncAuthQueries:
         holds; returns the count (the maintenance path app_delete_expired_sessions of
         migration 0051).
 
-        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:51).
+        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:52).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -352,7 +352,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes one session of this user; returns the count (0 or 1).
 
-        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:36).
+        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:37).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -374,7 +374,7 @@ class AsyncAuthQueries:
         """Deletes the session whose token has this SHA-256 (sign-out); returns the count (0 or
         1).
 
-        ``auth.delete_session_by_token_hash`` (sql/auth/sessions.sql:41).
+        ``auth.delete_session_by_token_hash`` (sql/auth/sessions.sql:42).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -394,7 +394,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes every session of the user; returns the count.
 
-        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:46).
+        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:47).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -523,7 +523,7 @@ class AsyncAuthQueries:
     ) -> GetOauthTokenCiphertextsRow | None:
         """The encrypted tokens of the active user's linked provider account, or none.
 
-        ``auth.get_oauth_token_ciphertexts`` (sql/auth/accounts.sql:51).
+        ``auth.get_oauth_token_ciphertexts`` (sql/auth/accounts.sql:52).
         """
         row: GetOauthTokenCiphertextsRow | None = await self._a.select_one(
             conn,
@@ -626,7 +626,8 @@ class AsyncAuthQueries:
         *,
         user_id: str,
     ) -> list[AccountRow]:
-        """Returns the active user's accounts (credential included), oldest first.
+        """Returns the active user's accounts (credential included), oldest first; at most 100
+        (one per sign-in provider).
 
         ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:41).
         """
@@ -646,7 +647,7 @@ class AsyncAuthQueries:
         *,
         user_id: str,
     ) -> list[SessionRow]:
-        """Returns the user's live sessions, newest first.
+        """Returns the user's live sessions, newest first; at most 100 (the newest).
 
         ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:28).
         """
@@ -670,7 +671,7 @@ class AsyncAuthQueries:
         """The next page (by id, after :after_id) of accounts holding a token, locked FOR UPDATE
         until the transaction ends: the key rotation re-encrypts them without racing a relink.
 
-        ``auth.list_oauth_token_ciphertexts`` (sql/auth/accounts.sql:62).
+        ``auth.list_oauth_token_ciphertexts`` (sql/auth/accounts.sql:63).
         """
         rows: list[GetOauthTokenCiphertextsRow] = await self._a.select(
             conn,
@@ -773,7 +774,7 @@ class AsyncAuthQueries:
         """Replaces the three encrypted tokens of one account (the key rotation); returns the
         count.
 
-        ``auth.update_oauth_token_ciphertexts`` (sql/auth/accounts.sql:73).
+        ``auth.update_oauth_token_ciphertexts`` (sql/auth/accounts.sql:74).
         """
         count: int = await self._a.insert_update_delete(
             conn,

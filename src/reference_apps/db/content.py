@@ -75,7 +75,7 @@ class AsyncContentQueries:
         """Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no
         such page.
 
-        ``content.delete_page_by_name`` (sql/content/pages.sql:34).
+        ``content.delete_page_by_name`` (sql/content/pages.sql:38).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -98,7 +98,7 @@ class AsyncContentQueries:
         """The page (not a block) of the workspace with this slug, its public URL; when several
         pages share a slug, the first by page name.
 
-        ``content.get_page_by_slug`` (sql/content/pages.sql:39).
+        ``content.get_page_by_slug`` (sql/content/pages.sql:43).
         """
         row: NodeRow | None = await self._a.select_one(
             conn,
@@ -142,10 +142,11 @@ class AsyncContentQueries:
         page_name: str,
     ) -> list[ListBacklinksByPageRow]:
         """The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
-        page they sit on; by linking page, then position. Served by nodes_linked_pages_idx:
-        the expression must stay node_linked_pages(b.html) for the planner to match the index.
-        NOT NULL: the WHERE clause keeps blocks only; typegen cannot see it when the plan
-        reads the blocks-only index, whose predicate absorbs that condition
+        page they sit on; by linking page, then position; at most 1000. Served by
+        nodes_linked_pages_idx: the expression must stay node_linked_pages(b.html) for the
+        planner to match the index. NOT NULL: the WHERE clause keeps blocks only; typegen
+        cannot see it when the plan reads the blocks-only index, whose predicate absorbs that
+        condition
 
         ``content.list_backlinks_by_page`` (sql/content/links.sql:1).
         """
@@ -168,10 +169,10 @@ class AsyncContentQueries:
         page_name: str,
     ) -> list[ListPageTreeRow]:
         """The page (depth 0) then its blocks down to the workspace's embed_depth, depth-first in
-        position order; no rows when the page does not exist. One recursive query, not one per
-        level.
+        position order, at most 10000 rows; no rows when the page does not exist. One
+        recursive query, not one per level.
 
-        ``content.list_page_tree`` (sql/content/pages.sql:9).
+        ``content.list_page_tree`` (sql/content/pages.sql:11).
         """
         rows: list[ListPageTreeRow] = await self._a.select(
             conn,
@@ -189,8 +190,12 @@ class AsyncContentQueries:
         conn: AsyncConnection[Any],
         *,
         workspace_id: int,
+        after_page_name: str | None,
+        page_size: int,
     ) -> list[NodeRow]:
-        """The pages of the workspace (no blocks), by page name.
+        """One page of the workspace's pages (no blocks), by page name, strictly after
+        after_page_name (NULL = the first page); a page name is unique among the workspace's
+        pages (nodes_page_key), which is read in order.
 
         ``content.list_pages_by_workspace`` (sql/content/pages.sql:1).
         """
@@ -200,6 +205,8 @@ class AsyncContentQueries:
             self._sql["content.list_pages_by_workspace"],
             {
                 "workspace_id": workspace_id,
+                "after_page_name": after_page_name,
+                "page_size": page_size,
             },
         )
         return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from psycopg import AsyncConnection
 
@@ -19,6 +20,8 @@ from .records import (
     ListMeetingsByAgentRow,
     MeetingRow,
     MeetingStatus,
+    UpdateMeetingClaimFailRow,
+    UpdateMeetingsClaimRow,
 )
 
 
@@ -261,8 +264,11 @@ class AsyncMeetingsQueries:
         page_size: int,
     ) -> list[ListMeetingsByAgentRow]:
         """One page of the user's meetings whose name contains the text (case-insensitive, taken
-        literally), newest first: the user's meetings in index order, filtered, strictly after
-        the cursor.
+        literally), newest first, strictly after the cursor. The search path
+        app_search_meetings (20261207042944) finds the page's ids, from the trigram index for
+        a rare text (under row-level security ILIKE cannot be an index condition), newest
+        first from the b-tree for a common one; their rows are read here through the policy
+        and the page's few rows sorted.
 
         ``meetings.list_meetings_by_name`` (sql/meetings/meetings.sql:69).
         """
@@ -413,6 +419,65 @@ class AsyncMeetingsQueries:
         )
         return row
 
+    async def update_meeting_claim_complete(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        meeting_id: str,
+        claim_token: UUID,
+        transcript_url: str,
+        recording_url: str,
+        summary: str,
+    ) -> bool:
+        """True when the claim was still the meeting's newest and it is now completed with its
+        transcript url, recording url and summary; false when the lease was lost to another
+        claim (or the meeting is gone, or its owner completed it).
+
+        ``meetings.update_meeting_claim_complete`` (sql/meetings/worker.sql:15).
+        """
+        value: bool | None = await self._a.select_value(
+            conn,
+            "meetings.update_meeting_claim_complete",
+            self._sql["meetings.update_meeting_claim_complete"],
+            {
+                "meeting_id": meeting_id,
+                "claim_token": claim_token,
+                "transcript_url": transcript_url,
+                "recording_url": recording_url,
+                "summary": summary,
+            },
+        )
+        if value is None:
+            raise MissingRow("meetings.update_meeting_claim_complete")
+        return value
+
+    async def update_meeting_claim_fail(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        meeting_id: str,
+        claim_token: UUID,
+        processing_error: str,
+        max_attempts: int,
+    ) -> UpdateMeetingClaimFailRow | None:
+        """The attempts made and, when this was the last allowed one, when the meeting was given
+        up (NULL: it will be claimed again); nothing when the lease was lost.
+
+        ``meetings.update_meeting_claim_fail`` (sql/meetings/worker.sql:20).
+        """
+        row: UpdateMeetingClaimFailRow | None = await self._a.select_one(
+            conn,
+            "meetings.update_meeting_claim_fail",
+            self._sql["meetings.update_meeting_claim_fail"],
+            {
+                "meeting_id": meeting_id,
+                "claim_token": claim_token,
+                "processing_error": processing_error,
+                "max_attempts": max_attempts,
+            },
+        )
+        return row
+
     async def update_meeting_complete(
         self,
         conn: AsyncConnection[Any],
@@ -510,3 +575,32 @@ class AsyncMeetingsQueries:
             },
         )
         return row
+
+    async def update_meetings_claim(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        worker: str,
+        batch_size: int,
+        lease_seconds: int,
+        max_attempts: int,
+    ) -> list[UpdateMeetingsClaimRow]:
+        """Claims up to batch_size meetings in processing of any user, oldest ended first (or
+        ones whose lease ran out), for lease_seconds; each comes with its claim_token and
+        attempt number. Commit before working on them: the lease is what keeps other workers
+        off.
+
+        ``meetings.update_meetings_claim`` (sql/meetings/worker.sql:6).
+        """
+        rows: list[UpdateMeetingsClaimRow] = await self._a.select(
+            conn,
+            "meetings.update_meetings_claim",
+            self._sql["meetings.update_meetings_claim"],
+            {
+                "worker": worker,
+                "batch_size": batch_size,
+                "lease_seconds": lease_seconds,
+                "max_attempts": max_attempts,
+            },
+        )
+        return rows

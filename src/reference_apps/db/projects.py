@@ -69,7 +69,7 @@ class AsyncProjectsQueries:
     ) -> ProjectRow:
         """The new project.
 
-        ``projects.create_project`` (sql/projects/projects.sql:25).
+        ``projects.create_project`` (sql/projects/projects.sql:19).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -117,7 +117,7 @@ class AsyncProjectsQueries:
         """How many projects were deleted (0 or 1); files and agent state go with it (ON DELETE
         CASCADE).
 
-        ``projects.delete_project`` (sql/projects/projects.sql:54).
+        ``projects.delete_project`` (sql/projects/projects.sql:48).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -140,7 +140,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files were deleted (0 or 1).
 
-        ``projects.delete_project_file`` (sql/projects/files.sql:44).
+        ``projects.delete_project_file`` (sql/projects/files.sql:45).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -163,7 +163,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files of the user's project were deleted.
 
-        ``projects.delete_project_files`` (sql/projects/files.sql:51).
+        ``projects.delete_project_files`` (sql/projects/files.sql:52).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -207,7 +207,7 @@ class AsyncProjectsQueries:
     ) -> ProjectRow | None:
         """The project if it belongs to the user, or nothing.
 
-        ``projects.get_project_by_id`` (sql/projects/projects.sql:8).
+        ``projects.get_project_by_id`` (sql/projects/projects.sql:1).
         """
         row: ProjectRow | None = await self._a.select_one(
             conn,
@@ -251,7 +251,8 @@ class AsyncProjectsQueries:
         project_id: UUID,
         user_id: str,
     ) -> list[ProjectFileRow]:
-        """The files of the user's project, in path order (none if the project is not theirs).
+        """The files of the user's project, in path order (none if the project is not theirs); at
+        most 10000.
 
         ``projects.list_project_files`` (sql/projects/files.sql:8).
         """
@@ -273,10 +274,10 @@ class AsyncProjectsQueries:
         project_id: UUID,
         user_id: str,
     ) -> list[ListProjectWithFilesByIdRow]:
-        """One row per file of the user's project (file_* NULL when it has none), path order; no
-        rows if not theirs.
+        """One row per file of the user's project (file_* NULL when it has none), path order, at
+        most 10000; no rows if not theirs.
 
-        ``projects.list_project_with_files_by_id`` (sql/projects/projects.sql:14).
+        ``projects.list_project_with_files_by_id`` (sql/projects/projects.sql:7).
         """
         rows: list[ListProjectWithFilesByIdRow] = await self._a.select(
             conn,
@@ -302,7 +303,7 @@ class AsyncProjectsQueries:
         """One page of the user's projects in one status, most recently updated first, with
         file_count (see list_projects_page).
 
-        ``projects.list_projects_by_status`` (sql/projects/projects.sql:71).
+        ``projects.list_projects_by_status`` (sql/projects/projects.sql:65).
         """
         rows: list[ListProjectsByStatusRow] = await self._a.select(
             conn,
@@ -314,26 +315,6 @@ class AsyncProjectsQueries:
                 "before_updated_at": before_updated_at,
                 "before_id": before_id,
                 "page_size": page_size,
-            },
-        )
-        return rows
-
-    async def list_projects_by_user(
-        self,
-        conn: AsyncConnection[Any],
-        *,
-        user_id: str,
-    ) -> list[ProjectRow]:
-        """The user's projects, most recently updated first.
-
-        ``projects.list_projects_by_user`` (sql/projects/projects.sql:1).
-        """
-        rows: list[ProjectRow] = await self._a.select(
-            conn,
-            "projects.list_projects_by_user",
-            self._sql["projects.list_projects_by_user"],
-            {
-                "user_id": user_id,
             },
         )
         return rows
@@ -352,7 +333,7 @@ class AsyncProjectsQueries:
         page). A project updated while paging moves to the front: it may be missed by, or come
         again in, a walk already under way.
 
-        ``projects.list_projects_page`` (sql/projects/projects.sql:59).
+        ``projects.list_projects_page`` (sql/projects/projects.sql:53).
         """
         rows: list[ListProjectsByStatusRow] = await self._a.select(
             conn,
@@ -373,10 +354,11 @@ class AsyncProjectsQueries:
         *,
         user_id: str,
     ) -> list[ProjectRow]:
-        """The user's projects whose last phase is marked completed, most recently updated first.
+        """The user's projects whose last phase is marked completed, most recently updated first;
+        at most 500 (the most recent).
 
         ``projects.list_projects_with_last_phase_completed``
-        (sql/projects/agent_states.sql:144).
+        (sql/projects/agent_states.sql:141).
         """
         rows: list[ProjectRow] = await self._a.select(
             conn,
@@ -524,8 +506,9 @@ class AsyncProjectsQueries:
         project_id: UUID,
         user_id: str,
     ) -> AgentStateRow | None:
-        """The agent state back to its defaults (idle, no phase, sandbox, files or messages), or
-        nothing if the project is not the user's.
+        """The agent state with its run reset (idle, no current phase, no phases, no generated
+        files), as the app builder's own reset does: the conversation history, the sandbox and
+        the preview stay. Nothing if the project is not the user's.
 
         ``projects.update_agent_state_reset`` (sql/projects/agent_states.sql:129).
         """
@@ -579,7 +562,7 @@ class AsyncProjectsQueries:
         """The project with its name and/or description replaced (NULL keeps a value), or nothing
         if not the user's.
 
-        ``projects.update_project`` (sql/projects/projects.sql:31).
+        ``projects.update_project`` (sql/projects/projects.sql:25).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -599,14 +582,15 @@ class AsyncProjectsQueries:
         conn: AsyncConnection[Any],
         *,
         preview_url: str | None,
+        set_sandbox: bool,
         sandbox_id: str | None,
         project_id: UUID,
         user_id: str,
     ) -> ProjectRow | None:
-        """The project with its preview url and sandbox id set (NULL clears them), or nothing if
-        not the user's.
+        """The project with its preview url set (NULL clears it) and, only when set_sandbox, its
+        sandbox id too (NULL clears it); nothing if not the user's.
 
-        ``projects.update_project_preview`` (sql/projects/projects.sql:46).
+        ``projects.update_project_preview`` (sql/projects/projects.sql:40).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -614,6 +598,7 @@ class AsyncProjectsQueries:
             self._sql["projects.update_project_preview"],
             {
                 "preview_url": preview_url,
+                "set_sandbox": set_sandbox,
                 "sandbox_id": sandbox_id,
                 "project_id": project_id,
                 "user_id": user_id,
@@ -631,7 +616,7 @@ class AsyncProjectsQueries:
     ) -> ProjectRow | None:
         """The project with its new status, or nothing if not the user's.
 
-        ``projects.update_project_status`` (sql/projects/projects.sql:39).
+        ``projects.update_project_status`` (sql/projects/projects.sql:33).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -732,7 +717,7 @@ class AsyncProjectsQueries:
         """The file written at this path (created or replaced), or nothing if the project is not
         the user's.
 
-        ``projects.upsert_project_file`` (sql/projects/files.sql:16).
+        ``projects.upsert_project_file`` (sql/projects/files.sql:17).
         """
         row: ProjectFileRow | None = await self._a.insert_returning(
             conn,
@@ -756,7 +741,7 @@ class AsyncProjectsQueries:
         project that is not the user's); run once per row, pipelined, so a batch costs one
         round trip.
 
-        ``projects.upsert_project_file_batch`` (sql/projects/files.sql:25).
+        ``projects.upsert_project_file_batch`` (sql/projects/files.sql:26).
         """
         count: int = await self._a.insert_update_delete_many(
             conn,
@@ -778,7 +763,7 @@ class AsyncProjectsQueries:
         """How many files were created or changed: paths[i] gets contents[i], the last one wins
         for a repeated path; files whose content is already that are left untouched.
 
-        ``projects.upsert_project_files`` (sql/projects/files.sql:33).
+        ``projects.upsert_project_files`` (sql/projects/files.sql:34).
         """
         count: int = await self._a.insert_update_delete(
             conn,

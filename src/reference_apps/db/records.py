@@ -863,8 +863,8 @@ class ProjectFileRow:
 @dataclass(frozen=True, slots=True)
 class ProjectRow:
     """A row of projects: projects.create_project, projects.get_project_by_id,
-    projects.list_projects_by_user, projects.list_projects_with_last_phase_completed,
-    projects.update_project, projects.update_project_preview, projects.update_project_status.
+    projects.list_projects_with_last_phase_completed, projects.update_project,
+    projects.update_project_preview, projects.update_project_status.
     """
 
     id: UUID
@@ -1022,6 +1022,41 @@ class UpdateDeploymentBuildLogRow:
 
     @classmethod
     def from_row(cls, values: Sequence[Any]) -> UpdateDeploymentBuildLogRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMeetingClaimFailRow:
+    """A row: meetings.update_meeting_claim_fail."""
+
+    processing_attempts: int
+    processing_failed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateMeetingClaimFailRow:
+        """This record from a result row whose columns are in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateMeetingsClaimRow:
+    """A row: meetings.update_meetings_claim."""
+
+    id: str
+    user_id: str
+    agent_id: str
+    name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    transcript_url: str | None
+    recording_url: str | None
+    processing_attempts: int
+    claimed_until: datetime
+    claim_token: UUID = field(repr=False)
+
+    @classmethod
+    def from_row(cls, values: Sequence[Any]) -> UpdateMeetingsClaimRow:
         """This record from a result row whose columns are in field order."""
         return cls(*values)
 
@@ -1236,10 +1271,12 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "meetings.update_agent": AgentRow,
     "meetings.update_meeting": MeetingRow,
     "meetings.update_meeting_cancel": MeetingRow,
+    "meetings.update_meeting_claim_fail": UpdateMeetingClaimFailRow,
     "meetings.update_meeting_complete": MeetingRow,
     "meetings.update_meeting_end": MeetingRow,
     "meetings.update_meeting_recording": MeetingRow,
     "meetings.update_meeting_start": MeetingRow,
+    "meetings.update_meetings_claim": UpdateMeetingsClaimRow,
     "projects.create_agent_state": AgentStateRow,
     "projects.create_project": ProjectRow,
     "projects.get_agent_state_by_project_id": AgentStateRow,
@@ -1248,7 +1285,6 @@ RECORD_CLASSES: dict[str, type[Any]] = {
     "projects.list_project_files": ProjectFileRow,
     "projects.list_project_with_files_by_id": ListProjectWithFilesByIdRow,
     "projects.list_projects_by_status": ListProjectsByStatusRow,
-    "projects.list_projects_by_user": ProjectRow,
     "projects.list_projects_page": ListProjectsByStatusRow,
     "projects.list_projects_with_last_phase_completed": ProjectRow,
     "projects.update_agent_state_add_generated_files": UpdateAgentStateAddGeneratedFilesRow,

@@ -71,9 +71,10 @@ class AsyncSiteQueries:
         slug: str,
     ) -> list[ListPageTreeRow]:
         """The page with this slug (the first by page name when several share it) at depth 0,
-        then its blocks down to the workspace's embed_depth, depth-first in position order; no
-        rows when there is no such page. One recursive query; every step names the workspace,
-        so each level is read from nodes_workspace_id_parent_uuid_position_idx.
+        then its blocks down to the workspace's embed_depth, depth-first in position order, at
+        most 10000 rows; no rows when there is no such page. One recursive query; every step
+        names the workspace, so each level is read from
+        nodes_workspace_id_parent_uuid_position_idx.
 
         ``site.list_site_page_tree`` (sql/site/pages.sql:5).
         """

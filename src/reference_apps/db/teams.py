@@ -94,7 +94,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
 
-        ``teams.delete_team`` (sql/teams/teams.sql:30).
+        ``teams.delete_team`` (sql/teams/teams.sql:31).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -116,7 +116,7 @@ class AsyncTeamsQueries:
         """Withdraws (an OWNER) or declines (the invitee) an invitation; returns the count (0 or
         1).
 
-        ``teams.delete_team_invitation`` (sql/teams/invitations.sql:33).
+        ``teams.delete_team_invitation`` (sql/teams/invitations.sql:35).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -161,7 +161,7 @@ class AsyncTeamsQueries:
         more than retention_seconds ago, with its memberships; returns the count. No acting
         user needed.
 
-        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:55).
+        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:56).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -243,10 +243,10 @@ class AsyncTeamsQueries:
         conn: AsyncConnection[Any],
     ) -> list[ListInvitationsByActingUserRow]:
         """Returns the acting user's pending invitations to live teams, with each team's name,
-        oldest first (app_team_invitations_of_acting_user: the invitee cannot read the team
-        yet).
+        oldest first, at most 100 (app_team_invitations_of_acting_user: the invitee cannot
+        read the team yet).
 
-        ``teams.list_invitations_by_acting_user`` (sql/teams/invitations.sql:24).
+        ``teams.list_invitations_by_acting_user`` (sql/teams/invitations.sql:25).
         """
         rows: list[ListInvitationsByActingUserRow] = await self._a.select(
             conn,
@@ -262,7 +262,8 @@ class AsyncTeamsQueries:
         *,
         team_id: UUID,
     ) -> list[TeamInvitationRow]:
-        """Returns the team's pending invitations, oldest first (an OWNER's view: the policy).
+        """Returns the team's pending invitations, oldest first (an OWNER's view: the policy); at
+        most 1000.
 
         ``teams.list_team_invitations`` (sql/teams/invitations.sql:17).
         """
@@ -283,8 +284,8 @@ class AsyncTeamsQueries:
         team_id: UUID,
     ) -> list[ListTeamMembersRow]:
         """Returns the team's active members with their names and roles, owners first, then by
-        name; nothing unless the acting user is a member (the co-member directory,
-        app_team_directory).
+        name, at most 1000; nothing unless the acting user is a member (the co-member
+        directory, app_team_directory).
 
         ``teams.list_team_members`` (sql/teams/members.sql:26).
         """
@@ -304,7 +305,8 @@ class AsyncTeamsQueries:
         *,
         user_id: str,
     ) -> list[ListTeamsByUserRow]:
-        """Returns the teams an active user belongs to, with the user's role in each, by name.
+        """Returns the teams an active user belongs to, with the user's role in each, by name; at
+        most 1000.
 
         ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
         """
@@ -327,7 +329,7 @@ class AsyncTeamsQueries:
         """The acting user accepts its invitation to the team: it becomes a member; returns its
         role, or nothing (no such invitation, the team deleted).
 
-        ``teams.update_team_invitation_accepted`` (sql/teams/invitations.sql:38).
+        ``teams.update_team_invitation_accepted`` (sql/teams/invitations.sql:40).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -376,7 +378,7 @@ class AsyncTeamsQueries:
         soft-deleted or the acting user is not an OWNER (the policy). A taken slug violates
         teams_slug_key.
 
-        ``teams.update_team_name`` (sql/teams/teams.sql:35).
+        ``teams.update_team_name`` (sql/teams/teams.sql:36).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -399,7 +401,7 @@ class AsyncTeamsQueries:
         """Restores the soft-deleted team (an OWNER's: the policy); nothing when missing, live,
         or purged.
 
-        ``teams.update_team_restored`` (sql/teams/teams.sql:48).
+        ``teams.update_team_restored`` (sql/teams/teams.sql:49).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -420,7 +422,7 @@ class AsyncTeamsQueries:
         """Soft-deletes the live team (an OWNER's: the policy); 1, or 0 when missing or already
         deleted.
 
-        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:42).
+        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:43).
         """
         count: int = await self._a.insert_update_delete(
             conn,

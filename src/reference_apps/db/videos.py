@@ -48,7 +48,7 @@ class AsyncVideosQueries:
     ) -> CategoryRow:
         """The new category.
 
-        ``videos.create_category`` (sql/videos/tags.sql:50).
+        ``videos.create_category`` (sql/videos/tags.sql:56).
         """
         row: CategoryRow | None = await self._a.insert_returning(
             conn,
@@ -105,7 +105,7 @@ class AsyncVideosQueries:
         keyframe), returned in time order; none if the video is not theirs. An empty
         description is stored as NULL. The policy checks the statement once, not per row.
 
-        ``videos.create_keyframes`` (sql/videos/keyframes.sql:17).
+        ``videos.create_keyframes`` (sql/videos/keyframes.sql:18).
         """
         rows: list[KeyframeRow] = await self._a.select(
             conn,
@@ -126,10 +126,12 @@ class AsyncVideosQueries:
         conn: AsyncConnection[Any],
         *,
         name: str,
+        description: str | None,
     ) -> int:
-        """Creates the tag named so unless it exists (the application role may add tags, never
-        rename one: no DO UPDATE); 1 when created, 0 when it existed. A tag a concurrent
-        transaction is inserting makes this wait for it: the next statement then sees it.
+        """Creates the tag named so, with its description, unless it exists (the application role
+        may add tags, never change one: no DO UPDATE; an existing tag keeps its description);
+        1 when created, 0 when it existed. A tag a concurrent transaction is inserting makes
+        this wait for it: the next statement then sees it.
 
         ``videos.create_tag_if_missing`` (sql/videos/tags.sql:4).
         """
@@ -139,6 +141,7 @@ class AsyncVideosQueries:
             self._sql["videos.create_tag_if_missing"],
             {
                 "name": name,
+                "description": description,
             },
         )
         return count
@@ -192,7 +195,7 @@ class AsyncVideosQueries:
         (false when already linked). An unknown category violates
         video_summary_categories_category_id_fkey.
 
-        ``videos.create_video_summary_category`` (sql/videos/tags.sql:62).
+        ``videos.create_video_summary_category`` (sql/videos/tags.sql:73).
         """
         row: CreateVideoSummaryCategoryRow | None = await self._a.insert_returning(
             conn,
@@ -220,7 +223,7 @@ class AsyncVideosQueries:
         create_tag_if_missing first, as a statement of its own: its snapshot must see the tag)
         or the video is not theirs.
 
-        ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:12).
+        ``videos.create_video_summary_tag_by_name`` (sql/videos/tags.sql:17).
         """
         row: TagRow | None = await self._a.insert_returning(
             conn,
@@ -244,7 +247,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many keyframes of the user's video were deleted (0 or 1).
 
-        ``videos.delete_keyframe`` (sql/videos/keyframes.sql:32).
+        ``videos.delete_keyframe`` (sql/videos/keyframes.sql:33).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -290,7 +293,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many categories were detached from the user's video (0 or 1).
 
-        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:77).
+        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:88).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -314,7 +317,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many tags were detached from the user's video (0 or 1); the tag itself stays.
 
-        ``videos.delete_video_summary_tag`` (sql/videos/tags.sql:34).
+        ``videos.delete_video_summary_tag`` (sql/videos/tags.sql:39).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -338,7 +341,7 @@ class AsyncVideosQueries:
         """Drops the tag from every video of the user's; how many videos lost it. The shared tag
         stays.
 
-        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:128).
+        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:140).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -407,9 +410,10 @@ class AsyncVideosQueries:
         self,
         conn: AsyncConnection[Any],
     ) -> list[CategoryRow]:
-        """Every category, by name.
+        """The categories, by name; at most 1000 (the shared catalogue is curated, not user
+        content).
 
-        ``videos.list_categories`` (sql/videos/tags.sql:56).
+        ``videos.list_categories`` (sql/videos/tags.sql:66).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
@@ -426,9 +430,10 @@ class AsyncVideosQueries:
         video_summary_id: str,
         user_id: str,
     ) -> list[CategoryRow]:
-        """The categories of the user's video, by name (none if the video is not theirs).
+        """The categories of the user's video, by name (none if the video is not theirs); at most
+        100.
 
-        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:84).
+        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:95).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
@@ -448,7 +453,8 @@ class AsyncVideosQueries:
         video_summary_id: str,
         user_id: str,
     ) -> list[KeyframeRow]:
-        """The keyframes of the user's video in time order (none if the video is not theirs).
+        """The keyframes of the user's video in time order (none if the video is not theirs); at
+        most 1000.
 
         ``videos.list_keyframes_by_video_summary`` (sql/videos/keyframes.sql:9).
         """
@@ -473,7 +479,7 @@ class AsyncVideosQueries:
         """The tags on the user's videos with how many of their videos have each, most used first
         (then by name), at most limit: a counted top-N.
 
-        ``videos.list_tag_counts_by_user`` (sql/videos/tags.sql:93).
+        ``videos.list_tag_counts_by_user`` (sql/videos/tags.sql:105).
         """
         rows: list[ListTagCountsByUserRow] = await self._a.select(
             conn,
@@ -493,9 +499,9 @@ class AsyncVideosQueries:
         video_summary_id: str,
         user_id: str,
     ) -> list[TagRow]:
-        """The tags of the user's video, by name (none if the video is not theirs).
+        """The tags of the user's video, by name (none if the video is not theirs); at most 100.
 
-        ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:41).
+        ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:46).
         """
         rows: list[TagRow] = await self._a.select(
             conn,
@@ -646,6 +652,58 @@ class AsyncVideosQueries:
         )
         return rows
 
+    async def update_category_description(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        category_id: str,
+        description: str,
+    ) -> bool:
+        """Sets a shared category's description through the administrators' path
+        app_set_category_description (20261207042943): true when found; others get
+        insufficient_privilege.
+
+        ``videos.update_category_description`` (sql/videos/tags.sql:62).
+        """
+        value: bool | None = await self._a.select_value(
+            conn,
+            "videos.update_category_description",
+            self._sql["videos.update_category_description"],
+            {
+                "category_id": category_id,
+                "description": description,
+            },
+        )
+        if value is None:
+            raise MissingRow("videos.update_category_description")
+        return value
+
+    async def update_tag_description(
+        self,
+        conn: AsyncConnection[Any],
+        *,
+        tag_id: str,
+        description: str,
+    ) -> bool:
+        """Sets a shared tag's description through the administrators' path
+        app_set_tag_description (20261207042943): true when found; an acting user who is not
+        an administrator gets insufficient_privilege.
+
+        ``videos.update_tag_description`` (sql/videos/tags.sql:13).
+        """
+        value: bool | None = await self._a.select_value(
+            conn,
+            "videos.update_tag_description",
+            self._sql["videos.update_tag_description"],
+            {
+                "tag_id": tag_id,
+                "description": description,
+            },
+        )
+        if value is None:
+            raise MissingRow("videos.update_tag_description")
+        return value
+
     async def update_video_complete(
         self,
         conn: AsyncConnection[Any],
@@ -765,7 +823,7 @@ class AsyncVideosQueries:
         statement); the shared tags rows are never renamed. Returns the new tag and how many
         videos were relinked; nothing if no tag has that name.
 
-        ``videos.update_video_summary_tags_relink`` (sql/videos/tags.sql:104).
+        ``videos.update_video_summary_tags_relink`` (sql/videos/tags.sql:116).
         """
         row: UpdateVideoSummaryTagsRelinkRow | None = await self._a.insert_returning(
             conn,

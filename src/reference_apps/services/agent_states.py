@@ -81,7 +81,7 @@ class AgentStatesService(Service):
         Semantics: a field given (not None) replaces the stored value; a field left out (None)
         keeps it, and a state created here takes the column's default for it (idle, no phase,
         empty lists, no sandbox). None therefore never clears a value: clear the sandbox with
-        :meth:`set_sandbox`, the phase with :meth:`set_current`, everything with
+        :meth:`set_sandbox`, the phase with :meth:`set_current`, the run with
         :meth:`reset`; :meth:`replace` writes every field. ProjectNotFound for another user's
         project."""
         row = await self.writing(acting_user_id).one(
@@ -235,7 +235,8 @@ class AgentStatesService(Service):
         return _checked(row)
 
     async def reset(self, project_id: UUID, *, acting_user_id: str) -> AgentState:
-        """Back to the defaults: idle, no phase, no phases, files, messages or sandbox."""
+        """Reset the run: idle, no current phase, no phases, no generated files. The
+        conversation history, the sandbox and the preview stay (the app builder's reset)."""
         reset, user = self.q.projects.update_agent_state_reset, acting_user_id
         row = await self.writing(user).one(
             self._why(project_id, user), reset, project_id=project_id, user_id=user

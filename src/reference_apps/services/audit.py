@@ -42,15 +42,18 @@ class AuditService(Service):
     """
 
     async def list_row_history(
-        self, table_name: str, row_key: Mapping[str, object]
+        self, table_name: str, row_key: Mapping[str, object], *, limit: int = 100
     ) -> list[AuditEntry]:
-        """The changes of one row, oldest first; ``row_key`` e.g. ``{"id": user.id}``.
+        """The latest ``limit`` changes of one row, oldest first; ``row_key`` e.g. ``{"id":
+        user.id}``.
 
         Key values are compared as the strings the trigger stored (a uuid as its text).
         """
         key = {name: str(value) for name, value in row_key.items()}
         history = self.q.audit.list_audit_entries_by_row
-        return await self.reading(None).run(history, table_name=table_name, row_key=key)
+        return await self.reading(None).run(
+            history, table_name=table_name, row_key=key, max_entries=page_size(limit, "limit")
+        )
 
     async def list_by_actor(
         self, acting_user_id: str, *, limit: int = 100

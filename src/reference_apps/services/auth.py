@@ -29,7 +29,6 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Final
 
 from argon2 import PasswordHasher, Type
@@ -48,7 +47,7 @@ from reference_apps.services.accounts import (
     OAuthTokens,
     oauth_token_context,
 )
-from reference_apps.services.base import Service
+from reference_apps.services.base import UNSET, Service, Unset
 from reference_apps.services.crypto import KeyRing
 from reference_apps.services.errors import (
     AlreadyExists,
@@ -151,14 +150,6 @@ class SignedIn:
 
 def _missing(user_id: str) -> UserNotFound:
     return UserNotFound(f"no user with id {user_id!r}")
-
-
-class _Unset(Enum):
-    UNSET = "UNSET"
-
-
-UNSET: Final = _Unset.UNSET
-"""Default of :meth:`AuthService.update_profile` fields: leave the column as it is."""
 
 
 def _check_new_password(password: str) -> None:
@@ -330,9 +321,9 @@ class AuthService(
         self,
         user_id: str,
         *,
-        name: str | _Unset = UNSET,
-        image: str | _Unset | None = UNSET,
-        username: str | _Unset | None = UNSET,
+        name: str | Unset = UNSET,
+        image: str | Unset | None = UNSET,
+        username: str | Unset | None = UNSET,
         acting_user_id: str | None = None,
     ) -> User:
         """Change the given fields of an active user (``None`` clears image or username).

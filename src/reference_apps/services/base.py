@@ -4,13 +4,20 @@ application's typed queries, built once and shared (see README.md, "Conventions"
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from types import MappingProxyType
-from typing import ClassVar, Final
+from typing import ClassVar, Concatenate, Final, ParamSpec, Protocol, TypeVar
 
-from plainsql import AsyncDatabase, AsyncUnit, ConstraintErrors
+from plainsql import AsyncConn, AsyncDatabase, AsyncUnit, ConstraintErrors
+from plainsql.errors import InvalidInput, PermissionDenied
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services import bounds
 from reference_apps.services.crypto import KeyRing, load_key_ring
+from reference_apps.services.errors import NotAnAdministrator
+
+P = ParamSpec("P")
+T = TypeVar("T")
+R = TypeVar("R")
 
 WORKER_ROLE: Final = "reference_worker"
 """The role of cross-user work (queue workers, purges): it holds the worker paths, which the
@@ -32,6 +39,17 @@ async def in_batches(batch_size: int, run_batch: Callable[[int], Awaitable[int]]
         total += count
         if count < size:
             return total
+
+
+class Unset(Enum):
+    """The type of :data:`UNSET`."""
+
+    UNSET = "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+"""The default of an optional argument that may also be None: leave the column as it is (None
+would write NULL). ``AuthService.update_profile``, ``ProjectsService.set_preview``."""
 
 
 class Service:
@@ -65,6 +83,85 @@ class Service:
     def working(self) -> AsyncUnit:
         """A unit of work of cross-user work, as :data:`WORKER_ROLE` with no acting user."""
         return self.db.with_transaction_role(WORKER_ROLE).unit()
+
+    async def administering(
+        self,
+        acting_user_id: str,
+        what: str,
+        query: Callable[Concatenate[AsyncConn, P], Awaitable[T]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run one typed query that calls an administrators' path, acting as
+        ``acting_user_id``: the path's refusal (insufficient_privilege: the acting user is no
+        administrator) becomes :class:`NotAnAdministrator`, saying only one may do ``what``."""
+        try:
+            return await self.writing(acting_user_id).run(query, *args, **kwargs)
+        except PermissionDenied as exc:
+            raise NotAnAdministrator(f"only an administrator may {what}") from exc
+
+
+class ClaimQuery(Protocol[R]):
+    """A queue's claim: the typed query over its SECURITY DEFINER claim path."""
+
+    def __call__(
+        self,
+        conn: AsyncConn,
+        /,
+        *,
+        worker: str,
+        batch_size: int,
+        lease_seconds: int,
+        max_attempts: int,
+    ) -> Awaitable[list[R]]: ...
+
+
+class WorkerQueue(Service):
+    """A work queue as one worker sees it (the video and the meeting queues): ``worker_id``
+    names it in the lease (diagnostics); a claim holds what it took for ``lease_seconds``, and
+    nothing is claimed more than ``max_attempts`` times. Every unit acts as :data:`WORKER_ROLE`
+    (:meth:`Service.working`)."""
+
+    max_batch_size: ClassVar[int] = 100
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        q: AsyncTypedQueries,
+        worker_id: str,
+        *,
+        lease_seconds: int = 300,
+        max_attempts: int = 3,
+    ) -> None:
+        if lease_seconds < 1:
+            raise InvalidInput(
+                f"lease_seconds must be at least 1, got {lease_seconds}", query_name=""
+            )
+        if max_attempts < 1:
+            raise InvalidInput(
+                f"max_attempts must be at least 1, got {max_attempts}", query_name=""
+            )
+        super().__init__(db, q)
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+
+    async def claiming(self, query: ClaimQuery[T], batch_size: int) -> list[T]:
+        """What ``query`` claims for this worker: at most ``batch_size`` (1 to
+        :attr:`max_batch_size`) items, leased to it when this returns (one committed unit)."""
+        if not 1 <= batch_size <= self.max_batch_size:
+            raise InvalidInput(
+                f"batch_size must be between 1 and {self.max_batch_size}, got {batch_size}",
+                query_name="",
+            )
+        return await self.working().run(
+            query,
+            worker=self.worker_id,
+            batch_size=batch_size,
+            lease_seconds=self.lease_seconds,
+            max_attempts=self.max_attempts,
+        )
 
 
 class EncryptingService(Service):

@@ -27,8 +27,9 @@ from uuid import UUID
 
 import psycopg
 
-from plainsql import exactly_one
+from plainsql import AsyncUnit, KeysetList, Page, exactly_one
 from plainsql.errors import DomainError, map_error
+from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
     JSONParam,
     ListBacklinksByPageRow,
@@ -42,6 +43,26 @@ from reference_apps.services.errors import NotFound
 from reference_apps.services.workspaces import WorkspaceNotFound
 
 DEFAULT_SEARCH_LIMIT = 20
+DEFAULT_PAGE_SIZE = 100
+
+# A workspace's pages by name: the name is unique among them (nodes_page_key), so it is the
+# whole key; the uuid only makes the cursor's pair.
+PAGES = KeysetList[NodeRow, str, UUID]("pages", lambda r: (r.page_name, r.uuid))
+
+
+async def read_pages(
+    unit: AsyncUnit, q: AsyncTypedQueries, workspace_id: int, after: str | None, size: int
+) -> Page[NodeRow]:
+    """One page of the workspace's pages, read in ``unit`` (the owner's or a visitor's)."""
+    page = PAGES.request(after, size)
+    rows = await unit.run(
+        q.content.list_pages_by_workspace,
+        workspace_id=workspace_id,
+        after_page_name=page.key,
+        page_size=page.limit,
+    )
+    return page.of(rows)
+
 
 # The import's staging table: COPY cannot write into a table with row-level security as a role
 # the policies bind, so the rows go into this temporary table first (no policy, no index, no
@@ -359,10 +380,18 @@ class ContentService(Service):
         count = self.q.content.count_nodes_by_workspace
         return await self.reading(acting_user_id).run(count, workspace_id=workspace_id)
 
-    async def list_pages(self, workspace_id: int, *, acting_user_id: str) -> list[Node]:
-        """The workspace's pages (without blocks), by name."""
-        list_pages = self.q.content.list_pages_by_workspace
-        return await self.reading(acting_user_id).run(list_pages, workspace_id=workspace_id)
+    async def list_pages(
+        self,
+        workspace_id: int,
+        *,
+        acting_user_id: str,
+        after: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Node]:
+        """One page of the workspace's pages (without blocks), by name; ``after`` is the
+        previous page's ``next_cursor``."""
+        reading = self.reading(acting_user_id)
+        return await read_pages(reading, self.q, workspace_id, after, page_size)
 
     async def get_page(
         self, workspace_id: int, page_name: str, *, acting_user_id: str

@@ -9,6 +9,7 @@ DomainError (plainsql.errors)
 │   │                   an illegal transition, the last owner leaving)
 │   └── LastOwner       the change would leave a team without an OWNER
 └── Forbidden           the acting user sees the row but its role does not allow the change
+    └── NotAnAdministrator  an administrators' path refused the acting user
 
 Every other domain error is defined once, in the module of the service that raises it. A
 service declares which constraint becomes which of its errors (``CONSTRAINT_ERRORS``) and
@@ -45,6 +46,11 @@ class Conflict(DomainError):
 
 class Forbidden(DomainError):
     """The acting user may see the row, but not change it (a MEMBER managing its team)."""
+
+
+class NotAnAdministrator(Forbidden):
+    """The acting user is not an administrator (an active user with global role OWNER): a
+    user's role, a shared tag or category (``Service.administering``)."""
 
 
 class UserNotFound(NotFound):

@@ -14,7 +14,7 @@ from reference_apps.db.records import (
     ProjectFileRow,
     ProjectRow,
 )
-from reference_apps.services.base import Service
+from reference_apps.services.base import UNSET, Service, Unset
 from reference_apps.services.errors import NotFound
 
 Project = ProjectRow
@@ -96,11 +96,6 @@ class ProjectsService(Service):
     writes to it raise :class:`ProjectNotFound`."""
 
     # -- projects -------------------------------------------------------------------------
-
-    async def list_projects(self, *, acting_user_id: str) -> list[Project]:
-        """The user's projects, most recently updated first."""
-        list_projects = self.q.projects.list_projects_by_user
-        return await self.reading(acting_user_id).run(list_projects, user_id=acting_user_id)
 
     async def list_projects_page(
         self,
@@ -193,17 +188,19 @@ class ProjectsService(Service):
         self,
         project_id: UUID,
         *,
-        sandbox_id: str | None,
+        sandbox_id: str | Unset | None = UNSET,
         preview_url: str | None,
         acting_user_id: str,
     ) -> Project:
-        """Set (or clear, with None) the sandbox id and the preview url."""
+        """Set (or clear, with None) the preview url; the sandbox id too only when
+        ``sandbox_id`` is given (None clears it), else it stays as it is."""
         return await self.writing(acting_user_id).one(
             _missing(project_id),
             self.q.projects.update_project_preview,
             project_id=project_id,
             user_id=acting_user_id,
-            sandbox_id=sandbox_id,
+            set_sandbox=sandbox_id is not UNSET,
+            sandbox_id=None if sandbox_id is UNSET else sandbox_id,
             preview_url=preview_url,
         )
 

@@ -15,11 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plainsql import AsyncDatabase
+from plainsql import AsyncDatabase, Page
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GetSiteWorkspaceByDomainRow, GetSiteWorkspaceBySlugRow
 from reference_apps.services.base import Service
-from reference_apps.services.content import Backlink, Node, PageTree, nest_tree
+from reference_apps.services.content import (
+    DEFAULT_PAGE_SIZE,
+    Backlink,
+    Node,
+    PageTree,
+    nest_tree,
+    read_pages,
+)
 
 VISITOR_ROLE = "reference_visitor"
 
@@ -79,10 +86,12 @@ class SiteService(Service):
             )
         return SitePage(_public(found), nest_tree(rows)) if rows else None
 
-    async def pages(self, workspace_id: int) -> list[Node]:
-        """The workspace's pages (without blocks) by name: the site's index."""
-        list_pages = self.q.content.list_pages_by_workspace
-        return await self.reading(None).run(list_pages, workspace_id=workspace_id)
+    async def pages(
+        self, workspace_id: int, *, after: str | None = None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Page[Node]:
+        """One page of the workspace's pages (without blocks) by name: the site's index;
+        ``after`` is the previous page's ``next_cursor``."""
+        return await read_pages(self.reading(None), self.q, workspace_id, after, page_size)
 
     async def backlinks(self, workspace_id: int, page_name: str) -> list[Backlink]:
         """The blocks of the workspace that link the page, with the page each sits on."""

@@ -14,18 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from plainsql import KeysetList, Page
-from plainsql.errors import PermissionDenied
 from reference_apps.db.records import UserRole, UserRow
 from reference_apps.services.base import Service
-from reference_apps.services.errors import Forbidden, UserNotFound
+from reference_apps.services.errors import NotAnAdministrator as NotAnAdministrator  # re-export
+from reference_apps.services.errors import UserNotFound
 
 UserPage = Page[UserRow]
 
 USERS = KeysetList[UserRow, datetime, str]("users", lambda r: (r.created_at, r.id))
-
-
-class NotAnAdministrator(Forbidden):
-    """The acting user is not an administrator (an active user with global role OWNER)."""
 
 
 class UsersAdminService(Service):
@@ -48,10 +44,9 @@ class UsersAdminService(Service):
     async def set_role(self, user_id: str, role: UserRole, *, acting_user_id: str) -> None:
         """Set an active user's global role. NotAnAdministrator unless the acting user is one;
         UserNotFound for an unknown or soft-deleted user."""
-        try:
-            async with self.db.transaction(acting_user=acting_user_id) as conn:
-                found = await self.q.auth.update_user_role(conn, user_id=user_id, role=role)
-        except PermissionDenied as exc:
-            raise NotAnAdministrator("only an administrator may change a user's role") from exc
+        update = self.q.auth.update_user_role
+        found = await self.administering(
+            acting_user_id, "change a user's role", update, user_id=user_id, role=role
+        )
         if not found:
             raise UserNotFound(f"no active user {user_id!r}")

@@ -23,63 +23,21 @@ Semantics (migration 0052):
 
 from __future__ import annotations
 
-from typing import Final
-
-from plainsql import AsyncDatabase
-from plainsql.errors import InvalidInput
-from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import JSONParam, ProcessingStatus, UpdateVideosClaimRow
-from reference_apps.services.base import Service
+from reference_apps.services.base import WorkerQueue
 
 # A claimed video: its columns the worker needs, processing_attempts (this claim's number),
 # claimed_until and claim_token (pass the claim back to complete/fail).
 ClaimedVideo = UpdateVideosClaimRow
 
-DEFAULT_LEASE_SECONDS: Final = 300
-DEFAULT_MAX_ATTEMPTS: Final = 3
-MAX_BATCH_SIZE: Final = 100
 
-
-class VideoWorkerQueue(Service):
-    """The queue as one worker sees it; ``worker_id`` names it in the lease (diagnostics)."""
-
-    def __init__(
-        self,
-        db: AsyncDatabase,
-        q: AsyncTypedQueries,
-        worker_id: str,
-        *,
-        lease_seconds: int = DEFAULT_LEASE_SECONDS,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    ) -> None:
-        if lease_seconds < 1:
-            raise InvalidInput(
-                f"lease_seconds must be at least 1, got {lease_seconds}", query_name=""
-            )
-        if max_attempts < 1:
-            raise InvalidInput(
-                f"max_attempts must be at least 1, got {max_attempts}", query_name=""
-            )
-        super().__init__(db, q)
-        self.worker_id = worker_id
-        self.lease_seconds = lease_seconds
-        self.max_attempts = max_attempts
+class VideoWorkerQueue(WorkerQueue):
+    """The video queue as one worker sees it (a :class:`.base.WorkerQueue`)."""
 
     async def claim(self, batch_size: int = 10) -> list[ClaimedVideo]:
         """Up to ``batch_size`` videos, oldest first, now ``processing`` under this worker's
         lease (committed when this returns); an empty list when nothing is claimable."""
-        if not 1 <= batch_size <= MAX_BATCH_SIZE:
-            raise InvalidInput(
-                f"batch_size must be between 1 and {MAX_BATCH_SIZE}, got {batch_size}",
-                query_name="",
-            )
-        return await self.working().run(
-            self.q.videos.update_videos_claim,
-            worker=self.worker_id,
-            batch_size=batch_size,
-            lease_seconds=self.lease_seconds,
-            max_attempts=self.max_attempts,
-        )
+        return await self.claiming(self.q.videos.update_videos_claim, batch_size)
 
     async def complete(self, claim: ClaimedVideo, content: JSONParam) -> bool:
         """``processing -> completed`` with the AI content; False (and nothing changed) when

@@ -276,12 +276,15 @@ class VideosService(
 
     # -- tags and categories --------------------------------------------------------------
 
-    async def attach_tag(self, video_id: str, name: str, *, acting_user_id: str) -> Tag:
-        """Tag the video with ``name``, creating the tag when missing; returns the tag."""
+    async def attach_tag(
+        self, video_id: str, name: str, *, acting_user_id: str, description: str | None = None
+    ) -> Tag:
+        """Tag the video with ``name``, creating the tag (with ``description``) when missing;
+        returns the tag. An existing tag keeps its description (see :meth:`describe_tag`)."""
         q = self.q.videos
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             # Two statements: the second's snapshot sees a tag a concurrent call just added.
-            await q.create_tag_if_missing(conn, name=name)
+            await q.create_tag_if_missing(conn, name=name, description=description)
             row = await q.create_video_summary_tag_by_name(
                 conn, video_summary_id=video_id, user_id=acting_user_id, name=name
             )
@@ -322,7 +325,7 @@ class VideosService(
         q = self.q.videos
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             # Two statements: the second's snapshot sees a tag a concurrent call just added.
-            await q.create_tag_if_missing(conn, name=new_name)
+            await q.create_tag_if_missing(conn, name=new_name, description=None)
             row = await q.update_video_summary_tags_relink(
                 conn, user_id=acting_user_id, tag_id=tag_id, new_name=new_name
             )
@@ -336,10 +339,34 @@ class VideosService(
         return await self.writing(acting_user_id).run(drop, user_id=acting_user_id, tag_id=tag_id)
 
     async def create_category(self, name: str, description: str | None = None) -> Category:
-        """A new category. Categories (like tags) are a shared catalogue: no policy, no acting
-        user; the application role may read and add them, never rename or delete one."""
+        """A new category with its description. Categories (like tags) are a shared catalogue:
+        no policy, no acting user; the application role may read and add them, never rename or
+        delete one (an administrator may change a description: :meth:`describe_category`)."""
         create = self.q.videos.create_category
         return await self.writing(None).run(create, name=name, description=description)
+
+    async def describe_tag(self, tag_id: str, description: str, *, acting_user_id: str) -> None:
+        """Change a shared tag's description: every user sees it, so only an administrator
+        may. NotAnAdministrator for anyone else; TagNotFound for an unknown tag."""
+        update = self.q.videos.update_tag_description
+        found = await self.administering(
+            acting_user_id, "edit a shared tag", update, tag_id=tag_id, description=description
+        )
+        if not found:
+            raise TagNotFound(f"no tag {tag_id!r}")
+
+    async def describe_category(
+        self, category_id: str, description: str, *, acting_user_id: str
+    ) -> None:
+        """Change a shared category's description (its initial one is set by
+        :meth:`create_category`): only an administrator may. NotAnAdministrator for anyone
+        else; CategoryNotFound for an unknown category."""
+        update, what = self.q.videos.update_category_description, "edit a shared category"
+        found = await self.administering(
+            acting_user_id, what, update, category_id=category_id, description=description
+        )
+        if not found:
+            raise CategoryNotFound(f"no category {category_id!r}")
 
     async def list_categories(self) -> list[Category]:
         return await self.reading(None).run(self.q.videos.list_categories)

@@ -256,8 +256,9 @@ async def test_set_sandbox_and_reset(states: AgentStatesService, project: Projec
     assert (reset.current_state, reset.current_phase) == ("idle", None)
     assert reset.phases == []
     assert reset.generated_files == []
-    assert reset.conversation_history == []
-    assert (reset.sandbox_id, reset.preview_url) == (None, None)
+    # What the app builder's reset keeps: the conversation, the sandbox and its preview.
+    assert reset.conversation_history == [{"role": "user"}]
+    assert (reset.sandbox_id, reset.preview_url) == ("sbx-9", "https://9.example")
     assert reset.id == state.id
 
 

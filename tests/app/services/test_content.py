@@ -166,11 +166,24 @@ async def test_the_tree_stops_at_the_workspace_embed_depth(
     ]
 
 
-async def test_list_pages_by_name(content: ContentService, workspace: Workspace) -> None:
+async def test_list_pages_by_name_a_page_at_a_time(
+    content: ContentService, workspace: Workspace
+) -> None:
     await content.import_content(workspace.id, SITE, acting_user_id=workspace.user_id)
     pages = await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
-    assert [p.page_name for p in pages] == sorted(p.name for p in SITE)
-    assert all(p.parent_uuid is None for p in pages)
+    assert [p.page_name for p in pages.items] == sorted(p.name for p in SITE)
+    assert all(p.parent_uuid is None for p in pages.items)
+    assert pages.next_cursor is None
+
+    walked, after = [], None
+    while True:
+        page = await content.list_pages(
+            workspace.id, acting_user_id=workspace.user_id, after=after, page_size=1
+        )
+        walked += [p.page_name for p in page.items]
+        if (after := page.next_cursor) is None:
+            break
+    assert walked == sorted(p.name for p in SITE)
 
 
 async def test_reimporting_the_same_content_changes_no_key_and_duplicates_nothing(
@@ -194,7 +207,7 @@ async def test_reimport_replaces_what_changed(
     await content.import_content(workspace.id, [kept, added], acting_user_id=workspace.user_id)
     assert [
         p.page_name
-        for p in await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
+        for p in (await content.list_pages(workspace.id, acting_user_id=workspace.user_id)).items
     ] == ["changelog", "faq"]
     assert await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == 3 + 2
     faq = await content.get_page(workspace.id, "faq", acting_user_id=workspace.user_id)
@@ -482,7 +495,7 @@ async def test_concurrent_imports_of_one_workspace_serialize(
     )
     names = {
         p.page_name
-        for p in await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
+        for p in (await content.list_pages(workspace.id, acting_user_id=workspace.user_id)).items
     }
     assert names in [{p.name for p in pages} for pages in versions]
     assert await content.count_nodes(workspace.id, acting_user_id=workspace.user_id) == 60
@@ -640,7 +653,7 @@ async def test_the_seed_workspace_reads_back(
         acting_user_id="seed-user-alice"
     )
     assert workspace is not None
-    pages = await content.list_pages(workspace.id, acting_user_id=workspace.user_id)
+    pages = (await content.list_pages(workspace.id, acting_user_id=workspace.user_id)).items
     assert len(pages) >= 3
     assert all(p.uuid == page_uuid(workspace.id, p.page_name) for p in pages)
     trees = [

@@ -85,17 +85,14 @@ async def test_list_projects_newest_update_first_and_only_the_users(
     second = await service.create_project("second", "", acting_user_id=ALICE)
     await service.create_project("bob's", "", acting_user_id=BOB)
 
-    assert [p.name for p in await service.list_projects(acting_user_id=ALICE)] == [
-        "second",
-        "first",
-    ]
+    alices = await service.list_projects_page(acting_user_id=ALICE)
+    assert [p.name for p in alices.items] == ["second", "first"]
     await service.update_project(first.id, description="touched", acting_user_id=ALICE)
-    assert [p.id for p in await service.list_projects(acting_user_id=ALICE)] == [
-        first.id,
-        second.id,
-    ]
-    assert [p.name for p in await service.list_projects(acting_user_id=BOB)] == ["bob's"]
-    assert await service.list_projects(acting_user_id="nobody") == []
+    alices = await service.list_projects_page(acting_user_id=ALICE)
+    assert [p.id for p in alices.items] == [first.id, second.id]
+    bobs = await service.list_projects_page(acting_user_id=BOB)
+    assert [p.name for p in bobs.items] == ["bob's"]
+    assert (await service.list_projects_page(acting_user_id="nobody")).items == ()
 
 
 async def test_get_project_is_scoped_by_user(service: ProjectsService) -> None:
@@ -157,6 +154,14 @@ async def test_set_status_and_preview(service: ProjectsService) -> None:
     )
     assert (cleared.preview_url, cleared.sandbox_id) == (None, None)
     assert cleared.status == "building"
+    # A preview alone leaves the sandbox as it is.
+    await service.set_preview(
+        project.id, preview_url=None, sandbox_id="sbx-2", acting_user_id=ALICE
+    )
+    moved = await service.set_preview(
+        project.id, preview_url="https://p.example/def", acting_user_id=ALICE
+    )
+    assert (moved.preview_url, moved.sandbox_id) == ("https://p.example/def", "sbx-2")
 
     with pytest.raises(ProjectNotFound):
         await service.set_status(project.id, "hacked", acting_user_id=BOB)

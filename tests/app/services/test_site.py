@@ -70,7 +70,8 @@ async def test_a_visitor_reads_a_page_by_workspace_slug_and_by_domain(
     assert by_domain == page, "the same page, the domain's case ignored"
     assert await site.workspace_by_domain("DOCS.ADA.EXAMPLE") == page.workspace
     assert await site.workspace(published.slug) == page.workspace
-    assert [p.page_name for p in await site.pages(published.id)] == ["guides/intro", "guides/next"]
+    index = await site.pages(published.id)
+    assert [p.page_name for p in index.items] == ["guides/intro", "guides/next"]
     backlinks = await site.backlinks(published.id, "guides/next")
     assert [(b.page_slug, b.html) for b in backlinks] == [
         ("intro", '<p>Then read <a data-page="guides/next">next</a></p>')
@@ -104,7 +105,7 @@ async def test_every_workspace_is_public_but_a_soft_deleted_owner_s_is_gone(
     plainsql_conn.commit()
     assert await site.page("bob", "home") is None
     assert await site.workspace("bob") is None
-    assert await site.pages(bob.id) == []
+    assert (await site.pages(bob.id)).items == ()
     assert await site.page(published.slug, "intro") is not None, "Ada's stays"
 
 

@@ -9,13 +9,16 @@ import psycopg
 import pytest
 
 from plainsql import AsyncDatabase
+from plainsql.errors import PermissionDenied
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import ProcessingStatus
+from reference_apps.services.errors import NotAnAdministrator
 from reference_apps.services.videos import (
     CategoryNameTaken,
     CategoryNotFound,
     CategoryNotLinked,
     DuplicateVideo,
+    TagNotFound,
     TagNotLinked,
     VideoNotFound,
     VideosService,
@@ -284,6 +287,41 @@ async def test_attach_and_detach_category(service: VideosService, video: VideoSu
     with pytest.raises(CategoryNotLinked):
         await service.detach_category(video.id, category.id, acting_user_id=ALICE)
     assert await service.list_video_categories(video.id, acting_user_id=ALICE) == []
+
+
+async def test_a_shared_description_is_set_at_creation_then_changed_only_by_an_administrator(
+    service: VideosService, video: VideoSummary, plainsql_conn: Conn
+) -> None:
+    bobs = await add_video(service, BOB, "bobsvideo01")
+    tag = await service.attach_tag(
+        video.id, "python", description="The language", acting_user_id=ALICE
+    )
+    again = await service.attach_tag(bobs.id, "python", description="A snake", acting_user_id=BOB)
+    assert tag.description == again.description == "The language"  # the first one stays
+    category = await service.create_category("Science", "Things about nature")
+
+    for user in (ALICE, BOB):  # neither is an administrator yet
+        with pytest.raises(NotAnAdministrator):
+            await service.describe_tag(tag.id, "Mine", acting_user_id=user)
+        with pytest.raises(NotAnAdministrator):
+            await service.describe_category(category.id, "Mine", acting_user_id=user)
+    plainsql_conn.execute("UPDATE users SET role = 'OWNER' WHERE id = %s", (ALICE,))
+    plainsql_conn.commit()
+    await service.describe_tag(tag.id, "A programming language", acting_user_id=ALICE)
+    await service.describe_category(category.id, "Natural sciences", acting_user_id=ALICE)
+
+    bobs_tags = await service.list_tags(bobs.id, acting_user_id=BOB)
+    assert [(t.name, t.description) for t in bobs_tags] == [("python", "A programming language")]
+    assert [c.description for c in await service.list_categories()] == ["Natural sciences"]
+    with pytest.raises(TagNotFound):
+        await service.describe_tag("no-such-tag", "x", acting_user_id=ALICE)
+    with pytest.raises(CategoryNotFound):
+        await service.describe_category("no-such-category", "x", acting_user_id=ALICE)
+    # Even an administrator's requests never UPDATE the shared tables directly.
+    for table in ("tags", "categories"):
+        with pytest.raises(PermissionDenied):
+            async with service.db.transaction(acting_user=ALICE) as conn:
+                await conn.execute(f"UPDATE {table} SET description = 'direct'")
 
 
 # -- keyframes --------------------------------------------------------------------------
