@@ -8,7 +8,8 @@ Generated from :mod:`plainsql.runtime._adapter_async`, the one to edit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 from typing import Any
@@ -17,7 +18,13 @@ import psycopg
 
 from plainsql.errors import map_error
 from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
+from plainsql.runtime._reads import is_read
+from plainsql.runtime._reuse import MISSING, SCOPE, Stamp, copied, params_key, written
 from plainsql.runtime._slow import report
+
+logger = logging.getLogger("plainsql.cache")
+
+Run = Callable[[psycopg.Connection[Any], str, str, Params], Any]
 
 
 class PsycopgAdapter(AdapterBase):
@@ -32,6 +39,14 @@ class PsycopgAdapter(AdapterBase):
         sql: str,
         parameters: Params,
         record_class: Any = None,
+    ) -> list[Any]:
+        if self.cache is not None or SCOPE.get() is not None:
+            rows: list[Any] = self._reused(conn, query_name, sql, parameters, self._select)
+            return rows
+        return self._select(conn, query_name, sql, parameters)
+
+    def _select(
+        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> list[Any]:
         started = perf_counter()
         try:
@@ -53,6 +68,13 @@ class PsycopgAdapter(AdapterBase):
         parameters: Params,
         record_class: Any = None,
     ) -> Any:
+        if self.cache is not None or SCOPE.get() is not None:
+            return self._reused(conn, query_name, sql, parameters, self._select_one)
+        return self._select_one(conn, query_name, sql, parameters)
+
+    def _select_one(
+        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
+    ) -> Any:
         started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
@@ -66,6 +88,13 @@ class PsycopgAdapter(AdapterBase):
         return row
 
     def select_value(
+        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
+    ) -> Any:
+        if self.cache is not None or SCOPE.get() is not None:
+            return self._reused(conn, query_name, sql, parameters, self._select_value)
+        return self._select_value(conn, query_name, sql, parameters)
+
+    def _select_value(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
         started = perf_counter()
@@ -98,6 +127,7 @@ class PsycopgAdapter(AdapterBase):
     def insert_update_delete(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> int:
+        written()
         started = perf_counter()
         try:
             cur = conn.cursor()
@@ -118,6 +148,7 @@ class PsycopgAdapter(AdapterBase):
     ) -> int:
         """One execution per parameter mapping, pipelined by psycopg's ``executemany``: the
         batch costs one round trip, not one per row."""
+        written()
         started = perf_counter()
         try:
             cur = conn.cursor()
@@ -132,12 +163,69 @@ class PsycopgAdapter(AdapterBase):
     def insert_returning(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
-        return self.select_one(conn, query_name, sql, parameters)
+        written()
+        return self._select_one(conn, query_name, sql, parameters)
 
     def execute_script(self, conn: psycopg.Connection[Any], sql: str) -> str:
+        written()
         try:
             cur = conn.cursor()
             cur.execute(sql)
         except psycopg.Error as exc:
             raise map_error(exc, query_name="script") from exc
         return str(cur.statusmessage)
+
+    def _reused(
+        self,
+        conn: psycopg.Connection[Any],
+        query_name: str,
+        sql: str,
+        parameters: Params,
+        run: Run,
+    ) -> Any:
+        """The result of a read: an earlier one of the open scope or the cache when they have
+        it, else ``run``'s, kept for the next caller (see plainsql.runtime._reuse).
+
+        Only a read in a read-only READ COMMITTED unit of work is reused: its connection
+        carries the unit's stamp (the pool and the BEGIN statement, which names the role and
+        the acting user). In a scope, a query is first asked of the server (once per query):
+        one that is not a read empties the scope and runs."""
+        scope = SCOPE.get()
+        if scope is not None:
+            read = self.reads.get(query_name)
+            if read is None:
+                try:
+                    read = is_read(conn, sql)
+                except psycopg.Error as exc:  # not now (an aborted unit): runs as usual
+                    logger.debug("%s: not classified (%s)", query_name, type(exc).__name__)
+                    read = False
+                else:
+                    self.reads[query_name] = read
+                    logger.debug("%s: %s", query_name, "a read" if read else "not a read")
+            if not read:
+                scope.clear()
+                return run(conn, query_name, sql, parameters)
+        stamp: Stamp | None = getattr(conn, "reuse_stamp", None)
+        key = None if stamp is None else params_key(parameters)
+        if stamp is None or key is None:
+            return run(conn, query_name, sql, parameters)
+        in_scope = (self, query_name, stamp, key)
+        if scope is not None:
+            found = scope.results.get(in_scope, MISSING)
+            if found is not MISSING:
+                scope.reused += 1
+                return copied(found)
+        cache = self.cache
+        if cache is not None and stamp[0] is cache.pool and query_name in cache.store.specs:
+            in_cache = (query_name, stamp[1], key)
+            found = cache.store.get(in_cache, query_name)
+            if found is MISSING:
+                since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN
+                found = run(conn, query_name, sql, parameters)
+                cache.store.store(in_cache, query_name, found, since)
+        else:
+            found = run(conn, query_name, sql, parameters)
+        if scope is not None:
+            scope.results[in_scope] = found
+            scope.ran += 1
+        return copied(found)

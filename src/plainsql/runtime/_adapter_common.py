@@ -18,6 +18,7 @@ from psycopg.rows import RowFactory, class_row, dict_row
 from plainsql import _sqltext as sqltext
 from plainsql._directives import Directive
 from plainsql.errors import InvalidInput, map_error
+from plainsql.runtime._reuse import CacheSpec
 from plainsql.runtime._slow import threshold_seconds
 
 Params = Mapping[str, Any]
@@ -55,6 +56,13 @@ class AdapterBase:
         self.nullability_overrides: dict[str, dict[str, bool]] = {}
         # The `-- plainsql: ...` lines of each query that has any (plainsql._directives).
         self.directives: dict[str, dict[str, Directive]] = {}
+        # The queries whose SQL says `-- plainsql: cache ...` (plainsql.runtime._reuse), and
+        # the cache serving them while one is open (plainsql.runtime.cache_async): a
+        # QueryCache or an AsyncQueryCache, typed loosely here to keep the imports one-way.
+        self.cache_specs: dict[str, CacheSpec] = {}
+        self.cache: Any = None
+        # Whether each query only reads, as the server said the first time a scope met it.
+        self.reads: dict[str, bool] = {}
 
     def row_factory_of(self, query_name: str) -> RowFactory[Any]:
         """The row factory of ``query_name``, built on its first call."""

@@ -71,13 +71,16 @@ from plainsql.errors import (
 )
 from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime._libpq import async_run_command
+from plainsql.runtime._reuse import written
 from plainsql.runtime._unit import (
     COMMIT,
+    DEFAULT_ISOLATION,
     ROLLBACK,
     begin_statement,
     check_acting_user,
     unit_isolation,
 )
+from plainsql.runtime.connection_async import AsyncPlainConnection
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool
 from plainsql.server import through_pooler, unavailable
 
@@ -224,11 +227,17 @@ class AsyncDatabase:
         read_only: bool = False,
         isolation: IsolationLevel | None = None,
     ) -> AsyncIterator[AsyncConn]:
-        """A unit of work: commits when the block ends, rolls back on any error."""
+        """A unit of work: commits when the block ends, rolls back on any error.
+
+        A read-only READ COMMITTED unit stamps its connection while it runs, so that a read's
+        result may be reused (a deduplicating scope, the query cache: docs/caching.md); a
+        read-write unit empties the open scope when it ends."""
         settings = self.settings
         check_acting_user(acting_user)
+        level = unit_isolation(isolation)
+        reusable = read_only and level is DEFAULT_ISOLATION
         begin = begin_statement(
-            unit_isolation(isolation),
+            level,
             read_only,
             settings.acting_user_setting,
             acting_user,
@@ -255,6 +264,8 @@ class AsyncDatabase:
                             )
                             continue
                         raise _mapped(exc, committing=False) from exc
+                    if reusable and isinstance(conn, AsyncPlainConnection):
+                        conn.reuse_stamp = (self.pool, begin)
                     try:
                         yield conn
                     except BaseException as exc:
@@ -276,6 +287,10 @@ class AsyncDatabase:
                         failure, cause = self._failure(_mapped(exc, committing=not read_only), exc)
                         raise failure from cause
                 finally:
+                    if reusable and isinstance(conn, AsyncPlainConnection):
+                        conn.reuse_stamp = None
+                    elif not read_only:
+                        written()
                     if restore and not conn.closed:
                         await conn.set_autocommit(False)
             finally:

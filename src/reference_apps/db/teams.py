@@ -94,7 +94,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
 
-        ``teams.delete_team`` (sql/teams/teams.sql:30).
+        ``teams.delete_team`` (sql/teams/teams.sql:33).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -161,7 +161,7 @@ class AsyncTeamsQueries:
         more than retention_seconds ago, with its memberships; returns the count. No acting
         user needed.
 
-        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:55).
+        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:58).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -305,6 +305,8 @@ class AsyncTeamsQueries:
         user_id: str,
     ) -> list[ListTeamsByUserRow]:
         """Returns the teams an active user belongs to, with the user's role in each, by name.
+        Cached per acting user (the team switcher reads it on every page): a committed write
+        to teams, team_members or users drops it; an entry lives 30 s at most.
 
         ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
         """
@@ -376,7 +378,7 @@ class AsyncTeamsQueries:
         soft-deleted or the acting user is not an OWNER (the policy). A taken slug violates
         teams_slug_key.
 
-        ``teams.update_team_name`` (sql/teams/teams.sql:35).
+        ``teams.update_team_name`` (sql/teams/teams.sql:38).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -399,7 +401,7 @@ class AsyncTeamsQueries:
         """Restores the soft-deleted team (an OWNER's: the policy); nothing when missing, live,
         or purged.
 
-        ``teams.update_team_restored`` (sql/teams/teams.sql:48).
+        ``teams.update_team_restored`` (sql/teams/teams.sql:51).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -420,7 +422,7 @@ class AsyncTeamsQueries:
         """Soft-deletes the live team (an OWNER's: the policy); 1, or 0 when missing or already
         deleted.
 
-        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:42).
+        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:45).
         """
         count: int = await self._a.insert_update_delete(
             conn,
