@@ -217,7 +217,7 @@ class PsycopgAdapter(AdapterBase):
                 return copied(found)
         cache = self.cache
         if cache is not None and stamp[0] is cache.pool and query_name in cache.store.specs:
-            in_cache = (query_name, stamp[1], key)
+            in_cache = (self, query_name, stamp[1], key)  # typed and dict rows apart
             found = cache.store.get(in_cache, query_name)
             if found is MISSING:
                 since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN

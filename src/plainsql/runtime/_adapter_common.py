@@ -7,6 +7,7 @@ fails when the two disagree).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -63,6 +64,17 @@ class AdapterBase:
         self.cache: Any = None
         # Whether each query only reads, as the server said the first time a scope met it.
         self.reads: dict[str, bool] = {}
+        # Adapters of the same SQL with record classes of their own (typegen's typed queries,
+        # linked by follow()): a cache opened on these queries serves them too.
+        self.followers: weakref.WeakSet[AdapterBase] = weakref.WeakSet()
+
+    def follow(self, source: AdapterBase) -> None:
+        """Serve the same queries as ``source`` (the adapter of the loaded SQL): its
+        directives, and the query cache opened on it, now and later."""
+        self.directives = source.directives
+        self.cache_specs = source.cache_specs
+        self.cache = source.cache
+        source.followers.add(self)
 
     def row_factory_of(self, query_name: str) -> RowFactory[Any]:
         """The row factory of ``query_name``, built on its first call."""

@@ -279,8 +279,10 @@ async def open_async_cache(
     max_mb: int | None = None,
 ) -> AsyncIterator[AsyncQueryCache]:
     """Open the cache of ``queries``' cached queries for the read-only units of ``db``'s pool,
-    closed when the block ends (see the module's docstring). ``max_entries`` and ``max_mb``
-    bound it (default: the ``cache-max-entries`` and ``cache-max-mb`` settings)."""
+    closed when the block ends (see the module's docstring). ``queries`` is what
+    :func:`~plainsql.load_async_queries` returned: the typed queries typegen built on it are
+    served too. ``max_entries`` and ``max_mb`` bound it (default: the ``cache-max-entries``
+    and ``cache-max-mb`` settings)."""
     adapter: Any = queries.driver_adapter
     if adapter.cache is not None:
         raise CacheError("these queries already have a query cache open: close it first")
@@ -303,7 +305,9 @@ async def open_async_cache(
         await listener.close()
         raise
     cache._worker = async_spawn(cache._listen, "plainsql query cache listener")
-    adapter.cache = cache
+    served = [adapter, *adapter.followers]  # the typed queries built on these (typegen)
+    for each in served:
+        each.cache = cache
     logger.info(
         "query cache open: %d queries, %d tables watched (%s), at most %d results",
         len(specs),
@@ -314,7 +318,8 @@ async def open_async_cache(
     try:
         yield cache
     finally:
-        adapter.cache = None
+        for each in served:
+            each.cache = None
         await cache._close()
 
 

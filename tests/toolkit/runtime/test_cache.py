@@ -42,10 +42,15 @@ DO $$ BEGIN
         CREATE ROLE {ROLE} NOLOGIN;
     END IF;
 END $$;
+CREATE TABLE teams (
+    name text NOT NULL,
+    CONSTRAINT teams_pkey PRIMARY KEY (name)
+);
 CREATE TABLE members (
     team text NOT NULL,
     user_id text NOT NULL,
-    CONSTRAINT members_pkey PRIMARY KEY (team, user_id)
+    CONSTRAINT members_pkey PRIMARY KEY (team, user_id),
+    CONSTRAINT members_team_fkey FOREIGN KEY (team) REFERENCES teams (name) ON DELETE CASCADE
 );
 CREATE TABLE notes (
     id bigint GENERATED ALWAYS AS IDENTITY,
@@ -75,6 +80,7 @@ DROP TABLE notes;
 DROP FUNCTION is_member(text);
 DROP FUNCTION acting_user();
 DROP TABLE members;
+DROP TABLE teams;
 """
 QUERIES = """\
 -- name: list_notes_by_team(team)
@@ -158,6 +164,7 @@ def team(database: str) -> Iterator[str]:
     """A team of this test's own, whose members are 'ann' and 'bea', with two notes."""
     name = unique_name("team")
     with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO teams (name) VALUES (%s)", (name,))
         conn.execute(
             "INSERT INTO members (team, user_id) VALUES (%s, 'ann'), (%s, 'bea')", (name, name)
         )
@@ -167,7 +174,7 @@ def team(database: str) -> Iterator[str]:
     yield name
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("DELETE FROM notes WHERE team = %s", (name,))
-        conn.execute("DELETE FROM members WHERE team = %s", (name,))
+        conn.execute("DELETE FROM teams WHERE name = %s", (name,))
 
 
 @pytest.fixture
@@ -380,6 +387,17 @@ async def test_a_removed_member_stops_seeing_cached_rows_once_notified(
         await cache.wait_for_notification(seen)
         assert await notes_of(db, q, team, "bea") == []
         assert await notes_of(db, q, team, "ann") == ["first", "second"]
+
+
+async def test_a_cascade_invalidates(db: AsyncDatabase, q: Any, team: str, database: str) -> None:
+    async with plainsql.open_async_cache(db, q) as cache:
+        assert await notes_of(db, q, team, "ann") == ["first", "second"]
+        seen = cache.notifications
+        # teams is read by no cached query: its delete cascades to members, which notifies.
+        another_process_runs(database, "DELETE FROM teams WHERE name = %s", team)
+        await cache.wait_for_notification(seen)
+        assert "public.teams" not in cache.tables.values()
+        assert await notes_of(db, q, team, "ann") == []
 
 
 # -- what the server cannot tell, and the bounds ----------------------------------------------
