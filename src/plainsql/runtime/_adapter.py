@@ -19,7 +19,16 @@ import psycopg
 from plainsql.errors import map_error
 from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
 from plainsql.runtime._reads import is_read
-from plainsql.runtime._reuse import MISSING, SCOPE, Stamp, copied, params_key, written
+from plainsql.runtime._reuse import (
+    MISSING,
+    SCOPE,
+    NotReused,
+    ReuseProbe,
+    Stamp,
+    copied,
+    params_key,
+    written,
+)
 from plainsql.runtime._slow import report
 
 logger = logging.getLogger("plainsql.cache")
@@ -188,9 +197,13 @@ class PsycopgAdapter(AdapterBase):
 
         Only a read in a read-only READ COMMITTED unit of work is reused: its connection
         carries the unit's stamp (the pool and the BEGIN statement, which names the role and
-        the acting user). In a scope, a query is first asked of the server (once per query):
-        one that is not a read empties the scope and runs."""
+        the acting user). A unit of one query first hands its query a :class:`ReuseProbe`
+        carrying that stamp instead of a connection: a result found then costs no round trip;
+        anything else raises :class:`NotReused` and the unit runs. In a scope, a query is
+        first asked of the server (once per query): one that is not a read empties the scope
+        and runs."""
         scope = SCOPE.get()
+        probing = isinstance(conn, ReuseProbe)  # a unit looking before it takes a connection
         if scope is not None:
             read = self.reads.get(query_name)
             if read is None:
@@ -203,6 +216,8 @@ class PsycopgAdapter(AdapterBase):
                     self.reads[query_name] = read
                     logger.debug("%s: %s", query_name, "a read" if read else "not a read")
             if not read:
+                if probing:
+                    raise NotReused(query_name)
                 scope.clear()
                 return run(conn, query_name, sql, parameters)
         stamp: Stamp | None = getattr(conn, "reuse_stamp", None)
@@ -218,8 +233,10 @@ class PsycopgAdapter(AdapterBase):
         cache = self.cache
         if cache is not None and stamp[0] is cache.pool and query_name in cache.store.specs:
             in_cache = (self, query_name, stamp[1], key)  # typed and dict rows apart
-            found = cache.store.get(in_cache, query_name)
+            found = cache.store.get(in_cache, query_name, count_miss=not probing)
             if found is MISSING:
+                if probing:
+                    raise NotReused(query_name)
                 since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN
                 found = run(conn, query_name, sql, parameters)
                 cache.store.store(in_cache, query_name, found, since)

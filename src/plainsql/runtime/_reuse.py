@@ -158,6 +158,30 @@ def deduplicate_reads() -> Iterator[ReadScope]:
         SCOPE.reset(token)
 
 
+# How many query caches are open in this process: a unit of one query looks for a reused
+# result before it takes a connection only when one is (or a scope is open).
+CACHES_OPEN: list[int] = [0]
+
+
+class NotReused(Exception):
+    """The query needs a connection: no earlier result answers it."""
+
+
+class ReuseProbe:
+    """What a read-only unit of one query hands its query function before it takes a
+    connection (``AsyncUnit.run``): the unit's stamp, so that a result kept for that role,
+    acting user and those parameters answers without a round trip. Anything else asked of it
+    raises :class:`NotReused`, and the unit then runs the query as usual."""
+
+    __slots__ = ("reuse_stamp",)
+
+    def __init__(self, stamp: Stamp) -> None:
+        self.reuse_stamp = stamp
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotReused(name)
+
+
 def written() -> None:
     """A write happened in the current scope, if any: forget its reads."""
     scope = SCOPE.get()
@@ -236,8 +260,9 @@ class CacheStore:
 
     # -- what the runtime calls, on the path of a cached query
 
-    def get(self, key: Hashable, query: str) -> Any:
-        """The result kept under ``key``, or :data:`MISSING` (counted as a hit or a miss)."""
+    def get(self, key: Hashable, query: str, *, count_miss: bool = True) -> Any:
+        """The result kept under ``key``, or :data:`MISSING` (counted as a hit or a miss;
+        ``count_miss=False``: a look before the unit, whose run counts the miss)."""
         with self._lock:
             counts = self.counts[query]
             entry = self._entries.get(key) if self.listening else None
@@ -245,7 +270,8 @@ class CacheStore:
                 self._remove(key, entry)
                 entry = None
             if entry is None:
-                counts.misses += 1
+                if count_miss:
+                    counts.misses += 1
                 return MISSING
             self._entries.move_to_end(key)
             counts.hits += 1

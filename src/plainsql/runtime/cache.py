@@ -23,6 +23,7 @@ from plainsql.runtime._cache_sql import ADD_STATS, CHANNEL, MISSING_TRIGGERS, TR
 from plainsql.runtime._reads import analyse
 from plainsql.runtime._reads_common import Reads
 from plainsql.runtime._reuse import (
+    CACHES_OPEN,
     CacheSpec,
     CacheStore,
     QueryCounts,
@@ -288,6 +289,7 @@ def open_cache(
     served = [adapter, *adapter.followers]  # the typed queries built on these (typegen)
     for each in served:
         each.cache = cache
+    CACHES_OPEN[0] += 1
     logger.info(
         "query cache open: %d queries, %d tables watched (%s), at most %d results",
         len(specs),
@@ -300,6 +302,7 @@ def open_cache(
     finally:
         for each in served:
             each.cache = None
+        CACHES_OPEN[0] -= 1
         cache._close()
 
 

@@ -43,6 +43,7 @@ from plainsql.runtime._cache_sql import ADD_STATS, CHANNEL, MISSING_TRIGGERS, TR
 from plainsql.runtime._reads_async import analyse
 from plainsql.runtime._reads_common import Reads
 from plainsql.runtime._reuse import (
+    CACHES_OPEN,
     AsyncWorker,
     CacheSpec,
     CacheStore,
@@ -308,6 +309,7 @@ async def open_async_cache(
     served = [adapter, *adapter.followers]  # the typed queries built on these (typegen)
     for each in served:
         each.cache = cache
+    CACHES_OPEN[0] += 1
     logger.info(
         "query cache open: %d queries, %d tables watched (%s), at most %d results",
         len(specs),
@@ -320,6 +322,7 @@ async def open_async_cache(
     finally:
         for each in served:
             each.cache = None
+        CACHES_OPEN[0] -= 1
         await cache._close()
 
 

@@ -93,6 +93,11 @@ SELECT id, body FROM notes WHERE team = :team ORDER BY id;
 -- plainsql: cache ttl=60s tables=notes
 SELECT note_count() AS notes;
 
+-- name: get_note_by_body(team, body)^
+-- The team's note with this body, or nothing.
+-- plainsql: cache ttl=60s
+SELECT id, body FROM notes WHERE team = :team AND body = :body;
+
 -- name: get_note_by_id(id)^
 -- The note with this id, or nothing (not cached: the deduplication's read).
 SELECT id, body FROM notes WHERE id = :id;
@@ -352,6 +357,25 @@ async def test_a_dropped_listener_empties_the_cache(
         assert counts.hits >= 1  # it serves again once it listens again
 
 
+async def test_a_hit_takes_no_connection(db: AsyncDatabase, q: Any, team: str) -> None:
+    async with plainsql.open_async_cache(db, q) as cache:
+        assert await notes_of(db, q, team, "ann") == ["first", "second"]
+        before = db.pool.get_stats().get("requests_num", 0)
+        for _ in range(5):
+            assert await notes_of(db, q, team, "ann") == ["first", "second"]
+        assert cache.stats()["notes.list_notes_by_team"].hits == 5
+        # unit.one(): a kept row is returned, a kept "no row" raises the declared error.
+        unit, get = db.unit(acting_user="ann", read_only=True), q.notes.get_note_by_body
+        for _ in range(2):
+            row = await unit.one(LookupError("none"), get, team=team, body="second")
+            assert row["body"] == "second"
+            with pytest.raises(LookupError, match="none"):
+                await unit.one(LookupError("none"), get, team=team, body="absent")
+        assert db.pool.get_stats().get("requests_num", 0) == before + 2  # the two misses
+        counts = cache.stats()["notes.get_note_by_body"]
+        assert (counts.hits, counts.misses) == (2, 2)
+
+
 # -- 3. users ----------------------------------------------------------------------------------
 
 
@@ -447,7 +471,7 @@ async def test_a_table_without_its_trigger_refuses_to_open(
             with pytest.raises(
                 errors.CacheError,
                 match=r"table public\.members \(read by notes\.count_notes, "
-                r"notes\.list_notes_by_team\) has no "
+                r"notes\.get_note_by_body, notes\.list_notes_by_team\) has no "
                 "plainsql_cache_notify trigger",
             ):
                 async with plainsql.open_async_cache(db, q):
