@@ -33,7 +33,7 @@ from plainsql.runtime._slow import report
 
 logger = logging.getLogger("plainsql.cache")
 
-Run = Callable[[psycopg.Connection[Any], str, str, Params], Any]
+Run = Callable[..., Any]  # the read itself: select, select_one or select_value
 
 
 class PsycopgAdapter(AdapterBase):
@@ -48,15 +48,12 @@ class PsycopgAdapter(AdapterBase):
         sql: str,
         parameters: Params,
         record_class: Any = None,
+        *,
+        reusing: bool = True,
     ) -> list[Any]:
-        if self.cache is not None or SCOPE.get() is not None:
-            rows: list[Any] = self._reused(conn, query_name, sql, parameters, self._select)
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            rows: list[Any] = self._reused(conn, query_name, sql, parameters, self.select)
             return rows
-        return self._select(conn, query_name, sql, parameters)
-
-    def _select(
-        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
-    ) -> list[Any]:
         started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
@@ -76,14 +73,11 @@ class PsycopgAdapter(AdapterBase):
         sql: str,
         parameters: Params,
         record_class: Any = None,
+        *,
+        reusing: bool = True,
     ) -> Any:
-        if self.cache is not None or SCOPE.get() is not None:
-            return self._reused(conn, query_name, sql, parameters, self._select_one)
-        return self._select_one(conn, query_name, sql, parameters)
-
-    def _select_one(
-        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
-    ) -> Any:
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            return self._reused(conn, query_name, sql, parameters, self.select_one)
         started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
@@ -97,15 +91,16 @@ class PsycopgAdapter(AdapterBase):
         return row
 
     def select_value(
-        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
+        self,
+        conn: psycopg.Connection[Any],
+        query_name: str,
+        sql: str,
+        parameters: Params,
+        *,
+        reusing: bool = True,
     ) -> Any:
-        if self.cache is not None or SCOPE.get() is not None:
-            return self._reused(conn, query_name, sql, parameters, self._select_value)
-        return self._select_value(conn, query_name, sql, parameters)
-
-    def _select_value(
-        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
-    ) -> Any:
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            return self._reused(conn, query_name, sql, parameters, self.select_value)
         started = perf_counter()
         try:
             cur = conn.cursor()
@@ -173,7 +168,7 @@ class PsycopgAdapter(AdapterBase):
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
         written()
-        return self._select_one(conn, query_name, sql, parameters)
+        return self.select_one(conn, query_name, sql, parameters, reusing=False)
 
     def execute_script(self, conn: psycopg.Connection[Any], sql: str) -> str:
         written()
@@ -219,11 +214,11 @@ class PsycopgAdapter(AdapterBase):
                 if probing:
                     raise NotReused(query_name)
                 scope.clear()
-                return run(conn, query_name, sql, parameters)
+                return run(conn, query_name, sql, parameters, reusing=False)
         stamp: Stamp | None = getattr(conn, "reuse_stamp", None)
         key = None if stamp is None else params_key(parameters)
         if stamp is None or key is None:
-            return run(conn, query_name, sql, parameters)
+            return run(conn, query_name, sql, parameters, reusing=False)
         in_scope = (self, query_name, stamp, key)
         if scope is not None:
             found = scope.results.get(in_scope, MISSING)
@@ -238,10 +233,10 @@ class PsycopgAdapter(AdapterBase):
                 if probing:
                     raise NotReused(query_name)
                 since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN
-                found = run(conn, query_name, sql, parameters)
+                found = run(conn, query_name, sql, parameters, reusing=False)
                 cache.store.store(in_cache, query_name, found, since)
         else:
-            found = run(conn, query_name, sql, parameters)
+            found = run(conn, query_name, sql, parameters, reusing=False)
         if scope is not None:
             scope.results[in_scope] = found
             scope.ran += 1

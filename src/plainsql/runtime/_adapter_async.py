@@ -40,7 +40,7 @@ from plainsql.runtime._slow import report
 
 logger = logging.getLogger("plainsql.cache")
 
-Run = Callable[[psycopg.AsyncConnection[Any], str, str, Params], Awaitable[Any]]
+Run = Callable[..., Awaitable[Any]]  # the read itself: select, select_one or select_value
 
 
 class AsyncPsycopgAdapter(AdapterBase):
@@ -55,15 +55,12 @@ class AsyncPsycopgAdapter(AdapterBase):
         sql: str,
         parameters: Params,
         record_class: Any = None,
+        *,
+        reusing: bool = True,
     ) -> list[Any]:
-        if self.cache is not None or SCOPE.get() is not None:
-            rows: list[Any] = await self._reused(conn, query_name, sql, parameters, self._select)
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            rows: list[Any] = await self._reused(conn, query_name, sql, parameters, self.select)
             return rows
-        return await self._select(conn, query_name, sql, parameters)
-
-    async def _select(
-        self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
-    ) -> list[Any]:
         started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
@@ -83,14 +80,11 @@ class AsyncPsycopgAdapter(AdapterBase):
         sql: str,
         parameters: Params,
         record_class: Any = None,
+        *,
+        reusing: bool = True,
     ) -> Any:
-        if self.cache is not None or SCOPE.get() is not None:
-            return await self._reused(conn, query_name, sql, parameters, self._select_one)
-        return await self._select_one(conn, query_name, sql, parameters)
-
-    async def _select_one(
-        self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
-    ) -> Any:
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            return await self._reused(conn, query_name, sql, parameters, self.select_one)
         started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
@@ -104,15 +98,16 @@ class AsyncPsycopgAdapter(AdapterBase):
         return row
 
     async def select_value(
-        self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        query_name: str,
+        sql: str,
+        parameters: Params,
+        *,
+        reusing: bool = True,
     ) -> Any:
-        if self.cache is not None or SCOPE.get() is not None:
-            return await self._reused(conn, query_name, sql, parameters, self._select_value)
-        return await self._select_value(conn, query_name, sql, parameters)
-
-    async def _select_value(
-        self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
-    ) -> Any:
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            return await self._reused(conn, query_name, sql, parameters, self.select_value)
         started = perf_counter()
         try:
             cur = conn.cursor()
@@ -180,7 +175,7 @@ class AsyncPsycopgAdapter(AdapterBase):
         self, conn: psycopg.AsyncConnection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
         written()
-        return await self._select_one(conn, query_name, sql, parameters)
+        return await self.select_one(conn, query_name, sql, parameters, reusing=False)
 
     async def execute_script(self, conn: psycopg.AsyncConnection[Any], sql: str) -> str:
         written()
@@ -226,11 +221,11 @@ class AsyncPsycopgAdapter(AdapterBase):
                 if probing:
                     raise NotReused(query_name)
                 scope.clear()
-                return await run(conn, query_name, sql, parameters)
+                return await run(conn, query_name, sql, parameters, reusing=False)
         stamp: Stamp | None = getattr(conn, "reuse_stamp", None)
         key = None if stamp is None else params_key(parameters)
         if stamp is None or key is None:
-            return await run(conn, query_name, sql, parameters)
+            return await run(conn, query_name, sql, parameters, reusing=False)
         in_scope = (self, query_name, stamp, key)
         if scope is not None:
             found = scope.results.get(in_scope, MISSING)
@@ -245,10 +240,10 @@ class AsyncPsycopgAdapter(AdapterBase):
                 if probing:
                     raise NotReused(query_name)
                 since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN
-                found = await run(conn, query_name, sql, parameters)
+                found = await run(conn, query_name, sql, parameters, reusing=False)
                 cache.store.store(in_cache, query_name, found, since)
         else:
-            found = await run(conn, query_name, sql, parameters)
+            found = await run(conn, query_name, sql, parameters, reusing=False)
         if scope is not None:
             scope.results[in_scope] = found
             scope.ran += 1
