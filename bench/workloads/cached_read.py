@@ -1,5 +1,6 @@
 """Cached point read: a hit of the query cache against the same read uncached, beside raw
-psycopg, 20,000 calls each, one async connection, acting as a user (row-level security on).
+psycopg, 5,000 calls a round each, one async connection, acting as a user (row-level security
+on).
 
 Every contender reads the same users row by primary key as its own user, the way a service
 reads (``db.unit(acting_user=u, read_only=True).run(query, ...)``):
@@ -13,7 +14,7 @@ reads (``db.unit(acting_user=u, read_only=True).run(query, ...)``):
   floor of any read that goes to the server.
 
 The figure that matters is the client CPU per call (and the time, which for a hit is the
-client alone). Seven interleaved rounds, each contender's median; a smoke run makes 500 calls.
+client alone). Five interleaved rounds, each contender's median; a smoke run makes 500 calls.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ from bench.harness import (
 )
 from plainsql import AsyncDatabase, load_async_queries, open_async_cache, open_async_pool
 
-CALLS = 20_000
+CALLS = 5_000
 SMOKE_CALLS = 500
-ROUNDS = 7
+ROUNDS = 5
 USER = "bench-cache"
 SQL = "SELECT id, name, email, created_at FROM users WHERE id = %(user_id)s AND deleted_at IS NULL"
 

@@ -10,6 +10,7 @@ Every write another process makes is waited for by its notification, never by a 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -545,3 +546,45 @@ def test_the_sync_cache_serves_and_is_invalidated(
         assert [r["body"] for r in read.run(q.notes.list_notes_by_team, team=team)] == ["second"]
         counts = cache.stats()["notes.list_notes_by_team"]
         assert (counts.hits, counts.misses) == (1, 2)
+
+
+async def test_the_cache_logs_tables_queries_and_counts_never_values(
+    db: AsyncDatabase, q: Any, team: str, database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="plainsql.cache")
+    user = "acting-user-5e1f"  # neither it nor the team (a parameter) may reach a record
+    async with plainsql.open_async_cache(db, q) as cache:
+        with plainsql.deduplicate_reads():
+            await db.unit(acting_user=user, read_only=True).run(
+                q.notes.list_notes_by_team, team=team
+            )
+        seen = cache.notifications
+        another_process_runs(database, "UPDATE notes SET body = body WHERE team = %s", team)
+        await cache.wait_for_notification(seen)
+        drops = cache.drops
+        with psycopg.connect(database, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (cache.listener_pid,))
+        await cache.wait_for_drop(drops)
+        await cache.wait_until_listening()
+    records = [r for r in caplog.records if r.name == "plainsql.cache"]
+    messages = [r.getMessage() for r in records]
+    assert (
+        "query cache open: 3 queries, 2 tables watched (public.members, public.notes), "
+        "at most 10000 results"
+    ) in messages
+    assert "notes.list_notes_by_team: a read" in messages
+    assert any(
+        m.startswith("public.notes written (server process ")
+        and m.endswith(
+            "entries of notes.count_notes, notes.get_note_by_body, notes.list_notes_by_team dropped"
+        )
+        for m in messages
+    ), messages
+    dropped = [r for r in records if "listening connection dropped" in r.getMessage()]
+    assert [r.levelno for r in dropped] == [logging.WARNING]
+    assert any(m.startswith("the query cache listens again (server process ") for m in messages)
+    assert messages[-1] == "query cache closed"
+    for record in caplog.records:
+        assert user not in record.getMessage()
+        assert team not in record.getMessage()
+        assert team not in repr(vars(record))
