@@ -397,12 +397,17 @@ class AsyncUnit:
         """The row ``query`` returns; when it returns none, ``missing`` is raised and the unit
         rolled back (``missing`` may be a function of the connection that reads, in the same
         unit, which error to raise: a conditional UPDATE tells why it changed nothing)."""
-        if self.read_only and (CACHES_OPEN[0] or SCOPE.get() is not None):
+        # A kept "no row" is answered early only when the error needs no connection to tell.
+        if (
+            isinstance(missing, Exception)
+            and self.read_only
+            and (CACHES_OPEN[0] or SCOPE.get() is not None)
+        ):
             found = await self.db._reused(query, self.acting_user, self.isolation, args, kwargs)
-            if found is not MISSING and found is not None:
-                return cast(T, found)
-            if found is None and isinstance(missing, Exception):
+            if found is None:
                 raise missing
+            if found is not MISSING:
+                return cast(T, found)
         async with self.db.transaction(
             acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
         ) as conn:
