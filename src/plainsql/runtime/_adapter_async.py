@@ -211,9 +211,13 @@ class AsyncPsycopgAdapter(AdapterBase):
             if read is None:
                 try:
                     read = await is_read(conn, sql)
-                except psycopg.Error as exc:  # not now (an aborted unit): runs as usual
+                except psycopg.Error as exc:
                     logger.debug("%s: not classified (%s)", query_name, type(exc).__name__)
-                    read = False
+                    read = False  # runs as usual; asked again only if the unit was the cause
+                    if not isinstance(
+                        exc, psycopg.errors.InFailedSqlTransaction | psycopg.OperationalError
+                    ):
+                        self.reads[query_name] = read
                 else:
                     self.reads[query_name] = read
                     logger.debug("%s: %s", query_name, "a read" if read else "not a read")

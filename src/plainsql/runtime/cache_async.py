@@ -141,7 +141,14 @@ class AsyncQueryCache:
     # -- the listener
 
     async def _listen(self) -> None:
-        """Receive notifications until closed; reconnect (empty) when the connection drops."""
+        """Receive notifications until closed; reconnect (empty) when the connection drops.
+        Whatever ends it, the cache serves nothing more: nobody would invalidate it."""
+        try:
+            await self._listen_until_closed()
+        finally:
+            self.store.dropped()
+
+    async def _listen_until_closed(self) -> None:
         flushed_at = time.monotonic()
         while not self._closing:
             listener = self._listener
@@ -151,7 +158,10 @@ class AsyncQueryCache:
             try:
                 async for note in listener.notifies(timeout=POLL_SECONDS):
                     self._notified(note.payload, note.pid)
-            except psycopg.Error as exc:
+                if time.monotonic() - flushed_at >= FLUSH_SECONDS:
+                    flushed_at = time.monotonic()
+                    await self._flush(listener)
+            except Exception as exc:  # the connection, or anything else: never serve unheard
                 self._listener = None
                 self.listener_pid = None
                 dropped = self.store.dropped()
@@ -160,13 +170,10 @@ class AsyncQueryCache:
                     "forgotten; nothing is served from the cache until it listens again",
                     type(exc).__name__,
                     dropped,
+                    exc_info=not isinstance(exc, psycopg.Error),
                 )
                 with suppress(psycopg.Error):
                     await listener.close()
-                continue
-            if time.monotonic() - flushed_at >= FLUSH_SECONDS:
-                flushed_at = time.monotonic()
-                await self._flush(listener)
 
     def _notified(self, payload: str, pid: int) -> None:
         try:
@@ -247,7 +254,6 @@ class AsyncQueryCache:
             await async_join(self._worker)
         listener = self._listener
         self._listener = None
-        self.store.dropped()
         if listener is not None:
             with suppress(psycopg.Error):
                 await self._flush(listener)
