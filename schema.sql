@@ -2700,6 +2700,30 @@ CREATE TRIGGER meetings_set_updated_at BEFORE UPDATE ON public.meetings FOR EACH
 CREATE TRIGGER nodes_set_updated_at BEFORE UPDATE ON public.nodes FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
 
 --
+-- Name: team_members plainsql_cache_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER plainsql_cache_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.team_members FOR EACH STATEMENT EXECUTE FUNCTION plainsql.cache_notify();
+
+ALTER TABLE public.team_members ENABLE ALWAYS TRIGGER plainsql_cache_notify;
+
+--
+-- Name: teams plainsql_cache_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER plainsql_cache_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.teams FOR EACH STATEMENT EXECUTE FUNCTION plainsql.cache_notify();
+
+ALTER TABLE public.teams ENABLE ALWAYS TRIGGER plainsql_cache_notify;
+
+--
+-- Name: users plainsql_cache_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER plainsql_cache_notify AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.users FOR EACH STATEMENT EXECUTE FUNCTION plainsql.cache_notify();
+
+ALTER TABLE public.users ENABLE ALWAYS TRIGGER plainsql_cache_notify;
+
+--
 -- Name: project_files project_files_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 

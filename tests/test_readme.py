@@ -27,8 +27,9 @@ def test_the_readme_has_a_sync_and_an_async_snippet() -> None:
         (SNIPPETS[0], "Ada MEMBER\n"),
         (SNIPPETS[1], "Grace False\ntaken: users_email_key\n"),
         (SNIPPETS[2], "('read committed', 'ops')\n"),
+        (SNIPPETS[3], "[] 2 1\n1 1\n"),
     ],
-    ids=["sync", "async", "unit-of-work"],
+    ids=["sync", "async", "unit-of-work", "cache"],
 )
 def test_a_readme_snippet_runs_as_written(
     snippet: str, expected: str, plainsql_database_url: str

@@ -31,6 +31,8 @@ TWINS = {
     "src/plainsql/runtime/database_async.py": "src/plainsql/runtime/database.py",
     "src/plainsql/runtime/connection_async.py": "src/plainsql/runtime/connection.py",
     "src/plainsql/runtime/pool_async.py": "src/plainsql/runtime/pool.py",
+    "src/plainsql/runtime/_reads_async.py": "src/plainsql/runtime/_reads.py",
+    "src/plainsql/runtime/cache_async.py": "src/plainsql/runtime/cache.py",
 }
 
 # Names (identifiers, and the parts of dotted module paths) renamed in the sync twin.
@@ -53,6 +55,14 @@ RENAMES = {
     "AsyncConnectionPool": "ConnectionPool",
     "open_async_pool": "open_pool",
     "pool_async": "pool",
+    "_reads_async": "_reads",
+    "cache_async": "cache",
+    "AsyncQueryCache": "QueryCache",
+    "open_async_cache": "open_cache",
+    "async_spawn": "spawn",
+    "async_join": "join",
+    "async_sleep": "sleep",
+    "AsyncWorker": "Worker",
 }
 
 # Words of strings and comments (docstrings, mostly) that say which flavour a module is.

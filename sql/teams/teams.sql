@@ -20,6 +20,9 @@ WHERE slug = :slug AND deleted_at IS NULL;
 
 -- name: list_teams_by_user(user_id)
 -- Returns the teams an active user belongs to, with the user's role in each, by name; at most 1000.
+-- Cached per acting user (the team switcher reads it on every page): a committed write to
+-- teams, team_members or users drops it; an entry lives 30 s at most.
+-- plainsql: cache ttl=30s
 SELECT t.id, t.name, t.slug, t.created_at, t.updated_at, m.role
 FROM team_members AS m
 JOIN teams AS t ON t.id = m.team_id

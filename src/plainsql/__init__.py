@@ -8,6 +8,9 @@ internal and may change without notice. Importing plainsql opens nothing and rea
 from plainsql import errors
 from plainsql.config import Settings, load_settings
 from plainsql.queries import Queries, load_async_queries, load_queries
+from plainsql.runtime._reuse import deduplicate_reads
+from plainsql.runtime.cache import QueryCache, open_cache
+from plainsql.runtime.cache_async import AsyncQueryCache, open_async_cache
 from plainsql.runtime.database import Database, Unit
 from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, ConstraintErrors, exactly_one
 from plainsql.runtime.paging import KeysetList, Page, PageRequest
@@ -20,6 +23,7 @@ __all__ = [
     "AsyncConn",
     "AsyncDatabase",
     "AsyncPool",
+    "AsyncQueryCache",
     "AsyncUnit",
     "Conn",
     "ConstraintErrors",
@@ -29,14 +33,18 @@ __all__ = [
     "PageRequest",
     "Pool",
     "Queries",
+    "QueryCache",
     "Settings",
     "Unit",
     "__version__",
+    "deduplicate_reads",
     "errors",
     "exactly_one",
     "load_async_queries",
     "load_queries",
     "load_settings",
+    "open_async_cache",
     "open_async_pool",
+    "open_cache",
     "open_pool",
 ]

@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 # Directive name -> the option keys it accepts. A feature reading a directive adds it here.
-KNOWN_DIRECTIVES: Mapping[str, frozenset[str]] = MappingProxyType({})
+KNOWN_DIRECTIVES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        # The query cache (plainsql.runtime._reuse, docs/caching.md): how long a result is kept,
+        # and the tables to watch when the server cannot tell what the query reads.
+        "cache": frozenset({"ttl", "tables"}),
+    }
+)
 
 _PREFIX = re.compile(r"^plainsql\s*:\s*(?P<rest>.*)$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -638,14 +638,57 @@ def check(settings: Settings) -> None:
     from plainsql.typegen.generate import run_check
 
     result = run_check(settings)
-    for line in result.failures:
+    for line in [*result.failures, *result.cache_failures]:
         click.echo(line, err=True)
     if result.failures:
         click.echo(
             f"check: {len(result.failures)} of {result.queries} queries fail to prepare", err=True
         )
+    if result.cache_failures:
+        click.echo(
+            f"check: {len(result.cache_failures)} problem(s) with cached queries (docs/caching.md)",
+            err=True,
+        )
+    if result.failures or result.cache_failures:
         click.get_current_context().exit(1)
     _say(f"check: all {result.queries} queries prepare")
+
+
+@cli.group()
+def cache() -> None:
+    """The query cache: what cached queries read, and the migration of their triggers."""
+
+
+@cache.command("show")
+@_needs_settings
+def cache_show(settings: Settings) -> None:
+    """Each query with a cache directive: its ttl and the tables whose writes invalidate it."""
+    from plainsql.cache_setup import describe, plan_cache
+
+    click.echo(describe(plan_cache(settings)))
+
+
+@cache.command("migration")
+@click.option("--slug", default="plainsql_cache", show_default=True, help="The migration's slug.")
+@_needs_settings
+def cache_migration(settings: Settings, slug: str) -> None:
+    """Write a migration adding the triggers the cached queries' tables lack (review it)."""
+    from plainsql.cache_setup import plan_cache, write_migration
+
+    plan = plan_cache(settings)
+    for line in plan.failures():
+        if "not cacheable" in line:
+            click.echo(line, err=True)
+    written = write_migration(settings, plan, slug)
+    if written is None:
+        _say(f"cache: {len(plan.tables)} tables watched, each has its trigger: nothing to write")
+        return
+    for path in written:
+        _say(f"wrote {settings.shown(path)}")
+    _say(
+        f"cache: triggers for {len(plan.untriggered)} tables "
+        f"({', '.join(plan.untriggered)}); review the migration, then `plainsql migrate`"
+    )
 
 
 @cli.command()

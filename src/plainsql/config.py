@@ -111,6 +111,8 @@ class Settings:
     studio_secret_columns: tuple[str, ...] = ()
     name_statements: bool = True
     slow_query_ms: int | None = DEFAULT_SLOW_QUERY_MS
+    cache_max_entries: int = 10_000
+    cache_max_mb: int = 64
 
     @property
     def sql_dir(self) -> Path:
@@ -332,6 +334,11 @@ OPTIONS: tuple[Option, ...] = (
            str(DEFAULT_SLOW_QUERY_MS), "a query call slower than this many milliseconds is "
            "logged (`plainsql.slow_query`, WARNING: name, duration, rows, parameter names); "
            "empty turns it off", _integer, nullable=True),
+    Option("cache_max_entries", "cache-max-entries", "PLAINSQL_CACHE_MAX_ENTRIES", "10000",
+           "most results a query cache keeps (`-- plainsql: cache`); the least recently used "
+           "goes first ([docs/caching.md](docs/caching.md))", _integer),
+    Option("cache_max_mb", "cache-max-mb", "PLAINSQL_CACHE_MAX_MB", "64",
+           "most memory (MB, estimated) a query cache's results take", _integer),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",

@@ -35,6 +35,7 @@
     ├── QueryFailed                 typegen/check could not prepare or describe a query
     ├── StaleTypes                  the generated types describe other SQL than was loaded
     ├── StatsUnavailable            pg_stat_statements is not loaded or not created (says how)
+    ├── CacheError                  a query cache cannot open: a query not cacheable, no trigger
     ├── MissingRow                  a query typed to return one row returned none
     └── DomainError                 base of the services' own errors (EmailTaken, NotFound, ...)
 
@@ -350,6 +351,12 @@ class StaleTypes(PlainSQLError):
 
 class StatsUnavailable(PlainSQLError):
     """``plainsql stats`` cannot read ``pg_stat_statements``; the message says what to run."""
+
+
+class CacheError(PlainSQLError):
+    """A query cache cannot open, or ``plainsql check`` refuses a cached query: the query's
+    reads cannot be known (and its directive lists no tables), it is not a plain read, or a
+    table it reads has no trigger notifying the cache. Names the file, line, query and table."""
 
 
 class MissingRow(PlainSQLError):

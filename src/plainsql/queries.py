@@ -58,6 +58,7 @@ from plainsql.errors import PlainSQLError, QueryNotFound, SQLFileError, Untermin
 from plainsql.runtime._adapter import PsycopgAdapter
 from plainsql.runtime._adapter_async import AsyncPsycopgAdapter
 from plainsql.runtime._adapter_common import RecordClasses
+from plainsql.runtime._reuse import cache_spec
 
 
 class _Loader(QueryLoader):
@@ -73,15 +74,19 @@ class _Loader(QueryLoader):
         try:
             doc, directives = split_directives(datum.doc_comments)
         except DirectiveError as exc:
-            lines = query.splitlines()
-            at = next((i for i, text in enumerate(lines) if exc.line.strip() in text), 0)
-            raise SQLFileError(
-                str(floc[0]), floc[1] + at, f"query {datum.query_name}: {exc}"
-            ) from None
+            raise _directive_error(exc.line, exc, query, floc, datum.query_name) from None
         if directives:
             adapter: PsycopgAdapter | AsyncPsycopgAdapter = self._driver_adapter  # type: ignore[assignment]
             adapter.directives[datum.query_name] = directives
             datum = datum._replace(doc_comments=doc)
+            if "cache" in directives:
+                try:
+                    spec = cache_spec(directives["cache"], datum.operation_type)
+                except ValueError as exc:
+                    raise _directive_error(
+                        "plainsql: cache", exc, query, floc, datum.query_name
+                    ) from None
+                adapter.cache_specs[datum.query_name] = spec
         if not self.name_statements:
             return datum
         pyformat = datum.operation_type is not SQLOperationType.SCRIPT
@@ -148,6 +153,15 @@ class _Loader(QueryLoader):
             return tree
 
         return load(dir_path, [])
+
+
+def _directive_error(
+    line: str, exc: Exception, query: str, floc: tuple[Path | str, int], query_name: str
+) -> SQLFileError:
+    """A directive's error, at the line of the directive in the file."""
+    lines = query.splitlines()
+    at = next((i for i, text in enumerate(lines) if line.strip() in text), 0)
+    return SQLFileError(str(floc[0]), floc[1] + at, f"query {query_name}: {exc}")
 
 
 class _UnnamedLoader(_Loader):

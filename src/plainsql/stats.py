@@ -11,6 +11,10 @@ or whose plan it has; names with the same SQL have the same id and are reported 
 it (their calls cannot be told apart). One query can run under several ids: psycopg sends a
 Python int as int2, int4, int8 or numeric by its value, and each is another parse tree.
 
+The query cache's counters (hits, misses, evictions, invalidations per cached query, summed
+over the processes that flushed them into ``plainsql.cache_stats``: docs/caching.md) are
+shown beside, when the database has that table.
+
 plainsql never creates the extension in an application's migrations. On the embedded server
 (which preloads the module) ``stats`` creates it itself, in the schema ``plainsql``, where
 everything the toolkit installs in a database lives; elsewhere it says what to run.
@@ -31,6 +35,7 @@ from psycopg import sql
 from plainsql import naming
 from plainsql.config import Settings, describe_target
 from plainsql.errors import StatsUnavailable
+from plainsql.runtime._cache_sql import READ_STATS, STATS_EXIST, STATS_TABLE
 from plainsql.server import connect, database_name, session_conninfo
 
 EXTENSION = "pg_stat_statements"
@@ -79,6 +84,23 @@ class NamedStats:
     shared_with: tuple[str, ...]  # names whose calls are counted in the same ids
 
 
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """A cached query's counters in ``plainsql.cache_stats`` (every process's flushes)."""
+
+    name: str
+    hits: int
+    misses: int
+    evictions: int
+    invalidations: int
+    flushed_at: str  # ISO time of the last flush
+
+    @property
+    def hit_ratio(self) -> float:
+        calls = self.hits + self.misses
+        return self.hits / calls if calls else 0.0
+
+
 @dataclass(slots=True)
 class StatsReport:
     database: str
@@ -86,6 +108,7 @@ class StatsReport:
     queries: list[NamedStats]
     unmatched: list[Entry]
     explain_failed: dict[str, str]  # query name -> why EXPLAIN gave no id
+    cache: list[CacheStats] = field(default_factory=list)
 
     def sorted(self, key: str, limit: int | None) -> StatsReport:
         """The report with both lists sorted by ``key`` (one of :data:`SORT_KEYS`), cut."""
@@ -98,6 +121,7 @@ class StatsReport:
             queries[:limit] if limit is not None else queries,
             unmatched[:limit] if limit is not None else unmatched,
             self.explain_failed,
+            self.cache,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -112,6 +136,7 @@ class StatsReport:
                 {k: v for k, v in asdict(e).items() if k != "names"} for e in self.unmatched
             ],
             "explain_failed": self.explain_failed,
+            "cache": [{**asdict(c), "hit_ratio": c.hit_ratio} for c in self.cache],
         }
 
 
@@ -194,7 +219,10 @@ def open_stats(
 
 
 def reset(conn: psycopg.Connection[Any], schema: str) -> None:
-    """Forget the statistics of this database (other databases' are kept)."""
+    """Forget the statistics of this database (other databases' are kept), and the query
+    cache's counters when it has them."""
+    if has_cache_stats(conn):
+        conn.execute(f"DELETE FROM {STATS_TABLE}")
     conn.execute(
         sql.SQL(
             "SELECT {}.pg_stat_statements_reset(0::oid, "
@@ -235,6 +263,21 @@ def read_entries(conn: psycopg.Connection[Any], schema: str) -> list[Entry]:
             )
         )
     return entries
+
+
+def has_cache_stats(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(STATS_EXIST).fetchone()
+    return bool(row and row[0])
+
+
+def read_cache_stats(conn: psycopg.Connection[Any]) -> list[CacheStats]:
+    """The query cache's counters, when the database has ``plainsql.cache_stats``."""
+    if not has_cache_stats(conn):
+        return []
+    return [
+        CacheStats(str(name), int(hits), int(misses), int(evicted), int(dropped), at.isoformat())
+        for name, hits, misses, evicted, dropped, at in conn.execute(READ_STATS).fetchall()
+    ]
 
 
 def _explained_id(conn: psycopg.Connection[Any], text: str, nparams: int) -> int:
@@ -340,9 +383,12 @@ def collect(settings: Settings, conninfo: str | None = None) -> StatsReport:
     with open_stats(settings, conninfo) as (conn, schema):
         explained, failed = explain_ids(conn, sources)
         entries = read_entries(conn, schema)
+        cache = read_cache_stats(conn)
         dbname = str(conn.info.dbname)
         version = conn.info.server_version
-    return build_report(entries, explained, failed, dbname, version)
+    report = build_report(entries, explained, failed, dbname, version)
+    report.cache = cache
+    return report
 
 
 def render(report: StatsReport, sort_key: str) -> str:
@@ -372,4 +418,16 @@ def render(report: StatsReport, sort_key: str) -> str:
         lines.append(f"{e.queryid:>21} {e.calls:>8} {e.total_ms:>10.1f} {e.mean_ms:>9.3f}  {text}")
     for name, reason in sorted(report.explain_failed.items()):
         lines.append(f"  no queryid from EXPLAIN for {name}: {reason}")
+    if report.cache:
+        lines.append("")
+        lines.append(f"query cache ({STATS_TABLE}: every process's counters, flushed every 10 s)")
+        lines.append(
+            f"{'name':<44} {'hits':>9} {'misses':>9} {'hit %':>6} {'evictions':>9} "
+            f"{'invalidated':>11}  last flush"
+        )
+        for c in report.cache:
+            lines.append(
+                f"{c.name:<44} {c.hits:>9} {c.misses:>9} {100 * c.hit_ratio:>6.1f} "
+                f"{c.evictions:>9} {c.invalidations:>11}  {c.flushed_at}"
+            )
     return "\n".join(lines)

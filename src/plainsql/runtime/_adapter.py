@@ -8,7 +8,8 @@ Generated from :mod:`plainsql.runtime._adapter_async`, the one to edit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 from typing import Any
@@ -17,7 +18,22 @@ import psycopg
 
 from plainsql.errors import map_error
 from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
+from plainsql.runtime._reads import is_read
+from plainsql.runtime._reuse import (
+    MISSING,
+    SCOPE,
+    NotReused,
+    ReuseProbe,
+    Stamp,
+    copied,
+    params_key,
+    written,
+)
 from plainsql.runtime._slow import report
+
+logger = logging.getLogger("plainsql.cache")
+
+Run = Callable[..., Any]  # the read itself: select, select_one or select_value
 
 
 class PsycopgAdapter(AdapterBase):
@@ -32,7 +48,12 @@ class PsycopgAdapter(AdapterBase):
         sql: str,
         parameters: Params,
         record_class: Any = None,
+        *,
+        reusing: bool = True,
     ) -> list[Any]:
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            rows: list[Any] = self._reused(conn, query_name, sql, parameters, self.select)
+            return rows
         started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
@@ -52,7 +73,11 @@ class PsycopgAdapter(AdapterBase):
         sql: str,
         parameters: Params,
         record_class: Any = None,
+        *,
+        reusing: bool = True,
     ) -> Any:
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            return self._reused(conn, query_name, sql, parameters, self.select_one)
         started = perf_counter()
         try:
             cur = conn.cursor(row_factory=self.row_factory_of(query_name))
@@ -66,8 +91,16 @@ class PsycopgAdapter(AdapterBase):
         return row
 
     def select_value(
-        self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
+        self,
+        conn: psycopg.Connection[Any],
+        query_name: str,
+        sql: str,
+        parameters: Params,
+        *,
+        reusing: bool = True,
     ) -> Any:
+        if reusing and (self.cache is not None or SCOPE.get() is not None):
+            return self._reused(conn, query_name, sql, parameters, self.select_value)
         started = perf_counter()
         try:
             cur = conn.cursor()
@@ -98,6 +131,7 @@ class PsycopgAdapter(AdapterBase):
     def insert_update_delete(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> int:
+        written()
         started = perf_counter()
         try:
             cur = conn.cursor()
@@ -118,6 +152,7 @@ class PsycopgAdapter(AdapterBase):
     ) -> int:
         """One execution per parameter mapping, pipelined by psycopg's ``executemany``: the
         batch costs one round trip, not one per row."""
+        written()
         started = perf_counter()
         try:
             cur = conn.cursor()
@@ -132,12 +167,81 @@ class PsycopgAdapter(AdapterBase):
     def insert_returning(
         self, conn: psycopg.Connection[Any], query_name: str, sql: str, parameters: Params
     ) -> Any:
-        return self.select_one(conn, query_name, sql, parameters)
+        written()
+        return self.select_one(conn, query_name, sql, parameters, reusing=False)
 
     def execute_script(self, conn: psycopg.Connection[Any], sql: str) -> str:
+        written()
         try:
             cur = conn.cursor()
             cur.execute(sql)
         except psycopg.Error as exc:
             raise map_error(exc, query_name="script") from exc
         return str(cur.statusmessage)
+
+    def _reused(
+        self,
+        conn: psycopg.Connection[Any],
+        query_name: str,
+        sql: str,
+        parameters: Params,
+        run: Run,
+    ) -> Any:
+        """The result of a read: an earlier one of the open scope or the cache when they have
+        it, else ``run``'s, kept for the next caller (see plainsql.runtime._reuse).
+
+        Only a read in a read-only READ COMMITTED unit of work is reused: its connection
+        carries the unit's stamp (the pool and the BEGIN statement, which names the role and
+        the acting user). A unit of one query first hands its query a :class:`ReuseProbe`
+        carrying that stamp instead of a connection: a result found then costs no round trip;
+        anything else raises :class:`NotReused` and the unit runs. In a scope, a query is
+        first asked of the server (once per query): one that is not a read empties the scope
+        and runs."""
+        scope = SCOPE.get()
+        probing = isinstance(conn, ReuseProbe)  # a unit looking before it takes a connection
+        if scope is not None:
+            read = self.reads.get(query_name)
+            if read is None:
+                try:
+                    read = is_read(conn, sql)
+                except psycopg.Error as exc:
+                    logger.debug("%s: not classified (%s)", query_name, type(exc).__name__)
+                    read = False  # runs as usual; asked again only if the unit was the cause
+                    if not isinstance(
+                        exc, psycopg.errors.InFailedSqlTransaction | psycopg.OperationalError
+                    ):
+                        self.reads[query_name] = read
+                else:
+                    self.reads[query_name] = read
+                    logger.debug("%s: %s", query_name, "a read" if read else "not a read")
+            if not read:
+                if probing:
+                    raise NotReused(query_name)
+                scope.clear()
+                return run(conn, query_name, sql, parameters, reusing=False)
+        stamp: Stamp | None = getattr(conn, "reuse_stamp", None)
+        key = None if stamp is None else params_key(parameters)
+        if stamp is None or key is None:
+            return run(conn, query_name, sql, parameters, reusing=False)
+        in_scope = (self, query_name, stamp, key)
+        if scope is not None:
+            found = scope.results.get(in_scope, MISSING)
+            if found is not MISSING:
+                scope.reused += 1
+                return copied(found)
+        cache = self.cache
+        if cache is not None and stamp[0] is cache.pool and query_name in cache.store.specs:
+            in_cache = (self, query_name, stamp[1], key)  # typed and dict rows apart
+            found = cache.store.get(in_cache, query_name, count_miss=not probing)
+            if found is MISSING:
+                if probing:
+                    raise NotReused(query_name)
+                since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN
+                found = run(conn, query_name, sql, parameters, reusing=False)
+                cache.store.store(in_cache, query_name, found, since)
+        else:
+            found = run(conn, query_name, sql, parameters, reusing=False)
+        if scope is not None:
+            scope.results[in_scope] = found
+            scope.ran += 1
+        return copied(found)

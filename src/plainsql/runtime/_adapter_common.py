@@ -7,6 +7,7 @@ fails when the two disagree).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
@@ -18,6 +19,7 @@ from psycopg.rows import RowFactory, class_row, dict_row
 from plainsql import _sqltext as sqltext
 from plainsql._directives import Directive
 from plainsql.errors import InvalidInput, map_error
+from plainsql.runtime._reuse import CacheSpec
 from plainsql.runtime._slow import threshold_seconds
 
 Params = Mapping[str, Any]
@@ -55,6 +57,24 @@ class AdapterBase:
         self.nullability_overrides: dict[str, dict[str, bool]] = {}
         # The `-- plainsql: ...` lines of each query that has any (plainsql._directives).
         self.directives: dict[str, dict[str, Directive]] = {}
+        # The queries whose SQL says `-- plainsql: cache ...` (plainsql.runtime._reuse), and
+        # the cache serving them while one is open (plainsql.runtime.cache_async): a
+        # QueryCache or an AsyncQueryCache, typed loosely here to keep the imports one-way.
+        self.cache_specs: dict[str, CacheSpec] = {}
+        self.cache: Any = None
+        # Whether each query only reads, as the server said the first time a scope met it.
+        self.reads: dict[str, bool] = {}
+        # Adapters of the same SQL with record classes of their own (typegen's typed queries,
+        # linked by follow()): a cache opened on these queries serves them too.
+        self.followers: weakref.WeakSet[AdapterBase] = weakref.WeakSet()
+
+    def follow(self, source: AdapterBase) -> None:
+        """Serve the same queries as ``source`` (the adapter of the loaded SQL): its
+        directives, and the query cache opened on it, now and later."""
+        self.directives = source.directives
+        self.cache_specs = source.cache_specs
+        self.cache = source.cache
+        source.followers.add(self)
 
     def row_factory_of(self, query_name: str) -> RowFactory[Any]:
         """The row factory of ``query_name``, built on its first call."""

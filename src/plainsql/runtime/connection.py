@@ -22,13 +22,14 @@ from plainsql.runtime._session import refuse_session_level
 class PlainConnection(psycopg.Connection[Row]):
     """A psycopg connection with a statement deadline and a cursor for BEGIN/COMMIT."""
 
-    __slots__ = ("_unit_cursor", "deadline", "last_used", "pooled")
+    __slots__ = ("_unit_cursor", "deadline", "last_used", "pooled", "reuse_stamp")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = 0.0
         self.last_used = 0.0
         self.pooled = False
+        self.reuse_stamp: tuple[object, str] | None = None
         self._unit_cursor: psycopg.Cursor[Any] | None = None
         self.cursor_factory = DeadlineCursor
 

@@ -10,7 +10,10 @@ every call without a lookup:
 - ``pooled``: it goes through a declared transaction pooler, so its cursors refuse
   session-level statements (:func:`plainsql.runtime._session.refuse_session_level`);
 - ``unit_cursor()``: one cursor kept for ``BEGIN``/``COMMIT``, so a unit of work does not build
-  two cursors of its own on every call.
+  two cursors of its own on every call;
+- ``reuse_stamp``: set while a read-only READ COMMITTED unit of work runs on it (the pool and
+  the unit's ``BEGIN``, naming its role and acting user), where a read's result may be reused
+  (:mod:`plainsql.runtime._reuse`); None otherwise.
 
 Generated into the sync twin by ``tools/async_to_sync.py``.
 """
@@ -31,13 +34,14 @@ from plainsql.runtime._session import refuse_session_level
 class AsyncPlainConnection(psycopg.AsyncConnection[Row]):
     """A psycopg connection with a statement deadline and a cursor for BEGIN/COMMIT."""
 
-    __slots__ = ("_unit_cursor", "deadline", "last_used", "pooled")
+    __slots__ = ("_unit_cursor", "deadline", "last_used", "pooled", "reuse_stamp")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = 0.0
         self.last_used = 0.0
         self.pooled = False
+        self.reuse_stamp: tuple[object, str] | None = None
         self._unit_cursor: psycopg.AsyncCursor[Any] | None = None
         self.cursor_factory = AsyncDeadlineCursor
 

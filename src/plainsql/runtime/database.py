@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import psycopg
 from psycopg import IsolationLevel
@@ -34,15 +34,26 @@ from plainsql.errors import (
     map_error,
     prepared_statement_lost,
 )
+from plainsql.runtime._adapter_common import AdapterBase
 from plainsql.runtime._deadline import deadline_seconds
 from plainsql.runtime._libpq import run_command
+from plainsql.runtime._reuse import (
+    CACHES_OPEN,
+    MISSING,
+    SCOPE,
+    NotReused,
+    ReuseProbe,
+    written,
+)
 from plainsql.runtime._unit import (
     COMMIT,
+    DEFAULT_ISOLATION,
     ROLLBACK,
     begin_statement,
     check_acting_user,
     unit_isolation,
 )
+from plainsql.runtime.connection import PlainConnection
 from plainsql.runtime.pool import Conn, Pool
 from plainsql.server import through_pooler, unavailable
 
@@ -189,11 +200,17 @@ class Database:
         read_only: bool = False,
         isolation: IsolationLevel | None = None,
     ) -> Iterator[Conn]:
-        """A unit of work: commits when the block ends, rolls back on any error."""
+        """A unit of work: commits when the block ends, rolls back on any error.
+
+        A read-only READ COMMITTED unit stamps its connection while it runs, so that a read's
+        result may be reused (a deduplicating scope, the query cache: docs/caching.md); a
+        read-write unit empties the open scope when it ends."""
         settings = self.settings
         check_acting_user(acting_user)
+        level = unit_isolation(isolation)
+        reusable = read_only and level is DEFAULT_ISOLATION
         begin = begin_statement(
-            unit_isolation(isolation),
+            level,
             read_only,
             settings.acting_user_setting,
             acting_user,
@@ -220,6 +237,8 @@ class Database:
                             )
                             continue
                         raise _mapped(exc, committing=False) from exc
+                    if reusable and isinstance(conn, PlainConnection):
+                        conn.reuse_stamp = (self.pool, begin)
                     try:
                         yield conn
                     except BaseException as exc:
@@ -241,11 +260,47 @@ class Database:
                         failure, cause = self._failure(_mapped(exc, committing=not read_only), exc)
                         raise failure from cause
                 finally:
+                    if reusable and isinstance(conn, PlainConnection):
+                        conn.reuse_stamp = None
+                    elif not read_only:
+                        written()
                     if restore and not conn.closed:
                         conn.set_autocommit(False)
             finally:
                 self.pool.putconn(conn)
             return
+
+    def _reused(
+        self,
+        query: Any,
+        acting_user: str | None,
+        isolation: IsolationLevel | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """What a read-only unit of the one query ``query`` would return, taken from a result
+        kept by the open scope or query cache before any connection is (plainsql's query
+        functions, loaded or typed, only: they hand the connection to their adapter); MISSING
+        when none answers. See plainsql.runtime._reuse.ReuseProbe."""
+        level = unit_isolation(isolation)
+        owner = getattr(query, "__self__", None)
+        adapter = getattr(owner, "driver_adapter", None) or getattr(owner, "_a", None)
+        if level is not DEFAULT_ISOLATION or not isinstance(adapter, AdapterBase):
+            return MISSING
+        settings = self.settings
+        check_acting_user(acting_user)
+        begin = begin_statement(
+            level,
+            True,
+            settings.acting_user_setting,
+            acting_user,
+            settings.transaction_role,
+            self._unit_timeout,
+        )
+        try:
+            return query(ReuseProbe((self.pool, begin)), *args, **kwargs)
+        except NotReused:
+            return MISSING
 
     def retry(self, unit: Callable[[], T], *, attempts: int = 3) -> tuple[T, int]:
         """Run ``unit`` (which opens its own transaction) again after a serialization failure
@@ -284,7 +339,13 @@ class Unit:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """What ``query(conn, *args, **kwargs)`` returns, run in this unit of work."""
+        """What ``query(conn, *args, **kwargs)`` returns, run in this unit of work (or, in a
+        read-only unit, kept from an earlier run by the open scope or query cache, without a
+        connection: docs/caching.md)."""
+        if self.read_only and (CACHES_OPEN[0] or SCOPE.get() is not None):
+            found = self.db._reused(query, self.acting_user, self.isolation, args, kwargs)
+            if found is not MISSING:
+                return cast(T, found)
         with self.db.transaction(
             acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
         ) as conn:
@@ -301,6 +362,17 @@ class Unit:
         """The row ``query`` returns; when it returns none, ``missing`` is raised and the unit
         rolled back (``missing`` may be a function of the connection that reads, in the same
         unit, which error to raise: a conditional UPDATE tells why it changed nothing)."""
+        # A kept "no row" is answered early only when the error needs no connection to tell.
+        if (
+            isinstance(missing, Exception)
+            and self.read_only
+            and (CACHES_OPEN[0] or SCOPE.get() is not None)
+        ):
+            found = self.db._reused(query, self.acting_user, self.isolation, args, kwargs)
+            if found is None:
+                raise missing
+            if found is not MISSING:
+                return cast(T, found)
         with self.db.transaction(
             acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
         ) as conn:

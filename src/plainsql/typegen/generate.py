@@ -3,6 +3,8 @@
 ``plainsql typegen`` writes the generated package; ``--check`` writes nothing and names the
 files that differ from what would be written. ``plainsql check`` only prepares every query.
 Both build a scratch database from ``migrations/`` on the configured server and drop it.
+``check`` also fails on a query with a cache directive that cannot be cached, or that reads a
+table without the trigger notifying the cache (:mod:`plainsql.cache_setup`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class TypegenResult:
 class CheckResult:
     queries: int
     failures: list[str] = field(default_factory=list)
+    cache_failures: list[str] = field(default_factory=list)  # plainsql.cache_setup
 
 
 def output_dir(settings: Settings, out: Path | None = None) -> Path:
@@ -124,8 +127,11 @@ def _generated_modules(folder: Path) -> list[Path]:
 
 def run_check(settings: Settings) -> CheckResult:
     """Prepare every named query against a freshly migrated database; list the failures."""
+    from plainsql.cache_setup import plan_on
+
     sources = load_sources(settings.sql_dir)
     failures: list[Failure] = []
+    cache_failures: list[str] = []
     if sources:
         with (
             migrated_scratch(settings) as conninfo,
@@ -137,5 +143,8 @@ def run_check(settings: Settings) -> CheckResult:
                     describer.check(source)
                 except QueryFailed as exc:
                     failures.append(Failure(source, str(exc)))
+            # The cached queries: cacheable, and every table they read has its trigger.
+            cache_failures = plan_on(conn, settings).failures()
     failures.sort(key=lambda f: (str(f.source.path), f.source.line))
-    return CheckResult(len(sources), [f.format(settings.project_dir) for f in failures])
+    shown = [f.format(settings.project_dir) for f in failures]
+    return CheckResult(len(sources), shown, cache_failures)

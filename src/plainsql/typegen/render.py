@@ -323,6 +323,7 @@ def _query_module(
     if root:
         imports.add("plainsql.queries", "Queries")
         imports.add("plainsql.typegen.support", "checked_sql")
+        imports.add("plainsql.typegen.support", "linked")
         local[".records"].add("RECORD_CLASSES")
         for child in sorted(spaces[0].children):
             local[f".{child}"] = {spaces[0].children[child].class_name(k) for k in kinds}
@@ -412,7 +413,7 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
         out += ["", *slots, ""]
         out.append("    def __init__(self, queries: Queries) -> None:")
         out += [
-            f"        self._a = {adapter}(RECORD_CLASSES)",
+            f"        self._a = linked({adapter}(RECORD_CLASSES), queries)",
             "        self._sql = checked_sql(queries, FINGERPRINTS)",
         ]
     for child in children:

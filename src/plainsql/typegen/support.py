@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiosql.types import SQLOperationType
 from psycopg.types.json import Json, Jsonb
@@ -17,12 +17,25 @@ from psycopg.types.json import Json, Jsonb
 from plainsql import naming
 from plainsql.errors import InvalidInput, StaleTypes
 
+if TYPE_CHECKING:
+    from plainsql.runtime._adapter_common import AdapterBase
+
+A = TypeVar("A", bound="AdapterBase")
+
 
 def fingerprint(operation: SQLOperationType, sql: str) -> str:
     """A short digest of what a query runs: its operation and its SQL as loaded, without its
     name comment (so ``name-statements`` on or off needs no new typegen run)."""
     text = naming.unnamed(sql)
     return hashlib.sha256(f"{operation.name}\n{text}".encode()).hexdigest()[:16]
+
+
+def linked(adapter: A, queries: Any) -> A:
+    """``adapter`` (the typed queries' own, with their record classes) serving the queries of
+    ``queries`` as their adapter does: their directives, and the query cache opened on them
+    (``plainsql.open_async_cache(db, queries)``) serves the typed calls too."""
+    adapter.follow(queries.driver_adapter)
+    return adapter
 
 
 def checked_sql(queries: Any, expected: Mapping[str, str]) -> dict[str, str]:

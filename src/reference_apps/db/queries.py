@@ -8,7 +8,7 @@ They refuse SQL that changed since this package was generated.
 from __future__ import annotations
 
 from plainsql.queries import AsyncPsycopgAdapter, Queries
-from plainsql.typegen.support import checked_sql
+from plainsql.typegen.support import checked_sql, linked
 
 from .audit import AsyncAuditQueries
 from .auth import AsyncAuthQueries
@@ -226,7 +226,7 @@ class AsyncTypedQueries:
     )
 
     def __init__(self, queries: Queries) -> None:
-        self._a = AsyncPsycopgAdapter(RECORD_CLASSES)
+        self._a = linked(AsyncPsycopgAdapter(RECORD_CLASSES), queries)
         self._sql = checked_sql(queries, FINGERPRINTS)
         self.audit = AsyncAuditQueries(self._a, self._sql)
         self.auth = AsyncAuthQueries(self._a, self._sql)

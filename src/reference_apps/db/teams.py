@@ -94,7 +94,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
 
-        ``teams.delete_team`` (sql/teams/teams.sql:31).
+        ``teams.delete_team`` (sql/teams/teams.sql:34).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -161,7 +161,7 @@ class AsyncTeamsQueries:
         more than retention_seconds ago, with its memberships; returns the count. No acting
         user needed.
 
-        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:56).
+        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:59).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -306,7 +306,8 @@ class AsyncTeamsQueries:
         user_id: str,
     ) -> list[ListTeamsByUserRow]:
         """Returns the teams an active user belongs to, with the user's role in each, by name; at
-        most 1000.
+        most 1000. Cached per acting user (the team switcher reads it on every page): a
+        committed write to teams, team_members or users drops it; an entry lives 30 s at most.
 
         ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
         """
@@ -378,7 +379,7 @@ class AsyncTeamsQueries:
         soft-deleted or the acting user is not an OWNER (the policy). A taken slug violates
         teams_slug_key.
 
-        ``teams.update_team_name`` (sql/teams/teams.sql:36).
+        ``teams.update_team_name`` (sql/teams/teams.sql:39).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -401,7 +402,7 @@ class AsyncTeamsQueries:
         """Restores the soft-deleted team (an OWNER's: the policy); nothing when missing, live,
         or purged.
 
-        ``teams.update_team_restored`` (sql/teams/teams.sql:49).
+        ``teams.update_team_restored`` (sql/teams/teams.sql:52).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -422,7 +423,7 @@ class AsyncTeamsQueries:
         """Soft-deletes the live team (an OWNER's: the policy); 1, or 0 when missing or already
         deleted.
 
-        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:43).
+        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:46).
         """
         count: int = await self._a.insert_update_delete(
             conn,
