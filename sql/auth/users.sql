@@ -99,7 +99,7 @@ SELECT app_set_user_role(:user_id::text, :role::user_role) AS "found!";
 -- name: get_credential_by_user_id(user_id)^
 -- The id and credential hash of the active user (acting as itself), or nothing (no password,
 -- another user, soft-deleted): what a password change checks the current password against.
-SELECT a.user_id AS "user_id!", a.password AS "password_hash!"
+SELECT a.user_id, a.password AS password_hash
 FROM accounts AS a
 JOIN users AS u ON u.id = a.user_id
 WHERE a.user_id = :user_id
@@ -127,5 +127,5 @@ WITH changed AS (
         AND s.id IS DISTINCT FROM coalesce(CAST(:keep_session_id AS text), NULL)
     RETURNING s.id
 )
-SELECT (SELECT count(*) FROM ended)::integer AS "ended!"
+SELECT (SELECT count(*) FROM ended)::integer AS ended
 FROM changed;

@@ -20,12 +20,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
 from plainsql import exactly_one
 from plainsql.errors import InvalidInput
-from reference_apps.db.records import CreateEmailChangeRow, UserRow
+from reference_apps.db.records import (
+    CreateEmailChangeRow,
+    CreatePasswordResetFromRequestRow,
+    UserRow,
+)
 from reference_apps.services import bounds
 from reference_apps.services.base import WORKER_ROLE, Service, in_batches
 from reference_apps.services.errors import UserNotFound, run_secret
@@ -52,21 +56,20 @@ class NewVerification:
         return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
 
 
+IssuedPasswordReset = CreatePasswordResetFromRequestRow
+"""Whom a password reset goes to: ``user_id``, ``email``, and ``expires_at``, the value's end."""
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class PasswordReset:
-    """A password reset to deliver: the single-use value (hidden from repr) for the user
-    ``user_id``, to send to ``email`` (e.g. as a link) before ``expires_at``."""
+    """A password reset to deliver: the single-use value (hidden from repr), to send to
+    ``issued.email`` (e.g. as a link) before ``issued.expires_at``."""
 
-    user_id: str
-    email: str
+    issued: IssuedPasswordReset
     value: str
-    expires_at: datetime
 
     def __repr__(self) -> str:
-        return (
-            f"PasswordReset(user_id={self.user_id!r}, email={self.email!r}, value=<hidden>,"
-            f" expires_at={self.expires_at!r})"
-        )
+        return f"PasswordReset(issued={self.issued!r}, value=<hidden>)"
 
 
 DeliverPasswordReset = Callable[[PasswordReset], Awaitable[None]]
@@ -76,8 +79,8 @@ value is not kept and the request waits for the next run."""
 
 
 class VerificationService(Service):
-    """Create and consume verifications: values tied to no user (nobody acts yet), and the
-    values that verify a user's own email."""
+    """Create and consume verifications: values tied to no user (nobody acts yet), the
+    values that verify a user's own email, and (the delivery worker's job) password resets."""
 
     async def create_verification(
         self,
@@ -182,8 +185,7 @@ class VerificationService(Service):
                 )
                 if issued is None:
                     break
-                reset = PasswordReset(issued.user_id, issued.email, secret, issued.expires_at)
-                await deliver(reset)
+                await deliver(PasswordReset(issued=issued, value=secret))
                 delivered += 1
         return delivered
 

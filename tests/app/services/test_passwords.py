@@ -190,7 +190,7 @@ async def test_a_reset_value_is_stored_only_as_its_hash_and_handed_only_to_the_d
     assert await auth.verifications.deliver_password_resets(outbox.deliver) == 1
 
     [sent] = outbox.sent
-    assert (sent.user_id, sent.email) == (user.id, "ada@x.io")
+    assert (sent.issued.user_id, sent.issued.email) == (user.id, "ada@x.io")
     assert "value=<hidden>" in repr(sent)
     assert sent.value not in repr(sent)
     stored = plainsql_conn.execute(
@@ -198,7 +198,7 @@ async def test_a_reset_value_is_stored_only_as_its_hash_and_handed_only_to_the_d
     ).fetchall()
     assert stored == [
         (f"password-reset:{user.id}", hashlib.sha256(sent.value.encode()).digest(), user.id,
-         sent.expires_at),
+         sent.issued.expires_at),
     ]  # fmt: skip
     assert plainsql_conn.execute("SELECT count(*) FROM password_reset_requests").fetchone() == (0,)
     # tests/app/services/test_auth.py checks that a database dump holds no such value.
@@ -279,7 +279,7 @@ async def test_an_unknown_email_gets_the_same_answer_after_the_same_work(
     assert work["nobody@x.io"] == (None, [("create_password_reset_request", 1)])
     outbox = Outbox()
     assert await auth.verifications.deliver_password_resets(outbox.deliver) == 1
-    assert [sent.email for sent in outbox.sent] == ["ada@x.io"]
+    assert [sent.issued.email for sent in outbox.sent] == ["ada@x.io"]
     assert plainsql_conn.execute("SELECT count(*) FROM verifications").fetchone() == (1,)
 
 
@@ -374,7 +374,7 @@ async def test_a_soft_deleted_user_gets_no_reset_and_the_next_request_is_deliver
     await auth.soft_delete_user(user.id)
     outbox = Outbox()
     assert await auth.verifications.deliver_password_resets(outbox.deliver) == 1
-    assert [sent.email for sent in outbox.sent] == ["bo@x.io"]
+    assert [sent.issued.email for sent in outbox.sent] == ["bo@x.io"]
 
 
 async def test_the_application_role_cannot_make_a_reset_value(
