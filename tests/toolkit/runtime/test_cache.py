@@ -10,6 +10,7 @@ Every write another process makes is waited for by its notification, never by a 
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
@@ -520,6 +521,27 @@ async def test_the_counters_reach_plainsql_cache_stats(
             " WHERE query_name = 'notes.list_notes_by_team'"
         ).fetchone()
     assert row == (2, 1)
+
+
+async def test_plainsql_stats_shows_the_cache_counters(
+    counted: str, db: AsyncDatabase, q: Any, team: str, project: Path
+) -> None:
+    with psycopg.connect(counted, autocommit=True) as admin:
+        admin.execute("DELETE FROM plainsql.cache_stats")
+    async with plainsql.open_async_cache(db, q):
+        for user in ("ann", "ann", "ann", "bea"):
+            await notes_of(db, q, team, user)
+    shown = run_cli(project, counted, "stats", "--json")
+    assert shown.exit_code == 0, shown.output
+    [entry] = json.loads(shown.output)["cache"]
+    assert entry["name"] == "notes.list_notes_by_team"
+    assert (entry["hits"], entry["misses"], entry["evictions"]) == (2, 2, 0)
+    assert entry["hit_ratio"] == 0.5
+    text = run_cli(project, counted, "stats").output
+    assert "query cache (plainsql.cache_stats" in text
+    assert any(
+        line.split()[:3] == ["notes.list_notes_by_team", "2", "2"] for line in text.splitlines()
+    )
 
 
 def test_the_sync_cache_serves_and_is_invalidated(
