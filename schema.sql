@@ -2520,6 +2520,12 @@ CREATE INDEX nodes_page_slug_idx ON public.nodes USING btree (workspace_id, slug
 CREATE INDEX nodes_search_vector_idx ON public.nodes USING gin (search_vector);
 
 --
+-- Name: nodes_workspace_id_page_name_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX nodes_workspace_id_page_name_idx ON public.nodes USING btree (workspace_id, page_name) WHERE (page_name IS NOT NULL);
+
+--
 -- Name: nodes_workspace_id_parent_uuid_position_idx; Type: INDEX; Schema: public; Owner: -
 --
 

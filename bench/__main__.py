@@ -13,14 +13,21 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from types import ModuleType
 from typing import cast
 
 from bench.harness import BENCH_DIR, BenchContext, Result, format_result
 from plainsql import load_settings
 from plainsql.errors import PlainSQLError
-from plainsql.testing import build_template, cloned_database, drop_template, open_test_server
+from plainsql.testing import (
+    TestServer,
+    build_template,
+    cloned_database,
+    drop_template,
+    open_test_server,
+)
 
 Workload = Callable[[BenchContext], list[Result]]
 
@@ -64,6 +71,19 @@ def load_workload(name: str) -> Workload:
     return cast(Workload, module.run)
 
 
+def context_for(server: TestServer, template: str, database: str, *, smoke: bool) -> BenchContext:
+    """A workload's context on ``database``, able to clone ``template`` again."""
+
+    @contextmanager
+    def clone() -> Iterator[BenchContext]:
+        with cloned_database(server, template) as other:
+            yield context_for(server, template, other, smoke=smoke)
+
+    return BenchContext(
+        server.settings_for(database), server.conninfo(database), smoke=smoke, clone=clone
+    )
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     names: list[str] = args.workloads
@@ -79,9 +99,7 @@ def main(argv: Sequence[str]) -> int:
                 print(f"server: {server.kind}; template {template}, one clone per workload\n")
                 for run in workloads.values():
                     with cloned_database(server, template) as database:
-                        context = BenchContext(
-                            server.settings_for(database), server.conninfo(database), smoke=smoke
-                        )
+                        context = context_for(server, template, database, smoke=smoke)
                         for result in run(context):
                             print(format_result(result), flush=True)
                             print()

@@ -1,9 +1,11 @@
-"""Bulk import of 100,000 nodes: plainsql's import, 1,000-row VALUES batches, server COPY.
+"""Bulk import of 100,000 nodes: plainsql's import, 1,000-row VALUES batches, server COPY, and
+the import's floor; after and before the node keys were scoped to their workspace.
 
 All load the same 100,000 rows (1,000 pages, each with 33 blocks of 2 children) into
-``nodes`` with all its indexes (two btrees, the pages' unique index, the full-text GIN, the
-backlinks GIN), both foreign keys and its row-level security, into one workspace emptied
-before each run (its rows deleted and vacuumed away):
+``nodes`` with all its indexes (the primary key, the parent index, the pages' unique name
+and slug indexes, the page-name index, the full-text GIN, the backlinks GIN), both foreign
+keys and its row-level security, into one workspace emptied before each run (its rows
+deleted and vacuumed away):
 
 - plainsql: ``ContentService.import_content`` acting as the workspace's user (the application's
   role, bound by the policies), from the parsed pages (ids computed inside), on a pool opened
@@ -14,9 +16,13 @@ before each run (its rows deleted and vacuumed away):
   login role, which no policy binds (COPY FROM is refused to a role the policies bind);
 - the floor of the import's way: its INSERT ... SELECT alone, from a staging table filled
   before the clock starts, as the application's role: what moving the rows costs with no
-  transport at all.
+  transport at all. The import's bound: at most 1.10x its floor.
 
-Five interleaved rounds, each contender's median.
+plainsql's import and the floor also run "before": on a second clone of the template whose
+nodes is main 7877ad2's (bench/nodes_before.sql: keyed by uuid alone, parent_uuid -> nodes
+(uuid)), each beside its "after" twin. Five interleaved rounds, each contender's median of
+wall time and of the server backends' CPU time (the machine is shared: wall time counts the
+waits for a CPU), and the ratios import / floor and after / before.
 
 A second figure loads the same rows into an unindexed table with no constraints: the cost
 of getting rows to the server, which is what COPY changes, without the index maintenance
@@ -32,19 +38,24 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from bench.harness import BenchContext, Measurement, Result, interleaved, measure
-from plainsql import AsyncDatabase, load_async_queries, open_async_pool
-from reference_apps.db.queries import AsyncTypedQueries
+from bench.harness import (
+    BenchContext,
+    Measurement,
+    Ratio,
+    Result,
+    interleaved,
+    measure,
+)
+from bench.nodes_before import Shape, after_and_before
 from reference_apps.services.content import (
     BlockInput,
-    ContentService,
     NodeCopyRow,
     PageInput,
     copy_binary,
@@ -57,6 +68,8 @@ BLOCKS_PER_PAGE = 33  # each with 2 children: 1 + 33 * 3 = 100 nodes a page
 NODES_PER_PAGE = 1 + BLOCKS_PER_PAGE * 3
 BATCH = 1_000
 REPEATS = 5
+BOUND = 1.10  # the import at most 1.10x its floor
+USER = "bench-import"
 COLUMNS = (
     *("uuid", "workspace_id", "parent_uuid", "position", "page_name", "slug", "title"),
     *("html", "metadata"),
@@ -154,129 +167,105 @@ def run(ctx: BenchContext) -> list[Result]:
     pages = _content(ctx.size(PAGES, SMOKE_PAGES))
     nodes = len(pages) * NODES_PER_PAGE
     repeats = ctx.size(REPEATS, 1)
-    runner = asyncio.Runner()
-    services = AsyncExitStack()
-    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO users (id, name, email)"
-            " VALUES ('bench-import', 'Bench', 'bench@example.com')"
-        )
-        workspace_id = conn.execute(
-            "INSERT INTO workspaces (user_id, slug, name) VALUES ('bench-import', 'bench', 'Bench')"
-            " RETURNING id"
-        ).fetchone()
-        assert workspace_id is not None
-        ws: int = workspace_id[0]
-        rows = list(node_rows(ws, pages))
+    # The stack closes first (pools, connections, the second clone), then the runner.
+    with asyncio.Runner() as runner, ExitStack() as stack:
+        after, before = after_and_before(ctx, stack, runner, USER)
+        rows = list(node_rows(after.workspace_id, pages))
         assert len(rows) == nodes
         copy_file = _write_copy_file(rows)
+        stack.callback(copy_file.unlink)
+        conn = after.conn
 
-        def fresh(table: str) -> None:
-            # Every row goes, so the parent key's per-row cascade (triggers) has nothing to
-            # do: switched off for this setup step (a cascade planned in a session that had
-            # seen the table nearly empty ran for minutes here, outside any clock).
-            conn.execute("SET session_replication_role = replica")
-            try:
-                conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
-            finally:
-                conn.execute("RESET session_replication_role")
-            conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
-
-        def loaded(table: str, label: str, load: Callable[[], Measurement]) -> Measurement:
-            """One round: an emptied table, the timed load, every row there."""
-            fresh(table)
-            result = load()
-            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
-            found = count.fetchone()
-            assert found is not None
-            assert found[0] == nodes, f"{label} loaded {found[0]} rows"
-            return result
-
-        def timed(label: str, table: str, load: Callable[[], None]) -> Callable[[], Measurement]:
-            return lambda: loaded(table, label, lambda: measure(label, nodes, load))
-
-        async def open_service() -> ContentService:
-            # Open before the clock, as an application's pool is: the server-side COPY gets an
-            # open connection too.
-            pool = await services.enter_async_context(open_async_pool(ctx.settings))
-            db = AsyncDatabase(pool, ctx.settings)
-            return ContentService(db, AsyncTypedQueries(load_async_queries(ctx.settings.sql_dir)))
-
-        def through_plainsql() -> None:
-            runner.run(service.import_content(ws, pages, acting_user_id="bench-import"))
-
-        def staging_floor() -> Measurement:
-            """The INSERT ... SELECT alone, from a staging table filled before the clock starts:
-            what the import pays with no transport at all."""
-            label = "floor: INSERT ... SELECT from a filled staging table"
-            with conn.transaction():
-                for statement in ctx.act_as("bench-import"):
-                    conn.execute(statement)
-                conn.execute(
-                    f"CREATE TEMPORARY TABLE bench_nodes_staged {NODE_SHAPE} ON COMMIT DROP"
+        def timed(
+            shape: Shape, label: str, table: str, load: Callable[[], None]
+        ) -> Callable[[], Measurement]:
+            def round_() -> Measurement:
+                return _loaded(
+                    shape.conn,
+                    table,
+                    nodes,
+                    lambda: measure(label, nodes, load, server=shape.server),
                 )
-                with conn.cursor().copy(
-                    f"COPY bench_nodes_staged ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-                ) as copy:
-                    copy.write(copy_binary(rows))
-                cpu_started, started = time.process_time(), time.perf_counter()
-                conn.execute(
-                    f"INSERT INTO nodes ({', '.join(COLUMNS)})"
-                    f" SELECT {', '.join(COLUMNS)} FROM bench_nodes_staged"
+
+            return round_
+
+        def through_plainsql(shape: Shape) -> Callable[[], Measurement]:
+            def load() -> None:
+                runner.run(
+                    shape.service.import_content(shape.workspace_id, pages, acting_user_id=USER)
                 )
-            elapsed = time.perf_counter() - started  # the commit included, as for the others
-            return Measurement(label, elapsed, nodes, 0, time.process_time() - cpu_started)
 
-        try:
-            service = runner.run(open_service())
-            imported, values, server, floor = interleaved(
-                repeats,
-                timed("plainsql import_content (COPY)", "nodes", through_plainsql),
-                timed(
-                    f"raw INSERT VALUES, {BATCH:,}-row batches",
-                    "nodes",
-                    lambda: _values_batches(conn, "nodes", rows),
-                ),
-                timed(
-                    "server-side COPY FROM file",
-                    "nodes",
-                    lambda: _copy_file(conn, "nodes", copy_file),
-                ),
-                lambda: loaded("nodes", "floor", staging_floor),
-            )
-            fresh("nodes")
+            return timed(shape, f"{shape.name}: plainsql import_content (COPY)", "nodes", load)
 
-            conn.execute(f"CREATE TABLE bench_nodes_plain {NODE_SHAPE}")
-            plain_copy, plain_values, plain_server = interleaved(
-                repeats,
-                timed(
-                    "COPY FROM STDIN",
-                    "bench_nodes_plain",
-                    lambda: _copy_stdin(conn, "bench_nodes_plain", rows),
-                ),
-                timed(
-                    f"raw INSERT VALUES, {BATCH:,}-row batches",
-                    "bench_nodes_plain",
-                    lambda: _values_batches(conn, "bench_nodes_plain", rows),
-                ),
-                timed(
-                    "server-side COPY FROM file",
-                    "bench_nodes_plain",
-                    lambda: _copy_file(conn, "bench_nodes_plain", copy_file),
-                ),
+        def floor(shape: Shape) -> Callable[[], Measurement]:
+            label = f"{shape.name}: floor, INSERT ... SELECT from staging"
+            return lambda: _loaded(
+                shape.conn, "nodes", nodes, lambda: _staging_floor(shape, label, rows)
             )
-            conn.execute("DROP TABLE bench_nodes_plain")
-        finally:
-            copy_file.unlink()
-            runner.run(services.aclose())
-            runner.close()
+
+        # Each after contender right beside its before twin: a burst of the machine's other
+        # work is more likely to hit both alike.
+        imported, imported_before, floored, floored_before, values, server_copy = interleaved(
+            repeats,
+            through_plainsql(after),
+            through_plainsql(before),
+            floor(after),
+            floor(before),
+            timed(
+                after,
+                f"after: raw INSERT VALUES, {BATCH:,}-row batches",
+                "nodes",
+                lambda: _values_batches(conn, "nodes", rows),
+            ),
+            timed(
+                after,
+                "after: server-side COPY FROM file",
+                "nodes",
+                lambda: _copy_file(conn, "nodes", copy_file),
+            ),
+        )
+        for shape in (after, before):
+            _fresh(shape.conn, "nodes")
+        bound = None if ctx.smoke else BOUND  # a smoke run's figures mean nothing
+
+        conn.execute(f"CREATE TABLE bench_nodes_plain {NODE_SHAPE}")
+        plain_copy, plain_values, plain_server = interleaved(
+            repeats,
+            timed(
+                after,
+                "COPY FROM STDIN",
+                "bench_nodes_plain",
+                lambda: _copy_stdin(conn, "bench_nodes_plain", rows),
+            ),
+            timed(
+                after,
+                f"raw INSERT VALUES, {BATCH:,}-row batches",
+                "bench_nodes_plain",
+                lambda: _values_batches(conn, "bench_nodes_plain", rows),
+            ),
+            timed(
+                after,
+                "server-side COPY FROM file",
+                "bench_nodes_plain",
+                lambda: _copy_file(conn, "bench_nodes_plain", copy_file),
+            ),
+        )
+        conn.execute("DROP TABLE bench_nodes_plain")
     return [
         Result(
-            f"bulk import, {nodes:,} nodes into nodes (indexes, foreign keys, row-level security)",
+            f"bulk import, {nodes:,} nodes into nodes (indexes, foreign keys, row-level security),"
+            " after and before (7877ad2's keys)",
             "rows",
             imported,
             values,
-            (server, floor),
+            (server_copy, floored),
+            ratios=(
+                Ratio("after: import / floor", imported, floored, bound),
+                Ratio("before: import / floor", imported_before, floored_before, bound),
+                Ratio("after / before, plainsql's import", imported, imported_before),
+                Ratio("after / before, floor", floored, floored_before),
+            ),
+            related=(imported_before, floored_before),
         ),
         Result(
             f"transport only, {nodes:,} rows into an unindexed table",
@@ -286,3 +275,52 @@ def run(ctx: BenchContext) -> list[Result]:
             (plain_server,),
         ),
     ]
+
+
+def _fresh(conn: psycopg.Connection[Any], table: str) -> None:
+    # Every row goes, so the parent key's per-row cascade (triggers) has nothing to do:
+    # switched off for this setup step (a cascade planned in a session that had seen the
+    # table nearly empty ran for minutes here, outside any clock).
+    conn.execute("SET session_replication_role = replica")
+    try:
+        conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+    finally:
+        conn.execute("RESET session_replication_role")
+    conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
+
+
+def _loaded(
+    conn: psycopg.Connection[Any], table: str, nodes: int, load: Callable[[], Measurement]
+) -> Measurement:
+    """One round: an emptied table, the timed load, every row there."""
+    _fresh(conn, table)
+    result = load()
+    count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+    found = count.fetchone()
+    assert found is not None
+    assert found[0] == nodes, f"{result.label} loaded {found[0]} rows"
+    return result
+
+
+def _staging_floor(shape: Shape, label: str, rows: Sequence[NodeCopyRow]) -> Measurement:
+    """The INSERT ... SELECT alone, from a staging table filled before the clock starts: what
+    the import pays with no transport at all (as the application's role, as the import)."""
+    conn = shape.conn
+    with conn.transaction():
+        for statement in shape.context.act_as(USER):
+            conn.execute(statement)
+        conn.execute(f"CREATE TEMPORARY TABLE bench_nodes_staged {NODE_SHAPE} ON COMMIT DROP")
+        with conn.cursor().copy(
+            f"COPY bench_nodes_staged ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.write(copy_binary(rows))
+        server_before = shape.server.sample()
+        cpu_started, started = time.process_time(), time.perf_counter()
+        conn.execute(
+            f"INSERT INTO nodes ({', '.join(COLUMNS)})"
+            f" SELECT {', '.join(COLUMNS)} FROM bench_nodes_staged"
+        )
+    elapsed = time.perf_counter() - started  # the commit included, as for the others
+    cpu = time.process_time() - cpu_started
+    server_cpu = shape.server.seconds(server_before, shape.server.sample())
+    return Measurement(label, elapsed, len(rows), 0, cpu, server_cpu_seconds=server_cpu)

@@ -1,10 +1,19 @@
-"""Deleting 100,000 nodes: the content import's first step, the parent key's cascade.
+"""Deleting 100,000 nodes: the content import's first step, the parent key's cascade, before and
+after the node keys were scoped to their workspace.
 
 Every node a DELETE removes fires the parent foreign key's ON DELETE CASCADE, which runs
 ``DELETE FROM nodes WHERE <parent key> = <the node's key>`` once per removed node: the index
 that serves the parent key decides the whole delete's time (with none leading with the key's
 columns it took 140 s). The same 100,000 rows as the bulk import (1,000 pages of 100 nodes),
-loaded by server-side COPY before each clock, in one workspace:
+loaded by server-side COPY before each clock, in one workspace, on two databases cloned from
+the same template:
+
+- after: the schema as migrated, keys (workspace_id, uuid) and (workspace_id, parent_uuid) ->
+  nodes (workspace_id, uuid), served by (workspace_id, parent_uuid, position);
+- before: the same database with nodes as it was at main 7877ad2 (bench/nodes_before.sql):
+  keyed by uuid alone, parent_uuid -> nodes (uuid), served by (parent_uuid, position).
+
+On each, three ways:
 
 - plainsql: ``ContentService.import_content`` with no pages, acting as the workspace's user (the
   application's role, under row-level security): it locks the workspace and deletes its nodes;
@@ -12,18 +21,28 @@ loaded by server-side COPY before each clock, in one workspace:
 - the pages only, as the login role: ``DELETE ... AND parent_uuid IS NULL``, 1,000 rows, the
   99,000 blocks removed by the cascade alone.
 
-Three interleaved rounds, each contender's median. A smoke run deletes 2,000 nodes, once.
+Five interleaved rounds (each after contender beside its before twin), each contender's median
+of wall time and of the server backends' CPU time, and the ratios after / before against the
+bound, at most 1.10x (the machine is shared: wall time counts the waits for a CPU, CPU time
+does not). A smoke run deletes 2,000 nodes, once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AsyncExitStack
+from contextlib import ExitStack
+from pathlib import Path
 
-import psycopg
-
-from bench.harness import BenchContext, Measurement, Result, interleaved, measure
+from bench.harness import (
+    BenchContext,
+    Measurement,
+    Ratio,
+    Result,
+    interleaved,
+    measure,
+)
+from bench.nodes_before import Shape, after_and_before
 from bench.workloads.bulk_import import (
     NODES_PER_PAGE,
     PAGES,
@@ -32,101 +51,101 @@ from bench.workloads.bulk_import import (
     _copy_file,
     _write_copy_file,
 )
-from plainsql import AsyncDatabase, load_async_queries, open_async_pool
-from reference_apps.db.queries import AsyncTypedQueries
-from reference_apps.services.content import ContentService, node_rows
+from reference_apps.services.content import node_rows
 
-REPEATS = 3
+REPEATS = 5
+BOUND = 1.10  # the delete after the change at most 1.10x the delete before it
+USER = "bench-delete"
 
 
 def run(ctx: BenchContext) -> list[Result]:
     pages = _content(ctx.size(PAGES, SMOKE_PAGES))
     nodes = len(pages) * NODES_PER_PAGE
     repeats = ctx.size(REPEATS, 1)
-    runner = asyncio.Runner()
-    services = AsyncExitStack()
-    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO users (id, name, email)"
-            " VALUES ('bench-delete', 'Bench', 'bench@example.com')"
-        )
-        found = conn.execute(
-            "INSERT INTO workspaces (user_id, slug, name) VALUES ('bench-delete', 'bench', 'Bench')"
-            " RETURNING id"
-        ).fetchone()
-        assert found is not None
-        ws: int = found[0]
-        copy_file = _write_copy_file(list(node_rows(ws, pages)))
+    # The stack closes first (pools, connections, the second clone), then the runner.
+    with asyncio.Runner() as runner, ExitStack() as stack:
+        after, before = after_and_before(ctx, stack, runner, USER)
+        copy_file = _write_copy_file(list(node_rows(after.workspace_id, pages)))
+        stack.callback(copy_file.unlink)
 
-        def count() -> int:
-            row = conn.execute("SELECT count(*) FROM nodes WHERE workspace_id = %s", (ws,))
-            value = row.fetchone()
-            assert value is not None
-            return int(value[0])
+        def contender(
+            shape: Shape, label: str, delete: Callable[[Shape], None]
+        ) -> Callable[[], Measurement]:
+            return lambda: _round(shape, f"{shape.name}: {label}", nodes, copy_file, delete)
 
-        def loaded(label: str, delete: Callable[[], None]) -> Callable[[], Measurement]:
-            """One round: the workspace's 100,000 nodes loaded and analyzed, the timed delete,
-            no node left."""
+        def through_plainsql(shape: Shape) -> None:
+            runner.run(shape.service.import_content(shape.workspace_id, [], acting_user_id=USER))
 
-            def round_() -> Measurement:
-                conn.execute("DELETE FROM nodes")
-                conn.execute("VACUUM nodes")
-                # Loaded with the foreign-key triggers off (the rows are node_rows', consistent
-                # by construction): a setup step, outside the clock, whose own 100,000 key
-                # checks are not what is measured. ANALYZE then gives the deletes' cascade
-                # queries the statistics a filled table has.
-                conn.execute("SET session_replication_role = replica")
-                try:
-                    _copy_file(conn, "nodes", copy_file)
-                finally:
-                    conn.execute("RESET session_replication_role")
-                conn.execute("ANALYZE nodes")
-                assert count() == nodes
-                result = measure(label, nodes, delete)
-                assert count() == 0, f"{label} left nodes behind"
-                return result
-
-            return round_
-
-        async def open_service() -> ContentService:
-            pool = await services.enter_async_context(open_async_pool(ctx.settings))
-            db = AsyncDatabase(pool, ctx.settings)
-            return ContentService(db, AsyncTypedQueries(load_async_queries(ctx.settings.sql_dir)))
-
-        def through_plainsql() -> None:
-            runner.run(service.import_content(ws, [], acting_user_id="bench-delete"))
-
-        def raw(statement: str) -> Callable[[], None]:
-            def delete() -> None:
-                with conn.transaction():
-                    conn.execute(statement, (ws,))
+        def raw(statement: str) -> Callable[[Shape], None]:
+            def delete(shape: Shape) -> None:
+                with shape.conn.transaction():
+                    shape.conn.execute(statement, (shape.workspace_id,))
 
             return delete
 
-        try:
-            service = runner.run(open_service())
-            through, everything, pages_only = interleaved(
-                repeats,
-                loaded("plainsql ContentService.import_content([]) (delete)", through_plainsql),
-                loaded(
-                    "raw DELETE FROM nodes WHERE workspace_id = $1",
-                    raw("DELETE FROM nodes WHERE workspace_id = %s"),
-                ),
-                loaded(
-                    "raw DELETE of the pages only (blocks by the cascade)",
-                    raw("DELETE FROM nodes WHERE workspace_id = %s AND parent_uuid IS NULL"),
-                ),
-            )
-        finally:
-            copy_file.unlink()
-            runner.run(services.aclose())
-            runner.close()
+        ways: list[tuple[str, Callable[[Shape], None]]] = [
+            ("plainsql import_content([]) (its delete)", through_plainsql),
+            (
+                "raw DELETE WHERE workspace_id = $1",
+                raw("DELETE FROM nodes WHERE workspace_id = %s"),
+            ),
+            (
+                "raw DELETE of the pages only (cascade)",
+                raw("DELETE FROM nodes WHERE workspace_id = %s AND parent_uuid IS NULL"),
+            ),
+        ]
+        # Each after contender right beside its before twin: a burst of the machine's other
+        # work is more likely to hit both alike.
+        figures = interleaved(
+            repeats,
+            *(contender(shape, label, way) for label, way in ways for shape in (after, before)),
+        )
+    service_after, service_before, raw_after, raw_before, pages_after, pages_before = figures
+    bound = None if ctx.smoke else BOUND  # a smoke run's figures mean nothing
     return [
         Result(
-            f"delete {nodes:,} nodes (each one's parent-key cascade)",
+            f"delete {nodes:,} nodes (each one's parent-key cascade),"
+            " after and before (7877ad2's keys)",
             "rows",
-            through,
-            everything,
-            (pages_only,),
+            service_after,
+            raw_after,
+            (pages_after,),
+            ratios=(
+                Ratio("after / before, plainsql's delete", service_after, service_before, bound),
+                Ratio("after / before, raw DELETE", raw_after, raw_before, bound),
+                Ratio("after / before, pages only (cascade)", pages_after, pages_before, bound),
+            ),
+            related=(service_before, raw_before, pages_before),
         )
     ]
+
+
+def _round(
+    shape: Shape, label: str, nodes: int, copy_file: Path, delete: Callable[[Shape], None]
+) -> Measurement:
+    """One round: the workspace's nodes loaded and analyzed, the timed delete, no node left."""
+    conn = shape.conn
+    conn.execute("DELETE FROM nodes")
+    conn.execute("VACUUM nodes")
+    # Loaded with the foreign-key triggers off (the rows are node_rows', consistent by
+    # construction): a setup step, outside the clock, whose own 100,000 key checks are not
+    # what is measured. ANALYZE then gives the deletes' cascade queries the statistics a
+    # filled table has.
+    conn.execute("SET session_replication_role = replica")
+    try:
+        _copy_file(conn, "nodes", copy_file)
+    finally:
+        conn.execute("RESET session_replication_role")
+    conn.execute("ANALYZE nodes")
+    assert _count(shape) == nodes
+    result = measure(label, nodes, lambda: delete(shape), server=shape.server)
+    assert _count(shape) == 0, f"{label} left nodes behind"
+    return result
+
+
+def _count(shape: Shape) -> int:
+    row = shape.conn.execute(
+        "SELECT count(*) FROM nodes WHERE workspace_id = %s", (shape.workspace_id,)
+    ).fetchone()
+    assert row is not None
+    return int(row[0])

@@ -18,7 +18,7 @@ from reference_apps.services.content import ContentService, PageInput, block_uui
 from reference_apps.services.workspaces import Workspace
 
 from ..fixtures import add_workspace
-from .test_content import SITE, SITE_NODES
+from .test_content import SITE, SITE_NODES, plan_nodes
 
 Conn = psycopg.Connection[Any]
 
@@ -165,3 +165,55 @@ async def test_b_may_hold_a_s_keys_in_b_s_workspace_and_a_s_import_is_unaffected
         "SELECT workspace_id FROM nodes WHERE uuid = %s", (future_block,)
     ).fetchall()
     assert left == [(b.id,)]
+
+
+# The keys' per-row queries, as PostgreSQL's foreign-key triggers write them (ri_triggers.c).
+KEY_CHECK = (
+    'SELECT 1 FROM ONLY "public"."nodes" x WHERE "workspace_id" OPERATOR(pg_catalog.=) $1'
+    ' AND "uuid" OPERATOR(pg_catalog.=) $2 FOR KEY SHARE OF x'
+)
+KEY_CASCADE = (
+    'DELETE FROM ONLY "public"."nodes" WHERE $1 OPERATOR(pg_catalog.=) "workspace_id"'
+    ' AND $2 OPERATOR(pg_catalog.=) "parent_uuid"'
+)
+PAGE_NAME_INDEX = "nodes_workspace_id_page_name_idx"
+
+
+def _generic_plan_indexes(conn: Conn, name: str, types: str, statement: str) -> set[str]:
+    conn.execute(f"PREPARE {name} ({types}) AS {statement}")
+    row = conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name} (1, NULL)").fetchone()
+    assert row is not None
+    return {n["Index Name"] for n in plan_nodes(row[0]) if "Index Name" in n}
+
+
+async def test_every_node_is_indexed_by_page_name_but_the_keys_queries_cannot_take_that_index(
+    a_and_b: tuple[Workspace, Workspace], plainsql_conn: Conn
+) -> None:
+    """(workspace_id, page_name), as the contract lists it, serves a query over a page's nodes,
+    blocks included; the keys' per-row check and cascade can never be planned on it, even
+    with their own indexes gone and sequential scans off (20261207044453): so no estimate,
+    however stale, can make them scan a workspace per row."""
+    a, _ = a_and_b
+    conn = plainsql_conn
+    conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    conn.execute("SET LOCAL enable_seqscan = off")
+    found = _generic_plan_indexes(
+        conn,
+        "nodes_of_a_page",
+        "bigint, text",
+        "SELECT uuid FROM nodes WHERE workspace_id = $1 AND page_name = $2",
+    )
+    assert found == {PAGE_NAME_INDEX}
+    count = conn.execute(
+        "SELECT count(*) FROM nodes WHERE workspace_id = %s AND page_name = 'faq'", (a.id,)
+    ).fetchone()
+    assert count == (3,)  # the page and its two blocks
+
+    # Only the page-name index is left to them (the transaction is rolled back).
+    conn.execute(f"ALTER TABLE nodes DROP CONSTRAINT {PARENT_KEY}")
+    conn.execute("ALTER TABLE nodes DROP CONSTRAINT nodes_pkey")
+    conn.execute("DROP INDEX nodes_workspace_id_parent_uuid_position_idx")
+    check = _generic_plan_indexes(conn, "key_check", "bigint, uuid", KEY_CHECK)
+    cascade = _generic_plan_indexes(conn, "key_cascade", "bigint, uuid", KEY_CASCADE)
+    assert PAGE_NAME_INDEX not in check | cascade
+    conn.rollback()
