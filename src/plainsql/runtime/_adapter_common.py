@@ -70,8 +70,9 @@ class AdapterBase:
 
     def follow(self, source: AdapterBase) -> None:
         """Serve the same queries as ``source`` (the adapter of the loaded SQL): its
-        directives, and the query cache opened on it, now and later."""
+        directives, its slow-query threshold, and the query cache opened on it, now and later."""
         self.directives = source.directives
+        self.slow_after = source.slow_after
         self.cache_specs = source.cache_specs
         self.cache = source.cache
         source.followers.add(self)
