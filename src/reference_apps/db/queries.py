@@ -65,7 +65,7 @@ FINGERPRINTS: dict[str, str] = {
     "content.delete_page_by_name": "9e3cda80f30525c1",
     "content.get_page_by_slug": "9f086733dd5efee6",
     "content.get_workspace_id_for_import": "118bfb3d8e3aef19",
-    "content.list_backlinks_by_page": "a9b3ad5e183bae28",
+    "content.list_backlinks_by_page": "d5529e72f15b9015",
     "content.list_page_tree": "b85af3957a6ab968",
     "content.list_pages_by_workspace": "659faf9f0603f537",
     "content.list_search_results": "a171b1d78065da4d",
