@@ -2,10 +2,7 @@
 -- The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
 -- page they sit on; by linking page, then position; at most 1000. Served by nodes_linked_pages_idx: the
 -- expression must stay node_linked_pages(b.html) for the planner to match the index.
-SELECT b.uuid,
-       -- NOT NULL: the WHERE clause keeps blocks only; typegen cannot see it when the plan
-       -- reads the blocks-only index, whose predicate absorbs that condition
-       b.parent_uuid AS "parent_uuid!",
+SELECT b.uuid, b.parent_uuid,
        b.position, b.page_name, b.html,
        p.uuid AS page_uuid, p.slug AS page_slug, p.title AS page_title
 FROM nodes AS b

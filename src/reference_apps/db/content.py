@@ -144,9 +144,7 @@ class AsyncContentQueries:
         """The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
         page they sit on; by linking page, then position; at most 1000. Served by
         nodes_linked_pages_idx: the expression must stay node_linked_pages(b.html) for the
-        planner to match the index. NOT NULL: the WHERE clause keeps blocks only; typegen
-        cannot see it when the plan reads the blocks-only index, whose predicate absorbs that
-        condition
+        planner to match the index.
 
         ``content.list_backlinks_by_page`` (sql/content/links.sql:1).
         """

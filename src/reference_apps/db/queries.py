@@ -71,7 +71,7 @@ FINGERPRINTS: dict[str, str] = {
     "content.delete_page_by_name": "9e3cda80f30525c1",
     "content.get_page_by_slug": "9f086733dd5efee6",
     "content.get_workspace_id_for_import": "118bfb3d8e3aef19",
-    "content.list_backlinks_by_page": "f6d501b79ef2d33e",
+    "content.list_backlinks_by_page": "f0919ae6cdb72504",
     "content.list_page_tree": "10abf08e8a47a9e6",
     "content.list_pages_by_workspace": "389e87b0df8b7cd1",
     "content.list_search_results": "a171b1d78065da4d",
