@@ -31,6 +31,7 @@ TWINS = {
     "src/plainsql/runtime/database_async.py": "src/plainsql/runtime/database.py",
     "src/plainsql/runtime/connection_async.py": "src/plainsql/runtime/connection.py",
     "src/plainsql/runtime/pool_async.py": "src/plainsql/runtime/pool.py",
+    "src/plainsql/runtime/replicas_async.py": "src/plainsql/runtime/replicas.py",
 }
 
 # Names (identifiers, and the parts of dotted module paths) renamed in the sync twin.
@@ -45,6 +46,7 @@ RENAMES = {
     "AsyncPool": "Pool",
     "database_async": "database",
     "asynccontextmanager": "contextmanager",
+    "AbstractAsyncContextManager": "AbstractContextManager",
     "_adapter_async": "_adapter",
     "AsyncPlainConnection": "PlainConnection",
     "AsyncDeadlineCursor": "DeadlineCursor",
@@ -53,6 +55,11 @@ RENAMES = {
     "AsyncConnectionPool": "ConnectionPool",
     "open_async_pool": "open_pool",
     "pool_async": "pool",
+    "AsyncReplica": "Replica",
+    "AsyncReplicas": "Replicas",
+    "open_async_replicas": "open_replicas",
+    "replicas_async": "replicas",
+    "async_commit_at": "commit_at",
 }
 
 # Words of strings and comments (docstrings, mostly) that say which flavour a module is.

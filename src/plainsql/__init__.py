@@ -8,11 +8,14 @@ internal and may change without notice. Importing plainsql opens nothing and rea
 from plainsql import errors
 from plainsql.config import Settings, load_settings
 from plainsql.queries import Queries, load_async_queries, load_queries
+from plainsql.runtime._replicas import Scope
 from plainsql.runtime.database import Database, Unit
 from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, ConstraintErrors, exactly_one
 from plainsql.runtime.paging import KeysetList, Page, PageRequest
 from plainsql.runtime.pool import Conn, Pool, open_pool
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool, open_async_pool
+from plainsql.runtime.replicas import Replicas, open_replicas
+from plainsql.runtime.replicas_async import AsyncReplicas, open_async_replicas
 
 __version__ = "0.1.0"
 
@@ -20,6 +23,7 @@ __all__ = [
     "AsyncConn",
     "AsyncDatabase",
     "AsyncPool",
+    "AsyncReplicas",
     "AsyncUnit",
     "Conn",
     "ConstraintErrors",
@@ -29,6 +33,8 @@ __all__ = [
     "PageRequest",
     "Pool",
     "Queries",
+    "Replicas",
+    "Scope",
     "Settings",
     "Unit",
     "__version__",
@@ -38,5 +44,7 @@ __all__ = [
     "load_queries",
     "load_settings",
     "open_async_pool",
+    "open_async_replicas",
     "open_pool",
+    "open_replicas",
 ]

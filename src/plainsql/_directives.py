@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 # Directive name -> the option keys it accepts. A feature reading a directive adds it here.
-KNOWN_DIRECTIVES: Mapping[str, frozenset[str]] = MappingProxyType({})
+KNOWN_DIRECTIVES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        # The query only reads: a replica may serve it (plainsql.runtime._replicas); `plainsql
+        # check` refuses the mark on anything that could write or lock.
+        "replica-safe": frozenset(),
+    }
+)
 
 _PREFIX = re.compile(r"^plainsql\s*:\s*(?P<rest>.*)$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -15,6 +15,7 @@ PUBLIC = {
     "AsyncConn",
     "AsyncDatabase",
     "AsyncPool",
+    "AsyncReplicas",
     "AsyncUnit",
     "Conn",
     "ConstraintErrors",
@@ -24,6 +25,8 @@ PUBLIC = {
     "PageRequest",
     "Pool",
     "Queries",
+    "Replicas",
+    "Scope",
     "Settings",
     "Unit",
     "__version__",
@@ -33,7 +36,9 @@ PUBLIC = {
     "load_queries",
     "load_settings",
     "open_async_pool",
+    "open_async_replicas",
     "open_pool",
+    "open_replicas",
 }
 
 # old module path -> (a name it held, where that name lives now)

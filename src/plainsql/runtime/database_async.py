@@ -39,13 +39,22 @@ This is the source of :mod:`plainsql.runtime.database` (derived by ``tools/async
 - **A dead connection is retried once** where nothing had been sent yet (its BEGIN failed):
   the pool discards it and the unit starts again on another one, so a server restart costs
   the callers no error once the server is back.
+- **Read replicas** (``replicas=``, :mod:`plainsql.runtime.replicas_async`): a unit opened
+  with ``replica=True`` (read-only), or a one-query unit of a query marked ``-- plainsql:
+  replica-safe``, runs READ ONLY on a replica when one may serve it, else on the primary; a
+  replica found dead at BEGIN sends the unit to the primary, no error. Inside an active
+  :class:`~plainsql.runtime._replicas.Scope`, a unit that may write (not read-only) commits
+  with ``COMMIT; SELECT pg_current_wal_insert_lsn()`` (one round trip, as COMMIT alone) and
+  the scope keeps the position; a replica serves the scope's reads only once it has replayed
+  past it. Units outside a scope, and read-only ones, pay nothing. SERIALIZABLE units always
+  run on the primary (a standby refuses them).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -70,7 +79,8 @@ from plainsql.errors import (
     prepared_statement_lost,
 )
 from plainsql.runtime._deadline import deadline_seconds
-from plainsql.runtime._libpq import async_run_command
+from plainsql.runtime._libpq import async_commit_at, async_run_command
+from plainsql.runtime._replicas import current_scope, marked_replica_safe
 from plainsql.runtime._unit import (
     COMMIT,
     ROLLBACK,
@@ -79,6 +89,7 @@ from plainsql.runtime._unit import (
     unit_isolation,
 )
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool
+from plainsql.runtime.replicas_async import AsyncReplica, AsyncReplicas
 from plainsql.server import through_pooler, unavailable
 
 T = TypeVar("T")
@@ -102,6 +113,9 @@ class AsyncDatabase:
     ``constraint_errors`` declares the domain error of each constraint name: an
     :class:`~plainsql.errors.IntegrityError` on one of them leaves a unit of work as that
     error (the integrity error as its cause), whether a statement or the COMMIT tripped it.
+    ``replicas`` (:func:`~plainsql.runtime.replicas_async.open_async_replicas`) may serve the
+    reads that say they may; without them (or with none configured) everything runs on
+    ``pool``.
     """
 
     def __init__(
@@ -110,9 +124,11 @@ class AsyncDatabase:
         settings: Settings,
         *,
         constraint_errors: ConstraintErrors | None = None,
+        replicas: AsyncReplicas | None = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
+        self.replicas = replicas if replicas else None
         # Through a transaction pooler, the statement timeout travels with each BEGIN.
         pooled = isinstance(pool.conninfo, str) and through_pooler(settings, pool.conninfo)
         self._unit_timeout = settings.statement_timeout_ms if pooled else None
@@ -121,7 +137,9 @@ class AsyncDatabase:
     def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> AsyncDatabase:
         """A handle on the same pool whose units also translate ``constraint_errors``."""
         merged = {**self.constraint_errors, **constraint_errors}
-        return AsyncDatabase(self.pool, self.settings, constraint_errors=merged)
+        return AsyncDatabase(
+            self.pool, self.settings, constraint_errors=merged, replicas=self.replicas
+        )
 
     def with_transaction_role(self, role: str | None) -> AsyncDatabase:
         """A handle on the same pool whose units of work act as ``role`` (``SET LOCAL ROLE``)
@@ -136,7 +154,9 @@ class AsyncDatabase:
             raise ConfigError(f"a role name must be non-empty text without NUL, got {role!r}")
         settings = replace(self.settings, transaction_role=role)
         logger.debug("pool %r: a handle acting as role %r", self.pool.name, role)
-        return AsyncDatabase(self.pool, settings, constraint_errors=self.constraint_errors)
+        return AsyncDatabase(
+            self.pool, settings, constraint_errors=self.constraint_errors, replicas=self.replicas
+        )
 
     def unit(
         self,
@@ -144,10 +164,13 @@ class AsyncDatabase:
         acting_user: str | None = None,
         read_only: bool = False,
         isolation: IsolationLevel | None = None,
+        replica: bool = False,
     ) -> AsyncUnit:
         """A unit of work that runs one typed query: ``await db.unit(acting_user=u,
-        read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``."""
-        return AsyncUnit(self, acting_user, read_only, isolation)
+        read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``. A query marked
+        ``-- plainsql: replica-safe`` runs READ ONLY, on a replica when one may serve it;
+        ``replica=True`` lets any query of the unit go to one (read-only)."""
+        return AsyncUnit(self, acting_user, read_only, isolation, replica)
 
     def _failure(self, error: Exception, cause: BaseException) -> tuple[Exception, BaseException]:
         """What a failed unit raises, and from what: ``error`` from ``cause``, or the domain
@@ -164,6 +187,16 @@ class AsyncDatabase:
             return None
         domain_class = self.constraint_errors.get(exc.constraint)
         return None if domain_class is None else domain_class(str(exc))
+
+    async def _checkout(
+        self, replica: AsyncReplica | None
+    ) -> tuple[AsyncConn, AsyncReplica | None]:
+        """A connection of ``replica`` when it has one free, else of the primary."""
+        if replica is not None and self.replicas is not None:
+            conn = await self.replicas.getconn(replica)
+            if conn is not None:
+                return conn, replica
+        return await self._getconn(), None
 
     async def _getconn(self) -> AsyncConn:
         # The wait for a free connection is bounded by the statement deadline too: a caller
@@ -223,20 +256,33 @@ class AsyncDatabase:
         acting_user: str | None = None,
         read_only: bool = False,
         isolation: IsolationLevel | None = None,
+        replica: bool = False,
     ) -> AsyncIterator[AsyncConn]:
-        """A unit of work: commits when the block ends, rolls back on any error."""
+        """A unit of work: commits when the block ends, rolls back on any error.
+
+        ``replica=True``: the unit only reads (READ ONLY) and may run on a replica that has
+        replayed the active scope's last commit; else, or when none may, on the primary."""
         settings = self.settings
         check_acting_user(acting_user)
-        begin = begin_statement(
-            unit_isolation(isolation),
-            read_only,
-            settings.acting_user_setting,
-            acting_user,
-            settings.transaction_role,
-            self._unit_timeout,
-        )
-        for attempt in (1, 2):
-            conn = await self._getconn()
+        level = unit_isolation(isolation)
+        read_only = read_only or replica
+        scope = current_scope()
+        capture = scope is not None and not read_only  # a unit that may write, in a scope
+        target: AsyncReplica | None = None
+        if replica and self.replicas is not None and level is not IsolationLevel.SERIALIZABLE:
+            target = self.replicas.pick(0 if scope is None else scope.position)
+        retried = False
+        while True:
+            conn, target = await self._checkout(target)
+            pool = self.pool if target is None else target.pool
+            begin = begin_statement(
+                level,
+                read_only,
+                settings.acting_user_setting,
+                acting_user,
+                settings.transaction_role,
+                self._unit_timeout if target is None else target.unit_timeout,
+            )
             try:
                 restore = not conn.autocommit  # plainsql's own pools hand out autocommit ones
                 if restore:
@@ -245,12 +291,19 @@ class AsyncDatabase:
                     try:
                         await async_run_command(conn, begin)
                     except psycopg.Error as exc:
-                        if attempt == 1 and connection_lost(exc):
+                        if target is not None and connection_lost(exc):
+                            # a replica gone: the unit goes to the primary, nothing was sent
+                            if self.replicas is not None:
+                                self.replicas.failed(target, exc)
+                            target = None
+                            continue
+                        if not retried and connection_lost(exc):
                             # a dead connection: nothing of the unit was sent
+                            retried = True
                             logger.warning(
                                 "pool %r: a dead connection was discarded (%s at BEGIN); "
                                 "the unit is retried on another connection",
-                                self.pool.name,
+                                pool.name,
                                 type(exc).__name__,
                             )
                             continue
@@ -270,7 +323,18 @@ class AsyncDatabase:
                             raise lost from exc.__cause__
                         raise
                     try:
-                        await async_run_command(conn, COMMIT)
+                        if capture and scope is not None:
+                            position = await async_commit_at(conn)
+                            if position is None:
+                                logger.warning(
+                                    "pool %r: the unit committed, but its WAL position could "
+                                    "not be read: its scope reads from the primary until its "
+                                    "next commit",
+                                    pool.name,
+                                )
+                            scope.note(position)
+                        else:
+                            await async_run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
                         # A read-only unit changed nothing: it cannot be uncertain.
                         failure, cause = self._failure(_mapped(exc, committing=not read_only), exc)
@@ -279,7 +343,7 @@ class AsyncDatabase:
                     if restore and not conn.closed:
                         await conn.set_autocommit(False)
             finally:
-                await self.pool.putconn(conn)
+                await pool.putconn(conn)
             return
 
     async def retry(self, unit: Callable[[], Awaitable[T]], *, attempts: int = 3) -> tuple[T, int]:
@@ -311,6 +375,18 @@ class AsyncUnit:
     acting_user: str | None
     read_only: bool
     isolation: IsolationLevel | None
+    replica: bool = False
+
+    def _of(self, query: Callable[..., object]) -> AbstractAsyncContextManager[AsyncConn]:
+        """The unit for ``query``: READ ONLY and replica-eligible when its SQL file marks it
+        replica-safe."""
+        replica = self.replica or marked_replica_safe(query)
+        return self.db.transaction(
+            acting_user=self.acting_user,
+            read_only=self.read_only,
+            isolation=self.isolation,
+            replica=replica,
+        )
 
     async def run(
         self,
@@ -320,9 +396,7 @@ class AsyncUnit:
         **kwargs: P.kwargs,
     ) -> T:
         """What ``query(conn, *args, **kwargs)`` returns, run in this unit of work."""
-        async with self.db.transaction(
-            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
-        ) as conn:
+        async with self._of(query) as conn:
             return await query(conn, *args, **kwargs)
 
     async def one(
@@ -336,9 +410,7 @@ class AsyncUnit:
         """The row ``query`` returns; when it returns none, ``missing`` is raised and the unit
         rolled back (``missing`` may be a function of the connection that reads, in the same
         unit, which error to raise: a conditional UPDATE tells why it changed nothing)."""
-        async with self.db.transaction(
-            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
-        ) as conn:
+        async with self._of(query) as conn:
             row = await query(conn, *args, **kwargs)
             if row is None:
                 raise await _explained(missing, conn)
@@ -354,9 +426,7 @@ class AsyncUnit:
     ) -> int:
         """The count of rows ``query`` changed; ``missing`` raised (as by :meth:`one`) when it
         changed none."""
-        async with self.db.transaction(
-            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
-        ) as conn:
+        async with self._of(query) as conn:
             count = await query(conn, *args, **kwargs)
             if count == 0:
                 raise await _explained(missing, conn)

@@ -322,7 +322,7 @@ def _query_module(
     imports.add("plainsql.queries", *(["PsycopgAdapter"] if False in kinds else []))
     if root:
         imports.add("plainsql.queries", "Queries")
-        imports.add("plainsql.typegen.support", "checked_sql")
+        imports.add("plainsql.typegen.support", "checked_sql", "directives_of")
         local[".records"].add("RECORD_CLASSES")
         for child in sorted(spaces[0].children):
             local[f".{child}"] = {spaces[0].children[child].class_name(k) for k in kinds}
@@ -398,7 +398,8 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
     out = [f"class {name}:"]
     if namespace.path:
         out += _docstring(f"The queries in {folder} ({kind}).", "    ")
-        out += ["", *slots, ""]
+        # The namespace names each method's query (plainsql finds its directives by it).
+        out += ["", *slots, f'    _namespace = "{".".join(namespace.path)}"', ""]
         out.append(f"    def __init__(self, adapter: {adapter}, sql: Mapping[str, str]) -> None:")
         out += ["        self._a = adapter", "        self._sql = sql"]
     else:
@@ -412,7 +413,7 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
         out += ["", *slots, ""]
         out.append("    def __init__(self, queries: Queries) -> None:")
         out += [
-            f"        self._a = {adapter}(RECORD_CLASSES)",
+            f"        self._a = {adapter}(RECORD_CLASSES, directives=directives_of(queries))",
             "        self._sql = checked_sql(queries, FINGERPRINTS)",
         ]
     for child in children:

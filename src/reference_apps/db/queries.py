@@ -8,7 +8,7 @@ They refuse SQL that changed since this package was generated.
 from __future__ import annotations
 
 from plainsql.queries import AsyncPsycopgAdapter, Queries
-from plainsql.typegen.support import checked_sql
+from plainsql.typegen.support import checked_sql, directives_of
 
 from .audit import AsyncAuditQueries
 from .auth import AsyncAuthQueries
@@ -216,7 +216,7 @@ class AsyncTypedQueries:
     )
 
     def __init__(self, queries: Queries) -> None:
-        self._a = AsyncPsycopgAdapter(RECORD_CLASSES)
+        self._a = AsyncPsycopgAdapter(RECORD_CLASSES, directives=directives_of(queries))
         self._sql = checked_sql(queries, FINGERPRINTS)
         self.audit = AsyncAuditQueries(self._a, self._sql)
         self.auth = AsyncAuthQueries(self._a, self._sql)

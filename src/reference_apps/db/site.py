@@ -17,6 +17,7 @@ class AsyncSiteQueries:
     """The queries in sql/site/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "site"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

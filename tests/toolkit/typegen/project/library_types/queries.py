@@ -14,7 +14,7 @@ from psycopg import AsyncConnection, Connection
 
 from plainsql.errors import MissingRow
 from plainsql.queries import AsyncPsycopgAdapter, PsycopgAdapter, Queries
-from plainsql.typegen.support import checked_sql
+from plainsql.typegen.support import checked_sql, directives_of
 
 from .library import AsyncLibraryQueries, LibraryQueries
 from .records import RECORD_CLASSES, ListShelfSlotsRow, ShelfRow
@@ -129,7 +129,7 @@ class TypedQueries:
     __slots__ = ("_a", "_sql", "library")
 
     def __init__(self, queries: Queries) -> None:
-        self._a = PsycopgAdapter(RECORD_CLASSES)
+        self._a = PsycopgAdapter(RECORD_CLASSES, directives=directives_of(queries))
         self._sql = checked_sql(queries, FINGERPRINTS)
         self.library = LibraryQueries(self._a, self._sql)
 
@@ -218,7 +218,7 @@ class AsyncTypedQueries:
     __slots__ = ("_a", "_sql", "library")
 
     def __init__(self, queries: Queries) -> None:
-        self._a = AsyncPsycopgAdapter(RECORD_CLASSES)
+        self._a = AsyncPsycopgAdapter(RECORD_CLASSES, directives=directives_of(queries))
         self._sql = checked_sql(queries, FINGERPRINTS)
         self.library = AsyncLibraryQueries(self._a, self._sql)
 

@@ -1,0 +1,344 @@
+"""Read replicas on a real streaming standby: routing, read-your-writes by WAL position, health.
+
+The fixture starts an embedded primary, migrates a small project of its own into it (notes,
+and ``served_by_standby()``, which says whether the server running the query is a standby),
+and makes a standby of it with ``pg_basebackup -R`` (both run as the embedded wheel's
+unprivileged user when the tests run as root). Replay is paused on the standby
+(``pg_wal_replay_pause()``) where a test needs it behind the primary. Waits are bounded
+polls for something a user would see (a read served by the standby), never timing asserts.
+These tests start their own servers, so they run once, in ``make test-standalone``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+
+from plainsql import (
+    AsyncDatabase,
+    Database,
+    Queries,
+    Scope,
+    Settings,
+    embedded,
+    load_async_queries,
+    load_queries,
+    load_settings,
+    open_async_pool,
+    open_async_replicas,
+    open_pool,
+    open_replicas,
+)
+
+from ..fixtures import run, write_notes_project
+
+pytestmark = [pytest.mark.standalone, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")]
+
+T = TypeVar("T")
+WAIT = 60.0  # a generous bound on waiting for replay or a poll; never a measured figure
+
+
+@dataclass(frozen=True)
+class Pair:
+    folder: Path
+    primary: Path  # data folders
+    standby: Path
+    project: Path
+    primary_url: str
+    standby_url: str
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Pair]:
+    """An embedded primary with the notes project migrated, and a streaming standby of it."""
+    folder = Path(tempfile.mkdtemp(prefix="plainsql-replicas-"))
+    folder.chmod(0o755)
+    primary, standby = folder / "primary", folder / "standby"
+    try:
+        state = embedded.start(primary)
+        with psycopg.connect(embedded.url_for(state), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE notes")
+        project = write_notes_project(folder / "project")
+        primary_url = embedded.url_for(state, "notes")
+        migrated = run(project, primary_url, "migrate")
+        assert migrated.exit_code == 0, migrated.output
+        standby_url = embedded.url_for(embedded.start_standby(primary, standby), "notes")
+        yield Pair(folder, primary, standby, project, primary_url, standby_url)
+    finally:
+        embedded.stop(standby)
+        embedded.stop(primary)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def settings_for(pair: Pair, standby_url: str | None = None, **changes: Any) -> Settings:
+    """The project's settings: the primary, the standby as its one replica, a quick poll."""
+    base = load_settings(environ={"DATABASE_URL": pair.primary_url}, project_dir=pair.project)
+    replicas = (standby_url or pair.standby_url,)
+    return replace(base, replica_urls=replicas, replica_poll_ms=50, **changes)
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[AsyncDatabase]:
+    async with open_async_pool(settings) as pool, open_async_replicas(settings) as replicas:
+        yield AsyncDatabase(pool, settings, replicas=replicas)
+
+
+def queries(pair: Pair) -> Queries:
+    return load_async_queries(pair.project / "sql")
+
+
+async def until(check: Callable[[], Awaitable[T | None]], what: str) -> T:
+    """``check()``'s first true result, polled; the test fails naming ``what`` after WAIT s."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    pytest.fail(f"{what}: not within {WAIT:g} s")
+
+
+async def serving(db: AsyncDatabase) -> None:
+    """Wait until the standby serves reads (its monitor saw it answer, within the lag limit)."""
+    assert db.replicas is not None
+
+    async def check() -> bool:
+        assert db.replicas is not None
+        return all(stats.serving for stats in db.replicas.statistics())
+
+    await until(check, "the standby serving reads")
+
+
+@contextmanager
+def replay_paused(standby_url: str) -> Iterator[None]:
+    """The standby's replay paused for the block (it still receives WAL), resumed after."""
+    with psycopg.connect(standby_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_wal_replay_pause()")
+    try:
+        yield
+    finally:
+        with psycopg.connect(standby_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
+
+
+def new_note(pair: Pair, body: str) -> int:
+    """A note written on the primary directly (outside any scope); its id."""
+    with psycopg.connect(pair.primary_url, autocommit=True) as conn:
+        row = conn.execute("INSERT INTO notes (body) VALUES (%s) RETURNING id", (body,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def replayed(url: str, note_id: int) -> bool:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM notes WHERE id = %s", (note_id,)).fetchone() is not None
+
+
+async def on_standby(url: str, note_id: int) -> None:
+    async def check() -> bool:
+        return replayed(url, note_id)
+
+    await until(check, f"note {note_id} replayed on the standby")
+
+
+async def test_a_marked_read_is_served_by_the_standby(pair: Pair) -> None:
+    q = queries(pair)
+    note_id = new_note(pair, "served")
+    await on_standby(pair.standby_url, note_id)
+    async with database(settings_for(pair)) as db:
+        await serving(db)
+        marked = await db.unit().run(q.notes.get_note, note_id=note_id)
+        assert marked == {"body": "served", "on_standby": True, "read_only": True}
+        unmarked = await db.unit().run(q.notes.get_note_unmarked, note_id=note_id)
+        assert unmarked == {"body": "served", "on_standby": False, "read_only": False}
+        # A unit opened with replica=True reads on a replica too; a read-only one does not.
+        async with db.transaction(replica=True) as conn:
+            cursor = await conn.execute("SELECT pg_is_in_recovery()")
+            assert await cursor.fetchone() == (True,)
+        async with db.transaction(read_only=True) as conn:
+            cursor = await conn.execute("SELECT pg_is_in_recovery()")
+            assert await cursor.fetchone() == (False,)
+        assert db.replicas is not None
+        assert db.replicas.statistics()[0].reads >= 2
+
+    # The sync runtime, derived from the same source, routes alike.
+    settings = settings_for(pair)
+    sync_q = load_queries(pair.project / "sql")
+    with open_pool(settings) as pool, open_replicas(settings) as replicas:
+        sync_db = Database(pool, settings, replicas=replicas)
+        row = sync_db.unit().run(sync_q.notes.get_note, note_id=note_id)
+        assert row == {"body": "served", "on_standby": True, "read_only": True}
+
+
+async def test_a_read_after_a_write_in_the_scope_sees_it_while_replay_is_paused(
+    pair: Pair,
+) -> None:
+    q = queries(pair)
+    # A lag limit no test reaches: only the scope keeps this read off the paused standby.
+    async with database(settings_for(pair, replica_max_lag_ms=600_000)) as db:
+        await serving(db)
+        with replay_paused(pair.standby_url):
+            scope = Scope()
+            with scope.active():
+                note = await db.unit().run(q.notes.create_note, body="mine")
+                mine = await db.unit().run(q.notes.get_note, note_id=note["id"])
+            assert mine == {"body": "mine", "on_standby": False, "read_only": True}
+            assert scope.token() != ""
+            # Outside the scope the paused standby serves the read, and has not the note.
+            assert await db.unit().run(q.notes.get_note, note_id=note["id"]) is None
+
+
+async def test_once_replayed_the_scope_reads_from_the_standby_again(pair: Pair) -> None:
+    q = queries(pair)
+    async with database(settings_for(pair, replica_max_lag_ms=600_000)) as db:
+        await serving(db)
+        scope = Scope()
+        with replay_paused(pair.standby_url), scope.active():
+            note = await db.unit().run(q.notes.create_note, body="later")
+            first = await db.unit().run(q.notes.get_note, note_id=note["id"])
+            assert first is not None
+            assert first["on_standby"] is False
+
+        async def from_standby() -> dict[str, Any] | None:
+            with scope.active():
+                row: dict[str, Any] | None = await db.unit().run(
+                    q.notes.get_note, note_id=note["id"]
+                )
+            return row if row is not None and row["on_standby"] else None
+
+        again = await until(from_standby, "the scope's read served by the standby after replay")
+        assert again["body"] == "later"
+
+
+SCOPED_READ = """\
+import json, sys
+from plainsql import Database, Scope, load_queries, load_settings, open_pool, open_replicas
+
+settings = load_settings()
+q = load_queries(settings.sql_dir)
+with open_pool(settings) as pool, open_replicas(settings) as replicas:
+    db = Database(pool, settings, replicas=replicas)
+    with Scope.from_token(sys.argv[1]).active():
+        print(json.dumps(db.unit().run(q.notes.get_note, note_id=int(sys.argv[2]))))
+"""
+
+
+async def test_a_scope_carried_as_a_string_to_another_process_keeps_the_guarantee(
+    pair: Pair,
+) -> None:
+    q = queries(pair)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PLAINSQL_"))}
+    env |= {
+        "DATABASE_URL": pair.primary_url,
+        "PLAINSQL_REPLICA_URLS": pair.standby_url,
+        "PLAINSQL_REPLICA_MAX_LAG": "10min",
+        "PLAINSQL_PROJECT_DIR": str(pair.project),
+    }
+
+    def read_elsewhere(token: str, note_id: int) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-c", SCOPED_READ, token, str(note_id)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    async with database(settings_for(pair, replica_max_lag_ms=600_000)) as db:
+        await serving(db)
+        with replay_paused(pair.standby_url):
+            scope = Scope()
+            with scope.active():
+                note = await db.unit().run(q.notes.create_note, body="carried")
+            token = scope.token()
+            assert read_elsewhere(token, note["id"]) == {
+                "body": "carried",
+                "on_standby": False,
+                "read_only": True,
+            }
+            assert read_elsewhere("", note["id"]) is None  # no token: the paused standby's
+
+
+@pytest.fixture
+def second_standby(pair: Pair) -> Iterator[Path]:
+    """A standby of this test's own (the test stops it)."""
+    pgdata = pair.folder / "second"
+    embedded.start_standby(pair.primary, pgdata)
+    try:
+        yield pgdata
+    finally:
+        embedded.stop(pgdata)
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
+async def test_a_stopped_standby_sends_reads_to_the_primary_without_an_error(
+    pair: Pair, second_standby: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="plainsql.replicas")
+    q = queries(pair)
+    url = embedded.url_for(embedded.status(second_standby), "notes")
+    note_id = new_note(pair, "kept")
+    await on_standby(url, note_id)
+    async with database(settings_for(pair, url)) as db:
+        await serving(db)
+        first = await db.unit().run(q.notes.get_note, note_id=note_id)
+        assert first == {"body": "kept", "on_standby": True, "read_only": True}
+
+        embedded.stop(second_standby)
+        for _ in range(5):  # at once, and on: the first may meet a connection just closed
+            row = await db.unit().run(q.notes.get_note, note_id=note_id)
+            assert row == {"body": "kept", "on_standby": False, "read_only": True}
+        assert db.replicas is not None
+        stats = db.replicas.statistics()[0]
+        assert not stats.serving
+        assert "unreachable" in stats.reason
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("replica-1" in text and "unreachable" in text for text in warned)
+
+        # Taken back once it answers again.
+        embedded.start_standby(pair.primary, second_standby)
+
+        async def from_standby() -> dict[str, Any] | None:
+            row: dict[str, Any] | None = await db.unit().run(q.notes.get_note, note_id=note_id)
+            return row if row is not None and row["on_standby"] else None
+
+        await until(from_standby, "reads served by the restarted standby")
+
+
+async def test_a_standby_past_the_lag_limit_sends_reads_to_the_primary(pair: Pair) -> None:
+    q = queries(pair)
+    async with database(settings_for(pair, replica_max_lag_ms=300)) as db:
+        await serving(db)
+        assert db.replicas is not None
+        replicas = db.replicas
+        with replay_paused(pair.standby_url):
+            note_id = new_note(pair, "fresh")  # the primary moves on; the standby does not
+
+            async def behind() -> bool:
+                return not replicas.statistics()[0].serving
+
+            await until(behind, "the paused standby found behind the lag limit")
+            assert "behind the primary" in replicas.statistics()[0].reason
+            row = await db.unit().run(q.notes.get_note, note_id=note_id)
+            assert row == {"body": "fresh", "on_standby": False, "read_only": True}
+        await serving(db)  # replayed: within the limit again
+        row = await db.unit().run(q.notes.get_note, note_id=note_id)
+        assert row == {"body": "fresh", "on_standby": True, "read_only": True}
