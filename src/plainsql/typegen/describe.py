@@ -235,25 +235,25 @@ class Describer:
             SQLOperationType.SCRIPT,
             SQLOperationType.INSERT_UPDATE_DELETE_MANY,
         ):
-            raise QueryFailed(f"{_MARK}: {_OPERATIONS[source.operation]}, not a single SELECT")
+            raise QueryFailed(f"{_MARK} it is {_OPERATIONS[source.operation]}, not one SELECT")
         name, description, _ = self.prepare(source)
         try:
             printed = self._printed_plan(name, description.nparams)
         finally:
             self._deallocate(name)
         if not printed:
-            raise QueryFailed(f"{_MARK}: it is not a SELECT (a utility statement)")
+            raise QueryFailed(f"{_MARK} it is not a SELECT (a utility statement)")
         stmt = nodetree.parse(printed[-1])
         command = _COMMANDS.get(nodetree.integer(stmt.get("commandType")), "a statement")
         if command != "a SELECT":
-            raise QueryFailed(f"{_MARK}: it is {command}, not a SELECT")
+            raise QueryFailed(f"{_MARK} it is {command}, not a SELECT")
         if nodetree.boolean(stmt.get("hasModifyingCTE")):
-            raise QueryFailed(f"{_MARK}: a WITH of it modifies data")
+            raise QueryFailed(f"{_MARK} a WITH of it modifies data")
         nodes = list(_nodes(stmt))
         if stmt.get("rowMarks") or any(nodetree.node_type(n) == "LOCKROWS" for n in nodes):
-            raise QueryFailed(f"{_MARK}: it locks rows (FOR UPDATE / FOR SHARE)")
+            raise QueryFailed(f"{_MARK} it locks rows (FOR UPDATE / FOR SHARE)")
         if any(nodetree.node_type(n) == "NEXTVALUEEXPR" for n in nodes):
-            raise QueryFailed(f"{_MARK}: it takes a sequence's next value")
+            raise QueryFailed(f"{_MARK} it takes a sequence's next value")
         oids = sorted(
             {
                 nodetree.integer(n[key])
@@ -271,7 +271,7 @@ class Describer:
         ).fetchall()
         if volatile:
             listed = ", ".join(str(row[0]) for row in volatile)
-            raise QueryFailed(f"{_MARK}: it calls the VOLATILE function(s) {listed}")
+            raise QueryFailed(f"{_MARK} it calls the VOLATILE function(s) {listed}")
 
     def _explain(self, name: str, nparams: int, ncolumns: int) -> PlanFacts:
         printed = self._printed_plan(name, nparams)

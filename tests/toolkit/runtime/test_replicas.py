@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 from plainsql import (
     AsyncDatabase,
@@ -44,6 +45,7 @@ from plainsql import (
     open_pool,
     open_replicas,
 )
+from plainsql.cli import cli
 
 from ..fixtures import run, write_notes_project
 
@@ -342,3 +344,44 @@ async def test_a_standby_past_the_lag_limit_sends_reads_to_the_primary(pair: Pai
         await serving(db)  # replayed: within the limit again
         row = await db.unit().run(q.notes.get_note, note_id=note_id)
         assert row == {"body": "fresh", "on_standby": True, "read_only": True}
+
+
+async def test_stats_shows_each_replicas_lag_and_the_queries_it_served(pair: Pair) -> None:
+    with psycopg.connect(pair.primary_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS plainsql")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA plainsql")
+    env = {"DATABASE_URL": pair.primary_url, "PLAINSQL_REPLICA_URLS": pair.standby_url}
+
+    def stats(*args: str) -> Any:
+        done = CliRunner().invoke(
+            cli, ["--project-dir", str(pair.project), "stats", "--json", *args], env=env
+        )
+        assert done.exit_code == 0, done.output
+        return json.loads(done.output)
+
+    with replay_paused(pair.standby_url):
+        new_note(pair, "unreplayed")
+        (paused,) = stats()["replicas"]
+        assert paused["name"] == "replica-1"
+        assert paused["state"] == "replay paused"
+        assert paused["behind_bytes"] > 0
+
+    async def caught_up() -> bool:
+        (lag,) = stats()["replicas"]
+        return bool(lag["state"] == "streaming" and lag["behind_bytes"] == 0)
+
+    await until(caught_up, "the standby caught up in plainsql stats")
+
+    q = queries(pair)
+    note_id = new_note(pair, "counted")
+    await on_standby(pair.standby_url, note_id)
+    async with database(settings_for(pair)) as db:
+        await serving(db)
+        row = await db.unit().run(q.notes.get_note, note_id=note_id)
+        assert row is not None
+        assert row["on_standby"] is True
+    served = stats("--replica", "1")
+    assert served["server"] == "replica-1"
+    calls = {query["name"]: query["calls"] for query in served["queries"]}
+    assert calls.get("notes.get_note", 0) >= 1
+    assert "notes.create_note" not in calls  # writes ran on the primary only
