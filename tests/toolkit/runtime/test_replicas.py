@@ -1,11 +1,12 @@
 """Read replicas on a real streaming standby: routing, read-your-writes by WAL position, health.
 
-The fixture starts an embedded primary, migrates a small project of its own into it (notes,
-and ``served_by_standby()``, which says whether the server running the query is a standby),
-and makes a standby of it with ``pg_basebackup -R`` (both run as the embedded wheel's
-unprivileged user when the tests run as root). Replay is paused on the standby
-(``pg_wal_replay_pause()``) where a test needs it behind the primary. Waits are bounded
-polls for something a user would see (a read served by the standby), never timing asserts.
+The fixture (``plainsql.testing.streaming_pair``) starts an embedded primary, migrates a small
+project of its own into it (notes, and ``served_by_standby()``, which says whether the server
+running the query is a standby), and makes a standby of it with ``pg_basebackup -R`` (both run
+as the embedded wheel's unprivileged user when the tests run as root). Replay is paused on the
+standby (``pg_wal_replay_pause()``) where a test needs it behind the primary. Waits are
+bounded polls for something a user would see (a read served by the standby), never timing
+asserts.
 These tests start their own servers, so they run once, in ``make test-standalone``.
 """
 
@@ -18,10 +19,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,8 +46,9 @@ from plainsql import (
     open_replicas,
 )
 from plainsql.cli import cli
+from plainsql.testing import StreamingPair, streaming_pair
 
-from ..fixtures import run, write_notes_project
+from ..fixtures import write_notes_project
 
 pytestmark = [pytest.mark.standalone, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")]
 
@@ -57,34 +58,24 @@ WAIT = 60.0  # a generous bound on waiting for replay or a poll; never a measure
 
 @dataclass(frozen=True)
 class Pair:
-    folder: Path
-    primary: Path  # data folders
-    standby: Path
-    project: Path
-    primary_url: str
-    standby_url: str
+    servers: StreamingPair  # the primary and its standby
+    project: Path  # the notes project, migrated into the primary
+
+    @property
+    def primary_url(self) -> str:
+        return self.servers.primary_url
+
+    @property
+    def standby_url(self) -> str:
+        return self.servers.standby_url
 
 
 @pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     """An embedded primary with the notes project migrated, and a streaming standby of it."""
-    folder = Path(tempfile.mkdtemp(prefix="plainsql-replicas-"))
-    folder.chmod(0o755)
-    primary, standby = folder / "primary", folder / "standby"
-    try:
-        state = embedded.start(primary)
-        with psycopg.connect(embedded.url_for(state), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE notes")
-        project = write_notes_project(folder / "project")
-        primary_url = embedded.url_for(state, "notes")
-        migrated = run(project, primary_url, "migrate")
-        assert migrated.exit_code == 0, migrated.output
-        standby_url = embedded.url_for(embedded.start_standby(primary, standby), "notes")
-        yield Pair(folder, primary, standby, project, primary_url, standby_url)
-    finally:
-        embedded.stop(standby)
-        embedded.stop(primary)
-        shutil.rmtree(folder, ignore_errors=True)
+    project = write_notes_project(tmp_path_factory.mktemp("replicas") / "project")
+    with streaming_pair(load_settings(environ={}, project_dir=project), "notes") as servers:
+        yield Pair(servers, project)
 
 
 def settings_for(pair: Pair, standby_url: str | None = None, **changes: Any) -> Settings:
@@ -124,18 +115,6 @@ async def serving(db: AsyncDatabase) -> None:
         return all(stats.serving for stats in db.replicas.statistics())
 
     await until(check, "the standby serving reads")
-
-
-@contextmanager
-def replay_paused(standby_url: str) -> Iterator[None]:
-    """The standby's replay paused for the block (it still receives WAL), resumed after."""
-    with psycopg.connect(standby_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_wal_replay_pause()")
-    try:
-        yield
-    finally:
-        with psycopg.connect(standby_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_wal_replay_resume()")
 
 
 def new_note(pair: Pair, body: str) -> int:
@@ -194,7 +173,7 @@ async def test_a_read_after_a_write_in_the_scope_sees_it_while_replay_is_paused(
     # A lag limit no test reaches: only the scope keeps this read off the paused standby.
     async with database(settings_for(pair, replica_max_lag_ms=600_000)) as db:
         await serving(db)
-        with replay_paused(pair.standby_url):
+        with pair.servers.replay_paused():
             scope = Scope()
             with scope.active():
                 note = await db.unit().run(q.notes.create_note, body="mine")
@@ -210,7 +189,7 @@ async def test_once_replayed_the_scope_reads_from_the_standby_again(pair: Pair) 
     async with database(settings_for(pair, replica_max_lag_ms=600_000)) as db:
         await serving(db)
         scope = Scope()
-        with replay_paused(pair.standby_url), scope.active():
+        with pair.servers.replay_paused(), scope.active():
             note = await db.unit().run(q.notes.create_note, body="later")
             first = await db.unit().run(q.notes.get_note, note_id=note["id"])
             assert first is not None
@@ -266,7 +245,7 @@ async def test_a_scope_carried_as_a_string_to_another_process_keeps_the_guarante
 
     async with database(settings_for(pair, replica_max_lag_ms=600_000)) as db:
         await serving(db)
-        with replay_paused(pair.standby_url):
+        with pair.servers.replay_paused():
             scope = Scope()
             with scope.active():
                 note = await db.unit().run(q.notes.create_note, body="carried")
@@ -282,8 +261,8 @@ async def test_a_scope_carried_as_a_string_to_another_process_keeps_the_guarante
 @pytest.fixture
 def second_standby(pair: Pair) -> Iterator[Path]:
     """A standby of this test's own (the test stops it)."""
-    pgdata = pair.folder / "second"
-    embedded.start_standby(pair.primary, pgdata)
+    pgdata = pair.servers.folder / "second"
+    embedded.start_standby(pair.servers.primary, pgdata)
     try:
         yield pgdata
     finally:
@@ -316,7 +295,7 @@ async def test_a_stopped_standby_sends_reads_to_the_primary_without_an_error(
         assert any("replica-1" in text and "unreachable" in text for text in warned)
 
         # Taken back once it answers again.
-        embedded.start_standby(pair.primary, second_standby)
+        embedded.start_standby(pair.servers.primary, second_standby)
 
         async def from_standby() -> dict[str, Any] | None:
             row: dict[str, Any] | None = await db.unit().run(q.notes.get_note, note_id=note_id)
@@ -331,7 +310,7 @@ async def test_a_standby_past_the_lag_limit_sends_reads_to_the_primary(pair: Pai
         await serving(db)
         assert db.replicas is not None
         replicas = db.replicas
-        with replay_paused(pair.standby_url):
+        with pair.servers.replay_paused():
             note_id = new_note(pair, "fresh")  # the primary moves on; the standby does not
 
             async def behind() -> bool:
@@ -359,7 +338,7 @@ async def test_stats_shows_each_replicas_lag_and_the_queries_it_served(pair: Pai
         assert done.exit_code == 0, done.output
         return json.loads(done.output)
 
-    with replay_paused(pair.standby_url):
+    with pair.servers.replay_paused():
         new_note(pair, "unreplayed")
         (paused,) = stats()["replicas"]
         assert paused["name"] == "replica-1"
