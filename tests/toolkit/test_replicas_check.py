@@ -59,7 +59,9 @@ REFUSED = {
     "notes.get_note_touched": (
         "marked replica-safe, but it calls the VOLATILE function(s) touch_note(bigint)"
     ),
-    "notes.list_notes_shuffled": "marked replica-safe, but it calls the VOLATILE function(s) random()",
+    "notes.list_notes_shuffled": (
+        "marked replica-safe, but it calls the VOLATILE function(s) random()"
+    ),
 }
 
 

@@ -60,7 +60,8 @@ PRIMARY_QUERY = (
 )
 # A monitor statement the server does not answer within this is a failed poll.
 POLL_TIMEOUT_S = 2.0
-# A replica not heard from for this long (its thread stuck in a poll) serves no read.
+# A replica not heard from for this long (its thread stuck in a poll) serves no read; three
+# polls, when replica-poll is longer.
 SILENT_AFTER_S = 1.0
 # How far back the primary's positions are kept beyond the lag limit: a replica behind all of
 # them is at least that far behind.
@@ -202,6 +203,7 @@ class Router:
         self.settings = settings
         self.max_lag = settings.replica_max_lag_ms / 1000
         self.interval = settings.replica_poll_ms / 1000
+        self.silent_after = max(SILENT_AFTER_S, 3 * self.interval)
         self.primary_conninfo = primary_conninfo
         self.states = [
             ReplicaState(f"replica-{number}", describe_target(url), url)
@@ -234,7 +236,7 @@ class Router:
             for offset in range(count):
                 index = serving[(start + offset) % count]
                 state = self.states[index]
-                if state.replay_position >= position and now - state.heard_at < SILENT_AFTER_S:
+                if state.replay_position >= position and now - state.heard_at < self.silent_after:
                     state.reads += 1
                     return index
         self.primary_reads += 1

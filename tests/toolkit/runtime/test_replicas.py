@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,7 @@ from ..fixtures import write_notes_project
 pytestmark = [pytest.mark.standalone, pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")]
 
 T = TypeVar("T")
+PASSWORD = "pw-never-logged-5c1d"
 WAIT = 60.0  # a generous bound on waiting for replay or a poll; never a measured figure
 
 
@@ -276,6 +278,7 @@ async def test_a_stopped_standby_sends_reads_to_the_primary_without_an_error(
     caplog.set_level(logging.INFO, logger="plainsql.replicas")
     q = queries(pair)
     url = embedded.url_for(embedded.status(second_standby), "notes")
+    url = url.replace("postgres@", f"postgres:{PASSWORD}@")  # a trust server ignores it
     note_id = new_note(pair, "kept")
     await on_standby(url, note_id)
     async with database(settings_for(pair, url)) as db:
@@ -293,6 +296,7 @@ async def test_a_stopped_standby_sends_reads_to_the_primary_without_an_error(
         assert "unreachable" in stats.reason
         warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert any("replica-1" in text and "unreachable" in text for text in warned)
+        assert not [r for r in caplog.records if PASSWORD in r.getMessage()]
 
         # Taken back once it answers again.
         embedded.start_standby(pair.servers.primary, second_standby)
@@ -364,3 +368,24 @@ async def test_stats_shows_each_replicas_lag_and_the_queries_it_served(pair: Pai
     calls = {query["name"]: query["calls"] for query in served["queries"]}
     assert calls.get("notes.get_note", 0) >= 1
     assert "notes.create_note" not in calls  # writes ran on the primary only
+
+
+def test_the_docs_snippet_runs_as_written(pair: Pair) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "replicas.md"
+    (snippet,) = re.findall(r"```python\n(.*?)```", docs.read_text(), re.DOTALL)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PLAINSQL_"))}
+    env |= {
+        "DATABASE_URL": pair.primary_url,
+        "PLAINSQL_REPLICA_URLS": pair.standby_url,
+        "PLAINSQL_PROJECT_DIR": str(pair.project),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", snippet],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "read: True\nread: True\nreplicas: [('replica-1', True)]\n"

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from plainsql import AsyncDatabase, Database, Scope
-from plainsql.errors import InvalidScope
+from plainsql.errors import InvalidScope, UniqueViolation
 from plainsql.runtime._replicas import current_scope, format_lsn, parse_lsn
 
 
@@ -94,14 +94,17 @@ async def test_a_commit_that_fails_in_a_scope_raises_as_without_one(
     plainsql_async_db: AsyncDatabase,
 ) -> None:
     db = plainsql_async_db.with_transaction_role(None)
-    scope = Scope()
-    with scope.active(), pytest.raises(Exception) as failed:  # noqa: PT011 - any plainsql error
+
+    async def duplicate_checked_at_commit() -> None:
         async with db.transaction() as conn:
             await conn.execute(
                 "CREATE TEMP TABLE deferred_check (id int PRIMARY KEY"
                 " DEFERRABLE INITIALLY DEFERRED) ON COMMIT DROP"
             )
             await conn.execute("INSERT INTO deferred_check VALUES (1), (1)")
-    assert type(failed.value).__name__ == "UniqueViolation"
+
+    scope = Scope()
+    with scope.active(), pytest.raises(UniqueViolation) as failed:
+        await duplicate_checked_at_commit()  # refused by `COMMIT; SELECT ...`'s COMMIT
     assert isinstance(failed.value.__cause__, psycopg.errors.UniqueViolation)
     assert scope.position == 0
