@@ -104,10 +104,11 @@ class Scope:
     serve it.
     """
 
-    __slots__ = ("_position",)
+    __slots__ = ("_lock", "_position")
 
     def __init__(self) -> None:
         self._position = 0
+        self._lock = threading.Lock()  # threads of one session may commit at once
 
     @classmethod
     def from_token(cls, token: str | None) -> Scope:
@@ -143,11 +144,12 @@ class Scope:
 
     def note(self, position: int | None) -> None:
         """A unit of this scope committed at ``position`` (None: at a position not known)."""
-        if position is None:
-            self._position = UNKNOWN_POSITION
-        elif position > self._position or self._position == UNKNOWN_POSITION:
-            # A position read after an unknown one is later on the same server: it replaces it.
-            self._position = position
+        with self._lock:
+            if position is None:
+                self._position = UNKNOWN_POSITION
+            elif position > self._position or self._position == UNKNOWN_POSITION:
+                # Read after an unknown one, a position is later on the same server: it wins.
+                self._position = position
 
     @contextmanager
     def active(self) -> Iterator[Scope]:
@@ -441,15 +443,19 @@ def _reason(exc: BaseException) -> str:
 
 def marked_replica_safe(query: Callable[..., Any]) -> bool:
     """Whether ``query`` (a typed query's method, or a query function of ``load_queries``) is
-    marked ``-- plainsql: replica-safe`` in its SQL file."""
+    marked ``-- plainsql: replica-safe`` in its SQL file. On the path of every one-query unit:
+    a few attribute reads, never ``Queries.__getattr__`` (which looks for close names)."""
     owner = getattr(query, "__self__", None)
-    adapter = getattr(owner, "_a", None)  # typegen's classes: the adapter, and a namespace
-    if adapter is not None:
-        namespace = getattr(owner, "_namespace", "")
+    # typegen's classes say their namespace (read from the class's own dict: a missing
+    # attribute would cost an exception on every call of the other kind)
+    namespace = type(owner).__dict__.get("_namespace")
+    if namespace is not None:
+        adapter = getattr(owner, "_a", None)
         short = getattr(query, "__name__", "")
         name = f"{namespace}.{short}" if namespace else short
     else:  # plainsql.queries.Queries: the function's name is the query's full name
-        adapter = getattr(owner, "driver_adapter", None)
+        attributes = getattr(owner, "__dict__", None)
+        adapter = attributes.get("driver_adapter") if attributes else None
         name = getattr(query, "__name__", "")
     directives: Any = getattr(adapter, "directives", None)
     return bool(directives) and REPLICA_SAFE in directives.get(name, ())

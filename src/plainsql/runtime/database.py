@@ -225,7 +225,10 @@ class Database:
             target = self.replicas.pick(0 if scope is None else scope.position)
         retried = False
         while True:
-            conn, target = self._checkout(target)
+            if target is None:  # the primary: no detour on the path of every unit
+                conn = self._getconn()
+            else:
+                conn, target = self._checkout(target)
             pool = self.pool if target is None else target.pool
             begin = begin_statement(
                 level,

@@ -273,7 +273,10 @@ class AsyncDatabase:
             target = self.replicas.pick(0 if scope is None else scope.position)
         retried = False
         while True:
-            conn, target = await self._checkout(target)
+            if target is None:  # the primary: no detour on the path of every unit
+                conn = await self._getconn()
+            else:
+                conn, target = await self._checkout(target)
             pool = self.pool if target is None else target.pool
             begin = begin_statement(
                 level,

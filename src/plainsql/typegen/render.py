@@ -410,7 +410,7 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
             "``queries`` is not the SQL this module was generated from.",
             "    ",
         )
-        out += ["", *slots, ""]
+        out += ["", *slots, '    _namespace = ""', ""]
         out.append("    def __init__(self, queries: Queries) -> None:")
         out += [
             f"        self._a = {adapter}(RECORD_CLASSES, directives=directives_of(queries))",

@@ -214,6 +214,7 @@ class AsyncTypedQueries:
         "videos",
         "workspaces",
     )
+    _namespace = ""
 
     def __init__(self, queries: Queries) -> None:
         self._a = AsyncPsycopgAdapter(RECORD_CLASSES, directives=directives_of(queries))
