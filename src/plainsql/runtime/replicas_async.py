@@ -12,8 +12,9 @@ configured, :func:`open_async_replicas` opens nothing and every read stays on th
 A replica that cannot be reached when the pools open is no error: it serves no read until it
 answers (its pool keeps trying in the background). Opening waits, at most ``connect-timeout``
 plus 1 s, for the monitor's first poll of each replica (blocking, as the primary pool's probe
-does: start-up work), so replicas that answer serve from the first call. A read that finds no free connection of
-its replica within :data:`REPLICA_WAIT` seconds, or a dead one, goes to the primary.
+does: start-up work), so replicas that answer serve from the first call. A read that finds
+no free connection of its replica within :data:`REPLICA_WAIT` seconds, or a dead one, goes to
+the primary.
 """
 
 from __future__ import annotations
