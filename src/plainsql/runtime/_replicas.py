@@ -371,7 +371,8 @@ class Router:
 
     def lag_of(self, replayed: int, now: float) -> float:
         """How long ago the primary was last at or before ``replayed`` (0: it has not moved
-        beyond it); ``inf`` when the primary has not been sampled yet."""
+        beyond it); ``inf`` when that is not known yet (the primary not sampled, or sampled
+        for less than the lag limit, and always beyond the replica)."""
         with self._lock:
             history = list(self._history)
         if not history:
@@ -381,7 +382,10 @@ class Router:
         for sampled_at, position in reversed(history):
             if position <= replayed:
                 return max(0.0, now - sampled_at)
-        return max(0.0, now - history[0][0])  # behind everything kept: at least this far
+        # Behind everything kept: the primary passed this position before its oldest sample,
+        # so the replica is at least that far behind; no more is known.
+        at_least = now - history[0][0]
+        return at_least if at_least > self.max_lag else math.inf
 
     def _watchers(self, index: int) -> tuple[Poll, Failed]:
         """The poll of replica ``index``, and what a failed one does."""
@@ -400,7 +404,11 @@ class Router:
             state.replay_position = parse_lsn(str(replayed))
             state.lag_seconds = lag = self.lag_of(state.replay_position, now)
             if math.isinf(lag):
-                self._set(index, False, "unmeasured", "the primary's position is not known yet")
+                reason = (
+                    "its lag is not known yet (it has not replayed the oldest WAL position "
+                    "read on the primary)"
+                )
+                self._set(index, False, "unmeasured", reason)
             elif lag > self.max_lag:
                 reason = f"{lag:.1f} s behind the primary (replica-max-lag {self.max_lag:g} s)"
                 self._set(index, False, "behind", reason)

@@ -306,6 +306,9 @@ async def test_a_stopped_standby_sends_reads_to_the_primary_without_an_error(
             return row if row is not None and row["on_standby"] else None
 
         await until(from_standby, "reads served by the restarted standby")
+        served = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+        assert any(text.startswith("replica-1 (") and "serves reads" in text for text in served)
+        assert not [r for r in caplog.records if PASSWORD in r.getMessage()]
 
 
 async def test_a_standby_past_the_lag_limit_sends_reads_to_the_primary(pair: Pair) -> None:
