@@ -68,6 +68,7 @@ class Measurement:
     cpu_seconds: float = 0.0
     spread: float = 0.0  # (slowest - fastest round) / median; 0 for a single round
     rounds: int = 1
+    cpu_min_seconds: float = 0.0  # the least client CPU of the rounds (0: a single round)
 
     @property
     def per_second(self) -> float:
@@ -76,6 +77,10 @@ class Measurement:
     @property
     def cpu_per_operation_us(self) -> float:
         return self.cpu_seconds / self.operations * 1e6 if self.operations else 0.0
+
+    @property
+    def cpu_min_per_operation_us(self) -> float:
+        return self.cpu_min_seconds / self.operations * 1e6 if self.operations else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +140,11 @@ def median_of(runs: list[Measurement]) -> Measurement:
     ordered = sorted(runs, key=lambda m: m.seconds)
     middle = ordered[(len(ordered) - 1) // 2]
     cpu = statistics.median(m.cpu_seconds for m in runs)
+    cpu_min = min(m.cpu_seconds for m in runs)
     spread = (ordered[-1].seconds - ordered[0].seconds) / middle.seconds if middle.seconds else 0
-    return replace(middle, cpu_seconds=cpu, spread=spread, rounds=len(runs))
+    return replace(
+        middle, cpu_seconds=cpu, spread=spread, rounds=len(runs), cpu_min_seconds=cpu_min
+    )
 
 
 def interleaved(repeats: int, *contenders: Callable[[], Measurement]) -> tuple[Measurement, ...]:
@@ -176,6 +184,8 @@ def format_result(result: Result) -> str:
         memory = f"  peak {m.peak_bytes / 1e6:8.1f} MB" if m.peak_bytes else ""
         spread = f" ±{m.spread * 50:4.1f}%" if m.rounds > 1 else "       "
         cpu = f"  cpu {m.cpu_per_operation_us:7.1f} µs/{result.unit[:-1] or result.unit}"
+        if m.cpu_min_seconds:
+            cpu += f" (min {m.cpu_min_per_operation_us:.1f})"
         lines.append(
             f"  {m.label:<52} {m.seconds:8.3f} s{spread} {m.per_second:11,.0f} "
             f"{result.unit}/s{cpu if m.cpu_seconds else ''}{memory}"
@@ -187,8 +197,13 @@ def format_result(result: Result) -> str:
         )
         if result.plainsql.cpu_seconds and other.cpu_seconds:
             own = result.plainsql.cpu_per_operation_us / other.cpu_per_operation_us
+            least = ""
+            if result.plainsql.cpu_min_seconds and other.cpu_min_seconds:
+                ratio = result.plainsql.cpu_min_per_operation_us / other.cpu_min_per_operation_us
+                least = f"; min to min {ratio:.2f}x"
             lines.append(
-                f"  ratio plainsql / {other.label}: {own:6.2f}x (client CPU per operation)"
+                f"  ratio plainsql / {other.label}: {own:6.2f}x (client CPU per operation, "
+                f"medians{least})"
             )
     if result.plainsql.peak_bytes and result.baseline.peak_bytes:
         # Timings taken under tracemalloc are distorted: only the memory ratio is meaningful.
@@ -197,8 +212,15 @@ def format_result(result: Result) -> str:
     else:
         lines.append(f"  ratio plainsql / {result.baseline.label}: {result.ratio:6.2f}x (time)")
         if result.plainsql.cpu_seconds and result.baseline.cpu_seconds:
+            least = ""
+            if result.plainsql.cpu_min_seconds and result.baseline.cpu_min_seconds:
+                ratio = (
+                    result.plainsql.cpu_min_per_operation_us
+                    / result.baseline.cpu_min_per_operation_us
+                )
+                least = f"; min to min {ratio:.2f}x"
             lines.append(
                 f"  ratio plainsql / {result.baseline.label}: {result.cpu_ratio:6.2f}x "
-                "(client CPU per operation)"
+                f"(client CPU per operation, medians{least})"
             )
     return "\n".join(lines)
