@@ -63,6 +63,9 @@ POLL_TIMEOUT_S = 2.0
 # A replica not heard from for this long (its thread stuck in a poll) serves no read; three
 # polls, when replica-poll is longer.
 SILENT_AFTER_S = 1.0
+# Seconds between a failed poll and the next attempt (a replica that is down is tried again
+# this often, and taken back at the first poll that succeeds).
+RETRY_AFTER_S = 0.5
 # How far back the primary's positions are kept beyond the lag limit: a replica behind all of
 # them is at least that far behind.
 HISTORY_EXTRA_S = 10.0
@@ -307,6 +310,7 @@ class Router:
         conn: psycopg.Connection[Any] | None = None
         first = True
         while not self._stop.is_set():
+            pause = self.interval
             try:
                 if conn is None or conn.closed:
                     conn = self._connect(conninfo)
@@ -316,6 +320,7 @@ class Router:
                     conn.close()
                 conn = None
                 failed(exc)
+                pause = max(pause, RETRY_AFTER_S)  # a server that is down is not hammered
             except Exception as exc:  # a monitor thread must not die: log it and carry on
                 logger.exception("replica monitor: %s", _reason(exc))
             if first:
@@ -326,7 +331,7 @@ class Router:
                     self._unpolled -= 1
                     if self._unpolled == 0:
                         self._polled_once.set()
-            self._stop.wait(self.interval)
+            self._stop.wait(pause)
         if conn is not None:
             conn.close()
 
