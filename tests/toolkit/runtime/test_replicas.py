@@ -159,17 +159,21 @@ async def test_a_marked_read_is_served_by_the_standby(pair: Pair) -> None:
         assert db.replicas is not None
         assert db.replicas.statistics()[0].reads >= 2
 
-    # The sync runtime, derived from the same source, routes alike.
+
+def test_the_sync_runtime_routes_alike(pair: Pair) -> None:
+    note_id = new_note(pair, "served in sync")
     settings = settings_for(pair)
-    sync_q = load_queries(pair.project / "sql")
+    q = load_queries(pair.project / "sql")
     with open_pool(settings) as pool, open_replicas(settings) as replicas:
-        sync_db = Database(pool, settings, replicas=replicas)
+        db = Database(pool, settings, replicas=replicas)
         deadline = time.monotonic() + WAIT
-        while not replicas.statistics()[0].serving:  # its monitor's first polls
-            assert time.monotonic() < deadline, "the standby serving the sync runtime"
+        while not (replicas.statistics()[0].serving and replayed(pair.standby_url, note_id)):
+            assert time.monotonic() < deadline, "the note replayed, the standby serving"
             time.sleep(0.05)
-        row = sync_db.unit().run(sync_q.notes.get_note, note_id=note_id)
-        assert row == {"body": "served", "on_standby": True, "read_only": True}
+        row = db.unit().run(q.notes.get_note, note_id=note_id)
+        assert row == {"body": "served in sync", "on_standby": True, "read_only": True}
+        with db.transaction(replica=True) as conn:
+            assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
 
 
 async def test_a_read_after_a_write_in_the_scope_sees_it_while_replay_is_paused(
