@@ -35,6 +35,7 @@ class BenchEvent:
 RECORD_CLASSES: dict[str, type[Any]] = {
     "get_bench_point_by_id": BenchPoint,
     "get_bench_w5_point_by_id": BenchPoint,
+    "get_bench_replica_point_by_id": BenchPoint,
     "list_bench_points": BenchPoint,
     "insert_bench_event": BenchEvent,
 }

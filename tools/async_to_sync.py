@@ -33,6 +33,7 @@ TWINS = {
     "src/plainsql/runtime/pool_async.py": "src/plainsql/runtime/pool.py",
     "src/plainsql/runtime/_reads_async.py": "src/plainsql/runtime/_reads.py",
     "src/plainsql/runtime/cache_async.py": "src/plainsql/runtime/cache.py",
+    "src/plainsql/runtime/replicas_async.py": "src/plainsql/runtime/replicas.py",
 }
 
 # Names (identifiers, and the parts of dotted module paths) renamed in the sync twin.
@@ -47,6 +48,7 @@ RENAMES = {
     "AsyncPool": "Pool",
     "database_async": "database",
     "asynccontextmanager": "contextmanager",
+    "AbstractAsyncContextManager": "AbstractContextManager",
     "_adapter_async": "_adapter",
     "AsyncPlainConnection": "PlainConnection",
     "AsyncDeadlineCursor": "DeadlineCursor",
@@ -63,6 +65,11 @@ RENAMES = {
     "async_join": "join",
     "async_sleep": "sleep",
     "AsyncWorker": "Worker",
+    "AsyncReplica": "Replica",
+    "AsyncReplicas": "Replicas",
+    "open_async_replicas": "open_replicas",
+    "replicas_async": "replicas",
+    "async_commit_at": "commit_at",
 }
 
 # Words of strings and comments (docstrings, mostly) that say which flavour a module is.

@@ -14,3 +14,8 @@ SELECT id, label, value FROM bench_points_w5 WHERE id = :point_id;
 -- A new bench event, with the id and time the server gave it.
 INSERT INTO bench_events (label, amount) VALUES (:label, :amount)
 RETURNING id, label, amount, created_at;
+
+-- name: get_bench_replica_point_by_id(point_id)^
+-- One point of the replica reads' table by primary key, or nothing; a replica may serve it.
+-- plainsql: replica-safe
+SELECT id, label, value FROM bench_points_replica WHERE id = :point_id;

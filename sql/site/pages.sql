@@ -7,6 +7,7 @@
 -- blocks down to the workspace's embed_depth, depth-first in position order, at most 10000
 -- rows; no rows when there is no such page. One recursive query; every step names the workspace, so each level is
 -- read from nodes_workspace_id_parent_uuid_position_idx.
+-- plainsql: replica-safe
 WITH RECURSIVE page AS (
     SELECT n.uuid, n.workspace_id, n.parent_uuid, n.position, n.page_name, n.slug, n.title,
            n.html, n.metadata, n.created_at, n.updated_at, w.embed_depth

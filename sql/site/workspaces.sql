@@ -3,6 +3,7 @@
 
 -- name: get_site_workspace_by_slug(slug)^
 -- The public face of the workspace with this slug (the site's /{slug}/... URLs).
+-- plainsql: replica-safe
 SELECT id, slug, name, domain, embed_depth
 FROM workspaces
 WHERE slug = :slug;
@@ -10,6 +11,7 @@ WHERE slug = :slug;
 -- name: get_site_workspace_by_domain(domain)^
 -- The public face of the workspace whose custom domain is this host name, in any case
 -- (served by workspaces_domain_key on lower(domain)).
+-- plainsql: replica-safe
 SELECT id, slug, name, domain, embed_depth
 FROM workspaces
 WHERE lower(domain) = lower(:domain::text) AND domain IS NOT NULL;

@@ -8,6 +8,7 @@ internal and may change without notice. Importing plainsql opens nothing and rea
 from plainsql import errors
 from plainsql.config import Settings, load_settings
 from plainsql.queries import Queries, load_async_queries, load_queries
+from plainsql.runtime._replicas import Scope
 from plainsql.runtime._reuse import deduplicate_reads
 from plainsql.runtime.cache import QueryCache, open_cache
 from plainsql.runtime.cache_async import AsyncQueryCache, open_async_cache
@@ -16,6 +17,8 @@ from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, Constraint
 from plainsql.runtime.paging import KeysetList, Page, PageRequest
 from plainsql.runtime.pool import Conn, Pool, open_pool
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool, open_async_pool
+from plainsql.runtime.replicas import Replicas, open_replicas
+from plainsql.runtime.replicas_async import AsyncReplicas, open_async_replicas
 
 __version__ = "0.1.0"
 
@@ -24,6 +27,7 @@ __all__ = [
     "AsyncDatabase",
     "AsyncPool",
     "AsyncQueryCache",
+    "AsyncReplicas",
     "AsyncUnit",
     "Conn",
     "ConstraintErrors",
@@ -34,6 +38,8 @@ __all__ = [
     "Pool",
     "Queries",
     "QueryCache",
+    "Replicas",
+    "Scope",
     "Settings",
     "Unit",
     "__version__",
@@ -45,6 +51,8 @@ __all__ = [
     "load_settings",
     "open_async_cache",
     "open_async_pool",
+    "open_async_replicas",
     "open_cache",
     "open_pool",
+    "open_replicas",
 ]

@@ -32,6 +32,9 @@ KNOWN_DIRECTIVES: Mapping[str, frozenset[str]] = MappingProxyType(
         # The query cache (plainsql.runtime._reuse, docs/caching.md): how long a result is kept,
         # and the tables to watch when the server cannot tell what the query reads.
         "cache": frozenset({"ttl", "tables"}),
+        # The query only reads: a replica may serve it (plainsql.runtime._replicas); `plainsql
+        # check` refuses the mark on anything that could write or lock.
+        "replica-safe": frozenset(),
     }
 )
 

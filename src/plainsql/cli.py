@@ -634,7 +634,8 @@ def typegen(settings: Settings, check_only: bool, out: Path | None) -> None:
 @cli.command()
 @_needs_settings
 def check(settings: Settings) -> None:
-    """Prepare every named query against the migrated schema; report each one that fails."""
+    """Prepare every named query against the migrated schema; report each one that fails, and
+    each one marked replica-safe that could write, lock rows or call a VOLATILE function."""
     from plainsql.typegen.generate import run_check
 
     result = run_check(settings)
@@ -642,7 +643,7 @@ def check(settings: Settings) -> None:
         click.echo(line, err=True)
     if result.failures:
         click.echo(
-            f"check: {len(result.failures)} of {result.queries} queries fail to prepare", err=True
+            f"check: {len(result.failures)} of {result.queries} queries fail the check", err=True
         )
     if result.cache_failures:
         click.echo(
@@ -703,18 +704,28 @@ def cache_migration(settings: Settings, slug: str) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--reset", is_flag=True, help="Forget this database's statistics, then stop.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option(
+    "--replica",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The queries replica N of replica-urls ran (1 is the first), not the primary's.",
+)
 @_needs_settings
-def stats(settings: Settings, sort_key: str, limit: int, reset: bool, as_json: bool) -> None:
-    """The top named queries by time, from pg_stat_statements; unnamed statements apart."""
+def stats(
+    settings: Settings, sort_key: str, limit: int, reset: bool, as_json: bool, replica: int | None
+) -> None:
+    """The top named queries by time, from pg_stat_statements; unnamed statements apart; each
+    replica's lag when replica-urls lists any."""
     from plainsql import stats as query_stats
 
     if reset:
-        with query_stats.open_stats(settings) as (conn, schema):
+        target = None if replica is None else query_stats.replica_conninfo(settings, replica)
+        with query_stats.open_stats(settings, target) as (conn, schema):
             query_stats.reset(conn, schema)
             dbname = conn.info.dbname
         _say(f"stats: pg_stat_statements reset for database {dbname!r}")
         return
-    report = query_stats.collect(settings).sorted(sort_key, limit)
+    report = query_stats.collect(settings, replica=replica).sorted(sort_key, limit)
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:

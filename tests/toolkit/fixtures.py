@@ -121,3 +121,48 @@ def back_up(project: Path, source: str, out: Path, *args: str) -> Path:
     assert path.parent == out
     assert path.exists()
     return path
+
+
+# -- the read replicas' tests -----------------------------------------------------------
+
+NOTES_QUERIES = """\
+-- name: create_note(body)<!
+-- A new note, with its id.
+INSERT INTO notes (body) VALUES (:body) RETURNING id, body;
+
+-- name: get_note(note_id)^
+-- The note, whether a standby read it, and whether the read ran READ ONLY.
+-- plainsql: replica-safe
+SELECT body, served_by_standby() AS on_standby,
+       current_setting('transaction_read_only') = 'on' AS read_only
+FROM notes WHERE id = :note_id;
+
+-- name: get_note_unmarked(note_id)^
+-- The same read, not marked: always the primary's.
+SELECT body, served_by_standby() AS on_standby,
+       current_setting('transaction_read_only') = 'on' AS read_only
+FROM notes WHERE id = :note_id;
+"""
+
+
+def write_notes_project(project: Path) -> Path:
+    """A small project for the read replicas' tests: notes, a replica-safe read of one, and
+    ``served_by_standby()``, which tells which server ran the query."""
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "pyproject.toml").write_text('[tool.plainsql]\nsql-dir = "sql"\n')
+    write_migration(
+        project,
+        "0001_notes",
+        "-- 0001_notes: notes, and which kind of server reads them.\n"
+        "CREATE TABLE notes (\n"
+        "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+        "    body text NOT NULL\n"
+        ");\n"
+        "-- STABLE (pg_is_in_recovery() itself is VOLATILE), so a replica-safe query may call it.\n"
+        "CREATE FUNCTION served_by_standby() RETURNS boolean LANGUAGE sql STABLE\n"
+        "    RETURN pg_is_in_recovery();\n",
+        "DROP FUNCTION served_by_standby();\nDROP TABLE notes;\n",
+    )
+    (project / "sql" / "notes").mkdir(parents=True, exist_ok=True)
+    (project / "sql" / "notes" / "notes.sql").write_text(NOTES_QUERIES)
+    return project

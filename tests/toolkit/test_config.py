@@ -227,3 +227,50 @@ def test_the_direct_url_comes_from_the_environment_or_dotenv_and_is_masked(
     assert settings.transaction_pooler
     with pytest.raises(ConfigError, match="DIRECT_URL"):
         load_settings({"DIRECT_URL": "postgresql://app@bouncer/app?pgbouncer=true"}, project)
+
+
+def test_replica_urls_come_from_a_toml_list_or_a_spaced_variable_and_are_masked(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.plainsql]\n"
+        'replica-urls = ["postgresql://app:s3cret@r1/app", "postgres://app@r2:5433/app"]\n'
+        'replica-max-lag = "500ms"\n'
+    )
+    settings = load_settings({}, tmp_path)
+    assert settings.replica_urls == (
+        "postgresql://app:s3cret@r1/app",
+        "postgres://app@r2:5433/app",
+    )
+    assert settings.replica_max_lag_ms == 500
+    assert settings.replica_poll_ms == 100
+    assert "s3cret" not in repr(settings)
+    assert "postgresql://app:***@r1/app" in repr(settings)
+    # The environment wins; a multi-host URL keeps its comma.
+    env = {"PLAINSQL_REPLICA_URLS": " postgresql://a@h1,h2/app  postgresql://b@h3/app "}
+    assert load_settings(env, tmp_path).replica_urls == (
+        "postgresql://a@h1,h2/app",
+        "postgresql://b@h3/app",
+    )
+    assert load_settings({"PLAINSQL_REPLICA_URLS": ""}, tmp_path).replica_urls == (
+        "postgresql://app:s3cret@r1/app",
+        "postgres://app@r2:5433/app",
+    )
+
+
+def test_a_bad_replica_url_is_named_by_its_place_and_never_shown(project: Path) -> None:
+    secret = "pa@ss"
+    with pytest.raises(ConfigError) as bad:
+        load_settings(
+            {"PLAINSQL_REPLICA_URLS": f"postgresql://ok@r1/app postgresql://app:{secret}@r2/app"},
+            project,
+        )
+    assert "PLAINSQL_REPLICA_URLS, URL 2," in str(bad.value)
+    assert secret not in str(bad.value)
+    with pytest.raises(ConfigError, match="URL 1, says pgbouncer=true"):
+        load_settings({"PLAINSQL_REPLICA_URLS": "postgresql://r1/app?pgbouncer=true"}, project)
+    with pytest.raises(ConfigError, match="at least 10ms"):
+        load_settings(
+            {"PLAINSQL_REPLICA_URLS": "postgresql://r1/app", "PLAINSQL_REPLICA_POLL": "1ms"},
+            project,
+        )

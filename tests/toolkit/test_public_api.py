@@ -16,6 +16,7 @@ PUBLIC = {
     "AsyncDatabase",
     "AsyncPool",
     "AsyncQueryCache",
+    "AsyncReplicas",
     "AsyncUnit",
     "Conn",
     "ConstraintErrors",
@@ -26,6 +27,8 @@ PUBLIC = {
     "Pool",
     "Queries",
     "QueryCache",
+    "Replicas",
+    "Scope",
     "Settings",
     "Unit",
     "__version__",
@@ -38,7 +41,9 @@ PUBLIC = {
     "open_async_cache",
     "open_async_pool",
     "open_cache",
+    "open_async_replicas",
     "open_pool",
+    "open_replicas",
 }
 
 # old module path -> (a name it held, where that name lives now)

@@ -47,7 +47,11 @@ class AdapterBase:
     """State and SQL processing common to both adapters."""
 
     def __init__(
-        self, record_classes: RecordClasses | None = None, *, slow_query_ms: int | None = None
+        self,
+        record_classes: RecordClasses | None = None,
+        *,
+        slow_query_ms: int | None = None,
+        directives: Mapping[str, Mapping[str, Directive]] | None = None,
     ) -> None:
         self.record_classes: dict[str, type[Any]] = dict(record_classes or {})
         # A call slower than this (seconds) is logged (plainsql.runtime._slow); inf: never.
@@ -56,7 +60,7 @@ class AdapterBase:
         # typegen's `AS "col!"` / `AS "col?"` marks, by query name (stripped from the SQL).
         self.nullability_overrides: dict[str, dict[str, bool]] = {}
         # The `-- plainsql: ...` lines of each query that has any (plainsql._directives).
-        self.directives: dict[str, dict[str, Directive]] = {}
+        self.directives: dict[str, Mapping[str, Directive]] = dict(directives or {})
         # The queries whose SQL says `-- plainsql: cache ...` (plainsql.runtime._reuse), and
         # the cache serving them while one is open (plainsql.runtime.cache_async): a
         # QueryCache or an AsyncQueryCache, typed loosely here to keep the imports one-way.

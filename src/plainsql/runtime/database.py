@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
@@ -36,7 +36,8 @@ from plainsql.errors import (
 )
 from plainsql.runtime._adapter_common import AdapterBase
 from plainsql.runtime._deadline import deadline_seconds
-from plainsql.runtime._libpq import run_command
+from plainsql.runtime._libpq import commit_at, run_command
+from plainsql.runtime._replicas import current_scope, marked_replica_safe
 from plainsql.runtime._reuse import (
     CACHES_OPEN,
     MISSING,
@@ -55,6 +56,7 @@ from plainsql.runtime._unit import (
 )
 from plainsql.runtime.connection import PlainConnection
 from plainsql.runtime.pool import Conn, Pool
+from plainsql.runtime.replicas import Replica, Replicas
 from plainsql.server import through_pooler, unavailable
 
 T = TypeVar("T")
@@ -78,6 +80,9 @@ class Database:
     ``constraint_errors`` declares the domain error of each constraint name: an
     :class:`~plainsql.errors.IntegrityError` on one of them leaves a unit of work as that
     error (the integrity error as its cause), whether a statement or the COMMIT tripped it.
+    ``replicas`` (:func:`~plainsql.runtime.replicas_async.open_async_replicas`) may serve the
+    reads that say they may; without them (or with none configured) everything runs on
+    ``pool``.
     """
 
     def __init__(
@@ -86,9 +91,11 @@ class Database:
         settings: Settings,
         *,
         constraint_errors: ConstraintErrors | None = None,
+        replicas: Replicas | None = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
+        self.replicas = replicas if replicas else None
         # Through a transaction pooler, the statement timeout travels with each BEGIN.
         pooled = isinstance(pool.conninfo, str) and through_pooler(settings, pool.conninfo)
         self._unit_timeout = settings.statement_timeout_ms if pooled else None
@@ -97,7 +104,7 @@ class Database:
     def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> Database:
         """A handle on the same pool whose units also translate ``constraint_errors``."""
         merged = {**self.constraint_errors, **constraint_errors}
-        return Database(self.pool, self.settings, constraint_errors=merged)
+        return Database(self.pool, self.settings, constraint_errors=merged, replicas=self.replicas)
 
     def with_transaction_role(self, role: str | None) -> Database:
         """A handle on the same pool whose units of work act as ``role`` (``SET LOCAL ROLE``)
@@ -112,7 +119,9 @@ class Database:
             raise ConfigError(f"a role name must be non-empty text without NUL, got {role!r}")
         settings = replace(self.settings, transaction_role=role)
         logger.debug("pool %r: a handle acting as role %r", self.pool.name, role)
-        return Database(self.pool, settings, constraint_errors=self.constraint_errors)
+        return Database(
+            self.pool, settings, constraint_errors=self.constraint_errors, replicas=self.replicas
+        )
 
     def unit(
         self,
@@ -120,10 +129,13 @@ class Database:
         acting_user: str | None = None,
         read_only: bool = False,
         isolation: IsolationLevel | None = None,
+        replica: bool = False,
     ) -> Unit:
         """A unit of work that runs one typed query: ``await db.unit(acting_user=u,
-        read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``."""
-        return Unit(self, acting_user, read_only, isolation)
+        read_only=True).one(NotFound("..."), q.get_thing, thing_id=i)``. A query marked
+        ``-- plainsql: replica-safe`` runs READ ONLY, on a replica when one may serve it;
+        ``replica=True`` lets any query of the unit go to one (read-only)."""
+        return Unit(self, acting_user, read_only, isolation, replica)
 
     def _failure(self, error: Exception, cause: BaseException) -> tuple[Exception, BaseException]:
         """What a failed unit raises, and from what: ``error`` from ``cause``, or the domain
@@ -140,6 +152,14 @@ class Database:
             return None
         domain_class = self.constraint_errors.get(exc.constraint)
         return None if domain_class is None else domain_class(str(exc))
+
+    def _checkout(self, replica: Replica | None) -> tuple[Conn, Replica | None]:
+        """A connection of ``replica`` when it has one free, else of the primary."""
+        if replica is not None and self.replicas is not None:
+            conn = self.replicas.getconn(replica)
+            if conn is not None:
+                return conn, replica
+        return self._getconn(), None
 
     def _getconn(self) -> Conn:
         # The wait for a free connection is bounded by the statement deadline too: a caller
@@ -199,26 +219,43 @@ class Database:
         acting_user: str | None = None,
         read_only: bool = False,
         isolation: IsolationLevel | None = None,
+        replica: bool = False,
     ) -> Iterator[Conn]:
         """A unit of work: commits when the block ends, rolls back on any error.
 
-        A read-only READ COMMITTED unit stamps its connection while it runs, so that a read's
-        result may be reused (a deduplicating scope, the query cache: docs/caching.md); a
-        read-write unit empties the open scope when it ends."""
+        ``replica=True``: the unit only reads (READ ONLY) and may run on a replica that has
+        replayed the active scope's last commit; else, or when none may, on the primary.
+
+        A read-only READ COMMITTED unit on the primary stamps its connection while it runs, so
+        that a read's result may be reused (a deduplicating scope, the query cache:
+        docs/caching.md); a read-write unit empties the open scope when it ends. A replica's
+        results are never kept: the cache's invalidations follow the primary's commits."""
         settings = self.settings
         check_acting_user(acting_user)
         level = unit_isolation(isolation)
+        read_only = read_only or replica
+        scope = current_scope()
+        capture = scope is not None and not read_only  # a unit that may write, in a scope
+        target: Replica | None = None
+        if replica and self.replicas is not None and level is not IsolationLevel.SERIALIZABLE:
+            target = self.replicas.pick(0 if scope is None else scope.position)
         reusable = read_only and level is DEFAULT_ISOLATION
-        begin = begin_statement(
-            level,
-            read_only,
-            settings.acting_user_setting,
-            acting_user,
-            settings.transaction_role,
-            self._unit_timeout,
-        )
-        for attempt in (1, 2):
-            conn = self._getconn()
+        retried = False
+        while True:
+            if target is None:  # the primary: no detour on the path of every unit
+                conn = self._getconn()
+            else:
+                conn, target = self._checkout(target)
+            pool = self.pool if target is None else target.pool
+            stamped = reusable and target is None
+            begin = begin_statement(
+                level,
+                read_only,
+                settings.acting_user_setting,
+                acting_user,
+                settings.transaction_role,
+                self._unit_timeout if target is None else target.unit_timeout,
+            )
             try:
                 restore = not conn.autocommit  # plainsql's own pools hand out autocommit ones
                 if restore:
@@ -227,17 +264,24 @@ class Database:
                     try:
                         run_command(conn, begin)
                     except psycopg.Error as exc:
-                        if attempt == 1 and connection_lost(exc):
+                        if target is not None and connection_lost(exc):
+                            # a replica gone: the unit goes to the primary, nothing was sent
+                            if self.replicas is not None:
+                                self.replicas.failed(target, exc)
+                            target = None
+                            continue
+                        if not retried and connection_lost(exc):
                             # a dead connection: nothing of the unit was sent
+                            retried = True
                             logger.warning(
                                 "pool %r: a dead connection was discarded (%s at BEGIN); "
                                 "the unit is retried on another connection",
-                                self.pool.name,
+                                pool.name,
                                 type(exc).__name__,
                             )
                             continue
                         raise _mapped(exc, committing=False) from exc
-                    if reusable and isinstance(conn, PlainConnection):
+                    if stamped and isinstance(conn, PlainConnection):
                         conn.reuse_stamp = (self.pool, begin)
                     try:
                         yield conn
@@ -254,20 +298,31 @@ class Database:
                             raise lost from exc.__cause__
                         raise
                     try:
-                        run_command(conn, COMMIT)
+                        if capture and scope is not None:
+                            position = commit_at(conn)
+                            if position is None:
+                                logger.warning(
+                                    "pool %r: the unit committed, but its WAL position could "
+                                    "not be read: its scope reads from the primary until its "
+                                    "next commit",
+                                    pool.name,
+                                )
+                            scope.note(position)
+                        else:
+                            run_command(conn, COMMIT)
                     except (psycopg.Error, DeadlineExceeded) as exc:
                         # A read-only unit changed nothing: it cannot be uncertain.
                         failure, cause = self._failure(_mapped(exc, committing=not read_only), exc)
                         raise failure from cause
                 finally:
-                    if reusable and isinstance(conn, PlainConnection):
+                    if stamped and isinstance(conn, PlainConnection):
                         conn.reuse_stamp = None
                     elif not read_only:
                         written()
                     if restore and not conn.closed:
                         conn.set_autocommit(False)
             finally:
-                self.pool.putconn(conn)
+                pool.putconn(conn)
             return
 
     def _reused(
@@ -331,6 +386,18 @@ class Unit:
     acting_user: str | None
     read_only: bool
     isolation: IsolationLevel | None
+    replica: bool = False
+
+    def _of(self, query: Callable[..., object]) -> AbstractContextManager[Conn]:
+        """The unit for ``query``: READ ONLY and replica-eligible when its SQL file marks it
+        replica-safe."""
+        replica = self.replica or marked_replica_safe(query)
+        return self.db.transaction(
+            acting_user=self.acting_user,
+            read_only=self.read_only,
+            isolation=self.isolation,
+            replica=replica,
+        )
 
     def run(
         self,
@@ -346,9 +413,7 @@ class Unit:
             found = self.db._reused(query, self.acting_user, self.isolation, args, kwargs)
             if found is not MISSING:
                 return cast(T, found)
-        with self.db.transaction(
-            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
-        ) as conn:
+        with self._of(query) as conn:
             return query(conn, *args, **kwargs)
 
     def one(
@@ -373,9 +438,7 @@ class Unit:
                 raise missing
             if found is not MISSING:
                 return cast(T, found)
-        with self.db.transaction(
-            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
-        ) as conn:
+        with self._of(query) as conn:
             row = query(conn, *args, **kwargs)
             if row is None:
                 raise _explained(missing, conn)
@@ -391,9 +454,7 @@ class Unit:
     ) -> int:
         """The count of rows ``query`` changed; ``missing`` raised (as by :meth:`one`) when it
         changed none."""
-        with self.db.transaction(
-            acting_user=self.acting_user, read_only=self.read_only, isolation=self.isolation
-        ) as conn:
+        with self._of(query) as conn:
             count = query(conn, *args, **kwargs)
             if count == 0:
                 raise _explained(missing, conn)

@@ -16,6 +16,9 @@ Server choice, first that applies:
 The schema is built once per session by the real migrations into a template database;
 each test gets its own ``CREATE DATABASE ... TEMPLATE`` copy, dropped afterwards, so tests
 may commit, open many connections, and run in any order.
+
+:func:`streaming_pair` makes a primary and a streaming standby of it (embedded servers of
+their own), for tests of read replicas.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -181,3 +187,54 @@ def cloned_database(server: TestServer, template: str) -> Iterator[str]:
         yield name
     finally:
         drop_database(server, name)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamingPair:
+    """An embedded primary and a streaming standby of it (:func:`streaming_pair`)."""
+
+    folder: Path  # holds both data folders; removed afterwards
+    primary: Path  # the primary's data folder
+    standby: Path  # the standby's
+    primary_url: str  # the database on each
+    standby_url: str
+
+    @contextmanager
+    def replay_paused(self) -> Iterator[None]:
+        """The standby's replay paused for the block (``pg_wal_replay_pause()``: it still
+        receives WAL, it does not apply it), resumed afterwards."""
+        with psycopg.connect(self.standby_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")
+        try:
+            yield
+        finally:
+            with psycopg.connect(self.standby_url, autocommit=True) as conn:
+                conn.execute("SELECT pg_wal_replay_resume()")
+
+
+@contextmanager
+def streaming_pair(
+    settings: Settings | None = None, dbname: str = "plainsql"
+) -> Iterator[StreamingPair]:
+    """A primary and a standby of it, made for the block and removed after (read replicas'
+    tests and benchmarks): an embedded server of its own in a temporary folder, a database
+    ``dbname`` on it migrated by the migrations of ``settings``' project (none: no migration),
+    then a standby made by ``pg_basebackup -R`` (:func:`plainsql.embedded.start_standby`).
+    Both run as the embedded wheel's unprivileged user when this runs as root."""
+    folder = Path(tempfile.mkdtemp(prefix="plainsql-pair-"))
+    folder.chmod(0o755)  # the servers' user enters it
+    primary, standby = folder / "primary", folder / "standby"
+    try:
+        state = embedded.start(primary, started_from=folder)
+        with psycopg.connect(embedded.url_for(state), autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        primary_url = embedded.url_for(state, dbname)
+        if settings is not None and settings.migrations_dir.is_dir():
+            with Migrator(settings, primary_url) as migrator:
+                migrator.migrate()
+        standby_url = embedded.url_for(embedded.start_standby(primary, standby), dbname)
+        yield StreamingPair(folder, primary, standby, primary_url, standby_url)
+    finally:
+        embedded.stop(standby)
+        embedded.stop(primary)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -9,7 +9,7 @@ rolled back) gives nullability (:mod:`plainsql.typegen.nullability`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,7 @@ class QuerySource:
     line: int
     params: tuple[str, ...]  # keyword parameters in signature order
     overrides: Mapping[str, bool] = field(default_factory=dict)
+    directives: frozenset[str] = frozenset()  # the names of its `-- plainsql:` lines
 
     def where(self, project_dir: Path) -> str:
         """``sql/auth/users.sql:12`` (relative to the project when inside it)."""
@@ -89,6 +90,7 @@ def load_sources(sql_dir: Path) -> list[QuerySource]:
     queries = load_queries(sql_dir)
     adapter: Any = queries.driver_adapter
     overrides: dict[str, dict[str, bool]] = adapter.nullability_overrides
+    directives: dict[str, Mapping[str, object]] = adapter.directives
     names = queries.available_queries
     known = set(names)
     sources: list[QuerySource] = []
@@ -110,6 +112,7 @@ def load_sources(sql_dir: Path) -> list[QuerySource]:
                 line=fn.__code__.co_firstlineno,
                 params=params,
                 overrides=dict(overrides.get(fn.__name__, {})),
+                directives=frozenset(directives.get(fn.__name__, {})),
             )
         )
     return sorted(sources, key=lambda s: s.name)
@@ -223,7 +226,65 @@ class Describer:
             info = self.catalog.type(info.base)
         return info.oid
 
+    def check_replica_safe(self, source: QuerySource) -> None:
+        """Raise :class:`QueryFailed` saying why ``source`` cannot carry ``-- plainsql:
+        replica-safe``: anything but a SELECT (or WITH) that neither modifies data (a
+        data-modifying CTE), nor locks rows (FOR UPDATE/SHARE), nor calls a VOLATILE function,
+        by the server's own plan and ``pg_proc.provolatile``."""
+        if source.operation in (
+            SQLOperationType.SCRIPT,
+            SQLOperationType.INSERT_UPDATE_DELETE_MANY,
+        ):
+            raise QueryFailed(f"{_MARK} it is {_OPERATIONS[source.operation]}, not one SELECT")
+        name, description, _ = self.prepare(source)
+        try:
+            printed = self._printed_plan(name, description.nparams)
+        finally:
+            self._deallocate(name)
+        if not printed:
+            raise QueryFailed(f"{_MARK} it is not a SELECT (a utility statement)")
+        stmt = nodetree.parse(printed[-1])
+        command = _COMMANDS.get(nodetree.integer(stmt.get("commandType")), "a statement")
+        if command != "a SELECT":
+            raise QueryFailed(f"{_MARK} it is {command}, not a SELECT")
+        if nodetree.boolean(stmt.get("hasModifyingCTE")):
+            raise QueryFailed(f"{_MARK} a WITH of it modifies data")
+        nodes = list(_nodes(stmt))
+        if stmt.get("rowMarks") or any(nodetree.node_type(n) == "LOCKROWS" for n in nodes):
+            raise QueryFailed(f"{_MARK} it locks rows (FOR UPDATE / FOR SHARE)")
+        if any(nodetree.node_type(n) == "NEXTVALUEEXPR" for n in nodes):
+            raise QueryFailed(f"{_MARK} it takes a sequence's next value")
+        oids = sorted(
+            {
+                nodetree.integer(n[key])
+                for n in nodes
+                for key in _FUNCTION_FIELDS
+                if key in n and nodetree.integer(n[key]) > 0
+            }
+        )
+        if not oids:
+            return
+        volatile = self.conn.execute(
+            "SELECT oid::regprocedure::text FROM pg_proc"
+            " WHERE oid = any(%s::oid[]) AND provolatile = 'v' ORDER BY 1",
+            (oids,),
+        ).fetchall()
+        if volatile:
+            listed = ", ".join(str(row[0]) for row in volatile)
+            raise QueryFailed(f"{_MARK} it calls the VOLATILE function(s) {listed}")
+
     def _explain(self, name: str, nparams: int, ncolumns: int) -> PlanFacts:
+        printed = self._printed_plan(name, nparams)
+        if not printed:
+            if ncolumns:
+                raise QueryFailed("the server sent no plan (debug_print_plan) for this query")
+            # A utility statement (NOTIFY, REFRESH ...) has no plan and returns nothing.
+            return PlanFacts((), frozenset(), exactly_one_row=False)
+        return analyze(nodetree.parse(printed[-1]), ncolumns, self.catalog)
+
+    def _printed_plan(self, name: str, nparams: int) -> list[str]:
+        """The plan trees the server prints for ``EXPLAIN EXECUTE name(NULL, ...)``, built
+        generic and never run (the last is the statement's)."""
         printed: list[str] = []
 
         def on_notice(diag: psycopg.errors.Diagnostic) -> None:
@@ -243,15 +304,42 @@ class Describer:
                 raise psycopg.Rollback
         finally:
             self.conn.remove_notice_handler(on_notice)
-        if not printed:
-            if ncolumns:
-                raise QueryFailed("the server sent no plan (debug_print_plan) for this query")
-            # A utility statement (NOTIFY, REFRESH ...) has no plan and returns nothing.
-            return PlanFacts((), frozenset(), exactly_one_row=False)
-        return analyze(nodetree.parse(printed[-1]), ncolumns, self.catalog)
+        return printed
 
     def _deallocate(self, name: str) -> None:
         self.conn.pgconn.exec_(f"DEALLOCATE {name}".encode())
+
+
+_MARK = "marked replica-safe, but"
+# PostgreSQL's CmdType (nodes.h), the same since 9.x for these.
+_COMMANDS = {
+    1: "a SELECT",
+    2: "an UPDATE",
+    3: "an INSERT",
+    4: "a DELETE",
+    5: "a MERGE",
+    6: "a utility statement",
+}
+_OPERATIONS = {
+    SQLOperationType.SCRIPT: "a script ('#')",
+    SQLOperationType.INSERT_UPDATE_DELETE_MANY: "a batch write ('*!')",
+}
+# The fields of a plan's expression nodes that name the function they call: FuncExpr,
+# OpExpr (and DistinctExpr, NullIfExpr, ScalarArrayOpExpr with its hash functions), Aggref,
+# WindowFunc.
+_FUNCTION_FIELDS = ("funcid", "opfuncid", "hashfuncid", "negfuncid", "aggfnoid", "winfnoid")
+
+
+def _nodes(value: Any) -> Iterator[dict[str, Any]]:
+    """Every node anywhere under ``value`` (the plan, its subplans, their expressions)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
 
 
 def _error_text(result: pq.abc.PGresult) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from plainsql.config import Settings
 from plainsql.errors import ConfigError, QueryFailed
 from plainsql.migrate.runner import Migrator
+from plainsql.runtime._replicas import REPLICA_SAFE
 from plainsql.server import connect, scratch_database
 from plainsql.typegen.describe import (
     DescribedQuery,
@@ -126,7 +127,9 @@ def _generated_modules(folder: Path) -> list[Path]:
 
 
 def run_check(settings: Settings) -> CheckResult:
-    """Prepare every named query against a freshly migrated database; list the failures."""
+    """Prepare every named query against a freshly migrated database; list the failures, and
+    each query marked ``-- plainsql: replica-safe`` that could write, lock rows or call a
+    VOLATILE function."""
     from plainsql.cache_setup import plan_on
 
     sources = load_sources(settings.sql_dir)
@@ -141,6 +144,8 @@ def run_check(settings: Settings) -> CheckResult:
             for source in sources:
                 try:
                     describer.check(source)
+                    if REPLICA_SAFE in source.directives:
+                        describer.check_replica_safe(source)
                 except QueryFailed as exc:
                     failures.append(Failure(source, str(exc)))
             # The cached queries: cacheable, and every table they read has its trigger.

@@ -399,7 +399,8 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
     out = [f"class {name}:"]
     if namespace.path:
         out += _docstring(f"The queries in {folder} ({kind}).", "    ")
-        out += ["", *slots, ""]
+        # The namespace names each method's query (plainsql finds its directives by it).
+        out += ["", *slots, f'    _namespace = "{".".join(namespace.path)}"', ""]
         out.append(f"    def __init__(self, adapter: {adapter}, sql: Mapping[str, str]) -> None:")
         out += ["        self._a = adapter", "        self._sql = sql"]
     else:
@@ -410,7 +411,7 @@ def _namespace_class(namespace: _Namespace, is_async: bool) -> list[str]:
             "``queries`` is not the SQL this module was generated from.",
             "    ",
         )
-        out += ["", *slots, ""]
+        out += ["", *slots, '    _namespace = ""', ""]
         out.append("    def __init__(self, queries: Queries) -> None:")
         out += [
             f"        self._a = linked({adapter}(RECORD_CLASSES), queries)",

@@ -15,6 +15,7 @@ from aiosql.types import SQLOperationType
 from psycopg.types.json import Json, Jsonb
 
 from plainsql import naming
+from plainsql._directives import Directive
 from plainsql.errors import InvalidInput, StaleTypes
 
 if TYPE_CHECKING:
@@ -62,6 +63,13 @@ def checked_sql(queries: Any, expected: Mapping[str, str]) -> dict[str, str]:
             f"the generated query types do not match sql/ for {listed}: run `plainsql typegen`"
         )
     return found
+
+
+def directives_of(queries: Any) -> Mapping[str, Mapping[str, Directive]]:
+    """The directives (``-- plainsql: ...`` lines) of each query loaded in ``queries``, for
+    the generated classes' adapter: the runtime finds them there at each call."""
+    adapter = getattr(queries, "driver_adapter", None)
+    return dict(getattr(adapter, "directives", {}))
 
 
 # The largest JSON parameter accepted, encoded (characters): a bigger one is InvalidInput

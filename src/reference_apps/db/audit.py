@@ -19,6 +19,7 @@ class AsyncAuditQueries:
     """The queries in sql/audit/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "audit"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

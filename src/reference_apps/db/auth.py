@@ -31,6 +31,7 @@ class AsyncAuthQueries:
     """The queries in sql/auth/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "auth"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

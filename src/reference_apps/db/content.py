@@ -18,6 +18,7 @@ class AsyncContentQueries:
     """The queries in sql/content/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "content"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

@@ -26,6 +26,7 @@ class AsyncGitQueries:
     """The queries in sql/git/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "git"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

@@ -29,6 +29,7 @@ class AsyncMeetingsQueries:
     """The queries in sql/meetings/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "meetings"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

@@ -32,6 +32,7 @@ class AsyncProjectsQueries:
     """The queries in sql/projects/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "projects"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

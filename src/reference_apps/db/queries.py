@@ -224,6 +224,7 @@ class AsyncTypedQueries:
         "videos",
         "workspaces",
     )
+    _namespace = ""
 
     def __init__(self, queries: Queries) -> None:
         self._a = linked(AsyncPsycopgAdapter(RECORD_CLASSES), queries)

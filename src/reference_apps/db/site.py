@@ -17,6 +17,7 @@ class AsyncSiteQueries:
     """The queries in sql/site/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "site"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter
@@ -31,7 +32,7 @@ class AsyncSiteQueries:
         """The public face of the workspace whose custom domain is this host name, in any case
         (served by workspaces_domain_key on lower(domain)).
 
-        ``site.get_site_workspace_by_domain`` (sql/site/workspaces.sql:10).
+        ``site.get_site_workspace_by_domain`` (sql/site/workspaces.sql:11).
         """
         row: GetSiteWorkspaceByDomainRow | None = await self._a.select_one(
             conn,

@@ -27,6 +27,7 @@ class AsyncTeamsQueries:
     """The queries in sql/teams/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "teams"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

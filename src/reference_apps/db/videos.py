@@ -34,6 +34,7 @@ class AsyncVideosQueries:
     """The queries in sql/videos/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "videos"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

@@ -17,6 +17,7 @@ class AsyncWorkspacesQueries:
     """The queries in sql/workspaces/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "workspaces"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

@@ -48,7 +48,12 @@ def _public(row: GetSiteWorkspaceByDomainRow) -> SiteWorkspace:
 
 class SiteService(Service):
     """What a visitor of the notes site reads; each method is one read-only transaction as
-    ``reference_visitor``, with no acting user."""
+    ``reference_visitor``, with no acting user.
+
+    A visitor reads published notes: a read replica may serve every one of them (the site's
+    queries are marked ``-- plainsql: replica-safe``; the content queries it shares with the
+    owner's pages run in units opened with ``replica=True``, so the owner's own reads stay on
+    the primary). With no replica configured they all run on the primary."""
 
     def __init__(self, db: AsyncDatabase, q: AsyncTypedQueries) -> None:
         super().__init__(db.with_transaction_role(VISITOR_ROLE), q)
@@ -66,7 +71,7 @@ class SiteService(Service):
 
     async def page(self, workspace_slug: str, page_slug: str) -> SitePage | None:
         """The page at ``/{workspace_slug}/{page_slug}`` with its blocks, or None."""
-        async with self.db.transaction(read_only=True) as conn:
+        async with self.db.transaction(replica=True) as conn:
             workspace = await self.q.site.get_site_workspace_by_slug(conn, slug=workspace_slug)
             if workspace is None:
                 return None
@@ -77,7 +82,7 @@ class SiteService(Service):
 
     async def page_by_domain(self, domain: str, page_slug: str) -> SitePage | None:
         """The page ``page_slug`` of the workspace served at ``domain`` (case ignored)."""
-        async with self.db.transaction(read_only=True) as conn:
+        async with self.db.transaction(replica=True) as conn:
             found = await self.q.site.get_site_workspace_by_domain(conn, domain=domain)
             if found is None:
                 return None
@@ -91,12 +96,12 @@ class SiteService(Service):
     ) -> Page[Node]:
         """One page of the workspace's pages (without blocks) by name: the site's index;
         ``after`` is the previous page's ``next_cursor``."""
-        return await read_pages(self.reading(None), self.q, workspace_id, after, page_size)
+        return await read_pages(self.db.unit(replica=True), self.q, workspace_id, after, page_size)
 
     async def backlinks(self, workspace_id: int, page_name: str) -> list[Backlink]:
         """The blocks of the workspace that link the page, with the page each sits on."""
         backlinks = self.q.content.list_backlinks_by_page
-        return await self.reading(None).run(
+        return await self.db.unit(replica=True).run(
             backlinks, workspace_id=workspace_id, page_name=page_name
         )
 

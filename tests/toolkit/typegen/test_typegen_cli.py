@@ -64,7 +64,7 @@ def test_check_names_the_file_and_line_of_a_broken_query(
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f'sql/library/books.sql:{line}: library.get_book_isbn: column "isbn" does not exist',
-        "check: 1 of 97 queries fail to prepare",
+        "check: 1 of 97 queries fail the check",
     ]
 
 
@@ -89,7 +89,7 @@ def test_check_lists_every_query_a_migration_breaks(run_cli: RunCli, project_cop
         "library.list_authors_with_books",  # joins.sql
     ]
     assert all("subtitle" in line and "does not exist" in line for line in failures)
-    assert summary == "check: 4 of 52 queries fail to prepare"
+    assert summary == "check: 4 of 52 queries fail the check"
 
 
 def test_typegen_refuses_a_query_it_cannot_type_and_writes_nothing(

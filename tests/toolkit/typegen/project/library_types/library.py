@@ -103,6 +103,7 @@ class LibraryQueries:
     """The queries in sql/library/ (sync)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "library"
 
     def __init__(self, adapter: PsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter
@@ -1736,6 +1737,7 @@ class AsyncLibraryQueries:
     """The queries in sql/library/ (async)."""
 
     __slots__ = ("_a", "_sql")
+    _namespace = "library"
 
     def __init__(self, adapter: AsyncPsycopgAdapter, sql: Mapping[str, str]) -> None:
         self._a = adapter

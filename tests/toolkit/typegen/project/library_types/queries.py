@@ -127,6 +127,7 @@ class TypedQueries:
     """
 
     __slots__ = ("_a", "_sql", "library")
+    _namespace = ""
 
     def __init__(self, queries: Queries) -> None:
         self._a = linked(PsycopgAdapter(RECORD_CLASSES), queries)
@@ -216,6 +217,7 @@ class AsyncTypedQueries:
     """
 
     __slots__ = ("_a", "_sql", "library")
+    _namespace = ""
 
     def __init__(self, queries: Queries) -> None:
         self._a = linked(AsyncPsycopgAdapter(RECORD_CLASSES), queries)
