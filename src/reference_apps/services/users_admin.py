@@ -16,12 +16,14 @@ from datetime import datetime
 from plainsql import KeysetList, Page
 from plainsql.errors import PermissionDenied
 from reference_apps.db.records import UserRole, UserRow
-from reference_apps.services.base import Service
+from reference_apps.services.base import BeforeCreated, Service
 from reference_apps.services.errors import Forbidden, UserNotFound
 
 UserPage = Page[UserRow]
 
-USERS = KeysetList[UserRow, datetime, str]("users", lambda r: (r.created_at, r.id))
+USERS = KeysetList[UserRow, datetime, str, BeforeCreated](
+    "users", lambda r: (r.created_at, r.id), BeforeCreated
+)
 
 
 class NotAnAdministrator(Forbidden):
@@ -37,12 +39,7 @@ class UsersAdminService(Service):
         """One page of the active users, newest first (keyset paging). For an acting user who
         is not an administrator the list holds only their own row."""
         page = USERS.request(after, page_size)
-        rows = await self.reading(acting_user_id).run(
-            self.q.auth.list_users_page,
-            before_created_at=page.key,
-            before_id=page.id,
-            page_size=page.limit,
-        )
+        rows = await self.reading(acting_user_id).run(self.q.auth.list_users_page, **page.arguments)
         return page.of(rows)
 
     async def set_role(self, user_id: str, role: UserRole, *, acting_user_id: str) -> None:
