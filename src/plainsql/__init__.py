@@ -9,7 +9,13 @@ from plainsql import errors
 from plainsql.config import Settings, load_settings
 from plainsql.queries import Queries, load_async_queries, load_queries
 from plainsql.runtime.database import Database, Unit
-from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, ConstraintErrors, exactly_one
+from plainsql.runtime.database_async import (
+    AsyncDatabase,
+    AsyncUnit,
+    ConstraintErrors,
+    at_least_one,
+    exactly_one,
+)
 from plainsql.runtime.paging import KeysetList, Page, PageRequest
 from plainsql.runtime.pool import Conn, Pool, open_pool
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool, open_async_pool
@@ -32,6 +38,7 @@ __all__ = [
     "Settings",
     "Unit",
     "__version__",
+    "at_least_one",
     "errors",
     "exactly_one",
     "load_async_queries",

@@ -27,6 +27,7 @@ PUBLIC = {
     "Settings",
     "Unit",
     "__version__",
+    "at_least_one",
     "errors",
     "exactly_one",
     "load_async_queries",
