@@ -13,7 +13,13 @@ from plainsql.runtime._reuse import deduplicate_reads
 from plainsql.runtime.cache import QueryCache, open_cache
 from plainsql.runtime.cache_async import AsyncQueryCache, open_async_cache
 from plainsql.runtime.database import Database, Unit
-from plainsql.runtime.database_async import AsyncDatabase, AsyncUnit, ConstraintErrors, exactly_one
+from plainsql.runtime.database_async import (
+    AsyncDatabase,
+    AsyncUnit,
+    ConstraintErrors,
+    at_least_one,
+    exactly_one,
+)
 from plainsql.runtime.paging import KeysetList, Page, PageRequest
 from plainsql.runtime.pool import Conn, Pool, open_pool
 from plainsql.runtime.pool_async import AsyncConn, AsyncPool, open_async_pool
@@ -43,6 +49,7 @@ __all__ = [
     "Settings",
     "Unit",
     "__version__",
+    "at_least_one",
     "deduplicate_reads",
     "errors",
     "exactly_one",

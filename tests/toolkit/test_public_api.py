@@ -33,6 +33,7 @@ PUBLIC = {
     "Unit",
     "__version__",
     "deduplicate_reads",
+    "at_least_one",
     "errors",
     "exactly_one",
     "load_async_queries",

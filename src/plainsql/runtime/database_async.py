@@ -523,6 +523,14 @@ def exactly_one(row: T | None, missing: Exception) -> T:
     return row
 
 
+def at_least_one(count: int, missing: Exception) -> int:
+    """``count`` (of the rows an UPDATE or DELETE changed), or ``missing`` raised when it
+    changed none: :func:`exactly_one` for a statement's count."""
+    if count == 0:
+        raise missing
+    return count
+
+
 async def _roll_back(conn: AsyncConn) -> None:
     """End the failed unit; a connection already gone is discarded by the pool anyway."""
     if conn.closed or conn.info.transaction_status == TransactionStatus.IDLE:

@@ -2,15 +2,20 @@
 
 A list read a page at a time is ordered by a key and a unique tie breaker, e.g. ``ORDER BY
 created_at DESC, id DESC``, and its query takes where to start (``before_created_at``,
-``before_id``: both NULL for the first page) and a row limit. Declare the list once::
+``before_id``: both NULL for the first page) and a row limit. Declare the list once, with the
+names its query gives those three parameters (a TypedDict, so that mypy checks the call)::
 
-    MEETINGS = KeysetList("meetings", lambda r: (r.created_at, r.id))
+    class Before(TypedDict):
+        before_created_at: datetime | None
+        before_id: str | None
+        page_size: int
+
+    MEETINGS = KeysetList("meetings", lambda r: (r.created_at, r.id), Before)
 
 and each call is three steps::
 
     page = MEETINGS.request(after, page_size)            # bounds the size, reads the cursor
-    rows = await q.list_meetings(conn, before_created_at=page.key, before_id=page.id,
-                                 page_size=page.limit)    # one row more than the page
+    rows = await q.list_meetings(conn, user_id=user, **page.arguments)  # one row more
     return page.of(rows)                                  # the Page, with the next cursor
 
 The cursor is opaque: URL-safe base64 of a version byte, a digest and the last row's key and
@@ -31,11 +36,11 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar, cast, is_typeddict
 from uuid import UUID
 
 from plainsql.errors import InvalidCursor, InvalidInput
@@ -43,6 +48,7 @@ from plainsql.errors import InvalidCursor, InvalidInput
 R = TypeVar("R")
 K = TypeVar("K")
 I = TypeVar("I")  # noqa: E741 - the id of (key, id)
+A = TypeVar("A", bound=Mapping[str, object])  # the TypedDict of the query's cursor arguments
 
 DEFAULT_MAX_PAGE_SIZE: Final = 500
 _VERSION: Final = b"\x01"
@@ -97,11 +103,11 @@ def _decode_value(item: object) -> object:
 
 
 @dataclass(frozen=True, slots=True)
-class PageRequest(Generic[R, K, I]):
+class PageRequest(Generic[R, K, I, A]):
     """Where a page starts (``key``, ``id``: both None for the first page) and how many rows
     to ask for (``limit``: one more than the page, which tells whether a next page exists)."""
 
-    keyset: KeysetList[R, K, I]
+    keyset: KeysetList[R, K, I, A]
     key: K | None
     id: I | None
     size: int
@@ -109,6 +115,14 @@ class PageRequest(Generic[R, K, I]):
     @property
     def limit(self) -> int:
         return self.size + 1
+
+    @property
+    def arguments(self) -> A:
+        """``key``, ``id`` and ``limit`` under the names the list's query gives them (the
+        list's ``arguments``), to pass as ``query(conn, ..., **page.arguments)``."""
+        names = self.keyset.argument_names
+        values = (self.id, self.limit) if len(names) == 2 else (self.key, self.id, self.limit)
+        return cast(A, dict(zip(names, values, strict=True)))
 
     def of(self, rows: Sequence[R]) -> Page[R]:
         """The page of ``rows`` (read with :attr:`limit`) and the cursor of the next one."""
@@ -118,23 +132,33 @@ class PageRequest(Generic[R, K, I]):
         return Page(items, self.keyset.cursor(items[-1]))
 
 
-class KeysetList(Generic[R, K, I]):
-    """A list read in keyset pages: its name (what its cursors are bound to) and the ``(key,
-    id)`` of a row. The name should say what the list is and how it is filtered, e.g.
-    ``"meetings-by-status"``: a cursor of one list is refused by another."""
+class KeysetList(Generic[R, K, I, A]):
+    """A list read in keyset pages: its name (what its cursors are bound to), the ``(key, id)``
+    of a row, and ``arguments``, the TypedDict of its query's cursor parameters: their names
+    in order, the key's, the id's and the row limit's (just the id's and the limit's for a list
+    in id order, whose row key is ``(None, id)``). The name should say what the list is and how
+    it is filtered, e.g. ``"meetings-by-status"``: a cursor of one list is refused by another."""
 
-    __slots__ = ("_secret", "max_page_size", "name", "row_key")
+    __slots__ = ("_secret", "argument_names", "max_page_size", "name", "row_key")
 
     def __init__(
         self,
         name: str,
         row_key: Callable[[R], tuple[K, I]],
+        arguments: type[A],
         *,
         max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
         secret: bytes | None = None,
     ) -> None:
+        names = tuple(getattr(arguments, "__annotations__", {})) if is_typeddict(arguments) else ()
+        if len(names) not in (2, 3):
+            raise TypeError(
+                f"KeysetList {name!r}: arguments must be a TypedDict of the query's cursor "
+                f"parameters, (key, id, limit) or (id, limit), got {arguments!r}"
+            )
         self.name = name
         self.row_key = row_key
+        self.argument_names: tuple[str, ...] = names
         self.max_page_size = max_page_size
         self._secret = secret
 
@@ -154,7 +178,7 @@ class KeysetList(Generic[R, K, I]):
 
     def request(
         self, after: str | None, page_size: int, *, name: str = "after"
-    ) -> PageRequest[R, K, I]:
+    ) -> PageRequest[R, K, I, A]:
         """The page after the cursor ``after`` (None: the first page) of ``page_size`` rows.
 
         A page size outside 1 to ``max_page_size`` is :class:`~plainsql.errors.InvalidInput`

@@ -85,7 +85,7 @@ class AgentStatesService(Service):
         :meth:`reset`; :meth:`replace` writes every field. ProjectNotFound for another user's
         project."""
         row = await self.writing(acting_user_id).one(
-            ProjectNotFound(f"no project {project_id} for this user"),
+            self._why(project_id, acting_user_id),
             self.q.projects.upsert_agent_state_partial,
             project_id=project_id,
             user_id=acting_user_id,
@@ -117,7 +117,7 @@ class AgentStatesService(Service):
         """Replace the whole state (or create it): every field not given takes its default.
         For restoring a saved state; :meth:`upsert` is the partial update."""
         row = await self.writing(acting_user_id).one(
-            ProjectNotFound(f"no project {project_id} for this user"),
+            self._why(project_id, acting_user_id),
             self.q.projects.upsert_agent_state,
             project_id=project_id,
             user_id=acting_user_id,

@@ -6,14 +6,16 @@ from datetime import datetime
 
 from plainsql import KeysetList, Page
 from reference_apps.db.records import AgentRow, ListAgentsByUserRow
-from reference_apps.services.base import Service
+from reference_apps.services.base import BeforeCreated, Service
 from reference_apps.services.errors import NotFound
 
 Agent = AgentRow
 AgentWithMeetingCount = ListAgentsByUserRow  # an agent's columns and its meeting_count
 AgentPage = Page[AgentWithMeetingCount]
 
-AGENTS = KeysetList[AgentWithMeetingCount, datetime, str]("agents", lambda r: (r.created_at, r.id))
+AGENTS = KeysetList[AgentWithMeetingCount, datetime, str, BeforeCreated](
+    "agents", lambda r: (r.created_at, r.id), BeforeCreated
+)
 
 
 class AgentNotFound(NotFound):
@@ -47,11 +49,7 @@ class AgentsService(Service):
         ``after`` is the previous page's ``next_cursor`` (keyset paging)."""
         page = AGENTS.request(after, page_size)
         rows = await self.reading(acting_user_id).run(
-            self.q.meetings.list_agents_by_user,
-            user_id=acting_user_id,
-            before_created_at=page.key,
-            before_id=page.id,
-            page_size=page.limit,
+            self.q.meetings.list_agents_by_user, user_id=acting_user_id, **page.arguments
         )
         return page.of(rows)
 

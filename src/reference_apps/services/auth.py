@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -136,16 +136,14 @@ User = UserRow
 # database), which must stay out of ``repr``.
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class SignedIn:
-    """The result of a successful sign-in: the user, the new session and its token."""
+    """The result of a successful sign-in: the user, the new session and its token (hidden
+    from repr)."""
 
     user: User
     session: Session
-    token: str
-
-    def __repr__(self) -> str:
-        return f"SignedIn(user={self.user!r}, session={self.session!r}, token=<hidden>)"
+    token: str = field(repr=False)
 
 
 def _missing(user_id: str) -> UserNotFound:
@@ -367,18 +365,11 @@ class AuthService(
         """Use up the value sent to ``new_email``: the user's email becomes it, verified.
         Returns the user, or None (value unknown, expired or used; user gone). Raises
         EmailTaken when another user took the email meanwhile (the value is kept)."""
-        q = self.q.auth
-        async with self.db.transaction() as conn:
-            user_id = await run_secret(
-                q.update_user_email_changed,
-                conn,
-                new_email=new_email.strip(),
-                value_hash=secret_hash(value),
-            )
-            if user_id is None:
-                return None
-            await self.q.audit.set_acting_user(conn, user_id=user_id)
-            return await q.get_user_by_id(conn, user_id=user_id)
+        return await self._named_user(
+            self.q.auth.update_user_email_changed,
+            new_email=new_email.strip(),
+            value_hash=secret_hash(value),
+        )
 
     async def soft_delete_user(self, user_id: str, *, acting_user_id: str | None = None) -> None:
         """Hide the user from every read and sign-in, and end its sessions (the user itself

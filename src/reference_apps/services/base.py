@@ -4,16 +4,18 @@ application's typed queries, built once and shared (see README.md, "Conventions"
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import Enum
 from types import MappingProxyType
-from typing import ClassVar, Concatenate, Final, ParamSpec, Protocol, TypeVar
+from typing import ClassVar, Concatenate, Final, ParamSpec, Protocol, TypedDict, TypeVar
 
 from plainsql import AsyncConn, AsyncDatabase, AsyncUnit, ConstraintErrors
 from plainsql.errors import InvalidInput, PermissionDenied
 from reference_apps.db.queries import AsyncTypedQueries
+from reference_apps.db.records import UserRow
 from reference_apps.services import bounds
 from reference_apps.services.crypto import KeyRing, load_key_ring
-from reference_apps.services.errors import NotAnAdministrator
+from reference_apps.services.errors import NotAnAdministrator, run_secret
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -52,6 +54,15 @@ UNSET: Final = Unset.UNSET
 would write NULL). ``AuthService.update_profile``, ``ProjectsService.set_preview``."""
 
 
+class BeforeCreated(TypedDict):
+    """The cursor arguments of the lists newest first, by ``(created_at, id)`` with a text id
+    (``plainsql.KeysetList``'s ``arguments``): where the page starts, and its row limit."""
+
+    before_created_at: datetime | None
+    before_id: str | None
+    page_size: int
+
+
 class Service:
     """A service: ``Service(db, q)`` with ``q = AsyncTypedQueries(load_async_queries(sql))``
     built once per application. ``constraint_errors`` declares which constraint's refusal
@@ -83,6 +94,38 @@ class Service:
     def working(self) -> AsyncUnit:
         """A unit of work of cross-user work, as :data:`WORKER_ROLE` with no acting user."""
         return self.db.with_transaction_role(WORKER_ROLE).unit()
+
+    async def _named_user_acts(
+        self,
+        conn: AsyncConn,
+        path: Callable[Concatenate[AsyncConn, P], Awaitable[str | None]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> str | None:
+        """The id of the user ``path`` names (a path that finds the user of a secret: a
+        session token, a value sent by email), who acts for the rest of the unit on ``conn``;
+        None, and nobody acts, when it names none. The secret's hash is a parameter: a failure
+        never quotes it (:func:`~reference_apps.services.errors.run_secret`)."""
+        user_id = await run_secret(path, conn, *args, **kwargs)
+        if user_id is not None:
+            await self.q.audit.set_acting_user(conn, user_id=user_id)
+        return user_id
+
+    async def _named_user(
+        self,
+        path: Callable[Concatenate[AsyncConn, P], Awaitable[str | None]],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> UserRow | None:
+        """One unit: the user ``path`` names (as :meth:`_named_user_acts`: a path that uses
+        up a value sent by email) reads its own row back; None when it names none."""
+        async with self.db.transaction() as conn:
+            user_id = await self._named_user_acts(conn, path, *args, **kwargs)
+            if user_id is None:
+                return None
+            return await self.q.auth.get_user_by_id(conn, user_id=user_id)
 
     async def administering(
         self,

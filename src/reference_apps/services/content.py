@@ -23,6 +23,7 @@ import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import TypedDict
 from uuid import UUID
 
 import psycopg
@@ -45,9 +46,18 @@ from reference_apps.services.workspaces import WorkspaceNotFound
 DEFAULT_SEARCH_LIMIT = 20
 DEFAULT_PAGE_SIZE = 100
 
-# A workspace's pages by name: the name is unique among them (nodes_page_key), so it is the
-# whole key; the uuid only makes the cursor's pair.
-PAGES = KeysetList[NodeRow, str, UUID]("pages", lambda r: (r.page_name, r.uuid))
+
+class AfterPageName(TypedDict):
+    """The cursor arguments of a workspace's pages by name (``plainsql.KeysetList``'s
+    ``arguments``): the name is unique among them (nodes_page_key), so it is the whole key."""
+
+    after_page_name: str | None
+    page_size: int
+
+
+PAGES = KeysetList[NodeRow, None, str | None, AfterPageName](
+    "pages", lambda r: (None, r.page_name), AfterPageName
+)
 
 
 async def read_pages(
@@ -58,8 +68,7 @@ async def read_pages(
     rows = await unit.run(
         q.content.list_pages_by_workspace,
         workspace_id=workspace_id,
-        after_page_name=page.key,
-        page_size=page.limit,
+        **page.arguments,
     )
     return page.of(rows)
 

@@ -14,7 +14,7 @@ from plainsql import AsyncConn, KeysetList, Page
 from reference_apps.db.records import GetMeetingByIdRow, ListMeetingsByAgentRow, MeetingRow
 from reference_apps.db.records import MeetingStatus as MeetingStatus  # the enum's labels
 from reference_apps.services.agents import AgentNotFound
-from reference_apps.services.base import Service
+from reference_apps.services.base import BeforeCreated, Service
 from reference_apps.services.bounds import search_text
 from reference_apps.services.errors import Conflict, NotFound
 
@@ -31,10 +31,10 @@ def _meeting_key(row: MeetingListItem) -> tuple[datetime, str]:
 
 # Keyset paging on (created_at, id): a page is found from the index whatever its depth, and
 # meetings created meanwhile neither repeat nor shift later pages.
-MEETINGS = KeysetList("meetings", _meeting_key)
-MEETINGS_BY_STATUS = KeysetList("meetings-by-status", _meeting_key)
-MEETINGS_BY_AGENT = KeysetList("meetings-by-agent", _meeting_key)
-MEETINGS_BY_NAME = KeysetList("meetings-by-name", _meeting_key)
+MEETINGS = KeysetList("meetings", _meeting_key, BeforeCreated)
+MEETINGS_BY_STATUS = KeysetList("meetings-by-status", _meeting_key, BeforeCreated)
+MEETINGS_BY_AGENT = KeysetList("meetings-by-agent", _meeting_key, BeforeCreated)
+MEETINGS_BY_NAME = KeysetList("meetings-by-name", _meeting_key, BeforeCreated)
 
 
 class MeetingNotFound(NotFound):
@@ -84,25 +84,16 @@ class MeetingsService(Service):
     ) -> MeetingPage:
         """One page of the user's meetings, newest first, optionally of one status; ``after``
         is the previous page's ``next_cursor``."""
-        reading = self.reading(acting_user_id)
+        reading, q = self.reading(acting_user_id), self.q.meetings
         if status is None:
             page = MEETINGS.request(after, page_size)
             rows = await reading.run(
-                self.q.meetings.list_meetings_by_user,
-                user_id=acting_user_id,
-                before_created_at=page.key,
-                before_id=page.id,
-                page_size=page.limit,
+                q.list_meetings_by_user, user_id=acting_user_id, **page.arguments
             )
         else:
             page = MEETINGS_BY_STATUS.request(after, page_size)
             rows = await reading.run(
-                self.q.meetings.list_meetings_by_status,
-                user_id=acting_user_id,
-                status=status,
-                before_created_at=page.key,
-                before_id=page.id,
-                page_size=page.limit,
+                q.list_meetings_by_status, user_id=acting_user_id, status=status, **page.arguments
             )
         return page.of(rows)
 
@@ -116,9 +107,7 @@ class MeetingsService(Service):
             self.q.meetings.list_meetings_by_agent,
             user_id=acting_user_id,
             agent_id=agent_id,
-            before_created_at=page.key,
-            before_id=page.id,
-            page_size=page.limit,
+            **page.arguments,
         )
         return page.of(rows)
 
@@ -138,9 +127,7 @@ class MeetingsService(Service):
             self.q.meetings.list_meetings_by_name,
             user_id=acting_user_id,
             name_contains=name_contains,
-            before_created_at=page.key,
-            before_id=page.id,
-            page_size=page.limit,
+            **page.arguments,
         )
         return page.of(rows)
 

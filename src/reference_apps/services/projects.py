@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 from uuid import UUID
 
 from plainsql import AsyncConn, KeysetList, Page, exactly_one
@@ -87,8 +88,16 @@ def _project_key(row: ProjectListItem) -> tuple[datetime, UUID]:
 
 # Keyset paging on (updated_at, id): a project updated while a walk is under way moves to the
 # front, so that walk may miss it or see it again.
-PROJECTS = KeysetList("projects", _project_key)
-PROJECTS_BY_STATUS = KeysetList("projects-by-status", _project_key)
+class _BeforeUpdated(TypedDict):
+    """The cursor arguments of the project lists."""
+
+    before_updated_at: datetime | None
+    before_id: UUID | None
+    page_size: int
+
+
+PROJECTS = KeysetList("projects", _project_key, _BeforeUpdated)
+PROJECTS_BY_STATUS = KeysetList("projects-by-status", _project_key, _BeforeUpdated)
 
 
 class ProjectsService(Service):
@@ -107,25 +116,14 @@ class ProjectsService(Service):
     ) -> ProjectPage:
         """One page of the user's projects, most recently updated first, each with its
         ``file_count``; optionally only those whose status is ``status``."""
-        reading = self.reading(acting_user_id)
+        reading, q = self.reading(acting_user_id), self.q.projects
         if status is None:
             page = PROJECTS.request(after, page_size)
-            rows = await reading.run(
-                self.q.projects.list_projects_page,
-                user_id=acting_user_id,
-                before_updated_at=page.key,
-                before_id=page.id,
-                page_size=page.limit,
-            )
+            rows = await reading.run(q.list_projects_page, user_id=acting_user_id, **page.arguments)
         else:
             page = PROJECTS_BY_STATUS.request(after, page_size)
             rows = await reading.run(
-                self.q.projects.list_projects_by_status,
-                user_id=acting_user_id,
-                status=status,
-                before_updated_at=page.key,
-                before_id=page.id,
-                page_size=page.limit,
+                q.list_projects_by_status, user_id=acting_user_id, status=status, **page.arguments
             )
         return page.of(rows)
 

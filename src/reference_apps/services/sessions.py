@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
@@ -27,15 +27,12 @@ Session = SessionRow
 """A session, without its token (no query returns it: only its creator ever sees it)."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class NewSession:
     """A session just created, with the bearer token to hand to the client (hidden from repr)."""
 
     session: Session
-    token: str
-
-    def __repr__(self) -> str:
-        return f"NewSession(session={self.session!r}, token=<hidden>)"
+    token: str = field(repr=False)
 
 
 def secret_hash(secret: str) -> bytes:
@@ -91,12 +88,9 @@ class SessionService(Service):
         token_hash = secret_hash(token)
         q = self.q.auth
         async with self.db.transaction(read_only=True) as conn:
-            user_id = await run_secret(
-                q.get_session_user_by_token_hash, conn, token_hash=token_hash
-            )
-            if user_id is None:
+            named = q.get_session_user_by_token_hash
+            if await self._named_user_acts(conn, named, token_hash=token_hash) is None:
                 return None
-            await self.q.audit.set_acting_user(conn, user_id=user_id)
             return await run_secret(q.get_live_session_by_token_hash, conn, token_hash=token_hash)
 
     async def list_sessions(self, user_id: str) -> list[Session]:
@@ -115,12 +109,9 @@ class SessionService(Service):
         token_hash = secret_hash(token)
         q = self.q.auth
         async with self.db.transaction() as conn:
-            user_id = await run_secret(
-                q.get_session_user_by_token_hash, conn, token_hash=token_hash
-            )
-            if user_id is None:
+            named = q.get_session_user_by_token_hash
+            if await self._named_user_acts(conn, named, token_hash=token_hash) is None:
                 return False
-            await self.q.audit.set_acting_user(conn, user_id=user_id)
             count = await run_secret(q.delete_session_by_token_hash, conn, token_hash=token_hash)
         return count == 1
 

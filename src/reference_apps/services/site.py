@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from plainsql import AsyncDatabase, Page
+from plainsql import AsyncConn, AsyncDatabase, Page
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import GetSiteWorkspaceByDomainRow, GetSiteWorkspaceBySlugRow
 from reference_apps.services.base import Service
@@ -73,23 +73,13 @@ class SiteService(Service):
         """The page at ``/{workspace_slug}/{page_slug}`` with its blocks, or None."""
         async with self.db.transaction(replica=True) as conn:
             workspace = await self.q.site.get_site_workspace_by_slug(conn, slug=workspace_slug)
-            if workspace is None:
-                return None
-            rows = await self.q.site.list_site_page_tree(
-                conn, workspace_id=workspace.id, slug=page_slug
-            )
-        return SitePage(workspace, nest_tree(rows)) if rows else None
+            return await self._page(conn, workspace, page_slug)
 
     async def page_by_domain(self, domain: str, page_slug: str) -> SitePage | None:
         """The page ``page_slug`` of the workspace served at ``domain`` (case ignored)."""
         async with self.db.transaction(replica=True) as conn:
             found = await self.q.site.get_site_workspace_by_domain(conn, domain=domain)
-            if found is None:
-                return None
-            rows = await self.q.site.list_site_page_tree(
-                conn, workspace_id=found.id, slug=page_slug
-            )
-        return SitePage(_public(found), nest_tree(rows)) if rows else None
+            return await self._page(conn, None if found is None else _public(found), page_slug)
 
     async def pages(
         self, workspace_id: int, *, after: str | None = None, page_size: int = DEFAULT_PAGE_SIZE
@@ -104,6 +94,17 @@ class SiteService(Service):
         return await self.db.unit(replica=True).run(
             backlinks, workspace_id=workspace_id, page_name=page_name
         )
+
+    async def _page(
+        self, conn: AsyncConn, workspace: SiteWorkspace | None, page_slug: str
+    ) -> SitePage | None:
+        """The page ``page_slug`` of ``workspace`` (None: no such workspace), in its unit."""
+        if workspace is None:
+            return None
+        rows = await self.q.site.list_site_page_tree(
+            conn, workspace_id=workspace.id, slug=page_slug
+        )
+        return SitePage(workspace, nest_tree(rows)) if rows else None
 
 
 __all__ = ["VISITOR_ROLE", "SitePage", "SiteService", "SiteWorkspace"]

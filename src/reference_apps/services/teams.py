@@ -26,7 +26,7 @@ from uuid import UUID
 
 from psycopg import IsolationLevel
 
-from plainsql import AsyncConn, AsyncDatabase, exactly_one
+from plainsql import AsyncConn, AsyncDatabase, at_least_one, exactly_one
 from plainsql.errors import InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
@@ -193,8 +193,7 @@ class TeamService(
         """
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "delete the team")
-            if await self.q.teams.delete_team(conn, team_id=team_id) == 0:
-                raise _missing(team_id)
+            at_least_one(await self.q.teams.delete_team(conn, team_id=team_id), _missing(team_id))
 
     async def rename_team(
         self, team_id: UUID, *, name: str, slug: str | None = None, acting_user_id: str
@@ -217,8 +216,8 @@ class TeamService(
         when already soft-deleted) or NotTeamOwner."""
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "delete the team")
-            if await self.q.teams.update_team_soft_deleted(conn, team_id=team_id) == 0:
-                raise _missing(team_id)
+            soft_deleted = await self.q.teams.update_team_soft_deleted(conn, team_id=team_id)
+            at_least_one(soft_deleted, _missing(team_id))
 
     async def restore_team(self, team_id: UUID, *, acting_user_id: str) -> Team:
         """Bring a soft-deleted team back (an OWNER of it only), with its members as they
@@ -280,11 +279,13 @@ class TeamService(
 
         Raises TeamNotFound, NotTeamOwner or InvitationNotFound.
         """
+        missing = InvitationNotFound(f"no invitation of {user_id!r} to team {team_id}")
         async with self.db.transaction(acting_user=acting_user_id) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "withdraw invitations")
-            if await self.q.teams.delete_team_invitation(conn, team_id=team_id, user_id=user_id):
-                return
-        raise InvitationNotFound(f"no invitation of {user_id!r} to team {team_id}")
+            withdrawn = await self.q.teams.delete_team_invitation(
+                conn, team_id=team_id, user_id=user_id
+            )
+            at_least_one(withdrawn, missing)
 
     async def list_my_invitations(self, *, acting_user_id: str) -> list[PendingInvitation]:
         """The acting user's pending invitations, with each team's name, oldest first."""
@@ -323,9 +324,10 @@ class TeamService(
             ) as conn:
                 if user_id != acting_user_id:
                     await self._require_owner(conn, team_id, acting_user_id, "remove members")
-                remove = self.q.teams.delete_team_member
-                if await remove(conn, team_id=team_id, user_id=user_id) == 0:
-                    raise _not_member(team_id, user_id)
+                removed = await self.q.teams.delete_team_member(
+                    conn, team_id=team_id, user_id=user_id
+                )
+                at_least_one(removed, _not_member(team_id, user_id))
 
         await self._retrying(unit)
 

@@ -15,13 +15,15 @@ from datetime import datetime
 
 from plainsql import KeysetList, Page
 from reference_apps.db.records import UserRole, UserRow
-from reference_apps.services.base import Service
+from reference_apps.services.base import BeforeCreated, Service
 from reference_apps.services.errors import NotAnAdministrator as NotAnAdministrator  # re-export
 from reference_apps.services.errors import UserNotFound
 
 UserPage = Page[UserRow]
 
-USERS = KeysetList[UserRow, datetime, str]("users", lambda r: (r.created_at, r.id))
+USERS = KeysetList[UserRow, datetime, str, BeforeCreated](
+    "users", lambda r: (r.created_at, r.id), BeforeCreated
+)
 
 
 class UsersAdminService(Service):
@@ -33,12 +35,7 @@ class UsersAdminService(Service):
         """One page of the active users, newest first (keyset paging). For an acting user who
         is not an administrator the list holds only their own row."""
         page = USERS.request(after, page_size)
-        rows = await self.reading(acting_user_id).run(
-            self.q.auth.list_users_page,
-            before_created_at=page.key,
-            before_id=page.id,
-            page_size=page.limit,
-        )
+        rows = await self.reading(acting_user_id).run(self.q.auth.list_users_page, **page.arguments)
         return page.of(rows)
 
     async def set_role(self, user_id: str, role: UserRole, *, acting_user_id: str) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Final
 
@@ -45,15 +45,12 @@ Verification = CreateEmailChangeRow
 """A verification, without its value (no query returns it)."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class NewVerification:
     """A verification just created, with the value to send (hidden from repr)."""
 
     verification: Verification
-    value: str
-
-    def __repr__(self) -> str:
-        return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
+    value: str = field(repr=False)
 
 
 IssuedPasswordReset = CreatePasswordResetFromRequestRow
@@ -138,18 +135,11 @@ class VerificationService(Service):
         Returns the user, or None (value unknown, expired, used, or made for another user;
         user gone: then the value is not used up).
         """
-        q = self.q.auth
-        async with self.db.transaction() as conn:
-            user_id = await run_secret(
-                q.update_user_email_verified,
-                conn,
-                email=email.strip(),
-                value_hash=secret_hash(value),
-            )
-            if user_id is None:
-                return None
-            await self.q.audit.set_acting_user(conn, user_id=user_id)
-            return await q.get_user_by_id(conn, user_id=user_id)
+        return await self._named_user(
+            self.q.auth.update_user_email_verified,
+            email=email.strip(),
+            value_hash=secret_hash(value),
+        )
 
     async def deliver_password_resets(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypedDict
 
 from plainsql import AsyncConn, KeysetList, Page, exactly_one
 from plainsql.errors import InvalidInput
@@ -22,7 +23,7 @@ from reference_apps.db.records import (
 from reference_apps.db.records import (
     ProcessingStatus as ProcessingStatus,  # the enum's labels
 )
-from reference_apps.services.base import Service
+from reference_apps.services.base import BeforeCreated, Service
 from reference_apps.services.bounds import page_size as bounded_page_size
 from reference_apps.services.bounds import search_text
 from reference_apps.services.errors import AlreadyExists, NotFound
@@ -95,12 +96,19 @@ def _by_id(row: VideoSummaryListItem) -> tuple[None, str]:
     return (None, row.id)
 
 
+class _AfterId(TypedDict):
+    """The cursor arguments of the lists in video id order."""
+
+    after_id: str | None
+    page_size: int
+
+
 # The videos of a tag or a category come in the order of the link table's key, the video id
 # (stable, not by date): the order its index serves.
-VIDEOS = KeysetList("videos", _by_date)
-VIDEOS_BY_STATUS = KeysetList("videos-by-status", _by_date)
-VIDEOS_BY_TAG = KeysetList("videos-by-tag_id", _by_id)
-VIDEOS_BY_CATEGORY = KeysetList("videos-by-category_id", _by_id)
+VIDEOS = KeysetList("videos", _by_date, BeforeCreated)
+VIDEOS_BY_STATUS = KeysetList("videos-by-status", _by_date, BeforeCreated)
+VIDEOS_BY_TAG = KeysetList("videos-by-tag_id", _by_id, _AfterId)
+VIDEOS_BY_CATEGORY = KeysetList("videos-by-category_id", _by_id, _AfterId)
 
 
 class VideosService(
@@ -182,11 +190,7 @@ class VideosService(
         if tag_id is not None:
             by_tag = VIDEOS_BY_TAG.request(after, page_size)
             rows = await reading.run(
-                q.list_video_summaries_by_tag,
-                user_id=user,
-                tag_id=tag_id,
-                after_id=by_tag.id,
-                page_size=by_tag.limit,
+                q.list_video_summaries_by_tag, user_id=user, tag_id=tag_id, **by_tag.arguments
             )
             return by_tag.of(_sorted(rows))
         if category_id is not None:
@@ -195,8 +199,7 @@ class VideosService(
                 q.list_video_summaries_by_category,
                 user_id=user,
                 category_id=category_id,
-                after_id=in_category.id,
-                page_size=in_category.limit,
+                **in_category.arguments,
             )
             return in_category.of(_sorted(rows))
         if status is not None:
@@ -205,19 +208,11 @@ class VideosService(
                 q.list_video_summaries_by_status,
                 user_id=user,
                 processing_status=status,
-                before_created_at=page.key,
-                before_id=page.id,
-                page_size=page.limit,
+                **page.arguments,
             )
         else:
             page = VIDEOS.request(after, page_size)
-            rows = await reading.run(
-                q.list_video_summaries_by_user,
-                user_id=user,
-                before_created_at=page.key,
-                before_id=page.id,
-                page_size=page.limit,
-            )
+            rows = await reading.run(q.list_video_summaries_by_user, user_id=user, **page.arguments)
         return page.of(_sorted(rows))
 
     async def search_videos(

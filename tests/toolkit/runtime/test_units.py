@@ -13,7 +13,7 @@ from plainsql import AsyncConn, Conn, open_async_pool, open_pool
 from plainsql.config import Settings
 from plainsql.errors import ConfigError, DomainError, QueryError, UniqueViolation
 from plainsql.runtime.database import Database
-from plainsql.runtime.database_async import AsyncDatabase, exactly_one
+from plainsql.runtime.database_async import AsyncDatabase, at_least_one, exactly_one
 
 
 class NameTaken(DomainError):
@@ -128,6 +128,9 @@ async def test_one_and_affected_raise_the_given_error_when_no_row_and_roll_back(
     assert exactly_one(0, NoSuchThing()) == 0  # only None is "no row"
     with pytest.raises(NoSuchThing):
         exactly_one(None, NoSuchThing())
+    assert at_least_one(2, NoSuchThing()) == 2
+    with pytest.raises(NoSuchThing, match="none renamed"):
+        at_least_one(0, NoSuchThing("none renamed"))
 
 
 async def test_no_row_may_be_explained_by_a_read_in_the_same_unit(db: AsyncDatabase) -> None:
