@@ -371,20 +371,14 @@ def name_search(plainsql_server: TestServer, plainsql_template: str) -> Iterator
     drop_database(plainsql_server, name)
 
 
-def _search_plans(
-    url: str, queries: Queries, name_contains: str, mode: str
-) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """The plans of one page of SEARCHING's meetings whose name contains ``name_contains``,
-    run as the application role: the query's own (EXPLAIN), the search path's statement
-    (auto_explain, JSON, sent to this client as a notice), and the latter as text."""
-    sql, names = _positional(queries.meetings.list_meetings_by_name.sql.rstrip(";"))
-    values = {
-        "user_id": SEARCHING,
-        "name_contains": name_contains,
-        "before_created_at": None,
-        "before_id": None,
-        "page_size": 21,
-    }
+def _explained_run(
+    url: str, sql: str, values: dict[str, Any], acting: str, mode: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """One named query's SQL run as the application role acting for ``acting`` (as a service's
+    unit of work runs it), prepared under ``plan_cache_mode = mode``: its plan (EXPLAIN), then
+    run for real, every statement's plan auto_explain logged (JSON, sent to this client as a
+    notice: the statement's own and those of the functions it calls), and its rows."""
+    sql, names = _positional(sql.rstrip(";"))
     args = [values[n] for n in names]
     placeholders = ", ".join(["%s"] * len(names))
     notices: list[str] = []
@@ -399,7 +393,7 @@ def _search_plans(
         ):
             c.execute(f"SET auto_explain.{setting} = {value}")
         c.execute("SET ROLE reference_app")
-        c.execute("SELECT set_config('app.user_id', %s, false)", (SEARCHING,))
+        c.execute("SELECT set_config('app.user_id', %s, false)", (acting,))
         c.execute(f"SET plan_cache_mode = {mode}")
         c.execute(f"PREPARE page AS {sql}")
         cur = psycopg.ClientCursor(c)
@@ -409,10 +403,29 @@ def _search_plans(
         outer = row[0][0]["Plan"]
         notices.clear()
         cur.execute(f"EXECUTE page({placeholders})", args)
-        rare = name_contains == "budget"
-        assert len(cur.fetchall()) == (SEARCH_MEETINGS // RARE_EVERY if rare else 21)
+        rows = cur.fetchall()
         c.rollback()
     logged = [json.loads(n[n.index("{") :]) for n in notices if "{" in n]
+    return outer, logged, rows
+
+
+def _search_plans(
+    url: str, queries: Queries, name_contains: str, mode: str
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The plans of one page of SEARCHING's meetings whose name contains ``name_contains``,
+    run as the application role: the query's own (EXPLAIN), the search path's statement
+    (auto_explain), and the latter as text."""
+    values = {
+        "user_id": SEARCHING,
+        "name_contains": name_contains,
+        "before_created_at": None,
+        "before_id": None,
+        "page_size": 21,
+    }
+    sql = queries.meetings.list_meetings_by_name.sql
+    outer, logged, rows = _explained_run(url, sql, values, SEARCHING, mode)
+    rare = name_contains == "budget"
+    assert len(rows) == (SEARCH_MEETINGS // RARE_EVERY if rare else 21)
     path = SEARCH_QUERIES["meetings.list_meetings_by_name"]
     # The search path's statement (the query's own text calls the path; no other reads meetings)
     inner = [p for p in logged if "FROM meetings AS m" in p["Query Text"]
@@ -447,3 +460,71 @@ def test_a_common_term_is_read_newest_first_until_the_page_is_full(
     _, inner, text = _search_plans(name_search, plainsql_queries, "sync", mode)
 
     assert _problems(inner, "meetings", sorts_allowed_under_limit=False) == [], text
+
+
+# The video search: one user with SEARCH_VIDEOS videos titled "Weekly sync <n>", one in
+# RARE_EVERY "Quarterly budget review <n>" instead; 20 other users' 1,000 videos beside them,
+# one in 100 with "budget" in its summary (matches the search must never return).
+VIDEO_SEARCHING = "vs-searching"
+SEARCH_VIDEOS = 20_000
+FULL_TEXT_INDEX = "video_summaries_search_idx"
+
+
+@pytest.fixture(scope="module")
+def video_search(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
+    """A database where VIDEO_SEARCHING has 20,000 videos and 20 other users 1,000 each,
+    vacuumed and analyzed (built once, each table in one statement)."""
+    name = unique_name("video_search")
+    create_database(plainsql_server, name, plainsql_template)
+    url = plainsql_server.conninfo(name)
+    with psycopg.connect(url) as c:
+        c.execute(
+            "INSERT INTO users (id, name, email)"
+            " SELECT u, 'u', u || '@x.io'"
+            " FROM unnest(array_append(ARRAY(SELECT 'vs-' || i FROM generate_series(1, 20) i),"
+            "                          %s)) AS u",
+            (VIDEO_SEARCHING,),
+        )
+        c.execute(
+            "INSERT INTO video_summaries (id, user_id, youtube_url, youtube_id, title,"
+            "  ai_generated_content, created_at)"
+            " SELECT u.id || '-v' || i, u.id, 'https://youtu.be/x', 'y' || i,"
+            "  CASE WHEN i %% %s = 0 THEN 'Quarterly budget review ' ELSE 'Weekly sync ' END || i,"
+            "  jsonb_build_object('summary', CASE WHEN u.id <> %s AND i %% 100 = 0"
+            "   THEN 'the budget, part ' ELSE 'what was said, part ' END || i),"
+            "  now() - make_interval(mins => i)"
+            " FROM users AS u, generate_series(1, %s) AS i"
+            " WHERE i <= CASE WHEN u.id = %s THEN %s ELSE 1000 END",
+            (RARE_EVERY, VIDEO_SEARCHING, SEARCH_VIDEOS, VIDEO_SEARCHING, SEARCH_VIDEOS),
+        )
+        c.commit()
+        c.autocommit = True
+        c.execute("VACUUM ANALYZE")
+    yield url
+    drop_database(plainsql_server, name)
+
+
+@pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
+def test_a_rare_term_among_20000_videos_is_found_from_the_full_text_index(
+    video_search: str, plainsql_queries: Queries, mode: str
+) -> None:
+    """The search's match (tsvector @@ tsquery) is an index condition on the full-text GIN
+    index, in the query's own plan or in that of a search path it calls: not a filter that
+    rebuilds and tests the document of each of the user's 20,000 videos."""
+    values = {"user_id": VIDEO_SEARCHING, "query": "budget", "limit": 20}
+    sql = plainsql_queries.videos.list_video_summaries_search.sql
+    outer, logged, rows = _explained_run(video_search, sql, values, VIDEO_SEARCHING, mode)
+
+    assert len(rows) == SEARCH_VIDEOS // RARE_EVERY  # the user's ten, no other user's
+    plans = [outer, *(p["Plan"] for p in logged)]
+    text = json.dumps(plans, indent=1)
+    served = [
+        n for plan in plans for n, _, _ in _nodes(plan)
+        if n.get("Index Name") == FULL_TEXT_INDEX and "@@" in n.get("Index Cond", "")
+    ]  # fmt: skip
+    assert served, text
+    filtered = [
+        n for plan in plans for n, _, _ in _nodes(plan)
+        if "@@" in n.get("Filter", "") + n.get("Join Filter", "")
+    ]  # fmt: skip
+    assert filtered == [], text
