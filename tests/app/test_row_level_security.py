@@ -468,6 +468,8 @@ def test_the_explicit_paths_work_as_the_role(
          "SELECT app_set_category_description('x', 'd')"),
         ("app_search_meetings(text, text, timestamptz, text, integer)",
          "SELECT app_search_meetings('x', 'm', 'infinity', '', 10)"),
+        ("app_search_video_summaries(text, text, integer)",
+         "SELECT app_search_video_summaries('x', 'v', 10)"),
         ("app_create_verification(text, bytea, interval)",
          "SELECT * FROM app_create_verification('x', '\\x00', '1 hour')"),
         ("app_consume_verification(text, bytea)",
@@ -496,6 +498,31 @@ def test_without_its_grant_a_path_is_refused(
     plainsql_conn.commit()
     with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
         unit.execute(call)
+
+
+def test_the_search_paths_find_only_the_acting_user_s_own_rows(
+    plainsql_conn: Conn, app_db: Database, seeded: None
+) -> None:
+    """The search paths run as the owner (so that an index can serve their match): asked for
+    another user's rows, or with no acting user, they find nothing, even where that user's
+    rows match."""
+    plainsql_conn.execute("UPDATE video_summaries SET title = 'Budget review'")
+    plainsql_conn.execute("UPDATE meetings SET name = 'Budget review'")
+    plainsql_conn.commit()
+    searches = {
+        "video": "SELECT array_agg(i) FROM app_search_video_summaries(%s, 'budget', 10) AS i",
+        "meeting": "SELECT array_agg(i) FROM app_search_meetings(%s, 'budget', 'infinity', '',"
+        " 10) AS i",
+    }
+    for what, search in searches.items():
+        with app_db.transaction(acting_user=B) as unit:
+            assert _scalar(unit, search, (B,)) == [f"{B}-{what[0]}1"], what
+            assert _scalar(unit, search, (A,)) is None, what
+        with app_db.transaction() as unit:
+            assert _scalar(unit, search, (A,)) is None, what
+    with pytest.raises(QueryError) as caught, app_db.transaction(acting_user=B) as unit:
+        unit.execute("SELECT app_search_video_summaries(%s, 'budget', 0)", (B,))
+    assert caught.value.sqlstate == "22023"
 
 
 # --- 4. cross-user work is the worker's; the paths left to the role check their caller ----

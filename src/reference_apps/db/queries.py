@@ -184,7 +184,7 @@ FINGERPRINTS: dict[str, str] = {
     "videos.list_video_summaries_by_status": "4e473d56e87efefc",
     "videos.list_video_summaries_by_tag": "578967bc8e9d16f7",
     "videos.list_video_summaries_by_user": "3564c470666f719d",
-    "videos.list_video_summaries_search": "9f00f7c9c49f5cbf",
+    "videos.list_video_summaries_search": "6a9bb49eefbd2107",
     "videos.update_category_description": "b63d1d3d24be1cb2",
     "videos.update_tag_description": "4edd4b6a1f7f53b9",
     "videos.update_video_complete": "8645f414a234acb9",
