@@ -470,6 +470,7 @@ def test_the_explicit_paths_work_as_the_role(
          "SELECT app_search_meetings('x', 'm', 'infinity', '', 10)"),
         ("app_search_video_summaries(text, text, integer)",
          "SELECT app_search_video_summaries('x', 'v', 10)"),
+        ("app_search_nodes(bigint, text, integer)", "SELECT app_search_nodes(1, 'n', 10)"),
         ("app_create_verification(text, bytea, interval)",
          "SELECT * FROM app_create_verification('x', '\\x00', '1 hour')"),
         ("app_consume_verification(text, bytea)",
@@ -508,18 +509,27 @@ def test_the_search_paths_find_only_the_acting_user_s_own_rows(
     rows match."""
     plainsql_conn.execute("UPDATE video_summaries SET title = 'Budget review'")
     plainsql_conn.execute("UPDATE meetings SET name = 'Budget review'")
+    plainsql_conn.execute("UPDATE nodes SET title = 'Budget review'")
     plainsql_conn.commit()
-    searches = {
-        "video": "SELECT array_agg(i) FROM app_search_video_summaries(%s, 'budget', 10) AS i",
-        "meeting": "SELECT array_agg(i) FROM app_search_meetings(%s, 'budget', 'infinity', '',"
-        " 10) AS i",
-    }
-    for what, search in searches.items():
+    # path -> (its call for a user's rows, each user's key to it, B's row it finds)
+    searches: dict[str, tuple[str, dict[str, Any], str]] = {
+        "video": (
+            "SELECT array_agg(i::text) FROM app_search_video_summaries(%s, 'budget', 10) AS i",
+            {A: A, B: B}, f"{B}-v1"),
+        "meeting": (
+            "SELECT array_agg(i::text) FROM app_search_meetings(%s, 'budget', 'infinity', '',"
+            " 10) AS i", {A: A, B: B}, f"{B}-m1"),
+        "node": (  # the user's first workspace: see ROWS
+            "SELECT array_agg(i::text) FROM app_search_nodes(%s, 'budget', 10) AS i",
+            {A: INDEX[A] * 1000 + 1, B: INDEX[B] * 1000 + 1},
+            _scalar(plainsql_conn, "SELECT md5('node' || %s || 1)::uuid::text", (B,))),
+    }  # fmt: skip
+    for what, (search, key, b_s_row) in searches.items():
         with app_db.transaction(acting_user=B) as unit:
-            assert _scalar(unit, search, (B,)) == [f"{B}-{what[0]}1"], what
-            assert _scalar(unit, search, (A,)) is None, what
+            assert _scalar(unit, search, (key[B],)) == [b_s_row], what
+            assert _scalar(unit, search, (key[A],)) is None, what
         with app_db.transaction() as unit:
-            assert _scalar(unit, search, (A,)) is None, what
+            assert _scalar(unit, search, (key[A],)) is None, what
     with pytest.raises(QueryError) as caught, app_db.transaction(acting_user=B) as unit:
         unit.execute("SELECT app_search_video_summaries(%s, 'budget', 0)", (B,))
     assert caught.value.sqlstate == "22023"

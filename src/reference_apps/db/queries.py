@@ -74,7 +74,7 @@ FINGERPRINTS: dict[str, str] = {
     "content.list_backlinks_by_page": "f6d501b79ef2d33e",
     "content.list_page_tree": "10abf08e8a47a9e6",
     "content.list_pages_by_workspace": "389e87b0df8b7cd1",
-    "content.list_search_results": "a171b1d78065da4d",
+    "content.list_search_results": "58df00fc20a69185",
     "git.create_deployment": "5221fd69d324a942",
     "git.create_git_repository": "b5c90a38cb23910a",
     "git.delete_git_repository_by_workspace": "8dd706f834a990c2",

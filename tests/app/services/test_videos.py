@@ -100,7 +100,8 @@ async def test_search_is_the_users_top_matches_by_rank_then_newest_never_another
 
     for query in ("postgresql", "postgresql -vacuum", '"postgresql vacuum" or pasta'):
         mine = expected(ALICE, query)
-        assert mine and all(id.startswith(ALICE) for id, _ in mine)
+        assert len(mine) > 7
+        assert all(id.startswith(ALICE) for id, _ in mine)
         for limit in (1, 7, 20, 500):
             hits = await service.search_videos(query, acting_user_id=ALICE, limit=limit)
             assert [(h.id, h.rank) for h in hits] == mine[:limit], (query, limit)
