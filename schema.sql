@@ -915,6 +915,73 @@ $$;
 COMMENT ON FUNCTION public.app_search_meetings(searched_user_id text, name_contains text, before_created_at timestamp with time zone, before_id text, page_size integer) IS 'The ids of one page of the acting user''s meetings whose name contains the text (literally, any case), newest first, after the cursor.';
 
 --
+-- Name: app_search_nodes(bigint, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_search_nodes(searched_workspace_id bigint, search_query text, result_limit integer) RETURNS SETOF uuid
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    matched tsquery := websearch_to_tsquery('english', search_query);
+BEGIN
+    IF result_limit IS NULL OR result_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'result_limit must be between 1 and 1000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT n.uuid
+    FROM nodes AS n
+    WHERE n.workspace_id = searched_workspace_id
+      AND n.workspace_id IN (SELECT w.id FROM workspaces AS w
+                             WHERE w.user_id = app_acting_user())
+      AND n.search_vector @@ matched
+    ORDER BY ts_rank(n.search_vector, matched) DESC, n.page_name, n.position, n.uuid
+    LIMIT result_limit;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_search_nodes(searched_workspace_id bigint, search_query text, result_limit integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_search_nodes(searched_workspace_id bigint, search_query text, result_limit integer) IS 'The uuids of the nodes of one of the acting user''s workspaces best matching the web-search style query (ts_rank over search_vector, then page name and position), at most result_limit.';
+
+--
+-- Name: app_search_video_summaries(text, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_search_video_summaries(searched_user_id text, search_query text, result_limit integer) RETURNS SETOF text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+DECLARE
+    matched tsquery := websearch_to_tsquery('english', search_query);
+BEGIN
+    IF result_limit IS NULL OR result_limit NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'result_limit must be between 1 and 1000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT v.id
+    FROM video_summaries AS v
+    WHERE v.user_id = searched_user_id AND v.user_id = app_acting_user()
+      AND video_search_vector(v.title, v.ai_generated_content) @@ matched
+    ORDER BY ts_rank(video_search_vector(v.title, v.ai_generated_content), matched) DESC,
+             v.created_at DESC, v.id DESC
+    LIMIT result_limit;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_search_video_summaries(searched_user_id text, search_query text, result_limit integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_search_video_summaries(searched_user_id text, search_query text, result_limit integer) IS 'The ids of the acting user''s videos best matching the web-search style query (ts_rank over video_search_vector, then newest first), at most result_limit.';
+
+--
 -- Name: app_session_user(bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 

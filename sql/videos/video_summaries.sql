@@ -117,7 +117,7 @@ JOIN video_summaries AS v ON v.id = page.id
 ORDER BY page.id;
 
 -- name: list_video_summaries_search(user_id, query, limit)
--- The user's videos whose title or AI summary match the web-search style query, best first (ts_rank; title weighs more), each with an html snippet of title and summary, matches in <mark>. A ranked top-N: it sorts the matching rows only, and ts_headline runs on the rows kept.
+-- The user's videos whose title or AI summary match the web-search style query, best first (ts_rank; title weighs more), each with an html snippet of title and summary, matches in <mark>. A ranked top-N: the search path app_search_video_summaries (20261207060516) finds its ids from the full-text index (under row-level security @@ cannot be an index condition); their rows are read here through the policy, ranked again, and ts_headline runs on them only.
 WITH q AS (
     SELECT websearch_to_tsquery('english', :query::text) AS query
 ), hits AS (
@@ -126,7 +126,8 @@ WITH q AS (
     FROM video_summaries AS v
     CROSS JOIN q
     WHERE v.user_id = :user_id
-      AND video_search_vector(v.title, v.ai_generated_content) @@ q.query
+      AND v.id = any(ARRAY(
+          SELECT app_search_video_summaries(:user_id::text, :query::text, :limit::integer)))
     ORDER BY rank DESC, v.created_at DESC, v.id DESC
     LIMIT :limit::integer
 )

@@ -468,6 +468,9 @@ def test_the_explicit_paths_work_as_the_role(
          "SELECT app_set_category_description('x', 'd')"),
         ("app_search_meetings(text, text, timestamptz, text, integer)",
          "SELECT app_search_meetings('x', 'm', 'infinity', '', 10)"),
+        ("app_search_video_summaries(text, text, integer)",
+         "SELECT app_search_video_summaries('x', 'v', 10)"),
+        ("app_search_nodes(bigint, text, integer)", "SELECT app_search_nodes(1, 'n', 10)"),
         ("app_create_verification(text, bytea, interval)",
          "SELECT * FROM app_create_verification('x', '\\x00', '1 hour')"),
         ("app_consume_verification(text, bytea)",
@@ -496,6 +499,40 @@ def test_without_its_grant_a_path_is_refused(
     plainsql_conn.commit()
     with pytest.raises(PermissionDenied), app_db.transaction(acting_user=B) as unit:
         unit.execute(call)
+
+
+def test_the_search_paths_find_only_the_acting_user_s_own_rows(
+    plainsql_conn: Conn, app_db: Database, seeded: None
+) -> None:
+    """The search paths run as the owner (so that an index can serve their match): asked for
+    another user's rows, or with no acting user, they find nothing, even where that user's
+    rows match."""
+    plainsql_conn.execute("UPDATE video_summaries SET title = 'Budget review'")
+    plainsql_conn.execute("UPDATE meetings SET name = 'Budget review'")
+    plainsql_conn.execute("UPDATE nodes SET title = 'Budget review'")
+    plainsql_conn.commit()
+    # path -> (its call for a user's rows, each user's key to it, B's row it finds)
+    searches: dict[str, tuple[str, dict[str, Any], str]] = {
+        "video": (
+            "SELECT array_agg(i::text) FROM app_search_video_summaries(%s, 'budget', 10) AS i",
+            {A: A, B: B}, f"{B}-v1"),
+        "meeting": (
+            "SELECT array_agg(i::text) FROM app_search_meetings(%s, 'budget', 'infinity', '',"
+            " 10) AS i", {A: A, B: B}, f"{B}-m1"),
+        "node": (  # the user's first workspace: see ROWS
+            "SELECT array_agg(i::text) FROM app_search_nodes(%s, 'budget', 10) AS i",
+            {A: INDEX[A] * 1000 + 1, B: INDEX[B] * 1000 + 1},
+            _scalar(plainsql_conn, "SELECT md5('node' || %s || 1)::uuid::text", (B,))),
+    }  # fmt: skip
+    for what, (search, key, b_s_row) in searches.items():
+        with app_db.transaction(acting_user=B) as unit:
+            assert _scalar(unit, search, (key[B],)) == [b_s_row], what
+            assert _scalar(unit, search, (key[A],)) is None, what
+        with app_db.transaction() as unit:
+            assert _scalar(unit, search, (key[A],)) is None, what
+    with pytest.raises(QueryError) as caught, app_db.transaction(acting_user=B) as unit:
+        unit.execute("SELECT app_search_video_summaries(%s, 'budget', 0)", (B,))
+    assert caught.value.sqlstate == "22023"
 
 
 # --- 4. cross-user work is the worker's; the paths left to the role check their caller ----

@@ -220,7 +220,10 @@ class AsyncContentQueries:
     ) -> list[ListSearchResultsRow]:
         """Nodes of the workspace matching the web-search style query, best first (ts_rank over
         the title-weighted search_vector), each with an html snippet: the node's text, tags
-        stripped, matches wrapped in <mark>. ts_headline runs only on the rows kept by LIMIT.
+        stripped, matches wrapped in <mark>. The search path app_search_nodes (20261207061113)
+        finds their uuids from the full-text index (under row-level security @@ cannot be an
+        index condition); their rows are read here through the policy and ranked again;
+        ts_headline runs only on the rows kept by LIMIT.
 
         ``content.list_search_results`` (sql/content/search.sql:1).
         """

@@ -271,7 +271,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many video summaries were deleted (0 or 1); links and keyframes go with them.
 
-        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:165).
+        ``videos.delete_video_summary`` (sql/videos/video_summaries.sql:166).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -636,8 +636,10 @@ class AsyncVideosQueries:
     ) -> list[ListVideoSummariesSearchRow]:
         """The user's videos whose title or AI summary match the web-search style query, best
         first (ts_rank; title weighs more), each with an html snippet of title and summary,
-        matches in <mark>. A ranked top-N: it sorts the matching rows only, and ts_headline
-        runs on the rows kept.
+        matches in <mark>. A ranked top-N: the search path app_search_video_summaries
+        (20261207060516) finds its ids from the full-text index (under row-level security @@
+        cannot be an index condition); their rows are read here through the policy, ranked
+        again, and ts_headline runs on them only.
 
         ``videos.list_video_summaries_search`` (sql/videos/video_summaries.sql:119).
         """
@@ -769,7 +771,7 @@ class AsyncVideosQueries:
     ) -> VideoSummaryRow | None:
         """The video summary with the AI-generated content stored, or nothing if not the user's.
 
-        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:156).
+        ``videos.update_video_summary_content`` (sql/videos/video_summaries.sql:157).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,
@@ -796,7 +798,7 @@ class AsyncVideosQueries:
         nothing if not the user's. Any worker's lease is dropped (its late report then changes
         nothing); back to pending, the attempts start again from 0.
 
-        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:143).
+        ``videos.update_video_summary_status`` (sql/videos/video_summaries.sql:144).
         """
         row: VideoSummaryRow | None = await self._a.insert_returning(
             conn,

@@ -329,6 +329,57 @@ async def test_search_ranks_title_matches_first_and_highlights(
     )
 
 
+async def test_search_is_the_workspace_s_top_matches_by_rank_never_another_s(
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    content: ContentService,
+    workspace: Workspace,
+    plainsql_conn: psycopg.Connection[Any],
+) -> None:
+    """The search path (app_search_nodes) changes neither which nodes come back nor their
+    order: the workspace's matches by ts_rank, then page name, position and uuid (ties in rank
+    are many here), cut at the limit; another user's workspace, which matches better, never
+    comes back, even when its owner's search names this workspace."""
+    other = await add_workspace(plainsql_async_db, typed_queries, "bob")
+    plainsql_conn.execute(  # 3 pages of 20 blocks in each workspace, in one statement
+        "INSERT INTO nodes (uuid, workspace_id, parent_uuid, position, page_name, slug, title,"
+        "  html)"
+        " SELECT md5(w || '-' || i)::uuid, w, CASE WHEN i > 0 THEN md5(w || '-' || -(i %% 3))::uuid"
+        "  END, i / 7, 'page/' || abs(i) %% 3, 'page-' || abs(i) %% 3,"
+        "  CASE WHEN w = %s THEN 'Install install install' WHEN i %% 4 = 0"
+        "   THEN 'Install notes' ELSE 'Notes' END,"
+        "  CASE WHEN i %% 3 = 0 THEN '<p>how to <b>install</b> it</p>' ELSE '<p>other</p>' END"
+        " FROM unnest(ARRAY[%s, %s]::bigint[]) AS w, generate_series(-2, 60) AS i",
+        (other.id, workspace.id, other.id),
+    )
+    plainsql_conn.commit()
+
+    def expected(workspace_id: int, query: str) -> list[tuple[UUID, float]]:
+        """The workspace's matches in the search's order, read by the owner (no policy)."""
+        return [
+            (row[0], row[1])
+            for row in plainsql_conn.execute(
+                "SELECT n.uuid, ts_rank(n.search_vector, q)"
+                " FROM nodes AS n, websearch_to_tsquery('english', %s) AS q"
+                " WHERE n.workspace_id = %s AND n.search_vector @@ q"
+                " ORDER BY 2 DESC, n.page_name, n.position, n.uuid",
+                (query, workspace_id),
+            ).fetchall()
+        ]
+
+    ada = workspace.user_id
+    for query in ("install", "install -other", '"install notes" or other'):
+        mine = expected(workspace.id, query)
+        assert len(mine) > 7
+        for limit in (1, 7, 20, 500):
+            hits = await content.search(workspace.id, query, acting_user_id=ada, limit=limit)
+            assert [(h.uuid, h.rank) for h in hits] == mine[:limit], (query, limit)
+    assert await content.search(other.id, "install", acting_user_id=ada) == []
+    bobs = await content.search(other.id, "install", acting_user_id=other.user_id, limit=500)
+    assert [(h.uuid, h.rank) for h in bobs] == expected(other.id, "install")
+    assert await content.search(workspace.id, "install", acting_user_id=other.user_id) == []
+
+
 async def test_invalid_content_is_refused_and_changes_nothing(
     content: ContentService, workspace: Workspace
 ) -> None:

@@ -64,6 +64,53 @@ def count(conn: Conn, sql: str, *params: Any) -> int:
 # -- video summaries --------------------------------------------------------------------
 
 
+async def test_search_is_the_users_top_matches_by_rank_then_newest_never_another_users(
+    service: VideosService, plainsql_conn: Conn
+) -> None:
+    """The search path (app_search_video_summaries) changes neither which videos come back
+    nor their order: the user's matches by ts_rank, then newest, then id (ties in both are
+    many here), cut at the limit; Bob's videos, which match better, never come back."""
+    plainsql_conn.execute(  # Alice's 60 and Bob's 20 videos, in one statement
+        "INSERT INTO video_summaries (id, user_id, youtube_url, youtube_id, title,"
+        "  ai_generated_content, created_at)"
+        " SELECT u || '-v' || i, u, 'https://youtu.be/x', 'y' || i,"
+        "  CASE WHEN u = %s THEN 'PostgreSQL postgresql postgresql' WHEN i %% 3 = 0"
+        "   THEN 'PostgreSQL vacuum ' || i ELSE 'Cooking ' || i END,"
+        "  jsonb_build_object('summary', CASE WHEN i %% 2 = 0 THEN 'postgresql tuning'"
+        "   ELSE 'pasta' END),"
+        "  timestamptz '2026-01-01' + make_interval(mins => i / 5)"
+        " FROM unnest(ARRAY[%s, %s]) AS u, generate_series(1, 60) AS i"
+        " WHERE u = %s OR i <= 20",
+        (BOB, ALICE, BOB, ALICE),
+    )
+    plainsql_conn.commit()
+
+    def expected(user: str, query: str) -> list[tuple[str, float]]:
+        """The user's matches in the search's order, read by the owner (no policy)."""
+        return [
+            (row[0], row[1])
+            for row in plainsql_conn.execute(
+                "SELECT v.id, ts_rank(video_search_vector(v.title, v.ai_generated_content), q)"
+                " FROM video_summaries AS v, websearch_to_tsquery('english', %s) AS q"
+                " WHERE v.user_id = %s AND video_search_vector(v.title, v.ai_generated_content)"
+                "  @@ q ORDER BY 2 DESC, v.created_at DESC, v.id DESC",
+                (query, user),
+            ).fetchall()
+        ]
+
+    for query in ("postgresql", "postgresql -vacuum", '"postgresql vacuum" or pasta'):
+        mine = expected(ALICE, query)
+        assert len(mine) > 7
+        assert all(id.startswith(ALICE) for id, _ in mine)
+        for limit in (1, 7, 20, 500):
+            hits = await service.search_videos(query, acting_user_id=ALICE, limit=limit)
+            assert [(h.id, h.rank) for h in hits] == mine[:limit], (query, limit)
+    bobs = await service.search_videos("postgresql", acting_user_id=BOB, limit=500)
+    assert [(h.id, h.rank) for h in bobs] == expected(BOB, "postgresql")
+    assert len(bobs) == 20
+    assert await service.search_videos("nothing matches this", acting_user_id=ALICE) == []
+
+
 async def test_create_video_is_pending_with_every_field(service: VideosService) -> None:
     video = await service.create_video(
         youtube_url="https://youtu.be/abc123",
