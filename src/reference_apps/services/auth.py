@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -136,14 +136,16 @@ User = UserRow
 # database), which must stay out of ``repr``.
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class SignedIn:
-    """The result of a successful sign-in: the user, the new session and its token (hidden
-    from repr)."""
+    """The result of a successful sign-in: the user, the new session and its token."""
 
     user: User
     session: Session
-    token: str = field(repr=False)
+    token: str
+
+    def __repr__(self) -> str:
+        return f"SignedIn(user={self.user!r}, session={self.session!r}, token=<hidden>)"
 
 
 def _missing(user_id: str) -> UserNotFound:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
@@ -27,12 +27,15 @@ Session = SessionRow
 """A session, without its token (no query returns it: only its creator ever sees it)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NewSession:
     """A session just created, with the bearer token to hand to the client (hidden from repr)."""
 
     session: Session
-    token: str = field(repr=False)
+    token: str
+
+    def __repr__(self) -> str:
+        return f"NewSession(session={self.session!r}, token=<hidden>)"
 
 
 def secret_hash(secret: str) -> bytes:

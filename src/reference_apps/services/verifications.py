@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
@@ -45,12 +45,15 @@ Verification = CreateEmailChangeRow
 """A verification, without its value (no query returns it)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class NewVerification:
     """A verification just created, with the value to send (hidden from repr)."""
 
     verification: Verification
-    value: str = field(repr=False)
+    value: str
+
+    def __repr__(self) -> str:
+        return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
 
 
 IssuedPasswordReset = CreatePasswordResetFromRequestRow
