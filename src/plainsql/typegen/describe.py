@@ -8,7 +8,6 @@ rolled back) gives nullability (:mod:`plainsql.typegen.nullability`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -19,14 +18,13 @@ import psycopg
 from aiosql.types import SQLOperationType
 from psycopg import pq
 
+from plainsql._sqltext import numbered
 from plainsql.config import shown_path
 from plainsql.errors import QueryFailed
 from plainsql.queries import load_queries
 from plainsql.typegen import nodetree
 from plainsql.typegen.nullability import PlanFacts, analyze
 from plainsql.typegen.pgtypes import Catalog
-
-_PYFORMAT = re.compile(r"%%|%\((\w+)\)s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,21 +114,6 @@ def load_sources(sql_dir: Path) -> list[QuerySource]:
             )
         )
     return sorted(sources, key=lambda s: s.name)
-
-
-def numbered(pyformat_sql: str) -> tuple[str, list[str]]:
-    """psycopg's ``%(name)s`` form as the server's ``$1..$n`` form, and the names in order."""
-    order: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "%"
-        if name not in order:
-            order.append(name)
-        return f"${order.index(name) + 1}"
-
-    return _PYFORMAT.sub(replace, pyformat_sql), order
 
 
 class Describer:
