@@ -8,7 +8,7 @@ rolled back) gives nullability (:mod:`plainsql.typegen.nullability`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,7 +232,7 @@ class Describer:
             raise QueryFailed(f"{_MARK} it is {command}, not a SELECT")
         if nodetree.boolean(stmt.get("hasModifyingCTE")):
             raise QueryFailed(f"{_MARK} a WITH of it modifies data")
-        nodes = list(_nodes(stmt))
+        nodes = list(nodetree.walk(stmt))
         if stmt.get("rowMarks") or any(nodetree.node_type(n) == "LOCKROWS" for n in nodes):
             raise QueryFailed(f"{_MARK} it locks rows (FOR UPDATE / FOR SHARE)")
         if any(nodetree.node_type(n) == "NEXTVALUEEXPR" for n in nodes):
@@ -311,18 +311,6 @@ _OPERATIONS = {
 # OpExpr (and DistinctExpr, NullIfExpr, ScalarArrayOpExpr with its hash functions), Aggref,
 # WindowFunc.
 _FUNCTION_FIELDS = ("funcid", "opfuncid", "hashfuncid", "negfuncid", "aggfnoid", "winfnoid")
-
-
-def _nodes(value: Any) -> Iterator[dict[str, Any]]:
-    """Every node anywhere under ``value`` (the plan, its subplans, their expressions)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            yield item
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, dict | list))
 
 
 def _error_text(result: pq.abc.PGresult) -> str:
