@@ -7,7 +7,8 @@ SQL once, token by token, and is the single source of truth for:
 - which ``:name`` are parameters (not inside '...', "...", $tag$...$tag$, comments, or a
   ``::cast``; not an array-slice bound such as ``arr[lo:hi]``);
 - the psycopg form of a query: parameters become ``%(name)s`` and every other ``%`` is
-  doubled, so ``like 'a%'`` and ``select '%'`` reach the server unchanged.
+  doubled, so ``like 'a%'`` and ``select '%'`` reach the server unchanged;
+- the server's form of that psycopg form (``$1..$n``), for ``PREPARE`` and ``EXPLAIN``.
 
 Array slices: inside ``[...]`` a colon directly after an identifier, a digit, ``)`` or
 ``]`` is a slice separator (``arr[1:2]``, ``arr[lo:hi]``). To use parameters as slice
@@ -172,6 +173,25 @@ def to_pyformat(sql: str) -> str:
         else:
             out.append(token.text.replace("%", "%%"))
     return "".join(out)
+
+
+_PYFORMAT = re.compile(r"%%|%\((\w+)\)s")
+
+
+def numbered(pyformat_sql: str) -> tuple[str, list[str]]:
+    """psycopg's ``%(name)s`` form (:func:`to_pyformat`) as the server's ``$1..$n`` form
+    (``%%`` as ``%``), and the parameter names in the order of their numbers."""
+    order: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    return _PYFORMAT.sub(replace, pyformat_sql), order
 
 
 def blank_block_comments(sql: str) -> str:

@@ -12,8 +12,6 @@ or reads a table without its trigger.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,6 @@ from plainsql.runtime._cache_sql import (
 from plainsql.runtime._reads import analyse
 from plainsql.runtime._reads_common import Reads
 from plainsql.runtime._reuse import CacheSpec
-from plainsql.server import connect
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,22 +121,13 @@ def plan_on(conn: psycopg.Connection[Any], settings: Settings) -> CachePlan:
     return plan
 
 
-@contextmanager
-def _migrated(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
-    from plainsql.typegen.generate import migrated_scratch
-
-    with (
-        migrated_scratch(settings) as conninfo,
-        connect(settings, conninfo, autocommit=True) as conn,
-    ):
-        yield conn
-
-
 def plan_cache(settings: Settings) -> CachePlan:
     """The plan on a scratch database built by the project's migrations (then dropped)."""
     if not cached_queries(settings):
         return CachePlan([], installed=False)
-    with _migrated(settings) as conn:
+    from plainsql.typegen.generate import migrated_connection
+
+    with migrated_connection(settings) as conn:
         return plan_on(conn, settings)
 
 

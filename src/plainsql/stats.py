@@ -37,6 +37,7 @@ from aiosql.types import SQLOperationType
 from psycopg import sql
 
 from plainsql import naming
+from plainsql._sqltext import numbered
 from plainsql.config import Settings, describe_target
 from plainsql.errors import ConfigError, DatabaseUnavailable, StatsUnavailable, scrub_secrets
 from plainsql.runtime._cache_sql import READ_STATS, STATS_EXIST, STATS_TABLE
@@ -333,8 +334,6 @@ def explain_ids(
     conn: psycopg.Connection[Any], sources: Iterable[tuple[str, SQLOperationType, str]]
 ) -> tuple[dict[str, int], dict[str, str]]:
     """Each named query's ``queryid`` from EXPLAIN; and why, for those that gave none."""
-    from plainsql.typegen.describe import numbered  # the typegen's $n form, loaded on demand
-
     ids: dict[str, int] = {}
     failed: dict[str, str] = {}
     for name, operation, text in sources:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plainsql._sqltext import blank_block_comments, parameter_names, to_pyformat
+from plainsql._sqltext import blank_block_comments, numbered, parameter_names, to_pyformat
 from plainsql.errors import UnterminatedError
 
 
@@ -43,6 +43,15 @@ def test_unterminated_quotes_are_reported_with_their_offset(sql: str) -> None:
     with pytest.raises(UnterminatedError) as caught:
         parameter_names(sql)
     assert caught.value.offset >= 0
+
+
+def test_numbered_gives_each_parameter_one_number_in_order_of_first_use() -> None:
+    sql = to_pyformat("select :b, 'a%' like :a, 5 % 2, :b -- 100%")
+    assert numbered(sql) == ("select $1, 'a%' like $2, 5 % 2, $1 -- 100%", ["b", "a"])
+
+
+def test_numbered_without_parameters() -> None:
+    assert numbered(to_pyformat("select '%(x)s', 1")) == ("select '%(x)s', 1", [])
 
 
 def test_blank_block_comments_keeps_line_numbers() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 
 from plainsql.backup import contents, manifest
-from plainsql.backup.tools import Running, client_target, find_tools, server_major
+from plainsql.backup.tools import Running, client_target, find_tools, server_major, table_progress
 from plainsql.config import Settings, describe_target
 from plainsql.errors import BackupError, scrub_secrets
 from plainsql.migrate.squash import create_role_if_missing
@@ -92,15 +92,7 @@ def restore_backup(
     if no_owner:
         args.append("--no-owner")
     total = len(held.row_counts)
-    done = 0
-
-    def on_line(line: str) -> None:
-        nonlocal done
-        if line.startswith("processing data for table "):
-            done += 1
-            table = line.removeprefix("processing data for table ").strip('"')
-            say(f"restoring {table} ({done}/{total})")
-
+    on_line = table_progress("processing data for table ", "restoring", total, say)
     log.info("restoring %s into %s", backup.name, shown)
     with client_target(target) as (dbname, env):
         running = Running([*args, *dbname, str(backup)], env, on_line)

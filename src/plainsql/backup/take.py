@@ -23,7 +23,7 @@ from psycopg import IsolationLevel
 
 from plainsql.backup import contents, manifest
 from plainsql.backup.restore import RestoreResult, verify_backup
-from plainsql.backup.tools import Running, client_target, find_tools, server_major
+from plainsql.backup.tools import Running, client_target, find_tools, server_major, table_progress
 from plainsql.config import Settings, describe_target
 from plainsql.errors import BackupError
 from plainsql.server import session_conninfo
@@ -108,15 +108,7 @@ def take_backup(
         final = _free_name(folder, database, at, FORMATS[fmt])
         partial = folder / f".{final.name}.partial"
         total = len(contents.tables(conn))
-        done = 0
-
-        def on_line(line: str) -> None:
-            nonlocal done
-            if line.startswith("dumping contents of table "):
-                done += 1
-                table = line.removeprefix("dumping contents of table ").strip('"')
-                say(f"dumping {table} ({done}/{total})")
-
+        on_line = table_progress("dumping contents of table ", "dumping", total, say)
         args = [
             str(tools.pg_dump),
             f"--format={fmt}",

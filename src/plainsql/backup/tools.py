@@ -135,6 +135,24 @@ def client_target(conninfo: str) -> Iterator[tuple[list[str], dict[str, str]]]:
         Path(name).unlink(missing_ok=True)
 
 
+def table_progress(
+    announces: str, doing: str, total: int, say: Callable[[str], None]
+) -> Callable[[str], None]:
+    """An ``on_line`` for :class:`Running`: each ``--verbose`` line that starts with
+    ``announces`` (the program starting on a table's data) is said as ``<doing> <table>
+    (n/total)``."""
+    done = 0
+
+    def on_line(line: str) -> None:
+        nonlocal done
+        if line.startswith(announces):
+            done += 1
+            table = line.removeprefix(announces).strip('"')
+            say(f"{doing} {table} ({done}/{total})")
+
+    return on_line
+
+
 class Running:
     """A client program running with its stderr read line by line on a thread: ``--verbose``
     lines go to ``on_line`` (progress), error lines are kept for the message."""

@@ -17,11 +17,11 @@ from typing import Any
 import psycopg
 
 from plainsql import naming
+from plainsql._sqltext import numbered
 from plainsql.runtime._reads_common import (
     FIRST_NORMAL_OID,
     Reads,
     TreeFacts,
-    numbered,
     search_path_of,
     tree_facts,
 )
@@ -88,7 +88,7 @@ class _Probe:
 
     def parse(self, sql: str) -> TreeFacts:
         """The facts of ``sql`` (psycopg's ``%(name)s`` form) as the server parses it."""
-        text = numbered(naming.unnamed(sql))
+        text, _ = numbered(naming.unnamed(sql))
         name = f"plainsql_reads_{next(_names)}"
         self.trees.clear()
         self.cur.execute(f"PREPARE {name} AS {text}", prepare=False)

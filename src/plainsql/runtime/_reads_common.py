@@ -10,7 +10,6 @@ is :mod:`plainsql.runtime._reads_async` (and its sync twin); :class:`Reads` is i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,22 +25,6 @@ _OPERATOR_KEYS = frozenset({"opno", "opnos", "sortop", "eqop"})
 CMD_SELECT = 1
 CMD_UTILITY = 6
 FIRST_NORMAL_OID = 16384  # below: the server's own objects (pg_catalog's functions, catalogs)
-_PYFORMAT = re.compile(r"%%|%\((\w+)\)s")
-
-
-def numbered(pyformat_sql: str) -> str:
-    """psycopg's ``%(name)s`` form as the server's ``$1..$n`` form (``%%`` as ``%``)."""
-    order: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "%"
-        if name not in order:
-            order.append(name)
-        return f"${order.index(name) + 1}"
-
-    return _PYFORMAT.sub(replace, pyformat_sql)
 
 
 @dataclass(slots=True)

@@ -21,11 +21,12 @@ from aiosql.types import SQLOperationType
 from psycopg import pq
 
 from plainsql import stats
+from plainsql._sqltext import numbered
 from plainsql.config import Settings
 from plainsql.studio.catalog import Secrets, type_kinds
 from plainsql.studio.rows import read_only
 from plainsql.studio.units import Identity, unit
-from plainsql.typegen.describe import QuerySource, load_sources, numbered
+from plainsql.typegen.describe import QuerySource, load_sources
 
 OPERATIONS = {
     SQLOperationType.SELECT: "select (rows)",

@@ -18,10 +18,11 @@ from typing import Any
 import psycopg
 from aiosql.types import SQLOperationType
 
+from plainsql._sqltext import numbered
 from plainsql.config import Settings
 from plainsql.studio.rows import NeedsWrite, StudioInputError
 from plainsql.studio.units import Identity, unit
-from plainsql.typegen.describe import QuerySource, numbered
+from plainsql.typegen.describe import QuerySource
 
 # A node is marked expensive when its own share (its time, or its cost without ANALYZE) of the
 # whole plan is at least this; a row estimate off by this factor either way is marked too.

@@ -8,8 +8,7 @@ rolled back) gives nullability (:mod:`plainsql.typegen.nullability`).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +18,13 @@ import psycopg
 from aiosql.types import SQLOperationType
 from psycopg import pq
 
+from plainsql._sqltext import numbered
 from plainsql.config import shown_path
 from plainsql.errors import QueryFailed
 from plainsql.queries import load_queries
 from plainsql.typegen import nodetree
 from plainsql.typegen.nullability import PlanFacts, analyze
 from plainsql.typegen.pgtypes import Catalog
-
-_PYFORMAT = re.compile(r"%%|%\((\w+)\)s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,21 +114,6 @@ def load_sources(sql_dir: Path) -> list[QuerySource]:
             )
         )
     return sorted(sources, key=lambda s: s.name)
-
-
-def numbered(pyformat_sql: str) -> tuple[str, list[str]]:
-    """psycopg's ``%(name)s`` form as the server's ``$1..$n`` form, and the names in order."""
-    order: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "%"
-        if name not in order:
-            order.append(name)
-        return f"${order.index(name) + 1}"
-
-    return _PYFORMAT.sub(replace, pyformat_sql), order
 
 
 class Describer:
@@ -249,7 +232,7 @@ class Describer:
             raise QueryFailed(f"{_MARK} it is {command}, not a SELECT")
         if nodetree.boolean(stmt.get("hasModifyingCTE")):
             raise QueryFailed(f"{_MARK} a WITH of it modifies data")
-        nodes = list(_nodes(stmt))
+        nodes = list(nodetree.walk(stmt))
         if stmt.get("rowMarks") or any(nodetree.node_type(n) == "LOCKROWS" for n in nodes):
             raise QueryFailed(f"{_MARK} it locks rows (FOR UPDATE / FOR SHARE)")
         if any(nodetree.node_type(n) == "NEXTVALUEEXPR" for n in nodes):
@@ -328,18 +311,6 @@ _OPERATIONS = {
 # OpExpr (and DistinctExpr, NullIfExpr, ScalarArrayOpExpr with its hash functions), Aggref,
 # WindowFunc.
 _FUNCTION_FIELDS = ("funcid", "opfuncid", "hashfuncid", "negfuncid", "aggfnoid", "winfnoid")
-
-
-def _nodes(value: Any) -> Iterator[dict[str, Any]]:
-    """Every node anywhere under ``value`` (the plan, its subplans, their expressions)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            yield item
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, dict | list))
 
 
 def _error_text(result: pq.abc.PGresult) -> str:

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 from plainsql.config import Settings
 from plainsql.errors import ConfigError, QueryFailed
@@ -67,16 +70,23 @@ def migrated_scratch(settings: Settings) -> Iterator[str]:
         yield conninfo
 
 
+@contextmanager
+def migrated_connection(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to a :func:`migrated_scratch` database (dropped after)."""
+    with (
+        migrated_scratch(settings) as conninfo,
+        connect(settings, conninfo, autocommit=True) as conn,
+    ):
+        yield conn
+
+
 def describe_queries(settings: Settings, sources: list[QuerySource]) -> tuple[Model, list[Failure]]:
     """Describe every query on a scratch database and build the model of the generated code."""
     if not sources:
         return Model((), (), {}, ()), []
     failures: list[Failure] = []
     described: list[DescribedQuery] = []
-    with (
-        migrated_scratch(settings) as conninfo,
-        connect(settings, conninfo, autocommit=True) as conn,
-    ):
+    with migrated_connection(settings) as conn:
         describer = Describer(conn)
         for source in sources:
             try:
@@ -136,10 +146,7 @@ def run_check(settings: Settings) -> CheckResult:
     failures: list[Failure] = []
     cache_failures: list[str] = []
     if sources:
-        with (
-            migrated_scratch(settings) as conninfo,
-            connect(settings, conninfo, autocommit=True) as conn,
-        ):
+        with migrated_connection(settings) as conn:
             describer = Describer(conn)
             for source in sources:
                 try:

@@ -14,6 +14,7 @@ last component, so both read the same.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from plainsql.errors import NodeTreeError
@@ -118,3 +119,16 @@ def boolean(value: Any) -> bool:
 def node_type(value: Any) -> str:
     """The type of a node (``""`` for anything else)."""
     return str(value["_type"]) if isinstance(value, dict) else ""
+
+
+def walk(value: Any) -> Iterator[Node]:
+    """Every node anywhere under ``value``, ``value`` included (a plan: its subplans, their
+    expressions), depth first, like :func:`ast.walk`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            yield item
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))

@@ -37,11 +37,10 @@ nothing, so the parameter is typed without ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from plainsql.typegen.nodetree import Node, boolean, integer, node_type
+from plainsql.typegen.nodetree import Node, boolean, integer, node_type, walk
 from plainsql.typegen.pgtypes import Catalog
 
 # Special varnos of a Var in a finished plan (src/include/nodes/primnodes.h).
@@ -138,18 +137,6 @@ def analyze(stmt: Node, columns: int, catalog: Catalog) -> PlanFacts:
     return _Analyzer(stmt, catalog).facts(columns)
 
 
-def _children(value: Any) -> Iterator[Node]:
-    """Every node anywhere under ``value`` (depth first, ``value`` included)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            yield item
-            stack.extend(v for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, dict | list))
-
-
 def _result_entries(plan: Node) -> list[Node]:
     return [te for te in plan.get("targetlist") or [] if not boolean(te.get("resjunk"))]
 
@@ -162,7 +149,7 @@ class _Analyzer:
         self.subplans: list[Node] = stmt.get("subplans") or []
         self.init_params: dict[int, tuple[Node, int]] = {}
         self.worktables: dict[int, Node] = {}
-        for node in _children(stmt):
+        for node in walk(stmt):
             if "initPlan" not in node:
                 continue  # not a plan node
             for subplan in node.get("initPlan") or []:
@@ -591,7 +578,7 @@ class _Analyzer:
 
     def nullable_params(self) -> set[int]:
         accepting: set[int] = set()
-        for node in _children(self.stmt):
+        for node in walk(self.stmt):
             kind = node_type(node)
             if kind in ("NULLTEST", "BOOLEANTEST"):
                 accepting |= _direct_params(node.get("arg"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from plainsql.backup.tools import find_tools
+from plainsql.backup.tools import find_tools, table_progress
 from plainsql.errors import BackupError
 
 from ..fixtures import back_up, counts, ledger, run
@@ -118,6 +118,18 @@ def test_the_default_folder_is_in_the_project_and_git_ignored(project: Path, sou
     backup = Path(result.output.strip())  # quiet: the path alone
     assert backup.parent == project / "backups"
     assert (project / "backups" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_progress_counts_the_tables_a_tool_announces_and_nothing_else() -> None:
+    said: list[str] = []
+    on_line = table_progress("dumping contents of table ", "dumping", 2, said.append)
+    for line in (
+        'dumping contents of table "public.a"',
+        "reading indexes",
+        "dumping contents of table b",
+    ):
+        on_line(line)
+    assert said == ["dumping public.a (1/2)", "dumping b (2/2)"]
 
 
 def test_tools_older_than_the_server_are_refused() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from plainsql.errors import NodeTreeError
-from plainsql.typegen.nodetree import boolean, integer, node_type, parse
+from plainsql.typegen.nodetree import boolean, integer, node_type, parse, walk
 
 PG15 = """{SEQSCAN :startup_cost 0.00 :targetlist ({TARGETENTRY :expr {VAR :varno 1
 :varattno 2 :vartype 25} :resno 1 :resname title :resjunk false}) :qual <> :lefttree <>
@@ -46,3 +46,9 @@ def test_escapes_strings_lists_and_datums() -> None:
 def test_a_truncated_tree_is_an_error() -> None:
     with pytest.raises(NodeTreeError):
         parse("{SEQSCAN :targetlist ({TARGETENTRY :resno 1}")
+
+
+def test_walk_reaches_every_node_of_a_plan_once() -> None:
+    node = parse(PG18)
+    assert sorted(node_type(n) for n in walk(node)) == ["SEQSCAN", "TARGETENTRY", "VAR"]
+    assert [node_type(n) for n in walk([node, "1", None])] == ["SEQSCAN", "TARGETENTRY", "VAR"]

@@ -13,7 +13,8 @@ import psycopg
 import pytest
 from aiosql.types import SQLOperationType
 
-from plainsql.typegen.describe import load_sources, numbered
+from plainsql._sqltext import numbered
+from plainsql.typegen.describe import load_sources
 from plainsql.typegen.model import Method, Model
 from plainsql.typegen.render import return_annotation
 
