@@ -1412,6 +1412,25 @@ CREATE FUNCTION public.video_search_vector(title text, ai_generated_content json
 COMMENT ON FUNCTION public.video_search_vector(title text, ai_generated_content jsonb) IS 'What the video search matches: the title (weight A) and the AI summary (weight B), in English.';
 
 --
+-- Name: workspaces_lowercase_domain(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.workspaces_lowercase_domain() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.domain := lower(NEW.domain);
+    RETURN NEW;
+END;
+$$;
+
+--
+-- Name: FUNCTION workspaces_lowercase_domain(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.workspaces_lowercase_domain() IS 'BEFORE INSERT OR UPDATE OF domain trigger function on workspaces: stores the domain lowercase, its canonical form.';
+
+--
 -- Name: accounts; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2175,6 +2194,7 @@ CREATE TABLE public.workspaces (
     embed_depth integer DEFAULT 5 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT workspaces_domain_lowercase CHECK ((domain = lower(domain))),
     CONSTRAINT workspaces_embed_depth_range CHECK (((embed_depth >= 0) AND (embed_depth <= 100))),
     CONSTRAINT workspaces_name_not_blank CHECK ((btrim(name) <> ''::text)),
     CONSTRAINT workspaces_slug_not_blank CHECK ((btrim(slug) <> ''::text))
@@ -2734,7 +2754,7 @@ CREATE INDEX video_summary_tags_tag_id_video_summary_id_idx ON public.video_summ
 -- Name: workspaces_domain_key; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE UNIQUE INDEX workspaces_domain_key ON public.workspaces USING btree (lower(domain)) WHERE (domain IS NOT NULL);
+CREATE UNIQUE INDEX workspaces_domain_key ON public.workspaces USING btree (domain) WHERE (domain IS NOT NULL);
 
 --
 -- Name: accounts accounts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -2867,6 +2887,12 @@ CREATE TRIGGER verifications_set_updated_at BEFORE UPDATE ON public.verification
 --
 
 CREATE TRIGGER video_summaries_set_updated_at BEFORE UPDATE ON public.video_summaries FOR EACH ROW EXECUTE FUNCTION public.set_updated_at();
+
+--
+-- Name: workspaces workspaces_lowercase_domain; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER workspaces_lowercase_domain BEFORE INSERT OR UPDATE OF domain ON public.workspaces FOR EACH ROW WHEN ((new.domain <> lower(new.domain))) EXECUTE FUNCTION public.workspaces_lowercase_domain();
 
 --
 -- Name: workspaces workspaces_set_updated_at; Type: TRIGGER; Schema: public; Owner: -

@@ -10,8 +10,9 @@ WHERE slug = :slug;
 
 -- name: get_site_workspace_by_domain(domain)^
 -- The public face of the workspace whose custom domain is this host name, in any case
--- (served by workspaces_domain_key on lower(domain)).
+-- (domains are stored lowercase; workspaces_domain_key on domain is its index condition
+-- under the visitor's policy, which lower(domain) could not be).
 -- plainsql: replica-safe
 SELECT id, slug, name, domain, embed_depth
 FROM workspaces
-WHERE lower(domain) = lower(:domain::text) AND domain IS NOT NULL;
+WHERE domain = lower(:domain::text);

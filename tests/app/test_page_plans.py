@@ -11,7 +11,8 @@ application role's own statements); that function's statement is read from auto_
 for real. The searches served by a GIN index (GIN_QUERIES: the video and workspace full-text
 searches, the backlinks) are examined the same way on one user with 20,000 videos and a
 workspace of 20,000 blocks: their match must be an index condition, in the query's plan or in
-its search path's.
+its search path's. The notes site's lookup of a workspace by custom domain, as the visitor's
+role, is examined on 5,000 workspaces: the domain must be an index condition of its key.
 """
 
 from __future__ import annotations
@@ -597,3 +598,67 @@ def test_a_rare_term_among_20000_rows_is_found_from_the_gin_index(
         if operator in n.get("Filter", "") + n.get("Join Filter", "")
     ]  # fmt: skip
     assert filtered == [], text
+
+
+# The notes site's lookup of a workspace by the Host a visitor asked for, as reference_visitor
+# (no acting user): DOMAIN_WORKSPACES workspaces, nine in ten with a custom domain set in mixed
+# case ('Docs<n>.Example.com', stored lowercase); the owner of DELETED_OWNER is soft-deleted.
+# Under the visitor's policy only a LEAKPROOF condition on a column can be an index condition
+# (lower(domain) = ... was a filter after the policy's function, once per workspace).
+DOMAIN_WORKSPACES = 5_000
+DELETED_OWNER = 7
+DOMAIN_KEY = "workspaces_domain_key"
+
+
+@pytest.fixture(scope="module")
+def domains(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
+    """A database of 5,000 workspaces, 4,500 with a custom domain, vacuumed and analyzed
+    (built once, each table in one statement)."""
+    name = unique_name("domains")
+    create_database(plainsql_server, name, plainsql_template)
+    url = plainsql_server.conninfo(name)
+    with psycopg.connect(url) as c:
+        c.execute(
+            "INSERT INTO users (id, name, email, deleted_at)"
+            " SELECT 'ds-' || u, 'u', 'ds' || u || '@x.io', CASE WHEN u = %s THEN now() END"
+            " FROM generate_series(1, %s) AS u",
+            (DELETED_OWNER, DOMAIN_WORKSPACES),
+        )
+        c.execute(
+            "INSERT INTO workspaces (user_id, slug, name, domain)"
+            " SELECT 'ds-' || u, 'ds-' || u, 'w',"
+            "  CASE WHEN u %% 10 <> 0 THEN 'Docs' || u || '.Example.com' END"
+            " FROM generate_series(1, %s) AS u",
+            (DOMAIN_WORKSPACES,),
+        )
+        c.commit()
+        c.autocommit = True
+        c.execute("VACUUM ANALYZE")
+    yield url
+    drop_database(plainsql_server, name)
+
+
+@pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
+def test_a_custom_domain_is_found_from_its_key_by_a_visitor(
+    domains: str, plainsql_queries: Queries, mode: str
+) -> None:
+    """As the visitor, the Host (in any case) is an index condition of the domain's key, not a
+    filter over every workspace; the policy still hides a soft-deleted owner's workspace."""
+    sql = plainsql_queries.site.get_site_workspace_by_domain.sql
+    for host, slugs in [
+        ("DOCS2501.example.COM", ["ds-2501"]),
+        ("docs4999.example.com", ["ds-4999"]),
+        (f"Docs{DELETED_OWNER}.Example.com", []),
+        ("docs5000.example.com", []),  # that workspace has no domain
+    ]:
+        plan, _, rows = _explained_run(
+            domains, sql, {"domain": host}, None, mode, role="reference_visitor"
+        )
+        text = json.dumps(plan, indent=1)
+        assert [row[1] for row in rows] == slugs, host
+        served = [
+            n for n, _, _ in _nodes(plan)
+            if n.get("Index Name") == DOMAIN_KEY and "domain" in n.get("Index Cond", "")
+        ]  # fmt: skip
+        assert served, text
+        assert _problems(plan, "workspaces", sorts_allowed_under_limit=False) == [], text

@@ -140,7 +140,7 @@ FINGERPRINTS: dict[str, str] = {
     "projects.upsert_project_file": "2b8f5c274274fffe",
     "projects.upsert_project_file_batch": "c099823fd40fc1a6",
     "projects.upsert_project_files": "e4b3c028cec3e01a",
-    "site.get_site_workspace_by_domain": "1abbb113972b8304",
+    "site.get_site_workspace_by_domain": "a7dfb08d227ab5fb",
     "site.get_site_workspace_by_slug": "721a3523a10a8009",
     "site.list_site_page_tree": "c899ecc49d38bc8e",
     "teams.create_team": "5e304c4f71b6479a",

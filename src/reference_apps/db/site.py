@@ -30,7 +30,8 @@ class AsyncSiteQueries:
         domain: str,
     ) -> GetSiteWorkspaceByDomainRow | None:
         """The public face of the workspace whose custom domain is this host name, in any case
-        (served by workspaces_domain_key on lower(domain)).
+        (domains are stored lowercase; workspaces_domain_key on domain is its index condition
+        under the visitor's policy, which lower(domain) could not be).
 
         ``site.get_site_workspace_by_domain`` (sql/site/workspaces.sql:11).
         """

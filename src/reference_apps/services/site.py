@@ -31,7 +31,8 @@ from reference_apps.services.content import (
 VISITOR_ROLE = "reference_visitor"
 
 SiteWorkspace = GetSiteWorkspaceBySlugRow
-"""A workspace's public face: id, slug, name, domain (None without one), embed_depth."""
+"""A workspace's public face: id, slug, name, domain (lowercase; None without one),
+embed_depth."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,7 @@ class WorkspaceService(
         domain: str | None = None,
         embed_depth: int = DEFAULT_EMBED_DEPTH,
     ) -> Workspace:
-        """The acting user's new workspace.
+        """The acting user's new workspace (its ``domain`` stored lowercase, as every domain).
 
         Raises OwnerNotFound, WorkspaceAlreadyExists (the user has one), SlugTaken or
         DomainTaken (another workspace has the domain, in any case).
@@ -110,10 +110,10 @@ class WorkspaceService(
         domain: str | Keep | None = KEEP,
         embed_depth: int | None = None,
     ) -> Workspace:
-        """The user's workspace with its custom ``domain`` (a string sets it, None removes it,
-        leaving it out keeps it) and/or ``embed_depth`` (None keeps it; 0 to 100, else
-        InvalidInput) changed. Raises WorkspaceNotFound or DomainTaken (another workspace has
-        the domain, in any case)."""
+        """The user's workspace with its custom ``domain`` (a string sets it, stored lowercase;
+        None removes it; leaving it out keeps it) and/or ``embed_depth`` (None keeps it; 0 to
+        100, else InvalidInput) changed. Raises WorkspaceNotFound or DomainTaken (another
+        workspace has the domain, in any case)."""
         if embed_depth is not None and not 0 <= embed_depth <= MAX_EMBED_DEPTH:
             raise InvalidInput(
                 f"embed_depth must be between 0 and {MAX_EMBED_DEPTH}, got {embed_depth}",

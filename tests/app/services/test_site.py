@@ -1,5 +1,6 @@
 """SiteService on a real PostgreSQL: what a visitor of the notes site reads, as
-reference_visitor with no acting user; custom domains unique whatever their case."""
+reference_visitor with no acting user; custom domains unique whatever their case, stored
+lowercase (their canonical form) by every writer."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def site(plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries) -> 
 async def published(
     plainsql_async_db: AsyncDatabase, typed_queries: AsyncTypedQueries, workspace: Workspace
 ) -> Workspace:
-    """Ada's workspace at docs.ada.example, with PAGES imported."""
+    """Ada's workspace at docs.ada.example (set as Docs.Ada.example), with PAGES imported."""
     content = ContentService(plainsql_async_db, typed_queries)
     await content.import_content(workspace.id, PAGES, acting_user_id=workspace.user_id)
     return await WorkspaceService(plainsql_async_db, typed_queries).update_settings(
@@ -58,7 +59,7 @@ async def test_a_visitor_reads_a_page_by_workspace_slug_and_by_domain(
     assert (page.workspace.id, page.workspace.slug, page.workspace.domain) == (
         published.id,
         published.slug,
-        "Docs.Ada.example",
+        "docs.ada.example",
     )
     assert page.tree.page.title == "Introduction"
     assert [b.node.html for b in page.tree.blocks] == [
@@ -133,4 +134,58 @@ async def test_domains_are_unique_whatever_their_case(
     # Ada gives it up; then Bob can take it.
     await workspaces.update_settings(acting_user_id=published.user_id, domain=None)
     taken = await workspaces.update_settings(acting_user_id="bob", domain="docs.ada.EXAMPLE")
-    assert taken.domain == "docs.ada.EXAMPLE"
+    assert taken.domain == "docs.ada.example"
+
+
+async def test_every_writer_stores_a_domain_lowercase_and_the_site_finds_it_in_any_case(
+    site: SiteService,
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    published: Workspace,
+    plainsql_conn: Conn,
+) -> None:
+    """The key on domain is unique case-insensitively because every domain is stored in its
+    canonical form: the trigger lowercases what any writer sets (the service, psql), and the
+    check refuses a domain that is not lowercase where the trigger does not run."""
+    workspaces = WorkspaceService(plainsql_async_db, typed_queries)
+    assert published.domain == "docs.ada.example"
+    async with plainsql_async_db.connection() as conn:
+        await conn.execute(
+            "INSERT INTO users (id, name, email) VALUES ('carol', 'Carol', 'carol@example.com')"
+        )
+    carol = await workspaces.create(
+        acting_user_id="carol", slug="carol", name="Carol", domain="Notes.CAROL.example"
+    )
+    assert carol.domain == "notes.carol.example"
+    bob = await add_workspace(plainsql_async_db, typed_queries, "bob")
+    plainsql_conn.execute(  # psql, as the owner
+        "UPDATE workspaces SET domain = 'Bob.Example.ORG' WHERE id = %s", (bob.id,)
+    )
+    plainsql_conn.commit()
+    stored = plainsql_conn.execute(
+        "SELECT slug, domain FROM workspaces WHERE domain IS NOT NULL ORDER BY slug"
+    ).fetchall()
+    assert stored == [
+        ("ada", "docs.ada.example"),
+        ("bob", "bob.example.org"),
+        ("carol", "notes.carol.example"),
+    ]
+    for host, slug in [
+        ("bob.example.org", "bob"),
+        ("BOB.EXAMPLE.ORG", "bob"),
+        ("notes.carol.EXAMPLE", "carol"),
+        ("Docs.Ada.Example", "ada"),
+    ]:
+        found = await site.workspace_by_domain(host)
+        assert (found.slug if found else None) == slug, host
+    with pytest.raises(psycopg.errors.UniqueViolation, match="workspaces_domain_key"):
+        plainsql_conn.execute(
+            "UPDATE workspaces SET domain = 'NOTES.carol.example' WHERE id = %s", (bob.id,)
+        )
+    plainsql_conn.rollback()
+    plainsql_conn.execute("SET session_replication_role = replica")  # triggers off
+    with pytest.raises(psycopg.errors.CheckViolation, match="workspaces_domain_lowercase"):
+        plainsql_conn.execute(
+            "UPDATE workspaces SET domain = 'Bob.Example.ORG' WHERE id = %s", (bob.id,)
+        )
+    plainsql_conn.rollback()
