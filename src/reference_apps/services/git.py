@@ -16,6 +16,7 @@ from plainsql import exactly_one
 from plainsql.errors import PermissionDenied
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
 from reference_apps.services.base import EncryptingService
+from reference_apps.services.crypto import Secret
 from reference_apps.services.errors import AlreadyExists, NotFound, run_secret
 from reference_apps.services.workspaces import KEEP, Keep, WorkspaceNotFound
 
@@ -94,8 +95,9 @@ class GitService(
         get = self.q.git.get_git_repository_by_workspace
         return await self.reading(acting_user_id).run(get, workspace_id=workspace_id)
 
-    async def get_deploy_key(self, workspace_id: int, *, acting_user_id: str) -> str | None:
-        """The workspace's deploy key in clear (None when the repository has none).
+    async def get_deploy_key(self, workspace_id: int, *, acting_user_id: str) -> Secret | None:
+        """The workspace's deploy key in clear, hidden from repr (None when the repository has
+        none).
 
         Raises RepositoryNotFound; a key stored under a key id no longer configured raises
         :class:`~reference_apps.services.crypto.UnknownKeyId` naming it.

@@ -2,23 +2,24 @@
 
 A session token comes from :mod:`secrets` and is stored as its SHA-256 only
 (:func:`secret_hash`): the token is handed to its owner once, and a stolen database dump signs
-nobody in. No query returns a token; :class:`NewSession` hides it from ``repr``; a query that
-carries a token's hash runs through :func:`reference_apps.services.errors.run_secret`.
+nobody in. No query returns a token; it is a
+:class:`~reference_apps.services.crypto.Secret`, hidden from ``repr``; a query that carries a
+token's hash runs through :func:`reference_apps.services.errors.run_secret`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from plainsql import AsyncDatabase, exactly_one
+from plainsql import AsyncDatabase
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import SessionRow
 from reference_apps.services.base import Service, in_batches
-from reference_apps.services.errors import UserNotFound, run_secret
+from reference_apps.services.crypto import Secret
+from reference_apps.services.errors import UserNotFound, run_secret, secret_query
 
 DEFAULT_SESSION_TTL: Final = timedelta(days=7)
 EXPIRED_SESSIONS_BATCH: Final = 5000
@@ -27,15 +28,13 @@ Session = SessionRow
 """A session, without its token (no query returns it: only its creator ever sees it)."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class NewSession:
-    """A session just created, with the bearer token to hand to the client (hidden from repr)."""
+    """A session just created, with the bearer token to hand to the client (a
+    :class:`~reference_apps.services.crypto.Secret`: hidden from repr)."""
 
     session: Session
-    token: str
-
-    def __repr__(self) -> str:
-        return f"NewSession(session={self.session!r}, token=<hidden>)"
+    token: Secret
 
 
 def secret_hash(secret: str) -> bytes:
@@ -69,19 +68,17 @@ class SessionService(Service):
         user_agent: str | None = None,
     ) -> NewSession:
         """Open a session for an active user with a fresh 256-bit token; raises UserNotFound."""
-        token = secrets.token_urlsafe(32)
-        async with self.db.transaction(acting_user=user_id) as conn:
-            session = await run_secret(
-                self.q.auth.create_session,
-                conn,
-                user_id=user_id,
-                token_hash=secret_hash(token),
-                expires_in=self.session_ttl if expires_in is None else expires_in,
-                ip_address=ip_address,
-                user_agent=user_agent,
-            )
-        missing = UserNotFound(f"no user with id {user_id!r}")
-        return NewSession(session=exactly_one(session, missing), token=token)
+        token = Secret.new()
+        session = await self.writing(user_id).one(
+            UserNotFound(f"no user with id {user_id!r}"),
+            secret_query(self.q.auth.create_session),
+            user_id=user_id,
+            token_hash=secret_hash(token),
+            expires_in=self.session_ttl if expires_in is None else expires_in,
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
+        return NewSession(session=session, token=token)
 
     async def get_session(self, token: str) -> Session | None:
         """The live session with this token, or None (unknown, revoked, expired, user deleted).
