@@ -132,18 +132,16 @@ class PasswordResetExpired(InvalidPasswordReset):
 User = UserRow
 """An active (not soft-deleted) user: the generated record of ``users``' public columns."""
 
-# Hand-written: pairs rows with a secret made here in Python (never read back from the
-# database).
+# Hand-written: a new session (its token made here in Python, never read back from the
+# database) with the user it signed in.
 
 
 @dataclass(frozen=True, slots=True)
-class SignedIn:
-    """The result of a successful sign-in: the user, the new session and its token (a
-    :class:`~reference_apps.services.crypto.Secret`: hidden from repr)."""
+class SignedIn(NewSession):
+    """The result of a successful sign-in: the new session and its token (a
+    :class:`NewSession`), and the user signed in."""
 
     user: User
-    session: Session
-    token: Secret
 
 
 def _missing(user_id: str) -> UserNotFound:
@@ -290,7 +288,7 @@ class AuthService(
         except UserNotFound:
             # Soft-deleted between the password check and the session insert.
             raise InvalidCredentials() from None
-        return SignedIn(user=user, session=created.session, token=created.token)
+        return SignedIn(session=created.session, token=created.token, user=user)
 
     async def get_user_by_id(self, user_id: str) -> User:
         """The active user with this id, as that user sees itself; raises UserNotFound."""
