@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import ClassVar, Generic, NamedTuple, TypeVar
+from typing import ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from plainsql import AsyncDatabase, Conn
 from reference_apps.db.queries import AsyncTypedQueries
@@ -173,6 +173,12 @@ def meeting_items(conn: Conn, ids: Sequence[str]) -> dict[str, QueueItem]:
 Claim = TypeVar("Claim", ClaimedVideo, ClaimedMeeting)
 
 
+class Claiming(Protocol[Claim]):
+    """A work queue's claim (its return type is the queue's own)."""
+
+    async def claim(self, batch_size: int = 10) -> list[Claim]: ...
+
+
 class QueueUnderTest(ABC, Generic[Claim]):
     """A worker of one of the work queues, as the queues' shared tests drive it
     (tests/app/services/test_worker_queue.py): the queue's own calls, each reporting the same
@@ -183,6 +189,7 @@ class QueueUnderTest(ABC, Generic[Claim]):
     retry_status: ClassVar[str]  # an item's status after a failure that leaves attempts
     given_up_status: ClassVar[str]  # and after the last attempt's
     drain: ClassVar[tuple[int, int]]  # the concurrent drain: items, batch size
+    queue: Claiming[Claim]  # the queue's own worker
 
     @abstractmethod
     def __init__(self, db: AsyncDatabase, q: AsyncTypedQueries, name: str, **kw: int) -> None:
@@ -202,8 +209,8 @@ class QueueUnderTest(ABC, Generic[Claim]):
     def item(cls, conn: Conn, item_id: str) -> QueueItem:
         return cls.items(conn, [item_id])[item_id]
 
-    @abstractmethod
-    async def claim(self, batch_size: int = 10) -> list[Claim]: ...
+    async def claim(self, batch_size: int = 10) -> list[Claim]:
+        return await self.queue.claim(batch_size)
 
     @abstractmethod
     async def complete(self, claim: Claim, by: str) -> bool:
@@ -236,11 +243,10 @@ class VideoQueue(QueueUnderTest[ClaimedVideo]):
     add = staticmethod(add_pending_videos)
     items = staticmethod(video_items)
 
+    queue: VideoWorkerQueue
+
     def __init__(self, db: AsyncDatabase, q: AsyncTypedQueries, name: str, **kw: int) -> None:
         self.queue = VideoWorkerQueue(db, q, name, **kw)
-
-    async def claim(self, batch_size: int = 10) -> list[ClaimedVideo]:
-        return await self.queue.claim(batch_size)
 
     async def complete(self, claim: ClaimedVideo, by: str) -> bool:
         return await self.queue.complete(claim, {"summary": f"by {by}"})
@@ -271,11 +277,10 @@ class MeetingQueue(QueueUnderTest[ClaimedMeeting]):
     add = staticmethod(add_meetings)
     items = staticmethod(meeting_items)
 
+    queue: MeetingWorkerQueue
+
     def __init__(self, db: AsyncDatabase, q: AsyncTypedQueries, name: str, **kw: int) -> None:
         self.queue = MeetingWorkerQueue(db, q, name, **kw)
-
-    async def claim(self, batch_size: int = 10) -> list[ClaimedMeeting]:
-        return await self.queue.claim(batch_size)
 
     async def complete(self, claim: ClaimedMeeting, by: str) -> bool:
         transcript_url, recording_url, summary = self.result(claim, by)
