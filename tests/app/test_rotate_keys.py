@@ -27,6 +27,7 @@ from reference_apps.services.crypto import (
     KEYS_SETTING,
     EncryptionKey,
     KeyRing,
+    Secret,
     UnknownKeyId,
     key_id_of,
 )
@@ -40,7 +41,11 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 KEY_1 = EncryptionKey("key-1", b"\x11" * 32)
 KEY_2 = EncryptionKey("key-2", b"\x22" * 32)
 ROOT = Path(__file__).resolve().parents[2]
-TOKENS = OAuthTokens(access_token="gho_access", refresh_token="ghr_refresh", id_token="eyJ.id")
+TOKENS = OAuthTokens(
+    access_token=Secret("gho_access"),
+    refresh_token=Secret("ghr_refresh"),
+    id_token=Secret("eyJ.id"),
+)
 DEPLOY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nrotate-me\n"
 
 

@@ -17,6 +17,7 @@ from typing import Final
 from plainsql.errors import PermissionDenied
 from reference_apps.db.records import AccountRow
 from reference_apps.services.base import EncryptingService
+from reference_apps.services.crypto import Secret
 from reference_apps.services.errors import AlreadyExists, NotFound, UserNotFound, run_secret
 
 CREDENTIAL_PROVIDER: Final = "credential"
@@ -34,24 +35,14 @@ class AccountNotFound(NotFound):
     """The user has no such linked account."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class OAuthTokens:
-    """The decrypted tokens of a linked provider account (hidden from repr)."""
+    """The decrypted tokens of a linked provider account (each a :class:`Secret`: hidden from
+    repr)."""
 
-    access_token: str | None
-    refresh_token: str | None
-    id_token: str | None
-
-    def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={'<hidden>' if value is not None else None}"
-            for name, value in (
-                ("access_token", self.access_token),
-                ("refresh_token", self.refresh_token),
-                ("id_token", self.id_token),
-            )
-        )
-        return f"OAuthTokens({shown})"
+    access_token: Secret | None
+    refresh_token: Secret | None
+    id_token: Secret | None
 
 
 def oauth_token_context(column: str, provider_id: str, account_id: str) -> bytes:

@@ -156,12 +156,11 @@ class AgentStatesService(Service):
         """Append a phase (a JSON object) and make it the current one: ``current_phase``
         becomes its 0-based index (the number of phases before it), in the same statement.
         Returns the number of phases after it."""
-        append, user = self.q.projects.update_agent_state_append_phase, acting_user_id
-        row = await self.writing(user).one(
-            self._why(project_id, user),
-            append,
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_append_phase,
             project_id=project_id,
-            user_id=user,
+            user_id=acting_user_id,
             phase=json_object(phase, "phase"),
         )
         return row.phase_count
@@ -171,12 +170,11 @@ class AgentStatesService(Service):
     ) -> AgentState:
         """Set ``"completed": true`` on phase ``index`` (0-based)."""
         missing = PhaseNotFound(f"project {project_id} has no phase {index}")
-        complete, user = self.q.projects.update_agent_state_complete_phase, acting_user_id
-        row = await self.writing(user).one(
-            self._why(project_id, user, missing),
-            complete,
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id, missing),
+            self.q.projects.update_agent_state_complete_phase,
             project_id=project_id,
-            user_id=user,
+            user_id=acting_user_id,
             phase_index=index,
         )
         return _checked(row)
@@ -185,12 +183,11 @@ class AgentStatesService(Service):
         self, project_id: UUID, paths: Sequence[str], *, acting_user_id: str
     ) -> tuple[str, ...]:
         """Add the paths not yet listed, each once; returns the full list after the change."""
-        add, user = self.q.projects.update_agent_state_add_generated_files, acting_user_id
-        row = await self.writing(user).one(
-            self._why(project_id, user),
-            add,
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_add_generated_files,
             project_id=project_id,
-            user_id=user,
+            user_id=acting_user_id,
             paths=texts(paths, "paths"),
         )
         return tuple(row.generated_files)
@@ -205,12 +202,11 @@ class AgentStatesService(Service):
         self, project_id: UUID, message: Mapping[str, JSONParam], *, acting_user_id: str
     ) -> int:
         """Append a message (a JSON object) to the conversation; returns the message count."""
-        append, user = self.q.projects.update_agent_state_append_message, acting_user_id
-        row = await self.writing(user).one(
-            self._why(project_id, user),
-            append,
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_append_message,
             project_id=project_id,
-            user_id=user,
+            user_id=acting_user_id,
             message=json_object(message, "message"),
         )
         return row.message_count
@@ -237,18 +233,22 @@ class AgentStatesService(Service):
     async def reset(self, project_id: UUID, *, acting_user_id: str) -> AgentState:
         """Reset the run: idle, no current phase, no phases, no generated files. The
         conversation history, the sandbox and the preview stay (the app builder's reset)."""
-        reset, user = self.q.projects.update_agent_state_reset, acting_user_id
-        row = await self.writing(user).one(
-            self._why(project_id, user), reset, project_id=project_id, user_id=user
+        row = await self.writing(acting_user_id).one(
+            self._why(project_id, acting_user_id),
+            self.q.projects.update_agent_state_reset,
+            project_id=project_id,
+            user_id=acting_user_id,
         )
         return _checked(row)
 
     async def delete(self, project_id: UUID, *, acting_user_id: str) -> None:
         """Delete the project's agent state alone (the project and its files stay; a later
         :meth:`upsert` creates a fresh one). ProjectNotFound or AgentStateNotFound."""
-        delete, user = self.q.projects.delete_agent_state, acting_user_id
-        await self.writing(user).affected(
-            self._why(project_id, user), delete, project_id=project_id, user_id=user
+        await self.writing(acting_user_id).affected(
+            self._why(project_id, acting_user_id),
+            self.q.projects.delete_agent_state,
+            project_id=project_id,
+            user_id=acting_user_id,
         )
 
     async def list_projects_with_last_phase_completed(

@@ -48,7 +48,7 @@ from reference_apps.services.accounts import (
     oauth_token_context,
 )
 from reference_apps.services.base import UNSET, Service, Unset
-from reference_apps.services.crypto import KeyRing
+from reference_apps.services.crypto import KeyRing, Secret
 from reference_apps.services.errors import (
     AlreadyExists,
     LastOwner,
@@ -132,20 +132,16 @@ class PasswordResetExpired(InvalidPasswordReset):
 User = UserRow
 """An active (not soft-deleted) user: the generated record of ``users``' public columns."""
 
-# Hand-written: pairs a row with a secret made here in Python (never read back from the
-# database), which must stay out of ``repr``.
+# Hand-written: a new session (its token made here in Python, never read back from the
+# database) with the user it signed in.
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class SignedIn:
-    """The result of a successful sign-in: the user, the new session and its token."""
+@dataclass(frozen=True, slots=True)
+class SignedIn(NewSession):
+    """The result of a successful sign-in: the new session and its token (a
+    :class:`NewSession`), and the user signed in."""
 
     user: User
-    session: Session
-    token: str
-
-    def __repr__(self) -> str:
-        return f"SignedIn(user={self.user!r}, session={self.session!r}, token=<hidden>)"
 
 
 def _missing(user_id: str) -> UserNotFound:
@@ -292,7 +288,7 @@ class AuthService(
         except UserNotFound:
             # Soft-deleted between the password check and the session insert.
             raise InvalidCredentials() from None
-        return SignedIn(user=user, session=created.session, token=created.token)
+        return SignedIn(session=created.session, token=created.token, user=user)
 
     async def get_user_by_id(self, user_id: str) -> User:
         """The active user with this id, as that user sees itself; raises UserNotFound."""
@@ -352,16 +348,15 @@ class AuthService(
         """A value to send to ``new_email``: the user (acting) changes its email only when
         :meth:`confirm_email_change` gets it back, so the new address is verified. Raises
         UserNotFound for an unknown or soft-deleted user."""
-        secret = secrets.token_urlsafe(32)
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await run_secret(
-                self.q.auth.create_email_change,
-                conn,
-                new_email=new_email.strip(),
-                value_hash=secret_hash(secret),
-                expires_in=expires_in,
-            )
-        return NewVerification(verification=exactly_one(row, _missing(user_id)), value=secret)
+        secret = Secret.new()
+        row = await self.writing(user_id).one(
+            _missing(user_id),
+            secret_query(self.q.auth.create_email_change),
+            new_email=new_email.strip(),
+            value_hash=secret_hash(secret),
+            expires_in=expires_in,
+        )
+        return NewVerification(verification=row, value=secret)
 
     async def confirm_email_change(self, new_email: str, value: str) -> User | None:
         """Use up the value sent to ``new_email``: the user's email becomes it, verified.

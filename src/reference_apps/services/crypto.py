@@ -55,6 +55,24 @@ VERSION: Final = 0x01
 _KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
+class Secret(str):
+    """A secret (a session token, a value sent by email, the plaintext of an OAuth token or a
+    deploy key): the text itself wherever a string goes, ``<hidden>`` in its ``repr``. A
+    record holding one keeps it out of its own ``repr`` with no hand-written ``__repr__``
+    (``NewSession(session=..., token=<hidden>)``), and so do a log line's ``%r`` and a test's
+    failure report."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+    @classmethod
+    def new(cls) -> Secret:
+        """A fresh random secret of 256 bits (``secrets.token_urlsafe(32)``)."""
+        return cls(secrets.token_urlsafe(32))
+
+
 class EncryptionKeyError(ConfigError):
     """The encryption keys are missing, malformed, or lack the key a value was stored under."""
 
@@ -172,14 +190,14 @@ class KeyRing:
         sealed = AESGCM(key.material).encrypt(nonce, plaintext.encode(), header + context)
         return header + nonce + sealed
 
-    def decrypt(self, stored: bytes, *, context: bytes) -> str:
+    def decrypt(self, stored: bytes, *, context: bytes) -> Secret:
         """The plaintext of a stored value: an envelope, or legacy plaintext (see the module).
 
         Raises UnknownKeyId (the key is not configured) or CorruptCiphertext.
         """
         key_id = key_id_of(stored)
         if key_id is None:
-            return _legacy_plaintext(stored)
+            return Secret(_legacy_plaintext(stored))
         key = self._keys.get(key_id)
         if key is None:
             raise UnknownKeyId(
@@ -198,12 +216,12 @@ class KeyRing:
                 "moved from another row or column, or the key's material is not the one it "
                 "was made with"
             ) from None
-        return plain.decode()
+        return Secret(plain.decode())
 
     def encrypt_optional(self, plaintext: str | None, *, context: bytes) -> bytes | None:
         return None if plaintext is None else self.encrypt(plaintext, context=context)
 
-    def decrypt_optional(self, stored: bytes | None, *, context: bytes) -> str | None:
+    def decrypt_optional(self, stored: bytes | None, *, context: bytes) -> Secret | None:
         return None if stored is None else self.decrypt(stored, context=context)
 
     def is_current(self, stored: bytes | None) -> bool:

@@ -11,12 +11,11 @@ The queries return the log as its lines (``text[]``), so a record's ``build_log`
 from __future__ import annotations
 
 from plainsql import AsyncConn
-from plainsql.errors import PermissionDenied
 from reference_apps.db.records import CreateDeploymentRow, DeploymentStatus
 from reference_apps.services.base import Service
 from reference_apps.services.bounds import page_size
 from reference_apps.services.errors import Conflict, NotFound
-from reference_apps.services.workspaces import WorkspaceNotFound
+from reference_apps.services.workspaces import WorkspaceNotFound, of_acting_users_workspace
 
 DEFAULT_LATEST = 10
 
@@ -54,12 +53,10 @@ class DeploymentService(
     ) -> Deployment:
         """The recorded deployment, deployed_at now. Raises WorkspaceNotFound."""
         create = self.q.git.create_deployment
-        try:
+        with of_acting_users_workspace(workspace_id):
             return await self.writing(acting_user_id).run(
                 create, workspace_id=workspace_id, commit_sha=commit_sha, status=status
             )
-        except PermissionDenied as exc:  # the policy: not the acting user's workspace (or none)
-            raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
 
     async def get(
         self, workspace_id: int, deployment_id: int, *, acting_user_id: str

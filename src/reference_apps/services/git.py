@@ -13,11 +13,16 @@ Statuses are the generated ``SyncStatus`` literal type (the ``sync_status`` enum
 from __future__ import annotations
 
 from plainsql import exactly_one
-from plainsql.errors import PermissionDenied
 from reference_apps.db.records import GitRepositoryRow, SyncStatus
 from reference_apps.services.base import EncryptingService
-from reference_apps.services.errors import AlreadyExists, NotFound, run_secret
-from reference_apps.services.workspaces import KEEP, Keep, WorkspaceNotFound
+from reference_apps.services.crypto import Secret
+from reference_apps.services.errors import AlreadyExists, NotFound, run_secret, secret_query
+from reference_apps.services.workspaces import (
+    KEEP,
+    Keep,
+    WorkspaceNotFound,
+    of_acting_users_workspace,
+)
 
 
 class RepositoryNotFound(NotFound):
@@ -74,18 +79,14 @@ class GitService(
         The deploy key is stored encrypted under the newest configured key.
         """
         sealed = self._sealed(deploy_key, workspace_id)
-        try:
-            async with self.db.transaction(acting_user=acting_user_id) as conn:
-                return await run_secret(
-                    self.q.git.create_git_repository,
-                    conn,
-                    workspace_id=workspace_id,
-                    repo_url=repo_url,
-                    branch=branch,
-                    deploy_key=sealed,
-                )
-        except PermissionDenied as exc:  # the policy: not the acting user's workspace (or none)
-            raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
+        with of_acting_users_workspace(workspace_id):
+            return await self.writing(acting_user_id).run(
+                secret_query(self.q.git.create_git_repository),
+                workspace_id=workspace_id,
+                repo_url=repo_url,
+                branch=branch,
+                deploy_key=sealed,
+            )
 
     async def get_repository(
         self, workspace_id: int, *, acting_user_id: str
@@ -94,8 +95,9 @@ class GitService(
         get = self.q.git.get_git_repository_by_workspace
         return await self.reading(acting_user_id).run(get, workspace_id=workspace_id)
 
-    async def get_deploy_key(self, workspace_id: int, *, acting_user_id: str) -> str | None:
-        """The workspace's deploy key in clear (None when the repository has none).
+    async def get_deploy_key(self, workspace_id: int, *, acting_user_id: str) -> Secret | None:
+        """The workspace's deploy key in clear, hidden from repr (None when the repository has
+        none).
 
         Raises RepositoryNotFound; a key stored under a key id no longer configured raises
         :class:`~reference_apps.services.crypto.UnknownKeyId` naming it.

@@ -166,31 +166,46 @@ class MeetingsService(Service):
 
     async def start_meeting(self, meeting_id: str, *, acting_user_id: str) -> Meeting:
         """upcoming -> active; sets started_at."""
-        start, user = self.q.meetings.update_meeting_start, acting_user_id
-        refused = self._refused("start", meeting_id, user)
-        return await self.writing(user).one(refused, start, meeting_id=meeting_id, user_id=user)
+        refused = self._refused("start", meeting_id, acting_user_id)
+        return await self.writing(acting_user_id).one(
+            refused,
+            self.q.meetings.update_meeting_start,
+            meeting_id=meeting_id,
+            user_id=acting_user_id,
+        )
 
     async def end_meeting(self, meeting_id: str, *, acting_user_id: str) -> Meeting:
         """active -> processing; sets ended_at."""
-        end, user = self.q.meetings.update_meeting_end, acting_user_id
-        refused = self._refused("end", meeting_id, user)
-        return await self.writing(user).one(refused, end, meeting_id=meeting_id, user_id=user)
+        refused = self._refused("end", meeting_id, acting_user_id)
+        return await self.writing(acting_user_id).one(
+            refused,
+            self.q.meetings.update_meeting_end,
+            meeting_id=meeting_id,
+            user_id=acting_user_id,
+        )
 
     async def complete_meeting(
         self, meeting_id: str, summary: str, *, acting_user_id: str
     ) -> Meeting:
         """processing -> completed, storing the summary."""
-        complete, user = self.q.meetings.update_meeting_complete, acting_user_id
-        refused = self._refused("complete", meeting_id, user)
-        return await self.writing(user).one(
-            refused, complete, meeting_id=meeting_id, user_id=user, summary=summary
+        refused = self._refused("complete", meeting_id, acting_user_id)
+        return await self.writing(acting_user_id).one(
+            refused,
+            self.q.meetings.update_meeting_complete,
+            meeting_id=meeting_id,
+            user_id=acting_user_id,
+            summary=summary,
         )
 
     async def cancel_meeting(self, meeting_id: str, *, acting_user_id: str) -> Meeting:
         """upcoming or active -> cancelled; sets ended_at if the meeting had started."""
-        cancel, user = self.q.meetings.update_meeting_cancel, acting_user_id
-        refused = self._refused("cancel", meeting_id, user)
-        return await self.writing(user).one(refused, cancel, meeting_id=meeting_id, user_id=user)
+        refused = self._refused("cancel", meeting_id, acting_user_id)
+        return await self.writing(acting_user_id).one(
+            refused,
+            self.q.meetings.update_meeting_cancel,
+            meeting_id=meeting_id,
+            user_id=acting_user_id,
+        )
 
     async def set_recording(
         self,

@@ -1,8 +1,8 @@
 """Verifications (sql/auth/verifications.sql): one-time values sent to an email, used up once.
 
 A value comes from :mod:`secrets` and is stored as its SHA-256 only
-(:func:`~reference_apps.services.sessions.secret_hash`); no query returns it, and
-:class:`NewVerification` hides it from ``repr``.
+(:func:`~reference_apps.services.sessions.secret_hash`); no query returns it, and it is a
+:class:`~reference_apps.services.crypto.Secret`, hidden from ``repr``.
 
 The application role has no privilege on the table: every call goes through an explicit path
 (migration 20261207022403_guarded_user_columns). A value that verifies an email is made for
@@ -17,13 +17,11 @@ callback; ``AuthService.reset_password`` uses it up (migration 20261207043023_pa
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from plainsql import exactly_one
 from plainsql.errors import InvalidInput
 from reference_apps.db.records import (
     CreateEmailChangeRow,
@@ -32,7 +30,8 @@ from reference_apps.db.records import (
 )
 from reference_apps.services import bounds
 from reference_apps.services.base import WORKER_ROLE, Service, in_batches
-from reference_apps.services.errors import UserNotFound, run_secret
+from reference_apps.services.crypto import Secret
+from reference_apps.services.errors import UserNotFound, run_secret, secret_query
 from reference_apps.services.sessions import secret_hash
 
 DEFAULT_VERIFICATION_TTL: Final = timedelta(hours=1)
@@ -45,31 +44,26 @@ Verification = CreateEmailChangeRow
 """A verification, without its value (no query returns it)."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class NewVerification:
-    """A verification just created, with the value to send (hidden from repr)."""
+    """A verification just created, with the value to send (a :class:`Secret`: hidden from
+    repr)."""
 
     verification: Verification
-    value: str
-
-    def __repr__(self) -> str:
-        return f"NewVerification(verification={self.verification!r}, value=<hidden>)"
+    value: Secret
 
 
 IssuedPasswordReset = CreatePasswordResetFromRequestRow
 """Whom a password reset goes to: ``user_id``, ``email``, and ``expires_at``, the value's end."""
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True)
 class PasswordReset:
-    """A password reset to deliver: the single-use value (hidden from repr), to send to
-    ``issued.email`` (e.g. as a link) before ``issued.expires_at``."""
+    """A password reset to deliver: the single-use value (a :class:`Secret`: hidden from repr),
+    to send to ``issued.email`` (e.g. as a link) before ``issued.expires_at``."""
 
     issued: IssuedPasswordReset
-    value: str
-
-    def __repr__(self) -> str:
-        return f"PasswordReset(issued={self.issued!r}, value=<hidden>)"
+    value: Secret
 
 
 DeliverPasswordReset = Callable[[PasswordReset], Awaitable[None]]
@@ -90,17 +84,15 @@ class VerificationService(Service):
         value: str | None = None,
     ) -> NewVerification:
         """Store a one-time value for ``identifier`` (a fresh random one unless given)."""
-        secret = secrets.token_urlsafe(32) if value is None else value
-        async with self.db.transaction() as conn:
-            row = await run_secret(
-                self.q.auth.create_verification,
-                conn,
-                identifier=identifier,
-                value_hash=secret_hash(secret),
-                expires_in=expires_in,
-            )
-        stored = exactly_one(row, AssertionError("the verification path returned no row"))
-        return NewVerification(verification=stored, value=secret)
+        secret = Secret.new() if value is None else Secret(value)
+        row = await self.writing(None).one(
+            AssertionError("the verification path returned no row"),
+            secret_query(self.q.auth.create_verification),
+            identifier=identifier,
+            value_hash=secret_hash(secret),
+            expires_in=expires_in,
+        )
+        return NewVerification(verification=row, value=secret)
 
     async def consume_verification(self, identifier: str, value: str) -> Verification | None:
         """Use up a live value: the verification the first time, None ever after.
@@ -120,15 +112,13 @@ class VerificationService(Service):
     ) -> NewVerification:
         """A value to send to the user's own email (the user acts); :meth:`verify_email` uses
         it up. Raises UserNotFound for an unknown or soft-deleted user."""
-        secret = secrets.token_urlsafe(32)
-        async with self.db.transaction(acting_user=user_id) as conn:
-            row = await run_secret(
-                self.q.auth.create_email_verification,
-                conn,
-                value_hash=secret_hash(secret),
-                expires_in=expires_in,
-            )
-        row = exactly_one(row, UserNotFound(f"no user with id {user_id!r}"))
+        secret = Secret.new()
+        row = await self.writing(user_id).one(
+            UserNotFound(f"no user with id {user_id!r}"),
+            secret_query(self.q.auth.create_email_verification),
+            value_hash=secret_hash(secret),
+            expires_in=expires_in,
+        )
         return NewVerification(verification=row, value=secret)
 
     async def verify_email(self, email: str, value: str) -> UserRow | None:
@@ -171,7 +161,7 @@ class VerificationService(Service):
         worker = self.db.with_transaction_role(WORKER_ROLE)
         delivered = 0
         for _ in range(limit):
-            secret = secrets.token_urlsafe(32)
+            secret = Secret.new()
             async with worker.transaction() as conn:
                 issued = await run_secret(
                     issue, conn, value_hash=secret_hash(secret), expires_in=expires_in

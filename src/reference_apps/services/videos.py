@@ -185,34 +185,38 @@ class VideosService(
         ]
         if len(given) > 1:
             raise InvalidInput(f"list_videos filters by one of {', '.join(given)}", query_name="")
-        reading, user = self.reading(acting_user_id), acting_user_id
         q = self.q.videos
         if tag_id is not None:
             by_tag = VIDEOS_BY_TAG.request(after, page_size)
-            rows = await reading.run(
-                q.list_video_summaries_by_tag, user_id=user, tag_id=tag_id, **by_tag.arguments
+            rows = await self.reading(acting_user_id).run(
+                q.list_video_summaries_by_tag,
+                user_id=acting_user_id,
+                tag_id=tag_id,
+                **by_tag.arguments,
             )
             return by_tag.of(_sorted(rows))
         if category_id is not None:
             in_category = VIDEOS_BY_CATEGORY.request(after, page_size)
-            rows = await reading.run(
+            rows = await self.reading(acting_user_id).run(
                 q.list_video_summaries_by_category,
-                user_id=user,
+                user_id=acting_user_id,
                 category_id=category_id,
                 **in_category.arguments,
             )
             return in_category.of(_sorted(rows))
         if status is not None:
             page = VIDEOS_BY_STATUS.request(after, page_size)
-            rows = await reading.run(
+            rows = await self.reading(acting_user_id).run(
                 q.list_video_summaries_by_status,
-                user_id=user,
+                user_id=acting_user_id,
                 processing_status=status,
                 **page.arguments,
             )
         else:
             page = VIDEOS.request(after, page_size)
-            rows = await reading.run(q.list_video_summaries_by_user, user_id=user, **page.arguments)
+            rows = await self.reading(acting_user_id).run(
+                q.list_video_summaries_by_user, user_id=acting_user_id, **page.arguments
+            )
         return page.of(_sorted(rows))
 
     async def search_videos(

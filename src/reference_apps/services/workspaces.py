@@ -8,7 +8,10 @@ There is no check-then-insert, so two racing creates cannot both succeed.
 
 from __future__ import annotations
 
-from plainsql.errors import InvalidInput
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from plainsql.errors import InvalidInput, PermissionDenied
 from reference_apps.db.records import WorkspaceRow
 from reference_apps.services.base import Service
 from reference_apps.services.errors import AlreadyExists, NotFound, SlugTaken
@@ -46,6 +49,17 @@ Workspace = WorkspaceRow
 
 def _missing(user_id: str) -> WorkspaceNotFound:
     return WorkspaceNotFound(f"user {user_id!r} has no workspace")
+
+
+@contextmanager
+def of_acting_users_workspace(workspace_id: int) -> Iterator[None]:
+    """Around a write of a row of workspace ``workspace_id`` (its repository, a deployment):
+    the row-level security policy's refusal (the workspace is not the acting user's, or there
+    is none) becomes WorkspaceNotFound, the refusal its cause."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        raise WorkspaceNotFound(f"no workspace {workspace_id} of the acting user") from exc
 
 
 class WorkspaceService(

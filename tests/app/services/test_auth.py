@@ -33,7 +33,7 @@ from reference_apps.services.auth import (
     UserNotFound,
     secret_hash,
 )
-from reference_apps.services.crypto import CorruptCiphertext, key_id_of
+from reference_apps.services.crypto import CorruptCiphertext, Secret, key_id_of
 from reference_apps.services.errors import AlreadyExists, NotFound
 from reference_apps.services.git import GitService
 from reference_apps.services.verifications import PasswordReset
@@ -493,7 +493,7 @@ async def test_link_list_and_unlink_an_oauth_account(
         assert key_id_of(stored) == TEST_KEY.key_id
     tokens = await auth.accounts.get_oauth_tokens(user.id, provider_id="github", account_id="gh-42")
     assert tokens == OAuthTokens(
-        access_token="gho_access", refresh_token="ghr_refresh", id_token=None
+        access_token=Secret("gho_access"), refresh_token=Secret("ghr_refresh"), id_token=None
     )
     assert "gho_access" not in repr(tokens)
     assert "ghr_refresh" not in repr(tokens)
@@ -879,7 +879,7 @@ async def test_a_database_dump_holds_no_bearer_secret_oauth_token_or_deploy_key(
             assert form not in dump
     assert await auth.accounts.get_oauth_tokens(
         user.id, provider_id="google", account_id="g-7"
-    ) == (OAuthTokens(access_token=oauth[3], refresh_token=None, id_token=None))
+    ) == (OAuthTokens(access_token=Secret(oauth[3]), refresh_token=None, id_token=None))
     assert await git.get_deploy_key(workspace.id, acting_user_id=workspace.user_id) == deploy_key
     stolen = secret_hash(signed_in.token)
     assert stolen.hex() in dump  # what the dump does hold (bytea as hex) ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import stat
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from reference_apps.services.crypto import (
     EncryptionKeyError,
     KeyRing,
     MissingEncryptionKey,
+    Secret,
     UnknownKeyId,
     key_id_of,
     load_key_ring,
@@ -118,6 +120,27 @@ def test_no_key_material_in_a_repr() -> None:
         assert base64.b64encode(K1.material).decode() not in shown
         assert "k1" in shown
     assert KeyRing.parse(EncryptionKey.generate("fresh").entry()).newest_id == "fresh"
+
+
+def test_a_secret_is_its_text_everywhere_but_in_a_repr() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Holder:
+        name: str
+        token: Secret
+        spare: Secret | None = None
+
+    token = Secret.new()
+    held = Holder("ada", token)
+
+    assert repr(held).endswith("Holder(name='ada', token=<hidden>, spare=None)")
+    assert token not in f"{token!r} {[token]} {(token,)} {held!r}"
+    assert str(token) == f"{token}" == token  # the text itself wherever a string goes
+    assert len(token) == 43  # 256 random bits, url-safe base64
+    assert Secret.new() != token
+    sealed = KeyRing([K1]).encrypt(token, context=CONTEXT)
+    opened = KeyRing([K1]).decrypt(sealed, context=CONTEXT)
+    assert isinstance(opened, Secret)
+    assert (opened, repr(opened)) == (token, "<hidden>")
 
 
 # --- where the keys come from -------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,7 +62,7 @@ async def reset_value(auth: AuthService, email: str = "ada@x.io") -> str:
     return outbox.last
 
 
-async def live_tokens(auth: AuthService, tokens: list[str]) -> list[bool]:
+async def live_tokens(auth: AuthService, tokens: Sequence[str]) -> list[bool]:
     return [await auth.sessions.get_session(token) is not None for token in tokens]
 
 
