@@ -340,40 +340,32 @@ def format_result(result: Result) -> str:
             f"{result.unit}/s{cpu if m.cpu_seconds else ''}{server}{memory}"
         )
     for other in result.others:
-        lines.append(
-            f"  ratio plainsql / {other.label}: {result.plainsql.seconds / other.seconds:6.2f}x"
-            " (time)"
-        )
-        if result.plainsql.cpu_seconds and other.cpu_seconds:
-            own = result.plainsql.cpu_per_operation_us / other.cpu_per_operation_us
-            least = ""
-            if result.plainsql.cpu_min_seconds and other.cpu_min_seconds:
-                ratio = result.plainsql.cpu_min_per_operation_us / other.cpu_min_per_operation_us
-                least = f"; min to min {ratio:.2f}x"
-            lines.append(
-                f"  ratio plainsql / {other.label}: {own:6.2f}x (client CPU per operation, "
-                f"medians{least})"
-            )
+        lines.extend(_against(result.plainsql, other))
     if result.plainsql.peak_bytes and result.baseline.peak_bytes:
         # Timings taken under tracemalloc are distorted: only the memory ratio is meaningful.
         memory_ratio = result.plainsql.peak_bytes / result.baseline.peak_bytes
         lines.append(f"  ratio plainsql / {result.baseline.label}: {memory_ratio:6.2f}x (memory)")
     else:
-        lines.append(f"  ratio plainsql / {result.baseline.label}: {result.ratio:6.2f}x (time)")
-        if result.plainsql.cpu_seconds and result.baseline.cpu_seconds:
-            least = ""
-            if result.plainsql.cpu_min_seconds and result.baseline.cpu_min_seconds:
-                ratio = (
-                    result.plainsql.cpu_min_per_operation_us
-                    / result.baseline.cpu_min_per_operation_us
-                )
-                least = f"; min to min {ratio:.2f}x"
-            lines.append(
-                f"  ratio plainsql / {result.baseline.label}: {result.cpu_ratio:6.2f}x "
-                f"(client CPU per operation, medians{least})"
-            )
+        lines.extend(_against(result.plainsql, result.baseline))
     lines.extend(_format_ratio(ratio) for ratio in result.ratios)
     return "\n".join(lines)
+
+
+def _against(plainsql: Measurement, other: Measurement) -> list[str]:
+    """plainsql's figure over ``other``'s: in time, and in client CPU per operation when both
+    measured it (the medians' ratio, and the least rounds' when there were several)."""
+    lines = [f"  ratio plainsql / {other.label}: {plainsql.seconds / other.seconds:6.2f}x (time)"]
+    if plainsql.cpu_seconds and other.cpu_seconds:
+        own = plainsql.cpu_per_operation_us / other.cpu_per_operation_us
+        least = ""
+        if plainsql.cpu_min_seconds and other.cpu_min_seconds:
+            ratio = plainsql.cpu_min_per_operation_us / other.cpu_min_per_operation_us
+            least = f"; min to min {ratio:.2f}x"
+        lines.append(
+            f"  ratio plainsql / {other.label}: {own:6.2f}x (client CPU per operation, "
+            f"medians{least})"
+        )
+    return lines
 
 
 def _format_ratio(ratio: Ratio) -> str:

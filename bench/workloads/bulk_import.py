@@ -34,12 +34,9 @@ A smoke run loads 2,000 nodes (20 pages) the same ways, once.
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -53,72 +50,19 @@ from bench.harness import (
     interleaved,
     measure,
 )
+from bench.node_content import COLUMNS, copy_from_file, empty, node_content
 from bench.nodes_before import Shape, after_and_before
-from reference_apps.services.content import (
-    BlockInput,
-    NodeCopyRow,
-    PageInput,
-    copy_binary,
-    node_rows,
-)
+from reference_apps.services.content import NodeCopyRow, copy_binary
 
-PAGES = 1_000
-SMOKE_PAGES = 20
-BLOCKS_PER_PAGE = 33  # each with 2 children: 1 + 33 * 3 = 100 nodes a page
-NODES_PER_PAGE = 1 + BLOCKS_PER_PAGE * 3
 BATCH = 1_000
 REPEATS = 5
 BOUND = 1.10  # the import at most 1.10x its floor
 USER = "bench-import"
-COLUMNS = (
-    *("uuid", "workspace_id", "parent_uuid", "position", "page_name", "slug", "title"),
-    *("html", "metadata"),
-)
 # The columns' types, for the tables the rows are loaded into besides nodes.
 NODE_SHAPE = (
     "(uuid uuid, workspace_id bigint, parent_uuid uuid, position integer, page_name text,"
     " slug text, title text, html text, metadata jsonb)"
 )
-
-
-def _content(pages: int) -> list[PageInput]:
-    """Notes-like pages: short paragraphs, one block in five links another page."""
-
-    def paragraph(p: int, b: int) -> str:
-        text = f"<p>Note {b} on topic {p}: how the setup works, what to check and why."
-        if b % 5 == 0:
-            text += f' See <a data-page="topics/{(p * 7 + b) % pages}">topic {b}</a>.'
-        return text + "</p>"
-
-    return [
-        PageInput(
-            f"topics/{p}",
-            f"Topic {p}",
-            html=f"<p>Everything about topic {p}.</p>",
-            metadata={"tags": ["topic", f"group-{p % 10}"]},
-            blocks=[
-                BlockInput(
-                    paragraph(p, b),
-                    children=[
-                        BlockInput(f"<p>Detail {b}.1, a <em>short</em> remark.</p>"),
-                        BlockInput(f"<p>Detail {b}.2 with <code>inline code</code>.</p>"),
-                    ],
-                )
-                for b in range(BLOCKS_PER_PAGE)
-            ],
-        )
-        for p in range(pages)
-    ]
-
-
-def _copy_text(value: object) -> str:
-    """A value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    text = str(value)
-    for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-        text = text.replace(raw, escaped)
-    return text
 
 
 def _values_batches(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeCopyRow]) -> None:
@@ -143,37 +87,14 @@ def _copy_stdin(conn: psycopg.Connection[Any], table: str, rows: Sequence[NodeCo
             copy.write_row(row)
 
 
-def _copy_file(conn: psycopg.Connection[Any], table: str, path: Path) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM {}").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
-        sql.Literal(str(path)),
-    )
-    with conn.transaction():
-        conn.execute(statement)
-
-
-def _write_copy_file(rows: Sequence[NodeCopyRow]) -> Path:
-    """The rows as a COPY text file the server process can read (it runs as another user)."""
-    handle, name = tempfile.mkstemp(prefix="plainsql-bench-nodes-", suffix=".tsv", dir="/tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        for row in rows:
-            out.write("\t".join(_copy_text(v) for v in row) + "\n")
-    os.chmod(name, 0o644)
-    return Path(name)
-
-
 def run(ctx: BenchContext) -> list[Result]:
-    pages = _content(ctx.size(PAGES, SMOKE_PAGES))
-    nodes = len(pages) * NODES_PER_PAGE
     repeats = ctx.size(REPEATS, 1)
     # The stack closes first (pools, connections, the second clone), then the runner.
     with asyncio.Runner() as runner, ExitStack() as stack:
         after, before = after_and_before(ctx, stack, runner, USER)
-        rows = list(node_rows(after.workspace_id, pages))
-        assert len(rows) == nodes
-        copy_file = _write_copy_file(rows)
-        stack.callback(copy_file.unlink)
+        content = node_content(ctx, stack, after.workspace_id)
+        pages, rows, nodes = content.pages, content.rows, content.nodes
+        copy_file = content.copy_file
         conn = after.conn
 
         def timed(
@@ -221,11 +142,11 @@ def run(ctx: BenchContext) -> list[Result]:
                 after,
                 "after: server-side COPY FROM file",
                 "nodes",
-                lambda: _copy_file(conn, "nodes", copy_file),
+                lambda: copy_from_file(conn, "nodes", copy_file),
             ),
         )
         for shape in (after, before):
-            _fresh(shape.conn, "nodes")
+            empty(shape.conn, "nodes")
         bound = None if ctx.smoke else BOUND  # a smoke run's figures mean nothing
 
         conn.execute(f"CREATE TABLE bench_nodes_plain {NODE_SHAPE}")
@@ -247,7 +168,7 @@ def run(ctx: BenchContext) -> list[Result]:
                 after,
                 "server-side COPY FROM file",
                 "bench_nodes_plain",
-                lambda: _copy_file(conn, "bench_nodes_plain", copy_file),
+                lambda: copy_from_file(conn, "bench_nodes_plain", copy_file),
             ),
         )
         conn.execute("DROP TABLE bench_nodes_plain")
@@ -277,23 +198,11 @@ def run(ctx: BenchContext) -> list[Result]:
     ]
 
 
-def _fresh(conn: psycopg.Connection[Any], table: str) -> None:
-    # Every row goes, so the parent key's per-row cascade (triggers) has nothing to do:
-    # switched off for this setup step (a cascade planned in a session that had seen the
-    # table nearly empty ran for minutes here, outside any clock).
-    conn.execute("SET session_replication_role = replica")
-    try:
-        conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
-    finally:
-        conn.execute("RESET session_replication_role")
-    conn.execute(sql.SQL("VACUUM {}").format(sql.Identifier(table)))
-
-
 def _loaded(
     conn: psycopg.Connection[Any], table: str, nodes: int, load: Callable[[], Measurement]
 ) -> Measurement:
     """One round: an emptied table, the timed load, every row there."""
-    _fresh(conn, table)
+    empty(conn, table)
     result = load()
     count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
     found = count.fetchone()

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import ExitStack
-from pathlib import Path
 
 from bench.harness import (
     BenchContext,
@@ -42,16 +41,8 @@ from bench.harness import (
     interleaved,
     measure,
 )
+from bench.node_content import Content, copy_from_file, empty, node_content, triggers_off
 from bench.nodes_before import Shape, after_and_before
-from bench.workloads.bulk_import import (
-    NODES_PER_PAGE,
-    PAGES,
-    SMOKE_PAGES,
-    _content,
-    _copy_file,
-    _write_copy_file,
-)
-from reference_apps.services.content import node_rows
 
 REPEATS = 5
 BOUND = 1.10  # the delete after the change at most 1.10x the delete before it
@@ -59,19 +50,17 @@ USER = "bench-delete"
 
 
 def run(ctx: BenchContext) -> list[Result]:
-    pages = _content(ctx.size(PAGES, SMOKE_PAGES))
-    nodes = len(pages) * NODES_PER_PAGE
     repeats = ctx.size(REPEATS, 1)
     # The stack closes first (pools, connections, the second clone), then the runner.
     with asyncio.Runner() as runner, ExitStack() as stack:
         after, before = after_and_before(ctx, stack, runner, USER)
-        copy_file = _write_copy_file(list(node_rows(after.workspace_id, pages)))
-        stack.callback(copy_file.unlink)
+        content = node_content(ctx, stack, after.workspace_id)
+        nodes = content.nodes
 
         def contender(
             shape: Shape, label: str, delete: Callable[[Shape], None]
         ) -> Callable[[], Measurement]:
-            return lambda: _round(shape, f"{shape.name}: {label}", nodes, copy_file, delete)
+            return lambda: _round(shape, f"{shape.name}: {label}", content, delete)
 
         def through_plainsql(shape: Shape) -> None:
             runner.run(shape.service.import_content(shape.workspace_id, [], acting_user_id=USER))
@@ -121,24 +110,20 @@ def run(ctx: BenchContext) -> list[Result]:
 
 
 def _round(
-    shape: Shape, label: str, nodes: int, copy_file: Path, delete: Callable[[Shape], None]
+    shape: Shape, label: str, content: Content, delete: Callable[[Shape], None]
 ) -> Measurement:
     """One round: the workspace's nodes loaded and analyzed, the timed delete, no node left."""
     conn = shape.conn
-    conn.execute("DELETE FROM nodes")
-    conn.execute("VACUUM nodes")
+    empty(conn, "nodes")
     # Loaded with the foreign-key triggers off (the rows are node_rows', consistent by
     # construction): a setup step, outside the clock, whose own 100,000 key checks are not
     # what is measured. ANALYZE then gives the deletes' cascade queries the statistics a
     # filled table has.
-    conn.execute("SET session_replication_role = replica")
-    try:
-        _copy_file(conn, "nodes", copy_file)
-    finally:
-        conn.execute("RESET session_replication_role")
+    with triggers_off(conn):
+        copy_from_file(conn, "nodes", content.copy_file)
     conn.execute("ANALYZE nodes")
-    assert _count(shape) == nodes
-    result = measure(label, nodes, lambda: delete(shape), server=shape.server)
+    assert _count(shape) == content.nodes
+    result = measure(label, content.nodes, lambda: delete(shape), server=shape.server)
     assert _count(shape) == 0, f"{label} left nodes behind"
     return result
 

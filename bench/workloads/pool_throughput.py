@@ -19,16 +19,30 @@ spread by ±20% on this machine). A smoke run makes 40 calls per worker, twice.
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from dataclasses import replace
-from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from bench.harness import BENCH_DIR, BenchContext, Measurement, Result, interleaved, measure
+from bench.harness import (
+    BENCH_DIR,
+    BenchContext,
+    Measurement,
+    Result,
+    interleaved,
+    measure,
+    measure_async,
+)
+from bench.points import (
+    CALLS_PER_WORKER,
+    REPEATS,
+    WORKERS,
+    base_worker,
+    create_points,
+    in_tasks,
+    in_threads,
+    point_ids,
+)
 from bench.records import RECORD_CLASSES
 from plainsql import (
     AsyncDatabase,
@@ -39,42 +53,16 @@ from plainsql import (
     open_pool,
 )
 
-WORKERS = 8
-CALLS_PER_WORKER = 1_500
 SMOKE_CALLS = 40
-ROWS = 1_000
-REPEATS = 7
 SQL = "SELECT id, label, value FROM bench_points_w5 WHERE id = %(point_id)s"
-
-
-def _threads(work: Any) -> None:
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def run(ctx: BenchContext) -> list[Result]:
     calls = ctx.size(CALLS_PER_WORKER, SMOKE_CALLS)
     total = calls * WORKERS
     repeats = ctx.size(REPEATS, 2)
-    with psycopg.connect(ctx.conninfo, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE bench_points_w5 (id integer PRIMARY KEY, label text NOT NULL,"
-            " value float8)"
-        )
-        conn.execute(
-            "INSERT INTO bench_points_w5 SELECT g, 'point ' || g, g * 0.5"
-            " FROM generate_series(1, %s) g",
-            (ROWS,),
-        )
-        if ctx.settings.transaction_role:  # plainsql's units act as the application's role
-            conn.execute(
-                sql.SQL("GRANT SELECT ON bench_points_w5 TO {}").format(
-                    sql.Identifier(ctx.settings.transaction_role)
-                )
-            )
+    # plainsql's units act as the application's role, when one is set
+    create_points(ctx.conninfo, "bench_points_w5", reader=ctx.settings.transaction_role)
     settings = replace(ctx.settings, pool_min_size=WORKERS, pool_max_size=WORKERS)
     sync_queries = load_queries(BENCH_DIR / "sql", RECORD_CLASSES, settings=settings)
     unnamed_queries = load_queries(
@@ -94,43 +82,37 @@ def run(ctx: BenchContext) -> list[Result]:
         base.wait()
 
         def plain_worker(w: int) -> None:
-            for i in range(calls):
+            for point_id in point_ids(w, calls):
                 with db.transaction(acting_user=f"user-{w}") as conn:
-                    sync_queries.get_bench_w5_point_by_id(conn, point_id=(w * calls + i) % ROWS + 1)
+                    sync_queries.get_bench_w5_point_by_id(conn, point_id=point_id)
 
         def no_role_worker(w: int) -> None:
-            for i in range(calls):
+            for point_id in point_ids(w, calls):
                 with db_no_role.transaction(acting_user=f"user-{w}") as conn:
-                    sync_queries.get_bench_w5_point_by_id(conn, point_id=(w * calls + i) % ROWS + 1)
+                    sync_queries.get_bench_w5_point_by_id(conn, point_id=point_id)
 
         def unnamed_worker(w: int) -> None:
-            for i in range(calls):
+            for point_id in point_ids(w, calls):
                 with db.transaction(acting_user=f"user-{w}") as conn:
-                    unnamed_queries.get_bench_w5_point_by_id(
-                        conn, point_id=(w * calls + i) % ROWS + 1
-                    )
+                    unnamed_queries.get_bench_w5_point_by_id(conn, point_id=point_id)
 
-        def base_worker(w: int) -> None:
-            for i in range(calls):
-                with base.connection() as conn:
-                    conn.execute(SQL, {"point_id": (w * calls + i) % ROWS + 1}).fetchone()
-
-        _threads(base_worker)  # warm-up: every connection has prepared its statements
-        _threads(plain_worker)
-        _threads(unnamed_worker)
+        raw_worker = base_worker(base, SQL, calls)
+        in_threads(raw_worker)  # warm-up: every connection has prepared its statements
+        in_threads(plain_worker)
+        in_threads(unnamed_worker)
         plain, raw, no_role, unnamed = interleaved(
             repeats,
-            lambda: measure("plainsql, 8 threads", total, lambda: _threads(plain_worker)),
+            lambda: measure("plainsql, 8 threads", total, lambda: in_threads(plain_worker)),
             lambda: measure(
-                "default psycopg pool, 8 threads", total, lambda: _threads(base_worker)
+                "default psycopg pool, 8 threads", total, lambda: in_threads(raw_worker)
             ),
             lambda: measure(
-                "plainsql, 8 threads, no role switch", total, lambda: _threads(no_role_worker)
+                "plainsql, 8 threads, no role switch", total, lambda: in_threads(no_role_worker)
             ),
             lambda: measure(
                 "plainsql, 8 threads, name-statements off",
                 total,
-                lambda: _threads(unnamed_worker),
+                lambda: in_threads(unnamed_worker),
             ),
         )
         results.append(
@@ -149,24 +131,19 @@ def run(ctx: BenchContext) -> list[Result]:
             adb = AsyncDatabase(apool, settings)
 
             async def plain_task(w: int) -> None:
-                for i in range(calls):
+                for point_id in point_ids(w, calls):
                     async with adb.transaction(acting_user=f"user-{w}") as conn:
-                        await async_queries.get_bench_w5_point_by_id(
-                            conn, point_id=(w * calls + i) % ROWS + 1
-                        )
+                        await async_queries.get_bench_w5_point_by_id(conn, point_id=point_id)
 
             async def base_task(w: int) -> None:
-                for i in range(calls):
+                for point_id in point_ids(w, calls):
                     async with abase.connection() as conn:
-                        cursor = await conn.execute(SQL, {"point_id": (w * calls + i) % ROWS + 1})
+                        cursor = await conn.execute(SQL, {"point_id": point_id})
                         await cursor.fetchone()
 
             task = plain_task if use_plainsql else base_task
-            await asyncio.gather(*(task(w) for w in range(WORKERS)))  # warm-up
-            cpu_started, started = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(task(w) for w in range(WORKERS)))
-            elapsed = time.perf_counter() - started
-            return Measurement(label, elapsed, total, 0, time.process_time() - cpu_started)
+            await in_tasks(task)  # warm-up
+            return await measure_async(label, total, lambda: in_tasks(task))
 
     aplain, araw = interleaved(
         repeats,

@@ -11,7 +11,7 @@ one typed query marked ``-- plainsql: replica-safe``, ``db.unit().run(q.get_..._
   to the standby (the scope check, the choice of a replica, its pool), with the monitor
   threads polling both servers every 100 ms in the background (their CPU is counted too);
 - the base: a default psycopg pool of the same size on the primary, the same SELECT, tuple
-  rows, no transaction (one round trip where the units make three).
+  rows (psycopg's BEGIN, the SELECT, COMMIT: three round trips, as the units make).
 
 The point is client CPU per call (the 2 cores also run both servers, so the calls per second
 say little): routing must cost at most 1.05x the client CPU per call of the primary alone.
@@ -22,7 +22,6 @@ smoke run makes 30 calls per worker, twice (the pair is still built: about 15 s)
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -38,6 +37,17 @@ from bench.harness import (
     interleaved,
     interleaved_async,
     measure,
+    measure_async,
+)
+from bench.points import (
+    CALLS_PER_WORKER,
+    REPEATS,
+    WORKERS,
+    base_worker,
+    create_points,
+    in_tasks,
+    in_threads,
+    point_ids,
 )
 from bench.records import RECORD_CLASSES
 from plainsql import (
@@ -52,20 +62,8 @@ from plainsql import (
 )
 from plainsql.testing import streaming_pair
 
-WORKERS = 8
-CALLS_PER_WORKER = 1_500
 SMOKE_CALLS = 30
-ROWS = 1_000
-REPEATS = 7
 SQL = "SELECT id, label, value FROM bench_points_replica WHERE id = %(point_id)s"
-
-
-def _threads(work: Any) -> None:
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def run(ctx: BenchContext) -> list[Result]:
@@ -73,16 +71,7 @@ def run(ctx: BenchContext) -> list[Result]:
     total = calls * WORKERS
     repeats = ctx.size(REPEATS, 2)
     with streaming_pair(dbname="bench_replicas") as servers:
-        with psycopg.connect(servers.primary_url, autocommit=True) as conn:
-            conn.execute(
-                "CREATE TABLE bench_points_replica (id integer PRIMARY KEY, label text NOT NULL,"
-                " value float8)"
-            )
-            conn.execute(
-                "INSERT INTO bench_points_replica SELECT g, 'point ' || g, g * 0.5"
-                " FROM generate_series(1, %s) g",
-                (ROWS,),
-            )
+        create_points(servers.primary_url, "bench_points_replica")
         _replayed(servers.standby_url)
         settings = replace(
             ctx.settings,
@@ -127,31 +116,27 @@ def _sync(settings: Any, primary_url: str, calls: int, total: int, repeats: int)
         alone, routed = Database(pool, settings), Database(pool, settings, replicas=replicas)
 
         def alone_worker(w: int) -> None:
-            for i in range(calls):
-                alone.unit().run(get, point_id=(w * calls + i) % ROWS + 1)
+            for point_id in point_ids(w, calls):
+                alone.unit().run(get, point_id=point_id)
 
         def routed_worker(w: int) -> None:
-            for i in range(calls):
-                routed.unit().run(get, point_id=(w * calls + i) % ROWS + 1)
+            for point_id in point_ids(w, calls):
+                routed.unit().run(get, point_id=point_id)
 
-        def base_worker(w: int) -> None:
-            for i in range(calls):
-                with base.connection() as conn:
-                    conn.execute(SQL, {"point_id": (w * calls + i) % ROWS + 1}).fetchone()
-
-        for worker in (base_worker, alone_worker, routed_worker):  # warm-up: statements prepared
-            _threads(worker)
+        raw_worker = base_worker(base, SQL, calls)
+        for worker in (raw_worker, alone_worker, routed_worker):  # warm-up: statements prepared
+            in_threads(worker)
         on_standby = replicas.statistics()[0].reads
         with_standby, raw, primary_alone = interleaved(
             repeats,
             lambda: measure(
-                "plainsql, primary + standby, 8 threads", total, lambda: _threads(routed_worker)
+                "plainsql, primary + standby, 8 threads", total, lambda: in_threads(routed_worker)
             ),
             lambda: measure(
-                "default psycopg pool, primary, 8 threads", total, lambda: _threads(base_worker)
+                "default psycopg pool, primary, 8 threads", total, lambda: in_threads(raw_worker)
             ),
             lambda: measure(
-                "plainsql, primary alone, 8 threads", total, lambda: _threads(alone_worker)
+                "plainsql, primary alone, 8 threads", total, lambda: in_threads(alone_worker)
             ),
         )
         served = replicas.statistics()[0].reads - on_standby
@@ -177,13 +162,10 @@ def _async(settings: Any, calls: int, total: int, repeats: int) -> Result:
 
             async def one_round(label: str, db: AsyncDatabase) -> Measurement:
                 async def task(w: int) -> None:
-                    for i in range(calls):
-                        await db.unit().run(get, point_id=(w * calls + i) % ROWS + 1)
+                    for point_id in point_ids(w, calls):
+                        await db.unit().run(get, point_id=point_id)
 
-                cpu_started, started = time.process_time(), time.perf_counter()
-                await asyncio.gather(*(task(w) for w in range(WORKERS)))
-                elapsed = time.perf_counter() - started
-                return Measurement(label, elapsed, total, 0, time.process_time() - cpu_started)
+                return await measure_async(label, total, lambda: in_tasks(task))
 
             await one_round("warm-up", alone)
             await one_round("warm-up", routed)

@@ -1,6 +1,12 @@
 -- The notes site's reads of pages that the owner's queries (sql/content/) do not already
 -- answer; the site also runs content's list_pages_by_workspace and list_backlinks_by_page,
 -- which read nodes alone.
+--
+-- list_site_page_tree restates content's list_page_tree on purpose, not by oversight: a
+-- visitor's query reads the tables directly, not through functions, as reference_visitor under
+-- that role's own policies (and may be served by a replica), and finds the page by its public
+-- slug; the owner's list_page_tree runs as reference_app for the acting user, on the primary.
+-- Kept apart, either one can change for its own role without touching the other.
 
 -- name: list_site_page_tree(workspace_id, slug)
 -- The page with this slug (the first by page name when several share it) at depth 0, then its

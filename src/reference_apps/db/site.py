@@ -78,7 +78,7 @@ class AsyncSiteQueries:
         names the workspace, so each level is read from
         nodes_workspace_id_parent_uuid_position_idx.
 
-        ``site.list_site_page_tree`` (sql/site/pages.sql:5).
+        ``site.list_site_page_tree`` (sql/site/pages.sql:11).
         """
         rows: list[ListPageTreeRow] = await self._a.select(
             conn,
