@@ -92,6 +92,26 @@ class Statement:
         return self.text.strip().splitlines()[0] if self.text.strip() else ""
 
 
+def without_concurrently(text: str) -> str:
+    """``text`` with the CONCURRENTLY of each statement that has one dropped (``CREATE INDEX
+    CONCURRENTLY`` becomes ``CREATE INDEX``), so that it can run inside one transaction: the
+    squash's rollback of a migration that ran outside one (the rollback undoes the whole early
+    schema, where building without blocking writes buys nothing)."""
+    parts: list[str] = []
+    pos = 0
+    for statement in split_statements(text):
+        head = statement.text.lstrip()
+        match = _CONCURRENTLY.match(head)
+        if match is None:
+            continue
+        end = statement.start + (len(statement.text) - len(head)) + match.end()
+        start = end - len("concurrently")
+        parts.append(text[pos:start].rstrip(" \t"))
+        pos = end
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
 def split_statements(text: str) -> list[Statement]:
     """The top-level statements of ``text``, comments before a statement excluded.
 

@@ -8,8 +8,9 @@ migration, ``<ID's number>_squashed``, which sorts where they did:
   :func:`plainsql.migrate.baseline.runnable` does), after ``CREATE ROLE ... NOLOGIN`` for every
   role its GRANTs and policies name that is missing (roles are cluster-wide: a fresh cluster
   has never seen them);
-- **rollback**: the originals' rollback files, newest first, each proven by ``verify`` before;
-  when one of them is irreversible, so is the squash (with their reasons);
+- **rollback**: the originals' rollback files, newest first, each proven by ``verify`` before,
+  in one transaction: a rollback that ran outside one loses its CONCURRENTLY; when one of them
+  is irreversible, so is the squash (with their reasons);
 - ``-- squashes: ID ...`` in its header names the originals: a database that applied them all
   has the squash recorded in their place by its next ``migrate`` (see
   :func:`plainsql.migrate.plan.squash_mappings`).
@@ -22,6 +23,7 @@ passes over the whole new history.
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
@@ -34,7 +36,14 @@ from plainsql.errors import MigrationError
 from plainsql.migrate.baseline import runnable
 from plainsql.migrate.catalog import diff, snapshot
 from plainsql.migrate.dump import pg_dump
-from plainsql.migrate.files import ROLLBACK_SUFFIX, MigrationFile, discover, order_key, resolve_id
+from plainsql.migrate.files import (
+    ROLLBACK_SUFFIX,
+    MigrationFile,
+    discover,
+    order_key,
+    resolve_id,
+    without_concurrently,
+)
 from plainsql.migrate.runner import Migrator
 from plainsql.migrate.verify import verify_migrations
 from plainsql.server import connect, scratch_database, session_conninfo
@@ -192,6 +201,9 @@ def create_role_if_missing(role: str) -> str:
     )
 
 
+_TRANSACTIONAL_FALSE = re.compile(r"^--\s*transactional:\s*false\s*$", re.IGNORECASE | re.MULTILINE)
+
+
 def _rollback(migration_id: str, group: list[MigrationFile]) -> str | None:
     if any(m.irreversible is not None for m in group):
         return None
@@ -201,5 +213,11 @@ def _rollback(migration_id: str, group: list[MigrationFile]) -> str | None:
     ]
     for migration in reversed(group):
         body = (migration.rollback_text or "").strip()
+        if not migration.transactional:
+            body = _TRANSACTIONAL_FALSE.sub(
+                "-- (it ran outside a transaction: here it runs in the squash's, without "
+                "CONCURRENTLY)",
+                without_concurrently(body),
+            )
         parts.append(f"\n-- from {migration.id}{ROLLBACK_SUFFIX}\n{body}\n")
     return "".join(parts)

@@ -14,6 +14,7 @@ from plainsql.migrate.files import (
     new_migration,
     next_number,
     split_statements,
+    without_concurrently,
 )
 
 
@@ -106,3 +107,24 @@ def test_new_in_the_same_second_takes_the_next_one(tmp_path: Path) -> None:
         "20261128093101_invoices.sql",
     ]
     assert next_number([], now) == "20261128093059"
+
+
+def test_without_concurrently_drops_the_keyword_of_each_statement_that_has_it() -> (
+    None
+):
+    text = (
+        "-- header\n"
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS a_idx ON t (concurrently_col);\n"
+        "DROP INDEX concurrently IF EXISTS b_idx;\n"
+        "REINDEX (VERBOSE) INDEX CONCURRENTLY c_idx;\n"
+        "ALTER TABLE concurrently_t DETACH PARTITION p CONCURRENTLY;\n"
+        "SELECT 'CONCURRENTLY';\n"
+    )
+    assert without_concurrently(text) == (
+        "-- header\n"
+        "CREATE UNIQUE INDEX IF NOT EXISTS a_idx ON t (concurrently_col);\n"
+        "DROP INDEX IF EXISTS b_idx;\n"
+        "REINDEX (VERBOSE) INDEX c_idx;\n"
+        "ALTER TABLE concurrently_t DETACH PARTITION p;\n"
+        "SELECT 'CONCURRENTLY';\n"
+    )
