@@ -109,9 +109,7 @@ def test_new_in_the_same_second_takes_the_next_one(tmp_path: Path) -> None:
     assert next_number([], now) == "20261128093059"
 
 
-def test_without_concurrently_drops_the_keyword_of_each_statement_that_has_it() -> (
-    None
-):
+def test_without_concurrently_drops_the_keyword_of_each_statement_that_has_it() -> None:
     text = (
         "-- header\n"
         "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS a_idx ON t (concurrently_col);\n"
