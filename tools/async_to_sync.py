@@ -65,6 +65,7 @@ RENAMES = {
     "async_join": "join",
     "async_sleep": "sleep",
     "AsyncWorker": "Worker",
+    "AsyncFlight": "Flight",
     "AsyncReplica": "Replica",
     "AsyncReplicas": "Replicas",
     "open_async_replicas": "open_replicas",

@@ -20,8 +20,11 @@ from plainsql.errors import map_error
 from plainsql.runtime._adapter_common import CLIENT_ERRORS, AdapterBase, Params, query_failure
 from plainsql.runtime._reads import is_read
 from plainsql.runtime._reuse import (
+    LEADING,
     MISSING,
     SCOPE,
+    Flight,
+    Lead,
     NotReused,
     ReuseProbe,
     Stamp,
@@ -188,20 +191,22 @@ class PsycopgAdapter(AdapterBase):
         run: Run,
     ) -> Any:
         """The result of a read: an earlier one of the open scope or the cache when they have
-        it, else ``run``'s, kept for the next caller (see plainsql.runtime._reuse).
+        it, or that of an identical read under way, else ``run``'s, kept for the next caller
+        (see plainsql.runtime._reuse).
 
         Only a read in a read-only READ COMMITTED unit of work is reused: its connection
         carries the unit's stamp (the pool and the BEGIN statement, which names the role and
         the acting user). A unit of one query first hands its query a :class:`ReuseProbe`
-        carrying that stamp instead of a connection: a result found then costs no round trip;
-        anything else raises :class:`NotReused` and the unit runs. In a scope, a query is
-        first asked of the server (once per query): one that is not a read empties the scope
-        and runs."""
+        carrying that stamp instead of a connection: a result found then costs no round trip,
+        and an identical read under way is waited for; else the look raises
+        :class:`NotReused`, with the :class:`Lead` of the reads it now leads, and the unit
+        runs. In a scope, a query is first asked of the server (once per query, by the unit
+        that runs it): one that is not a read empties the scope and runs."""
         scope = SCOPE.get()
         probing = isinstance(conn, ReuseProbe)  # a unit looking before it takes a connection
         if scope is not None:
             read = self.reads.get(query_name)
-            if read is None:
+            if read is None and not probing:
                 try:
                     read = is_read(conn, sql)
                 except psycopg.Error as exc:
@@ -214,13 +219,17 @@ class PsycopgAdapter(AdapterBase):
                 else:
                     self.reads[query_name] = read
                     logger.debug("%s: %s", query_name, "a read" if read else "not a read")
-            if not read:
+            if read is False:  # (None: a look, which may lead the read; its unit asks)
                 if probing:
                     raise NotReused(query_name)
                 scope.clear()
                 return run(conn, query_name, sql, parameters, reusing=False)
+        cache = self.cache
+        store = None
         stamp: Stamp | None = getattr(conn, "reuse_stamp", None)
-        key = None if stamp is None else params_key(parameters)
+        if stamp is not None and cache is not None and stamp[0] is cache.pool:
+            store = cache.store if query_name in cache.store.specs else None
+        key = None if stamp is None or (scope is None and store is None) else params_key(parameters)
         if stamp is None or key is None:
             return run(conn, query_name, sql, parameters, reusing=False)
         in_scope = (self, query_name, stamp, key)
@@ -229,19 +238,39 @@ class PsycopgAdapter(AdapterBase):
             if found is not MISSING:
                 scope.reused += 1
                 return copied(found)
-        cache = self.cache
-        if cache is not None and stamp[0] is cache.pool and query_name in cache.store.specs:
-            in_cache = (self, query_name, stamp[1], key)  # typed and dict rows apart
-            found = cache.store.get(in_cache, query_name, count_miss=not probing)
-            if found is MISSING:
-                if probing:
-                    raise NotReused(query_name)
-                since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN
-                found = run(conn, query_name, sql, parameters, reusing=False)
-                cache.store.store(in_cache, query_name, found, since)
-        else:
+        in_cache = (self, query_name, stamp[1], key)  # typed and dict rows apart
+        if store is not None:
+            found = store.get(in_cache, query_name, count_miss=False)
+            if found is not MISSING:
+                if scope is not None:
+                    scope.results[in_scope] = found
+                    scope.ran += 1
+                return copied(found)
+        # Nothing kept: the read waits for an identical one under way, or runs and leads the
+        # identical reads that come meanwhile (docs/caching.md, "Concurrent identical reads").
+        lead = LEADING.get()
+        if lead is None or lead.key != in_scope:  # (else: this unit's look took the lead)
+            lead = Lead(in_scope, query_name, scope, store, in_cache)
+            leads = conn.may_lead if isinstance(conn, ReuseProbe) else True
+            flight = lead.arrive(Flight if leads else None, waits=probing)
+            if flight is not None:
+                try:
+                    found = flight.wait()
+                except BaseException:
+                    lead.land(MISSING)  # cancelled: the reads waiting for this one run
+                    raise
+                if found is not MISSING:
+                    return copied(lead.served(found))
+                # The read waited for failed, or was cancelled: this one runs itself.
+        if probing:
+            raise NotReused(query_name, lead if lead.leads else None)
+        if store is not None:
+            store.missed(query_name)
+        since: float = getattr(conn, "last_used", 0.0)  # its checkout: before BEGIN
+        try:
             found = run(conn, query_name, sql, parameters, reusing=False)
-        if scope is not None:
-            scope.results[in_scope] = found
-            scope.ran += 1
+        except BaseException:
+            lead.land(MISSING)
+            raise
+        lead.land(found, since)
         return copied(found)

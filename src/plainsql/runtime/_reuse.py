@@ -12,6 +12,10 @@ Both flavours of the runtime share this module (the adapters, the units of work,
   kept at most its query's ``ttl``, dropped when a table the query reads is written (the
   listener calls :meth:`CacheStore.invalidate`), emptied when the listening connection drops.
   Nothing is served or stored while nobody listens.
+- A read that finds nothing kept runs once for all the identical reads at the same time: a
+  :class:`Lead` registers it (a flight) in the scope and the store, and the identical reads
+  that look before taking a connection wait for it; when it fails or is cancelled they run
+  themselves. A write forgets the flights it could make stale.
 
 A key never holds a parameter *value* in a log line: only names and counts are logged.
 """
@@ -26,10 +30,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from aiosql.types import SQLOperationType
 
@@ -120,23 +124,108 @@ def copied(result: Any) -> Any:
     return result
 
 
+# -- identical reads under way (single flight) -------------------------------------------------
+
+
+class _Flight:
+    """A read under way that identical reads wait for instead of running (docs/caching.md,
+    "Concurrent identical reads"): its result once it lands, :data:`MISSING` when it failed."""
+
+    __slots__ = ("_landed", "result")
+
+    def __init__(self, landed: asyncio.Event | threading.Event) -> None:
+        self.result: Any = MISSING
+        self._landed = landed
+
+    def land(self, result: Any) -> None:
+        """Wake the waiters (once): with ``result``, or :data:`MISSING` (they run themselves)."""
+        if not self._landed.is_set():
+            self.result = result
+            self._landed.set()
+
+
+class AsyncFlight(_Flight):
+    """A read under way, waited for by tasks of its event loop (a cancelled waiter stops
+    waiting alone)."""
+
+    __slots__ = ()
+    _landed: asyncio.Event
+
+    def __init__(self) -> None:
+        super().__init__(asyncio.Event())
+
+    async def wait(self) -> Any:
+        await self._landed.wait()
+        return self.result
+
+
+class Flight(_Flight):
+    """A read under way, waited for by threads."""
+
+    __slots__ = ()
+    _landed: threading.Event
+
+    def __init__(self) -> None:
+        super().__init__(threading.Event())
+
+    def wait(self) -> Any:
+        self._landed.wait()
+        return self.result
+
+
+F = TypeVar("F", Flight, AsyncFlight)
+
+
 # -- deduplication, per scope -------------------------------------------------------------------
 
 
 @dataclass(slots=True, eq=False)
 class ReadScope:
     """The reads of one scope (:func:`deduplicate_reads`): ``ran`` counts the reads that ran,
-    ``reused`` those answered from an earlier one, ``cleared`` the writes that emptied it."""
+    ``reused`` those answered from an earlier one (kept, or under way), ``cleared`` the writes
+    that emptied it (a read keeps its result only if none came since it began)."""
 
     results: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+    flights: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     ran: int = 0
     reused: int = 0
     cleared: int = 0
+    # Tasks started inside a scope share it, and so do threads handed its context
+    # (asyncio.to_thread): the lock keeps the results, the flights and `cleared` in step.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def clear(self) -> None:
-        if self.results:
-            self.results.clear()
-        self.cleared += 1
+        with self._lock:
+            if self.results:
+                self.results.clear()
+            if self.flights:
+                self.flights.clear()  # a read under way began before the write: nobody joins it
+            self.cleared += 1
+
+    def flight(self, key: Hashable, new: Callable[[], F] | None) -> tuple[F | None, bool]:
+        """The read of ``key`` under way in this scope, to wait for (False); else a new one
+        made by ``new``, which the caller leads (True); else (``new`` None) nothing."""
+        with self._lock:
+            flight = self.flights.get(key)
+            if flight is not None or new is None:
+                return flight, False
+            flight = self.flights[key] = new()
+            return flight, True
+
+    def keep(self, key: Hashable, result: Any, generation: int) -> None:
+        """``result`` of a read that ran, begun when the scope's ``cleared`` was
+        ``generation``: kept unless a write emptied the scope since."""
+        if result is MISSING:
+            return
+        with self._lock:
+            self.ran += 1
+            if self.cleared == generation:
+                self.results[key] = result
+
+    def landed(self, key: Hashable, flight: Flight | AsyncFlight) -> None:
+        with self._lock:
+            if self.flights.get(key) is flight:
+                del self.flights[key]
 
 
 SCOPE: ContextVar[ReadScope | None] = ContextVar("plainsql_read_scope", default=None)
@@ -147,9 +236,10 @@ def deduplicate_reads() -> Iterator[ReadScope]:
     """A scope in which the same read runs once: ``with plainsql.deduplicate_reads(): ...``
     around a request. Within it, a read (a named query the server says only reads: no
     ``FOR UPDATE``, no VOLATILE function) run in a read-only unit of work with the same role,
-    acting user and parameters as an earlier one returns the earlier result. A named query
-    that is not a read, or a read-write unit of work ending, empties the scope. It works in
-    async code too (a context variable: tasks started inside share it)."""
+    acting user and parameters as an earlier one (or one under way) returns the earlier
+    result. A named query that is not a read, or a read-write unit of work ending, empties
+    the scope. It works in async code too (a context variable: tasks started inside share
+    it)."""
     scope = ReadScope()
     token = SCOPE.set(scope)
     try:
@@ -164,22 +254,142 @@ CACHES_OPEN: list[int] = [0]
 
 
 class NotReused(Exception):
-    """The query needs a connection: no earlier result answers it."""
+    """The query needs a connection: no earlier result answers it. ``lead``: what the read
+    leads or must do when it runs (:class:`Lead`), or None."""
+
+    def __init__(self, reason: str, lead: Lead | None = None) -> None:
+        super().__init__(reason)
+        self.lead = lead
 
 
 class ReuseProbe:
     """What a read-only unit of one query hands its query function before it takes a
     connection (``AsyncUnit.run``): the unit's stamp, so that a result kept for that role,
-    acting user and those parameters answers without a round trip. Anything else asked of it
-    raises :class:`NotReused`, and the unit then runs the query as usual."""
+    acting user and those parameters answers without a round trip, and whether the unit may
+    lead identical reads (it runs on the primary). Anything else asked of it raises
+    :class:`NotReused`, and the unit then runs the query as usual."""
 
-    __slots__ = ("reuse_stamp",)
+    __slots__ = ("may_lead", "reuse_stamp")
 
-    def __init__(self, stamp: Stamp) -> None:
+    def __init__(self, stamp: Stamp, may_lead: bool) -> None:
         self.reuse_stamp = stamp
+        self.may_lead = may_lead
 
     def __getattr__(self, name: str) -> Any:
         raise NotReused(name)
+
+
+class Lead:
+    """One read that runs, and the identical reads waiting for it: the flights it registered
+    (in its scope, in the cache), which it lands with its result, or with :data:`MISSING`
+    when it fails or is cancelled (its waiters then run themselves).
+
+    A unit's look, holding no connection yet, may register flights; the unit then runs with
+    the lead in :data:`LEADING` (``with lead:``), so that its read knows the flights are its
+    own, and whatever the read did not land lands empty when the unit ends.
+    """
+
+    __slots__ = (
+        "cache_flight",
+        "cache_key",
+        "generation",
+        "key",
+        "query",
+        "scope",
+        "scope_flight",
+        "store",
+        "token",
+        "waited",
+    )
+
+    def __init__(
+        self,
+        key: Hashable,
+        query: str,
+        scope: ReadScope | None,
+        store: CacheStore | None,
+        cache_key: Hashable,
+    ) -> None:
+        self.key = key  # the read's key in its scope: adapter, query, stamp, parameters
+        self.query = query
+        self.scope = scope
+        self.generation = 0 if scope is None else scope.cleared  # when the read began
+        self.store = store
+        self.cache_key = cache_key
+        self.scope_flight: Any = None
+        self.cache_flight: Any = None
+        self.waited: ReadScope | CacheStore | None = None
+        self.token: Token[Lead | None] | None = None
+
+    def arrive(self, new: Callable[[], F] | None, *, waits: bool) -> F | None:
+        """Register the flights this read leads where none is under way (``new`` makes one;
+        None: it leads none). ``waits`` (a look holding no connection): returns the first
+        flight under way it finds, to wait for; else None. A read holding a connection never
+        waits: its transaction's locks could be what the leader waits for."""
+        if self.scope is not None:
+            flight, leading = self.scope.flight(self.key, new)
+            if leading:
+                self.scope_flight = flight
+            elif flight is not None and waits:
+                self.waited = self.scope
+                return flight
+        if self.store is not None:
+            flight, leading = self.store.flight(self.cache_key, self.query, new)
+            if leading:
+                self.cache_flight = flight
+            elif flight is not None and waits:
+                self.waited = self.store
+                return flight
+        return None
+
+    @property
+    def leads(self) -> bool:
+        """Whether identical reads may be waiting for this one."""
+        return self.scope_flight is not None or self.cache_flight is not None
+
+    def served(self, result: Any) -> Any:
+        """``result`` of the identical read this one waited for, counted (a reuse of the
+        scope, a hit of the cache) and, from the cache, kept in the scope and handed on to
+        the reads waiting for this one."""
+        if self.scope is not None and self.waited is self.scope:
+            self.scope.reused += 1  # it registered nothing: there is nothing to land
+            self.scope = self.store = None
+        elif self.store is not None:
+            self.store.served(self.query)
+            self.land(result)
+        return result
+
+    def land(self, result: Any, since: float | None = None) -> None:
+        """The read ended: ``result`` kept where the rules allow (the cache's, and the scope's:
+        no write since the read began) and handed to its waiters; :data:`MISSING`: it failed
+        or never ran. ``since``: when the unit that read it took its connection (None: the
+        result came from the cache). Once; later calls do nothing."""
+        store, scope = self.store, self.scope
+        if store is not None:
+            if since is not None and result is not MISSING:
+                store.store(self.cache_key, self.query, result, since)
+            if self.cache_flight is not None:
+                store.landed(self.cache_key, self.cache_flight)
+                self.cache_flight.land(result)
+        if scope is not None:
+            scope.keep(self.key, result, self.generation)
+            if self.scope_flight is not None:
+                scope.landed(self.key, self.scope_flight)
+                self.scope_flight.land(result)
+        self.store = self.scope = self.scope_flight = self.cache_flight = None
+
+    def __enter__(self) -> Lead:
+        self.token = LEADING.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.token is not None:
+            LEADING.reset(self.token)
+        self.land(MISSING)
+
+
+# The read a unit's look took the lead of (set while that unit runs: Lead.__enter__).
+LEADING: ContextVar[Lead | None] = ContextVar("plainsql_leading_read", default=None)
 
 
 def written() -> None:
@@ -248,6 +458,9 @@ class CacheStore:
                 self.readers[oid] = (*self.readers.get(oid, ()), name)
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._keys: dict[str, set[Hashable]] = {name: set() for name in specs}
+        # The misses under way (a flight each, with its query), which identical misses wait
+        # for: forgotten, like the entries, when a table their query reads is written.
+        self._flights: dict[Hashable, tuple[str, Flight | AsyncFlight]] = {}
         self._bytes = 0
         self._lock = threading.Lock()
         # When each table was last written (the listener's clock), and since when the cache
@@ -262,7 +475,7 @@ class CacheStore:
 
     def get(self, key: Hashable, query: str, *, count_miss: bool = True) -> Any:
         """The result kept under ``key``, or :data:`MISSING` (counted as a hit or a miss;
-        ``count_miss=False``: a look before the unit, whose run counts the miss)."""
+        ``count_miss=False``: the caller counts it when it runs, :meth:`missed`)."""
         with self._lock:
             counts = self.counts[query]
             entry = self._entries.get(key) if self.listening else None
@@ -304,6 +517,38 @@ class CacheStore:
                 self.counts[evicted.query].evictions += 1
             return True
 
+    def flight(
+        self, key: Hashable, query: str, new: Callable[[], F] | None
+    ) -> tuple[F | None, bool]:
+        """The miss of ``key`` under way, to wait for (False); else a new one made by ``new``,
+        which the caller leads (True); else (``new`` None, or nobody listens: a write would
+        go unheard) nothing."""
+        with self._lock:
+            under_way = self._flights.get(key)
+            if under_way is not None:
+                return cast(F, under_way[1]), False
+            if new is None or not self.listening:
+                return None, False
+            flight = new()
+            self._flights[key] = (query, flight)
+            return flight, True
+
+    def landed(self, key: Hashable, flight: Flight | AsyncFlight) -> None:
+        with self._lock:
+            under_way = self._flights.get(key)
+            if under_way is not None and under_way[1] is flight:
+                del self._flights[key]
+
+    def served(self, query: str) -> None:
+        """A read got the result of an identical miss it waited for: a hit."""
+        with self._lock:
+            self.counts[query].hits += 1
+
+    def missed(self, query: str) -> None:
+        """A read of ``query`` goes to the server."""
+        with self._lock:
+            self.counts[query].misses += 1
+
     # -- what the listener calls
 
     def invalidate(self, oid: int) -> tuple[str, ...]:
@@ -313,6 +558,9 @@ class CacheStore:
             self.notifications += 1
             self._written[oid] = self.clock()
             names = self.readers.get(oid, ())
+            if self._flights:  # a read under way may have begun before the write: none joins it
+                for key in [k for k, (name, _) in self._flights.items() if name in names]:
+                    del self._flights[key]
             for name in names:
                 keys = self._keys[name]
                 self.counts[name].invalidations += len(keys)
@@ -362,6 +610,7 @@ class CacheStore:
 
     def _clear(self) -> None:
         self._entries.clear()
+        self._flights.clear()
         for keys in self._keys.values():
             keys.clear()
         self._bytes = 0

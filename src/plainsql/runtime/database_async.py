@@ -374,36 +374,41 @@ class AsyncDatabase:
             return
 
     async def _reused(
-        self,
-        query: Any,
-        acting_user: str | None,
-        isolation: IsolationLevel | None,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        self, unit: AsyncUnit, query: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        """What a read-only unit of the one query ``query`` would return, taken from a result
-        kept by the open scope or query cache before any connection is (plainsql's query
-        functions, loaded or typed, only: they hand the connection to their adapter); MISSING
-        when none answers. See plainsql.runtime._reuse.ReuseProbe."""
-        level = unit_isolation(isolation)
+        """What the read-only ``unit`` of the one query ``query`` returns, taken from a result
+        kept by the open scope or query cache, or from an identical read under way, before
+        any connection is (plainsql's query functions, loaded or typed, only: they hand the
+        connection to their adapter); MISSING when none answers. When the look leads the
+        identical reads that come meanwhile (they wait for it), the unit runs here, and
+        whatever it did not land lands empty when it ends. See
+        plainsql.runtime._reuse.ReuseProbe and Lead."""
+        level = unit_isolation(unit.isolation)
         owner = getattr(query, "__self__", None)
         adapter = getattr(owner, "driver_adapter", None) or getattr(owner, "_a", None)
         if level is not DEFAULT_ISOLATION or not isinstance(adapter, AdapterBase):
             return MISSING
         settings = self.settings
-        check_acting_user(acting_user)
+        check_acting_user(unit.acting_user)
         begin = begin_statement(
             level,
             True,
             settings.acting_user_setting,
-            acting_user,
+            unit.acting_user,
             settings.transaction_role,
             self._unit_timeout,
         )
+        # A unit that may run on a replica never leads: its result is never kept.
+        may_lead = not unit.replica and (self.replicas is None or not marked_replica_safe(query))
         try:
-            return await query(ReuseProbe((self.pool, begin)), *args, **kwargs)
-        except NotReused:
+            return await query(ReuseProbe((self.pool, begin), may_lead), *args, **kwargs)
+        except NotReused as not_reused:
+            lead = not_reused.lead
+        if lead is None:
             return MISSING
+        with lead:
+            async with unit._of(query) as conn:
+                return await query(conn, *args, **kwargs)
 
     async def retry(self, unit: Callable[[], Awaitable[T]], *, attempts: int = 3) -> tuple[T, int]:
         """Run ``unit`` (which opens its own transaction) again after a serialization failure
@@ -455,10 +460,10 @@ class AsyncUnit:
         **kwargs: P.kwargs,
     ) -> T:
         """What ``query(conn, *args, **kwargs)`` returns, run in this unit of work (or, in a
-        read-only unit, kept from an earlier run by the open scope or query cache, without a
-        connection: docs/caching.md)."""
+        read-only unit, kept from an earlier run by the open scope or query cache, or that of
+        an identical read under way, without a connection: docs/caching.md)."""
         if self.read_only and (CACHES_OPEN[0] or SCOPE.get() is not None):
-            found = await self.db._reused(query, self.acting_user, self.isolation, args, kwargs)
+            found = await self.db._reused(self, query, args, kwargs)
             if found is not MISSING:
                 return cast(T, found)
         async with self._of(query) as conn:
@@ -481,7 +486,7 @@ class AsyncUnit:
             and self.read_only
             and (CACHES_OPEN[0] or SCOPE.get() is not None)
         ):
-            found = await self.db._reused(query, self.acting_user, self.isolation, args, kwargs)
+            found = await self.db._reused(self, query, args, kwargs)
             if found is None:
                 raise missing
             if found is not MISSING:

@@ -10,15 +10,18 @@ Every write another process makes is waited for by its notification, never by a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -107,6 +110,10 @@ SELECT id, body FROM notes WHERE id = :id;
 -- name: get_any_note()^
 -- One note at random (VOLATILE: never deduplicated).
 SELECT id, body FROM notes ORDER BY random() LIMIT 1;
+
+-- name: get_hundred_per_note_by_team(team)$
+-- 100 divided by the team's notes (not cached): fails (division by zero) while it has none.
+SELECT 100 / count(*) AS hundred_per_note FROM notes WHERE team = :team;
 
 -- name: update_note_body(id, body)!
 -- Changes a note's body.
@@ -610,3 +617,323 @@ async def test_the_cache_logs_tables_queries_and_counts_never_values(
         assert user not in record.getMessage()
         assert team not in record.getMessage()
         assert team not in repr(vars(record))
+
+
+# -- 4. concurrent identical reads (single flight) --------------------------------------------
+#
+# A read is held on the server by a lock on members, which the notes policy's function reads
+# while the read runs (after its snapshot was taken): the test sees it waiting in
+# pg_stat_activity, and lets it go by releasing the lock. Timeouts guard against a hang only.
+
+HANG_GUARD = 60.0
+T = TypeVar("T")
+# What pg_stat_statements shows of each query (the text it first saw for it may be that of
+# the PREPARE with which the cache or the scope asked the server about it: no name in it).
+BY_ID = "FROM notes WHERE id = $1"
+BY_TEAM = "FROM notes WHERE team = $1 ORDER BY id"
+HUNDRED = "count(*) AS hundred_per_note"
+
+
+def executions(url: str, fragment: str) -> int:
+    """The calls pg_stat_statements counted in this database for the statements holding
+    ``fragment`` (only those that completed: a failed or cancelled one is not counted)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(s.calls), 0) FROM plainsql.pg_stat_statements AS s"
+            " WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND strpos(s.query, %s) > 0",
+            (fragment,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+class MembersLocked:
+    """``LOCK TABLE members`` held by a connection of the test's own (taken once a cache
+    opened: it reads members when it opens), and what waits on it."""
+
+    def __init__(self, database: str) -> None:
+        self.admin = psycopg.connect(database)
+        self.locked = False
+
+    def lock(self) -> None:
+        if not self.locked:
+            self.admin.execute("LOCK TABLE members IN ACCESS EXCLUSIVE MODE")
+            self.locked = True
+
+    async def held(self, read: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """``read`` started, once it waits on the lock (taken now if not yet): on the server."""
+        self.lock()
+        waiting = len(self.waiting())
+        task = asyncio.create_task(read)
+        await self.until_waiting(waiting + 1)
+        return task
+
+    async def led(
+        self, read: Callable[[], Coroutine[Any, Any, T]], waiters: int
+    ) -> tuple[asyncio.Task[T], list[asyncio.Task[T]]]:
+        """A leader running ``read()``, held on the server, and ``waiters`` identical reads
+        started after it, each of which has looked (and found the leader's read under way)."""
+        leader = await self.held(read())
+        started = [asyncio.create_task(read()) for _ in range(waiters)]
+        await asyncio.sleep(0)  # each runs to its first wait: for the leader, holding nothing
+        return leader, started
+
+    def waiting(self) -> list[int]:
+        """The server processes waiting for a lock in this database (the reads held)."""
+        with psycopg.connect(self.admin.info.dsn, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database() ORDER BY pid"
+            ).fetchall()
+        return [int(pid) for (pid,) in rows]
+
+    async def until_waiting(self, count: int) -> list[int]:
+        """Once ``count`` reads wait on the lock (they reached the server)."""
+        async with asyncio.timeout(HANG_GUARD):
+            while True:
+                pids = self.waiting()  # a server's state: nothing to wait on but a poll
+                if len(pids) >= count:
+                    return pids
+                await asyncio.sleep(0.02)
+
+    def until_waiting_sync(self, count: int) -> list[int]:
+        deadline = time.monotonic() + HANG_GUARD
+        while len(pids := self.waiting()) < count:
+            assert time.monotonic() < deadline, "the reads never reached the server"
+            time.sleep(0.02)
+        return pids
+
+    def release(self) -> None:
+        if not self.admin.closed:
+            self.admin.rollback()
+            self.admin.close()
+
+
+@pytest.fixture
+def members_locked(database: str) -> Iterator[MembersLocked]:
+    locked = MembersLocked(database)
+    try:
+        yield locked
+    finally:
+        locked.release()
+
+
+def note_id(database: str, team: str) -> int:
+    with psycopg.connect(database) as conn:
+        row = conn.execute("SELECT min(id) FROM notes WHERE team = %s", (team,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def guarded(*awaitables: Awaitable[Any]) -> list[Any]:
+    """The results (or errors) of ``awaitables`` run together, within the hang guard."""
+    async with asyncio.timeout(HANG_GUARD):
+        return await asyncio.gather(*awaitables, return_exceptions=True)
+
+
+async def test_concurrent_identical_reads_of_a_scope_run_once(
+    counted: str, db: AsyncDatabase, q: Any, team: str, members_locked: MembersLocked
+) -> None:
+    note = note_id(counted, team)
+    unit = db.unit(acting_user="ann", read_only=True)
+    with plainsql.deduplicate_reads() as scope:
+        # The scope meets the query for the first time: the leader's unit asks the server
+        # whether it is a read, then reads, held by the lock.
+        requests = db.pool.get_stats().get("requests_num", 0)
+        leader, waiters = await members_locked.led(
+            lambda: unit.run(q.notes.get_note_by_id, id=note), 4
+        )
+        assert db.pool.get_stats().get("requests_num", 0) == requests + 1  # the leader's only
+        members_locked.release()
+        found = await guarded(leader, *waiters)
+    assert [row["body"] for row in found] == ["first"] * 5
+    assert (scope.ran, scope.reused) == (1, 4)
+    assert executions(counted, BY_ID) == 1
+    found[0]["body"] = "changed by its caller"
+    assert found[1]["body"] == "first"  # each caller has its own copy
+
+
+async def test_concurrent_identical_misses_of_the_cache_query_the_server_once(
+    counted: str, db: AsyncDatabase, q: Any, team: str
+) -> None:
+    async def request() -> list[str]:
+        with plainsql.deduplicate_reads():  # each request its own scope: the cache joins them
+            return await notes_of(db, q, team, "ann")
+
+    async with plainsql.open_async_cache(db, q) as cache:
+        requests = db.pool.get_stats().get("requests_num", 0)
+        found = await guarded(*(request() for _ in range(6)))
+        assert found == [["first", "second"]] * 6
+        assert db.pool.get_stats().get("requests_num", 0) == requests + 1  # the leader's
+        counts = cache.stats()["notes.list_notes_by_team"]
+        assert (counts.misses, counts.hits) == (1, 5)
+    assert executions(counted, BY_TEAM) == 1
+
+
+async def test_concurrent_reads_never_share_a_result_across_users_roles_or_parameters(
+    counted: str, db: AsyncDatabase, q: Any, team: str
+) -> None:
+    login = db.with_transaction_role(None)  # the login role: no policy applies to it
+    reads = [
+        notes_of(db, q, team, "ann"),
+        notes_of(db, q, team, "zoe"),  # not a member
+        notes_of(db, q, team + "-other", "ann"),
+        login.unit(acting_user="zoe", read_only=True).run(q.notes.list_notes_by_team, team=team),
+        notes_of(db, q, team, "ann"),
+        notes_of(db, q, team, "zoe"),
+    ]
+    async with plainsql.open_async_cache(db, q):
+        with plainsql.deduplicate_reads():
+            ann, zoe, other, by_login, ann_again, zoe_again = await guarded(*reads)
+    assert ann == ann_again == ["first", "second"]
+    assert zoe == zoe_again == other == []
+    assert [row["body"] for row in by_login] == ["first", "second"]
+    assert executions(counted, BY_TEAM) == 4
+
+
+async def test_a_read_failing_for_everyone_fails_for_each_caller_and_keeps_nothing(
+    counted: str, db: AsyncDatabase, q: Any, team: str
+) -> None:
+    empty = unique_name("team")  # no note: 100 / 0
+    unit = db.unit(acting_user="ann", read_only=True)
+    read = q.notes.get_hundred_per_note_by_team
+    with plainsql.deduplicate_reads() as scope:
+        failed = await guarded(*(unit.run(read, team=empty) for _ in range(4)))
+        # Each caller's error comes from its own unit (the waiters ran the read themselves).
+        assert all(isinstance(e, errors.QueryError) and e.sqlstate == "22012" for e in failed)
+        assert len({id(e) for e in failed}) == 4
+        assert (scope.ran, scope.reused) == (0, 0)
+        assert await unit.run(read, team=team) == 50  # another team: the read works
+        another_process_runs(counted, "INSERT INTO teams (name) VALUES (%s)", empty)
+        another_process_runs(
+            counted, "INSERT INTO members (team, user_id) VALUES (%s, 'ann')", empty
+        )
+        another_process_runs(counted, "INSERT INTO notes (team, body) VALUES (%s, 'one')", empty)
+        try:
+            assert await unit.run(read, team=empty) == 100  # no failure was kept: it runs
+            assert await unit.run(read, team=empty) == 100  # and now it is reused
+        finally:
+            another_process_runs(counted, "DELETE FROM notes WHERE team = %s", empty)
+            another_process_runs(counted, "DELETE FROM teams WHERE name = %s", empty)
+    assert (scope.ran, scope.reused) == (2, 1)
+    assert executions(counted, HUNDRED) == 2
+
+
+async def test_the_waiters_of_a_leader_that_fails_run_the_read_themselves(
+    counted: str, db: AsyncDatabase, q: Any, team: str, members_locked: MembersLocked
+) -> None:
+    async with plainsql.open_async_cache(db, q) as cache:
+        leader, waiters = await members_locked.led(lambda: notes_of(db, q, team, "ann"), 3)
+        [pid] = members_locked.waiting()
+        with psycopg.connect(counted, autocommit=True) as admin:
+            admin.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        with pytest.raises(errors.QueryCanceled):
+            async with asyncio.timeout(HANG_GUARD):
+                await leader
+        # The leader's error is its own: each waiter now runs the read, in its own unit.
+        await members_locked.until_waiting(3)
+        members_locked.release()
+        assert await guarded(*waiters) == [["first", "second"]] * 3
+        assert await notes_of(db, q, team, "ann") == ["first", "second"]  # kept: a hit
+        counts = cache.stats()["notes.list_notes_by_team"]
+        assert (counts.misses, counts.hits) == (4, 1)
+    assert executions(counted, BY_TEAM) == 3  # the cancelled one: not
+
+
+async def test_a_cancelled_leader_or_waiter_neither_hangs_nor_cancels_the_others(
+    counted: str, db: AsyncDatabase, q: Any, team: str, members_locked: MembersLocked
+) -> None:
+    note = note_id(counted, team)
+    unit = db.unit(acting_user="bea", read_only=True)
+    with plainsql.deduplicate_reads() as scope:
+        leader, waiters = await members_locked.led(
+            lambda: unit.run(q.notes.get_note_by_id, id=note), 3
+        )
+        waiters[0].cancel()  # a waiter gives up: nobody else notices
+        [gone] = await guarded(waiters[0])
+        assert isinstance(gone, asyncio.CancelledError)
+        assert not leader.done()
+        leader.cancel()  # the leader gives up: its waiters run the read themselves
+        [gone] = await guarded(leader)
+        assert isinstance(gone, asyncio.CancelledError)
+        await members_locked.until_waiting(2)
+        members_locked.release()
+        found = await guarded(*waiters[1:])
+        assert [row["body"] for row in found] == ["first", "first"]
+        again = await unit.run(q.notes.get_note_by_id, id=note)
+        assert again["body"] == "first"
+    assert (scope.ran, scope.reused) == (2, 1)
+    assert executions(counted, BY_ID) == 2
+
+
+async def test_a_read_begun_after_a_write_in_the_scope_never_gets_an_earlier_result(
+    counted: str, db: AsyncDatabase, q: Any, team: str, members_locked: MembersLocked
+) -> None:
+    note = note_id(counted, team)
+    unit = db.unit(acting_user="ann", read_only=True)
+    login = db.with_transaction_role(None)  # writes without the policy: members stays locked
+    with plainsql.deduplicate_reads() as scope:
+        before = await members_locked.held(unit.run(q.notes.get_note_by_id, id=note))
+        async with login.transaction(acting_user="ann") as conn:
+            await q.notes.update_note_body(conn, id=note, body="rewritten")
+        # It reaches the server: it never waits for `before`.
+        after = await members_locked.held(unit.run(q.notes.get_note_by_id, id=note))
+        members_locked.release()
+        found_before, found_after = await guarded(before, after)
+        assert found_before["body"] == "first"  # its snapshot was taken before the write
+        assert found_after["body"] == "rewritten"
+        again = await unit.run(q.notes.get_note_by_id, id=note)
+        assert again["body"] == "rewritten"  # the earlier read's result was not kept
+    assert scope.reused == 1
+    assert executions(counted, BY_ID) == 2
+
+
+async def test_a_read_begun_after_a_write_was_heard_never_gets_an_earlier_result(
+    counted: str, db: AsyncDatabase, q: Any, team: str, members_locked: MembersLocked
+) -> None:
+    async with plainsql.open_async_cache(db, q) as cache:
+        before = await members_locked.held(notes_of(db, q, team, "ann"))
+        seen = cache.notifications
+        another_process_runs(counted, "INSERT INTO notes (team, body) VALUES (%s, 'third')", team)
+        await cache.wait_for_notification(seen)
+        after = await members_locked.held(notes_of(db, q, team, "ann"))  # it reaches the server
+        members_locked.release()
+        assert await guarded(before, after) == [
+            ["first", "second"],
+            ["first", "second", "third"],
+        ]
+        assert await notes_of(db, q, team, "ann") == ["first", "second", "third"]
+        counts = cache.stats()["notes.list_notes_by_team"]
+        assert (counts.misses, counts.hits) == (2, 1)
+    assert executions(counted, BY_TEAM) == 2
+
+
+def test_the_sync_cache_runs_concurrent_identical_misses_once(
+    counted: str, settings: Settings, team: str, members_locked: MembersLocked
+) -> None:
+    q: Any = plainsql.load_queries(settings.sql_dir, settings=settings)
+    found: list[Any] = []
+    with plainsql.open_pool(settings) as pool:
+        unit = Database(pool, settings).unit(acting_user="ann", read_only=True)
+
+        def read() -> None:
+            found.append([r["body"] for r in unit.run(q.notes.list_notes_by_team, team=team)])
+
+        with plainsql.open_cache(Database(pool, settings), q) as cache:
+            threads = [threading.Thread(target=read) for _ in range(5)]
+            members_locked.lock()
+            threads[0].start()
+            members_locked.until_waiting_sync(1)
+            for thread in threads[1:]:
+                thread.start()
+            # Not needed for the outcome (a thread that looks once the leader landed finds its
+            # result kept): it lets the others reach their wait before the leader lands.
+            time.sleep(0.2)
+            members_locked.release()
+            for thread in threads:
+                thread.join(HANG_GUARD)
+                assert not thread.is_alive()
+            assert found == [["first", "second"]] * 5
+            counts = cache.stats()["notes.list_notes_by_team"]
+            assert (counts.misses, counts.hits) == (1, 4)
+    assert executions(counted, BY_TEAM) == 1

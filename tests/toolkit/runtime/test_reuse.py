@@ -1,5 +1,6 @@
 """The query cache's store and keys, without a server (runtime/_reuse.py), on a clock of the
-test's own: expiry, the bounds, what a write or a dropped listener does to what is kept."""
+test's own: expiry, the bounds, what a write or a dropped listener does to what is kept, and
+to the reads under way that identical reads wait for."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from plainsql.runtime._reuse import (
     MISSING,
     CacheSpec,
     CacheStore,
+    Flight,
+    ReadScope,
     approximate_size,
     copied,
     params_key,
@@ -131,3 +134,57 @@ def test_a_reused_result_is_a_copy_its_caller_may_change() -> None:
     handed.append({"id": 3})
     assert kept == [{"id": 1}]
     assert copied({"id": 1}) == {"id": 1}
+
+
+def test_a_miss_under_way_is_joined_until_a_table_it_reads_is_written(clock: Clock) -> None:
+    kept = store(clock)
+    leader, leads = kept.flight("k", "notes", Flight)
+    assert leads
+    assert kept.flight("k", "notes", Flight) == (leader, False)  # an identical miss waits
+    kept.invalidate(OTHER)  # a table notes does not read
+    assert kept.flight("k", "notes", Flight) == (leader, False)
+    kept.invalidate(MEMBERS)  # the leader may have read before this write
+    assert leader is not None
+    after, leads = kept.flight("k", "notes", Flight)
+    assert leads
+    assert after is not leader
+    kept.landed("k", leader)  # the earlier leader lands: the later one stays under way
+    assert kept.flight("k", "notes", Flight) == (after, False)
+
+
+def test_nothing_is_under_way_while_nobody_listens(clock: Clock) -> None:
+    kept = store(clock)
+    leader, _ = kept.flight("k", "notes", Flight)
+    kept.dropped()
+    assert kept.flight("k", "notes", Flight) == (None, False)  # the read runs alone
+    kept.listening_again()
+    again, leads = kept.flight("k", "notes", Flight)
+    assert leads
+    assert again is not leader
+    assert kept.flight("other", "notes", None) == (None, False)  # only looking: leads nothing
+
+
+def test_a_write_in_the_scope_forgets_its_reads_under_way_and_what_they_bring() -> None:
+    scope = ReadScope()
+    leader, leads = scope.flight("k", Flight)
+    assert leads
+    assert scope.flight("k", Flight) == (leader, False)
+    began = scope.cleared
+    scope.clear()  # a write
+    after, leads = scope.flight("k", Flight)
+    assert leads  # a read begun after the write runs
+    assert after is not leader
+    scope.keep("k", ["read before the write"], began)
+    assert "k" not in scope.results
+    scope.keep("k", ["read after it"], scope.cleared)
+    assert scope.results["k"] == ["read after it"]
+    scope.keep("failed", MISSING, scope.cleared)
+    assert "failed" not in scope.results
+    assert scope.ran == 2
+
+
+def test_a_flight_lands_once_and_its_waiters_see_what_it_brought() -> None:
+    flight = Flight()
+    flight.land(["rows"])
+    flight.land(MISSING)  # a late "it failed" changes nothing
+    assert flight.wait() == ["rows"]
