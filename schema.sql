@@ -1139,6 +1139,37 @@ $$;
 COMMENT ON FUNCTION public.app_team_directory(checked_team_id uuid) IS 'Co-member directory: the active members of a team the acting user belongs to, else none.';
 
 --
+-- Name: app_team_directory_page(uuid, timestamp with time zone, text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.app_team_directory_page(checked_team_id uuid, after_joined_at timestamp with time zone, after_user_id text, page_size integer) RETURNS TABLE(team_id uuid, user_id text, name text, email text, username text, image text, role public.user_role, joined_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF page_size IS NULL OR page_size NOT BETWEEN 1 AND 1001 THEN
+        RAISE EXCEPTION 'page_size must be between 1 and 1001'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    SELECT m.team_id, m.user_id, u.name, u.email, u.username, u.image, m.role, m.created_at
+    FROM team_members AS m
+    JOIN users AS u ON u.id = m.user_id
+    WHERE m.team_id = checked_team_id AND u.deleted_at IS NULL
+      AND (m.created_at, m.user_id) > (after_joined_at, after_user_id)
+      AND app_is_team_member(checked_team_id)
+    ORDER BY m.created_at, m.user_id
+    LIMIT page_size;
+END;
+$$;
+
+--
+-- Name: FUNCTION app_team_directory_page(checked_team_id uuid, after_joined_at timestamp with time zone, after_user_id text, page_size integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.app_team_directory_page(checked_team_id uuid, after_joined_at timestamp with time zone, after_user_id text, page_size integer) IS 'One page of the co-member directory, in the order members joined, after the cursor; none unless the acting user is a member.';
+
+--
 -- Name: app_team_invitations_of_acting_user(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2655,10 +2686,22 @@ CREATE INDEX sessions_user_id_idx ON public.sessions USING btree (user_id);
 CREATE INDEX team_invitations_invited_by_idx ON public.team_invitations USING btree (invited_by);
 
 --
+-- Name: team_invitations_team_id_created_at_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX team_invitations_team_id_created_at_user_id_idx ON public.team_invitations USING btree (team_id, created_at, user_id);
+
+--
 -- Name: team_invitations_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX team_invitations_user_id_idx ON public.team_invitations USING btree (user_id);
+
+--
+-- Name: team_members_team_id_created_at_user_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX team_members_team_id_created_at_user_id_idx ON public.team_members USING btree (team_id, created_at, user_id);
 
 --
 -- Name: team_members_user_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -2755,6 +2798,18 @@ CREATE INDEX video_summary_tags_tag_id_video_summary_id_idx ON public.video_summ
 --
 
 CREATE UNIQUE INDEX workspaces_domain_key ON public.workspaces USING btree (domain) WHERE (domain IS NOT NULL);
+
+--
+-- Name: agent_states_last_phase_completed_stat; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.agent_states_last_phase_completed_stat ON ((phases -> '-1'::integer) -> 'completed'::text) FROM public.agent_states;
+
+--
+-- Name: STATISTICS agent_states_last_phase_completed_stat; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON STATISTICS public.agent_states_last_phase_completed_stat IS 'How many agent states have their last phase completed: list_projects_with_last_phase_completed pages in index order.';
 
 --
 -- Name: accounts accounts_set_updated_at; Type: TRIGGER; Schema: public; Owner: -

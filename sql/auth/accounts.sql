@@ -40,6 +40,7 @@ WHERE user_id = :user_id
 
 -- name: list_accounts_by_user(user_id)
 -- Returns the active user's accounts (credential included), oldest first; at most 100 (one per sign-in provider).
+-- Capped, not paged: the user links each account itself, and sign-in providers are few.
 SELECT
     a.id, a.user_id, a.account_id, a.provider_id, a.access_token_expires_at,
     a.refresh_token_expires_at, a.scope, a.created_at, a.updated_at

@@ -27,6 +27,8 @@ WHERE s.token_hash = :token_hash AND s.expires_at > now() AND u.deleted_at IS NU
 
 -- name: list_live_sessions_by_user(user_id)
 -- Returns the user's live sessions, newest first; at most 100 (the newest).
+-- Capped, not paged: one session per sign-in, each expiring (the purge deletes it); a user's
+-- live sessions are the devices it signed in from, few.
 SELECT s.id, s.user_id, s.expires_at, s.ip_address, s.user_agent, s.created_at, s.updated_at
 FROM sessions AS s
 JOIN users AS u ON u.id = s.user_id

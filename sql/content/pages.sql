@@ -10,8 +10,9 @@ LIMIT :page_size::integer;
 
 -- name: list_page_tree(workspace_id, page_name)
 -- The page (depth 0) then its blocks down to the workspace's embed_depth, depth-first in
--- position order, at most 10000 rows; no rows when the page does not exist. One recursive query,
--- not one per level.
+-- position order, at most 10001 rows; no rows when the page does not exist. One recursive query,
+-- not one per level. A tree is shown whole, so not paged: a 10001st row makes the services
+-- refuse (reference_apps.services.content.MAX_TREE_ROWS) rather than show a page cut short.
 WITH RECURSIVE tree AS (
     SELECT n.uuid, n.workspace_id, n.parent_uuid, n.position, n.page_name, n.slug, n.title,
            n.html, n.metadata, n.created_at, n.updated_at,
@@ -33,7 +34,7 @@ SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, 
        depth  -- 0 for the page, then a parent's depth + 1: typegen proves it NOT NULL
 FROM tree
 ORDER BY path, uuid
-LIMIT 10000;
+LIMIT 10001;
 
 -- name: delete_page_by_name(workspace_id, page_name)!
 -- Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no such page.

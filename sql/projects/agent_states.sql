@@ -138,13 +138,15 @@ WHERE p.id = s.project_id AND s.project_id = :project_id AND p.user_id = :user_i
 RETURNING s.id, s.project_id, s.current_state, s.current_phase, s.phases, s.sandbox_id,
           s.preview_url, s.generated_files, s.conversation_history, s.created_at, s.updated_at;
 
--- name: list_projects_with_last_phase_completed(user_id)
--- The user's projects whose last phase is marked completed, most recently updated first; at most 500 (the most recent).
+-- name: list_projects_with_last_phase_completed(user_id, before_updated_at, before_id, page_size)
+-- One page of the user's projects whose last phase is marked completed, most recently updated first, strictly after the cursor (before_updated_at, before_id; NULL = the first page), read in order from projects_user_id_updated_at_idx, which the planner takes knowing how many states are completed (agent_states_last_phase_completed_stat, 20261207083955); see list_projects_page for a project updated while paging.
 SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
        p.created_at, p.updated_at
 FROM projects AS p
 JOIN agent_states AS s ON s.project_id = p.id
 WHERE p.user_id = :user_id
   AND s.phases -> -1 -> 'completed' = 'true'::jsonb
+  AND (p.updated_at, p.id) < (coalesce(:before_updated_at::timestamptz, 'infinity'),
+                              coalesce(:before_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
 ORDER BY p.updated_at DESC, p.id DESC
-LIMIT 500;
+LIMIT :page_size::integer;

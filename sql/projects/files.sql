@@ -5,14 +5,17 @@ FROM project_files AS f
 JOIN projects AS p ON p.id = f.project_id
 WHERE f.project_id = :project_id AND p.user_id = :user_id AND f.path = :path;
 
--- name: list_project_files(project_id, user_id)
--- The files of the user's project, in path order (none if the project is not theirs); at most 10000.
+-- name: list_project_files(project_id, user_id, after_path, page_size)
+-- One page of the files of the user's project, in path order, strictly after after_path (NULL =
+-- the first page; none if the project is not theirs); a path is unique in its project
+-- (project_files_project_id_path_key), which is read in order.
 SELECT f.id, f.project_id, f.path, f.content, f.created_at, f.updated_at
 FROM project_files AS f
 JOIN projects AS p ON p.id = f.project_id
 WHERE f.project_id = :project_id AND p.user_id = :user_id
+  AND f.path > coalesce(:after_path::text, '')
 ORDER BY f.path
-LIMIT 10000;
+LIMIT :page_size::integer;
 
 -- name: upsert_project_file(project_id, user_id, path, content)<!
 -- The file written at this path (created or replaced), or nothing if the project is not the user's.

@@ -5,7 +5,10 @@ FROM projects
 WHERE id = :project_id AND user_id = :user_id;
 
 -- name: list_project_with_files_by_id(project_id, user_id)
--- One row per file of the user's project (file_* NULL when it has none), path order, at most 10000; no rows if not theirs.
+-- One row per file of the user's project (file_* NULL when it has none), path order, at most 10001; no rows if not theirs.
+-- One consistent snapshot of the whole project, so not paged: a 10001st row makes the service
+-- refuse (reference_apps.services.projects.MAX_FILES_AT_ONCE) rather than return a project
+-- cut short; a larger project is read with list_project_files, a page at a time.
 SELECT p.id, p.user_id, p.name, p.description, p.status, p.preview_url, p.sandbox_id,
        p.created_at, p.updated_at,
        f.id AS file_id, f.path AS file_path, f.content AS file_content,
@@ -14,7 +17,7 @@ FROM projects AS p
 LEFT JOIN project_files AS f ON f.project_id = p.id
 WHERE p.id = :project_id AND p.user_id = :user_id
 ORDER BY f.path
-LIMIT 10000;
+LIMIT 10001;
 
 -- name: create_project(user_id, name, description)<!
 -- The new project.

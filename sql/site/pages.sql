@@ -10,8 +10,9 @@
 
 -- name: list_site_page_tree(workspace_id, slug)
 -- The page with this slug (the first by page name when several share it) at depth 0, then its
--- blocks down to the workspace's embed_depth, depth-first in position order, at most 10000
--- rows; no rows when there is no such page. One recursive query; every step names the workspace, so each level is
+-- blocks down to the workspace's embed_depth, depth-first in position order, at most 10001
+-- rows (a 10001st makes the service refuse, as content's list_page_tree's does); no rows when
+-- there is no such page. One recursive query; every step names the workspace, so each level is
 -- read from nodes_workspace_id_parent_uuid_position_idx.
 -- plainsql: replica-safe
 WITH RECURSIVE page AS (
@@ -40,4 +41,4 @@ SELECT uuid, workspace_id, parent_uuid, position, page_name, slug, title, html, 
        depth  -- 0 for the page, then a parent's depth + 1: typegen proves it NOT NULL
 FROM tree
 ORDER BY path, uuid
-LIMIT 10000;
+LIMIT 10001;

@@ -14,17 +14,23 @@ WHERE NOT EXISTS (
 )
 RETURNING team_id, user_id, role, invited_by, created_at;
 
--- name: list_team_invitations(team_id)
--- Returns the team's pending invitations, oldest first (an OWNER's view: the policy); at most 1000.
+-- name: list_team_invitations(team_id, after_created_at, after_user_id, page_size)
+-- One page of the team's pending invitations, oldest first (an OWNER's view: the policy),
+-- strictly after the cursor (after_created_at, after_user_id; NULL = the first page), read in
+-- order from team_invitations_team_id_created_at_user_id_idx.
 SELECT team_id, user_id, role, invited_by, created_at
 FROM team_invitations
 WHERE team_id = :team_id
+  AND (created_at, user_id) > (coalesce(:after_created_at::timestamptz, '-infinity'),
+                               coalesce(:after_user_id::text, ''))
 ORDER BY created_at, user_id
-LIMIT 1000;
+LIMIT :page_size::integer;
 
 -- name: list_invitations_by_acting_user()
 -- Returns the acting user's pending invitations to live teams, with each team's name, oldest
 -- first, at most 100 (app_team_invitations_of_acting_user: the invitee cannot read the team yet).
+-- Capped, not paged: a pending invitation waits for its invitee, who accepts or declines it;
+-- each answered one brings the next (oldest first) into view, so none is lost, only deferred.
 SELECT
     i.team_id AS "team_id!", i.team_name AS "team_name!", i.team_slug AS "team_slug!",
     i.role AS "role!", i.invited_by, i.created_at AS "created_at!"

@@ -23,12 +23,15 @@ WHERE team_id = :team_id AND user_id = :user_id;
 DELETE FROM team_members
 WHERE team_id = :team_id AND user_id = :user_id;
 
--- name: list_team_members(team_id)
--- Returns the team's active members with their names and roles, owners first, then by name, at
--- most 1000; nothing unless the acting user is a member (the co-member directory, app_team_directory).
+-- name: list_team_members(team_id, after_joined_at, after_user_id, page_size)
+-- One page of the team's active members with their names and roles, in the order they joined,
+-- strictly after the cursor (after_joined_at, after_user_id; NULL = the first page); nothing
+-- unless the acting user is a member. The page path app_team_directory_page (20261207082949)
+-- reads the page from team_members_team_id_created_at_user_id_idx; only its rows are sorted here.
 SELECT
     d.team_id AS "team_id!", d.user_id AS "user_id!", d.name AS "name!", d.email AS "email!",
     d.username, d.image, d.role AS "role!", d.joined_at AS "joined_at!"
-FROM app_team_directory(:team_id) AS d
-ORDER BY d.role = 'OWNER' DESC, d.name, d.user_id
-LIMIT 1000;
+FROM app_team_directory_page(:team_id::uuid,
+                             coalesce(:after_joined_at::timestamptz, '-infinity'),
+                             coalesce(:after_user_id::text, ''), :page_size::integer) AS d
+ORDER BY d.joined_at, d.user_id;

@@ -20,6 +20,8 @@ WHERE slug = :slug AND deleted_at IS NULL;
 
 -- name: list_teams_by_user(user_id)
 -- Returns the teams an active user belongs to, with the user's role in each, by name; at most 1000.
+-- Capped, not paged: one joins a team only by accepting an invitation oneself, so a user's
+-- teams are few (the switcher shows them all); a thousand is far past any real use.
 -- Cached per acting user (the team switcher reads it on every page): a committed write to
 -- teams, team_members or users drops it; an entry lives 30 s at most.
 -- plainsql: cache ttl=30s

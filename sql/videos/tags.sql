@@ -45,6 +45,7 @@ WHERE v.id = vt.video_summary_id AND vt.video_summary_id = :video_summary_id
 
 -- name: list_tags_by_video_summary(video_summary_id, user_id)
 -- The tags of the user's video, by name (none if the video is not theirs); at most 100.
+-- Capped, not paged: the user attaches each tag to the video by hand; a video's tags are few.
 SELECT t.id, t.name, t.description, t.created_at
 FROM video_summary_tags AS vt
 JOIN video_summaries AS v ON v.id = vt.video_summary_id
@@ -63,12 +64,13 @@ RETURNING id, name, description, created_at;
 -- Sets a shared category's description through the administrators' path app_set_category_description (20261207042943): true when found; others get insufficient_privilege.
 SELECT app_set_category_description(:category_id::text, :description::text) AS "found!";
 
--- name: list_categories()
--- The categories, by name; at most 1000 (the shared catalogue is curated, not user content).
+-- name: list_categories(after_name, page_size)
+-- One page of the categories, by name, strictly after after_name (NULL = the first page). The shared catalogue grows as categories are added (the application role may add one), so it is paged; a name is unique (categories_name_key), which is read in order.
 SELECT id, name, description, created_at
 FROM categories
+WHERE name > coalesce(:after_name::text, '')
 ORDER BY name
-LIMIT 1000;
+LIMIT :page_size::integer;
 
 -- name: create_video_summary_category(video_summary_id, user_id, category_id)<!
 -- video_found: whether the user's video exists; linked: whether a new link was made (false when already linked). An unknown category violates video_summary_categories_category_id_fkey.
@@ -94,6 +96,7 @@ WHERE v.id = vc.video_summary_id AND vc.video_summary_id = :video_summary_id
 
 -- name: list_categories_by_video_summary(video_summary_id, user_id)
 -- The categories of the user's video, by name (none if the video is not theirs); at most 100.
+-- Capped, not paged: the user puts the video in each category by hand; a video's are few.
 SELECT c.id, c.name, c.description, c.created_at
 FROM video_summary_categories AS vc
 JOIN video_summaries AS v ON v.id = vc.video_summary_id

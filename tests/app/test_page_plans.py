@@ -4,6 +4,11 @@ default planner settings and again with plan_cache_mode = force_generic_plan, af
 Neither plan may hold a Seq Scan of the paged table or a Sort node, except the exemptions
 listed in EXEMPT_SORTS.
 
+A page read through a page path (PATH_PAGE_QUERIES: the co-member directory, whose names the
+application role may not read directly) is examined the same way as the meeting name search
+below: the path's own statement, read from auto_explain, walks its index in order; the query
+sorts only the page's rows.
+
 The meeting name search (SEARCH_QUERIES) is examined on data where a trigram index wins: one
 user with 20,000 meetings, a rare term among their names. Its page of ids is found by the
 search path app_search_meetings (row-level security keeps ILIKE out of index conditions of the
@@ -17,10 +22,12 @@ role, is examined on 5,000 workspaces: the domain must be an index condition of 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -33,6 +40,11 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 USERS = 100
 PER_USER = 500  # 50,000 rows in each paged table
 ACTING = "pu-50"
+# ACTING's first project, video and team (pu-<u>'s are md5('p<u>-1'), pu-<u>-v1, md5('t<u>')):
+# each holds PER_USER files, keyframes, members and invitations. ACTING owns its team.
+ACTING_PROJECT = str(UUID(hashlib.md5(b"p50-1").hexdigest()))
+ACTING_VIDEO = f"{ACTING}-v1"
+ACTING_TEAM = str(UUID(hashlib.md5(b"t50").hexdigest()))
 
 # query -> (the paged table, the parameters beside the cursor and page size)
 PAGE_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -51,7 +63,21 @@ PAGE_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "projects.list_projects_by_status": ("projects", {"user_id": ACTING, "status": "deployed"}),
     "auth.list_users_page": ("users", {}),  # the acting user is an administrator
     "content.list_pages_by_workspace": ("nodes", {"workspace_id": 50}),  # ACTING's workspace
+    "projects.list_project_files": (
+        "project_files", {"user_id": ACTING, "project_id": ACTING_PROJECT}),
+    "projects.list_projects_with_last_phase_completed": ("projects", {"user_id": ACTING}),
+    "videos.list_keyframes_by_video_summary": (
+        "keyframes", {"user_id": ACTING, "video_summary_id": ACTING_VIDEO}),
+    "videos.list_categories": ("categories", {}),  # the shared catalogue
+    "teams.list_team_invitations": ("team_invitations", {"team_id": ACTING_TEAM}),
 }  # fmt: skip
+
+# query -> (its page path, the paged table, the parameters beside the cursor and page size)
+PATH_PAGE_QUERIES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "teams.list_team_members": (
+        "app_team_directory_page", "team_members", {"team_id": ACTING_TEAM}),
+}  # fmt: skip
+PATH_INDEXES = {"teams.list_team_members": "team_members_team_id_created_at_user_id_idx"}
 
 # Sorts allowed, and why: in these plans a Sort may sit right under a Limit (a top-N), under
 # the Aggregate that groups the rows matching the filter (counts), or above a Limit (it sorts
@@ -132,9 +158,10 @@ def big(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
         c.execute(
             "INSERT INTO tags (id, name) SELECT 't' || i, 'tag ' || i FROM generate_series(1, 50) i"
         )
-        c.execute(
+        c.execute(  # the videos below are in the first ten
             "INSERT INTO categories (id, name) SELECT 'c' || i, 'cat ' || i"
-            " FROM generate_series(1, 10) i"
+            " FROM generate_series(1, %s) i",
+            (USERS * PER_USER,),
         )
         c.execute(
             "INSERT INTO video_summary_tags (video_summary_id, tag_id)"
@@ -144,6 +171,44 @@ def big(plainsql_server: TestServer, plainsql_template: str) -> Iterator[str]:
         c.execute(
             "INSERT INTO video_summary_categories (video_summary_id, category_id)"
             " SELECT id, 'c' || (abs(hashtext(id)) % 10 + 1) FROM video_summaries"
+        )
+        c.execute(  # every project's agent state; in one project in two the last phase done
+            "INSERT INTO agent_states (project_id, phases)"
+            " SELECT id, CASE WHEN name::text ~ '[02468]$'"
+            "  THEN '[{\"completed\": true}]' ELSE '[]' END::jsonb FROM projects"
+        )
+        c.execute(  # each user's first project holds PER_USER files
+            "INSERT INTO project_files (project_id, path, content)"
+            " SELECT md5('p' || u || '-1')::uuid, 'src/file_' || i || '.py', ''"
+            " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
+            (USERS, PER_USER),
+        )
+        c.execute(  # each user's first video PER_USER keyframes, two to a second
+            "INSERT INTO keyframes (id, video_summary_id, timestamp_seconds, image_url)"
+            " SELECT 'pu-' || u || '-k' || i, 'pu-' || u || '-v1', i / 2, 'https://x/' || i"
+            " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
+            (USERS, PER_USER),
+        )
+        c.execute(  # team u: pu-u (its OWNER), pu-(u + 100), ... PER_USER members, each in one
+            "INSERT INTO teams (id, name, slug)"
+            " SELECT md5('t' || u)::uuid, 'team ' || u, 'team-' || u"
+            " FROM generate_series(1, %s) AS u",
+            (USERS,),
+        )
+        c.execute(
+            "INSERT INTO team_members (team_id, user_id, role, created_at)"
+            " SELECT md5('t' || u)::uuid, 'pu-' || (u + %s * k),"
+            "  CASE WHEN k = 0 THEN 'OWNER' ELSE 'MEMBER' END::user_role,"
+            "  now() - make_interval(mins => (%s - k) * 3 + u)"
+            " FROM generate_series(1, %s) AS u, generate_series(0, %s - 1) AS k",
+            (USERS, PER_USER, USERS, PER_USER),
+        )
+        c.execute(
+            "INSERT INTO team_invitations (team_id, user_id, invited_by, created_at)"
+            " SELECT md5('t' || u)::uuid, 'invitee-' || u || '-' || i, 'pu-' || u,"
+            "  now() - make_interval(mins => i * 3 + u)"
+            " FROM generate_series(1, %s) AS u, generate_series(1, %s) AS i",
+            (USERS, PER_USER),
         )
         c.commit()
         c.autocommit = True
@@ -178,6 +243,34 @@ def _nodes(
 
 
 def _middle_cursor(c: Conn, table: str, params: dict[str, Any]) -> dict[str, Any]:
+    if table in ("team_members", "team_invitations"):
+        row = c.execute(
+            f"SELECT created_at, user_id FROM {table} WHERE team_id = %s"
+            " ORDER BY created_at, user_id OFFSET %s LIMIT 1",
+            (params["team_id"], PER_USER // 2),
+        ).fetchone()
+        assert row is not None
+        key = "after_joined_at" if table == "team_members" else "after_created_at"
+        return {key: row[0], "after_user_id": row[1], "page_size": 21}
+    if table == "project_files":
+        row = c.execute(
+            "SELECT path FROM project_files WHERE project_id = %s ORDER BY path OFFSET %s LIMIT 1",
+            (params["project_id"], PER_USER // 2),
+        ).fetchone()
+        assert row is not None
+        return {"after_path": row[0], "page_size": 21}
+    if table == "keyframes":
+        row = c.execute(
+            "SELECT timestamp_seconds, id FROM keyframes WHERE video_summary_id = %s"
+            " ORDER BY timestamp_seconds, id OFFSET %s LIMIT 1",
+            (params["video_summary_id"], PER_USER // 2),
+        ).fetchone()
+        assert row is not None
+        return {"after_timestamp_seconds": row[0], "after_id": row[1], "page_size": 21}
+    if table == "categories":
+        row = c.execute("SELECT name FROM categories ORDER BY name OFFSET 25000 LIMIT 1").fetchone()
+        assert row is not None
+        return {"after_name": row[0], "page_size": 51}
     if table == "users":
         row = c.execute(
             "SELECT created_at, id FROM users ORDER BY created_at DESC, id DESC"
@@ -285,9 +378,36 @@ def test_ranked_search_and_counts_sort_only_a_limited_top_n(
         assert _problems(plan, table, sorts_allowed_under_limit=True) == [], f"{mode}:\n{text}"
 
 
+@pytest.mark.parametrize("mode", ["auto", "force_generic_plan"])
+@pytest.mark.parametrize("name", sorted(PATH_PAGE_QUERIES))
+def test_a_page_path_reads_its_page_from_an_index_in_order(
+    big: str, plainsql_queries: Queries, name: str, mode: str
+) -> None:
+    """Run for real from a cursor in the middle, the path's statement (auto_explain) walks
+    its index in order, with no Sort or Seq Scan; the query sorts only the page's rows, which
+    the path returns."""
+    path, table, params = PATH_PAGE_QUERIES[name]
+    namespace, _, query = name.partition(".")
+    sql = getattr(getattr(plainsql_queries, namespace), query).sql
+    with psycopg.connect(big) as c:
+        values = {**params, **_middle_cursor(c, table, params)}
+    outer, logged, rows = _explained_run(big, sql, values, ACTING, mode)
+
+    assert len(rows) == values["page_size"]
+    statement = f"FROM {table} AS m"  # the path's, not the query's own call of the path
+    inner = [p["Plan"] for p in logged
+             if statement in p["Query Text"] and path not in p["Query Text"]]  # fmt: skip
+    assert len(inner) == 1, [p["Query Text"] for p in logged]
+    text = json.dumps(inner[0], indent=1)
+    assert _problems(inner[0], table, sorts_allowed_under_limit=False) == [], text
+    assert any(n.get("Index Name") == PATH_INDEXES[name] for n, _, _ in _nodes(inner[0])), text
+    assert [n["Node Type"] for n, _, _ in _nodes(outer)] == ["Sort", "Function Scan"], outer
+
+
 def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
-    """A query taking a page_size is a page query: it must be in PAGE_QUERIES (or, a search
-    whose page comes from a search path, in SEARCH_QUERIES)."""
+    """A query taking a page_size is a page query: it must be in PAGE_QUERIES (or, a page
+    read through a page path, in PATH_PAGE_QUERIES; a search whose page comes from a search
+    path, in SEARCH_QUERIES)."""
     paged = {
         name
         for name in plainsql_queries.available_queries
@@ -295,7 +415,8 @@ def test_every_page_query_is_examined(plainsql_queries: Queries) -> None:
         and "%(page_size)s"
         in getattr(getattr(plainsql_queries, name.split(".")[0]), name.split(".")[1]).sql
     }
-    assert paged == {name.split("/")[0] for name in PAGE_QUERIES} | set(SEARCH_QUERIES)
+    examined = {name.split("/")[0] for name in PAGE_QUERIES}
+    assert paged == examined | set(PATH_PAGE_QUERIES) | set(SEARCH_QUERIES)
 
 
 def _top_level_limit(sql: str) -> bool:

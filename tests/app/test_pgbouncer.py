@@ -143,7 +143,7 @@ async def test_teams_and_role_changes(db: AsyncDatabase, queries: AsyncTypedQuer
         await teams.accept_invitation(team.id, acting_user_id=mate)
         await teams.change_role(team.id, mate, UserRole.OWNER, acting_user_id=owner)
         await teams.change_role(team.id, owner, UserRole.MEMBER, acting_user_id=mate)
-        members = await teams.list_members(team.id, acting_user_id=owner)
+        members = (await teams.list_members(team.id, acting_user_id=owner)).items
         assert {(m.user_id, m.role) for m in members} == {
             (mate, UserRole.OWNER),
             (owner, UserRole.MEMBER),

@@ -436,8 +436,19 @@ def test_the_explicit_paths_work_as_the_role(
             (team_id,),
         ).fetchall()
         assert directory == [(new_id, "cy@x.io", "MEMBER"), (B, f"{B}@x.io", "OWNER")]
+        page = "SELECT user_id, joined_at FROM app_team_directory_page(%s, %s, %s, 1)"
+        ((first, joined_at),) = unit.execute(page, (team_id, "-infinity", "")).fetchall()
+        assert first == B  # in the order they joined: the creator first
+        after_b = unit.execute(page, (team_id, joined_at, B)).fetchall()
+        assert [user_id for user_id, _ in after_b] == [new_id]
     with app_db.transaction(acting_user=A) as unit:  # not a member: an empty directory
         assert unit.execute("SELECT * FROM app_team_directory(%s)", (team_id,)).fetchall() == []
+        assert (
+            unit.execute(
+                "SELECT * FROM app_team_directory_page(%s, '-infinity', '', 10)", (team_id,)
+            ).fetchall()
+            == []
+        )
     trail = plainsql_conn.execute(
         "SELECT table_name, action, acting_user_id FROM audit_log"
         " WHERE acting_user_id = any(%s) ORDER BY id",
@@ -460,6 +471,8 @@ def test_the_explicit_paths_work_as_the_role(
         ("app_session_user(bytea)", "SELECT app_session_user('\\x00'::bytea)"),
         ("app_create_team(text, text)", "SELECT app_create_team('T', 't')"),
         ("app_team_directory(uuid)", "SELECT * FROM app_team_directory(gen_random_uuid())"),
+        ("app_team_directory_page(uuid, timestamptz, text, integer)",
+         "SELECT * FROM app_team_directory_page(gen_random_uuid(), '-infinity', '', 10)"),
         ("app_credential_by_login(text)", "SELECT * FROM app_credential_by_login('a')"),
         ("app_acting_user_is_admin()", "SELECT app_acting_user_is_admin()"),
         ("app_set_user_role(text, user_role)", "SELECT app_set_user_role('x', 'MEMBER')"),

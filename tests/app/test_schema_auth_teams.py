@@ -187,7 +187,7 @@ async def test_the_seed_is_idempotent_and_its_users_sign_in_with_the_demo_passwo
             assert signed_in.user.id == f"seed-user-{name}"
         for slug in ("acme", "globex"):  # bob is in both
             team = await teams.get_team_by_slug(slug, acting_user_id="seed-user-bob")
-            members = await teams.list_members(team.id, acting_user_id="seed-user-bob")
+            members = (await teams.list_members(team.id, acting_user_id="seed-user-bob")).items
             assert any(m.role == UserRole.OWNER for m in members), slug
 
 

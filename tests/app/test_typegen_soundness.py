@@ -109,6 +109,12 @@ PARAMS: dict[str, Any] = {
     "before_created_at": None,
     "before_id": None,
     "page_size": 50,
+    "after_path": None,  # the first page of each keyset list
+    "after_created_at": None,
+    "after_joined_at": None,
+    "after_user_id": None,
+    "after_timestamp_seconds": None,
+    "after_name": None,
     "summary": None,
     "transcript_url": None,
     "recording_url": None,

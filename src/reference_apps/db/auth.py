@@ -258,7 +258,7 @@ class AsyncAuthQueries:
         holds; returns the count (the maintenance path app_delete_expired_sessions of
         migration 0051).
 
-        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:52).
+        ``auth.delete_expired_sessions`` (sql/auth/sessions.sql:54).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -353,7 +353,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes one session of this user; returns the count (0 or 1).
 
-        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:37).
+        ``auth.delete_session_by_id`` (sql/auth/sessions.sql:39).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -375,7 +375,7 @@ class AsyncAuthQueries:
         """Deletes the session whose token has this SHA-256 (sign-out); returns the count (0 or
         1).
 
-        ``auth.delete_session_by_token_hash`` (sql/auth/sessions.sql:42).
+        ``auth.delete_session_by_token_hash`` (sql/auth/sessions.sql:44).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -395,7 +395,7 @@ class AsyncAuthQueries:
     ) -> int:
         """Deletes every session of the user; returns the count.
 
-        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:47).
+        ``auth.delete_sessions_by_user`` (sql/auth/sessions.sql:49).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -524,7 +524,7 @@ class AsyncAuthQueries:
     ) -> GetOauthTokenCiphertextsRow | None:
         """The encrypted tokens of the active user's linked provider account, or none.
 
-        ``auth.get_oauth_token_ciphertexts`` (sql/auth/accounts.sql:52).
+        ``auth.get_oauth_token_ciphertexts`` (sql/auth/accounts.sql:53).
         """
         row: GetOauthTokenCiphertextsRow | None = await self._a.select_one(
             conn,
@@ -628,7 +628,8 @@ class AsyncAuthQueries:
         user_id: str,
     ) -> list[AccountRow]:
         """Returns the active user's accounts (credential included), oldest first; at most 100
-        (one per sign-in provider).
+        (one per sign-in provider). Capped, not paged: the user links each account itself, and
+        sign-in providers are few.
 
         ``auth.list_accounts_by_user`` (sql/auth/accounts.sql:41).
         """
@@ -648,7 +649,9 @@ class AsyncAuthQueries:
         *,
         user_id: str,
     ) -> list[SessionRow]:
-        """Returns the user's live sessions, newest first; at most 100 (the newest).
+        """Returns the user's live sessions, newest first; at most 100 (the newest). Capped, not
+        paged: one session per sign-in, each expiring (the purge deletes it); a user's live
+        sessions are the devices it signed in from, few.
 
         ``auth.list_live_sessions_by_user`` (sql/auth/sessions.sql:28).
         """
@@ -672,7 +675,7 @@ class AsyncAuthQueries:
         """The next page (by id, after :after_id) of accounts holding a token, locked FOR UPDATE
         until the transaction ends: the key rotation re-encrypts them without racing a relink.
 
-        ``auth.list_oauth_token_ciphertexts`` (sql/auth/accounts.sql:63).
+        ``auth.list_oauth_token_ciphertexts`` (sql/auth/accounts.sql:64).
         """
         rows: list[GetOauthTokenCiphertextsRow] = await self._a.select(
             conn,
@@ -775,7 +778,7 @@ class AsyncAuthQueries:
         """Replaces the three encrypted tokens of one account (the key rotation); returns the
         count.
 
-        ``auth.update_oauth_token_ciphertexts`` (sql/auth/accounts.sql:74).
+        ``auth.update_oauth_token_ciphertexts`` (sql/auth/accounts.sql:75).
         """
         count: int = await self._a.insert_update_delete(
             conn,

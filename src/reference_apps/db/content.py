@@ -76,7 +76,7 @@ class AsyncContentQueries:
         """Deletes the page; its blocks go with it (ON DELETE CASCADE). 1, or 0 when there is no
         such page.
 
-        ``content.delete_page_by_name`` (sql/content/pages.sql:38).
+        ``content.delete_page_by_name`` (sql/content/pages.sql:39).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -99,7 +99,7 @@ class AsyncContentQueries:
         """The page (not a block) of the workspace with this slug, its public URL; when several
         pages share a slug, the first by page name.
 
-        ``content.get_page_by_slug`` (sql/content/pages.sql:43).
+        ``content.get_page_by_slug`` (sql/content/pages.sql:44).
         """
         row: NodeRow | None = await self._a.select_one(
             conn,
@@ -143,9 +143,11 @@ class AsyncContentQueries:
         page_name: str,
     ) -> list[ListBacklinksByPageRow]:
         """The blocks of the workspace whose html links the page (<a data-page="NAME">), with the
-        page they sit on; by linking page, then position; at most 1000. Served by
+        page they sit on; by linking page, then position; at most 1001. Served by
         nodes_linked_pages_idx: the expression must stay node_linked_pages(b.html) for the
-        planner to match the index.
+        planner to match the index. Not paged (its order, (page_name, position, uuid), is no
+        keyset of one key and an id): a 1001st row makes the services refuse
+        (reference_apps.services.content.MAX_BACKLINKS) rather than cut the list short.
 
         ``content.list_backlinks_by_page`` (sql/content/links.sql:1).
         """
@@ -168,8 +170,10 @@ class AsyncContentQueries:
         page_name: str,
     ) -> list[ListPageTreeRow]:
         """The page (depth 0) then its blocks down to the workspace's embed_depth, depth-first in
-        position order, at most 10000 rows; no rows when the page does not exist. One
-        recursive query, not one per level.
+        position order, at most 10001 rows; no rows when the page does not exist. One
+        recursive query, not one per level. A tree is shown whole, so not paged: a 10001st row
+        makes the services refuse (reference_apps.services.content.MAX_TREE_ROWS) rather than
+        show a page cut short.
 
         ``content.list_page_tree`` (sql/content/pages.sql:11).
         """

@@ -70,7 +70,7 @@ class AsyncProjectsQueries:
     ) -> ProjectRow:
         """The new project.
 
-        ``projects.create_project`` (sql/projects/projects.sql:19).
+        ``projects.create_project`` (sql/projects/projects.sql:22).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -118,7 +118,7 @@ class AsyncProjectsQueries:
         """How many projects were deleted (0 or 1); files and agent state go with it (ON DELETE
         CASCADE).
 
-        ``projects.delete_project`` (sql/projects/projects.sql:48).
+        ``projects.delete_project`` (sql/projects/projects.sql:51).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -141,7 +141,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files were deleted (0 or 1).
 
-        ``projects.delete_project_file`` (sql/projects/files.sql:45).
+        ``projects.delete_project_file`` (sql/projects/files.sql:48).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -164,7 +164,7 @@ class AsyncProjectsQueries:
     ) -> int:
         """How many files of the user's project were deleted.
 
-        ``projects.delete_project_files`` (sql/projects/files.sql:52).
+        ``projects.delete_project_files`` (sql/projects/files.sql:55).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -251,9 +251,12 @@ class AsyncProjectsQueries:
         *,
         project_id: UUID,
         user_id: str,
+        after_path: str | None,
+        page_size: int,
     ) -> list[ProjectFileRow]:
-        """The files of the user's project, in path order (none if the project is not theirs); at
-        most 10000.
+        """One page of the files of the user's project, in path order, strictly after after_path
+        (NULL = the first page; none if the project is not theirs); a path is unique in its
+        project (project_files_project_id_path_key), which is read in order.
 
         ``projects.list_project_files`` (sql/projects/files.sql:8).
         """
@@ -264,6 +267,8 @@ class AsyncProjectsQueries:
             {
                 "project_id": project_id,
                 "user_id": user_id,
+                "after_path": after_path,
+                "page_size": page_size,
             },
         )
         return rows
@@ -276,7 +281,10 @@ class AsyncProjectsQueries:
         user_id: str,
     ) -> list[ListProjectWithFilesByIdRow]:
         """One row per file of the user's project (file_* NULL when it has none), path order, at
-        most 10000; no rows if not theirs.
+        most 10001; no rows if not theirs. One consistent snapshot of the whole project, so
+        not paged: a 10001st row makes the service refuse
+        (reference_apps.services.projects.MAX_FILES_AT_ONCE) rather than return a project cut
+        short; a larger project is read with list_project_files, a page at a time.
 
         ``projects.list_project_with_files_by_id`` (sql/projects/projects.sql:7).
         """
@@ -304,7 +312,7 @@ class AsyncProjectsQueries:
         """One page of the user's projects in one status, most recently updated first, with
         file_count (see list_projects_page).
 
-        ``projects.list_projects_by_status`` (sql/projects/projects.sql:65).
+        ``projects.list_projects_by_status`` (sql/projects/projects.sql:68).
         """
         rows: list[ListProjectsByStatusRow] = await self._a.select(
             conn,
@@ -334,7 +342,7 @@ class AsyncProjectsQueries:
         page). A project updated while paging moves to the front: it may be missed by, or come
         again in, a walk already under way.
 
-        ``projects.list_projects_page`` (sql/projects/projects.sql:53).
+        ``projects.list_projects_page`` (sql/projects/projects.sql:56).
         """
         rows: list[ListProjectsByStatusRow] = await self._a.select(
             conn,
@@ -354,9 +362,15 @@ class AsyncProjectsQueries:
         conn: AsyncConnection[Any],
         *,
         user_id: str,
+        before_updated_at: datetime | None,
+        before_id: UUID | None,
+        page_size: int,
     ) -> list[ProjectRow]:
-        """The user's projects whose last phase is marked completed, most recently updated first;
-        at most 500 (the most recent).
+        """One page of the user's projects whose last phase is marked completed, most recently
+        updated first, strictly after the cursor (before_updated_at, before_id; NULL = the
+        first page), read in order from projects_user_id_updated_at_idx, which the planner
+        takes knowing how many states are completed (agent_states_last_phase_completed_stat,
+        20261207083955); see list_projects_page for a project updated while paging.
 
         ``projects.list_projects_with_last_phase_completed``
         (sql/projects/agent_states.sql:141).
@@ -367,6 +381,9 @@ class AsyncProjectsQueries:
             self._sql["projects.list_projects_with_last_phase_completed"],
             {
                 "user_id": user_id,
+                "before_updated_at": before_updated_at,
+                "before_id": before_id,
+                "page_size": page_size,
             },
         )
         return rows
@@ -563,7 +580,7 @@ class AsyncProjectsQueries:
         """The project with its name and/or description replaced (NULL keeps a value), or nothing
         if not the user's.
 
-        ``projects.update_project`` (sql/projects/projects.sql:25).
+        ``projects.update_project`` (sql/projects/projects.sql:28).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -591,7 +608,7 @@ class AsyncProjectsQueries:
         """The project with its preview url set (NULL clears it) and, only when set_sandbox, its
         sandbox id too (NULL clears it); nothing if not the user's.
 
-        ``projects.update_project_preview`` (sql/projects/projects.sql:40).
+        ``projects.update_project_preview`` (sql/projects/projects.sql:43).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -617,7 +634,7 @@ class AsyncProjectsQueries:
     ) -> ProjectRow | None:
         """The project with its new status, or nothing if not the user's.
 
-        ``projects.update_project_status`` (sql/projects/projects.sql:33).
+        ``projects.update_project_status`` (sql/projects/projects.sql:36).
         """
         row: ProjectRow | None = await self._a.insert_returning(
             conn,
@@ -718,7 +735,7 @@ class AsyncProjectsQueries:
         """The file written at this path (created or replaced), or nothing if the project is not
         the user's.
 
-        ``projects.upsert_project_file`` (sql/projects/files.sql:17).
+        ``projects.upsert_project_file`` (sql/projects/files.sql:20).
         """
         row: ProjectFileRow | None = await self._a.insert_returning(
             conn,
@@ -742,7 +759,7 @@ class AsyncProjectsQueries:
         project that is not the user's); run once per row, pipelined, so a batch costs one
         round trip.
 
-        ``projects.upsert_project_file_batch`` (sql/projects/files.sql:26).
+        ``projects.upsert_project_file_batch`` (sql/projects/files.sql:29).
         """
         count: int = await self._a.insert_update_delete_many(
             conn,
@@ -764,7 +781,7 @@ class AsyncProjectsQueries:
         """How many files were created or changed: paths[i] gets contents[i], the last one wins
         for a repeated path; files whose content is already that are left untouched.
 
-        ``projects.upsert_project_files`` (sql/projects/files.sql:34).
+        ``projects.upsert_project_files`` (sql/projects/files.sql:37).
         """
         count: int = await self._a.insert_update_delete(
             conn,

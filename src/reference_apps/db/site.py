@@ -74,9 +74,9 @@ class AsyncSiteQueries:
     ) -> list[ListPageTreeRow]:
         """The page with this slug (the first by page name when several share it) at depth 0,
         then its blocks down to the workspace's embed_depth, depth-first in position order, at
-        most 10000 rows; no rows when there is no such page. One recursive query; every step
-        names the workspace, so each level is read from
-        nodes_workspace_id_parent_uuid_position_idx.
+        most 10001 rows (a 10001st makes the service refuse, as content's list_page_tree's
+        does); no rows when there is no such page. One recursive query; every step names the
+        workspace, so each level is read from nodes_workspace_id_parent_uuid_position_idx.
 
         ``site.list_site_page_tree`` (sql/site/pages.sql:11).
         """

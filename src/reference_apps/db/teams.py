@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -95,7 +96,7 @@ class AsyncTeamsQueries:
     ) -> int:
         """Deletes a team and (by cascade) its memberships; returns the count (0 or 1).
 
-        ``teams.delete_team`` (sql/teams/teams.sql:34).
+        ``teams.delete_team`` (sql/teams/teams.sql:36).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -117,7 +118,7 @@ class AsyncTeamsQueries:
         """Withdraws (an OWNER) or declines (the invitee) an invitation; returns the count (0 or
         1).
 
-        ``teams.delete_team_invitation`` (sql/teams/invitations.sql:35).
+        ``teams.delete_team_invitation`` (sql/teams/invitations.sql:41).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -162,7 +163,7 @@ class AsyncTeamsQueries:
         more than retention_seconds ago, with its memberships; returns the count. No acting
         user needed.
 
-        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:59).
+        ``teams.delete_teams_soft_deleted_before`` (sql/teams/teams.sql:61).
         """
         value: int | None = await self._a.select_value(
             conn,
@@ -245,9 +246,11 @@ class AsyncTeamsQueries:
     ) -> list[ListInvitationsByActingUserRow]:
         """Returns the acting user's pending invitations to live teams, with each team's name,
         oldest first, at most 100 (app_team_invitations_of_acting_user: the invitee cannot
-        read the team yet).
+        read the team yet). Capped, not paged: a pending invitation waits for its invitee, who
+        accepts or declines it; each answered one brings the next (oldest first) into view, so
+        none is lost, only deferred.
 
-        ``teams.list_invitations_by_acting_user`` (sql/teams/invitations.sql:25).
+        ``teams.list_invitations_by_acting_user`` (sql/teams/invitations.sql:29).
         """
         rows: list[ListInvitationsByActingUserRow] = await self._a.select(
             conn,
@@ -262,9 +265,13 @@ class AsyncTeamsQueries:
         conn: AsyncConnection[Any],
         *,
         team_id: UUID,
+        after_created_at: datetime | None,
+        after_user_id: str | None,
+        page_size: int,
     ) -> list[TeamInvitationRow]:
-        """Returns the team's pending invitations, oldest first (an OWNER's view: the policy); at
-        most 1000.
+        """One page of the team's pending invitations, oldest first (an OWNER's view: the
+        policy), strictly after the cursor (after_created_at, after_user_id; NULL = the first
+        page), read in order from team_invitations_team_id_created_at_user_id_idx.
 
         ``teams.list_team_invitations`` (sql/teams/invitations.sql:17).
         """
@@ -274,6 +281,9 @@ class AsyncTeamsQueries:
             self._sql["teams.list_team_invitations"],
             {
                 "team_id": team_id,
+                "after_created_at": after_created_at,
+                "after_user_id": after_user_id,
+                "page_size": page_size,
             },
         )
         return rows
@@ -283,10 +293,15 @@ class AsyncTeamsQueries:
         conn: AsyncConnection[Any],
         *,
         team_id: UUID,
+        after_joined_at: datetime | None,
+        after_user_id: str | None,
+        page_size: int,
     ) -> list[ListTeamMembersRow]:
-        """Returns the team's active members with their names and roles, owners first, then by
-        name, at most 1000; nothing unless the acting user is a member (the co-member
-        directory, app_team_directory).
+        """One page of the team's active members with their names and roles, in the order they
+        joined, strictly after the cursor (after_joined_at, after_user_id; NULL = the first
+        page); nothing unless the acting user is a member. The page path
+        app_team_directory_page (20261207082949) reads the page from
+        team_members_team_id_created_at_user_id_idx; only its rows are sorted here.
 
         ``teams.list_team_members`` (sql/teams/members.sql:26).
         """
@@ -296,6 +311,9 @@ class AsyncTeamsQueries:
             self._sql["teams.list_team_members"],
             {
                 "team_id": team_id,
+                "after_joined_at": after_joined_at,
+                "after_user_id": after_user_id,
+                "page_size": page_size,
             },
         )
         return rows
@@ -307,8 +325,11 @@ class AsyncTeamsQueries:
         user_id: str,
     ) -> list[ListTeamsByUserRow]:
         """Returns the teams an active user belongs to, with the user's role in each, by name; at
-        most 1000. Cached per acting user (the team switcher reads it on every page): a
-        committed write to teams, team_members or users drops it; an entry lives 30 s at most.
+        most 1000. Capped, not paged: one joins a team only by accepting an invitation
+        oneself, so a user's teams are few (the switcher shows them all); a thousand is far
+        past any real use. Cached per acting user (the team switcher reads it on every page):
+        a committed write to teams, team_members or users drops it; an entry lives 30 s at
+        most.
 
         ``teams.list_teams_by_user`` (sql/teams/teams.sql:21).
         """
@@ -331,7 +352,7 @@ class AsyncTeamsQueries:
         """The acting user accepts its invitation to the team: it becomes a member; returns its
         role, or nothing (no such invitation, the team deleted).
 
-        ``teams.update_team_invitation_accepted`` (sql/teams/invitations.sql:40).
+        ``teams.update_team_invitation_accepted`` (sql/teams/invitations.sql:46).
         """
         value: str | None = await self._a.select_value(
             conn,
@@ -380,7 +401,7 @@ class AsyncTeamsQueries:
         soft-deleted or the acting user is not an OWNER (the policy). A taken slug violates
         teams_slug_key.
 
-        ``teams.update_team_name`` (sql/teams/teams.sql:39).
+        ``teams.update_team_name`` (sql/teams/teams.sql:41).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -403,7 +424,7 @@ class AsyncTeamsQueries:
         """Restores the soft-deleted team (an OWNER's: the policy); nothing when missing, live,
         or purged.
 
-        ``teams.update_team_restored`` (sql/teams/teams.sql:52).
+        ``teams.update_team_restored`` (sql/teams/teams.sql:54).
         """
         row: TeamRow | None = await self._a.insert_returning(
             conn,
@@ -424,7 +445,7 @@ class AsyncTeamsQueries:
         """Soft-deletes the live team (an OWNER's: the policy); 1, or 0 when missing or already
         deleted.
 
-        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:46).
+        ``teams.update_team_soft_deleted`` (sql/teams/teams.sql:48).
         """
         count: int = await self._a.insert_update_delete(
             conn,

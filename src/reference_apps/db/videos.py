@@ -49,7 +49,7 @@ class AsyncVideosQueries:
     ) -> CategoryRow:
         """The new category.
 
-        ``videos.create_category`` (sql/videos/tags.sql:56).
+        ``videos.create_category`` (sql/videos/tags.sql:57).
         """
         row: CategoryRow | None = await self._a.insert_returning(
             conn,
@@ -106,7 +106,7 @@ class AsyncVideosQueries:
         keyframe), returned in time order; none if the video is not theirs. An empty
         description is stored as NULL. The policy checks the statement once, not per row.
 
-        ``videos.create_keyframes`` (sql/videos/keyframes.sql:18).
+        ``videos.create_keyframes`` (sql/videos/keyframes.sql:20).
         """
         rows: list[KeyframeRow] = await self._a.select(
             conn,
@@ -196,7 +196,7 @@ class AsyncVideosQueries:
         (false when already linked). An unknown category violates
         video_summary_categories_category_id_fkey.
 
-        ``videos.create_video_summary_category`` (sql/videos/tags.sql:73).
+        ``videos.create_video_summary_category`` (sql/videos/tags.sql:75).
         """
         row: CreateVideoSummaryCategoryRow | None = await self._a.insert_returning(
             conn,
@@ -248,7 +248,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many keyframes of the user's video were deleted (0 or 1).
 
-        ``videos.delete_keyframe`` (sql/videos/keyframes.sql:33).
+        ``videos.delete_keyframe`` (sql/videos/keyframes.sql:35).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -294,7 +294,7 @@ class AsyncVideosQueries:
     ) -> int:
         """How many categories were detached from the user's video (0 or 1).
 
-        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:88).
+        ``videos.delete_video_summary_category`` (sql/videos/tags.sql:90).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -342,7 +342,7 @@ class AsyncVideosQueries:
         """Drops the tag from every video of the user's; how many videos lost it. The shared tag
         stays.
 
-        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:140).
+        ``videos.delete_video_summary_tags_by_tag`` (sql/videos/tags.sql:143).
         """
         count: int = await self._a.insert_update_delete(
             conn,
@@ -410,17 +410,25 @@ class AsyncVideosQueries:
     async def list_categories(
         self,
         conn: AsyncConnection[Any],
+        *,
+        after_name: str | None,
+        page_size: int,
     ) -> list[CategoryRow]:
-        """The categories, by name; at most 1000 (the shared catalogue is curated, not user
-        content).
+        """One page of the categories, by name, strictly after after_name (NULL = the first
+        page). The shared catalogue grows as categories are added (the application role may
+        add one), so it is paged; a name is unique (categories_name_key), which is read in
+        order.
 
-        ``videos.list_categories`` (sql/videos/tags.sql:66).
+        ``videos.list_categories`` (sql/videos/tags.sql:67).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
             "videos.list_categories",
             self._sql["videos.list_categories"],
-            {},
+            {
+                "after_name": after_name,
+                "page_size": page_size,
+            },
         )
         return rows
 
@@ -432,9 +440,10 @@ class AsyncVideosQueries:
         user_id: str,
     ) -> list[CategoryRow]:
         """The categories of the user's video, by name (none if the video is not theirs); at most
-        100.
+        100. Capped, not paged: the user puts the video in each category by hand; a video's
+        are few.
 
-        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:95).
+        ``videos.list_categories_by_video_summary`` (sql/videos/tags.sql:97).
         """
         rows: list[CategoryRow] = await self._a.select(
             conn,
@@ -453,9 +462,13 @@ class AsyncVideosQueries:
         *,
         video_summary_id: str,
         user_id: str,
+        after_timestamp_seconds: int | None,
+        after_id: str | None,
+        page_size: int,
     ) -> list[KeyframeRow]:
-        """The keyframes of the user's video in time order (none if the video is not theirs); at
-        most 1000.
+        """One page of the keyframes of the user's video in time order, strictly after the cursor
+        (after_timestamp_seconds, after_id; NULL = the first page; none if the video is not
+        theirs), read in order from keyframes_video_summary_id_timestamp_idx.
 
         ``videos.list_keyframes_by_video_summary`` (sql/videos/keyframes.sql:9).
         """
@@ -466,6 +479,9 @@ class AsyncVideosQueries:
             {
                 "video_summary_id": video_summary_id,
                 "user_id": user_id,
+                "after_timestamp_seconds": after_timestamp_seconds,
+                "after_id": after_id,
+                "page_size": page_size,
             },
         )
         return rows
@@ -480,7 +496,7 @@ class AsyncVideosQueries:
         """The tags on the user's videos with how many of their videos have each, most used first
         (then by name), at most limit: a counted top-N.
 
-        ``videos.list_tag_counts_by_user`` (sql/videos/tags.sql:105).
+        ``videos.list_tag_counts_by_user`` (sql/videos/tags.sql:108).
         """
         rows: list[ListTagCountsByUserRow] = await self._a.select(
             conn,
@@ -501,6 +517,8 @@ class AsyncVideosQueries:
         user_id: str,
     ) -> list[TagRow]:
         """The tags of the user's video, by name (none if the video is not theirs); at most 100.
+        Capped, not paged: the user attaches each tag to the video by hand; a video's tags are
+        few.
 
         ``videos.list_tags_by_video_summary`` (sql/videos/tags.sql:46).
         """
@@ -666,7 +684,7 @@ class AsyncVideosQueries:
         app_set_category_description (20261207042943): true when found; others get
         insufficient_privilege.
 
-        ``videos.update_category_description`` (sql/videos/tags.sql:62).
+        ``videos.update_category_description`` (sql/videos/tags.sql:63).
         """
         value: bool | None = await self._a.select_value(
             conn,
@@ -826,7 +844,7 @@ class AsyncVideosQueries:
         statement); the shared tags rows are never renamed. Returns the new tag and how many
         videos were relinked; nothing if no tag has that name.
 
-        ``videos.update_video_summary_tags_relink`` (sql/videos/tags.sql:116).
+        ``videos.update_video_summary_tags_relink`` (sql/videos/tags.sql:119).
         """
         row: UpdateVideoSummaryTagsRelinkRow | None = await self._a.insert_returning(
             conn,

@@ -9,16 +9,23 @@ concurrent updates. Reads and writes are scoped by the project's owner.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from uuid import UUID
 
-from plainsql import AsyncConn
+from plainsql import AsyncConn, KeysetList, Page
 from reference_apps.db.records import JSON, AgentStateRow, JSONParam
 from reference_apps.services.base import Service
 from reference_apps.services.bounds import json_object, json_objects, texts
 from reference_apps.services.errors import NotFound
-from reference_apps.services.projects import Project, ProjectNotFound
+from reference_apps.services.projects import BeforeUpdated, Project, ProjectNotFound
 
 JSONObject = dict[str, JSON]
+
+
+# Most recently updated first, as the other project lists (services.projects).
+COMPLETED_PROJECTS = KeysetList[Project, datetime, UUID, BeforeUpdated](
+    "projects-with-last-phase-completed", lambda p: (p.updated_at, p.id), BeforeUpdated
+)
 
 
 class AgentStateNotFound(NotFound):
@@ -252,11 +259,16 @@ class AgentStatesService(Service):
         )
 
     async def list_projects_with_last_phase_completed(
-        self, *, acting_user_id: str
-    ) -> list[Project]:
-        """The user's projects whose last phase is marked completed."""
+        self, *, acting_user_id: str, after: str | None = None, page_size: int = 20
+    ) -> Page[Project]:
+        """One page of the user's projects whose last phase is marked completed, most
+        recently updated first; ``after`` is the previous page's ``next_cursor``."""
+        page = COMPLETED_PROJECTS.request(after, page_size)
         list_projects = self.q.projects.list_projects_with_last_phase_completed
-        return await self.reading(acting_user_id).run(list_projects, user_id=acting_user_id)
+        rows = await self.reading(acting_user_id).run(
+            list_projects, user_id=acting_user_id, **page.arguments
+        )
+        return page.of(rows)
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import UserRow
 from reference_apps.services import bounds
 from reference_apps.services.crypto import KeyRing, load_key_ring
-from reference_apps.services.errors import NotAnAdministrator, run_secret
+from reference_apps.services.errors import NotAnAdministrator, TooManyRows, run_secret
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -41,6 +41,17 @@ async def in_batches(batch_size: int, run_batch: Callable[[int], Awaitable[int]]
         total += count
         if count < size:
             return total
+
+
+def whole(rows: list[R], cap: int, refused: TooManyRows) -> list[R]:
+    """``rows``, read by a query whose ``LIMIT`` is ``cap + 1``, when they are at most ``cap``;
+    more is ``refused``: a list returned whole is never silently cut at its cap.
+
+    ``nest_tree(whole(rows, MAX_TREE_ROWS, TooManyRows(f"... more than {MAX_TREE_ROWS:,} ...")))``
+    """
+    if len(rows) > cap:
+        raise refused
+    return rows
 
 
 class Unset(Enum):

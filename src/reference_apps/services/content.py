@@ -38,13 +38,20 @@ from reference_apps.db.records import (
     ListSearchResultsRow,
     NodeRow,
 )
-from reference_apps.services.base import Service
+from reference_apps.services.base import Service, whole
 from reference_apps.services.bounds import page_size, search_text
-from reference_apps.services.errors import NotFound
+from reference_apps.services.errors import NotFound, TooManyRows
 from reference_apps.services.workspaces import WorkspaceNotFound
 
 DEFAULT_SEARCH_LIMIT = 20
 DEFAULT_PAGE_SIZE = 100
+
+# Lists shown whole, not paged (sql/content/pages.sql, links.sql): their queries ask for one row
+# more, and a longer list is TooManyRows rather than cut short.
+MAX_TREE_ROWS = 10_000
+"""The most nodes of a page's tree (the page and its blocks down to embed_depth)."""
+MAX_BACKLINKS = 1_000
+"""The most blocks linking one page."""
 
 
 class AfterPageName(TypedDict):
@@ -71,6 +78,18 @@ async def read_pages(
         **page.arguments,
     )
     return page.of(rows)
+
+
+async def read_backlinks(
+    unit: AsyncUnit, q: AsyncTypedQueries, workspace_id: int, page_name: str
+) -> list[Backlink]:
+    """The blocks linking the page, read in ``unit`` (the owner's or a visitor's); more than
+    :data:`MAX_BACKLINKS` is TooManyRows."""
+    rows = await unit.run(
+        q.content.list_backlinks_by_page, workspace_id=workspace_id, page_name=page_name
+    )
+    too_many = TooManyRows(f"page {page_name!r} has more than {MAX_BACKLINKS:,} backlinks")
+    return whole(rows, MAX_BACKLINKS, too_many)
 
 
 # The import's staging table: COPY cannot write into a table with row-level security as a role
@@ -260,6 +279,18 @@ def _check_pages(pages: Sequence[PageInput]) -> None:
         seen.add(page.name)
 
 
+def tree_of(rows: list[TreeNode]) -> PageTree | None:
+    """The tree of a page tree query's rows (content's list_page_tree, the site's
+    list_site_page_tree), None for no rows; more than :data:`MAX_TREE_ROWS` is TooManyRows."""
+    if not rows:
+        return None
+    too_many = TooManyRows(
+        f"page {rows[0].page_name!r} has more than {MAX_TREE_ROWS:,} nodes down to its "
+        "workspace's embed_depth"
+    )
+    return nest_tree(whole(rows, MAX_TREE_ROWS, too_many))
+
+
 def nest_tree(rows: list[TreeNode]) -> PageTree:
     """Nest the rows of list_page_tree (depth-first, parents first) into a PageTree."""
     page = rows[0]
@@ -405,12 +436,13 @@ class ContentService(Service):
     async def get_page(
         self, workspace_id: int, page_name: str, *, acting_user_id: str
     ) -> PageTree | None:
-        """The page with its blocks as a tree, down to the workspace's embed_depth."""
+        """The page with its blocks as a tree, down to the workspace's embed_depth; a tree of
+        more than :data:`MAX_TREE_ROWS` nodes is TooManyRows."""
         tree = self.q.content.list_page_tree
         rows = await self.reading(acting_user_id).run(
             tree, workspace_id=workspace_id, page_name=page_name
         )
-        return nest_tree(rows) if rows else None
+        return tree_of(rows)
 
     async def get_page_by_slug(
         self, workspace_id: int, slug: str, *, acting_user_id: str
@@ -433,11 +465,10 @@ class ContentService(Service):
     async def list_backlinks(
         self, workspace_id: int, page_name: str, *, acting_user_id: str
     ) -> list[Backlink]:
-        """The blocks of the workspace that link the page (``<a data-page="NAME">``)."""
-        backlinks = self.q.content.list_backlinks_by_page
-        return await self.reading(acting_user_id).run(
-            backlinks, workspace_id=workspace_id, page_name=page_name
-        )
+        """The blocks of the workspace that link the page (``<a data-page="NAME">``); more
+        than :data:`MAX_BACKLINKS` is TooManyRows."""
+        reading = self.reading(acting_user_id)
+        return await read_backlinks(reading, self.q, workspace_id, page_name)
 
     async def search(
         self,
@@ -460,6 +491,8 @@ class ContentService(Service):
 
 __all__ = [
     "DEFAULT_SEARCH_LIMIT",
+    "MAX_BACKLINKS",
+    "MAX_TREE_ROWS",
     "Backlink",
     "BlockInput",
     "BlockTree",
@@ -478,4 +511,5 @@ __all__ = [
     "nest_tree",
     "node_rows",
     "page_uuid",
+    "tree_of",
 ]

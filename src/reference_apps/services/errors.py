@@ -8,8 +8,10 @@ DomainError (plainsql.errors)
 ├── Conflict            the row is not in a state that allows the change (a lost race,
 │   │                   an illegal transition, the last owner leaving)
 │   └── LastOwner       the change would leave a team without an OWNER
-└── Forbidden           the acting user sees the row but its role does not allow the change
-    └── NotAnAdministrator  an administrators' path refused the acting user
+├── Forbidden           the acting user sees the row but its role does not allow the change
+│   └── NotAnAdministrator  an administrators' path refused the acting user
+└── TooManyRows         a list read whole (a project with its files, a page's tree) is longer
+                        than the service returns at once: refused, never cut short
 
 Every other domain error is defined once, in the module of the service that raises it. A
 service declares which constraint becomes which of its errors (``CONSTRAINT_ERRORS``) and
@@ -51,6 +53,12 @@ class Forbidden(DomainError):
 class NotAnAdministrator(Forbidden):
     """The acting user is not an administrator (an active user with global role OWNER): a
     user's role, a shared tag or category (``Service.administering``)."""
+
+
+class TooManyRows(DomainError):
+    """A list the service returns whole has more rows than it returns at once (its query asks
+    for one row past the cap, :func:`~reference_apps.services.base.whole`): refused rather than
+    cut short. The message says the cap and, where there is one, the paged read to use."""
 
 
 class UserNotFound(NotFound):

@@ -15,14 +15,20 @@ from reference_apps.db.records import (
     ProjectFileRow,
     ProjectRow,
 )
-from reference_apps.services.base import UNSET, Service, Unset
-from reference_apps.services.errors import NotFound
+from reference_apps.services.base import UNSET, Service, Unset, whole
+from reference_apps.services.errors import NotFound, TooManyRows
 
 Project = ProjectRow
 ProjectFile = ProjectFileRow
 # A project as listed: its columns and file_count.
 ProjectListItem = ListProjectsByStatusRow
 ProjectPage = Page[ProjectListItem]
+
+MAX_FILES_AT_ONCE = 10_000
+"""The most files :meth:`ProjectsService.get_project_with_files` returns (one snapshot of the
+whole project); a larger project is :class:`TooManyRows`: read its files with ``list_files``,
+a page at a time. The query asks for one more (``LIMIT 10001``)."""
+DEFAULT_FILES_PAGE_SIZE = 100
 
 
 class ProjectNotFound(NotFound):
@@ -88,16 +94,27 @@ def _project_key(row: ProjectListItem) -> tuple[datetime, UUID]:
 
 # Keyset paging on (updated_at, id): a project updated while a walk is under way moves to the
 # front, so that walk may miss it or see it again.
-class _BeforeUpdated(TypedDict):
-    """The cursor arguments of the project lists."""
+class BeforeUpdated(TypedDict):
+    """The cursor arguments of the project lists, most recently updated first."""
 
     before_updated_at: datetime | None
     before_id: UUID | None
     page_size: int
 
 
-PROJECTS = KeysetList("projects", _project_key, _BeforeUpdated)
-PROJECTS_BY_STATUS = KeysetList("projects-by-status", _project_key, _BeforeUpdated)
+class _AfterPath(TypedDict):
+    """The cursor arguments of a project's files: the path is unique in its project, so it is
+    the whole key."""
+
+    after_path: str | None
+    page_size: int
+
+
+PROJECTS = KeysetList("projects", _project_key, BeforeUpdated)
+PROJECTS_BY_STATUS = KeysetList("projects-by-status", _project_key, BeforeUpdated)
+FILES = KeysetList[ProjectFile, None, str, _AfterPath](
+    "project-files", lambda f: (None, f.path), _AfterPath
+)
 
 
 class ProjectsService(Service):
@@ -136,13 +153,20 @@ class ProjectsService(Service):
     async def get_project_with_files(
         self, project_id: UUID, *, acting_user_id: str
     ) -> ProjectWithFiles | None:
-        """The project and all its files, read by one statement (one consistent snapshot)."""
+        """The project and all its files, read by one statement (one consistent snapshot).
+
+        A project of more than :data:`MAX_FILES_AT_ONCE` files is :class:`TooManyRows`, never
+        returned cut short: read its files a page at a time with :meth:`list_files`."""
         rows = await self.reading(acting_user_id).run(
             self.q.projects.list_project_with_files_by_id,
             project_id=project_id,
             user_id=acting_user_id,
         )
-        return _with_files(rows) if rows else None
+        too_many = TooManyRows(
+            f"project {project_id} has more than {MAX_FILES_AT_ONCE:,} files: "
+            "read them a page at a time (list_files)"
+        )
+        return _with_files(whole(rows, MAX_FILES_AT_ONCE, too_many)) if rows else None
 
     async def create_project(self, name: str, description: str, *, acting_user_id: str) -> Project:
         """A new project with its (idle, empty) agent state, both or neither."""
@@ -219,11 +243,22 @@ class ProjectsService(Service):
             get, project_id=project_id, user_id=acting_user_id, path=path
         )
 
-    async def list_files(self, project_id: UUID, *, acting_user_id: str) -> list[ProjectFile]:
+    async def list_files(
+        self,
+        project_id: UUID,
+        *,
+        acting_user_id: str,
+        after: str | None = None,
+        page_size: int = DEFAULT_FILES_PAGE_SIZE,
+    ) -> Page[ProjectFile]:
+        """One page of the project's files, in path order (none if it is not the user's);
+        ``after`` is the previous page's ``next_cursor``."""
+        page = FILES.request(after, page_size)
         list_files = self.q.projects.list_project_files
-        return await self.reading(acting_user_id).run(
-            list_files, project_id=project_id, user_id=acting_user_id
+        rows = await self.reading(acting_user_id).run(
+            list_files, project_id=project_id, user_id=acting_user_id, **page.arguments
         )
+        return page.of(rows)
 
     async def upsert_file(
         self, project_id: UUID, path: str, content: str, *, acting_user_id: str

@@ -24,8 +24,9 @@ from reference_apps.services.content import (
     Backlink,
     Node,
     PageTree,
-    nest_tree,
+    read_backlinks,
     read_pages,
+    tree_of,
 )
 
 VISITOR_ROLE = "reference_visitor"
@@ -90,11 +91,10 @@ class SiteService(Service):
         return await read_pages(self.db.unit(replica=True), self.q, workspace_id, after, page_size)
 
     async def backlinks(self, workspace_id: int, page_name: str) -> list[Backlink]:
-        """The blocks of the workspace that link the page, with the page each sits on."""
-        backlinks = self.q.content.list_backlinks_by_page
-        return await self.db.unit(replica=True).run(
-            backlinks, workspace_id=workspace_id, page_name=page_name
-        )
+        """The blocks of the workspace that link the page, with the page each sits on; more
+        than ``content.MAX_BACKLINKS`` is TooManyRows."""
+        unit = self.db.unit(replica=True)
+        return await read_backlinks(unit, self.q, workspace_id, page_name)
 
     async def _page(
         self, conn: AsyncConn, workspace: SiteWorkspace | None, page_slug: str
@@ -105,7 +105,8 @@ class SiteService(Service):
         rows = await self.q.site.list_site_page_tree(
             conn, workspace_id=workspace.id, slug=page_slug
         )
-        return SitePage(workspace, nest_tree(rows)) if rows else None
+        tree = tree_of(rows)  # more than content.MAX_TREE_ROWS nodes: TooManyRows
+        return None if tree is None else SitePage(workspace, tree)
 
 
 __all__ = ["VISITOR_ROLE", "SitePage", "SiteService", "SiteWorkspace"]

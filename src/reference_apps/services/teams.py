@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import TypedDict, TypeVar
 from uuid import UUID
 
 from psycopg import IsolationLevel
 
-from plainsql import AsyncConn, AsyncDatabase, at_least_one, exactly_one
+from plainsql import AsyncConn, AsyncDatabase, KeysetList, Page, at_least_one, exactly_one
 from plainsql.errors import InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.db.records import (
@@ -89,6 +89,33 @@ PendingInvitation = ListInvitationsByActingUserRow
 """A pending invitation as its invitee sees it: with the team's name and slug."""
 
 T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 100
+
+
+class _AfterJoined(TypedDict):
+    """The cursor arguments of a team's members, in the order they joined."""
+
+    after_joined_at: datetime | None
+    after_user_id: str | None
+    page_size: int
+
+
+class _AfterInvited(TypedDict):
+    """The cursor arguments of a team's pending invitations, oldest first."""
+
+    after_created_at: datetime | None
+    after_user_id: str | None
+    page_size: int
+
+
+# A team's lists, in the order of (team_id, created_at, user_id) indexes (20261207082948).
+MEMBERS = KeysetList[TeamMember, datetime, str, _AfterJoined](
+    "team-members", lambda m: (m.joined_at, m.user_id), _AfterJoined
+)
+INVITATIONS = KeysetList[Invitation, datetime, str, _AfterInvited](
+    "team-invitations", lambda i: (i.created_at, i.user_id), _AfterInvited
+)
 
 
 # Hand-written: the query returns one flat row, the record nests the team in it, so that
@@ -263,14 +290,24 @@ class TeamService(
                 row, AlreadyMember(f"user {user_id!r} is already a member of team {team_id}")
             )
 
-    async def list_invitations(self, team_id: UUID, *, acting_user_id: str) -> list[Invitation]:
-        """The team's pending invitations, oldest first (an OWNER only).
+    async def list_invitations(
+        self,
+        team_id: UUID,
+        *,
+        acting_user_id: str,
+        after: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Invitation]:
+        """One page of the team's pending invitations, oldest first (an OWNER only);
+        ``after`` is the previous page's ``next_cursor``.
 
         Raises TeamNotFound or NotTeamOwner.
         """
+        page = INVITATIONS.request(after, page_size)
         async with self.db.transaction(acting_user=acting_user_id, read_only=True) as conn:
             await self._require_owner(conn, team_id, acting_user_id, "list invitations")
-            return await self.q.teams.list_team_invitations(conn, team_id=team_id)
+            invitations = self.q.teams.list_team_invitations
+            return page.of(await invitations(conn, team_id=team_id, **page.arguments))
 
     async def withdraw_invitation(
         self, team_id: UUID, user_id: str, *, acting_user_id: str
@@ -373,13 +410,23 @@ class TeamService(
         rows = await self.reading(acting_user_id).run(list_teams, user_id=acting_user_id)
         return [UserTeam.from_row(row) for row in rows]
 
-    async def list_members(self, team_id: UUID, *, acting_user_id: str) -> list[TeamMember]:
-        """The team's active members with their names: owners first, then by name.
+    async def list_members(
+        self,
+        team_id: UUID,
+        *,
+        acting_user_id: str,
+        after: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[TeamMember]:
+        """One page of the team's active members with their names and roles, in the order
+        they joined; ``after`` is the previous page's ``next_cursor``.
 
         Empty unless the acting user is a member (the co-member directory).
         """
+        page = MEMBERS.request(after, page_size)
         members = self.q.teams.list_team_members
-        return await self.reading(acting_user_id).run(members, team_id=team_id)
+        rows = await self.reading(acting_user_id).run(members, team_id=team_id, **page.arguments)
+        return page.of(rows)
 
     async def _require_owner(
         self, conn: AsyncConn, team_id: UUID, acting_user_id: str, doing: str

@@ -103,12 +103,35 @@ class _AfterId(TypedDict):
     page_size: int
 
 
+class _AfterTime(TypedDict):
+    """The cursor arguments of a video's keyframes, in time order."""
+
+    after_timestamp_seconds: int | None
+    after_id: str | None
+    page_size: int
+
+
+class _AfterName(TypedDict):
+    """The cursor arguments of the categories by name (unique: the whole key)."""
+
+    after_name: str | None
+    page_size: int
+
+
+DEFAULT_PAGE_SIZE = 100
+
 # The videos of a tag or a category come in the order of the link table's key, the video id
 # (stable, not by date): the order its index serves.
 VIDEOS = KeysetList("videos", _by_date, BeforeCreated)
 VIDEOS_BY_STATUS = KeysetList("videos-by-status", _by_date, BeforeCreated)
 VIDEOS_BY_TAG = KeysetList("videos-by-tag_id", _by_id, _AfterId)
 VIDEOS_BY_CATEGORY = KeysetList("videos-by-category_id", _by_id, _AfterId)
+KEYFRAMES = KeysetList[Keyframe, int, str, _AfterTime](
+    "keyframes", lambda k: (k.timestamp_seconds, k.id), _AfterTime
+)
+CATEGORIES = KeysetList[Category, None, str, _AfterName](
+    "categories", lambda c: (None, c.name), _AfterName
+)
 
 
 class VideosService(
@@ -367,8 +390,14 @@ class VideosService(
         if not found:
             raise CategoryNotFound(f"no category {category_id!r}")
 
-    async def list_categories(self) -> list[Category]:
-        return await self.reading(None).run(self.q.videos.list_categories)
+    async def list_categories(
+        self, *, after: str | None = None, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Page[Category]:
+        """One page of the shared catalogue of categories, by name; ``after`` is the previous
+        page's ``next_cursor``."""
+        page = CATEGORIES.request(after, page_size)
+        rows = await self.reading(None).run(self.q.videos.list_categories, **page.arguments)
+        return page.of(rows)
 
     async def attach_category(
         self, video_id: str, category_id: str, *, acting_user_id: str
@@ -421,12 +450,22 @@ class VideosService(
             description=description,
         )
 
-    async def list_keyframes(self, video_id: str, *, acting_user_id: str) -> list[Keyframe]:
-        """The video's keyframes in time order."""
+    async def list_keyframes(
+        self,
+        video_id: str,
+        *,
+        acting_user_id: str,
+        after: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Page[Keyframe]:
+        """One page of the video's keyframes in time order (none if the video is another
+        user's); ``after`` is the previous page's ``next_cursor``."""
+        page = KEYFRAMES.request(after, page_size)
         list_keyframes = self.q.videos.list_keyframes_by_video_summary
-        return await self.reading(acting_user_id).run(
-            list_keyframes, video_summary_id=video_id, user_id=acting_user_id
+        rows = await self.reading(acting_user_id).run(
+            list_keyframes, video_summary_id=video_id, user_id=acting_user_id, **page.arguments
         )
+        return page.of(rows)
 
     async def add_keyframes(
         self, video_id: str, keyframes: Sequence[KeyframeInput], *, acting_user_id: str

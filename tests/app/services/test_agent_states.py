@@ -279,13 +279,10 @@ async def test_projects_whose_last_phase_is_completed(
     bobs = await projects.create_project("bob done", "", acting_user_id=BOB)
     await states.append_phase(bobs.id, {"name": "a", "completed": True}, acting_user_id=BOB)
 
-    assert [
-        p.name for p in await states.list_projects_with_last_phase_completed(acting_user_id=ALICE)
-    ] == ["done"]
-    assert [
-        p.name for p in await states.list_projects_with_last_phase_completed(acting_user_id=BOB)
-    ] == ["bob done"]
-    assert await states.list_projects_with_last_phase_completed(acting_user_id="nobody") == []
+    completed = states.list_projects_with_last_phase_completed
+    assert [p.name for p in (await completed(acting_user_id=ALICE)).items] == ["done"]
+    assert [p.name for p in (await completed(acting_user_id=BOB)).items] == ["bob done"]
+    assert (await completed(acting_user_id="nobody")).items == ()
 
 
 # -- concurrency: separate connections, all workers released at once ---------------------

@@ -17,6 +17,8 @@ from plainsql.seed import run_seeds
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services import content as content_module
 from reference_apps.services.content import (
+    MAX_BACKLINKS,
+    MAX_TREE_ROWS,
     BlockInput,
     BlockTree,
     ContentService,
@@ -26,6 +28,8 @@ from reference_apps.services.content import (
     block_uuid,
     page_uuid,
 )
+from reference_apps.services.errors import TooManyRows
+from reference_apps.services.site import SiteService
 from reference_apps.services.workspaces import Workspace, WorkspaceNotFound, WorkspaceService
 
 from ..fixtures import add_workspace
@@ -753,3 +757,51 @@ async def test_search_text_and_result_counts_are_bounded(
         await content.search(workspace.id, "word " * 2_000_000, acting_user_id=workspace.user_id)
     with pytest.raises(InvalidInput, match="limit must be between 1 and 500"):
         await content.search(workspace.id, "setup", limit=100_000, acting_user_id=workspace.user_id)
+
+
+async def test_a_page_or_backlinks_past_their_cap_are_refused_never_cut_short(
+    plainsql_async_db: AsyncDatabase,
+    typed_queries: AsyncTypedQueries,
+    content: ContentService,
+    workspace: Workspace,
+) -> None:
+    """A page's tree and a page's backlinks are shown whole, not paged: up to their cap they
+    come back whole, one row more is TooManyRows, for the owner and for the site's visitor."""
+    site = SiteService(plainsql_async_db, typed_queries)
+    owner = workspace.user_id
+
+    def pages(tree_rows: int, backlinks: int) -> list[PageInput]:
+        blocks = [BlockInput(f"<p>{i}</p>") for i in range(tree_rows - 1)]  # under the page
+        return [
+            PageInput("big", "Big", blocks=blocks),
+            PageInput("links", "Links", blocks=[BlockInput(link("target"))] * backlinks),
+        ]
+
+    async def reads() -> list[int]:
+        tree = await content.get_page(workspace.id, "big", acting_user_id=owner)
+        published = await site.page(workspace.slug, "big")
+        assert tree is not None
+        assert published is not None
+        return [
+            1 + len(tree.blocks),
+            1 + len(published.tree.blocks),
+            len(await content.list_backlinks(workspace.id, "target", acting_user_id=owner)),
+            len(await site.backlinks(workspace.id, "target")),
+        ]
+
+    await content.import_content(
+        workspace.id, pages(MAX_TREE_ROWS, MAX_BACKLINKS), acting_user_id=owner
+    )
+    assert await reads() == [MAX_TREE_ROWS] * 2 + [MAX_BACKLINKS] * 2
+
+    await content.import_content(
+        workspace.id, pages(MAX_TREE_ROWS + 1, MAX_BACKLINKS + 1), acting_user_id=owner
+    )
+    for refused, message in (
+        (content.get_page(workspace.id, "big", acting_user_id=owner), "10,000 nodes"),
+        (site.page(workspace.slug, "big"), "10,000 nodes"),
+        (content.list_backlinks(workspace.id, "target", acting_user_id=owner), "1,000 backlinks"),
+        (site.backlinks(workspace.id, "target"), "1,000 backlinks"),
+    ):
+        with pytest.raises(TooManyRows, match=message):
+            await refused

@@ -12,8 +12,11 @@ from plainsql import AsyncDatabase, Queries
 from plainsql.errors import ForeignKeyViolation, InvalidInput
 from reference_apps.db.queries import AsyncTypedQueries
 from reference_apps.services.agent_states import AgentStatesService
+from reference_apps.services.errors import TooManyRows
 from reference_apps.services.projects import (
+    MAX_FILES_AT_ONCE,
     Project,
+    ProjectFile,
     ProjectFileNotFound,
     ProjectNotFound,
     ProjectsService,
@@ -37,6 +40,13 @@ def count(conn: Conn, sql: str, *params: Any) -> int:
     row = conn.execute(sql, params).fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def files(service: ProjectsService, project_id: uuid.UUID, user: str) -> list[ProjectFile]:
+    """The project's files as the user lists them: their first page, all of them here."""
+    page = await service.list_files(project_id, acting_user_id=user)
+    assert page.next_cursor is None
+    return list(page.items)
 
 
 # -- projects ---------------------------------------------------------------------------
@@ -124,6 +134,28 @@ async def test_get_project_with_files_in_path_order_and_scoped(service: Projects
     assert await service.get_project_with_files(project.id, acting_user_id=BOB) is None
 
 
+async def test_a_project_past_the_cap_of_a_whole_read_is_refused_never_cut_short(
+    service: ProjectsService, plainsql_conn: Conn
+) -> None:
+    project = await service.create_project("monorepo", "d", acting_user_id=ALICE)
+    plainsql_conn.execute(
+        "INSERT INTO project_files (project_id, path, content)"
+        " SELECT %s, 'f' || lpad(i::text, 5, '0'), '' FROM generate_series(1, %s) AS i",
+        (project.id, MAX_FILES_AT_ONCE),
+    )
+    plainsql_conn.commit()
+    whole = await service.get_project_with_files(project.id, acting_user_id=ALICE)
+    assert whole is not None
+    assert len(whole.files) == MAX_FILES_AT_ONCE
+
+    await service.upsert_file(project.id, "one-more", "", acting_user_id=ALICE)
+
+    with pytest.raises(TooManyRows, match=r"more than 10,000 files: .* \(list_files\)"):
+        await service.get_project_with_files(project.id, acting_user_id=ALICE)
+    first = await service.list_files(project.id, page_size=500, acting_user_id=ALICE)
+    assert first.next_cursor is not None  # the paged read still reads them all
+
+
 async def test_update_project_replaces_only_what_is_given(service: ProjectsService) -> None:
     project = await service.create_project("old name", "old description", acting_user_id=ALICE)
 
@@ -195,7 +227,7 @@ async def test_delete_project_cascades_to_files_and_agent_state(
         count(plainsql_conn, "SELECT count(*) FROM agent_states WHERE project_id = %s", project.id)
         == 0
     )
-    assert [f.path for f in await service.list_files(kept.id, acting_user_id=ALICE)] == ["k.txt"]
+    assert [f.path for f in await files(service, kept.id, ALICE)] == ["k.txt"]
     with pytest.raises(ProjectNotFound):
         await service.delete_project(project.id, acting_user_id=ALICE)
 
@@ -229,9 +261,9 @@ async def test_upsert_file_creates_then_replaces_by_path(
     assert replaced.content == "print(2)"
     assert replaced.created_at == created.created_at
     assert replaced.updated_at > created.updated_at
-    assert [
-        (f.path, f.content) for f in await service.list_files(project.id, acting_user_id=ALICE)
-    ] == [("app.py", "print(2)")]
+    assert [(f.path, f.content) for f in await files(service, project.id, ALICE)] == [
+        ("app.py", "print(2)")
+    ]
 
 
 async def test_upsert_file_into_another_users_project_is_refused(
@@ -241,7 +273,7 @@ async def test_upsert_file_into_another_users_project_is_refused(
         await service.upsert_file(project.id, "evil.py", "x", acting_user_id=BOB)
     with pytest.raises(ProjectNotFound):
         await service.upsert_files(project.id, {"evil.py": "x"}, acting_user_id=BOB)
-    assert await service.list_files(project.id, acting_user_id=ALICE) == []
+    assert await files(service, project.id, ALICE) == []
 
 
 async def test_get_file_by_path_is_scoped_by_user(
@@ -256,11 +288,11 @@ async def test_get_file_by_path_is_scoped_by_user(
 
 async def test_list_files_is_scoped_by_user(service: ProjectsService, project: Project) -> None:
     await service.upsert_files(project.id, {"b": "2", "a": "1"}, acting_user_id=ALICE)
-    assert [f.path for f in await service.list_files(project.id, acting_user_id=ALICE)] == [
+    assert [f.path for f in await files(service, project.id, ALICE)] == [
         "a",
         "b",
     ]
-    assert await service.list_files(project.id, acting_user_id=BOB) == []
+    assert await files(service, project.id, BOB) == []
 
 
 async def test_delete_one_file(service: ProjectsService, project: Project) -> None:
@@ -271,7 +303,7 @@ async def test_delete_one_file(service: ProjectsService, project: Project) -> No
     await service.delete_file(project.id, "a", acting_user_id=ALICE)
     with pytest.raises(ProjectFileNotFound):
         await service.delete_file(project.id, "a", acting_user_id=ALICE)
-    assert [f.path for f in await service.list_files(project.id, acting_user_id=ALICE)] == ["b"]
+    assert [f.path for f in await files(service, project.id, ALICE)] == ["b"]
 
 
 async def test_delete_all_files_of_a_project(
@@ -292,7 +324,7 @@ async def test_upsert_files_reports_only_files_it_created_or_changed(
     service: ProjectsService, project: Project
 ) -> None:
     assert await service.upsert_files(project.id, {"a": "1", "b": "2"}, acting_user_id=ALICE) == 2
-    before = {f.path: f for f in await service.list_files(project.id, acting_user_id=ALICE)}
+    before = {f.path: f for f in await files(service, project.id, ALICE)}
 
     # "a" is unchanged and left alone; "b" changes; "c" is new.
     assert (
@@ -301,7 +333,7 @@ async def test_upsert_files_reports_only_files_it_created_or_changed(
         )
         == 2
     )
-    after = {f.path: f for f in await service.list_files(project.id, acting_user_id=ALICE)}
+    after = {f.path: f for f in await files(service, project.id, ALICE)}
     assert {p: f.content for p, f in after.items()} == {"a": "1", "b": "two", "c": "3"}
     assert after["a"].updated_at == before["a"].updated_at
     assert after["b"].updated_at > before["b"].updated_at
@@ -395,9 +427,9 @@ async def test_a_pipelined_batch_writes_each_row_of_the_users_project_only(
         written = await service.q.projects.upsert_project_file_batch(c, rows)
 
     assert written == 41
-    files = await service.list_files(mine.id, acting_user_id=ALICE)
-    assert [f.path for f in files] == [f"src/f{i:02d}.py" for i in range(40)]
-    assert files[0].content == "print('again')"
+    listed = await files(service, mine.id, ALICE)
+    assert [f.path for f in listed] == [f"src/f{i:02d}.py" for i in range(40)]
+    assert listed[0].content == "print('again')"
     assert (
         count(plainsql_conn, "SELECT count(*) FROM project_files WHERE project_id = %s", theirs.id)
         == 0

@@ -93,7 +93,7 @@ async def test_create_team_makes_its_creator_the_owner(
     assert (team.name, team.slug) == ("Acme", "acme")
     assert await teams.get_team_by_id(team.id, acting_user_id=alice.id) == team
     assert await teams.get_team_by_slug("acme", acting_user_id=alice.id) == team
-    members = await teams.list_members(team.id, acting_user_id=alice.id)
+    members = (await teams.list_members(team.id, acting_user_id=alice.id)).items
     assert [(m.user_id, m.name, m.email, m.role) for m in members] == [
         (alice.id, "Alice", "alice@x.io", UserRole.OWNER)
     ]
@@ -147,7 +147,7 @@ async def test_delete_team_removes_its_memberships(
 # --- members ------------------------------------------------------------------------------
 
 
-async def test_invited_members_are_listed_once_they_accept_owners_first_then_by_name(
+async def test_invited_members_are_listed_once_they_accept_in_the_order_they_joined(
     auth: AuthService, teams: TeamService
 ) -> None:
     zoe = await new_user(auth, "zoe")
@@ -164,13 +164,17 @@ async def test_invited_members_are_listed_once_they_accept_owners_first_then_by_
         UserRole.MEMBER,
         zoe.id,
     )
-    assert [i.user_id for i in await teams.list_invitations(team.id, acting_user_id=zoe.id)] == [
+    assert [
+        i.user_id for i in (await teams.list_invitations(team.id, acting_user_id=zoe.id)).items
+    ] == [
         carol.id,
         bob.id,
     ]
     # Invited, not yet members: the directory shows neither, nor lets them read it.
-    assert [m.name for m in await teams.list_members(team.id, acting_user_id=zoe.id)] == ["Zoe"]
-    assert await teams.list_members(team.id, acting_user_id=carol.id) == []
+    assert [m.name for m in (await teams.list_members(team.id, acting_user_id=zoe.id)).items] == [
+        "Zoe"
+    ]
+    assert (await teams.list_members(team.id, acting_user_id=carol.id)).items == ()
     (pending,) = await teams.list_my_invitations(acting_user_id=carol.id)
     assert (pending.team_id, pending.team_name, pending.role) == (team.id, "Acme", UserRole.MEMBER)
 
@@ -178,12 +182,12 @@ async def test_invited_members_are_listed_once_they_accept_owners_first_then_by_
     await teams.decline_invitation(team.id, acting_user_id=bob.id)
 
     assert (joined.team, joined.role) == (team, UserRole.MEMBER)
-    members = await teams.list_members(team.id, acting_user_id=carol.id)
+    members = (await teams.list_members(team.id, acting_user_id=carol.id)).items
     assert [(m.name, m.role) for m in members] == [
         ("Zoe", UserRole.OWNER),
         ("Carol", UserRole.MEMBER),
     ]
-    assert await teams.list_invitations(team.id, acting_user_id=zoe.id) == []
+    assert (await teams.list_invitations(team.id, acting_user_id=zoe.id)).items == ()
     assert await teams.list_my_invitations(acting_user_id=bob.id) == []
     with pytest.raises(InvitationNotFound):
         await teams.accept_invitation(team.id, acting_user_id=bob.id)
@@ -224,9 +228,9 @@ async def test_inviting_tells_nothing_about_which_ids_are_users(
     # Nobody can accept them: a soft-deleted user cannot join.
     with pytest.raises(InvitationNotFound):
         await teams.accept_invitation(team.id, acting_user_id=gone.id)
-    assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
-        alice.id
-    ]
+    assert [
+        m.user_id for m in (await teams.list_members(team.id, acting_user_id=alice.id)).items
+    ] == [alice.id]
 
 
 async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
@@ -237,9 +241,9 @@ async def test_remove_a_member(auth: AuthService, teams: TeamService) -> None:
 
     await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
 
-    assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
-        alice.id
-    ]
+    assert [
+        m.user_id for m in (await teams.list_members(team.id, acting_user_id=alice.id)).items
+    ] == [alice.id]
     with pytest.raises(MemberNotFound):
         await teams.remove_member(team.id, bob.id, acting_user_id=alice.id)
 
@@ -290,9 +294,9 @@ async def test_soft_deleted_members_are_hidden_from_every_list(
 
     await auth.soft_delete_user(bob.id)
 
-    assert [m.user_id for m in await teams.list_members(team.id, acting_user_id=alice.id)] == [
-        alice.id
-    ]
+    assert [
+        m.user_id for m in (await teams.list_members(team.id, acting_user_id=alice.id)).items
+    ] == [alice.id]
     assert await teams.list_user_teams(acting_user_id=bob.id) == []
     with pytest.raises(MemberNotFound):
         await teams.change_role(team.id, bob.id, UserRole.OWNER, acting_user_id=alice.id)
@@ -331,7 +335,7 @@ async def test_a_member_cannot_add_demote_remove_others_or_delete_the_team(
     assert rows == sorted([(alice.id, "OWNER"), (bob.id, "MEMBER")])
     # A member reads the team and its members, and may leave it.
     assert await teams.get_team_by_id(team.id, acting_user_id=bob.id) == team
-    assert len(await teams.list_members(team.id, acting_user_id=bob.id)) == 2
+    assert len((await teams.list_members(team.id, acting_user_id=bob.id)).items) == 2
     await teams.remove_member(team.id, bob.id, acting_user_id=bob.id)
     assert await teams.list_user_teams(acting_user_id=bob.id) == []
 
@@ -353,7 +357,7 @@ async def test_another_user_s_team_cannot_be_touched_at_all(
     ):
         with pytest.raises(TeamNotFound):
             await call
-    assert await teams.list_members(team.id, acting_user_id=mallory.id) == []
+    assert (await teams.list_members(team.id, acting_user_id=mallory.id)).items == ()
     assert plainsql_conn.execute(
         "SELECT user_id, role::text FROM team_members WHERE team_id = %s", (team.id,)
     ).fetchall() == [(alice.id, "OWNER")]
@@ -463,7 +467,7 @@ async def test_the_database_serializes_demotions_on_separate_connections(
         assert caught.value.diag.constraint_name == "team_members_last_owner"
         await second.rollback()
 
-    members = await teams.list_members(team.id, acting_user_id=bob.id)
+    members = (await teams.list_members(team.id, acting_user_id=bob.id)).items
     assert [m.user_id for m in members if m.role == UserRole.OWNER] == [bob.id]
 
 

@@ -309,7 +309,7 @@ async def test_categories_are_unique_by_name_and_listed_by_name(service: VideosS
     await service.create_category("Art")
     with pytest.raises(CategoryNameTaken):
         await service.create_category("Science")
-    assert [(c.name, c.description) for c in await service.list_categories()] == [
+    assert [(c.name, c.description) for c in (await service.list_categories()).items] == [
         ("Art", None),
         ("Science", "Things about nature"),
     ]
@@ -359,7 +359,7 @@ async def test_a_shared_description_is_set_at_creation_then_changed_only_by_an_a
 
     bobs_tags = await service.list_tags(bobs.id, acting_user_id=BOB)
     assert [(t.name, t.description) for t in bobs_tags] == [("python", "A programming language")]
-    assert [c.description for c in await service.list_categories()] == ["Natural sciences"]
+    assert [c.description for c in (await service.list_categories()).items] == ["Natural sciences"]
     with pytest.raises(TagNotFound):
         await service.describe_tag("no-such-tag", "x", acting_user_id=ALICE)
     with pytest.raises(CategoryNotFound):
@@ -385,11 +385,11 @@ async def test_keyframes_are_listed_in_time_order(
             description=f"at {second}s",
             acting_user_id=ALICE,
         )
-    frames = await service.list_keyframes(video.id, acting_user_id=ALICE)
+    frames = (await service.list_keyframes(video.id, acting_user_id=ALICE)).items
     assert [f.timestamp_seconds for f in frames] == [0, 5, 42, 90]
     assert frames[2].image_url == "https://frames.example/42.jpg"
     assert frames[2].description == "at 42s"
-    assert await service.list_keyframes(video.id, acting_user_id=BOB) == []
+    assert (await service.list_keyframes(video.id, acting_user_id=BOB)).items == ()
 
 
 async def test_keyframes_cannot_be_added_to_another_users_video(
