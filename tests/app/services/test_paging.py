@@ -141,7 +141,7 @@ async def test_videos_browse_by_status_tag_and_category_page_by_page(
         made[1].id, ProcessingStatus.FAILED, "boom", acting_user_id=ALICE
     )
 
-    async def walk(**filters: Any) -> list[str]:
+    async def youtube_ids(**filters: Any) -> list[str]:
         out: list[str] = []
         cursor = None
         while True:
@@ -152,13 +152,13 @@ async def test_videos_browse_by_status_tag_and_category_page_by_page(
             if (cursor := page.next_cursor) is None:
                 return out
 
-    assert await walk() == [f"y{i}" for i in range(6, -1, -1)]
+    assert await youtube_ids() == [f"y{i}" for i in range(6, -1, -1)]
     # through the link table: in the order of its key, the video id
     by_id = [v.youtube_id for v in sorted(made[::2], key=lambda v: v.id)]
-    assert await walk(tag_id=tag.id) == by_id
-    assert await walk(category_id=science.id) == by_id
-    assert await walk(status="failed") == ["y1"]
-    assert await walk(status="pending") == ["y6", "y5", "y4", "y3", "y2", "y0"]
+    assert await youtube_ids(tag_id=tag.id) == by_id
+    assert await youtube_ids(category_id=science.id) == by_id
+    assert await youtube_ids(status="failed") == ["y1"]
+    assert await youtube_ids(status="pending") == ["y6", "y5", "y4", "y3", "y2", "y0"]
 
 
 async def test_video_search_tag_counts_rename_drop_and_keyframes(
