@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import select
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -116,44 +115,37 @@ def _position_after_commit(
         return None
 
 
-def _exchange(
-    pgconn: pq.abc.PGconn, command: bytes, results: list[pq.abc.PGresult]
-) -> Iterator[bool]:
-    """libpq's asynchronous command processing, written once for both ways of waiting: send
-    ``command``, then read every result into ``results``. It yields whenever it must wait for
-    the socket, True until it is writable, False until it is readable; the caller waits its
-    own way (psycopg's generators and ``waiting`` module split the work the same way)."""
+def _exec_all(pgconn: pq.abc.PGconn, command: bytes) -> list[pq.abc.PGresult]:
+    """Every result of a multi-statement command, waiting in ``select`` (the GIL released)."""
     pgconn.send_query(command)
     while pgconn.flush():
-        yield True
+        select.select([], [pgconn.socket], [])
+    results: list[pq.abc.PGresult] = []
     while True:
         pgconn.consume_input()
         while not pgconn.is_busy():
             result = pgconn.get_result()
             if result is None:
-                return
+                return results
             results.append(result)
-        yield False
-
-
-def _exec_all(pgconn: pq.abc.PGconn, command: bytes) -> list[pq.abc.PGresult]:
-    """Every result of a multi-statement command, waiting in ``select`` (the GIL released)."""
-    results: list[pq.abc.PGresult] = []
-    for write in _exchange(pgconn, command, results):
-        if write:
-            select.select([], [pgconn.socket], [])
-        else:
-            select.select([pgconn.socket], [], [])
-    return results
+        select.select([pgconn.socket], [], [])
 
 
 async def _exec_all_async(pgconn: pq.abc.PGconn, command: bytes) -> list[pq.abc.PGresult]:
     """Every result of a multi-statement command, waiting on the event loop."""
     loop = asyncio.get_running_loop()
+    pgconn.send_query(command)
+    while pgconn.flush():
+        await _ready(loop, pgconn.socket, write=True)
     results: list[pq.abc.PGresult] = []
-    for write in _exchange(pgconn, command, results):
-        await _ready(loop, pgconn.socket, write=write)
-    return results
+    while True:
+        pgconn.consume_input()
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                return results
+            results.append(result)
+        await _ready(loop, pgconn.socket)
 
 
 def _raise_for(conn: psycopg.BaseConnection[Any], result: pq.abc.PGresult, seconds: float) -> None:
@@ -169,11 +161,24 @@ def _raise_for(conn: psycopg.BaseConnection[Any], result: pq.abc.PGresult, secon
 
 
 async def _exec_async(pgconn: pq.abc.PGconn, command: bytes) -> pq.abc.PGresult:
-    """The first failed result of a (multi-statement) command, else its last one."""
-    results = await _exec_all_async(pgconn, command)
-    if not results:
-        raise psycopg.OperationalError("the server sent no result")
-    return next((result for result in results if result.status not in _OK), results[-1])
+    """libpq's asynchronous command processing: send, then read until the last result; the
+    first failed result of a multi-statement command, else the last one."""
+    loop = asyncio.get_running_loop()
+    pgconn.send_query(command)
+    while pgconn.flush():
+        await _ready(loop, pgconn.socket, write=True)
+    found: pq.abc.PGresult | None = None
+    while True:
+        pgconn.consume_input()
+        while not pgconn.is_busy():
+            result = pgconn.get_result()
+            if result is None:
+                if found is None:
+                    raise psycopg.OperationalError("the server sent no result")
+                return found
+            if found is None or found.status in _OK:
+                found = result
+        await _ready(loop, pgconn.socket)
 
 
 async def _ready(loop: asyncio.AbstractEventLoop, fd: int, *, write: bool = False) -> None:
