@@ -115,6 +115,9 @@ def _position_after_commit(
         return None
 
 
+# The send-and-read loop is written out in each of the three functions below on purpose: they
+# run for every BEGIN and COMMIT, and one generator shared by all three cost about 10 µs more
+# client CPU per command (measured against these loops, alternating, in one process).
 def _exec_all(pgconn: pq.abc.PGconn, command: bytes) -> list[pq.abc.PGresult]:
     """Every result of a multi-statement command, waiting in ``select`` (the GIL released)."""
     pgconn.send_query(command)
