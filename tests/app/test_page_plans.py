@@ -242,58 +242,63 @@ def _nodes(
         yield from _nodes(child, plan["Node Type"], name)
 
 
+# Where a page from the middle starts, per paged table: the ordered query of its rows (each %s
+# taken from the query's parameter of that name), and the cursor parameters the middle row
+# fills, in column order. A table with no scope skips 25,000 rows and reads pages of 51; a
+# scoped one skips PER_USER // 2 rows of its scope and reads pages of 21.
+MIDDLE_ROWS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "team_members": (
+        "SELECT created_at, user_id FROM team_members WHERE team_id = %s"
+        " ORDER BY created_at, user_id",
+        ("team_id",),
+        ("after_joined_at", "after_user_id"),
+    ),
+    "team_invitations": (
+        "SELECT created_at, user_id FROM team_invitations WHERE team_id = %s"
+        " ORDER BY created_at, user_id",
+        ("team_id",),
+        ("after_created_at", "after_user_id"),
+    ),
+    "project_files": (
+        "SELECT path FROM project_files WHERE project_id = %s ORDER BY path",
+        ("project_id",),
+        ("after_path",),
+    ),
+    "keyframes": (
+        "SELECT timestamp_seconds, id FROM keyframes WHERE video_summary_id = %s"
+        " ORDER BY timestamp_seconds, id",
+        ("video_summary_id",),
+        ("after_timestamp_seconds", "after_id"),
+    ),
+    "categories": ("SELECT name FROM categories ORDER BY name", (), ("after_name",)),
+    "users": (
+        "SELECT created_at, id FROM users ORDER BY created_at DESC, id DESC",
+        (),
+        ("before_created_at", "before_id"),
+    ),
+    "projects": (
+        "SELECT updated_at, id FROM projects WHERE user_id = %s ORDER BY updated_at DESC, id DESC",
+        ("user_id",),
+        ("before_updated_at", "before_id"),
+    ),
+    "nodes": (
+        "SELECT page_name FROM nodes WHERE workspace_id = %s AND parent_uuid IS NULL"
+        " ORDER BY page_name",
+        ("workspace_id",),
+        ("after_page_name",),
+    ),
+}
+
+
 def _middle_cursor(c: Conn, table: str, params: dict[str, Any]) -> dict[str, Any]:
-    if table in ("team_members", "team_invitations"):
+    if table in MIDDLE_ROWS:
+        sql, scope, names = MIDDLE_ROWS[table]
+        offset, page_size = (PER_USER // 2, 21) if scope else (25000, 51)
         row = c.execute(
-            f"SELECT created_at, user_id FROM {table} WHERE team_id = %s"
-            " ORDER BY created_at, user_id OFFSET %s LIMIT 1",
-            (params["team_id"], PER_USER // 2),
+            f"{sql} OFFSET %s LIMIT 1", (*(params[name] for name in scope), offset)
         ).fetchone()
         assert row is not None
-        key = "after_joined_at" if table == "team_members" else "after_created_at"
-        return {key: row[0], "after_user_id": row[1], "page_size": 21}
-    if table == "project_files":
-        row = c.execute(
-            "SELECT path FROM project_files WHERE project_id = %s ORDER BY path OFFSET %s LIMIT 1",
-            (params["project_id"], PER_USER // 2),
-        ).fetchone()
-        assert row is not None
-        return {"after_path": row[0], "page_size": 21}
-    if table == "keyframes":
-        row = c.execute(
-            "SELECT timestamp_seconds, id FROM keyframes WHERE video_summary_id = %s"
-            " ORDER BY timestamp_seconds, id OFFSET %s LIMIT 1",
-            (params["video_summary_id"], PER_USER // 2),
-        ).fetchone()
-        assert row is not None
-        return {"after_timestamp_seconds": row[0], "after_id": row[1], "page_size": 21}
-    if table == "categories":
-        row = c.execute("SELECT name FROM categories ORDER BY name OFFSET 25000 LIMIT 1").fetchone()
-        assert row is not None
-        return {"after_name": row[0], "page_size": 51}
-    if table == "users":
-        row = c.execute(
-            "SELECT created_at, id FROM users ORDER BY created_at DESC, id DESC"
-            " OFFSET 25000 LIMIT 1"
-        ).fetchone()
-        assert row is not None
-        return {"before_created_at": row[0], "before_id": row[1], "page_size": 51}
-    if table == "projects":
-        row = c.execute(
-            "SELECT updated_at, id FROM projects WHERE user_id = %s"
-            " ORDER BY updated_at DESC, id DESC OFFSET %s LIMIT 1",
-            (params["user_id"], PER_USER // 2),
-        ).fetchone()
-        assert row is not None
-        return {"before_updated_at": row[0], "before_id": row[1], "page_size": 21}
-    if table == "nodes":
-        row = c.execute(
-            "SELECT page_name FROM nodes WHERE workspace_id = %s AND parent_uuid IS NULL"
-            " ORDER BY page_name OFFSET %s LIMIT 1",
-            (params["workspace_id"], PER_USER // 2),
-        ).fetchone()
-        assert row is not None
-        return {"after_page_name": row[0], "page_size": 21}
+        return {**dict(zip(names, row, strict=True)), "page_size": page_size}
     if "tag_id" in params or "category_id" in params:  # link-table order: by video id
         link, key = (
             ("video_summary_tags", "tag_id")
