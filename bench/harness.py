@@ -153,17 +153,6 @@ class Result:
     # the same contenders on another schema, say.
     related: tuple[Measurement, ...] = ()
 
-    @property
-    def ratio(self) -> float:
-        """plainsql's time over the baseline's: 1.10 means 10% slower, 0.2 five times faster."""
-        return self.plainsql.seconds / self.baseline.seconds
-
-    @property
-    def cpu_ratio(self) -> float:
-        """plainsql's client CPU per operation over the baseline's."""
-        base = self.baseline.cpu_seconds / self.baseline.operations
-        return self.plainsql.cpu_seconds / self.plainsql.operations / base if base else 0.0
-
 
 class ServerCPU:
     """The CPU time (user + system) of a database's client backends, read from ``/proc``.
