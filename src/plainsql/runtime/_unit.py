@@ -38,7 +38,11 @@ def begin_statement(
     quoted by psycopg (``sql.Identifier``, ``sql.quote``); the string is built once per
     distinct acting user and role (cached), without a connection. Through a transaction pooler
     (which does not forward a connection's startup options) it also carries ``SET LOCAL
-    statement_timeout``, so the server enforces the unit's timeout there too."""
+    statement_timeout``, so the server enforces the unit's timeout there too.
+
+    An acting user PostgreSQL cannot be sent is refused first (:func:`check_acting_user`);
+    only a valid one is cached, so a unit pays for the check once per distinct user."""
+    check_acting_user(acting_user)
     parts = [_begin(isolation, read_only)]
     if role is not None:
         parts.append(f"SET LOCAL ROLE {sql.Identifier(role).as_string()}")

@@ -95,7 +95,6 @@ from plainsql.runtime._unit import (
     DEFAULT_ISOLATION,
     ROLLBACK,
     begin_statement,
-    check_acting_user,
     unit_isolation,
 )
 from plainsql.runtime.connection_async import AsyncPlainConnection
@@ -143,6 +142,10 @@ class AsyncDatabase:
         # Through a transaction pooler, the statement timeout travels with each BEGIN.
         pooled = isinstance(pool.conninfo, str) and through_pooler(settings, pool.conninfo)
         self._unit_timeout = settings.statement_timeout_ms if pooled else None
+        # The wait for a free connection is bounded by the statement deadline too: a caller
+        # queued behind a frozen server gets its error no later than one stuck in a statement.
+        deadline = deadline_seconds(settings)
+        self._checkout_timeout = min(pool.timeout, deadline) if deadline else pool.timeout
         self.constraint_errors: ConstraintErrors = dict(constraint_errors or {})
 
     def with_constraint_errors(self, constraint_errors: ConstraintErrors) -> AsyncDatabase:
@@ -210,12 +213,7 @@ class AsyncDatabase:
         return await self._getconn(), None
 
     async def _getconn(self) -> AsyncConn:
-        # The wait for a free connection is bounded by the statement deadline too: a caller
-        # queued behind a frozen server gets its error no later than one stuck in a statement.
-        timeout = self.pool.timeout
-        deadline = deadline_seconds(self.settings)
-        if deadline:
-            timeout = min(timeout, deadline)
+        timeout = self._checkout_timeout
         try:
             return await self.pool.getconn(timeout=timeout)
         except PoolTimeout as exc:
@@ -279,9 +277,17 @@ class AsyncDatabase:
         docs/caching.md); a read-write unit empties the open scope when it ends. A replica's
         results are never kept: the cache's invalidations follow the primary's commits."""
         settings = self.settings
-        check_acting_user(acting_user)
         level = unit_isolation(isolation)
         read_only = read_only or replica
+        # the primary's BEGIN; built (and a bad acting user refused) before any connection
+        primary_begin = begin_statement(
+            level,
+            read_only,
+            settings.acting_user_setting,
+            acting_user,
+            settings.transaction_role,
+            self._unit_timeout,
+        )
         scope = current_scope()
         capture = scope is not None and not read_only  # a unit that may write, in a scope
         target: AsyncReplica | None = None
@@ -294,16 +300,18 @@ class AsyncDatabase:
                 conn = await self._getconn()
             else:
                 conn, target = await self._checkout(target)
-            pool = self.pool if target is None else target.pool
-            stamped = reusable and target is None
-            begin = begin_statement(
-                level,
-                read_only,
-                settings.acting_user_setting,
-                acting_user,
-                settings.transaction_role,
-                self._unit_timeout if target is None else target.unit_timeout,
-            )
+            if target is None:
+                pool, begin, stamped = self.pool, primary_begin, reusable
+            else:
+                pool, stamped = target.pool, False
+                begin = begin_statement(
+                    level,
+                    read_only,
+                    settings.acting_user_setting,
+                    acting_user,
+                    settings.transaction_role,
+                    target.unit_timeout,
+                )
             try:
                 restore = not conn.autocommit  # plainsql's own pools hand out autocommit ones
                 if restore:
@@ -389,7 +397,6 @@ class AsyncDatabase:
         if level is not DEFAULT_ISOLATION or not isinstance(adapter, AdapterBase):
             return MISSING
         settings = self.settings
-        check_acting_user(unit.acting_user)
         begin = begin_statement(
             level,
             True,
