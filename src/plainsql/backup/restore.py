@@ -12,7 +12,6 @@ recorded in the database beyond what the backup holds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +19,21 @@ from typing import Any
 import psycopg
 
 from plainsql.backup import contents, manifest
-from plainsql.backup.tools import Running, client_target, find_tools, server_major, table_progress
+from plainsql.backup.tools import (
+    Progress,
+    Running,
+    client_target,
+    find_tools,
+    server_major,
+    silent,
+    table_progress,
+)
 from plainsql.config import Settings, describe_target
 from plainsql.errors import BackupError, scrub_secrets
 from plainsql.migrate.squash import create_role_if_missing
 from plainsql.server import scratch_database, session_conninfo
 
 log = logging.getLogger("plainsql.backup")
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +48,6 @@ class RestoreResult:
     created_roles: tuple[str, ...]
 
 
-def _silent(_line: str) -> None:
-    pass
-
-
 def restore_backup(
     settings: Settings,
     backup: Path,
@@ -59,7 +60,7 @@ def restore_backup(
 ) -> RestoreResult:
     """Restore ``backup`` into the configured database (or ``conninfo``); see the module
     docstring. Raises :class:`BackupError` naming the file or the database."""
-    say = progress or _silent
+    say = progress or silent
     held = manifest.check(backup)
     say(f"{backup.name}: matches its manifest (SHA-256)")
     target = conninfo

@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,15 @@ from psycopg import IsolationLevel
 
 from plainsql.backup import contents, manifest
 from plainsql.backup.restore import RestoreResult, verify_backup
-from plainsql.backup.tools import Running, client_target, find_tools, server_major, table_progress
+from plainsql.backup.tools import (
+    Progress,
+    Running,
+    client_target,
+    find_tools,
+    server_major,
+    silent,
+    table_progress,
+)
 from plainsql.config import Settings, describe_target
 from plainsql.errors import BackupError
 from plainsql.server import session_conninfo
@@ -34,8 +41,6 @@ DEFAULT_DIR = "backups"
 FORMATS = {"custom": ".dump", "directory": ".dumpdir"}
 
 _NAME = re.compile(r"^(?P<db>.+)_(?P<at>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?(?P<ext>\.dump|\.dumpdir)$")
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +93,7 @@ def take_backup(
     then delete all but the newest ``keep`` backups of this database in the folder."""
     if fmt not in FORMATS:
         raise BackupError(f"unknown backup format {fmt!r}: use one of {', '.join(FORMATS)}")
-    say = progress or (lambda _line: None)
+    say = progress or silent
     conninfo = session_conninfo(settings, "plainsql backup (pg_dump)")
     shown = describe_target(conninfo)
     folder = default_folder(settings) if out is None else out

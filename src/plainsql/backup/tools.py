@@ -32,6 +32,14 @@ from plainsql.errors import BackupError, MissingExtra, redact_context, scrub_sec
 
 log = logging.getLogger("plainsql.backup")
 
+# What a backup or a restore says as it goes (a line each step); None: nothing.
+Progress = Callable[[str], None]
+
+
+def silent(_line: str) -> None:
+    """A :data:`Progress` that says nothing."""
+
+
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
 
 
