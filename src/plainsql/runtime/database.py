@@ -156,6 +156,25 @@ class Database:
         domain_class = self.constraint_errors.get(exc.constraint)
         return None if domain_class is None else domain_class(str(exc))
 
+    def _begin(
+        self,
+        level: IsolationLevel,
+        read_only: bool,
+        acting_user: str | None,
+        unit_timeout: int | None,
+    ) -> str:
+        """A unit's ``BEGIN ...; SET LOCAL ...`` string with this handle's role and acting-user
+        setting (cached per distinct value; a bad acting user is refused here)."""
+        settings = self.settings
+        return begin_statement(
+            level,
+            read_only,
+            settings.acting_user_setting,
+            acting_user,
+            settings.transaction_role,
+            unit_timeout,
+        )
+
     def _checkout(self, replica: Replica | None) -> tuple[Conn, Replica | None]:
         """A connection of ``replica`` when it has one free, else of the primary."""
         if replica is not None and self.replicas is not None:
@@ -228,18 +247,10 @@ class Database:
         that a read's result may be reused (a deduplicating scope, the query cache:
         docs/caching.md); a read-write unit empties the open scope when it ends. A replica's
         results are never kept: the cache's invalidations follow the primary's commits."""
-        settings = self.settings
         level = unit_isolation(isolation)
         read_only = read_only or replica
         # the primary's BEGIN; built (and a bad acting user refused) before any connection
-        primary_begin = begin_statement(
-            level,
-            read_only,
-            settings.acting_user_setting,
-            acting_user,
-            settings.transaction_role,
-            self._unit_timeout,
-        )
+        primary_begin = self._begin(level, read_only, acting_user, self._unit_timeout)
         scope = current_scope()
         capture = scope is not None and not read_only  # a unit that may write, in a scope
         target: Replica | None = None
@@ -256,14 +267,7 @@ class Database:
                 pool, begin, stamped = self.pool, primary_begin, reusable
             else:
                 pool, stamped = target.pool, False
-                begin = begin_statement(
-                    level,
-                    read_only,
-                    settings.acting_user_setting,
-                    acting_user,
-                    settings.transaction_role,
-                    target.unit_timeout,
-                )
+                begin = self._begin(level, read_only, acting_user, target.unit_timeout)
             try:
                 restore = not conn.autocommit  # plainsql's own pools hand out autocommit ones
                 if restore:
@@ -346,15 +350,7 @@ class Database:
         adapter = getattr(owner, "driver_adapter", None) or getattr(owner, "_a", None)
         if level is not DEFAULT_ISOLATION or not isinstance(adapter, AdapterBase):
             return MISSING
-        settings = self.settings
-        begin = begin_statement(
-            level,
-            True,
-            settings.acting_user_setting,
-            unit.acting_user,
-            settings.transaction_role,
-            self._unit_timeout,
-        )
+        begin = self._begin(level, True, unit.acting_user, self._unit_timeout)
         # A unit that may run on a replica never leads: its result is never kept.
         may_lead = not unit.replica and (self.replicas is None or not marked_replica_safe(query))
         try:
