@@ -127,6 +127,21 @@ def shot(driver: Any, name: str) -> None:
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
+def follow(driver: Any, by: str, value: str) -> None:
+    """Click the link or submit button found by (``by``, ``value``) and wait for the page it
+    loads: a form's submission is not always waited for by the click, and reading the old
+    page while the new one replaces it fails with a stale element."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(by, value).click()
+    wait = WebDriverWait(driver, 30)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def cells(driver: Any, table_id: str, column: str) -> list[str]:
     from selenium.webdriver.common.by import By
 
@@ -159,7 +174,7 @@ def test_the_studio_in_a_browser(studio_url: str, driver: Any) -> None:
     driver.find_element(By.LINK_TEXT, "public.users").click()
     first_page = cells(driver, "rows", "id")
     assert len(first_page) == 50
-    driver.find_element(By.ID, "next").click()
+    follow(driver, By.ID, "next")
     second_page = cells(driver, "rows", "id")
     assert second_page
     assert not set(first_page) & set(second_page)
@@ -170,7 +185,7 @@ def test_the_studio_in_a_browser(studio_url: str, driver: Any) -> None:
     # Filter meetings by status.
     driver.get(f"{base}/tables/public.meetings")
     Select(driver.find_element(By.ID, "f.status")).select_by_visible_text("completed")
-    driver.find_element(By.ID, "apply").click()
+    follow(driver, By.ID, "apply")
     statuses = cells(driver, "rows", "status")
     assert statuses
     assert set(statuses) == {"completed"}
@@ -179,12 +194,10 @@ def test_the_studio_in_a_browser(studio_url: str, driver: Any) -> None:
 
     # Open a user and follow a foreign key to their meetings.
     driver.get(f"{base}/tables/public.users?f.id=seed-user-alice")
-    driver.find_element(By.CSS_SELECTOR, "#rows a.open").click()
+    follow(driver, By.CSS_SELECTOR, "#rows a.open")
     assert "Alice Example" in driver.find_element(By.ID, "record").text
     shot(driver, "05-user-alice")
-    driver.find_element(
-        By.PARTIAL_LINK_TEXT, "public.meetings where user_id = seed-user-alice"
-    ).click()
+    follow(driver, By.PARTIAL_LINK_TEXT, "public.meetings where user_id = seed-user-alice")
     owners = cells(driver, "rows", "user_id")
     assert owners
     assert set(owners) == {"seed-user-alice"}
