@@ -169,9 +169,9 @@ def test_the_studio_in_a_browser(studio_url: str, driver: Any) -> None:
     shot(driver, "01-home")
 
     # Page users to the second page.
-    driver.find_element(By.LINK_TEXT, "Tables").click()
+    follow(driver, By.LINK_TEXT, "Tables")
     shot(driver, "02-tables")
-    driver.find_element(By.LINK_TEXT, "public.users").click()
+    follow(driver, By.LINK_TEXT, "public.users")
     first_page = cells(driver, "rows", "id")
     assert len(first_page) == 50
     follow(driver, By.ID, "next")
@@ -204,8 +204,8 @@ def test_the_studio_in_a_browser(studio_url: str, driver: Any) -> None:
     shot(driver, "06-alice-meetings")
 
     # Run a named query with typed parameters (an enum select, a timestamp, an integer).
-    driver.find_element(By.LINK_TEXT, "Named queries").click()
-    driver.find_element(By.LINK_TEXT, "meetings.list_meetings_by_status").click()
+    follow(driver, By.LINK_TEXT, "Named queries")
+    follow(driver, By.LINK_TEXT, "meetings.list_meetings_by_status")
     driver.find_element(By.ID, "p.user_id").send_keys("seed-user-alice")
     status = Select(driver.find_element(By.ID, "p.status"))
     assert "completed" in [o.text for o in status.options]  # the enum's labels
@@ -224,7 +224,7 @@ def test_the_studio_in_a_browser(studio_url: str, driver: Any) -> None:
     shot(driver, "07-named-query-run")
 
     # See the migration list.
-    driver.find_element(By.LINK_TEXT, "Migrations").click()
+    follow(driver, By.LINK_TEXT, "Migrations")
     listed = driver.find_element(By.ID, "migrations").text
     assert "0001" in listed
     assert "mark_secret_columns" in listed
